@@ -1,0 +1,20 @@
+import type { BootstrapSource, DistroConfig } from '../config/schema.js';
+import { sha256Hex } from '../util/hash.js';
+
+/** Where a distro's root images start from. */
+export type BaseImage =
+  | { kind: 'bootstrap'; distro: string; suite: string; source: BootstrapSource; digest: string; repository: string; tag: string; reference: string }
+  | { kind: 'image'; repository: string; tag: string; reference: string };
+
+export const BOOTSTRAP_REPOSITORY_PREFIX = 'localhost/ci-builder/bootstrap-';
+
+/** Pure: the base image a distro's root images name in FROM, keyed by everything that shapes its rootfs. */
+export function planBaseImage(distro: string, config: DistroConfig, architecture: string): BaseImage {
+  const source = config.base_image;
+  if ('image' in source) return { kind: 'image', repository: source.image, tag: source.tag, reference: `${source.image}:${source.tag}` };
+  const suite = source.suite ?? config.version;
+  const digest = `sha256:${sha256Hex(JSON.stringify({ tool: 'mmdebstrap', suite, architecture, mirror: source.mirror, variant: source.variant, components: source.components, include: [...source.include].sort() }))}`;
+  const repository = `${BOOTSTRAP_REPOSITORY_PREFIX}${distro}`;
+  const tag = `${config.version}-${digest.slice('sha256:'.length, 'sha256:'.length + 12)}`;
+  return { kind: 'bootstrap', distro, suite, source, digest, repository, tag, reference: `${repository}:${tag}` };
+}

@@ -1,0 +1,90 @@
+import { Command, type CommandUnknownOpts } from '@commander-js/extra-typings';
+import { join, resolve } from 'node:path';
+import { selectImages } from '../../catalog/select.js';
+import type { Catalog } from '../../catalog/types.js';
+import type { EngineName } from '../../engine/types.js';
+import { isValidTag, runTag } from '../../plan/naming.js';
+import { makePlan } from '../../plan/plan.js';
+import { writeBuildContext } from '../../render/context.js';
+import { UsageError } from '../../util/errors.js';
+import { collectList, collectRepeated, type GlobalOptions } from '../options.js';
+import { chosenDistros, chosenRegexes, openWorkspace } from '../workspace.js';
+
+/** A subcommand that chooses images the way build does. */
+function selectingCommand(name: string, description: string) {
+  return new Command(name)
+    .description(description)
+    .argument('[regex...]', 'image name regexes (unanchored); parents come along')
+    .option('--distro <names>', 'distro(s), comma-separated (default: the configured default)', collectList)
+    .option('--set <names>', 'named image set(s) from the config', collectList)
+    .option('--images-dir <dir>', 'extra image tree; repeatable, later trees add or replace images', collectRepeated)
+    .option('--skip-parents', 'leave out selected images that have children');
+}
+
+export function imagesCommand(globals: () => GlobalOptions): CommandUnknownOpts {
+  const images = new Command('images').description('Look at the image trees before building: list, dependencies, rendered Dockerfiles');
+
+  images.addCommand(
+    selectingCommand('list', 'List the selected images, parents before children').action((regexes, options) => {
+      const global = globals();
+      const { loaded, catalog } = openWorkspace(global, options);
+      const [distro] = chosenDistros(loaded, options.distro);
+      const selection = selectImages(catalog, { regexes: chosenRegexes(loaded, regexes, options.set), unbuildable: loaded.config.distros[distro ?? '']?.unbuildable ?? [], skipParents: options.skipParents ?? false });
+      for (const regex of selection.unmatchedRegexes) process.stderr.write(`warning: regex ${JSON.stringify(regex)} matches no image\n`);
+      if (global.json) {
+        const rows = selection.selected.map((name) => ({ name, parent: catalog.images.get(name)?.parent ?? null, dir: catalog.images.get(name)?.dir }));
+        process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+      } else {
+        process.stdout.write(selection.selected.map((name) => `${name}\n`).join(''));
+      }
+    }),
+  );
+
+  images.addCommand(
+    selectingCommand('deps', "Show the selected images as a dependency tree (--json: kolla-build's format)").action((regexes, options) => {
+      const global = globals();
+      const { loaded, catalog } = openWorkspace(global, options);
+      const [distro] = chosenDistros(loaded, options.distro);
+      const selection = selectImages(catalog, { regexes: chosenRegexes(loaded, regexes, options.set), unbuildable: loaded.config.distros[distro ?? '']?.unbuildable ?? [], skipParents: false });
+      const selected = new Set(selection.selected);
+      const roots = selection.selected.filter((name) => !selected.has(catalog.images.get(name)?.parent ?? ''));
+      if (global.json) process.stdout.write(`${JSON.stringify(roots.map((root) => dependencyJson(catalog, root, selected)), null, 2)}\n`);
+      else process.stdout.write(roots.map((root) => dependencyText(catalog, root, selected, '')).join(''));
+    }),
+  );
+
+  images.addCommand(
+    selectingCommand('render', "Render every selected image's Dockerfile and build context into a folder, without building")
+      .requiredOption('--out <dir>', 'folder to write <image>/Dockerfile and context files into (per distro when several)')
+      .option('--tag <tag>', 'tag to render with (default: a fresh run tag)')
+      .action(async (regexes, options) => {
+        const global = globals();
+        const { loaded, catalog } = openWorkspace(global, options);
+        const distros = chosenDistros(loaded, options.distro);
+        if (options.tag !== undefined && !isValidTag(options.tag)) throw new UsageError(`invalid --tag ${JSON.stringify(options.tag)}`);
+        const regexList = chosenRegexes(loaded, regexes, options.set);
+        const now = new Date();
+        for (const distro of distros) {
+          const tag = options.tag ?? runTag(loaded.config.release, distro, loaded.config.distros[distro]?.version ?? '', now);
+          const plan = await makePlan({ config: loaded.config, catalog, distro, tag, engine: loaded.config.engine as EngineName, selection: { regexes: regexList, skipParents: options.skipParents ?? false } });
+          const outDir = distros.length > 1 ? join(resolve(options.out), distro) : resolve(options.out);
+          for (const image of plan.images) await writeBuildContext(join(outDir, image.name), image.dockerfile, image.contextFiles);
+          process.stderr.write(`rendered ${plan.images.length} image(s) for ${distro} into ${outDir}\n`);
+        }
+      }),
+  );
+  return images;
+}
+
+/** kolla-build --list-dependencies: a parent is {name: [children]}, a leaf is its name. */
+type DependencyNode = string | { [name: string]: DependencyNode[] };
+
+function dependencyJson(catalog: Catalog, name: string, selected: ReadonlySet<string>): DependencyNode {
+  const children = (catalog.children.get(name) ?? []).filter((child) => selected.has(child));
+  return children.length === 0 ? name : { [name]: children.map((child) => dependencyJson(catalog, child, selected)) };
+}
+
+function dependencyText(catalog: Catalog, name: string, selected: ReadonlySet<string>, indent: string): string {
+  const children = (catalog.children.get(name) ?? []).filter((child) => selected.has(child));
+  return `${indent}${name}\n${children.map((child) => dependencyText(catalog, child, selected, `${indent}  `)).join('')}`;
+}

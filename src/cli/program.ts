@@ -1,0 +1,29 @@
+import { Command, CommanderError, Option } from '@commander-js/extra-typings';
+import { readFileSync } from 'node:fs';
+import { buildCommand } from './commands/build.js';
+import { configCommand } from './commands/config.js';
+import { imagesCommand } from './commands/images.js';
+import type { GlobalOptions } from './options.js';
+
+const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+export function createProgram(signal: AbortSignal, setExitCode: (code: number) => void): Command {
+  const program = new Command('ci-builder')
+    .description('Build, push and roll out the container images of an OpenStack cloud from Kolla-format image trees, against pinned package repositories.')
+    .version(version)
+    .option('--config <dir>', 'configuration folder (default: $CI_BUILDER_CONFIG, ./etc/ci-builder, or the bundled example)')
+    .option('--environment <name>', 'overlay environments/<name>/config.yml (default: $CI_BUILDER_ENVIRONMENT)')
+    .option('--json', 'machine-readable output on stdout')
+    .addOption(new Option('-v, --verbose', 'more detail, build output included').conflicts('quiet'))
+    .addOption(new Option('-q, --quiet', 'only warnings, failures and the final line'))
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  const globals = (): GlobalOptions => program.opts();
+  for (const command of [buildCommand(globals, signal, setExitCode), imagesCommand(globals), configCommand(globals)]) {
+    program.addCommand(command.exitOverride());
+  }
+  for (const command of program.commands) for (const sub of command.commands) sub.exitOverride();
+  return program;
+}
+
+export { CommanderError };

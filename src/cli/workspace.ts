@@ -1,0 +1,44 @@
+import { resolve } from 'node:path';
+import { discoverCatalog } from '../catalog/discover.js';
+import { regexesOfSets } from '../catalog/sets.js';
+import type { Catalog } from '../catalog/types.js';
+import { loadConfig, type LoadedConfig } from '../config/load.js';
+import type { Overrides } from '../config/overrides.js';
+import { UsageError } from '../util/errors.js';
+import type { GlobalOptions } from './options.js';
+
+export interface SelectionOptions {
+  distro?: string[];
+  set?: string[];
+  imagesDir?: string[];
+  skipParents?: boolean;
+}
+
+export interface Workspace {
+  loaded: LoadedConfig;
+  catalog: Catalog;
+}
+
+/** Config and image trees as every command that chooses images sees them. */
+export function openWorkspace(globals: GlobalOptions, selection: SelectionOptions, flags: Overrides = {}): Workspace {
+  const loaded = loadConfig({ configDir: globals.config, environment: globals.environment, flags });
+  const extraTrees = (selection.imagesDir ?? []).map((dir) => resolve(dir));
+  const catalog = discoverCatalog([...loaded.imagesDirs, ...extraTrees]);
+  return { loaded, catalog };
+}
+
+/** The distros asked for, or the configured default (else the first configured). */
+export function chosenDistros(loaded: LoadedConfig, asked: readonly string[] | undefined): string[] {
+  const configured = Object.keys(loaded.config.distros);
+  const distros = asked && asked.length > 0 ? [...new Set(asked)] : [loaded.config.default_distro ?? configured[0] ?? ''];
+  for (const distro of distros) {
+    if (!configured.includes(distro)) throw new UsageError(`unknown distro "${distro}" (configured: ${configured.join(', ')})`);
+  }
+  return distros;
+}
+
+/** Positional regexes and named sets together; null when neither was given (every image). */
+export function chosenRegexes(loaded: LoadedConfig, positional: readonly string[], sets: readonly string[] | undefined): string[] | null {
+  if (positional.length === 0 && (sets === undefined || sets.length === 0)) return null;
+  return [...positional, ...regexesOfSets(loaded.config.sets, sets ?? [])];
+}

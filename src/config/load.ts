@@ -1,0 +1,143 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError, UsageError } from '../util/errors.js';
+import { isPlainObject, mergeLayers, originOf, type Layer, type PlainObject } from './layers.js';
+import { overridesFromEnvironment, overridesFromFlags, type Overrides } from './overrides.js';
+import { configSchema, type Config } from './schema.js';
+
+export interface LoadOptions {
+  configDir?: string | undefined;
+  environment?: string | undefined;
+  flags?: Overrides;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+export interface LoadedConfig {
+  config: Config;
+  configDir: string;
+  environment: string | undefined;
+  /** The files read, base first. */
+  files: string[];
+  /** images_dirs made absolute against the file that named them. */
+  imagesDirs: string[];
+  /** The secrets file made absolute, when one is configured. */
+  secretsFile: string | undefined;
+}
+
+export const CONFIG_FILE = 'config.yml';
+const bundledConfigDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../etc/ci-builder');
+
+/** Where the configuration lives: flag, then CI_BUILDER_CONFIG, then ./etc/ci-builder, then the bundled example. */
+export function resolveConfigDir(flag: string | undefined, env: NodeJS.ProcessEnv, cwd: string): string {
+  const chosen = flag ?? env.CI_BUILDER_CONFIG;
+  if (chosen) return resolve(cwd, chosen);
+  const local = resolve(cwd, 'etc/ci-builder');
+  return existsSync(join(local, CONFIG_FILE)) ? local : bundledConfigDir;
+}
+
+export function loadConfig(options: LoadOptions = {}): LoadedConfig {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const configDir = resolveConfigDir(options.configDir, env, cwd);
+  const baseFile = join(configDir, CONFIG_FILE);
+  if (!existsSync(baseFile)) throw new UsageError(`${baseFile}: config file not found (set --config DIR or CI_BUILDER_CONFIG)`);
+
+  const layers: Layer[] = [{ origin: baseFile, values: readYamlObject(baseFile) }];
+  const environment = options.environment ?? (env.CI_BUILDER_ENVIRONMENT || undefined);
+  if (environment !== undefined) layers.push({ origin: environmentFile(configDir, environment), values: readYamlObject(environmentFile(configDir, environment)) });
+  layers.push(...overridesFromEnvironment(env), ...overridesFromFlags(options.flags ?? {}));
+
+  const merged = mergeLayers(layers);
+  const parsed = configSchema.safeParse(merged.values);
+  if (!parsed.success) throw configErrorFrom(parsed.error, merged.origins, baseFile);
+  const config = parsed.data;
+  checkCrossReferences(config, merged.origins, baseFile);
+
+  const relativeTo = (key: string) => {
+    const origin = originOf(merged.origins, [key], baseFile);
+    return existsSync(origin) ? dirname(origin) : cwd;
+  };
+  const imagesBase = relativeTo('images_dirs');
+  const secretsBase = relativeTo('secrets');
+  return {
+    config,
+    configDir,
+    environment,
+    files: layers.map((layer) => layer.origin).filter((origin) => existsSync(origin)),
+    imagesDirs: config.images_dirs.map((dir) => (isAbsolute(dir) ? dir : resolve(imagesBase, dir))),
+    secretsFile: config.secrets === undefined ? undefined : resolve(secretsBase, config.secrets),
+  };
+}
+
+function environmentFile(configDir: string, environment: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(environment)) throw new UsageError(`invalid environment name "${environment}": letters, digits, '.', '_' and '-' only`);
+  const file = join(configDir, 'environments', environment, CONFIG_FILE);
+  if (!existsSync(file)) {
+    const known = listEnvironments(configDir);
+    throw new UsageError(`unknown environment "${environment}": ${file} does not exist (known: ${known.length ? known.join(', ') : 'none'})`);
+  }
+  return file;
+}
+
+export function listEnvironments(configDir: string): string[] {
+  const dir = join(configDir, 'environments');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && existsSync(join(dir, entry.name, CONFIG_FILE)))
+    .map((entry) => entry.name)
+    .sort();
+}
+
+export function readYamlObject(file: string): PlainObject {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(file, '', `cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  let value: unknown;
+  try {
+    value = parseYaml(text);
+  } catch (error) {
+    if (error instanceof YAMLParseError) {
+      const where = error.linePos?.[0] ? `line ${error.linePos[0].line} column ${error.linePos[0].col}` : '';
+      throw new ConfigError(file, where, `invalid YAML: ${error.message.split('\n')[0]}`);
+    }
+    throw error;
+  }
+  if (value === null || value === undefined) return {};
+  if (!isPlainObject(value)) throw new ConfigError(file, '', 'expected a mapping of keys to values');
+  return value;
+}
+
+function configErrorFrom(error: z.ZodError, origins: Map<string, string>, baseFile: string): ConfigError {
+  const issue = error.issues[0];
+  if (!issue) return new ConfigError(baseFile, '', 'invalid configuration');
+  const path = issue.path.map(String);
+  let message = issue.message;
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0] ?? '';
+    path.push(key);
+    message = 'unknown key';
+  }
+  return new ConfigError(originOf(origins, path, baseFile), path.join('.'), message);
+}
+
+function checkCrossReferences(config: Config, origins: Map<string, string>, baseFile: string): void {
+  if (config.default_distro !== undefined && !(config.default_distro in config.distros)) {
+    throw new ConfigError(originOf(origins, ['default_distro'], baseFile), 'default_distro', `expected one of the configured distros (${Object.keys(config.distros).join(', ')})`);
+  }
+  for (const [setName, entries] of Object.entries(config.sets)) {
+    entries.forEach((entry, index) => {
+      try {
+        new RegExp(entry.regex);
+      } catch {
+        throw new ConfigError(originOf(origins, ['sets', setName, index, 'regex'], baseFile), `sets.${setName}.${index}.regex`, `expected a valid regular expression, got ${JSON.stringify(entry.regex)}`);
+      }
+    });
+  }
+}

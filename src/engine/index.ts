@@ -1,0 +1,18 @@
+import { existsSync } from 'node:fs';
+import { BuildahEngine } from './buildah.js';
+import { DockerEngine } from './docker.js';
+import type { Engine, EngineName } from './types.js';
+
+/** /usr/bin/docker is the client with BuildKit support on Debian; a bare `docker` may be another one. */
+const dockerCommand = (): string => (existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docker');
+
+export function createEngine(name: EngineName): Engine {
+  switch (name) {
+    case 'buildah':
+      return new BuildahEngine();
+    case 'docker':
+      return new DockerEngine(dockerCommand());
+  }
+}
+
+export type { Engine, EngineName } from './types.js';

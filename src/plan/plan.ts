@@ -1,0 +1,123 @@
+import { arch } from 'node:process';
+import { planBaseImage, type BaseImage } from '../bootstrap/base-image.js';
+import { selectImages, type Selection, type SelectionRequest } from '../catalog/select.js';
+import type { Catalog } from '../catalog/types.js';
+import type { Config } from '../config/schema.js';
+import { readContextFiles, type ContextFile } from '../render/context.js';
+import { Renderer } from '../render/renderer.js';
+import type { TemplateVariables } from '../render/variables.js';
+import { UsageError } from '../util/errors.js';
+import { inputDigest, normalizeRunStrings } from './digest.js';
+import { imageNamespace, imageReference } from './naming.js';
+
+export const INPUT_DIGEST_LABEL = 'ci-builder.input-digest';
+
+export interface PlannedImage {
+  name: string;
+  parent: string | null;
+  reference: string;
+  dockerfile: string;
+  contextFiles: ContextFile[];
+  inputDigest: string;
+  labels: Record<string, string>;
+}
+
+export interface Plan {
+  distro: string;
+  distroVersion: string;
+  tag: string;
+  engine: string;
+  baseImage: BaseImage;
+  selection: Selection;
+  /** Parents before children. */
+  images: PlannedImage[];
+  /** Parents left out by --skip-parents: not built, but their existing image is tagged for the children. */
+  skippedParents: PlannedImage[];
+}
+
+export interface PlanRequest {
+  config: Config;
+  catalog: Catalog;
+  distro: string;
+  tag: string;
+  engine: string;
+  selection: Omit<SelectionRequest, 'unbuildable'>;
+}
+
+const dockerArchitecture: Record<string, string> = { x64: 'x86_64', arm64: 'aarch64', ppc64: 'ppc64le', s390x: 's390x' };
+
+/** Pure: config and files in, the images to build with their Dockerfiles and input digests out. */
+export async function makePlan(request: PlanRequest): Promise<Plan> {
+  const { config, catalog, distro, tag } = request;
+  const distroConfig = config.distros[distro];
+  if (distroConfig === undefined) throw new UsageError(`unknown distro "${distro}" (configured: ${Object.keys(config.distros).join(', ')})`);
+  const architecture = dockerArchitecture[arch] ?? arch;
+  const baseImage = planBaseImage(distro, distroConfig, architecture);
+  const selection = selectImages(catalog, { ...request.selection, unbuildable: distroConfig.unbuildable });
+  const namespace = imageNamespace(config);
+  const renderer = new Renderer(catalog);
+  const engineOptions = { engine: request.engine, network: 'host', architecture };
+
+  const digests = new Map<string, string>();
+  const images: PlannedImage[] = [];
+  const skippedParents: PlannedImage[] = [];
+  const skipped = new Set(selection.skippedParents);
+  // Parents skipped by --skip-parents still need digests: their children's digests include them.
+  for (const name of orderParentsFirst(catalog, [...selection.skippedParents, ...selection.selected])) {
+    const image = catalog.images.get(name);
+    if (image === undefined) continue;
+    const variables: TemplateVariables = {
+      base_distro: distro,
+      base_distro_tag: baseImage.tag,
+      base_image: baseImage.repository,
+      base_package_type: distroConfig.package_type,
+      distro_package_manager: distroConfig.package_type === 'deb' ? 'apt' : 'dnf',
+      base_arch: architecture,
+      namespace,
+      image_prefix: config.image_prefix,
+      tag,
+      image_name: name,
+      maintainer: config.maintainer,
+      release: config.release,
+    };
+    const dockerfile = renderer.render(image, variables);
+    const contextFiles = await readContextFiles(image.dir);
+    const parentIdentity = image.parent === null ? baseImageIdentity(baseImage) : digests.get(image.parent);
+    if (parentIdentity === undefined) throw new Error(`internal: parent ${image.parent} of ${name} was not digested first`);
+    const digest = inputDigest({
+      normalizedDockerfile: normalizeRunStrings(dockerfile, { [tag]: '@@TAG@@', [namespace]: '@@NAMESPACE@@' }),
+      contextFiles,
+      parentIdentity,
+      engineOptions,
+    });
+    digests.set(name, digest);
+    (skipped.has(name) ? skippedParents : images).push({
+      name,
+      parent: image.parent,
+      reference: imageReference(config, name, tag),
+      dockerfile,
+      contextFiles,
+      inputDigest: digest,
+      labels: {
+        [INPUT_DIGEST_LABEL]: digest,
+        'org.opencontainers.image.title': `${config.image_prefix}${name}`,
+        'ci-builder.distro': `${distro}-${distroConfig.version}`,
+        'ci-builder.release': config.release,
+      },
+    });
+  }
+  return { distro, distroVersion: distroConfig.version, tag, engine: request.engine, baseImage, selection, images, skippedParents };
+}
+
+function baseImageIdentity(base: BaseImage): string {
+  return base.kind === 'bootstrap' ? `bootstrap:${base.digest}` : `image:${base.reference}`;
+}
+
+function orderParentsFirst(catalog: Catalog, names: readonly string[]): string[] {
+  const depth = (name: string): number => {
+    let count = 0;
+    for (let parent = catalog.images.get(name)?.parent ?? null; parent !== null; parent = catalog.images.get(parent)?.parent ?? null) count++;
+    return count;
+  };
+  return [...names].sort((a, b) => depth(a) - depth(b) || a.localeCompare(b));
+}

@@ -1,0 +1,23 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join, normalize, sep } from 'node:path';
+import nunjucks from 'nunjucks';
+import { stripOneTrailingNewline } from './jinja-compat.js';
+
+/**
+ * Finds templates in several roots, first root first, the way the image's own tree
+ * shadows the trees it overlays. Names never leave their root.
+ */
+export class TreeLoader extends nunjucks.Loader implements nunjucks.ILoader {
+  constructor(private readonly roots: readonly string[]) {
+    super();
+  }
+
+  getSource(name: string): nunjucks.LoaderSource {
+    for (const root of this.roots) {
+      const path = normalize(join(root, name));
+      if (!path.startsWith(root.endsWith(sep) ? root : root + sep)) continue;
+      if (existsSync(path)) return { src: stripOneTrailingNewline(readFileSync(path, 'utf8')), path, noCache: false };
+    }
+    throw new Error(`template not found: ${name} (looked in ${this.roots.join(', ')})`);
+  }
+}

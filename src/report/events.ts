@@ -1,0 +1,56 @@
+/** Everything that happens in a run, as one discriminated union (`type` + `reason`). */
+export type RunEvent = { at: string } & (
+  | { type: 'run'; reason: 'started'; tag: string; distro: string; engine: string; runDir: string; images: string[] }
+  | { type: 'run'; reason: 'finished'; interrupted: boolean }
+  | { type: 'warning'; message: string }
+  | { type: 'base-image'; reason: 'started'; reference: string }
+  | { type: 'base-image'; reason: 'present' | 'imported' | 'bootstrapped'; reference: string; seconds: number }
+  | { type: 'base-image'; reason: 'failed'; reference: string; message: string }
+  | { type: 'image'; reason: 'queued'; name: string; reference: string; inputDigest: string; parent: string | null }
+  | { type: 'image'; reason: 'started'; name: string; attempt: number }
+  | { type: 'image'; reason: 'log'; name: string; line: string }
+  | { type: 'image'; reason: 'built' | 'reused'; name: string; imageId: string; seconds: number }
+  | { type: 'image'; reason: 'retrying'; name: string; attempt: number; message: string }
+  | { type: 'image'; reason: 'failed'; name: string; message: string; attempts: number }
+  | { type: 'image'; reason: 'skipped'; name: string; because: string }
+  | { type: 'image'; reason: 'not-matched' | 'unbuildable'; name: string }
+  | { type: 'push'; reason: 'started'; name: string; reference: string; attempt: number }
+  | { type: 'push'; reason: 'retrying'; name: string; attempt: number; message: string }
+  | { type: 'push'; reason: 'pushed'; name: string; reference: string; seconds: number; attempts: number }
+  | { type: 'push'; reason: 'failed'; name: string; reference: string; message: string; attempts: number }
+);
+
+/** Distributes without the `at` field, which the emitter stamps. */
+export type RunEventInput = RunEvent extends infer E ? (E extends RunEvent ? Omit<E, 'at'> : never) : never;
+
+export interface Reporter {
+  handle(event: RunEvent): void;
+  /** Flushes and closes whatever the reporter holds open. */
+  close?(): Promise<void>;
+}
+
+export class EventBus {
+  private readonly reporters: Reporter[] = [];
+
+  constructor(private readonly scrub: (text: string) => string = (text) => text) {}
+
+  attach(reporter: Reporter): void {
+    this.reporters.push(reporter);
+  }
+
+  emit(input: RunEventInput): void {
+    const event = this.scrubStrings({ at: new Date().toISOString(), ...input } as RunEvent);
+    for (const reporter of this.reporters) reporter.handle(event);
+  }
+
+  async close(): Promise<void> {
+    for (const reporter of this.reporters) await reporter.close?.();
+  }
+
+  /** No reporter ever sees a secret value, whatever an engine printed. */
+  private scrubStrings(event: RunEvent): RunEvent {
+    const copy: Record<string, unknown> = { ...event };
+    for (const [key, value] of Object.entries(copy)) if (typeof value === 'string') copy[key] = this.scrub(value);
+    return copy as RunEvent;
+  }
+}

@@ -1,0 +1,135 @@
+import type { Reporter, RunEvent } from './events.js';
+
+export interface ImageRecord {
+  reference: string;
+  parent: string | null;
+  input_digest: string;
+  image_id?: string;
+  status: 'queued' | 'building' | 'built' | 'reused' | 'failed' | 'skipped';
+  started_at?: string;
+  finished_at?: string;
+  build_seconds?: number;
+  attempts?: number;
+  push?: { status: 'pushed' | 'failed'; seconds?: number; attempts: number; started_at?: string; finished_at?: string };
+}
+
+/** The run's summary.json: kolla-build's five keys first, then ci-builder's own. */
+export interface RunSummary {
+  built: Array<{ name: string }>;
+  failed: Array<{ name: string; status: string; reason: string }>;
+  not_matched: Array<{ name: string }>;
+  skipped: Array<{ name: string; reason: string }>;
+  unbuildable: Array<{ name: string }>;
+  reused: Array<{ name: string }>;
+  pushed: Array<{ name: string; reference: string }>;
+  push_failed: Array<{ name: string; reference: string; reason: string }>;
+  unmatched_regexes: string[];
+  tag: string;
+  distro: string;
+  engine: string;
+  base_image: { reference: string; outcome: string } | null;
+  started_at: string;
+  finished_at: string | null;
+  interrupted: boolean;
+  images: Record<string, ImageRecord>;
+}
+
+/** Builds the summary from events alone, so it is the same whatever the run went through. */
+export class SummaryCollector implements Reporter {
+  readonly summary: RunSummary = {
+    built: [],
+    failed: [],
+    not_matched: [],
+    skipped: [],
+    unbuildable: [],
+    reused: [],
+    pushed: [],
+    push_failed: [],
+    unmatched_regexes: [],
+    tag: '',
+    distro: '',
+    engine: '',
+    base_image: null,
+    started_at: '',
+    finished_at: null,
+    interrupted: false,
+    images: {},
+  };
+
+  constructor(unmatchedRegexes: readonly string[] = []) {
+    this.summary.unmatched_regexes = [...unmatchedRegexes];
+  }
+
+  handle(event: RunEvent): void {
+    const summary = this.summary;
+    switch (event.type) {
+      case 'run':
+        if (event.reason === 'started') Object.assign(summary, { tag: event.tag, distro: event.distro, engine: event.engine, started_at: event.at });
+        else Object.assign(summary, { finished_at: event.at, interrupted: event.interrupted });
+        return;
+      case 'base-image':
+        if (event.reason !== 'started') summary.base_image = { reference: event.reference, outcome: event.reason };
+        return;
+      case 'image':
+        return this.onImage(event);
+      case 'push':
+        return this.onPush(event);
+      case 'warning':
+        return;
+    }
+  }
+
+  private onImage(event: Extract<RunEvent, { type: 'image' }>): void {
+    const summary = this.summary;
+    const record = summary.images[event.name];
+    switch (event.reason) {
+      case 'queued':
+        summary.images[event.name] = { reference: event.reference, parent: event.parent, input_digest: event.inputDigest, status: 'queued' };
+        return;
+      case 'started':
+        if (record) Object.assign(record, { status: 'building', started_at: record.started_at ?? event.at, attempts: event.attempt });
+        return;
+      case 'built':
+      case 'reused':
+        (event.reason === 'built' ? summary.built : summary.reused).push({ name: event.name });
+        if (record) Object.assign(record, { status: event.reason, image_id: event.imageId, finished_at: event.at, build_seconds: event.seconds });
+        return;
+      case 'failed':
+        summary.failed.push({ name: event.name, status: 'error', reason: event.message });
+        if (record) Object.assign(record, { status: 'failed', finished_at: event.at, attempts: event.attempts });
+        return;
+      case 'skipped':
+        summary.skipped.push({ name: event.name, reason: event.because });
+        if (record) record.status = 'skipped';
+        return;
+      case 'not-matched':
+        summary.not_matched.push({ name: event.name });
+        return;
+      case 'unbuildable':
+        summary.unbuildable.push({ name: event.name });
+        return;
+      case 'log':
+      case 'retrying':
+        return;
+    }
+  }
+
+  private onPush(event: Extract<RunEvent, { type: 'push' }>): void {
+    const record = this.summary.images[event.name];
+    switch (event.reason) {
+      case 'started':
+        if (record) record.push = { status: 'failed', attempts: event.attempt, started_at: record.push?.started_at ?? event.at };
+        return;
+      case 'pushed':
+        this.summary.pushed.push({ name: event.name, reference: event.reference });
+        if (record) record.push = { ...record.push, status: 'pushed', seconds: event.seconds, attempts: event.attempts, finished_at: event.at };
+        return;
+      case 'failed':
+        this.summary.push_failed.push({ name: event.name, reference: event.reference, reason: event.message });
+        if (record) record.push = { ...record.push, status: 'failed', attempts: event.attempts, finished_at: event.at };
+        return;
+      case 'retrying':
+        return;
+    }
+  }
+}

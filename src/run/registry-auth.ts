@@ -1,0 +1,43 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface RegistryAuth {
+  /** A docker-format config.json, mode 0600 in a 0700 folder of its own. */
+  file: string;
+  dispose(): Promise<void>;
+}
+
+/**
+ * Writes the registry credential where the engines read it from a file, so it is never
+ * on a command line (visible to every user in ps) nor in the user's own engine config.
+ */
+export async function writeRegistryAuth(registry: string, username: string, password: string): Promise<RegistryAuth> {
+  const dir = await mkdtemp(join(tmpdir(), 'ci-builder-auth-'));
+  const file = join(dir, 'config.json');
+  const auth = Buffer.from(`${username}:${password}`).toString('base64');
+  await writeFile(file, JSON.stringify({ auths: { [registry]: { auth } } }), { mode: 0o600 });
+  return { file, dispose: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** Hides every secret value, and its base64 forms, from a piece of text. */
+export function secretScrubber(secrets: readonly string[]): (text: string) => string {
+  const needles = new Set<string>();
+  for (const secret of secrets) {
+    if (secret.length < 4) continue;
+    needles.add(secret);
+    needles.add(Buffer.from(secret).toString('base64').replace(/=+$/, ''));
+  }
+  const sorted = [...needles].sort((a, b) => b.length - a.length);
+  return (text) => {
+    let result = text;
+    for (const needle of sorted) if (result.includes(needle)) result = result.split(needle).join('***');
+    return result;
+  };
+}
+
+/** Loopback registries speak plain HTTP unless configured otherwise. */
+export function isLoopbackRegistry(registry: string): boolean {
+  const host = registry.replace(/^\[/, '').replace(/\](:\d+)?$/, '').replace(/:\d+$/, '');
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}

@@ -1,0 +1,114 @@
+import type { Result } from '../util/result.js';
+
+export interface DagNode {
+  id: string;
+  /** Nodes that must succeed before this one starts. */
+  dependsOn: readonly string[];
+}
+
+export type NodeOutcome =
+  | { state: 'succeeded' }
+  | { state: 'failed'; reason: string; attempts: number }
+  | { state: 'skipped'; because: string }
+  | { state: 'cancelled' };
+
+export type DagEvent =
+  | { type: 'started'; id: string; attempt: number }
+  | { type: 'retrying'; id: string; attempt: number; reason: string }
+  | { type: 'finished'; id: string; outcome: NodeOutcome };
+
+export interface DagOptions {
+  nodes: readonly DagNode[];
+  concurrency: number;
+  /** Extra attempts after a failure. */
+  retries: number;
+  run: (id: string, attempt: number, signal: AbortSignal) => Promise<Result<void, { reason: string; retryable: boolean }>>;
+  onEvent?: (event: DagEvent) => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs a dependency graph: parents before children, N at a time, longest remaining
+ * chain first. A failure skips exactly its descendants; unrelated nodes go on.
+ */
+export async function runDag(options: DagOptions): Promise<Map<string, NodeOutcome>> {
+  const nodes = new Map(options.nodes.map((node) => [node.id, node]));
+  const children = new Map<string, string[]>();
+  for (const node of options.nodes) {
+    for (const parent of node.dependsOn) {
+      if (!nodes.has(parent)) throw new Error(`node ${node.id} depends on unknown node ${parent}`);
+      children.set(parent, [...(children.get(parent) ?? []), node.id]);
+    }
+  }
+  const priority = chainLengths(options.nodes, children);
+  const outcomes = new Map<string, NodeOutcome>();
+  const waitingOn = new Map(options.nodes.map((node) => [node.id, new Set(node.dependsOn)]));
+  const ready: string[] = options.nodes.filter((node) => node.dependsOn.length === 0).map((node) => node.id);
+  const running = new Set<Promise<void>>();
+  const signal = options.signal ?? new AbortController().signal;
+
+  const finish = (id: string, outcome: NodeOutcome) => {
+    outcomes.set(id, outcome);
+    options.onEvent?.({ type: 'finished', id, outcome });
+    for (const child of children.get(id) ?? []) {
+      if (outcomes.has(child)) continue;
+      if (outcome.state === 'succeeded') {
+        const pending = waitingOn.get(child);
+        pending?.delete(id);
+        if (pending?.size === 0) ready.push(child);
+      } else if (outcome.state === 'cancelled') {
+        finish(child, { state: 'cancelled' });
+      } else {
+        finish(child, { state: 'skipped', because: outcome.state === 'skipped' ? outcome.because : id });
+      }
+    }
+  };
+
+  const execute = async (id: string) => {
+    for (let attempt = 1; ; attempt++) {
+      if (signal.aborted) return finish(id, { state: 'cancelled' });
+      options.onEvent?.({ type: 'started', id, attempt });
+      let result: Awaited<ReturnType<DagOptions['run']>>;
+      try {
+        result = await options.run(id, attempt, signal);
+      } catch (error) {
+        result = { ok: false, failure: { reason: `internal error: ${(error as Error).message}`, retryable: false } };
+      }
+      if (result.ok) return finish(id, { state: 'succeeded' });
+      if (signal.aborted) return finish(id, { state: 'cancelled' });
+      if (!result.failure.retryable || attempt > options.retries) {
+        return finish(id, { state: 'failed', reason: result.failure.reason, attempts: attempt });
+      }
+      options.onEvent?.({ type: 'retrying', id, attempt: attempt + 1, reason: result.failure.reason });
+    }
+  };
+
+  while (ready.length > 0 || running.size > 0) {
+    if (signal.aborted) {
+      for (const id of ready.splice(0)) finish(id, { state: 'cancelled' });
+    }
+    ready.sort((a, b) => (priority.get(b) ?? 0) - (priority.get(a) ?? 0) || a.localeCompare(b));
+    while (running.size < options.concurrency && ready.length > 0) {
+      const id = ready.shift() as string;
+      const task: Promise<void> = execute(id).finally(() => running.delete(task));
+      running.add(task);
+    }
+    if (running.size > 0) await Promise.race(running);
+  }
+  for (const id of nodes.keys()) if (!outcomes.has(id)) finish(id, { state: 'cancelled' });
+  return outcomes;
+}
+
+/** Length of the longest chain of descendants below each node, itself included. */
+function chainLengths(nodes: readonly DagNode[], children: Map<string, string[]>): Map<string, number> {
+  const lengths = new Map<string, number>();
+  const length = (id: string): number => {
+    const known = lengths.get(id);
+    if (known !== undefined) return known;
+    const value = 1 + Math.max(0, ...(children.get(id) ?? []).map(length));
+    lengths.set(id, value);
+    return value;
+  };
+  for (const node of nodes) length(node.id);
+  return lengths;
+}

@@ -1,0 +1,27 @@
+/**
+ * Errors that carry the process exit code the command-line contract gives them.
+ * Bad input or usage is 2 (nothing was done); anything else that escapes is a bug.
+ */
+export class UsageError extends Error {
+  readonly exitCode = 2;
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** A config file that is missing, unparsable or has a value of the wrong shape. */
+export class ConfigError extends UsageError {
+  constructor(
+    readonly file: string,
+    readonly keyPath: string,
+    readonly expected: string,
+  ) {
+    super(`${file}: ${keyPath || '(top level)'}: ${expected}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
