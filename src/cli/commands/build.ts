@@ -11,12 +11,12 @@ import { JsonLinesReporter, PlainReporter } from '../../report/plain.js';
 import { SummaryCollector, type RunSummary } from '../../report/summary.js';
 import { executeBuildRun, type PushSettings } from '../../run/build-run.js';
 import { isLoopbackRegistry, secretScrubber, writeRegistryAuth, type RegistryAuth } from '../../run/registry-auth.js';
+import { cacheDir } from '../../util/cache-dir.js';
 import { UsageError } from '../../util/errors.js';
 import { collectList, collectRepeated, parseCount, parsePositiveInteger, type GlobalOptions } from '../options.js';
 import { chosenDistros, chosenRegexes, openWorkspace } from '../workspace.js';
 
 export const RUNS_DIR = '.ci-builder/runs';
-export const CACHE_DIR = '.ci-builder/cache';
 
 export function buildCommand(globals: () => GlobalOptions, signal: AbortSignal, setExitCode: (code: number) => void): CommandUnknownOpts {
   return new Command('build')
@@ -79,7 +79,7 @@ export function buildCommand(globals: () => GlobalOptions, signal: AbortSignal, 
             plan,
             engine,
             runDir,
-            cacheDir: resolve(CACHE_DIR, 'bootstrap'),
+            cacheDir: join(cacheDir(), 'bootstrap'),
             threads: config.threads,
             retries: config.retries,
             events,

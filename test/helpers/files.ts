@@ -1,0 +1,29 @@
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** A temporary folder removed when the test process ends. */
+export function temporaryDir(prefix = 'ci-builder-test-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Writes a map of relative paths to contents under a folder. */
+export function writeTree(root: string, files: Record<string, string>): string {
+  for (const [path, content] of Object.entries(files)) {
+    const target = join(root, path);
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(target, content);
+  }
+  return root;
+}
+
+/** A private copy of the bundled image tree that a test may change. */
+export function copyBundledImages(target: string): string {
+  cpSync(join(projectRoot, 'images'), target, { recursive: true });
+  return target;
+}

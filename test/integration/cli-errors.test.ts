@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { runCli } from '../helpers/cli.js';
+import { temporaryDir, writeTree } from '../helpers/files.js';
+
+const goodConfig = `release: zed
+namespace: ns
+images_dirs: [images]
+distros:
+  debian: { version: bookworm, package_type: deb, base_image: { image: debian, tag: bookworm } }
+`;
+
+/** A config folder with a small image tree, and where builds would write their run folders. */
+function workspace(files: Record<string, string> = {}): string {
+  return writeTree(temporaryDir(), {
+    'etc/config.yml': goodConfig,
+    'etc/images/macros.j2': '',
+    'etc/images/base/Dockerfile.j2': 'FROM {{ base_image }}:{{ base_distro_tag }}\n',
+    'etc/images/leaf/Dockerfile.j2': 'FROM {{ namespace }}/base:{{ tag }}\n',
+    ...files,
+  });
+}
+
+function assertOneLineError(result: { code: number | null; stderr: string; stdout: string }, pattern: RegExp): void {
+  assert.equal(result.code, 2, result.stderr);
+  const lines = result.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, `expected one line, got:\n${result.stderr}`);
+  assert.match(lines[0] ?? '', pattern);
+}
+
+describe('bad input exits 2 with one clear line and builds nothing', () => {
+  it('a config value of the wrong type names file and key', async () => {
+    const dir = workspace({ 'etc/config.yml': `${goodConfig}threads: lots\n` });
+    const result = await runCli(['--config', join(dir, 'etc'), 'build'], { cwd: dir });
+    assertOneLineError(result, /^ci-builder: error: .*etc\/config\.yml: threads: .*number/);
+  });
+
+  it('a cycle in the image tree names the cycle', async () => {
+    const dir = workspace({
+      'etc/images/a/Dockerfile.j2': 'FROM {{ namespace }}/b:{{ tag }}\n',
+      'etc/images/b/Dockerfile.j2': 'FROM {{ namespace }}/a:{{ tag }}\n',
+    });
+    const result = await runCli(['--config', join(dir, 'etc'), 'build'], { cwd: dir });
+    assertOneLineError(result, /image dependency cycle: (a -> b -> a|b -> a -> b)/);
+  });
+
+  it('an unknown environment', async () => {
+    const dir = workspace();
+    const result = await runCli(['--config', join(dir, 'etc'), '--environment', 'nope', 'build'], { cwd: dir });
+    assertOneLineError(result, /unknown environment "nope"/);
+  });
+
+  it('an unknown environment from CI_BUILDER_ENVIRONMENT', async () => {
+    const dir = workspace();
+    const result = await runCli(['images', 'list'], { cwd: dir, env: { CI_BUILDER_CONFIG: join(dir, 'etc'), CI_BUILDER_ENVIRONMENT: 'nope' } });
+    assertOneLineError(result, /unknown environment "nope"/);
+  });
+
+  it('an unknown option or a bad number', async () => {
+    assert.equal((await runCli(['build', '--no-such-flag'])).code, 2);
+    const result = await runCli(['build', '--threads', 'zero']);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /--threads.*whole number/);
+  });
+
+  it('an unknown distro or set', async () => {
+    const dir = workspace();
+    assertOneLineError(await runCli(['--config', join(dir, 'etc'), 'build', '--distro', 'arch'], { cwd: dir }), /unknown distro "arch"/);
+    assertOneLineError(await runCli(['--config', join(dir, 'etc'), 'build', '--set', 'nope'], { cwd: dir }), /unknown set "nope"/);
+  });
+
+  it('--push without a registry', async () => {
+    const dir = workspace();
+    assertOneLineError(await runCli(['--config', join(dir, 'etc'), 'build', '--push'], { cwd: dir }), /--push needs a registry/);
+  });
+});
+
+describe('looking before building', () => {
+  it('lists images parents first and warns about a regex that matches nothing', async () => {
+    const dir = workspace();
+    const result = await runCli(['--config', join(dir, 'etc'), 'images', 'list', 'leaf', 'nothing-here'], { cwd: dir });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, 'base\nleaf\n');
+    assert.match(result.stderr, /regex "nothing-here" matches no image/);
+  });
+
+  it('prints dependencies in kolla-build\'s JSON shape', async () => {
+    const dir = workspace();
+    const result = await runCli(['--config', join(dir, 'etc'), '--json', 'images', 'deps'], { cwd: dir });
+    assert.deepEqual(JSON.parse(result.stdout), [{ base: ['leaf'] }]);
+  });
+
+  it('renders Dockerfiles without building', async () => {
+    const dir = workspace();
+    const out = join(dir, 'out');
+    const result = await runCli(['--config', join(dir, 'etc'), 'images', 'render', '--out', out, '--tag', 't1'], { cwd: dir });
+    assert.equal(result.code, 0, result.stderr);
+    const { readFileSync } = await import('node:fs');
+    assert.equal(readFileSync(join(out, 'leaf/Dockerfile'), 'utf8'), 'FROM localhost/ns/base:t1');
+  });
+
+  it('shows the effective config with secrets redacted', async () => {
+    const dir = workspace({ 'etc/config.yml': `${goodConfig}secrets: secrets.yml\n`, 'etc/secrets.yml': 'registry_username: u\nregistry_password: hunter2-secret\n' });
+    const result = await runCli(['--config', join(dir, 'etc'), 'config', 'show'], { cwd: dir });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /registry_password: <redacted>/);
+    assert.doesNotMatch(result.stdout, /hunter2/);
+  });
+});

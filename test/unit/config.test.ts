@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/config/load.js';
+import { ConfigError, UsageError } from '../../src/util/errors.js';
+import { temporaryDir, writeTree } from '../helpers/files.js';
+
+const base = `release: zed
+registry: ""
+namespace: ns
+images_dirs: [images]
+distros:
+  debian:
+    version: bookworm
+    package_type: deb
+    base_image: { image: debian, tag: bookworm }
+sets:
+  seed: [{ regex: bifrost, enabled: true }]
+`;
+
+function configDir(files: Record<string, string>): string {
+  return writeTree(temporaryDir(), { 'config.yml': base, ...files });
+}
+
+describe('config loading', () => {
+  it('applies defaults and resolves image trees against the config file', () => {
+    const dir = configDir({});
+    const loaded = loadConfig({ configDir: dir, env: {} });
+    assert.equal(loaded.config.engine, 'buildah');
+    assert.equal(loaded.config.threads, 2);
+    assert.deepEqual(loaded.imagesDirs, [join(dir, 'images')]);
+  });
+
+  it('overlays an environment, then variables, then flags', () => {
+    const dir = configDir({ 'environments/ci/config.yml': 'threads: 4\nregistry: 127.0.0.1:5000\nnamespace: from-env-file\n' });
+    const loaded = loadConfig({
+      configDir: dir,
+      environment: 'ci',
+      env: { CI_BUILDER_THREADS: '6', CI_BUILDER_NAMESPACE: 'from-variable' },
+      flags: { threads: 8 },
+    });
+    assert.equal(loaded.config.threads, 8, 'flag beats variable');
+    assert.equal(loaded.config.namespace, 'from-variable', 'variable beats environment');
+    assert.equal(loaded.config.registry, '127.0.0.1:5000', 'environment beats base');
+    assert.equal(loaded.environment, 'ci');
+  });
+
+  it('takes the environment from CI_BUILDER_ENVIRONMENT', () => {
+    const dir = configDir({ 'environments/ci/config.yml': 'release: "2024.1"\n' });
+    assert.equal(loadConfig({ configDir: dir, env: { CI_BUILDER_ENVIRONMENT: 'ci' } }).config.release, '2024.1');
+  });
+
+  it('merges nested keys of an environment into the base', () => {
+    const dir = configDir({ 'environments/ci/config.yml': 'distros:\n  debian:\n    version: trixie\n' });
+    const debian = loadConfig({ configDir: dir, environment: 'ci', env: {} }).config.distros.debian;
+    assert.equal(debian?.version, 'trixie');
+    assert.equal(debian?.package_type, 'deb');
+  });
+
+  it('names the file and key of a value of the wrong type', () => {
+    const dir = configDir({ 'environments/ci/config.yml': 'threads: many\n' });
+    assert.throws(
+      () => loadConfig({ configDir: dir, environment: 'ci', env: {} }),
+      (error: unknown) => error instanceof ConfigError && error.file === join(dir, 'environments/ci/config.yml') && error.keyPath === 'threads' && /number/.test(error.message),
+    );
+  });
+
+  it('names a bad variable as the origin', () => {
+    const dir = configDir({});
+    assert.throws(() => loadConfig({ configDir: dir, env: { CI_BUILDER_THREADS: 'x' } }), /environment variable CI_BUILDER_THREADS: threads: /);
+  });
+
+  it('rejects unknown keys, naming them', () => {
+    const dir = configDir({ 'config.yml': `${base}thread: 3\n` });
+    assert.throws(() => loadConfig({ configDir: dir, env: {} }), (error: unknown) => error instanceof ConfigError && error.keyPath === 'thread' && /unknown key/.test(error.message));
+  });
+
+  it('rejects a nested bad value with its full key path', () => {
+    const dir = configDir({ 'config.yml': base.replace('package_type: deb', 'package_type: apk') });
+    assert.throws(() => loadConfig({ configDir: dir, env: {} }), /config\.yml: distros\.debian\.package_type: /);
+  });
+
+  it('reports YAML syntax errors with the line', () => {
+    const dir = configDir({ 'config.yml': 'release: [zed\n' });
+    assert.throws(() => loadConfig({ configDir: dir, env: {} }), /config\.yml: line \d+ column \d+: invalid YAML/);
+  });
+
+  it('rejects an invalid set regex', () => {
+    const dir = configDir({ 'config.yml': base.replace('regex: bifrost', 'regex: "bif(rost"') });
+    assert.throws(() => loadConfig({ configDir: dir, env: {} }), /sets\.seed\.0\.regex: expected a valid regular expression/);
+  });
+
+  it('refuses an unknown environment, listing the known ones', () => {
+    const dir = configDir({ 'environments/ci/config.yml': 'threads: 1\n' });
+    assert.throws(() => loadConfig({ configDir: dir, environment: 'prod', env: {} }), (error: unknown) => error instanceof UsageError && /unknown environment "prod".*known: ci/.test(error.message));
+  });
+
+  it('refuses a missing config folder', () => {
+    assert.throws(() => loadConfig({ configDir: join(temporaryDir(), 'nowhere'), env: {} }), /config file not found/);
+  });
+});

@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { discoverCatalog } from '../../src/catalog/discover.js';
+import { configSchema } from '../../src/config/schema.js';
+import { runTag } from '../../src/plan/naming.js';
+import { INPUT_DIGEST_LABEL, makePlan } from '../../src/plan/plan.js';
+import { temporaryDir, writeTree } from '../helpers/files.js';
+
+const config = configSchema.parse({
+  release: 'zed',
+  registry: '127.0.0.1:5000',
+  namespace: 'ns',
+  images_dirs: ['images'],
+  distros: { debian: { version: 'bookworm', package_type: 'deb', base_image: { bootstrap: 'mmdebstrap', mirror: 'http://deb.debian.org/debian' } } },
+});
+
+function sampleTree(): string {
+  return writeTree(temporaryDir(), {
+    'macros.j2': '',
+    'base/Dockerfile.j2': 'FROM {{ base_image }}:{{ base_distro_tag }}\nCOPY hello /hello\n',
+    'base/hello': 'hi\n',
+    'mid/Dockerfile.j2': 'FROM {{ namespace }}/{{ image_prefix }}base:{{ tag }}\nRUN true\n',
+    'leaf-a/Dockerfile.j2': 'FROM {{ namespace }}/{{ image_prefix }}mid:{{ tag }}\nRUN echo a\n',
+    'leaf-b/Dockerfile.j2': 'FROM {{ namespace }}/{{ image_prefix }}base:{{ tag }}\nRUN echo b\n',
+  });
+}
+
+async function digests(tree: string, tag: string): Promise<Record<string, string>> {
+  const plan = await makePlan({ config, catalog: discoverCatalog([tree]), distro: 'debian', tag, engine: 'buildah', selection: { regexes: null, skipParents: false } });
+  return Object.fromEntries(plan.images.map((image) => [image.name, image.inputDigest]));
+}
+
+describe('plan', () => {
+  it('names images <registry>/<namespace>/<image>:<tag> and labels them with their input digest', async () => {
+    const tag = 'zed-debian-bookworm-20260101T000000';
+    const plan = await makePlan({ config, catalog: discoverCatalog([sampleTree()]), distro: 'debian', tag, engine: 'buildah', selection: { regexes: ['leaf-a'], skipParents: false } });
+    assert.deepEqual(plan.images.map((image) => image.name), ['base', 'mid', 'leaf-a']);
+    const leaf = plan.images[2];
+    assert.equal(leaf?.reference, `127.0.0.1:5000/ns/leaf-a:${tag}`);
+    assert.equal(leaf?.labels[INPUT_DIGEST_LABEL], leaf?.inputDigest);
+    assert.match(leaf?.dockerfile ?? '', new RegExp(`^FROM 127\\.0\\.0\\.1:5000/ns/mid:${tag}`));
+    assert.match(plan.images[0]?.dockerfile ?? '', /^FROM localhost\/ci-builder\/bootstrap-debian:bookworm-[0-9a-f]{12}\n/);
+  });
+
+  it('gives the same digests for a new tag', async () => {
+    const tree = sampleTree();
+    assert.deepEqual(await digests(tree, 'zed-debian-bookworm-20260101T000000'), await digests(tree, 'zed-debian-bookworm-20270202T111111'));
+  });
+
+  it('changes exactly the changed image and its descendants', async () => {
+    const tree = sampleTree();
+    const before = await digests(tree, 't1');
+    writeFileSync(join(tree, 'mid/Dockerfile.j2'), 'FROM {{ namespace }}/{{ image_prefix }}base:{{ tag }}\nRUN true && true\n');
+    const after = await digests(tree, 't2');
+    assert.equal(after.base, before.base);
+    assert.equal(after['leaf-b'], before['leaf-b']);
+    assert.notEqual(after.mid, before.mid);
+    assert.notEqual(after['leaf-a'], before['leaf-a']);
+  });
+
+  it('counts context files in the digest', async () => {
+    const tree = sampleTree();
+    const before = await digests(tree, 't');
+    writeFileSync(join(tree, 'base/hello'), 'hello\n');
+    const after = await digests(tree, 't');
+    assert.notEqual(after.base, before.base);
+    assert.notEqual(after['leaf-b'], before['leaf-b']);
+  });
+
+  it('makes run tags in UTC as <release>-<distro>-<version>-<YYYYMMDDTHHMMSS>', () => {
+    assert.equal(runTag('zed', 'debian', 'bookworm', new Date('2026-11-25T15:04:05.678Z')), 'zed-debian-bookworm-20261125T150405');
+  });
+});

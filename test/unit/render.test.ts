@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { discoverCatalog } from '../../src/catalog/discover.js';
+import { Renderer } from '../../src/render/renderer.js';
+import type { TemplateVariables } from '../../src/render/variables.js';
+import { temporaryDir, writeTree } from '../helpers/files.js';
+
+const variables = (name: string): TemplateVariables => ({
+  base_distro: 'debian',
+  base_distro_tag: 'bookworm',
+  base_image: 'debian',
+  base_package_type: 'deb',
+  distro_package_manager: 'apt',
+  base_arch: 'x86_64',
+  namespace: 'localhost/ns',
+  image_prefix: '',
+  tag: 'zed-debian-bookworm-20260101T000000',
+  image_name: name,
+  maintainer: 'team',
+  release: 'zed',
+});
+
+function render(files: Record<string, string>, name = 'a'): string {
+  const catalog = discoverCatalog([writeTree(temporaryDir(), files)]);
+  const image = catalog.images.get(name);
+  assert.ok(image);
+  return new Renderer(catalog).render(image, variables(name));
+}
+
+describe('rendering', () => {
+  it('imports macros.j2 with context and passes the Kolla variables', () => {
+    const out = render({
+      'macros.j2': '{% macro who() %}{{ image_name }} on {{ base_distro }}{% endmacro %}',
+      'a/Dockerfile.j2': 'FROM {{ base_image }}:{{ base_distro_tag }}\n{% import "macros.j2" as macros with context %}\nLABEL x="{{ macros.who() }}" tag="{{ tag }}" pm="{{ distro_package_manager }}"\n',
+    });
+    assert.equal(out, 'FROM debian:bookworm\n\nLABEL x="a on debian" tag="zed-debian-bookworm-20260101T000000" pm="apt"');
+  });
+
+  it('concatenates lists as Jinja2 does instead of joining them into a string', () => {
+    const out = render({ 'a/Dockerfile.j2': "FROM x\n{% set p = ['a', 'b'] + ['c'] %}{{ p | length }} {{ p | join(',') }}" });
+    assert.equal(out, 'FROM x\n3 a,b,c');
+  });
+
+  it('keeps numbers and strings adding as before', () => {
+    assert.equal(render({ 'a/Dockerfile.j2': "FROM x\n{{ 1 + 2 }} {{ 'a' ~ 'b' }}" }), 'FROM x\n3 ab');
+  });
+
+  it('knows True, False, None and the sequence test', () => {
+    const out = render({ 'a/Dockerfile.j2': "FROM x\n{% if True and not False %}yes{% endif %} {{ ['a'] is sequence }} {{ None is none }}" });
+    assert.equal(out, 'FROM x\nyes true true');
+  });
+
+  it('does not escape HTML and drops one trailing newline', () => {
+    assert.equal(render({ 'a/Dockerfile.j2': 'FROM x\nRUN echo "<a>" && true\n\n' }), 'FROM x\nRUN echo "<a>" && true\n');
+  });
+
+  it('fails with the image name and the template error', () => {
+    assert.throws(() => render({ 'a/Dockerfile.j2': 'FROM x\n{% if %}' }), /^a: template error: /);
+    assert.throws(() => render({ 'a/Dockerfile.j2': "FROM x\n{{ raise_error('unsupported distro') }}" }), /a: template error: .*unsupported distro/);
+  });
+});
