@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { projectRoot } from './files.js';
 
@@ -8,19 +8,30 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the built ci-builder command as a user would, with a clean CI_BUILDER_* environment. */
-export function runCli(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; onStderr?: (text: string) => void } = {}): Promise<CliResult> {
+export interface CliOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  onStderr?: (text: string) => void;
+}
+
+/** Starts the built ci-builder command as a user would, with a clean CI_BUILDER_* environment. */
+export function startCli(args: readonly string[], options: CliOptions = {}): { child: ChildProcess; done: Promise<CliResult> } {
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('CI_BUILDER_')));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(projectRoot, 'dist/cli/main.js'), ...args], { cwd: options.cwd ?? projectRoot, env: { ...env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [join(projectRoot, 'dist/cli/main.js'), ...args], { cwd: options.cwd ?? projectRoot, env: { ...env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const done = new Promise<CliResult>((resolve, reject) => {
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => {
+    child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
       options.onStderr?.(chunk.toString());
     });
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+  return { child, done };
+}
+
+export function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
+  return startCli(args, options).done;
 }
