@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { discoverCatalog } from '../../src/catalog/discover.js';
-import { Renderer } from '../../src/render/renderer.js';
+import { RenderError, Renderer } from '../../src/render/renderer.js';
 import type { TemplateVariables } from '../../src/render/variables.js';
 import { temporaryDir, writeTree } from '../helpers/files.js';
 
@@ -55,7 +55,7 @@ describe('rendering', () => {
   });
 
   it('fails with the image name and the template error', () => {
-    assert.throws(() => render({ 'a/Dockerfile.j2': 'FROM x\n{% if %}' }), /^a: template error: /);
+    assert.throws(() => render({ 'a/Dockerfile.j2': 'FROM x\n{% if %}' }), (error: unknown) => error instanceof RenderError && /^a: template error: .*Line 2/.test(error.message));
     assert.throws(() => render({ 'a/Dockerfile.j2': "FROM x\n{{ raise_error('unsupported distro') }}" }), /a: template error: .*unsupported distro/);
   });
 });
