@@ -1,4 +1,5 @@
 import type { BootstrapSource, DistroConfig } from '../config/schema.js';
+import { repositoryIdentity } from '../repos/urls.js';
 import { sha256Hex } from '../util/hash.js';
 
 /** Where a distro's root images start from. */
@@ -8,12 +9,16 @@ export type BaseImage =
 
 export const BOOTSTRAP_REPOSITORY_PREFIX = 'localhost/ci-builder/bootstrap-';
 
-/** Pure: the base image a distro's root images name in FROM, keyed by everything that shapes its rootfs. */
-export function planBaseImage(distro: string, config: DistroConfig, architecture: string): BaseImage {
+/**
+ * Pure: the base image a distro's root images name in FROM, keyed by everything that shapes
+ * its root filesystem: the pinned repositories (not the route to them), suite, variant, packages.
+ */
+export function planBaseImage(distro: string, config: DistroConfig, architecture: string, pulpUrl: string | undefined): BaseImage {
   const source = config.base_image;
   if ('image' in source) return { kind: 'image', repository: source.image, tag: source.tag, reference: `${source.image}:${source.tag}` };
   const suite = source.suite ?? config.version;
-  const digest = `sha256:${sha256Hex(JSON.stringify({ tool: 'mmdebstrap', suite, architecture, mirror: source.mirror, variant: source.variant, components: source.components, include: [...source.include].sort() }))}`;
+  const repositories = config.repositories.map((repo) => ({ id: repositoryIdentity(repo, pulpUrl), suites: repo.suites, components: repo.components }));
+  const digest = `sha256:${sha256Hex(JSON.stringify({ tool: 'mmdebstrap', suite, architecture, repositories, variant: source.variant, include: [...source.include].sort(), sources: source.sources }))}`;
   const repository = `${BOOTSTRAP_REPOSITORY_PREFIX}${distro}`;
   const tag = `${config.version}-${digest.slice('sha256:'.length, 'sha256:'.length + 12)}`;
   return { kind: 'bootstrap', distro, suite, source, digest, repository, tag, reference: `${repository}:${tag}` };

@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeFailure, runProcess } from '../engine/process.js';
 import type { Engine } from '../engine/types.js';
+import { shellQuote } from '../repos/shell.js';
 import { fail, ok, type Result } from '../util/result.js';
 import type { BaseImage } from './base-image.js';
 
@@ -10,6 +11,8 @@ export const BOOTSTRAP_DIGEST_LABEL = 'ci-builder.bootstrap-digest';
 
 export interface EnsureOptions {
   engine: Engine;
+  /** apt sources lines to bootstrap from (through the auth proxy when Pulp needs a credential). */
+  mirrorLines: readonly string[];
   /** Root filesystems are kept here by digest, so another engine or a pruned store reuses them. */
   cacheDir: string;
   onLine: (line: string) => void;
@@ -55,19 +58,21 @@ async function bootstrapRootfs(base: Extract<BaseImage, { kind: 'bootstrap' }>, 
   await mkdir(options.cacheDir, { recursive: true });
   const partial = `${target}.partial`;
   const { source } = base;
+  // The finished root filesystem keeps only the configured sources: no mirror or proxy URL.
+  const finalSources = source.sources.map((line) => shellQuote(line)).join(' ');
   const args = [
     `--variant=${source.variant}`,
     '--format=tar',
-    `--components=${source.components.join(',')}`,
     ...(source.include.length ? [`--include=${source.include.join(',')}`] : []),
+    `--customize-hook=rm -rf "$1"/etc/apt/sources.list.d/* && printf '%s\n' ${finalSources} > "$1"/etc/apt/sources.list`,
     base.suite,
     partial,
-    source.mirror,
+    ...options.mirrorLines,
   ];
   const result = await runProcess('mmdebstrap', args, { signal: options.signal, onLine: options.onLine });
   if (result.exitCode !== 0) {
     await rm(partial, { force: true });
-    return fail(`bootstrapping ${base.distro} ${base.suite} from ${source.mirror} failed: ${describeFailure('mmdebstrap', result)}`);
+    return fail(`bootstrapping ${base.distro} ${base.suite} failed: ${describeFailure('mmdebstrap', result)}`);
   }
   await rename(partial, target);
   return ok(undefined);

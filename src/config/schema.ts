@@ -1,16 +1,38 @@
 import { z } from 'zod';
 
-/** How a distro's root image is obtained: bootstrapped from its repository, or an image reference. */
+/**
+ * How a distro's root image is obtained: bootstrapped from the distro's repositories
+ * (the `sources` lines are what the finished root filesystem keeps), or an image reference.
+ */
 const bootstrapSource = z
   .object({
     bootstrap: z.literal('mmdebstrap'),
-    mirror: z.string().url(),
     suite: z.string().min(1).optional(),
     variant: z.enum(['minbase', 'essential', 'apt', 'required', 'important', 'standard']).default('minbase'),
-    components: z.array(z.string().min(1)).default(['main']),
     include: z.array(z.string().min(1)).default([]),
+    sources: z.array(z.string().regex(/^deb(-src)? /, 'an apt sources line')).min(1),
   })
   .strict();
+
+const pinnedVersion = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a snapshot version such as 20240816T002610');
+const basePath = z.string().regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*\/$/, 'a Pulp base path ending in / with no ".." (e.g. debian/bookworm/)').refine((path) => !path.split('/').includes('..'), 'no ".." segments');
+
+/** A package repository: a pinned Pulp distribution (base_path + version) or a plain mirror URL. */
+const repository = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/),
+    base_path: basePath.optional(),
+    version: pinnedVersion.optional(),
+    url: z.string().url().optional(),
+    suites: z.array(z.string().min(1)).optional(),
+    components: z.array(z.string().min(1)).default(['main']),
+    trusted: z.boolean().default(false),
+    repo_file: z.string().regex(/^[A-Za-z0-9._-]+\.repo$/).optional(),
+    section: z.string().min(1).optional(),
+  })
+  .strict()
+  .refine((repo) => (repo.url !== undefined) !== (repo.base_path !== undefined), { message: 'give either url (a plain mirror) or base_path and version (a Pulp distribution)' })
+  .refine((repo) => (repo.base_path === undefined) === (repo.version === undefined), { message: 'a Pulp repository needs both base_path and version' });
 
 const imageSource = z.object({ image: z.string().min(1), tag: z.string().min(1) }).strict();
 
@@ -19,6 +41,7 @@ const distro = z
     version: z.string().min(1),
     package_type: z.enum(['deb', 'rpm']),
     base_image: z.union([bootstrapSource, imageSource]),
+    repositories: z.array(repository).default([]),
     unbuildable: z.array(z.string().min(1)).default([]),
   })
   .strict();
@@ -43,10 +66,24 @@ export const configSchema = z
     default_distro: z.string().optional(),
     sets: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/), z.array(setEntry)).default({}),
     secrets: z.string().optional(),
+    pulp: z.object({ url: z.string().url(), ca_file: z.string().optional() }).strict().optional(),
+    proxy: z.object({ cache_dir: z.string().optional() }).strict().default({}),
   })
-  .strict();
+  .strict()
+  .superRefine((config, context) => {
+    for (const [name, distro] of Object.entries(config.distros)) {
+      distro.repositories.forEach((repo, index) => {
+        const path = ['distros', name, 'repositories', index];
+        if (repo.base_path !== undefined && config.pulp === undefined) context.addIssue({ code: 'custom', path: [...path, 'base_path'], message: 'a Pulp repository needs pulp.url at the top level' });
+        if (distro.package_type === 'deb' && !repo.suites?.length) context.addIssue({ code: 'custom', path: [...path, 'suites'], message: 'a deb repository needs suites' });
+        if (distro.package_type === 'rpm' && (!repo.repo_file || !repo.section)) context.addIssue({ code: 'custom', path: [...path, 'repo_file'], message: 'an rpm repository needs repo_file and section' });
+      });
+      if ('bootstrap' in distro.base_image && distro.repositories.length === 0) context.addIssue({ code: 'custom', path: ['distros', name, 'repositories'], message: 'a bootstrapped distro needs at least one repository' });
+    }
+  });
 
 export type Config = z.infer<typeof configSchema>;
 export type DistroConfig = z.infer<typeof distro>;
 export type BootstrapSource = z.infer<typeof bootstrapSource>;
 export type SetEntry = z.infer<typeof setEntry>;
+export type RepositoryConfig = z.infer<typeof repository>;

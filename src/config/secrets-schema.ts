@@ -5,6 +5,8 @@ export const secretsSchema = z
   .object({
     registry_username: z.string().optional(),
     registry_password: z.string().optional(),
+    pulp_username: z.string().optional(),
+    pulp_password: z.string().optional(),
   })
   .strict();
 

@@ -5,6 +5,9 @@ import type { Catalog } from '../catalog/types.js';
 import type { Config } from '../config/schema.js';
 import { readContextFiles, type ContextFile } from '../render/context.js';
 import { Renderer } from '../render/renderer.js';
+import { aptSourceLines } from '../repos/apt.js';
+import { finalUser, injectRepositories, repositorySnippets } from '../repos/inject.js';
+import { isPulpRepository, repositoryIdentity, type RepositoryAccess } from '../repos/urls.js';
 import type { TemplateVariables } from '../render/variables.js';
 import { UsageError } from '../util/errors.js';
 import { inputDigest, normalizeRunStrings } from './digest.js';
@@ -28,6 +31,10 @@ export interface Plan {
   tag: string;
   engine: string;
   baseImage: BaseImage;
+  /** apt sources lines the base image is bootstrapped from (empty when it is not bootstrapped). */
+  bootstrapMirrorLines: string[];
+  /** True when builds install from Pulp, so every image gets the repository setup and restore. */
+  repositoriesInjected: boolean;
   selection: Selection;
   /** Parents before children. */
   images: PlannedImage[];
@@ -42,6 +49,8 @@ export interface PlanRequest {
   tag: string;
   engine: string;
   selection: Omit<SelectionRequest, 'unbuildable'>;
+  /** How builds reach Pulp; direct when absent. */
+  repositoryAccess?: RepositoryAccess;
 }
 
 const dockerArchitecture: Record<string, string> = { x64: 'x86_64', arm64: 'aarch64', ppc64: 'ppc64le', s390x: 's390x' };
@@ -52,11 +61,24 @@ export async function makePlan(request: PlanRequest): Promise<Plan> {
   const distroConfig = config.distros[distro];
   if (distroConfig === undefined) throw new UsageError(`unknown distro "${distro}" (configured: ${Object.keys(config.distros).join(', ')})`);
   const architecture = dockerArchitecture[arch] ?? arch;
-  const baseImage = planBaseImage(distro, distroConfig, architecture);
-  const selection = selectImages(catalog, { ...request.selection, unbuildable: distroConfig.unbuildable });
   const namespace = imageNamespace(config);
+  const pulpUrl = config.pulp?.url;
+  const access: RepositoryAccess = request.repositoryAccess ?? { kind: 'direct', pulpUrl };
+  const baseImage = planBaseImage(distro, distroConfig, architecture, pulpUrl);
+  const injected = distroConfig.repositories.some(isPulpRepository);
+  const snippets = injected ? repositorySnippets({ packageType: distroConfig.package_type, distro, repositories: distroConfig.repositories, access }) : undefined;
+  // The proxy's address changes every run; the pinned repositories behind it are what counts.
+  const runStrings: Record<string, string> = { [tag]: '@@TAG@@', [namespace]: '@@NAMESPACE@@', ...(access.kind === 'proxy' ? { [access.origin]: '@@PROXY@@' } : {}) };
+  const repositoryLabel = distroConfig.repositories.map((repo) => `${repo.name}=${repo.version ?? repo.url ?? ''}`).join(',');
+  const selection = selectImages(catalog, { ...request.selection, unbuildable: distroConfig.unbuildable });
   const renderer = new Renderer(catalog);
-  const engineOptions = { engine: request.engine, network: 'host', architecture };
+  const engineOptions = {
+    engine: request.engine,
+    network: 'host',
+    architecture,
+    repositories: JSON.stringify(distroConfig.repositories.map((repo) => [repositoryIdentity(repo, pulpUrl), repo.suites ?? [], repo.components, repo.repo_file ?? '', repo.section ?? ''])),
+  };
+  const users = new Map<string, string>();
 
   const digests = new Map<string, string>();
   const images: PlannedImage[] = [];
@@ -80,12 +102,15 @@ export async function makePlan(request: PlanRequest): Promise<Plan> {
       maintainer: config.maintainer,
       release: config.release,
     };
-    const dockerfile = renderer.render(image, variables);
+    const rendered = renderer.render(image, variables);
+    const inheritedUser = (image.parent === null ? undefined : users.get(image.parent)) ?? 'root';
+    users.set(name, finalUser(rendered, inheritedUser));
+    const dockerfile = snippets ? injectRepositories(rendered, snippets, inheritedUser) : rendered;
     const contextFiles = await readContextFiles(image.dir);
     const parentIdentity = image.parent === null ? baseImageIdentity(baseImage) : digests.get(image.parent);
     if (parentIdentity === undefined) throw new Error(`internal: parent ${image.parent} of ${name} was not digested first`);
     const digest = inputDigest({
-      normalizedDockerfile: normalizeRunStrings(dockerfile, { [tag]: '@@TAG@@', [namespace]: '@@NAMESPACE@@' }),
+      normalizedDockerfile: normalizeRunStrings(dockerfile, runStrings),
       contextFiles,
       parentIdentity,
       engineOptions,
@@ -103,10 +128,12 @@ export async function makePlan(request: PlanRequest): Promise<Plan> {
         'org.opencontainers.image.title': `${config.image_prefix}${name}`,
         'ci-builder.distro': `${distro}-${distroConfig.version}`,
         'ci-builder.release': config.release,
+        ...(repositoryLabel ? { 'ci-builder.repositories': repositoryLabel } : {}),
       },
     });
   }
-  return { distro, distroVersion: distroConfig.version, tag, engine: request.engine, baseImage, selection, images, skippedParents };
+  const bootstrapMirrorLines = baseImage.kind === 'bootstrap' ? aptSourceLines(distroConfig.repositories, access, distro) : [];
+  return { distro, distroVersion: distroConfig.version, tag, engine: request.engine, baseImage, bootstrapMirrorLines, repositoriesInjected: injected, selection, images, skippedParents };
 }
 
 function baseImageIdentity(base: BaseImage): string {

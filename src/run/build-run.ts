@@ -120,6 +120,7 @@ async function prepareBase(options: BuildRunOptions, signal: AbortSignal): Promi
   events.emit({ type: 'base-image', reason: 'started', reference });
   const result = await ensureBaseImage(plan.baseImage, {
     engine: options.engine,
+    mirrorLines: plan.bootstrapMirrorLines,
     cacheDir: options.cacheDir,
     signal,
     onLine: (line) => events.emit({ type: 'image', reason: 'log', name: 'base-image', line }),

@@ -13,7 +13,7 @@ const config = configSchema.parse({
   registry: '127.0.0.1:5000',
   namespace: 'ns',
   images_dirs: ['images'],
-  distros: { debian: { version: 'bookworm', package_type: 'deb', base_image: { bootstrap: 'mmdebstrap', mirror: 'http://deb.debian.org/debian' } } },
+  distros: { debian: { version: 'bookworm', package_type: 'deb', base_image: { bootstrap: 'mmdebstrap', sources: ['deb http://deb.debian.org/debian bookworm main'] }, repositories: [{ name: 'debian', url: 'http://deb.debian.org/debian', suites: ['bookworm'] }] } },
 });
 
 function sampleTree(): string {

@@ -1,0 +1,29 @@
+import { isIP } from 'node:net';
+import { UsageError } from '../util/errors.js';
+
+export interface ListenAddress {
+  host: string;
+  /** 0: a free port, printed once listening. */
+  port: number;
+}
+
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/**
+ * `HOST:PORT`, `HOST:` or `[v6]:PORT`. The proxy adds a credential to whatever reaches it,
+ * so anything but loopback needs the operator to say so (`--listen-unsafe`).
+ */
+export function parseListenAddress(value: string, allowUnsafe: boolean): ListenAddress {
+  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d*)$/.exec(value);
+  if (!match) throw new UsageError(`invalid --listen ${JSON.stringify(value)}: expected HOST:PORT (e.g. 127.0.0.1:8080, or 127.0.0.1: for a free port)`);
+  const host = match[1] ?? match[2] ?? '';
+  const port = match[3] === '' || match[3] === undefined ? 0 : Number(match[3]);
+  if (host === '' || (host !== 'localhost' && isIP(host) === 0)) throw new UsageError(`invalid --listen host ${JSON.stringify(host)}: expected an IP address or localhost`);
+  if (!Number.isInteger(port) || port > 65535) throw new UsageError(`invalid --listen port ${JSON.stringify(match[3])}: expected 0-65535`);
+  if (!isLoopbackHost(host) && !allowUnsafe) {
+    throw new UsageError(`refusing to listen on ${host}: the proxy adds the Pulp credential to every request it forwards; use a loopback address, or --listen-unsafe if the network is trusted`);
+  }
+  return { host, port };
+}

@@ -1,0 +1,29 @@
+import type { RepositoryConfig } from '../config/schema.js';
+
+/** How builds reach Pulp: straight (an unauthenticated, client-local Pulp) or through the auth proxy. */
+export type RepositoryAccess = { kind: 'direct'; pulpUrl: string | undefined } | { kind: 'proxy'; origin: string };
+
+export const PULP_CONTENT_PREFIX = '/pulp/content/';
+
+export const isPulpRepository = (repo: RepositoryConfig): boolean => repo.base_path !== undefined;
+
+/** `/pulp/content/<base_path><version>/`: the path of one pinned snapshot. */
+export function pinnedContentPath(repo: RepositoryConfig): string {
+  return `${PULP_CONTENT_PREFIX}${repo.base_path ?? ''}${repo.version ?? ''}/`;
+}
+
+/** The URL a build installs from; plain mirrors never go through the proxy (they need no credential). */
+export function repositoryUrl(repo: RepositoryConfig, access: RepositoryAccess): string {
+  if (repo.url !== undefined) return repo.url.endsWith('/') ? repo.url : `${repo.url}/`;
+  const origin = access.kind === 'proxy' ? access.origin : stripTrailingSlash(access.pulpUrl ?? '');
+  return `${origin}${pinnedContentPath(repo)}`;
+}
+
+/** What identifies a repository's content, whatever the route to it: the digest input. */
+export function repositoryIdentity(repo: RepositoryConfig, pulpUrl: string | undefined): string {
+  return repo.url !== undefined ? `url:${repo.url}` : `pulp:${stripTrailingSlash(pulpUrl ?? '')}${pinnedContentPath(repo)}`;
+}
+
+function stripTrailingSlash(url: string): string {
+  return url.replace(/\/+$/, '');
+}
