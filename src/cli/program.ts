@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { buildCommand } from './commands/build.js';
 import { configCommand } from './commands/config.js';
 import { imagesCommand } from './commands/images.js';
+import { proxyCommand } from './commands/proxy.js';
+import { verifyNoSecretsCommand } from './commands/verify.js';
 import type { GlobalOptions } from './options.js';
 
 const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -19,7 +21,13 @@ export function createProgram(signal: AbortSignal, setExitCode: (code: number) =
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   const globals = (): GlobalOptions => program.opts();
-  for (const command of [buildCommand(globals, signal, setExitCode), imagesCommand(globals), configCommand(globals)]) {
+  for (const command of [
+    buildCommand(globals, signal, setExitCode),
+    imagesCommand(globals),
+    proxyCommand(globals, signal),
+    verifyNoSecretsCommand(globals, setExitCode),
+    configCommand(globals),
+  ]) {
     program.addCommand(command.exitOverride());
   }
   for (const command of program.commands) for (const sub of command.commands) sub.exitOverride();

@@ -26,6 +26,11 @@ export class BuildahEngine implements Engine {
     return result.exitCode === 0 ? ok(undefined) : fail({ message: describeFailure('buildah push', result), interrupted: request.signal.aborted });
   }
 
+  async exportOci(reference: string, dir: string): Promise<Result<void, EngineFailure>> {
+    const result = await runProcess(this.command, [...STORAGE, 'push', reference, `oci:${dir}`]);
+    return result.exitCode === 0 ? ok(undefined) : fail({ message: describeFailure('buildah push oci:', result), interrupted: false });
+  }
+
   async findByLabel(key: string, value: string): Promise<string | undefined> {
     const result = await this.query(['images', '--no-trunc', '--noheading', '--format', '{{.ID}}', '--filter', `label=${key}=${value}`]);
     return result.split('\n').map((line) => line.trim()).find((line) => line !== '');

@@ -32,6 +32,12 @@ export class DockerEngine implements Engine {
     return result.exitCode === 0 ? ok(undefined) : fail({ message: describeFailure('docker push', result), interrupted: request.signal.aborted });
   }
 
+  async exportOci(reference: string, dir: string): Promise<Result<void, EngineFailure>> {
+    const daemon = this.env.DOCKER_HOST ? ['--src-daemon-host', this.env.DOCKER_HOST] : [];
+    const result = await runProcess('skopeo', ['copy', ...daemon, `docker-daemon:${reference}`, `oci:${dir}`], { env: this.env });
+    return result.exitCode === 0 ? ok(undefined) : fail({ message: describeFailure('skopeo copy docker-daemon:', result), interrupted: false });
+  }
+
   async findByLabel(key: string, value: string): Promise<string | undefined> {
     const output = await this.query(['images', '--no-trunc', '--quiet', '--filter', `label=${key}=${value}`]);
     return output.split('\n').map((line) => line.trim()).find((line) => line !== '');

@@ -1,5 +1,10 @@
 import { Command, type CommandUnknownOpts } from '@commander-js/extra-typings';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { resolve, join } from 'node:path';
+import { proxyFromConfig } from '../../proxy/from-config.js';
+import { formatAccessLog, type AuthProxy } from '../../proxy/server.js';
+import type { RepositoryAccess } from '../../repos/urls.js';
 import { loadSecrets } from '../../config/secrets.js';
 import { createEngine } from '../../engine/index.js';
 import type { EngineName } from '../../engine/types.js';
@@ -33,6 +38,7 @@ export function buildCommand(globals: () => GlobalOptions, signal: AbortSignal, 
     .option('--push', 'push every image as soon as it is built')
     .option('--push-threads <n>', 'pushes at once', parsePositiveInteger)
     .option('--run-dir <dir>', `run folder (default: ${RUNS_DIR}/<tag>)`)
+    .option('--auth-proxy', 'start the authenticating proxy on a free loopback port for the run and install from Pulp through it')
     .addHelpText('after', '\nExit status: 0 all built (and pushed); 1 an image, push or the base image failed; 2 bad input; 130 interrupted.')
     .action(async (regexes, options) => {
       const global = globals();
@@ -55,18 +61,44 @@ export function buildCommand(globals: () => GlobalOptions, signal: AbortSignal, 
       const startedAt = new Date();
 
       let auth: RegistryAuth | undefined;
+      let proxy: AuthProxy | undefined;
+      let accessLog: WriteStream | undefined;
+      let repositoryAccess: RepositoryAccess | undefined;
       let worst = 0;
       try {
         if (options.push && secrets.registry_username && secrets.registry_password) {
           auth = await writeRegistryAuth(config.registry, secrets.registry_username, secrets.registry_password);
         }
-        const scrub = secretScrubber([secrets.registry_password ?? '', `${secrets.registry_username ?? ''}:${secrets.registry_password ?? ''}`]);
+        if (options.authProxy) {
+          proxy = proxyFromConfig(loaded, secrets, { listen: { host: '127.0.0.1', port: 0 }, onAccess: (entry) => accessLog?.write(`${formatAccessLog(entry)}\n`) });
+          repositoryAccess = { kind: 'proxy', origin: await proxy.start() };
+          await proxy.waitForUpstream(60_000);
+        }
+        const scrub = secretScrubber([
+          secrets.registry_password ?? '',
+          `${secrets.registry_username ?? ''}:${secrets.registry_password ?? ''}`,
+          secrets.pulp_password ?? '',
+          `${secrets.pulp_username ?? ''}:${secrets.pulp_password ?? ''}`,
+        ]);
         for (const distro of distros) {
           if (signal.aborted) break;
           const distroVersion = config.distros[distro]?.version ?? '';
           const tag = options.tag ?? runTag(config.release, distro, distroVersion, startedAt);
-          const plan = await makePlan({ config, catalog, distro, tag, engine: engine.name, selection: { regexes: regexList, skipParents: options.skipParents ?? false } });
+          const plan = await makePlan({
+            config,
+            catalog,
+            distro,
+            tag,
+            engine: engine.name,
+            selection: { regexes: regexList, skipParents: options.skipParents ?? false },
+            ...(repositoryAccess ? { repositoryAccess } : {}),
+          });
           const runDir = resolve(options.runDir ?? join(RUNS_DIR, tag));
+          if (proxy) {
+            await mkdir(runDir, { recursive: true });
+            accessLog?.end();
+            accessLog = createWriteStream(join(runDir, 'proxy-access.log'), { flags: 'a' });
+          }
           const events = new EventBus(scrub);
           const summary = new SummaryCollector(plan.selection.unmatchedRegexes);
           events.attach(summary);
@@ -92,6 +124,8 @@ export function buildCommand(globals: () => GlobalOptions, signal: AbortSignal, 
         }
       } finally {
         await auth?.dispose();
+        await proxy?.stop();
+        accessLog?.end();
       }
       setExitCode(signal.aborted ? 130 : worst);
     });

@@ -1,0 +1,43 @@
+import { Command, type CommandUnknownOpts } from '@commander-js/extra-typings';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../config/load.js';
+import { loadSecrets } from '../../config/secrets.js';
+import { createEngine, type EngineName } from '../../engine/index.js';
+import { UsageError } from '../../util/errors.js';
+import { findSecretsInOciLayout, needlesFor } from '../../verify/no-secrets.js';
+import type { GlobalOptions } from '../options.js';
+
+export function verifyNoSecretsCommand(globals: () => GlobalOptions, setExitCode: (code: number) => void): CommandUnknownOpts {
+  return new Command('verify-no-secrets')
+    .description('Search every layer, the config and the history of images for the configured credentials (plain, base64, user:password)')
+    .argument('<image...>', 'image references in the engine')
+    .option('--engine <engine>', 'buildah or docker (default: from the config)')
+    .addHelpText('after', '\nExit status: 0 no credential found; 1 a credential was found (where, and in which form, is printed; never the value); 2 bad input.')
+    .action(async (images, options) => {
+      const global = globals();
+      const loaded = loadConfig({ configDir: global.config, environment: global.environment, flags: { engine: options.engine } });
+      const secrets = loadSecrets(loaded.secretsFile);
+      const needles = [...needlesFor('registry_password', secrets.registry_username, secrets.registry_password), ...needlesFor('pulp_password', secrets.pulp_username, secrets.pulp_password)];
+      if (needles.length === 0) throw new UsageError(`no credentials in the secrets file (${loaded.secretsFile ?? 'none configured'}): nothing to look for`);
+      const engine = createEngine(loaded.config.engine as EngineName);
+      const report: Array<{ image: string; clean: boolean; findings: Array<{ where: string; form: string }> }> = [];
+      for (const image of images) {
+        const dir = await mkdtemp(join(tmpdir(), 'ci-builder-verify-'));
+        try {
+          const exported = await engine.exportOci(image, join(dir, 'layout'));
+          if (!exported.ok) throw new UsageError(`${image}: cannot read the image: ${exported.failure.message}`);
+          const findings = await findSecretsInOciLayout(join(dir, 'layout'), needles);
+          report.push({ image, clean: findings.length === 0, findings });
+          if (!global.json) {
+            process.stdout.write(findings.length === 0 ? `${image}: clean\n` : findings.map((finding) => `${image}: FOUND ${finding.form} in ${finding.where}\n`).join(''));
+          }
+        } finally {
+          await rm(dir, { recursive: true, force: true });
+        }
+      }
+      if (global.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      setExitCode(report.every((entry) => entry.clean) ? 0 : 1);
+    });
+}
