@@ -8,7 +8,7 @@ async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     if (controller.signal.aborted) process.exit(130);
-    process.stderr.write(`\n${signal}: stopping builds, cleaning up and writing the summary (again to quit at once)\n`);
+    process.stderr.write(`\n${signal}: stopping: engines and servers are stopped, summaries written (again to quit at once)\n`);
     controller.abort();
   };
   process.on('SIGINT', onSignal);
