@@ -21,6 +21,7 @@ declare -A packages=(
   [htpasswd]=apache2-utils
   [newuidmap]=uidmap
   [fuse-overlayfs]=fuse-overlayfs
+  [ansible-vault]=ansible-core
 )
 missing=()
 for command in "${!packages[@]}"; do

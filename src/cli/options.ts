@@ -22,6 +22,7 @@ export function collectRepeated(value: string, previous: string[] = []): string[
 export interface GlobalOptions {
   config?: string;
   environment?: string;
+  vaultPasswordFile?: string;
   json?: boolean;
   verbose?: boolean;
   quiet?: boolean;

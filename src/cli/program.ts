@@ -4,6 +4,7 @@ import { buildCommand } from './commands/build.js';
 import { configCommand } from './commands/config.js';
 import { imagesCommand } from './commands/images.js';
 import { proxyCommand } from './commands/proxy.js';
+import { vaultCommand } from './commands/vault.js';
 import { verifyNoSecretsCommand } from './commands/verify.js';
 import type { GlobalOptions } from './options.js';
 
@@ -15,6 +16,7 @@ export function createProgram(signal: AbortSignal, setExitCode: (code: number) =
     .version(version)
     .option('--config <dir>', 'configuration folder (default: $CI_BUILDER_CONFIG, ./etc/ci-builder, or the bundled example)')
     .option('--environment <name>', 'overlay environments/<name>/config.yml (default: $CI_BUILDER_ENVIRONMENT)')
+    .option('--vault-password-file <file>', 'file holding the Ansible Vault password (default: $CI_BUILDER_VAULT_PASSWORD)')
     .option('--json', 'machine-readable output on stdout')
     .addOption(new Option('-v, --verbose', 'more detail, build output included').conflicts('quiet'))
     .addOption(new Option('-q, --quiet', 'only warnings, failures and the final line'))
@@ -26,6 +28,7 @@ export function createProgram(signal: AbortSignal, setExitCode: (code: number) =
     imagesCommand(globals),
     proxyCommand(globals, signal),
     verifyNoSecretsCommand(globals, setExitCode),
+    vaultCommand(globals),
     configCommand(globals),
   ]) {
     program.addCommand(command.exitOverride());

@@ -19,9 +19,14 @@ export interface Workspace {
   catalog: Catalog;
 }
 
+/** The configuration as the global options name it. */
+export function loadConfigFor(globals: GlobalOptions, flags: Overrides = {}): LoadedConfig {
+  return loadConfig({ configDir: globals.config, environment: globals.environment, vaultPasswordFile: globals.vaultPasswordFile, flags });
+}
+
 /** Config and image trees as every command that chooses images sees them. */
 export function openWorkspace(globals: GlobalOptions, selection: SelectionOptions, flags: Overrides = {}): Workspace {
-  const loaded = loadConfig({ configDir: globals.config, environment: globals.environment, flags });
+  const loaded = loadConfigFor(globals, flags);
   const extraTrees = (selection.imagesDir ?? []).map((dir) => resolve(dir));
   const catalog = discoverCatalog([...loaded.imagesDirs, ...extraTrees]);
   return { loaded, catalog };

@@ -1,7 +1,9 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { YAMLParseError } from 'yaml';
+import { requireVaultPassword } from '../vault/password.js';
+import { parseYamlWithVault, VaultYamlError } from '../vault/yaml.js';
 import type { z } from 'zod';
 import { ConfigError, UsageError } from '../util/errors.js';
 import { isPlainObject, mergeLayers, originOf, type Layer, type PlainObject } from './layers.js';
@@ -10,6 +12,8 @@ import { configSchema, type Config } from './schema.js';
 
 export interface LoadOptions {
   configDir?: string | undefined;
+  /** Where the vault password is, for `!vault` values; else CI_BUILDER_VAULT_PASSWORD. */
+  vaultPasswordFile?: string | undefined;
   environment?: string | undefined;
   flags?: Overrides;
   env?: NodeJS.ProcessEnv;
@@ -26,6 +30,8 @@ export interface LoadedConfig {
   imagesDirs: string[];
   /** The secrets file made absolute, when one is configured. */
   secretsFile: string | undefined;
+  /** Reads a YAML file the way the config was read (vault values unlocked with the same password). */
+  readYaml: (file: string) => PlainObject;
 }
 
 export const CONFIG_FILE = 'config.yml';
@@ -46,9 +52,11 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   const baseFile = join(configDir, CONFIG_FILE);
   if (!existsSync(baseFile)) throw new UsageError(`${baseFile}: config file not found (set --config DIR or CI_BUILDER_CONFIG)`);
 
-  const layers: Layer[] = [{ origin: baseFile, values: readYamlObject(baseFile) }];
+  const password = () => requireVaultPassword(options.vaultPasswordFile, 'a value in the configuration', env);
+  const readYaml = (file: string) => readYamlObject(file, password);
+  const layers: Layer[] = [{ origin: baseFile, values: readYaml(baseFile) }];
   const environment = options.environment ?? (env.CI_BUILDER_ENVIRONMENT || undefined);
-  if (environment !== undefined) layers.push({ origin: environmentFile(configDir, environment), values: readYamlObject(environmentFile(configDir, environment)) });
+  if (environment !== undefined) layers.push({ origin: environmentFile(configDir, environment), values: readYaml(environmentFile(configDir, environment)) });
   layers.push(...overridesFromEnvironment(env), ...overridesFromFlags(options.flags ?? {}));
 
   const merged = mergeLayers(layers);
@@ -70,6 +78,7 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     files: layers.map((layer) => layer.origin).filter((origin) => existsSync(origin)),
     imagesDirs: config.images_dirs.map((dir) => (isAbsolute(dir) ? dir : resolve(imagesBase, dir))),
     secretsFile: config.secrets === undefined ? undefined : resolve(secretsBase, config.secrets),
+    readYaml,
   };
 }
 
@@ -92,7 +101,8 @@ export function listEnvironments(configDir: string): string[] {
     .sort();
 }
 
-export function readYamlObject(file: string): PlainObject {
+/** A YAML mapping from a file; whole-file vaults and `!vault` values are unlocked with the password. */
+export function readYamlObject(file: string, password: () => string = () => requireVaultPassword(undefined, file)): PlainObject {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -101,8 +111,10 @@ export function readYamlObject(file: string): PlainObject {
   }
   let value: unknown;
   try {
-    value = parseYaml(text);
+    value = parseYamlWithVault(text, password);
   } catch (error) {
+    if (error instanceof VaultYamlError) throw new ConfigError(file, error.keyPath, error.message);
+    if (error instanceof UsageError) throw new UsageError(`${file}: ${error.message}`);
     if (error instanceof YAMLParseError) {
       const where = error.linePos?.[0] ? `line ${error.linePos[0].line} column ${error.linePos[0].col}` : '';
       throw new ConfigError(file, where, `invalid YAML: ${error.message.split('\n')[0]}`);

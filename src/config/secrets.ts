@@ -1,30 +1,21 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { existsSync } from 'node:fs';
 import { ConfigError } from '../util/errors.js';
-import { isPlainObject } from './layers.js';
+import type { PlainObject } from './layers.js';
 import { secretsSchema, type Secrets } from './secrets-schema.js';
 
-/** Reads the secrets file; an absent file means no credentials. Values never appear in errors. */
-export function loadSecrets(file: string | undefined): Secrets {
+/**
+ * Reads the secrets file (plain YAML, a vault-encrypted file or `!vault` values), with the
+ * config's YAML reader so the same vault password unlocks it. An absent file means no
+ * credentials. Values never appear in errors.
+ */
+export function loadSecrets(file: string | undefined, readYaml: (file: string) => PlainObject): Secrets {
   if (file === undefined || !existsSync(file)) return {};
-  const text = readFileSync(file, 'utf8');
-  if (text.startsWith('$ANSIBLE_VAULT;')) {
-    throw new ConfigError(file, '', 'is vault-encrypted, and vault support is not available in this build');
-  }
-  let value: unknown;
-  try {
-    value = parseYaml(text);
-  } catch {
-    throw new ConfigError(file, '', 'invalid YAML (content not shown: it holds secrets)');
-  }
-  if (value === null || value === undefined) return {};
-  if (!isPlainObject(value)) throw new ConfigError(file, '', 'expected a mapping of secret names to values');
-  const parsed = secretsSchema.safeParse(value);
+  const parsed = secretsSchema.safeParse(readYaml(file));
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    const path = issue?.path.map(String).join('.') ?? '';
-    const key = issue?.code === 'unrecognized_keys' ? issue.keys[0] ?? '' : path;
-    throw new ConfigError(file, key, issue?.code === 'unrecognized_keys' ? 'unknown key' : 'expected a string');
+    const unknown = issue?.code === 'unrecognized_keys';
+    const key = unknown ? (issue.keys[0] ?? '') : (issue?.path.map(String).join('.') ?? '');
+    throw new ConfigError(file, key, unknown ? 'unknown key' : 'expected a string');
   }
   return parsed.data;
 }

@@ -56,7 +56,7 @@ export function buildCommand(globals: () => GlobalOptions, signal: AbortSignal, 
       if (options.tag !== undefined && !isValidTag(options.tag)) throw new UsageError(`invalid --tag ${JSON.stringify(options.tag)}: letters, digits, '_', '.', '-' (max 128)`);
       if (options.push && config.registry === '') throw new UsageError('--push needs a registry: set registry in the config or CI_BUILDER_REGISTRY');
       const regexList = chosenRegexes(loaded, regexes, options.set);
-      const secrets = loadSecrets(loaded.secretsFile);
+      const secrets = loadSecrets(loaded.secretsFile, loaded.readYaml);
       const engine = createEngine(config.engine as EngineName);
       const startedAt = new Date();
 

@@ -1,6 +1,6 @@
 import { Command, type CommandUnknownOpts } from '@commander-js/extra-typings';
 import { stringify } from 'yaml';
-import { loadConfig } from '../../config/load.js';
+import { loadConfigFor } from '../workspace.js';
 import { redactSecrets } from '../../config/redact.js';
 import { loadSecrets } from '../../config/secrets.js';
 import type { GlobalOptions } from '../options.js';
@@ -10,8 +10,8 @@ export function configCommand(globals: () => GlobalOptions): CommandUnknownOpts 
   config.addCommand(
     new Command('show').description('Print the effective configuration (base, environment, variables, flags) with every secret redacted').action(() => {
       const global = globals();
-      const loaded = loadConfig({ configDir: global.config, environment: global.environment });
-      const secrets = loadSecrets(loaded.secretsFile);
+      const loaded = loadConfigFor(global);
+      const secrets = loadSecrets(loaded.secretsFile, loaded.readYaml);
       const effective = {
         ...loaded.config,
         images_dirs: loaded.imagesDirs,

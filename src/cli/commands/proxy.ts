@@ -1,5 +1,5 @@
 import { Command, type CommandUnknownOpts } from '@commander-js/extra-typings';
-import { loadConfig } from '../../config/load.js';
+import { loadConfigFor } from '../workspace.js';
 import { loadSecrets } from '../../config/secrets.js';
 import { proxyFromConfig } from '../../proxy/from-config.js';
 import { parseListenAddress } from '../../proxy/listen.js';
@@ -20,9 +20,9 @@ export function proxyCommand(globals: () => GlobalOptions, signal: AbortSignal):
       .addHelpText('after', '\nThe first line on stdout is "listening on <origin>". Access log lines go to stderr (never the credential).')
       .action(async (options) => {
         const global = globals();
-        const loaded = loadConfig({ configDir: global.config, environment: global.environment });
+        const loaded = loadConfigFor(global);
         const listen = parseListenAddress(options.listen, options.listenUnsafe ?? false);
-        const server = proxyFromConfig(loaded, loadSecrets(loaded.secretsFile), {
+        const server = proxyFromConfig(loaded, loadSecrets(loaded.secretsFile, loaded.readYaml), {
           listen,
           cacheDir: options.cache === false ? null : options.cacheDir,
           onAccess: global.quiet ? undefined : (entry) => process.stderr.write(`${global.json ? JSON.stringify(entry) : formatAccessLog(entry)}\n`),

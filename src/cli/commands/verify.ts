@@ -2,7 +2,7 @@ import { Command, type CommandUnknownOpts } from '@commander-js/extra-typings';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../../config/load.js';
+import { loadConfigFor } from '../workspace.js';
 import { loadSecrets } from '../../config/secrets.js';
 import { createEngine, type EngineName } from '../../engine/index.js';
 import { UsageError } from '../../util/errors.js';
@@ -17,8 +17,8 @@ export function verifyNoSecretsCommand(globals: () => GlobalOptions, setExitCode
     .addHelpText('after', '\nExit status: 0 no credential found; 1 a credential was found (where, and in which form, is printed; never the value); 2 bad input.')
     .action(async (images, options) => {
       const global = globals();
-      const loaded = loadConfig({ configDir: global.config, environment: global.environment, flags: { engine: options.engine } });
-      const secrets = loadSecrets(loaded.secretsFile);
+      const loaded = loadConfigFor(global, { engine: options.engine });
+      const secrets = loadSecrets(loaded.secretsFile, loaded.readYaml);
       const needles = [...needlesFor('registry_password', secrets.registry_username, secrets.registry_password), ...needlesFor('pulp_password', secrets.pulp_username, secrets.pulp_password)];
       if (needles.length === 0) throw new UsageError(`no credentials in the secrets file (${loaded.secretsFile ?? 'none configured'}): nothing to look for`);
       const engine = createEngine(loaded.config.engine as EngineName);
