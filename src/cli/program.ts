@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from '@commander-js/extra-typings';
 import { readFileSync } from 'node:fs';
 import { buildCommand } from './commands/build.js';
 import { configCommand } from './commands/config.js';
+import { doctorCommand } from './commands/doctor.js';
 import { imagesCommand } from './commands/images.js';
 import { proxyCommand } from './commands/proxy.js';
 import { vaultCommand } from './commands/vault.js';
@@ -30,6 +31,7 @@ export function createProgram(signal: AbortSignal, setExitCode: (code: number) =
     verifyNoSecretsCommand(globals, setExitCode),
     vaultCommand(globals),
     configCommand(globals),
+    doctorCommand(globals, setExitCode),
   ]) {
     program.addCommand(command.exitOverride());
   }

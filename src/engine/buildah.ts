@@ -26,6 +26,11 @@ export class BuildahEngine implements Engine {
     return result.exitCode === 0 ? ok(undefined) : fail({ message: describeFailure('buildah push', result), interrupted: request.signal.aborted });
   }
 
+  async storagePath(): Promise<string> {
+    const info = JSON.parse(await this.query(['info'])) as { store?: { GraphRoot?: string } };
+    return info.store?.GraphRoot ?? '/var/lib/containers/storage';
+  }
+
   async exportOci(reference: string, dir: string): Promise<Result<void, EngineFailure>> {
     const result = await runProcess(this.command, [...STORAGE, 'push', reference, `oci:${dir}`]);
     return result.exitCode === 0 ? ok(undefined) : fail({ message: describeFailure('buildah push oci:', result), interrupted: false });

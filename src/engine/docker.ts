@@ -32,6 +32,10 @@ export class DockerEngine implements Engine {
     return result.exitCode === 0 ? ok(undefined) : fail({ message: describeFailure('docker push', result), interrupted: request.signal.aborted });
   }
 
+  async storagePath(): Promise<string> {
+    return (await this.query(['info', '--format', '{{.DockerRootDir}}'])).trim();
+  }
+
   async exportOci(reference: string, dir: string): Promise<Result<void, EngineFailure>> {
     const daemon = this.env.DOCKER_HOST ? ['--src-daemon-host', this.env.DOCKER_HOST] : [];
     const result = await runProcess('skopeo', ['copy', ...daemon, `docker-daemon:${reference}`, `oci:${dir}`], { env: this.env });

@@ -42,6 +42,8 @@ export interface Engine {
   exists(reference: string): Promise<boolean>;
   tag(image: string, reference: string): Promise<void>;
   remove(reference: string): Promise<void>;
+  /** The folder the engine keeps images in, for free-space checks. */
+  storagePath(): Promise<string>;
   /** Writes the image as an OCI image layout into an empty folder. */
   exportOci(reference: string, dir: string): Promise<Result<void, EngineFailure>>;
   /** Build containers now present; taken before a run so an interrupt can remove only the run's own. */
