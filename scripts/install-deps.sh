@@ -22,6 +22,7 @@ declare -A packages=(
   [newuidmap]=uidmap
   [fuse-overlayfs]=fuse-overlayfs
   [ansible-vault]=ansible-core
+  [chromium]=chromium
 )
 missing=()
 for command in "${!packages[@]}"; do

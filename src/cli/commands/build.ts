@@ -10,7 +10,9 @@ import { createEngine } from '../../engine/index.js';
 import type { EngineName } from '../../engine/types.js';
 import { isValidTag, runTag } from '../../plan/naming.js';
 import { makePlan } from '../../plan/plan.js';
-import { EventBus } from '../../report/events.js';
+import { EventBus, type Reporter } from '../../report/events.js';
+import { LiveReporter } from '../../report/live.js';
+import { HtmlReportReporter } from '../../report/html-report.js';
 import { LogFilesReporter } from '../../report/log-files.js';
 import { JsonLinesReporter, PlainReporter } from '../../report/plain.js';
 import { SummaryCollector, type RunSummary } from '../../report/summary.js';
@@ -103,7 +105,8 @@ export function buildCommand(globals: () => GlobalOptions, signal: AbortSignal, 
           const summary = new SummaryCollector(plan.selection.unmatchedRegexes);
           events.attach(summary);
           events.attach(new LogFilesReporter(runDir));
-          events.attach(global.json ? new JsonLinesReporter(process.stdout) : new PlainReporter(process.stderr, global.quiet ? 'quiet' : global.verbose ? 'verbose' : 'normal'));
+          events.attach(new HtmlReportReporter(runDir, summary));
+          events.attach(progressReporter(global));
           const push: PushSettings | undefined = options.push
             ? { threads: config.push_threads, attempts: config.push_attempts, backoffMs: 2000, insecure: config.registry_insecure ?? isLoopbackRegistry(config.registry), ...(auth ? { authFile: auth.file } : {}) }
             : undefined;
@@ -129,6 +132,13 @@ export function buildCommand(globals: () => GlobalOptions, signal: AbortSignal, 
       }
       setExitCode(signal.aborted ? 130 : worst);
     });
+}
+
+/** JSON lines for tools; a live view on a terminal; plain timestamped lines anywhere else. */
+function progressReporter(global: GlobalOptions): Reporter {
+  if (global.json) return new JsonLinesReporter(process.stdout);
+  if (process.stderr.isTTY && !global.quiet && !global.verbose && !process.env.CI) return new LiveReporter(process.stderr);
+  return new PlainReporter(process.stderr, global.quiet ? 'quiet' : global.verbose ? 'verbose' : 'normal');
 }
 
 function describeOutcome(summary: RunSummary, runDir: string): string {

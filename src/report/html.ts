@@ -1,0 +1,149 @@
+import type { ImageRecord, RunSummary } from './summary.js';
+
+/** The last lines of each image's log, shown in the report. */
+export type LogTails = Record<string, { lines: string[]; total: number }>;
+
+const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
+const ms = (iso: string | undefined): number | undefined => (iso === undefined ? undefined : Date.parse(iso));
+const anchor = (name: string): string => `log-${name.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+
+interface Row {
+  name: string;
+  record: ImageRecord;
+  start?: number;
+  end?: number;
+  pushStart?: number;
+  pushEnd?: number;
+}
+
+/** The chain of parents that ends with the last image to finish: what bounded the run's length. */
+export function criticalPath(summary: RunSummary): Set<string> {
+  let last: string | undefined;
+  let lastEnd = -Infinity;
+  for (const [name, record] of Object.entries(summary.images)) {
+    const end = ms(record.finished_at);
+    if (end !== undefined && end > lastEnd) [last, lastEnd] = [name, end];
+  }
+  const path = new Set<string>();
+  for (let name = last; name !== undefined && name !== null && !path.has(name); name = summary.images[name]?.parent ?? undefined) path.add(name);
+  return path;
+}
+
+/** Most images building at once, and when: parallelism as a number. */
+function peakConcurrency(rows: readonly Row[]): number {
+  const edges = rows.flatMap((row) => (row.start !== undefined && row.end !== undefined ? [[row.start, 1] as const, [row.end, -1] as const] : []));
+  edges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let current = 0;
+  let peak = 0;
+  for (const [, delta] of edges) peak = Math.max(peak, (current += delta));
+  return peak;
+}
+
+function timeline(summary: RunSummary, rows: readonly Row[], critical: ReadonlySet<string>): string {
+  const t0 = ms(summary.started_at) ?? 0;
+  const t1 = Math.max(t0 + 1000, ...rows.flatMap((row) => [row.end ?? 0, row.pushEnd ?? 0]), ms(summary.finished_at ?? undefined) ?? 0);
+  const labelWidth = 190;
+  const width = 1000;
+  const rowHeight = 22;
+  const height = 30 + rows.length * rowHeight;
+  const x = (time: number) => labelWidth + ((time - t0) / (t1 - t0)) * (width - labelWidth - 10);
+  const span = (t1 - t0) / 1000;
+  const step = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800].find((candidate) => span / candidate <= 10) ?? 3600;
+  const ticks: string[] = [];
+  for (let second = 0; second <= span; second += step) {
+    const at = x(t0 + second * 1000);
+    ticks.push(`<line x1="${at}" y1="20" x2="${at}" y2="${height}" class="grid"/><text x="${at}" y="14" class="tick">${second}s</text>`);
+  }
+  const bars = rows.map((row, index) => {
+    const y = 26 + index * rowHeight;
+    const parts = [`<a href="#${anchor(row.name)}"><text x="${labelWidth - 8}" y="${y + 13}" class="label${critical.has(row.name) ? ' critical-label' : ''}">${escapeHtml(row.name)}</text></a>`];
+    if (row.start !== undefined) {
+      const end = row.end ?? t1;
+      const title = `${row.name}: ${row.record.status}, ${((end - row.start) / 1000).toFixed(1)}s${critical.has(row.name) ? ' (critical path)' : ''}`;
+      parts.push(`<rect data-image="${escapeHtml(row.name)}" x="${x(row.start)}" y="${y}" width="${Math.max(2, x(end) - x(row.start))}" height="16" class="bar ${row.record.status}${critical.has(row.name) ? ' critical' : ''}"><title>${escapeHtml(title)}</title></rect>`);
+    } else {
+      parts.push(`<text x="${labelWidth + 4}" y="${y + 13}" class="note">${escapeHtml(row.record.status)}</text>`);
+    }
+    if (row.pushStart !== undefined) {
+      const end = row.pushEnd ?? t1;
+      parts.push(`<rect x="${x(row.pushStart)}" y="${y + 4}" width="${Math.max(2, x(end) - x(row.pushStart))}" height="8" class="push ${row.record.push?.status ?? ''}"><title>${escapeHtml(`${row.name}: push ${row.record.push?.status ?? ''}, ${((end - row.pushStart) / 1000).toFixed(1)}s`)}</title></rect>`);
+    }
+    return parts.join('');
+  });
+  return `<svg class="timeline" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="timeline of every image's build and push">${ticks.join('')}${bars.join('')}</svg>`;
+}
+
+export function renderHtmlReport(summary: RunSummary, logs: LogTails): string {
+  const rows: Row[] = Object.entries(summary.images)
+    .map(([name, record]) => ({ name, record, start: ms(record.started_at), end: ms(record.finished_at), pushStart: ms(record.push?.started_at), pushEnd: ms(record.push?.finished_at) }))
+    .sort((a, b) => (a.start ?? Infinity) - (b.start ?? Infinity) || a.name.localeCompare(b.name));
+  const critical = criticalPath(summary);
+  const duration = summary.finished_at ? ((Date.parse(summary.finished_at) - Date.parse(summary.started_at)) / 1000).toFixed(1) : '?';
+  const reasons = new Map([...summary.failed.map((entry) => [entry.name, entry.reason] as const), ...summary.skipped.map((entry) => [entry.name, entry.reason] as const)]);
+  const counts: Array<[string, number]> = [
+    ['built', summary.built.length],
+    ['reused', summary.reused.length],
+    ['failed', summary.failed.length],
+    ['skipped', summary.skipped.length],
+    ['not matched', summary.not_matched.length],
+    ['unbuildable', summary.unbuildable.length],
+    ['pushed', summary.pushed.length],
+    ['push failed', summary.push_failed.length],
+  ];
+  const imageRows = rows
+    .map(({ name, record }) => {
+      const seconds = record.build_seconds === undefined ? '' : record.build_seconds.toFixed(1);
+      const push = record.push ? `${record.push.status}${record.push.seconds !== undefined ? ` ${record.push.seconds.toFixed(1)}s` : ''} (${record.push.attempts} attempt${record.push.attempts === 1 ? '' : 's'})` : '';
+      return `<tr class="${record.status}"><td><a href="#${anchor(name)}">${escapeHtml(name)}</a>${critical.has(name) ? ' <span class="badge">critical path</span>' : ''}</td><td>${escapeHtml(record.status)}</td><td>${escapeHtml(reasons.get(name) ?? '')}</td><td class="num">${seconds}</td><td>${escapeHtml(push)}</td><td><code>${escapeHtml(record.reference)}</code></td><td><code title="${escapeHtml(record.input_digest)}">${escapeHtml(record.input_digest.slice(7, 19))}</code></td></tr>`;
+    })
+    .join('\n');
+  const logSections = rows
+    .map(({ name }) => {
+      const log = logs[name];
+      const shown = log ? `${log.total > log.lines.length ? `… ${log.total - log.lines.length} earlier lines in the full log\n` : ''}${log.lines.join('\n')}` : '(no log)';
+      return `<section class="log" id="${anchor(name)}"><h3>${escapeHtml(name)} <a href="logs/${encodeURIComponent(name)}.log">full log</a> <a href="#images">back</a></h3><pre>${escapeHtml(shown)}</pre></section>`;
+    })
+    .join('\n');
+  const pushRows = [...summary.pushed.map((entry) => ({ ...entry, status: 'pushed', reason: '' })), ...summary.push_failed.map((entry) => ({ ...entry, status: 'failed' }))]
+    .map((entry) => `<tr class="${entry.status === 'pushed' ? 'built' : 'failed'}"><td>${escapeHtml(entry.name)}</td><td>${entry.status}</td><td><code>${escapeHtml(entry.reference)}</code></td><td>${escapeHtml(entry.reason)}</td></tr>`)
+    .join('\n');
+
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>ci-builder run ${escapeHtml(summary.tag)}</title>
+<style>
+body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#1d2330;background:#fff}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #dde}
+.meta{color:#555}.counts{display:flex;gap:10px;flex-wrap:wrap;margin:14px 0}
+.count{border:1px solid #dde;border-radius:6px;padding:6px 12px;min-width:70px}.count b{display:block;font-size:20px}
+table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #eef;padding:4px 8px;text-align:left;vertical-align:top}
+td.num{text-align:right}code{font:12px ui-monospace,monospace}
+tr.failed td{background:#fdecec}tr.skipped td{color:#777}
+.badge{background:#ffe8b3;border-radius:4px;padding:0 5px;font-size:11px}
+svg.timeline{max-width:100%;height:auto;border:1px solid #eef}
+.grid{stroke:#eef}.tick{font-size:10px;fill:#777;text-anchor:middle}.label{font-size:12px;text-anchor:end;fill:#1d2330}.critical-label{font-weight:bold}
+.note{font-size:11px;fill:#888}.bar.built{fill:#3b82c4}.bar.reused{fill:#9cc3e6}.bar.failed{fill:#d64545}.bar.building,.bar.queued{fill:#bbb}
+.bar.critical{stroke:#e69b00;stroke-width:3}.push{fill:#2e9d5b}.push.failed{fill:#d64545}
+.legend span{display:inline-block;margin-right:14px}.legend i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:-1px}
+.log{display:none}.log:target{display:block}.log pre{background:#f6f7f9;border:1px solid #dde;padding:10px;overflow:auto;max-height:500px;font-size:12px}
+</style></head><body>
+<h1>Run ${escapeHtml(summary.tag)}</h1>
+<div class="meta">${escapeHtml(summary.distro)} · ${escapeHtml(summary.engine)} · started ${escapeHtml(summary.started_at)} · ${duration}s${summary.interrupted ? ' · <b>interrupted</b>' : ''}${summary.base_image ? ` · base image ${escapeHtml(summary.base_image.reference)} (${escapeHtml(summary.base_image.outcome)})` : ''}</div>
+<div class="counts">${counts.map(([label, value]) => `<div class="count"><b>${value}</b>${label}</div>`).join('')}</div>
+<h2>Timeline</h2>
+<p class="legend"><span><i style="background:#3b82c4"></i>built</span><span><i style="background:#9cc3e6"></i>reused</span><span><i style="background:#d64545"></i>failed</span><span><i style="background:#2e9d5b"></i>push</span><span><i style="background:#fff;border:3px solid #e69b00"></i>critical path</span> · up to ${peakConcurrency(rows)} image(s) building at once</p>
+${timeline(summary, rows, critical)}
+<h2 id="images">Images</h2>
+<table><thead><tr><th>image</th><th>status</th><th>reason</th><th>build s</th><th>push</th><th>reference</th><th>input digest</th></tr></thead><tbody>
+${imageRows}
+</tbody></table>
+${summary.not_matched.length + summary.unbuildable.length > 0 ? `<p class="meta">Not matched: ${escapeHtml(summary.not_matched.map((entry) => entry.name).join(', ') || 'none')}. Unbuildable: ${escapeHtml(summary.unbuildable.map((entry) => entry.name).join(', ') || 'none')}.</p>` : ''}
+<h2>Push</h2>
+${pushRows ? `<table><thead><tr><th>image</th><th>result</th><th>reference</th><th>reason</th></tr></thead><tbody>${pushRows}</tbody></table>` : '<p class="meta">Nothing was pushed in this run.</p>'}
+<h2>Scan</h2>
+<p class="meta">No vulnerability scan ran in this run.</p>
+<h2>Logs</h2>
+<p class="meta">Click an image name above to show the end of its log here.</p>
+${logSections}
+</body></html>
+`;
+}

@@ -1,0 +1,140 @@
+import type { Writable } from 'node:stream';
+import type { Reporter, RunEvent } from './events.js';
+
+interface Running {
+  activity: 'building' | 'pushing';
+  since: number;
+}
+
+const ESC = '\x1b[';
+
+/**
+ * The terminal view: finished images scroll above; below them, redrawn in place, one line
+ * per running image with its state and elapsed time, a counter and a progress bar.
+ */
+export class LiveReporter implements Reporter {
+  private readonly running = new Map<string, Running>();
+  private total = 0;
+  private done = 0;
+  private failed = 0;
+  private skipped = 0;
+  private drawnLines = 0;
+  private readonly timer: NodeJS.Timeout;
+  private title = '';
+
+  constructor(
+    private readonly out: Writable & { columns?: number },
+    private readonly now: () => number = Date.now,
+    refreshMs = 1000,
+  ) {
+    this.timer = setInterval(() => this.redraw(), refreshMs);
+    this.timer.unref();
+    this.out.write(`${ESC}?25l`);
+  }
+
+  handle(event: RunEvent): void {
+    const line = this.apply(event);
+    this.clearBlock();
+    if (line !== undefined) this.out.write(`${this.fit(line)}\n`);
+    this.drawBlock();
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    this.clearBlock();
+    this.running.clear();
+    this.drawBlock();
+    this.out.write(`${ESC}?25h`);
+  }
+
+  /** Updates the state; returns a line to scroll above the live block, if the event deserves one. */
+  private apply(event: RunEvent): string | undefined {
+    const stamp = event.at.slice(11, 19);
+    switch (event.type) {
+      case 'run':
+        if (event.reason === 'started') {
+          this.total = event.images.length;
+          this.title = `${event.tag} · ${event.distro} · ${event.engine}`;
+          return `${stamp} run ${event.tag}: ${event.images.length} image(s), folder ${event.runDir}`;
+        }
+        return event.interrupted ? `${stamp} interrupted` : undefined;
+      case 'warning':
+        return `${stamp} warning: ${event.message}`;
+      case 'base-image':
+        if (event.reason === 'started') this.running.set('base image', { activity: 'building', since: this.now() });
+        else this.running.delete('base image');
+        if (event.reason === 'failed') return `${stamp} ✗ base image ${event.reference}: ${event.message}`;
+        return event.reason === 'started' ? undefined : `${stamp} · base image ${event.reason} (${event.seconds.toFixed(1)}s)`;
+      case 'image':
+        return this.applyImage(event, stamp);
+      case 'push':
+        if (event.reason === 'started') this.running.set(event.name, { activity: 'pushing', since: this.running.get(event.name)?.since ?? this.now() });
+        if (event.reason === 'pushed' || event.reason === 'failed') this.running.delete(event.name);
+        if (event.reason === 'pushed') return `${stamp} ↑ ${event.name} pushed (${event.seconds.toFixed(1)}s)`;
+        if (event.reason === 'failed') return `${stamp} ✗ ${event.name} push failed: ${event.message}`;
+        return undefined;
+    }
+  }
+
+  private applyImage(event: Extract<RunEvent, { type: 'image' }>, stamp: string): string | undefined {
+    switch (event.reason) {
+      case 'started':
+        this.running.set(event.name, { activity: 'building', since: this.now() });
+        return undefined;
+      case 'built':
+      case 'reused':
+        this.running.delete(event.name);
+        this.done++;
+        return `${stamp} ✓ ${event.name} ${event.reason} (${event.seconds.toFixed(1)}s)`;
+      case 'failed':
+        this.running.delete(event.name);
+        this.failed++;
+        return `${stamp} ✗ ${event.name} failed: ${event.message}`;
+      case 'skipped':
+        this.running.delete(event.name);
+        this.skipped++;
+        return `${stamp} - ${event.name} skipped (${event.because})`;
+      default:
+        return undefined;
+    }
+  }
+
+  private redraw(): void {
+    this.clearBlock();
+    this.drawBlock();
+  }
+
+  private clearBlock(): void {
+    if (this.drawnLines > 0) this.out.write(`${ESC}${this.drawnLines}A\r${ESC}0J`);
+    this.drawnLines = 0;
+  }
+
+  private drawBlock(): void {
+    const lines: string[] = [];
+    for (const [name, state] of this.running) lines.push(`  ${state.activity === 'pushing' ? '↑' : '⋯'} ${name.padEnd(28)} ${state.activity.padEnd(9)} ${formatElapsed(this.now() - state.since)}`);
+    if (this.total > 0) {
+      const finished = this.done + this.failed + this.skipped;
+      const remaining = Math.max(0, this.total - finished);
+      lines.push(`${progressBar(finished / this.total, 30)} ${finished}/${this.total}  done ${this.done} · failed ${this.failed} · skipped ${this.skipped} · remaining ${remaining}${this.title ? `  (${this.title})` : ''}`);
+    }
+    if (lines.length === 0) return;
+    this.out.write(`${lines.map((line) => this.fit(line)).join('\n')}\n`);
+    this.drawnLines = lines.length;
+  }
+
+  /** Long lines would wrap and break the count of lines to redraw. */
+  private fit(line: string): string {
+    const width = this.out.columns ?? 100;
+    return line.length >= width ? `${line.slice(0, Math.max(10, width - 2))}…` : line;
+  }
+}
+
+export function progressBar(fraction: number, width: number): string {
+  const filled = Math.round(Math.min(1, Math.max(0, fraction)) * width);
+  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
+}
+
+function formatElapsed(ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  return seconds < 60 ? `${seconds}s` : `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, '0')}s`;
+}
