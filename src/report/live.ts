@@ -33,6 +33,8 @@ export class LiveReporter implements Reporter {
   }
 
   handle(event: RunEvent): void {
+    // Build output and bookkeeping events change nothing on screen: no redraw for them.
+    if (event.type === 'image' && (event.reason === 'log' || event.reason === 'queued' || event.reason === 'not-matched' || event.reason === 'unbuildable' || event.reason === 'retrying')) return;
     const line = this.apply(event);
     this.clearBlock();
     if (line !== undefined) this.out.write(`${this.fit(line)}\n`);
@@ -124,7 +126,8 @@ export class LiveReporter implements Reporter {
 
   /** Long lines would wrap and break the count of lines to redraw. */
   private fit(line: string): string {
-    const width = this.out.columns ?? 100;
+    // A pseudo-terminal may report no size (0): assume a usual width then.
+    const width = this.out.columns !== undefined && this.out.columns > 0 ? this.out.columns : 100;
     return line.length >= width ? `${line.slice(0, Math.max(10, width - 2))}…` : line;
   }
 }

@@ -58,11 +58,14 @@ export async function executeBuildRun(options: BuildRunOptions): Promise<BuildRu
   for (const regex of plan.selection.unmatchedRegexes) events.emit({ type: 'warning', message: `regex ${JSON.stringify(regex)} matches no image` });
   for (const image of images.values()) events.emit({ type: 'image', reason: 'queued', name: image.name, reference: image.reference, inputDigest: image.inputDigest, parent: image.parent });
 
-  const nodes: DagNode[] = [{ id: BASE_NODE, dependsOn: [] }];
+  // The base image is prepared only when a root image of this run is built FROM it.
+  const usesBase = (image: PlannedImage) => image.dockerfile.includes(plan.baseImage.reference);
+  const nodes: DagNode[] = [];
   for (const image of images.values()) {
-    const parent = image.parent !== null && images.has(image.parent) ? image.parent : BASE_NODE;
-    nodes.push({ id: image.name, dependsOn: [parent] });
+    const dependsOn = image.parent !== null && images.has(image.parent) ? [image.parent] : usesBase(image) ? [BASE_NODE] : [];
+    nodes.push({ id: image.name, dependsOn });
   }
+  if (nodes.some((node) => node.dependsOn.includes(BASE_NODE))) nodes.push({ id: BASE_NODE, dependsOn: [] });
 
   const runNode = async (id: string, attempt: number, nodeSignal: AbortSignal): Promise<Result<void, { reason: string; retryable: boolean }>> => {
     if (id === BASE_NODE) return prepareBase(options, nodeSignal);
