@@ -2,7 +2,10 @@
  * Benchmark of the build spine on the bundled tree: a cold build, a re-run with no change
  * and a one-leaf change, run back to back on the same host. Prints a table and writes JSON.
  *
- *   node --import tsx bench/build.ts [--engine buildah|docker] [--out bench/results/build.json]
+ *   node --import tsx bench/build.ts [--engine buildah|docker] [--out bench/results/build.json] [regex ...]
+ *
+ * Without regexes it builds the representative subset CI builds (base chain, keystone,
+ * cron, memcached); bench/library.ts builds the whole library.
  *
  * The cold case uses a fresh label in the base image so nothing is reused from earlier runs;
  * the bootstrapped root filesystem stays cached (it is keyed on the repository, not the tree).
@@ -15,7 +18,8 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const { values } = parseArgs({ options: { engine: { type: 'string', default: 'buildah' }, out: { type: 'string', default: join(root, 'bench/results/build.json') } } });
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { engine: { type: 'string', default: 'buildah' }, out: { type: 'string', default: join(root, 'bench/results/build.json') } } });
+const regexes = positionals.length > 0 ? positionals : ['^cron$', '^memcached$', '^keystone$'];
 
 interface Case {
   name: string;
@@ -39,7 +43,7 @@ try {
 
   const run = (name: string, tag: string): Case => {
     const started = process.hrtime.bigint();
-    const result = spawnSync(process.execPath, [join(root, 'dist/cli/main.js'), '--config', join(work, 'etc'), '-q', 'build', '--tag', tag], { cwd: work, stdio: ['ignore', 'inherit', 'inherit'] });
+    const result = spawnSync(process.execPath, [join(root, 'dist/cli/main.js'), '--config', join(work, 'etc'), '-q', 'build', '--tag', tag, ...regexes], { cwd: work, stdio: ['ignore', 'inherit', 'inherit'] });
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const summary = JSON.parse(readFileSync(join(work, '.ci-builder/runs', tag, 'summary.json'), 'utf8')) as { built: unknown[]; reused: unknown[] };
     return { name, seconds, built: summary.built.length, reused: summary.reused.length, exitCode: result.status };
@@ -51,12 +55,12 @@ try {
 
   const cold = cases[0]?.seconds ?? 1;
   const rows = cases.map((entry) => ({ ...entry, ratio_to_cold: entry.seconds / cold }));
-  console.log(`\nci-builder build benchmark, engine ${values.engine}, bundled tree`);
+  console.log(`\nci-builder build benchmark, engine ${values.engine}, bundled tree, images ${regexes.join(' ')}`);
   console.log('| case | wall s | built | reused | × cold |');
   console.log('| --- | ---: | ---: | ---: | ---: |');
   for (const row of rows) console.log(`| ${row.name} | ${row.seconds.toFixed(1)} | ${row.built} | ${row.reused} | ${row.ratio_to_cold.toFixed(3)} |`);
   mkdirSync(dirname(values.out), { recursive: true });
-  writeFileSync(values.out, `${JSON.stringify({ benchmark: 'build', engine: values.engine, at: new Date().toISOString(), cases: rows }, null, 2)}\n`);
+  writeFileSync(values.out, `${JSON.stringify({ benchmark: 'build', engine: values.engine, regexes, at: new Date().toISOString(), cases: rows }, null, 2)}\n`);
   console.log(`\nwritten to ${values.out}`);
   if (rows.some((row) => row.exitCode !== 0)) process.exitCode = 1;
 } finally {

@@ -26,7 +26,7 @@ export function createProgram(signal: AbortSignal, setExitCode: (code: number) =
   const globals = (): GlobalOptions => program.opts();
   for (const command of [
     buildCommand(globals, signal, setExitCode),
-    imagesCommand(globals),
+    imagesCommand(globals, setExitCode),
     proxyCommand(globals, signal),
     verifyNoSecretsCommand(globals, setExitCode),
     vaultCommand(globals),

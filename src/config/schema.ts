@@ -56,6 +56,8 @@ export const configSchema = z
     namespace: z.string().regex(/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/, 'a lower-case image namespace'),
     image_prefix: z.string().default(''),
     maintainer: z.string().default('ci-builder'),
+    /** Where the image tree lives (a repository URL), for the images' source label. */
+    image_source: z.string().optional(),
     engine: z.enum(['buildah', 'docker']).default('buildah'),
     threads: z.number().int().min(1).max(64).default(2),
     push_threads: z.number().int().min(1).max(64).default(2),

@@ -1,6 +1,6 @@
 import { fail, ok, type Result } from '../util/result.js';
 import { describeFailure, runProcess } from './process.js';
-import type { BuildRequest, Engine, EngineFailure, ImageInfo, PushRequest } from './types.js';
+import type { BuildRequest, Engine, EngineFailure, ImageInfo, PushRequest, RunRequest, RunResult } from './types.js';
 
 const STORAGE = ['--storage-driver', 'overlay'];
 
@@ -26,6 +26,22 @@ export class BuildahEngine implements Engine {
     return result.exitCode === 0 ? ok(undefined) : fail({ message: describeFailure('buildah push', result), interrupted: request.signal.aborted });
   }
 
+  async run(request: RunRequest): Promise<RunResult> {
+    const container = (await this.query(['from', '--pull-never', request.reference])).trim();
+    try {
+      const mount = request.mount ? ['--volume', `${request.mount.hostDir}:${request.mount.containerDir}:ro`] : [];
+      const env = Object.entries(request.env ?? {}).flatMap(([key, value]) => ['--env', `${key}=${value}`]);
+      const user = request.user ? ['--user', request.user] : [];
+      let output = '';
+      const result = await runProcess(this.command, [...STORAGE, 'run', '--isolation', 'chroot', '--network', 'host', ...mount, ...env, ...user, container, '--', ...request.command], {
+        onLine: (line) => (output += `${line}\n`),
+      });
+      return { exitCode: result.exitCode, output };
+    } finally {
+      await runProcess(this.command, [...STORAGE, 'rm', container]);
+    }
+  }
+
   async storagePath(): Promise<string> {
     const info = JSON.parse(await this.query(['info'])) as { store?: { GraphRoot?: string } };
     return info.store?.GraphRoot ?? '/var/lib/containers/storage';
@@ -44,8 +60,8 @@ export class BuildahEngine implements Engine {
   async inspect(reference: string): Promise<ImageInfo | undefined> {
     const result = await runProcess(this.command, [...STORAGE, 'inspect', '--type', 'image', reference], { captureStdout: true });
     if (result.exitCode !== 0) return undefined;
-    const parsed = JSON.parse(result.stdout) as { FromImageID?: string; OCIv1?: { config?: { Labels?: Record<string, string> } } };
-    return { id: parsed.FromImageID ?? '', labels: parsed.OCIv1?.config?.Labels ?? {} };
+    const parsed = JSON.parse(result.stdout) as { FromImageID?: string; OCIv1?: { config?: { Labels?: Record<string, string>; User?: string } } };
+    return { id: parsed.FromImageID ?? '', labels: parsed.OCIv1?.config?.Labels ?? {}, user: parsed.OCIv1?.config?.User ?? '' };
   }
 
   async exists(reference: string): Promise<boolean> {

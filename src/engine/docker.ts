@@ -1,6 +1,6 @@
 import { fail, ok, type Result } from '../util/result.js';
 import { describeFailure, runProcess } from './process.js';
-import type { BuildRequest, Engine, EngineFailure, ImageInfo, PushRequest } from './types.js';
+import type { BuildRequest, Engine, EngineFailure, ImageInfo, PushRequest, RunRequest, RunResult } from './types.js';
 import { dirname } from 'node:path';
 
 /**
@@ -32,6 +32,18 @@ export class DockerEngine implements Engine {
     return result.exitCode === 0 ? ok(undefined) : fail({ message: describeFailure('docker push', result), interrupted: request.signal.aborted });
   }
 
+  async run(request: RunRequest): Promise<RunResult> {
+    const mount = request.mount ? ['--volume', `${request.mount.hostDir}:${request.mount.containerDir}:ro`] : [];
+    const env = Object.entries(request.env ?? {}).flatMap(([key, value]) => ['--env', `${key}=${value}`]);
+    const user = request.user ? ['--user', request.user] : [];
+    let output = '';
+    const result = await runProcess(this.command, ['run', '--rm', '--network', 'host', '--entrypoint', '', ...mount, ...env, ...user, request.reference, ...request.command], {
+      env: this.env,
+      onLine: (line) => (output += `${line}\n`),
+    });
+    return { exitCode: result.exitCode, output };
+  }
+
   async storagePath(): Promise<string> {
     return (await this.query(['info', '--format', '{{.DockerRootDir}}'])).trim();
   }
@@ -50,8 +62,8 @@ export class DockerEngine implements Engine {
   async inspect(reference: string): Promise<ImageInfo | undefined> {
     const result = await runProcess(this.command, ['image', 'inspect', reference], { env: this.env, captureStdout: true });
     if (result.exitCode !== 0) return undefined;
-    const [image] = JSON.parse(result.stdout) as Array<{ Id: string; Config?: { Labels?: Record<string, string> | null } }>;
-    return image ? { id: image.Id, labels: image.Config?.Labels ?? {} } : undefined;
+    const [image] = JSON.parse(result.stdout) as Array<{ Id: string; Config?: { Labels?: Record<string, string> | null; User?: string } }>;
+    return image ? { id: image.Id, labels: image.Config?.Labels ?? {}, user: image.Config?.User ?? '' } : undefined;
   }
 
   async exists(reference: string): Promise<boolean> {

@@ -21,9 +21,27 @@ export interface PushRequest {
   signal: AbortSignal;
 }
 
+export interface RunRequest {
+  reference: string;
+  command: readonly string[];
+  /** The image's own user when absent. */
+  user?: string;
+  /** A host folder made visible in the container (read-only). */
+  mount?: { hostDir: string; containerDir: string };
+  env?: Record<string, string>;
+}
+
+export interface RunResult {
+  exitCode: number | null;
+  /** Standard output and error together, as the command printed them. */
+  output: string;
+}
+
 export interface ImageInfo {
   id: string;
   labels: Record<string, string>;
+  /** The user the image runs as ('' means root). */
+  user: string;
 }
 
 export interface EngineFailure {
@@ -42,6 +60,8 @@ export interface Engine {
   exists(reference: string): Promise<boolean>;
   tag(image: string, reference: string): Promise<void>;
   remove(reference: string): Promise<void>;
+  /** Runs a command in a throwaway container of the image, on the host network. */
+  run(request: RunRequest): Promise<RunResult>;
   /** The folder the engine keeps images in, for free-space checks. */
   storagePath(): Promise<string>;
   /** Writes the image as an OCI image layout into an empty folder. */

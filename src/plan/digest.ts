@@ -2,7 +2,7 @@ import type { ContextFile } from '../render/context.js';
 import { sha256Hex } from '../util/hash.js';
 
 /** Bumped whenever what goes into the digest changes, so old images stop matching. */
-const DIGEST_SCHEME = 1;
+const DIGEST_SCHEME = 2;
 
 export interface DigestInputs {
   /** The rendered Dockerfile with run-specific strings (tag, image namespace) replaced by placeholders. */

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { arch } from 'node:process';
 import { planBaseImage, type BaseImage } from '../bootstrap/base-image.js';
 import { selectImages, type Selection, type SelectionRequest } from '../catalog/select.js';
@@ -79,6 +80,7 @@ export async function makePlan(request: PlanRequest): Promise<Plan> {
     repositories: JSON.stringify(distroConfig.repositories.map((repo) => [repositoryIdentity(repo, pulpUrl), repo.suites ?? [], repo.components, repo.repo_file ?? '', repo.section ?? ''])),
   };
   const users = new Map<string, string>();
+  const revisions = new Map(catalog.trees.map((tree) => [tree, treeRevision(tree)]));
 
   const digests = new Map<string, string>();
   const images: PlannedImage[] = [];
@@ -129,11 +131,22 @@ export async function makePlan(request: PlanRequest): Promise<Plan> {
         'ci-builder.distro': `${distro}-${distroConfig.version}`,
         'ci-builder.release': config.release,
         ...(repositoryLabel ? { 'ci-builder.repositories': repositoryLabel } : {}),
+        ...(config.image_source ? { 'org.opencontainers.image.source': config.image_source } : {}),
+        ...(revisions.get(image.treeRoot) ? { 'org.opencontainers.image.revision': revisions.get(image.treeRoot) ?? '' } : {}),
       },
     });
   }
   const bootstrapMirrorLines = baseImage.kind === 'bootstrap' ? aptSourceLines(distroConfig.repositories, access, distro) : [];
   return { distro, distroVersion: distroConfig.version, tag, engine: request.engine, baseImage, bootstrapMirrorLines, repositoriesInjected: injected, selection, images, skippedParents };
+}
+
+/** The commit the image tree is at, when it is in a git checkout. */
+function treeRevision(tree: string): string | undefined {
+  try {
+    return execFileSync('git', ['-C', tree, 'rev-parse', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function baseImageIdentity(base: BaseImage): string {

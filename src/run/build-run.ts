@@ -11,6 +11,7 @@ import { runDag, type DagNode } from '../schedule/dag.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { fail, ok, type Result } from '../util/result.js';
 import { Limiter } from './limiter.js';
+import { addVersionLabel } from './version-label.js';
 
 export interface PushSettings {
   threads: number;
@@ -159,7 +160,9 @@ async function buildOrReuse(options: BuildRunOptions, image: PlannedImage, conte
     onLine: (line) => events.emit({ type: 'image', reason: 'log', name: image.name, line }),
   });
   if (!built.ok) return fail(built.failure.message);
-  events.emit({ type: 'image', reason: 'built', name: image.name, imageId: built.value.id, seconds: seconds() });
+  const labelled = await addVersionLabel(engine, image.reference, built.value, signal, (line) => events.emit({ type: 'image', reason: 'log', name: image.name, line }));
+  if (!labelled.ok) return fail(labelled.failure);
+  events.emit({ type: 'image', reason: 'built', name: image.name, imageId: labelled.value.id, seconds: seconds() });
   return ok(undefined);
 }
 

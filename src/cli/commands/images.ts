@@ -3,7 +3,9 @@ import { join, resolve } from 'node:path';
 import { selectImages } from '../../catalog/select.js';
 import type { Catalog } from '../../catalog/types.js';
 import type { EngineName } from '../../engine/types.js';
-import { isValidTag, runTag } from '../../plan/naming.js';
+import { createEngine } from '../../engine/index.js';
+import { imageReference, isValidTag, runTag } from '../../plan/naming.js';
+import { smokeTestImage, type SmokeResult } from '../../smoke/smoke-test.js';
 import { makePlan } from '../../plan/plan.js';
 import { writeBuildContext } from '../../render/context.js';
 import { UsageError } from '../../util/errors.js';
@@ -21,7 +23,7 @@ function selectingCommand(name: string, description: string) {
     .option('--skip-parents', 'leave out selected images that have children');
 }
 
-export function imagesCommand(globals: () => GlobalOptions): CommandUnknownOpts {
+export function imagesCommand(globals: () => GlobalOptions, setExitCode: (code: number) => void): CommandUnknownOpts {
   const images = new Command('images').description('Look at the image trees before building: list, dependencies, rendered Dockerfiles');
 
   images.addCommand(
@@ -71,6 +73,29 @@ export function imagesCommand(globals: () => GlobalOptions): CommandUnknownOpts 
           for (const image of plan.images) await writeBuildContext(join(outDir, image.name), image.dockerfile, image.contextFiles);
           process.stderr.write(`rendered ${plan.images.length} image(s) for ${distro} into ${outDir}\n`);
         }
+      }),
+  );
+  images.addCommand(
+    selectingCommand('test', "Run each selected image's smoke checks: its service answers, and kolla_start applies a config.json")
+      .requiredOption('--tag <tag>', 'the run tag of the images to test')
+      .option('--engine <engine>', 'buildah or docker (default: from the config)')
+      .addHelpText('after', '\nExit status: 0 every check passed (or was skipped), 1 a check failed, 2 bad input.')
+      .action(async (regexes, options) => {
+        const global = globals();
+        const { loaded, catalog } = openWorkspace(global, options, { engine: options.engine });
+        const [distro] = chosenDistros(loaded, options.distro);
+        const selection = selectImages(catalog, { regexes: chosenRegexes(loaded, regexes, options.set), unbuildable: loaded.config.distros[distro ?? '']?.unbuildable ?? [], skipParents: options.skipParents ?? false });
+        const engine = createEngine(loaded.config.engine as EngineName);
+        const results: SmokeResult[] = [];
+        for (const name of selection.selected) {
+          const result = await smokeTestImage(engine, name, imageReference(loaded.config, name, options.tag));
+          results.push(result);
+          if (!global.json) for (const check of result.checks) process.stdout.write(`${check.status.padEnd(7)} ${name} ${check.check}: ${check.detail}\n`);
+        }
+        if (global.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+        const failures = results.flatMap((result) => result.checks.filter((check) => check.status === 'fail'));
+        if (!global.json) process.stderr.write(`${results.length} image(s) tested, ${failures.length} check(s) failed\n`);
+        setExitCode(failures.length > 0 ? 1 : 0);
       }),
   );
   return images;
