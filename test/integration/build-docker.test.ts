@@ -25,13 +25,14 @@ describe('building the bundled tree with the docker adapter (BuildKit) against a
   it('builds, pushes and labels every image, then reuses them all on a re-run', async () => {
     const workspace = buildWorkspace(registry, { engine: 'docker' });
     const env = { DOCKER_HOST: dockerd.host };
-    const subset = ['^cron$', '^memcached$', '^keystone$'];
+    // The adapter is what is under test here: the base chain and two leaves are enough.
+    const subset = ['^cron$', '^memcached$'];
     const cold = await runCli(['--config', workspace.configDir, 'build', '--push', '--tag', 'docker-1', ...subset], { cwd: workspace.dir, env });
     assert.equal(cold.code, 0, cold.stderr);
     const summary = JSON.parse(readFileSync(join(workspace.runsDir, 'docker-1/summary.json'), 'utf8')) as RunSummary;
     assert.equal(summary.engine, 'docker');
-    assert.equal(summary.built.length, 5);
-    assert.equal(summary.pushed.length, 5);
+    assert.equal(summary.built.length, 3);
+    assert.equal(summary.pushed.length, 3);
     const client = new RegistryClient(registry.address, { username: registry.username, password: registry.password }, { insecure: true });
     for (const [name, record] of Object.entries(summary.images)) {
       const config = await client.getImageConfig(`ci-builder-dev/${name}`, 'docker-1');
@@ -43,6 +44,6 @@ describe('building the bundled tree with the docker adapter (BuildKit) against a
     assert.equal(rerun.code, 0, rerun.stderr);
     const second = JSON.parse(readFileSync(join(workspace.runsDir, 'docker-2/summary.json'), 'utf8')) as RunSummary;
     assert.deepEqual(second.built, []);
-    assert.equal(second.reused.length, 5);
+    assert.equal(second.reused.length, 3);
   });
 });
