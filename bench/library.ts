@@ -28,9 +28,16 @@ const smokeResults = JSON.parse(smoke.stdout || '[]') as Array<{ image: string; 
 const sizes = new Map<string, number>();
 for (const name of Object.keys(summary.images)) {
   const inspect = spawnSync('buildah', ['--storage-driver', 'overlay', 'images', '--json', summary.images[name]?.reference ?? ''], { encoding: 'utf8' });
-  const [image] = JSON.parse(inspect.stdout || '[]') as Array<{ size?: number }>;
-  sizes.set(name, image?.size ?? 0);
+  const [image] = JSON.parse(inspect.stdout || '[]') as Array<{ size?: string }>;
+  sizes.set(name, parseSize(image?.size ?? '0 B'));
 }
+/** buildah prints sizes for people ("881 MB"); back to bytes. */
+function parseSize(text: string): number {
+  const match = /^([\d.]+)\s*([kMGT]?B)$/.exec(text.trim());
+  const scale: Record<string, number> = { B: 1, kB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12 };
+  return match ? Number(match[1]) * (scale[match[2] ?? 'B'] ?? 1) : 0;
+}
+
 const critical = criticalPath(summary);
 const rows = Object.entries(summary.images)
   .map(([name, record]) => ({ name, status: record.status, seconds: record.build_seconds ?? 0, sizeMB: (sizes.get(name) ?? 0) / 1e6, critical: critical.has(name), smoke: smokeResults.find((result) => result.image === name)?.checks.map((check) => `${check.check}:${check.status}`).join(' ') ?? '' }))
