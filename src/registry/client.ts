@@ -72,11 +72,6 @@ export class RegistryClient {
     return tags;
   }
 
-  async listRepositories(): Promise<string[]> {
-    const response = await this.request('/v2/_catalog?n=1000', 'registry:catalog:*');
-    return ((await response.json()) as { repositories?: string[] }).repositories ?? [];
-  }
-
   /** undefined when the manifest does not exist. */
   async headManifest(repository: string, reference: string): Promise<ManifestHead | undefined> {
     const response = await this.request(`/v2/${repository}/manifests/${reference}`, `repository:${repository}:pull`, { method: 'HEAD', headers: { accept: MANIFEST_MEDIA_TYPES } }, [404]);

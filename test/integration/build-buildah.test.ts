@@ -49,6 +49,9 @@ describe('building the bundled tree with buildah and pushing to a real registry'
       assert.match(readFileSync(join(runDir, 'logs', `${name}.log`), 'utf8'), /pushed/);
       assert.equal(summary.images[name]?.reference, `${registry.address}/ci-builder-dev/${name}:cold-1`);
     }
+    const head = await client.headManifest('ci-builder-dev/keystone', 'cold-1');
+    assert.match(head?.digest ?? '', /^sha256:[0-9a-f]{64}$/);
+    assert.equal(await client.headManifest('ci-builder-dev/keystone', 'no-such-tag'), undefined);
     const keystone = (await client.getImageConfig('ci-builder-dev/keystone', 'cold-1')).config?.Labels ?? {};
     assert.match(keystone['org.opencontainers.image.version'] ?? '', /^2:22\./, 'the version label is the keystone package version');
     assert.equal(keystone['org.opencontainers.image.title'], 'keystone');
