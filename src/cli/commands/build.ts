@@ -1,29 +1,17 @@
 import { Command, type CommandUnknownOpts } from '@commander-js/extra-typings';
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import { resolve, join } from 'node:path';
-import { proxyFromConfig } from '../../proxy/from-config.js';
-import { formatAccessLog, type AuthProxy } from '../../proxy/server.js';
-import type { RepositoryAccess } from '../../repos/urls.js';
+import { join } from 'node:path';
 import { loadSecrets } from '../../config/secrets.js';
 import { createEngine } from '../../engine/index.js';
 import type { EngineName } from '../../engine/types.js';
-import { isValidTag, runTag } from '../../plan/naming.js';
-import { makePlan } from '../../plan/plan.js';
-import { EventBus, type Reporter } from '../../report/events.js';
+import { isValidTag } from '../../plan/naming.js';
+import type { Reporter } from '../../report/events.js';
 import { LiveReporter } from '../../report/live.js';
-import { HtmlReportReporter } from '../../report/html-report.js';
-import { LogFilesReporter } from '../../report/log-files.js';
 import { JsonLinesReporter, PlainReporter } from '../../report/plain.js';
-import { SummaryCollector, type RunSummary } from '../../report/summary.js';
-import { executeBuildRun, type PushSettings } from '../../run/build-run.js';
-import { isLoopbackRegistry, secretScrubber, writeRegistryAuth, type RegistryAuth } from '../../run/registry-auth.js';
-import { cacheDir } from '../../util/cache-dir.js';
+import type { RunSummary } from '../../report/summary.js';
+import { RUNS_DIR, runBuilds } from '../../run/build-runs.js';
 import { UsageError } from '../../util/errors.js';
 import { collectList, collectRepeated, parseCount, parsePositiveInteger, type GlobalOptions } from '../options.js';
 import { chosenDistros, chosenRegexes, openWorkspace } from '../workspace.js';
-
-export const RUNS_DIR = '.ci-builder/runs';
 
 export function buildCommand(globals: () => GlobalOptions, signal: AbortSignal, setExitCode: (code: number) => void): CommandUnknownOpts {
   return new Command('build')
@@ -57,79 +45,25 @@ export function buildCommand(globals: () => GlobalOptions, signal: AbortSignal, 
       }
       if (options.tag !== undefined && !isValidTag(options.tag)) throw new UsageError(`invalid --tag ${JSON.stringify(options.tag)}: letters, digits, '_', '.', '-' (max 128)`);
       if (options.push && config.registry === '') throw new UsageError('--push needs a registry: set registry in the config or CI_BUILDER_REGISTRY');
-      const regexList = chosenRegexes(loaded, regexes, options.set);
-      const secrets = loadSecrets(loaded.secretsFile, loaded.readYaml);
-      const engine = createEngine(config.engine as EngineName);
-      const startedAt = new Date();
-
-      let auth: RegistryAuth | undefined;
-      let proxy: AuthProxy | undefined;
-      let accessLog: WriteStream | undefined;
-      let repositoryAccess: RepositoryAccess | undefined;
-      let worst = 0;
-      try {
-        if (options.push && secrets.registry_username && secrets.registry_password) {
-          auth = await writeRegistryAuth(config.registry, secrets.registry_username, secrets.registry_password);
-        }
-        if (options.authProxy) {
-          proxy = proxyFromConfig(loaded, secrets, { listen: { host: '127.0.0.1', port: 0 }, onAccess: (entry) => accessLog?.write(`${formatAccessLog(entry)}\n`) });
-          repositoryAccess = { kind: 'proxy', origin: await proxy.start() };
-          await proxy.waitForUpstream(60_000);
-        }
-        const scrub = secretScrubber([
-          secrets.registry_password ?? '',
-          `${secrets.registry_username ?? ''}:${secrets.registry_password ?? ''}`,
-          secrets.pulp_password ?? '',
-          `${secrets.pulp_username ?? ''}:${secrets.pulp_password ?? ''}`,
-        ]);
-        for (const distro of distros) {
-          if (signal.aborted) break;
-          const distroVersion = config.distros[distro]?.version ?? '';
-          const tag = options.tag ?? runTag(config.release, distro, distroVersion, startedAt);
-          const plan = await makePlan({
-            config,
-            catalog,
-            distro,
-            tag,
-            engine: engine.name,
-            selection: { regexes: regexList, skipParents: options.skipParents ?? false },
-            ...(repositoryAccess ? { repositoryAccess } : {}),
-          });
-          const runDir = resolve(options.runDir ?? join(RUNS_DIR, tag));
-          if (proxy) {
-            await mkdir(runDir, { recursive: true });
-            accessLog?.end();
-            accessLog = createWriteStream(join(runDir, 'proxy-access.log'), { flags: 'a' });
-          }
-          const events = new EventBus(scrub);
-          const summary = new SummaryCollector(plan.selection.unmatchedRegexes);
-          events.attach(summary);
-          events.attach(new LogFilesReporter(runDir));
-          events.attach(new HtmlReportReporter(runDir, summary));
-          events.attach(progressReporter(global));
-          const push: PushSettings | undefined = options.push
-            ? { threads: config.push_threads, attempts: config.push_attempts, backoffMs: 2000, insecure: config.registry_insecure ?? isLoopbackRegistry(config.registry), ...(auth ? { authFile: auth.file } : {}) }
-            : undefined;
-          const result = await executeBuildRun({
-            plan,
-            engine,
-            runDir,
-            cacheDir: join(cacheDir(), 'bootstrap'),
-            threads: config.threads,
-            retries: config.retries,
-            events,
-            summary,
-            signal,
-            ...(push ? { push } : {}),
-          });
-          if (!global.json) process.stderr.write(`${describeOutcome(result.summary, runDir)}\n`);
-          worst = result.exitCode === 130 || worst === 130 ? 130 : Math.max(worst, result.exitCode);
-        }
-      } finally {
-        await auth?.dispose();
-        await proxy?.stop();
-        accessLog?.end();
-      }
+      const runs = await runBuilds(
+        {
+          loaded,
+          catalog,
+          secrets: loadSecrets(loaded.secretsFile, loaded.readYaml),
+          engine: createEngine(config.engine as EngineName),
+          distros,
+          regexes: chosenRegexes(loaded, regexes, options.set),
+          skipParents: options.skipParents ?? false,
+          push: options.push ?? false,
+          authProxy: options.authProxy ?? false,
+          progress: () => progressReporter(global),
+          signal,
+          ...(options.tag !== undefined ? { tag: options.tag } : {}),
+          ...(options.runDir !== undefined ? { runDir: options.runDir } : {}),
+        },
+        (run) => global.json || process.stderr.write(`${describeOutcome(run.summary, run.runDir)}\n`),
+      );
+      const worst = runs.some((run) => run.exitCode === 130) ? 130 : Math.max(0, ...runs.map((run) => run.exitCode));
       setExitCode(signal.aborted ? 130 : worst);
     });
 }

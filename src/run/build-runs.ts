@@ -1,0 +1,122 @@
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Catalog } from '../catalog/types.js';
+import type { LoadedConfig } from '../config/load.js';
+import type { Secrets } from '../config/secrets-schema.js';
+import type { Engine } from '../engine/types.js';
+import { runTag } from '../plan/naming.js';
+import { makePlan } from '../plan/plan.js';
+import { proxyFromConfig } from '../proxy/from-config.js';
+import { formatAccessLog, type AuthProxy } from '../proxy/server.js';
+import { EventBus, type Reporter } from '../report/events.js';
+import { HtmlReportReporter } from '../report/html-report.js';
+import { LogFilesReporter } from '../report/log-files.js';
+import { SummaryCollector, type RunSummary } from '../report/summary.js';
+import type { RepositoryAccess } from '../repos/urls.js';
+import { cacheDir } from '../util/cache-dir.js';
+import { executeBuildRun, type PushSettings } from './build-run.js';
+import { isLoopbackRegistry, secretScrubber, writeRegistryAuth, type RegistryAuth } from './registry-auth.js';
+
+export const RUNS_DIR = '.ci-builder/runs';
+
+export interface BuildRunsRequest {
+  loaded: LoadedConfig;
+  catalog: Catalog;
+  secrets: Secrets;
+  engine: Engine;
+  distros: readonly string[];
+  regexes: readonly string[] | null;
+  skipParents: boolean;
+  /** One tag for every run; default `<release>-<distro>-<version>-<timestamp>` per distro. */
+  tag?: string;
+  runDir?: string;
+  push: boolean;
+  authProxy: boolean;
+  /** The progress reporter of each run (live view, plain lines or JSON). */
+  progress: () => Reporter;
+  signal: AbortSignal;
+}
+
+export interface FinishedRun {
+  runDir: string;
+  summary: RunSummary;
+  exitCode: 0 | 1 | 130;
+}
+
+/**
+ * One run per distro, sharing the timestamp, the registry credential file and the auth
+ * proxy; each run gets its folder with logs, summary and report.
+ */
+export async function runBuilds(request: BuildRunsRequest, onFinished: (run: FinishedRun) => void): Promise<FinishedRun[]> {
+  const { config } = request.loaded;
+  const { secrets } = request;
+  const startedAt = new Date();
+  const finished: FinishedRun[] = [];
+  let auth: RegistryAuth | undefined;
+  let proxy: AuthProxy | undefined;
+  let accessLog: WriteStream | undefined;
+  let repositoryAccess: RepositoryAccess | undefined;
+  try {
+    if (request.push && secrets.registry_username && secrets.registry_password) {
+      auth = await writeRegistryAuth(config.registry, secrets.registry_username, secrets.registry_password);
+    }
+    if (request.authProxy) {
+      proxy = proxyFromConfig(request.loaded, secrets, { listen: { host: '127.0.0.1', port: 0 }, onAccess: (entry) => accessLog?.write(`${formatAccessLog(entry)}\n`) });
+      repositoryAccess = { kind: 'proxy', origin: await proxy.start() };
+      await proxy.waitForUpstream(60_000);
+    }
+    const scrub = secretScrubber([
+      secrets.registry_password ?? '',
+      `${secrets.registry_username ?? ''}:${secrets.registry_password ?? ''}`,
+      secrets.pulp_password ?? '',
+      `${secrets.pulp_username ?? ''}:${secrets.pulp_password ?? ''}`,
+    ]);
+    const push: PushSettings | undefined = request.push
+      ? { threads: config.push_threads, attempts: config.push_attempts, backoffMs: 2000, insecure: config.registry_insecure ?? isLoopbackRegistry(config.registry), ...(auth ? { authFile: auth.file } : {}) }
+      : undefined;
+
+    for (const distro of request.distros) {
+      if (request.signal.aborted) break;
+      const tag = request.tag ?? runTag(config.release, distro, config.distros[distro]?.version ?? '', startedAt);
+      const plan = await makePlan({
+        config,
+        catalog: request.catalog,
+        distro,
+        tag,
+        engine: request.engine.name,
+        selection: { regexes: request.regexes, skipParents: request.skipParents },
+        ...(repositoryAccess ? { repositoryAccess } : {}),
+      });
+      const runDir = resolve(request.runDir ?? join(RUNS_DIR, tag));
+      if (proxy) {
+        await mkdir(runDir, { recursive: true });
+        accessLog?.end();
+        accessLog = createWriteStream(join(runDir, 'proxy-access.log'), { flags: 'a' });
+      }
+      const events = new EventBus(scrub);
+      const summary = new SummaryCollector(plan.selection.unmatchedRegexes);
+      for (const reporter of [summary, new LogFilesReporter(runDir), new HtmlReportReporter(runDir, summary), request.progress()]) events.attach(reporter);
+      const result = await executeBuildRun({
+        plan,
+        engine: request.engine,
+        runDir,
+        cacheDir: join(cacheDir(), 'bootstrap'),
+        threads: config.threads,
+        retries: config.retries,
+        events,
+        summary,
+        signal: request.signal,
+        ...(push ? { push } : {}),
+      });
+      const run = { runDir, ...result };
+      finished.push(run);
+      onFinished(run);
+    }
+  } finally {
+    await auth?.dispose();
+    await proxy?.stop();
+    accessLog?.end();
+  }
+  return finished;
+}
