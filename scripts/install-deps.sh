@@ -28,6 +28,8 @@ missing=()
 for command in "${!packages[@]}"; do
   command -v "$command" >/dev/null || missing+=("${packages[$command]}")
 done
+# The render golden test compares with Debian's Jinja2.
+/usr/bin/python3 -c 'import jinja2' 2>/dev/null || missing+=(python3-jinja2)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "install-deps: installing ${missing[*]}" >&2
   apt-get update -qq

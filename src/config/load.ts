@@ -30,6 +30,8 @@ export interface LoadedConfig {
   imagesDirs: string[];
   /** The secrets file made absolute, when one is configured. */
   secretsFile: string | undefined;
+  /** build.template_overrides made absolute against the file that named them. */
+  templateOverrideFiles: string[];
   /** Reads a YAML file the way the config was read (vault values unlocked with the same password). */
   readYaml: (file: string) => PlainObject;
 }
@@ -71,6 +73,8 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   };
   const imagesBase = relativeTo('images_dirs');
   const secretsBase = relativeTo('secrets');
+  const overridesOrigin = originOf(merged.origins, ['build', 'template_overrides'], baseFile);
+  const overridesBase = existsSync(overridesOrigin) ? dirname(overridesOrigin) : cwd;
   return {
     config,
     configDir,
@@ -78,6 +82,7 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     files: layers.map((layer) => layer.origin).filter((origin) => existsSync(origin)),
     imagesDirs: config.images_dirs.map((dir) => (isAbsolute(dir) ? dir : resolve(imagesBase, dir))),
     secretsFile: config.secrets === undefined ? undefined : resolve(secretsBase, config.secrets),
+    templateOverrideFiles: config.build.template_overrides.map((file) => (isAbsolute(file) ? file : resolve(overridesBase, file))),
     readYaml,
   };
 }

@@ -70,6 +70,15 @@ export const configSchema = z
     secrets: z.string().optional(),
     pulp: z.object({ url: z.string().url(), ca_file: z.string().optional() }).strict().optional(),
     proxy: z.object({ cache_dir: z.string().optional() }).strict().default({}),
+    /** Template overrides: files (as kolla-build --template-override), Kayobe's kolla_build_blocks and kolla_build_customizations. */
+    build: z
+      .object({
+        template_overrides: z.array(z.string().min(1)).default([]),
+        blocks: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a Jinja block name'), z.string()).default({}),
+        customizations: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a Jinja variable name'), z.unknown()).default({}),
+      })
+      .strict()
+      .default({ template_overrides: [], blocks: {}, customizations: {} }),
   })
   .strict()
   .superRefine((config, context) => {

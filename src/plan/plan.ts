@@ -1,10 +1,12 @@
 import { execFileSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { arch } from 'node:process';
 import { planBaseImage, type BaseImage } from '../bootstrap/base-image.js';
 import { selectImages, type Selection, type SelectionRequest } from '../catalog/select.js';
 import type { Catalog } from '../catalog/types.js';
 import type { Config } from '../config/schema.js';
 import { readContextFiles, type ContextFile } from '../render/context.js';
+import { mergeOverrides } from '../render/overrides.js';
 import { Renderer } from '../render/renderer.js';
 import { aptSourceLines } from '../repos/apt.js';
 import { finalUser, injectRepositories, repositorySnippets } from '../repos/inject.js';
@@ -52,6 +54,8 @@ export interface PlanRequest {
   selection: Omit<SelectionRequest, 'unbuildable'>;
   /** How builds reach Pulp; direct when absent. */
   repositoryAccess?: RepositoryAccess;
+  /** Template override files (absolute paths), merged as kolla-build merges them. */
+  templateOverrideFiles?: readonly string[];
 }
 
 const dockerArchitecture: Record<string, string> = { x64: 'x86_64', arm64: 'aarch64', ppc64: 'ppc64le', s390x: 's390x' };
@@ -72,7 +76,10 @@ export async function makePlan(request: PlanRequest): Promise<Plan> {
   const runStrings: Record<string, string> = { [tag]: '@@TAG@@', [namespace]: '@@NAMESPACE@@', ...(access.kind === 'proxy' ? { [access.origin]: '@@PROXY@@' } : {}) };
   const repositoryLabel = distroConfig.repositories.map((repo) => `${repo.name}=${repo.version ?? repo.url ?? ''}`).join(',');
   const selection = selectImages(catalog, { ...request.selection, unbuildable: distroConfig.unbuildable });
-  const renderer = new Renderer(catalog);
+  const overrideFiles = await Promise.all((request.templateOverrideFiles ?? []).map((file) => readFile(file, 'utf8').catch(() => {
+    throw new UsageError(`${file}: template override file not found`);
+  })));
+  const renderer = new Renderer(catalog, mergeOverrides({ files: overrideFiles, blocks: config.build.blocks, customizations: config.build.customizations }));
   const engineOptions = {
     engine: request.engine,
     network: 'host',

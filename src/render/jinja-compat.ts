@@ -42,6 +42,14 @@ export function stripOneTrailingNewline(source: string): string {
   return source;
 }
 
+/**
+ * Jinja2 accepts a trailing comma in lists, dicts and calls (`['a', 'b',]`); nunjucks does
+ * not parse it. Dropped inside `{% %}` and `{{ }}` tags only, never in template text.
+ */
+export function withoutTrailingCommas(source: string): string {
+  return source.replace(/\{[%{][\s\S]*?[%}]\}/g, (tag) => tag.replace(/,(\s*[\])}])/g, '$1'));
+}
+
 export const pythonGlobals = { True: true, False: false, None: null } as const;
 
 /** nunjucks has addTest at run time; its type definitions leave it out. */

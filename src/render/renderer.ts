@@ -1,7 +1,9 @@
 import nunjucks from 'nunjucks';
 import type { Catalog, ImageDefinition } from '../catalog/types.js';
+import { customizable } from './customizable.js';
 import { addPythonTests, installJinjaCompat, pythonGlobals } from './jinja-compat.js';
 import { TreeLoader } from './loader.js';
+import { OVERRIDE_TEMPLATE_NAME } from './overrides.js';
 import type { TemplateVariables } from './variables.js';
 
 export class RenderError extends Error {
@@ -18,13 +20,19 @@ export class RenderError extends Error {
 export class Renderer {
   private readonly environments = new Map<string, nunjucks.Environment>();
 
-  constructor(private readonly catalog: Catalog) {
+  /** `override`: the merged template override, rendered in place of each image's own template. */
+  constructor(
+    private readonly catalog: Catalog,
+    private readonly override?: string,
+  ) {
     installJinjaCompat();
   }
 
   render(image: ImageDefinition, variables: TemplateVariables): string {
     try {
-      return this.environmentFor(image.treeRoot).render(image.templateName, { ...variables });
+      const environment = this.environmentFor(image.treeRoot);
+      if (this.override === undefined) return environment.render(image.templateName, { ...variables });
+      return environment.render(OVERRIDE_TEMPLATE_NAME, { ...variables, parent_template: image.templateName });
     } catch (error) {
       throw new RenderError(image.name, (error as Error).message.replace(/\s+/g, ' ').trim());
     }
@@ -34,7 +42,9 @@ export class Renderer {
     let environment = this.environments.get(treeRoot);
     if (environment === undefined) {
       const others = [...this.catalog.trees].reverse().filter((root) => root !== treeRoot);
-      environment = new nunjucks.Environment(new TreeLoader([treeRoot, ...others]), { autoescape: false, throwOnUndefined: false });
+      const virtual: Record<string, string> = this.override === undefined ? {} : { [OVERRIDE_TEMPLATE_NAME]: this.override };
+      environment = new nunjucks.Environment(new TreeLoader([treeRoot, ...others], virtual), { autoescape: false, throwOnUndefined: false });
+      environment.addFilter('customizable', customizable);
       for (const [name, value] of Object.entries(pythonGlobals)) environment.addGlobal(name, value);
       environment.addGlobal('raise_error', (message: string) => {
         throw new Error(String(message));

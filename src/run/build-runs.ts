@@ -86,6 +86,7 @@ export async function runBuilds(request: BuildRunsRequest, onFinished: (run: Fin
         tag,
         engine: request.engine.name,
         selection: { regexes: request.regexes, skipParents: request.skipParents },
+        templateOverrideFiles: request.loaded.templateOverrideFiles,
         ...(repositoryAccess ? { repositoryAccess } : {}),
       });
       const runDir = resolve(request.runDir ?? join(RUNS_DIR, tag));

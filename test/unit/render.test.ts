@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { discoverCatalog } from '../../src/catalog/discover.js';
+import { mergeOverrides } from '../../src/render/overrides.js';
 import { RenderError, Renderer } from '../../src/render/renderer.js';
 import type { TemplateVariables } from '../../src/render/variables.js';
 import { temporaryDir, writeTree } from '../helpers/files.js';
@@ -57,5 +58,50 @@ describe('rendering', () => {
   it('fails with the image name and the template error', () => {
     assert.throws(() => render({ 'a/Dockerfile.j2': 'FROM x\n{% if %}' }), (error: unknown) => error instanceof RenderError && /^a: template error: .*Line 2/.test(error.message));
     assert.throws(() => render({ 'a/Dockerfile.j2': "FROM x\n{{ raise_error('unsupported distro') }}" }), /a: template error: .*unsupported distro/);
+  });
+});
+
+describe('template overrides and customizations', () => {
+  const tree = {
+    'macros.j2': '',
+    'keystone-base/Dockerfile.j2': [
+      'FROM x',
+      '{% block keystone_base_header %}{% endblock %}',
+      "{% set keystone_base_packages = ['keystone', 'apache2',] %}",
+      "RUN install {{ keystone_base_packages | customizable('packages') | join(' ') }}",
+      '{% block keystone_base_footer %}{% endblock %}',
+    ].join('\n'),
+  };
+  const renderWith = (override: string | undefined) => {
+    const catalog = discoverCatalog([writeTree(temporaryDir(), tree)]);
+    const image = catalog.images.get('keystone-base');
+    assert.ok(image);
+    return new Renderer(catalog, override).render(image, variables('keystone-base'));
+  };
+
+  it('accepts Jinja2 trailing commas in tags', () => {
+    assert.equal(renderWith(undefined), 'FROM x\n\n\nRUN install keystone apache2\n');
+  });
+
+  it('applies blocks and _append/_remove/_override customizations as Kayobe writes them', () => {
+    const override = mergeOverrides({
+      files: [],
+      blocks: { keystone_base_footer: 'RUN echo footer' },
+      customizations: { keystone_base_packages_append: ['python3-ldap'], keystone_base_packages_remove: ['apache2'] },
+    });
+    assert.equal(override, '{% extends parent_template %}\n{% block keystone_base_footer %}\nRUN echo footer\n{% endblock %}\n{% set keystone_base_packages_append = ["python3-ldap"] %}\n{% set keystone_base_packages_remove = ["apache2"] %}\n');
+    assert.equal(renderWith(override), 'FROM x\n\n\nRUN install keystone python3-ldap\n\nRUN echo footer\n');
+    const replaced = mergeOverrides({ files: [], blocks: {}, customizations: { keystone_base_packages_override: ['only-this'] } });
+    assert.match(renderWith(replaced), /RUN install only-this\n/);
+  });
+
+  it('merges override files as kolla-build does: later files lose their extends line, super() works', () => {
+    const merged = mergeOverrides({
+      files: ['{% extends parent_template %}\n{% block keystone_base_header %}RUN first{% endblock %}\n', '{% extends parent_template %}\n{% block keystone_base_footer %}{{ super() }}RUN second{% endblock %}\n'],
+      blocks: {},
+      customizations: {},
+    });
+    assert.equal((merged?.match(/extends/g) ?? []).length, 1);
+    assert.equal(renderWith(merged), 'FROM x\nRUN first\n\nRUN install keystone apache2\nRUN second');
   });
 });

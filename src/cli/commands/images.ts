@@ -68,7 +68,7 @@ export function imagesCommand(globals: () => GlobalOptions, setExitCode: (code: 
         const now = new Date();
         for (const distro of distros) {
           const tag = options.tag ?? runTag(loaded.config.release, distro, loaded.config.distros[distro]?.version ?? '', now);
-          const plan = await makePlan({ config: loaded.config, catalog, distro, tag, engine: loaded.config.engine as EngineName, selection: { regexes: regexList, skipParents: options.skipParents ?? false } });
+          const plan = await makePlan({ config: loaded.config, catalog, distro, tag, engine: loaded.config.engine as EngineName, selection: { regexes: regexList, skipParents: options.skipParents ?? false }, templateOverrideFiles: loaded.templateOverrideFiles });
           const outDir = distros.length > 1 ? join(resolve(options.out), distro) : resolve(options.out);
           for (const image of plan.images) await writeBuildContext(join(outDir, image.name), image.dockerfile, image.contextFiles);
           process.stderr.write(`rendered ${plan.images.length} image(s) for ${distro} into ${outDir}\n`);

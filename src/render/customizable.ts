@@ -1,0 +1,24 @@
+/**
+ * Kolla's `customizable` filter: `<image_name with - as _>_<kind>_override` replaces the
+ * list, `_append` extends it, `_remove` takes items out. The names are looked up in the
+ * template context, so `{% set %}` lines of a template override count.
+ */
+export function customizable(this: { ctx: Record<string, unknown> }, values: unknown, kind: string): unknown {
+  if (!Array.isArray(values)) return values;
+  const imageName = String(this.ctx.image_name ?? '').replace(/-/g, '_');
+  const prefix = `${imageName}_${kind}_`;
+  const override = this.ctx[`${prefix}override`];
+  if (override !== undefined) return override;
+  let result = [...values];
+  const append = this.ctx[`${prefix}append`];
+  if (Array.isArray(append)) result = [...result, ...append];
+  const remove = this.ctx[`${prefix}remove`];
+  // As Python's list.remove: the first occurrence of each item.
+  if (Array.isArray(remove)) {
+    for (const item of remove) {
+      const index = result.indexOf(item);
+      if (index !== -1) result.splice(index, 1);
+    }
+  }
+  return result;
+}

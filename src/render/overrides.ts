@@ -1,0 +1,26 @@
+/**
+ * Template overrides as kolla-build and Kayobe make them: override files merged into one
+ * (the first keeps its `{% extends parent_template %}`, later ones lose theirs), and the
+ * config's `build.blocks` and `build.customizations` written as Kayobe writes its
+ * template-override.j2: block redefinitions, then `{% set name = <json> %}` lines.
+ */
+export const OVERRIDE_TEMPLATE_NAME = '__ci_builder_template_override__.j2';
+
+const extendsLine = /.*\{%.*extends.*\n/g;
+
+export interface OverrideInputs {
+  /** Contents of the override files, in order. */
+  files: readonly string[];
+  blocks: Record<string, string>;
+  customizations: Record<string, unknown>;
+}
+
+export function mergeOverrides(inputs: OverrideInputs): string | undefined {
+  const generated = [
+    ...Object.entries(inputs.blocks).map(([name, body]) => `{% block ${name} %}\n${body.replace(/\n$/, '')}\n{% endblock %}\n`),
+    ...Object.entries(inputs.customizations).map(([name, value]) => `{% set ${name} = ${JSON.stringify(value)} %}\n`),
+  ].join('');
+  const [first, ...rest] = inputs.files;
+  if (first === undefined) return generated === '' ? undefined : `{% extends parent_template %}\n${generated}`;
+  return [first, ...rest.map((content) => content.replace(extendsLine, ''))].join('') + generated;
+}
