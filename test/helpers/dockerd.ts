@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { temporaryDir, waitFor } from './index.js';
 
@@ -35,6 +35,8 @@ export async function startDockerd(): Promise<TestDockerd> {
     stop: async () => {
       child.kill('SIGTERM');
       await exited;
+      // dockerd can leave its default network namespace mounted under the exec root.
+      spawnSync('umount', ['--lazy', join(dir, 'exec/netns/default')], { stdio: 'ignore' });
     },
   };
 }

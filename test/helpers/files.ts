@@ -5,10 +5,16 @@ import { fileURLToPath } from 'node:url';
 
 export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
-/** A temporary folder removed when the test process ends. */
+/** A temporary folder removed when the test process ends (best effort: a daemon may still hold a mount in it). */
 export function temporaryDir(prefix = 'ci-builder-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  process.on('exit', () => {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch (error) {
+      process.stderr.write(`could not remove ${dir}: ${(error as Error).message}\n`);
+    }
+  });
   return dir;
 }
 
