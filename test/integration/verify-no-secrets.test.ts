@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { runCli } from '../helpers/cli.js';
 import { temporaryDir, writeTree } from '../helpers/files.js';
