@@ -6,7 +6,7 @@
  *
  *   node --import tsx bench/proxy-build.ts [--out bench/results/proxy-build.json]
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -17,6 +17,10 @@ import { startFakePulp } from '../test/helpers/fake-pulp.js';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({ options: { out: { type: 'string', default: join(root, 'bench/results/proxy-build.json') } } });
 const snapshot = '20261101T000000';
+/** The CLI as a child process; asynchronous, since the Pulp stand-in answers from this process. */
+const cli = (args: string[], cwd: string) =>
+  new Promise<number | null>((done) => spawn(process.execPath, [join(root, 'dist/cli/main.js'), ...args], { cwd, stdio: ['ignore', 'inherit', 'inherit'] }).on('close', done));
+
 const work = mkdtempSync(join(tmpdir(), 'ci-builder-proxy-build-'));
 const pulp = await startFakePulp({
   username: 'bench',
@@ -34,8 +38,8 @@ try {
   writeFileSync(join(work, 'etc/secrets.yml'), 'pulp_username: bench\npulp_password: bench-password\n');
 
   // Bootstrapping the base root filesystem is not what is measured: do it first, then empty the cache.
-  const warmup = spawnSync(process.execPath, [join(root, 'dist/cli/main.js'), '--config', join(work, 'etc'), '-q', 'build', '--auth-proxy', '--tag', 'warmup', '^base$'], { cwd: work, stdio: ['ignore', 'inherit', 'inherit'] });
-  if (warmup.status !== 0) throw new Error(`warm-up build exited ${warmup.status}`);
+  const warmup = await cli(['--config', join(work, 'etc'), '-q', 'build', '--auth-proxy', '--tag', 'warmup', '^base$'], work);
+  if (warmup !== 0) throw new Error(`warm-up build exited ${warmup}`);
   rmSync(join(work, 'cache'), { recursive: true, force: true });
 
   const rows: Array<{ case: string; seconds: number; pulpRequests: number; pulpMegabytes: number; built: number }> = [];
@@ -45,8 +49,8 @@ try {
     const before = pulp.requests.length;
     const started = Date.now();
     const tag = `proxy-build-${rows.length + 1}`;
-    const result = spawnSync(process.execPath, [join(root, 'dist/cli/main.js'), '--config', join(work, 'etc'), '-q', 'build', '--auth-proxy', '--tag', tag, '^memcached$'], { cwd: work, stdio: ['ignore', 'inherit', 'inherit'] });
-    if (result.status !== 0) throw new Error(`${name}: build exited ${result.status}`);
+    const status = await cli(['--config', join(work, 'etc'), '-q', 'build', '--auth-proxy', '--tag', tag, '^memcached$'], work);
+    if (status !== 0) throw new Error(`${name}: build exited ${status}`);
     const requests = pulp.requests.slice(before).filter((request) => request.path.startsWith('/pulp/content/'));
     const log = readFileSync(join(work, '.ci-builder/runs', tag, 'proxy-access.log'), 'utf8').split('\n');
     const upstreamBytes = log.filter((line) => !line.includes('cache=hit')).reduce((total, line) => total + Number(line.split(' ')[4] ?? 0), 0);

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { ConfigError, UsageError, errorMessage } from '../util/errors.js';
+import { ConfigError, UsageError, WorkFailedError, errorMessage } from '../util/errors.js';
 import { CommanderError, createProgram } from './program.js';
 
 /** Wires signals and exit codes: 0 good, 1 work failed, 2 bad input, 130 interrupted. */
@@ -20,9 +20,9 @@ async function main(argv: string[]): Promise<number> {
     if (error instanceof CommanderError) {
       return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help' ? 0 : 2;
     }
-    if (error instanceof ConfigError || error instanceof UsageError) {
+    if (error instanceof ConfigError || error instanceof UsageError || error instanceof WorkFailedError) {
       process.stderr.write(`ci-builder: error: ${error.message}\n`);
-      return 2;
+      return error.exitCode;
     }
     process.stderr.write(`ci-builder: internal error: ${errorMessage(error)}\n`);
     if (process.env.CI_BUILDER_DEBUG) process.stderr.write(`${(error as Error).stack ?? ''}\n`);

@@ -69,7 +69,14 @@ export const configSchema = z
     sets: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/), z.array(setEntry)).default({}),
     secrets: z.string().optional(),
     pulp: z.object({ url: z.string().url(), ca_file: z.string().optional() }).strict().optional(),
-    proxy: z.object({ cache_dir: z.string().optional() }).strict().default({}),
+    proxy: z
+      .object({
+        cache_dir: z.string().optional(),
+        /** How long a build waits for Pulp's status endpoint through the proxy before giving up. */
+        wait_seconds: z.number().int().min(1).max(3600).default(60),
+      })
+      .strict()
+      .default({ wait_seconds: 60 }),
     /** Template overrides: files (as kolla-build --template-override), Kayobe's kolla_build_blocks and kolla_build_customizations. */
     build: z
       .object({

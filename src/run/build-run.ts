@@ -73,8 +73,7 @@ export async function executeBuildRun(options: BuildRunOptions): Promise<BuildRu
     const image = images.get(id);
     if (image === undefined) return fail({ reason: `unknown image ${id}`, retryable: false });
     if (skippedParents.has(id)) return reuseSkippedParent(options, image);
-    events.emit({ type: 'image', reason: 'started', name: id, attempt });
-    const built = await buildOrReuse(options, image, contextRoot, nodeSignal);
+    const built = await buildOrReuse(options, image, contextRoot, attempt, nodeSignal);
     if (!built.ok) return fail({ reason: built.failure, retryable: !nodeSignal.aborted });
     if (options.push) void pushes.add(() => pushImage(options, image, options.push as PushSettings));
     return ok(undefined);
@@ -138,7 +137,7 @@ async function prepareBase(options: BuildRunOptions, signal: AbortSignal): Promi
 }
 
 /** An image whose input digest was built before is tagged, not built again. */
-async function buildOrReuse(options: BuildRunOptions, image: PlannedImage, contextRoot: string, signal: AbortSignal): Promise<Result<void, string>> {
+async function buildOrReuse(options: BuildRunOptions, image: PlannedImage, contextRoot: string, attempt: number, signal: AbortSignal): Promise<Result<void, string>> {
   const { engine, events } = options;
   const started = Date.now();
   const seconds = () => (Date.now() - started) / 1000;
@@ -148,6 +147,8 @@ async function buildOrReuse(options: BuildRunOptions, image: PlannedImage, conte
     events.emit({ type: 'image', reason: 'reused', name: image.name, imageId: existing, seconds: seconds() });
     return ok(undefined);
   }
+  // Only a real build is "started": reused images go straight from queued to reused.
+  events.emit({ type: 'image', reason: 'started', name: image.name, attempt });
   const contextDir = join(contextRoot, image.name);
   await rm(contextDir, { recursive: true, force: true });
   await writeBuildContext(contextDir, image.dockerfile, image.contextFiles);

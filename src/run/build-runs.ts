@@ -15,6 +15,7 @@ import { LogFilesReporter } from '../report/log-files.js';
 import { SummaryCollector, type RunSummary } from '../report/summary.js';
 import type { RepositoryAccess } from '../repos/urls.js';
 import { cacheDir } from '../util/cache-dir.js';
+import { WorkFailedError } from '../util/errors.js';
 import { executeBuildRun, type PushSettings } from './build-run.js';
 import { isLoopbackRegistry, secretScrubber, writeRegistryAuth, type RegistryAuth } from './registry-auth.js';
 
@@ -64,7 +65,9 @@ export async function runBuilds(request: BuildRunsRequest, onFinished: (run: Fin
     if (request.authProxy) {
       proxy = proxyFromConfig(request.loaded, secrets, { listen: { host: '127.0.0.1', port: 0 }, onAccess: (entry) => accessLog?.write(`${formatAccessLog(entry)}\n`) });
       repositoryAccess = { kind: 'proxy', origin: await proxy.start() };
-      await proxy.waitForUpstream(60_000);
+      await proxy.waitForUpstream(config.proxy.wait_seconds * 1000).catch((error: Error) => {
+        throw new WorkFailedError(`auth proxy: ${error.message}`);
+      });
     }
     const scrub = secretScrubber([
       secrets.registry_password ?? '',

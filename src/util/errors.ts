@@ -10,6 +10,15 @@ export class UsageError extends Error {
   }
 }
 
+/** Work that could not be done for a reason outside the input (a service down): exit 1. */
+export class WorkFailedError extends Error {
+  readonly exitCode = 1;
+  constructor(message: string) {
+    super(message);
+    this.name = 'WorkFailedError';
+  }
+}
+
 /** A config file that is missing, unparsable or has a value of the wrong shape. */
 export class ConfigError extends UsageError {
   constructor(

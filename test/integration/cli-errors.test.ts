@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runCli } from '../helpers/cli.js';
-import { temporaryDir, writeTree } from '../helpers/files.js';
+import { freePort, temporaryDir, writeTree } from '../helpers/index.js';
 
 const goodConfig = `release: zed
 namespace: ns
@@ -68,6 +68,18 @@ describe('bad input exits 2 with one clear line and builds nothing', () => {
     const dir = workspace();
     assertOneLineError(await runCli(['--config', join(dir, 'etc'), 'build', '--distro', 'arch'], { cwd: dir }), /unknown distro "arch"/);
     assertOneLineError(await runCli(['--config', join(dir, 'etc'), 'build', '--set', 'nope'], { cwd: dir }), /unknown set "nope"/);
+  });
+
+  it('--auth-proxy with Pulp unreachable: one line, exit 1 (the input was fine)', async () => {
+    const closed = await freePort();
+    const dir = workspace({
+      'etc/config.yml': `${goodConfig}pulp: { url: "http://127.0.0.1:${closed}" }\nproxy: { wait_seconds: 2 }\nsecrets: secrets.yml\n`,
+      'etc/secrets.yml': 'pulp_username: u\npulp_password: p4ss-not-shown\n',
+    });
+    const result = await runCli(['--config', join(dir, 'etc'), 'build', '--auth-proxy'], { cwd: dir });
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stderr.trim(), /^ci-builder: error: auth proxy: upstream http:\/\/127\.0\.0\.1:\d+ did not answer \/pulp\/api\/v3\/status\/ within 2s \(ECONNREFUSED\)$/);
+    assert.ok(!result.stderr.includes('p4ss-not-shown'));
   });
 
   it('--push without a registry', async () => {
