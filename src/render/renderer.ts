@@ -1,6 +1,7 @@
 import nunjucks from 'nunjucks';
 import type { Catalog, ImageDefinition } from '../catalog/types.js';
 import { customizable } from './customizable.js';
+import { debianPackageInstall } from './kolla-methods.js';
 import { addPythonTests, installJinjaCompat, pythonGlobals } from './jinja-compat.js';
 import { TreeLoader } from './loader.js';
 import { OVERRIDE_TEMPLATE_NAME } from './overrides.js';
@@ -45,6 +46,7 @@ export class Renderer {
       const virtual: Record<string, string> = this.override === undefined ? {} : { [OVERRIDE_TEMPLATE_NAME]: this.override };
       environment = new nunjucks.Environment(new TreeLoader([treeRoot, ...others], virtual), { autoescape: false, throwOnUndefined: false });
       environment.addFilter('customizable', customizable);
+      environment.addGlobal('debian_package_install', debianPackageInstall);
       for (const [name, value] of Object.entries(pythonGlobals)) environment.addGlobal(name, value);
       environment.addGlobal('raise_error', (message: string) => {
         throw new Error(String(message));

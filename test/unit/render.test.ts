@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { discoverCatalog } from '../../src/catalog/discover.js';
+import { debianPackageInstall } from '../../src/render/kolla-methods.js';
 import { mergeOverrides } from '../../src/render/overrides.js';
 import { RenderError, Renderer } from '../../src/render/renderer.js';
 import type { TemplateVariables } from '../../src/render/variables.js';
@@ -103,5 +104,14 @@ describe('template overrides and customizations', () => {
     });
     assert.equal((merged?.match(/extends/g) ?? []).length, 1);
     assert.equal(renderWith(merged), 'FROM x\nRUN first\n\nRUN install keystone apache2\nRUN second');
+  });
+});
+
+describe("Kolla's template methods", () => {
+  it('debian_package_install installs repository packages and .deb URLs as Kolla writes it', () => {
+    assert.equal(debianPackageInstall(['a', 'b']), 'apt-get --error-on=any update && apt-get -y install --no-install-recommends a b && apt-get clean && rm -rf /var/lib/apt/lists/*');
+    assert.equal(debianPackageInstall(['a'], false), 'apt-get --error-on=any update && apt-get -y install --no-install-recommends a');
+    assert.equal(debianPackageInstall(['https://example.org/x/tool_1.0_amd64.deb']), 'curl --location https://example.org/x/tool_1.0_amd64.deb -o tool_1.0_amd64.deb && dpkg -i tool_1.0_amd64.deb && rm -rf tool_1.0_amd64.deb');
+    assert.equal(debianPackageInstall([]), '');
   });
 });
