@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { discoverCatalog } from '../catalog/discover.js';
+import { selectImages, type Selection } from '../catalog/select.js';
 import { regexesOfSets } from '../catalog/sets.js';
 import type { Catalog } from '../catalog/types.js';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
@@ -40,6 +41,16 @@ export function chosenDistros(loaded: LoadedConfig, asked: readonly string[] | u
     if (!configured.includes(distro)) throw new UsageError(`unknown distro "${distro}" (configured: ${configured.join(', ')})`);
   }
   return distros;
+}
+
+/** The images that positional regexes and sets choose, for the first distro asked for (its unbuildable list applies). */
+export function chosenSelection(workspace: Workspace, positional: readonly string[], options: SelectionOptions, skipParents = options.skipParents ?? false): Selection {
+  const [distro] = chosenDistros(workspace.loaded, options.distro);
+  return selectImages(workspace.catalog, {
+    regexes: chosenRegexes(workspace.loaded, positional, options.set),
+    unbuildable: workspace.loaded.config.distros[distro ?? '']?.unbuildable ?? [],
+    skipParents,
+  });
 }
 
 /** Positional regexes and named sets together; null when neither was given (every image). */

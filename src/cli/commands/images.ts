@@ -1,6 +1,5 @@
 import { Command, type CommandUnknownOpts } from '@commander-js/extra-typings';
 import { join, resolve } from 'node:path';
-import { selectImages } from '../../catalog/select.js';
 import type { Catalog } from '../../catalog/types.js';
 import type { EngineName } from '../../engine/types.js';
 import { createEngine } from '../../engine/index.js';
@@ -10,7 +9,7 @@ import { makePlan } from '../../plan/plan.js';
 import { writeBuildContext } from '../../render/context.js';
 import { UsageError } from '../../util/errors.js';
 import { collectList, collectRepeated, type GlobalOptions } from '../options.js';
-import { chosenDistros, chosenRegexes, openWorkspace } from '../workspace.js';
+import { chosenDistros, chosenRegexes, chosenSelection, openWorkspace } from '../workspace.js';
 
 /** A subcommand that chooses images the way build does. */
 function selectingCommand(name: string, description: string) {
@@ -29,9 +28,9 @@ export function imagesCommand(globals: () => GlobalOptions, setExitCode: (code: 
   images.addCommand(
     selectingCommand('list', 'List the selected images, parents before children').action((regexes, options) => {
       const global = globals();
-      const { loaded, catalog } = openWorkspace(global, options);
-      const [distro] = chosenDistros(loaded, options.distro);
-      const selection = selectImages(catalog, { regexes: chosenRegexes(loaded, regexes, options.set), unbuildable: loaded.config.distros[distro ?? '']?.unbuildable ?? [], skipParents: options.skipParents ?? false });
+      const workspace = openWorkspace(global, options);
+      const { catalog } = workspace;
+      const selection = chosenSelection(workspace, regexes, options);
       for (const regex of selection.unmatchedRegexes) process.stderr.write(`warning: regex ${JSON.stringify(regex)} matches no image\n`);
       if (global.json) {
         const rows = selection.selected.map((name) => ({ name, parent: catalog.images.get(name)?.parent ?? null, dir: catalog.images.get(name)?.dir }));
@@ -45,9 +44,9 @@ export function imagesCommand(globals: () => GlobalOptions, setExitCode: (code: 
   images.addCommand(
     selectingCommand('deps', "Show the selected images as a dependency tree (--json: kolla-build's format)").action((regexes, options) => {
       const global = globals();
-      const { loaded, catalog } = openWorkspace(global, options);
-      const [distro] = chosenDistros(loaded, options.distro);
-      const selection = selectImages(catalog, { regexes: chosenRegexes(loaded, regexes, options.set), unbuildable: loaded.config.distros[distro ?? '']?.unbuildable ?? [], skipParents: false });
+      const workspace = openWorkspace(global, options);
+      const { catalog } = workspace;
+      const selection = chosenSelection(workspace, regexes, options, false);
       const selected = new Set(selection.selected);
       const roots = selection.selected.filter((name) => !selected.has(catalog.images.get(name)?.parent ?? ''));
       if (global.json) process.stdout.write(`${JSON.stringify(roots.map((root) => dependencyJson(catalog, root, selected)), null, 2)}\n`);
@@ -82,9 +81,9 @@ export function imagesCommand(globals: () => GlobalOptions, setExitCode: (code: 
       .addHelpText('after', '\nExit status: 0 every check passed (or was skipped), 1 a check failed, 2 bad input.')
       .action(async (regexes, options) => {
         const global = globals();
-        const { loaded, catalog } = openWorkspace(global, options, { engine: options.engine });
-        const [distro] = chosenDistros(loaded, options.distro);
-        const selection = selectImages(catalog, { regexes: chosenRegexes(loaded, regexes, options.set), unbuildable: loaded.config.distros[distro ?? '']?.unbuildable ?? [], skipParents: options.skipParents ?? false });
+        const workspace = openWorkspace(global, options, { engine: options.engine });
+        const { loaded } = workspace;
+        const selection = chosenSelection(workspace, regexes, options);
         const engine = createEngine(loaded.config.engine as EngineName);
         const results: SmokeResult[] = [];
         for (const name of selection.selected) {
