@@ -1,4 +1,5 @@
 import { fail, ok, type Result } from '../util/result.js';
+import { labelFlags, runFlags } from './flags.js';
 import { describeFailure, runProcess } from './process.js';
 import type { BuildRequest, Engine, EngineFailure, ImageInfo, PushRequest, RunRequest, RunResult } from './types.js';
 
@@ -11,8 +12,7 @@ export class BuildahEngine implements Engine {
   constructor(private readonly command = 'buildah') {}
 
   async build(request: BuildRequest): Promise<Result<ImageInfo, EngineFailure>> {
-    const labels = Object.entries(request.labels).flatMap(([key, value]) => ['--label', `${key}=${value}`]);
-    const args = [...STORAGE, 'bud', '--isolation', 'chroot', '--network', 'host', '-f', 'Dockerfile', '-t', request.reference, ...labels, '.'];
+    const args = [...STORAGE, 'bud', '--isolation', 'chroot', '--network', 'host', '-f', 'Dockerfile', '-t', request.reference, ...labelFlags(request.labels), '.'];
     const result = await runProcess(this.command, args, { cwd: request.contextDir, signal: request.signal, onLine: request.onLine });
     if (result.exitCode !== 0) return fail({ message: describeFailure('buildah bud', result), interrupted: request.signal.aborted });
     const info = await this.inspect(request.reference);
@@ -29,11 +29,8 @@ export class BuildahEngine implements Engine {
   async run(request: RunRequest): Promise<RunResult> {
     const container = (await this.query(['from', '--pull-never', request.reference])).trim();
     try {
-      const mount = request.mount ? ['--volume', `${request.mount.hostDir}:${request.mount.containerDir}:ro`] : [];
-      const env = Object.entries(request.env ?? {}).flatMap(([key, value]) => ['--env', `${key}=${value}`]);
-      const user = request.user ? ['--user', request.user] : [];
       let output = '';
-      const result = await runProcess(this.command, [...STORAGE, 'run', '--isolation', 'chroot', '--network', 'host', ...mount, ...env, ...user, container, '--', ...request.command], {
+      const result = await runProcess(this.command, [...STORAGE, 'run', '--isolation', 'chroot', '--network', 'host', ...runFlags(request), container, '--', ...request.command], {
         onLine: (line) => (output += `${line}\n`),
       });
       return { exitCode: result.exitCode, output };

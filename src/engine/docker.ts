@@ -1,4 +1,5 @@
 import { fail, ok, type Result } from '../util/result.js';
+import { labelFlags, runFlags } from './flags.js';
 import { describeFailure, runProcess } from './process.js';
 import type { BuildRequest, Engine, EngineFailure, ImageInfo, PushRequest, RunRequest, RunResult } from './types.js';
 import { dirname } from 'node:path';
@@ -16,8 +17,7 @@ export class DockerEngine implements Engine {
   ) {}
 
   async build(request: BuildRequest): Promise<Result<ImageInfo, EngineFailure>> {
-    const labels = Object.entries(request.labels).flatMap(([key, value]) => ['--label', `${key}=${value}`]);
-    const args = ['build', '--progress', 'plain', '--network', 'host', '-f', 'Dockerfile', '-t', request.reference, ...labels, '.'];
+    const args = ['build', '--progress', 'plain', '--network', 'host', '-f', 'Dockerfile', '-t', request.reference, ...labelFlags(request.labels), '.'];
     const result = await runProcess(this.command, args, { cwd: request.contextDir, env: { ...this.env, DOCKER_BUILDKIT: '1' }, signal: request.signal, onLine: request.onLine });
     if (result.exitCode !== 0) return fail({ message: describeFailure('docker build', result), interrupted: request.signal.aborted });
     const info = await this.inspect(request.reference);
@@ -33,11 +33,8 @@ export class DockerEngine implements Engine {
   }
 
   async run(request: RunRequest): Promise<RunResult> {
-    const mount = request.mount ? ['--volume', `${request.mount.hostDir}:${request.mount.containerDir}:ro`] : [];
-    const env = Object.entries(request.env ?? {}).flatMap(([key, value]) => ['--env', `${key}=${value}`]);
-    const user = request.user ? ['--user', request.user] : [];
     let output = '';
-    const result = await runProcess(this.command, ['run', '--rm', '--network', 'host', '--entrypoint', '', ...mount, ...env, ...user, request.reference, ...request.command], {
+    const result = await runProcess(this.command, ['run', '--rm', '--network', 'host', '--entrypoint', '', ...runFlags(request), request.reference, ...request.command], {
       env: this.env,
       onLine: (line) => (output += `${line}\n`),
     });
