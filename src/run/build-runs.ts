@@ -16,6 +16,7 @@ import { SummaryCollector, type RunSummary } from '../report/summary.js';
 import type { RepositoryAccess } from '../repos/urls.js';
 import { cacheDir } from '../util/cache-dir.js';
 import { WorkFailedError } from '../util/errors.js';
+import { credentialNeedles } from '../verify/no-secrets.js';
 import { executeBuildRun, type PushSettings } from './build-run.js';
 import { isLoopbackRegistry, secretScrubber, writeRegistryAuth, type RegistryAuth } from './registry-auth.js';
 
@@ -69,12 +70,7 @@ export async function runBuilds(request: BuildRunsRequest, onFinished: (run: Fin
         throw new WorkFailedError(`auth proxy: ${error.message}`);
       });
     }
-    const scrub = secretScrubber([
-      secrets.registry_password ?? '',
-      `${secrets.registry_username ?? ''}:${secrets.registry_password ?? ''}`,
-      secrets.pulp_password ?? '',
-      `${secrets.pulp_username ?? ''}:${secrets.pulp_password ?? ''}`,
-    ]);
+    const scrub = secretScrubber(credentialNeedles(secrets).map((needle) => needle.value));
     const push: PushSettings | undefined = request.push
       ? { threads: config.push_threads, attempts: config.push_attempts, backoffMs: 2000, insecure: config.registry_insecure ?? isLoopbackRegistry(config.registry), ...(auth ? { authFile: auth.file } : {}) }
       : undefined;

@@ -20,15 +20,9 @@ export async function writeRegistryAuth(registry: string, username: string, pass
   return { file, dispose: () => rm(dir, { recursive: true, force: true }) };
 }
 
-/** Hides every secret value, and its base64 forms, from a piece of text. */
-export function secretScrubber(secrets: readonly string[]): (text: string) => string {
-  const needles = new Set<string>();
-  for (const secret of secrets) {
-    if (secret.length < 4) continue;
-    needles.add(secret);
-    needles.add(Buffer.from(secret).toString('base64').replace(/=+$/, ''));
-  }
-  const sorted = [...needles].sort((a, b) => b.length - a.length);
+/** Hides every given form of a secret from a piece of text (too-short forms would hide ordinary text). */
+export function secretScrubber(forms: readonly string[]): (text: string) => string {
+  const sorted = [...new Set(forms.filter((form) => form.length >= 4))].sort((a, b) => b.length - a.length);
   return (text) => {
     let result = text;
     for (const needle of sorted) if (result.includes(needle)) result = result.split(needle).join('***');

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Secrets } from '../config/secrets-schema.js';
 import { searchBlob } from './needle-search.js';
 
 export interface SecretNeedle {
@@ -13,18 +14,26 @@ export interface Finding {
   form: string;
 }
 
-/** The forms a credential could take in an image: itself, base64 of it, base64 of user:password, user:password@. */
+/**
+ * The forms a credential could take in an image, a log or a summary: itself, base64 of it,
+ * user:password plain and in base64, and user:password@ as a URL carries it.
+ */
 export function needlesFor(name: string, username: string | undefined, password: string | undefined): SecretNeedle[] {
   if (!password) return [];
-  const needles: SecretNeedle[] = [
+  const user = username ?? '';
+  const base64 = (text: string) => Buffer.from(text).toString('base64').replace(/=+$/, '');
+  return [
     { description: `${name}`, value: password },
-    { description: `${name} (base64)`, value: Buffer.from(password).toString('base64').replace(/=+$/, '') },
+    { description: `${name} (base64)`, value: base64(password) },
+    { description: `${name} (user:password)`, value: `${user}:${password}` },
+    { description: `${name} (base64 of user:password)`, value: base64(`${user}:${password}`) },
+    { description: `${name} (user:password@ in a URL)`, value: `${encodeURIComponent(user)}:${encodeURIComponent(password)}@` },
   ];
-  if (username) {
-    needles.push({ description: `${name} (base64 of user:password)`, value: Buffer.from(`${username}:${password}`).toString('base64').replace(/=+$/, '') });
-    needles.push({ description: `${name} (user:password@ in a URL)`, value: `${encodeURIComponent(username)}:${encodeURIComponent(password)}@` });
-  }
-  return needles;
+}
+
+/** Every configured credential, in every form: what must never be found, and what logs hide. */
+export function credentialNeedles(secrets: Secrets): SecretNeedle[] {
+  return [...needlesFor('registry_password', secrets.registry_username, secrets.registry_password), ...needlesFor('pulp_password', secrets.pulp_username, secrets.pulp_password)];
 }
 
 interface OciIndex {

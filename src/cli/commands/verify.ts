@@ -6,7 +6,7 @@ import { loadConfigFor } from '../workspace.js';
 import { loadSecrets } from '../../config/secrets.js';
 import { createEngine, type EngineName } from '../../engine/index.js';
 import { UsageError } from '../../util/errors.js';
-import { findSecretsInOciLayout, needlesFor } from '../../verify/no-secrets.js';
+import { credentialNeedles, findSecretsInOciLayout } from '../../verify/no-secrets.js';
 import type { GlobalOptions } from '../options.js';
 
 export function verifyNoSecretsCommand(globals: () => GlobalOptions, setExitCode: (code: number) => void): CommandUnknownOpts {
@@ -19,7 +19,7 @@ export function verifyNoSecretsCommand(globals: () => GlobalOptions, setExitCode
       const global = globals();
       const loaded = loadConfigFor(global, { engine: options.engine });
       const secrets = loadSecrets(loaded.secretsFile, loaded.readYaml);
-      const needles = [...needlesFor('registry_password', secrets.registry_username, secrets.registry_password), ...needlesFor('pulp_password', secrets.pulp_username, secrets.pulp_password)];
+      const needles = credentialNeedles(secrets);
       if (needles.length === 0) throw new UsageError(`no credentials in the secrets file (${loaded.secretsFile ?? 'none configured'}): nothing to look for`);
       const engine = createEngine(loaded.config.engine as EngineName);
       const report: Array<{ image: string; clean: boolean; findings: Array<{ where: string; form: string }> }> = [];
