@@ -126,7 +126,7 @@ async function prepareBase(options: BuildRunOptions, signal: AbortSignal): Promi
     mirrorLines: plan.bootstrapMirrorLines,
     cacheDir: options.cacheDir,
     signal,
-    onLine: (line) => events.emit({ type: 'image', reason: 'log', name: 'base-image', line }),
+    onLine: logTo(events, 'base-image'),
   });
   if (!result.ok) {
     events.emit({ type: 'base-image', reason: 'failed', reference, message: result.failure });
@@ -158,10 +158,10 @@ async function buildOrReuse(options: BuildRunOptions, image: PlannedImage, conte
     reference: image.reference,
     labels: image.labels,
     signal,
-    onLine: (line) => events.emit({ type: 'image', reason: 'log', name: image.name, line }),
+    onLine: logTo(events, image.name),
   });
   if (!built.ok) return fail(built.failure.message);
-  const labelled = await addVersionLabel(engine, image.reference, built.value, signal, (line) => events.emit({ type: 'image', reason: 'log', name: image.name, line }));
+  const labelled = await addVersionLabel(engine, image.reference, built.value, signal, logTo(events, image.name));
   if (!labelled.ok) return fail(labelled.failure);
   events.emit({ type: 'image', reason: 'built', name: image.name, imageId: labelled.value.id, seconds: seconds() });
   return ok(undefined);
@@ -193,7 +193,7 @@ async function pushImage(options: BuildRunOptions, image: PlannedImage, settings
       reference: image.reference,
       insecure: settings.insecure,
       signal,
-      onLine: (line) => events.emit({ type: 'image', reason: 'log', name: image.name, line }),
+      onLine: logTo(events, image.name),
       ...(settings.authFile ? { authFile: settings.authFile } : {}),
     });
     if (result.ok) {
@@ -203,6 +203,11 @@ async function pushImage(options: BuildRunOptions, image: PlannedImage, settings
     lastError = result.failure.message;
   }
   events.emit({ type: 'push', reason: 'failed', name: image.name, reference: image.reference, message: signal.aborted ? 'interrupted' : lastError, attempts: settings.attempts });
+}
+
+/** Engine output of one image, as log events. */
+function logTo(events: EventBus, name: string): (line: string) => void {
+  return (line) => events.emit({ type: 'image', reason: 'log', name, line });
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
