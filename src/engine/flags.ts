@@ -1,0 +1,15 @@
+import type { RunRequest } from './types.js';
+
+/** `--label k=v` pairs, spelled the same by buildah and docker. */
+export function labelFlags(labels: Record<string, string>): string[] {
+  return Object.entries(labels).flatMap(([key, value]) => ['--label', `${key}=${value}`]);
+}
+
+/** The volume, environment and user flags of a run, spelled the same by `buildah run` and `docker run`. */
+export function runFlags(request: RunRequest): string[] {
+  return [
+    ...(request.mount ? ['--volume', `${request.mount.hostDir}:${request.mount.containerDir}:ro`] : []),
+    ...Object.entries(request.env ?? {}).flatMap(([key, value]) => ['--env', `${key}=${value}`]),
+    ...(request.user ? ['--user', request.user] : []),
+  ];
+}
