@@ -1,81 +1,139 @@
 /**
- * Renders an upstream Kolla checkout's whole image tree with ci-builder's renderer and with
- * kolla-build --template-only, in the same run, with the exact values kolla-build used:
- * how many Dockerfiles are byte-identical, which differ (first differing line), and the
- * time of each. A table on stdout, JSON in bench/results/render-kolla.json.
+ * Renders an upstream Kolla checkout's whole image tree with `ci-builder images render` and
+ * with `kolla-build --template-only`, in the same run and with the same settings: how many
+ * Dockerfiles are byte-identical, which differ (first differing line), and the time of each
+ * (ci-builder's whole CLI run, kolla-build's whole run). A table on stdout, JSON in
+ * bench/results/render-kolla.json.
  *
- *   node --import tsx bench/render-kolla.ts --kolla /path/to/kolla-checkout [--base debian]
+ *   node --import tsx bench/render-kolla.ts --kolla /path/to/kolla-checkout [--base debian|rocky|ubuntu]
  *
- * Kolla's Jinja globals that ci-builder does not provide yet are stood in for by markers,
- * and images whose output contains one are counted apart.
+ * ci-builder computes every template variable from its own configuration; this script writes
+ * that configuration from the settings kolla-build rendered with (its defaults for the base:
+ * namespace, tag, maintainer, release codename, base image, users table, the images it
+ * leaves out as unbuildable for the base), recorded by
+ * bench/kolla_values.py. handle_repos reads the checkout's kolla/template/repos.yaml, found
+ * beside the image tree as an operator's --images-dir would find it.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { discoverCatalog } from '../src/catalog/discover.js';
-import { Renderer } from '../src/render/renderer.js';
-import type { TemplateVariables } from '../src/render/variables.js';
+import { stringify } from 'yaml';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: options } = parseArgs({ options: { kolla: { type: 'string' }, base: { type: 'string', default: 'debian' }, out: { type: 'string', default: join(root, 'bench/results/render-kolla.json') } } });
-if (!options.kolla || !existsSync(join(options.kolla, 'kolla/docker'))) {
-  console.error('bench/render-kolla: --kolla must name a Kolla checkout (with kolla/docker)');
+const kolla = resolve(options.kolla ?? '');
+// Newer checkouts keep the image tree in kolla/docker, older ones in docker.
+const tree = [join(kolla, 'kolla/docker'), join(kolla, 'docker')].find((dir) => existsSync(join(dir, 'base/Dockerfile.j2')));
+if (!options.kolla || tree === undefined) {
+  console.error('bench/render-kolla: --kolla must name a Kolla checkout (with kolla/docker/base/Dockerfile.j2 or docker/base/Dockerfile.j2)');
   process.exit(2);
 }
-const kolla = resolve(options.kolla);
+const base = options.base;
+const registry = '127.0.0.1:5000';
 const work = mkdtempSync(join(tmpdir(), 'ci-builder-render-kolla-'));
-try {
-  const valuesFile = join(work, 'values.json');
-  const run = spawnSync('/usr/bin/python3', [join(root, 'bench/kolla_values.py'), valuesFile, join(work, 'kolla-work'), options.base], { cwd: kolla, env: { ...process.env, PBR_VERSION: process.env.PBR_VERSION ?? '0.0.0' }, encoding: 'utf8' });
-  if (run.status !== 0 || !existsSync(valuesFile)) throw new Error(`kolla-build --template-only failed: ${run.stderr.split('\n').slice(-5).join('\n')}`);
-  const recorded = JSON.parse(readFileSync(valuesFile, 'utf8')) as { seconds: number; values: Record<string, TemplateVariables> };
 
-  const tree = join(kolla, 'kolla/docker');
+interface KollaSettings {
+  base_image: string;
+  base_distro_tag: string;
+  base_package_type: 'deb' | 'rpm';
+  supported_distro_name: string | null;
+  namespace: string;
+  image_prefix: string;
+  openstack_release: string;
+  openstack_release_codename: string;
+  tag: string;
+  maintainer: string;
+  kolla_version: string;
+  users: Record<string, { uid: number; gid: number; group: string }>;
+  use_dumb_init: boolean;
+  docker_healthchecks: boolean;
+  clean_package_cache: boolean;
+}
+
+/** The ci-builder configuration that says what kolla-build's defaults say. */
+function configFor(settings: KollaSettings, unbuildable: readonly string[]): Record<string, unknown> {
+  return {
+    release: settings.openstack_release,
+    release_codename: settings.openstack_release_codename,
+    registry,
+    namespace: settings.namespace.slice(registry.length + 1),
+    image_prefix: settings.image_prefix,
+    maintainer: settings.maintainer,
+    images_dirs: [tree],
+    users: settings.users,
+    distros: {
+      [base]: {
+        version: settings.base_distro_tag,
+        package_type: settings.base_package_type,
+        base_image: { image: settings.base_image, tag: settings.base_distro_tag },
+        unbuildable,
+        ...(settings.supported_distro_name ? { pretty_name: settings.supported_distro_name } : {}),
+      },
+    },
+    build: { kolla_version: settings.kolla_version, use_dumb_init: settings.use_dumb_init, healthchecks: settings.docker_healthchecks, clean_package_cache: settings.clean_package_cache },
+  };
+}
+
+function dockerfiles(dir: string, suffix: string): Map<string, string> {
+  const found = new Map<string, string>();
+  const walk = (current: string) => {
+    for (const entry of readdirSync(current)) {
+      const path = join(current, entry);
+      if (statSync(path).isDirectory()) walk(path);
+      else if (entry === suffix) found.set(relative(dir, current).split('/').pop() ?? '', path);
+    }
+  };
+  walk(dir);
+  return found;
+}
+
+try {
+  const recordedFile = join(work, 'kolla.json');
+  const kollaRun = spawnSync('/usr/bin/python3', [join(root, 'bench/kolla_values.py'), recordedFile, join(work, 'kolla-work'), base, registry], { cwd: kolla, env: { ...process.env, PBR_VERSION: process.env.PBR_VERSION ?? '0.0.0' }, encoding: 'utf8' });
+  if (kollaRun.status !== 0 || !existsSync(recordedFile)) throw new Error(`kolla-build --template-only failed: ${kollaRun.stderr.split('\n').slice(-5).join('\n')}`);
+  const recorded = JSON.parse(readFileSync(recordedFile, 'utf8')) as { seconds: number; settings: KollaSettings; unbuildable: string[] };
+
+  const configDir = join(work, 'config');
+  mkdirSync(configDir);
+  writeFileSync(join(configDir, 'config.yml'), stringify(configFor(recorded.settings, recorded.unbuildable)));
+  const oursDir = join(work, 'ours');
   const started = process.hrtime.bigint();
-  const catalog = discoverCatalog([tree]);
-  const renderer = new Renderer(catalog);
-  const results: Array<{ image: string; result: 'identical' | 'differs' | 'needs-missing-global' | 'unbuildable' | 'error'; detail?: string }> = [];
-  const missingGlobals = { handle_repos: '@@handle_repos@@' };
-  for (const [name, values] of Object.entries(recorded.values)) {
-    const image = catalog.images.get(name);
-    if (!image) {
-      results.push({ image: name, result: 'error', detail: 'not found by the catalog' });
-      continue;
-    }
-    let actual: string;
-    try {
-      actual = renderer.render(image, { ...values, env: process.env, ...Object.fromEntries(Object.entries(missingGlobals).map(([global, marker]) => [global, () => marker])) });
-    } catch (error) {
-      results.push({ image: name, result: 'error', detail: (error as Error).message.slice(0, 200) });
-      continue;
-    }
-    const expectedFile = join(work, 'kolla-work/docker', image.templateName.replace(/Dockerfile\.j2$/, 'Dockerfile'));
-    if (!existsSync(expectedFile)) {
-      results.push({ image: name, result: 'unbuildable' });
-      continue;
-    }
-    const expected = readFileSync(expectedFile, 'utf8');
-    if (actual === expected) results.push({ image: name, result: 'identical' });
-    else if (Object.values(missingGlobals).some((marker) => actual.includes(marker))) results.push({ image: name, result: 'needs-missing-global' });
+  const ours = spawnSync(process.execPath, [join(root, 'dist/cli/main.js'), '--config', configDir, 'images', 'render', '--distro', base, '--tag', recorded.settings.tag, '--out', oursDir], { encoding: 'utf8' });
+  const oursSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (ours.status !== 0) throw new Error(`ci-builder images render failed (exit ${ours.status}): ${ours.stderr.trim()}`);
+
+  const theirs = dockerfiles(join(work, 'kolla-work/docker'), 'Dockerfile');
+  const mine = dockerfiles(oursDir, 'Dockerfile');
+  const templates = dockerfiles(tree, 'Dockerfile.j2');
+  const results: Array<{ image: string; result: 'identical' | 'differs' | 'only-kolla' | 'only-ci-builder'; detail?: string }> = [];
+  for (const image of [...templates.keys()].sort()) {
+    const expected = theirs.get(image);
+    const actual = mine.get(image);
+    if (expected === undefined && actual === undefined) continue;
+    if (expected === undefined) results.push({ image, result: 'only-ci-builder' });
+    else if (actual === undefined) results.push({ image, result: 'only-kolla' });
     else {
-      const ours = actual.split('\n');
-      const theirs = expected.split('\n');
-      const line = ours.findIndex((text, index) => text !== theirs[index]);
-      results.push({ image: name, result: 'differs', detail: `line ${line + 1}: ours ${JSON.stringify(ours[line])}, kolla ${JSON.stringify(theirs[line])}` });
+      const [a, b] = [readFileSync(actual, 'utf8'), readFileSync(expected, 'utf8')];
+      if (a === b) results.push({ image, result: 'identical' });
+      else {
+        const lines = [a.split('\n'), b.split('\n')] as const;
+        const line = lines[0].findIndex((text, index) => text !== lines[1][index]);
+        results.push({ image, result: 'differs', detail: `line ${line + 1}: ci-builder ${JSON.stringify(lines[0][line])}, kolla-build ${JSON.stringify(lines[1][line])}` });
+      }
     }
   }
-  const oursSeconds = Number(process.hrtime.bigint() - started) / 1e9;
   const count = (result: string) => results.filter((entry) => entry.result === result).length;
-  console.log(`\nKolla tree ${kolla}, base ${options.base}: ${results.length} images`);
-  console.log('| identical | differs | needs a missing global | not written by kolla-build | error | kolla-build s | ci-builder s | ci-builder ÷ kolla-build |');
-  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-  console.log(`| ${count('identical')} | ${count('differs')} | ${count('needs-missing-global')} | ${count('unbuildable')} | ${count('error')} | ${recorded.seconds.toFixed(2)} | ${oursSeconds.toFixed(2)} | ${(oursSeconds / recorded.seconds).toFixed(2)} |`);
-  for (const entry of results.filter((item) => item.result === 'differs' || item.result === 'error')) console.log(`${entry.result}: ${entry.image}: ${entry.detail ?? ''}`);
+  console.log(`\nKolla tree ${kolla}, base ${base}: ${templates.size} templates`);
+  console.log('| identical | differs | only kolla-build wrote | only ci-builder wrote | kolla-build s | ci-builder s | ci-builder ÷ kolla-build |');
+  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log(`| ${count('identical')} | ${count('differs')} | ${count('only-kolla')} | ${count('only-ci-builder')} | ${recorded.seconds.toFixed(2)} | ${oursSeconds.toFixed(2)} | ${(oursSeconds / recorded.seconds).toFixed(2)} |`);
+  for (const entry of results.filter((item) => item.result !== 'identical')) console.log(`${entry.result}: ${entry.image}${entry.detail ? `: ${entry.detail}` : ''}`);
   mkdirSync(dirname(options.out), { recursive: true });
-  writeFileSync(options.out, `${JSON.stringify({ benchmark: 'render-kolla', kolla, base: options.base, at: new Date().toISOString(), kollaBuildSeconds: recorded.seconds, ciBuilderSeconds: oursSeconds, results }, null, 2)}\n`);
+  writeFileSync(options.out, `${JSON.stringify({ benchmark: 'render-kolla', kolla, base, at: new Date().toISOString(), kollaBuildSeconds: recorded.seconds, ciBuilderSeconds: oursSeconds, results }, null, 2)}\n`);
+  process.exitCode = count('differs') + count('only-kolla') > 0 ? 1 : 0;
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

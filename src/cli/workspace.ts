@@ -11,6 +11,8 @@ import type { GlobalOptions } from './options.js';
 export interface SelectionOptions {
   distro?: string[];
   set?: string[];
+  /** kolla-build's --profile: a set by another name. */
+  profile?: string[];
   imagesDir?: string[];
   skipParents?: boolean;
 }
@@ -47,10 +49,15 @@ export function chosenDistros(loaded: LoadedConfig, asked: readonly string[] | u
 export function chosenSelection(workspace: Workspace, positional: readonly string[], options: SelectionOptions, skipParents = options.skipParents ?? false): Selection {
   const [distro] = chosenDistros(workspace.loaded, options.distro);
   return selectImages(workspace.catalog, {
-    regexes: chosenRegexes(workspace.loaded, positional, options.set),
+    regexes: chosenRegexes(workspace.loaded, positional, chosenSets(options)),
     unbuildable: workspace.loaded.config.distros[distro ?? '']?.unbuildable ?? [],
     skipParents,
   });
+}
+
+/** The sets named by --set and --profile (kolla-build's word for them). */
+export function chosenSets(options: Pick<SelectionOptions, 'set' | 'profile'>): string[] {
+  return [...(options.set ?? []), ...(options.profile ?? [])];
 }
 
 /** Positional regexes and named sets together; null when neither was given (every image). */

@@ -6,6 +6,7 @@ import { requireVaultPassword } from '../vault/password.js';
 import { parseYamlWithVault, VaultYamlError } from '../vault/yaml.js';
 import type { z } from 'zod';
 import { ConfigError, UsageError } from '../util/errors.js';
+import type { SourceDefinition } from '../sources/types.js';
 import { isPlainObject, mergeLayers, originOf, type Layer, type PlainObject } from './layers.js';
 import { overridesFromEnvironment, overridesFromFlags, type Overrides } from './overrides.js';
 import { configSchema, type Config } from './schema.js';
@@ -32,6 +33,10 @@ export interface LoadedConfig {
   secretsFile: string | undefined;
   /** build.template_overrides made absolute against the file that named them. */
   templateOverrideFiles: string[];
+  /** build.repos_yaml made absolute against the file that named them. */
+  reposYamlFiles: string[];
+  /** `sources` with local locations made absolute against the file that named them. */
+  sources: Record<string, SourceDefinition>;
   /** Reads a YAML file the way the config was read (vault values unlocked with the same password). */
   readYaml: (file: string) => PlainObject;
 }
@@ -73,8 +78,11 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   };
   const imagesBase = relativeTo('images_dirs');
   const secretsBase = relativeTo('secrets');
-  const overridesOrigin = originOf(merged.origins, ['build', 'template_overrides'], baseFile);
-  const overridesBase = existsSync(overridesOrigin) ? dirname(overridesOrigin) : cwd;
+  const buildFiles = (key: string, files: readonly string[]) => {
+    const origin = originOf(merged.origins, ['build', key], baseFile);
+    const base = existsSync(origin) ? dirname(origin) : cwd;
+    return files.map((file) => (isAbsolute(file) ? file : resolve(base, file)));
+  };
   return {
     config,
     configDir,
@@ -82,7 +90,15 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     files: layers.map((layer) => layer.origin).filter((origin) => existsSync(origin)),
     imagesDirs: config.images_dirs.map((dir) => (isAbsolute(dir) ? dir : resolve(imagesBase, dir))),
     secretsFile: config.secrets === undefined ? undefined : resolve(secretsBase, config.secrets),
-    templateOverrideFiles: config.build.template_overrides.map((file) => (isAbsolute(file) ? file : resolve(overridesBase, file))),
+    templateOverrideFiles: buildFiles('template_overrides', config.build.template_overrides),
+    reposYamlFiles: buildFiles('repos_yaml', config.build.repos_yaml),
+    sources: Object.fromEntries(
+      Object.entries(config.sources).map(([section, source]) => {
+        if (source.type !== 'local' || isAbsolute(source.location)) return [section, source];
+        const origin = originOf(merged.origins, ['sources', section, 'location'], baseFile);
+        return [section, { ...source, location: resolve(existsSync(origin) ? dirname(origin) : cwd, source.location) }];
+      }),
+    ),
     readYaml,
   };
 }

@@ -43,14 +43,45 @@ const distro = z
     base_image: z.union([bootstrapSource, imageSource]),
     repositories: z.array(repository).default([]),
     unbuildable: z.array(z.string().min(1)).default([]),
+    /** PRETTY_NAME of the distro's /etc/os-release, for templates that check it (Kolla's supported_distro_name). */
+    pretty_name: z.string().min(1).optional(),
   })
   .strict();
 
-const setEntry = z.object({ regex: z.string().min(1), enabled: z.boolean().default(true) }).strict();
+/**
+ * Where an image's source comes from, as kolla-build's `[<image>]`, `[<image>-plugin-<name>]`
+ * and `[<image>-additions-<name>]` sections say it.
+ */
+const imageSourceSection = z
+  .object({
+    type: z.enum(['url', 'git', 'local']),
+    location: z.string().min(1),
+    reference: z.string().min(1).optional(),
+    enabled: z.boolean().default(true),
+    /** Url only: Debian architecture (amd64, arm64) → sha256 of the downloaded file. */
+    sha256: z.record(z.string().min(1), z.string().regex(/^[0-9a-f]{64}$/, 'a hex sha256')).optional(),
+  })
+  .strict()
+  .refine((source) => source.type !== 'git' || source.reference !== undefined, { message: 'a git source needs reference (a branch, tag or commit)', path: ['reference'] });
+
+/** One row of the service users table templates read as `users` (Kolla's `<name>-user` sections). */
+const serviceUser = z.object({ uid: z.number().int().min(0), gid: z.number().int().min(0).optional(), group: z.string().min(1).optional() }).strict();
+
+/** A set entry as Kayobe writes it ({regex, enabled}), or a bare regex as a kolla-build profile lists it. */
+const setEntry = z.union([
+  z.object({ regex: z.string().min(1), enabled: z.boolean().default(true) }).strict(),
+  z.string().min(1).transform((regex) => ({ regex, enabled: true })),
+]);
 
 export const configSchema = z
   .object({
     release: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'a release name such as zed or 2024.1'),
+    /** The release's name (Zed, Epoxy); templates read it as openstack_release_codename. Default: release capitalised. */
+    release_codename: z.string().min(1).optional(),
+    /** Image sources by section name (`<image>`, `<image>-plugin-<name>`, `<image>-additions-<name>`). */
+    sources: z.record(z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, 'an image name, <image>-plugin-<name> or <image>-additions-<name>'), imageSourceSection).default({}),
+    /** Service users with fixed uids and gids, given to templates as `users`. */
+    users: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/, 'a user name'), serviceUser).default({}),
     registry: z.string().default(''),
     registry_insecure: z.boolean().optional(),
     namespace: z.string().regex(/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/, 'a lower-case image namespace'),
@@ -83,9 +114,18 @@ export const configSchema = z
         template_overrides: z.array(z.string().min(1)).default([]),
         blocks: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a Jinja block name'), z.string()).default({}),
         customizations: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a Jinja variable name'), z.unknown()).default({}),
+        /** repos.yaml files for handle_repos: the first is the base, later ones update its sections (kolla-build's repos_yaml). */
+        repos_yaml: z.array(z.string().min(1)).default([]),
+        /** kolla-build's rpm_setup_config: .rpm files or URLs to install, .repo files to copy or fetch, in the base image. */
+        rpm_setup: z.array(z.string().refine((entry) => entry === '' || /\.(rpm|repo)$/.test(entry), 'a .rpm or .repo file or URL')).default([]),
+        use_dumb_init: z.boolean().default(true),
+        healthchecks: z.boolean().default(true),
+        clean_package_cache: z.boolean().default(true),
+        /** The `kolla_version` templates label images with; default: ci-builder's version. */
+        kolla_version: z.string().min(1).optional(),
       })
       .strict()
-      .default({ template_overrides: [], blocks: {}, customizations: {} }),
+      .default({ template_overrides: [], blocks: {}, customizations: {}, repos_yaml: [], rpm_setup: [], use_dumb_init: true, healthchecks: true, clean_package_cache: true }),
   })
   .strict()
   .superRefine((config, context) => {
@@ -103,5 +143,6 @@ export const configSchema = z
 export type Config = z.infer<typeof configSchema>;
 export type DistroConfig = z.infer<typeof distro>;
 export type BootstrapSource = z.infer<typeof bootstrapSource>;
+export type SourceSection = z.infer<typeof imageSourceSection>;
 export type SetEntry = z.infer<typeof setEntry>;
 export type RepositoryConfig = z.infer<typeof repository>;

@@ -1,22 +1,30 @@
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { arch } from 'node:process';
 import { planBaseImage, type BaseImage } from '../bootstrap/base-image.js';
 import { selectImages, type Selection, type SelectionRequest } from '../catalog/select.js';
 import type { Catalog } from '../catalog/types.js';
 import type { Config } from '../config/schema.js';
-import { readContextFiles, type ContextFile } from '../render/context.js';
+import { readContextFiles, type ContextFile, type StoredContextFile } from '../render/context.js';
+import { prepareImageSources } from '../sources/prepare.js';
+import { SourceError, type SourceDefinition } from '../sources/types.js';
+import { cacheDir } from '../util/cache-dir.js';
 import { mergeOverrides } from '../render/overrides.js';
 import { Renderer } from '../render/renderer.js';
 import { aptSourceLines } from '../repos/apt.js';
 import { finalUser, injectRepositories, repositorySnippets } from '../repos/inject.js';
 import { isPulpRepository, repositoryIdentity, type RepositoryAccess } from '../repos/urls.js';
-import type { TemplateVariables } from '../render/variables.js';
+import { loadReposSource } from '../render/repos-files.js';
+import { templateEnvironment } from '../render/template-environment.js';
+import { templateVariables } from '../render/variables.js';
 import { UsageError } from '../util/errors.js';
 import { inputDigest, normalizeRunStrings } from './digest.js';
 import { imageNamespace, imageReference } from './naming.js';
 
 export const INPUT_DIGEST_LABEL = 'ci-builder.input-digest';
+
+const toolVersion = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 export interface PlannedImage {
   name: string;
@@ -26,6 +34,8 @@ export interface PlannedImage {
   contextFiles: ContextFile[];
   inputDigest: string;
   labels: Record<string, string>;
+  /** Why the image cannot be built (a source that could not be fetched); set, it fails without building. */
+  failure?: string;
 }
 
 export interface Plan {
@@ -56,6 +66,13 @@ export interface PlanRequest {
   repositoryAccess?: RepositoryAccess;
   /** Template override files (absolute paths), merged as kolla-build merges them. */
   templateOverrideFiles?: readonly string[];
+  /** repos.yaml files for handle_repos (absolute paths); default: the one beside an upstream Kolla tree. */
+  reposYamlFiles?: readonly string[];
+  /** Image sources (kolla-build's source sections), local locations absolute. */
+  sources?: Readonly<Record<string, SourceDefinition>>;
+  /** Where fetched sources are kept; default: the host cache. */
+  cacheDir?: string;
+  signal?: AbortSignal;
 }
 
 const dockerArchitecture: Record<string, string> = { x64: 'x86_64', arm64: 'aarch64', ppc64: 'ppc64le', s390x: 's390x' };
@@ -79,7 +96,11 @@ export async function makePlan(request: PlanRequest): Promise<Plan> {
   const overrideFiles = await Promise.all((request.templateOverrideFiles ?? []).map((file) => readFile(file, 'utf8').catch(() => {
     throw new UsageError(`${file}: template override file not found`);
   })));
-  const renderer = new Renderer(catalog, mergeOverrides({ files: overrideFiles, blocks: config.build.blocks, customizations: config.build.customizations }));
+  const renderer = new Renderer(catalog, {
+    override: mergeOverrides({ files: overrideFiles, blocks: config.build.blocks, customizations: config.build.customizations }),
+    repos: loadReposSource(request.reposYamlFiles ?? [], catalog.trees),
+  });
+  const environment = templateEnvironment(process.env);
   const engineOptions = {
     engine: request.engine,
     network: 'host',
@@ -97,25 +118,13 @@ export async function makePlan(request: PlanRequest): Promise<Plan> {
   for (const name of orderParentsFirst(catalog, [...selection.skippedParents, ...selection.selected])) {
     const image = catalog.images.get(name);
     if (image === undefined) continue;
-    const variables: TemplateVariables = {
-      base_distro: distro,
-      base_distro_tag: baseImage.tag,
-      base_image: baseImage.repository,
-      base_package_type: distroConfig.package_type,
-      distro_package_manager: distroConfig.package_type === 'deb' ? 'apt' : 'dnf',
-      base_arch: architecture,
-      namespace,
-      image_prefix: config.image_prefix,
-      tag,
-      image_name: name,
-      maintainer: config.maintainer,
-      release: config.release,
-    };
+    const variables = templateVariables({ config, distro, baseImage, architecture, namespace, tag, imageName: name, toolVersion, environment });
     const rendered = renderer.render(image, variables);
     const inheritedUser = (image.parent === null ? undefined : users.get(image.parent)) ?? 'root';
     users.set(name, finalUser(rendered, inheritedUser));
     const dockerfile = snippets ? injectRepositories(rendered, snippets, inheritedUser) : rendered;
-    const contextFiles = await readContextFiles(image.dir);
+    const sources = await imageSources(request, name, dockerfile, variables.debian_arch as string);
+    const contextFiles: ContextFile[] = [...(await readContextFiles(image.dir)), ...sources.files];
     const parentIdentity = image.parent === null ? baseImageIdentity(baseImage) : digests.get(image.parent);
     if (parentIdentity === undefined) throw new Error(`internal: parent ${image.parent} of ${name} was not digested first`);
     const digest = inputDigest({
@@ -132,6 +141,7 @@ export async function makePlan(request: PlanRequest): Promise<Plan> {
       dockerfile,
       contextFiles,
       inputDigest: digest,
+      ...(sources.failure !== undefined ? { failure: sources.failure } : {}),
       labels: {
         [INPUT_DIGEST_LABEL]: digest,
         'org.opencontainers.image.title': `${config.image_prefix}${name}`,
@@ -145,6 +155,28 @@ export async function makePlan(request: PlanRequest): Promise<Plan> {
   }
   const bootstrapMirrorLines = baseImage.kind === 'bootstrap' ? aptSourceLines(distroConfig.repositories, access, distro) : [];
   return { distro, distroVersion: distroConfig.version, tag, engine: request.engine, baseImage, bootstrapMirrorLines, repositoriesInjected: injected, selection, images, skippedParents };
+}
+
+/**
+ * The image's source archives, fetched into the host cache: their identity is part of the
+ * input digest, so they are resolved while planning (a git branch names a commit only then).
+ * Templates that ADD plugins-archive or additions-archive get them even when empty, as with kolla-build.
+ */
+async function imageSources(request: PlanRequest, image: string, dockerfile: string, debianArch: string): Promise<{ files: StoredContextFile[]; failure?: string }> {
+  try {
+    const archives = await prepareImageSources({
+      image,
+      sections: request.sources ?? {},
+      debianArch,
+      cacheDir: request.cacheDir ?? cacheDir(),
+      withPluginArchives: /\b(plugins|additions)-archive\b/.test(dockerfile),
+      ...(request.signal ? { signal: request.signal } : {}),
+    });
+    return { files: archives.map((archive) => ({ path: archive.path, executable: false, file: archive.file, identity: archive.identity })) };
+  } catch (error) {
+    if (error instanceof SourceError) return { files: [], failure: `source ${error.message}` };
+    throw error;
+  }
 }
 
 /** The commit the image tree is at, when it is in a git checkout. */

@@ -1,18 +1,31 @@
-import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { copyFile, mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
 import { TEMPLATE_FILE } from '../catalog/discover.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 
-export interface ContextFile {
+/** A file of an image's build context: held in memory (small files of the image folder)… */
+export interface InlineContextFile {
   /** Path relative to the image folder, '/'-separated. */
   path: string;
   executable: boolean;
   content: Buffer;
 }
 
+/** …or a fetched source archive left on disk in the cache (large; streamed, never held whole). */
+export interface StoredContextFile {
+  path: string;
+  executable: false;
+  /** Absolute path of the stored file. */
+  file: string;
+  /** What the input digest records for it (a content hash, or a git commit). */
+  identity: string;
+}
+
+export type ContextFile = InlineContextFile | StoredContextFile;
+
 /** The files of an image folder that go into its build context (everything but the template). */
-export async function readContextFiles(imageDir: string): Promise<ContextFile[]> {
-  const files: ContextFile[] = [];
+export async function readContextFiles(imageDir: string): Promise<InlineContextFile[]> {
+  const files: InlineContextFile[] = [];
   const walk = async (dir: string) => {
     const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
     for (const entry of entries) {
@@ -34,7 +47,12 @@ export async function readContextFiles(imageDir: string): Promise<ContextFile[]>
 export async function writeBuildContext(outDir: string, dockerfile: string, files: readonly ContextFile[]): Promise<void> {
   await mkdir(outDir, { recursive: true });
   for (const file of files) {
-    await writeFileAtomic(join(outDir, file.path), file.content, file.executable ? 0o755 : 0o644);
+    const target = join(outDir, file.path);
+    if ('content' in file) await writeFileAtomic(target, file.content, file.executable ? 0o755 : 0o644);
+    else {
+      await mkdir(dirname(target), { recursive: true });
+      await copyFile(file.file, target);
+    }
   }
   await writeFileAtomic(join(outDir, 'Dockerfile'), dockerfile);
 }

@@ -3,10 +3,12 @@
  * Each is a silent difference otherwise: a wrong Dockerfile, not an error.
  */
 import nunjucks from 'nunjucks';
+import { pythonPercentFormat } from './python-format.js';
 
 interface CompilerInternals {
   prototype: {
     compileAdd(this: CompilerInternals['prototype'], node: { left: unknown; right: unknown }, frame: unknown): void;
+    compileMul(this: CompilerInternals['prototype'], node: { left: unknown; right: unknown }, frame: unknown): void;
     compile(node: unknown, frame: unknown): void;
     _emit(code: string): void;
   };
@@ -20,19 +22,31 @@ export function pythonAdd(left: unknown, right: unknown): unknown {
   return (left as number) + (right as number);
 }
 
+/** Jinja2's `*`: a list or string times a count repeats it (`['x %s'] * 3`); numbers multiply. */
+export function pythonMultiply(left: unknown, right: unknown): unknown {
+  const [sequence, count] = typeof right === 'number' ? [left, right] : [right, left];
+  if (typeof count === 'number' && Array.isArray(sequence)) return Array.from({ length: Math.max(0, Math.trunc(count)) }, () => sequence).flat();
+  if (typeof count === 'number' && typeof sequence === 'string') return sequence.repeat(Math.max(0, Math.trunc(count)));
+  return (left as number) * (right as number);
+}
+
 export function installJinjaCompat(): void {
   if (installed) return;
   installed = true;
   const runtime = nunjucks.runtime as unknown as Record<string, unknown>;
   runtime.pyAdd = pythonAdd;
+  runtime.pyMul = pythonMultiply;
   const compiler = (nunjucks as unknown as { compiler: { Compiler: CompilerInternals } }).compiler.Compiler;
-  compiler.prototype.compileAdd = function compileAdd(node, frame) {
-    this._emit('runtime.pyAdd(');
-    this.compile(node.left, frame);
-    this._emit(', ');
-    this.compile(node.right, frame);
-    this._emit(')');
-  };
+  const emitCall = (helper: string): CompilerInternals['prototype']['compileAdd'] =>
+    function compileBinary(node, frame) {
+      this._emit(`runtime.${helper}(`);
+      this.compile(node.left, frame);
+      this._emit(', ');
+      this.compile(node.right, frame);
+      this._emit(')');
+    };
+  compiler.prototype.compileAdd = emitCall('pyAdd');
+  compiler.prototype.compileMul = emitCall('pyMul');
 }
 
 /** Jinja2 drops one trailing newline of each template source (keep_trailing_newline=False). */
@@ -48,6 +62,25 @@ export function stripOneTrailingNewline(source: string): string {
  */
 export function withoutTrailingCommas(source: string): string {
   return source.replace(/\{[%{][\s\S]*?[%}]\}/g, (tag) => tag.replace(/,(\s*[\])}])/g, '$1'));
+}
+
+/**
+ * Jinja2 passes a list as separate arguments with `*`: `| format(*plugins)`. nunjucks has no
+ * such syntax, so inside tags `format(*x)` becomes a call of `format_splat(x)`, which spreads it.
+ */
+export function withFormatSplat(source: string): string {
+  return source.replace(/\{[%{][\s\S]*?[%}]\}/g, (tag) => tag.replace(/\bformat\(\s*\*\s*/g, 'format_splat('));
+}
+
+/** A template's text as nunjucks must read it to behave as Jinja2 does with the original. */
+export function asNunjucksSource(jinjaSource: string): string {
+  return withFormatSplat(withoutTrailingCommas(stripOneTrailingNewline(jinjaSource)));
+}
+
+/** Jinja2's `format` filter: Python %-formatting. */
+export function addPythonFormatFilters(environment: nunjucks.Environment): void {
+  environment.addFilter('format', (format: unknown, ...args: unknown[]) => pythonPercentFormat(String(format), args));
+  environment.addFilter('format_splat', (format: unknown, args: unknown) => pythonPercentFormat(String(format), Array.isArray(args) ? args : [args]));
 }
 
 export const pythonGlobals = { True: true, False: false, None: null } as const;

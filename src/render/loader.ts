@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, normalize, sep } from 'node:path';
 import nunjucks from 'nunjucks';
-import { stripOneTrailingNewline, withoutTrailingCommas } from './jinja-compat.js';
+import { asNunjucksSource } from './jinja-compat.js';
 
 /**
  * Finds templates in several roots, first root first, the way the image's own tree
@@ -18,11 +18,11 @@ export class TreeLoader extends nunjucks.Loader implements nunjucks.ILoader {
 
   getSource(name: string): nunjucks.LoaderSource {
     const inMemory = this.virtual[name];
-    if (inMemory !== undefined) return { src: withoutTrailingCommas(stripOneTrailingNewline(inMemory)), path: name, noCache: false };
+    if (inMemory !== undefined) return { src: asNunjucksSource(inMemory), path: name, noCache: false };
     for (const root of this.roots) {
       const path = normalize(join(root, name));
       if (!path.startsWith(root.endsWith(sep) ? root : root + sep)) continue;
-      if (existsSync(path)) return { src: withoutTrailingCommas(stripOneTrailingNewline(readFileSync(path, 'utf8'))), path, noCache: false };
+      if (existsSync(path)) return { src: asNunjucksSource(readFileSync(path, 'utf8')), path, noCache: false };
     }
     throw new Error(`template not found: ${name} (looked in ${this.roots.join(', ')})`);
   }

@@ -1,13 +1,16 @@
 import nunjucks from 'nunjucks';
 import type { Catalog, ImageDefinition } from '../catalog/types.js';
+import { UsageError } from '../util/errors.js';
 import { customizable } from './customizable.js';
 import { debianPackageInstall } from './kolla-methods.js';
-import { addPythonTests, installJinjaCompat, pythonGlobals } from './jinja-compat.js';
+import { handleRepos, type ReposContext, type ReposSource } from './kolla-repos.js';
+import { addPythonFormatFilters, addPythonTests, installJinjaCompat, pythonGlobals } from './jinja-compat.js';
 import { TreeLoader } from './loader.js';
 import { OVERRIDE_TEMPLATE_NAME } from './overrides.js';
 import type { TemplateVariables } from './variables.js';
 
-export class RenderError extends Error {
+/** A template that cannot be rendered is bad input: one line, exit 2, nothing built. */
+export class RenderError extends UsageError {
   constructor(
     readonly image: string,
     message: string,
@@ -17,14 +20,37 @@ export class RenderError extends Error {
   }
 }
 
+/**
+ * nunjucks nests one "(file) [Line l, Column c] Template render error:" per include level;
+ * the template and the message itself are what an operator needs.
+ */
+export function tidyTemplateError(message: string): string {
+  const flat = message.replace(/\s+/g, ' ').trim();
+  const places = [...flat.matchAll(/\(([^()]+)\) \[Line (\d+), Column (\d+)\]/g)];
+  const innermost = places[places.length - 1];
+  if (innermost === undefined) return flat;
+  const text = flat
+    .slice((innermost.index ?? 0) + innermost[0].length)
+    .replace(/^(\s*(Template render error:|Error:|\([^()]+\)))+\s*/, '')
+    .trim();
+  // nunjucks' line numbers of run-time errors are off (and point into macros.j2 through a macro): left out.
+  return `${innermost[1]}: ${text}`;
+}
+
+export interface RendererOptions {
+  /** The merged template override, rendered in place of each image's own template. */
+  override?: string;
+  /** repos.yaml data for `handle_repos`; templates that call it fail without. */
+  repos?: ReposSource;
+}
+
 /** Renders Dockerfile.j2 templates with one environment per tree root (its macros.j2 first). */
 export class Renderer {
   private readonly environments = new Map<string, nunjucks.Environment>();
 
-  /** `override`: the merged template override, rendered in place of each image's own template. */
   constructor(
     private readonly catalog: Catalog,
-    private readonly override?: string,
+    private readonly options: RendererOptions = {},
   ) {
     installJinjaCompat();
   }
@@ -32,10 +58,10 @@ export class Renderer {
   render(image: ImageDefinition, variables: TemplateVariables): string {
     try {
       const environment = this.environmentFor(image.treeRoot);
-      if (this.override === undefined) return environment.render(image.templateName, { ...variables });
+      if (this.options.override === undefined) return environment.render(image.templateName, { ...variables });
       return environment.render(OVERRIDE_TEMPLATE_NAME, { ...variables, parent_template: image.templateName });
     } catch (error) {
-      throw new RenderError(image.name, (error as Error).message.replace(/\s+/g, ' ').trim());
+      throw new RenderError(image.name, tidyTemplateError((error as Error).message));
     }
   }
 
@@ -43,10 +69,17 @@ export class Renderer {
     let environment = this.environments.get(treeRoot);
     if (environment === undefined) {
       const others = [...this.catalog.trees].reverse().filter((root) => root !== treeRoot);
-      const virtual: Record<string, string> = this.override === undefined ? {} : { [OVERRIDE_TEMPLATE_NAME]: this.override };
+      const { override, repos } = this.options;
+      const virtual: Record<string, string> = override === undefined ? {} : { [OVERRIDE_TEMPLATE_NAME]: override };
       environment = new nunjucks.Environment(new TreeLoader([treeRoot, ...others], virtual), { autoescape: false, throwOnUndefined: false });
       environment.addFilter('customizable', customizable);
+      addPythonFormatFilters(environment);
       environment.addGlobal('debian_package_install', debianPackageInstall);
+      // nunjucks calls globals with the template context as `this`, as Jinja2's pass_context does.
+      environment.addGlobal('handle_repos', function (this: { ctx: ReposContext }, names: unknown, mode: unknown) {
+        if (repos === undefined) throw new Error('handle_repos needs repos.yaml: set build.repos_yaml (an upstream Kolla tree uses kolla/template/repos.yaml)');
+        return handleRepos(repos, this.ctx, names, mode);
+      });
       for (const [name, value] of Object.entries(pythonGlobals)) environment.addGlobal(name, value);
       environment.addGlobal('raise_error', (message: string) => {
         throw new Error(String(message));

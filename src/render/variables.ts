@@ -1,3 +1,5 @@
+import type { Config } from '../config/schema.js';
+
 /** The template variables Kolla's Dockerfile.j2 files read, for one image and distro. */
 export interface TemplateVariables {
   base_distro: string;
@@ -13,4 +15,75 @@ export interface TemplateVariables {
   maintainer: string;
   release: string;
   [extra: string]: unknown;
+}
+
+export interface VariablesInput {
+  config: Config;
+  distro: string;
+  /** What root images name in FROM: repository and tag. */
+  baseImage: { repository: string; tag: string };
+  /** Docker's spelling: x86_64, aarch64. */
+  architecture: string;
+  namespace: string;
+  tag: string;
+  imageName: string;
+  /** ci-builder's own version, the default of `kolla_version`. */
+  toolVersion: string;
+  /** The environment templates see as `env` (credentials taken out by the caller). */
+  environment: Record<string, string | undefined>;
+}
+
+const debianArchitecture: Record<string, string> = { x86_64: 'amd64', aarch64: 'arm64' };
+
+/** Every variable kolla-build gives its templates, computed from ci-builder's configuration. */
+export function templateVariables(input: VariablesInput): TemplateVariables {
+  const { config, distro } = input;
+  const distroConfig = config.distros[distro];
+  if (distroConfig === undefined) throw new Error(`internal: unknown distro ${distro}`);
+  const packageType = distroConfig.package_type;
+  // Kolla's branch names: master, or stable-<release> (slashed: stable/<release>).
+  const branch = config.release === 'master' ? 'master' : `stable-${config.release}`;
+  return {
+    base_distro: distro,
+    base_distro_tag: input.baseImage.tag,
+    base_image: input.baseImage.repository,
+    base_package_type: packageType,
+    distro_package_manager: packageType === 'deb' ? 'apt' : 'dnf',
+    base_arch: input.architecture,
+    debian_arch: debianArchitecture[input.architecture] ?? input.architecture,
+    supported_distro_name: distroConfig.pretty_name ?? null,
+    namespace: input.namespace,
+    image_prefix: config.image_prefix,
+    tag: input.tag,
+    image_name: input.imageName,
+    maintainer: config.maintainer,
+    release: config.release,
+    openstack_release: config.release,
+    openstack_release_codename: config.release_codename ?? capitalized(config.release),
+    openstack_branch: branch,
+    openstack_branch_slashed: branch.replace(/-/g, '/'),
+    kolla_version: config.build.kolla_version ?? input.toolVersion,
+    users: Object.fromEntries(Object.entries(config.users).map(([name, user]) => [name, { uid: user.uid, gid: user.gid ?? user.uid, group: user.group ?? name }])),
+    use_dumb_init: config.build.use_dumb_init,
+    docker_healthchecks: config.build.healthchecks,
+    clean_package_cache: config.build.clean_package_cache,
+    rpm_setup: config.build.rpm_setup.map(rpmSetupInstruction),
+    patches_path: null,
+    env: input.environment,
+  };
+}
+
+function capitalized(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** kolla-build's rpm_setup_config: .rpm files or URLs are installed, .repo files fetched or copied. */
+export function rpmSetupInstruction(entry: string): string {
+  if (entry === '') return '';
+  if (entry.endsWith('.rpm')) return `RUN dnf -y install ${entry}`;
+  if (entry.endsWith('.repo')) {
+    if (entry.startsWith('http')) return `RUN curl -L ${entry} -o /etc/yum.repos.d/${entry.split('/').pop() ?? ''}`;
+    return `COPY ${entry} /etc/yum.repos.d/`;
+  }
+  throw new Error(`build.rpm_setup: "${entry}" is neither a .rpm nor a .repo file`);
 }

@@ -29,6 +29,8 @@ export interface BuildRunOptions {
   cacheDir: string;
   threads: number;
   retries: number;
+  /** Leave images that already exist in the engine at their reference alone (not built, not pushed). */
+  skipExisting?: boolean;
   push?: PushSettings;
   events: EventBus;
   summary: SummaryCollector;
@@ -73,6 +75,11 @@ export async function executeBuildRun(options: BuildRunOptions): Promise<BuildRu
     const image = images.get(id);
     if (image === undefined) return fail({ reason: `unknown image ${id}`, retryable: false });
     if (skippedParents.has(id)) return reuseSkippedParent(options, image);
+    if (image.failure !== undefined) return fail({ reason: image.failure, retryable: false });
+    if (options.skipExisting && (await engine.exists(image.reference))) {
+      events.emit({ type: 'image', reason: 'skipped', name: image.name, because: `${image.reference} exists (--skip-existing)` });
+      return ok(undefined);
+    }
     const built = await buildOrReuse(options, image, contextRoot, attempt, nodeSignal);
     if (!built.ok) return fail({ reason: built.failure, retryable: !nodeSignal.aborted });
     if (options.push) void pushes.add(() => pushImage(options, image, options.push as PushSettings));

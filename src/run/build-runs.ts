@@ -30,6 +30,8 @@ export interface BuildRunsRequest {
   distros: readonly string[];
   regexes: readonly string[] | null;
   skipParents: boolean;
+  /** kolla-build's --skip-existing: an image already in the engine at the run's tag is left as it is. */
+  skipExisting?: boolean;
   /** One tag for every run; default `<release>-<distro>-<version>-<timestamp>` per distro. */
   tag?: string;
   runDir?: string;
@@ -86,6 +88,9 @@ export async function runBuilds(request: BuildRunsRequest, onFinished: (run: Fin
         engine: request.engine.name,
         selection: { regexes: request.regexes, skipParents: request.skipParents },
         templateOverrideFiles: request.loaded.templateOverrideFiles,
+        reposYamlFiles: request.loaded.reposYamlFiles,
+        sources: request.loaded.sources,
+        signal: request.signal,
         ...(repositoryAccess ? { repositoryAccess } : {}),
       });
       const runDir = resolve(request.runDir ?? join(RUNS_DIR, tag));
@@ -104,6 +109,7 @@ export async function runBuilds(request: BuildRunsRequest, onFinished: (run: Fin
         cacheDir: join(cacheDir(), 'bootstrap'),
         threads: config.threads,
         retries: config.retries,
+        skipExisting: request.skipExisting ?? false,
         events,
         summary,
         signal: request.signal,

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { INPUT_DIGEST_LABEL } from '../../src/plan/plan.js';
@@ -9,6 +10,7 @@ import { buildWorkspace, type BuildWorkspace } from '../helpers/build-workspace.
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { temporaryDir, writeTree } from '../helpers/files.js';
 import { filesContaining, secretForms } from '../helpers/leaks.js';
+import { freePort } from '../helpers/ports.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 
 /** A representative subset of the bundled library: the base chain, an OpenStack service and two infrastructure leaves. */
@@ -93,6 +95,18 @@ describe('building the bundled tree with buildah and pushing to a real registry'
     assert.deepEqual(names(summary.reused), BUNDLED.filter((name) => name !== 'memcached'));
   });
 
+  it('with --skip-existing leaves images that exist at the tag alone, even when their inputs changed', async () => {
+    const template = join(workspace.imagesDir, 'memcached/Dockerfile.j2');
+    writeFileSync(template, readFileSync(template, 'utf8').replace('RUN memcached -h > /dev/null\n', 'RUN memcached -h > /dev/null && true\n'));
+    const { result, summary } = await build('leaf-3', ['--skip-existing', ...SUBSET]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(summary.built, []);
+    assert.deepEqual(summary.reused, []);
+    assert.deepEqual(summary.pushed, [], 'skipped images are not pushed, as kolla-build does');
+    assert.deepEqual(names(summary.skipped), [...BUNDLED].sort());
+    assert.match(summary.skipped.find((entry) => entry.name === 'memcached')?.reason ?? '', /memcached:leaf-3 exists \(--skip-existing\)/);
+  });
+
   it('keeps building and pushing siblings of a failed image, and skips its descendants naming it', async () => {
     const overlay = writeTree(temporaryDir(), {
       'broken/Dockerfile.j2': 'FROM {{ namespace }}/{{ image_prefix }}base:{{ tag }}\nRUN echo "about to fail" && false\n',
@@ -109,5 +123,39 @@ describe('building the bundled tree with buildah and pushing to a real registry'
     assert.match(readFileSync(join(runDir, 'logs/broken.log'), 'utf8'), /about to fail/);
     assert.ok((await client.listTags('ci-builder-dev/sibling')).includes('fail-4'));
     assert.match(result.stderr, /broken: FAILED/);
+  });
+
+  it('puts kolla-style sources into the build context: the image archive, a git plugin and an addition; a source that cannot be fetched fails only its image', async () => {
+    const sources = temporaryDir();
+    writeTree(sources, { 'app/setup.py': 'print("app")\n', 'extra/README': 'addition\n', 'plugin/plugin.py': 'VERSION = 1\n' });
+    const plugin = join(sources, 'plugin');
+    for (const args of [['init', '-q', '-b', 'main'], ['add', '.'], ['-c', 'user.name=t', '-c', 'user.email=t@example.invalid', 'commit', '-q', '-m', 'plugin'], ['tag', '1.0']]) execFileSync('git', ['-C', plugin, ...args]);
+    const overlay = writeTree(temporaryDir(), {
+      'sourced/Dockerfile.j2': [
+        'FROM {{ namespace }}/{{ image_prefix }}base:{{ tag }}',
+        'ADD sourced-archive /sourced-source',
+        'ADD plugins-archive /',
+        'ADD additions-archive /',
+        'RUN test -f /sourced-source/app/setup.py && test -f /plugins/plugin-archive-1.0/plugin.py && test -d /plugins/plugin-archive-1.0/.git && test -f /additions/extra/README',
+        '',
+      ].join('\n'),
+      'unfetchable/Dockerfile.j2': 'FROM {{ namespace }}/{{ image_prefix }}base:{{ tag }}\nADD unfetchable-archive /src\n',
+    });
+    const configFile = join(workspace.configDir, 'config.yml');
+    const original = readFileSync(configFile, 'utf8');
+    writeFileSync(
+      configFile,
+      `${original}\nsources:\n  sourced: { type: local, location: ${join(sources, 'app')} }\n  sourced-plugin-one: { type: git, location: ${plugin}, reference: '1.0' }\n  sourced-additions-extra: { type: local, location: ${join(sources, 'extra')} }\n  unfetchable: { type: url, location: 'http://127.0.0.1:${await freePort()}/nothing.tar.gz' }\n`,
+    );
+    try {
+      const { result, summary, runDir } = await build('sources-5', ['--images-dir', overlay, '^sourced$', '^unfetchable$']);
+      assert.equal(result.code, 1, result.stderr);
+      assert.deepEqual(names(summary.built), ['sourced']);
+      assert.deepEqual(summary.failed.map((entry) => entry.name), ['unfetchable']);
+      assert.match(summary.failed[0]?.reason ?? '', /^source unfetchable: /);
+      assert.ok(existsSync(join(runDir, 'dockerfiles/sourced/Dockerfile')));
+    } finally {
+      writeFileSync(configFile, original);
+    }
   });
 });

@@ -103,6 +103,22 @@ describe('looking before building', () => {
     assert.deepEqual(JSON.parse(result.stdout), [{ base: ['leaf'] }]);
   });
 
+  it("lists images and dependencies in kolla-build's formats with --format kolla, selecting by --profile", async () => {
+    const dir = workspace({
+      'etc/config.yml': `${goodConfig}sets:\n  leaves: ["^leaf$"]\n`,
+      'etc/images/other/Dockerfile.j2': 'FROM {{ namespace }}/base:{{ tag }}\n',
+    });
+    const list = await runCli(['--config', join(dir, 'etc'), 'images', 'list', '--format', 'kolla', '--profile', 'leaves'], { cwd: dir });
+    assert.equal(list.code, 0, list.stderr);
+    assert.equal(list.stdout, '1 : base\n2 : leaf\n');
+    const deps = await runCli(['--config', join(dir, 'etc'), 'images', 'deps', '--format', 'kolla'], { cwd: dir });
+    assert.equal(deps.stdout, '{\n  "base": [\n    "leaf",\n    "other"\n  ]\n}\n');
+    const lonely = await runCli(['--config', join(dir, 'etc'), 'images', 'deps', '--format', 'kolla', '^base$'], { cwd: dir });
+    assert.deepEqual(JSON.parse(lonely.stdout), { base: [] }, 'a root stays {name: []} without children');
+    assertOneLineError(await runCli(['--config', join(dir, 'etc'), 'images', 'list', '--format', 'xml'], { cwd: dir }), /invalid --format "xml": expected plain, json or kolla/);
+    assertOneLineError(await runCli(['--config', join(dir, 'etc'), 'images', 'list', '--profile', 'nope'], { cwd: dir }), /unknown set "nope"/);
+  });
+
   it('renders Dockerfiles without building', async () => {
     const dir = workspace();
     const out = join(dir, 'out');

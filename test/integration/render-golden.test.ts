@@ -47,7 +47,7 @@ describe('rendering is byte-identical to Jinja2', { timeout: 120_000 }, () => {
   ] as const) {
     it(label, () => {
       const expected = jinja2Render(tree, images, override);
-      const renderer = new Renderer(catalog, override);
+      const renderer = new Renderer(catalog, { override });
       for (const image of catalog.images.values()) {
         assert.equal(renderer.render(image, { ...variables, image_name: image.name }), expected[image.name], image.name);
       }

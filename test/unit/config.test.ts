@@ -90,6 +90,27 @@ describe('config loading', () => {
     assert.throws(() => loadConfig({ configDir: dir, env: {} }), /sets\.seed\.0\.regex: expected a valid regular expression/);
   });
 
+  it('reads a set written as a kolla-build profile: a list of bare regexes', () => {
+    const dir = configDir({ 'config.yml': `${base}  infra: ["^mariadb", "^rabbitmq"]\n` });
+    assert.deepEqual(loadConfig({ configDir: dir, env: {} }).config.sets.infra, [
+      { regex: '^mariadb', enabled: true },
+      { regex: '^rabbitmq', enabled: true },
+    ]);
+  });
+
+  it('resolves local sources and repos.yaml files against the file that names them, and wants a reference for git', () => {
+    const dir = configDir({
+      'config.yml': `${base}sources:\n  keystone: { type: local, location: src/keystone }\n  nova: { type: url, location: 'http://127.0.0.1/nova.tar.gz' }\nbuild:\n  repos_yaml: [repos.yaml]\n`,
+    });
+    const loaded = loadConfig({ configDir: dir, env: {} });
+    assert.equal(loaded.sources.keystone?.location, join(dir, 'src/keystone'));
+    assert.equal(loaded.sources.keystone?.enabled, true);
+    assert.equal(loaded.sources.nova?.location, 'http://127.0.0.1/nova.tar.gz');
+    assert.deepEqual(loaded.reposYamlFiles, [join(dir, 'repos.yaml')]);
+    const gitless = configDir({ 'config.yml': `${base}sources:\n  keystone: { type: git, location: /srv/keystone.git }\n` });
+    assert.throws(() => loadConfig({ configDir: gitless, env: {} }), (error: unknown) => error instanceof ConfigError && /sources\.keystone\.reference: a git source needs reference/.test(error.message));
+  });
+
   it('refuses an unknown environment, listing the known ones', () => {
     const dir = configDir({ 'environments/ci/config.yml': 'threads: 1\n' });
     assert.throws(() => loadConfig({ configDir: dir, environment: 'prod', env: {} }), (error: unknown) => error instanceof UsageError && /unknown environment "prod".*known: ci/.test(error.message));

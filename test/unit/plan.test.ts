@@ -69,6 +69,33 @@ describe('plan', () => {
     assert.notEqual(after['leaf-b'], before['leaf-b']);
   });
 
+  it('fetches kolla-style sources into the context, digests them, and fails only the image whose source cannot be fetched', async () => {
+    const tree = writeTree(temporaryDir(), {
+      'macros.j2': '',
+      'base/Dockerfile.j2': 'FROM {{ base_image }}:{{ base_distro_tag }}\n',
+      'app/Dockerfile.j2': 'FROM {{ namespace }}/base:{{ tag }}\nADD app-archive /app-source\nADD plugins-archive /\n',
+      'other/Dockerfile.j2': 'FROM {{ namespace }}/base:{{ tag }}\nADD other-archive /src\n',
+    });
+    const source = writeTree(temporaryDir(), { 'app/setup.py': 'v1\n', 'plugin/p.py': 'p\n' });
+    const sources = {
+      app: { type: 'local' as const, location: join(source, 'app'), enabled: true },
+      'app-plugin-p': { type: 'local' as const, location: join(source, 'plugin'), enabled: true },
+      other: { type: 'url' as const, location: 'http://user:hunter2@127.0.0.1:9/none.tar', enabled: true },
+    };
+    const cache = temporaryDir();
+    const plan = async () => makePlan({ config, catalog: discoverCatalog([tree]), distro: 'debian', tag: 't', engine: 'buildah', selection: { regexes: null, skipParents: false }, sources, cacheDir: cache });
+    const first = await plan();
+    const app = first.images.find((image) => image.name === 'app');
+    assert.deepEqual(app?.contextFiles.map((file) => file.path).sort(), ['additions-archive', 'app-archive', 'plugins-archive']);
+    assert.equal(app?.failure, undefined);
+    const other = first.images.find((image) => image.name === 'other');
+    assert.match(other?.failure ?? '', /^source other: /);
+    assert.ok(!other?.failure?.includes('hunter2'), 'no credential in the failure');
+    assert.equal((await plan()).images.find((image) => image.name === 'app')?.inputDigest, app?.inputDigest, 'the same source digests the same');
+    writeFileSync(join(source, 'app/setup.py'), 'v2\n');
+    assert.notEqual((await plan()).images.find((image) => image.name === 'app')?.inputDigest, app?.inputDigest, 'a changed source changes the digest');
+  });
+
   it('makes run tags in UTC as <release>-<distro>-<version>-<YYYYMMDDTHHMMSS>', () => {
     assert.equal(runTag('zed', 'debian', 'bookworm', new Date('2026-11-25T15:04:05.678Z')), 'zed-debian-bookworm-20261125T150405');
   });

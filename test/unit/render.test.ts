@@ -57,8 +57,21 @@ describe('rendering', () => {
   });
 
   it('fails with the image name and the template error', () => {
-    assert.throws(() => render({ 'a/Dockerfile.j2': 'FROM x\n{% if %}' }), (error: unknown) => error instanceof RenderError && /^a: template error: .*Line 2/.test(error.message));
+    assert.throws(() => render({ 'a/Dockerfile.j2': 'FROM x\n{% if %}' }), (error: unknown) => error instanceof RenderError && /^a: template error: \S+a\/Dockerfile\.j2: unexpected token/.test(error.message));
     assert.throws(() => render({ 'a/Dockerfile.j2': "FROM x\n{{ raise_error('unsupported distro') }}" }), /a: template error: .*unsupported distro/);
+  });
+
+  it('names the innermost template place of an error raised through a macro, on one line', () => {
+    const files = { 'macros.j2': "{% macro user(name) %}{% if name != 'keystone' %}{{ raise_error('no ' ~ name ~ ' user') }}{% endif %}{% endmacro %}", 'a/Dockerfile.j2': 'FROM x\n{% import "macros.j2" as macros with context %}\n{{ macros.user("etcd") }}\n' };
+    assert.throws(
+      () => render(files),
+      (error: unknown) => error instanceof RenderError && /^a: template error: \S+a\/Dockerfile\.j2: no etcd user$/.test(error.message) && !error.message.includes('\n'),
+    );
+  });
+
+  it("repeats lists and strings with * and spreads a list into format(*args), as Jinja2 does", () => {
+    const out = render({ 'a/Dockerfile.j2': "FROM x\n{% set plugins = ['x', 'y'] %}RUN {{ (['install %s'] * plugins | length) | join(' && ') | format(*plugins) }}\n{{ '-' * 3 }} {{ 2 * 3 }} {{ '%s=%d%%' | format('a', 5) }}\n" });
+    assert.equal(out, 'FROM x\nRUN install x && install y\n--- 6 a=5%');
   });
 });
 
@@ -77,7 +90,7 @@ describe('template overrides and customizations', () => {
     const catalog = discoverCatalog([writeTree(temporaryDir(), tree)]);
     const image = catalog.images.get('keystone-base');
     assert.ok(image);
-    return new Renderer(catalog, override).render(image, variables('keystone-base'));
+    return new Renderer(catalog, { override }).render(image, variables('keystone-base'));
   };
 
   it('accepts Jinja2 trailing commas in tags', () => {

@@ -11,7 +11,7 @@ import type { RunSummary } from '../../report/summary.js';
 import { RUNS_DIR, runBuilds } from '../../run/build-runs.js';
 import { UsageError } from '../../util/errors.js';
 import { collectList, collectRepeated, parseCount, parsePositiveInteger, type GlobalOptions } from '../options.js';
-import { chosenDistros, chosenRegexes, openWorkspace } from '../workspace.js';
+import { chosenDistros, chosenRegexes, chosenSets, openWorkspace } from '../workspace.js';
 
 export function buildCommand(globals: () => GlobalOptions, signal: AbortSignal, setExitCode: (code: number) => void): CommandUnknownOpts {
   return new Command('build')
@@ -19,8 +19,10 @@ export function buildCommand(globals: () => GlobalOptions, signal: AbortSignal, 
     .argument('[regex...]', 'select images whose name matches (unanchored, as kolla-build); their parents come along')
     .option('--distro <names>', 'distro(s) to build for, comma-separated (default: the configured default)', collectList)
     .option('--set <names>', 'named image set(s) from the config, e.g. overcloud,seed', collectList)
+    .option('--profile <names>', "same as --set (kolla-build's name for it)", collectList)
     .option('--images-dir <dir>', 'extra image tree; repeatable, later trees add or replace images', collectRepeated)
     .option('--skip-parents', 'do not build selected images that have children; reuse their existing image')
+    .option('--skip-existing', 'leave alone images that already exist in the engine at the run tag (not built, not pushed), as kolla-build does')
     .option('--tag <tag>', 'tag for every image of the run (default: <release>-<distro>-<version>-<UTC timestamp>)')
     .option('--engine <engine>', 'buildah or docker')
     .option('--threads <n>', 'images built at once', parsePositiveInteger)
@@ -52,8 +54,9 @@ export function buildCommand(globals: () => GlobalOptions, signal: AbortSignal, 
           secrets: loadSecrets(loaded.secretsFile, loaded.readYaml),
           engine: createEngine(config.engine as EngineName),
           distros,
-          regexes: chosenRegexes(loaded, regexes, options.set),
+          regexes: chosenRegexes(loaded, regexes, chosenSets(options)),
           skipParents: options.skipParents ?? false,
+          skipExisting: options.skipExisting ?? false,
           push: options.push ?? false,
           authProxy: options.authProxy ?? false,
           progress: () => progressReporter(global),

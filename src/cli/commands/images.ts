@@ -9,7 +9,7 @@ import { makePlan } from '../../plan/plan.js';
 import { writeBuildContext } from '../../render/context.js';
 import { UsageError } from '../../util/errors.js';
 import { collectList, collectRepeated, type GlobalOptions } from '../options.js';
-import { chosenDistros, chosenRegexes, chosenSelection, openWorkspace } from '../workspace.js';
+import { chosenDistros, chosenRegexes, chosenSets, chosenSelection, openWorkspace } from '../workspace.js';
 
 /** A subcommand that chooses images the way build does. */
 function selectingCommand(name: string, description: string) {
@@ -18,21 +18,35 @@ function selectingCommand(name: string, description: string) {
     .argument('[regex...]', 'image name regexes (unanchored); parents come along')
     .option('--distro <names>', 'distro(s), comma-separated (default: the configured default)', collectList)
     .option('--set <names>', 'named image set(s) from the config', collectList)
+    .option('--profile <names>', "same as --set (kolla-build's name for it)", collectList)
     .option('--images-dir <dir>', 'extra image tree; repeatable, later trees add or replace images', collectRepeated)
     .option('--skip-parents', 'leave out selected images that have children');
 }
+
+type ListingFormat = 'plain' | 'json' | 'kolla';
+
+function listingFormat(asked: string | undefined, json: boolean | undefined): ListingFormat {
+  if (asked === undefined) return json ? 'json' : 'plain';
+  if (asked === 'plain' || asked === 'json' || asked === 'kolla') return asked;
+  throw new UsageError(`invalid --format ${JSON.stringify(asked)}: expected plain, json or kolla`);
+}
+
+const formatOption = ['--format <format>', "plain, json (as --json) or kolla (kolla-build's --list-images / --list-dependencies output)"] as const;
 
 export function imagesCommand(globals: () => GlobalOptions, setExitCode: (code: number) => void): CommandUnknownOpts {
   const images = new Command('images').description('Look at the image trees before building: list, dependencies, rendered Dockerfiles');
 
   images.addCommand(
-    selectingCommand('list', 'List the selected images, parents before children').action((regexes, options) => {
+    selectingCommand('list', 'List the selected images, parents before children').option(...formatOption).action((regexes, options) => {
       const global = globals();
+      const format = listingFormat(options.format, global.json);
       const workspace = openWorkspace(global, options);
       const { catalog } = workspace;
       const selection = chosenSelection(workspace, regexes, options);
       for (const regex of selection.unmatchedRegexes) process.stderr.write(`warning: regex ${JSON.stringify(regex)} matches no image\n`);
-      if (global.json) {
+      if (format === 'kolla') {
+        process.stdout.write(selection.selected.map((name, index) => `${index + 1} : ${name}\n`).join(''));
+      } else if (format === 'json') {
         const rows = selection.selected.map((name) => ({ name, parent: catalog.images.get(name)?.parent ?? null, dir: catalog.images.get(name)?.dir }));
         process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
       } else {
@@ -42,14 +56,19 @@ export function imagesCommand(globals: () => GlobalOptions, setExitCode: (code: 
   );
 
   images.addCommand(
-    selectingCommand('deps', "Show the selected images as a dependency tree (--json: kolla-build's format)").action((regexes, options) => {
+    selectingCommand('deps', 'Show the selected images as a dependency tree').option(...formatOption).action((regexes, options) => {
       const global = globals();
+      const format = listingFormat(options.format, global.json);
       const workspace = openWorkspace(global, options);
       const { catalog } = workspace;
       const selection = chosenSelection(workspace, regexes, options, false);
       const selected = new Set(selection.selected);
       const roots = selection.selected.filter((name) => !selected.has(catalog.images.get(name)?.parent ?? ''));
-      if (global.json) process.stdout.write(`${JSON.stringify(roots.map((root) => dependencyJson(catalog, root, selected)), null, 2)}\n`);
+      if (format === 'kolla') {
+        // kolla-build: a root is always {name: [children]}, even without children; nothing selected is a sentence.
+        if (roots.length === 0) process.stdout.write('Nothing matched!\n');
+        else process.stdout.write(`${JSON.stringify(Object.fromEntries(roots.map((root) => [root, childrenJson(catalog, root, selected)])), null, 2)}\n`);
+      } else if (format === 'json') process.stdout.write(`${JSON.stringify(roots.map((root) => dependencyJson(catalog, root, selected)), null, 2)}\n`);
       else process.stdout.write(roots.map((root) => dependencyText(catalog, root, selected, '')).join(''));
     }),
   );
@@ -63,14 +82,17 @@ export function imagesCommand(globals: () => GlobalOptions, setExitCode: (code: 
         const { loaded, catalog } = openWorkspace(global, options);
         const distros = chosenDistros(loaded, options.distro);
         if (options.tag !== undefined && !isValidTag(options.tag)) throw new UsageError(`invalid --tag ${JSON.stringify(options.tag)}`);
-        const regexList = chosenRegexes(loaded, regexes, options.set);
+        const regexList = chosenRegexes(loaded, regexes, chosenSets(options));
         const now = new Date();
         for (const distro of distros) {
           const tag = options.tag ?? runTag(loaded.config.release, distro, loaded.config.distros[distro]?.version ?? '', now);
-          const plan = await makePlan({ config: loaded.config, catalog, distro, tag, engine: loaded.config.engine as EngineName, selection: { regexes: regexList, skipParents: options.skipParents ?? false }, templateOverrideFiles: loaded.templateOverrideFiles });
+          const plan = await makePlan({ config: loaded.config, catalog, distro, tag, engine: loaded.config.engine as EngineName, selection: { regexes: regexList, skipParents: options.skipParents ?? false }, templateOverrideFiles: loaded.templateOverrideFiles, reposYamlFiles: loaded.reposYamlFiles, sources: loaded.sources });
           const outDir = distros.length > 1 ? join(resolve(options.out), distro) : resolve(options.out);
-          for (const image of plan.images) await writeBuildContext(join(outDir, image.name), image.dockerfile, image.contextFiles);
-          process.stderr.write(`rendered ${plan.images.length} image(s) for ${distro} into ${outDir}\n`);
+          const failed = plan.images.filter((image) => image.failure !== undefined);
+          for (const image of plan.images) if (image.failure === undefined) await writeBuildContext(join(outDir, image.name), image.dockerfile, image.contextFiles);
+          for (const image of failed) process.stderr.write(`ci-builder: error: ${image.name}: ${image.failure ?? ''}\n`);
+          process.stderr.write(`rendered ${plan.images.length - failed.length} image(s) for ${distro} into ${outDir}${failed.length > 0 ? `; ${failed.length} failed` : ''}\n`);
+          if (failed.length > 0) setExitCode(1);
         }
       }),
   );
@@ -104,8 +126,12 @@ export function imagesCommand(globals: () => GlobalOptions, setExitCode: (code: 
 type DependencyNode = string | { [name: string]: DependencyNode[] };
 
 function dependencyJson(catalog: Catalog, name: string, selected: ReadonlySet<string>): DependencyNode {
-  const children = (catalog.children.get(name) ?? []).filter((child) => selected.has(child));
-  return children.length === 0 ? name : { [name]: children.map((child) => dependencyJson(catalog, child, selected)) };
+  const children = childrenJson(catalog, name, selected);
+  return children.length === 0 ? name : { [name]: children };
+}
+
+function childrenJson(catalog: Catalog, name: string, selected: ReadonlySet<string>): DependencyNode[] {
+  return (catalog.children.get(name) ?? []).filter((child) => selected.has(child)).map((child) => dependencyJson(catalog, child, selected));
 }
 
 function dependencyText(catalog: Catalog, name: string, selected: ReadonlySet<string>, indent: string): string {

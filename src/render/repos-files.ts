@@ -1,0 +1,59 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { parse } from 'yaml';
+import { UsageError } from '../util/errors.js';
+import { mergeReposFiles, type ReposData, type ReposSource } from './kolla-repos.js';
+
+/**
+ * Where an upstream Kolla checkout keeps the repos.yaml its image tree's handle_repos reads,
+ * relative to the tree's parent: older checkouts have `docker/` at the top, newer ones
+ * `kolla/docker/` beside `kolla/template/`.
+ */
+const KOLLA_REPOS_YAML = ['kolla/template/repos.yaml', 'template/repos.yaml'];
+
+/**
+ * The repos.yaml data for handle_repos: the configured files, or else the one an upstream
+ * Kolla checkout has beside its image tree, so `--images-dir kolla/docker` renders as is.
+ */
+export function loadReposSource(configured: readonly string[], trees: readonly string[]): ReposSource | undefined {
+  const files = configured.length > 0 ? configured : beside(trees);
+  if (files.length === 0) return undefined;
+  return mergeReposFiles(files.map(readReposFile));
+}
+
+function beside(trees: readonly string[]): string[] {
+  const found = trees.flatMap((tree) => KOLLA_REPOS_YAML.map((path) => join(dirname(tree), path))).find((file) => existsSync(file));
+  return found === undefined ? [] : [found];
+}
+
+function readReposFile(file: string): ReposData {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw new UsageError(`${file}: repos.yaml file not found (build.repos_yaml)`);
+  }
+  let data: unknown;
+  try {
+    // YAML 1.1 as PyYAML reads it, so `yes`/`no` mean what they mean to kolla-build.
+    data = parse(text, { version: '1.1' });
+  } catch (error) {
+    throw new UsageError(`${file}: not valid YAML: ${(error as Error).message.split('\n')[0]}`);
+  }
+  if (!isMapping(data)) throw new UsageError(`${file}: (top level): expected a mapping of sections (deb, debian, rpm, rocky, …)`);
+  for (const [section, repos] of Object.entries(data)) {
+    if (repos === null) {
+      data[section] = {};
+      continue;
+    }
+    if (!isMapping(repos)) throw new UsageError(`${file}: ${section}: expected a mapping of repository names`);
+    for (const [name, info] of Object.entries(repos)) {
+      if (!isMapping(info)) throw new UsageError(`${file}: ${section}.${name}: expected a mapping (url, suite, … or distro: true)`);
+    }
+  }
+  return data as ReposData;
+}
+
+function isMapping(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,36 @@
+/** One source section of the Kolla config: `<image>`, `<image>-plugin-<name>` or `<image>-additions-<name>`. */
+export interface SourceDefinition {
+  type: 'url' | 'git' | 'local';
+  location: string;
+  /** Git only: the branch, tag or commit to check out. */
+  reference?: string;
+  enabled: boolean;
+  /** Url only: Debian architecture name (`amd64`, `arm64`) to the hex sha256 of the downloaded file. */
+  sha256?: Record<string, string>;
+}
+
+/** A finished file for an image's build context. */
+export interface PreparedArchive {
+  /** The file name inside the build context, e.g. `keystone-base-archive` or `plugins-archive`. */
+  path: string;
+  /** Absolute path of the archive in the content-addressed cache; read it from there, it is never held in memory. */
+  file: string;
+  /** What goes into the image's input digest: equal identity, equal archive content. */
+  identity: string;
+}
+
+/** `user:password@` in any URL in the text is dropped: messages end up in logs and summaries. */
+export function stripUserinfo(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@]*@/gi, '$1');
+}
+
+/** A source that could not be fetched or packed; one line that names the section and never a credential. */
+export class SourceError extends Error {
+  constructor(
+    readonly section: string,
+    problem: string,
+  ) {
+    super(stripUserinfo(`${section}: ${problem}`.replace(/\s*\n\s*/g, ' ').trim()));
+    this.name = 'SourceError';
+  }
+}
