@@ -35,6 +35,8 @@ export interface LoadedConfig {
   templateOverrideFiles: string[];
   /** build.repos_yaml made absolute against the file that named them. */
   reposYamlFiles: string[];
+  /** build.patches_path made absolute against the file that named it. */
+  patchesPath: string | undefined;
   /** `sources` with local locations made absolute against the file that named them. */
   sources: Record<string, SourceDefinition>;
   /** Reads a YAML file the way the config was read (vault values unlocked with the same password). */
@@ -92,6 +94,7 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     secretsFile: config.secrets === undefined ? undefined : resolve(secretsBase, config.secrets),
     templateOverrideFiles: buildFiles('template_overrides', config.build.template_overrides),
     reposYamlFiles: buildFiles('repos_yaml', config.build.repos_yaml),
+    patchesPath: config.build.patches_path === undefined ? undefined : buildFiles('patches_path', [config.build.patches_path])[0],
     sources: Object.fromEntries(
       Object.entries(config.sources).map(([section, source]) => {
         if (source.type !== 'local' || isAbsolute(source.location)) return [section, source];

@@ -118,6 +118,8 @@ export const configSchema = z
         repos_yaml: z.array(z.string().min(1)).default([]),
         /** kolla-build's rpm_setup_config: .rpm files or URLs to install, .repo files to copy or fetch, in the base image. */
         rpm_setup: z.array(z.string().refine((entry) => entry === '' || /\.(rpm|repo)$/.test(entry), 'a .rpm or .repo file or URL')).default([]),
+        /** Folder of `<image>/series` + patch files applied to sources by `kolla_patch` (kolla-build's patches_path). */
+        patches_path: z.string().min(1).optional(),
         use_dumb_init: z.boolean().default(true),
         healthchecks: z.boolean().default(true),
         clean_package_cache: z.boolean().default(true),

@@ -1,12 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { arch } from 'node:process';
 import { planBaseImage, type BaseImage } from '../bootstrap/base-image.js';
 import { selectImages, type Selection, type SelectionRequest } from '../catalog/select.js';
 import type { Catalog } from '../catalog/types.js';
 import type { Config } from '../config/schema.js';
 import { readContextFiles, type ContextFile, type StoredContextFile } from '../render/context.js';
+import { imagePatchFiles, PATCHES_DIR } from '../render/patches.js';
 import { prepareImageSources } from '../sources/prepare.js';
 import { SourceError, type SourceDefinition } from '../sources/types.js';
 import { cacheDir } from '../util/cache-dir.js';
@@ -32,6 +34,8 @@ export interface PlannedImage {
   reference: string;
   dockerfile: string;
   contextFiles: ContextFile[];
+  /** Folders the build context has even when empty (a template COPYs them). */
+  emptyDirs: string[];
   inputDigest: string;
   labels: Record<string, string>;
   /** Why the image cannot be built (a source that could not be fetched); set, it fails without building. */
@@ -70,6 +74,8 @@ export interface PlanRequest {
   reposYamlFiles?: readonly string[];
   /** Image sources (kolla-build's source sections), local locations absolute. */
   sources?: Readonly<Record<string, SourceDefinition>>;
+  /** build.patches_path, absolute. */
+  patchesPath?: string | undefined;
   /** Where fetched sources are kept; default: the host cache. */
   cacheDir?: string;
   signal?: AbortSignal;
@@ -99,6 +105,7 @@ export async function makePlan(request: PlanRequest): Promise<Plan> {
   const renderer = new Renderer(catalog, {
     override: mergeOverrides({ files: overrideFiles, blocks: config.build.blocks, customizations: config.build.customizations }),
     repos: loadReposSource(request.reposYamlFiles ?? [], catalog.trees),
+    compiledTemplatesDir: join(request.cacheDir ?? cacheDir(), 'templates'),
   });
   const environment = templateEnvironment(process.env);
   const engineOptions = {
@@ -118,13 +125,14 @@ export async function makePlan(request: PlanRequest): Promise<Plan> {
   for (const name of orderParentsFirst(catalog, [...selection.skippedParents, ...selection.selected])) {
     const image = catalog.images.get(name);
     if (image === undefined) continue;
-    const variables = templateVariables({ config, distro, baseImage, architecture, namespace, tag, imageName: name, toolVersion, environment });
+    const variables = templateVariables({ config, distro, baseImage, architecture, namespace, tag, imageName: name, toolVersion, environment, patchesPath: request.patchesPath });
     const rendered = renderer.render(image, variables);
     const inheritedUser = (image.parent === null ? undefined : users.get(image.parent)) ?? 'root';
     users.set(name, finalUser(rendered, inheritedUser));
     const dockerfile = snippets ? injectRepositories(rendered, snippets, inheritedUser) : rendered;
     const sources = await imageSources(request, name, dockerfile, variables.debian_arch as string);
-    const contextFiles: ContextFile[] = [...(await readContextFiles(image.dir)), ...sources.files];
+    const patches = request.patchesPath === undefined ? [] : imagePatchFiles(request.patchesPath, name);
+    const contextFiles: ContextFile[] = [...(await readContextFiles(image.dir)), ...patches, ...sources.files];
     const parentIdentity = image.parent === null ? baseImageIdentity(baseImage) : digests.get(image.parent);
     if (parentIdentity === undefined) throw new Error(`internal: parent ${image.parent} of ${name} was not digested first`);
     const digest = inputDigest({
@@ -140,6 +148,7 @@ export async function makePlan(request: PlanRequest): Promise<Plan> {
       reference: imageReference(config, name, tag),
       dockerfile,
       contextFiles,
+      emptyDirs: request.patchesPath !== undefined && patches.length === 0 ? [PATCHES_DIR] : [],
       inputDigest: digest,
       ...(sources.failure !== undefined ? { failure: sources.failure } : {}),
       labels: {

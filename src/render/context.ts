@@ -44,8 +44,9 @@ export async function readContextFiles(imageDir: string): Promise<InlineContextF
 }
 
 /** Writes the rendered Dockerfile and the context files into a build context folder. */
-export async function writeBuildContext(outDir: string, dockerfile: string, files: readonly ContextFile[]): Promise<void> {
+export async function writeBuildContext(outDir: string, dockerfile: string, files: readonly ContextFile[], emptyDirs: readonly string[] = []): Promise<void> {
   await mkdir(outDir, { recursive: true });
+  for (const dir of emptyDirs) await mkdir(join(outDir, dir), { recursive: true });
   for (const file of files) {
     const target = join(outDir, file.path);
     if ('content' in file) await writeFileAtomic(target, file.content, file.executable ? 0o755 : 0o644);

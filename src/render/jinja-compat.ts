@@ -4,6 +4,8 @@
  */
 import nunjucks from 'nunjucks';
 import { pythonPercentFormat } from './python-format.js';
+import { pythonMethod } from './python-methods.js';
+import { pythonOutput } from './python-values.js';
 
 interface CompilerInternals {
   prototype: {
@@ -15,6 +17,12 @@ interface CompilerInternals {
 }
 
 let installed = false;
+
+/**
+ * Bumped whenever a shim changes the JavaScript nunjucks compiles templates to (the compiler
+ * patches below, the source rewrites), so compiled templates cached on disk are not reused.
+ */
+export const JINJA_COMPAT_REVISION = 1;
 
 /** Jinja2's `+`: lists concatenate into a list (nunjucks would make "ab" out of ['a'] + ['b']). */
 export function pythonAdd(left: unknown, right: unknown): unknown {
@@ -36,6 +44,11 @@ export function installJinjaCompat(): void {
   const runtime = nunjucks.runtime as unknown as Record<string, unknown>;
   runtime.pyAdd = pythonAdd;
   runtime.pyMul = pythonMultiply;
+  // `{{ None }}` prints None and `{{ [1, 2] }}` prints [1, 2] under Jinja2; nunjucks would print '' and 1,2.
+  const memberLookup = runtime.memberLookup as (target: unknown, name: unknown) => unknown;
+  runtime.memberLookup = (target: unknown, name: unknown) => pythonMethod(target, name) ?? memberLookup(target, name);
+  const suppressValue = runtime.suppressValue as (value: unknown, autoescape: boolean) => unknown;
+  runtime.suppressValue = (value: unknown, autoescape: boolean) => suppressValue(pythonOutput(value), autoescape);
   const compiler = (nunjucks as unknown as { compiler: { Compiler: CompilerInternals } }).compiler.Compiler;
   const emitCall = (helper: string): CompilerInternals['prototype']['compileAdd'] =>
     function compileBinary(node, frame) {

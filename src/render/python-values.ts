@@ -8,7 +8,34 @@ export function pythonStr(value: unknown): string {
   if (value === null || value === undefined) return 'None';
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'bigint') return String(value);
-  return JSON.stringify(value);
+  if (Array.isArray(value) || isPlainObject(value)) return pythonRepr(value);
+  return String(value);
+}
+
+/** Python's repr() for the values templates hold: how a list or dict prints inside another. */
+export function pythonRepr(value: unknown): string {
+  if (typeof value === 'string') {
+    const quote = value.includes("'") && !value.includes('"') ? '"' : "'";
+    const escaped = value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t');
+    return quote + (quote === "'" ? escaped.replace(/'/g, "\\'") : escaped) + quote;
+  }
+  if (Array.isArray(value)) return `[${value.map(pythonRepr).join(', ')}]`;
+  if (isPlainObject(value)) return `{${Object.entries(value).map(([key, item]) => `${pythonRepr(key)}: ${pythonRepr(item)}`).join(', ')}}`;
+  return pythonStr(value);
+}
+
+/** What `{{ value }}` prints under Jinja2: None, True, False, and lists and dicts as Python shows them. */
+export function pythonOutput(value: unknown): unknown {
+  if (value === null) return 'None';
+  if (typeof value === 'boolean') return value ? 'True' : 'False';
+  if (Array.isArray(value) || isPlainObject(value)) return pythonRepr(value);
+  return value;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const prototype = Object.getPrototypeOf(value) as unknown;
+  return prototype === Object.prototype || prototype === null;
 }
 
 export function pythonTruthy(value: unknown): boolean {

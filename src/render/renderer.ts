@@ -1,6 +1,7 @@
 import nunjucks from 'nunjucks';
 import type { Catalog, ImageDefinition } from '../catalog/types.js';
 import { UsageError } from '../util/errors.js';
+import { CompiledTemplateCache } from './compiled-cache.js';
 import { customizable } from './customizable.js';
 import { debianPackageInstall } from './kolla-methods.js';
 import { handleRepos, type ReposContext, type ReposSource } from './kolla-repos.js';
@@ -42,7 +43,11 @@ export interface RendererOptions {
   override?: string;
   /** repos.yaml data for `handle_repos`; templates that call it fail without. */
   repos?: ReposSource;
+  /** Folder to keep compiled templates in between runs. */
+  compiledTemplatesDir?: string;
 }
+
+const environmentOptions = { autoescape: false, throwOnUndefined: false } as const;
 
 /** Renders Dockerfile.j2 templates with one environment per tree root (its macros.j2 first). */
 export class Renderer {
@@ -69,9 +74,10 @@ export class Renderer {
     let environment = this.environments.get(treeRoot);
     if (environment === undefined) {
       const others = [...this.catalog.trees].reverse().filter((root) => root !== treeRoot);
-      const { override, repos } = this.options;
+      const { override, repos, compiledTemplatesDir } = this.options;
       const virtual: Record<string, string> = override === undefined ? {} : { [OVERRIDE_TEMPLATE_NAME]: override };
-      environment = new nunjucks.Environment(new TreeLoader([treeRoot, ...others], virtual), { autoescape: false, throwOnUndefined: false });
+      const compiled = compiledTemplatesDir === undefined ? undefined : new CompiledTemplateCache(compiledTemplatesDir, environmentOptions);
+      environment = new nunjucks.Environment(new TreeLoader([treeRoot, ...others], virtual, compiled), { ...environmentOptions });
       environment.addFilter('customizable', customizable);
       addPythonFormatFilters(environment);
       environment.addGlobal('debian_package_install', debianPackageInstall);

@@ -29,6 +29,8 @@ export interface VariablesInput {
   imageName: string;
   /** ci-builder's own version, the default of `kolla_version`. */
   toolVersion: string;
+  /** build.patches_path, absolute; templates copy patches only when it is set. */
+  patchesPath?: string | undefined;
   /** The environment templates see as `env` (credentials taken out by the caller). */
   environment: Record<string, string | undefined>;
 }
@@ -68,7 +70,7 @@ export function templateVariables(input: VariablesInput): TemplateVariables {
     docker_healthchecks: config.build.healthchecks,
     clean_package_cache: config.build.clean_package_cache,
     rpm_setup: config.build.rpm_setup.map(rpmSetupInstruction),
-    patches_path: null,
+    patches_path: input.patchesPath ?? null,
     env: input.environment,
   };
 }

@@ -158,7 +158,7 @@ async function buildOrReuse(options: BuildRunOptions, image: PlannedImage, conte
   events.emit({ type: 'image', reason: 'started', name: image.name, attempt });
   const contextDir = join(contextRoot, image.name);
   await rm(contextDir, { recursive: true, force: true });
-  await writeBuildContext(contextDir, image.dockerfile, image.contextFiles);
+  await writeBuildContext(contextDir, image.dockerfile, image.contextFiles, image.emptyDirs);
   await writeFileAtomic(join(options.runDir, 'dockerfiles', image.name, 'Dockerfile'), image.dockerfile);
   const built = await engine.build({
     contextDir,

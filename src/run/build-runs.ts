@@ -90,6 +90,7 @@ export async function runBuilds(request: BuildRunsRequest, onFinished: (run: Fin
         templateOverrideFiles: request.loaded.templateOverrideFiles,
         reposYamlFiles: request.loaded.reposYamlFiles,
         sources: request.loaded.sources,
+        patchesPath: request.loaded.patchesPath,
         signal: request.signal,
         ...(repositoryAccess ? { repositoryAccess } : {}),
       });

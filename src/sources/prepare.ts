@@ -6,6 +6,7 @@ import { errorMessage } from '../util/errors.js';
 import { fetchGitArchive } from './fetch-git.js';
 import { downloadUrl } from './fetch-url.js';
 import { packLocal } from './local.js';
+import { pruneSourceStore } from './prune.js';
 import { createNormalisedTar, extractTar, findUnsafeMember, listMembers } from './tar.js';
 import { SourceError, stripUserinfo, type PreparedArchive, type SourceDefinition } from './types.js';
 
@@ -55,6 +56,7 @@ export async function prepareImageSources(request: PrepareSourcesRequest): Promi
   const wantsBundles = request.withPluginArchives || plugins.length > 0 || additions.length > 0;
   if (!own?.enabled && !wantsBundles) return [];
 
+  await pruneSourceStore(request.cacheDir);
   const temporary = join(request.cacheDir, 'sources', 'tmp');
   await mkdir(temporary, { recursive: true });
   const workDir = await mkdtemp(join(temporary, 'prepare-'));
@@ -148,6 +150,7 @@ function expectedChecksum(section: string, definition: SourceDefinition, debianA
  * folder, which is packed again under the top folder `plugins` or `additions`.
  */
 async function prepareBundle(bundle: Bundle, sections: readonly [string, SourceDefinition][], context: Context): Promise<PreparedArchive> {
+  if (sections.length === 0) return emptyBundle(bundle, context);
   const parentDir = await context.nextScratch();
   const staging = join(parentDir, bundle);
   await mkdir(staging);
@@ -175,6 +178,35 @@ async function prepareBundle(bundle: Bundle, sections: readonly [string, SourceD
     const stored = await storeArchive({ file: target }, context);
     return { path: section, file: stored.file, identity: await bundleIdentity(bundle, parentDir, stored.sha256, gitSources, context) };
   });
+}
+
+/**
+ * Most images that ADD plugins-archive have no plugins: the same empty tar for every one of
+ * them, made once per process (each made by spawning tar, which dominates planning otherwise).
+ */
+const emptyBundles = new Map<string, Promise<PreparedArchive>>();
+
+function emptyBundle(bundle: Bundle, context: Context): Promise<PreparedArchive> {
+  const key = `${context.request.cacheDir}\0${bundle}`;
+  let made = emptyBundles.get(key);
+  if (made === undefined) {
+    made = inSection(`${bundle}-archive`, async () => {
+      // Its own scratch folder: the request's is removed when that request is done.
+      const parentDir = await mkdtemp(join(context.request.cacheDir, 'sources', 'tmp', 'empty-'));
+      try {
+        await mkdir(join(parentDir, bundle));
+        const target = join(parentDir, 'archive');
+        await createNormalisedTar({ parentDir, topName: bundle, target });
+        const stored = await storeArchive({ file: target }, context);
+        return { path: `${bundle}-archive`, file: stored.file, identity: `sha256:${stored.sha256}` };
+      } finally {
+        await rm(parentDir, { recursive: true, force: true });
+      }
+    });
+    emptyBundles.set(key, made);
+    made.catch(() => emptyBundles.delete(key));
+  }
+  return made;
 }
 
 /**

@@ -136,7 +136,7 @@ describe('building the bundled tree with buildah and pushing to a real registry'
         'ADD sourced-archive /sourced-source',
         'ADD plugins-archive /',
         'ADD additions-archive /',
-        'RUN test -f /sourced-source/app/setup.py && test -f /plugins/plugin-archive-1.0/plugin.py && test -d /plugins/plugin-archive-1.0/.git && test -f /additions/extra/README',
+        'RUN test -f /sourced-source/app/setup.py && test -f /plugins/sourced-plugin-one-archive-1.0/plugin.py && test -d /plugins/sourced-plugin-one-archive-1.0/.git && test -f /additions/extra/README',
         '',
       ].join('\n'),
       'unfetchable/Dockerfile.j2': 'FROM {{ namespace }}/{{ image_prefix }}base:{{ tag }}\nADD unfetchable-archive /src\n',
@@ -150,7 +150,7 @@ describe('building the bundled tree with buildah and pushing to a real registry'
     try {
       const { result, summary, runDir } = await build('sources-5', ['--images-dir', overlay, '^sourced$', '^unfetchable$']);
       assert.equal(result.code, 1, result.stderr);
-      assert.deepEqual(names(summary.built), ['sourced']);
+      assert.deepEqual(names(summary.built), ['sourced'], JSON.stringify(summary.failed));
       assert.deepEqual(summary.failed.map((entry) => entry.name), ['unfetchable']);
       assert.match(summary.failed[0]?.reason ?? '', /^source unfetchable: /);
       assert.ok(existsSync(join(runDir, 'dockerfiles/sourced/Dockerfile')));

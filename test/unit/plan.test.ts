@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { discoverCatalog } from '../../src/catalog/discover.js';
 import { configSchema } from '../../src/config/schema.js';
 import { runTag } from '../../src/plan/naming.js';
 import { INPUT_DIGEST_LABEL, makePlan } from '../../src/plan/plan.js';
+import { writeBuildContext } from '../../src/render/context.js';
 import { temporaryDir, writeTree } from '../helpers/files.js';
 
 const config = configSchema.parse({
@@ -94,6 +95,26 @@ describe('plan', () => {
     assert.equal((await plan()).images.find((image) => image.name === 'app')?.inputDigest, app?.inputDigest, 'the same source digests the same');
     writeFileSync(join(source, 'app/setup.py'), 'v2\n');
     assert.notEqual((await plan()).images.find((image) => image.name === 'app')?.inputDigest, app?.inputDigest, 'a changed source changes the digest');
+  });
+
+  it("copies an image's patch series into patches/ of its context, and gives the others an empty patches/ folder", async () => {
+    const tree = writeTree(temporaryDir(), {
+      'macros.j2': '',
+      'base/Dockerfile.j2': 'FROM {{ base_image }}:{{ base_distro_tag }}\n{% if patches_path %}COPY patches /patches{% endif %}\n',
+      'app/Dockerfile.j2': 'FROM {{ namespace }}/base:{{ tag }}\n{% if patches_path %}COPY patches /patches{% endif %}\n',
+    });
+    const patchesPath = writeTree(temporaryDir(), { 'app/series': '# fixes\n0001-fix.patch\n\nmissing.patch\n', 'app/0001-fix.patch': '--- a\n+++ b\n', 'app/unlisted.patch': 'x\n' });
+    const plan = await makePlan({ config, catalog: discoverCatalog([tree]), distro: 'debian', tag: 't', engine: 'buildah', selection: { regexes: null, skipParents: false }, patchesPath });
+    const [base, app] = plan.images;
+    assert.match(app?.dockerfile ?? '', /COPY patches \/patches$/);
+    assert.deepEqual(app?.contextFiles.map((file) => file.path), ['patches/series', 'patches/0001-fix.patch']);
+    assert.deepEqual(app?.emptyDirs, []);
+    assert.deepEqual(base?.emptyDirs, ['patches']);
+    const out = temporaryDir();
+    await writeBuildContext(out, base?.dockerfile ?? '', base?.contextFiles ?? [], base?.emptyDirs);
+    assert.ok(statSync(join(out, 'patches')).isDirectory());
+    const without = await makePlan({ config, catalog: discoverCatalog([tree]), distro: 'debian', tag: 't', engine: 'buildah', selection: { regexes: null, skipParents: false } });
+    assert.doesNotMatch(without.images[1]?.dockerfile ?? '', /COPY patches/);
   });
 
   it('makes run tags in UTC as <release>-<distro>-<version>-<YYYYMMDDTHHMMSS>', () => {

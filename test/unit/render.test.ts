@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { discoverCatalog } from '../../src/catalog/discover.js';
 import { debianPackageInstall } from '../../src/render/kolla-methods.js';
@@ -49,7 +51,7 @@ describe('rendering', () => {
 
   it('knows True, False, None and the sequence test', () => {
     const out = render({ 'a/Dockerfile.j2': "FROM x\n{% if True and not False %}yes{% endif %} {{ ['a'] is sequence }} {{ None is none }}" });
-    assert.equal(out, 'FROM x\nyes true true');
+    assert.equal(out, 'FROM x\nyes True True');
   });
 
   it('does not escape HTML and drops one trailing newline', () => {
@@ -72,6 +74,20 @@ describe('rendering', () => {
   it("repeats lists and strings with * and spreads a list into format(*args), as Jinja2 does", () => {
     const out = render({ 'a/Dockerfile.j2': "FROM x\n{% set plugins = ['x', 'y'] %}RUN {{ (['install %s'] * plugins | length) | join(' && ') | format(*plugins) }}\n{{ '-' * 3 }} {{ 2 * 3 }} {{ '%s=%d%%' | format('a', 5) }}\n" });
     assert.equal(out, 'FROM x\nRUN install x && install y\n--- 6 a=5%');
+  });
+
+  it("calls Python's dict and string methods, not JavaScript's look-alikes", () => {
+    const out = render({
+      'a/Dockerfile.j2':
+        "FROM x\n{% set d = {'a': 1, 'b': 2} %}{% for k, v in d.items() %}{{ k }}={{ v }};{% endfor %} {{ d.keys() | list }} {{ d.get('c', 'none') }} {{ d.get('a') }}\n" +
+        "{{ 'a-b-c'.replace('-', '_') }} {{ 'a-b-c'.replace('-', '_', 1) }} {{ '  x  y '.split() }} {{ 'a,b,,c'.split(',', 2) }} {{ 'xxhixx'.strip('x') }} {{ 'nova-api'.startswith(('cinder', 'nova')) }}\n",
+    });
+    assert.equal(out, "FROM x\na=1;b=2; ['a', 'b'] none 1\na_b_c a_b-c ['x', 'y'] ['a', 'b', ',c'] hi True");
+  });
+
+  it('prints values as Jinja2 does: None, True/False, lists and dicts in Python form', () => {
+    const out = render({ 'a/Dockerfile.j2': "FROM x\n{{ None }} {{ True }} {{ ['a', \"it's\"] }} {{ {'k': [1, None]} }} {{ nothing }}|\n" });
+    assert.equal(out, 'FROM x\nNone True [\'a\', "it\'s"] {\'k\': [1, None]} |');
   });
 });
 
@@ -126,5 +142,27 @@ describe("Kolla's template methods", () => {
     assert.equal(debianPackageInstall(['a'], false), 'apt-get --error-on=any update && apt-get -y install --no-install-recommends a');
     assert.equal(debianPackageInstall(['https://example.org/x/tool_1.0_amd64.deb']), 'curl --location https://example.org/x/tool_1.0_amd64.deb -o tool_1.0_amd64.deb && dpkg -i tool_1.0_amd64.deb && rm -rf tool_1.0_amd64.deb');
     assert.equal(debianPackageInstall([]), '');
+  });
+});
+
+describe('compiled templates kept between runs', () => {
+  it('renders the same from the cache, recompiles a changed template, and survives a damaged cache file', () => {
+    const tree = writeTree(temporaryDir(), { 'macros.j2': '{% macro hi() %}hi {{ image_name }}{% endmacro %}', 'a/Dockerfile.j2': 'FROM x\n{% import "macros.j2" as macros with context %}{{ macros.hi() }} {{ [1] + [2] }}\n' });
+    const cache = temporaryDir();
+    const renderOnce = () => {
+      const catalog = discoverCatalog([tree]);
+      const image = catalog.images.get('a');
+      assert.ok(image);
+      return new Renderer(catalog, { compiledTemplatesDir: cache }).render(image, variables('a'));
+    };
+    assert.equal(renderOnce(), 'FROM x\nhi a [1, 2]');
+    const files = readdirSync(cache);
+    assert.equal(files.length, 2, 'the template and macros.j2 are kept compiled');
+    assert.equal(renderOnce(), 'FROM x\nhi a [1, 2]');
+    writeFileSync(join(tree, 'a/Dockerfile.j2'), 'FROM y\n');
+    assert.equal(renderOnce(), 'FROM y');
+    for (const file of readdirSync(cache)) writeFileSync(join(cache, file), 'this is not javascript (');
+    writeFileSync(join(tree, 'a/Dockerfile.j2'), 'FROM x\n{% import "macros.j2" as macros with context %}{{ macros.hi() }} {{ [1] + [2] }}\n');
+    assert.equal(renderOnce(), 'FROM x\nhi a [1, 2]');
   });
 });

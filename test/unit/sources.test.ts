@@ -6,6 +6,7 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { prepareImageSources, type PrepareSourcesRequest } from '../../src/sources/prepare.js';
+import { pruneSourceStore } from '../../src/sources/prune.js';
 import { SourceError, type PreparedArchive, type SourceDefinition } from '../../src/sources/types.js';
 import { freePort, temporaryDir, writeTree } from '../helpers/index.js';
 
@@ -359,5 +360,23 @@ describe('section selection', () => {
     assert.deepEqual(await prepare('nova-base', sections), []);
     assert.deepEqual(names(archive(await prepare('nova', sections), 'plugins-archive').file), ['plugins/', 'plugins/thing/', 'plugins/thing/file']);
     assert.deepEqual(await prepare('nova', { 'nova-base-plugin-x': local(folder) }), []);
+  });
+});
+
+describe('the source store', () => {
+  it('drops archives no plan has written for a week, and stale scratch folders, keeping fresh ones', async () => {
+    const cacheDir = temporaryDir();
+    const archives = join(cacheDir, 'sources', 'archives');
+    const scratch = join(cacheDir, 'sources', 'tmp', 'prepare-old');
+    mkdirSync(archives, { recursive: true });
+    mkdirSync(scratch, { recursive: true });
+    writeFileSync(join(archives, 'old'), 'x');
+    writeFileSync(join(archives, 'fresh'), 'y');
+    const eightDaysAgo = new Date(Date.now() - 8 * 24 * 60 * 60 * 1000);
+    utimesSync(join(archives, 'old'), eightDaysAgo, eightDaysAgo);
+    utimesSync(scratch, eightDaysAgo, eightDaysAgo);
+    await pruneSourceStore(cacheDir);
+    assert.deepEqual(readdirSync(archives), ['fresh']);
+    assert.ok(!existsSync(scratch));
   });
 });
