@@ -122,7 +122,11 @@ export async function makePlan(request: PlanRequest): Promise<Plan> {
   const skippedParents: PlannedImage[] = [];
   const skipped = new Set(selection.skippedParents);
   // Parents skipped by --skip-parents still need digests: their children's digests include them.
-  for (const name of orderParentsFirst(catalog, [...selection.skippedParents, ...selection.selected])) {
+  const ordered = orderParentsFirst(catalog, [...selection.skippedParents, ...selection.selected]);
+  // Reading image folders does not depend on parents: all at once, while rendering goes in order.
+  const folderFiles = new Map(ordered.map((name) => [name, readContextFiles(catalog.images.get(name)?.dir ?? '')]));
+  for (const promise of folderFiles.values()) promise.catch(() => undefined);
+  for (const name of ordered) {
     const image = catalog.images.get(name);
     if (image === undefined) continue;
     const variables = templateVariables({ config, distro, baseImage, architecture, namespace, tag, imageName: name, toolVersion, environment, patchesPath: request.patchesPath });
@@ -132,7 +136,7 @@ export async function makePlan(request: PlanRequest): Promise<Plan> {
     const dockerfile = snippets ? injectRepositories(rendered, snippets, inheritedUser) : rendered;
     const sources = await imageSources(request, name, dockerfile, variables.debian_arch as string);
     const patches = request.patchesPath === undefined ? [] : imagePatchFiles(request.patchesPath, name);
-    const contextFiles: ContextFile[] = [...(await readContextFiles(image.dir)), ...patches, ...sources.files];
+    const contextFiles: ContextFile[] = [...((await folderFiles.get(name)) ?? []), ...patches, ...sources.files];
     const parentIdentity = image.parent === null ? baseImageIdentity(baseImage) : digests.get(image.parent);
     if (parentIdentity === undefined) throw new Error(`internal: parent ${image.parent} of ${name} was not digested first`);
     const digest = inputDigest({

@@ -89,7 +89,7 @@ export function imagesCommand(globals: () => GlobalOptions, setExitCode: (code: 
           const plan = await makePlan({ config: loaded.config, catalog, distro, tag, engine: loaded.config.engine as EngineName, selection: { regexes: regexList, skipParents: options.skipParents ?? false }, templateOverrideFiles: loaded.templateOverrideFiles, reposYamlFiles: loaded.reposYamlFiles, sources: loaded.sources, patchesPath: loaded.patchesPath });
           const outDir = distros.length > 1 ? join(resolve(options.out), distro) : resolve(options.out);
           const failed = plan.images.filter((image) => image.failure !== undefined);
-          for (const image of plan.images) if (image.failure === undefined) await writeBuildContext(join(outDir, image.name), image.dockerfile, image.contextFiles, image.emptyDirs);
+          await Promise.all(plan.images.filter((image) => image.failure === undefined).map((image) => writeBuildContext(join(outDir, image.name), image.dockerfile, image.contextFiles, image.emptyDirs)));
           for (const image of failed) process.stderr.write(`ci-builder: error: ${image.name}: ${image.failure ?? ''}\n`);
           process.stderr.write(`rendered ${plan.images.length - failed.length} image(s) for ${distro} into ${outDir}${failed.length > 0 ? `; ${failed.length} failed` : ''}\n`);
           if (failed.length > 0) setExitCode(1);
