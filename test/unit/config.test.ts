@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load.js';
+import { redactSecrets } from '../../src/config/redact.js';
 import { ConfigError, UsageError } from '../../src/util/errors.js';
 import { temporaryDir, writeTree } from '../helpers/files.js';
 
@@ -109,6 +110,14 @@ describe('config loading', () => {
     assert.deepEqual(loaded.reposYamlFiles, [join(dir, 'repos.yaml')]);
     const gitless = configDir({ 'config.yml': `${base}sources:\n  keystone: { type: git, location: /srv/keystone.git }\n` });
     assert.throws(() => loadConfig({ configDir: gitless, env: {} }), (error: unknown) => error instanceof ConfigError && /sources\.keystone\.reference: a git source needs reference/.test(error.message));
+  });
+
+  it('redacts secret-looking keys and the password of a URL for display', () => {
+    assert.deepEqual(redactSecrets({ registry_password: 'p', sources: { nova: { location: 'https://bob:s3cret@git.example/nova.git', type: 'git' } }, list: ['http://x.example/a'] }), {
+      registry_password: '<redacted>',
+      sources: { nova: { location: 'https://bob:<redacted>@git.example/nova.git', type: 'git' } },
+      list: ['http://x.example/a'],
+    });
   });
 
   it('refuses an unknown environment, listing the known ones', () => {
