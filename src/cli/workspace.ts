@@ -13,6 +13,8 @@ export interface SelectionOptions {
   set?: string[];
   /** kolla-build's --profile: a set by another name. */
   profile?: string[];
+  /** kolla-build's --template-override: files merged after build.template_overrides. */
+  templateOverride?: string[];
   imagesDir?: string[];
   skipParents?: boolean;
 }
@@ -29,7 +31,8 @@ export function loadConfigFor(globals: GlobalOptions, flags: Overrides = {}): Lo
 
 /** Config and image trees as every command that chooses images sees them. */
 export function openWorkspace(globals: GlobalOptions, selection: SelectionOptions, flags: Overrides = {}): Workspace {
-  const loaded = loadConfigFor(globals, flags);
+  const configured = loadConfigFor(globals, flags);
+  const loaded = { ...configured, templateOverrideFiles: [...configured.templateOverrideFiles, ...(selection.templateOverride ?? []).map((file) => resolve(file))] };
   const extraTrees = (selection.imagesDir ?? []).map((dir) => resolve(dir));
   const catalog = discoverCatalog([...loaded.imagesDirs, ...extraTrees]);
   return { loaded, catalog };

@@ -128,6 +128,20 @@ describe('looking before building', () => {
     assert.equal(readFileSync(join(out, 'leaf/Dockerfile'), 'utf8'), 'FROM localhost/ns/base:t1');
   });
 
+  it('renders with --template-override files as kolla-build merges them, and names a missing one', async () => {
+    const dir = workspace({
+      'etc/images/leaf/Dockerfile.j2': 'FROM {{ namespace }}/base:{{ tag }}\n{% block leaf_footer %}{% endblock %}\n',
+      'site.j2': '{% extends parent_template %}\n{% block leaf_footer %}RUN echo site{% endblock %}\n',
+      'later.j2': '{% extends parent_template %}\n{% set leaf_extra = 1 %}\n',
+    });
+    const out = join(dir, 'out');
+    const result = await runCli(['--config', join(dir, 'etc'), 'images', 'render', '--out', out, '--tag', 't1', '--template-override', 'site.j2', '--template-override', 'later.j2', 'leaf'], { cwd: dir });
+    assert.equal(result.code, 0, result.stderr);
+    const { readFileSync } = await import('node:fs');
+    assert.equal(readFileSync(join(out, 'leaf/Dockerfile'), 'utf8'), 'FROM localhost/ns/base:t1\nRUN echo site');
+    assertOneLineError(await runCli(['--config', join(dir, 'etc'), 'images', 'render', '--out', out, '--template-override', 'nope.j2'], { cwd: dir }), /nope\.j2: template override file not found/);
+  });
+
   it('shows the effective config with secrets redacted', async () => {
     const dir = workspace({ 'etc/config.yml': `${goodConfig}secrets: secrets.yml\n`, 'etc/secrets.yml': 'registry_username: u\nregistry_password: hunter2-secret\n' });
     const result = await runCli(['--config', join(dir, 'etc'), 'config', 'show'], { cwd: dir });

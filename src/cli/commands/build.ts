@@ -21,6 +21,7 @@ export function buildCommand(globals: () => GlobalOptions, signal: AbortSignal, 
     .option('--set <names>', 'named image set(s) from the config, e.g. overcloud,seed', collectList)
     .option('--profile <names>', "same as --set (kolla-build's name for it)", collectList)
     .option('--images-dir <dir>', 'extra image tree; repeatable, later trees add or replace images', collectRepeated)
+    .option('--template-override <file>', 'template override file, merged after build.template_overrides (as kolla-build); repeatable', collectRepeated)
     .option('--skip-parents', 'do not build selected images that have children; reuse their existing image')
     .option('--skip-existing', 'leave alone images that already exist in the engine at the run tag (not built, not pushed), as kolla-build does')
     .option('--tag <tag>', 'tag for every image of the run (default: <release>-<distro>-<version>-<UTC timestamp>)')

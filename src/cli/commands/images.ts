@@ -77,6 +77,7 @@ export function imagesCommand(globals: () => GlobalOptions, setExitCode: (code: 
     selectingCommand('render', "Render every selected image's Dockerfile and build context into a folder, without building")
       .requiredOption('--out <dir>', 'folder to write <image>/Dockerfile and context files into (per distro when several)')
       .option('--tag <tag>', 'tag to render with (default: a fresh run tag)')
+      .option('--template-override <file>', 'template override file, merged after build.template_overrides (as kolla-build); repeatable', collectRepeated)
       .action(async (regexes, options) => {
         const global = globals();
         const { loaded, catalog } = openWorkspace(global, options);
