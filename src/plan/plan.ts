@@ -21,6 +21,7 @@ import { loadReposSource } from '../render/repos-files.js';
 import { templateEnvironment } from '../render/template-environment.js';
 import { templateVariables } from '../render/variables.js';
 import { UsageError } from '../util/errors.js';
+import { Limiter } from '../util/limiter.js';
 import { inputDigest, normalizeRunStrings } from './digest.js';
 import { imageNamespace, imageReference } from './naming.js';
 
@@ -81,6 +82,8 @@ export interface PlanRequest {
   signal?: AbortSignal;
 }
 
+const SOURCE_FETCHES_AT_ONCE = 4;
+
 const dockerArchitecture: Record<string, string> = { x64: 'x86_64', arm64: 'aarch64', ppc64: 'ppc64le', s390x: 's390x' };
 
 /** Pure: config and files in, the images to build with their Dockerfiles and input digests out. */
@@ -126,15 +129,20 @@ export async function makePlan(request: PlanRequest): Promise<Plan> {
   // Reading image folders does not depend on parents: all at once, while rendering goes in order.
   const folderFiles = new Map(ordered.map((name) => [name, readContextFiles(catalog.images.get(name)?.dir ?? '')]));
   for (const promise of folderFiles.values()) promise.catch(() => undefined);
-  for (const name of ordered) {
+  // Sources are fetched (downloads, git) a few at a time while rendering goes on in order.
+  const fetches = new Limiter(SOURCE_FETCHES_AT_ONCE);
+  const renderedImages = ordered.flatMap((name) => {
     const image = catalog.images.get(name);
-    if (image === undefined) continue;
+    if (image === undefined) return [];
     const variables = templateVariables({ config, distro, baseImage, architecture, namespace, tag, imageName: name, toolVersion, environment, patchesPath: request.patchesPath });
     const rendered = renderer.render(image, variables);
     const inheritedUser = (image.parent === null ? undefined : users.get(image.parent)) ?? 'root';
     users.set(name, finalUser(rendered, inheritedUser));
     const dockerfile = snippets ? injectRepositories(rendered, snippets, inheritedUser) : rendered;
-    const sources = await imageSources(request, name, dockerfile, variables.debian_arch as string);
+    return [{ name, image, dockerfile, sources: fetches.add(() => imageSources(request, name, dockerfile, variables.debian_arch)) }];
+  });
+  for (const { name, image, dockerfile, sources: fetching } of renderedImages) {
+    const sources = await fetching;
     const patches = request.patchesPath === undefined ? [] : imagePatchFiles(request.patchesPath, name);
     const contextFiles: ContextFile[] = [...((await folderFiles.get(name)) ?? []), ...patches, ...sources.files];
     const parentIdentity = image.parent === null ? baseImageIdentity(baseImage) : digests.get(image.parent);

@@ -8,6 +8,8 @@ export interface TemplateVariables {
   base_package_type: 'deb' | 'rpm';
   distro_package_manager: 'apt' | 'dnf';
   base_arch: string;
+  /** Debian's name of the architecture (amd64, arm64): what source checksums are keyed by. */
+  debian_arch: string;
   namespace: string;
   image_prefix: string;
   tag: string;

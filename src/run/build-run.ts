@@ -10,7 +10,7 @@ import type { RunSummary, SummaryCollector } from '../report/summary.js';
 import { runDag, type DagNode } from '../schedule/dag.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { fail, ok, type Result } from '../util/result.js';
-import { Limiter } from './limiter.js';
+import { Limiter } from '../util/limiter.js';
 import { addVersionLabel } from './version-label.js';
 
 export interface PushSettings {

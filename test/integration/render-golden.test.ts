@@ -16,6 +16,7 @@ const variables: TemplateVariables = {
   base_package_type: 'deb',
   distro_package_manager: 'apt',
   base_arch: 'x86_64',
+  debian_arch: 'amd64',
   namespace: '127.0.0.1:5000/ci-builder-dev',
   image_prefix: '',
   tag: 'zed-debian-bookworm-20261125T000000',

@@ -23,7 +23,7 @@ const data: ReposData = {
     epel: { name: 'epel', metalink: 'https://mirrors.example/metalink?repo=epel-9', gpgkey: 'file:///etc/pki/epel', repo_gpgcheck: true },
   },
 };
-const debian = { base_package_type: 'deb', base_distro: 'debian', base_arch: 'x86_64', openstack_release_codename: 'Zed' };
+const debian = { base_package_type: 'deb', base_distro: 'debian', base_arch: 'x86_64', debian_arch: 'amd64', openstack_release_codename: 'Zed' };
 const rocky = { base_package_type: 'rpm', base_distro: 'rocky', base_arch: 'x86_64', openstack_release_codename: 'Zed' };
 const source = mergeReposFiles([data]);
 const aptFile = (repo: string) => `/etc/apt/sources.list.d/${repo}.sources`;

@@ -16,6 +16,7 @@ const variables = (name: string): TemplateVariables => ({
   base_package_type: 'deb',
   distro_package_manager: 'apt',
   base_arch: 'x86_64',
+  debian_arch: 'amd64',
   namespace: 'localhost/ns',
   image_prefix: '',
   tag: 'zed-debian-bookworm-20260101T000000',
