@@ -35,7 +35,13 @@ export function tidyTemplateError(message: string): string {
     .replace(/^(\s*(Template render error:|Error:|\([^()]+\)))+\s*/, '')
     .trim();
   // nunjucks' line numbers of run-time errors are off (and point into macros.j2 through a macro): left out.
-  return `${innermost[1]}: ${text}`;
+  return `${innermost[1]}: ${withConfigHint(text)}`;
+}
+
+/** Kolla's templates name kolla-build's config sections; say where the same lives in ci-builder's. */
+function withConfigHint(text: string): string {
+  const user = /'([a-z0-9_-]+)-user' config section/.exec(text);
+  return user ? `${text} (in ci-builder: users.${user[1]} in the config)` : text;
 }
 
 export interface RendererOptions {

@@ -72,6 +72,13 @@ describe('rendering', () => {
     );
   });
 
+  it("points a Kolla template's missing-user error at ci-builder's users table", () => {
+    assert.throws(
+      () => render({ 'a/Dockerfile.j2': "FROM x\n{{ raise_error(\"Failed to find configuration for 'etcd' user. Try specifying 'etcd-user' config section.\") }}" }),
+      /etcd-user' config section\. \(in ci-builder: users\.etcd in the config\)$/,
+    );
+  });
+
   it("repeats lists and strings with * and spreads a list into format(*args), as Jinja2 does", () => {
     const out = render({ 'a/Dockerfile.j2': "FROM x\n{% set plugins = ['x', 'y'] %}RUN {{ (['install %s'] * plugins | length) | join(' && ') | format(*plugins) }}\n{{ '-' * 3 }} {{ 2 * 3 }} {{ '%s=%d%%' | format('a', 5) }}\n" });
     assert.equal(out, 'FROM x\nRUN install x && install y\n--- 6 a=5%');
