@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { YAMLParseError } from 'yaml';
 import { requireVaultPassword } from '../vault/password.js';
@@ -74,33 +74,24 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   const config = parsed.data;
   checkCrossReferences(config, merged.origins, baseFile);
 
-  const relativeTo = (key: string) => {
-    const origin = originOf(merged.origins, [key], baseFile);
-    return existsSync(origin) ? dirname(origin) : cwd;
+  /** A path the config names, made absolute against the folder of the file that set it (the working folder for a flag or variable). */
+  const pathFrom = (keyPath: readonly string[], path: string) => {
+    const origin = originOf(merged.origins, keyPath, baseFile);
+    return resolve(existsSync(origin) ? dirname(origin) : cwd, path);
   };
-  const imagesBase = relativeTo('images_dirs');
-  const secretsBase = relativeTo('secrets');
-  const buildFiles = (key: string, files: readonly string[]) => {
-    const origin = originOf(merged.origins, ['build', key], baseFile);
-    const base = existsSync(origin) ? dirname(origin) : cwd;
-    return files.map((file) => (isAbsolute(file) ? file : resolve(base, file)));
-  };
+  const { build } = config;
   return {
     config,
     configDir,
     environment,
     files: layers.map((layer) => layer.origin).filter((origin) => existsSync(origin)),
-    imagesDirs: config.images_dirs.map((dir) => (isAbsolute(dir) ? dir : resolve(imagesBase, dir))),
-    secretsFile: config.secrets === undefined ? undefined : resolve(secretsBase, config.secrets),
-    templateOverrideFiles: buildFiles('template_overrides', config.build.template_overrides),
-    reposYamlFiles: buildFiles('repos_yaml', config.build.repos_yaml),
-    patchesPath: config.build.patches_path === undefined ? undefined : buildFiles('patches_path', [config.build.patches_path])[0],
+    imagesDirs: config.images_dirs.map((dir) => pathFrom(['images_dirs'], dir)),
+    secretsFile: config.secrets === undefined ? undefined : pathFrom(['secrets'], config.secrets),
+    templateOverrideFiles: build.template_overrides.map((file) => pathFrom(['build', 'template_overrides'], file)),
+    reposYamlFiles: build.repos_yaml.map((file) => pathFrom(['build', 'repos_yaml'], file)),
+    patchesPath: build.patches_path === undefined ? undefined : pathFrom(['build', 'patches_path'], build.patches_path),
     sources: Object.fromEntries(
-      Object.entries(config.sources).map(([section, source]) => {
-        if (source.type !== 'local' || isAbsolute(source.location)) return [section, source];
-        const origin = originOf(merged.origins, ['sources', section, 'location'], baseFile);
-        return [section, { ...source, location: resolve(existsSync(origin) ? dirname(origin) : cwd, source.location) }];
-      }),
+      Object.entries(config.sources).map(([section, source]) => [section, source.type === 'local' ? { ...source, location: pathFrom(['sources', section, 'location'], source.location) } : source]),
     ),
     readYaml,
   };
