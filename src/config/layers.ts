@@ -3,7 +3,7 @@
  * validation error can name the file (or flag, or variable) that caused it.
  * Objects merge key by key; arrays and scalars replace.
  */
-export type PlainObject = Record<string, unknown>;
+import { isPlainObject, type PlainObject } from '../util/plain-object.js';
 
 export interface Layer {
   origin: string;
@@ -13,10 +13,6 @@ export interface Layer {
 export interface MergedLayers {
   values: PlainObject;
   origins: Map<string, string>;
-}
-
-export function isPlainObject(value: unknown): value is PlainObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 export function mergeLayers(layers: readonly Layer[]): MergedLayers {

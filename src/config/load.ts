@@ -7,7 +7,8 @@ import { parseYamlWithVault, VaultYamlError } from '../vault/yaml.js';
 import type { z } from 'zod';
 import { ConfigError, UsageError } from '../util/errors.js';
 import type { SourceDefinition } from '../sources/types.js';
-import { isPlainObject, mergeLayers, originOf, type Layer, type PlainObject } from './layers.js';
+import { isPlainObject, type PlainObject } from '../util/plain-object.js';
+import { mergeLayers, originOf, type Layer } from './layers.js';
 import { overridesFromEnvironment, overridesFromFlags, type Overrides } from './overrides.js';
 import { configSchema, type Config } from './schema.js';
 

@@ -1,4 +1,4 @@
-import type { PlainObject } from './layers.js';
+import type { PlainObject } from '../util/plain-object.js';
 
 /** Scalar keys that environment variables and flags may set, with their parsers. */
 const overridable = {

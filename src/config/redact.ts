@@ -1,4 +1,4 @@
-import { isPlainObject } from './layers.js';
+import { isPlainObject } from '../util/plain-object.js';
 
 const secretKey = /(^|_)(pass(word)?|secret|token|credentials?|private_key|auth)$/i;
 

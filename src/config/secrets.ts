@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { ConfigError } from '../util/errors.js';
-import type { PlainObject } from './layers.js';
+import type { PlainObject } from '../util/plain-object.js';
 import { secretsSchema, type Secrets } from './secrets-schema.js';
 
 /**

@@ -3,6 +3,8 @@
  * nunjucks has none of the dict ones, and would call JavaScript's own string methods where
  * names clash: `'a-b-c'.replace('-', '_')` would change only the first dash. Each is Python's.
  */
+import { isPlainObject } from '../util/plain-object.js';
+
 type Method = (...args: unknown[]) => unknown;
 
 const dictMethods: Record<string, (dict: Record<string, unknown>) => Method> = {
@@ -33,12 +35,6 @@ export function pythonMethod(target: unknown, name: unknown): Method | undefined
   if (typeof target === 'string' && Object.hasOwn(stringMethods, key)) return stringMethods[key]?.(target);
   if (isPlainObject(target) && Object.hasOwn(dictMethods, key) && !Object.hasOwn(target, key)) return dictMethods[key]?.(target);
   return undefined;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const prototype = Object.getPrototypeOf(value) as unknown;
-  return prototype === Object.prototype || prototype === null;
 }
 
 function stripped(text: string, chars: unknown, left: boolean, right: boolean): string {

@@ -1,3 +1,5 @@
+import { isPlainObject } from '../util/plain-object.js';
+
 /**
  * Python's view of template values, for methods whose output must match kolla-build's:
  * str() spelling and truthiness differ from JavaScript's for booleans, None and containers.
@@ -30,12 +32,6 @@ export function pythonOutput(value: unknown): unknown {
   if (typeof value === 'boolean') return value ? 'True' : 'False';
   if (Array.isArray(value) || isPlainObject(value)) return pythonRepr(value);
   return value;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null) return false;
-  const prototype = Object.getPrototypeOf(value) as unknown;
-  return prototype === Object.prototype || prototype === null;
 }
 
 export function pythonTruthy(value: unknown): boolean {

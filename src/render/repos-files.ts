@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parse } from 'yaml';
 import { UsageError } from '../util/errors.js';
+import { isPlainObject } from '../util/plain-object.js';
 import { mergeReposFiles, type ReposData, type ReposSource } from './kolla-repos.js';
 
 /**
@@ -40,20 +41,16 @@ function readReposFile(file: string): ReposData {
   } catch (error) {
     throw new UsageError(`${file}: not valid YAML: ${(error as Error).message.split('\n')[0]}`);
   }
-  if (!isMapping(data)) throw new UsageError(`${file}: (top level): expected a mapping of sections (deb, debian, rpm, rocky, …)`);
+  if (!isPlainObject(data)) throw new UsageError(`${file}: (top level): expected a mapping of sections (deb, debian, rpm, rocky, …)`);
   for (const [section, repos] of Object.entries(data)) {
     if (repos === null) {
       data[section] = {};
       continue;
     }
-    if (!isMapping(repos)) throw new UsageError(`${file}: ${section}: expected a mapping of repository names`);
+    if (!isPlainObject(repos)) throw new UsageError(`${file}: ${section}: expected a mapping of repository names`);
     for (const [name, info] of Object.entries(repos)) {
-      if (!isMapping(info)) throw new UsageError(`${file}: ${section}.${name}: expected a mapping (url, suite, … or distro: true)`);
+      if (!isPlainObject(info)) throw new UsageError(`${file}: ${section}.${name}: expected a mapping (url, suite, … or distro: true)`);
     }
   }
   return data as ReposData;
-}
-
-function isMapping(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
