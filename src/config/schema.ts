@@ -145,6 +145,5 @@ export const configSchema = z
 export type Config = z.infer<typeof configSchema>;
 export type DistroConfig = z.infer<typeof distro>;
 export type BootstrapSource = z.infer<typeof bootstrapSource>;
-export type SourceSection = z.infer<typeof imageSourceSection>;
 export type SetEntry = z.infer<typeof setEntry>;
 export type RepositoryConfig = z.infer<typeof repository>;

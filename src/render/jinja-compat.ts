@@ -44,9 +44,9 @@ export function installJinjaCompat(): void {
   const runtime = nunjucks.runtime as unknown as Record<string, unknown>;
   runtime.pyAdd = pythonAdd;
   runtime.pyMul = pythonMultiply;
-  // `{{ None }}` prints None and `{{ [1, 2] }}` prints [1, 2] under Jinja2; nunjucks would print '' and 1,2.
   const memberLookup = runtime.memberLookup as (target: unknown, name: unknown) => unknown;
   runtime.memberLookup = (target: unknown, name: unknown) => pythonMethod(target, name) ?? memberLookup(target, name);
+  // `{{ None }}` prints None and `{{ [1, 2] }}` prints [1, 2] under Jinja2; nunjucks would print '' and 1,2.
   const suppressValue = runtime.suppressValue as (value: unknown, autoescape: boolean) => unknown;
   runtime.suppressValue = (value: unknown, autoescape: boolean) => suppressValue(pythonOutput(value), autoescape);
   const compiler = (nunjucks as unknown as { compiler: { Compiler: CompilerInternals } }).compiler.Compiler;

@@ -28,10 +28,8 @@ export function pythonRepr(value: unknown): string {
 
 /** What `{{ value }}` prints under Jinja2: None, True, False, and lists and dicts as Python shows them. */
 export function pythonOutput(value: unknown): unknown {
-  if (value === null) return 'None';
-  if (typeof value === 'boolean') return value ? 'True' : 'False';
-  if (Array.isArray(value) || isPlainObject(value)) return pythonRepr(value);
-  return value;
+  // undefined stays '' (as Jinja2's Undefined prints) and strings, numbers and SafeStrings stay as they are.
+  return value === null || typeof value === 'boolean' || Array.isArray(value) || isPlainObject(value) ? pythonStr(value) : value;
 }
 
 export function pythonTruthy(value: unknown): boolean {
