@@ -5,7 +5,8 @@ import { describeFailure, runProcess, type ProcessResult } from '../engine/proce
 import { errorMessage } from '../util/errors.js';
 import { sha256Hex } from '../util/hash.js';
 import { createNormalisedTar } from './tar.js';
-import { SourceError, stripUserinfo } from './types.js';
+import { stripUserinfo } from '../util/url-login.js';
+import { SourceError } from './types.js';
 
 export interface GitSourceRequest {
   section: string;

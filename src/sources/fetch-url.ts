@@ -4,7 +4,8 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { errorMessage } from '../util/errors.js';
-import { SourceError, stripUserinfo } from './types.js';
+import { stripUserinfo } from '../util/url-login.js';
+import { SourceError } from './types.js';
 
 export interface DownloadRequest {
   section: string;

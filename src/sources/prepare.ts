@@ -8,7 +8,8 @@ import { downloadUrl } from './fetch-url.js';
 import { packLocal } from './local.js';
 import { pruneSourceStore } from './prune.js';
 import { createNormalisedTar, extractTar, findUnsafeMember, listMembers } from './tar.js';
-import { SourceError, stripUserinfo, type PreparedArchive, type SourceDefinition } from './types.js';
+import { stripUserinfo } from '../util/url-login.js';
+import { SourceError, type PreparedArchive, type SourceDefinition } from './types.js';
 
 export interface PrepareSourcesRequest {
   image: string;

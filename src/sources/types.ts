@@ -1,3 +1,5 @@
+import { stripUserinfo } from '../util/url-login.js';
+
 /** One source section of the Kolla config: `<image>`, `<image>-plugin-<name>` or `<image>-additions-<name>`. */
 export interface SourceDefinition {
   type: 'url' | 'git' | 'local';
@@ -17,11 +19,6 @@ export interface PreparedArchive {
   file: string;
   /** What goes into the image's input digest: equal identity, equal archive content. */
   identity: string;
-}
-
-/** `user:password@` in any URL in the text is dropped: messages end up in logs and summaries. */
-export function stripUserinfo(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@]*@/gi, '$1');
 }
 
 /** A source that could not be fetched or packed; one line that names the section and never a credential. */
