@@ -110,7 +110,7 @@ export async function makePlan(request: PlanRequest): Promise<Plan> {
     repos: loadReposSource(request.reposYamlFiles ?? [], catalog.trees),
     compiledTemplatesDir: join(request.cacheDir ?? cacheDir(), 'templates'),
   });
-  const environment = templateEnvironment(process.env);
+  const sharedVariables = templateVariables({ config, distro, baseImage, architecture, namespace, tag, toolVersion, environment: templateEnvironment(process.env), patchesPath: request.patchesPath });
   const engineOptions = {
     engine: request.engine,
     network: 'host',
@@ -134,7 +134,7 @@ export async function makePlan(request: PlanRequest): Promise<Plan> {
   const renderedImages = ordered.flatMap((name) => {
     const image = catalog.images.get(name);
     if (image === undefined) return [];
-    const variables = templateVariables({ config, distro, baseImage, architecture, namespace, tag, imageName: name, toolVersion, environment, patchesPath: request.patchesPath });
+    const variables = { ...sharedVariables, image_name: name };
     const rendered = renderer.render(image, variables);
     const inheritedUser = (image.parent === null ? undefined : users.get(image.parent)) ?? 'root';
     users.set(name, finalUser(rendered, inheritedUser));

@@ -1,7 +1,7 @@
 import type { Config } from '../config/schema.js';
 
-/** The template variables Kolla's Dockerfile.j2 files read, for one image and distro. */
-export interface TemplateVariables {
+/** The template variables Kolla's Dockerfile.j2 files read that are the same for every image of a run. */
+export interface RunTemplateVariables {
   base_distro: string;
   base_distro_tag: string;
   base_image: string;
@@ -13,10 +13,14 @@ export interface TemplateVariables {
   namespace: string;
   image_prefix: string;
   tag: string;
-  image_name: string;
   maintainer: string;
   release: string;
   [extra: string]: unknown;
+}
+
+/** The template variables of one image and distro. */
+export interface TemplateVariables extends RunTemplateVariables {
+  image_name: string;
 }
 
 export interface VariablesInput {
@@ -28,7 +32,6 @@ export interface VariablesInput {
   architecture: string;
   namespace: string;
   tag: string;
-  imageName: string;
   /** ci-builder's own version, the default of `kolla_version`. */
   toolVersion: string;
   /** build.patches_path, absolute; templates copy patches only when it is set. */
@@ -39,8 +42,11 @@ export interface VariablesInput {
 
 const debianArchitecture: Record<string, string> = { x86_64: 'amd64', aarch64: 'arm64' };
 
-/** Every variable kolla-build gives its templates, computed from ci-builder's configuration. */
-export function templateVariables(input: VariablesInput): TemplateVariables {
+/**
+ * Every variable kolla-build gives its templates, computed from ci-builder's configuration:
+ * the same for every image of a run but `image_name`, which the caller adds per image.
+ */
+export function templateVariables(input: VariablesInput): RunTemplateVariables {
   const { config, distro } = input;
   const distroConfig = config.distros[distro];
   if (distroConfig === undefined) throw new Error(`internal: unknown distro ${distro}`);
@@ -59,7 +65,6 @@ export function templateVariables(input: VariablesInput): TemplateVariables {
     namespace: input.namespace,
     image_prefix: config.image_prefix,
     tag: input.tag,
-    image_name: input.imageName,
     maintainer: config.maintainer,
     release: config.release,
     openstack_release: config.release,

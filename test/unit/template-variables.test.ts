@@ -20,7 +20,6 @@ const input = (parsed: ReturnType<typeof config>, architecture = 'x86_64') => ({
   architecture,
   namespace: '127.0.0.1:5000/kolla',
   tag: 'zed-rocky-9',
-  imageName: 'nova-api',
   toolVersion: '0.1.0',
   environment: {},
 });
