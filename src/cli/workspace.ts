@@ -32,7 +32,9 @@ export function loadConfigFor(globals: GlobalOptions, flags: Overrides = {}): Lo
 /** Config and image trees as every command that chooses images sees them. */
 export function openWorkspace(globals: GlobalOptions, selection: SelectionOptions, flags: Overrides = {}): Workspace {
   const configured = loadConfigFor(globals, flags);
-  const loaded = { ...configured, templateOverrideFiles: [...configured.templateOverrideFiles, ...(selection.templateOverride ?? []).map((file) => resolve(file))] };
+  const { renderInputs } = configured;
+  const templateOverrideFiles = [...renderInputs.templateOverrideFiles, ...(selection.templateOverride ?? []).map((file) => resolve(file))];
+  const loaded = { ...configured, renderInputs: { ...renderInputs, templateOverrideFiles } };
   const extraTrees = (selection.imagesDir ?? []).map((dir) => resolve(dir));
   const catalog = discoverCatalog([...loaded.imagesDirs, ...extraTrees]);
   return { loaded, catalog };

@@ -32,16 +32,21 @@ export interface LoadedConfig {
   imagesDirs: string[];
   /** The secrets file made absolute, when one is configured. */
   secretsFile: string | undefined;
-  /** build.template_overrides made absolute against the file that named them. */
-  templateOverrideFiles: string[];
-  /** build.repos_yaml made absolute against the file that named them. */
-  reposYamlFiles: string[];
-  /** build.patches_path made absolute against the file that named it. */
-  patchesPath: string | undefined;
-  /** `sources` with local locations made absolute against the file that named them. */
-  sources: Record<string, SourceDefinition>;
+  renderInputs: RenderInputs;
   /** Reads a YAML file the way the config was read (vault values unlocked with the same password). */
   readYaml: (file: string) => PlainObject;
+}
+
+/** What rendering reads besides the config itself, its paths made absolute against the file that named them. */
+export interface RenderInputs {
+  /** build.template_overrides, merged as kolla-build merges them. */
+  templateOverrideFiles: string[];
+  /** build.repos_yaml for handle_repos; none: the one beside an upstream Kolla tree. */
+  reposYamlFiles: string[];
+  /** build.patches_path. */
+  patchesPath: string | undefined;
+  /** Image sources (kolla-build's source sections), local locations absolute. */
+  sources: Record<string, SourceDefinition>;
 }
 
 export const CONFIG_FILE = 'config.yml';
@@ -88,12 +93,14 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     files: layers.map((layer) => layer.origin).filter((origin) => existsSync(origin)),
     imagesDirs: config.images_dirs.map((dir) => pathFrom(['images_dirs'], dir)),
     secretsFile: config.secrets === undefined ? undefined : pathFrom(['secrets'], config.secrets),
-    templateOverrideFiles: build.template_overrides.map((file) => pathFrom(['build', 'template_overrides'], file)),
-    reposYamlFiles: build.repos_yaml.map((file) => pathFrom(['build', 'repos_yaml'], file)),
-    patchesPath: build.patches_path === undefined ? undefined : pathFrom(['build', 'patches_path'], build.patches_path),
-    sources: Object.fromEntries(
-      Object.entries(config.sources).map(([section, source]) => [section, source.type === 'local' ? { ...source, location: pathFrom(['sources', section, 'location'], source.location) } : source]),
-    ),
+    renderInputs: {
+      templateOverrideFiles: build.template_overrides.map((file) => pathFrom(['build', 'template_overrides'], file)),
+      reposYamlFiles: build.repos_yaml.map((file) => pathFrom(['build', 'repos_yaml'], file)),
+      patchesPath: build.patches_path === undefined ? undefined : pathFrom(['build', 'patches_path'], build.patches_path),
+      sources: Object.fromEntries(
+        Object.entries(config.sources).map(([section, source]) => [section, source.type === 'local' ? { ...source, location: pathFrom(['sources', section, 'location'], source.location) } : source]),
+      ),
+    },
     readYaml,
   };
 }

@@ -6,6 +6,7 @@ import { arch } from 'node:process';
 import { planBaseImage, type BaseImage } from '../bootstrap/base-image.js';
 import { selectImages, type Selection, type SelectionRequest } from '../catalog/select.js';
 import type { Catalog } from '../catalog/types.js';
+import type { RenderInputs } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { readContextFiles, type ContextFile, type StoredContextFile } from '../render/context.js';
 import { imagePatchFiles, PATCHES_DIR } from '../render/patches.js';
@@ -69,14 +70,8 @@ export interface PlanRequest {
   selection: Omit<SelectionRequest, 'unbuildable'>;
   /** How builds reach Pulp; direct when absent. */
   repositoryAccess?: RepositoryAccess;
-  /** Template override files (absolute paths), merged as kolla-build merges them. */
-  templateOverrideFiles?: readonly string[];
-  /** repos.yaml files for handle_repos (absolute paths); default: the one beside an upstream Kolla tree. */
-  reposYamlFiles?: readonly string[];
-  /** Image sources (kolla-build's source sections), local locations absolute. */
-  sources?: Readonly<Record<string, SourceDefinition>>;
-  /** build.patches_path, absolute. */
-  patchesPath?: string | undefined;
+  /** Override files, repos.yaml, patches and sources, as the config names them; none when absent. */
+  renderInputs?: Partial<RenderInputs>;
   /** Where fetched sources are kept; default: the host cache. */
   cacheDir?: string;
   signal?: AbortSignal;
@@ -102,15 +97,16 @@ export async function makePlan(request: PlanRequest): Promise<Plan> {
   const runStrings: Record<string, string> = { [tag]: '@@TAG@@', [namespace]: '@@NAMESPACE@@', ...(access.kind === 'proxy' ? { [access.origin]: '@@PROXY@@' } : {}) };
   const repositoryLabel = distroConfig.repositories.map((repo) => `${repo.name}=${repo.version ?? repo.url ?? ''}`).join(',');
   const selection = selectImages(catalog, { ...request.selection, unbuildable: distroConfig.unbuildable });
-  const overrideFiles = await Promise.all((request.templateOverrideFiles ?? []).map((file) => readFile(file, 'utf8').catch(() => {
+  const inputs = request.renderInputs ?? {};
+  const overrideFiles = await Promise.all((inputs.templateOverrideFiles ?? []).map((file) => readFile(file, 'utf8').catch(() => {
     throw new UsageError(`${file}: template override file not found`);
   })));
   const renderer = new Renderer(catalog, {
     override: mergeOverrides({ files: overrideFiles, blocks: config.build.blocks, customizations: config.build.customizations }),
-    repos: loadReposSource(request.reposYamlFiles ?? [], catalog.trees),
+    repos: loadReposSource(inputs.reposYamlFiles ?? [], catalog.trees),
     compiledTemplatesDir: join(request.cacheDir ?? cacheDir(), 'templates'),
   });
-  const sharedVariables = templateVariables({ config, distro, baseImage, architecture, namespace, tag, toolVersion, environment: templateEnvironment(process.env), patchesPath: request.patchesPath });
+  const sharedVariables = templateVariables({ config, distro, baseImage, architecture, namespace, tag, toolVersion, environment: templateEnvironment(process.env), patchesPath: inputs.patchesPath });
   const engineOptions = {
     engine: request.engine,
     network: 'host',
@@ -139,11 +135,11 @@ export async function makePlan(request: PlanRequest): Promise<Plan> {
     const inheritedUser = (image.parent === null ? undefined : users.get(image.parent)) ?? 'root';
     users.set(name, finalUser(rendered, inheritedUser));
     const dockerfile = snippets ? injectRepositories(rendered, snippets, inheritedUser) : rendered;
-    return [{ name, image, dockerfile, sources: fetches.add(() => imageSources(request, name, dockerfile, variables.debian_arch)) }];
+    return [{ name, image, dockerfile, sources: fetches.add(() => imageSources(request, inputs.sources ?? {}, name, dockerfile, variables.debian_arch)) }];
   });
   for (const { name, image, dockerfile, sources: fetching } of renderedImages) {
     const sources = await fetching;
-    const patches = request.patchesPath === undefined ? [] : imagePatchFiles(request.patchesPath, name);
+    const patches = inputs.patchesPath === undefined ? [] : imagePatchFiles(inputs.patchesPath, name);
     const contextFiles: ContextFile[] = [...((await folderFiles.get(name)) ?? []), ...patches, ...sources.files];
     const parentIdentity = image.parent === null ? baseImageIdentity(baseImage) : digests.get(image.parent);
     if (parentIdentity === undefined) throw new Error(`internal: parent ${image.parent} of ${name} was not digested first`);
@@ -160,7 +156,7 @@ export async function makePlan(request: PlanRequest): Promise<Plan> {
       reference: imageReference(config, name, tag),
       dockerfile,
       contextFiles,
-      emptyDirs: request.patchesPath !== undefined && patches.length === 0 ? [PATCHES_DIR] : [],
+      emptyDirs: inputs.patchesPath !== undefined && patches.length === 0 ? [PATCHES_DIR] : [],
       inputDigest: digest,
       ...(sources.failure !== undefined ? { failure: sources.failure } : {}),
       labels: {
@@ -183,11 +179,11 @@ export async function makePlan(request: PlanRequest): Promise<Plan> {
  * input digest, so they are resolved while planning (a git branch names a commit only then).
  * Templates that ADD plugins-archive or additions-archive get them even when empty, as with kolla-build.
  */
-async function imageSources(request: PlanRequest, image: string, dockerfile: string, debianArch: string): Promise<{ files: StoredContextFile[]; failure?: string }> {
+async function imageSources(request: PlanRequest, sections: Readonly<Record<string, SourceDefinition>>, image: string, dockerfile: string, debianArch: string): Promise<{ files: StoredContextFile[]; failure?: string }> {
   try {
     const archives = await prepareImageSources({
       image,
-      sections: request.sources ?? {},
+      sections,
       debianArch,
       cacheDir: request.cacheDir ?? cacheDir(),
       withPluginArchives: /\b(plugins|additions)-archive\b/.test(dockerfile),

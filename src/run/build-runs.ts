@@ -87,10 +87,7 @@ export async function runBuilds(request: BuildRunsRequest, onFinished: (run: Fin
         tag,
         engine: request.engine.name,
         selection: { regexes: request.regexes, skipParents: request.skipParents },
-        templateOverrideFiles: request.loaded.templateOverrideFiles,
-        reposYamlFiles: request.loaded.reposYamlFiles,
-        sources: request.loaded.sources,
-        patchesPath: request.loaded.patchesPath,
+        renderInputs: request.loaded.renderInputs,
         signal: request.signal,
         ...(repositoryAccess ? { repositoryAccess } : {}),
       });

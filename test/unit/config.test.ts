@@ -104,10 +104,10 @@ describe('config loading', () => {
       'config.yml': `${base}sources:\n  keystone: { type: local, location: src/keystone }\n  nova: { type: url, location: 'http://127.0.0.1/nova.tar.gz' }\nbuild:\n  repos_yaml: [repos.yaml]\n`,
     });
     const loaded = loadConfig({ configDir: dir, env: {} });
-    assert.equal(loaded.sources.keystone?.location, join(dir, 'src/keystone'));
-    assert.equal(loaded.sources.keystone?.enabled, true);
-    assert.equal(loaded.sources.nova?.location, 'http://127.0.0.1/nova.tar.gz');
-    assert.deepEqual(loaded.reposYamlFiles, [join(dir, 'repos.yaml')]);
+    assert.equal(loaded.renderInputs.sources.keystone?.location, join(dir, 'src/keystone'));
+    assert.equal(loaded.renderInputs.sources.keystone?.enabled, true);
+    assert.equal(loaded.renderInputs.sources.nova?.location, 'http://127.0.0.1/nova.tar.gz');
+    assert.deepEqual(loaded.renderInputs.reposYamlFiles, [join(dir, 'repos.yaml')]);
     const gitless = configDir({ 'config.yml': `${base}sources:\n  keystone: { type: git, location: /srv/keystone.git }\n` });
     assert.throws(() => loadConfig({ configDir: gitless, env: {} }), (error: unknown) => error instanceof ConfigError && /sources\.keystone\.reference: a git source needs reference/.test(error.message));
   });

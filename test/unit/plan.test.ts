@@ -84,7 +84,7 @@ describe('plan', () => {
       other: { type: 'url' as const, location: 'http://user:hunter2@127.0.0.1:9/none.tar', enabled: true },
     };
     const cache = temporaryDir();
-    const plan = async () => makePlan({ config, catalog: discoverCatalog([tree]), distro: 'debian', tag: 't', engine: 'buildah', selection: { regexes: null, skipParents: false }, sources, cacheDir: cache });
+    const plan = async () => makePlan({ config, catalog: discoverCatalog([tree]), distro: 'debian', tag: 't', engine: 'buildah', selection: { regexes: null, skipParents: false }, renderInputs: { sources }, cacheDir: cache });
     const first = await plan();
     const app = first.images.find((image) => image.name === 'app');
     assert.deepEqual(app?.contextFiles.map((file) => file.path).sort(), ['additions-archive', 'app-archive', 'plugins-archive']);
@@ -104,7 +104,7 @@ describe('plan', () => {
       'app/Dockerfile.j2': 'FROM {{ namespace }}/base:{{ tag }}\n{% if patches_path %}COPY patches /patches{% endif %}\n',
     });
     const patchesPath = writeTree(temporaryDir(), { 'app/series': '# fixes\n0001-fix.patch\n\nmissing.patch\n', 'app/0001-fix.patch': '--- a\n+++ b\n', 'app/unlisted.patch': 'x\n' });
-    const plan = await makePlan({ config, catalog: discoverCatalog([tree]), distro: 'debian', tag: 't', engine: 'buildah', selection: { regexes: null, skipParents: false }, patchesPath });
+    const plan = await makePlan({ config, catalog: discoverCatalog([tree]), distro: 'debian', tag: 't', engine: 'buildah', selection: { regexes: null, skipParents: false }, renderInputs: { patchesPath } });
     const [base, app] = plan.images;
     assert.match(app?.dockerfile ?? '', /COPY patches \/patches$/);
     assert.deepEqual(app?.contextFiles.map((file) => file.path), ['patches/series', 'patches/0001-fix.patch']);
