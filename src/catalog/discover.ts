@@ -2,6 +2,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { UsageError } from '../util/errors.js';
 import { parseParent } from './parent.js';
+import { followLink, isInside, linkProblemText, realFolder, type LinkProblem } from './tree-links.js';
 import type { Catalog, ImageDefinition } from './types.js';
 
 export const TEMPLATE_FILE = 'Dockerfile.j2';
@@ -13,7 +14,9 @@ export function discoverCatalog(treeDirs: readonly string[]): Catalog {
   for (const treeRoot of trees) {
     if (!isDirectory(treeRoot)) throw new UsageError(`${treeRoot}: image tree folder not found`);
     const seenInTree = new Map<string, string>();
-    for (const templatePath of findTemplates(treeRoot)) {
+    const templates = findTemplates(treeRoot);
+    if (templates.length === 0) throw new UsageError(`${treeRoot}: no images in this image tree (no <image>/${TEMPLATE_FILE} below it)`);
+    for (const templatePath of templates) {
       const dir = dirname(templatePath);
       const name = basename(dir);
       const earlier = seenInTree.get(name);
@@ -36,17 +39,40 @@ export function discoverCatalog(treeDirs: readonly string[]): Catalog {
   return { trees, images, children };
 }
 
+/**
+ * Every <image>/Dockerfile.j2 below the root. Folder links are walked as kolla-build's copy of
+ * the tree walks them, but only while they stay inside the tree and never back into a folder
+ * they are in: a tree cannot send the walk elsewhere on the host, nor keep it going forever.
+ */
 function findTemplates(root: string): string[] {
+  const realRoot = realFolder(root);
   const found: string[] = [];
-  const walk = (dir: string) => {
+  const refuse = (problem: LinkProblem, link: string) => new UsageError(`${root}: ${linkProblemText(problem, relative(root, link), link)}`);
+  const walk = (dir: string, realChain: readonly string[]) => {
     for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
       if (entry.name.startsWith('.')) continue;
       const path = join(dir, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else if (entry.name === TEMPLATE_FILE && dir !== root) found.push(path);
+      const isTemplate = entry.name === TEMPLATE_FILE && dir !== root;
+      if (entry.isSymbolicLink()) {
+        const verdict = followLink(path, realRoot);
+        // Other links are the business of the image whose context holds them, when it is built.
+        if (verdict.kind === 'dangling') {
+          if (isTemplate) throw refuse('dangling', path);
+          continue;
+        }
+        if (verdict.kind === 'leaves-tree') {
+          if (isTemplate || isDirectory(path)) throw refuse('leaves-tree', path);
+          continue;
+        }
+        if (verdict.isDirectory) {
+          if (realChain.some((folder) => isInside(verdict.realPath, folder))) throw refuse('loop', path);
+          walk(path, [...realChain, verdict.realPath]);
+        } else if (isTemplate) found.push(path);
+      } else if (entry.isDirectory()) walk(path, [...realChain, join(realChain[realChain.length - 1] ?? dir, entry.name)]);
+      else if (isTemplate) found.push(path);
     }
   };
-  walk(root);
+  walk(root, [realRoot]);
   return found;
 }
 

@@ -123,7 +123,10 @@ export async function makePlan(request: PlanRequest): Promise<Plan> {
   // Parents skipped by --skip-parents still need digests: their children's digests include them.
   const ordered = orderParentsFirst(catalog, [...selection.skippedParents, ...selection.selected]);
   // Reading image folders does not depend on parents: all at once, while rendering goes in order.
-  const folderFiles = new Map(ordered.map((name) => [name, readContextFiles(catalog.images.get(name)?.dir ?? '')]));
+  const folderFiles = new Map(ordered.flatMap((name) => {
+    const image = catalog.images.get(name);
+    return image === undefined ? [] : [[name, readContextFiles(image)] as const];
+  }));
   for (const promise of folderFiles.values()) promise.catch(() => undefined);
   // Sources are fetched (downloads, git) a few at a time while rendering goes on in order.
   const fetches = new Limiter(SOURCE_FETCHES_AT_ONCE);

@@ -1,7 +1,10 @@
 import { copyFile, mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { TEMPLATE_FILE } from '../catalog/discover.js';
+import { followLink, isInside, linkProblemText, realFolder, type LinkProblem } from '../catalog/tree-links.js';
+import type { ImageDefinition } from '../catalog/types.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { UsageError } from '../util/errors.js';
 
 /** A file of an image's build context: held in memory (small files of the image folder)… */
 export interface InlineContextFile {
@@ -23,24 +26,46 @@ export interface StoredContextFile {
 
 export type ContextFile = InlineContextFile | StoredContextFile;
 
-/** The files of an image folder that go into its build context (everything but the template). */
-export async function readContextFiles(imageDir: string): Promise<InlineContextFile[]> {
+/**
+ * The files of an image folder that go into its build context (everything but the template).
+ * Symlinks become the files they lead to, as kolla-build's copy of the tree makes them, but only
+ * while they stay inside the image tree: one that leaves it, dangles or loops is bad input.
+ */
+export async function readContextFiles(image: Pick<ImageDefinition, 'name' | 'dir' | 'treeRoot'>): Promise<InlineContextFile[]> {
+  const realTree = realFolder(image.treeRoot);
   const files: InlineContextFile[] = [];
-  const walk = async (dir: string) => {
+  const refuse = (problem: LinkProblem, link: string) =>
+    new UsageError(`${image.name}: build context: ${linkProblemText(problem, contextPath(image.dir, link), link)}`);
+  /** `realChain`: the real paths of the folders walked down to `dir`, so a link back into one is seen. */
+  const walk = async (dir: string, realChain: readonly string[]) => {
     const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
     for (const entry of entries) {
+      if (dir === image.dir && entry.name === TEMPLATE_FILE) continue;
       const path = join(dir, entry.name);
-      if (entry.isDirectory()) {
+      let realPath = join(realChain[realChain.length - 1] ?? dir, entry.name);
+      let isDirectory = entry.isDirectory();
+      if (entry.isSymbolicLink()) {
+        const verdict = followLink(path, realTree);
+        if (verdict.kind !== 'inside') throw refuse(verdict.kind, path);
+        if (verdict.isDirectory && realChain.some((folder) => isInside(verdict.realPath, folder))) throw refuse('loop', path);
+        ({ realPath, isDirectory } = verdict);
+      } else if (!entry.isDirectory() && !entry.isFile()) continue;
+      if (isDirectory) {
         // A nested image folder is its own image, not part of this one's context.
-        if (!(await exists(join(path, TEMPLATE_FILE)))) await walk(path);
-      } else if (entry.isFile() && !(dir === imageDir && entry.name === TEMPLATE_FILE)) {
-        const info = await stat(path);
-        files.push({ path: relative(imageDir, path).split('\\').join('/'), executable: (info.mode & 0o111) !== 0, content: await readFile(path) });
+        if (!(await exists(join(realPath, TEMPLATE_FILE)))) await walk(path, [...realChain, realPath]);
+        continue;
       }
+      const info = await stat(realPath);
+      if (!info.isFile()) continue;
+      files.push({ path: contextPath(image.dir, path), executable: (info.mode & 0o111) !== 0, content: await readFile(realPath) });
     }
   };
-  await walk(imageDir);
+  await walk(image.dir, [realFolder(image.dir)]);
   return files;
+}
+
+function contextPath(imageDir: string, path: string): string {
+  return relative(imageDir, path).split('\\').join('/');
 }
 
 /** Writes the rendered Dockerfile and the context files into a build context folder. */

@@ -29,7 +29,11 @@ export function tidyTemplateError(message: string): string {
   const flat = message.replace(/\s+/g, ' ').trim();
   const places = [...flat.matchAll(/\(([^()]+)\) \[Line (\d+), Column (\d+)\]/g)];
   const innermost = places[places.length - 1];
-  if (innermost === undefined) return flat;
+  if (innermost === undefined) {
+    // An error from the loader (a template refused or not found) carries the file without a place.
+    const unplaced = /^\(([^()]+)\) (?:Error: )?(.*)$/.exec(flat);
+    return unplaced ? `${unplaced[1]}: ${unplaced[2]}` : flat;
+  }
   const text = flat
     .slice((innermost.index ?? 0) + innermost[0].length)
     .replace(/^(\s*(Template render error:|Error:|\([^()]+\)))+\s*/, '')

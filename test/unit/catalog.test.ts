@@ -73,6 +73,13 @@ describe('catalog discovery', () => {
   it('refuses a missing tree folder', () => {
     assert.throws(() => discoverCatalog(['/nonexistent/tree']), /image tree folder not found/);
   });
+
+  it('refuses a tree without any image, naming the folder', () => {
+    const empty = tree({ 'docs/README.md': 'no images here' });
+    assert.throws(() => discoverCatalog([kollaLike(), empty]), new RegExp(`${empty}: no images in this image tree`));
+    // A Dockerfile.j2 at the root is no image: images are the folders below it.
+    assert.throws(() => discoverCatalog([tree({ 'Dockerfile.j2': root })]), /no images in this image tree/);
+  });
 });
 
 describe('selection', () => {
