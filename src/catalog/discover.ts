@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { UsageError } from '../util/errors.js';
 import { parseParent } from './parent.js';
-import { followLink, isInside, linkProblemText, realFolder, type LinkProblem } from './tree-links.js';
+import { judgeEntry, linkProblemText, realFolder } from './tree-links.js';
 import type { Catalog, ImageDefinition } from './types.js';
 
 export const TEMPLATE_FILE = 'Dockerfile.j2';
@@ -15,7 +15,9 @@ export function discoverCatalog(treeDirs: readonly string[]): Catalog {
     if (!isDirectory(treeRoot)) throw new UsageError(`${treeRoot}: image tree folder not found`);
     const seenInTree = new Map<string, string>();
     const templates = findTemplates(treeRoot);
-    if (templates.length === 0) throw new UsageError(`${treeRoot}: no images in this image tree (no <image>/${TEMPLATE_FILE} below it)`);
+    if (templates.length === 0) {
+      throw new UsageError(`${treeRoot}: no images in this image tree (no <image>/${TEMPLATE_FILE} below it)`);
+    }
     for (const templatePath of templates) {
       const dir = dirname(templatePath);
       const name = basename(dir);
@@ -47,29 +49,32 @@ export function discoverCatalog(treeDirs: readonly string[]): Catalog {
 function findTemplates(root: string): string[] {
   const realRoot = realFolder(root);
   const found: string[] = [];
-  const refuse = (problem: LinkProblem, link: string) => new UsageError(`${root}: ${linkProblemText(problem, relative(root, link), link)}`);
   const walk = (dir: string, realChain: readonly string[]) => {
     for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
       if (entry.name.startsWith('.')) continue;
       const path = join(dir, entry.name);
       const isTemplate = entry.name === TEMPLATE_FILE && dir !== root;
-      if (entry.isSymbolicLink()) {
-        const verdict = followLink(path, realRoot);
-        // Other links are the business of the image whose context holds them, when it is built.
-        if (verdict.kind === 'dangling') {
-          if (isTemplate) throw refuse('dangling', path);
-          continue;
-        }
-        if (verdict.kind === 'leaves-tree') {
-          if (isTemplate || isDirectory(path)) throw refuse('leaves-tree', path);
-          continue;
-        }
-        if (verdict.isDirectory) {
-          if (realChain.some((folder) => isInside(verdict.realPath, folder))) throw refuse('loop', path);
+      const verdict = judgeEntry(entry, path, realChain, realRoot);
+      switch (verdict.kind) {
+        case 'refused':
+          // A refused link to a file is the business of the image whose context holds it, when that image is built.
+          if (isTemplate || verdict.problem === 'loop' || isDirectory(path)) {
+            throw new UsageError(`${root}: ${linkProblemText(verdict.problem, relative(root, path), path)}`);
+          }
+          break;
+        case 'folder':
           walk(path, [...realChain, verdict.realPath]);
-        } else if (isTemplate) found.push(path);
-      } else if (entry.isDirectory()) walk(path, [...realChain, join(realChain[realChain.length - 1] ?? dir, entry.name)]);
-      else if (isTemplate) found.push(path);
+          break;
+        case 'file':
+          if (isTemplate) found.push(path);
+          break;
+        case 'other':
+          break;
+        default: {
+          const never: never = verdict;
+          throw new Error(`unexpected entry ${JSON.stringify(never)}`);
+        }
+      }
     }
   };
   walk(root, [realRoot]);

@@ -1,4 +1,4 @@
-import { lstatSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import { lstatSync, readlinkSync, realpathSync, statSync, type Dirent } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 
 /**
@@ -12,7 +12,7 @@ export function isInside(folder: string, path: string): boolean {
   return below === '' || (below !== '..' && !below.startsWith(`..${sep}`) && !isAbsolute(below));
 }
 
-/** A folder's real path, or the absolute path as given when it cannot be resolved (then nothing is inside it). */
+/** A folder's real path, or the absolute path as given when it cannot be resolved. */
 export function realFolder(path: string): string {
   try {
     return realpathSync(path);
@@ -21,25 +21,37 @@ export function realFolder(path: string): string {
   }
 }
 
-export type LinkVerdict =
-  | { kind: 'inside'; realPath: string; isDirectory: boolean }
-  | { kind: 'leaves-tree' }
-  | { kind: 'dangling' };
+export type LinkProblem = 'leaves-tree' | 'dangling' | 'loop';
 
-/** Where a symlink leads, judged against the real path of the tree it must stay in. */
-export function followLink(link: string, realTree: string): LinkVerdict {
+export type EntryVerdict =
+  | { kind: 'file' | 'folder'; realPath: string }
+  /** Neither file nor folder (a socket, a device): not part of a tree. */
+  | { kind: 'other' }
+  | { kind: 'refused'; problem: LinkProblem };
+
+/**
+ * What an entry of a folder being walked is, links followed. `realChain` holds the real paths
+ * of the folders walked down to it (the tree's first): a folder link back into one of them
+ * would make the walk endless.
+ */
+export function judgeEntry(entry: Dirent, path: string, realChain: readonly string[], realTree: string): EntryVerdict {
+  if (!entry.isSymbolicLink()) {
+    const realPath = join(realChain[realChain.length - 1] ?? realTree, entry.name);
+    if (entry.isDirectory()) return { kind: 'folder', realPath };
+    return entry.isFile() ? { kind: 'file', realPath } : { kind: 'other' };
+  }
   let realPath: string;
+  let isDirectory: boolean;
   try {
-    realPath = realpathSync(link);
+    realPath = realpathSync(path);
+    isDirectory = statSync(realPath).isDirectory();
   } catch {
-    return { kind: 'dangling' };
+    return { kind: 'refused', problem: 'dangling' };
   }
-  if (!isInside(realTree, realPath)) return { kind: 'leaves-tree' };
-  try {
-    return { kind: 'inside', realPath, isDirectory: statSync(realPath).isDirectory() };
-  } catch {
-    return { kind: 'dangling' };
-  }
+  if (!isInside(realTree, realPath)) return { kind: 'refused', problem: 'leaves-tree' };
+  if (!isDirectory) return { kind: 'file', realPath };
+  if (realChain.some((folder) => isInside(realPath, folder))) return { kind: 'refused', problem: 'loop' };
+  return { kind: 'folder', realPath };
 }
 
 /** The first symlink met going down from `root` to `path` (a file link, or a folder link on the way). */
@@ -56,11 +68,9 @@ export function firstLinkBelow(root: string, path: string): string | undefined {
   return undefined;
 }
 
-export type LinkProblem = Exclude<LinkVerdict['kind'], 'inside'> | 'loop';
-
 /** The one line that names a refused link and what it points to (the link as written, never its content). */
-export function linkProblemText(problem: LinkProblem, link: string, fullLinkPath: string): string {
-  const shown = `symlink ${link} -> ${linkTarget(fullLinkPath)}`;
+export function linkProblemText(problem: LinkProblem, shownLink: string, link: string): string {
+  const shown = `symlink ${shownLink} -> ${linkTarget(link)}`;
   switch (problem) {
     case 'leaves-tree':
       return `${shown} leaves the image tree; refused`;
@@ -75,9 +85,9 @@ export function linkProblemText(problem: LinkProblem, link: string, fullLinkPath
   }
 }
 
-function linkTarget(path: string): string {
+function linkTarget(link: string): string {
   try {
-    return readlinkSync(path);
+    return readlinkSync(link);
   } catch {
     return '?';
   }

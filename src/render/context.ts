@@ -1,7 +1,7 @@
 import { copyFile, mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { TEMPLATE_FILE } from '../catalog/discover.js';
-import { followLink, isInside, linkProblemText, realFolder, type LinkProblem } from '../catalog/tree-links.js';
+import { judgeEntry, linkProblemText, realFolder } from '../catalog/tree-links.js';
 import type { ImageDefinition } from '../catalog/types.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { UsageError } from '../util/errors.js';
@@ -26,38 +26,44 @@ export interface StoredContextFile {
 
 export type ContextFile = InlineContextFile | StoredContextFile;
 
+type ImageFolder = Pick<ImageDefinition, 'name' | 'dir' | 'treeRoot'>;
+
 /**
  * The files of an image folder that go into its build context (everything but the template).
  * Symlinks become the files they lead to, as kolla-build's copy of the tree makes them, but only
  * while they stay inside the image tree: one that leaves it, dangles or loops is bad input.
  */
-export async function readContextFiles(image: Pick<ImageDefinition, 'name' | 'dir' | 'treeRoot'>): Promise<InlineContextFile[]> {
+export async function readContextFiles(image: ImageFolder): Promise<InlineContextFile[]> {
   const realTree = realFolder(image.treeRoot);
   const files: InlineContextFile[] = [];
-  const refuse = (problem: LinkProblem, link: string) =>
-    new UsageError(`${image.name}: build context: ${linkProblemText(problem, contextPath(image.dir, link), link)}`);
-  /** `realChain`: the real paths of the folders walked down to `dir`, so a link back into one is seen. */
   const walk = async (dir: string, realChain: readonly string[]) => {
     const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
     for (const entry of entries) {
       if (dir === image.dir && entry.name === TEMPLATE_FILE) continue;
       const path = join(dir, entry.name);
-      let realPath = join(realChain[realChain.length - 1] ?? dir, entry.name);
-      let isDirectory = entry.isDirectory();
-      if (entry.isSymbolicLink()) {
-        const verdict = followLink(path, realTree);
-        if (verdict.kind !== 'inside') throw refuse(verdict.kind, path);
-        if (verdict.isDirectory && realChain.some((folder) => isInside(verdict.realPath, folder))) throw refuse('loop', path);
-        ({ realPath, isDirectory } = verdict);
-      } else if (!entry.isDirectory() && !entry.isFile()) continue;
-      if (isDirectory) {
-        // A nested image folder is its own image, not part of this one's context.
-        if (!(await exists(join(realPath, TEMPLATE_FILE)))) await walk(path, [...realChain, realPath]);
-        continue;
+      const verdict = judgeEntry(entry, path, realChain, realTree);
+      switch (verdict.kind) {
+        case 'refused': {
+          const text = linkProblemText(verdict.problem, contextPath(image.dir, path), path);
+          throw new UsageError(`${image.name}: build context: ${text}`);
+        }
+        case 'folder':
+          // A nested image folder is its own image, not part of this one's context.
+          if (await exists(join(verdict.realPath, TEMPLATE_FILE))) break;
+          await walk(path, [...realChain, verdict.realPath]);
+          break;
+        case 'file': {
+          const executable = ((await stat(verdict.realPath)).mode & 0o111) !== 0;
+          files.push({ path: contextPath(image.dir, path), executable, content: await readFile(verdict.realPath) });
+          break;
+        }
+        case 'other':
+          break;
+        default: {
+          const never: never = verdict;
+          throw new Error(`unexpected entry ${JSON.stringify(never)}`);
+        }
       }
-      const info = await stat(realPath);
-      if (!info.isFile()) continue;
-      files.push({ path: contextPath(image.dir, path), executable: (info.mode & 0o111) !== 0, content: await readFile(realPath) });
     }
   };
   await walk(image.dir, [realFolder(image.dir)]);

@@ -47,7 +47,9 @@ export class TreeLoader extends nunjucks.Loader implements nunjucks.ILoader {
       if (!isInside(root, path)) continue;
       const realPath = realFile(path);
       if (realPath === undefined) continue;
-      if (!this.realRoots.some((realRoot) => isInside(realRoot, realPath))) throw new Error(this.escapeText(name, root, path));
+      if (!this.realRoots.some((realRoot) => isInside(realRoot, realPath))) {
+        throw new Error(this.escapeText(name, root, path));
+      }
       // The checked real path is what is read, so the link cannot change between check and read.
       return this.source(path, asNunjucksSource(readFileSync(realPath, 'utf8')));
     }

@@ -13,6 +13,7 @@ import { temporaryDir, writeTree } from '../helpers/files.js';
 
 const SECRET = 'SECRET-MARKER-7f3a9c';
 const root = 'FROM {{ base_image }}:{{ base_distro_tag }}\n';
+const child = 'FROM {{ namespace }}/base:{{ tag }}\n';
 
 const variables = (name: string): TemplateVariables => ({
   base_distro: 'debian',
@@ -86,11 +87,14 @@ describe('templates through symlinks', () => {
     // Discovery does not walk hidden folders, so only the loader stands between this link and the secret.
     const { tree, outside } = workspace({ 'a/Dockerfile.j2': 'FROM x\n{% include "a/.ext/secret.txt" %}\n' });
     symlinkSync(join(outside, 'dir'), join(tree, 'a/.ext'));
-    assert.match(refusedRender(tree), /a\/\.ext\/secret\.txt.*symlink a\/\.ext -> .*outside\/dir.*leaves the image tree/);
+    assert.match(refusedRender(tree), /a\/\.ext\/secret\.txt: symlink a\/\.ext -> .*outside\/dir leaves the image/);
   });
 
   it('follows a symlink that stays inside the tree, and a tree root that is itself a symlink', () => {
-    const { tree } = workspace({ 'a/Dockerfile.j2': 'FROM x\n{% include "a/snippet.j2" %}\n', 'shared/snippet.j2': 'RUN shared {{ image_name }}' });
+    const { tree } = workspace({
+      'a/Dockerfile.j2': 'FROM x\n{% include "a/snippet.j2" %}\n',
+      'shared/snippet.j2': 'RUN shared {{ image_name }}',
+    });
     symlinkSync('../shared/snippet.j2', join(tree, 'a/snippet.j2'));
     assert.equal(renderA(tree), 'FROM x\nRUN shared a');
     const linkedRoot = join(temporaryDir(), 'linked-tree');
@@ -101,13 +105,18 @@ describe('templates through symlinks', () => {
   it('gives the template override no way around the check', () => {
     const { tree, outside } = workspace({ 'a/Dockerfile.j2': 'FROM x\n' });
     symlinkSync(join(outside, 'secret.txt'), join(tree, 'leak.j2'));
-    assert.match(refusedRender(tree, { override: 'FROM x\n{% include "leak.j2" %}\n' }), /leak\.j2.*leaves the image tree/);
+    const leaking = refusedRender(tree, { override: 'FROM x\n{% include "leak.j2" %}\n' });
+    assert.match(leaking, /leak\.j2.*leaves the image tree/);
     // A name that exists on every object is not an in-memory template.
-    assert.match(refusedRender(tree, { override: 'FROM x\n{% include "constructor" %}\n' }), /template not found: constructor/);
+    const inherited = refusedRender(tree, { override: 'FROM x\n{% include "constructor" %}\n' });
+    assert.match(inherited, /template not found: constructor/);
   });
 
   it('gives the compiled template cache no way around the check', () => {
-    const { tree, outside } = workspace({ 'a/Dockerfile.j2': 'FROM x\n{% include "a/part.j2" %}\n', 'a/same.j2': `${SECRET}\n` });
+    const { tree, outside } = workspace({
+      'a/Dockerfile.j2': 'FROM x\n{% include "a/part.j2" %}\n',
+      'a/same.j2': `${SECRET}\n`,
+    });
     const cache = temporaryDir();
     // The same text was compiled and cached from inside the tree first.
     symlinkSync('same.j2', join(tree, 'a/part.j2'));
@@ -128,13 +137,26 @@ const config = configSchema.parse({
 });
 
 async function planOf(tree: string): Promise<Plan> {
-  return makePlan({ config, catalog: discoverCatalog([tree]), distro: 'debian', tag: 't', engine: 'buildah', selection: { regexes: null, skipParents: false }, cacheDir: temporaryDir() });
+  return makePlan({
+    config,
+    catalog: discoverCatalog([tree]),
+    distro: 'debian',
+    tag: 't',
+    engine: 'buildah',
+    selection: { regexes: null, skipParents: false },
+    cacheDir: temporaryDir(),
+  });
 }
 
 function contextOf(plan: Plan, name: string): Map<string, { executable: boolean; content: string }> {
   const image = plan.images.find((planned) => planned.name === name);
   assert.ok(image, `${name} is planned`);
-  return new Map(image.contextFiles.map((file) => [file.path, { executable: file.executable, content: 'content' in file ? file.content.toString() : '' }]));
+  return new Map(
+    image.contextFiles.map((file) => [
+      file.path,
+      { executable: file.executable, content: 'content' in file ? file.content.toString() : '' },
+    ]),
+  );
 }
 
 async function refusedPlan(tree: string): Promise<string> {
@@ -161,7 +183,8 @@ describe('build context symlinks', () => {
     symlinkSync(join(tree, 'base/start.sh'), join(tree, 'toolbox/start.sh'));
     const plan = await planOf(tree);
     const files = contextOf(plan, 'toolbox');
-    assert.deepEqual(files.get('apt_preferences_rabbitmq.debian'), { executable: false, content: 'Package: rabbitmq\n' });
+    const preferences = files.get('apt_preferences_rabbitmq.debian');
+    assert.deepEqual(preferences, { executable: false, content: 'Package: rabbitmq\n' });
     assert.deepEqual(files.get('start.sh'), { executable: true, content: '#!/bin/sh\n' });
 
     const out = join(temporaryDir(), 'toolbox');
@@ -175,7 +198,11 @@ describe('build context symlinks', () => {
   });
 
   it('copies a folder symlink inside the tree as the folder it points to', async () => {
-    const { tree } = workspace({ 'a/Dockerfile.j2': root, 'shared/conf/one.conf': '1\n', 'shared/conf/sub/two.conf': '2\n' });
+    const { tree } = workspace({
+      'a/Dockerfile.j2': root,
+      'shared/conf/one.conf': '1\n',
+      'shared/conf/sub/two.conf': '2\n',
+    });
     symlinkSync('../shared/conf', join(tree, 'a/conf'));
     const files = contextOf(await planOf(tree), 'a');
     assert.deepEqual([...files.keys()].sort(), ['conf/one.conf', 'conf/sub/two.conf']);
@@ -202,11 +229,13 @@ describe('build context symlinks', () => {
   it('refuses a ../ symlink out of the tree, also inside a subfolder, and a folder link out of it', async () => {
     const { tree } = workspace({ 'a/Dockerfile.j2': root, 'a/sub/keep': '' });
     symlinkSync('../../../outside/secret.txt', join(tree, 'a/sub/creds'));
-    assert.match(await refusedPlan(tree), /^a: build context: symlink sub\/creds -> \.\.\/\.\.\/\.\.\/outside\/secret\.txt leaves the image tree/);
+    const up = await refusedPlan(tree);
+    assert.match(up, /^a: build context: symlink sub\/creds -> (\.\.\/){3}outside\/secret\.txt leaves the image tree/);
     // Discovery refuses a folder link out of the tree; one in a hidden folder is the context's to refuse.
     const second = workspace({ 'a/Dockerfile.j2': root });
     symlinkSync('../../outside/dir', join(second.tree, 'a/.dir'));
-    assert.match(await refusedPlan(second.tree), /^a: build context: symlink \.dir -> \.\.\/\.\.\/outside\/dir leaves the image tree/);
+    const folder = await refusedPlan(second.tree);
+    assert.match(folder, /^a: build context: symlink \.dir -> \.\.\/\.\.\/outside\/dir leaves the image tree/);
   });
 
   it('refuses a dangling symlink and a symlink loop', async () => {
@@ -215,19 +244,18 @@ describe('build context symlinks', () => {
     assert.match(await refusedPlan(tree), /^a: build context: symlink gone -> missing\.txt points to nothing/);
     const looping = workspace({ 'a/Dockerfile.j2': root, 'a/.sub/keep': '' });
     symlinkSync('..', join(looping.tree, 'a/.sub/up'));
-    assert.match(await refusedPlan(looping.tree), /^a: build context: symlink \.sub\/up -> \.\. loops back into a folder that contains it/);
+    const loop = await refusedPlan(looping.tree);
+    assert.match(loop, /^a: build context: symlink \.sub\/up -> \.\. loops back into a folder that contains it/);
   });
 });
 
 describe('image tree discovery and symlinks', () => {
   it('finds images in folder symlinks that stay inside the tree', () => {
-    const { tree } = workspace({ 'base/Dockerfile.j2': root, 'extra/real/child/Dockerfile.j2': 'FROM {{ namespace }}/base:{{ tag }}\n' });
+    const { tree } = workspace({ 'base/Dockerfile.j2': root, 'extra/real/child/Dockerfile.j2': child });
     symlinkSync('extra/real', join(tree, 'linked'));
-    mkdirSync(join(tree, 'extra/other'));
-    const catalog = () => discoverCatalog([tree]);
     // Reached twice (real folder and link): the same name twice is refused as any duplicate is.
-    assert.throws(catalog, /duplicate image name "child" in extra\/real\/child and linked\/child/);
-    const only = workspace({ 'base/Dockerfile.j2': root, '.hidden/child/Dockerfile.j2': 'FROM {{ namespace }}/base:{{ tag }}\n' });
+    assert.throws(() => discoverCatalog([tree]), /duplicate image name "child" in extra\/real\/child and linked\//);
+    const only = workspace({ 'base/Dockerfile.j2': root, '.hidden/child/Dockerfile.j2': child });
     symlinkSync('.hidden/child', join(only.tree, 'child'));
     assert.equal(discoverCatalog([only.tree]).images.get('child')?.parent, 'base');
   });
@@ -242,7 +270,7 @@ describe('image tree discovery and symlinks', () => {
   it('refuses a symlink loop instead of walking it forever', () => {
     const { tree } = workspace({ 'base/Dockerfile.j2': root, 'a/b/keep': '' });
     symlinkSync('../..', join(tree, 'a/b/loop'));
-    assert.throws(() => discoverCatalog([tree]), /symlink a\/b\/loop -> \.\.\/\.\. loops back into a folder that contains it/);
+    assert.throws(() => discoverCatalog([tree]), /symlink a\/b\/loop -> \.\.\/\.\. loops back into a folder/);
   });
 
   it('refuses a Dockerfile.j2 that is a symlink out of the tree', () => {
@@ -250,6 +278,6 @@ describe('image tree discovery and symlinks', () => {
     writeFileSync(join(outside, 'Dockerfile.j2'), `FROM debian\nRUN echo ${SECRET}\n`);
     mkdirSync(join(tree, 'evil'));
     symlinkSync(join(outside, 'Dockerfile.j2'), join(tree, 'evil/Dockerfile.j2'));
-    assert.throws(() => discoverCatalog([tree]), /symlink evil\/Dockerfile\.j2 -> .*outside\/Dockerfile\.j2 leaves the image tree/);
+    assert.throws(() => discoverCatalog([tree]), /symlink evil\/Dockerfile\.j2 -> .*outside\/Dockerfile\.j2 leaves/);
   });
 });
