@@ -20,6 +20,8 @@ type Scheme = { kind: 'none' } | { kind: 'basic' } | { kind: 'bearer'; realm: st
 export class RegistryAuthenticator {
   private scheme: Scheme = { kind: 'none' };
   private readonly tokens = new Map<string, { token: string; expires: number }>();
+  /** Token requests under way, so parallel requests for one scope set share one. */
+  private readonly pending = new Map<string, Promise<string>>();
 
   constructor(
     private readonly credentials: RegistryCredentials | undefined,
@@ -37,8 +39,13 @@ export class RegistryAuthenticator {
       case 'bearer': {
         const key = tokenKey(scheme.realm, scheme.service, scopes);
         const cached = this.tokens.get(key);
-        const token = cached && cached.expires > Date.now() ? cached.token : await this.fetchToken(scheme.realm, scheme.service, scopes);
-        return { authorization: `Bearer ${token}` };
+        if (cached && cached.expires > Date.now()) return { authorization: `Bearer ${cached.token}` };
+        let pending = this.pending.get(key);
+        if (pending === undefined) {
+          pending = this.fetchToken(scheme.realm, scheme.service, scopes).finally(() => this.pending.delete(key));
+          this.pending.set(key, pending);
+        }
+        return { authorization: `Bearer ${await pending}` };
       }
       default: {
         const never: never = scheme;
@@ -56,7 +63,9 @@ export class RegistryAuthenticator {
       return;
     }
     const realm = challenge?.params.realm;
-    if (challenge?.scheme !== 'bearer' || !realm) throw new RegistryAuthError(401, 'the registry answered 401 without a usable challenge');
+    if (challenge?.scheme !== 'bearer' || !realm) {
+      throw new RegistryAuthError(401, 'the registry answered 401 without a usable challenge');
+    }
     this.scheme = { kind: 'bearer', realm, service: challenge.params.service };
     this.tokens.delete(tokenKey(realm, challenge.params.service, scopes));
   }
@@ -66,19 +75,27 @@ export class RegistryAuthenticator {
     if (service !== undefined) url.searchParams.set('service', service);
     for (const scope of scopes) url.searchParams.append('scope', scope);
     const where = `token request to ${url.origin}${url.pathname}`;
-    const response = await fetchWithRetry(url.toString(), { headers: this.credentials ? { authorization: basicAuthorization(this.credentials) } : {} }, this.retry);
+    const headers: Record<string, string> = {};
+    if (this.credentials) headers.authorization = basicAuthorization(this.credentials);
+    const response = await fetchWithRetry(url.toString(), { headers }, this.retry);
     if (response.status === 401 || response.status === 403) {
       await response.body?.cancel();
-      throw new RegistryAuthError(response.status, `${where}: the token server refused ${this.credentials ? 'the credentials' : 'an anonymous request'} (HTTP ${response.status})`);
+      const refused = this.credentials ? 'the credentials' : 'an anonymous request';
+      const message = `${where}: the token server refused ${refused} (HTTP ${response.status})`;
+      throw new RegistryAuthError(response.status, message);
     }
     if (!response.ok) {
       await response.body?.cancel();
       throw new RegistryError(response.status, `${where}: HTTP ${response.status}`);
     }
-    const body = (await response.json().catch(() => ({}))) as { token?: unknown; access_token?: unknown; expires_in?: unknown };
+    type TokenAnswer = { token?: unknown; access_token?: unknown; expires_in?: unknown };
+    const body = (await response.json().catch(() => ({}))) as TokenAnswer;
     const token = typeof body.token === 'string' && body.token !== '' ? body.token : body.access_token;
-    if (typeof token !== 'string' || token === '') throw new RegistryProtocolError(response.status, `${where}: the answer holds neither token nor access_token`);
-    const seconds = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : DEFAULT_TOKEN_SECONDS;
+    if (typeof token !== 'string' || token === '') {
+      throw new RegistryProtocolError(response.status, `${where}: the answer holds neither token nor access_token`);
+    }
+    const expiresIn = body.expires_in;
+    const seconds = typeof expiresIn === 'number' && expiresIn > 0 ? expiresIn : DEFAULT_TOKEN_SECONDS;
     // Renew a little early so a token never expires between the cache look-up and the registry's check.
     const margin = Math.min(5000, seconds * 100);
     this.tokens.set(tokenKey(realm, service, scopes), { token, expires: Date.now() + seconds * 1000 - margin });

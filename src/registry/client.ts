@@ -88,7 +88,8 @@ export class RegistryClient {
   /** undefined when the manifest does not exist. */
   async headManifest(repository: string, reference: string): Promise<ManifestHead | undefined> {
     const path = `/v2/${repository}/manifests/${reference}`;
-    const response = await this.request(path, [pull(repository)], { method: 'HEAD', headers: { accept: MANIFEST_MEDIA_TYPES } }, [404]);
+    const init = { method: 'HEAD', headers: { accept: MANIFEST_MEDIA_TYPES } };
+    const response = await this.request(path, [pull(repository)], init, [404]);
     if (response.status === 404) return undefined;
     const digest = response.headers.get('docker-content-digest');
     // Without the header the digest can only come from the bytes themselves.
@@ -107,8 +108,13 @@ export class RegistryClient {
     const bytes = Buffer.from(await response.arrayBuffer());
     const digest = sha256Digest(bytes);
     const announced = response.headers.get('docker-content-digest');
-    if (announced && announced !== digest) throw new RegistryProtocolError(response.status, `GET ${path}: Docker-Content-Digest ${announced} is not the digest of the body (${digest})`);
-    if (reference.startsWith('sha256:') && reference !== digest) throw new RegistryProtocolError(response.status, `GET ${path}: the body's digest is ${digest}`);
+    if (announced && announced !== digest) {
+      const message = `GET ${path}: Docker-Content-Digest ${announced} is not the body's ${digest}`;
+      throw new RegistryProtocolError(response.status, message);
+    }
+    if (reference.startsWith('sha256:') && reference !== digest) {
+      throw new RegistryProtocolError(response.status, `GET ${path}: the body's digest is ${digest}`);
+    }
     return { bytes, digest, mediaType: response.headers.get('content-type') ?? '', size: bytes.length };
   }
 
@@ -124,7 +130,8 @@ export class RegistryClient {
   }
 
   async hasBlob(repository: string, digest: string): Promise<boolean> {
-    const response = await this.request(`/v2/${repository}/blobs/${digest}`, [pull(repository)], { method: 'HEAD' }, [404]);
+    const path = `/v2/${repository}/blobs/${digest}`;
+    const response = await this.request(path, [pull(repository)], { method: 'HEAD' }, [404]);
     await response.body?.cancel();
     return response.status !== 404;
   }
@@ -136,7 +143,8 @@ export class RegistryClient {
   async mountBlob(repository: string, digest: string, from: string): Promise<MountOutcome> {
     const query = new URLSearchParams({ mount: digest, from });
     const scopes = [pushPull(repository), pull(from)];
-    const response = await this.request(`/v2/${repository}/blobs/uploads/?${query}`, scopes, { method: 'POST', headers: { 'content-length': '0' } }, [202]);
+    const path = `/v2/${repository}/blobs/uploads/?${query}`;
+    const response = await this.request(path, scopes, { method: 'POST', headers: { 'content-length': '0' } }, [202]);
     await response.body?.cancel();
     if (response.status === 201) return 'mounted';
     const location = response.headers.get('location');
@@ -151,13 +159,15 @@ export class RegistryClient {
   async uploadBlob(repository: string, bytes: Uint8Array): Promise<string> {
     const digest = sha256Digest(bytes);
     const scopes = [pushPull(repository)];
-    const started = await this.request(`/v2/${repository}/blobs/uploads/`, scopes, { method: 'POST', headers: { 'content-length': '0' } });
+    const path = `/v2/${repository}/blobs/uploads/`;
+    const started = await this.request(path, scopes, { method: 'POST', headers: { 'content-length': '0' } });
     await started.body?.cancel();
     const location = started.headers.get('location');
-    if (!location) throw new RegistryProtocolError(started.status, `POST /v2/${repository}/blobs/uploads/: no Location for the upload`);
+    if (!location) throw new RegistryProtocolError(started.status, `POST ${path}: no Location for the upload`);
     const target = new URL(location, this.base);
     target.searchParams.set('digest', digest);
-    const put = await this.request(`${target.pathname}${target.search}`, scopes, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: bytes });
+    const init = { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: bytes };
+    const put = await this.request(`${target.pathname}${target.search}`, scopes, init);
     await put.body?.cancel();
     return digest;
   }
@@ -166,16 +176,28 @@ export class RegistryClient {
   async putManifest(repository: string, reference: string, bytes: Uint8Array, mediaType: string): Promise<string> {
     const path = `/v2/${repository}/manifests/${reference}`;
     const digest = sha256Digest(bytes);
-    const response = await this.request(path, [pushPull(repository)], { method: 'PUT', headers: { 'content-type': mediaType }, body: bytes });
+    const init = { method: 'PUT', headers: { 'content-type': mediaType }, body: bytes };
+    const response = await this.request(path, [pushPull(repository)], init);
     await response.body?.cancel();
     const stored = response.headers.get('docker-content-digest');
-    if (stored && stored !== digest) throw new RegistryProtocolError(response.status, `PUT ${path}: the registry stored ${stored}, not ${digest}`);
+    if (stored && stored !== digest) {
+      throw new RegistryProtocolError(response.status, `PUT ${path}: the registry stored ${stored}, not ${digest}`);
+    }
     return digest;
   }
 
-  private async request(path: string, scopes: readonly string[], init: RequestInit = {}, allowedStatuses: readonly number[] = []): Promise<Response> {
+  /** One request with the authorization its scopes need; a 401 is answered once, then it is an error. */
+  private async request(
+    path: string,
+    scopes: readonly string[],
+    init: RequestInit = {},
+    allowedStatuses: readonly number[] = [],
+  ): Promise<Response> {
     const url = `${this.base}${path}`;
-    const send = async () => fetchWithRetry(url, { ...init, headers: { ...(init.headers as Record<string, string>), ...(await this.auth.headersFor(scopes)) }, redirect: 'follow' }, this.retry);
+    const send = async () => {
+      const headers = { ...(init.headers as Record<string, string>), ...(await this.auth.headersFor(scopes)) };
+      return fetchWithRetry(url, { ...init, headers, redirect: 'follow' }, this.retry);
+    };
     let response = await send();
     if (response.status === 401) {
       await response.body?.cancel();
@@ -184,10 +206,10 @@ export class RegistryClient {
     }
     const method = init.method ?? 'GET';
     if (response.ok || allowedStatuses.includes(response.status)) return response;
-    const detail = await registryErrorDetail(response);
-    if (response.status === 401 || response.status === 403) throw new RegistryAuthError(response.status, `${method} ${path}: HTTP ${response.status}${detail}`);
-    if (response.status === 404) throw new RegistryNotFoundError(`${method} ${path}: HTTP 404${detail}`);
-    throw new RegistryError(response.status, `${method} ${path}: HTTP ${response.status}${detail}`);
+    const message = `${method} ${path}: HTTP ${response.status}${await registryErrorDetail(response)}`;
+    if (response.status === 401 || response.status === 403) throw new RegistryAuthError(response.status, message);
+    if (response.status === 404) throw new RegistryNotFoundError(message);
+    throw new RegistryError(response.status, message);
   }
 }
 

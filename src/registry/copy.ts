@@ -10,7 +10,12 @@ export type CopyOutcome = { outcome: 'copied'; digest: string } | { outcome: 'al
  * original Content-Type (an index's child manifests first, by digest). A target that already
  * holds the same digest is left alone.
  */
-export async function copyImage(client: RegistryClient, from: string, to: string, reference: string): Promise<CopyOutcome> {
+export async function copyImage(
+  client: RegistryClient,
+  from: string,
+  to: string,
+  reference: string,
+): Promise<CopyOutcome> {
   const source = await client.getRawManifest(from, reference);
   const present = await client.headManifest(to, reference);
   if (present?.digest === source.digest) return { outcome: 'already-present', digest: source.digest };
@@ -19,9 +24,16 @@ export async function copyImage(client: RegistryClient, from: string, to: string
   return { outcome: 'copied', digest: source.digest };
 }
 
-async function copyManifestContent(client: RegistryClient, from: string, to: string, manifest: RawManifest): Promise<void> {
+type ManifestBody = { manifests?: Descriptor[]; config?: Descriptor; layers?: Descriptor[] };
+
+async function copyManifestContent(
+  client: RegistryClient,
+  from: string,
+  to: string,
+  manifest: RawManifest,
+): Promise<void> {
   const kind = manifestKind(manifest.mediaType);
-  const parsed = JSON.parse(manifest.bytes.toString('utf8')) as { manifests?: Descriptor[]; config?: Descriptor; layers?: Descriptor[] };
+  const parsed = JSON.parse(manifest.bytes.toString('utf8')) as ManifestBody;
   switch (kind) {
     case 'index':
       for (const child of parsed.manifests ?? []) {
@@ -37,7 +49,8 @@ async function copyManifestContent(client: RegistryClient, from: string, to: str
       }
       return;
     case undefined:
-      throw new RegistryProtocolError(200, `${from}@${manifest.digest}: unsupported manifest type ${JSON.stringify(manifest.mediaType)}`);
+      const message = `${from}@${manifest.digest}: unsupported manifest type "${manifest.mediaType}"`;
+      throw new RegistryProtocolError(200, message);
     default: {
       const never: never = kind;
       return never;
@@ -49,7 +62,8 @@ async function mountBlob(client: RegistryClient, from: string, to: string, diges
   if (await client.hasBlob(to, digest)) return;
   const outcome = await client.mountBlob(to, digest, from);
   if (outcome === 'not-mounted') {
-    throw new BlobMountRefusedError(`${to}: the registry would not mount ${digest} from ${from} (it wants an upload; layers are never re-uploaded here)`);
+    const refusal = `${to}: the registry would not mount ${digest} from ${from}`;
+    throw new BlobMountRefusedError(`${refusal} (it wants an upload, and layers are never re-uploaded here)`);
   }
 }
 

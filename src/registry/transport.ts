@@ -10,14 +10,25 @@ export interface RetryPolicy {
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, backoffMs: 250 };
 
 /** Errors where the request may not have reached the server's handler, so sending it again is safe and useful. */
-const RETRYABLE_CONNECTION_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ECONNABORTED']);
+const RETRYABLE_CONNECTION_CODES = new Set([
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ECONNABORTED',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+]);
 
 /**
  * fetch with bounded retries on 5xx, 429 and connection resets, with doubling back-off.
  * Bodies must be re-sendable (strings or buffers). A refused connection is not retried:
  * nothing listens, and waiting would only delay the answer.
  */
-export async function fetchWithRetry(url: string, init: RequestInit, policy: RetryPolicy = DEFAULT_RETRY): Promise<Response> {
+export async function fetchWithRetry(
+  url: string,
+  init: RequestInit,
+  policy: RetryPolicy = DEFAULT_RETRY,
+): Promise<Response> {
   let lastError: unknown;
   for (let attempt = 1; attempt <= policy.attempts; attempt++) {
     if (attempt > 1) await sleep(policy.backoffMs * 2 ** (attempt - 2));
@@ -33,7 +44,8 @@ export async function fetchWithRetry(url: string, init: RequestInit, policy: Ret
     await response.body?.cancel();
   }
   const { origin, pathname } = new URL(url);
-  throw new RegistryConnectionError(`${init.method ?? 'GET'} ${origin}${pathname}: ${describeConnectionError(lastError)}`, causeOf(lastError));
+  const what = `${init.method ?? 'GET'} ${origin}${pathname}`;
+  throw new RegistryConnectionError(`${what}: ${describeConnectionError(lastError)}`, causeOf(lastError));
 }
 
 function isRetryableStatus(status: number): boolean {

@@ -8,8 +8,9 @@ import { isDeployableImage } from './naming.js';
  * but the intermediate `-base` images and what the matching configured distro cannot build.
  */
 export function deployableImages(catalog: Catalog, config: Pick<Config, 'distros'>, distroKey: string): string[] {
-  const configured = Object.entries(config.distros).find(([name, distro]) => `${name}-${distro.version}` === distroKey)?.[1];
-  const selection = selectImages(catalog, { regexes: null, unbuildable: configured?.unbuildable ?? [], skipParents: false });
+  const configured = Object.entries(config.distros).find(([name, distro]) => `${name}-${distro.version}` === distroKey);
+  const unbuildable = configured?.[1].unbuildable ?? [];
+  const selection = selectImages(catalog, { regexes: null, unbuildable, skipParents: false });
   return selection.selected.filter(isDeployableImage).sort();
 }
 

@@ -17,7 +17,12 @@ export interface CheckedImage extends ReferencedImage {
  * Asks the registry for every image:tag, a bounded number at a time. A refused credential
  * stops the check (every answer would be the same); other errors mark that one image unknown.
  */
-export async function checkImages(client: RegistryClient, images: readonly ReferencedImage[], repositoryOf: (image: string) => string, concurrency: number): Promise<CheckedImage[]> {
+export async function checkImages(
+  client: RegistryClient,
+  images: readonly ReferencedImage[],
+  repositoryOf: (image: string) => string,
+  concurrency: number,
+): Promise<CheckedImage[]> {
   const limiter = new Limiter(concurrency);
   return Promise.all(
     images.map((image) =>

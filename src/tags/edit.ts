@@ -26,7 +26,9 @@ function applyOne(path: string, text: string, change: TagChange): string {
   const section = tagsSection(path, text);
   const byDistro = section.get(change.key, true);
   if (byDistro === undefined) return insertKey(text, section, change);
-  if (!isMap(byDistro)) throw new UsageError(`${path}: ${TAGS_VARIABLE}.${change.key}: expected a mapping of distro to tag`);
+  if (!isMap(byDistro)) {
+    throw new UsageError(`${path}: ${TAGS_VARIABLE}.${change.key}: expected a mapping of distro to tag`);
+  }
   const current = byDistro.get(change.distro, true);
   if (isScalar(current) && current.range) {
     const [start, end] = current.range;
@@ -39,7 +41,9 @@ function tagsSection(path: string, text: string): YAMLMap {
   const document = parseDocument(text);
   const root = document.contents;
   const section = isMap(root) ? root.get(TAGS_VARIABLE, true) : undefined;
-  if (!isMap(section) || section.flow) throw new UsageError(`${path}: ${TAGS_VARIABLE}: expected a block mapping to edit`);
+  if (!isMap(section) || section.flow) {
+    throw new UsageError(`${path}: ${TAGS_VARIABLE}: expected a block mapping to edit`);
+  }
   return section;
 }
 
@@ -67,9 +71,12 @@ function insertPair(text: string, map: YAMLMap, key: string, value: string): str
 
 function insertKey(text: string, section: YAMLMap, change: TagChange): string {
   const outer = columnOf(text, firstKeyStart(section));
-  const nested = section.items.map((pair) => pair.value).find((value): value is YAMLMap => isMap(value) && !value.flow && value.items.length > 0);
+  const nested = section.items
+    .map((pair) => pair.value)
+    .find((value): value is YAMLMap => isMap(value) && !value.flow && value.items.length > 0);
   const step = nested ? columnOf(text, firstKeyStart(nested)) - outer : 2;
-  const lines = [`${' '.repeat(outer)}${change.key}:`, `${' '.repeat(outer + Math.max(step, 1))}${change.distro}: ${change.to}`];
+  const inner = outer + Math.max(step, 1);
+  const lines = [`${' '.repeat(outer)}${change.key}:`, `${' '.repeat(inner)}${change.distro}: ${change.to}`];
   return insertLines(text, lineEndAfter(text, section), lines);
 }
 

@@ -37,7 +37,8 @@ export async function promoteImages(
           return { ...image, from, to, outcome: copied.outcome, digest: copied.digest };
         } catch (error) {
           if (error instanceof RegistryAuthError) throw error;
-          const detail = error instanceof RegistryNotFoundError ? `${from}:${image.tag} does not exist` : errorMessage(error);
+          const missing = error instanceof RegistryNotFoundError;
+          const detail = missing ? `${from}:${image.tag} does not exist` : errorMessage(error);
           return { ...image, from, to, outcome: 'failed', detail };
         }
       }),

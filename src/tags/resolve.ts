@@ -21,7 +21,8 @@ export function effectiveTag(tags: KollaImageTags, distro: string, key: string):
   const exceptional = exception !== undefined ? tags[exception]?.[distro] : undefined;
   if (exception !== undefined && exceptional !== undefined) return { tag: exceptional, from: exception };
   const prefix = Object.keys(tags)
-    .filter((candidate) => candidate !== DEFAULT_KEY && start.startsWith(`${candidate}_`) && tags[candidate]?.[distro] !== undefined)
+    .filter((candidate) => candidate !== DEFAULT_KEY && start.startsWith(`${candidate}_`))
+    .filter((candidate) => tags[candidate]?.[distro] !== undefined)
     .sort((a, b) => b.length - a.length)[0];
   const parent = prefix ?? DEFAULT_KEY;
   const tag = tags[parent]?.[distro];
@@ -38,10 +39,16 @@ export interface ImageTag {
   from: string[];
 }
 
+export interface ResolvedImages {
+  rows: ImageTag[];
+  /** Images without any tag for a distro (the file has no `openstack` tag for it). */
+  unresolved: Array<{ image: string; distro: string }>;
+}
+
 /** One row per image, distro and distinct tag (an image serving several keys may need several tags). */
-export function imageTags(tags: KollaImageTags, images: readonly string[], distros: readonly string[]): { rows: ImageTag[]; unresolved: Array<{ image: string; distro: string }> } {
+export function imageTags(tags: KollaImageTags, images: readonly string[], distros: readonly string[]): ResolvedImages {
   const rows: ImageTag[] = [];
-  const unresolved: Array<{ image: string; distro: string }> = [];
+  const unresolved: ResolvedImages['unresolved'] = [];
   for (const distro of distros) {
     for (const image of images) {
       const byTag = new Map<string, ImageTag>();

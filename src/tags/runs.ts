@@ -70,7 +70,8 @@ export function latestRun(runsDir: string): string {
         .filter((entry) => entry.isDirectory() && existsSync(join(runsDir, entry.name, 'summary.json')))
         .map((entry) => join(runsDir, entry.name))
     : [];
-  const newest = candidates.sort((a, b) => statSync(join(b, 'summary.json')).mtimeMs - statSync(join(a, 'summary.json')).mtimeMs)[0];
+  const modified = (run: string) => statSync(join(run, 'summary.json')).mtimeMs;
+  const newest = candidates.sort((a, b) => modified(b) - modified(a))[0];
   if (newest === undefined) throw new UsageError(`no run in ${runsDir}: give --run DIR`);
   return newest;
 }
@@ -80,28 +81,42 @@ export function readRollout(summaryFile: string): RunRollout {
   try {
     raw = JSON.parse(readFileSync(summaryFile, 'utf8'));
   } catch (error) {
-    throw new ConfigError(summaryFile, '', `not a readable JSON summary (${(error as Error).message.split('\n')[0] ?? ''})`);
+    const reason = (error as Error).message.split('\n')[0] ?? '';
+    throw new ConfigError(summaryFile, '', `not a readable JSON summary (${reason})`);
   }
   const parsed = summarySchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new ConfigError(summaryFile, issue?.path.map(String).join('.') ?? '', `not a run summary: ${issue?.message ?? 'unexpected shape'}`);
+    const key = issue?.path.map(String).join('.') ?? '';
+    throw new ConfigError(summaryFile, key, `not a run summary: ${issue?.message ?? 'unexpected shape'}`);
   }
   const summary = parsed.data;
-  if (summary.interrupted || summary.finished_at === null) throw new ConfigError(summaryFile, 'interrupted', 'the run did not finish: nothing of it is rolled out');
-  const stamp = new RegExp(`^[a-z0-9][a-z0-9._-]*-${summary.distro}-([a-z0-9][a-z0-9.]*)-\\d{8}T\\d{6}$`).exec(summary.tag);
-  if (!stamp?.[1]) throw new ConfigError(summaryFile, 'tag', `"${summary.tag}" is not a run tag <release>-${summary.distro}-<version>-<YYYYMMDDThhmmss>`);
+  if (summary.interrupted || summary.finished_at === null) {
+    throw new ConfigError(summaryFile, 'interrupted', 'the run did not finish: nothing of it is rolled out');
+  }
+  const runTag = new RegExp(`^[a-z0-9][a-z0-9._-]*-${summary.distro}-([a-z0-9][a-z0-9.]*)-\\d{8}T\\d{6}$`);
+  const version = runTag.exec(summary.tag)?.[1];
+  if (version === undefined) {
+    const expected = `<release>-${summary.distro}-<version>-<YYYYMMDDThhmmss>`;
+    throw new ConfigError(summaryFile, 'tag', `"${summary.tag}" is not a run tag ${expected}`);
+  }
 
   const failedNames = new Set([
     ...summary.failed.map((entry) => entry.name),
     ...summary.push_failed.map((entry) => entry.name),
     ...summary.skipped.filter((entry) => !SKIP_PARENTS_REASON.test(entry.reason)).map((entry) => entry.name),
   ]);
-  const atTag = [...summary.built, ...summary.reused].map((entry) => entry.name).filter((name) => !failedNames.has(name));
+  const atTag = [...summary.built, ...summary.reused]
+    .map((entry) => entry.name)
+    .filter((name) => !failedNames.has(name) && isDeployableImage(name));
   const pushed = summary.pushed.length > 0 || summary.push_failed.length > 0;
   const full = summary.not_matched.length === 0;
   if (full && failedNames.size > 0) {
-    throw new ConfigError(summaryFile, 'failed', `a build of every image with ${failedNames.size} failed (${[...failedNames].sort().slice(0, 3).join(', ')}${failedNames.size > 3 ? ', …' : ''}): the default tag would name missing images; rebuild them first`);
+    const names = `${[...failedNames].sort().slice(0, 3).join(', ')}${failedNames.size > 3 ? ', …' : ''}`;
+    const problem = `a build of every image with ${failedNames.size} failed (${names})`;
+    const why = 'the default tag would name missing images; rebuild them first';
+    throw new ConfigError(summaryFile, 'failed', `${problem}: ${why}`);
   }
-  return { summaryFile, distroKey: `${summary.distro}-${stamp[1]}`, tag: summary.tag, full, images: [...new Set(atTag)].filter(isDeployableImage).sort(), pushed };
+  const images = [...new Set(atTag)].sort();
+  return { summaryFile, distroKey: `${summary.distro}-${version}`, tag: summary.tag, full, images, pushed };
 }

@@ -42,25 +42,35 @@ export function parseTags(path: string, text: string): KollaImageTags {
   for (const pair of section.items) {
     const key = isScalar(pair.key) ? String(pair.key.value) : '';
     const where = `${TAGS_VARIABLE}.${key}`;
-    if (!KEY_PATTERN.test(key)) throw new ConfigError(path, where, `key ${JSON.stringify(key)} must match ${KEY_PATTERN.source}`);
+    if (!KEY_PATTERN.test(key)) {
+      throw new ConfigError(path, where, `key ${JSON.stringify(key)} must match ${KEY_PATTERN.source}`);
+    }
     if (!isMap(pair.value)) throw new ConfigError(path, where, 'expected a mapping of distro to tag');
     const byDistro: Record<string, string> = {};
     for (const entry of pair.value.items) {
       const distro = isScalar(entry.key) ? String(entry.key.value) : '';
-      if (!DISTRO_KEY_PATTERN.test(distro)) throw new ConfigError(path, `${where}.${distro}`, 'expected a distro key <distro>-<version> (rocky-9, ubuntu-jammy)');
+      const at = `${where}.${distro}`;
+      if (!DISTRO_KEY_PATTERN.test(distro)) {
+        throw new ConfigError(path, at, 'expected a distro key <distro>-<version> (rocky-9, ubuntu-jammy)');
+      }
       const tag = isScalar(entry.value) && typeof entry.value.value === 'string' ? entry.value.value : undefined;
       if (tag === undefined || !isTagOfDistro(tag, distro)) {
-        throw new ConfigError(path, `${where}.${distro}`, `tag ${JSON.stringify(tag ?? entry.value?.toString() ?? null)} does not match <release>-${distro}-<YYYYMMDDThhmmss>`);
+        const shown = JSON.stringify(tag ?? entry.value?.toString() ?? null);
+        throw new ConfigError(path, at, `tag ${shown} does not match <release>-${distro}-<YYYYMMDDThhmmss>`);
       }
       byDistro[distro] = tag;
     }
     tags[key] = byDistro;
   }
   const defaults = tags[DEFAULT_KEY];
-  if (defaults === undefined) throw new ConfigError(path, `${TAGS_VARIABLE}.${DEFAULT_KEY}`, 'missing: the default tag of every image');
+  if (defaults === undefined) {
+    throw new ConfigError(path, `${TAGS_VARIABLE}.${DEFAULT_KEY}`, 'missing: the default tag of every image');
+  }
   for (const [key, byDistro] of Object.entries(tags)) {
-    for (const distro of Object.keys(byDistro)) {
-      if (defaults[distro] === undefined) throw new ConfigError(path, `${TAGS_VARIABLE}.${key}.${distro}`, `${DEFAULT_KEY} has no tag for ${distro}, so its other images would have none`);
+    const uncovered = Object.keys(byDistro).find((distro) => defaults[distro] === undefined);
+    if (uncovered !== undefined) {
+      const problem = `${DEFAULT_KEY} has no tag for ${uncovered}, so its other images would have none`;
+      throw new ConfigError(path, `${TAGS_VARIABLE}.${key}.${uncovered}`, problem);
     }
   }
   return tags;

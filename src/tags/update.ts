@@ -19,7 +19,10 @@ export function planUpdate(tags: KollaImageTags, rollouts: readonly RunRollout[]
   const byDistro = new Map<string, RunRollout>();
   for (const rollout of rollouts) {
     const other = byDistro.get(rollout.distroKey);
-    if (other) throw new UsageError(`two runs for ${rollout.distroKey}: ${other.summaryFile} and ${rollout.summaryFile}; give one`);
+    if (other) {
+      const both = `${other.summaryFile} and ${rollout.summaryFile}`;
+      throw new UsageError(`two runs for ${rollout.distroKey}: ${both}; give one`);
+    }
     byDistro.set(rollout.distroKey, rollout);
   }
   const wanted = new Map<string, TagChange>();
@@ -33,17 +36,20 @@ export function planUpdate(tags: KollaImageTags, rollouts: readonly RunRollout[]
       want(DEFAULT_KEY, rollout.distroKey, rollout.tag);
       for (const [key, byKeyDistro] of Object.entries(tags)) {
         const tag = byKeyDistro[rollout.distroKey];
-        if (key !== DEFAULT_KEY && tag !== undefined && tag !== rollout.tag) stillOverriding.push({ key, distro: rollout.distroKey, tag });
+        if (key === DEFAULT_KEY || tag === undefined || tag === rollout.tag) continue;
+        stillOverriding.push({ key, distro: rollout.distroKey, tag });
       }
     } else {
-      for (const image of rollout.images) for (const key of tagKeysOfImage(image)) want(key, rollout.distroKey, rollout.tag);
+      for (const image of rollout.images) {
+        for (const key of tagKeysOfImage(image)) want(key, rollout.distroKey, rollout.tag);
+      }
     }
   }
   return { changes: [...wanted.values()], stillOverriding };
 }
 
 export function applyToTags(tags: KollaImageTags, changes: readonly TagChange[]): KollaImageTags {
-  const result: KollaImageTags = Object.fromEntries(Object.entries(tags).map(([key, byDistro]) => [key, { ...byDistro }]));
+  const result: KollaImageTags = Object.fromEntries(Object.entries(tags).map(([key, values]) => [key, { ...values }]));
   for (const change of changes) result[change.key] = { ...(result[change.key] ?? {}), [change.distro]: change.to };
   return result;
 }

@@ -18,8 +18,10 @@ export async function writeTagChanges(file: TagsFile, changes: readonly TagChang
   return text;
 }
 
+/** Key order does not matter to the comparison: new keys go at the end of the file. */
 function sorted(value: Record<string, Record<string, string>>): Array<[string, Array<[string, string]>]> {
+  const byName = <T>([a]: [string, T], [b]: [string, T]) => a.localeCompare(b);
   return Object.entries(value)
-    .map(([key, byDistro]): [string, Array<[string, string]>] => [key, Object.entries(byDistro).sort(([a], [b]) => a.localeCompare(b))])
-    .sort(([a], [b]) => a.localeCompare(b));
+    .map(([key, byDistro]): [string, Array<[string, string]>] => [key, Object.entries(byDistro).sort(byName)])
+    .sort(byName);
 }

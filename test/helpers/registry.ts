@@ -22,7 +22,7 @@ export type RegistryAuthMode =
   /** docker-registry's `auth: token:` with a token endpoint run by the test. */
   | { kind: 'token'; field: 'token' | 'access_token'; expiresIn?: number };
 
-/** Debian's docker-registry (the OCI distribution registry) on a free loopback port; htpasswd auth unless told otherwise. */
+/** Debian's docker-registry (the OCI distribution registry) on a free loopback port; htpasswd unless told otherwise. */
 export async function startRegistry(auth: RegistryAuthMode = { kind: 'htpasswd' }): Promise<TestRegistry> {
   const dir = temporaryDir('ci-builder-registry-');
   const port = await freePort();
@@ -33,8 +33,11 @@ export async function startRegistry(auth: RegistryAuthMode = { kind: 'htpasswd' 
   if (auth.kind === 'token') {
     const service = 'ci-builder-test-registry';
     const issuer = 'ci-builder-test-issuer';
-    tokenServer = await startTokenServer(dir, { username, password, service, issuer, field: auth.field, ...(auth.expiresIn ? { expiresIn: auth.expiresIn } : {}) });
-    authConfig = `auth: { token: { realm: "${tokenServer.realm}", service: ${service}, issuer: ${issuer}, rootcertbundle: ${tokenServer.certFile} } }`;
+    const lifetime = auth.expiresIn ? { expiresIn: auth.expiresIn } : {};
+    tokenServer = await startTokenServer(dir, { username, password, service, issuer, field: auth.field, ...lifetime });
+    const { realm, certFile } = tokenServer;
+    const token = `realm: "${realm}", service: ${service}, issuer: ${issuer}, rootcertbundle: ${certFile}`;
+    authConfig = `auth: { token: { ${token} } }`;
   } else {
     const htpasswd = spawnSync('htpasswd', ['-iBn', username], { input: password, encoding: 'utf8' });
     if (htpasswd.status !== 0) throw new Error(`htpasswd failed: ${htpasswd.stderr}`);
@@ -52,7 +55,8 @@ export async function startRegistry(auth: RegistryAuthMode = { kind: 'htpasswd' 
       '',
     ].join('\n'),
   );
-  const child: ChildProcess = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const stdio: Array<'ignore' | 'pipe'> = ['ignore', 'ignore', 'pipe'];
+  const child: ChildProcess = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -87,7 +91,12 @@ export interface PushedImage {
  * Pushes a two-layer OCI image with the client's own blob upload: gzip'd layers, a config
  * naming their diff ids, a manifest. Contents differ per `seed`, so images differ per call.
  */
-export async function pushTwoLayerImage(client: RegistryClient, repository: string, tag: string, seed: string): Promise<PushedImage> {
+export async function pushTwoLayerImage(
+  client: RegistryClient,
+  repository: string,
+  tag: string,
+  seed: string,
+): Promise<PushedImage> {
   const raw = [Buffer.from(`layer one of ${seed}\n`.repeat(200)), Buffer.from(`layer two of ${seed}\n`.repeat(300))];
   const layers = raw.map((bytes) => gzipSync(bytes));
   const config = Buffer.from(JSON.stringify({
@@ -103,7 +112,11 @@ export async function pushTwoLayerImage(client: RegistryClient, repository: stri
     schemaVersion: 2,
     mediaType: OCI_MANIFEST,
     config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
-    layers: layers.map((layer, index) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: layerDigests[index], size: layer.length })),
+    layers: layers.map((layer, index) => ({
+      mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+      digest: layerDigests[index],
+      size: layer.length,
+    })),
   }));
   const digest = await client.putManifest(repository, tag, manifest, OCI_MANIFEST);
   return { digest, manifest, layers: layerDigests };

@@ -38,7 +38,9 @@ export interface TokenServer {
 export async function startTokenServer(dir: string, options: TokenServerOptions): Promise<TokenServer> {
   const keyFile = join(dir, 'token-key.pem');
   const certFile = join(dir, 'token-cert.pem');
-  const openssl = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '1', '-subj', '/CN=ci-builder test token issuer'], { encoding: 'utf8' });
+  const subject = '/CN=ci-builder test token issuer';
+  const args = ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', subject];
+  const openssl = spawnSync('openssl', [...args, '-keyout', keyFile, '-out', certFile], { encoding: 'utf8' });
   if (openssl.status !== 0) throw new Error(`openssl req failed: ${openssl.stderr}`);
   const privateKey = createPrivateKey(readFileSync(keyFile));
   const kid = libtrustKeyId(createPublicKey(readFileSync(certFile)));
@@ -51,7 +53,9 @@ export async function startTokenServer(dir: string, options: TokenServerOptions)
     const authenticated = request.headers.authorization === expected;
     requests.push({ scopes, service: url.searchParams.get('service'), authenticated });
     if (url.pathname !== '/token') return void response.writeHead(404).end();
-    if (!authenticated) return void response.writeHead(401, { 'content-type': 'application/json' }).end('{"details":"bad credentials"}');
+    if (!authenticated) {
+      return void response.writeHead(401, { 'content-type': 'application/json' }).end('{"details":"bad credentials"}');
+    }
     const now = Math.floor(Date.now() / 1000);
     const expiresIn = options.expiresIn ?? 300;
     const claims = {
@@ -65,7 +69,8 @@ export async function startTokenServer(dir: string, options: TokenServerOptions)
       access: scopes.map(parseScope),
     };
     const token = signJwt({ typ: 'JWT', alg: 'RS256', kid }, claims, privateKey);
-    response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ [options.field]: token, expires_in: expiresIn }));
+    const answer = JSON.stringify({ [options.field]: token, expires_in: expiresIn });
+    response.writeHead(200, { 'content-type': 'application/json' }).end(answer);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -95,7 +100,8 @@ function signJwt(header: object, claims: object, key: KeyObject): string {
  * in unpadded base32, in groups of four joined by colons.
  */
 export function libtrustKeyId(publicKey: KeyObject): string {
-  const digest = createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest().subarray(0, 30);
+  const der = publicKey.export({ type: 'spki', format: 'der' });
+  const digest = createHash('sha256').update(der).digest().subarray(0, 30);
   return (base32(digest).match(/.{1,4}/g) ?? []).join(':');
 }
 

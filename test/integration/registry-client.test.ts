@@ -6,11 +6,16 @@ import { RegistryClient, RegistryError, sha256Digest } from '../../src/registry/
 import { parseChallenge } from '../../src/registry/challenge.js';
 import { copyImage } from '../../src/registry/copy.js';
 import { RegistryAuthError, RegistryConnectionError, RegistryNotFoundError } from '../../src/registry/errors.js';
-import { OCI_INDEX } from '../../src/registry/media-types.js';
+import { OCI_INDEX, OCI_MANIFEST } from '../../src/registry/media-types.js';
 import { pushTwoLayerImage, startRegistry, type TestRegistry } from '../helpers/registry.js';
 
 const clientFor = (registry: TestRegistry, password = registry.password) =>
   new RegistryClient(registry.address, { username: registry.username, password }, { insecure: true });
+
+type ErrorClass = abstract new (...args: never[]) => RegistryError;
+
+const isError = (type: ErrorClass, status: number, code: string) => (error: unknown) =>
+  error instanceof type && error.status === status && error.code === code;
 
 describe('the registry client against Debian\'s docker-registry with htpasswd', () => {
   let registry: TestRegistry;
@@ -22,14 +27,15 @@ describe('the registry client against Debian\'s docker-registry with htpasswd', 
   });
 
   it('refuses without or with wrong credentials, saying so', async () => {
-    await assert.rejects(new RegistryClient(registry.address, undefined, { insecure: true }).ping(), /wants credentials and none are configured/);
-    await assert.rejects(clientFor(registry, 'wrong').ping(), (error: unknown) => error instanceof RegistryAuthError && error.status === 401 && error.code === 'REGISTRY_AUTH');
+    const anonymous = new RegistryClient(registry.address, undefined, { insecure: true });
+    await assert.rejects(anonymous.ping(), /wants credentials and none are configured/);
+    await assert.rejects(clientFor(registry, 'wrong').ping(), isError(RegistryAuthError, 401, 'REGISTRY_AUTH'));
   });
 
   it('reports a missing manifest as undefined and a missing repository as 404', async () => {
     const client = clientFor(registry);
     assert.equal(await client.headManifest('ns/nothing', 'tag'), undefined);
-    await assert.rejects(client.listTags('ns/nothing'), (error: unknown) => error instanceof RegistryNotFoundError && error.status === 404 && error instanceof RegistryError);
+    await assert.rejects(client.listTags('ns/nothing'), isError(RegistryNotFoundError, 404, 'REGISTRY_NOT_FOUND'));
   });
 
   it('pushes a two-layer image and reads back its exact bytes and digest', async () => {
@@ -40,40 +46,45 @@ describe('the registry client against Debian\'s docker-registry with htpasswd', 
     assert.equal(head?.digest, sha256Digest(pushed.manifest));
     const raw = await client.getRawManifest('dev/exact', 'one');
     assert.ok(raw.bytes.equals(pushed.manifest));
-    assert.equal(raw.mediaType, 'application/vnd.oci.image.manifest.v1+json');
+    assert.equal(raw.mediaType, OCI_MANIFEST);
     assert.deepEqual((await client.getManifest('dev/exact', 'one')).layers.map((layer) => layer.digest), pushed.layers);
   });
 
   it('follows tag pages until the registry gives no next link', async () => {
     const client = clientFor(registry);
     const pushed = await pushTwoLayerImage(client, 'dev/paged', 't0', 'paged');
-    for (const tag of ['t1', 't2', 't3', 't4']) await client.putManifest('dev/paged', tag, pushed.manifest, 'application/vnd.oci.image.manifest.v1+json');
+    for (const tag of ['t1', 't2', 't3', 't4']) {
+      await client.putManifest('dev/paged', tag, pushed.manifest, OCI_MANIFEST);
+    }
     assert.deepEqual((await client.listTags('dev/paged', 2)).sort(), ['t0', 't1', 't2', 't3', 't4']);
   });
 
   it('promotes by blob mount and manifest put, with the same digest, and a second time copies nothing', async () => {
     const client = clientFor(registry);
     const pushed = await pushTwoLayerImage(client, 'dev/keystone', 'v1', 'keystone');
-    assert.deepEqual(await copyImage(client, 'dev/keystone', 'rel/keystone', 'v1'), { outcome: 'copied', digest: pushed.digest });
+    const first = await copyImage(client, 'dev/keystone', 'rel/keystone', 'v1');
+    assert.deepEqual(first, { outcome: 'copied', digest: pushed.digest });
     assert.equal((await client.headManifest('rel/keystone', 'v1'))?.digest, pushed.digest);
     for (const layer of pushed.layers) assert.ok(await client.hasBlob('rel/keystone', layer));
-    assert.deepEqual(await copyImage(client, 'dev/keystone', 'rel/keystone', 'v1'), { outcome: 'already-present', digest: pushed.digest });
+    const second = await copyImage(client, 'dev/keystone', 'rel/keystone', 'v1');
+    assert.deepEqual(second, { outcome: 'already-present', digest: pushed.digest });
   });
 
   it('copies an index after its child manifests, each by digest', async () => {
     const client = clientFor(registry);
     const amd = await pushTwoLayerImage(client, 'dev/multi', 'amd64', 'multi-amd64');
     const arm = await pushTwoLayerImage(client, 'dev/multi', 'arm64', 'multi-arm64');
-    const index = Buffer.from(JSON.stringify({
-      schemaVersion: 2,
-      mediaType: OCI_INDEX,
-      manifests: [
-        { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: amd.digest, size: amd.manifest.length, platform: { architecture: 'amd64', os: 'linux' } },
-        { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: arm.digest, size: arm.manifest.length, platform: { architecture: 'arm64', os: 'linux' } },
-      ],
-    }));
+    const child = (image: typeof amd, architecture: string) => ({
+      mediaType: OCI_MANIFEST,
+      digest: image.digest,
+      size: image.manifest.length,
+      platform: { architecture, os: 'linux' },
+    });
+    const manifests = [child(amd, 'amd64'), child(arm, 'arm64')];
+    const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests }));
     const indexDigest = await client.putManifest('dev/multi', 'both', index, OCI_INDEX);
-    assert.deepEqual(await copyImage(client, 'dev/multi', 'rel/multi', 'both'), { outcome: 'copied', digest: indexDigest });
+    const copied = await copyImage(client, 'dev/multi', 'rel/multi', 'both');
+    assert.deepEqual(copied, { outcome: 'copied', digest: indexDigest });
     assert.equal((await client.headManifest('rel/multi', 'both'))?.digest, indexDigest);
     assert.equal((await client.headManifest('rel/multi', amd.digest))?.digest, amd.digest);
     assert.equal((await client.headManifest('rel/multi', arm.digest))?.digest, arm.digest);
@@ -93,7 +104,9 @@ describe('the registry client against docker-registry with token auth (token fie
     const before = registry.tokenRequests.length;
     assert.equal(await client.headManifest('dev/none', 'y'), undefined);
     assert.equal(registry.tokenRequests.length, before, 'a cached token answers the second request');
-    assert.ok(registry.tokenRequests.every((request) => request.service === 'ci-builder-test-registry' && request.authenticated));
+    const proper = (request: (typeof registry.tokenRequests)[number]) =>
+      request.service === 'ci-builder-test-registry' && request.authenticated;
+    assert.ok(registry.tokenRequests.every(proper));
   });
 
   it('refuses wrong credentials with an auth error that carries no secret', async () => {
@@ -130,21 +143,24 @@ describe('the registry client against docker-registry with token auth (access_to
   });
 });
 
+type Handler = (count: number, request: http.IncomingMessage, response: http.ServerResponse) => void;
+
 /** A loopback server that fails on purpose, for what docker-registry cannot be made to do. */
-async function startFlakyServer(handle: (count: number, request: http.IncomingMessage, response: http.ServerResponse) => void) {
+async function startFlakyServer(handle: Handler) {
   let count = 0;
   const server = http.createServer((request, response) => handle(++count, request, response));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
-    address: `127.0.0.1:${(server.address() as AddressInfo).port}`,
+    client: new RegistryClient(`127.0.0.1:${(server.address() as AddressInfo).port}`, undefined, {
+      insecure: true,
+      retry: { attempts: 3, backoffMs: 10 },
+    }),
     count: () => count,
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
 
 describe('the registry client on a failing network', () => {
-  const retry = { attempts: 3, backoffMs: 10 };
-
   it('retries a 503 and a reset connection, then succeeds', async () => {
     const server = await startFlakyServer((count, request, response) => {
       if (count === 1) return void response.writeHead(503).end();
@@ -152,7 +168,7 @@ describe('the registry client on a failing network', () => {
       response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
     try {
-      await new RegistryClient(server.address, undefined, { insecure: true, retry }).ping();
+      await server.client.ping();
       assert.equal(server.count(), 3);
     } finally {
       await server.stop();
@@ -163,9 +179,9 @@ describe('the registry client on a failing network', () => {
     const failing = await startFlakyServer((_count, _request, response) => void response.writeHead(502).end());
     const resetting = await startFlakyServer((_count, request) => void request.socket.destroy());
     try {
-      await assert.rejects(new RegistryClient(failing.address, undefined, { insecure: true, retry }).ping(), (error: unknown) => error instanceof RegistryError && error.status === 502 && error.code === 'REGISTRY_HTTP');
+      await assert.rejects(failing.client.ping(), isError(RegistryError, 502, 'REGISTRY_HTTP'));
       assert.equal(failing.count(), 3);
-      await assert.rejects(new RegistryClient(resetting.address, undefined, { insecure: true, retry }).ping(), (error: unknown) => error instanceof RegistryConnectionError && error.status === 0);
+      await assert.rejects(resetting.client.ping(), isError(RegistryConnectionError, 0, 'REGISTRY_CONNECTION'));
       assert.equal(resetting.count(), 3);
     } finally {
       await failing.stop();
@@ -175,15 +191,14 @@ describe('the registry client on a failing network', () => {
 
   it('keeps only the path and query of an absolute Link, as Pulp sends it', async () => {
     const server = await startFlakyServer((_count, request, response) => {
-      const url = new URL(request.url ?? '/', 'http://x');
-      const last = url.searchParams.get('last');
+      const last = new URL(request.url ?? '/', 'http://x').searchParams.get('last');
       const page = last === null ? ['a', 'b'] : last === 'b' ? ['c'] : [];
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       if (last === null) headers.link = '<https://pulp.example.com/v2/ns/img/tags/list?n=2&last=b>; rel="next"';
       response.writeHead(200, headers).end(JSON.stringify({ name: 'ns/img', tags: page }));
     });
     try {
-      assert.deepEqual(await new RegistryClient(server.address, undefined, { insecure: true, retry }).listTags('ns/img', 2), ['a', 'b', 'c']);
+      assert.deepEqual(await server.client.listTags('ns/img', 2), ['a', 'b', 'c']);
     } finally {
       await server.stop();
     }
@@ -192,10 +207,13 @@ describe('the registry client on a failing network', () => {
 
 describe('WWW-Authenticate parsing', () => {
   it('keeps commas inside quoted parameters', () => {
-    assert.deepEqual(parseChallenge('Bearer realm="https://pulp.example.com/token/",service="pulp.example.com",scope="repository:ns/img:pull,push"'), {
+    const realm = 'https://pulp.example.com/token/';
+    const header = `Bearer realm="${realm}",service="pulp.example.com",scope="repository:ns/img:pull,push"`;
+    assert.deepEqual(parseChallenge(header), {
       scheme: 'bearer',
-      params: { realm: 'https://pulp.example.com/token/', service: 'pulp.example.com', scope: 'repository:ns/img:pull,push' },
+      params: { realm, service: 'pulp.example.com', scope: 'repository:ns/img:pull,push' },
     });
-    assert.deepEqual(parseChallenge('Basic realm="test-registry"'), { scheme: 'basic', params: { realm: 'test-registry' } });
+    const basic = parseChallenge('Basic realm="test-registry"');
+    assert.deepEqual(basic, { scheme: 'basic', params: { realm: 'test-registry' } });
   });
 });

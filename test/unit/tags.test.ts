@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { applyTagChanges } from '../../src/tags/edit.js';
+import { applyTagChanges, type TagChange } from '../../src/tags/edit.js';
 import { tagKeysOfImage } from '../../src/tags/naming.js';
 import { effectiveTag, imageTags } from '../../src/tags/resolve.js';
 import { readRollout } from '../../src/tags/runs.js';
@@ -14,6 +14,11 @@ import { ConfigError } from '../../src/util/errors.js';
 
 const R9 = '2024.1-rocky-9';
 const UJ = '2024.1-ubuntu-jammy';
+const NEW_R9 = `${R9}-20250101T010101`;
+const NEW_UJ = `${UJ}-20250101T010101`;
+/** A tag of each distro, for files that only need to be valid. */
+const T_R9 = `${R9}-20240101T000000`;
+const T_UJ = `${UJ}-20240101T000000`;
 
 /** A tags file as operators keep it: header comments, inline comments, quoting, blank lines, a commented-out entry. */
 const FILE = `---
@@ -36,62 +41,80 @@ kolla_image_tags:
 other_variable: true
 `;
 
+const change = (key: string, distro: string, to: string): TagChange => ({ key, distro, from: undefined, to });
+
 /** Line by line, for edits that replace lines without adding any: [line number, before, after] of each difference. */
 function changedLines(before: string, after: string): Array<[number, string, string]> {
   const a = before.split('\n');
   const b = after.split('\n');
   assert.equal(b.length, a.length);
-  return a.flatMap((line, index): Array<[number, string, string]> => (line === b[index] ? [] : [[index + 1, line, b[index] ?? '']]));
+  const differences: Array<[number, string, string]> = [];
+  a.forEach((line, index) => {
+    if (line !== b[index]) differences.push([index + 1, line, b[index] ?? '']);
+  });
+  return differences;
 }
 
 describe('editing kolla-image-tags.yml in place', () => {
   it('changes only the intended values, keeping quotes and inline comments', () => {
     const after = applyTagChanges('f', FILE, [
-      { key: 'openstack', distro: 'rocky-9', from: undefined, to: `${R9}-20250101T010101` },
-      { key: 'openstack', distro: 'ubuntu-jammy', from: undefined, to: `${UJ}-20250101T010101` },
-      { key: 'nova', distro: 'ubuntu-jammy', from: undefined, to: `${UJ}-20250101T010101` },
+      change('openstack', 'rocky-9', NEW_R9),
+      change('openstack', 'ubuntu-jammy', NEW_UJ),
+      change('nova', 'ubuntu-jammy', NEW_UJ),
     ]);
     assert.equal(after, FILE
-      .replace(`rocky-9: ${R9}-20240903T113235   # the default`, `rocky-9: ${R9}-20250101T010101   # the default`)
-      .replace(`ubuntu-jammy: "${UJ}-20240725T165045"`, `ubuntu-jammy: "${UJ}-20250101T010101"`)
-      .replace(`ubuntu-jammy: '${UJ}-20240918T164436'`, `ubuntu-jammy: '${UJ}-20250101T010101'`));
+      .replace(`rocky-9: ${R9}-20240903T113235   # the default`, `rocky-9: ${NEW_R9}   # the default`)
+      .replace(`ubuntu-jammy: "${UJ}-20240725T165045"`, `ubuntu-jammy: "${NEW_UJ}"`)
+      .replace(`ubuntu-jammy: '${UJ}-20240918T164436'`, `ubuntu-jammy: '${NEW_UJ}'`));
   });
 
   it('adds a distro after the key\'s last one and a new key after the last key, indented as the neighbours', () => {
-    const after = applyTagChanges('f', FILE, [
-      { key: 'ironic_dnsmasq', distro: 'ubuntu-jammy', from: undefined, to: `${UJ}-20250101T010101` },
-      { key: 'nova_compute', distro: 'rocky-9', from: undefined, to: `${R9}-20250101T010101` },
-    ]);
-    assert.equal(after, FILE.replace(
-      `    rocky-9: ${R9}-20241022T090648\n`,
-      `    rocky-9: ${R9}-20241022T090648\n    ubuntu-jammy: ${UJ}-20250101T010101\n  nova_compute:\n    rocky-9: ${R9}-20250101T010101\n`,
-    ));
-    assert.deepEqual(parseTags('f', after).nova_compute, { 'rocky-9': `${R9}-20250101T010101` });
+    const changes = [change('ironic_dnsmasq', 'ubuntu-jammy', NEW_UJ), change('nova_compute', 'rocky-9', NEW_R9)];
+    const after = applyTagChanges('f', FILE, changes);
+    const last = `    rocky-9: ${R9}-20241022T090648\n`;
+    const added = `    ubuntu-jammy: ${NEW_UJ}\n  nova_compute:\n    rocky-9: ${NEW_R9}\n`;
+    assert.equal(after, FILE.replace(last, `${last}${added}`));
+    assert.deepEqual(parseTags('f', after).nova_compute, { 'rocky-9': NEW_R9 });
   });
 
-  it('writes the file byte for byte as it was outside the changed line, even where other keys hold the same tag', async () => {
+  it('edits flow mappings inside the braces', () => {
+    const flow = `kolla_image_tags:\n  openstack: {rocky-9: ${T_R9}}  # flow\n`;
+    const after = applyTagChanges('f', flow, [change('openstack', 'ubuntu-jammy', NEW_UJ)]);
+    assert.equal(after, `kolla_image_tags:\n  openstack: {rocky-9: ${T_R9}, ubuntu-jammy: ${NEW_UJ}}  # flow\n`);
+  });
+
+  it('writes the file as it was outside the changed line, even where other keys hold the same tag', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tags-unit-'));
     const path = join(dir, 'kolla-image-tags.yml');
     const original = FILE.replace('  # ironic:', `  ironic:\n    rocky-9: ${R9}-20241022T090648\n  # ironic:`);
     writeFileSync(path, original);
-    const written = await writeTagChanges(readTagsFile(path), [{ key: 'ironic_dnsmasq', distro: 'rocky-9', from: undefined, to: `${R9}-20250202T020202` }]);
+    const written = await writeTagChanges(readTagsFile(path), [change('ironic_dnsmasq', 'rocky-9', NEW_R9)]);
     const line = original.split('\n').indexOf('  ironic_dnsmasq:') + 2;
-    assert.deepEqual(changedLines(original, written), [[line, `    rocky-9: ${R9}-20241022T090648`, `    rocky-9: ${R9}-20250202T020202`]]);
+    const expected = [[line, `    rocky-9: ${R9}-20241022T090648`, `    rocky-9: ${NEW_R9}`]];
+    assert.deepEqual(changedLines(original, written), expected);
     assert.equal(readFileSync(path, 'utf8'), written);
     assert.deepEqual(readdirSync(dir), ['kolla-image-tags.yml'], 'no temporary file left behind');
   });
 });
 
 describe('validating kolla-image-tags.yml', () => {
-  const bad = (text: string, pattern: RegExp) => assert.throws(() => parseTags('tags.yml', text), (error: unknown) => error instanceof ConfigError && pattern.test(error.message) && !error.message.includes('\n'));
+  const bad = (text: string, pattern: RegExp) =>
+    assert.throws(
+      () => parseTags('tags.yml', text),
+      (error: unknown) => error instanceof ConfigError && pattern.test(error.message) && !error.message.includes('\n'),
+    );
+  const file = (body: string) => `kolla_image_tags:\n${body}`;
 
   it('names the key and what was expected, in one line', () => {
-    bad('kolla_image_tags:\n  nova:\n    rocky-9: 2024.1-rocky-9-20240101T000000\n', /kolla_image_tags\.openstack: missing/);
-    bad(`kolla_image_tags:\n  openstack:\n    rocky-9: ${R9}-20240101T000000\n  Nova:\n    rocky-9: ${R9}-20240101T000000\n`, /kolla_image_tags\.Nova: key "Nova" must match/);
-    bad(`kolla_image_tags:\n  openstack:\n    rocky: ${R9}-20240101T000000\n`, /kolla_image_tags\.openstack\.rocky: expected a distro key/);
-    bad(`kolla_image_tags:\n  openstack:\n    rocky-9: ${UJ}-20240101T000000\n`, /tag "2024\.1-ubuntu-jammy-20240101T000000" does not match <release>-rocky-9-/);
-    bad(`kolla_image_tags:\n  openstack:\n    rocky-9: ${R9}-2024\n`, /does not match/);
-    bad(`kolla_image_tags:\n  openstack:\n    rocky-9: ${R9}-20240101T000000\n  nova:\n    ubuntu-jammy: ${UJ}-20240101T000000\n`, /nova\.ubuntu-jammy: openstack has no tag for ubuntu-jammy/);
+    const openstack = `  openstack:\n    rocky-9: ${T_R9}\n`;
+    bad(file(`  nova:\n    rocky-9: ${T_R9}\n`), /kolla_image_tags\.openstack: missing/);
+    bad(file(`${openstack}  Nova:\n    rocky-9: ${T_R9}\n`), /\.Nova: key "Nova" must match/);
+    bad(file(`  openstack:\n    rocky: ${T_R9}\n`), /kolla_image_tags\.openstack\.rocky: expected a distro key/);
+    const wrongDistro = /tag "2024\.1-ubuntu-jammy-\d+T\d+" does not match <release>-rocky-9/;
+    bad(file(`  openstack:\n    rocky-9: ${T_UJ}\n`), wrongDistro);
+    bad(file(`  openstack:\n    rocky-9: ${R9}-2024\n`), /does not match/);
+    const uncovered = file(`${openstack}  nova:\n    ubuntu-jammy: ${T_UJ}\n`);
+    bad(uncovered, /nova\.ubuntu-jammy: openstack has no tag for ubuntu-jammy/);
     bad('kolla_image_tags: [a, b]\n', /kolla_image_tags: expected a mapping/);
     bad('kolla_image_tags:\n  openstack: {\n', /not valid YAML/);
   });
@@ -108,14 +131,16 @@ describe('effective tags', () => {
 `);
 
   it('takes the container key, else the longest service prefix, else openstack', () => {
-    assert.deepEqual(effectiveTag(tags, 'rocky-9', 'nova_compute'), { tag: `${R9}-20240303T000000`, from: 'nova_compute' });
+    const own = { tag: `${R9}-20240303T000000`, from: 'nova_compute' };
+    assert.deepEqual(effectiveTag(tags, 'rocky-9', 'nova_compute'), own);
     assert.deepEqual(effectiveTag(tags, 'rocky-9', 'nova_api'), { tag: `${R9}-20240202T000000`, from: 'nova' });
-    assert.deepEqual(effectiveTag(tags, 'ubuntu-jammy', 'nova_api'), { tag: `${UJ}-20240101T000000`, from: 'openstack' });
-    assert.deepEqual(effectiveTag(tags, 'rocky-9', 'novajoin'), { tag: `${R9}-20240101T000000`, from: 'openstack' }, 'a prefix counts only at a _ boundary');
+    assert.deepEqual(effectiveTag(tags, 'ubuntu-jammy', 'nova_api'), { tag: T_UJ, from: 'openstack' });
+    assert.equal(effectiveTag(tags, 'rocky-9', 'novajoin')?.from, 'openstack', 'a prefix counts only at a _ boundary');
   });
 
   it('follows Kolla-Ansible\'s exceptions to the prefix rule', () => {
-    assert.equal(effectiveTag(tags, 'rocky-9', 'ironic_neutron_agent')?.from, 'openstack', 'its parent is neutron, which rocky-9 lacks');
+    const agent = effectiveTag(tags, 'rocky-9', 'ironic_neutron_agent');
+    assert.equal(agent?.from, 'openstack', 'its parent is neutron, absent for rocky-9');
     assert.equal(effectiveTag(tags, 'ubuntu-jammy', 'ironic_neutron_agent')?.from, 'neutron');
     assert.equal(effectiveTag(tags, 'rocky-9', 'nova_compute_ironic')?.from, 'nova', 'not nova_compute');
   });
@@ -135,32 +160,44 @@ describe('what a run rolls out', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tags-runs-'));
   const summary = (name: string, fields: Record<string, unknown>) => {
     const path = join(dir, `${name}.json`);
-    writeFileSync(path, JSON.stringify({
-      tag: `${R9}-20250101T010101`, distro: 'rocky', built: [], reused: [], failed: [], skipped: [], not_matched: [], unbuildable: [],
-      pushed: [{ name: 'x', reference: 'r' }], push_failed: [], finished_at: '2025-01-01T01:30:00Z', interrupted: false, images: {}, ...fields,
-    }));
+    const empty = { built: [], reused: [], failed: [], skipped: [], not_matched: [], unbuildable: [], push_failed: [] };
+    const pushed = [{ name: 'x', reference: 'r' }];
+    const finished = { images: {}, finished_at: '2025-01-01T01:30:00Z', interrupted: false, pushed };
+    writeFileSync(path, JSON.stringify({ tag: NEW_R9, distro: 'rocky', ...empty, ...finished, ...fields }));
     return path;
   };
+  const named = (...names: string[]) => names.map((name) => ({ name }));
+  const failed = (name: string) => [{ name, status: 'error', reason: 'x' }];
 
   it('a run that selected every image is full and sets openstack', () => {
-    const rollout = readRollout(summary('full', { built: [{ name: 'base' }, { name: 'nova-base' }, { name: 'nova-api' }], reused: [{ name: 'keystone' }] }));
-    assert.deepEqual({ ...rollout, summaryFile: '' }, { summaryFile: '', distroKey: 'rocky-9', tag: `${R9}-20250101T010101`, full: true, images: ['keystone', 'nova-api'], pushed: true });
-    const plan = planUpdate({ openstack: { 'rocky-9': `${R9}-20240101T000000` }, nova: { 'rocky-9': `${R9}-20240202T000000` } }, [rollout]);
-    assert.deepEqual(plan.changes, [{ key: 'openstack', distro: 'rocky-9', from: `${R9}-20240101T000000`, to: `${R9}-20250101T010101` }]);
-    assert.deepEqual(plan.stillOverriding, [{ key: 'nova', distro: 'rocky-9', tag: `${R9}-20240202T000000` }]);
+    const run = summary('full', { built: named('base', 'nova-base', 'nova-api'), reused: named('keystone') });
+    const rollout = readRollout(run);
+    const images = ['keystone', 'nova-api'];
+    const expected = { summaryFile: run, distroKey: 'rocky-9', tag: NEW_R9, full: true, images, pushed: true };
+    assert.deepEqual(rollout, expected);
+    const pinned = `${R9}-20240202T000000`;
+    const plan = planUpdate({ openstack: { 'rocky-9': T_R9 }, nova: { 'rocky-9': pinned } }, [rollout]);
+    assert.deepEqual(plan.changes, [{ key: 'openstack', distro: 'rocky-9', from: T_R9, to: NEW_R9 }]);
+    assert.deepEqual(plan.stillOverriding, [{ key: 'nova', distro: 'rocky-9', tag: pinned }]);
   });
 
   it('a partial run sets the keys of the deployable images it built', () => {
-    const rollout = readRollout(summary('partial', { built: [{ name: 'base' }, { name: 'dnsmasq' }, { name: 'nova-api' }, { name: 'nova-compute' }], failed: [{ name: 'nova-compute', status: 'error', reason: 'x' }], not_matched: [{ name: 'keystone' }] }));
+    const built = named('base', 'dnsmasq', 'nova-api', 'nova-compute');
+    const partial = { built, failed: failed('nova-compute'), not_matched: named('keystone') };
+    const rollout = readRollout(summary('partial', partial));
     assert.equal(rollout.full, false);
-    const plan = planUpdate({ openstack: { 'rocky-9': `${R9}-20240101T000000` } }, [rollout]);
+    const plan = planUpdate({ openstack: { 'rocky-9': T_R9 } }, [rollout]);
     assert.deepEqual(plan.changes.map((change) => change.key), ['ironic_dnsmasq', 'nova_api']);
   });
 
   it('refuses a full run with failures, an interrupted run and a tag that is not a run tag', () => {
-    assert.throws(() => readRollout(summary('failed', { failed: [{ name: 'nova-api', status: 'error', reason: 'x' }] })), /failed: a build of every image with 1 failed \(nova-api\)/);
+    const withFailure = summary('failed', { failed: failed('nova-api') });
+    assert.throws(() => readRollout(withFailure), /failed: a build of every image with 1 failed \(nova-api\)/);
     assert.throws(() => readRollout(summary('interrupted', { interrupted: true })), /did not finish/);
-    assert.throws(() => readRollout(summary('custom', { tag: 'my-tag' })), (error: unknown) => error instanceof ConfigError && /tag: "my-tag" is not a run tag/.test(error.message));
-    assert.throws(() => planUpdate({}, [readRollout(summary('a', {})), readRollout(summary('b', {}))]), /two runs for rocky-9/);
+    const notRunTag = (error: unknown) =>
+      error instanceof ConfigError && /tag: "my-tag" is not a run tag/.test(error.message);
+    assert.throws(() => readRollout(summary('custom', { tag: 'my-tag' })), notRunTag);
+    const twice = [readRollout(summary('a', {})), readRollout(summary('b', {}))];
+    assert.throws(() => planUpdate({}, twice), /two runs for rocky-9/);
   });
 });
