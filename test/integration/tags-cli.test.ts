@@ -5,7 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import { RegistryClient } from '../../src/registry/client.js';
 import { runCli } from '../helpers/cli.js';
 import { temporaryDir, writeTree } from '../helpers/files.js';
-import { pushTwoLayerImage, startRegistry, type PushedImage, type RegistryAuthMode, type TestRegistry } from '../helpers/registry.js';
+import { pushTwoLayerImage, startRegistry, type PushedImage, type RegistryAuthMode } from '../helpers/registry.js';
+import type { TestRegistry } from '../helpers/registry.js';
 
 const OLD = 'zed-debian-bookworm-20250101T010101';
 const NEW = 'zed-debian-bookworm-20250202T020202';
@@ -39,9 +40,22 @@ function imageTree(root: string): string {
   });
 }
 
-const modes: Array<[string, RegistryAuthMode]> = [['htpasswd', { kind: 'htpasswd' }], ['token auth', { kind: 'token', field: 'access_token' }]];
+const modes: Array<[string, RegistryAuthMode]> = [
+  ['htpasswd', { kind: 'htpasswd' }],
+  ['token auth', { kind: 'token', field: 'access_token' }],
+];
 
-for (const [label, mode] of modes) describe(`ci-builder tags against docker-registry with ${label}`, { timeout: 120_000 }, () => {
+/** A summary.json as a finished, pushed run leaves it. */
+function runSummary(fields: Record<string, unknown>): string {
+  const empty = { built: [], reused: [], failed: [], skipped: [], not_matched: [], unbuildable: [], push_failed: [] };
+  const pushed = [{ name: 'base', reference: 'r' }];
+  const finished = { finished_at: '2025-02-02T03:00:00Z', interrupted: false, pushed };
+  return JSON.stringify({ tag: NEW, distro: 'debian', ...empty, ...finished, images: {}, ...fields });
+}
+
+const named = (...names: string[]) => names.map((name) => ({ name }));
+
+for (const [label, mode] of modes) describe(`ci-builder tags with ${label}`, { timeout: 120_000 }, () => {
   let registry: TestRegistry;
   let client: RegistryClient;
   let dir: string;
@@ -51,12 +65,15 @@ for (const [label, mode] of modes) describe(`ci-builder tags against docker-regi
 
   before(async () => {
     registry = await startRegistry(mode);
-    client = new RegistryClient(registry.address, { username: registry.username, password: registry.password }, { insecure: true });
+    const { username, password } = registry;
+    client = new RegistryClient(registry.address, { username, password }, { insecure: true });
     dir = temporaryDir('ci-builder-tags-');
     imageTree(join(dir, 'images'));
     const bundled = readFileSync(new URL('../../etc/ci-builder/config.yml', import.meta.url), 'utf8');
     writeTree(dir, {
-      'etc/config.yml': bundled.replace(/^registry: .*$/m, `registry: ${registry.address}`).replace(/^ {2}- \.\.\/\.\.\/images$/m, `  - ${join(dir, 'images')}`),
+      'etc/config.yml': bundled
+        .replace(/^registry: .*$/m, `registry: ${registry.address}`)
+        .replace(/^ {2}- \.\.\/\.\.\/images$/m, `  - ${join(dir, 'images')}`),
       'etc/secrets.yml': `registry_username: ${registry.username}\nregistry_password: ${registry.password}\n`,
       'etc/kayobe/kolla-image-tags.yml': TAGS_FILE,
     });
@@ -116,33 +133,35 @@ for (const [label, mode] of modes) describe(`ci-builder tags against docker-regi
 
   it('update writes a partial run into the intended lines only, and a full run into openstack', async () => {
     const runDir = join(dir, '.ci-builder/runs', NEW);
-    const summary = (fields: Record<string, unknown>) => JSON.stringify({
-      tag: NEW, distro: 'debian', built: [], reused: [], failed: [], skipped: [], not_matched: [], unbuildable: [],
-      pushed: [{ name: 'base', reference: 'r' }], push_failed: [], finished_at: '2025-02-02T03:00:00Z', interrupted: false, images: {}, ...fields,
-    });
-    writeTree(runDir, { 'summary.json': summary({ built: [{ name: 'base' }, { name: 'dnsmasq' }, { name: 'nova-api' }], not_matched: [{ name: 'keystone' }] }) });
+    const partialRun = runSummary({ built: named('base', 'dnsmasq', 'nova-api'), not_matched: named('keystone') });
+    writeTree(runDir, { 'summary.json': partialRun });
     const partial = await cli(['tags', 'update', '--file', tagsFile, '--run', runDir]);
     assert.equal(partial.code, 0, partial.stderr);
-    assert.equal(readFileSync(tagsFile, 'utf8'), TAGS_FILE.replace('# end of tags', `  ironic_dnsmasq:\n    debian-bookworm: ${NEW}\n  nova_api:\n    debian-bookworm: ${NEW}\n# end of tags`));
+    const added = `  ironic_dnsmasq:\n    debian-bookworm: ${NEW}\n  nova_api:\n    debian-bookworm: ${NEW}\n`;
+    assert.equal(readFileSync(tagsFile, 'utf8'), TAGS_FILE.replace('# end of tags', `${added}# end of tags`));
 
-    writeTree(runDir, { 'summary.json': summary({ built: [{ name: 'keystone' }, { name: 'dnsmasq' }, { name: 'nova-api' }, { name: 'nova-compute' }] }) });
+    const fullRun = runSummary({ built: named('keystone', 'dnsmasq', 'nova-api', 'nova-compute') });
+    writeTree(runDir, { 'summary.json': fullRun });
     const before = readFileSync(tagsFile, 'utf8');
     const full = await cli(['tags', 'update', '--file', tagsFile]);
     assert.equal(full.code, 0, full.stderr);
     assert.equal(full.stdout, `openstack debian-bookworm: ${OLD} -> ${NEW}\n`);
-    assert.equal(readFileSync(tagsFile, 'utf8'), before.replace(`debian-bookworm: ${OLD}   # first full build`, `debian-bookworm: ${NEW}   # first full build`));
+    const comment = '   # first full build';
+    assert.equal(readFileSync(tagsFile, 'utf8'), before.replace(`${OLD}${comment}`, `${NEW}${comment}`));
     assert.match(full.stderr, /still override the new default: nova \(debian-bookworm\)/);
   });
 
   it('update refuses bad input with one line and exit 2, leaving the file as it was', async () => {
     const before = readFileSync(tagsFile, 'utf8');
     const runDir = join(dir, 'bad-run');
-    writeTree(runDir, { 'summary.json': JSON.stringify({ tag: 'latest', distro: 'debian', built: [], failed: [], skipped: [], not_matched: [], finished_at: 'x' }) });
+    writeTree(runDir, { 'summary.json': runSummary({ tag: 'latest' }) });
     const badRun = await cli(['tags', 'update', '--file', tagsFile, '--run', runDir]);
     assert.equal(badRun.code, 2);
-    assert.equal(badRun.stderr, `ci-builder: error: ${join(runDir, 'summary.json')}: tag: "latest" is not a run tag <release>-debian-<version>-<YYYYMMDDThhmmss>\n`);
+    const expected = 'tag: "latest" is not a run tag <release>-debian-<version>-<YYYYMMDDThhmmss>';
+    assert.equal(badRun.stderr, `ci-builder: error: ${join(runDir, 'summary.json')}: ${expected}\n`);
     writeFileSync(join(dir, 'broken.yml'), 'kolla_image_tags:\n  openstack:\n    debian-bookworm: nope\n');
-    const badFile = await cli(['tags', 'update', '--file', join(dir, 'broken.yml'), '--run', join(dir, '.ci-builder/runs', NEW)]);
+    const run = join(dir, '.ci-builder/runs', NEW);
+    const badFile = await cli(['tags', 'update', '--file', join(dir, 'broken.yml'), '--run', run]);
     assert.equal(badFile.code, 2);
     assert.equal(badFile.stderr.split('\n').length, 2, badFile.stderr);
     assert.equal(readFileSync(tagsFile, 'utf8'), before);
