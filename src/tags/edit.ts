@@ -98,8 +98,10 @@ function lineEndAfter(text: string, map: YAMLMap): number {
   return newline === -1 ? text.length : newline + 1;
 }
 
+/** Inserts whole lines, ending them as the file ends its own (a CRLF file stays CRLF). */
 function insertLines(text: string, at: number, lines: readonly string[]): string {
+  const eol = text.includes('\r\n') ? '\r\n' : '\n';
   const before = text.slice(0, at);
-  const joiner = before.length > 0 && !before.endsWith('\n') ? '\n' : '';
-  return `${before}${joiner}${lines.join('\n')}\n${text.slice(at)}`;
+  const joiner = before.length > 0 && !before.endsWith('\n') ? eol : '';
+  return `${before}${joiner}${lines.join(eol)}${eol}${text.slice(at)}`;
 }

@@ -6,15 +6,16 @@ import { applyToTags } from './update.js';
 /**
  * Writes the changes into the file, atomically, after checking the new text: it must pass the
  * same validation as any input, and hold exactly the intended tags, or nothing is written.
+ * A dry run checks the same and writes nothing.
  */
-export async function writeTagChanges(file: TagsFile, changes: readonly TagChange[]): Promise<string> {
+export async function writeTagChanges(file: TagsFile, changes: readonly TagChange[], dryRun = false): Promise<string> {
   const text = applyTagChanges(file.path, file.text, changes);
   const written = parseTags(file.path, text);
   const intended = applyToTags(file.tags, changes);
   if (JSON.stringify(sorted(written)) !== JSON.stringify(sorted(intended))) {
     throw new Error(`${file.path}: the edited text does not hold the intended tags; the file is left as it was`);
   }
-  if (text !== file.text) await writeFileAtomic(file.path, text);
+  if (text !== file.text && !dryRun) await writeFileAtomic(file.path, text);
   return text;
 }
 

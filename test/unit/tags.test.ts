@@ -77,6 +77,14 @@ describe('editing kolla-image-tags.yml in place', () => {
     assert.deepEqual(parseTags('f', after).nova_compute, { 'rocky-9': NEW_R9 });
   });
 
+  it('ends added lines as the file ends its own', () => {
+    const crlf = `kolla_image_tags:\r\n  openstack:\r\n    rocky-9: ${T_R9}\r\n# end\r\n`;
+    const changes = [change('nova', 'rocky-9', NEW_R9), change('openstack', 'rocky-9', NEW_R9)];
+    const after = applyTagChanges('f', crlf, changes);
+    const expected = crlf.replace('# end', `  nova:\r\n    rocky-9: ${NEW_R9}\r\n# end`).replace(T_R9, NEW_R9);
+    assert.equal(after, expected);
+  });
+
   it('edits flow mappings inside the braces', () => {
     const flow = `kolla_image_tags:\n  openstack: {rocky-9: ${T_R9}}  # flow\n`;
     const after = applyTagChanges('f', flow, [change('openstack', 'ubuntu-jammy', NEW_UJ)]);

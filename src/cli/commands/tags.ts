@@ -125,7 +125,7 @@ export function tagsCommand(globals: () => GlobalOptions, setExitCode: (code: nu
         const runs = options.run && options.run.length > 0 ? options.run : [latestRun(resolve(RUNS_DIR))];
         const rollouts = summaryFiles(runs).map(readRollout);
         const plan = planUpdate(file.tags, rollouts);
-        if (!options.dryRun) await writeTagChanges(file, plan.changes);
+        await writeTagChanges(file, plan.changes, options.dryRun ?? false);
         for (const rollout of rollouts.filter((run) => !run.pushed && !global.quiet)) {
           const where = `warning: ${rollout.summaryFile}`;
           process.stderr.write(`${where}: the run did not push; ${rollout.tag} is in no registry\n`);
