@@ -95,6 +95,13 @@ for (const [label, mode] of modes) describe(`ci-builder tags with ${label}`, { t
       `nova-compute debian-bookworm ${PINNED}`,
       '',
     ].join('\n'));
+    const json = await cli(['tags', 'list', '--file', tagsFile, '--distro', 'debian', '--json']);
+    const dnsmasq = (JSON.parse(json.stdout) as Array<{ image: string; keys: string[]; from: string[] }>)[0];
+    const expected = { image: 'dnsmasq', distro: 'debian-bookworm', tag: OLD, keys: ['ironic_dnsmasq'] };
+    assert.deepEqual(dnsmasq, { ...expected, from: ['openstack'] });
+    const otherDistro = await cli(['tags', 'list', '--file', tagsFile, '--distro', 'rocky']);
+    assert.equal(otherDistro.code, 2);
+    assert.match(otherDistro.stderr, /no distro matches --distro rocky \(it has debian-bookworm\)\n$/);
   });
 
   it('check finds the one missing tag and exits 1; with it pushed, exits 0', async () => {
