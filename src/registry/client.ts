@@ -93,7 +93,10 @@ export class RegistryClient {
     if (response.status === 404) return undefined;
     const digest = response.headers.get('docker-content-digest');
     // Without the header the digest can only come from the bytes themselves.
-    if (!digest) return this.getRawManifest(repository, reference);
+    if (!digest) {
+      const { digest: hashed, mediaType, size } = await this.getRawManifest(repository, reference);
+      return { digest: hashed, mediaType, size };
+    }
     return {
       digest,
       mediaType: response.headers.get('content-type') ?? '',
