@@ -5,6 +5,7 @@ import { configCommand } from './commands/config.js';
 import { doctorCommand } from './commands/doctor.js';
 import { imagesCommand } from './commands/images.js';
 import { proxyCommand } from './commands/proxy.js';
+import { tagsCommand } from './commands/tags.js';
 import { vaultCommand } from './commands/vault.js';
 import { verifyNoSecretsCommand } from './commands/verify.js';
 import type { GlobalOptions } from './options.js';
@@ -32,6 +33,7 @@ export function createProgram(signal: AbortSignal, setExitCode: (code: number) =
     vaultCommand(globals),
     configCommand(globals),
     doctorCommand(globals, setExitCode),
+    tagsCommand(globals, setExitCode),
   ]) {
     program.addCommand(command.exitOverride());
   }

@@ -1,26 +1,12 @@
-import { parseChallenge } from './challenge.js';
+import { createHash } from 'node:crypto';
+import { RegistryAuthenticator, type RegistryCredentials } from './auth.js';
+import { RegistryAuthError, RegistryError, RegistryNotFoundError, RegistryProtocolError } from './errors.js';
+import { MANIFEST_MEDIA_TYPES } from './media-types.js';
+import { DEFAULT_RETRY, fetchWithRetry, type RetryPolicy } from './transport.js';
 
-export const MANIFEST_MEDIA_TYPES = [
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-  'application/vnd.docker.distribution.manifest.v2+json',
-].join(', ');
-
-export class RegistryError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'RegistryError';
-  }
-}
-
-export interface RegistryCredentials {
-  username: string;
-  password: string;
-}
+export { MANIFEST_MEDIA_TYPES } from './media-types.js';
+export { RegistryError } from './errors.js';
+export type { RegistryCredentials } from './auth.js';
 
 export interface ManifestHead {
   digest: string;
@@ -28,10 +14,21 @@ export interface ManifestHead {
   size: number;
 }
 
+/** A manifest as the registry stored it: its exact bytes are what its digest names. */
+export interface RawManifest extends ManifestHead {
+  bytes: Buffer;
+}
+
+export interface Descriptor {
+  digest: string;
+  mediaType: string;
+  size: number;
+}
+
 export interface ImageManifest {
   mediaType?: string;
-  config: { digest: string; mediaType: string; size: number };
-  layers: Array<{ digest: string; mediaType: string; size: number }>;
+  config: Descriptor;
+  layers: Descriptor[];
 }
 
 export interface ImageConfig {
@@ -39,32 +36,48 @@ export interface ImageConfig {
   history?: Array<{ created_by?: string }>;
 }
 
+export interface RegistryClientOptions {
+  /** Plain HTTP (loopback registries). */
+  insecure?: boolean;
+  retry?: RetryPolicy;
+}
+
+export type MountOutcome = 'mounted' | 'not-mounted';
+
+const pull = (repository: string) => `repository:${repository}:pull`;
+const pushPull = (repository: string) => `repository:${repository}:pull,push`;
+
 /**
- * A small OCI distribution client: answers Basic and Bearer challenges (tokens cached
- * per scope), reads manifests, configs and tag lists. Never logs or returns credentials.
+ * A small OCI distribution client: answers Basic and Bearer challenges (tokens cached per
+ * scope set), reads manifests, configs and tag lists, and copies between repositories by
+ * blob mount and manifest put. Never logs or returns credentials.
  */
 export class RegistryClient {
   private readonly base: string;
-  private readonly tokens = new Map<string, { token: string; expires: number }>();
-  private basicOnly = false;
+  private readonly auth: RegistryAuthenticator;
+  private readonly retry: RetryPolicy;
 
   constructor(
-    registry: string,
-    private readonly credentials?: RegistryCredentials,
-    options: { insecure?: boolean } = {},
+    readonly registry: string,
+    credentials?: RegistryCredentials,
+    options: RegistryClientOptions = {},
   ) {
     this.base = `${options.insecure ? 'http' : 'https'}://${registry}`;
+    this.retry = options.retry ?? DEFAULT_RETRY;
+    this.auth = new RegistryAuthenticator(credentials, this.retry);
   }
 
   async ping(): Promise<void> {
-    await this.request('/v2/', 'registry:catalog:*');
+    const response = await this.request('/v2/', ['registry:catalog:*']);
+    await response.body?.cancel();
   }
 
-  async listTags(repository: string): Promise<string[]> {
+  /** Every tag, following `Link: <…>; rel="next"` until there is none (a short page is not the end). */
+  async listTags(repository: string, pageSize = 100): Promise<string[]> {
     const tags: string[] = [];
-    let path: string | undefined = `/v2/${repository}/tags/list?n=100`;
+    let path: string | undefined = `/v2/${repository}/tags/list?n=${pageSize}`;
     while (path !== undefined) {
-      const response = await this.request(path, `repository:${repository}:pull`);
+      const response = await this.request(path, [pull(repository)]);
       const body = (await response.json()) as { tags?: string[] | null };
       tags.push(...(body.tags ?? []));
       path = nextLink(response.headers.get('link'));
@@ -74,76 +87,158 @@ export class RegistryClient {
 
   /** undefined when the manifest does not exist. */
   async headManifest(repository: string, reference: string): Promise<ManifestHead | undefined> {
-    const response = await this.request(`/v2/${repository}/manifests/${reference}`, `repository:${repository}:pull`, { method: 'HEAD', headers: { accept: MANIFEST_MEDIA_TYPES } }, [404]);
+    const path = `/v2/${repository}/manifests/${reference}`;
+    const init = { method: 'HEAD', headers: { accept: MANIFEST_MEDIA_TYPES } };
+    const response = await this.request(path, [pull(repository)], init, [404]);
     if (response.status === 404) return undefined;
+    const digest = response.headers.get('docker-content-digest');
+    // Without the header the digest can only come from the bytes themselves.
+    if (!digest) {
+      const { digest: hashed, mediaType, size } = await this.getRawManifest(repository, reference);
+      return { digest: hashed, mediaType, size };
+    }
     return {
-      digest: response.headers.get('docker-content-digest') ?? '',
+      digest,
       mediaType: response.headers.get('content-type') ?? '',
       size: Number(response.headers.get('content-length') ?? 0),
     };
   }
 
+  /** The manifest's exact bytes, Content-Type and digest (checked against the bytes). */
+  async getRawManifest(repository: string, reference: string): Promise<RawManifest> {
+    const path = `/v2/${repository}/manifests/${reference}`;
+    const response = await this.request(path, [pull(repository)], { headers: { accept: MANIFEST_MEDIA_TYPES } });
+    const bytes = Buffer.from(await response.arrayBuffer());
+    const digest = sha256Digest(bytes);
+    const announced = response.headers.get('docker-content-digest');
+    if (announced && announced !== digest) {
+      const message = `GET ${path}: Docker-Content-Digest ${announced} is not the body's ${digest}`;
+      throw new RegistryProtocolError(response.status, message);
+    }
+    if (reference.startsWith('sha256:') && reference !== digest) {
+      throw new RegistryProtocolError(response.status, `GET ${path}: the body's digest is ${digest}`);
+    }
+    return { bytes, digest, mediaType: response.headers.get('content-type') ?? '', size: bytes.length };
+  }
+
   async getManifest(repository: string, reference: string): Promise<ImageManifest> {
-    const response = await this.request(`/v2/${repository}/manifests/${reference}`, `repository:${repository}:pull`, { headers: { accept: MANIFEST_MEDIA_TYPES } });
-    return (await response.json()) as ImageManifest;
+    const raw = await this.getRawManifest(repository, reference);
+    return JSON.parse(raw.bytes.toString('utf8')) as ImageManifest;
   }
 
   async getImageConfig(repository: string, reference: string): Promise<ImageConfig> {
     const manifest = await this.getManifest(repository, reference);
-    const response = await this.request(`/v2/${repository}/blobs/${manifest.config.digest}`, `repository:${repository}:pull`);
+    const response = await this.request(`/v2/${repository}/blobs/${manifest.config.digest}`, [pull(repository)]);
     return (await response.json()) as ImageConfig;
   }
 
-  private async request(path: string, scope: string, init: RequestInit = {}, allowedStatuses: number[] = []): Promise<Response> {
+  async hasBlob(repository: string, digest: string): Promise<boolean> {
+    const path = `/v2/${repository}/blobs/${digest}`;
+    const response = await this.request(path, [pull(repository)], { method: 'HEAD' }, [404]);
+    await response.body?.cancel();
+    return response.status !== 404;
+  }
+
+  /**
+   * Asks the registry to link a blob of `from` into `repository` without any upload.
+   * 202 means it would rather receive the blob: the upload session it opened is closed again.
+   */
+  async mountBlob(repository: string, digest: string, from: string): Promise<MountOutcome> {
+    const query = new URLSearchParams({ mount: digest, from });
+    const scopes = [pushPull(repository), pull(from)];
+    const path = `/v2/${repository}/blobs/uploads/?${query}`;
+    const response = await this.request(path, scopes, { method: 'POST', headers: { 'content-length': '0' } }, [202]);
+    await response.body?.cancel();
+    if (response.status === 201) return 'mounted';
+    const location = response.headers.get('location');
+    if (location) {
+      const cancelled = await this.request(pathAndQuery(location, this.base), scopes, { method: 'DELETE' }, [404, 405]);
+      await cancelled.body?.cancel();
+    }
+    return 'not-mounted';
+  }
+
+  /** Uploads a blob in one request (POST for a session, PUT with the digest); returns its digest. */
+  async uploadBlob(repository: string, bytes: Uint8Array): Promise<string> {
+    const digest = sha256Digest(bytes);
+    const scopes = [pushPull(repository)];
+    const path = `/v2/${repository}/blobs/uploads/`;
+    const started = await this.request(path, scopes, { method: 'POST', headers: { 'content-length': '0' } });
+    await started.body?.cancel();
+    const location = started.headers.get('location');
+    if (!location) throw new RegistryProtocolError(started.status, `POST ${path}: no Location for the upload`);
+    const target = new URL(location, this.base);
+    target.searchParams.set('digest', digest);
+    const init = { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: bytes };
+    const put = await this.request(`${target.pathname}${target.search}`, scopes, init);
+    await put.body?.cancel();
+    return digest;
+  }
+
+  /** Stores a manifest from its exact bytes under a tag or its digest; returns the digest. */
+  async putManifest(repository: string, reference: string, bytes: Uint8Array, mediaType: string): Promise<string> {
+    const path = `/v2/${repository}/manifests/${reference}`;
+    const digest = sha256Digest(bytes);
+    const init = { method: 'PUT', headers: { 'content-type': mediaType }, body: bytes };
+    const response = await this.request(path, [pushPull(repository)], init);
+    await response.body?.cancel();
+    const stored = response.headers.get('docker-content-digest');
+    if (stored && stored !== digest) {
+      throw new RegistryProtocolError(response.status, `PUT ${path}: the registry stored ${stored}, not ${digest}`);
+    }
+    return digest;
+  }
+
+  /** One request with the authorization its scopes need; a 401 is answered once, then it is an error. */
+  private async request(
+    path: string,
+    scopes: readonly string[],
+    init: RequestInit = {},
+    allowedStatuses: readonly number[] = [],
+  ): Promise<Response> {
     const url = `${this.base}${path}`;
-    let response = await fetch(url, { ...init, headers: { ...(init.headers as Record<string, string>), ...this.authorization(scope) }, redirect: 'follow' });
+    const send = async () => {
+      const headers = { ...(init.headers as Record<string, string>), ...(await this.auth.headersFor(scopes)) };
+      return fetchWithRetry(url, { ...init, headers, redirect: 'follow' }, this.retry);
+    };
+    let response = await send();
     if (response.status === 401) {
       await response.body?.cancel();
-      await this.answerChallenge(response.headers.get('www-authenticate') ?? '', scope);
-      response = await fetch(url, { ...init, headers: { ...(init.headers as Record<string, string>), ...this.authorization(scope) }, redirect: 'follow' });
+      this.auth.answerChallenge(response.headers.get('www-authenticate'), scopes);
+      response = await send();
     }
-    if (!response.ok && !allowedStatuses.includes(response.status)) {
-      await response.body?.cancel();
-      throw new RegistryError(response.status, `${init.method ?? 'GET'} ${path}: HTTP ${response.status}`);
-    }
-    return response;
-  }
-
-  private authorization(scope: string): Record<string, string> {
-    const cached = this.tokens.get(scope);
-    if (cached && cached.expires > Date.now()) return { authorization: `Bearer ${cached.token}` };
-    if (this.basicOnly && this.credentials) return { authorization: basic(this.credentials) };
-    return {};
-  }
-
-  private async answerChallenge(header: string, scope: string): Promise<void> {
-    const challenge = parseChallenge(header);
-    if (challenge?.scheme === 'basic') {
-      if (!this.credentials) throw new RegistryError(401, 'the registry wants credentials and none are configured');
-      this.basicOnly = true;
-      return;
-    }
-    if (challenge?.scheme !== 'bearer' || !challenge.params.realm) throw new RegistryError(401, 'the registry answered 401 without a usable challenge');
-    const tokenUrl = new URL(challenge.params.realm);
-    if (challenge.params.service) tokenUrl.searchParams.set('service', challenge.params.service);
-    tokenUrl.searchParams.append('scope', scope);
-    const response = await fetch(tokenUrl, { headers: this.credentials ? { authorization: basic(this.credentials) } : {} });
-    if (!response.ok) throw new RegistryError(response.status, `token request to ${tokenUrl.origin}${tokenUrl.pathname}: HTTP ${response.status}`);
-    const body = (await response.json()) as { token?: string; access_token?: string; expires_in?: number };
-    const token = body.token ?? body.access_token;
-    if (!token) throw new RegistryError(500, 'the token server answered without a token');
-    this.tokens.set(scope, { token, expires: Date.now() + (body.expires_in ?? 60) * 1000 - 5000 });
+    const method = init.method ?? 'GET';
+    if (response.ok || allowedStatuses.includes(response.status)) return response;
+    const message = `${method} ${path}: HTTP ${response.status}${await registryErrorDetail(response)}`;
+    if (response.status === 401 || response.status === 403) throw new RegistryAuthError(response.status, message);
+    if (response.status === 404) throw new RegistryNotFoundError(message);
+    throw new RegistryError(response.status, message);
   }
 }
 
-function basic(credentials: RegistryCredentials): string {
-  return `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`;
+export function sha256Digest(bytes: Uint8Array): string {
+  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+}
+
+/** The registry's own error code (MANIFEST_UNKNOWN, DENIED…), which says more than the status. */
+async function registryErrorDetail(response: Response): Promise<string> {
+  const text = await response.text().catch(() => '');
+  try {
+    const code = (JSON.parse(text) as { errors?: Array<{ code?: unknown }> }).errors?.[0]?.code;
+    return typeof code === 'string' && /^[A-Z_]{1,64}$/.test(code) ? ` (${code})` : '';
+  } catch {
+    return '';
+  }
 }
 
 /** The path and query of a `Link: <…>; rel="next"` header (registries may put their own host in it). */
 function nextLink(header: string | null): string | undefined {
   const match = header?.match(/<([^>]+)>\s*;\s*rel="?next"?/);
   if (!match?.[1]) return undefined;
-  const url = new URL(match[1], 'http://placeholder');
+  return pathAndQuery(match[1], 'http://placeholder');
+}
+
+function pathAndQuery(location: string, base: string): string {
+  const url = new URL(location, base);
   return `${url.pathname}${url.search}`;
 }

@@ -1,0 +1,55 @@
+import { UsageError } from '../util/errors.js';
+import type { TagChange } from './edit.js';
+import { DEFAULT_KEY, tagKeysOfImage } from './naming.js';
+import type { RunRollout } from './runs.js';
+import type { KollaImageTags } from './tags-file.js';
+
+export interface UpdatePlan {
+  changes: TagChange[];
+  /** Keys that keep overriding a distro whose default a full run just replaced. */
+  stillOverriding: Array<{ key: string; distro: string; tag: string }>;
+}
+
+/**
+ * What the runs change: a full run sets `openstack` for its distro; a partial one sets the
+ * tag keys of the images it built (dnsmasq → ironic_dnsmasq…). Two runs for one distro are
+ * refused: which should win is not for this command to guess.
+ */
+export function planUpdate(tags: KollaImageTags, rollouts: readonly RunRollout[]): UpdatePlan {
+  const byDistro = new Map<string, RunRollout>();
+  for (const rollout of rollouts) {
+    const other = byDistro.get(rollout.distroKey);
+    if (other) {
+      const both = `${other.summaryFile} and ${rollout.summaryFile}`;
+      throw new UsageError(`two runs for ${rollout.distroKey}: ${both}; give one`);
+    }
+    byDistro.set(rollout.distroKey, rollout);
+  }
+  const wanted = new Map<string, TagChange>();
+  const want = (key: string, distro: string, to: string) => {
+    const from = tags[key]?.[distro];
+    if (from !== to) wanted.set(`${key}\0${distro}`, { key, distro, from, to });
+  };
+  const stillOverriding: UpdatePlan['stillOverriding'] = [];
+  for (const rollout of rollouts) {
+    if (rollout.full) {
+      want(DEFAULT_KEY, rollout.distroKey, rollout.tag);
+      for (const [key, byKeyDistro] of Object.entries(tags)) {
+        const tag = byKeyDistro[rollout.distroKey];
+        if (key === DEFAULT_KEY || tag === undefined || tag === rollout.tag) continue;
+        stillOverriding.push({ key, distro: rollout.distroKey, tag });
+      }
+    } else {
+      for (const image of rollout.images) {
+        for (const key of tagKeysOfImage(image)) want(key, rollout.distroKey, rollout.tag);
+      }
+    }
+  }
+  return { changes: [...wanted.values()], stillOverriding };
+}
+
+export function applyToTags(tags: KollaImageTags, changes: readonly TagChange[]): KollaImageTags {
+  const result: KollaImageTags = Object.fromEntries(Object.entries(tags).map(([key, values]) => [key, { ...values }]));
+  for (const change of changes) result[change.key] = { ...(result[change.key] ?? {}), [change.distro]: change.to };
+  return result;
+}

@@ -1,0 +1,211 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { applyTagChanges, type TagChange } from '../../src/tags/edit.js';
+import { tagKeysOfImage } from '../../src/tags/naming.js';
+import { effectiveTag, imageTags } from '../../src/tags/resolve.js';
+import { readRollout } from '../../src/tags/runs.js';
+import { parseTags, readTagsFile } from '../../src/tags/tags-file.js';
+import { planUpdate } from '../../src/tags/update.js';
+import { writeTagChanges } from '../../src/tags/write.js';
+import { ConfigError } from '../../src/util/errors.js';
+
+const R9 = '2024.1-rocky-9';
+const UJ = '2024.1-ubuntu-jammy';
+const NEW_R9 = `${R9}-20250101T010101`;
+const NEW_UJ = `${UJ}-20250101T010101`;
+/** A tag of each distro, for files that only need to be valid. */
+const T_R9 = `${R9}-20240101T000000`;
+const T_UJ = `${UJ}-20240101T000000`;
+
+/** A tags file as operators keep it: header comments, inline comments, quoting, blank lines, a commented-out entry. */
+const FILE = `---
+# Dict of Kolla image tags to deploy for each service.
+# Each key is the tag variable prefix name.
+kolla_image_tags:
+  openstack:
+    rocky-9: ${R9}-20240903T113235   # the default
+    ubuntu-jammy: "${UJ}-20240725T165045"
+
+  nova:
+    rocky-9: ${R9}-20240918T164436
+    ubuntu-jammy: '${UJ}-20240918T164436'
+  # ironic:
+  #   rocky-9: ${R9}-20240101T000000
+  ironic_dnsmasq:
+    rocky-9: ${R9}-20241022T090648
+
+# Trailing comment about the file.
+other_variable: true
+`;
+
+const change = (key: string, distro: string, to: string): TagChange => ({ key, distro, from: undefined, to });
+
+/** Line by line, for edits that replace lines without adding any: [line number, before, after] of each difference. */
+function changedLines(before: string, after: string): Array<[number, string, string]> {
+  const a = before.split('\n');
+  const b = after.split('\n');
+  assert.equal(b.length, a.length);
+  const differences: Array<[number, string, string]> = [];
+  a.forEach((line, index) => {
+    if (line !== b[index]) differences.push([index + 1, line, b[index] ?? '']);
+  });
+  return differences;
+}
+
+describe('editing kolla-image-tags.yml in place', () => {
+  it('changes only the intended values, keeping quotes and inline comments', () => {
+    const after = applyTagChanges('f', FILE, [
+      change('openstack', 'rocky-9', NEW_R9),
+      change('openstack', 'ubuntu-jammy', NEW_UJ),
+      change('nova', 'ubuntu-jammy', NEW_UJ),
+    ]);
+    assert.equal(after, FILE
+      .replace(`rocky-9: ${R9}-20240903T113235   # the default`, `rocky-9: ${NEW_R9}   # the default`)
+      .replace(`ubuntu-jammy: "${UJ}-20240725T165045"`, `ubuntu-jammy: "${NEW_UJ}"`)
+      .replace(`ubuntu-jammy: '${UJ}-20240918T164436'`, `ubuntu-jammy: '${NEW_UJ}'`));
+  });
+
+  it('adds a distro after the key\'s last one and a new key after the last key, indented as the neighbours', () => {
+    const changes = [change('ironic_dnsmasq', 'ubuntu-jammy', NEW_UJ), change('nova_compute', 'rocky-9', NEW_R9)];
+    const after = applyTagChanges('f', FILE, changes);
+    const last = `    rocky-9: ${R9}-20241022T090648\n`;
+    const added = `    ubuntu-jammy: ${NEW_UJ}\n  nova_compute:\n    rocky-9: ${NEW_R9}\n`;
+    assert.equal(after, FILE.replace(last, `${last}${added}`));
+    assert.deepEqual(parseTags('f', after).nova_compute, { 'rocky-9': NEW_R9 });
+  });
+
+  it('ends added lines as the file ends its own', () => {
+    const crlf = `kolla_image_tags:\r\n  openstack:\r\n    rocky-9: ${T_R9}\r\n# end\r\n`;
+    const changes = [change('nova', 'rocky-9', NEW_R9), change('openstack', 'rocky-9', NEW_R9)];
+    const after = applyTagChanges('f', crlf, changes);
+    const expected = crlf.replace('# end', `  nova:\r\n    rocky-9: ${NEW_R9}\r\n# end`).replace(T_R9, NEW_R9);
+    assert.equal(after, expected);
+  });
+
+  it('edits flow mappings inside the braces', () => {
+    const flow = `kolla_image_tags:\n  openstack: {rocky-9: ${T_R9}}  # flow\n`;
+    const after = applyTagChanges('f', flow, [change('openstack', 'ubuntu-jammy', NEW_UJ)]);
+    assert.equal(after, `kolla_image_tags:\n  openstack: {rocky-9: ${T_R9}, ubuntu-jammy: ${NEW_UJ}}  # flow\n`);
+  });
+
+  it('writes the file as it was outside the changed line, even where other keys hold the same tag', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tags-unit-'));
+    const path = join(dir, 'kolla-image-tags.yml');
+    const original = FILE.replace('  # ironic:', `  ironic:\n    rocky-9: ${R9}-20241022T090648\n  # ironic:`);
+    writeFileSync(path, original);
+    const written = await writeTagChanges(readTagsFile(path), [change('ironic_dnsmasq', 'rocky-9', NEW_R9)]);
+    const line = original.split('\n').indexOf('  ironic_dnsmasq:') + 2;
+    const expected = [[line, `    rocky-9: ${R9}-20241022T090648`, `    rocky-9: ${NEW_R9}`]];
+    assert.deepEqual(changedLines(original, written), expected);
+    assert.equal(readFileSync(path, 'utf8'), written);
+    assert.deepEqual(readdirSync(dir), ['kolla-image-tags.yml'], 'no temporary file left behind');
+  });
+});
+
+describe('validating kolla-image-tags.yml', () => {
+  const bad = (text: string, pattern: RegExp) =>
+    assert.throws(
+      () => parseTags('tags.yml', text),
+      (error: unknown) => error instanceof ConfigError && pattern.test(error.message) && !error.message.includes('\n'),
+    );
+  const file = (body: string) => `kolla_image_tags:\n${body}`;
+
+  it('names the key and what was expected, in one line', () => {
+    const openstack = `  openstack:\n    rocky-9: ${T_R9}\n`;
+    bad(file(`  nova:\n    rocky-9: ${T_R9}\n`), /kolla_image_tags\.openstack: missing/);
+    bad(file(`${openstack}  Nova:\n    rocky-9: ${T_R9}\n`), /\.Nova: key "Nova" must match/);
+    bad(file(`  openstack:\n    rocky: ${T_R9}\n`), /kolla_image_tags\.openstack\.rocky: expected a distro key/);
+    const wrongDistro = /tag "2024\.1-ubuntu-jammy-\d+T\d+" does not match <release>-rocky-9/;
+    bad(file(`  openstack:\n    rocky-9: ${T_UJ}\n`), wrongDistro);
+    bad(file(`  openstack:\n    rocky-9: ${R9}-2024\n`), /does not match/);
+    const uncovered = file(`${openstack}  nova:\n    ubuntu-jammy: ${T_UJ}\n`);
+    bad(uncovered, /nova\.ubuntu-jammy: openstack has no tag for ubuntu-jammy/);
+    bad('kolla_image_tags: [a, b]\n', /kolla_image_tags: expected a mapping/);
+    bad('kolla_image_tags:\n  openstack: {\n', /not valid YAML/);
+  });
+});
+
+describe('effective tags', () => {
+  const tags = parseTags('f', `kolla_image_tags:
+  openstack: {rocky-9: ${R9}-20240101T000000, ubuntu-jammy: ${UJ}-20240101T000000}
+  nova: {rocky-9: ${R9}-20240202T000000}
+  nova_compute: {rocky-9: ${R9}-20240303T000000}
+  ironic: {rocky-9: ${R9}-20240404T000000}
+  ironic_dnsmasq: {rocky-9: ${R9}-20240505T000000}
+  neutron: {ubuntu-jammy: ${UJ}-20240606T000000}
+`);
+
+  it('takes the container key, else the longest service prefix, else openstack', () => {
+    const own = { tag: `${R9}-20240303T000000`, from: 'nova_compute' };
+    assert.deepEqual(effectiveTag(tags, 'rocky-9', 'nova_compute'), own);
+    assert.deepEqual(effectiveTag(tags, 'rocky-9', 'nova_api'), { tag: `${R9}-20240202T000000`, from: 'nova' });
+    assert.deepEqual(effectiveTag(tags, 'ubuntu-jammy', 'nova_api'), { tag: T_UJ, from: 'openstack' });
+    assert.equal(effectiveTag(tags, 'rocky-9', 'novajoin')?.from, 'openstack', 'a prefix counts only at a _ boundary');
+  });
+
+  it('follows Kolla-Ansible\'s exceptions to the prefix rule', () => {
+    const agent = effectiveTag(tags, 'rocky-9', 'ironic_neutron_agent');
+    assert.equal(agent?.from, 'openstack', 'its parent is neutron, absent for rocky-9');
+    assert.equal(effectiveTag(tags, 'ubuntu-jammy', 'ironic_neutron_agent')?.from, 'neutron');
+    assert.equal(effectiveTag(tags, 'rocky-9', 'nova_compute_ironic')?.from, 'nova', 'not nova_compute');
+  });
+
+  it('maps images to their keys: dnsmasq to ironic_dnsmasq, one image to several containers', () => {
+    assert.deepEqual(tagKeysOfImage('dnsmasq'), ['ironic_dnsmasq']);
+    assert.deepEqual(tagKeysOfImage('nova-compute'), ['nova_compute']);
+    const rows = imageTags(tags, ['dnsmasq', 'mariadb-server'], ['rocky-9']).rows;
+    assert.deepEqual(rows.map((row) => [row.image, row.tag, row.keys.join('+')]), [
+      ['dnsmasq', `${R9}-20240505T000000`, 'ironic_dnsmasq'],
+      ['mariadb-server', `${R9}-20240101T000000`, 'mariadb+mariabackup'],
+    ]);
+  });
+});
+
+describe('what a run rolls out', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tags-runs-'));
+  const summary = (name: string, fields: Record<string, unknown>) => {
+    const path = join(dir, `${name}.json`);
+    const empty = { built: [], reused: [], failed: [], skipped: [], not_matched: [], unbuildable: [], push_failed: [] };
+    const pushed = [{ name: 'x', reference: 'r' }];
+    const finished = { images: {}, finished_at: '2025-01-01T01:30:00Z', interrupted: false, pushed };
+    writeFileSync(path, JSON.stringify({ tag: NEW_R9, distro: 'rocky', ...empty, ...finished, ...fields }));
+    return path;
+  };
+  const named = (...names: string[]) => names.map((name) => ({ name }));
+  const failed = (name: string) => [{ name, status: 'error', reason: 'x' }];
+
+  it('a run that selected every image is full and sets openstack', () => {
+    const run = summary('full', { built: named('base', 'nova-base', 'nova-api'), reused: named('keystone') });
+    const rollout = readRollout(run);
+    const images = ['keystone', 'nova-api'];
+    const expected = { summaryFile: run, distroKey: 'rocky-9', tag: NEW_R9, full: true, images, pushed: true };
+    assert.deepEqual(rollout, expected);
+    const pinned = `${R9}-20240202T000000`;
+    const plan = planUpdate({ openstack: { 'rocky-9': T_R9 }, nova: { 'rocky-9': pinned } }, [rollout]);
+    assert.deepEqual(plan.changes, [{ key: 'openstack', distro: 'rocky-9', from: T_R9, to: NEW_R9 }]);
+    assert.deepEqual(plan.stillOverriding, [{ key: 'nova', distro: 'rocky-9', tag: pinned }]);
+  });
+
+  it('a partial run sets the keys of the deployable images it built', () => {
+    const built = named('base', 'dnsmasq', 'nova-api', 'nova-compute');
+    const partial = { built, failed: failed('nova-compute'), not_matched: named('keystone') };
+    const rollout = readRollout(summary('partial', partial));
+    assert.equal(rollout.full, false);
+    const plan = planUpdate({ openstack: { 'rocky-9': T_R9 } }, [rollout]);
+    assert.deepEqual(plan.changes.map((change) => change.key), ['ironic_dnsmasq', 'nova_api']);
+  });
+
+  it('refuses a full run with failures, an interrupted run and a tag that is not a run tag', () => {
+    const withFailure = summary('failed', { failed: failed('nova-api') });
+    assert.throws(() => readRollout(withFailure), /failed: a build of every image with 1 failed \(nova-api\)/);
+    assert.throws(() => readRollout(summary('interrupted', { interrupted: true })), /did not finish/);
+    const notRunTag = (error: unknown) =>
+      error instanceof ConfigError && /tag: "my-tag" is not a run tag/.test(error.message);
+    assert.throws(() => readRollout(summary('custom', { tag: 'my-tag' })), notRunTag);
+    const twice = [readRollout(summary('a', {})), readRollout(summary('b', {}))];
+    assert.throws(() => planUpdate({}, twice), /two runs for rocky-9/);
+  });
+});
