@@ -43,11 +43,3 @@ export function readAllowList(file: string): AllowList {
 export function allowedFor(list: AllowList, imageName: string): Set<string> {
   return new Set([...(list.get('global') ?? []), ...(list.get(imageName.replace(/-/g, '_')) ?? [])]);
 }
-
-/** `registry:5000/ns/keystone-api:tag@sha256:…` → `keystone-api`. */
-export function imageNameOf(reference: string): string {
-  const withoutDigest = reference.split('@')[0] ?? reference;
-  const last = withoutDigest.slice(withoutDigest.lastIndexOf('/') + 1);
-  const colon = last.indexOf(':');
-  return colon >= 0 ? last.slice(0, colon) : last;
-}

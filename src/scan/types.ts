@@ -33,7 +33,8 @@ export interface Finding {
   id: string;
   aliases: string[];
   package: string;
-  packageType: PackageType;
+  /** deb, rpm, pypi; or what trivy calls the result type it found it in. */
+  packageType: string;
   installed: string;
   /** Empty when no fixed version is known (unfixed). */
   fixed: string;
