@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { inventoryOfLayout } from '../../src/scan/scan-image.js';
+import { readLayoutFiles } from '../../src/scan/layer-files.js';
+import { temporaryDir, writeTree } from '../helpers/files.js';
+
+/** A tar of a folder made by GNU tar, in the format asked for. */
+function tarOf(files: Record<string, string>, format: 'gnu' | 'pax' | 'ustar' = 'gnu'): Buffer {
+  const dir = writeTree(temporaryDir(), files);
+  const target = join(temporaryDir(), 'layer.tar');
+  execFileSync('tar', ['--create', `--format=${format}`, '--file', target, '--directory', dir, '.']);
+  return readFileSync(target);
+}
+
+/** An OCI image layout holding the given layers, lowest first, as an engine exports it. */
+function ociLayout(layers: Buffer[]): string {
+  const dir = temporaryDir();
+  const blobs = join(dir, 'blobs/sha256');
+  mkdirSync(blobs, { recursive: true });
+  const put = (data: Buffer | string) => {
+    const digest = createHash('sha256').update(data).digest('hex');
+    writeFileSync(join(blobs, digest), data);
+    return `sha256:${digest}`;
+  };
+  const config = put('{}');
+  const manifest = JSON.stringify({
+    schemaVersion: 2,
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: config, size: 2 },
+    layers: layers.map((layer) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: put(layer), size: layer.length })),
+  });
+  const manifestDigest = put(manifest);
+  writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: manifestDigest, size: manifest.length }] }));
+  return dir;
+}
+
+const DPKG_STATUS = `Package: libssl3
+Status: install ok installed
+Architecture: amd64
+Source: openssl
+Version: 3.0.11-1~deb12u2
+Description: Secure Sockets Layer toolkit
+ multi-line description
+
+Package: old-config
+Status: deinstall ok config-files
+Version: 1.0-1
+
+Package: libgcc-s1
+Status: install ok installed
+Architecture: amd64
+Source: gcc-12 (12.2.0-14)
+Version: 12.2.0-14+deb12u1
+`;
+
+const OS_RELEASE = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\nVERSION_CODENAME=bookworm\n';
+const SITE = 'usr/lib/python3/dist-packages';
+const LONG = `${SITE}/${'a-very-long-folder-name-'.repeat(6)}`;
+
+describe('reading an image from its layers', () => {
+  it('overlays layers: later files replace earlier ones; whiteouts and opaque folders hide what is below', async () => {
+    const base = tarOf({
+      'etc/os-release': OS_RELEASE,
+      'var/lib/dpkg/status': 'Package: first\nStatus: install ok installed\nVersion: 1\n',
+      [`${SITE}/requests-2.28.1.dist-info/METADATA`]: 'Metadata-Version: 2.1\nName: requests\nVersion: 2.28.1\n',
+      [`${SITE}/gone-1.0.dist-info/METADATA`]: 'Name: gone\nVersion: 1.0\n',
+      'opt/venv/lib/site/old-1.0.dist-info/METADATA': 'Name: old\nVersion: 1.0\n',
+    });
+    const middle = tarOf({
+      'var/lib/dpkg/status': DPKG_STATUS,
+      [`${SITE}/.wh.gone-1.0.dist-info`]: '',
+      'opt/venv/lib/site/.wh..wh..opq': '',
+      'opt/venv/lib/site/new-2.0.dist-info/METADATA': 'Name: New_Package\nVersion: 2.0\n\nName: not-a-header\n',
+    }, 'pax');
+    const top = tarOf({ [`${LONG}/Long.Name-0.1.egg-info/PKG-INFO`]: 'Metadata-Version: 1.1\nName: Long.Name\nVersion: 0.1\n' });
+    const layout = ociLayout([gzipSync(base), middle, gzipSync(top)]);
+
+    const files = await readLayoutFiles(layout, () => true);
+    assert.equal(files.get('var/lib/dpkg/status')?.content?.toString(), DPKG_STATUS, 'the upper layer wins');
+    assert.ok(!files.has(`${SITE}/gone-1.0.dist-info/METADATA`), 'a whiteout hides a folder and its files');
+    assert.ok(!files.has('opt/venv/lib/site/old-1.0.dist-info/METADATA'), 'an opaque folder hides what was below');
+    assert.ok(files.has('opt/venv/lib/site/new-2.0.dist-info/METADATA'), 'an opaque folder keeps its own layer\'s files');
+    assert.ok(![...files.keys()].some((path) => path.includes('.wh.')), 'markers are not files');
+
+    const inventory = await inventoryOfLayout(layout);
+    assert.deepEqual(inventory.os, { id: 'debian', versionId: '12', codename: 'bookworm', prettyName: 'Debian GNU/Linux 12 (bookworm)' });
+    const summary = inventory.packages.map((pkg) => `${pkg.type} ${pkg.name} ${pkg.version} <- ${pkg.sourceName} ${pkg.sourceVersion}`).sort();
+    assert.deepEqual(summary, [
+      'deb libgcc-s1 12.2.0-14+deb12u1 <- gcc-12 12.2.0-14',
+      'deb libssl3 3.0.11-1~deb12u2 <- openssl 3.0.11-1~deb12u2',
+      'pypi long-name 0.1 <- long-name 0.1',
+      'pypi new-package 2.0 <- new-package 2.0',
+      'pypi requests 2.28.1 <- requests 2.28.1',
+    ]);
+    assert.equal(inventory.packages.find((pkg) => pkg.name === 'long-name')?.location, `${LONG}/Long.Name-0.1.egg-info`, 'GNU long names are read whole');
+  });
+
+  it('reads ustar names split into prefix and name, and an egg-info that is a file', async () => {
+    const deep = `${'d'.repeat(90)}/${'e'.repeat(60)}`;
+    const layout = ociLayout([tarOf({ [`${deep}/Thing-1.2.egg-info`]: 'Name: Thing\nVersion: 1.2\n', 'usr/lib/os-release': OS_RELEASE }, 'ustar')]);
+    const inventory = await inventoryOfLayout(layout);
+    assert.deepEqual(inventory.packages.map((pkg) => `${pkg.name} ${pkg.version} ${pkg.location}`), [`thing 1.2 ${deep}/Thing-1.2.egg-info`]);
+    assert.equal(inventory.os?.codename, 'bookworm', 'os-release is also read from usr/lib');
+  });
+
+  it('says which layout is not an image', async () => {
+    const dir = temporaryDir();
+    writeFileSync(join(dir, 'index.json'), '{"manifests":[]}');
+    await assert.rejects(readLayoutFiles(dir, () => true), /no image manifest/);
+  });
+});
