@@ -10,11 +10,11 @@ const CSV_HEADER = ['Image', 'PkgName', 'InstalledVersion', 'VulnerabilityID', '
 
 const csvField = (value: string) => `"${value.replace(/"/g, '""')}"`;
 
-/** The findings that decided verdicts, one row each, worst first, as the operators' summary CSV. */
+/** The findings that count, one row each, worst first, as the operators' summary CSV (which leaves out kernel packages). */
 export function summaryCsv(scans: readonly ImageScan[]): string {
   const rows = scans.flatMap((scan) =>
     scan.findings
-      .filter((finding) => finding.status === 'counted' || finding.status === 'kernel')
+      .filter((finding) => finding.status === 'counted')
       .sort((a, b) => SEVERITIES.indexOf(b.severity) - SEVERITIES.indexOf(a.severity) || a.id.localeCompare(b.id) || a.package.localeCompare(b.package))
       .map((finding) => [scan.reference, finding.package, finding.installed, finding.id, finding.fixed, finding.url, finding.severity]),
   );

@@ -1,42 +1,12 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { inventoryOfLayout } from '../../src/scan/scan-image.js';
 import { readLayoutFiles } from '../../src/scan/layer-files.js';
-import { temporaryDir, writeTree } from '../helpers/files.js';
-
-/** A tar of a folder made by GNU tar, in the format asked for. */
-function tarOf(files: Record<string, string>, format: 'gnu' | 'pax' | 'ustar' = 'gnu'): Buffer {
-  const dir = writeTree(temporaryDir(), files);
-  const target = join(temporaryDir(), 'layer.tar');
-  execFileSync('tar', ['--create', `--format=${format}`, '--file', target, '--directory', dir, '.']);
-  return readFileSync(target);
-}
-
-/** An OCI image layout holding the given layers, lowest first, as an engine exports it. */
-function ociLayout(layers: Buffer[]): string {
-  const dir = temporaryDir();
-  const blobs = join(dir, 'blobs/sha256');
-  mkdirSync(blobs, { recursive: true });
-  const put = (data: Buffer | string) => {
-    const digest = createHash('sha256').update(data).digest('hex');
-    writeFileSync(join(blobs, digest), data);
-    return `sha256:${digest}`;
-  };
-  const config = put('{}');
-  const manifest = JSON.stringify({
-    schemaVersion: 2,
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: config, size: 2 },
-    layers: layers.map((layer) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: put(layer), size: layer.length })),
-  });
-  const manifestDigest = put(manifest);
-  writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: manifestDigest, size: manifest.length }] }));
-  return dir;
-}
+import { temporaryDir } from '../helpers/files.js';
+import { ociLayout, tarOf } from '../helpers/oci-layout.js';
 
 const DPKG_STATUS = `Package: libssl3
 Status: install ok installed
