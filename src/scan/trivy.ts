@@ -72,3 +72,9 @@ export async function trivyFindings(layoutDir: string, reference: string, signal
   if (result.exitCode !== 0) throw new WorkFailedError(`${reference}: trivy exited with ${result.exitCode ?? result.signal}: ${result.stderrTail.slice(-3).join(' ')}`);
   return parseTrivyReport(result.stdout, `${reference}: trivy`);
 }
+
+/** Fails early, before any image is exported, when there is no trivy to run. */
+export async function assertTrivyRuns(command = 'trivy'): Promise<void> {
+  const result = await runProcess(command, ['--version']).catch(() => undefined);
+  if (result?.exitCode !== 0) throw new UsageError(`--scanner trivy: no ${command} command on PATH`);
+}

@@ -6,6 +6,7 @@ import { readAllowList, type AllowList } from '../../scan/allow-list.js';
 import { imageNameOf } from '../../scan/image-reference.js';
 import { scanImage, type ImageScan, type Scanner } from '../../scan/scan-image.js';
 import { countsOf, imageReport, writeScanOutputs } from '../../scan/scan-outputs.js';
+import { assertTrivyRuns } from '../../scan/trivy.js';
 import { loadVulnerabilityDatabase } from '../../scan/vulnerability-db.js';
 import { UsageError } from '../../util/errors.js';
 import { collectRepeated, type GlobalOptions } from '../options.js';
@@ -47,6 +48,7 @@ export function scanCommand(globals: () => GlobalOptions, signal: AbortSignal, s
       for (const image of images) {
         if (!(await engine.exists(image))) throw new UsageError(`${image}: no such image in ${engine.name}'s storage`);
       }
+      if (options.scanner === 'trivy') await assertTrivyRuns();
       const scanner: Scanner = options.scanner === 'osv'
         ? { kind: 'osv', database: await loadVulnerabilityDatabase((options.osvDb ?? []).map((path) => resolve(path))) }
         : { kind: 'trivy' };
