@@ -40,7 +40,8 @@ export function evaluateAffected(version: string, affected: OsvAffected, compare
     }
     if (open) {
       inRange = true;
-      if (fixedOfRange !== undefined && (fixedAbove === undefined || compare(fixedOfRange, fixedAbove) < 0)) fixedAbove = fixedOfRange;
+      const lower = fixedAbove === undefined || (fixedOfRange !== undefined && compare(fixedOfRange, fixedAbove) < 0);
+      if (fixedOfRange !== undefined && lower) fixedAbove = fixedOfRange;
     }
   }
   return listed || inRange ? { affected: true, fixed: fixedAbove ?? '' } : { affected: false };

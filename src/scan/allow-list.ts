@@ -2,7 +2,10 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { UsageError } from '../util/errors.js';
 
-/** The operators' allow-list file: `global_allowed_vulnerabilities` and `<image_with_underscores>_allowed_vulnerabilities`. */
+/**
+ * The operators' allow-list file: `global_allowed_vulnerabilities` and
+ * `<image_with_underscores>_allowed_vulnerabilities`.
+ */
 export type AllowList = ReadonlyMap<string, readonly string[]>;
 
 const SUFFIX = '_allowed_vulnerabilities';
@@ -15,7 +18,9 @@ export function parseAllowList(text: string, file: string): AllowList {
     throw new UsageError(`${file}: not valid YAML (${(error as Error).message.split('\n')[0]})`);
   }
   if (document === null || document === undefined) return new Map();
-  if (typeof document !== 'object' || Array.isArray(document)) throw new UsageError(`${file}: (top level): expected a mapping of *${SUFFIX} lists`);
+  if (typeof document !== 'object' || Array.isArray(document)) {
+    throw new UsageError(`${file}: (top level): expected a mapping of *${SUFFIX} lists`);
+  }
   const lists = new Map<string, string[]>();
   for (const [key, value] of Object.entries(document)) {
     // Other keys (Ansible's workaround variable) are the file's business, not ours.
@@ -34,7 +39,8 @@ export function readAllowList(file: string): AllowList {
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new UsageError(`${file}: cannot read the allowed vulnerabilities file (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    throw new UsageError(`${file}: cannot read the allowed vulnerabilities file (${code})`);
   }
   return parseAllowList(text, file);
 }

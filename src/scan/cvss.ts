@@ -19,8 +19,8 @@ export function cvss3BaseScore(vector: string): number | undefined {
   const interaction = pick('UI', { N: 0.85, R: 0.62 });
   const impactWeights = { H: 0.56, L: 0.22, N: 0 };
   const [c, i, a] = [pick('C', impactWeights), pick('I', impactWeights), pick('A', impactWeights)];
-  if (attackVector === undefined || complexity === undefined || privileges === undefined || interaction === undefined) return undefined;
-  if (c === undefined || i === undefined || a === undefined) return undefined;
+  if (attackVector === undefined || complexity === undefined || privileges === undefined) return undefined;
+  if (interaction === undefined || c === undefined || i === undefined || a === undefined) return undefined;
   const subScore = 1 - (1 - c) * (1 - i) * (1 - a);
   const impact = changed ? 7.52 * (subScore - 0.029) - 3.25 * (subScore - 0.02) ** 15 : 6.42 * subScore;
   const exploitability = 8.22 * attackVector * complexity * privileges * interaction;

@@ -1,6 +1,6 @@
 import type { InstalledPackage } from './types.js';
 
-/** Splits a deb822 document (dpkg status, PKG-INFO headers) into paragraphs of fields; continuation lines are joined. */
+/** Splits a deb822 document (dpkg status) into paragraphs of fields; continuation lines are joined. */
 export function parseParagraphs(text: string): Array<Map<string, string>> {
   const paragraphs: Array<Map<string, string>> = [];
   let current = new Map<string, string>();

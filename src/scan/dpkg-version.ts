@@ -23,7 +23,7 @@ export function parseDpkgVersion(text: string): DpkgVersion {
 const isDigit = (code: number) => code >= 48 && code <= 57;
 const isLetter = (code: number) => (code >= 65 && code <= 90) || (code >= 97 && code <= 122);
 
-/** The weight of one character in a non-digit run: `~` before the end, the end before letters, letters before the rest. */
+/** A character's weight in a non-digit run: `~` before the end, the end before letters, letters before the rest. */
 function order(text: string, index: number): number {
   if (index >= text.length) return 0;
   const code = text.charCodeAt(index);

@@ -33,7 +33,8 @@ export class LayeredFiles {
       else if (base.startsWith(WHITEOUT)) hidden.push(dir + base.slice(WHITEOUT.length));
     }
     for (const path of [...this.files.keys()]) {
-      if (hidden.some((gone) => path === gone || path.startsWith(`${gone}/`)) || opaque.some((dir) => path.startsWith(dir))) {
+      const whitedOut = hidden.some((gone) => path === gone || path.startsWith(`${gone}/`));
+      if (whitedOut || opaque.some((dir) => path.startsWith(dir))) {
         this.files.delete(path);
       }
     }

@@ -12,7 +12,12 @@ interface EcosystemChoice {
   releases: string[];
 }
 
-const OS_ECOSYSTEMS: Record<string, string> = { debian: 'Debian', ubuntu: 'Ubuntu', rocky: 'Rocky Linux', almalinux: 'AlmaLinux' };
+const OS_ECOSYSTEMS: Record<string, string> = {
+  debian: 'Debian',
+  ubuntu: 'Ubuntu',
+  rocky: 'Rocky Linux',
+  almalinux: 'AlmaLinux',
+};
 
 /** Which OSV ecosystem (and releases of it) an installed package is judged in. */
 export function ecosystemFor(type: PackageType, os: OsRelease | undefined): EcosystemChoice | undefined {
@@ -52,7 +57,8 @@ function advisoryUrl(record: OsvRecord): string {
 function namesOf(pkg: InstalledPackage): Array<{ name: string; version: string }> {
   const own = { name: pkg.name, version: pkg.version };
   if (pkg.type === 'pypi' || (pkg.sourceName === pkg.name && pkg.sourceVersion === pkg.version)) return [own];
-  return pkg.type === 'deb' ? [{ name: pkg.sourceName, version: pkg.sourceVersion }, own] : [own, { name: pkg.sourceName, version: pkg.sourceVersion }];
+  const source = { name: pkg.sourceName, version: pkg.sourceVersion };
+  return pkg.type === 'deb' ? [source, own] : [own, source];
 }
 
 /** Every advisory in the database that affects a package of the inventory, one finding per package and advisory. */
@@ -92,7 +98,12 @@ export function matchInventory(inventory: Inventory, database: VulnerabilityData
 }
 
 /** The Debian Security Tracker's view: per release, `resolved` at a fixed version, or `open` (unfixed). */
-function trackerFindings(pkg: InstalledPackage, codename: string, database: VulnerabilityDatabase, found: Set<string>): Finding[] {
+function trackerFindings(
+  pkg: InstalledPackage,
+  codename: string,
+  database: VulnerabilityDatabase,
+  found: Set<string>,
+): Finding[] {
   const issues = database.tracker.get(pkg.sourceName);
   if (!issues) return [];
   const findings: Finding[] = [];
@@ -102,7 +113,8 @@ function trackerFindings(pkg: InstalledPackage, codename: string, database: Vuln
     if (!release || alreadyFound(issue)) continue;
     const fixed = release.fixed_version ?? '';
     // `fixed_version: "0"` means this release never had the flaw.
-    if (release.status === 'resolved' && (fixed === '0' || compareDpkgVersions(pkg.sourceVersion, fixed) >= 0)) continue;
+    const notAffected = fixed === '0' || compareDpkgVersions(pkg.sourceVersion, fixed) >= 0;
+    if (release.status === 'resolved' && notAffected) continue;
     if (release.status !== 'resolved' && release.status !== 'open' && release.status !== 'undetermined') continue;
     findings.push({
       id: issue,

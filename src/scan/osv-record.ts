@@ -37,10 +37,12 @@ export interface TrackerRelease {
 }
 export type TrackerDump = Record<string, Record<string, { releases?: Record<string, TrackerRelease> }>>;
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 export function isOsvRecord(value: unknown): value is OsvRecord {
-  return isObject(value) && typeof value.id === 'string' && (value.affected === undefined || Array.isArray(value.affected));
+  if (!isObject(value) || typeof value.id !== 'string') return false;
+  return value.affected === undefined || Array.isArray(value.affected);
 }
 
 /** A tracker dump is keyed by package, then by issue, each with `releases`; an OSV record has an `id`. */

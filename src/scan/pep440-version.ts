@@ -1,6 +1,14 @@
 /** Python package versions (PEP 440): epoch, release, pre-release, post-release, dev-release. */
-const PATTERN =
-  /^v?(?:(\d+)!)?(\d+(?:\.\d+)*)(?:[-_.]?(a|b|c|rc|alpha|beta|pre|preview)[-_.]?(\d*))?(?:-(\d+)|[-_.]?(post|rev|r)[-_.]?(\d*))?(?:[-_.]?dev[-_.]?(\d*))?(?:\+[a-z0-9._-]+)?$/i;
+const PATTERN = new RegExp(
+  [
+    '^v?(?:(\\d+)!)?(\\d+(?:\\.\\d+)*)',
+    '(?:[-_.]?(a|b|c|rc|alpha|beta|pre|preview)[-_.]?(\\d*))?',
+    '(?:-(\\d+)|[-_.]?(post|rev|r)[-_.]?(\\d*))?',
+    '(?:[-_.]?dev[-_.]?(\\d*))?',
+    '(?:\\+[a-z0-9._-]+)?$',
+  ].join(''),
+  'i',
+);
 
 interface Pep440Key {
   epoch: number;
@@ -43,7 +51,13 @@ export function comparePep440Versions(a: string, b: string): number {
     const difference = (left.release[index] ?? 0) - (right.release[index] ?? 0);
     if (difference !== 0) return Math.sign(difference);
   }
-  for (const [x, y] of [[left.pre[0], right.pre[0]], [left.pre[1], right.pre[1]], [left.post, right.post], [left.dev, right.dev]] as const) {
+  const pairs = [
+    [left.pre[0], right.pre[0]],
+    [left.pre[1], right.pre[1]],
+    [left.post, right.post],
+    [left.dev, right.dev],
+  ] as const;
+  for (const [x, y] of pairs) {
     if (x !== y) return x < y ? -1 : 1;
   }
   return 0;

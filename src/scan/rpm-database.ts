@@ -22,12 +22,13 @@ export async function queryRpmDatabase(files: ReadonlyMap<string, Buffer>): Prom
     for (const [path, content] of files) await writeFile(join(dir, basename(path)), content);
     let result;
     try {
-      result = await runProcess('rpm', ['--dbpath', dir, '--define', `_db_backend ${backend}`, '-qa', '--qf', QUERY_FORMAT], {
+      const args = ['--dbpath', dir, '--define', `_db_backend ${backend}`, '-qa', '--qf', QUERY_FORMAT];
+      result = await runProcess('rpm', args, {
         captureStdout: true,
         env: { ...process.env, LC_ALL: 'C' },
       });
     } catch {
-      throw new RpmDatabaseError('reading an rpm database needs the rpm command on this host (Debian: apt-get install rpm)');
+      throw new RpmDatabaseError('reading an rpm database needs the rpm command on this host (apt-get install rpm)');
     }
     if (result.exitCode !== 0) throw new RpmDatabaseError(describeFailure('rpm -qa', result));
     return parseRpmQuery(result.stdout);
@@ -43,13 +44,14 @@ export function parseRpmQuery(output: string): InstalledPackage[] {
     const [name, evr, arch, sourceRpm] = line.split('\t');
     if (!name || !evr || name === 'gpg-pubkey') continue;
     const version = evr.startsWith('0:') ? evr.slice(2) : evr;
+    const epochPrefix = evr.startsWith('0:') ? '' : evr.slice(0, evr.indexOf(':') + 1);
     const source = /^(.+)-([^-]+)-([^-]+)\.src\.rpm$/.exec(sourceRpm ?? '');
     packages.push({
       type: 'rpm',
       name,
       version,
       sourceName: source?.[1] ?? name,
-      sourceVersion: source ? `${evr.startsWith('0:') ? '' : evr.slice(0, evr.indexOf(':') + 1)}${source[2]}-${source[3]}` : version,
+      sourceVersion: source ? `${epochPrefix}${source[2]}-${source[3]}` : version,
       arch: arch === '(none)' ? undefined : arch,
     });
   }

@@ -1,6 +1,6 @@
 /** rpm's ordering: rpmvercmp on segments, `~` before everything, `^` after the end but before more. */
 const isDigit = (char: string | undefined) => char !== undefined && char >= '0' && char <= '9';
-const isLetter = (char: string | undefined) => char !== undefined && ((char >= 'a' && char <= 'z') || (char >= 'A' && char <= 'Z'));
+const isLetter = (char: string | undefined) => char !== undefined && /^[A-Za-z]$/.test(char);
 const isSegmentChar = (char: string | undefined) => isDigit(char) || isLetter(char) || char === '~' || char === '^';
 
 export function rpmvercmp(a: string, b: string): number {

@@ -24,7 +24,8 @@ interface CycloneDxComponent {
 export function cycloneDx(inventory: Inventory, subject: SbomSubject, now = new Date()): Record<string, unknown> {
   const components: CycloneDxComponent[] = [];
   if (inventory.os) {
-    components.push({ type: 'operating-system', 'bom-ref': `os:${inventory.os.id}`, name: inventory.os.id, version: inventory.os.versionId || inventory.os.codename });
+    const { id, versionId, codename } = inventory.os;
+    components.push({ type: 'operating-system', 'bom-ref': `os:${id}`, name: id, version: versionId || codename });
   }
   const refs = new Set<string>();
   for (const pkg of inventory.packages) {
@@ -39,7 +40,8 @@ export function cycloneDx(inventory: Inventory, subject: SbomSubject, now = new 
         : []),
       ...(pkg.location ? [{ name: 'ci-builder:package:location', value: pkg.location }] : []),
     ];
-    components.push({ type: 'library', 'bom-ref': ref, name: pkg.name, version: pkg.version, purl, ...(properties.length > 0 ? { properties } : {}) });
+    const extra = properties.length > 0 ? { properties } : {};
+    components.push({ type: 'library', 'bom-ref': ref, name: pkg.name, version: pkg.version, purl, ...extra });
   }
   return {
     bomFormat: 'CycloneDX',

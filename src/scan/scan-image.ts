@@ -61,7 +61,8 @@ export async function scanImage(reference: string, settings: ScanSettings): Prom
       : await trivyFindings(layout, reference, settings.signal, settings.scanner.command);
     const matchSeconds = since(start);
     const name = imageNameOf(reference);
-    const { verdict, statuses } = classify(findings, { ignoreUnfixed: settings.ignoreUnfixed, allowed: allowedFor(settings.allowList, name) });
+    const policy = { ignoreUnfixed: settings.ignoreUnfixed, allowed: allowedFor(settings.allowList, name) };
+    const { verdict, statuses } = classify(findings, policy);
     return ok({
       reference,
       name,

@@ -6,17 +6,21 @@ import type { ImageScan } from './scan-image.js';
 
 export const VERDICTS: readonly Verdict[] = ['clean', 'dirty', 'critical'];
 
-const CSV_HEADER = ['Image', 'PkgName', 'InstalledVersion', 'VulnerabilityID', 'FixedVersion', 'PrimaryURL', 'Severity'];
+const CSV_HEADER = [
+  'Image', 'PkgName', 'InstalledVersion', 'VulnerabilityID', 'FixedVersion', 'PrimaryURL', 'Severity',
+];
+
+const severityRank = (finding: { severity: (typeof SEVERITIES)[number] }) => SEVERITIES.indexOf(finding.severity);
 
 const csvField = (value: string) => `"${value.replace(/"/g, '""')}"`;
 
-/** The findings that count, one row each, worst first, as the operators' summary CSV (which leaves out kernel packages). */
+/** The findings that count, one row each, worst first, as the operators' summary CSV (without kernel packages). */
 export function summaryCsv(scans: readonly ImageScan[]): string {
   const rows = scans.flatMap((scan) =>
     scan.findings
       .filter((finding) => finding.status === 'counted')
-      .sort((a, b) => SEVERITIES.indexOf(b.severity) - SEVERITIES.indexOf(a.severity) || a.id.localeCompare(b.id) || a.package.localeCompare(b.package))
-      .map((finding) => [scan.reference, finding.package, finding.installed, finding.id, finding.fixed, finding.url, finding.severity]),
+      .sort((a, b) => severityRank(b) - severityRank(a) || `${a.id} ${a.package}`.localeCompare(`${b.id} ${b.package}`))
+      .map((f) => [scan.reference, f.package, f.installed, f.id, f.fixed, f.url, f.severity]),
   );
   return [CSV_HEADER, ...rows].map((row) => row.map(csvField).join(',')).join('\n') + '\n';
 }
@@ -50,7 +54,11 @@ export function imageReport(scan: ImageScan): Record<string, unknown> {
  * Writes `<out>/scan/`: `<image>.json`, `<image>.cdx.json`, `summary.csv` and the
  * `clean-images.txt`, `dirty-images.txt`, `critical-images.txt` lists; each file whole or not at all.
  */
-export async function writeScanOutputs(outDir: string, scans: readonly ImageScan[], toolVersion: string): Promise<string> {
+export async function writeScanOutputs(
+  outDir: string,
+  scans: readonly ImageScan[],
+  toolVersion: string,
+): Promise<string> {
   const dir = join(outDir, 'scan');
   for (const scan of scans) {
     await writeFileAtomic(join(dir, `${scan.name}.json`), `${JSON.stringify(imageReport(scan), null, 2)}\n`);

@@ -25,7 +25,8 @@ export function severityOfWord(word: unknown): Severity {
 }
 
 export function worstSeverity(severities: readonly Severity[]): Severity {
-  return severities.reduce<Severity>((worst, next) => (SEVERITIES.indexOf(next) > SEVERITIES.indexOf(worst) ? next : worst), 'UNKNOWN');
+  const rank = (severity: Severity) => SEVERITIES.indexOf(severity);
+  return severities.reduce<Severity>((worst, next) => (rank(next) > rank(worst) ? next : worst), 'UNKNOWN');
 }
 
 /**

@@ -99,13 +99,24 @@ function parsePax(data: Buffer): Map<string, string> {
   return records;
 }
 
-const KINDS: Record<string, TarEntry['kind']> = { '0': 'file', '\0': 'file', '': 'file', '7': 'file', '1': 'hardlink', '2': 'symlink', '5': 'directory' };
+const KINDS: Record<string, TarEntry['kind']> = {
+  '0': 'file',
+  '\0': 'file',
+  '7': 'file',
+  '1': 'hardlink',
+  '2': 'symlink',
+  '5': 'directory',
+};
 
 /**
  * Reads a tar stream (ustar, GNU long names, pax paths), calling `onEntry` for every member and
  * reading the content only of regular files `wanted` accepts: a layer is streamed, never held whole.
  */
-export async function readTar(stream: Readable, wanted: (path: string) => boolean, onEntry: (entry: TarEntry) => void): Promise<void> {
+export async function readTar(
+  stream: Readable,
+  wanted: (path: string) => boolean,
+  onEntry: (entry: TarEntry) => void,
+): Promise<void> {
   const queue = new ByteQueue(stream);
   let longName: string | undefined;
   let longLink: string | undefined;
@@ -130,7 +141,8 @@ export async function readTar(stream: Readable, wanted: (path: string) => boolea
         continue;
       }
       const prefix = text(header, 345, 155);
-      const headerName = text(header, 257, 5) === 'ustar' && prefix !== '' ? `${prefix}/${text(header, 0, 100)}` : text(header, 0, 100);
+      const shortName = text(header, 0, 100);
+      const headerName = text(header, 257, 5) === 'ustar' && prefix !== '' ? `${prefix}/${shortName}` : shortName;
       const path = normalise(pax.get('path') ?? longName ?? headerName);
       const linkTarget = pax.get('linkpath') ?? longLink ?? text(header, 157, 100);
       const kind = KINDS[type] ?? 'other';

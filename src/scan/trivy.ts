@@ -21,10 +21,18 @@ interface TrivyReport {
 }
 
 const PACKAGE_TYPES: Record<string, string> = {
-  debian: 'deb', ubuntu: 'deb', rocky: 'rpm', redhat: 'rpm', centos: 'rpm', alma: 'rpm', 'python-pkg': 'pypi', pip: 'pypi',
+  debian: 'deb',
+  ubuntu: 'deb',
+  rocky: 'rpm',
+  redhat: 'rpm',
+  centos: 'rpm',
+  alma: 'rpm',
+  'python-pkg': 'pypi',
+  pip: 'pypi',
 };
 
-const isSeverity = (value: string | undefined): value is Severity => (SEVERITIES as readonly string[]).includes(value ?? '');
+const isSeverity = (value: string | undefined): value is Severity =>
+  (SEVERITIES as readonly string[]).includes(value ?? '');
 
 /** Findings from a trivy JSON report; a result without `Vulnerabilities` has none. */
 export function parseTrivyReport(text: string, where: string): Finding[] {
@@ -61,7 +69,12 @@ export function parseTrivyReport(text: string, where: string): Finding[] {
  * Runs `trivy` from PATH on an exported OCI layout (so it reads what any engine built) and reads its
  * JSON. Allow-lists and --ignore-unfixed are applied by the verdict, the same for both scanners.
  */
-export async function trivyFindings(layoutDir: string, reference: string, signal?: AbortSignal, command = 'trivy'): Promise<Finding[]> {
+export async function trivyFindings(
+  layoutDir: string,
+  reference: string,
+  signal?: AbortSignal,
+  command = 'trivy',
+): Promise<Finding[]> {
   const args = ['image', '--quiet', '--scanners', 'vuln', '--format', 'json', '--input', layoutDir];
   let result;
   try {
@@ -69,7 +82,10 @@ export async function trivyFindings(layoutDir: string, reference: string, signal
   } catch {
     throw new UsageError(`--scanner trivy: no ${command} command on PATH`);
   }
-  if (result.exitCode !== 0) throw new WorkFailedError(`${reference}: trivy exited with ${result.exitCode ?? result.signal}: ${result.stderrTail.slice(-3).join(' ')}`);
+  if (result.exitCode !== 0) {
+    const why = `${result.exitCode ?? result.signal}: ${result.stderrTail.slice(-3).join(' ')}`;
+    throw new WorkFailedError(`${reference}: trivy exited with ${why}`);
+  }
   return parseTrivyReport(result.stdout, `${reference}: trivy`);
 }
 

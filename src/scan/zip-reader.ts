@@ -39,7 +39,8 @@ export function zipEntries(data: Buffer, label = 'zip'): ZipEntry[] {
     const locator = end - 20;
     if (locator < 0 || data.readUInt32LE(locator) !== ZIP64_LOCATOR) fail('zip64 locator missing');
     const zip64End = Number(data.readBigUInt64LE(locator + 8));
-    if (zip64End + 56 > data.length || data.readUInt32LE(zip64End) !== ZIP64_END_OF_DIRECTORY) fail('zip64 end record missing');
+    const zip64Present = zip64End + 56 <= data.length && data.readUInt32LE(zip64End) === ZIP64_END_OF_DIRECTORY;
+    if (!zip64Present) fail('zip64 end record missing');
     count = Number(data.readBigUInt64LE(zip64End + 32));
     directorySize = Number(data.readBigUInt64LE(zip64End + 40));
     directoryOffset = Number(data.readBigUInt64LE(zip64End + 48));
@@ -78,7 +79,7 @@ export function zipEntries(data: Buffer, label = 'zip'): ZipEntry[] {
     }
     at += 46 + nameLength + extraLength + commentLength;
     if (name.endsWith('/')) continue;
-    if (method !== 0 && method !== 8) fail(`${name} uses compression method ${method}; only stored and deflate are read`);
+    if (method !== 0 && method !== 8) fail(`${name}: compression method ${method} is neither stored nor deflate`);
     if (flags & 0x1) fail(`${name} is encrypted`);
     const entrySize = size;
     const entryCompressed = compressedSize;
@@ -87,7 +88,8 @@ export function zipEntries(data: Buffer, label = 'zip'): ZipEntry[] {
       name,
       size: entrySize,
       read: () => {
-        if (entryOffset + 30 > data.length || data.readUInt32LE(entryOffset) !== LOCAL_HEADER) fail(`${name}: local header is damaged`);
+        const headerPresent = entryOffset + 30 <= data.length && data.readUInt32LE(entryOffset) === LOCAL_HEADER;
+        if (!headerPresent) fail(`${name}: local header is damaged`);
         const start = entryOffset + 30 + data.readUInt16LE(entryOffset + 26) + data.readUInt16LE(entryOffset + 28);
         const raw = data.subarray(start, start + entryCompressed);
         if (raw.length !== entryCompressed) fail(`${name} is cut short`);

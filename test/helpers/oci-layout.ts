@@ -16,6 +16,9 @@ export function tarOf(files: Record<string, string | Buffer>, format: 'gnu' | 'p
   return readFileSync(target);
 }
 
+const LAYER_TYPE = 'application/vnd.oci.image.layer.v1.tar+gzip';
+const MANIFEST_TYPE = 'application/vnd.oci.image.manifest.v1+json';
+
 /** An OCI image layout holding the given layers, lowest first, as an engine exports it. */
 export function ociLayout(layers: Buffer[]): string {
   const dir = temporaryDir();
@@ -30,9 +33,11 @@ export function ociLayout(layers: Buffer[]): string {
   const manifest = JSON.stringify({
     schemaVersion: 2,
     config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: config, size: 2 },
-    layers: layers.map((layer) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: put(layer), size: layer.length })),
+    layers: layers.map((layer) => ({ mediaType: LAYER_TYPE, digest: put(layer), size: layer.length })),
   });
   const manifestDigest = put(manifest);
-  writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: manifestDigest, size: manifest.length }] }));
+  const entry = { mediaType: MANIFEST_TYPE, digest: manifestDigest, size: manifest.length };
+  const index = { schemaVersion: 2, manifests: [entry] };
+  writeFileSync(join(dir, 'index.json'), JSON.stringify(index));
   return dir;
 }

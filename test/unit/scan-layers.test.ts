@@ -27,7 +27,13 @@ Source: gcc-12 (12.2.0-14)
 Version: 12.2.0-14+deb12u1
 `;
 
-const OS_RELEASE = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\nVERSION_CODENAME=bookworm\n';
+const OS_RELEASE = [
+  'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"',
+  'ID=debian',
+  'VERSION_ID="12"',
+  'VERSION_CODENAME=bookworm',
+  '',
+].join('\n');
 const SITE = 'usr/lib/python3/dist-packages';
 const LONG = `${SITE}/${'a-very-long-folder-name-'.repeat(6)}`;
 
@@ -46,19 +52,24 @@ describe('reading an image from its layers', () => {
       'opt/venv/lib/site/.wh..wh..opq': '',
       'opt/venv/lib/site/new-2.0.dist-info/METADATA': 'Name: New_Package\nVersion: 2.0\n\nName: not-a-header\n',
     }, 'pax');
-    const top = tarOf({ [`${LONG}/Long.Name-0.1.egg-info/PKG-INFO`]: 'Metadata-Version: 1.1\nName: Long.Name\nVersion: 0.1\n' });
+    const egg = `${LONG}/Long.Name-0.1.egg-info/PKG-INFO`;
+    const top = tarOf({ [egg]: 'Metadata-Version: 1.1\nName: Long.Name\nVersion: 0.1\n' });
     const layout = ociLayout([gzipSync(base), middle, gzipSync(top)]);
 
     const files = await readLayoutFiles(layout, () => true);
     assert.equal(files.get('var/lib/dpkg/status')?.content?.toString(), DPKG_STATUS, 'the upper layer wins');
     assert.ok(!files.has(`${SITE}/gone-1.0.dist-info/METADATA`), 'a whiteout hides a folder and its files');
     assert.ok(!files.has('opt/venv/lib/site/old-1.0.dist-info/METADATA'), 'an opaque folder hides what was below');
-    assert.ok(files.has('opt/venv/lib/site/new-2.0.dist-info/METADATA'), 'an opaque folder keeps its own layer\'s files');
+    const kept = files.has('opt/venv/lib/site/new-2.0.dist-info/METADATA');
+    assert.ok(kept, 'an opaque folder keeps its own layer\'s files');
     assert.ok(![...files.keys()].some((path) => path.includes('.wh.')), 'markers are not files');
 
     const inventory = await inventoryOfLayout(layout);
-    assert.deepEqual(inventory.os, { id: 'debian', versionId: '12', codename: 'bookworm', prettyName: 'Debian GNU/Linux 12 (bookworm)' });
-    const summary = inventory.packages.map((pkg) => `${pkg.type} ${pkg.name} ${pkg.version} <- ${pkg.sourceName} ${pkg.sourceVersion}`).sort();
+    const pretty = 'Debian GNU/Linux 12 (bookworm)';
+    assert.deepEqual(inventory.os, { id: 'debian', versionId: '12', codename: 'bookworm', prettyName: pretty });
+    const summary = inventory.packages
+      .map((pkg) => `${pkg.type} ${pkg.name} ${pkg.version} <- ${pkg.sourceName} ${pkg.sourceVersion}`)
+      .sort();
     assert.deepEqual(summary, [
       'deb libgcc-s1 12.2.0-14+deb12u1 <- gcc-12 12.2.0-14',
       'deb libssl3 3.0.11-1~deb12u2 <- openssl 3.0.11-1~deb12u2',
@@ -66,14 +77,17 @@ describe('reading an image from its layers', () => {
       'pypi new-package 2.0 <- new-package 2.0',
       'pypi requests 2.28.1 <- requests 2.28.1',
     ]);
-    assert.equal(inventory.packages.find((pkg) => pkg.name === 'long-name')?.location, `${LONG}/Long.Name-0.1.egg-info`, 'GNU long names are read whole');
+    const longName = inventory.packages.find((pkg) => pkg.name === 'long-name');
+    assert.equal(longName?.location, `${LONG}/Long.Name-0.1.egg-info`, 'GNU long names are read whole');
   });
 
   it('reads ustar names split into prefix and name, and an egg-info that is a file', async () => {
     const deep = `${'d'.repeat(90)}/${'e'.repeat(60)}`;
-    const layout = ociLayout([tarOf({ [`${deep}/Thing-1.2.egg-info`]: 'Name: Thing\nVersion: 1.2\n', 'usr/lib/os-release': OS_RELEASE }, 'ustar')]);
+    const files = { [`${deep}/Thing-1.2.egg-info`]: 'Name: Thing\nVersion: 1.2\n', 'usr/lib/os-release': OS_RELEASE };
+    const layout = ociLayout([tarOf(files, 'ustar')]);
     const inventory = await inventoryOfLayout(layout);
-    assert.deepEqual(inventory.packages.map((pkg) => `${pkg.name} ${pkg.version} ${pkg.location}`), [`thing 1.2 ${deep}/Thing-1.2.egg-info`]);
+    const described = inventory.packages.map((pkg) => `${pkg.name} ${pkg.version} ${pkg.location}`);
+    assert.deepEqual(described, [`thing 1.2 ${deep}/Thing-1.2.egg-info`]);
     assert.equal(inventory.os?.codename, 'bookworm', 'os-release is also read from usr/lib');
   });
 

@@ -12,7 +12,8 @@ describe('dpkg version order (Debian Policy 5.6.12)', () => {
   it('sorts the tilde examples: ~~ < ~~a < ~ < the empty part < a', () => {
     const ordered = ['1.0~~', '1.0~~a', '1.0~', '1.0', '1.0a'];
     for (let i = 0; i < ordered.length - 1; i++) {
-      assert.equal(sign(compareDpkgVersions(ordered[i] ?? '', ordered[i + 1] ?? '')), -1, `${ordered[i]} < ${ordered[i + 1]}`);
+      const [a = '', b = ''] = [ordered[i], ordered[i + 1]];
+      assert.equal(sign(compareDpkgVersions(a, b)), -1, `${a} < ${b}`);
       assert.equal(sign(compareDpkgVersions(ordered[i + 1] ?? '', ordered[i] ?? '')), 1);
     }
   });
@@ -38,8 +39,12 @@ describe('dpkg version order (Debian Policy 5.6.12)', () => {
     it(`${a} vs ${b} is ${expected}`, () => assert.equal(sign(compareDpkgVersions(a, b)), expected));
   }
 
-  it('agrees with dpkg --compare-versions on every pair of a mixed list', { skip: !hasCommand('dpkg', ['--version']) && 'no dpkg here' }, () => {
-    const versions = ['1.0~~', '1.0~', '1.0', '1.0-1', '1:0.9', '1.0+dfsg-2', '1.0a', '1.0.1~rc1', '2.36-9+deb12u4', '2.36-9+deb12u10', '0.9z', '10', '9', '1.0-1ubuntu0.1'];
+  const noDpkg = !hasCommand('dpkg', ['--version']) && 'no dpkg here';
+  it('agrees with dpkg --compare-versions on every pair of a mixed list', { skip: noDpkg }, () => {
+    const versions = [
+      '1.0~~', '1.0~', '1.0', '1.0-1', '1:0.9', '1.0+dfsg-2', '1.0a', '1.0.1~rc1',
+      '2.36-9+deb12u4', '2.36-9+deb12u10', '0.9z', '10', '9', '1.0-1ubuntu0.1',
+    ];
     for (const a of versions) {
       for (const b of versions) {
         const ours = sign(compareDpkgVersions(a, b));
@@ -65,30 +70,36 @@ const RPM_CASES: Array<[string, string, number]> = [
   ['6.0.rc1', '6.0', 1], ['6.0', '6.0.rc1', -1],
   ['10b2', '10a1', 1], ['10a2', '10b2', -1],
   ['1.0aa', '1.0aa', 0], ['1.0a', '1.0aa', -1], ['1.0aa', '1.0a', 1],
-  ['10.0001', '10.0001', 0], ['10.0001', '10.1', 0], ['10.1', '10.0001', 0], ['10.0001', '10.0039', -1], ['10.0039', '10.0001', 1],
+  ['10.0001', '10.0001', 0], ['10.0001', '10.1', 0], ['10.1', '10.0001', 0],
+  ['10.0001', '10.0039', -1], ['10.0039', '10.0001', 1],
   ['4.999.9', '5.0', -1], ['5.0', '4.999.9', 1],
   ['20101121', '20101121', 0], ['20101121', '20101122', -1], ['20101122', '20101121', 1],
   ['2_0', '2_0', 0], ['2.0', '2_0', 0], ['2_0', '2.0', 0],
   ['a', 'a', 0], ['a+', 'a+', 0], ['a+', 'a_', 0], ['a_', 'a+', 0], ['+a', '+a', 0], ['+a', '_a', 0], ['_a', '+a', 0],
   ['+_', '+_', 0], ['_+', '+_', 0], ['_+', '_+', 0], ['+', '_', 0], ['_', '+', 0],
-  ['1.0~rc1', '1.0~rc1', 0], ['1.0~rc1', '1.0', -1], ['1.0', '1.0~rc1', 1], ['1.0~rc1', '1.0~rc2', -1], ['1.0~rc2', '1.0~rc1', 1],
+  ['1.0~rc1', '1.0~rc1', 0], ['1.0~rc1', '1.0', -1], ['1.0', '1.0~rc1', 1],
+  ['1.0~rc1', '1.0~rc2', -1], ['1.0~rc2', '1.0~rc1', 1],
   ['1.0~rc1~git123', '1.0~rc1~git123', 0], ['1.0~rc1~git123', '1.0~rc1', -1], ['1.0~rc1', '1.0~rc1~git123', 1],
   ['1.0^', '1.0^', 0], ['1.0^', '1.0', 1], ['1.0', '1.0^', -1],
-  ['1.0^git1', '1.0^git1', 0], ['1.0^git1', '1.0', 1], ['1.0', '1.0^git1', -1], ['1.0^git1', '1.0^git2', -1], ['1.0^git2', '1.0^git1', 1],
+  ['1.0^git1', '1.0^git1', 0], ['1.0^git1', '1.0', 1], ['1.0', '1.0^git1', -1],
+  ['1.0^git1', '1.0^git2', -1], ['1.0^git2', '1.0^git1', 1],
   ['1.0^git1', '1.01', -1], ['1.01', '1.0^git1', 1],
   ['1.0^20160101', '1.0^20160101', 0], ['1.0^20160101', '1.0.1', -1], ['1.0.1', '1.0^20160101', 1],
-  ['1.0^20160101^git1', '1.0^20160101^git1', 0], ['1.0^20160102', '1.0^20160101^git1', 1], ['1.0^20160101^git1', '1.0^20160102', -1],
+  ['1.0^20160101^git1', '1.0^20160101^git1', 0], ['1.0^20160102', '1.0^20160101^git1', 1],
+  ['1.0^20160101^git1', '1.0^20160102', -1],
   ['1.0~rc1^git1', '1.0~rc1^git1', 0], ['1.0~rc1^git1', '1.0~rc1', 1], ['1.0~rc1', '1.0~rc1^git1', -1],
   ['1.0^git1~pre', '1.0^git1~pre', 0], ['1.0^git1', '1.0^git1~pre', 1], ['1.0^git1~pre', '1.0^git1', -1],
 ];
 
 describe('rpm version order (rpmvercmp)', () => {
   it('gives every documented case its result', () => {
-    const wrong = RPM_CASES.filter(([a, b, expected]) => rpmvercmp(a, b) !== expected).map(([a, b, expected]) => `${a} vs ${b}: ${rpmvercmp(a, b)} not ${expected}`);
+    const wrong = RPM_CASES.filter(([a, b, expected]) => rpmvercmp(a, b) !== expected)
+      .map(([a, b, expected]) => `${a} vs ${b}: ${rpmvercmp(a, b)} not ${expected}`);
     assert.deepEqual(wrong, []);
   });
 
-  it('agrees with rpm 4.18 itself on the same table', { skip: !hasCommand('rpm', ['--version']) && 'no rpm here (apt-get install rpm)' }, () => {
+  const noRpm = !hasCommand('rpm', ['--version']) && 'no rpm here (apt-get install rpm)';
+  it('agrees with rpm 4.18 itself on the same table', { skip: noRpm }, () => {
     const script = RPM_CASES.map(([a, b]) => `print(rpm.vercmp('${a}','${b}')..' ')`).join(' ');
     const result = spawnSync('rpm', ['--eval', `%{lua:${script}}`], { encoding: 'utf8' });
     assert.equal(result.status, 0, result.stderr);
@@ -105,10 +116,14 @@ describe('rpm version order (rpmvercmp)', () => {
 });
 
 describe('Python version order (PEP 440)', () => {
-  const ordered = ['1.0.dev0', '1.0a1', '1.0a2.dev1', '1.0a2', '1.0b1', '1.0rc1', '1.0', '1.0.post1.dev1', '1.0.post1', '1.0.1', '1.1', '2!0.1'];
+  const ordered = [
+    '1.0.dev0', '1.0a1', '1.0a2.dev1', '1.0a2', '1.0b1', '1.0rc1',
+    '1.0', '1.0.post1.dev1', '1.0.post1', '1.0.1', '1.1', '2!0.1',
+  ];
   it('sorts the PEP 440 phases', () => {
     for (let i = 0; i < ordered.length - 1; i++) {
-      assert.equal(comparePep440Versions(ordered[i] ?? '', ordered[i + 1] ?? ''), -1, `${ordered[i]} < ${ordered[i + 1]}`);
+      const [a = '', b = ''] = [ordered[i], ordered[i + 1]];
+      assert.equal(comparePep440Versions(a, b), -1, `${a} < ${b}`);
     }
   });
   it('treats spellings as equal', () => {

@@ -7,7 +7,11 @@ import { readZip, zipEntries, ZipFormatError } from '../../src/scan/zip-reader.j
 import { temporaryDir } from '../helpers/files.js';
 
 /** Archives written by Python's zipfile: an independent writer, with the options under test. */
-function pythonZip(target: string, members: Record<string, string>, options: { compression: 'stored' | 'deflated'; zip64?: boolean }): string {
+function pythonZip(
+  target: string,
+  members: Record<string, string>,
+  options: { compression: 'stored' | 'deflated'; zip64?: boolean },
+): string {
   const script = `
 import json, sys, zipfile
 members = json.loads(sys.argv[2])
@@ -17,12 +21,17 @@ with zipfile.ZipFile(sys.argv[1], 'w', compression=mode) as archive:
         with archive.open(zipfile.ZipInfo(name), 'w', force_zip64=sys.argv[4] == 'yes') as member:
             member.write(text.encode())
 `;
-  execFileSync('python3', ['-c', script, target, JSON.stringify(members), options.compression, options.zip64 ? 'yes' : 'no']);
+  const zip64 = options.zip64 ? 'yes' : 'no';
+  execFileSync('python3', ['-c', script, target, JSON.stringify(members), options.compression, zip64]);
   return target;
 }
 
 describe('zip reader', () => {
-  const members = { 'DSA-1-1.json': '{"id":"DSA-1-1"}', 'nested/DLA-2-1.json': JSON.stringify({ id: 'DLA-2-1', text: 'x'.repeat(5000) }), 'empty.json': '' };
+  const members = {
+    'DSA-1-1.json': '{"id":"DSA-1-1"}',
+    'nested/DLA-2-1.json': JSON.stringify({ id: 'DLA-2-1', text: 'x'.repeat(5000) }),
+    'empty.json': '',
+  };
 
   for (const compression of ['stored', 'deflated'] as const) {
     it(`reads ${compression} members by name`, async () => {
