@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import { createEngine, type EngineName } from '../src/engine/index.js';
 import type { RunSummary } from '../src/report/summary.js';
 import { imageNameOf } from '../src/scan/image-reference.js';
+import type { LayerCache } from '../src/scan/layer-files.js';
 import type { OsvRecord } from '../src/scan/osv-record.js';
 import { inventoryOfLayout, scanImage, type ImageScan } from '../src/scan/scan-image.js';
 import { loadVulnerabilityDatabase } from '../src/scan/vulnerability-db.js';
@@ -111,8 +112,10 @@ const loadSeconds = (performance.now() - started) / 1000;
 
 const rows: Array<{ image: string; packages: number; findings: number; verdict: string; exportS: number; inventoryS: number; matchS: number; scanS: number; buildS: number | null; buildStatus: string }> = [];
 started = performance.now();
+const layerCache: LayerCache = new Map();
 for (const reference of references) {
-  const scanned = await scanImage(reference, { engine, scanner: { kind: 'osv', database }, ignoreUnfixed: false, allowList: new Map() });
+  const scanner = { kind: 'osv' as const, database };
+  const scanned = await scanImage(reference, { engine, scanner, ignoreUnfixed: false, allowList: new Map(), layerCache });
   if (!scanned.ok) throw new Error(scanned.failure);
   const scan: ImageScan = scanned.value;
   const build = buildSeconds.get(reference);

@@ -83,15 +83,31 @@ async function layerStream(path: string): Promise<Readable> {
   return raw;
 }
 
+/**
+ * The entries read from layers, by blob digest: images of one run share their lower layers, and an
+ * engine exports a layer as the same blob each time, so each is read once. One cache per `wanted`.
+ */
+export type LayerCache = Map<string, readonly TarEntry[]>;
+
 /** The wanted files of an OCI layout's image, as its merged filesystem shows them. */
-export async function readLayoutFiles(dir: string, wanted: (path: string) => boolean): Promise<Map<string, ImageFile>> {
+export async function readLayoutFiles(
+  dir: string,
+  wanted: (path: string) => boolean,
+  cache: LayerCache = new Map(),
+): Promise<Map<string, ImageFile>> {
   const merged = new LayeredFiles();
+  const keep = (path: string) => wanted(path) || path.slice(path.lastIndexOf('/') + 1).startsWith(WHITEOUT);
   for (const layer of await layoutLayers(dir)) {
-    const entries: TarEntry[] = [];
-    const keep = (path: string) => wanted(path) || path.slice(path.lastIndexOf('/') + 1).startsWith(WHITEOUT);
-    await readTar(await layerStream(layer), wanted, (entry) => {
-      if (keep(entry.path)) entries.push(entry);
-    });
+    const digest = layer.slice(layer.lastIndexOf('blobs/'));
+    let entries = cache.get(digest);
+    if (!entries) {
+      const read: TarEntry[] = [];
+      await readTar(await layerStream(layer), wanted, (entry) => {
+        if (keep(entry.path)) read.push(entry);
+      });
+      cache.set(digest, read);
+      entries = read;
+    }
     merged.applyLayer(entries);
   }
   return merged.files;

@@ -6,8 +6,10 @@ import { fail, ok, type Result } from '../util/result.js';
 import { allowedFor, type AllowList } from './allow-list.js';
 import { imageNameOf } from './image-reference.js';
 import { inventoryOf, isInventoryFile } from './inventory.js';
-import { readLayoutFiles } from './layer-files.js';
+import { ImageLayoutError, readLayoutFiles, type LayerCache } from './layer-files.js';
 import { matchInventory } from './match.js';
+import { RpmDatabaseError } from './rpm-database.js';
+import { TarFormatError } from './tar-stream.js';
 import { trivyFindings } from './trivy.js';
 import type { Finding, Inventory, Verdict } from './types.js';
 import { classify, type FindingStatus } from './verdict.js';
@@ -20,6 +22,8 @@ export interface ScanSettings {
   scanner: Scanner;
   ignoreUnfixed: boolean;
   allowList: AllowList;
+  /** Shared by the scans of one run, so common lower layers are read once. */
+  layerCache?: LayerCache;
   signal?: AbortSignal;
 }
 
@@ -36,8 +40,8 @@ export interface ImageScan {
 const since = (start: number) => (performance.now() - start) / 1000;
 
 /** An image's inventory, read from its exported layers; the engine only exports. */
-export async function inventoryOfLayout(layoutDir: string): Promise<Inventory> {
-  return inventoryOf(await readLayoutFiles(layoutDir, isInventoryFile));
+export async function inventoryOfLayout(layoutDir: string, layerCache?: LayerCache): Promise<Inventory> {
+  return inventoryOf(await readLayoutFiles(layoutDir, isInventoryFile, layerCache));
 }
 
 /**
@@ -53,7 +57,14 @@ export async function scanImage(reference: string, settings: ScanSettings): Prom
     if (!exported.ok) return fail(`${reference}: cannot read the image: ${exported.failure.message}`);
     const exportSeconds = since(start);
     start = performance.now();
-    const inventory = await inventoryOfLayout(layout);
+    let inventory: Inventory;
+    try {
+      inventory = await inventoryOfLayout(layout, settings.layerCache);
+    } catch (error) {
+      const unreadable = [TarFormatError, ImageLayoutError, RpmDatabaseError].some((kind) => error instanceof kind);
+      if (!unreadable || !(error instanceof Error)) throw error;
+      return fail(`${reference}: cannot read the image's packages: ${error.message}`);
+    }
     const inventorySeconds = since(start);
     start = performance.now();
     const findings = settings.scanner.kind === 'osv'

@@ -54,12 +54,23 @@ class ByteQueue {
     return true;
   }
 
+  get buffered(): number {
+    return this.length;
+  }
+
   async close(): Promise<void> {
     await this.iterator.return?.();
   }
 }
 
 const BLOCK = 512;
+
+/** The header checksum: the sum of its bytes with the checksum field itself read as spaces. */
+function checksumMatches(header: Buffer): boolean {
+  let sum = 0;
+  for (let index = 0; index < BLOCK; index++) sum += index >= 148 && index < 156 ? 0x20 : (header[index] ?? 0);
+  return sum === number(header, 148, 8);
+}
 
 function text(header: Buffer, start: number, length: number): string {
   const field = header.subarray(start, start + length);
@@ -123,9 +134,13 @@ export async function readTar(
   let pax = new Map<string, string>();
   try {
     for (;;) {
-      if (!(await queue.fill(BLOCK))) return;
+      if (!(await queue.fill(BLOCK))) {
+        if (queue.buffered > 0) throw new TarFormatError('tar stream ends inside a header');
+        return;
+      }
       const header = queue.take(BLOCK);
       if (header.every((byte) => byte === 0)) return;
+      if (!checksumMatches(header)) throw new TarFormatError('not a tar stream (a header checksum does not match)');
       const type = String.fromCharCode(header[156] ?? 0);
       const size = pax.has('size') ? Number(pax.get('size')) : number(header, 124, 12);
       const padded = Math.ceil(size / BLOCK) * BLOCK;

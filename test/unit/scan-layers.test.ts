@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { inventoryOfLayout } from '../../src/scan/scan-image.js';
-import { readLayoutFiles } from '../../src/scan/layer-files.js';
+import { layoutLayers, readLayoutFiles, type LayerCache } from '../../src/scan/layer-files.js';
 import { temporaryDir } from '../helpers/files.js';
 import { ociLayout, tarOf } from '../helpers/oci-layout.js';
 
@@ -89,6 +89,17 @@ describe('reading an image from its layers', () => {
     const described = inventory.packages.map((pkg) => `${pkg.name} ${pkg.version} ${pkg.location}`);
     assert.deepEqual(described, [`thing 1.2 ${deep}/Thing-1.2.egg-info`]);
     assert.equal(inventory.os?.codename, 'bookworm', 'os-release is also read from usr/lib');
+  });
+
+  it('reads a layer blob once for every image of a run that shares it', async () => {
+    const layer = gzipSync(tarOf({ 'var/lib/dpkg/status': DPKG_STATUS, 'etc/os-release': OS_RELEASE }));
+    const layout = ociLayout([layer]);
+    const cache: LayerCache = new Map();
+    const first = await inventoryOfLayout(layout, cache);
+    const [blob] = await layoutLayers(layout);
+    writeFileSync(blob ?? '', 'no longer a layer');
+    assert.deepEqual(await inventoryOfLayout(layout, cache), first, 'the second image reads the shared layer from the cache');
+    await assert.rejects(inventoryOfLayout(layout), 'without the cache the blob is read again');
   });
 
   it('says which layout is not an image', async () => {

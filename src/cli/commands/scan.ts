@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { createEngine, type EngineName } from '../../engine/index.js';
 import { readAllowList, type AllowList } from '../../scan/allow-list.js';
 import { imageNameOf } from '../../scan/image-reference.js';
+import type { LayerCache } from '../../scan/layer-files.js';
 import { scanImage, type ImageScan, type Scanner } from '../../scan/scan-image.js';
 import { countsOf, imageReport, writeScanOutputs } from '../../scan/scan-outputs.js';
 import { assertTrivyRuns } from '../../scan/trivy.js';
@@ -70,10 +71,11 @@ export function scanCommand(
         ? { kind: 'osv', database: await loadVulnerabilityDatabase((options.osvDb ?? []).map((path) => resolve(path))) }
         : { kind: 'trivy' };
       const scans: ImageScan[] = [];
+      const layerCache: LayerCache = new Map();
       for (const image of images) {
         if (signal.aborted) return;
         const ignoreUnfixed = options.ignoreUnfixed ?? false;
-        const scanned = await scanImage(image, { engine, scanner, ignoreUnfixed, allowList, signal });
+        const scanned = await scanImage(image, { engine, scanner, ignoreUnfixed, allowList, layerCache, signal });
         if (!scanned.ok) throw new WorkFailedError(scanned.failure);
         scans.push(scanned.value);
       }
