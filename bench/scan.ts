@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import { createEngine, type EngineName } from '../src/engine/index.js';
 import type { RunSummary } from '../src/report/summary.js';
 import { imageNameOf } from '../src/scan/image-reference.js';
+import type { AllowList } from '../src/scan/allow-list.js';
 import type { LayerCache } from '../src/scan/layer-files.js';
 import type { OsvRecord } from '../src/scan/osv-record.js';
 import { inventoryOfLayout, scanImage, type ImageScan } from '../src/scan/scan-image.js';
@@ -45,11 +46,14 @@ const summaryFile = values.summary ?? (values.image ? undefined : newestSummary(
 const summary = summaryFile ? (JSON.parse(readFileSync(summaryFile, 'utf8')) as RunSummary) : undefined;
 const buildSeconds = new Map<string, { seconds: number; status: string }>();
 for (const record of Object.values(summary?.images ?? {})) {
-  if (record.build_seconds !== undefined) buildSeconds.set(record.reference, { seconds: record.build_seconds, status: record.status });
+  if (record.build_seconds === undefined) continue;
+  buildSeconds.set(record.reference, { seconds: record.build_seconds, status: record.status });
 }
-const references = values.image ?? Object.values(summary?.images ?? {}).filter((record) => record.status === 'built' || record.status === 'reused').map((record) => record.reference);
+const references = values.image ?? Object.values(summary?.images ?? {})
+  .filter((record) => record.status === 'built' || record.status === 'reused')
+  .map((record) => record.reference);
 if (references.length === 0) {
-  process.stderr.write('bench/scan.ts: no images: name them with --image REF, or --summary a build summary (or run from a folder with .ci-builder/runs)\n');
+  process.stderr.write('bench/scan.ts: no images: name them with --image REF or give --summary FILE\n');
   process.exit(2);
 }
 
@@ -76,7 +80,11 @@ const probe = await (async () => {
 })();
 for (const pkg of probe.packages) if (pkg.type === 'deb') sources.set(pkg.sourceName, pkg.sourceVersion);
 const realNames = [...sources.keys()];
-const vectors = ['CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H', 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H', 'CVSS:3.1/AV:L/AC:L/PR:L/UI:N/S:U/C:L/I:N/A:N'];
+const vectors = [
+  'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H',
+  'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H',
+  'CVSS:3.1/AV:L/AC:L/PR:L/UI:N/S:U/C:L/I:N/A:N',
+];
 const urgencies = ['unimportant', 'low', 'medium', 'high', 'not yet assigned'];
 const recordCount = Number(values.records);
 let affectingReal = 0;
@@ -87,7 +95,9 @@ for (let index = 0; index < recordCount; index++) {
   const installed = sources.get(name) ?? '1.0-1';
   // Mostly fixed long ago; some fixed after the installed version; a few never fixed.
   const roll = random();
-  const fixed = roll < 0.85 ? `0.${Math.floor(random() * 9)}-1` : roll < 0.97 ? `${installed}+deb12u${1 + Math.floor(random() * 9)}` : undefined;
+  const fixedLongAgo = `0.${Math.floor(random() * 9)}-1`;
+  const fixedLater = `${installed}+deb12u${1 + Math.floor(random() * 9)}`;
+  const fixed = roll < 0.85 ? fixedLongAgo : roll < 0.97 ? fixedLater : undefined;
   if (real && fixed !== undefined && !fixed.startsWith('0.')) affectingReal++;
   const record: OsvRecord = {
     id: `DEBIAN-CVE-2099-${String(index).padStart(5, '0')}`,
@@ -110,12 +120,26 @@ let started = performance.now();
 const database = await loadVulnerabilityDatabase([join(work, 'all.zip')]);
 const loadSeconds = (performance.now() - started) / 1000;
 
-const rows: Array<{ image: string; packages: number; findings: number; verdict: string; exportS: number; inventoryS: number; matchS: number; scanS: number; buildS: number | null; buildStatus: string }> = [];
+interface Row {
+  image: string;
+  packages: number;
+  findings: number;
+  verdict: string;
+  exportS: number;
+  inventoryS: number;
+  matchS: number;
+  scanS: number;
+  buildS: number | null;
+  buildStatus: string;
+}
+const rows: Row[] = [];
 started = performance.now();
 const layerCache: LayerCache = new Map();
+const noAllowList: AllowList = new Map();
 for (const reference of references) {
   const scanner = { kind: 'osv' as const, database };
-  const scanned = await scanImage(reference, { engine, scanner, ignoreUnfixed: false, allowList: new Map(), layerCache });
+  const settings = { engine, scanner, ignoreUnfixed: false, allowList: noAllowList, layerCache };
+  const scanned = await scanImage(reference, settings);
   if (!scanned.ok) throw new Error(scanned.failure);
   const scan: ImageScan = scanned.value;
   const build = buildSeconds.get(reference);
@@ -136,16 +160,35 @@ const setSeconds = (performance.now() - started) / 1000;
 await rm(work, { recursive: true, force: true });
 
 const f = (value: number | null) => (value === null ? '-' : value.toFixed(2));
-console.log(`\nOSV database: ${database.recordCount} records (${(zipBytes / 1e6).toFixed(1)} MB all.zip, ${affectingReal} fixed after the installed version), loaded in ${loadSeconds.toFixed(2)}s`);
+const zipMB = (zipBytes / 1e6).toFixed(1);
+console.log(`\nOSV database: ${database.recordCount} records (${zipMB} MB all.zip, ${affectingReal} fixed after`
+  + ` the installed version), loaded in ${loadSeconds.toFixed(2)}s`);
 console.log('| image | packages | findings | verdict | export s | inventory s | match s | scan s | build s |');
 console.log('| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |');
 for (const row of rows) {
-  console.log(`| ${row.image} | ${row.packages} | ${row.findings} | ${row.verdict} | ${f(row.exportS)} | ${f(row.inventoryS)} | ${f(row.matchS)} | ${f(row.scanS)} | ${row.buildS === null ? '-' : `${f(row.buildS)}${row.buildStatus === 'built' ? '' : ` (${row.buildStatus})`}`} |`);
+  const note = row.buildStatus === 'built' ? '' : ` (${row.buildStatus})`;
+  const build = row.buildS === null ? '-' : `${f(row.buildS)}${note}`;
+  const times = [row.exportS, row.inventoryS, row.matchS, row.scanS].map(f).join(' | ');
+  console.log(`| ${row.image} | ${row.packages} | ${row.findings} | ${row.verdict} | ${times} | ${build} |`);
 }
 const built = rows.filter((row) => row.buildS !== null && row.buildStatus === 'built');
 const buildTotal = built.reduce((total, row) => total + (row.buildS ?? 0), 0);
-console.log(`\nset of ${rows.length} image(s): ${setSeconds.toFixed(1)}s to scan (plus ${loadSeconds.toFixed(1)}s to load the database once)` +
-  (built.length > 0 ? `; those built in that run took ${buildTotal.toFixed(1)}s to build, scanning them ${built.reduce((total, row) => total + row.scanS, 0).toFixed(1)}s` : '; no build times to compare (no build summary, or images reused)'));
+const scanOfBuilt = built.reduce((total, row) => total + row.scanS, 0);
+const comparison = built.length > 0
+  ? `; those built in that run took ${buildTotal.toFixed(1)}s to build, scanning them ${scanOfBuilt.toFixed(1)}s`
+  : '; no build times to compare (no build summary, or images reused)';
+console.log(`\nset of ${rows.length} image(s): ${setSeconds.toFixed(1)}s to scan`
+  + ` (plus ${loadSeconds.toFixed(1)}s to load the database once)${comparison}`);
 mkdirSync(dirname(values.out), { recursive: true });
-writeFileSync(values.out, `${JSON.stringify({ benchmark: 'scan', at: new Date().toISOString(), summary: summaryFile ?? null, records: database.recordCount, zipBytes, loadSeconds, setSeconds, rows }, null, 2)}\n`);
+const result = {
+  benchmark: 'scan',
+  at: new Date().toISOString(),
+  summary: summaryFile ?? null,
+  records: database.recordCount,
+  zipBytes,
+  loadSeconds,
+  setSeconds,
+  rows,
+};
+writeFileSync(values.out, `${JSON.stringify(result, null, 2)}\n`);
 console.log(`written to ${values.out}`);

@@ -6,10 +6,12 @@ import { after, before, describe, it } from 'node:test';
 import { BuildahEngine } from '../../src/engine/buildah.js';
 import { runCli } from '../helpers/cli.js';
 import { projectRoot, temporaryDir, writeTree } from '../helpers/files.js';
+import type { OsvRecord } from '../../src/scan/osv-record.js';
 import { CRITICAL_VECTOR, osvRecord } from '../helpers/osv-fixture.js';
 
 const storage = ['--storage-driver', 'overlay'];
 const SITE = '/usr/local/lib/python3.11/dist-packages';
+const CRITICAL = CRITICAL_VECTOR;
 
 /** Each image adds one Python distribution (a real dist-info) to the bootstrapped Debian base. */
 const IMAGES: Record<string, string> = {
@@ -21,7 +23,8 @@ const IMAGES: Record<string, string> = {
 
 function dockerfile(distribution: string): string {
   const dir = `${SITE}/${distribution.replace(/-/g, '_')}-1.0.dist-info`;
-  return `FROM {{ base_image }}:{{ base_distro_tag }}\nRUN mkdir -p ${dir} && printf 'Metadata-Version: 2.1\\nName: ${distribution}\\nVersion: 1.0\\n' > ${dir}/METADATA\n`;
+  const metadata = `Metadata-Version: 2.1\\nName: ${distribution}\\nVersion: 1.0\\n`;
+  return `FROM {{ base_image }}:{{ base_distro_tag }}\nRUN mkdir -p ${dir} && printf '${metadata}' > ${dir}/METADATA\n`;
 }
 
 describe('scanning images built with buildah', { timeout: 20 * 60_000 }, () => {
@@ -29,20 +32,27 @@ describe('scanning images built with buildah', { timeout: 20 * 60_000 }, () => {
   const work = temporaryDir('ci-builder-scan-');
   const reference = (name: string) => `localhost/scan-test/${name}:${tag}`;
   const references = Object.keys(IMAGES).map(reference);
+  const clean = reference('scan-clean');
   const configDir = join(work, 'etc');
   const engine = new BuildahEngine();
   let dpkg: Array<{ name: string; version: string; source: string; sourceVersion: string }> = [];
+  const scan = (args: string[], env?: NodeJS.ProcessEnv) => runCli(['--config', configDir, 'scan', ...args], { env });
 
   before(async () => {
     // The bundled config's Debian distro: the suite's bootstrapped base image, reused from its cache.
     const bundled = readFileSync(join(projectRoot, 'etc/ci-builder/config.yml'), 'utf8');
     writeTree(work, {
-      'etc/config.yml': bundled.replace(/^namespace: .*$/m, 'namespace: scan-test').replace(/^ {2}- \.\.\/\.\.\/images$/m, `  - ${join(work, 'images')}`),
-      ...Object.fromEntries(Object.entries(IMAGES).map(([name, distribution]) => [`images/${name}/Dockerfile.j2`, dockerfile(distribution)])),
+      'etc/config.yml': bundled
+        .replace(/^namespace: .*$/m, 'namespace: scan-test')
+        .replace(/^ {2}- \.\.\/\.\.\/images$/m, `  - ${join(work, 'images')}`),
+      ...Object.fromEntries(
+        Object.entries(IMAGES).map(([name, pkg]) => [`images/${name}/Dockerfile.j2`, dockerfile(pkg)]),
+      ),
     });
     const built = await runCli(['-q', '--config', configDir, 'build', '--tag', tag], { cwd: work });
     assert.equal(built.code, 0, built.stderr);
-    const query = await engine.run({ reference: reference('scan-clean'), command: ['dpkg-query', '-W', '-f', '${db:Status-Status}\\t${Package}\\t${Version}\\t${source:Package}\\t${source:Version}\\n'] });
+    const format = '${db:Status-Status}\\t${Package}\\t${Version}\\t${source:Package}\\t${source:Version}\\n';
+    const query = await engine.run({ reference: reference('scan-clean'), command: ['dpkg-query', '-W', '-f', format] });
     assert.equal(query.exitCode, 0, query.output);
     dpkg = query.output.split('\n').filter((line) => line.startsWith('installed\t')).map((line) => {
       const [, name = '', version = '', source = '', sourceVersion = ''] = line.split('\t');
@@ -52,61 +62,82 @@ describe('scanning images built with buildah', { timeout: 20 * 60_000 }, () => {
   });
   after(() => execFileSync('buildah', [...storage, 'rmi', ...references], { stdio: 'ignore' }));
 
-  /** The fixture: a Debian advisory on the real glibc of the base (globally allowed), and one per Python distribution. */
+  /** The fixture: Debian advisories on the base's real glibc (one globally allowed), one per Python distribution. */
   function writeDatabase(): { db: string; allowList: string } {
     const glibc = dpkg.find((pkg) => pkg.name === 'libc6');
     assert.ok(glibc, 'the base has libc6');
     const dir = temporaryDir();
     const debian = [
-      osvRecord({ id: 'DSA-9100-1', ecosystem: 'Debian:12', name: glibc.source, fixed: `${glibc.sourceVersion}+fix1`, vector: CRITICAL_VECTOR, aliases: ['CVE-2099-9100'] }),
-      osvRecord({ id: 'DSA-9101-1', ecosystem: 'Debian:12', name: glibc.source, fixed: glibc.sourceVersion, vector: CRITICAL_VECTOR }),
+      osvRecord({
+        id: 'DSA-9100-1', ecosystem: 'Debian:12', name: glibc.source, fixed: `${glibc.sourceVersion}+fix1`,
+        vector: CRITICAL, aliases: ['CVE-2099-9100'],
+      }),
+      // Fixed at the installed version: not affected.
+      osvRecord({ id: 'DSA-9101-1', ecosystem: 'Debian:12', name: glibc.source, fixed: glibc.sourceVersion }),
     ];
     const pypi = [
-      osvRecord({ id: 'PYSEC-2099-1', ecosystem: 'PyPI', name: 'fixture-critical', fixed: '1.1', vector: CRITICAL_VECTOR }),
+      osvRecord({ id: 'PYSEC-2099-1', ecosystem: 'PyPI', name: 'fixture-critical', fixed: '1.1', vector: CRITICAL }),
       osvRecord({ id: 'PYSEC-2099-2', ecosystem: 'PyPI', name: 'fixture_high', fixed: '1.0.1', word: 'HIGH' }),
-      osvRecord({ id: 'PYSEC-2099-3', ecosystem: 'PyPI', name: 'fixture-unfixed', vector: CRITICAL_VECTOR }),
-      osvRecord({ id: 'PYSEC-2099-4', ecosystem: 'PyPI', name: 'fixture-clean', fixed: '1.0', vector: CRITICAL_VECTOR }),
+      osvRecord({ id: 'PYSEC-2099-3', ecosystem: 'PyPI', name: 'fixture-unfixed', vector: CRITICAL }),
+      osvRecord({ id: 'PYSEC-2099-4', ecosystem: 'PyPI', name: 'fixture-clean', fixed: '1.0', vector: CRITICAL }),
     ];
-    writeTree(dir, Object.fromEntries([...debian, ...pypi].map((record) => [`records/${record.id}.json`, JSON.stringify(record)])));
-    execFileSync('zip', ['-q', '-j', join(dir, 'Debian-all.zip'), ...debian.map((record) => join(dir, 'records', `${record.id}.json`))]);
-    writeTree(dir, Object.fromEntries(pypi.map((record) => [`db/PyPI/${record.id}.json`, JSON.stringify(record)])));
+    const asFiles = (prefix: string, records: OsvRecord[]) =>
+      Object.fromEntries(records.map((record) => [`${prefix}/${record.id}.json`, JSON.stringify(record)]));
+    writeTree(dir, asFiles('records', debian));
+    const debianFiles = debian.map((record) => join(dir, 'records', `${record.id}.json`));
+    execFileSync('zip', ['-q', '-j', join(dir, 'Debian-all.zip'), ...debianFiles]);
+    writeTree(dir, asFiles('db/PyPI', pypi));
     execFileSync('cp', [join(dir, 'Debian-all.zip'), join(dir, 'db/Debian-all.zip')]);
-    writeTree(dir, { 'allowed.yml': 'global_allowed_vulnerabilities:\n  - CVE-2099-9100\nworkaround_ansible_issue_8743: yes\n' });
+    const allowed = 'global_allowed_vulnerabilities:\n  - CVE-2099-9100\nworkaround_ansible_issue_8743: yes\n';
+    writeTree(dir, { 'allowed.yml': allowed });
     return { db: join(dir, 'db'), allowList: join(dir, 'allowed.yml') };
   }
 
   it('reads the same Debian inventory from the layers as dpkg-query inside the image', async () => {
     const out = temporaryDir();
     const { db, allowList } = writeDatabase();
-    const result = await runCli(['--config', configDir, 'scan', '--osv-db', db, '--allowed-vulnerabilities', allowList, '--out', out, reference('scan-clean')]);
+    const result = await scan(['--osv-db', db, '--allowed-vulnerabilities', allowList, '--out', out, clean]);
     assert.equal(result.code, 0, result.stderr);
-    const bom = JSON.parse(readFileSync(join(out, 'scan/scan-clean.cdx.json'), 'utf8')) as { components: Array<{ name: string; version: string; purl?: string; properties?: Array<{ name: string; value: string }> }> };
+    type Property = { name: string; value: string };
+    type Component = { name: string; version: string; purl?: string; properties?: Property[] };
+    const bom = JSON.parse(readFileSync(join(out, 'scan/scan-clean.cdx.json'), 'utf8')) as { components: Component[] };
     const debs = bom.components.filter((component) => component.purl?.startsWith('pkg:deb/debian/'));
-    assert.deepEqual(debs.map((component) => `${component.name} ${component.version}`).sort(), dpkg.map((pkg) => `${pkg.name} ${pkg.version}`).sort());
+    const fromLayers = debs.map((component) => `${component.name} ${component.version}`).sort();
+    assert.deepEqual(fromLayers, dpkg.map((pkg) => `${pkg.name} ${pkg.version}`).sort());
     for (const pkg of dpkg.filter((entry) => entry.source !== entry.name || entry.sourceVersion !== entry.version)) {
       const component = debs.find((entry) => entry.name === pkg.name);
-      assert.deepEqual(component?.properties?.find((property) => property.name === 'ci-builder:package:source')?.value, `${pkg.source} ${pkg.sourceVersion}`, pkg.name);
+      const source = component?.properties?.find((property) => property.name === 'ci-builder:package:source');
+      assert.equal(source?.value, `${pkg.source} ${pkg.sourceVersion}`, pkg.name);
     }
     assert.ok(bom.components.some((component) => component.purl === 'pkg:pypi/fixture-clean@1.0'));
   });
 
-  it('classifies each image, writes reports, SBOMs, the CSV and the lists, and exits 1 for a critical image', async () => {
+  it('classifies each image; writes reports, SBOMs, the CSV and the lists; exits 1 for a critical image', async () => {
     const { db, allowList } = writeDatabase();
     const out = temporaryDir();
-    const result = await runCli(['--config', configDir, 'scan', '--osv-db', db, '--allowed-vulnerabilities', allowList, '--out', out, ...references]);
+    const result = await scan(['--osv-db', db, '--allowed-vulnerabilities', allowList, '--out', out, ...references]);
     assert.equal(result.code, 1, result.stderr);
-    const list = (verdict: string) => readFileSync(join(out, 'scan', `${verdict}-images.txt`), 'utf8').split('\n').filter(Boolean).sort();
+    const list = (verdict: string) =>
+      readFileSync(join(out, 'scan', `${verdict}-images.txt`), 'utf8').split('\n').filter(Boolean).sort();
     assert.deepEqual(list('critical'), [reference('scan-critical'), reference('scan-unfixed')]);
     assert.deepEqual(list('dirty'), [reference('scan-high')]);
     assert.deepEqual(list('clean'), [reference('scan-clean')]);
-    const glibcBinaries = dpkg.filter((pkg) => pkg.source === dpkg.find((entry) => entry.name === 'libc6')?.source).map((pkg) => pkg.name).sort();
+    const glibc = dpkg.find((entry) => entry.name === 'libc6')?.source;
+    const glibcBinaries = dpkg.filter((pkg) => pkg.source === glibc).map((pkg) => pkg.name).sort();
     assert.ok(glibcBinaries.length >= 2, 'libc6 and libc-bin come from one source');
     assert.match(result.stdout, new RegExp(`^${reference('scan-high')} +dirty +0 +1 +${glibcBinaries.length} `, 'm'));
     const csv = readFileSync(join(out, 'scan/summary.csv'), 'utf8');
-    assert.match(csv, /^"Image","PkgName","InstalledVersion","VulnerabilityID","FixedVersion","PrimaryURL","Severity"\n/);
-    assert.ok(csv.includes(`"${reference('scan-critical')}","fixture-critical","1.0","PYSEC-2099-1","1.1","https://osv.dev/vulnerability/PYSEC-2099-1","CRITICAL"`));
-    assert.ok(!csv.includes('DSA-9100-1') && !csv.includes('DSA-9101-1'), 'the allowed and the fixed advisories are not rows');
-    const report = JSON.parse(readFileSync(join(out, 'scan/scan-clean.json'), 'utf8')) as { verdict: string; os: { codename: string }; findings: Array<{ id: string; package: string; status: string }> };
+    const header = ['Image', 'PkgName', 'InstalledVersion', 'VulnerabilityID', 'FixedVersion', 'PrimaryURL'];
+    header.push('Severity');
+    assert.ok(csv.startsWith(`"${header.join('","')}"\n`), csv);
+    const url = 'https://osv.dev/vulnerability/PYSEC-2099-1';
+    const row = ['fixture-critical', '1.0', 'PYSEC-2099-1', '1.1', url, 'CRITICAL'];
+    assert.ok(csv.includes(`"${reference('scan-critical')}","${row.join('","')}"`), csv);
+    const rows = !csv.includes('DSA-9100-1') && !csv.includes('DSA-9101-1');
+    assert.ok(rows, 'the allowed and the fixed advisories are not rows');
+    type Finding = Record<'id' | 'package' | 'status', string>;
+    type Report = { verdict: string; os: { codename: string }; findings: Finding[] };
+    const report = JSON.parse(readFileSync(join(out, 'scan/scan-clean.json'), 'utf8')) as Report;
     assert.equal(report.verdict, 'clean');
     assert.equal(report.os.codename, 'bookworm');
     assert.deepEqual(
@@ -116,7 +147,11 @@ describe('scanning images built with buildah', { timeout: 20 * 60_000 }, () => {
     );
     for (const name of Object.keys(IMAGES)) assert.ok(existsSync(join(out, `scan/${name}.cdx.json`)));
 
-    const ignoring = await runCli(['--config', configDir, 'scan', '--osv-db', db, '--allowed-vulnerabilities', allowList, '--ignore-unfixed', '--out', out, reference('scan-unfixed'), reference('scan-high')]);
+    const again = [reference('scan-unfixed'), reference('scan-high')];
+    const ignoring = await scan([
+      '--osv-db', db, '--allowed-vulnerabilities', allowList, '--ignore-unfixed',
+      '--out', out, ...again,
+    ]);
     assert.equal(ignoring.code, 0, ignoring.stderr);
     assert.deepEqual(list('clean'), [reference('scan-unfixed')]);
     assert.deepEqual(list('dirty'), [reference('scan-high')]);
@@ -139,13 +174,16 @@ describe('scanning images built with buildah', { timeout: 20 * 60_000 }, () => {
     chmodSync(join(bin, 'trivy'), 0o755);
     const out = temporaryDir();
     const env = { PATH: `${bin}:${process.env.PATH ?? ''}` };
-    const result = await runCli(['--config', configDir, 'scan', '--scanner', 'trivy', '--out', out, reference('scan-clean')], { env });
+    const result = await scan(['--scanner', 'trivy', '--out', out, reference('scan-clean')], env);
     assert.equal(result.code, 1, result.stderr);
     const args = readFileSync(argsFile, 'utf8').split('\n');
     assert.deepEqual(args.slice(0, 7), ['image', '--quiet', '--scanners', 'vuln', '--format', 'json', '--input']);
     assert.deepEqual(readFileSync(join(out, 'scan/critical-images.txt'), 'utf8'), `${reference('scan-clean')}\n`);
-    assert.match(readFileSync(join(out, 'scan/summary.csv'), 'utf8'), /"CVE-2099-3001","3\.0\.15-1~deb12u1","https:\/\/avd\.aquasec\.com\/nvd\/cve-2099-3001","CRITICAL"/);
-    const missing = await runCli(['--config', configDir, 'scan', '--scanner', 'trivy', '--out', temporaryDir(), reference('scan-clean')], { env: { PATH: '/usr/bin:/bin' } });
+    const csv = readFileSync(join(out, 'scan/summary.csv'), 'utf8');
+    const row = '"CVE-2099-3001","3.0.15-1~deb12u1","https://avd.aquasec.com/nvd/cve-2099-3001","CRITICAL"';
+    assert.ok(csv.includes(row), csv);
+    const noTrivy = { PATH: '/usr/bin:/bin' };
+    const missing = await scan(['--scanner', 'trivy', '--out', temporaryDir(), reference('scan-clean')], noTrivy);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /no trivy command on PATH/);
   });
@@ -154,14 +192,14 @@ describe('scanning images built with buildah', { timeout: 20 * 60_000 }, () => {
     const { db } = writeDatabase();
     const out = temporaryDir();
     const cases: Array<[string[], RegExp]> = [
-      [['scan', '--osv-db', db, '--out', out, 'localhost/scan-test/no-such-image:nope'], /no-such-image:nope: no such image/],
-      [['scan', '--out', out, reference('scan-clean')], /--osv-db PATH is needed/],
-      [['scan', '--osv-db', join(out, 'missing'), '--out', out, reference('scan-clean')], /no such vulnerability database/],
-      [['scan', '--osv-db', db, '--allowed-vulnerabilities', join(out, 'none.yml'), '--out', out, reference('scan-clean')], /cannot read the allowed vulnerabilities file/],
-      [['scan', '--osv-db', db, '--out', out, reference('scan-clean'), reference('scan-clean').replace(tag, 'other')], /two references name the image scan-clean/],
+      [['--osv-db', db, '--out', out, 'localhost/scan-test/no-such-image:nope'], /no-such-image:nope: no such image/],
+      [['--out', out, clean], /--osv-db PATH is needed/],
+      [['--osv-db', join(out, 'missing'), '--out', out, clean], /no such vulnerability database/],
+      [['--osv-db', db, '--allowed-vulnerabilities', join(out, 'none.yml'), clean], /cannot read the allowed/],
+      [['--osv-db', db, '--out', out, clean, clean.replace(tag, 'other')], /two references name the image scan-clean/],
     ];
     for (const [args, message] of cases) {
-      const result = await runCli(['--config', configDir, ...args]);
+      const result = await scan(args);
       assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
       assert.match(result.stderr, message);
       assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);

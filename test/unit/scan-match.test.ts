@@ -35,7 +35,8 @@ const inventoryOf = (name: string): Inventory => IMAGES[name] ?? { os: undefined
  * barbican: a CRITICAL the allow-list silences.
  */
 function fixtureRecords() {
-  const debian = (id: string, name: string, more: { fixed?: string; vector?: string; word?: string; aliases?: string[] }) =>
+  type More = { fixed?: string; vector?: string; word?: string; aliases?: string[] };
+  const debian = (id: string, name: string, more: More) =>
     osvRecord({ id, ecosystem: 'Debian:12', name, ...more });
   return [
     debian('DSA-9001-1', 'curl', { fixed: '7.88.1-10+deb12u6', vector: CRITICAL, aliases: ['CVE-2099-1001'] }),
@@ -107,7 +108,8 @@ describe('matching inventories against OSV and classifying', () => {
 
   it('evaluates introduced, fixed and last_affected events and versions lists', () => {
     const db = new VulnerabilityDatabase();
-    const record = (id: string, more: { introduced: string; fixed?: string; lastAffected?: string; versions?: string[]; word: string }) =>
+    type More = { introduced: string; fixed?: string; lastAffected?: string; versions?: string[]; word: string };
+    const record = (id: string, more: More) =>
       osvRecord({ id, ecosystem: 'PyPI', name: id === 'R-1' ? 'Requests' : 'requests', ...more });
     db.addRecord(record('R-1', { introduced: '2.0', fixed: '2.31.0', word: 'MODERATE' }));
     db.addRecord(record('R-2', { introduced: '2.10', lastAffected: '2.28.1', word: 'HIGH' }));
@@ -121,11 +123,16 @@ describe('matching inventories against OSV and classifying', () => {
 
   it('matches rpm packages in Rocky Linux by binary or source name, with rpm ordering', () => {
     const db = new VulnerabilityDatabase();
-    db.addRecord(osvRecord({ id: 'RLSA-2099:1', ecosystem: 'Rocky Linux:9', name: 'openssl', fixed: '1:3.0.7-27.el9_4', word: 'Important' }));
-    db.addRecord(osvRecord({ id: 'RLSA-2099:2', ecosystem: 'Rocky Linux:8', name: 'openssl', fixed: '1:3.0.7-99.el8', word: 'Critical' }));
+    const rocky = (id: string, release: string, fixed: string, word: string) =>
+      osvRecord({ id, ecosystem: `Rocky Linux:${release}`, name: 'openssl', fixed, word });
+    db.addRecord(rocky('RLSA-2099:1', '9', '1:3.0.7-27.el9_4', 'Important'));
+    db.addRecord(rocky('RLSA-2099:2', '8', '1:3.0.7-99.el8', 'Critical'));
     const version = '1:3.0.7-27.el9';
-    const pkg: InstalledPackage = { type: 'rpm', name: 'openssl-libs', version, sourceName: 'openssl', sourceVersion: version, arch: 'x86_64' };
-    const found = matchInventory({ os: ROCKY, packages: [pkg] }, db).map((f) => `${f.id} ${f.package} ${f.severity} ${f.fixed}`);
+    const pkg: InstalledPackage = {
+      type: 'rpm', name: 'openssl-libs', version, sourceName: 'openssl', sourceVersion: version, arch: 'x86_64',
+    };
+    const found = matchInventory({ os: ROCKY, packages: [pkg] }, db)
+      .map((f) => `${f.id} ${f.package} ${f.severity} ${f.fixed}`);
     assert.deepEqual(found, ['RLSA-2099:1 openssl-libs HIGH 1:3.0.7-27.el9_4']);
   });
 
@@ -145,7 +152,8 @@ describe('matching inventories against OSV and classifying', () => {
     });
     const covering = { fixed: '7.88.1-10+deb12u7', word: 'HIGH', aliases: ['CVE-2099-2001'] };
     db.addRecord(osvRecord({ id: 'DSA-9009-1', ecosystem: 'Debian:12', name: 'curl', ...covering }));
-    const found = matchInventory(inventoryOf('keystone-api'), db).map((f) => `${f.id} ${f.severity} ${f.fixed || '-'} ${f.source}`);
+    const found = matchInventory(inventoryOf('keystone-api'), db)
+      .map((f) => `${f.id} ${f.severity} ${f.fixed || '-'} ${f.source}`);
     assert.deepEqual(
       found,
       ['DSA-9009-1 HIGH 7.88.1-10+deb12u7 osv', 'CVE-2099-2002 LOW - debian-tracker'],
@@ -153,7 +161,7 @@ describe('matching inventories against OSV and classifying', () => {
     );
   });
 
-  it('loads records from an all.zip, a folder of JSON and a tracker dump, and refuses an unknown document', async () => {
+  it('loads an all.zip, a folder of JSON and a tracker dump, and refuses an unknown document', async () => {
     const dir = temporaryDir();
     const records = fixtureRecords();
     writeTree(dir, Object.fromEntries(records.map((record) => [`unpacked/${record.id}.json`, JSON.stringify(record)])));
@@ -166,7 +174,8 @@ describe('matching inventories against OSV and classifying', () => {
     assert.deepEqual(verdicts(fromZip, false), verdicts(database(), false));
     const fromFolder = await loadVulnerabilityDatabase([join(dir, 'unpacked'), join(dir, 'tracker.json')]);
     assert.deepEqual(verdicts(fromFolder, false), verdicts(database(), false));
-    const trackerFindings = matchInventory(inventoryOf('keystone-api'), fromFolder).filter((f) => f.source === 'debian-tracker');
+    const trackerFindings = matchInventory(inventoryOf('keystone-api'), fromFolder)
+      .filter((f) => f.source === 'debian-tracker');
     assert.deepEqual(trackerFindings.map((f) => `${f.id} ${f.severity}`), ['CVE-2099-2002 HIGH']);
     writeTree(dir, { 'bad/x.json': '{"hello": 1}', 'broken/y.json': '{' });
     await assert.rejects(loadVulnerabilityDatabase([join(dir, 'bad')]), /x\.json: neither an OSV record/);
