@@ -5,6 +5,7 @@ import { configCommand } from './commands/config.js';
 import { doctorCommand } from './commands/doctor.js';
 import { imagesCommand } from './commands/images.js';
 import { proxyCommand } from './commands/proxy.js';
+import { scanCommand } from './commands/scan.js';
 import { tagsCommand } from './commands/tags.js';
 import { vaultCommand } from './commands/vault.js';
 import { verifyNoSecretsCommand } from './commands/verify.js';
@@ -29,6 +30,7 @@ export function createProgram(signal: AbortSignal, setExitCode: (code: number) =
     buildCommand(globals, signal, setExitCode),
     imagesCommand(globals, setExitCode),
     proxyCommand(globals, signal),
+    scanCommand(globals, signal, setExitCode),
     verifyNoSecretsCommand(globals, setExitCode),
     vaultCommand(globals),
     configCommand(globals),

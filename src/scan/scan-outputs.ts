@@ -1,0 +1,74 @@
+import { join } from 'node:path';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import { cycloneDx } from './sbom.js';
+import { SEVERITIES, type Verdict } from './types.js';
+import type { ImageScan } from './scan-image.js';
+
+export const VERDICTS: readonly Verdict[] = ['clean', 'dirty', 'critical'];
+
+const CSV_HEADER = [
+  'Image', 'PkgName', 'InstalledVersion', 'VulnerabilityID', 'FixedVersion', 'PrimaryURL', 'Severity',
+];
+
+const severityRank = (finding: { severity: (typeof SEVERITIES)[number] }) => SEVERITIES.indexOf(finding.severity);
+
+const csvField = (value: string) => `"${value.replace(/"/g, '""')}"`;
+
+/** The findings that count, one row each, worst first, as the operators' summary CSV (without kernel packages). */
+export function summaryCsv(scans: readonly ImageScan[]): string {
+  const rows = scans.flatMap((scan) =>
+    scan.findings
+      .filter((finding) => finding.status === 'counted')
+      .sort((a, b) => severityRank(b) - severityRank(a) || `${a.id} ${a.package}`.localeCompare(`${b.id} ${b.package}`))
+      .map((f) => [scan.reference, f.package, f.installed, f.id, f.fixed, f.url, f.severity]),
+  );
+  return [CSV_HEADER, ...rows].map((row) => row.map(csvField).join(',')).join('\n') + '\n';
+}
+
+export function countsOf(scan: ImageScan): Record<'critical' | 'high' | 'allowed' | 'unfixed', number> {
+  const counted = scan.findings.filter((finding) => finding.status === 'counted' || finding.status === 'kernel');
+  return {
+    critical: counted.filter((finding) => finding.severity === 'CRITICAL').length,
+    high: counted.filter((finding) => finding.severity === 'HIGH').length,
+    allowed: scan.findings.filter((finding) => finding.status === 'allowed').length,
+    unfixed: scan.findings.filter((finding) => finding.status === 'unfixed').length,
+  };
+}
+
+/** The per-image report (without the whole inventory: that is the SBOM's job). */
+export function imageReport(scan: ImageScan): Record<string, unknown> {
+  return {
+    image: scan.reference,
+    name: scan.name,
+    scanner: scan.scanner,
+    verdict: scan.verdict,
+    os: scan.inventory.os ?? null,
+    packages: scan.inventory.packages.length,
+    counts: countsOf(scan),
+    seconds: scan.seconds,
+    findings: scan.findings,
+  };
+}
+
+/**
+ * Writes `<out>/scan/`: `<image>.json`, `<image>.cdx.json`, `summary.csv` and the
+ * `clean-images.txt`, `dirty-images.txt`, `critical-images.txt` lists; each file whole or not at all.
+ */
+export async function writeScanOutputs(
+  outDir: string,
+  scans: readonly ImageScan[],
+  toolVersion: string,
+): Promise<string> {
+  const dir = join(outDir, 'scan');
+  for (const scan of scans) {
+    await writeFileAtomic(join(dir, `${scan.name}.json`), `${JSON.stringify(imageReport(scan), null, 2)}\n`);
+    const sbom = cycloneDx(scan.inventory, { reference: scan.reference, name: scan.name, toolVersion });
+    await writeFileAtomic(join(dir, `${scan.name}.cdx.json`), `${JSON.stringify(sbom, null, 2)}\n`);
+  }
+  await writeFileAtomic(join(dir, 'summary.csv'), summaryCsv(scans));
+  for (const verdict of VERDICTS) {
+    const listed = scans.filter((scan) => scan.verdict === verdict).map((scan) => `${scan.reference}\n`);
+    await writeFileAtomic(join(dir, `${verdict}-images.txt`), listed.join(''));
+  }
+  return dir;
+}
