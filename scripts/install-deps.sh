@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what ci-builder and its tests need on Debian 12, only what is missing:
 # the engines (buildah; docker.io for the docker adapter), mmdebstrap for base images,
-# Debian's OCI registry and htpasswd for the tests, and the npm dependencies.
+# Debian's OCI registry and htpasswd for the tests, rpm to read Rocky images' package
+# databases when scanning, and the npm dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +24,7 @@ declare -A packages=(
   [fuse-overlayfs]=fuse-overlayfs
   [ansible-vault]=ansible-core
   [chromium]=chromium
+  [rpm]=rpm
 )
 missing=()
 for command in "${!packages[@]}"; do
