@@ -5,7 +5,9 @@ import { describe, it } from 'node:test';
 import { discoverCatalog } from '../../src/catalog/discover.js';
 import { configSchema } from '../../src/config/schema.js';
 import { runTag } from '../../src/plan/naming.js';
-import { INPUT_DIGEST_LABEL, makePlan } from '../../src/plan/plan.js';
+import type { GatherRequest } from '../../src/plan/gather.js';
+import { makePlan as makePlanIn } from '../../src/plan/make-plan.js';
+import { INPUT_DIGEST_LABEL } from '../../src/plan/plan.js';
 import { writeBuildContext } from '../../src/render/context.js';
 import { temporaryDir, writeTree } from '../helpers/files.js';
 
@@ -16,6 +18,10 @@ const config = configSchema.parse({
   images_dirs: ['images'],
   distros: { debian: { version: 'bookworm', package_type: 'deb', base_image: { bootstrap: 'mmdebstrap', sources: ['deb http://deb.debian.org/debian bookworm main'] }, repositories: [{ name: 'debian', url: 'http://deb.debian.org/debian', suites: ['bookworm'] }] } },
 });
+
+/** Plans with a cache of the test's own, never the host's; sources fetched unless said otherwise. */
+const testCache = temporaryDir();
+const makePlan = (request: Omit<GatherRequest, 'cacheDir' | 'fetchSources'> & Partial<GatherRequest>) => makePlanIn({ cacheDir: testCache, fetchSources: true, ...request });
 
 function sampleTree(): string {
   return writeTree(temporaryDir(), {

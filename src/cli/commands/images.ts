@@ -5,8 +5,9 @@ import type { EngineName } from '../../engine/types.js';
 import { createEngine } from '../../engine/index.js';
 import { imageReference, isValidTag, runTag } from '../../plan/naming.js';
 import { smokeTestImage, type SmokeResult } from '../../smoke/smoke-test.js';
-import { makePlan } from '../../plan/plan.js';
+import { makePlan } from '../../plan/make-plan.js';
 import { writeBuildContext } from '../../render/context.js';
+import { cacheDir } from '../../util/cache-dir.js';
 import { UsageError } from '../../util/errors.js';
 import { collectList, collectRepeated, type GlobalOptions } from '../options.js';
 import { chosenDistros, chosenRegexes, chosenSets, chosenSelection, openWorkspace } from '../workspace.js';
@@ -87,7 +88,7 @@ export function imagesCommand(globals: () => GlobalOptions, setExitCode: (code: 
         const now = new Date();
         for (const distro of distros) {
           const tag = options.tag ?? runTag(loaded.config.release, distro, loaded.config.distros[distro]?.version ?? '', now);
-          const plan = await makePlan({ config: loaded.config, catalog, distro, tag, engine: loaded.config.engine as EngineName, selection: { regexes: regexList, skipParents: options.skipParents ?? false }, renderInputs: loaded.renderInputs });
+          const plan = await makePlan({ config: loaded.config, catalog, distro, tag, engine: loaded.config.engine as EngineName, selection: { regexes: regexList, skipParents: options.skipParents ?? false }, renderInputs: loaded.renderInputs, cacheDir: cacheDir(), fetchSources: false });
           const outDir = distros.length > 1 ? join(resolve(options.out), distro) : resolve(options.out);
           const failed = plan.images.filter((image) => image.failure !== undefined);
           await Promise.all(plan.images.filter((image) => image.failure === undefined).map((image) => writeBuildContext(join(outDir, image.name), image.dockerfile, image.contextFiles, image.emptyDirs)));

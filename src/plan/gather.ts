@@ -1,0 +1,131 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { arch, env } from 'node:process';
+import { promisify } from 'node:util';
+import { readContextFiles } from '../render/context.js';
+import { mergeOverrides, OVERRIDE_TEMPLATE_NAME } from '../render/overrides.js';
+import { imagePatchFiles } from '../render/patches.js';
+import { loadReposSource } from '../render/repos-files.js';
+import { templateEnvironment } from '../render/template-environment.js';
+import { debianArchitectureOf } from '../render/variables.js';
+import { readCompiledTemplates, readTemplateFiles } from '../render/template-files.js';
+import { prepareEmptyBundles, prepareImageSources } from '../sources/prepare.js';
+import { SourceError, type PreparedArchive } from '../sources/types.js';
+import { UsageError } from '../util/errors.js';
+import { Limiter } from '../util/limiter.js';
+import { dockerArchitectureOf, plannedDistro, plannedImages, type GatheredImage, type PlanInputs, type PlanRequest, type SourcesOutcome } from './plan.js';
+
+export interface GatherRequest extends PlanRequest {
+  /** Where fetched sources and compiled templates are kept. */
+  cacheDir: string;
+  /**
+   * Fetch the images' sources (downloads, git) into the cache: a build needs them; a render,
+   * like kolla-build's --template-only, does without.
+   */
+  fetchSources: boolean;
+  signal?: AbortSignal;
+}
+
+const SOURCE_FETCHES_AT_ONCE = 4;
+
+const toolVersion = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** Where compiled templates are kept between runs. */
+export function compiledTemplatesDir(cacheDir: string): string {
+  return join(cacheDir, 'templates');
+}
+
+/**
+ * Everything a plan needs from outside: the image folders' files, the templates and what they
+ * read (overrides, repos.yaml), patches, the trees' git revisions, the environment, the compiled
+ * templates kept by earlier runs and, when asked, the sources fetched into the cache.
+ */
+export async function gatherPlanInputs(request: GatherRequest): Promise<PlanInputs> {
+  const { catalog } = request;
+  plannedDistro(request);
+  const { ordered } = plannedImages(request);
+  const inputs = request.renderInputs ?? {};
+  const architecture = dockerArchitectureOf(arch);
+  const overrideFiles = Promise.all(
+    (inputs.templateOverrideFiles ?? []).map((file) =>
+      readFile(file, 'utf8').catch(() => {
+        throw new UsageError(`${file}: template override file not found`);
+      }),
+    ),
+  );
+  const templateFiles = readTemplateFiles(catalog.trees);
+  const folderFiles = Promise.all(ordered.map((name) => readContextFiles(catalog.images.get(name)?.dir ?? '')));
+  const revisions = Promise.all(catalog.trees.map(treeRevision));
+  const sources = request.fetchSources ? fetchSources(request, ordered, debianArchitectureOf(architecture)) : undefined;
+  for (const pending of [overrideFiles, templateFiles, folderFiles, revisions, sources]) pending?.catch(() => undefined);
+
+  const repos = loadReposSource(inputs.reposYamlFiles ?? [], catalog.trees);
+  const patchesPath = inputs.patchesPath;
+  const files = await templateFiles;
+  const overrides = await overrideFiles;
+  const override = mergeOverrides({ files: overrides, blocks: request.config.build.blocks, customizations: request.config.build.customizations });
+  const compiled = readCompiledTemplates(compiledTemplatesDir(request.cacheDir), [...files, ...(override === undefined ? [] : [[OVERRIDE_TEMPLATE_NAME, override] as const])]);
+  const folders = await folderFiles;
+  const fetched = await sources;
+  const images = new Map<string, GatheredImage>(
+    ordered.map((name, index) => {
+      const own = fetched?.images.get(name);
+      return [name, { folderFiles: folders[index] ?? [], patchFiles: patchesPath === undefined ? [] : imagePatchFiles(patchesPath, name), ...(own ? { sources: own } : {}) }];
+    }),
+  );
+  const treeRevisions = new Map<string, string>();
+  (await revisions).forEach((revision, index) => {
+    const tree = catalog.trees[index];
+    if (revision !== undefined && tree !== undefined) treeRevisions.set(tree, revision);
+  });
+  return {
+    request,
+    architecture,
+    environment: templateEnvironment(env),
+    toolVersion,
+    templates: { files, overrideFiles: overrides, repos, compiled: await compiled },
+    treeRevisions,
+    images,
+    ...(fetched ? { emptyBundles: fetched.emptyBundles } : {}),
+  };
+}
+
+/**
+ * Every image's sources, fetched into the cache a few at a time: their identity is part of the
+ * input digest (a git branch names a commit only then). The empty plugin and additions bundles
+ * are made once, for whichever images' templates turn out to ADD them.
+ */
+async function fetchSources(request: GatherRequest, images: readonly string[], debianArch: string): Promise<{ images: Map<string, SourcesOutcome>; emptyBundles: SourcesOutcome }> {
+  const sections = request.renderInputs?.sources ?? {};
+  const fetches = new Limiter(SOURCE_FETCHES_AT_ONCE);
+  const signal = request.signal ? { signal: request.signal } : {};
+  const outcomes = images.map((image) =>
+    fetches.add(() => sourcesOutcome(() => prepareImageSources({ image, sections, debianArch, cacheDir: request.cacheDir, withPluginArchives: false, ...signal }))),
+  );
+  const emptyBundles = sourcesOutcome(() => prepareEmptyBundles(request.cacheDir));
+  const settled = await Promise.all(outcomes);
+  return { images: new Map(images.map((image, index) => [image, settled[index] ?? { archives: [] }])), emptyBundles: await emptyBundles };
+}
+
+/** A source that cannot be had fails only the images that need it; anything else is not about sources. */
+async function sourcesOutcome(prepare: () => Promise<PreparedArchive[]>): Promise<SourcesOutcome> {
+  try {
+    const archives = await prepare();
+    return { archives: archives.map((archive) => ({ path: archive.path, executable: false, file: archive.file, identity: archive.identity })) };
+  } catch (error) {
+    if (error instanceof SourceError) return { failure: `source ${error.message}` };
+    throw error;
+  }
+}
+
+/** The commit the image tree is at, when it is in a git checkout. */
+async function treeRevision(tree: string): Promise<string | undefined> {
+  try {
+    const { stdout } = await promisify(execFile)('git', ['-C', tree, 'rev-parse', 'HEAD'], { encoding: 'utf8' });
+    return stdout.trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
