@@ -9,13 +9,14 @@ import { mergeOverrides, OVERRIDE_TEMPLATE_NAME } from '../render/overrides.js';
 import { imagePatchFiles } from '../render/patches.js';
 import { loadReposSource } from '../render/repos-files.js';
 import { templateEnvironment } from '../render/template-environment.js';
-import { debianArchitectureOf } from '../render/variables.js';
 import { readCompiledTemplates, readTemplateFiles } from '../render/template-files.js';
+import { debianArchitectureOf } from '../render/variables.js';
 import { prepareEmptyBundles, prepareImageSources } from '../sources/prepare.js';
 import { SourceError, type PreparedArchive } from '../sources/types.js';
 import { UsageError } from '../util/errors.js';
 import { Limiter } from '../util/limiter.js';
-import { dockerArchitectureOf, plannedDistro, plannedImages, type GatheredImage, type PlanInputs, type PlanRequest, type SourcesOutcome } from './plan.js';
+import { dockerArchitectureOf, plannedImages } from './plan.js';
+import type { GatheredImage, PlanInputs, PlanRequest, SourcesOutcome } from './plan.js';
 
 export interface GatherRequest extends PlanRequest {
   /** Where fetched sources and compiled templates are kept. */
@@ -30,7 +31,8 @@ export interface GatherRequest extends PlanRequest {
 
 const SOURCE_FETCHES_AT_ONCE = 4;
 
-const toolVersion = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const packageJsonFile = new URL('../../package.json', import.meta.url);
+const toolVersion = (JSON.parse(readFileSync(packageJsonFile, 'utf8')) as { version: string }).version;
 
 /** Where compiled templates are kept between runs. */
 export function compiledTemplatesDir(cacheDir: string): string {
@@ -43,38 +45,37 @@ export function compiledTemplatesDir(cacheDir: string): string {
  * templates kept by earlier runs and, when asked, the sources fetched into the cache.
  */
 export async function gatherPlanInputs(request: GatherRequest): Promise<PlanInputs> {
-  const { catalog } = request;
-  plannedDistro(request);
+  const { catalog, config } = request;
   const { ordered } = plannedImages(request);
   const inputs = request.renderInputs ?? {};
   const architecture = dockerArchitectureOf(arch);
-  const overrideFiles = Promise.all(
-    (inputs.templateOverrideFiles ?? []).map((file) =>
-      readFile(file, 'utf8').catch(() => {
-        throw new UsageError(`${file}: template override file not found`);
-      }),
-    ),
-  );
+  // What does not depend on anything else is read at once, the sources fetched meanwhile.
+  const overrideFiles = Promise.all((inputs.templateOverrideFiles ?? []).map(readOverrideFile));
   const templateFiles = readTemplateFiles(catalog.trees);
   const folderFiles = Promise.all(ordered.map((name) => readContextFiles(catalog.images.get(name)?.dir ?? '')));
   const revisions = Promise.all(catalog.trees.map(treeRevision));
   const sources = request.fetchSources ? fetchSources(request, ordered, debianArchitectureOf(architecture)) : undefined;
-  for (const pending of [overrideFiles, templateFiles, folderFiles, revisions, sources]) pending?.catch(() => undefined);
+  // Each is awaited below; an early failure of one must not go unhandled while another is awaited.
+  for (const pending of [overrideFiles, templateFiles, folderFiles, revisions, sources]) {
+    pending?.catch(() => undefined);
+  }
 
   const repos = loadReposSource(inputs.reposYamlFiles ?? [], catalog.trees);
-  const patchesPath = inputs.patchesPath;
+  const { patchesPath } = inputs;
   const files = await templateFiles;
   const overrides = await overrideFiles;
-  const override = mergeOverrides({ files: overrides, blocks: request.config.build.blocks, customizations: request.config.build.customizations });
-  const compiled = readCompiledTemplates(compiledTemplatesDir(request.cacheDir), [...files, ...(override === undefined ? [] : [[OVERRIDE_TEMPLATE_NAME, override] as const])]);
+  const { blocks, customizations } = config.build;
+  const override = mergeOverrides({ files: overrides, blocks, customizations });
+  const templates = [...files, ...(override === undefined ? [] : [[OVERRIDE_TEMPLATE_NAME, override] as const])];
+  const compiled = await readCompiledTemplates(compiledTemplatesDir(request.cacheDir), templates);
   const folders = await folderFiles;
   const fetched = await sources;
-  const images = new Map<string, GatheredImage>(
-    ordered.map((name, index) => {
-      const own = fetched?.images.get(name);
-      return [name, { folderFiles: folders[index] ?? [], patchFiles: patchesPath === undefined ? [] : imagePatchFiles(patchesPath, name), ...(own ? { sources: own } : {}) }];
-    }),
-  );
+  const images = new Map<string, GatheredImage>();
+  ordered.forEach((name, index) => {
+    const own = fetched?.images.get(name);
+    const patchFiles = patchesPath === undefined ? [] : imagePatchFiles(patchesPath, name);
+    images.set(name, { folderFiles: folders[index] ?? [], patchFiles, ...(own ? { sources: own } : {}) });
+  });
   const treeRevisions = new Map<string, string>();
   (await revisions).forEach((revision, index) => {
     const tree = catalog.trees[index];
@@ -85,11 +86,24 @@ export async function gatherPlanInputs(request: GatherRequest): Promise<PlanInpu
     architecture,
     environment: templateEnvironment(env),
     toolVersion,
-    templates: { files, overrideFiles: overrides, repos, compiled: await compiled },
+    templates: { files, overrideFiles: overrides, repos, compiled },
     treeRevisions,
     images,
     ...(fetched ? { emptyBundles: fetched.emptyBundles } : {}),
   };
+}
+
+async function readOverrideFile(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch {
+    throw new UsageError(`${file}: template override file not found`);
+  }
+}
+
+interface FetchedSources {
+  images: Map<string, SourcesOutcome>;
+  emptyBundles: SourcesOutcome;
 }
 
 /**
@@ -97,23 +111,29 @@ export async function gatherPlanInputs(request: GatherRequest): Promise<PlanInpu
  * input digest (a git branch names a commit only then). The empty plugin and additions bundles
  * are made once, for whichever images' templates turn out to ADD them.
  */
-async function fetchSources(request: GatherRequest, images: readonly string[], debianArch: string): Promise<{ images: Map<string, SourcesOutcome>; emptyBundles: SourcesOutcome }> {
+async function fetchSources(
+  request: GatherRequest,
+  images: readonly string[],
+  debianArch: string,
+): Promise<FetchedSources> {
   const sections = request.renderInputs?.sources ?? {};
+  const { cacheDir } = request;
   const fetches = new Limiter(SOURCE_FETCHES_AT_ONCE);
   const signal = request.signal ? { signal: request.signal } : {};
-  const outcomes = images.map((image) =>
-    fetches.add(() => sourcesOutcome(() => prepareImageSources({ image, sections, debianArch, cacheDir: request.cacheDir, withPluginArchives: false, ...signal }))),
-  );
-  const emptyBundles = sourcesOutcome(() => prepareEmptyBundles(request.cacheDir));
-  const settled = await Promise.all(outcomes);
-  return { images: new Map(images.map((image, index) => [image, settled[index] ?? { archives: [] }])), emptyBundles: await emptyBundles };
+  const prepare = (image: string) =>
+    prepareImageSources({ image, sections, debianArch, cacheDir, withPluginArchives: false, ...signal });
+  const [outcomes, emptyBundles] = await Promise.all([
+    Promise.all(images.map((image) => fetches.add(() => outcomeOf(prepare(image))))),
+    outcomeOf(prepareEmptyBundles(cacheDir)),
+  ]);
+  return { images: new Map(images.map((image, index) => [image, outcomes[index] ?? { archives: [] }])), emptyBundles };
 }
 
-/** A source that cannot be had fails only the images that need it; anything else is not about sources. */
-async function sourcesOutcome(prepare: () => Promise<PreparedArchive[]>): Promise<SourcesOutcome> {
+/** A source that cannot be had fails only the images that need it; any other error is not about sources. */
+async function outcomeOf(preparing: Promise<PreparedArchive[]>): Promise<SourcesOutcome> {
   try {
-    const archives = await prepare();
-    return { archives: archives.map((archive) => ({ path: archive.path, executable: false, file: archive.file, identity: archive.identity })) };
+    const archives = await preparing;
+    return { archives: archives.map(({ path, file, identity }) => ({ path, executable: false, file, identity })) };
   } catch (error) {
     if (error instanceof SourceError) return { failure: `source ${error.message}` };
     throw error;

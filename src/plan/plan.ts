@@ -112,7 +112,12 @@ export interface PlanResult {
   compiledTemplates: ReadonlyMap<string, string>;
 }
 
-const dockerArchitecture: Record<string, string> = { x64: 'x86_64', arm64: 'aarch64', ppc64: 'ppc64le', s390x: 's390x' };
+const dockerArchitecture: Record<string, string> = {
+  x64: 'x86_64',
+  arm64: 'aarch64',
+  ppc64: 'ppc64le',
+  s390x: 's390x',
+};
 
 /** Docker's name of a Node.js architecture (`process.arch`). */
 export function dockerArchitectureOf(nodeArch: string): string {
@@ -123,16 +128,19 @@ export function dockerArchitectureOf(nodeArch: string): string {
 export function plannedDistro(request: Pick<PlanRequest, 'config' | 'distro'>): DistroConfig {
   const distroConfig = request.config.distros[request.distro];
   if (distroConfig === undefined) {
-    throw new UsageError(`unknown distro "${request.distro}" (configured: ${Object.keys(request.config.distros).join(', ')})`);
+    const configured = Object.keys(request.config.distros).join(', ');
+    throw new UsageError(`unknown distro "${request.distro}" (configured: ${configured})`);
   }
   return distroConfig;
 }
 
 /** The images a plan takes: the selection, and every image of it parents first (skipped parents too). */
 export function plannedImages(request: PlanRequest): { selection: Selection; ordered: string[] } {
-  const selection = selectImages(request.catalog, { ...request.selection, unbuildable: plannedDistro(request).unbuildable });
+  const unbuildable = plannedDistro(request).unbuildable;
+  const selection = selectImages(request.catalog, { ...request.selection, unbuildable });
   // Parents skipped by --skip-parents still need digests: their children's digests include them.
-  return { selection, ordered: orderParentsFirst(request.catalog, [...selection.skippedParents, ...selection.selected]) };
+  const ordered = orderParentsFirst(request.catalog, [...selection.skippedParents, ...selection.selected]);
+  return { selection, ordered };
 }
 
 const BUNDLE_ARCHIVES = /\b(plugins|additions)-archive\b/;
@@ -146,30 +154,27 @@ export function planFromInputs(inputs: PlanInputs): PlanResult {
   const { request, architecture } = inputs;
   const { config, catalog, distro, tag } = request;
   const distroConfig = plannedDistro(request);
-  const namespace = imageNamespace(config);
-  const pulpUrl = config.pulp?.url;
-  const access: RepositoryAccess = request.repositoryAccess ?? { kind: 'direct', pulpUrl };
-  const baseImage = planBaseImage(distro, distroConfig, architecture, pulpUrl);
-  const injected = distroConfig.repositories.some(isPulpRepository);
-  const snippets = injected ? repositorySnippets({ packageType: distroConfig.package_type, distro, repositories: distroConfig.repositories, access }) : undefined;
-  // The proxy's address changes every run; the pinned repositories behind it are what counts.
-  const runStrings: Record<string, string> = { [tag]: '@@TAG@@', [namespace]: '@@NAMESPACE@@', ...(access.kind === 'proxy' ? { [access.origin]: '@@PROXY@@' } : {}) };
-  const repositoryLabel = distroConfig.repositories.map((repo) => `${repo.name}=${repo.version ?? repo.url ?? ''}`).join(',');
+  const run = runSettings(inputs, distroConfig);
   const { selection, ordered } = plannedImages(request);
   const patchesPath = request.renderInputs?.patchesPath;
   const compiled = new CompiledTemplates(inputs.templates.compiled, environmentOptions);
+  const { blocks, customizations } = config.build;
   const renderer = new Renderer(catalog, {
-    override: mergeOverrides({ files: inputs.templates.overrideFiles, blocks: config.build.blocks, customizations: config.build.customizations }),
+    override: mergeOverrides({ files: inputs.templates.overrideFiles, blocks, customizations }),
     repos: inputs.templates.repos,
     loader: (roots, virtual) => new MemoryTreeLoader(roots, inputs.templates.files, virtual, compiled),
   });
-  const sharedVariables = templateVariables({ config, distro, baseImage, architecture, namespace, tag, toolVersion: inputs.toolVersion, environment: inputs.environment, patchesPath });
-  const engineOptions = {
-    engine: request.engine,
-    network: 'host',
+  const sharedVariables = templateVariables({
+    config,
+    distro,
+    baseImage: run.baseImage,
     architecture,
-    repositories: JSON.stringify(distroConfig.repositories.map((repo) => [repositoryIdentity(repo, pulpUrl), repo.suites ?? [], repo.components, repo.repo_file ?? '', repo.section ?? ''])),
-  };
+    namespace: run.namespace,
+    tag,
+    toolVersion: inputs.toolVersion,
+    environment: inputs.environment,
+    patchesPath,
+  });
   const users = new Map<string, string>();
   const digests = new Map<string, string>();
   const images: PlannedImage[] = [];
@@ -183,16 +188,17 @@ export function planFromInputs(inputs: PlanInputs): PlanResult {
     const rendered = renderer.render(image, { ...sharedVariables, image_name: name });
     const inheritedUser = (image.parent === null ? undefined : users.get(image.parent)) ?? 'root';
     users.set(name, finalUser(rendered, inheritedUser));
-    const dockerfile = snippets ? injectRepositories(rendered, snippets, inheritedUser) : rendered;
-    const sources = imageSources(gathered.sources, BUNDLE_ARCHIVES.test(dockerfile) ? inputs.emptyBundles : undefined);
+    const dockerfile = run.snippets ? injectRepositories(rendered, run.snippets, inheritedUser) : rendered;
+    const bundles = BUNDLE_ARCHIVES.test(dockerfile) ? inputs.emptyBundles : undefined;
+    const sources = imageSources(gathered.sources, bundles);
     const contextFiles: ContextFile[] = [...gathered.folderFiles, ...gathered.patchFiles, ...sources.files];
-    const parentIdentity = image.parent === null ? baseImageIdentity(baseImage) : digests.get(image.parent);
-    if (parentIdentity === undefined) throw new Error(`internal: parent ${image.parent} of ${name} was not digested first`);
+    const parentIdentity = image.parent === null ? baseImageIdentity(run.baseImage) : digests.get(image.parent);
+    if (parentIdentity === undefined) throw new Error(`internal: parent ${image.parent} of ${name} not digested first`);
     const digest = inputDigest({
-      normalizedDockerfile: normalizeRunStrings(dockerfile, runStrings),
+      normalizedDockerfile: normalizeRunStrings(dockerfile, run.runStrings),
       contextFiles,
       parentIdentity,
-      engineOptions,
+      engineOptions: run.engineOptions,
     });
     digests.set(name, digest);
     const revision = inputs.treeRevisions.get(image.treeRoot);
@@ -210,15 +216,66 @@ export function planFromInputs(inputs: PlanInputs): PlanResult {
         'org.opencontainers.image.title': `${config.image_prefix}${name}`,
         'ci-builder.distro': `${distro}-${distroConfig.version}`,
         'ci-builder.release': config.release,
-        ...(repositoryLabel ? { 'ci-builder.repositories': repositoryLabel } : {}),
+        ...(run.repositoryLabel ? { 'ci-builder.repositories': run.repositoryLabel } : {}),
         ...(config.image_source ? { 'org.opencontainers.image.source': config.image_source } : {}),
         ...(revision ? { 'org.opencontainers.image.revision': revision } : {}),
       },
     });
   }
-  const bootstrapMirrorLines = baseImage.kind === 'bootstrap' ? aptSourceLines(distroConfig.repositories, access, distro) : [];
-  const plan = { distro, distroVersion: distroConfig.version, tag, engine: request.engine, baseImage, bootstrapMirrorLines, repositoriesInjected: injected, selection, images, skippedParents };
+  const plan: Plan = {
+    distro,
+    distroVersion: distroConfig.version,
+    tag,
+    engine: request.engine,
+    baseImage: run.baseImage,
+    bootstrapMirrorLines:
+      run.baseImage.kind === 'bootstrap' ? aptSourceLines(distroConfig.repositories, run.access, distro) : [],
+    repositoriesInjected: run.snippets !== undefined,
+    selection,
+    images,
+    skippedParents,
+  };
   return { plan, compiledTemplates: compiled.added };
+}
+
+/** What is the same for every image of the run. */
+function runSettings(inputs: PlanInputs, distroConfig: DistroConfig) {
+  const { config, distro, tag } = inputs.request;
+  const { architecture } = inputs;
+  const namespace = imageNamespace(config);
+  const pulpUrl = config.pulp?.url;
+  const access: RepositoryAccess = inputs.request.repositoryAccess ?? { kind: 'direct', pulpUrl };
+  const { repositories } = distroConfig;
+  const snippets = repositories.some(isPulpRepository)
+    ? repositorySnippets({ packageType: distroConfig.package_type, distro, repositories, access })
+    : undefined;
+  // The proxy's address changes every run; the pinned repositories behind it are what counts.
+  const runStrings: Record<string, string> = {
+    [tag]: '@@TAG@@',
+    [namespace]: '@@NAMESPACE@@',
+    ...(access.kind === 'proxy' ? { [access.origin]: '@@PROXY@@' } : {}),
+  };
+  const pinned = repositories.map((repo) => [
+    repositoryIdentity(repo, pulpUrl),
+    repo.suites ?? [],
+    repo.components,
+    repo.repo_file ?? '',
+    repo.section ?? '',
+  ]);
+  return {
+    namespace,
+    access,
+    baseImage: planBaseImage(distro, distroConfig, architecture, pulpUrl),
+    snippets,
+    runStrings,
+    repositoryLabel: repositories.map((repo) => `${repo.name}=${repo.version ?? repo.url ?? ''}`).join(','),
+    engineOptions: {
+      engine: inputs.request.engine,
+      network: 'host',
+      architecture,
+      repositories: JSON.stringify(pinned),
+    },
+  };
 }
 
 /**
@@ -226,7 +283,10 @@ export function planFromInputs(inputs: PlanInputs): PlanResult {
  * bundles; a template that ADDs plugins-archive or additions-archive gets them even when it
  * has no such sources (empty), as with kolla-build.
  */
-function imageSources(own: SourcesOutcome | undefined, emptyBundles: SourcesOutcome | undefined): { files: StoredContextFile[]; failure?: string } {
+function imageSources(
+  own: SourcesOutcome | undefined,
+  emptyBundles: SourcesOutcome | undefined,
+): { files: StoredContextFile[]; failure?: string } {
   if (own !== undefined && 'failure' in own) return { files: [], failure: own.failure };
   const files = own?.archives ?? [];
   if (emptyBundles === undefined || files.some((file) => BUNDLE_FILES.has(file.path))) return { files };
@@ -239,9 +299,10 @@ function baseImageIdentity(base: BaseImage): string {
 }
 
 function orderParentsFirst(catalog: Catalog, names: readonly string[]): string[] {
+  const parentOf = (name: string) => catalog.images.get(name)?.parent ?? null;
   const depth = (name: string): number => {
     let count = 0;
-    for (let parent = catalog.images.get(name)?.parent ?? null; parent !== null; parent = catalog.images.get(parent)?.parent ?? null) count++;
+    for (let parent = parentOf(name); parent !== null; parent = parentOf(parent)) count++;
     return count;
   };
   return [...names].sort((a, b) => depth(a) - depth(b) || a.localeCompare(b));

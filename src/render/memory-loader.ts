@@ -1,6 +1,7 @@
 import { join, normalize, sep } from 'node:path';
 import nunjucks from 'nunjucks';
-import { compiledTemplateKey, compileTemplate, evaluateCompiledTemplate, type CompiledTemplate } from './compiled-cache.js';
+import { compiledTemplateKey, compileTemplate, evaluateCompiledTemplate } from './compiled-cache.js';
+import type { CompiledTemplate } from './compiled-cache.js';
 import { asNunjucksSource } from './jinja-compat.js';
 
 /** The templates of the image trees, read beforehand: absolute path → text. */

@@ -1,3 +1,4 @@
+import type { Dirent } from 'node:fs';
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { compiledTemplateFile, compiledTemplateKey } from './compiled-cache.js';
@@ -21,7 +22,7 @@ export async function readTemplateFiles(trees: readonly string[]): Promise<Map<s
         if (entry.name.startsWith('.')) continue;
         const path = join(dir, entry.name);
         if (entry.isDirectory()) await walk(path);
-        else if (entry.name.endsWith(TEMPLATE_SUFFIX) && (entry.isFile() || (entry.isSymbolicLink() && (await isFileInside(path, realTree))))) found.push(path);
+        else if (entry.name.endsWith(TEMPLATE_SUFFIX) && (await isTemplateFile(entry, path, realTree))) found.push(path);
       }
     };
     await walk(tree);
@@ -31,9 +32,11 @@ export async function readTemplateFiles(trees: readonly string[]): Promise<Map<s
   return files;
 }
 
-async function isFileInside(link: string, realTree: string): Promise<boolean> {
+async function isTemplateFile(entry: Dirent, path: string, realTree: string): Promise<boolean> {
+  if (entry.isFile()) return true;
+  if (!entry.isSymbolicLink()) return false;
   try {
-    const target = await realpath(link);
+    const target = await realpath(path);
     return target.startsWith(realTree + sep) && (await stat(target)).isFile();
   } catch {
     return false;
@@ -44,9 +47,14 @@ async function isFileInside(link: string, realTree: string): Promise<boolean> {
  * The compiled code earlier runs kept for these templates (name → text, named as the loader
  * names them), by key; templates not compiled yet are simply missing.
  */
-export async function readCompiledTemplates(dir: string, templates: Iterable<readonly [string, string]>): Promise<Map<string, string>> {
-  const keys = [...templates].map(([name, text]) => compiledTemplateKey(name, asNunjucksSource(text), environmentOptions));
-  const codes = await Promise.all(keys.map((key) => readFile(compiledTemplateFile(dir, key), 'utf8').catch(() => undefined)));
+export async function readCompiledTemplates(
+  dir: string,
+  templates: Iterable<readonly [string, string]>,
+): Promise<Map<string, string>> {
+  const keyOf = ([name, text]: readonly [string, string]) => compiledTemplateKey(name, asNunjucksSource(text), environmentOptions);
+  const keys = [...templates].map(keyOf);
+  const read = (key: string) => readFile(compiledTemplateFile(dir, key), 'utf8').catch(() => undefined);
+  const codes = await Promise.all(keys.map(read));
   const known = new Map<string, string>();
   keys.forEach((key, index) => {
     const code = codes[index];

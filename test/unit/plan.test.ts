@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { statSync, writeFileSync } from 'node:fs';
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { discoverCatalog } from '../../src/catalog/discover.js';
@@ -101,6 +101,29 @@ describe('plan', () => {
     assert.equal((await plan()).images.find((image) => image.name === 'app')?.inputDigest, app?.inputDigest, 'the same source digests the same');
     writeFileSync(join(source, 'app/setup.py'), 'v2\n');
     assert.notEqual((await plan()).images.find((image) => image.name === 'app')?.inputDigest, app?.inputDigest, 'a changed source changes the digest');
+  });
+
+  it('without fetching sources (a render), renders images that ADD archives without them', async () => {
+    const tree = writeTree(temporaryDir(), {
+      'macros.j2': '',
+      'base/Dockerfile.j2': 'FROM {{ base_image }}:{{ base_distro_tag }}\n',
+      'app/Dockerfile.j2': 'FROM {{ namespace }}/base:{{ tag }}\nADD app-archive /app-source\nADD plugins-archive /\n',
+    });
+    const sources = { app: { type: 'url' as const, location: 'http://127.0.0.1:9/none.tar', enabled: true } };
+    const cache = temporaryDir();
+    const selection = { regexes: null, skipParents: false };
+    const catalog = discoverCatalog([tree]);
+    const request = { config, catalog, distro: 'debian', tag: 't', engine: 'buildah', selection, renderInputs: { sources }, cacheDir: cache };
+    const rendered = await makePlan({ ...request, fetchSources: false });
+    const app = rendered.images.find((image) => image.name === 'app');
+    assert.match(app?.dockerfile ?? '', /ADD plugins-archive \/$/m);
+    assert.deepEqual(app?.contextFiles, []);
+    assert.equal(app?.failure, undefined, 'a source that cannot be fetched is not looked at');
+    assert.deepEqual(readdirSync(cache), ['templates'], 'only compiled templates are kept, no source');
+    const built = await makePlan({ ...request, fetchSources: true });
+    assert.match(built.images.find((image) => image.name === 'app')?.failure ?? '', /^source app: /);
+    const baseDigest = (plan: typeof built) => plan.images.find((image) => image.name === 'base')?.inputDigest;
+    assert.equal(baseDigest(built), baseDigest(rendered));
   });
 
   it("copies an image's patch series into patches/ of its context, and gives the others an empty patches/ folder", async () => {
