@@ -9,19 +9,12 @@ import { makePlan } from '../../plan/make-plan.js';
 import { writeBuildContext } from '../../render/context.js';
 import { cacheDir } from '../../util/cache-dir.js';
 import { UsageError } from '../../util/errors.js';
-import { collectList, collectRepeated, type GlobalOptions } from '../options.js';
+import { templateOverrideOption, withImageSelection, type GlobalOptions } from '../options.js';
 import { chosenDistros, chosenRegexes, chosenSets, chosenSelection, openWorkspace } from '../workspace.js';
 
 /** A subcommand that chooses images the way build does. */
 function selectingCommand(name: string, description: string) {
-  return new Command(name)
-    .description(description)
-    .argument('[regex...]', 'image name regexes (unanchored); parents come along')
-    .option('--distro <names>', 'distro(s), comma-separated (default: the configured default)', collectList)
-    .option('--set <names>', 'named image set(s) from the config', collectList)
-    .option('--profile <names>', "same as --set (kolla-build's name for it)", collectList)
-    .option('--images-dir <dir>', 'extra image tree; repeatable, later trees add or replace images', collectRepeated)
-    .option('--skip-parents', 'leave out selected images that have children');
+  return withImageSelection(new Command(name).description(description));
 }
 
 type ListingFormat = 'plain' | 'json' | 'kolla';
@@ -78,7 +71,7 @@ export function imagesCommand(globals: () => GlobalOptions, setExitCode: (code: 
     selectingCommand('render', "Render every selected image's Dockerfile and build context into a folder, without building")
       .requiredOption('--out <dir>', 'folder to write <image>/Dockerfile and context files into (per distro when several)')
       .option('--tag <tag>', 'tag to render with (default: a fresh run tag)')
-      .option('--template-override <file>', 'template override file, merged after build.template_overrides (as kolla-build); repeatable', collectRepeated)
+      .addOption(templateOverrideOption())
       .action(async (regexes, options) => {
         const global = globals();
         const { loaded, catalog } = openWorkspace(global, options);
