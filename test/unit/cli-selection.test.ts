@@ -51,7 +51,7 @@ describe('one declaration of the selection flags', () => {
     });
     const distros = ['--distro', 'debian, rocky', '--distro', 'ubuntu'];
     probe.parse(['keystone', ...distros, '--images-dir', 'a', '--images-dir', 'b', '--skip-parents'], { from: 'user' });
-    const expected = { regexes: ['keystone'], distro: ['debian', 'rocky', 'ubuntu'], imagesDir: ['a', 'b'], skipParents: true };
-    assert.deepEqual(seen, expected);
+    const expected = { regexes: ['keystone'], distro: ['debian', 'rocky', 'ubuntu'], imagesDir: ['a', 'b'] };
+    assert.deepEqual(seen, { ...expected, skipParents: true });
   });
 });
