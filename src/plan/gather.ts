@@ -51,23 +51,22 @@ export async function gatherPlanInputs(request: GatherRequest): Promise<PlanInpu
   const architecture = dockerArchitectureOf(arch);
   // What does not depend on anything else is read at once, the sources fetched meanwhile.
   const overrideFiles = Promise.all((inputs.templateOverrideFiles ?? []).map(readOverrideFile));
-  const templateFiles = readTemplateFiles(catalog.trees);
   const folderFiles = Promise.all(ordered.map((name) => readContextFiles(catalog.images.get(name)?.dir ?? '')));
   const revisions = Promise.all(catalog.trees.map(treeRevision));
   const sources = request.fetchSources ? fetchSources(request, ordered, debianArchitectureOf(architecture)) : undefined;
   // Each is awaited below; an early failure of one must not go unhandled while another is awaited.
-  for (const pending of [overrideFiles, templateFiles, folderFiles, revisions, sources]) {
+  for (const pending of [overrideFiles, folderFiles, revisions, sources]) {
     pending?.catch(() => undefined);
   }
 
   const repos = loadReposSource(inputs.reposYamlFiles ?? [], catalog.trees);
+  const files = readTemplateFiles(catalog.trees);
   const { patchesPath } = inputs;
-  const files = await templateFiles;
   const overrides = await overrideFiles;
   const { blocks, customizations } = config.build;
   const override = mergeOverrides({ files: overrides, blocks, customizations });
   const templates = [...files, ...(override === undefined ? [] : [[OVERRIDE_TEMPLATE_NAME, override] as const])];
-  const compiled = await readCompiledTemplates(compiledTemplatesDir(request.cacheDir), templates);
+  const compiled = readCompiledTemplates(compiledTemplatesDir(request.cacheDir), templates);
   const folders = await folderFiles;
   const fetched = await sources;
   const images = new Map<string, GatheredImage>();

@@ -8,7 +8,7 @@ import { readTemplateFiles } from '../../src/render/template-files.js';
 import { temporaryDir, writeTree } from '../helpers/files.js';
 
 describe('templates read beforehand', () => {
-  it('reads every *.j2 of the trees, follows symlinks only to files in the tree, skips hidden folders', async () => {
+  it('reads every *.j2 of the trees, follows symlinks only to files in the tree, skips hidden folders', () => {
     const outside = writeTree(temporaryDir(), { 'secret.j2': 'not for templates' });
     const tree = writeTree(temporaryDir(), {
       'macros.j2': 'macros',
@@ -18,7 +18,7 @@ describe('templates read beforehand', () => {
     });
     symlinkSync(join(tree, 'macros.j2'), join(tree, 'a/macros-link.j2'));
     symlinkSync(join(outside, 'secret.j2'), join(tree, 'a/escape.j2'));
-    const files = await readTemplateFiles([tree]);
+    const files = readTemplateFiles([tree]);
     const expected = [join(tree, 'a/Dockerfile.j2'), join(tree, 'a/macros-link.j2'), join(tree, 'macros.j2')];
     assert.deepEqual([...files.keys()].sort(), expected);
     assert.equal(files.get(join(tree, 'a/macros-link.j2')), 'macros');
