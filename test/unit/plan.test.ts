@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { discoverCatalog } from '../../src/catalog/discover.js';
 import { configSchema } from '../../src/config/schema.js';
 import { runTag } from '../../src/plan/naming.js';
@@ -21,6 +21,10 @@ const config = configSchema.parse({
 
 /** Plans with a cache of the test's own, never the host's; sources fetched unless said otherwise. */
 const testCache = temporaryDir();
+// Whatever fell back to the host cache would make this folder.
+const hostCache = join(temporaryDir(), 'host-cache');
+process.env.CI_BUILDER_CACHE_DIR = hostCache;
+after(() => assert.equal(existsSync(hostCache), false, 'a plan test wrote to the host cache'));
 const makePlan = (request: Omit<GatherRequest, 'cacheDir' | 'fetchSources'> & Partial<GatherRequest>) => makePlanIn({ cacheDir: testCache, fetchSources: true, ...request });
 
 function sampleTree(): string {
