@@ -25,7 +25,8 @@ const testCache = temporaryDir();
 const hostCache = join(temporaryDir(), 'host-cache');
 process.env.CI_BUILDER_CACHE_DIR = hostCache;
 after(() => assert.equal(existsSync(hostCache), false, 'a plan test wrote to the host cache'));
-const makePlan = (request: Omit<GatherRequest, 'cacheDir' | 'fetchSources'> & Partial<GatherRequest>) => makePlanIn({ cacheDir: testCache, fetchSources: true, ...request });
+type TestRequest = Omit<GatherRequest, 'cacheDir' | 'fetchSources'> & Partial<GatherRequest>;
+const makePlan = (request: TestRequest) => makePlanIn({ cacheDir: testCache, fetchSources: true, ...request });
 
 function sampleTree(): string {
   return writeTree(temporaryDir(), {
