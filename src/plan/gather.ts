@@ -45,6 +45,8 @@ export function compiledTemplatesDir(cacheDir: string): string {
  * templates kept by earlier runs and, when asked, the sources fetched into the cache.
  */
 export async function gatherPlanInputs(request: GatherRequest): Promise<PlanInputs> {
+  // The plan gets what to plan, not how to gather it.
+  const { cacheDir: _cacheDir, fetchSources: _fetchSources, signal: _signal, ...planRequest } = request;
   const { catalog, config } = request;
   const { ordered } = plannedImages(request);
   const inputs = request.renderInputs ?? {};
@@ -81,7 +83,7 @@ export async function gatherPlanInputs(request: GatherRequest): Promise<PlanInpu
     if (revision !== undefined && tree !== undefined) treeRevisions.set(tree, revision);
   });
   return {
-    request,
+    request: planRequest,
     architecture,
     environment: templateEnvironment(env),
     toolVersion,
