@@ -81,7 +81,18 @@ export function imagesCommand(globals: () => GlobalOptions, setExitCode: (code: 
         const now = new Date();
         for (const distro of distros) {
           const tag = options.tag ?? runTag(loaded.config.release, distro, loaded.config.distros[distro]?.version ?? '', now);
-          const plan = await makePlan({ config: loaded.config, catalog, distro, tag, engine: loaded.config.engine as EngineName, selection: { regexes: regexList, skipParents: options.skipParents ?? false }, renderInputs: loaded.renderInputs, cacheDir: cacheDir(), fetchSources: false });
+          const plan = await makePlan({
+            config: loaded.config,
+            catalog,
+            distro,
+            tag,
+            engine: loaded.config.engine as EngineName,
+            selection: { regexes: regexList, skipParents: options.skipParents ?? false },
+            renderInputs: loaded.renderInputs,
+            cacheDir: cacheDir(),
+            // As kolla-build's --template-only: a render fetches no source.
+            fetchSources: false,
+          });
           const outDir = distros.length > 1 ? join(resolve(options.out), distro) : resolve(options.out);
           const failed = plan.images.filter((image) => image.failure !== undefined);
           await Promise.all(plan.images.filter((image) => image.failure === undefined).map((image) => writeBuildContext(join(outDir, image.name), image.dockerfile, image.contextFiles, image.emptyDirs)));
