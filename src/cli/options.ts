@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@commander-js/extra-typings';
+import { InvalidArgumentError, Option, type Command, type OptionValues } from '@commander-js/extra-typings';
 
 export function parsePositiveInteger(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('expected a whole number of at least 1');
@@ -26,4 +26,45 @@ export interface GlobalOptions {
   json?: boolean;
   verbose?: boolean;
   quiet?: boolean;
+}
+
+/** The flags that choose images, one declaration for build and every images subcommand. */
+export function selectionOptions() {
+  const help = {
+    distro: 'distro(s), comma-separated (default: the configured default)',
+    set: 'named image set(s) from the config, e.g. overcloud,seed',
+    profile: "same as --set (kolla-build's name for it)",
+    imagesDir: 'extra image tree; repeatable, later trees add or replace images',
+    skipParents: 'leave out selected images that have children (build reuses their existing image)',
+  };
+  return {
+    distro: new Option('--distro <names>', help.distro).argParser(collectList),
+    set: new Option('--set <names>', help.set).argParser(collectList),
+    profile: new Option('--profile <names>', help.profile).argParser(collectList),
+    imagesDir: new Option('--images-dir <dir>', help.imagesDir).argParser(collectRepeated),
+    skipParents: new Option('--skip-parents', help.skipParents),
+  };
+}
+
+/** kolla-build's --template-override, for the commands that render. */
+export function templateOverrideOption() {
+  const help = 'template override file, merged after build.template_overrides (as kolla-build); repeatable';
+  return new Option('--template-override <file>', help).argParser(collectRepeated);
+}
+
+/**
+ * The regexes and flags that choose images, added to a command with their types kept (each
+ * addOption of a typed Option adds its option to the command's type).
+ */
+export function withImageSelection<Args extends unknown[], Opts extends OptionValues, Globals extends OptionValues>(
+  command: Command<Args, Opts, Globals>,
+) {
+  const { distro, set, profile, imagesDir, skipParents } = selectionOptions();
+  return command
+    .argument('[regex...]', 'select images whose name matches (unanchored, as kolla-build); their parents come along')
+    .addOption(distro)
+    .addOption(set)
+    .addOption(profile)
+    .addOption(imagesDir)
+    .addOption(skipParents);
 }

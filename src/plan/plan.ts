@@ -1,34 +1,23 @@
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { arch } from 'node:process';
 import { planBaseImage, type BaseImage } from '../bootstrap/base-image.js';
 import { selectImages, type Selection, type SelectionRequest } from '../catalog/select.js';
 import type { Catalog } from '../catalog/types.js';
 import type { RenderInputs } from '../config/load.js';
-import type { Config } from '../config/schema.js';
-import { readContextFiles, type ContextFile, type StoredContextFile } from '../render/context.js';
-import { imagePatchFiles, PATCHES_DIR } from '../render/patches.js';
-import { prepareImageSources } from '../sources/prepare.js';
-import { SourceError, type SourceDefinition } from '../sources/types.js';
-import { cacheDir } from '../util/cache-dir.js';
+import type { Config, DistroConfig } from '../config/schema.js';
+import type { ContextFile, InlineContextFile, StoredContextFile } from '../render/context.js';
+import type { ReposSource } from '../render/kolla-repos.js';
+import { CompiledTemplates, MemoryTreeLoader, type TemplateFiles } from '../render/memory-loader.js';
 import { mergeOverrides } from '../render/overrides.js';
-import { Renderer } from '../render/renderer.js';
+import { PATCHES_DIR } from '../render/patches.js';
+import { environmentOptions, Renderer } from '../render/renderer.js';
+import { templateVariables } from '../render/variables.js';
 import { aptSourceLines } from '../repos/apt.js';
 import { finalUser, injectRepositories, repositorySnippets } from '../repos/inject.js';
 import { isPulpRepository, repositoryIdentity, type RepositoryAccess } from '../repos/urls.js';
-import { loadReposSource } from '../render/repos-files.js';
-import { templateEnvironment } from '../render/template-environment.js';
-import { templateVariables } from '../render/variables.js';
 import { UsageError } from '../util/errors.js';
-import { Limiter } from '../util/limiter.js';
 import { inputDigest, normalizeRunStrings } from './digest.js';
 import { imageNamespace, imageReference } from './naming.js';
 
 export const INPUT_DIGEST_LABEL = 'ci-builder.input-digest';
-
-const toolVersion = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 export interface PlannedImage {
   name: string;
@@ -72,94 +61,154 @@ export interface PlanRequest {
   repositoryAccess?: RepositoryAccess;
   /** Override files, repos.yaml, patches and sources, as the config names them; none when absent. */
   renderInputs?: Partial<RenderInputs>;
-  /** Where fetched sources are kept; default: the host cache. */
-  cacheDir?: string;
-  signal?: AbortSignal;
 }
 
-const SOURCE_FETCHES_AT_ONCE = 4;
+/** Source archives of one image, or why they could not be had. */
+export type SourcesOutcome = { archives: StoredContextFile[] } | { failure: string };
 
-const dockerArchitecture: Record<string, string> = { x64: 'x86_64', arm64: 'aarch64', ppc64: 'ppc64le', s390x: 's390x' };
+/** What one image's build context holds besides its rendered Dockerfile, read beforehand. */
+export interface GatheredImage {
+  /** The files of the image folder. */
+  folderFiles: InlineContextFile[];
+  /** Its patch series, when patches are configured. */
+  patchFiles: InlineContextFile[];
+  /** Its own source archives and plugin or additions bundles; absent when sources were not fetched. */
+  sources?: SourcesOutcome;
+}
 
-/** Pure: config and files in, the images to build with their Dockerfiles and input digests out. */
-export async function makePlan(request: PlanRequest): Promise<Plan> {
-  const { config, catalog, distro, tag } = request;
-  const distroConfig = config.distros[distro];
-  if (distroConfig === undefined) throw new UsageError(`unknown distro "${distro}" (configured: ${Object.keys(config.distros).join(', ')})`);
-  const architecture = dockerArchitecture[arch] ?? arch;
-  const namespace = imageNamespace(config);
-  const pulpUrl = config.pulp?.url;
-  const access: RepositoryAccess = request.repositoryAccess ?? { kind: 'direct', pulpUrl };
-  const baseImage = planBaseImage(distro, distroConfig, architecture, pulpUrl);
-  const injected = distroConfig.repositories.some(isPulpRepository);
-  const snippets = injected ? repositorySnippets({ packageType: distroConfig.package_type, distro, repositories: distroConfig.repositories, access }) : undefined;
-  // The proxy's address changes every run; the pinned repositories behind it are what counts.
-  const runStrings: Record<string, string> = { [tag]: '@@TAG@@', [namespace]: '@@NAMESPACE@@', ...(access.kind === 'proxy' ? { [access.origin]: '@@PROXY@@' } : {}) };
-  const repositoryLabel = distroConfig.repositories.map((repo) => `${repo.name}=${repo.version ?? repo.url ?? ''}`).join(',');
-  const selection = selectImages(catalog, { ...request.selection, unbuildable: distroConfig.unbuildable });
-  const inputs = request.renderInputs ?? {};
-  const overrideFiles = await Promise.all((inputs.templateOverrideFiles ?? []).map((file) => readFile(file, 'utf8').catch(() => {
-    throw new UsageError(`${file}: template override file not found`);
-  })));
-  const renderer = new Renderer(catalog, {
-    override: mergeOverrides({ files: overrideFiles, blocks: config.build.blocks, customizations: config.build.customizations }),
-    repos: loadReposSource(inputs.reposYamlFiles ?? [], catalog.trees),
-    compiledTemplatesDir: join(request.cacheDir ?? cacheDir(), 'templates'),
-  });
-  const sharedVariables = templateVariables({ config, distro, baseImage, architecture, namespace, tag, toolVersion, environment: templateEnvironment(process.env), patchesPath: inputs.patchesPath });
-  const engineOptions = {
-    engine: request.engine,
-    network: 'host',
-    architecture,
-    repositories: JSON.stringify(distroConfig.repositories.map((repo) => [repositoryIdentity(repo, pulpUrl), repo.suites ?? [], repo.components, repo.repo_file ?? '', repo.section ?? ''])),
+/** Everything a plan is made of, read and fetched beforehand (gather.ts): the plan itself reads nothing. */
+export interface PlanInputs {
+  request: PlanRequest;
+  /** Docker's spelling of the host architecture: x86_64, aarch64. */
+  architecture: string;
+  /** What templates see as `env`, ci-builder's own variables left out. */
+  environment: Record<string, string | undefined>;
+  /** ci-builder's own version, the default of `kolla_version`. */
+  toolVersion: string;
+  templates: {
+    /** Every template of the image trees by absolute path. */
+    files: TemplateFiles;
+    /** Contents of the template override files, in order. */
+    overrideFiles: string[];
+    /** repos.yaml data for handle_repos. */
+    repos: ReposSource | undefined;
+    /** Compiled code earlier runs kept, by key. */
+    compiled: ReadonlyMap<string, string>;
   };
-  const users = new Map<string, string>();
-  const revisions = new Map(catalog.trees.map((tree) => [tree, treeRevision(tree)]));
+  /** The commit each image tree is at, when it is in a git checkout. */
+  treeRevisions: ReadonlyMap<string, string>;
+  /** Every image the plan takes (skipped parents too), by name. */
+  images: ReadonlyMap<string, GatheredImage>;
+  /**
+   * The empty plugins-archive and additions-archive for images that ADD them without having
+   * such sources; absent when sources were not fetched (then such images render without).
+   */
+  emptyBundles?: SourcesOutcome;
+}
 
+export interface PlanResult {
+  plan: Plan;
+  /** Templates compiled while planning, by key: the caller may keep them for the next run. */
+  compiledTemplates: ReadonlyMap<string, string>;
+}
+
+const dockerArchitecture: Record<string, string> = {
+  x64: 'x86_64',
+  arm64: 'aarch64',
+  ppc64: 'ppc64le',
+  s390x: 's390x',
+};
+
+/** Docker's name of a Node.js architecture (`process.arch`). */
+export function dockerArchitectureOf(nodeArch: string): string {
+  return dockerArchitecture[nodeArch] ?? nodeArch;
+}
+
+/** The distro's configuration; an unknown distro is bad input. */
+export function plannedDistro(request: Pick<PlanRequest, 'config' | 'distro'>): DistroConfig {
+  const distroConfig = request.config.distros[request.distro];
+  if (distroConfig === undefined) {
+    const configured = Object.keys(request.config.distros).join(', ');
+    throw new UsageError(`unknown distro "${request.distro}" (configured: ${configured})`);
+  }
+  return distroConfig;
+}
+
+/** The images a plan takes: the selection, and every image of it parents first (skipped parents too). */
+export function plannedImages(request: PlanRequest): { selection: Selection; ordered: string[] } {
+  const unbuildable = plannedDistro(request).unbuildable;
+  const selection = selectImages(request.catalog, { ...request.selection, unbuildable });
+  // Parents skipped by --skip-parents still need digests: their children's digests include them.
+  const ordered = orderParentsFirst(request.catalog, [...selection.skippedParents, ...selection.selected]);
+  return { selection, ordered };
+}
+
+const BUNDLE_ARCHIVES = /\b(plugins|additions)-archive\b/;
+const BUNDLE_FILES = new Set(['plugins-archive', 'additions-archive']);
+
+/**
+ * Pure: the gathered inputs in, the images to build with their Dockerfiles and input digests
+ * out. No file, process, network, environment or clock is read: equal inputs, equal plans.
+ */
+export function planFromInputs(inputs: PlanInputs): PlanResult {
+  const { request, architecture } = inputs;
+  const { config, catalog, distro, tag } = request;
+  const distroConfig = plannedDistro(request);
+  const run = runSettings(inputs, distroConfig);
+  const { selection, ordered } = plannedImages(request);
+  const patchesPath = request.renderInputs?.patchesPath;
+  const compiled = new CompiledTemplates(inputs.templates.compiled, environmentOptions);
+  const { blocks, customizations } = config.build;
+  const renderer = new Renderer(catalog, {
+    override: mergeOverrides({ files: inputs.templates.overrideFiles, blocks, customizations }),
+    repos: inputs.templates.repos,
+    loader: (roots, virtual) => new MemoryTreeLoader(roots, inputs.templates.files, virtual, compiled),
+  });
+  const sharedVariables = templateVariables({
+    config,
+    distro,
+    baseImage: run.baseImage,
+    architecture,
+    namespace: run.namespace,
+    tag,
+    toolVersion: inputs.toolVersion,
+    environment: inputs.environment,
+    patchesPath,
+  });
+  const users = new Map<string, string>();
   const digests = new Map<string, string>();
   const images: PlannedImage[] = [];
   const skippedParents: PlannedImage[] = [];
   const skipped = new Set(selection.skippedParents);
-  // Parents skipped by --skip-parents still need digests: their children's digests include them.
-  const ordered = orderParentsFirst(catalog, [...selection.skippedParents, ...selection.selected]);
-  // Reading image folders does not depend on parents: all at once, while rendering goes in order.
-  const folderFiles = new Map(ordered.flatMap((name) => {
+  for (const name of ordered) {
     const image = catalog.images.get(name);
-    return image === undefined ? [] : [[name, readContextFiles(image)] as const];
-  }));
-  for (const promise of folderFiles.values()) promise.catch(() => undefined);
-  // Sources are fetched (downloads, git) a few at a time while rendering goes on in order.
-  const fetches = new Limiter(SOURCE_FETCHES_AT_ONCE);
-  const renderedImages = ordered.flatMap((name) => {
-    const image = catalog.images.get(name);
-    if (image === undefined) return [];
-    const variables = { ...sharedVariables, image_name: name };
-    const rendered = renderer.render(image, variables);
+    const gathered = inputs.images.get(name);
+    if (image === undefined) continue;
+    if (gathered === undefined) throw new Error(`internal: the files of ${name} were not gathered`);
+    const rendered = renderer.render(image, { ...sharedVariables, image_name: name });
     const inheritedUser = (image.parent === null ? undefined : users.get(image.parent)) ?? 'root';
     users.set(name, finalUser(rendered, inheritedUser));
-    const dockerfile = snippets ? injectRepositories(rendered, snippets, inheritedUser) : rendered;
-    return [{ name, image, dockerfile, sources: fetches.add(() => imageSources(request, inputs.sources ?? {}, name, dockerfile, variables.debian_arch)) }];
-  });
-  for (const { name, image, dockerfile, sources: fetching } of renderedImages) {
-    const sources = await fetching;
-    const patches = inputs.patchesPath === undefined ? [] : imagePatchFiles(inputs.patchesPath, name);
-    const contextFiles: ContextFile[] = [...((await folderFiles.get(name)) ?? []), ...patches, ...sources.files];
-    const parentIdentity = image.parent === null ? baseImageIdentity(baseImage) : digests.get(image.parent);
-    if (parentIdentity === undefined) throw new Error(`internal: parent ${image.parent} of ${name} was not digested first`);
+    const dockerfile = run.snippets ? injectRepositories(rendered, run.snippets, inheritedUser) : rendered;
+    const bundles = BUNDLE_ARCHIVES.test(dockerfile) ? inputs.emptyBundles : undefined;
+    const sources = imageSources(gathered.sources, bundles);
+    const contextFiles: ContextFile[] = [...gathered.folderFiles, ...gathered.patchFiles, ...sources.files];
+    const parentIdentity = image.parent === null ? baseImageIdentity(run.baseImage) : digests.get(image.parent);
+    if (parentIdentity === undefined) throw new Error(`internal: parent ${image.parent} of ${name} not digested first`);
     const digest = inputDigest({
-      normalizedDockerfile: normalizeRunStrings(dockerfile, runStrings),
+      normalizedDockerfile: normalizeRunStrings(dockerfile, run.runStrings),
       contextFiles,
       parentIdentity,
-      engineOptions,
+      engineOptions: run.engineOptions,
     });
     digests.set(name, digest);
+    const revision = inputs.treeRevisions.get(image.treeRoot);
     (skipped.has(name) ? skippedParents : images).push({
       name,
       parent: image.parent,
       reference: imageReference(config, name, tag),
       dockerfile,
       contextFiles,
-      emptyDirs: inputs.patchesPath !== undefined && patches.length === 0 ? [PATCHES_DIR] : [],
+      emptyDirs: patchesPath !== undefined && gathered.patchFiles.length === 0 ? [PATCHES_DIR] : [],
       inputDigest: digest,
       ...(sources.failure !== undefined ? { failure: sources.failure } : {}),
       labels: {
@@ -167,45 +216,82 @@ export async function makePlan(request: PlanRequest): Promise<Plan> {
         'org.opencontainers.image.title': `${config.image_prefix}${name}`,
         'ci-builder.distro': `${distro}-${distroConfig.version}`,
         'ci-builder.release': config.release,
-        ...(repositoryLabel ? { 'ci-builder.repositories': repositoryLabel } : {}),
+        ...(run.repositoryLabel ? { 'ci-builder.repositories': run.repositoryLabel } : {}),
         ...(config.image_source ? { 'org.opencontainers.image.source': config.image_source } : {}),
-        ...(revisions.get(image.treeRoot) ? { 'org.opencontainers.image.revision': revisions.get(image.treeRoot) ?? '' } : {}),
+        ...(revision ? { 'org.opencontainers.image.revision': revision } : {}),
       },
     });
   }
-  const bootstrapMirrorLines = baseImage.kind === 'bootstrap' ? aptSourceLines(distroConfig.repositories, access, distro) : [];
-  return { distro, distroVersion: distroConfig.version, tag, engine: request.engine, baseImage, bootstrapMirrorLines, repositoriesInjected: injected, selection, images, skippedParents };
+  const plan: Plan = {
+    distro,
+    distroVersion: distroConfig.version,
+    tag,
+    engine: request.engine,
+    baseImage: run.baseImage,
+    bootstrapMirrorLines:
+      run.baseImage.kind === 'bootstrap' ? aptSourceLines(distroConfig.repositories, run.access, distro) : [],
+    repositoriesInjected: run.snippets !== undefined,
+    selection,
+    images,
+    skippedParents,
+  };
+  return { plan, compiledTemplates: compiled.added };
+}
+
+/** What is the same for every image of the run. */
+function runSettings(inputs: PlanInputs, distroConfig: DistroConfig) {
+  const { config, distro, tag } = inputs.request;
+  const { architecture } = inputs;
+  const namespace = imageNamespace(config);
+  const pulpUrl = config.pulp?.url;
+  const access: RepositoryAccess = inputs.request.repositoryAccess ?? { kind: 'direct', pulpUrl };
+  const { repositories } = distroConfig;
+  const snippets = repositories.some(isPulpRepository)
+    ? repositorySnippets({ packageType: distroConfig.package_type, distro, repositories, access })
+    : undefined;
+  // The proxy's address changes every run; the pinned repositories behind it are what counts.
+  const runStrings: Record<string, string> = {
+    [tag]: '@@TAG@@',
+    [namespace]: '@@NAMESPACE@@',
+    ...(access.kind === 'proxy' ? { [access.origin]: '@@PROXY@@' } : {}),
+  };
+  const pinned = repositories.map((repo) => [
+    repositoryIdentity(repo, pulpUrl),
+    repo.suites ?? [],
+    repo.components,
+    repo.repo_file ?? '',
+    repo.section ?? '',
+  ]);
+  return {
+    namespace,
+    access,
+    baseImage: planBaseImage(distro, distroConfig, architecture, pulpUrl),
+    snippets,
+    runStrings,
+    repositoryLabel: repositories.map((repo) => `${repo.name}=${repo.version ?? repo.url ?? ''}`).join(','),
+    engineOptions: {
+      engine: inputs.request.engine,
+      network: 'host',
+      architecture,
+      repositories: JSON.stringify(pinned),
+    },
+  };
 }
 
 /**
- * The image's source archives, fetched into the host cache: their identity is part of the
- * input digest, so they are resolved while planning (a git branch names a commit only then).
- * Templates that ADD plugins-archive or additions-archive get them even when empty, as with kolla-build.
+ * The image's source archives in its build context: its own, and the plugin and additions
+ * bundles; a template that ADDs plugins-archive or additions-archive gets them even when it
+ * has no such sources (empty), as with kolla-build.
  */
-async function imageSources(request: PlanRequest, sections: Readonly<Record<string, SourceDefinition>>, image: string, dockerfile: string, debianArch: string): Promise<{ files: StoredContextFile[]; failure?: string }> {
-  try {
-    const archives = await prepareImageSources({
-      image,
-      sections,
-      debianArch,
-      cacheDir: request.cacheDir ?? cacheDir(),
-      withPluginArchives: /\b(plugins|additions)-archive\b/.test(dockerfile),
-      ...(request.signal ? { signal: request.signal } : {}),
-    });
-    return { files: archives.map((archive) => ({ path: archive.path, executable: false, file: archive.file, identity: archive.identity })) };
-  } catch (error) {
-    if (error instanceof SourceError) return { files: [], failure: `source ${error.message}` };
-    throw error;
-  }
-}
-
-/** The commit the image tree is at, when it is in a git checkout. */
-function treeRevision(tree: string): string | undefined {
-  try {
-    return execFileSync('git', ['-C', tree, 'rev-parse', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() || undefined;
-  } catch {
-    return undefined;
-  }
+function imageSources(
+  own: SourcesOutcome | undefined,
+  emptyBundles: SourcesOutcome | undefined,
+): { files: StoredContextFile[]; failure?: string } {
+  if (own !== undefined && 'failure' in own) return { files: [], failure: own.failure };
+  const files = own?.archives ?? [];
+  if (emptyBundles === undefined || files.some((file) => BUNDLE_FILES.has(file.path))) return { files };
+  if ('failure' in emptyBundles) return { files: [], failure: emptyBundles.failure };
+  return { files: [...files, ...emptyBundles.archives] };
 }
 
 function baseImageIdentity(base: BaseImage): string {
@@ -213,9 +299,10 @@ function baseImageIdentity(base: BaseImage): string {
 }
 
 function orderParentsFirst(catalog: Catalog, names: readonly string[]): string[] {
+  const parentOf = (name: string) => catalog.images.get(name)?.parent ?? null;
   const depth = (name: string): number => {
     let count = 0;
-    for (let parent = catalog.images.get(name)?.parent ?? null; parent !== null; parent = catalog.images.get(parent)?.parent ?? null) count++;
+    for (let parent = parentOf(name); parent !== null; parent = parentOf(parent)) count++;
     return count;
   };
   return [...names].sort((a, b) => depth(a) - depth(b) || a.localeCompare(b));

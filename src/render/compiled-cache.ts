@@ -18,6 +18,38 @@ interface Compiler {
 const compiler = (nunjucks as unknown as { compiler: Compiler }).compiler;
 const nunjucksVersion = (createRequire(import.meta.url)('nunjucks/package.json') as { version: string }).version;
 
+/** The name a compiled template is kept under: everything that shapes the compiled code. */
+export function compiledTemplateKey(name: string, source: string, options: object): string {
+  return sha256Hex(JSON.stringify([nunjucksVersion, JINJA_COMPAT_REVISION, options, name, source]));
+}
+
+/** Compiles a template to JavaScript; a template error surfaces from here. */
+export function compileTemplate(name: string, source: string, options: object): string {
+  return compiler.compile(source, [], [], name, options);
+}
+
+export function evaluateCompiledTemplate(code: string): CompiledTemplate {
+  return { type: 'code', obj: new Function(code)() as Record<string, unknown> };
+}
+
+/** The file a compiled template is kept in. */
+export function compiledTemplateFile(dir: string, key: string): string {
+  return join(dir, `${key}.js`);
+}
+
+/** Best effort: a cache that cannot be written only costs speed. */
+export function storeCompiledTemplate(dir: string, key: string, code: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+    const file = compiledTemplateFile(dir, key);
+    const temporary = `${file}.${process.pid}.tmp`;
+    writeFileSync(temporary, code);
+    renameSync(temporary, file);
+  } catch {
+    // read-only or full cache: compile every time
+  }
+}
+
 /**
  * Compiling a template to JavaScript is most of rendering's cost (about 2.5 ms per Kolla
  * template, ten times the cost of loading the compiled code), and templates rarely change
@@ -30,28 +62,15 @@ export class CompiledTemplateCache {
   ) {}
 
   load(name: string, source: string): CompiledTemplate {
-    const key = sha256Hex(JSON.stringify([nunjucksVersion, JINJA_COMPAT_REVISION, this.options, name, source]));
-    const file = join(this.dir, `${key}.js`);
+    const key = compiledTemplateKey(name, source, this.options);
     try {
-      return { type: 'code', obj: new Function(readFileSync(file, 'utf8'))() as Record<string, unknown> };
+      return evaluateCompiledTemplate(readFileSync(compiledTemplateFile(this.dir, key), 'utf8'));
     } catch {
       // Not cached yet, or a damaged file: compile (a template error surfaces from here) and keep it.
-      const code = compiler.compile(source, [], [], name, this.options);
-      const compiled = new Function(code)() as Record<string, unknown>;
-      this.store(file, code);
-      return { type: 'code', obj: compiled };
-    }
-  }
-
-  /** Best effort: a cache that cannot be written only costs speed. */
-  private store(file: string, code: string): void {
-    try {
-      mkdirSync(this.dir, { recursive: true });
-      const temporary = `${file}.${process.pid}.tmp`;
-      writeFileSync(temporary, code);
-      renameSync(temporary, file);
-    } catch {
-      // read-only or full cache: compile every time
+      const code = compileTemplate(name, source, this.options);
+      const compiled = evaluateCompiledTemplate(code);
+      storeCompiledTemplate(this.dir, key, code);
+      return compiled;
     }
   }
 }

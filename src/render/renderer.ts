@@ -55,9 +55,12 @@ export interface RendererOptions {
   repos?: ReposSource;
   /** Folder to keep compiled templates in between runs. */
   compiledTemplatesDir?: string;
+  /** Where templates come from, given the roots first root first; default: the tree folders on disk. */
+  loader?: (roots: readonly string[], virtual: Readonly<Record<string, string>>) => nunjucks.ILoader;
 }
 
-const environmentOptions = { autoescape: false, throwOnUndefined: false } as const;
+/** The options templates are compiled with; compiled code is kept under a key that includes them. */
+export const environmentOptions = { autoescape: false, throwOnUndefined: false } as const;
 
 /** Renders Dockerfile.j2 templates with one environment per tree root (its macros.j2 first). */
 export class Renderer {
@@ -86,8 +89,12 @@ export class Renderer {
       const others = [...this.catalog.trees].reverse().filter((root) => root !== treeRoot);
       const { override, repos, compiledTemplatesDir } = this.options;
       const virtual: Record<string, string> = override === undefined ? {} : { [OVERRIDE_TEMPLATE_NAME]: override };
-      const compiled = compiledTemplatesDir === undefined ? undefined : new CompiledTemplateCache(compiledTemplatesDir, environmentOptions);
-      environment = new nunjucks.Environment(new TreeLoader([treeRoot, ...others], virtual, compiled), { ...environmentOptions });
+      const roots = [treeRoot, ...others];
+      const onDisk = () => {
+        const compiled = compiledTemplatesDir === undefined ? undefined : new CompiledTemplateCache(compiledTemplatesDir, environmentOptions);
+        return new TreeLoader(roots, virtual, compiled);
+      };
+      environment = new nunjucks.Environment(this.options.loader?.(roots, virtual) ?? onDisk(), { ...environmentOptions });
       environment.addFilter('customizable', customizable);
       addPythonFormatFilters(environment);
       environment.addGlobal('debian_package_install', debianPackageInstall);

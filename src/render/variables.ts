@@ -42,6 +42,11 @@ export interface VariablesInput {
 
 const debianArchitecture: Record<string, string> = { x86_64: 'amd64', aarch64: 'arm64' };
 
+/** Debian's name (amd64, arm64) of Docker's name of an architecture (x86_64, aarch64). */
+export function debianArchitectureOf(architecture: string): string {
+  return debianArchitecture[architecture] ?? architecture;
+}
+
 /**
  * Every variable kolla-build gives its templates, computed from ci-builder's configuration:
  * the same for every image of a run but `image_name`, which the caller adds per image.
@@ -60,7 +65,7 @@ export function templateVariables(input: VariablesInput): RunTemplateVariables {
     base_package_type: packageType,
     distro_package_manager: packageType === 'deb' ? 'apt' : 'dnf',
     base_arch: input.architecture,
-    debian_arch: debianArchitecture[input.architecture] ?? input.architecture,
+    debian_arch: debianArchitectureOf(input.architecture),
     supported_distro_name: distroConfig.pretty_name ?? null,
     namespace: input.namespace,
     image_prefix: config.image_prefix,

@@ -6,7 +6,7 @@ import type { LoadedConfig } from '../config/load.js';
 import type { Secrets } from '../config/secrets-schema.js';
 import type { Engine } from '../engine/types.js';
 import { runTag } from '../plan/naming.js';
-import { makePlan } from '../plan/plan.js';
+import { makePlan } from '../plan/make-plan.js';
 import { proxyFromConfig } from '../proxy/from-config.js';
 import { formatAccessLog, type AuthProxy } from '../proxy/server.js';
 import { EventBus, type Reporter } from '../report/events.js';
@@ -88,6 +88,8 @@ export async function runBuilds(request: BuildRunsRequest, onFinished: (run: Fin
         engine: request.engine.name,
         selection: { regexes: request.regexes, skipParents: request.skipParents },
         renderInputs: request.loaded.renderInputs,
+        cacheDir: cacheDir(),
+        fetchSources: true,
         signal: request.signal,
         ...(repositoryAccess ? { repositoryAccess } : {}),
       });

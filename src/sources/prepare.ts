@@ -99,7 +99,7 @@ function sectionsWithPrefix(sections: Readonly<Record<string, SourceDefinition>>
 async function prepareOwn(section: string, definition: SourceDefinition, context: Context): Promise<PreparedArchive> {
   return inSection(section, async () => {
     const fetched = await fetchSource(section, definition, context);
-    const stored = await storeArchive(fetched, context);
+    const stored = await storeArchive(fetched, context.request.cacheDir);
     return { path: `${section}-archive`, file: stored.file, identity: fetched.git?.identity ?? `sha256:${stored.sha256}` };
   });
 }
@@ -151,7 +151,7 @@ function expectedChecksum(section: string, definition: SourceDefinition, debianA
  * folder, which is packed again under the top folder `plugins` or `additions`.
  */
 async function prepareBundle(bundle: Bundle, sections: readonly [string, SourceDefinition][], context: Context): Promise<PreparedArchive> {
-  if (sections.length === 0) return emptyBundle(bundle, context);
+  if (sections.length === 0) return emptyBundle(bundle, context.request.cacheDir);
   const parentDir = await context.nextScratch();
   const staging = join(parentDir, bundle);
   await mkdir(staging);
@@ -176,7 +176,7 @@ async function prepareBundle(bundle: Bundle, sections: readonly [string, SourceD
   return inSection(section, async () => {
     const target = join(await context.nextScratch(), 'archive');
     await createNormalisedTar({ parentDir, topName: bundle, target, signal: context.request.signal });
-    const stored = await storeArchive({ file: target }, context);
+    const stored = await storeArchive({ file: target }, context.request.cacheDir);
     return { path: section, file: stored.file, identity: await bundleIdentity(bundle, parentDir, stored.sha256, gitSources, context) };
   });
 }
@@ -187,18 +187,25 @@ async function prepareBundle(bundle: Bundle, sections: readonly [string, SourceD
  */
 const emptyBundles = new Map<string, Promise<PreparedArchive>>();
 
-function emptyBundle(bundle: Bundle, context: Context): Promise<PreparedArchive> {
-  const key = `${context.request.cacheDir}\0${bundle}`;
+/** The empty `plugins-archive` and `additions-archive` an image gets when it ADDs them without such sections. */
+export async function prepareEmptyBundles(cacheDir: string): Promise<PreparedArchive[]> {
+  await pruneSourceStore(cacheDir);
+  await mkdir(join(cacheDir, 'sources', 'tmp'), { recursive: true });
+  return Promise.all([emptyBundle('plugins', cacheDir), emptyBundle('additions', cacheDir)]);
+}
+
+function emptyBundle(bundle: Bundle, cacheDir: string): Promise<PreparedArchive> {
+  const key = `${cacheDir}\0${bundle}`;
   let made = emptyBundles.get(key);
   if (made === undefined) {
     made = inSection(`${bundle}-archive`, async () => {
-      // Its own scratch folder: the request's is removed when that request is done.
-      const parentDir = await mkdtemp(join(context.request.cacheDir, 'sources', 'tmp', 'empty-'));
+      // Its own scratch folder: a request's is removed when that request is done.
+      const parentDir = await mkdtemp(join(cacheDir, 'sources', 'tmp', 'empty-'));
       try {
         await mkdir(join(parentDir, bundle));
         const target = join(parentDir, 'archive');
         await createNormalisedTar({ parentDir, topName: bundle, target });
-        const stored = await storeArchive({ file: target }, context);
+        const stored = await storeArchive({ file: target }, cacheDir);
         return { path: `${bundle}-archive`, file: stored.file, identity: `sha256:${stored.sha256}` };
       } finally {
         await rm(parentDir, { recursive: true, force: true });
@@ -227,9 +234,9 @@ async function bundleIdentity(bundle: Bundle, parentDir: string, sha256: string,
  * Moves a finished file to `<cacheDir>/sources/archives/<sha256>`: a plan can point at it
  * without holding it in memory, and it appears by a rename, never half-written.
  */
-async function storeArchive(fetched: Pick<Fetched, 'file' | 'sha256'>, context: Context): Promise<{ file: string; sha256: string }> {
+async function storeArchive(fetched: Pick<Fetched, 'file' | 'sha256'>, cacheDir: string): Promise<{ file: string; sha256: string }> {
   const sha256 = fetched.sha256 ?? (await hashFile(fetched.file));
-  const archives = join(context.request.cacheDir, 'sources', 'archives');
+  const archives = join(cacheDir, 'sources', 'archives');
   await mkdir(archives, { recursive: true });
   const file = join(archives, sha256);
   await rename(fetched.file, file);

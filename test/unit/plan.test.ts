@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
-import { statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { discoverCatalog } from '../../src/catalog/discover.js';
 import { configSchema } from '../../src/config/schema.js';
 import { runTag } from '../../src/plan/naming.js';
-import { INPUT_DIGEST_LABEL, makePlan } from '../../src/plan/plan.js';
+import type { GatherRequest } from '../../src/plan/gather.js';
+import { makePlan as makePlanIn } from '../../src/plan/make-plan.js';
+import { INPUT_DIGEST_LABEL } from '../../src/plan/plan.js';
 import { writeBuildContext } from '../../src/render/context.js';
 import { temporaryDir, writeTree } from '../helpers/files.js';
 
@@ -16,6 +18,15 @@ const config = configSchema.parse({
   images_dirs: ['images'],
   distros: { debian: { version: 'bookworm', package_type: 'deb', base_image: { bootstrap: 'mmdebstrap', sources: ['deb http://deb.debian.org/debian bookworm main'] }, repositories: [{ name: 'debian', url: 'http://deb.debian.org/debian', suites: ['bookworm'] }] } },
 });
+
+/** Plans with a cache of the test's own, never the host's; sources fetched unless said otherwise. */
+const testCache = temporaryDir();
+// Whatever fell back to the host cache would make this folder.
+const hostCache = join(temporaryDir(), 'host-cache');
+process.env.CI_BUILDER_CACHE_DIR = hostCache;
+after(() => assert.equal(existsSync(hostCache), false, 'a plan test wrote to the host cache'));
+type TestRequest = Omit<GatherRequest, 'cacheDir' | 'fetchSources'> & Partial<GatherRequest>;
+const makePlan = (request: TestRequest) => makePlanIn({ cacheDir: testCache, fetchSources: true, ...request });
 
 function sampleTree(): string {
   return writeTree(temporaryDir(), {
@@ -95,6 +106,29 @@ describe('plan', () => {
     assert.equal((await plan()).images.find((image) => image.name === 'app')?.inputDigest, app?.inputDigest, 'the same source digests the same');
     writeFileSync(join(source, 'app/setup.py'), 'v2\n');
     assert.notEqual((await plan()).images.find((image) => image.name === 'app')?.inputDigest, app?.inputDigest, 'a changed source changes the digest');
+  });
+
+  it('without fetching sources (a render), renders images that ADD archives without them', async () => {
+    const tree = writeTree(temporaryDir(), {
+      'macros.j2': '',
+      'base/Dockerfile.j2': 'FROM {{ base_image }}:{{ base_distro_tag }}\n',
+      'app/Dockerfile.j2': 'FROM {{ namespace }}/base:{{ tag }}\nADD app-archive /app-source\nADD plugins-archive /\n',
+    });
+    const sources = { app: { type: 'url' as const, location: 'http://127.0.0.1:9/none.tar', enabled: true } };
+    const cache = temporaryDir();
+    const selection = { regexes: null, skipParents: false };
+    const catalog = discoverCatalog([tree]);
+    const request = { config, catalog, distro: 'debian', tag: 't', engine: 'buildah', selection, renderInputs: { sources }, cacheDir: cache };
+    const rendered = await makePlan({ ...request, fetchSources: false });
+    const app = rendered.images.find((image) => image.name === 'app');
+    assert.match(app?.dockerfile ?? '', /ADD plugins-archive \/$/m);
+    assert.deepEqual(app?.contextFiles, []);
+    assert.equal(app?.failure, undefined, 'a source that cannot be fetched is not looked at');
+    assert.deepEqual(readdirSync(cache), ['templates'], 'only compiled templates are kept, no source');
+    const built = await makePlan({ ...request, fetchSources: true });
+    assert.match(built.images.find((image) => image.name === 'app')?.failure ?? '', /^source app: /);
+    const baseDigest = (plan: typeof built) => plan.images.find((image) => image.name === 'base')?.inputDigest;
+    assert.equal(baseDigest(built), baseDigest(rendered));
   });
 
   it("copies an image's patch series into patches/ of its context, and gives the others an empty patches/ folder", async () => {

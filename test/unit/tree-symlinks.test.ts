@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { discoverCatalog } from '../../src/catalog/discover.js';
 import { configSchema } from '../../src/config/schema.js';
-import { makePlan, type Plan } from '../../src/plan/plan.js';
+import { makePlan } from '../../src/plan/make-plan.js';
+import type { Plan } from '../../src/plan/plan.js';
 import { writeBuildContext } from '../../src/render/context.js';
 import { Renderer } from '../../src/render/renderer.js';
 import type { TemplateVariables } from '../../src/render/variables.js';
@@ -145,6 +146,7 @@ async function planOf(tree: string): Promise<Plan> {
     engine: 'buildah',
     selection: { regexes: null, skipParents: false },
     cacheDir: temporaryDir(),
+    fetchSources: false,
   });
 }
 

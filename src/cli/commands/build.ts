@@ -10,19 +10,14 @@ import { JsonLinesReporter, PlainReporter } from '../../report/plain.js';
 import type { RunSummary } from '../../report/summary.js';
 import { RUNS_DIR, runBuilds } from '../../run/build-runs.js';
 import { UsageError } from '../../util/errors.js';
-import { collectList, collectRepeated, parseCount, parsePositiveInteger, type GlobalOptions } from '../options.js';
+import { parseCount, parsePositiveInteger, templateOverrideOption, withImageSelection } from '../options.js';
+import type { GlobalOptions } from '../options.js';
 import { chosenDistros, chosenRegexes, chosenSets, openWorkspace } from '../workspace.js';
 
 export function buildCommand(globals: () => GlobalOptions, signal: AbortSignal, setExitCode: (code: number) => void): CommandUnknownOpts {
-  return new Command('build')
-    .description('Build the selected images for each distro, one tag per run; push them with --push')
-    .argument('[regex...]', 'select images whose name matches (unanchored, as kolla-build); their parents come along')
-    .option('--distro <names>', 'distro(s) to build for, comma-separated (default: the configured default)', collectList)
-    .option('--set <names>', 'named image set(s) from the config, e.g. overcloud,seed', collectList)
-    .option('--profile <names>', "same as --set (kolla-build's name for it)", collectList)
-    .option('--images-dir <dir>', 'extra image tree; repeatable, later trees add or replace images', collectRepeated)
-    .option('--template-override <file>', 'template override file, merged after build.template_overrides (as kolla-build); repeatable', collectRepeated)
-    .option('--skip-parents', 'do not build selected images that have children; reuse their existing image')
+  const description = 'Build the selected images for each distro, one tag per run; push them with --push';
+  return withImageSelection(new Command('build').description(description))
+    .addOption(templateOverrideOption())
     .option('--skip-existing', 'leave alone images that already exist in the engine at the run tag (not built, not pushed), as kolla-build does')
     .option('--tag <tag>', 'tag for every image of the run (default: <release>-<distro>-<version>-<UTC timestamp>)')
     .option('--engine <engine>', 'buildah or docker')

@@ -5,22 +5,16 @@ import type { EngineName } from '../../engine/types.js';
 import { createEngine } from '../../engine/index.js';
 import { imageReference, isValidTag, runTag } from '../../plan/naming.js';
 import { smokeTestImage, type SmokeResult } from '../../smoke/smoke-test.js';
-import { makePlan } from '../../plan/plan.js';
+import { makePlan } from '../../plan/make-plan.js';
 import { writeBuildContext } from '../../render/context.js';
+import { cacheDir } from '../../util/cache-dir.js';
 import { UsageError } from '../../util/errors.js';
-import { collectList, collectRepeated, type GlobalOptions } from '../options.js';
+import { templateOverrideOption, withImageSelection, type GlobalOptions } from '../options.js';
 import { chosenDistros, chosenRegexes, chosenSets, chosenSelection, openWorkspace } from '../workspace.js';
 
 /** A subcommand that chooses images the way build does. */
 function selectingCommand(name: string, description: string) {
-  return new Command(name)
-    .description(description)
-    .argument('[regex...]', 'image name regexes (unanchored); parents come along')
-    .option('--distro <names>', 'distro(s), comma-separated (default: the configured default)', collectList)
-    .option('--set <names>', 'named image set(s) from the config', collectList)
-    .option('--profile <names>', "same as --set (kolla-build's name for it)", collectList)
-    .option('--images-dir <dir>', 'extra image tree; repeatable, later trees add or replace images', collectRepeated)
-    .option('--skip-parents', 'leave out selected images that have children');
+  return withImageSelection(new Command(name).description(description));
 }
 
 type ListingFormat = 'plain' | 'json' | 'kolla';
@@ -77,7 +71,7 @@ export function imagesCommand(globals: () => GlobalOptions, setExitCode: (code: 
     selectingCommand('render', "Render every selected image's Dockerfile and build context into a folder, without building")
       .requiredOption('--out <dir>', 'folder to write <image>/Dockerfile and context files into (per distro when several)')
       .option('--tag <tag>', 'tag to render with (default: a fresh run tag)')
-      .option('--template-override <file>', 'template override file, merged after build.template_overrides (as kolla-build); repeatable', collectRepeated)
+      .addOption(templateOverrideOption())
       .action(async (regexes, options) => {
         const global = globals();
         const { loaded, catalog } = openWorkspace(global, options);
@@ -87,7 +81,18 @@ export function imagesCommand(globals: () => GlobalOptions, setExitCode: (code: 
         const now = new Date();
         for (const distro of distros) {
           const tag = options.tag ?? runTag(loaded.config.release, distro, loaded.config.distros[distro]?.version ?? '', now);
-          const plan = await makePlan({ config: loaded.config, catalog, distro, tag, engine: loaded.config.engine as EngineName, selection: { regexes: regexList, skipParents: options.skipParents ?? false }, renderInputs: loaded.renderInputs });
+          const plan = await makePlan({
+            config: loaded.config,
+            catalog,
+            distro,
+            tag,
+            engine: loaded.config.engine as EngineName,
+            selection: { regexes: regexList, skipParents: options.skipParents ?? false },
+            renderInputs: loaded.renderInputs,
+            cacheDir: cacheDir(),
+            // As kolla-build's --template-only: a render fetches no source.
+            fetchSources: false,
+          });
           const outDir = distros.length > 1 ? join(resolve(options.out), distro) : resolve(options.out);
           const failed = plan.images.filter((image) => image.failure !== undefined);
           await Promise.all(plan.images.filter((image) => image.failure === undefined).map((image) => writeBuildContext(join(outDir, image.name), image.dockerfile, image.contextFiles, image.emptyDirs)));

@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Command, type CommandUnknownOpts } from '@commander-js/extra-typings';
+import { withImageSelection } from '../../src/cli/options.js';
+import { createProgram } from '../../src/cli/program.js';
+
+const selectionFlags = ['--distro', '--set', '--profile', '--images-dir', '--skip-parents'];
+
+function command(path: string): CommandUnknownOpts {
+  let found: CommandUnknownOpts = createProgram(new AbortController().signal, () => undefined);
+  for (const name of path.split(' ')) {
+    const next = found.commands.find((sub) => sub.name() === name);
+    assert.ok(next, `no command ${path}`);
+    found = next;
+  }
+  return found;
+}
+
+/** How --help shows a command's flags: flags and help text of each option. */
+function shownOptions(path: string, longs: readonly string[]): string[] {
+  return command(path)
+    .options.filter((option) => option.long !== undefined && longs.includes(option.long))
+    .map((option) => `${option.flags}  ${option.description}`);
+}
+
+describe('one declaration of the selection flags', () => {
+  it('build and every images subcommand show the same selection flags, with the same help', () => {
+    const build = shownOptions('build', selectionFlags);
+    assert.equal(build.length, selectionFlags.length);
+    for (const path of ['images list', 'images deps', 'images render', 'images test']) {
+      assert.deepEqual(shownOptions(path, selectionFlags), build, path);
+      const regexHelp = (at: string) => command(at).registeredArguments[0]?.description;
+      assert.equal(regexHelp(path), regexHelp('build'));
+    }
+    const overrideHelp = (at: string) => shownOptions(at, ['--template-override']);
+    assert.deepEqual(overrideHelp('images render'), overrideHelp('build'));
+    assert.match(command('build').helpInformation(), /--images-dir <dir> +extra image tree/);
+  });
+
+  it('keeps the option types and collects lists and repeats as before', () => {
+    let seen: { regexes: string[]; distro?: string[]; imagesDir?: string[]; skipParents?: true } | undefined;
+    const probe = withImageSelection(new Command('probe')).action((regexes, options) => {
+      // Typed, not `{}`: these assignments do not compile if the helper loses the option types.
+      const distro: string[] | undefined = options.distro;
+      const imagesDir: string[] | undefined = options.imagesDir;
+      const skipParents: true | undefined = options.skipParents;
+      seen = { regexes };
+      if (distro) seen.distro = distro;
+      if (imagesDir) seen.imagesDir = imagesDir;
+      if (skipParents) seen.skipParents = skipParents;
+    });
+    const distros = ['--distro', 'debian, rocky', '--distro', 'ubuntu'];
+    probe.parse(['keystone', ...distros, '--images-dir', 'a', '--images-dir', 'b', '--skip-parents'], { from: 'user' });
+    const expected = { regexes: ['keystone'], distro: ['debian', 'rocky', 'ubuntu'], imagesDir: ['a', 'b'] };
+    assert.deepEqual(seen, { ...expected, skipParents: true });
+  });
+});
