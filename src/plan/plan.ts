@@ -13,6 +13,7 @@ import { imagePatchFiles, PATCHES_DIR } from '../render/patches.js';
 import { prepareImageSources } from '../sources/prepare.js';
 import { SourceError, type SourceDefinition } from '../sources/types.js';
 import { cacheDir } from '../util/cache-dir.js';
+import { childEnvironment } from '../util/child-environment.js';
 import { mergeOverrides } from '../render/overrides.js';
 import { Renderer } from '../render/renderer.js';
 import { aptSourceLines } from '../repos/apt.js';
@@ -199,7 +200,7 @@ async function imageSources(request: PlanRequest, sections: Readonly<Record<stri
 /** The commit the image tree is at, when it is in a git checkout. */
 function treeRevision(tree: string): string | undefined {
   try {
-    return execFileSync('git', ['-C', tree, 'rev-parse', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() || undefined;
+    return execFileSync('git', ['-C', tree, 'rev-parse', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], env: childEnvironment() }).trim() || undefined;
   } catch {
     return undefined;
   }

@@ -48,7 +48,7 @@ export class CompiledTemplateCache {
     try {
       mkdirSync(this.dir, { recursive: true });
       const temporary = `${file}.${process.pid}.tmp`;
-      writeFileSync(temporary, code);
+      writeFileSync(temporary, code, { flag: 'wx' });
       renameSync(temporary, file);
     } catch {
       // read-only or full cache: compile every time

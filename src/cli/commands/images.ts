@@ -8,6 +8,7 @@ import { smokeTestImage, type SmokeResult } from '../../smoke/smoke-test.js';
 import { makePlan } from '../../plan/plan.js';
 import { writeBuildContext } from '../../render/context.js';
 import { UsageError } from '../../util/errors.js';
+import { checkOutputDir } from '../../util/output-path.js';
 import { collectList, collectRepeated, type GlobalOptions } from '../options.js';
 import { chosenDistros, chosenRegexes, chosenSets, chosenSelection, openWorkspace } from '../workspace.js';
 
@@ -79,6 +80,7 @@ export function imagesCommand(globals: () => GlobalOptions, setExitCode: (code: 
       .option('--tag <tag>', 'tag to render with (default: a fresh run tag)')
       .option('--template-override <file>', 'template override file, merged after build.template_overrides (as kolla-build); repeatable', collectRepeated)
       .action(async (regexes, options) => {
+        checkOutputDir(options.out, '--out');
         const global = globals();
         const { loaded, catalog } = openWorkspace(global, options);
         const distros = chosenDistros(loaded, options.distro);
