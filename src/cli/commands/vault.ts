@@ -1,5 +1,6 @@
 import { Command, type CommandUnknownOpts } from '@commander-js/extra-typings';
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { UsageError } from '../../util/errors.js';
 import { checkOutputFile } from '../../util/output-path.js';
 import { followLinks, replaceFile, type ReplaceOptions } from '../../util/replace-file.js';
@@ -33,7 +34,9 @@ function checkVaultId(vaultId: string | undefined): void {
 /** Where the result goes ('-' is stdout), checked before any work is done. */
 function outputOf(file: string, output: string | undefined, command: string): string {
   const target = output ?? file;
-  if (target !== '-') checkOutputFile(followLinks(target), output === undefined ? `vault ${command}` : '--output');
+  if (target === '-') return target;
+  const followed = followLinks(target);
+  checkOutputFile(followed === resolve(target) ? target : followed, output === undefined ? `vault ${command}` : '--output');
   return target;
 }
 
