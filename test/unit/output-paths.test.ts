@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { chmodSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { createAppendStream } from '../../src/util/append-stream.js';
+import { LogFilesReporter } from '../../src/report/log-files.js';
 import { writeFileAtomic } from '../../src/util/atomic-write.js';
 import { UsageError } from '../../src/util/errors.js';
 import { checkOutputDir, checkOutputFile } from '../../src/util/output-path.js';
@@ -68,20 +67,22 @@ describe('writes never follow a link they did not mean to', () => {
     assert.equal(statSync(join(dir, 'script')).mode & 0o777, 0o775);
   });
 
-  it('a log opened for appending replaces a planted link instead of appending to its target', async () => {
-    const dir = temporaryDir();
-    writeFileSync(join(dir, 'target'), 'untouched\n');
-    symlinkSync(join(dir, 'target'), join(dir, 'build.log'));
-    const stream = createAppendStream(join(dir, 'build.log'));
-    stream.end('a line\n');
-    await once(stream, 'close');
-    assert.equal(readFileSync(join(dir, 'target'), 'utf8'), 'untouched\n');
-    assert.ok(lstatSync(join(dir, 'build.log')).isFile());
-    assert.equal(readFileSync(join(dir, 'build.log'), 'utf8'), 'a line\n');
-    const again = createAppendStream(join(dir, 'build.log'));
-    again.end('another\n');
-    await once(again, 'close');
-    assert.equal(readFileSync(join(dir, 'build.log'), 'utf8'), 'a line\nanother\n', 'a plain log is appended to');
+  it("a run's logs replace a planted link instead of appending to its target", async () => {
+    const runDir = temporaryDir();
+    mkdirSync(join(runDir, 'logs'));
+    writeFileSync(join(runDir, 'target'), 'untouched\n');
+    symlinkSync(join(runDir, 'target'), join(runDir, 'build.log'));
+    symlinkSync(join(runDir, 'target'), join(runDir, 'logs/leaf.log'));
+    const logs = new LogFilesReporter(runDir);
+    logs.handle({ at: 'now', type: 'image', reason: 'log', name: 'leaf', line: 'a line' });
+    await logs.close();
+    assert.equal(readFileSync(join(runDir, 'target'), 'utf8'), 'untouched\n');
+    for (const log of ['build.log', 'logs/leaf.log']) assert.ok(lstatSync(join(runDir, log)).isFile(), log);
+    assert.equal(readFileSync(join(runDir, 'logs/leaf.log'), 'utf8'), 'a line\n');
+    const again = new LogFilesReporter(runDir);
+    again.handle({ at: 'now', type: 'image', reason: 'log', name: 'leaf', line: 'another' });
+    await again.close();
+    assert.equal(readFileSync(join(runDir, 'logs/leaf.log'), 'utf8'), 'a line\nanother\n', 'a plain log is appended to');
   });
 });
 
