@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { writeBuildContext } from '../../src/render/context.js';
 import { LogFilesReporter } from '../../src/report/log-files.js';
 import { writeFileAtomic } from '../../src/util/atomic-write.js';
 import { UsageError } from '../../src/util/errors.js';
@@ -83,6 +84,21 @@ describe('writes never follow a link they did not mean to', () => {
     again.handle({ at: 'now', type: 'image', reason: 'log', name: 'leaf', line: 'another' });
     await again.close();
     assert.equal(readFileSync(join(runDir, 'logs/leaf.log'), 'utf8'), 'a line\nanother\n', 'a plain log is appended to');
+  });
+});
+
+describe('rendering into an --out folder', () => {
+  it('replaces links planted where the Dockerfile and context files go', async () => {
+    const out = temporaryDir();
+    const source = join(temporaryDir(), 'start.sh');
+    writeFileSync(source, '#!/bin/sh\n');
+    mkdirSync(join(out, 'leaf'));
+    writeFileSync(join(out, 'victim'), 'untouched\n');
+    for (const name of ['Dockerfile', 'start.sh', 'inline.conf']) symlinkSync(join(out, 'victim'), join(out, 'leaf', name));
+    await writeBuildContext(join(out, 'leaf'), 'FROM base\n', [{ path: 'start.sh', file: source, executable: false, identity: 'sha256:0' }, { path: 'inline.conf', content: Buffer.from('x = 1\n'), executable: false }]);
+    assert.equal(readFileSync(join(out, 'victim'), 'utf8'), 'untouched\n');
+    for (const name of ['Dockerfile', 'start.sh', 'inline.conf']) assert.ok(lstatSync(join(out, 'leaf', name)).isFile(), name);
+    assert.equal(readFileSync(join(out, 'leaf/start.sh'), 'utf8'), '#!/bin/sh\n');
   });
 });
 
