@@ -11,7 +11,10 @@ import { secretsSchema, type Secrets } from './secrets-schema.js';
  */
 export function loadSecrets(file: string | undefined, readYaml: (file: string) => PlainObject): Secrets {
   if (file === undefined) return {};
-  if (!existsSync(file)) throw new UsageError(`${file}: the secrets file named by the config key "secrets" does not exist (remove the key for no credentials)`);
+  if (!existsSync(file)) {
+    const hint = 'remove the key for no credentials';
+    throw new UsageError(`${file}: the secrets file named by the config key "secrets" does not exist (${hint})`);
+  }
   const parsed = secretsSchema.safeParse(readYaml(file));
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

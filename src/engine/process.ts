@@ -35,7 +35,12 @@ export function runProcess(command: string, args: readonly string[], options: Ru
       resolve({ exitCode: null, signal: 'SIGTERM', stdout: '', stderrTail: ['not started: the run was interrupted'] });
       return;
     }
-    const child = spawn(command, args, { env: childEnvironment(options.env), cwd: options.cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      env: childEnvironment(options.env),
+      cwd: options.cwd,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     const stderrTail: string[] = [];
     let killTimer: NodeJS.Timeout | undefined;

@@ -200,7 +200,12 @@ async function imageSources(request: PlanRequest, sections: Readonly<Record<stri
 /** The commit the image tree is at, when it is in a git checkout. */
 function treeRevision(tree: string): string | undefined {
   try {
-    return execFileSync('git', ['-C', tree, 'rev-parse', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], env: childEnvironment() }).trim() || undefined;
+    const head = execFileSync('git', ['-C', tree, 'rev-parse', 'HEAD'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      env: childEnvironment(),
+    });
+    return head.trim() || undefined;
   } catch {
     return undefined;
   }

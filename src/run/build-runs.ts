@@ -18,7 +18,8 @@ import { createAppendStream } from '../util/append-stream.js';
 import { cacheDir } from '../util/cache-dir.js';
 import { WorkFailedError } from '../util/errors.js';
 import { executeBuildRun, type PushSettings } from './build-run.js';
-import { isLoopbackRegistry, runSecretForms, secretScrubber, writeRegistryAuth, type RegistryAuth } from './registry-auth.js';
+import { isLoopbackRegistry, runSecretForms, secretScrubber, writeRegistryAuth } from './registry-auth.js';
+import type { RegistryAuth } from './registry-auth.js';
 
 export const RUNS_DIR = '.ci-builder/runs';
 

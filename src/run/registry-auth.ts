@@ -27,7 +27,8 @@ export async function writeRegistryAuth(registry: string, username: string, pass
  * file, and the vault password that unlocks them (plain and base64).
  */
 export function runSecretForms(secrets: Secrets, vaultPassword: string | undefined): string[] {
-  const vault = vaultPassword === undefined ? [] : [vaultPassword, Buffer.from(vaultPassword).toString('base64').replace(/=+$/, '')];
+  const base64 = (text: string) => Buffer.from(text).toString('base64').replace(/=+$/, '');
+  const vault = vaultPassword === undefined ? [] : [vaultPassword, base64(vaultPassword)];
   return [...credentialNeedles(secrets).map((needle) => needle.value), ...vault];
 }
 

@@ -13,7 +13,12 @@ export interface AtomicWriteOptions {
  * run folder, say) is replaced by the file and cannot send the content elsewhere. Callers that
  * mean to write where a link points resolve it first. The mode is set exactly, umask aside.
  */
-export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644, options: AtomicWriteOptions = {}): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array,
+  mode = 0o644,
+  options: AtomicWriteOptions = {},
+): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   // 'wx' is O_CREAT|O_EXCL: it never opens an existing file or follows a link at the temporary name.
@@ -21,7 +26,8 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
   try {
     try {
       await handle.writeFile(data);
-      if (options.owner !== undefined) await handle.chown(options.owner.uid, options.owner.gid).catch(ignoreNotPermitted);
+      const { owner } = options;
+      if (owner !== undefined) await handle.chown(owner.uid, owner.gid).catch(ignoreNotPermitted);
       await handle.chmod(mode);
       await handle.sync();
     } finally {

@@ -20,7 +20,9 @@ function nearestExisting(path: string, prefix: string): string {
     } catch (error) {
       const code = errnoOf(error);
       // ENOTDIR: an ancestor is a file; walking up finds it and says so.
-      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw new UsageError(`${prefix}: ${current} cannot be reached (${code})`);
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') {
+        throw new UsageError(`${prefix}: ${current} cannot be reached (${code})`);
+      }
       const parent = dirname(current);
       if (parent === current) throw new UsageError(`${prefix}: no part of the path exists`);
       current = parent;
@@ -30,7 +32,9 @@ function nearestExisting(path: string, prefix: string): string {
 
 function refuseKernelFileSystem(realPath: string, prefix: string): void {
   const root = KERNEL_FILE_SYSTEMS.find((candidate) => realPath === candidate || realPath.startsWith(`${candidate}/`));
-  if (root !== undefined) throw new UsageError(`${prefix}: is in ${root}, a kernel file system, not a place for output`);
+  if (root !== undefined) {
+    throw new UsageError(`${prefix}: is in ${root}, a kernel file system, not a place for output`);
+  }
 }
 
 function checkFolder(absolute: string, prefix: string): void {
@@ -46,7 +50,8 @@ function checkFolder(absolute: string, prefix: string): void {
   try {
     accessSync(real, constants.W_OK | constants.X_OK);
   } catch (error) {
-    throw new UsageError(`${prefix}: ${existing === absolute ? 'the folder' : existing} is not writable (${errnoOf(error)})`);
+    const folder = existing === absolute ? 'the folder' : existing;
+    throw new UsageError(`${prefix}: ${folder} is not writable (${errnoOf(error)})`);
   }
 }
 
@@ -74,7 +79,8 @@ export function checkOutputFile(path: string, what: string): string {
     real = realpathSync(absolute);
   } catch (error) {
     if (error instanceof UsageError) throw error;
-    if (errnoOf(error) !== 'ENOENT' && errnoOf(error) !== 'ENOTDIR') throw new UsageError(`${prefix}: cannot be reached (${errnoOf(error)})`);
+    const code = errnoOf(error);
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') throw new UsageError(`${prefix}: cannot be reached (${code})`);
   }
   refuseKernelFileSystem(real, prefix);
   checkFolder(dirname(real), prefix);

@@ -50,7 +50,12 @@ export interface ReplaceOptions {
  * Replaces a file's content through its symbolic links (the link stays a link), atomically.
  * `name` is how the file is called in errors.
  */
-export async function replaceFile(name: string, path: string, data: string | Uint8Array, options: ReplaceOptions): Promise<void> {
+export async function replaceFile(
+  name: string,
+  path: string,
+  data: string | Uint8Array,
+  options: ReplaceOptions,
+): Promise<void> {
   const target = followLinks(path);
   const old = statIfExists(target);
   if (old !== undefined && !old.isFile()) throw new UsageError(`${name}: is not a regular file`);
@@ -59,12 +64,14 @@ export async function replaceFile(name: string, path: string, data: string | Uin
     try {
       oldContent = await open(target, constants.O_WRONLY | constants.O_NOFOLLOW);
     } catch (error) {
-      throw new UsageError(`${name}: cannot be written (${(error as NodeJS.ErrnoException).code ?? 'error'}); nothing was changed`);
+      const code = (error as NodeJS.ErrnoException).code ?? 'error';
+      throw new UsageError(`${name}: cannot be written (${code}); nothing was changed`);
     }
   }
   try {
     const keep = options.keepModeAndOwner && old !== undefined;
-    await writeFileAtomic(target, data, keep ? old.mode & 0o7777 : options.mode, keep ? { owner: { uid: old.uid, gid: old.gid } } : {});
+    if (keep) await writeFileAtomic(target, data, old.mode & 0o7777, { owner: { uid: old.uid, gid: old.gid } });
+    else await writeFileAtomic(target, data, options.mode);
     if (oldContent !== undefined) {
       // Other hard links (and the freed blocks) now hold the new content instead of the old.
       const bytes = typeof data === 'string' ? Buffer.from(data) : data;

@@ -30,12 +30,18 @@ const HOW_TO_GIVE = `set ${VAULT_PASSWORD_VARIABLE} or --vault-password-file FIL
 /** The password that unlocks `what`, which is vault-encrypted. */
 export function requireVaultPassword(file: string | undefined, what: string, env: NodeJS.ProcessEnv = process.env): string {
   const password = resolveVaultPassword(file, env);
-  if (password === undefined) throw new UsageError(`${what} is vault-encrypted and no vault password was given: ${HOW_TO_GIVE}`);
+  if (password === undefined) {
+    throw new UsageError(`${what} is vault-encrypted and no vault password was given: ${HOW_TO_GIVE}`);
+  }
   return password;
 }
 
 /** The password to encrypt `what` with (a plaintext: nothing about it is encrypted yet). */
-export function requireEncryptionPassword(file: string | undefined, what: string, env: NodeJS.ProcessEnv = process.env): string {
+export function requireEncryptionPassword(
+  file: string | undefined,
+  what: string,
+  env: NodeJS.ProcessEnv = process.env,
+): string {
   const password = resolveVaultPassword(file, env);
   if (password === undefined) throw new UsageError(`no vault password to encrypt ${what} with: ${HOW_TO_GIVE}`);
   return password;

@@ -48,7 +48,8 @@ export function parseYamlWithVault(text: string, password: () => string): unknow
     // The yaml package reports an alias bomb, and an alias to nothing, as a ReferenceError.
     if (!(error instanceof ReferenceError)) throw error;
     const bomb = /excessive alias count/i.test(error.message);
-    throw new YamlAliasError(bomb ? `aliases expand more than ${MAX_ALIAS_COUNT} times: refused as an alias bomb` : error.message);
+    if (!bomb) throw new YamlAliasError(error.message);
+    throw new YamlAliasError(`aliases expand more than ${MAX_ALIAS_COUNT} times: refused as an alias bomb`);
   }
   return decryptValues(value, password, []);
 }

@@ -103,50 +103,59 @@ describe('vault files interoperate with Debian\'s ansible-vault', { timeout: 5 *
   });
 });
 
-/** Runs ansible-vault or ci-builder as an unprivileged user (nobody, when the tests run as root). */
-function asUser(command: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv = {}): { code: number | null; stderr: string } {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('CI_BUILDER_')));
-  const drop = process.getuid?.() === 0 ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
-  const [program = command, ...rest] = [...drop, command, ...args];
-  const result = spawnSync(program, rest, { cwd, encoding: 'utf8', env: { ...clean, HOME: cwd, ANSIBLE_NOCOLOR: '1', ANSIBLE_LOCAL_TEMP: join(cwd, '.ansible-tmp'), ...env } });
-  return { code: result.status, stderr: result.stderr };
+const ciBuilder = join(process.cwd(), 'dist/cli/main.js');
+type Tool = 'ansible' | 'ours';
+
+/**
+ * A vault command as each tool spells it: `ansible-vault ARGS --vault-password-file F` or
+ * `ci-builder --vault-password-file F vault ARGS`.
+ */
+function vaultCommand(tool: Tool, dir: string, args: readonly string[]): [string, string[]] {
+  const passwordArgs = ['--vault-password-file', join(dir, 'vault-password')];
+  if (tool === 'ansible') return ['ansible-vault', [...args, ...passwordArgs]];
+  return [process.execPath, [ciBuilder, ...passwordArgs, 'vault', ...args]];
 }
 
-const ciBuilder = join(process.cwd(), 'dist/cli/main.js');
+/** Runs a vault command in `dir`; `unprivileged` runs it as nobody when the tests run as root. */
+function runVault(tool: Tool, dir: string, args: readonly string[], unprivileged = false) {
+  const [command, commandArgs] = vaultCommand(tool, dir, args);
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('CI_BUILDER_')));
+  const env = { ...clean, HOME: dir, ANSIBLE_NOCOLOR: '1', ANSIBLE_LOCAL_TEMP: join(dir, '.ansible-tmp') };
+  const asNobody = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
+  const drop = unprivileged && process.getuid?.() === 0 ? asNobody : [];
+  const [program = command, ...rest] = [...drop, command, ...commandArgs];
+  return spawnSync(program, rest, { cwd: dir, encoding: 'utf8', env });
+}
 
-describe('in-place writes treat links and modes as ansible-vault does, and never leave plaintext behind', { timeout: 5 * 60_000 }, () => {
+const inPlace = 'in-place writes treat links and modes as ansible-vault does, never leaving plaintext behind';
+describe(inPlace, { timeout: 5 * 60_000 }, () => {
   const plaintext = 'registry_password: hunter2-in-place\n';
-  /** One folder per tool, the same files in each; the tools' results are then compared. */
-  const twins = (files: (dir: string) => void) => {
-    const dirs = { ansible: temporaryDir(), ours: temporaryDir() };
-    for (const dir of Object.values(dirs)) {
+  /** One folder per tool with the same files; each test runs both tools and compares what they left. */
+  const twins = (files: (dir: string) => void): Array<[Tool, string]> =>
+    (['ansible', 'ours'] as const).map((tool) => {
+      const dir = temporaryDir();
       writeFileSync(join(dir, 'vault-password'), `${password}\n`);
       files(dir);
-    }
-    return dirs;
-  };
-  const run = (tool: 'ansible' | 'ours', dir: string, args: string[]) => {
-    const passwordFile = join(dir, 'vault-password');
-    return tool === 'ansible'
-      ? spawnSync('ansible-vault', [...args, '--vault-password-file', passwordFile], { cwd: dir, encoding: 'utf8', env: { ...process.env, ANSIBLE_NOCOLOR: '1' } })
-      : spawnSync(process.execPath, [ciBuilder, '--vault-password-file', passwordFile, 'vault', ...args], { cwd: dir, encoding: 'utf8' });
-  };
+      return [tool, dir];
+    });
   const isVault = (file: string) => readFileSync(file, 'utf8').startsWith('$ANSIBLE_VAULT;');
   const mode = (file: string) => statSync(file).mode & 0o777;
+  const succeeds = (tool: Tool, dir: string, args: string[]) => {
+    const result = runVault(tool, dir, args);
+    assert.equal(result.status, 0, `${tool} ${args.join(' ')}: ${result.stderr}`);
+  };
 
   it('encrypts through a symbolic link: the link stays, its target is encrypted', () => {
     const dirs = twins((dir) => {
       writeFileSync(join(dir, 'real.yml'), plaintext);
       symlinkSync('real.yml', join(dir, 'link.yml'));
     });
-    for (const [tool, dir] of Object.entries(dirs) as Array<['ansible' | 'ours', string]>) {
-      const result = run(tool, dir, ['encrypt', 'link.yml']);
-      assert.equal(result.status, 0, `${tool}: ${result.stderr}`);
+    for (const [tool, dir] of dirs) {
+      succeeds(tool, dir, ['encrypt', 'link.yml']);
       assert.ok(lstatSync(join(dir, 'link.yml')).isSymbolicLink(), `${tool}: the link stays a link`);
       assert.ok(isVault(join(dir, 'real.yml')), `${tool}: the target is encrypted`);
       assert.equal(mode(join(dir, 'real.yml')), 0o600, tool);
-      const decrypt = run(tool, dir, ['decrypt', 'link.yml']);
-      assert.equal(decrypt.status, 0, `${tool}: ${decrypt.stderr}`);
+      succeeds(tool, dir, ['decrypt', 'link.yml']);
       assert.ok(lstatSync(join(dir, 'link.yml')).isSymbolicLink());
       assert.equal(readFileSync(join(dir, 'real.yml'), 'utf8'), plaintext, tool);
     }
@@ -159,10 +168,9 @@ describe('in-place writes treat links and modes as ansible-vault does, and never
       symlinkSync('old.txt', join(dir, 'out.yml'));
       symlinkSync('new.txt', join(dir, 'dangling.yml'));
     });
-    for (const [tool, dir] of Object.entries(dirs) as Array<['ansible' | 'ours', string]>) {
+    for (const [tool, dir] of dirs) {
       for (const [output, target] of [['out.yml', 'old.txt'], ['dangling.yml', 'new.txt']] as const) {
-        const result = run(tool, dir, ['encrypt', 'in.yml', '--output', output]);
-        assert.equal(result.status, 0, `${tool}: ${result.stderr}`);
+        succeeds(tool, dir, ['encrypt', 'in.yml', '--output', output]);
         assert.ok(lstatSync(join(dir, output)).isSymbolicLink(), `${tool}: ${output} stays a link`);
         assert.ok(isVault(join(dir, target)), `${tool}: ${target} is encrypted`);
       }
@@ -174,14 +182,15 @@ describe('in-place writes treat links and modes as ansible-vault does, and never
       writeFileSync(join(dir, 'first.yml'), plaintext);
       linkSync(join(dir, 'first.yml'), join(dir, 'second.yml'));
     });
-    for (const [tool, dir] of Object.entries(dirs) as Array<['ansible' | 'ours', string]>) {
-      const result = run(tool, dir, ['encrypt', 'first.yml']);
-      assert.equal(result.status, 0, `${tool}: ${result.stderr}`);
+    for (const [tool, dir] of dirs) {
+      succeeds(tool, dir, ['encrypt', 'first.yml']);
       assert.ok(isVault(join(dir, 'first.yml')), tool);
-      assert.ok(!readFileSync(join(dir, 'second.yml')).includes('hunter2-in-place'), `${tool}: no plaintext under the other name`);
+      const other = readFileSync(join(dir, 'second.yml'));
+      assert.ok(!other.includes('hunter2-in-place'), `${tool}: no plaintext under the other name`);
     }
     // ansible-vault shreds the other name to noise; ours holds the same vault, still readable.
-    assert.equal(run('ours', dirs.ours, ['view', 'second.yml']).stdout, plaintext);
+    const [, ours] = dirs[1] ?? ['ours', ''];
+    assert.equal(runVault('ours', ours, ['view', 'second.yml']).stdout, plaintext);
   });
 
   it('encrypt and decrypt leave a private 0600 file; rekey keeps the mode', () => {
@@ -190,53 +199,56 @@ describe('in-place writes treat links and modes as ansible-vault does, and never
       chmodSync(join(dir, 'secrets.yml'), 0o640);
       writeFileSync(join(dir, 'new-password'), 'n3w\n');
     });
-    for (const [tool, dir] of Object.entries(dirs) as Array<['ansible' | 'ours', string]>) {
+    for (const [tool, dir] of dirs) {
       const file = join(dir, 'secrets.yml');
-      assert.equal(run(tool, dir, ['encrypt', 'secrets.yml']).status, 0);
+      succeeds(tool, dir, ['encrypt', 'secrets.yml']);
       assert.equal(mode(file), 0o600, `${tool}: encrypt`);
       chmodSync(file, 0o640);
-      assert.equal(run(tool, dir, ['decrypt', 'secrets.yml']).status, 0);
+      succeeds(tool, dir, ['decrypt', 'secrets.yml']);
       assert.equal(mode(file), 0o600, `${tool}: decrypt`);
-      assert.equal(run(tool, dir, ['encrypt', 'secrets.yml']).status, 0);
+      succeeds(tool, dir, ['encrypt', 'secrets.yml']);
       chmodSync(file, 0o640);
-      const rekey = run(tool, dir, ['rekey', '--new-vault-password-file', 'new-password', 'secrets.yml']);
-      assert.equal(rekey.status, 0, `${tool}: ${rekey.stderr}`);
+      succeeds(tool, dir, ['rekey', '--new-vault-password-file', 'new-password', 'secrets.yml']);
       assert.equal(mode(file), 0o640, `${tool}: rekey keeps the mode`);
     }
   });
 
-  it('as an unprivileged user: a read-only file or one owned by another user is refused for encrypt and rekey, unchanged', () => {
+  it('as an unprivileged user, encrypt and rekey refuse a read-only file or another user\'s, and change nothing', () => {
+    const root = process.getuid?.() === 0;
     const dirs = twins((dir) => {
       writeFileSync(join(dir, 'read-only.yml'), plaintext);
       chmodSync(join(dir, 'read-only.yml'), 0o444);
       writeFileSync(join(dir, 'vaulted-read-only.yml'), encryptVault(plaintext, password));
       chmodSync(join(dir, 'vaulted-read-only.yml'), 0o444);
       writeFileSync(join(dir, 'new-password'), 'n3w\n');
-    });
-    const root = process.getuid?.() === 0;
-    for (const [tool, dir] of Object.entries(dirs) as Array<['ansible' | 'ours', string]>) {
-      if (root) {
-        writeFileSync(join(dir, 'not-mine.yml'), plaintext); // owned by root, 0644: nobody may read it, not write it
-        for (const file of ['.', 'vault-password', 'new-password', 'read-only.yml', 'vaulted-read-only.yml']) chownSync(join(dir, file), 65534, 65534);
+      if (!root) return;
+      // Root's file, 0644: nobody may read it, not write it.
+      writeFileSync(join(dir, 'not-mine.yml'), plaintext);
+      for (const file of ['.', 'vault-password', 'new-password', 'read-only.yml', 'vaulted-read-only.yml']) {
+        chownSync(join(dir, file), 65534, 65534);
       }
-      const command = tool === 'ansible' ? 'ansible-vault' : process.execPath;
-      const prefix = tool === 'ansible' ? [] : [ciBuilder, 'vault'];
-      const passwordArgs = ['--vault-password-file', join(dir, 'vault-password')];
-      const args = (rest: string[]) => (tool === 'ansible' ? [...rest, ...passwordArgs] : [...prefix.slice(0, 1), ...passwordArgs, ...prefix.slice(1), ...rest]);
-      for (const refused of [['encrypt', 'read-only.yml'], ['rekey', '--new-vault-password-file', 'new-password', 'vaulted-read-only.yml'], ...(root ? [['encrypt', 'not-mine.yml']] : [])]) {
-        const file = join(dir, refused.at(-1) ?? '');
+    });
+    const refusals = [
+      ['encrypt', 'read-only.yml'],
+      ['rekey', '--new-vault-password-file', 'new-password', 'vaulted-read-only.yml'],
+      ...(root ? [['encrypt', 'not-mine.yml']] : []),
+    ];
+    for (const [tool, dir] of dirs) {
+      for (const args of refusals) {
+        const file = join(dir, args.at(-1) ?? '');
         const before = readFileSync(file, 'utf8');
-        const result = asUser(command, args(refused), dir);
-        assert.notEqual(result.code, 0, `${tool} ${refused.join(' ')} is refused`);
-        assert.equal(readFileSync(file, 'utf8'), before, `${tool} ${refused.join(' ')}: unchanged`);
+        const result = runVault(tool, dir, args, true);
+        assert.notEqual(result.status, 0, `${tool} ${args.join(' ')} is refused`);
+        assert.equal(readFileSync(file, 'utf8'), before, `${tool} ${args.join(' ')}: unchanged`);
         if (tool === 'ours') {
-          assert.equal(result.code, 2);
-          assert.match(result.stderr.trim(), /^ci-builder: error: .*: cannot be written \(EACCES\); nothing was changed$/);
+          assert.equal(result.status, 2);
+          const refusal = /^ci-builder: error: .*: cannot be written \(EACCES\); nothing was changed$/;
+          assert.match(result.stderr.trim(), refusal);
         }
       }
-      // Decrypting needs only the folder to be writable: the read-only vault is replaced by a private plaintext.
-      const decrypt = asUser(command, args(['decrypt', 'vaulted-read-only.yml']), dir);
-      assert.equal(decrypt.code, 0, `${tool}: ${decrypt.stderr}`);
+      // Decrypting needs only the folder to be writable: the read-only vault becomes a private plaintext.
+      const decrypt = runVault(tool, dir, ['decrypt', 'vaulted-read-only.yml'], true);
+      assert.equal(decrypt.status, 0, `${tool}: ${decrypt.stderr}`);
       assert.equal(readFileSync(join(dir, 'vaulted-read-only.yml'), 'utf8'), plaintext);
       assert.equal(mode(join(dir, 'vaulted-read-only.yml')), 0o600);
     }

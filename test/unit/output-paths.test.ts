@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { chmodSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { writeBuildContext } from '../../src/render/context.js';
@@ -10,7 +11,8 @@ import { checkOutputDir, checkOutputFile } from '../../src/util/output-path.js';
 import { followLinks, replaceFile } from '../../src/util/replace-file.js';
 import { temporaryDir } from '../helpers/files.js';
 
-const refused = (pattern: RegExp) => (error: unknown) => error instanceof UsageError && error.exitCode === 2 && pattern.test(error.message);
+const refused = (pattern: RegExp) => (error: unknown) =>
+  error instanceof UsageError && error.exitCode === 2 && pattern.test(error.message);
 
 describe('output paths are checked before any work', () => {
   it('accepts an existing folder and one still to be created, returning it absolute', () => {
@@ -21,7 +23,10 @@ describe('output paths are checked before any work', () => {
   });
 
   it('refuses kernel file systems, also reached through a link', () => {
-    assert.throws(() => checkOutputDir('/proc/ci-builder/run', '--run-dir'), refused(/^--run-dir \/proc\/ci-builder\/run: is in \/proc, a kernel file system/));
+    assert.throws(
+      () => checkOutputDir('/proc/ci-builder/run', '--run-dir'),
+      refused(/^--run-dir \/proc\/ci-builder\/run: is in \/proc, a kernel file system/),
+    );
     assert.throws(() => checkOutputDir('/proc', '--run-dir'), refused(/is in \/proc/));
     assert.throws(() => checkOutputDir('/sys/x', '--out'), refused(/is in \/sys/));
     assert.throws(() => checkOutputFile('/dev/null', '--output'), refused(/is in \/dev/));
@@ -35,16 +40,19 @@ describe('output paths are checked before any work', () => {
   it('refuses a path under a file, and a folder where a file is to be written', () => {
     const dir = temporaryDir();
     writeFileSync(join(dir, 'plain'), '');
-    assert.throws(() => checkOutputDir(join(dir, 'plain/run'), '--run-dir'), refused(new RegExp(`${join(dir, 'plain')} is not a folder$`)));
+    const notAFolder = refused(new RegExp(`${join(dir, 'plain')} is not a folder$`));
+    assert.throws(() => checkOutputDir(join(dir, 'plain/run'), '--run-dir'), notAFolder);
     assert.throws(() => checkOutputDir(join(dir, 'plain'), '--run-dir'), refused(/is not a folder$/));
     assert.throws(() => checkOutputFile(join(dir, 'plain/x/y.yml'), '--output'), refused(/plain is not a folder$/));
     assert.throws(() => checkOutputFile(dir, '--output'), refused(/is a folder, not a file$/));
   });
 
-  it('refuses a folder that is not writable', { skip: process.getuid?.() === 0 && 'root may write any folder; the CLI test covers it as nobody' }, () => {
+  const asRoot = process.getuid?.() === 0 && 'root may write any folder; the CLI test covers it as nobody';
+  it('refuses a folder that is not writable', { skip: asRoot }, () => {
     const dir = temporaryDir();
     mkdirSync(join(dir, 'locked'), { mode: 0o555 });
-    assert.throws(() => checkOutputDir(join(dir, 'locked/run'), '--run-dir'), refused(/locked is not writable \(EACCES\)$/));
+    const locked = refused(/locked is not writable \(EACCES\)$/);
+    assert.throws(() => checkOutputDir(join(dir, 'locked/run'), '--run-dir'), locked);
   });
 });
 
@@ -83,7 +91,8 @@ describe('writes never follow a link they did not mean to', () => {
     const again = new LogFilesReporter(runDir);
     again.handle({ at: 'now', type: 'image', reason: 'log', name: 'leaf', line: 'another' });
     await again.close();
-    assert.equal(readFileSync(join(runDir, 'logs/leaf.log'), 'utf8'), 'a line\nanother\n', 'a plain log is appended to');
+    const appended = readFileSync(join(runDir, 'logs/leaf.log'), 'utf8');
+    assert.equal(appended, 'a line\nanother\n', 'a plain log is appended to');
   });
 });
 
@@ -94,10 +103,14 @@ describe('rendering into an --out folder', () => {
     writeFileSync(source, '#!/bin/sh\n');
     mkdirSync(join(out, 'leaf'));
     writeFileSync(join(out, 'victim'), 'untouched\n');
-    for (const name of ['Dockerfile', 'start.sh', 'inline.conf']) symlinkSync(join(out, 'victim'), join(out, 'leaf', name));
-    await writeBuildContext(join(out, 'leaf'), 'FROM base\n', [{ path: 'start.sh', file: source, executable: false, identity: 'sha256:0' }, { path: 'inline.conf', content: Buffer.from('x = 1\n'), executable: false }]);
+    const names = ['Dockerfile', 'start.sh', 'inline.conf'];
+    for (const name of names) symlinkSync(join(out, 'victim'), join(out, 'leaf', name));
+    await writeBuildContext(join(out, 'leaf'), 'FROM base\n', [
+      { path: 'start.sh', file: source, executable: false, identity: 'sha256:0' },
+      { path: 'inline.conf', content: Buffer.from('x = 1\n'), executable: false },
+    ]);
     assert.equal(readFileSync(join(out, 'victim'), 'utf8'), 'untouched\n');
-    for (const name of ['Dockerfile', 'start.sh', 'inline.conf']) assert.ok(lstatSync(join(out, 'leaf', name)).isFile(), name);
+    for (const name of names) assert.ok(lstatSync(join(out, 'leaf', name)).isFile(), name);
     assert.equal(readFileSync(join(out, 'leaf/start.sh'), 'utf8'), '#!/bin/sh\n');
   });
 });

@@ -16,7 +16,11 @@ const vaultPassword = 'vault-pw-never-printed';
 const base64 = (text: string) => Buffer.from(text).toString('base64').replace(/=+$/, '');
 
 describe('child processes never get ci-builder\'s own variables', () => {
-  const secretVariables = { CI_BUILDER_VAULT_PASSWORD: vaultPassword, CI_BUILDER_NEW_VAULT_PASSWORD: 'new-vault-pw', CI_BUILDER_REGISTRY: '127.0.0.1:5000' };
+  const secretVariables = {
+    CI_BUILDER_VAULT_PASSWORD: vaultPassword,
+    CI_BUILDER_NEW_VAULT_PASSWORD: 'new-vault-pw',
+    CI_BUILDER_REGISTRY: '127.0.0.1:5000',
+  };
 
   it('from this process\'s environment', async () => {
     const saved = { ...process.env };
@@ -33,7 +37,8 @@ describe('child processes never get ci-builder\'s own variables', () => {
   });
 
   it('from an environment a caller built from it (an engine adding its own variables)', async () => {
-    const result = await runProcess('env', [], { captureStdout: true, env: { ...process.env, ...secretVariables, DOCKER_BUILDKIT: '1' } });
+    const env = { ...process.env, ...secretVariables, DOCKER_BUILDKIT: '1' };
+    const result = await runProcess('env', [], { captureStdout: true, env });
     assert.doesNotMatch(result.stdout, /CI_BUILDER_/);
     assert.match(result.stdout, /^DOCKER_BUILDKIT=1$/m);
   });
@@ -42,7 +47,15 @@ describe('child processes never get ci-builder\'s own variables', () => {
 describe('a run masks every secret it knows in what it prints and stores', () => {
   it('the vault password and the credentials, plain and base64, in logs, summary and report', async () => {
     const configDir = writeTree(temporaryDir(), {
-      'config.yml': 'release: zed\nnamespace: ns\nimages_dirs: [.]\ndistros:\n  debian: { version: bookworm, package_type: deb, base_image: { image: debian, tag: bookworm } }\nsecrets: secrets.yml\n',
+      'config.yml': [
+        'release: zed',
+        'namespace: ns',
+        'images_dirs: [.]',
+        'distros:',
+        '  debian: { version: bookworm, package_type: deb, base_image: { image: debian, tag: bookworm } }',
+        'secrets: secrets.yml',
+        '',
+      ].join('\n'),
       'secrets.yml': 'registry_username: builder\nregistry_password: registry-pw-secret\n',
     });
     const loaded = loadConfig({ configDir, env: { CI_BUILDER_VAULT_PASSWORD: vaultPassword } });
@@ -51,14 +64,18 @@ describe('a run masks every secret it knows in what it prints and stores', () =>
     const events = new EventBus(secretScrubber(runSecretForms(secrets, loaded.vaultPassword())));
     const runDir = temporaryDir();
     const summary = new SummaryCollector();
-    for (const reporter of [summary, new LogFilesReporter(runDir), new HtmlReportReporter(runDir, summary)]) events.attach(reporter);
+    for (const reporter of [summary, new LogFilesReporter(runDir), new HtmlReportReporter(runDir, summary)]) {
+      events.attach(reporter);
+    }
 
-    events.emit({ type: 'run', reason: 'started', tag: 't', distro: 'debian', engine: 'buildah', runDir, images: ['leaky'] });
-    events.emit({ type: 'image', reason: 'queued', name: 'leaky', reference: 'ns/leaky:t', inputDigest: 'sha256:0', parent: null });
-    events.emit({ type: 'image', reason: 'started', name: 'leaky', attempt: 1 });
-    events.emit({ type: 'image', reason: 'log', name: 'leaky', line: `STEP 2/3: RUN echo ${vaultPassword} ${base64(vaultPassword)}` });
-    events.emit({ type: 'image', reason: 'log', name: 'leaky', line: 'Authorization: registry-pw-secret' });
-    events.emit({ type: 'image', reason: 'failed', name: 'leaky', message: `exited with 1: ${vaultPassword}`, attempts: 1 });
+    const name = 'leaky';
+    events.emit({ type: 'run', reason: 'started', tag: 't', distro: 'debian', engine: 'buildah', runDir, images: [] });
+    events.emit({ type: 'image', reason: 'queued', name, reference: 'ns/leaky:t', inputDigest: '', parent: null });
+    events.emit({ type: 'image', reason: 'started', name, attempt: 1 });
+    const leakyStep = `STEP 2/3: RUN echo ${vaultPassword} ${base64(vaultPassword)}`;
+    events.emit({ type: 'image', reason: 'log', name, line: leakyStep });
+    events.emit({ type: 'image', reason: 'log', name, line: 'Authorization: registry-pw-secret' });
+    events.emit({ type: 'image', reason: 'failed', name, message: `exited with 1: ${vaultPassword}`, attempts: 1 });
     events.emit({ type: 'run', reason: 'finished', interrupted: false });
     await events.close();
 
@@ -69,7 +86,9 @@ describe('a run masks every secret it knows in what it prints and stores', () =>
     stored.push(JSON.stringify(summary.summary));
     assert.equal(stored.length, 4, 'build.log, report.html, logs/leaky.log and the summary');
     for (const text of stored) {
-      for (const secret of [vaultPassword, base64(vaultPassword), 'registry-pw-secret']) assert.ok(!text.includes(secret), `${secret} leaked into ${text.slice(0, 80)}`);
+      for (const secret of [vaultPassword, base64(vaultPassword), 'registry-pw-secret']) {
+        assert.ok(!text.includes(secret), `${secret} leaked into ${text.slice(0, 80)}`);
+      }
     }
     assert.match(readFileSync(join(runDir, 'logs/leaky.log'), 'utf8'), /RUN echo \*\*\* \*\*\*/);
   });

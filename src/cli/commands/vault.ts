@@ -28,7 +28,9 @@ function readInput(file: string): Buffer {
 }
 
 function checkVaultId(vaultId: string | undefined): void {
-  if (vaultId !== undefined && !/^[A-Za-z0-9_.@-]+$/.test(vaultId)) throw new UsageError(`invalid --vault-id ${JSON.stringify(vaultId)}`);
+  if (vaultId !== undefined && !/^[A-Za-z0-9_.@-]+$/.test(vaultId)) {
+    throw new UsageError(`invalid --vault-id ${JSON.stringify(vaultId)}`);
+  }
 }
 
 /** Where the result goes ('-' is stdout), checked before any work is done. */
@@ -36,7 +38,8 @@ function outputOf(file: string, output: string | undefined, command: string): st
   const target = output ?? file;
   if (target === '-') return target;
   const followed = followLinks(target);
-  checkOutputFile(followed === resolve(target) ? target : followed, output === undefined ? `vault ${command}` : '--output');
+  const shown = followed === resolve(target) ? target : followed;
+  checkOutputFile(shown, output === undefined ? `vault ${command}` : '--output');
   return target;
 }
 
