@@ -213,6 +213,23 @@ describe(inPlace, { timeout: 5 * 60_000 }, () => {
     }
   });
 
+  const notRoot = process.getuid?.() !== 0 && 'needs root to own files as another user';
+  it("run by root on another user's file: encrypt leaves root's file, rekey keeps the owner", { skip: notRoot }, () => {
+    const dirs = twins((dir) => {
+      writeFileSync(join(dir, 'theirs.yml'), plaintext);
+      chownSync(join(dir, 'theirs.yml'), 65534, 65534);
+      writeFileSync(join(dir, 'new-password'), 'n3w\n');
+    });
+    for (const [tool, dir] of dirs) {
+      const file = join(dir, 'theirs.yml');
+      succeeds(tool, dir, ['encrypt', 'theirs.yml']);
+      assert.equal(statSync(file).uid, 0, `${tool}: encrypt`);
+      chownSync(file, 65534, 65534);
+      succeeds(tool, dir, ['rekey', '--new-vault-password-file', 'new-password', 'theirs.yml']);
+      assert.deepEqual([statSync(file).uid, statSync(file).gid], [65534, 65534], `${tool}: rekey keeps the owner`);
+    }
+  });
+
   it('as an unprivileged user, encrypt and rekey refuse a read-only file or another user\'s, and change nothing', () => {
     const root = process.getuid?.() === 0;
     const dirs = twins((dir) => {
