@@ -35,7 +35,7 @@ export interface LoadedConfig {
   renderInputs: RenderInputs;
   /** Reads a YAML file the way the config was read (vault values unlocked with the same password). */
   readYaml: (file: string) => PlainObject;
-  /** The vault password, when one was given, whether or not anything needed it: a secret to mask in run output. */
+  /** The vault password when one was given, needed or not: a secret that run output masks. */
   vaultPassword: () => string | undefined;
 }
 
