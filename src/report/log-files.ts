@@ -1,7 +1,7 @@
-import { mkdirSync, type WriteStream } from 'node:fs';
+import type { WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { createAppendStream } from '../util/append-stream.js';
+import { createAppendStream, makeRunSubfolder } from '../util/append-stream.js';
 import type { Reporter, RunEvent } from './events.js';
 
 /** Images in these states never start, so they get no log file of their own. */
@@ -13,7 +13,7 @@ export class LogFilesReporter implements Reporter {
   private readonly combined: WriteStream;
 
   constructor(private readonly runDir: string) {
-    mkdirSync(join(runDir, 'logs'), { recursive: true });
+    makeRunSubfolder(join(runDir, 'logs'));
     this.combined = createAppendStream(join(runDir, 'build.log'));
   }
 

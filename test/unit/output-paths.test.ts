@@ -94,6 +94,18 @@ describe('writes never follow a link they did not mean to', () => {
     const appended = readFileSync(join(runDir, 'logs/leaf.log'), 'utf8');
     assert.equal(appended, 'a line\nanother\n', 'a plain log is appended to');
   });
+
+  it("a run's logs folder replaces a planted link to another folder", async () => {
+    const runDir = temporaryDir();
+    const elsewhere = temporaryDir();
+    symlinkSync(elsewhere, join(runDir, 'logs'));
+    const logs = new LogFilesReporter(runDir);
+    logs.handle({ at: 'now', type: 'image', reason: 'log', name: 'leaf', line: 'a line' });
+    await logs.close();
+    assert.deepEqual(readdirSync(elsewhere), []);
+    assert.ok(lstatSync(join(runDir, 'logs')).isDirectory());
+    assert.equal(readFileSync(join(runDir, 'logs/leaf.log'), 'utf8'), 'a line\n');
+  });
 });
 
 describe('rendering into an --out folder', () => {
