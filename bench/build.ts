@@ -37,6 +37,7 @@ try {
   patch('base/Dockerfile.j2', '{{ macros.image_labels() }}', `{{ macros.image_labels() }}\nLABEL ci-builder.bench-run="${Date.now()}"`);
   const config = readFileSync(join(root, 'etc/ci-builder/config.yml'), 'utf8')
     .replace(/^engine: .*$/m, `engine: ${values.engine}`)
+    .replace(/^secrets: .*\n/m, '')
     .replace(/^ {2}- \.\.\/\.\.\/images$/m, `  - ${images}`);
   mkdirSync(join(work, 'etc'));
   writeFileSync(join(work, 'etc/config.yml'), config);

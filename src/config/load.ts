@@ -2,8 +2,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { YAMLParseError } from 'yaml';
-import { requireVaultPassword } from '../vault/password.js';
-import { parseYamlWithVault, VaultYamlError } from '../vault/yaml.js';
+import { requireVaultPassword, resolveVaultPassword } from '../vault/password.js';
+import { parseYamlWithVault, VaultYamlError, YamlAliasError } from '../vault/yaml.js';
 import type { z } from 'zod';
 import { ConfigError, UsageError } from '../util/errors.js';
 import type { SourceDefinition } from '../sources/types.js';
@@ -35,6 +35,8 @@ export interface LoadedConfig {
   renderInputs: RenderInputs;
   /** Reads a YAML file the way the config was read (vault values unlocked with the same password). */
   readYaml: (file: string) => PlainObject;
+  /** The vault password when one was given, needed or not: a secret that run output masks. */
+  vaultPassword: () => string | undefined;
 }
 
 /** What rendering reads besides the config itself, its paths made absolute against the file that named them. */
@@ -102,7 +104,17 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
       ),
     },
     readYaml,
+    vaultPassword: () => givenVaultPassword(options.vaultPasswordFile, env),
   };
+}
+
+function givenVaultPassword(file: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
+  try {
+    return resolveVaultPassword(file, env);
+  } catch {
+    // A password file that cannot be read holds nothing this process could print.
+    return undefined;
+  }
 }
 
 function environmentFile(configDir: string, environment: string): string {
@@ -137,6 +149,7 @@ export function readYamlObject(file: string, password: () => string = () => requ
     value = parseYamlWithVault(text, password);
   } catch (error) {
     if (error instanceof VaultYamlError) throw new ConfigError(file, error.keyPath, error.message);
+    if (error instanceof YamlAliasError) throw new ConfigError(file, '', `invalid YAML: ${error.message}`);
     if (error instanceof UsageError) throw new UsageError(`${file}: ${error.message}`);
     if (error instanceof YAMLParseError) {
       const where = error.linePos?.[0] ? `line ${error.linePos[0].line} column ${error.linePos[0].col}` : '';

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { childEnvironment } from '../util/child-environment.js';
 
 export interface ProcessResult {
   exitCode: number | null;
@@ -11,6 +12,7 @@ export interface ProcessResult {
 }
 
 export interface RunOptions {
+  /** Default: this process's environment; ci-builder's own variables are removed either way. */
   env?: NodeJS.ProcessEnv;
   cwd?: string;
   signal?: AbortSignal;
@@ -33,7 +35,12 @@ export function runProcess(command: string, args: readonly string[], options: Ru
       resolve({ exitCode: null, signal: 'SIGTERM', stdout: '', stderrTail: ['not started: the run was interrupted'] });
       return;
     }
-    const child = spawn(command, args, { env: options.env ?? process.env, cwd: options.cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      env: childEnvironment(options.env),
+      cwd: options.cwd,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     const stderrTail: string[] = [];
     let killTimer: NodeJS.Timeout | undefined;

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { arch, env } from 'node:process';
 import { promisify } from 'node:util';
 import { readContextFiles } from '../render/context.js';
+import { childEnvironment } from '../util/child-environment.js';
 import { mergeOverrides, OVERRIDE_TEMPLATE_NAME } from '../render/overrides.js';
 import { imagePatchFiles } from '../render/patches.js';
 import { loadReposSource } from '../render/repos-files.js';
@@ -150,7 +151,10 @@ async function outcomeOf(preparing: Promise<PreparedArchive[]>): Promise<Sources
 /** The commit the image tree is at, when it is in a git checkout. */
 async function treeRevision(tree: string): Promise<string | undefined> {
   try {
-    const { stdout } = await promisify(execFile)('git', ['-C', tree, 'rev-parse', 'HEAD'], { encoding: 'utf8' });
+    const { stdout } = await promisify(execFile)('git', ['-C', tree, 'rev-parse', 'HEAD'], {
+      encoding: 'utf8',
+      env: childEnvironment(),
+    });
     return stdout.trim() || undefined;
   } catch {
     return undefined;

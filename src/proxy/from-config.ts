@@ -3,6 +3,7 @@ import type { LoadedConfig } from '../config/load.js';
 import type { Secrets } from '../config/secrets-schema.js';
 import { isPulpRepository, pinnedContentPath } from '../repos/urls.js';
 import { UsageError } from '../util/errors.js';
+import { checkOutputDir } from '../util/output-path.js';
 import { ContentCache } from './content-cache.js';
 import type { ListenAddress } from './listen.js';
 import { AuthProxy, type AccessLogEntry } from './server.js';
@@ -23,6 +24,7 @@ export function proxyFromConfig(loaded: LoadedConfig, secrets: Secrets, options:
   }
   const relativeToConfig = (path: string) => (isAbsolute(path) ? path : resolve(loaded.configDir, path));
   const cacheDir = options.cacheDir === null ? undefined : (options.cacheDir ?? (config.proxy.cache_dir === undefined ? undefined : relativeToConfig(config.proxy.cache_dir)));
+  if (cacheDir) checkOutputDir(cacheDir, options.cacheDir ? '--cache-dir' : 'proxy.cache_dir');
   const pinned = Object.values(config.distros).flatMap((distro) => distro.repositories.filter(isPulpRepository).map(pinnedContentPath));
   return new AuthProxy({
     upstream: config.pulp.url,

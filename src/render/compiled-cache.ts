@@ -43,7 +43,7 @@ export function storeCompiledTemplate(dir: string, key: string, code: string): v
     mkdirSync(dir, { recursive: true });
     const file = compiledTemplateFile(dir, key);
     const temporary = `${file}.${process.pid}.tmp`;
-    writeFileSync(temporary, code);
+    writeFileSync(temporary, code, { flag: 'wx' });
     renameSync(temporary, file);
   } catch {
     // read-only or full cache: compile every time

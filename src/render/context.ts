@@ -1,4 +1,5 @@
-import { copyFile, mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { copyFile, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { TEMPLATE_FILE } from '../catalog/discover.js';
 import { judgeEntry, linkProblemText, realFolder } from '../catalog/tree-links.js';
@@ -83,7 +84,9 @@ export async function writeBuildContext(outDir: string, dockerfile: string, file
     if ('content' in file) await writeFileAtomic(target, file.content, file.executable ? 0o755 : 0o644);
     else {
       await mkdir(dirname(target), { recursive: true });
-      await copyFile(file.file, target);
+      // Whatever was there (a link planted in an --out folder) is replaced, never written through.
+      await rm(target, { force: true });
+      await copyFile(file.file, target, constants.COPYFILE_EXCL);
     }
   }
   await writeFileAtomic(join(outDir, 'Dockerfile'), dockerfile);

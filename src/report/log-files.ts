@@ -1,6 +1,7 @@
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import type { WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
+import { createAppendStream, makeRunSubfolder } from '../util/append-stream.js';
 import type { Reporter, RunEvent } from './events.js';
 
 /** Images in these states never start, so they get no log file of their own. */
@@ -12,8 +13,8 @@ export class LogFilesReporter implements Reporter {
   private readonly combined: WriteStream;
 
   constructor(private readonly runDir: string) {
-    mkdirSync(join(runDir, 'logs'), { recursive: true });
-    this.combined = createWriteStream(join(runDir, 'build.log'), { flags: 'a' });
+    makeRunSubfolder(join(runDir, 'logs'));
+    this.combined = createAppendStream(join(runDir, 'build.log'));
   }
 
   handle(event: RunEvent): void {
@@ -38,7 +39,7 @@ export class LogFilesReporter implements Reporter {
   private imageLog(name: string): WriteStream {
     let stream = this.perImage.get(name);
     if (stream === undefined) {
-      stream = createWriteStream(join(this.runDir, 'logs', `${name}.log`), { flags: 'a' });
+      stream = createAppendStream(join(this.runDir, 'logs', `${name}.log`));
       this.perImage.set(name, stream);
     }
     return stream;

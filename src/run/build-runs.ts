@@ -1,4 +1,4 @@
-import { createWriteStream, type WriteStream } from 'node:fs';
+import type { WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Catalog } from '../catalog/types.js';
@@ -14,11 +14,12 @@ import { HtmlReportReporter } from '../report/html-report.js';
 import { LogFilesReporter } from '../report/log-files.js';
 import { SummaryCollector, type RunSummary } from '../report/summary.js';
 import type { RepositoryAccess } from '../repos/urls.js';
+import { createAppendStream } from '../util/append-stream.js';
 import { cacheDir } from '../util/cache-dir.js';
 import { WorkFailedError } from '../util/errors.js';
-import { credentialNeedles } from '../verify/no-secrets.js';
 import { executeBuildRun, type PushSettings } from './build-run.js';
-import { isLoopbackRegistry, secretScrubber, writeRegistryAuth, type RegistryAuth } from './registry-auth.js';
+import { isLoopbackRegistry, runSecretForms, secretScrubber, writeRegistryAuth } from './registry-auth.js';
+import type { RegistryAuth } from './registry-auth.js';
 
 export const RUNS_DIR = '.ci-builder/runs';
 
@@ -72,7 +73,7 @@ export async function runBuilds(request: BuildRunsRequest, onFinished: (run: Fin
         throw new WorkFailedError(`auth proxy: ${error.message}`);
       });
     }
-    const scrub = secretScrubber(credentialNeedles(secrets).map((needle) => needle.value));
+    const scrub = secretScrubber(runSecretForms(secrets, request.loaded.vaultPassword()));
     const push: PushSettings | undefined = request.push
       ? { threads: config.push_threads, attempts: config.push_attempts, backoffMs: 2000, insecure: config.registry_insecure ?? isLoopbackRegistry(config.registry), ...(auth ? { authFile: auth.file } : {}) }
       : undefined;
@@ -97,7 +98,7 @@ export async function runBuilds(request: BuildRunsRequest, onFinished: (run: Fin
       if (proxy) {
         await mkdir(runDir, { recursive: true });
         accessLog?.end();
-        accessLog = createWriteStream(join(runDir, 'proxy-access.log'), { flags: 'a' });
+        accessLog = createAppendStream(join(runDir, 'proxy-access.log'));
       }
       const events = new EventBus(scrub);
       const summary = new SummaryCollector(plan.selection.unmatchedRegexes);

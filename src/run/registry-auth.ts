@@ -1,6 +1,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Secrets } from '../config/secrets-schema.js';
+import { credentialNeedles } from '../verify/no-secrets.js';
 
 export interface RegistryAuth {
   /** A docker-format config.json, mode 0600 in a 0700 folder of its own. */
@@ -18,6 +20,16 @@ export async function writeRegistryAuth(registry: string, username: string, pass
   const auth = Buffer.from(`${username}:${password}`).toString('base64');
   await writeFile(file, JSON.stringify({ auths: { [registry]: { auth } } }), { mode: 0o600 });
   return { file, dispose: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * Every form of every secret a run knows, for secretScrubber: the credentials of the secrets
+ * file, and the vault password that unlocks them (plain and base64).
+ */
+export function runSecretForms(secrets: Secrets, vaultPassword: string | undefined): string[] {
+  const base64 = (text: string) => Buffer.from(text).toString('base64').replace(/=+$/, '');
+  const vault = vaultPassword === undefined ? [] : [vaultPassword, base64(vaultPassword)];
+  return [...credentialNeedles(secrets).map((needle) => needle.value), ...vault];
 }
 
 /** Hides every given form of a secret from a piece of text (too-short forms would hide ordinary text). */

@@ -25,8 +25,24 @@ export function resolveVaultPassword(file: string | undefined, env: NodeJS.Proce
   return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv;
 }
 
+const HOW_TO_GIVE = `set ${VAULT_PASSWORD_VARIABLE} or --vault-password-file FILE`;
+
+/** The password that unlocks `what`, which is vault-encrypted. */
 export function requireVaultPassword(file: string | undefined, what: string, env: NodeJS.ProcessEnv = process.env): string {
   const password = resolveVaultPassword(file, env);
-  if (password === undefined) throw new UsageError(`${what} is vault-encrypted and no vault password was given: set ${VAULT_PASSWORD_VARIABLE} or --vault-password-file FILE`);
+  if (password === undefined) {
+    throw new UsageError(`${what} is vault-encrypted and no vault password was given: ${HOW_TO_GIVE}`);
+  }
+  return password;
+}
+
+/** The password to encrypt `what` with (a plaintext: nothing about it is encrypted yet). */
+export function requireEncryptionPassword(
+  file: string | undefined,
+  what: string,
+  env: NodeJS.ProcessEnv = process.env,
+): string {
+  const password = resolveVaultPassword(file, env);
+  if (password === undefined) throw new UsageError(`no vault password to encrypt ${what} with: ${HOW_TO_GIVE}`);
   return password;
 }

@@ -1,4 +1,4 @@
-import { parse, YAMLParseError, type ScalarTag } from 'yaml';
+import { parseDocument, YAMLParseError, type ScalarTag } from 'yaml';
 import { decryptVault, isVaultText, VaultError } from './vault.js';
 
 /** A `!vault |` value as parsed, before it is unlocked. */
@@ -21,13 +21,36 @@ export class VaultYamlError extends Error {
   }
 }
 
+/** More alias expansions than this is an alias bomb ("billion laughs"), not a configuration. */
+export const MAX_ALIAS_COUNT = 100;
+
+/** An alias that cannot be expanded: to no anchor, or too many times (unbounded memory to read). */
+export class YamlAliasError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'YamlAliasError';
+  }
+}
+
 /**
  * Parses YAML that may be a whole vault-encrypted file or hold `!vault |` values, as
  * Ansible reads them. `password` is asked for only when something is encrypted.
  */
 export function parseYamlWithVault(text: string, password: () => string): unknown {
   const plain = isVaultText(text) ? unlock(text, password, '') : text;
-  const value = parse(plain, { customTags: [vaultTag] }) as unknown;
+  const document = parseDocument(plain, { customTags: [vaultTag] });
+  const [first] = document.errors;
+  if (first !== undefined) throw first;
+  let value: unknown;
+  try {
+    value = document.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (error) {
+    // The yaml package reports an alias bomb, and an alias to nothing, as a ReferenceError.
+    if (!(error instanceof ReferenceError)) throw error;
+    const bomb = /excessive alias count/i.test(error.message);
+    if (!bomb) throw new YamlAliasError(error.message);
+    throw new YamlAliasError(`aliases expand more than ${MAX_ALIAS_COUNT} times: refused as an alias bomb`);
+  }
   return decryptValues(value, password, []);
 }
 

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
-import { existsSync, lstatSync, readFileSync, symlinkSync } from 'node:fs';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { chownSync, existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { runCli } from '../helpers/cli.js';
-import { freePort, temporaryDir, writeTree } from '../helpers/index.js';
+import { runCli, startCli } from '../helpers/cli.js';
+import { aliasBomb } from '../helpers/alias-bomb.js';
+import { freePort, projectRoot, temporaryDir, writeTree } from '../helpers/index.js';
 
 const goodConfig = `release: zed
 namespace: ns
@@ -201,5 +203,127 @@ describe('looking before building', () => {
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /registry_password: <redacted>/);
     assert.doesNotMatch(result.stdout, /hunter2/);
+  });
+});
+
+const cliResult = (result: SpawnSyncReturns<string>) => ({ code: result.status, stderr: result.stderr, stdout: result.stdout });
+
+/** Runs the command, killing it (the test then fails) if it has not ended after a while: some paths used to hang. */
+async function runCliBounded(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
+  const { child, done } = startCli(args, options);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  try {
+    return await done;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+describe('an output path that cannot be written is refused up front: one line, exit 2, nothing done', () => {
+  const vaultEnv = { CI_BUILDER_VAULT_PASSWORD: 'pw-for-output-tests' };
+  /** In a workspace with a plain file to encrypt: the command (with --config) must be refused with `pattern`. */
+  const refusedIn = (dir: string, env: NodeJS.ProcessEnv = {}) => async (args: string[], pattern: RegExp) => {
+    const withConfig = args[0] === 'vault' ? args : ['--config', join(dir, 'etc'), ...args];
+    assertOneLineError(await runCliBounded(withConfig, { cwd: dir, env: { ...vaultEnv, ...env } }), pattern);
+  };
+
+  it('under /proc, /sys or /dev (it used to hang, ignoring SIGTERM)', async () => {
+    const dir = workspace({ 'plain.yml': 'a: 1\n' });
+    const refused = refusedIn(dir);
+    await refused(['build', '--run-dir', '/proc/ci-builder/run'], /--run-dir \/proc\/ci-builder\/run: is in \/proc/);
+    await refused(['images', 'render', '--out', '/proc/ci-builder'], /--out \/proc\/ci-builder: is in \/proc/);
+    await refused(['vault', 'encrypt', 'plain.yml', '--output', '/proc/x/y.yml'], /--output \/proc\/x\/y\.yml: is in \/proc/);
+    await refused(['images', 'render', '--out', '/sys/ci-builder/out'], /--out \/sys\/ci-builder\/out: is in \/sys/);
+    await refused(['vault', 'decrypt', 'plain.yml', '--output', '/dev/shm/x/plain.yml'], /is in \/dev/);
+    symlinkSync('/proc', join(dir, 'sneaky'));
+    await refused(['build', '--run-dir', 'sneaky/run'], /--run-dir sneaky\/run: is in \/proc/);
+    const cached = refusedIn(dir, { CI_BUILDER_CACHE_DIR: '/proc/cache' });
+    await cached(['images', 'render', '--out', join(dir, 'out')], /CI_BUILDER_CACHE_DIR \/proc\/cache: is in \/proc/);
+    const pulp = workspace({
+      'etc/config.yml': `${goodConfig}pulp: { url: "http://127.0.0.1:9" }\nsecrets: secrets.yml\n`,
+      'etc/secrets.yml': 'pulp_username: u\npulp_password: p4ss-word\n',
+    });
+    await refusedIn(pulp)(['proxy', 'serve', '--cache-dir', '/proc/cache'], /--cache-dir \/proc\/cache: is in \/proc/);
+    assert.equal(readFileSync(join(dir, 'plain.yml'), 'utf8'), 'a: 1\n');
+    assert.ok(!existsSync(join(dir, 'out')) && !existsSync(join(dir, '.ci-builder')));
+  });
+
+  it('under a file, in the default run folder too, and a folder given as --output', async () => {
+    const dir = workspace({ 'plain.yml': 'a: 1\n', 'a-file': '' });
+    const refused = refusedIn(dir);
+    await refused(['build', '--run-dir', 'a-file/run'], /--run-dir a-file\/run: .*a-file is not a folder$/);
+    await refused(['images', 'render', '--out', 'a-file/out'], /--out a-file\/out: .*a-file is not a folder$/);
+    await refused(['vault', 'encrypt', 'plain.yml', '--output', 'a-file/x.yml'], /--output a-file\/x\.yml: .*a-file is not a folder$/);
+    await refused(['vault', 'encrypt', 'plain.yml', '--output', 'etc'], /--output etc: is a folder, not a file$/);
+    writeFileSync(join(dir, '.ci-builder'), 'not a folder\n');
+    await refused(['build'], /--run-dir \.ci-builder\/runs: .*\.ci-builder is not a folder$/);
+    assert.equal(readFileSync(join(dir, 'plain.yml'), 'utf8'), 'a: 1\n');
+  });
+
+  const notRoot = process.getuid?.() !== 0 && 'needs root to switch to nobody';
+  it('in a folder the user may not write (as an unprivileged user)', { skip: notRoot }, () => {
+    const dir = workspace({ 'plain.yml': 'a: 1\n' });
+    mkdirSync(join(dir, 'locked'), { mode: 0o555 });
+    for (const path of [dir, join(dir, 'plain.yml')]) chownSync(path, 65534, 65534);
+    const cli = join(projectRoot, 'dist/cli/main.js');
+    const asNobody = ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, cli];
+    const env = { PATH: process.env.PATH, HOME: dir, ...vaultEnv };
+    const config = ['--config', join(dir, 'etc')];
+    for (const args of [
+      ['vault', 'encrypt', 'plain.yml', '--output', 'locked/x.yml'],
+      [...config, 'images', 'render', '--out', 'locked/out'],
+      [...config, 'build', '--run-dir', 'locked/run'],
+    ]) {
+      const result = spawnSync('setpriv', [...asNobody, ...args], { cwd: dir, encoding: 'utf8', env, timeout: 20_000 });
+      assertOneLineError(cliResult(result), /: .*is not writable \(EACCES\)$/);
+    }
+  });
+});
+
+describe('vault messages say what is missing', () => {
+  const howToGive = 'set CI_BUILDER_VAULT_PASSWORD or --vault-password-file FILE';
+
+  it('encrypting with no password says how to give one, not that the plaintext is encrypted', async () => {
+    const dir = writeTree(temporaryDir(), { 'plain.yml': 'a: 1\n' });
+    const encrypt = await runCli(['vault', 'encrypt', 'plain.yml'], { cwd: dir });
+    assertOneLineError(encrypt, new RegExp(`^ci-builder: error: no vault password to encrypt plain\\.yml with: ${howToGive}$`));
+    const cli = [join(projectRoot, 'dist/cli/main.js'), 'vault', 'encrypt-string', '--name', 'x'];
+    const value = spawnSync(process.execPath, cli, { input: 'v', encoding: 'utf8', env: { PATH: process.env.PATH } });
+    assertOneLineError(cliResult(value), new RegExp(`no vault password to encrypt the value with: ${howToGive}$`));
+  });
+
+  it('decrypting, viewing or rekeying a file that is not a vault says so, password or not', async () => {
+    const dir = writeTree(temporaryDir(), { 'plain.yml': 'a: 1\n' });
+    for (const command of ['decrypt', 'view', 'rekey']) {
+      const result = await runCli(['vault', command, 'plain.yml'], { cwd: dir, env: { CI_BUILDER_NEW_VAULT_PASSWORD: 'n3w' } });
+      assertOneLineError(result, /^ci-builder: error: plain\.yml: not an Ansible Vault file \(no \$ANSIBLE_VAULT header\)$/);
+    }
+    assert.equal(readFileSync(join(dir, 'plain.yml'), 'utf8'), 'a: 1\n');
+  });
+});
+
+describe('config and secrets files', () => {
+  it('a YAML alias bomb in the config or the secrets file is a config error naming the file', async () => {
+    const inConfig = workspace({ 'etc/config.yml': `${goodConfig}x-bomb:\n${aliasBomb('  ')}` });
+    const config = await runCli(['--config', join(inConfig, 'etc'), 'config', 'show'], { cwd: inConfig });
+    const bombLine = 'invalid YAML: aliases expand more than 100 times: refused as an alias bomb';
+    assertOneLineError(config, new RegExp(`etc/config\\.yml: \\(top level\\): ${bombLine}$`));
+    const inSecrets = workspace({ 'etc/config.yml': `${goodConfig}secrets: secrets.yml\n`, 'etc/secrets.yml': aliasBomb() });
+    const secrets = await runCli(['--config', join(inSecrets, 'etc'), 'config', 'show'], { cwd: inSecrets });
+    assertOneLineError(secrets, /etc\/secrets\.yml: \(top level\): invalid YAML: .*alias bomb$/);
+  });
+
+  it('a configured secrets file that is missing is an error naming the key and the file, not "no credentials"', async () => {
+    const dir = workspace({ 'etc/config.yml': `${goodConfig}secrets: secrets.yml\n` });
+    for (const args of [['config', 'show'], ['build']]) {
+      const result = await runCli(['--config', join(dir, 'etc'), ...args], { cwd: dir });
+      assertOneLineError(result, /etc\/secrets\.yml: the secrets file named by the config key "secrets" does not exist/);
+    }
+    assert.ok(!existsSync(join(dir, '.ci-builder')), 'no run was started');
+  });
+
+  it('the bundled configuration still shows', async () => {
+    const result = await runCli(['config', 'show'], { cwd: temporaryDir() });
+    assert.equal(result.code, 0, result.stderr);
   });
 });

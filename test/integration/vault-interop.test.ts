@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, linkSync, lstatSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runCli } from '../helpers/cli.js';
+import { encryptVault } from '../../src/vault/vault.js';
 import { temporaryDir, writeTree } from '../helpers/files.js';
 
 const password = 'correct horse battery staple';
@@ -99,5 +100,174 @@ describe('vault files interoperate with Debian\'s ansible-vault', { timeout: 5 *
     const wrongInline = await runCli(['--config', config, 'config', 'show'], { env: { CI_BUILDER_VAULT_PASSWORD: 'nope' } });
     assert.equal(wrongInline.code, 2);
     assert.match(wrongInline.stderr.trim(), /secrets\.yml: registry_password: wrong vault password/);
+  });
+});
+
+const ciBuilder = join(process.cwd(), 'dist/cli/main.js');
+type Tool = 'ansible' | 'ours';
+
+/**
+ * A vault command as each tool spells it: `ansible-vault ARGS --vault-password-file F` or
+ * `ci-builder --vault-password-file F vault ARGS`.
+ */
+function vaultCommand(tool: Tool, dir: string, args: readonly string[]): [string, string[]] {
+  const passwordArgs = ['--vault-password-file', join(dir, 'vault-password')];
+  if (tool === 'ansible') return ['ansible-vault', [...args, ...passwordArgs]];
+  return [process.execPath, [ciBuilder, ...passwordArgs, 'vault', ...args]];
+}
+
+/** Runs a vault command in `dir`; `unprivileged` runs it as nobody when the tests run as root. */
+function runVault(tool: Tool, dir: string, args: readonly string[], unprivileged = false) {
+  const [command, commandArgs] = vaultCommand(tool, dir, args);
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('CI_BUILDER_')));
+  const env = { ...clean, HOME: dir, ANSIBLE_NOCOLOR: '1', ANSIBLE_LOCAL_TEMP: join(dir, '.ansible-tmp') };
+  const asNobody = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
+  const drop = unprivileged && process.getuid?.() === 0 ? asNobody : [];
+  const [program = command, ...rest] = [...drop, command, ...commandArgs];
+  return spawnSync(program, rest, { cwd: dir, encoding: 'utf8', env });
+}
+
+const inPlace = 'in-place writes treat links and modes as ansible-vault does, never leaving plaintext behind';
+describe(inPlace, { timeout: 5 * 60_000 }, () => {
+  const plaintext = 'registry_password: hunter2-in-place\n';
+  /** One folder per tool with the same files; each test runs both tools and compares what they left. */
+  const twins = (files: (dir: string) => void): Array<[Tool, string]> =>
+    (['ansible', 'ours'] as const).map((tool) => {
+      const dir = temporaryDir();
+      writeFileSync(join(dir, 'vault-password'), `${password}\n`);
+      files(dir);
+      return [tool, dir];
+    });
+  const isVault = (file: string) => readFileSync(file, 'utf8').startsWith('$ANSIBLE_VAULT;');
+  const mode = (file: string) => statSync(file).mode & 0o777;
+  const succeeds = (tool: Tool, dir: string, args: string[]) => {
+    const result = runVault(tool, dir, args);
+    assert.equal(result.status, 0, `${tool} ${args.join(' ')}: ${result.stderr}`);
+  };
+
+  it('encrypts through a symbolic link: the link stays, its target is encrypted', () => {
+    const dirs = twins((dir) => {
+      writeFileSync(join(dir, 'real.yml'), plaintext);
+      symlinkSync('real.yml', join(dir, 'link.yml'));
+    });
+    for (const [tool, dir] of dirs) {
+      succeeds(tool, dir, ['encrypt', 'link.yml']);
+      assert.ok(lstatSync(join(dir, 'link.yml')).isSymbolicLink(), `${tool}: the link stays a link`);
+      assert.ok(isVault(join(dir, 'real.yml')), `${tool}: the target is encrypted`);
+      assert.equal(mode(join(dir, 'real.yml')), 0o600, tool);
+      succeeds(tool, dir, ['decrypt', 'link.yml']);
+      assert.ok(lstatSync(join(dir, 'link.yml')).isSymbolicLink());
+      assert.equal(readFileSync(join(dir, 'real.yml'), 'utf8'), plaintext, tool);
+    }
+  });
+
+  it('writes --output through a symbolic link, a dangling one included', () => {
+    const dirs = twins((dir) => {
+      writeFileSync(join(dir, 'in.yml'), plaintext);
+      writeFileSync(join(dir, 'old.txt'), 'old content\n');
+      symlinkSync('old.txt', join(dir, 'out.yml'));
+      symlinkSync('new.txt', join(dir, 'dangling.yml'));
+    });
+    for (const [tool, dir] of dirs) {
+      for (const [output, target] of [['out.yml', 'old.txt'], ['dangling.yml', 'new.txt']] as const) {
+        succeeds(tool, dir, ['encrypt', 'in.yml', '--output', output]);
+        assert.ok(lstatSync(join(dir, output)).isSymbolicLink(), `${tool}: ${output} stays a link`);
+        assert.ok(isVault(join(dir, target)), `${tool}: ${target} is encrypted`);
+      }
+    }
+  });
+
+  it('encrypting a file with another hard link leaves no plaintext under the other name', () => {
+    const dirs = twins((dir) => {
+      writeFileSync(join(dir, 'first.yml'), plaintext);
+      linkSync(join(dir, 'first.yml'), join(dir, 'second.yml'));
+    });
+    for (const [tool, dir] of dirs) {
+      succeeds(tool, dir, ['encrypt', 'first.yml']);
+      assert.ok(isVault(join(dir, 'first.yml')), tool);
+      const other = readFileSync(join(dir, 'second.yml'));
+      assert.ok(!other.includes('hunter2-in-place'), `${tool}: no plaintext under the other name`);
+    }
+    // ansible-vault shreds the other name to noise; ours holds the same vault, still readable.
+    const [, ours] = dirs[1] ?? ['ours', ''];
+    assert.equal(runVault('ours', ours, ['view', 'second.yml']).stdout, plaintext);
+  });
+
+  it('encrypt and decrypt leave a private 0600 file; rekey keeps the mode', () => {
+    const dirs = twins((dir) => {
+      writeFileSync(join(dir, 'secrets.yml'), plaintext);
+      chmodSync(join(dir, 'secrets.yml'), 0o640);
+      writeFileSync(join(dir, 'new-password'), 'n3w\n');
+    });
+    for (const [tool, dir] of dirs) {
+      const file = join(dir, 'secrets.yml');
+      succeeds(tool, dir, ['encrypt', 'secrets.yml']);
+      assert.equal(mode(file), 0o600, `${tool}: encrypt`);
+      chmodSync(file, 0o640);
+      succeeds(tool, dir, ['decrypt', 'secrets.yml']);
+      assert.equal(mode(file), 0o600, `${tool}: decrypt`);
+      succeeds(tool, dir, ['encrypt', 'secrets.yml']);
+      chmodSync(file, 0o640);
+      succeeds(tool, dir, ['rekey', '--new-vault-password-file', 'new-password', 'secrets.yml']);
+      assert.equal(mode(file), 0o640, `${tool}: rekey keeps the mode`);
+    }
+  });
+
+  const notRoot = process.getuid?.() !== 0 && 'needs root to own files as another user';
+  it("run by root on another user's file: encrypt leaves root's file, rekey keeps the owner", { skip: notRoot }, () => {
+    const dirs = twins((dir) => {
+      writeFileSync(join(dir, 'theirs.yml'), plaintext);
+      chownSync(join(dir, 'theirs.yml'), 65534, 65534);
+      writeFileSync(join(dir, 'new-password'), 'n3w\n');
+    });
+    for (const [tool, dir] of dirs) {
+      const file = join(dir, 'theirs.yml');
+      succeeds(tool, dir, ['encrypt', 'theirs.yml']);
+      assert.equal(statSync(file).uid, 0, `${tool}: encrypt`);
+      chownSync(file, 65534, 65534);
+      succeeds(tool, dir, ['rekey', '--new-vault-password-file', 'new-password', 'theirs.yml']);
+      assert.deepEqual([statSync(file).uid, statSync(file).gid], [65534, 65534], `${tool}: rekey keeps the owner`);
+    }
+  });
+
+  it('as an unprivileged user, encrypt and rekey refuse a read-only file or another user\'s, and change nothing', () => {
+    const root = process.getuid?.() === 0;
+    const dirs = twins((dir) => {
+      writeFileSync(join(dir, 'read-only.yml'), plaintext);
+      chmodSync(join(dir, 'read-only.yml'), 0o444);
+      writeFileSync(join(dir, 'vaulted-read-only.yml'), encryptVault(plaintext, password));
+      chmodSync(join(dir, 'vaulted-read-only.yml'), 0o444);
+      writeFileSync(join(dir, 'new-password'), 'n3w\n');
+      if (!root) return;
+      // Root's file, 0644: nobody may read it, not write it.
+      writeFileSync(join(dir, 'not-mine.yml'), plaintext);
+      for (const file of ['.', 'vault-password', 'new-password', 'read-only.yml', 'vaulted-read-only.yml']) {
+        chownSync(join(dir, file), 65534, 65534);
+      }
+    });
+    const refusals = [
+      ['encrypt', 'read-only.yml'],
+      ['rekey', '--new-vault-password-file', 'new-password', 'vaulted-read-only.yml'],
+      ...(root ? [['encrypt', 'not-mine.yml']] : []),
+    ];
+    for (const [tool, dir] of dirs) {
+      for (const args of refusals) {
+        const file = join(dir, args.at(-1) ?? '');
+        const before = readFileSync(file, 'utf8');
+        const result = runVault(tool, dir, args, true);
+        assert.notEqual(result.status, 0, `${tool} ${args.join(' ')} is refused`);
+        assert.equal(readFileSync(file, 'utf8'), before, `${tool} ${args.join(' ')}: unchanged`);
+        if (tool === 'ours') {
+          assert.equal(result.status, 2);
+          const refusal = /^ci-builder: error: .*: cannot be written \(EACCES\); nothing was changed$/;
+          assert.match(result.stderr.trim(), refusal);
+        }
+      }
+      // Decrypting needs only the folder to be writable: the read-only vault becomes a private plaintext.
+      const decrypt = runVault(tool, dir, ['decrypt', 'vaulted-read-only.yml'], true);
+      assert.equal(decrypt.status, 0, `${tool}: ${decrypt.stderr}`);
+      assert.equal(readFileSync(join(dir, 'vaulted-read-only.yml'), 'utf8'), plaintext);
+      assert.equal(mode(join(dir, 'vaulted-read-only.yml')), 0o600);
+    }
   });
 });

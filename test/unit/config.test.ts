@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load.js';
+import { loadSecrets } from '../../src/config/secrets.js';
 import { redactSecrets } from '../../src/config/redact.js';
 import { ConfigError, UsageError } from '../../src/util/errors.js';
+import { aliasBomb } from '../helpers/alias-bomb.js';
 import { temporaryDir, writeTree } from '../helpers/files.js';
 
 const base = `release: zed
@@ -127,5 +129,54 @@ describe('config loading', () => {
 
   it('refuses a missing config folder', () => {
     assert.throws(() => loadConfig({ configDir: join(temporaryDir(), 'nowhere'), env: {} }), /config file not found/);
+  });
+
+  it('refuses a YAML alias bomb in the config as a config error naming the file', () => {
+    const dir = configDir({ 'config.yml': `${base}x-laughs:\n${aliasBomb('  ')}` });
+    assert.throws(
+      () => loadConfig({ configDir: dir, env: {} }),
+      (error: unknown) =>
+        error instanceof ConfigError &&
+        error.file === join(dir, 'config.yml') &&
+        /invalid YAML: aliases expand more than 100 times: refused as an alias bomb/.test(error.message),
+    );
+  });
+
+  it('refuses a YAML alias bomb in the secrets file, and an alias to no anchor, the same way', () => {
+    const dir = configDir({
+      'config.yml': `${base}secrets: secrets.yml\n`,
+      'secrets.yml': aliasBomb(),
+      'dangling.yml': 'registry_password: *nothing\n',
+    });
+    const loaded = loadConfig({ configDir: dir, env: {} });
+    assert.throws(
+      () => loadSecrets(loaded.secretsFile, loaded.readYaml),
+      (error: unknown) => error instanceof ConfigError && error.file === join(dir, 'secrets.yml') && /alias bomb/.test(error.message),
+    );
+    assert.throws(
+      () => loadSecrets(join(dir, 'dangling.yml'), loaded.readYaml),
+      (error: unknown) => error instanceof ConfigError && /invalid YAML: .*alias/i.test(error.message),
+    );
+  });
+
+  it('a secrets file named by the config must exist; no `secrets:` key means no credentials', () => {
+    const dir = configDir({ 'config.yml': `${base}secrets: vault/secrets.yml\n` });
+    const loaded = loadConfig({ configDir: dir, env: {} });
+    const expected = `${join(dir, 'vault/secrets.yml')}: the secrets file named by the config key "secrets" does not exist`;
+    assert.throws(
+      () => loadSecrets(loaded.secretsFile, loaded.readYaml),
+      (error: unknown) => error instanceof UsageError && error.message.startsWith(expected),
+    );
+    const without = loadConfig({ configDir: configDir({}), env: {} });
+    assert.deepEqual(loadSecrets(without.secretsFile, without.readYaml), {});
+  });
+
+  it('knows the vault password given, to mask it, even when nothing was encrypted', () => {
+    const dir = configDir({ 'vault-password': 'from-a-file\n' });
+    const fromEnv = loadConfig({ configDir: dir, env: { CI_BUILDER_VAULT_PASSWORD: 'from-the-env' } });
+    assert.equal(fromEnv.vaultPassword(), 'from-the-env');
+    const fromFile = loadConfig({ configDir: dir, env: {}, vaultPasswordFile: join(dir, 'vault-password') });
+    assert.equal(fromFile.vaultPassword(), 'from-a-file');
+    assert.equal(loadConfig({ configDir: dir, env: {} }).vaultPassword(), undefined);
   });
 });

@@ -10,6 +10,7 @@ import { JsonLinesReporter, PlainReporter } from '../../report/plain.js';
 import type { RunSummary } from '../../report/summary.js';
 import { RUNS_DIR, runBuilds } from '../../run/build-runs.js';
 import { UsageError } from '../../util/errors.js';
+import { checkOutputDir } from '../../util/output-path.js';
 import { parseCount, parsePositiveInteger, templateOverrideOption, withImageSelection } from '../options.js';
 import type { GlobalOptions } from '../options.js';
 import { chosenDistros, chosenRegexes, chosenSets, openWorkspace } from '../workspace.js';
@@ -29,6 +30,7 @@ export function buildCommand(globals: () => GlobalOptions, signal: AbortSignal, 
     .option('--auth-proxy', 'start the authenticating proxy on a free loopback port for the run and install from Pulp through it')
     .addHelpText('after', '\nExit status: 0 all built (and pushed); 1 an image, push or the base image failed; 2 bad input; 130 interrupted.')
     .action(async (regexes, options) => {
+      checkOutputDir(options.runDir ?? RUNS_DIR, '--run-dir');
       const global = globals();
       const { loaded, catalog } = openWorkspace(global, options, {
         engine: options.engine,

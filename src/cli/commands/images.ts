@@ -9,6 +9,7 @@ import { makePlan } from '../../plan/make-plan.js';
 import { writeBuildContext } from '../../render/context.js';
 import { cacheDir } from '../../util/cache-dir.js';
 import { UsageError } from '../../util/errors.js';
+import { checkOutputDir } from '../../util/output-path.js';
 import { templateOverrideOption, withImageSelection, type GlobalOptions } from '../options.js';
 import { chosenDistros, chosenRegexes, chosenSets, chosenSelection, openWorkspace } from '../workspace.js';
 
@@ -73,6 +74,7 @@ export function imagesCommand(globals: () => GlobalOptions, setExitCode: (code: 
       .option('--tag <tag>', 'tag to render with (default: a fresh run tag)')
       .addOption(templateOverrideOption())
       .action(async (regexes, options) => {
+        checkOutputDir(options.out, '--out');
         const global = globals();
         const { loaded, catalog } = openWorkspace(global, options);
         const distros = chosenDistros(loaded, options.distro);

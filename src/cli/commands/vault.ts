@@ -1,19 +1,58 @@
 import { Command, type CommandUnknownOpts } from '@commander-js/extra-typings';
-import { readFileSync, statSync } from 'node:fs';
-import { writeFileAtomic } from '../../util/atomic-write.js';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { UsageError } from '../../util/errors.js';
-import { requireVaultPassword, resolveVaultPassword } from '../../vault/password.js';
+import { checkOutputFile } from '../../util/output-path.js';
+import { followLinks, replaceFile, type ReplaceOptions } from '../../util/replace-file.js';
+import { requireEncryptionPassword, requireVaultPassword, resolveVaultPassword } from '../../vault/password.js';
 import { decryptVault, encryptVault, isVaultText, readEnvelope, VaultError } from '../../vault/vault.js';
 import type { GlobalOptions } from '../options.js';
 
 const NEW_PASSWORD_VARIABLE = 'CI_BUILDER_NEW_VAULT_PASSWORD';
 
-function readInput(file: string): string {
+/**
+ * How each command replaces a file, as ansible-vault does: through symbolic links (the link
+ * stays), encrypt and decrypt leave a private 0600 file, rekey keeps mode and owner. A plaintext
+ * being encrypted (or an old key's vault) is overwritten where it lies, so no hard link keeps it.
+ */
+const ENCRYPTING: ReplaceOptions = { overwriteOld: true, keepModeAndOwner: false, mode: 0o600 };
+const DECRYPTING: ReplaceOptions = { overwriteOld: false, keepModeAndOwner: false, mode: 0o600 };
+const REKEYING: ReplaceOptions = { overwriteOld: true, keepModeAndOwner: true, mode: 0o600 };
+
+function readInput(file: string): Buffer {
   try {
-    return readFileSync(file === '-' ? 0 : file, 'utf8');
+    return readFileSync(file === '-' ? 0 : file);
   } catch (error) {
     throw new UsageError(`${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
   }
+}
+
+function checkVaultId(vaultId: string | undefined): void {
+  if (vaultId !== undefined && !/^[A-Za-z0-9_.@-]+$/.test(vaultId)) {
+    throw new UsageError(`invalid --vault-id ${JSON.stringify(vaultId)}`);
+  }
+}
+
+/** Where the result goes ('-' is stdout), checked before any work is done. */
+function outputOf(file: string, output: string | undefined, command: string): string {
+  const target = output ?? file;
+  if (target === '-') return target;
+  const followed = followLinks(target);
+  const shown = followed === resolve(target) ? target : followed;
+  checkOutputFile(shown, output === undefined ? `vault ${command}` : '--output');
+  return target;
+}
+
+/** A vault's text, or one line saying the file is not a vault (before any password is asked for). */
+function vaultText(file: string, content: Buffer): string {
+  const text = content.toString('utf8');
+  try {
+    readEnvelope(text);
+  } catch (error) {
+    if (error instanceof VaultError) throw new UsageError(`${file}: ${error.message}`);
+    throw error;
+  }
+  return text;
 }
 
 /** Decrypts, turning vault failures into one line naming the file; nothing is written on failure. */
@@ -26,19 +65,9 @@ function decryptFile(file: string, text: string, password: string): Buffer {
   }
 }
 
-/** In place (keeping the file's mode), to another file, or to stdout with `-`. */
-async function writeOutput(target: string, data: string | Buffer, modeFrom: string): Promise<void> {
-  if (target === '-') {
-    process.stdout.write(data);
-    return;
-  }
-  let mode = 0o600;
-  try {
-    mode = statSync(modeFrom).mode & 0o777;
-  } catch {
-    // A new file from stdin: private by default.
-  }
-  await writeFileAtomic(target, data, mode);
+async function writeOutput(target: string, data: string | Buffer, how: ReplaceOptions): Promise<void> {
+  if (target === '-') process.stdout.write(data);
+  else await replaceFile(target, target, data, how);
 }
 
 export function vaultCommand(globals: () => GlobalOptions): CommandUnknownOpts {
@@ -46,7 +75,8 @@ export function vaultCommand(globals: () => GlobalOptions): CommandUnknownOpts {
     'after',
     '\nThe password comes from --vault-password-file FILE or $CI_BUILDER_VAULT_PASSWORD, never from a flag value.\nrekey takes the new one from --new-vault-password-file FILE or $CI_BUILDER_NEW_VAULT_PASSWORD.',
   );
-  const password = (what: string) => requireVaultPassword(globals().vaultPasswordFile, what);
+  const unlockPassword = (file: string) => requireVaultPassword(globals().vaultPasswordFile, file);
+  const encryptionPassword = (what: string) => requireEncryptionPassword(globals().vaultPasswordFile, what);
 
   vault.addCommand(
     new Command('encrypt')
@@ -55,10 +85,12 @@ export function vaultCommand(globals: () => GlobalOptions): CommandUnknownOpts {
       .option('--vault-id <id>', 'label the vault with an id (format 1.2)')
       .option('--output <file>', 'write here instead, - for stdout')
       .action(async (file, options) => {
-        const text = readInput(file);
-        if (isVaultText(text)) throw new UsageError(`${file}: already vault-encrypted`);
-        if (options.vaultId !== undefined && !/^[A-Za-z0-9_.@-]+$/.test(options.vaultId)) throw new UsageError(`invalid --vault-id ${JSON.stringify(options.vaultId)}`);
-        await writeOutput(options.output ?? (file === '-' ? '-' : file), encryptVault(text, password(file), options.vaultId), file);
+        checkVaultId(options.vaultId);
+        const target = outputOf(file, options.output, 'encrypt');
+        const plaintext = readInput(file);
+        if (isVaultText(plaintext.toString('utf8'))) throw new UsageError(`${file}: already vault-encrypted`);
+        const password = encryptionPassword(file === '-' ? 'stdin' : file);
+        await writeOutput(target, encryptVault(plaintext, password, options.vaultId), ENCRYPTING);
       }),
   );
   vault.addCommand(
@@ -67,8 +99,9 @@ export function vaultCommand(globals: () => GlobalOptions): CommandUnknownOpts {
       .argument('<file>', 'vault file, - for stdin')
       .option('--output <file>', 'write here instead, - for stdout')
       .action(async (file, options) => {
-        const text = readInput(file);
-        await writeOutput(options.output ?? (file === '-' ? '-' : file), decryptFile(file, text, password(file)), file);
+        const target = outputOf(file, options.output, 'decrypt');
+        const text = vaultText(file, readInput(file));
+        await writeOutput(target, decryptFile(file, text, unlockPassword(file)), DECRYPTING);
       }),
   );
   vault.addCommand(
@@ -76,7 +109,8 @@ export function vaultCommand(globals: () => GlobalOptions): CommandUnknownOpts {
       .description('Print the decrypted content of a vault file')
       .argument('<file>', 'vault file')
       .action((file) => {
-        process.stdout.write(decryptFile(file, readInput(file), password(file)));
+        const text = vaultText(file, readInput(file));
+        process.stdout.write(decryptFile(file, text, unlockPassword(file)));
       }),
   );
   vault.addCommand(
@@ -85,11 +119,12 @@ export function vaultCommand(globals: () => GlobalOptions): CommandUnknownOpts {
       .argument('<file>', 'vault file')
       .option('--new-vault-password-file <file>', `file holding the new password (default: $${NEW_PASSWORD_VARIABLE})`)
       .action(async (file, options) => {
-        const text = readInput(file);
+        const target = outputOf(file, undefined, 'rekey');
+        const text = vaultText(file, readInput(file));
         const newPassword = resolveVaultPassword(options.newVaultPasswordFile, process.env, NEW_PASSWORD_VARIABLE);
         if (newPassword === undefined) throw new UsageError(`rekey needs the new password: --new-vault-password-file FILE or $${NEW_PASSWORD_VARIABLE}`);
-        const plaintext = decryptFile(file, text, password(file));
-        await writeOutput(file, encryptVault(plaintext, newPassword, readEnvelope(text).vaultId), file);
+        const plaintext = decryptFile(file, text, unlockPassword(file));
+        await writeOutput(target, encryptVault(plaintext, newPassword, readEnvelope(text).vaultId), REKEYING);
       }),
   );
   vault.addCommand(
@@ -98,8 +133,10 @@ export function vaultCommand(globals: () => GlobalOptions): CommandUnknownOpts {
       .requiredOption('--name <name>', 'the YAML key to print')
       .option('--vault-id <id>', 'label the vault with an id (format 1.2)')
       .action((options) => {
-        const value = readInput('-').replace(/\n$/, '');
-        const encrypted = encryptVault(value, password('the value'), options.vaultId);
+        checkVaultId(options.vaultId);
+        const password = encryptionPassword('the value');
+        const value = readInput('-').toString('utf8').replace(/\n$/, '');
+        const encrypted = encryptVault(value, password, options.vaultId);
         process.stdout.write(`${options.name}: !vault |\n${encrypted.trimEnd().split('\n').map((line) => `  ${line}`).join('\n')}\n`);
       }),
   );
