@@ -24,6 +24,7 @@ import { templateVariables } from '../render/variables.js';
 import { UsageError } from '../util/errors.js';
 import { Limiter } from '../util/limiter.js';
 import { inputDigest, normalizeRunStrings } from './digest.js';
+import { fromNames } from './from-lines.js';
 import { imageNamespace, imageReference } from './naming.js';
 
 export const INPUT_DIGEST_LABEL = 'ci-builder.input-digest';
@@ -40,6 +41,8 @@ export interface PlannedImage {
   emptyDirs: string[];
   inputDigest: string;
   labels: Record<string, string>;
+  /** A root image built FROM the plan's base image: it needs the base image made first. */
+  fromBaseImage: boolean;
   /** Why the image cannot be built (a source that could not be fetched); set, it fails without building. */
   failure?: string;
 }
@@ -158,6 +161,7 @@ export async function makePlan(request: PlanRequest): Promise<Plan> {
       contextFiles,
       emptyDirs: inputs.patchesPath !== undefined && patches.length === 0 ? [PATCHES_DIR] : [],
       inputDigest: digest,
+      fromBaseImage: image.parent === null && fromNames(dockerfile, baseImage.reference),
       ...(sources.failure !== undefined ? { failure: sources.failure } : {}),
       labels: {
         [INPUT_DIGEST_LABEL]: digest,
