@@ -25,7 +25,10 @@ export type EnsureOutcome = 'present' | 'imported' | 'bootstrapped';
  * Makes sure the distro's base image is in the engine: reused while its inputs are unchanged,
  * imported from a cached root filesystem, or bootstrapped from the distro's repository.
  */
-export async function ensureBaseImage(base: BaseImage, options: EnsureOptions): Promise<Result<EnsureOutcome, EngineFailure>> {
+export async function ensureBaseImage(
+  base: BaseImage,
+  options: EnsureOptions,
+): Promise<Result<EnsureOutcome, EngineFailure>> {
   if (base.kind === 'image') return ok('present');
   const exists = await options.engine.exists(base.reference);
   if (!exists.ok) return exists;
@@ -51,13 +54,18 @@ export async function ensureBaseImage(base: BaseImage, options: EnsureOptions): 
     });
     await rename(join(context, 'rootfs.tar'), rootfs);
     if (built.ok) return ok(outcome);
-    return fail({ kind: built.failure.kind, message: `importing the ${base.distro} root filesystem failed: ${built.failure.message}` });
+    const message = `importing the ${base.distro} root filesystem failed: ${built.failure.message}`;
+    return fail({ kind: built.failure.kind, message });
   } finally {
     await rm(context, { recursive: true, force: true });
   }
 }
 
-async function bootstrapRootfs(base: Extract<BaseImage, { kind: 'bootstrap' }>, target: string, options: EnsureOptions): Promise<Result<void, EngineFailure>> {
+async function bootstrapRootfs(
+  base: Extract<BaseImage, { kind: 'bootstrap' }>,
+  target: string,
+  options: EnsureOptions,
+): Promise<Result<void, EngineFailure>> {
   await mkdir(options.cacheDir, { recursive: true });
   const partial = `${target}.partial`;
   const { source } = base;
@@ -76,8 +84,12 @@ async function bootstrapRootfs(base: Extract<BaseImage, { kind: 'bootstrap' }>, 
   if (!ran.ok || ran.value.exitCode !== 0) {
     await rm(partial, { force: true });
     // A repository that refuses or cannot be reached makes mmdebstrap fail like a build step does.
-    const failure = ran.ok ? commandFailure('mmdebstrap', ran.value, 'build', options.signal) : { kind: 'engine' as const, message: ran.failure.message };
-    return fail({ kind: failure.kind, message: `bootstrapping ${base.distro} ${base.suite} failed: ${failure.message}` });
+    // mmdebstrap missing is this host's problem, not an unreachable engine.
+    const failure: EngineFailure = ran.ok
+      ? commandFailure('mmdebstrap', ran.value, 'build', options.signal)
+      : { ...ran.failure, kind: 'engine' };
+    const message = `bootstrapping ${base.distro} ${base.suite} failed: ${failure.message}`;
+    return fail({ kind: failure.kind, message });
   }
   await rename(partial, target);
   return ok(undefined);

@@ -1,7 +1,16 @@
 import { fail, ok, type Result } from '../util/result.js';
 import { commandFailure, engineQuery, nothing, parseJson, presence, runEngineCommand } from './failure.js';
 import { labelFlags, runFlags } from './flags.js';
-import type { BuildRequest, Engine, EngineFailure, EngineResult, ImageInfo, PushRequest, RunRequest, RunResult } from './types.js';
+import type {
+  BuildRequest,
+  Engine,
+  EngineFailure,
+  EngineResult,
+  ImageInfo,
+  PushRequest,
+  RunRequest,
+  RunResult,
+} from './types.js';
 
 const STORAGE = ['--storage-driver', 'overlay'];
 
@@ -18,9 +27,10 @@ export class BuildahEngine implements Engine {
       ...STORAGE, 'bud', '--isolation', 'chroot', '--network', 'host', '-f', 'Dockerfile', '-t', request.reference,
       ...labelFlags(request.labels), '.',
     ];
-    const ran = await runEngineCommand(this.command, args, { cwd: request.contextDir, signal: request.signal, onLine: request.onLine });
+    const { signal, onLine } = request;
+    const ran = await runEngineCommand(this.command, args, { cwd: request.contextDir, signal, onLine });
     if (!ran.ok) return ran;
-    if (ran.value.exitCode !== 0) return fail(commandFailure('buildah bud', ran.value, 'build', request.signal));
+    if (ran.value.exitCode !== 0) return fail(commandFailure('buildah bud', ran.value, 'build', signal));
     const info = await this.inspect(request.reference);
     if (!info.ok && info.failure.kind === 'not-found') {
       return fail({ kind: 'build', message: `buildah bud succeeded but ${request.reference} is not in storage` });
@@ -35,7 +45,8 @@ export class BuildahEngine implements Engine {
     ];
     const ran = await runEngineCommand(this.command, args, { signal: request.signal, onLine: request.onLine });
     if (!ran.ok) return ran;
-    return ran.value.exitCode === 0 ? ok(undefined) : fail(commandFailure('buildah push', ran.value, 'push', request.signal));
+    if (ran.value.exitCode !== 0) return fail(commandFailure('buildah push', ran.value, 'push', request.signal));
+    return ok(undefined);
   }
 
   async run(request: RunRequest): EngineResult<RunResult> {
@@ -44,7 +55,10 @@ export class BuildahEngine implements Engine {
     const container = created.value.trim();
     try {
       let output = '';
-      const args = [...STORAGE, 'run', '--isolation', 'chroot', '--network', 'host', ...runFlags(request), container, '--', ...request.command];
+      const args = [
+        ...STORAGE, 'run', '--isolation', 'chroot', '--network', 'host', ...runFlags(request),
+        container, '--', ...request.command,
+      ];
       const ran = await runEngineCommand(this.command, args, { onLine: (line) => (output += `${line}\n`) });
       return ran.ok ? ok({ exitCode: ran.value.exitCode, output }) : ran;
     } finally {
@@ -62,11 +76,13 @@ export class BuildahEngine implements Engine {
   async exportOci(reference: string, dir: string): EngineResult<void> {
     const ran = await runEngineCommand(this.command, [...STORAGE, 'push', reference, `oci:${dir}`]);
     if (!ran.ok) return ran;
-    return ran.value.exitCode === 0 ? ok(undefined) : fail(commandFailure('buildah push oci:', ran.value, 'engine'));
+    if (ran.value.exitCode !== 0) return fail(commandFailure('buildah push oci:', ran.value, 'engine'));
+    return ok(undefined);
   }
 
   async findByLabel(key: string, value: string): EngineResult<string | undefined> {
-    const answer = await this.query(['images', '--no-trunc', '--noheading', '--format', '{{.ID}}', '--filter', `label=${key}=${value}`]);
+    const filter = `label=${key}=${value}`;
+    const answer = await this.query(['images', '--no-trunc', '--noheading', '--format', '{{.ID}}', '--filter', filter]);
     if (!answer.ok) return answer;
     return ok(answer.value.split('\n').map((line) => line.trim()).find((line) => line !== ''));
   }

@@ -2,7 +2,16 @@ import { dirname } from 'node:path';
 import { fail, ok, type Result } from '../util/result.js';
 import { commandFailure, engineQuery, nothing, parseJson, presence, runEngineCommand } from './failure.js';
 import { labelFlags, runFlags } from './flags.js';
-import type { BuildRequest, Engine, EngineFailure, EngineResult, ImageInfo, PushRequest, RunRequest, RunResult } from './types.js';
+import type {
+  BuildRequest,
+  Engine,
+  EngineFailure,
+  EngineResult,
+  ImageInfo,
+  PushRequest,
+  RunRequest,
+  RunResult,
+} from './types.js';
 
 type DockerImage = { Id: string; Config?: { Labels?: Record<string, string> | null; User?: string } };
 
@@ -19,7 +28,10 @@ export class DockerEngine implements Engine {
   ) {}
 
   async build(request: BuildRequest): EngineResult<ImageInfo> {
-    const args = ['build', '--progress', 'plain', '--network', 'host', '-f', 'Dockerfile', '-t', request.reference, ...labelFlags(request.labels), '.'];
+    const args = [
+      'build', '--progress', 'plain', '--network', 'host', '-f', 'Dockerfile', '-t', request.reference,
+      ...labelFlags(request.labels), '.',
+    ];
     const ran = await runEngineCommand(this.command, args, {
       cwd: request.contextDir,
       env: { ...this.env, DOCKER_BUILDKIT: '1' },
@@ -38,15 +50,21 @@ export class DockerEngine implements Engine {
   async push(request: PushRequest): EngineResult<void> {
     // A config folder of its own per push: the credential never touches the user's ~/.docker.
     const env = request.authFile ? { ...this.env, DOCKER_CONFIG: dirname(request.authFile) } : this.env;
-    const ran = await runEngineCommand(this.command, ['push', request.reference], { env, signal: request.signal, onLine: request.onLine });
+    const { signal, onLine } = request;
+    const ran = await runEngineCommand(this.command, ['push', request.reference], { env, signal, onLine });
     if (!ran.ok) return ran;
-    return ran.value.exitCode === 0 ? ok(undefined) : fail(commandFailure('docker push', ran.value, 'push', request.signal));
+    if (ran.value.exitCode !== 0) return fail(commandFailure('docker push', ran.value, 'push', signal));
+    return ok(undefined);
   }
 
   async run(request: RunRequest): EngineResult<RunResult> {
     let output = '';
-    const args = ['run', '--rm', '--network', 'host', '--entrypoint', '', ...runFlags(request), request.reference, ...request.command];
-    const ran = await runEngineCommand(this.command, args, { env: this.env, onLine: (line) => (output += `${line}\n`) });
+    const args = [
+      'run', '--rm', '--network', 'host', '--entrypoint', '', ...runFlags(request),
+      request.reference, ...request.command,
+    ];
+    const onLine = (line: string) => (output += `${line}\n`);
+    const ran = await runEngineCommand(this.command, args, { env: this.env, onLine });
     if (!ran.ok) return ran;
     // 125: docker itself failed (no such image, daemon gone), not the command in the container.
     if (ran.value.exitCode === 125) return fail(commandFailure('docker run', ran.value, 'engine'));
@@ -60,9 +78,11 @@ export class DockerEngine implements Engine {
 
   async exportOci(reference: string, dir: string): EngineResult<void> {
     const daemon = this.env.DOCKER_HOST ? ['--src-daemon-host', this.env.DOCKER_HOST] : [];
-    const ran = await runEngineCommand('skopeo', ['copy', ...daemon, `docker-daemon:${reference}`, `oci:${dir}`], { env: this.env });
+    const args = ['copy', ...daemon, `docker-daemon:${reference}`, `oci:${dir}`];
+    const ran = await runEngineCommand('skopeo', args, { env: this.env });
     if (!ran.ok) return ran;
-    return ran.value.exitCode === 0 ? ok(undefined) : fail(commandFailure('skopeo copy docker-daemon:', ran.value, 'engine'));
+    if (ran.value.exitCode !== 0) return fail(commandFailure('skopeo copy docker-daemon:', ran.value, 'engine'));
+    return ok(undefined);
   }
 
   async findByLabel(key: string, value: string): EngineResult<string | undefined> {

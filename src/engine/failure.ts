@@ -5,7 +5,13 @@ import type { EngineFailure, EngineFailureKind, ImageInfo } from './types.js';
 /** The engine's daemon is down or its socket unreachable (docker and its clients say it these ways). */
 const ENGINE_UNREACHABLE = /Cannot connect to the Docker daemon|error during connect|Is the docker daemon running/i;
 /** The registry could not be reached at all, as the Go network stack of buildah and docker words it. */
-const REGISTRY_UNREACHABLE = /dial tcp|connection refused|no such host|i\/o timeout|TLS handshake timeout|network is unreachable|connection reset by peer/i;
+const REGISTRY_UNREACHABLE = new RegExp(
+  [
+    'dial tcp', 'connection refused', 'no such host', 'i/o timeout', 'TLS handshake timeout', 'network is unreachable',
+    'connection reset by peer',
+  ].join('|'),
+  'i',
+);
 /** The image asked for is not in the engine's storage (buildah, docker). */
 const IMAGE_NOT_FOUND = /image not known|No such image|no such object|image not found/i;
 
@@ -13,7 +19,11 @@ const IMAGE_NOT_FOUND = /image not known|No such image|no such object|image not 
  * Runs an engine's command. One that cannot even be started (not installed, not executable)
  * means the engine is unreachable: a failure value, not a thrown error.
  */
-export async function runEngineCommand(command: string, args: readonly string[], options: RunOptions = {}): Promise<Result<ProcessResult, EngineFailure>> {
+export async function runEngineCommand(
+  command: string,
+  args: readonly string[],
+  options: RunOptions = {},
+): Promise<Result<ProcessResult, EngineFailure>> {
   try {
     return ok(await runProcess(command, args, options));
   } catch (error) {
@@ -27,7 +37,12 @@ export async function runEngineCommand(command: string, args: readonly string[],
  * Registry reachability is read only from pushes and missing images only from queries: a build's
  * own output may say "connection refused" or "not found" about what its RUN steps did.
  */
-export function commandFailure(label: string, result: ProcessResult, usual: EngineFailureKind, signal?: AbortSignal): EngineFailure {
+export function commandFailure(
+  label: string,
+  result: ProcessResult,
+  usual: EngineFailureKind,
+  signal?: AbortSignal,
+): EngineFailure {
   const message = describeFailure(label, result);
   const errors = result.stderrTail.join('\n');
   if (signal?.aborted) return { kind: 'interrupted', message };
@@ -38,10 +53,16 @@ export function commandFailure(label: string, result: ProcessResult, usual: Engi
 }
 
 /** Runs a command whose only interest is success: its standard output on exit 0, a classified failure otherwise. */
-export async function engineQuery(command: string, args: readonly string[], label: string, options: RunOptions = {}): Promise<Result<string, EngineFailure>> {
+export async function engineQuery(
+  command: string,
+  args: readonly string[],
+  label: string,
+  options: RunOptions = {},
+): Promise<Result<string, EngineFailure>> {
   const ran = await runEngineCommand(command, args, { ...options, captureStdout: true });
   if (!ran.ok) return ran;
-  return ran.value.exitCode === 0 ? ok(ran.value.stdout) : fail(commandFailure(label, ran.value, 'engine', options.signal));
+  if (ran.value.exitCode !== 0) return fail(commandFailure(label, ran.value, 'engine', options.signal));
+  return ok(ran.value.stdout);
 }
 
 /** Parses a query's JSON answer; an answer that is not JSON is an engine failure, not a crash. */

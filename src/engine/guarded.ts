@@ -10,7 +10,8 @@ export function guardEngine(engine: Engine): Engine {
     try {
       return await call();
     } catch (error) {
-      return fail({ kind: 'engine', message: `${engine.name} ${operation}: ${error instanceof Error ? error.message : String(error)}` });
+      const message = error instanceof Error ? error.message : String(error);
+      return fail({ kind: 'engine', message: `${engine.name} ${operation}: ${message}` });
     }
   };
   return {

@@ -26,14 +26,29 @@ export type RunEvent = { at: string } & (
   | { type: 'image'; reason: 'built' | 'reused'; name: string; imageId: string; seconds: number }
   | { type: 'image'; reason: 'retrying'; name: string; attempt: number; message: string }
   /** `attempts` is 0 for an image that never started (parent_error, or interrupted before its turn). */
-  | { type: 'image'; reason: 'failed'; name: string; status: Exclude<FailureStatus, 'push_error'>; message: string; attempts: number }
+  | {
+      type: 'image';
+      reason: 'failed';
+      name: string;
+      status: Exclude<FailureStatus, 'push_error'>;
+      message: string;
+      attempts: number;
+    }
   /** Left alone by a build option (--skip-existing, --skip-parents), as kolla-build's skipped. */
   | { type: 'image'; reason: 'skipped'; name: string; because: string }
   | { type: 'image'; reason: 'not-matched' | 'unbuildable'; name: string }
   | { type: 'push'; reason: 'started'; name: string; reference: string; attempt: number }
   | { type: 'push'; reason: 'retrying'; name: string; attempt: number; message: string }
   | { type: 'push'; reason: 'pushed'; name: string; reference: string; seconds: number; attempts: number }
-  | { type: 'push'; reason: 'failed'; name: string; reference: string; status: PushFailureStatus; message: string; attempts: number }
+  | {
+      type: 'push';
+      reason: 'failed';
+      name: string;
+      reference: string;
+      status: PushFailureStatus;
+      message: string;
+      attempts: number;
+    }
 );
 
 /** Distributes without the `at` field, which the emitter stamps. */

@@ -109,7 +109,10 @@ export class LiveReporter implements Reporter {
     }
   }
 
-  private applyImage(event: Extract<RunEvent, { type: 'image' }>, stamp: string): string | undefined | typeof UNCHANGED {
+  private applyImage(
+    event: Extract<RunEvent, { type: 'image' }>,
+    stamp: string,
+  ): string | undefined | typeof UNCHANGED {
     switch (event.reason) {
       case 'started':
         this.running.set(event.name, { activity: 'building', since: this.now() });

@@ -86,7 +86,8 @@ export class SummaryCollector implements Reporter {
   private onRun(event: Extract<RunEvent, { type: 'run' }>): void {
     switch (event.reason) {
       case 'started':
-        Object.assign(this.summary, { tag: event.tag, distro: event.distro, engine: event.engine, started_at: event.at });
+        Object.assign(this.summary, { tag: event.tag, distro: event.distro, engine: event.engine });
+        this.summary.started_at = event.at;
         return;
       case 'finished':
         Object.assign(this.summary, { finished_at: event.at, interrupted: event.interrupted });
@@ -135,7 +136,9 @@ export class SummaryCollector implements Reporter {
         return;
       case 'failed':
         summary.failed.push({ name: event.name, status: event.status, reason: event.message });
-        if (record) Object.assign(record, { status: 'failed', ...(event.attempts > 0 ? { finished_at: event.at, attempts: event.attempts } : {}) });
+        if (record) record.status = 'failed';
+        // An image that never started keeps no timings.
+        if (record && event.attempts > 0) Object.assign(record, { finished_at: event.at, attempts: event.attempts });
         return;
       case 'skipped':
         summary.skipped.push({ name: event.name, reason: event.because });

@@ -71,15 +71,22 @@ export async function executeBuildRun(options: BuildRunOptions): Promise<BuildRu
   const nodes = runGraph(plan);
   const attempts = new Map<string, number>();
 
-  events.emit({ type: 'run', reason: 'started', tag: plan.tag, distro: plan.distro, engine: engine.name, runDir: options.runDir, images: plan.images.map((image) => image.name) });
-  if (!listed.ok) events.emit({ type: 'warning', message: `cannot list the engine's containers (${listed.failure.message}): an interrupt will leave them` });
+  const images = plan.images.map((image) => image.name);
+  const { tag, distro } = plan;
+  events.emit({ type: 'run', reason: 'started', tag, distro, engine: engine.name, runDir: options.runDir, images });
+  if (!listed.ok) {
+    const message = `cannot list the engine's containers (${listed.failure.message}): an interrupt will leave them`;
+    events.emit({ type: 'warning', message });
+  }
   for (const name of plan.selection.notMatched) events.emit({ type: 'image', reason: 'not-matched', name });
   for (const name of plan.selection.unbuildable) events.emit({ type: 'image', reason: 'unbuildable', name });
-  for (const regex of plan.selection.unmatchedRegexes) events.emit({ type: 'warning', message: `regex ${JSON.stringify(regex)} matches no image` });
+  for (const regex of plan.selection.unmatchedRegexes) {
+    events.emit({ type: 'warning', message: `regex ${JSON.stringify(regex)} matches no image` });
+  }
   for (const node of nodes) {
     if (node.kind !== 'image') continue;
-    const { image } = node;
-    events.emit({ type: 'image', reason: 'queued', name: image.name, reference: image.reference, inputDigest: image.inputDigest, parent: image.parent });
+    const { name, reference, inputDigest, parent } = node.image;
+    events.emit({ type: 'image', reason: 'queued', name, reference, inputDigest, parent });
   }
 
   const runNode = async (node: RunNode, attempt: number, nodeSignal: AbortSignal): Promise<StepResult> => {
@@ -87,9 +94,13 @@ export async function executeBuildRun(options: BuildRunOptions): Promise<BuildRu
       case 'base-image':
         return prepareBase(run, nodeSignal);
       case 'image': {
-        const built = node.work === 'tag-existing' ? await reuseSkippedParent(run, node.image) : await buildImage(run, node.image, contextRoot, attempt, nodeSignal);
-        if (built.ok && built.value === 'ready' && options.push) pushing.push(pushes.add(() => pushImage(run, node.image, options.push as PushSettings)));
-        return built.ok ? ok(undefined) : built;
+        const built = node.work === 'tag-existing'
+          ? await reuseSkippedParent(run, node.image)
+          : await buildImage(run, { image: node.image, contextRoot, attempt, signal: nodeSignal });
+        if (!built.ok) return built;
+        const push = options.push;
+        if (built.value === 'ready' && push) pushing.push(pushes.add(() => pushImage(run, node.image, push)));
+        return ok(undefined);
       }
       default: {
         const never: never = node;
@@ -113,9 +124,7 @@ export async function executeBuildRun(options: BuildRunOptions): Promise<BuildRu
             attempts.set(event.id, event.attempt);
             return;
           case 'retrying':
-            if (event.node.kind === 'image') events.emit({ type: 'image', reason: 'retrying', name: event.id, attempt: event.attempt, message: event.reason });
-            else events.emit({ type: 'warning', message: `base image ${event.id}: attempt ${event.attempt} after: ${event.reason}` });
-            return;
+            return reportRetry(run, event.node, event.attempt, event.reason);
           case 'finished':
             return reportOutcome(run, event.node, event.outcome, attempts.get(event.id) ?? 0);
           default: {
@@ -140,19 +149,46 @@ export async function executeBuildRun(options: BuildRunOptions): Promise<BuildRu
   const summary = options.summary.summary;
   await writeFileAtomic(join(options.runDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
   const pushFailed = pushOutcomes.filter((outcome) => !outcome.result.ok);
-  if (options.push) await writeFileAtomic(join(options.runDir, 'push-failed.txt'), pushFailed.map((outcome) => `${outcome.reference}\n`).join(''));
+  if (options.push) {
+    const lines = pushFailed.map((outcome) => `${outcome.reference}\n`).join('');
+    await writeFileAtomic(join(options.runDir, 'push-failed.txt'), lines);
+  }
   return { summary, exitCode: runExitCode(outcomes, pushOutcomes, signal.aborted) };
 }
 
 /** From what the scheduler and the pushes say happened, never from what a reporter made of it. */
-export function runExitCode(outcomes: ReadonlyMap<string, NodeOutcome>, pushes: readonly PushOutcome[], interrupted: boolean): RunExitCode {
+export function runExitCode(
+  outcomes: ReadonlyMap<string, NodeOutcome>,
+  pushes: readonly PushOutcome[],
+  interrupted: boolean,
+): RunExitCode {
   if (interrupted) return 130;
   const nodeFailed = [...outcomes.values()].some((outcome) => outcome.state !== 'succeeded');
   return nodeFailed || pushes.some((push) => !push.result.ok) ? 1 : 0;
 }
 
+function reportRetry(options: BuildRunOptions, node: RunNode, attempt: number, message: string): void {
+  switch (node.kind) {
+    case 'image':
+      options.events.emit({ type: 'image', reason: 'retrying', name: node.id, attempt, message });
+      return;
+    case 'base-image':
+      options.events.emit({ type: 'warning', message: `base image ${node.id}: attempt ${attempt} after: ${message}` });
+      return;
+    default: {
+      const never: never = node;
+      return never;
+    }
+  }
+}
+
 /** A node's final outcome, as the events reporters and the summary know. */
-function reportOutcome(options: BuildRunOptions, node: RunNode, outcome: NodeOutcome<BuildFailureStatus>, attempts: number): void {
+function reportOutcome(
+  options: BuildRunOptions,
+  node: RunNode,
+  outcome: NodeOutcome<BuildFailureStatus>,
+  attempts: number,
+): void {
   const { events, plan } = options;
   let status: FailureStatus;
   let message: string;
@@ -164,8 +200,10 @@ function reportOutcome(options: BuildRunOptions, node: RunNode, outcome: NodeOut
       message = outcome.reason;
       break;
     case 'skipped':
+      // Never started: its parent (or the base image) failed first.
+      attempts = 0;
       status = 'parent_error';
-      message = outcome.because === plan.baseImage.reference ? `base image ${outcome.because} failed` : `parent ${outcome.because} failed`;
+      message = `${outcome.because === plan.baseImage.reference ? 'base image' : 'parent'} ${outcome.because} failed`;
       break;
     case 'cancelled':
       status = 'interrupted';
@@ -178,11 +216,12 @@ function reportOutcome(options: BuildRunOptions, node: RunNode, outcome: NodeOut
   }
   switch (node.kind) {
     case 'image':
-      events.emit({ type: 'image', reason: 'failed', name: node.id, status, message, attempts: outcome.state === 'skipped' ? 0 : attempts });
+      events.emit({ type: 'image', reason: 'failed', name: node.id, status, message, attempts });
       return;
     case 'base-image':
       // The base image has no parent: it fails by itself or is interrupted, never parent_error.
-      events.emit({ type: 'base-image', reason: 'failed', reference: node.id, status: status === 'parent_error' ? 'error' : status, message });
+      if (status === 'parent_error') status = 'error';
+      events.emit({ type: 'base-image', reason: 'failed', reference: node.id, status, message });
       return;
     default: {
       const never: never = node;
@@ -216,24 +255,36 @@ async function prepareBase(options: BuildRunOptions, signal: AbortSignal): Promi
 /** `ready`: the image is at its reference and goes on to be pushed; `left-alone`: --skip-existing found it there. */
 type Built = Result<'ready' | 'left-alone', StepFailure>;
 
-async function buildImage(options: BuildRunOptions, image: PlannedImage, contextRoot: string, attempt: number, signal: AbortSignal): Promise<Built> {
+/** One attempt at one image. */
+interface BuildStep {
+  image: PlannedImage;
+  /** The folder build contexts are written under. */
+  contextRoot: string;
+  attempt: number;
+  signal: AbortSignal;
+}
+
+async function buildImage(options: BuildRunOptions, step: BuildStep): Promise<Built> {
   const { engine, events } = options;
+  const { image } = step;
   if (image.failure !== undefined) return fail({ kind: 'error', reason: image.failure, retryable: false });
   if (options.skipExisting) {
     const exists = await engine.exists(image.reference);
     if (!exists.ok) return fail(stepFailure(exists.failure));
     if (exists.value) {
-      events.emit({ type: 'image', reason: 'skipped', name: image.name, because: `${image.reference} exists (--skip-existing)` });
+      const because = `${image.reference} exists (--skip-existing)`;
+      events.emit({ type: 'image', reason: 'skipped', name: image.name, because });
       return ok('left-alone');
     }
   }
-  const built = await buildOrReuse(options, image, contextRoot, attempt, signal);
+  const built = await buildOrReuse(options, step);
   return built.ok ? ok('ready') : fail(stepFailure(built.failure));
 }
 
 /** An image whose input digest was built before is tagged, not built again. */
-async function buildOrReuse(options: BuildRunOptions, image: PlannedImage, contextRoot: string, attempt: number, signal: AbortSignal): Promise<Result<void, EngineFailure>> {
+async function buildOrReuse(options: BuildRunOptions, step: BuildStep): Promise<Result<void, EngineFailure>> {
   const { engine, events } = options;
+  const { image, contextRoot, attempt, signal } = step;
   const started = Date.now();
   const seconds = () => (Date.now() - started) / 1000;
   const existing = await engine.findByLabel(INPUT_DIGEST_LABEL, image.inputDigest);
@@ -269,46 +320,50 @@ async function reuseSkippedParent(options: BuildRunOptions, image: PlannedImage)
   const existing = await options.engine.findByLabel(INPUT_DIGEST_LABEL, image.inputDigest);
   if (!existing.ok) return fail(stepFailure(existing.failure));
   if (existing.value === undefined) {
-    const reason = 'not built (--skip-parents) and no image with its input digest exists; build it without --skip-parents first';
+    const reason = 'not built (--skip-parents) and no image with its input digest exists; '
+      + 'build it without --skip-parents first';
     return fail({ kind: 'error', reason, retryable: false });
   }
   const tagged = await options.engine.tag(existing.value, image.reference);
   if (!tagged.ok) return fail(stepFailure(tagged.failure));
-  options.events.emit({ type: 'image', reason: 'skipped', name: image.name, because: '--skip-parents (existing image tagged for its children)' });
+  const because = '--skip-parents (existing image tagged for its children)';
+  options.events.emit({ type: 'image', reason: 'skipped', name: image.name, because });
   return ok('left-alone');
 }
 
 /** Pushes with retries; every way it can end is an event and an outcome, a failure included. */
 async function pushImage(options: BuildRunOptions, image: PlannedImage, settings: PushSettings): Promise<PushOutcome> {
   const { events, signal } = options;
+  const { name, reference } = image;
   const started = Date.now();
   let last: EngineFailure = { kind: 'interrupted', message: 'interrupted' };
   let attempts = 0;
   for (let attempt = 1; attempt <= settings.attempts && !signal.aborted; attempt++) {
     if (attempt > 1) {
-      events.emit({ type: 'push', reason: 'retrying', name: image.name, attempt, message: last.message });
+      events.emit({ type: 'push', reason: 'retrying', name, attempt, message: last.message });
       await sleep(settings.backoffMs * 2 ** (attempt - 2), signal);
       if (signal.aborted) break;
     }
     attempts = attempt;
-    events.emit({ type: 'push', reason: 'started', name: image.name, reference: image.reference, attempt });
+    events.emit({ type: 'push', reason: 'started', name, reference, attempt });
     const result = await options.engine.push({
-      reference: image.reference,
+      reference,
       insecure: settings.insecure,
       signal,
-      onLine: logTo(events, image.name),
+      onLine: logTo(events, name),
       ...(settings.authFile ? { authFile: settings.authFile } : {}),
     });
     if (result.ok) {
-      events.emit({ type: 'push', reason: 'pushed', name: image.name, reference: image.reference, seconds: (Date.now() - started) / 1000, attempts: attempt });
-      return { name: image.name, reference: image.reference, result: ok(undefined) };
+      const seconds = (Date.now() - started) / 1000;
+      events.emit({ type: 'push', reason: 'pushed', name, reference, seconds, attempts: attempt });
+      return { name, reference, result: ok(undefined) };
     }
     last = result.failure;
   }
   const failure: EngineFailure = signal.aborted ? { kind: 'interrupted', message: 'interrupted' } : last;
   const status = pushFailureStatus(failure.kind);
-  events.emit({ type: 'push', reason: 'failed', name: image.name, reference: image.reference, status, message: failure.message, attempts });
-  return { name: image.name, reference: image.reference, result: fail({ status, message: failure.message }) };
+  events.emit({ type: 'push', reason: 'failed', name, reference, status, message: failure.message, attempts });
+  return { name, reference, result: fail({ status, message: failure.message }) };
 }
 
 /** Engine output of one image, as log events. */

@@ -27,7 +27,9 @@ export function runGraph(plan: Plan): RunNode[] {
     const dependsOn = image.parent !== null && names.has(image.parent) ? [image.parent] : needsBase ? [baseId] : [];
     return { kind: 'image', id: image.name, dependsOn, image, work };
   });
-  if (nodes.some((node) => node.dependsOn.includes(baseId))) nodes.push({ kind: 'base-image', id: baseId, dependsOn: [], base: plan.baseImage });
+  if (nodes.some((node) => node.dependsOn.includes(baseId))) {
+    nodes.push({ kind: 'base-image', id: baseId, dependsOn: [], base: plan.baseImage });
+  }
   return nodes;
 }
 

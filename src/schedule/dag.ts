@@ -42,7 +42,9 @@ export interface DagOptions<N extends DagNode, K extends string> {
  * Runs a dependency graph: parents before children, N at a time, longest remaining
  * chain first. A failure skips exactly its descendants; unrelated nodes go on.
  */
-export async function runDag<N extends DagNode, K extends string>(options: DagOptions<N, K>): Promise<Map<string, NodeOutcome<K>>> {
+export async function runDag<N extends DagNode, K extends string>(
+  options: DagOptions<N, K>,
+): Promise<Map<string, NodeOutcome<K>>> {
   const nodes = new Map(options.nodes.map((node) => [node.id, node]));
   const children = new Map<string, string[]>();
   for (const node of options.nodes) {
@@ -90,12 +92,15 @@ export async function runDag<N extends DagNode, K extends string>(options: DagOp
         result = await options.run(node, attempt, signal);
       } catch (error) {
         const reason = `internal error: ${(error as Error).message}`;
-        return finish(id, signal.aborted ? { state: 'cancelled' } : { state: 'failed', kind: INTERNAL_FAILURE, reason, attempts: attempt });
+        if (signal.aborted) return finish(id, { state: 'cancelled' });
+        return finish(id, { state: 'failed', kind: INTERNAL_FAILURE, reason, attempts: attempt });
       }
       if (result.ok) return finish(id, { state: 'succeeded' });
       if (signal.aborted) return finish(id, { state: 'cancelled' });
       const { kind, reason, retryable } = result.failure;
-      if (!retryable || attempt > options.retries) return finish(id, { state: 'failed', kind, reason, attempts: attempt });
+      if (!retryable || attempt > options.retries) {
+        return finish(id, { state: 'failed', kind, reason, attempts: attempt });
+      }
       options.onEvent?.({ type: 'retrying', id, node, attempt: attempt + 1, kind, reason });
     }
   };

@@ -27,7 +27,8 @@ const lastLines = (text: string, count = 3) => text.trim().split('\n').slice(-co
 export async function smokeTestImage(engine: Engine, image: string, reference: string): Promise<SmokeResult> {
   const inspected = await engine.inspect(reference);
   if (!inspected.ok) {
-    const detail = inspected.failure.kind === 'not-found' ? 'the image is not in the engine' : inspected.failure.message;
+    const { kind, message } = inspected.failure;
+    const detail = kind === 'not-found' ? 'the image is not in the engine' : message;
     return { image, reference, checks: [{ check: 'service', status: 'fail', detail }] };
   }
   const info = inspected.value;
@@ -39,9 +40,13 @@ export async function smokeTestImage(engine: Engine, image: string, reference: s
     checks.push({ check: 'service', status: 'skipped', detail: `no ${SMOKE_TEST_LABEL} label` });
   } else {
     const ran = await engine.run({ reference, command: ['sh', '-c', command], ...(user ? { user } : {}) });
-    if (!ran.ok) checks.push({ check: 'service', status: 'fail', detail: `${command}: ${ran.failure.message}` });
-    else if (ran.value.exitCode === 0) checks.push({ check: 'service', status: 'ok', detail: `${command}: ${lastLines(ran.value.output, 1)}` });
-    else checks.push({ check: 'service', status: 'fail', detail: `${command} exited ${ran.value.exitCode}: ${lastLines(ran.value.output)}` });
+    if (!ran.ok) {
+      checks.push({ check: 'service', status: 'fail', detail: `${command}: ${ran.failure.message}` });
+    } else if (ran.value.exitCode === 0) {
+      checks.push({ check: 'service', status: 'ok', detail: `${command}: ${lastLines(ran.value.output, 1)}` });
+    } else {
+      checks.push({ check: 'service', status: 'fail', detail: `${command} exited ${ran.value.exitCode}: ${lastLines(ran.value.output)}` });
+    }
   }
 
   const probe = await engine.run({ reference, command: ['test', '-x', '/usr/local/bin/kolla_start'], user: 'root' });
