@@ -1,4 +1,13 @@
-import type { BuildRequest, Engine, EngineFailure, EngineResult, ImageInfo, PushRequest, RunRequest, RunResult } from '../../src/engine/types.js';
+import type {
+  BuildRequest,
+  Engine,
+  EngineFailure,
+  EngineResult,
+  ImageInfo,
+  PushRequest,
+  RunRequest,
+  RunResult,
+} from '../../src/engine/types.js';
 import { fail, ok } from '../../src/util/result.js';
 
 /** What the fake engine should do wrong, by image reference. */
@@ -37,7 +46,9 @@ export class FakeEngine implements Engine {
     this.calls.push(`build ${request.reference}`);
     this.script.onBuildStarted?.(request.reference);
     if (this.script.hangBuild === request.reference) {
-      await new Promise<void>((resolve) => (request.signal.aborted ? resolve() : request.signal.addEventListener('abort', () => resolve(), { once: true })));
+      const { signal } = request;
+      const aborted = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+      if (!signal.aborted) await aborted;
       return fail({ kind: 'interrupted', message: 'fake build stopped by SIGTERM' });
     }
     const kind = this.script.failBuild?.get(request.reference);
@@ -53,13 +64,17 @@ export class FakeEngine implements Engine {
 
   async push(request: PushRequest): EngineResult<void> {
     this.calls.push(`push ${request.reference}`);
-    if (this.script.pushThrows?.has(request.reference)) throw new Error(`fake adapter bug pushing ${request.reference}`);
+    if (this.script.pushThrows?.has(request.reference)) {
+      throw new Error(`fake adapter bug pushing ${request.reference}`);
+    }
     const left = this.script.pushFailures?.get(request.reference) ?? 0;
     if (left > 0) {
       this.script.pushFailures?.set(request.reference, left - 1);
       return fail({ kind: 'push', message: `fake registry refused ${request.reference}: 500` });
     }
-    if (!this.images.has(request.reference)) return fail({ kind: 'not-found', message: `${request.reference}: image not known` });
+    if (!this.images.has(request.reference)) {
+      return fail({ kind: 'not-found', message: `${request.reference}: image not known` });
+    }
     this.pushed.push(request.reference);
     return ok(undefined);
   }
@@ -93,7 +108,8 @@ export class FakeEngine implements Engine {
   }
 
   async remove(reference: string): EngineResult<void> {
-    return this.images.delete(reference) ? ok(undefined) : fail({ kind: 'not-found', message: `${reference}: image not known` });
+    if (!this.images.delete(reference)) return fail({ kind: 'not-found', message: `${reference}: image not known` });
+    return ok(undefined);
   }
 
   async run(_request: RunRequest): EngineResult<RunResult> {

@@ -19,7 +19,12 @@ const BASE: BaseImage = {
   kind: 'bootstrap',
   distro: 'debian',
   suite: 'bookworm',
-  source: { bootstrap: 'mmdebstrap', variant: 'minbase', include: [], sources: ['deb http://deb.debian.org/debian bookworm main'] },
+  source: {
+    bootstrap: 'mmdebstrap',
+    variant: 'minbase',
+    include: [],
+    sources: ['deb http://deb.debian.org/debian bookworm main'],
+  },
   digest: 'sha256:0123456789abcdef',
   repository: 'localhost/ci-builder/bootstrap-debian',
   tag: 'bookworm-0123456789ab',
@@ -45,7 +50,13 @@ function image(name: string, parent: string | null): PlannedImage {
 }
 
 /** base → openstack-base → keystone, base → cron, and memcached alone on the base image. */
-const TREE = (): PlannedImage[] => [image('base', null), image('memcached', null), image('cron', 'base'), image('openstack-base', 'base'), image('keystone', 'openstack-base')];
+const TREE = (): PlannedImage[] => [
+  image('base', null),
+  image('memcached', null),
+  image('cron', 'base'),
+  image('openstack-base', 'base'),
+  image('keystone', 'openstack-base'),
+];
 
 function planOf(images: PlannedImage[], skippedParents: PlannedImage[] = []): Plan {
   return {
@@ -56,7 +67,13 @@ function planOf(images: PlannedImage[], skippedParents: PlannedImage[] = []): Pl
     baseImage: BASE,
     bootstrapMirrorLines: ['deb http://127.0.0.1:9/debian bookworm main'],
     repositoriesInjected: false,
-    selection: { selected: images.map((entry) => entry.name), skippedParents: skippedParents.map((entry) => entry.name), notMatched: [], unbuildable: [], unmatchedRegexes: [] },
+    selection: {
+      selected: images.map((entry) => entry.name),
+      skippedParents: skippedParents.map((entry) => entry.name),
+      notMatched: [],
+      unbuildable: [],
+      unmatchedRegexes: [],
+    },
     images,
     skippedParents,
   };
@@ -65,7 +82,8 @@ function planOf(images: PlannedImage[], skippedParents: PlannedImage[] = []): Pl
 let cacheRoot: string;
 let hostCacheBefore: string[] | undefined;
 const hostCache = join(homedir(), '.cache', 'ci-builder');
-const listing = (dir: string): string[] | undefined => (existsSync(dir) ? readdirSync(dir, { recursive: true }).map(String).sort() : undefined);
+const listing = (dir: string): string[] | undefined =>
+  existsSync(dir) ? readdirSync(dir, { recursive: true }).map(String).sort() : undefined;
 
 interface Run {
   exitCode: number;
@@ -75,7 +93,7 @@ interface Run {
   engine: FakeEngine;
 }
 
-async function run(plan: Plan, script: FakeEngineScript = {}, options: Partial<BuildRunOptions> = {}, engine = new FakeEngine(script)): Promise<Run> {
+async function run(plan: Plan, engine: FakeEngine, options: Partial<BuildRunOptions> = {}): Promise<Run> {
   const runDir = temporaryDir('ci-builder-run-');
   const events = new EventBus();
   const seen: RunEvent[] = [];
@@ -94,8 +112,12 @@ async function run(plan: Plan, script: FakeEngineScript = {}, options: Partial<B
     signal: new AbortController().signal,
     ...options,
   });
-  return { exitCode: result.exitCode, summary: JSON.parse(readFileSync(join(runDir, 'summary.json'), 'utf8')) as RunSummary, events: seen, runDir, engine };
+  const written = JSON.parse(readFileSync(join(runDir, 'summary.json'), 'utf8')) as RunSummary;
+  return { exitCode: result.exitCode, summary: written, events: seen, runDir, engine };
 }
+
+/** An image of an earlier run with base's input digest: reused by tagging it. */
+const OLD_BASE = { id: 'sha256:old-base', labels: { [INPUT_DIGEST_LABEL]: 'sha256:base-digest' }, user: '' };
 
 /** An engine that already holds the base image, as after a first run. */
 function withBase(script: FakeEngineScript = {}): FakeEngine {
@@ -120,42 +142,51 @@ describe('a build run against an engine that fails in every way it can', () => {
     delete process.env.CI_BUILDER_CACHE_DIR;
   });
 
-  it('reports a failed image as error, its descendants as parent_error naming it, and builds the unrelated ones', async () => {
-    const { exitCode, summary, events } = await run(planOf(TREE()), {}, {}, withBase({ failBuild: new Map([[reference('openstack-base'), 'build']]) }));
+  it('reports a failed image as error, its descendants as parent_error naming it, builds the rest', async () => {
+    const engine = withBase({ failBuild: new Map([[reference('openstack-base'), 'build']]) });
+    const { exitCode, summary, events } = await run(planOf(TREE()), engine);
     assert.equal(exitCode, 1);
     assert.deepEqual(statuses(summary), { 'openstack-base': 'error', keystone: 'parent_error' });
     assert.equal(summary.failed.find((entry) => entry.name === 'keystone')?.reason, 'parent openstack-base failed');
     assert.match(summary.failed.find((entry) => entry.name === 'openstack-base')?.reason ?? '', /RUN false/);
     assert.deepEqual(names(summary.built), ['base', 'cron', 'memcached']);
     assert.deepEqual(summary.skipped, []);
-    const keystone = events.find((event) => event.type === 'image' && event.reason === 'failed' && event.name === 'keystone');
-    assert.ok(keystone?.type === 'image' && keystone.reason === 'failed' && keystone.attempts === 0, 'keystone never started');
+    const failedEvents = events.filter((event) => event.type === 'image' && event.reason === 'failed');
+    const keystone = failedEvents.find((event) => event.type === 'image' && event.name === 'keystone');
+    assert.ok(keystone?.type === 'image' && keystone.reason === 'failed' && keystone.attempts === 0, 'never started');
   });
 
-  it('fails the run when the base image cannot be made: failed names it, every image is parent_error, nothing is built', async () => {
+  it('fails the run when the base image cannot be made: failed names it, every image is parent_error', async () => {
     // A root filesystem in the cache makes the base image an import, so no mmdebstrap runs here.
     mkdirSync(join(cacheRoot, 'bootstrap'), { recursive: true });
     writeFileSync(join(cacheRoot, 'bootstrap', '0123456789abcdef.tar'), 'not really a tar');
-    const { exitCode, summary, engine } = await run(planOf(TREE()), { failBuild: new Map([[BASE.reference, 'build']]) });
+    const engine = new FakeEngine({ failBuild: new Map([[BASE.reference, 'build']]) });
+    const { exitCode, summary } = await run(planOf(TREE()), engine);
     assert.equal(exitCode, 1);
     assert.deepEqual(summary.failed[0], { name: BASE.reference, status: 'error', reason: summary.failed[0]?.reason });
     assert.match(summary.failed[0]?.reason ?? '', /importing the debian root filesystem failed/);
-    assert.deepEqual(statuses(summary), { [BASE.reference]: 'error', base: 'parent_error', memcached: 'parent_error', cron: 'parent_error', 'openstack-base': 'parent_error', keystone: 'parent_error' });
-    assert.equal(summary.failed.find((entry) => entry.name === 'memcached')?.reason, `base image ${BASE.reference} failed`);
+    const parentError = { base: 'parent_error', memcached: 'parent_error', cron: 'parent_error' };
+    const parentErrorBelow = { 'openstack-base': 'parent_error', keystone: 'parent_error' };
+    assert.deepEqual(statuses(summary), { [BASE.reference]: 'error', ...parentError, ...parentErrorBelow });
+    const memcached = summary.failed.find((entry) => entry.name === 'memcached');
+    assert.equal(memcached?.reason, `base image ${BASE.reference} failed`);
     assert.deepEqual(summary.built, []);
     assert.deepEqual(summary.base_image, { reference: BASE.reference, outcome: 'failed' });
     assert.deepEqual(engine.calls, [`build ${BASE.reference}`], 'no image build was attempted');
-    assert.ok(existsSync(join(cacheRoot, 'bootstrap', '0123456789abcdef.tar')), 'the cached root filesystem is kept for the next run');
+    assert.ok(existsSync(join(cacheRoot, 'bootstrap', '0123456789abcdef.tar')), 'the cached root filesystem is kept');
   });
 
   it('ends a push that throws in a push failed event: push_error, push_failed, push-failed.txt, exit 1', async () => {
     const plan = planOf([image('base', null), image('cron', 'base')]);
     const push = { threads: 2, attempts: 3, backoffMs: 1, insecure: true };
-    const { exitCode, summary, events, runDir, engine } = await run(plan, {}, { push }, withBase({ pushThrows: new Set([reference('cron')]) }));
+    const engine = withBase({ pushThrows: new Set([reference('cron')]) });
+    const { exitCode, summary, events, runDir } = await run(plan, engine, { push });
     assert.equal(exitCode, 1);
     const failedPush = events.filter((event) => event.type === 'push' && event.reason === 'failed');
     assert.equal(failedPush.length, 1);
-    assert.ok(failedPush[0]?.type === 'push' && failedPush[0].reason === 'failed' && failedPush[0].attempts === 3 && failedPush[0].status === 'push_error');
+    const [failure] = failedPush;
+    assert.ok(failure?.type === 'push' && failure.reason === 'failed');
+    assert.deepEqual([failure.attempts, failure.status], [3, 'push_error']);
     assert.deepEqual(summary.failed.map((entry) => [entry.name, entry.status]), [['cron', 'push_error']]);
     assert.match(summary.failed[0]?.reason ?? '', /fake adapter bug pushing/);
     assert.deepEqual(summary.push_failed.map((entry) => entry.name), ['cron']);
@@ -167,7 +198,8 @@ describe('a build run against an engine that fails in every way it can', () => {
 
   it('retries a push that fails, and a push that succeeds in the end is no failure', async () => {
     const push = { threads: 1, attempts: 3, backoffMs: 1, insecure: true };
-    const { exitCode, summary } = await run(planOf([image('base', null)]), {}, { push }, withBase({ pushFailures: new Map([[reference('base'), 2]]) }));
+    const engine = withBase({ pushFailures: new Map([[reference('base'), 2]]) });
+    const { exitCode, summary } = await run(planOf([image('base', null)]), engine, { push });
     assert.equal(exitCode, 0);
     assert.deepEqual(summary.failed, []);
     assert.equal(summary.images.base?.push?.attempts, 3);
@@ -176,8 +208,8 @@ describe('a build run against an engine that fails in every way it can', () => {
   for (const how of ['fail', 'throw'] as const) {
     it(`retries a reuse whose tag ${how === 'fail' ? 'fails' : 'throws'}, as a build failure is retried`, async () => {
       const engine = withBase({ tagFailures: { count: 1, how } });
-      engine.images.set('old/base:t0', { id: 'sha256:old-base', labels: { [INPUT_DIGEST_LABEL]: 'sha256:base-digest' }, user: '' });
-      const { exitCode, summary, events } = await run(planOf([image('base', null)]), {}, { retries: 1 }, engine);
+      engine.images.set('old/base:t0', OLD_BASE);
+      const { exitCode, summary, events } = await run(planOf([image('base', null)]), engine, { retries: 1 });
       assert.equal(exitCode, 0, JSON.stringify(summary.failed));
       assert.deepEqual(names(summary.reused), ['base']);
       assert.ok(events.some((event) => event.type === 'image' && event.reason === 'retrying' && event.name === 'base'));
@@ -187,8 +219,9 @@ describe('a build run against an engine that fails in every way it can', () => {
 
   it('makes a tag failure with no retries left a failure of that image, not a crash', async () => {
     const engine = withBase({ tagFailures: { count: 5, how: 'throw' } });
-    engine.images.set('old/base:t0', { id: 'sha256:old-base', labels: { [INPUT_DIGEST_LABEL]: 'sha256:base-digest' }, user: '' });
-    const { exitCode, summary } = await run(planOf([image('base', null), image('cron', 'base')]), {}, { retries: 1 }, engine);
+    engine.images.set('old/base:t0', OLD_BASE);
+    const plan = planOf([image('base', null), image('cron', 'base')]);
+    const { exitCode, summary } = await run(plan, engine, { retries: 1 });
     assert.equal(exitCode, 1);
     assert.deepEqual(statuses(summary), { base: 'error', cron: 'parent_error' });
     assert.match(summary.failed[0]?.reason ?? '', /buildah tag: fake adapter bug tagging/);
@@ -196,8 +229,9 @@ describe('a build run against an engine that fails in every way it can', () => {
 
   it('turns a --skip-parents parent whose tag fails into a retried node failure', async () => {
     const engine = withBase({ tagFailures: { count: 1, how: 'fail' } });
-    engine.images.set('old/base:t0', { id: 'sha256:old-base', labels: { [INPUT_DIGEST_LABEL]: 'sha256:base-digest' }, user: '' });
-    const { exitCode, summary } = await run(planOf([image('cron', 'base')], [image('base', null)]), {}, { retries: 1 }, engine);
+    engine.images.set('old/base:t0', OLD_BASE);
+    const plan = planOf([image('cron', 'base')], [image('base', null)]);
+    const { exitCode, summary } = await run(plan, engine, { retries: 1 });
     assert.equal(exitCode, 0, JSON.stringify(summary.failed));
     assert.deepEqual(summary.skipped.map((entry) => entry.name), ['base']);
     assert.deepEqual(names(summary.built), ['cron']);
@@ -205,9 +239,12 @@ describe('a build run against an engine that fails in every way it can', () => {
 
   it('exits 130 on an interrupt, with the running image and the ones after it interrupted', async () => {
     const controller = new AbortController();
-    const engine = withBase({ hangBuild: reference('openstack-base'), onBuildStarted: (started) => started === reference('openstack-base') && setTimeout(() => controller.abort(), 5) });
+    const engine = withBase({
+      hangBuild: reference('openstack-base'),
+      onBuildStarted: (started) => started === reference('openstack-base') && setTimeout(() => controller.abort(), 5),
+    });
     const plan = planOf([image('base', null), image('openstack-base', 'base'), image('keystone', 'openstack-base')]);
-    const { exitCode, summary } = await run(plan, {}, { signal: controller.signal, threads: 1 }, engine);
+    const { exitCode, summary } = await run(plan, engine, { signal: controller.signal, threads: 1 });
     assert.equal(exitCode, 130);
     assert.equal(summary.interrupted, true);
     assert.deepEqual(names(summary.built), ['base']);
@@ -233,12 +270,15 @@ describe('a build run against an engine that fails in every way it can', () => {
     assert.equal(result.exitCode, 1);
     assert.equal(runExitCode(new Map([['a', { state: 'succeeded' }]]), [], false), 0);
     assert.equal(runExitCode(new Map([['a', { state: 'skipped', because: 'b' }]]), [], false), 1);
-    assert.equal(runExitCode(new Map(), [{ name: 'a', reference: 'r', result: fail({ status: 'push_error', message: 'x' }) }], false), 1);
-    assert.equal(runExitCode(new Map([['a', { state: 'succeeded' }]]), [{ name: 'a', reference: 'r', result: ok(undefined) }], true), 130);
+    const pushFailed = { name: 'a', reference: 'r', result: fail({ status: 'push_error' as const, message: 'x' }) };
+    assert.equal(runExitCode(new Map(), [pushFailed], false), 1);
+    const pushed = { name: 'a', reference: 'r', result: ok(undefined) };
+    assert.equal(runExitCode(new Map([['a', { state: 'succeeded' }]]), [pushed], true), 130);
   });
 
   it('reports an unreachable engine as connection_error', async () => {
-    const { summary } = await run(planOf([image('base', null)]), {}, {}, withBase({ failBuild: new Map([[reference('base'), 'connection']]) }));
+    const engine = withBase({ failBuild: new Map([[reference('base'), 'connection']]) });
+    const { summary } = await run(planOf([image('base', null)]), engine);
     assert.deepEqual(statuses(summary), { base: 'connection_error' });
   });
 });
@@ -258,7 +298,8 @@ describe('the run graph', () => {
     const outside = { ...image('tool', null), dockerfile: 'FROM debian:bookworm\n', fromBaseImage: false };
     const skippedParent = image('base', null);
     const nodes = runGraph(planOf([outside, image('cron', 'base')], [skippedParent]));
-    assert.deepEqual(nodes.map((node) => [node.kind, node.id, node.dependsOn]), [['image', 'base', []], ['image', 'tool', []], ['image', 'cron', ['base']]]);
+    const shape = nodes.map((node) => [node.kind, node.id, node.dependsOn]);
+    assert.deepEqual(shape, [['image', 'base', []], ['image', 'tool', []], ['image', 'cron', ['base']]]);
   });
 
   it('reads whether a rendered FROM names the base image', () => {
@@ -280,7 +321,8 @@ describe('the limiter', () => {
     });
     const fine = limiter.add(async () => 'fine');
     await assert.rejects(first, /first/);
-    await assert.rejects(limiter.drain(), (error: unknown) => error instanceof AggregateError && error.errors.length === 2);
+    const bothReported = (error: unknown) => error instanceof AggregateError && error.errors.length === 2;
+    await assert.rejects(limiter.drain(), bothReported);
     await assert.rejects(second, /second/);
     assert.equal(await fine, 'fine');
   });
