@@ -46,7 +46,9 @@ export async function startFakePulp(options: FakePulpOptions): Promise<FakePulp>
     }
     if (!path.startsWith(CONTENT)) return plain(response, 404, 'Not Found');
     if (request.headers.authorization !== expected) return plain(response, 403, '{"detail":"Authentication credentials were not provided."}');
-    if (options.contentStatus !== undefined) return plain(response, options.contentStatus, '{"detail":"Internal Server Error"}');
+    if (options.contentStatus !== undefined) {
+      return plain(response, options.contentStatus, '{"detail":"Internal Server Error"}');
+    }
     const relative = path.slice(CONTENT.length);
     for (const [prefix, dir] of Object.entries(options.localContent ?? {})) {
       if (relative.startsWith(prefix)) return serveFile(request, response, dir, relative.slice(prefix.length));

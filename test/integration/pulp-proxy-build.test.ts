@@ -124,23 +124,29 @@ describe('building from a credentialed Pulp through the auth proxy', { timeout: 
       const failing = await startFakePulp(refusal.pulp);
       try {
         // A snapshot of its own: a new base image digest, so the bootstrap really runs.
+        const pinned = `20261102T00${refusal.status}`;
         const failingConfig = writeTree(join(dir, `etc-${refusal.status}`), {
-          'config.yml': pulpConfig(failing.origin, imagesDir, join(dir, `proxy-cache-${refusal.status}`), `20261102T00${refusal.status}`),
+          'config.yml': pulpConfig(failing.origin, imagesDir, join(dir, `proxy-cache-${refusal.status}`), pinned),
           'secrets.yml': `pulp_username: ${username}\npulp_password: ${password}\n`,
         });
         const tag = `pulp-base-${refusal.status}`;
-        const result = await runCli(['--config', failingConfig, 'build', '--auth-proxy', '--tag', tag, '^cron$'], { cwd: dir });
+        const result = await runCli(['--config', failingConfig, 'build', '--auth-proxy', '--tag', tag, '^cron$'], {
+          cwd: dir,
+        });
         assert.equal(result.code, 1, result.stderr);
         const summary = summaryOf(tag);
         const base = summary.base_image?.reference ?? '';
         assert.match(base, /^localhost\/ci-builder\/bootstrap-debian:bookworm-[0-9a-f]{12}$/);
-        assert.deepEqual(summary.failed.map((entry) => [entry.name, entry.status]), [[base, 'error'], ['base', 'parent_error'], ['cron', 'parent_error']]);
+        const failed = summary.failed.map((entry) => [entry.name, entry.status]);
+        assert.deepEqual(failed, [[base, 'error'], ['base', 'parent_error'], ['cron', 'parent_error']]);
         assert.match(summary.failed[0]?.reason ?? '', /bootstrapping debian bookworm failed: mmdebstrap exited with/);
         assert.equal(summary.failed[1]?.reason, `base image ${base} failed`);
         assert.deepEqual([summary.built, summary.skipped], [[], []]);
         assert.match(result.stderr, /0 built, 0 reused, 3 failed, 0 skipped/);
-        assert.ok(failing.requests.some((request) => request.path.startsWith('/pulp/content/')), 'the bootstrap asked Pulp');
-        assert.deepEqual(filesContaining(join(dir, '.ci-builder/runs', tag), [...secretForms(username, password)]), [], 'no credential in the run folder');
+        const askedPulp = failing.requests.some((request) => request.path.startsWith('/pulp/content/'));
+        assert.ok(askedPulp, 'the bootstrap asked Pulp');
+        const leaks = filesContaining(join(dir, '.ci-builder/runs', tag), [...secretForms(username, password)]);
+        assert.deepEqual(leaks, [], 'no credential in the run folder');
       } finally {
         await failing.stop();
       }
