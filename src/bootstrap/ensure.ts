@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describeFailure, runProcess } from '../engine/process.js';
-import type { Engine } from '../engine/types.js';
+import { commandFailure, runEngineCommand } from '../engine/failure.js';
+import type { Engine, EngineFailure } from '../engine/types.js';
 import { shellQuote } from '../repos/shell.js';
 import { fail, ok, type Result } from '../util/result.js';
 import type { BaseImage } from './base-image.js';
@@ -25,9 +25,14 @@ export type EnsureOutcome = 'present' | 'imported' | 'bootstrapped';
  * Makes sure the distro's base image is in the engine: reused while its inputs are unchanged,
  * imported from a cached root filesystem, or bootstrapped from the distro's repository.
  */
-export async function ensureBaseImage(base: BaseImage, options: EnsureOptions): Promise<Result<EnsureOutcome, string>> {
+export async function ensureBaseImage(
+  base: BaseImage,
+  options: EnsureOptions,
+): Promise<Result<EnsureOutcome, EngineFailure>> {
   if (base.kind === 'image') return ok('present');
-  if (await options.engine.exists(base.reference)) return ok('present');
+  const exists = await options.engine.exists(base.reference);
+  if (!exists.ok) return exists;
+  if (exists.value) return ok('present');
 
   const rootfs = join(options.cacheDir, `${base.digest.replace('sha256:', '')}.tar`);
   let outcome: EnsureOutcome = 'imported';
@@ -48,13 +53,19 @@ export async function ensureBaseImage(base: BaseImage, options: EnsureOptions): 
       signal: options.signal,
     });
     await rename(join(context, 'rootfs.tar'), rootfs);
-    return built.ok ? ok(outcome) : fail(`importing the ${base.distro} root filesystem failed: ${built.failure.message}`);
+    if (built.ok) return ok(outcome);
+    const message = `importing the ${base.distro} root filesystem failed: ${built.failure.message}`;
+    return fail({ kind: built.failure.kind, message });
   } finally {
     await rm(context, { recursive: true, force: true });
   }
 }
 
-async function bootstrapRootfs(base: Extract<BaseImage, { kind: 'bootstrap' }>, target: string, options: EnsureOptions): Promise<Result<void, string>> {
+async function bootstrapRootfs(
+  base: Extract<BaseImage, { kind: 'bootstrap' }>,
+  target: string,
+  options: EnsureOptions,
+): Promise<Result<void, EngineFailure>> {
   await mkdir(options.cacheDir, { recursive: true });
   const partial = `${target}.partial`;
   const { source } = base;
@@ -69,10 +80,16 @@ async function bootstrapRootfs(base: Extract<BaseImage, { kind: 'bootstrap' }>, 
     partial,
     ...options.mirrorLines,
   ];
-  const result = await runProcess('mmdebstrap', args, { signal: options.signal, onLine: options.onLine });
-  if (result.exitCode !== 0) {
+  const ran = await runEngineCommand('mmdebstrap', args, { signal: options.signal, onLine: options.onLine });
+  if (!ran.ok || ran.value.exitCode !== 0) {
     await rm(partial, { force: true });
-    return fail(`bootstrapping ${base.distro} ${base.suite} failed: ${describeFailure('mmdebstrap', result)}`);
+    // A repository that refuses or cannot be reached makes mmdebstrap fail like a build step does.
+    // mmdebstrap missing is this host's problem, not an unreachable engine.
+    const failure: EngineFailure = ran.ok
+      ? commandFailure('mmdebstrap', ran.value, 'build', options.signal)
+      : { ...ran.failure, kind: 'engine' };
+    const message = `bootstrapping ${base.distro} ${base.suite} failed: ${failure.message}`;
+    return fail({ kind: failure.kind, message });
   }
   await rename(partial, target);
   return ok(undefined);

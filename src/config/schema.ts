@@ -14,6 +14,9 @@ const bootstrapSource = z
   })
   .strict();
 
+/** The engines an adapter exists for; the engine module's EngineName is derived from this list. */
+export const ENGINE_NAMES = ['buildah', 'docker'] as const;
+
 const pinnedVersion = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a snapshot version such as 20240816T002610');
 const basePath = z.string().regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*\/$/, 'a Pulp base path ending in / with no ".." (e.g. debian/bookworm/)').refine((path) => !path.split('/').includes('..'), 'no ".." segments');
 
@@ -89,7 +92,7 @@ export const configSchema = z
     maintainer: z.string().default('ci-builder'),
     /** Where the image tree lives (a repository URL), for the images' source label. */
     image_source: z.string().optional(),
-    engine: z.enum(['buildah', 'docker']).default('buildah'),
+    engine: z.enum(ENGINE_NAMES).default('buildah'),
     threads: z.number().int().min(1).max(64).default(2),
     push_threads: z.number().int().min(1).max(64).default(2),
     retries: z.number().int().min(0).max(10).default(0),

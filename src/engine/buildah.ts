@@ -1,9 +1,20 @@
 import { fail, ok, type Result } from '../util/result.js';
+import { commandFailure, engineQuery, nothing, parseJson, presence, runEngineCommand } from './failure.js';
 import { labelFlags, runFlags } from './flags.js';
-import { describeFailure, runProcess } from './process.js';
-import type { BuildRequest, Engine, EngineFailure, ImageInfo, PushRequest, RunRequest, RunResult } from './types.js';
+import type {
+  BuildRequest,
+  Engine,
+  EngineFailure,
+  EngineResult,
+  ImageInfo,
+  PushRequest,
+  RunRequest,
+  RunResult,
+} from './types.js';
 
 const STORAGE = ['--storage-driver', 'overlay'];
+
+type BuildahImage = { FromImageID?: string; OCIv1?: { config?: { Labels?: Record<string, string>; User?: string } } };
 
 /** buildah with overlay storage and chroot isolation on the host network: what builds on a plain host. */
 export class BuildahEngine implements Engine {
@@ -11,80 +22,104 @@ export class BuildahEngine implements Engine {
 
   constructor(private readonly command = 'buildah') {}
 
-  async build(request: BuildRequest): Promise<Result<ImageInfo, EngineFailure>> {
-    const args = [...STORAGE, 'bud', '--isolation', 'chroot', '--network', 'host', '-f', 'Dockerfile', '-t', request.reference, ...labelFlags(request.labels), '.'];
-    const result = await runProcess(this.command, args, { cwd: request.contextDir, signal: request.signal, onLine: request.onLine });
-    if (result.exitCode !== 0) return fail({ message: describeFailure('buildah bud', result), interrupted: request.signal.aborted });
+  async build(request: BuildRequest): EngineResult<ImageInfo> {
+    const args = [
+      ...STORAGE, 'bud', '--isolation', 'chroot', '--network', 'host', '-f', 'Dockerfile', '-t', request.reference,
+      ...labelFlags(request.labels), '.',
+    ];
+    const { signal, onLine } = request;
+    const ran = await runEngineCommand(this.command, args, { cwd: request.contextDir, signal, onLine });
+    if (!ran.ok) return ran;
+    if (ran.value.exitCode !== 0) return fail(commandFailure('buildah bud', ran.value, 'build', signal));
     const info = await this.inspect(request.reference);
-    if (info === undefined) return fail({ message: `buildah bud succeeded but ${request.reference} is not in storage`, interrupted: false });
-    return ok(info);
+    if (!info.ok && info.failure.kind === 'not-found') {
+      return fail({ kind: 'build', message: `buildah bud succeeded but ${request.reference} is not in storage` });
+    }
+    return info;
   }
 
-  async push(request: PushRequest): Promise<Result<void, EngineFailure>> {
-    const args = [...STORAGE, 'push', `--tls-verify=${request.insecure ? 'false' : 'true'}`, ...(request.authFile ? ['--authfile', request.authFile] : []), request.reference, `docker://${request.reference}`];
-    const result = await runProcess(this.command, args, { signal: request.signal, onLine: request.onLine });
-    return result.exitCode === 0 ? ok(undefined) : fail({ message: describeFailure('buildah push', result), interrupted: request.signal.aborted });
+  async push(request: PushRequest): EngineResult<void> {
+    const args = [
+      ...STORAGE, 'push', `--tls-verify=${request.insecure ? 'false' : 'true'}`,
+      ...(request.authFile ? ['--authfile', request.authFile] : []), request.reference, `docker://${request.reference}`,
+    ];
+    const ran = await runEngineCommand(this.command, args, { signal: request.signal, onLine: request.onLine });
+    if (!ran.ok) return ran;
+    if (ran.value.exitCode !== 0) return fail(commandFailure('buildah push', ran.value, 'push', request.signal));
+    return ok(undefined);
   }
 
-  async run(request: RunRequest): Promise<RunResult> {
-    const container = (await this.query(['from', '--pull-never', request.reference])).trim();
+  async run(request: RunRequest): EngineResult<RunResult> {
+    const created = await this.query(['from', '--pull-never', request.reference]);
+    if (!created.ok) return created;
+    const container = created.value.trim();
     try {
       let output = '';
-      const result = await runProcess(this.command, [...STORAGE, 'run', '--isolation', 'chroot', '--network', 'host', ...runFlags(request), container, '--', ...request.command], {
-        onLine: (line) => (output += `${line}\n`),
-      });
-      return { exitCode: result.exitCode, output };
+      const args = [
+        ...STORAGE, 'run', '--isolation', 'chroot', '--network', 'host', ...runFlags(request),
+        container, '--', ...request.command,
+      ];
+      const ran = await runEngineCommand(this.command, args, { onLine: (line) => (output += `${line}\n`) });
+      return ran.ok ? ok({ exitCode: ran.value.exitCode, output }) : ran;
     } finally {
-      await runProcess(this.command, [...STORAGE, 'rm', container]);
+      await runEngineCommand(this.command, [...STORAGE, 'rm', container]);
     }
   }
 
-  async storagePath(): Promise<string> {
-    const info = JSON.parse(await this.query(['info'])) as { store?: { GraphRoot?: string } };
-    return info.store?.GraphRoot ?? '/var/lib/containers/storage';
+  async storagePath(): EngineResult<string> {
+    const answer = await this.query(['info']);
+    if (!answer.ok) return answer;
+    const info = parseJson<{ store?: { GraphRoot?: string } }>(answer.value, 'buildah info');
+    return info.ok ? ok(info.value.store?.GraphRoot ?? '/var/lib/containers/storage') : info;
   }
 
-  async exportOci(reference: string, dir: string): Promise<Result<void, EngineFailure>> {
-    const result = await runProcess(this.command, [...STORAGE, 'push', reference, `oci:${dir}`]);
-    return result.exitCode === 0 ? ok(undefined) : fail({ message: describeFailure('buildah push oci:', result), interrupted: false });
+  async exportOci(reference: string, dir: string): EngineResult<void> {
+    const ran = await runEngineCommand(this.command, [...STORAGE, 'push', reference, `oci:${dir}`]);
+    if (!ran.ok) return ran;
+    if (ran.value.exitCode !== 0) return fail(commandFailure('buildah push oci:', ran.value, 'engine'));
+    return ok(undefined);
   }
 
-  async findByLabel(key: string, value: string): Promise<string | undefined> {
-    const result = await this.query(['images', '--no-trunc', '--noheading', '--format', '{{.ID}}', '--filter', `label=${key}=${value}`]);
-    return result.split('\n').map((line) => line.trim()).find((line) => line !== '');
+  async findByLabel(key: string, value: string): EngineResult<string | undefined> {
+    const filter = `label=${key}=${value}`;
+    const answer = await this.query(['images', '--no-trunc', '--noheading', '--format', '{{.ID}}', '--filter', filter]);
+    if (!answer.ok) return answer;
+    return ok(answer.value.split('\n').map((line) => line.trim()).find((line) => line !== ''));
   }
 
-  async inspect(reference: string): Promise<ImageInfo | undefined> {
-    const result = await runProcess(this.command, [...STORAGE, 'inspect', '--type', 'image', reference], { captureStdout: true });
-    if (result.exitCode !== 0) return undefined;
-    const parsed = JSON.parse(result.stdout) as { FromImageID?: string; OCIv1?: { config?: { Labels?: Record<string, string>; User?: string } } };
-    return { id: parsed.FromImageID ?? '', labels: parsed.OCIv1?.config?.Labels ?? {}, user: parsed.OCIv1?.config?.User ?? '' };
+  async inspect(reference: string): EngineResult<ImageInfo> {
+    const answer = await this.query(['inspect', '--type', 'image', reference]);
+    if (!answer.ok) return answer;
+    const parsed = parseJson<BuildahImage>(answer.value, 'buildah inspect');
+    if (!parsed.ok) return parsed;
+    const config = parsed.value.OCIv1?.config;
+    return ok({ id: parsed.value.FromImageID ?? '', labels: config?.Labels ?? {}, user: config?.User ?? '' });
   }
 
-  async exists(reference: string): Promise<boolean> {
-    return (await runProcess(this.command, [...STORAGE, 'inspect', '--type', 'image', reference])).exitCode === 0;
+  async exists(reference: string): EngineResult<boolean> {
+    return presence(await this.inspect(reference));
   }
 
-  async tag(image: string, reference: string): Promise<void> {
-    await this.query(['tag', image, reference]);
+  async tag(image: string, reference: string): EngineResult<void> {
+    return nothing(await this.query(['tag', image, reference]));
   }
 
-  async remove(reference: string): Promise<void> {
-    await runProcess(this.command, [...STORAGE, 'rmi', reference]);
+  async remove(reference: string): EngineResult<void> {
+    return nothing(await this.query(['rmi', reference]));
   }
 
-  async listContainers(): Promise<string[]> {
-    const parsed = JSON.parse((await this.query(['containers', '--json'])) || 'null') as Array<{ id: string }> | null;
-    return (parsed ?? []).map((container) => container.id);
+  async listContainers(): EngineResult<string[]> {
+    const answer = await this.query(['containers', '--json']);
+    if (!answer.ok) return answer;
+    const parsed = parseJson<Array<{ id: string }> | null>(answer.value || 'null', 'buildah containers');
+    return parsed.ok ? ok((parsed.value ?? []).map((container) => container.id)) : parsed;
   }
 
-  async removeContainers(ids: readonly string[]): Promise<void> {
-    if (ids.length > 0) await runProcess(this.command, [...STORAGE, 'rm', ...ids]);
+  async removeContainers(ids: readonly string[]): EngineResult<void> {
+    return ids.length === 0 ? ok(undefined) : nothing(await this.query(['rm', ...ids]));
   }
 
-  private async query(args: readonly string[]): Promise<string> {
-    const result = await runProcess(this.command, [...STORAGE, ...args], { captureStdout: true });
-    if (result.exitCode !== 0) throw new Error(describeFailure(`buildah ${args[0]}`, result));
-    return result.stdout;
+  private query(args: readonly string[]): Promise<Result<string, EngineFailure>> {
+    return engineQuery(this.command, [...STORAGE, ...args], `buildah ${args[0]}`);
   }
 }

@@ -1,8 +1,19 @@
-import { fail, ok, type Result } from '../util/result.js';
-import { labelFlags, runFlags } from './flags.js';
-import { describeFailure, runProcess } from './process.js';
-import type { BuildRequest, Engine, EngineFailure, ImageInfo, PushRequest, RunRequest, RunResult } from './types.js';
 import { dirname } from 'node:path';
+import { fail, ok, type Result } from '../util/result.js';
+import { commandFailure, engineQuery, nothing, parseJson, presence, runEngineCommand } from './failure.js';
+import { labelFlags, runFlags } from './flags.js';
+import type {
+  BuildRequest,
+  Engine,
+  EngineFailure,
+  EngineResult,
+  ImageInfo,
+  PushRequest,
+  RunRequest,
+  RunResult,
+} from './types.js';
+
+type DockerImage = { Id: string; Config?: { Labels?: Record<string, string> | null; User?: string } };
 
 /**
  * The Docker engine through its CLI with BuildKit, on the host network.
@@ -16,76 +27,101 @@ export class DockerEngine implements Engine {
     private readonly env: NodeJS.ProcessEnv = process.env,
   ) {}
 
-  async build(request: BuildRequest): Promise<Result<ImageInfo, EngineFailure>> {
-    const args = ['build', '--progress', 'plain', '--network', 'host', '-f', 'Dockerfile', '-t', request.reference, ...labelFlags(request.labels), '.'];
-    const result = await runProcess(this.command, args, { cwd: request.contextDir, env: { ...this.env, DOCKER_BUILDKIT: '1' }, signal: request.signal, onLine: request.onLine });
-    if (result.exitCode !== 0) return fail({ message: describeFailure('docker build', result), interrupted: request.signal.aborted });
+  async build(request: BuildRequest): EngineResult<ImageInfo> {
+    const args = [
+      'build', '--progress', 'plain', '--network', 'host', '-f', 'Dockerfile', '-t', request.reference,
+      ...labelFlags(request.labels), '.',
+    ];
+    const ran = await runEngineCommand(this.command, args, {
+      cwd: request.contextDir,
+      env: { ...this.env, DOCKER_BUILDKIT: '1' },
+      signal: request.signal,
+      onLine: request.onLine,
+    });
+    if (!ran.ok) return ran;
+    if (ran.value.exitCode !== 0) return fail(commandFailure('docker build', ran.value, 'build', request.signal));
     const info = await this.inspect(request.reference);
-    if (info === undefined) return fail({ message: `docker build succeeded but ${request.reference} is not in the engine`, interrupted: false });
-    return ok(info);
+    if (!info.ok && info.failure.kind === 'not-found') {
+      return fail({ kind: 'build', message: `docker build succeeded but ${request.reference} is not in the engine` });
+    }
+    return info;
   }
 
-  async push(request: PushRequest): Promise<Result<void, EngineFailure>> {
+  async push(request: PushRequest): EngineResult<void> {
     // A config folder of its own per push: the credential never touches the user's ~/.docker.
     const env = request.authFile ? { ...this.env, DOCKER_CONFIG: dirname(request.authFile) } : this.env;
-    const result = await runProcess(this.command, ['push', request.reference], { env, signal: request.signal, onLine: request.onLine });
-    return result.exitCode === 0 ? ok(undefined) : fail({ message: describeFailure('docker push', result), interrupted: request.signal.aborted });
+    const { signal, onLine } = request;
+    const ran = await runEngineCommand(this.command, ['push', request.reference], { env, signal, onLine });
+    if (!ran.ok) return ran;
+    if (ran.value.exitCode !== 0) return fail(commandFailure('docker push', ran.value, 'push', signal));
+    return ok(undefined);
   }
 
-  async run(request: RunRequest): Promise<RunResult> {
+  async run(request: RunRequest): EngineResult<RunResult> {
     let output = '';
-    const result = await runProcess(this.command, ['run', '--rm', '--network', 'host', '--entrypoint', '', ...runFlags(request), request.reference, ...request.command], {
-      env: this.env,
-      onLine: (line) => (output += `${line}\n`),
-    });
-    return { exitCode: result.exitCode, output };
+    const args = [
+      'run', '--rm', '--network', 'host', '--entrypoint', '', ...runFlags(request),
+      request.reference, ...request.command,
+    ];
+    const onLine = (line: string) => (output += `${line}\n`);
+    const ran = await runEngineCommand(this.command, args, { env: this.env, onLine });
+    if (!ran.ok) return ran;
+    // 125: docker itself failed (no such image, daemon gone), not the command in the container.
+    if (ran.value.exitCode === 125) return fail(commandFailure('docker run', ran.value, 'engine'));
+    return ok({ exitCode: ran.value.exitCode, output });
   }
 
-  async storagePath(): Promise<string> {
-    return (await this.query(['info', '--format', '{{.DockerRootDir}}'])).trim();
+  async storagePath(): EngineResult<string> {
+    const answer = await this.query(['info', '--format', '{{.DockerRootDir}}']);
+    return answer.ok ? ok(answer.value.trim()) : answer;
   }
 
-  async exportOci(reference: string, dir: string): Promise<Result<void, EngineFailure>> {
+  async exportOci(reference: string, dir: string): EngineResult<void> {
     const daemon = this.env.DOCKER_HOST ? ['--src-daemon-host', this.env.DOCKER_HOST] : [];
-    const result = await runProcess('skopeo', ['copy', ...daemon, `docker-daemon:${reference}`, `oci:${dir}`], { env: this.env });
-    return result.exitCode === 0 ? ok(undefined) : fail({ message: describeFailure('skopeo copy docker-daemon:', result), interrupted: false });
+    const args = ['copy', ...daemon, `docker-daemon:${reference}`, `oci:${dir}`];
+    const ran = await runEngineCommand('skopeo', args, { env: this.env });
+    if (!ran.ok) return ran;
+    if (ran.value.exitCode !== 0) return fail(commandFailure('skopeo copy docker-daemon:', ran.value, 'engine'));
+    return ok(undefined);
   }
 
-  async findByLabel(key: string, value: string): Promise<string | undefined> {
-    const output = await this.query(['images', '--no-trunc', '--quiet', '--filter', `label=${key}=${value}`]);
-    return output.split('\n').map((line) => line.trim()).find((line) => line !== '');
+  async findByLabel(key: string, value: string): EngineResult<string | undefined> {
+    const answer = await this.query(['images', '--no-trunc', '--quiet', '--filter', `label=${key}=${value}`]);
+    return answer.ok ? ok(answer.value.split('\n').map((line) => line.trim()).find((line) => line !== '')) : answer;
   }
 
-  async inspect(reference: string): Promise<ImageInfo | undefined> {
-    const result = await runProcess(this.command, ['image', 'inspect', reference], { env: this.env, captureStdout: true });
-    if (result.exitCode !== 0) return undefined;
-    const [image] = JSON.parse(result.stdout) as Array<{ Id: string; Config?: { Labels?: Record<string, string> | null; User?: string } }>;
-    return image ? { id: image.Id, labels: image.Config?.Labels ?? {}, user: image.Config?.User ?? '' } : undefined;
+  async inspect(reference: string): EngineResult<ImageInfo> {
+    const answer = await this.query(['image', 'inspect', reference]);
+    if (!answer.ok) return answer;
+    const parsed = parseJson<DockerImage[]>(answer.value, 'docker image inspect');
+    if (!parsed.ok) return parsed;
+    const [image] = parsed.value;
+    if (image === undefined) return fail({ kind: 'not-found', message: `docker image inspect: no image ${reference}` });
+    return ok({ id: image.Id, labels: image.Config?.Labels ?? {}, user: image.Config?.User ?? '' });
   }
 
-  async exists(reference: string): Promise<boolean> {
-    return (await runProcess(this.command, ['image', 'inspect', reference], { env: this.env })).exitCode === 0;
+  async exists(reference: string): EngineResult<boolean> {
+    return presence(await this.inspect(reference));
   }
 
-  async tag(image: string, reference: string): Promise<void> {
-    await this.query(['tag', image, reference]);
+  async tag(image: string, reference: string): EngineResult<void> {
+    return nothing(await this.query(['tag', image, reference]));
   }
 
-  async remove(reference: string): Promise<void> {
-    await runProcess(this.command, ['image', 'rm', reference], { env: this.env });
+  async remove(reference: string): EngineResult<void> {
+    return nothing(await this.query(['image', 'rm', reference]));
   }
 
-  async listContainers(): Promise<string[]> {
-    return (await this.query(['ps', '--all', '--quiet', '--no-trunc'])).split('\n').filter((line) => line !== '');
+  async listContainers(): EngineResult<string[]> {
+    const answer = await this.query(['ps', '--all', '--quiet', '--no-trunc']);
+    return answer.ok ? ok(answer.value.split('\n').filter((line) => line !== '')) : answer;
   }
 
-  async removeContainers(ids: readonly string[]): Promise<void> {
-    if (ids.length > 0) await runProcess(this.command, ['rm', '--force', ...ids], { env: this.env });
+  async removeContainers(ids: readonly string[]): EngineResult<void> {
+    return ids.length === 0 ? ok(undefined) : nothing(await this.query(['rm', '--force', ...ids]));
   }
 
-  private async query(args: readonly string[]): Promise<string> {
-    const result = await runProcess(this.command, args, { env: this.env, captureStdout: true });
-    if (result.exitCode !== 0) throw new Error(describeFailure(`docker ${args[0]}`, result));
-    return result.stdout;
+  private query(args: readonly string[]): Promise<Result<string, EngineFailure>> {
+    return engineQuery(this.command, args, `docker ${args[0]}`, { env: this.env });
   }
 }

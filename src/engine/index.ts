@@ -12,7 +12,11 @@ export function createEngine(name: EngineName): Engine {
       return new BuildahEngine();
     case 'docker':
       return new DockerEngine(dockerCommand());
+    default: {
+      const never: never = name;
+      return never;
+    }
   }
 }
 
-export type { Engine, EngineName } from './types.js';
+export type { Engine, EngineFailure, EngineFailureKind, EngineName } from './types.js';

@@ -1,6 +1,7 @@
+import type { ENGINE_NAMES } from '../config/schema.js';
 import type { Result } from '../util/result.js';
 
-export type EngineName = 'buildah' | 'docker';
+export type EngineName = (typeof ENGINE_NAMES)[number];
 
 export interface BuildRequest {
   contextDir: string;
@@ -44,29 +45,52 @@ export interface ImageInfo {
   user: string;
 }
 
+/**
+ * Why an engine operation did not do what was asked. An expected failure is a value of this
+ * type, never a thrown error: the scheduler decides from `kind` whether to retry and what the
+ * summary says.
+ */
+export type EngineFailureKind =
+  /** The build itself failed: a RUN step, a bad Dockerfile, a missing parent. */
+  | 'build'
+  /** The registry refused the push (authentication, manifest, storage). */
+  | 'push'
+  /** The engine (its command or daemon) or the registry could not be reached. */
+  | 'connection'
+  /** The image or reference asked for does not exist. */
+  | 'not-found'
+  /** The run was interrupted while the operation ran. */
+  | 'interrupted'
+  /** Any other error the engine reported. */
+  | 'engine';
+
 export interface EngineFailure {
+  kind: EngineFailureKind;
+  /** One line, for logs and the summary. */
   message: string;
-  interrupted: boolean;
 }
+
+export type EngineResult<T> = Promise<Result<T, EngineFailure>>;
 
 /** What every engine adapter offers; the scheduler and run never know which one they hold. */
 export interface Engine {
   readonly name: EngineName;
-  build(request: BuildRequest): Promise<Result<ImageInfo, EngineFailure>>;
-  push(request: PushRequest): Promise<Result<void, EngineFailure>>;
-  /** The image that carries this label value, if the engine's storage holds one. */
-  findByLabel(key: string, value: string): Promise<string | undefined>;
-  inspect(reference: string): Promise<ImageInfo | undefined>;
-  exists(reference: string): Promise<boolean>;
-  tag(image: string, reference: string): Promise<void>;
-  remove(reference: string): Promise<void>;
-  /** Runs a command in a throwaway container of the image, on the host network. */
-  run(request: RunRequest): Promise<RunResult>;
+  build(request: BuildRequest): EngineResult<ImageInfo>;
+  push(request: PushRequest): EngineResult<void>;
+  /** The image that carries this label value, if the engine's storage holds one (none is not a failure). */
+  findByLabel(key: string, value: string): EngineResult<string | undefined>;
+  /** Fails with kind `not-found` when the engine does not hold the image. */
+  inspect(reference: string): EngineResult<ImageInfo>;
+  exists(reference: string): EngineResult<boolean>;
+  tag(image: string, reference: string): EngineResult<void>;
+  remove(reference: string): EngineResult<void>;
+  /** Runs a command in a throwaway container of the image, on the host network; its exit code is in the value. */
+  run(request: RunRequest): EngineResult<RunResult>;
   /** The folder the engine keeps images in, for free-space checks. */
-  storagePath(): Promise<string>;
+  storagePath(): EngineResult<string>;
   /** Writes the image as an OCI image layout into an empty folder. */
-  exportOci(reference: string, dir: string): Promise<Result<void, EngineFailure>>;
+  exportOci(reference: string, dir: string): EngineResult<void>;
   /** Build containers now present; taken before a run so an interrupt can remove only the run's own. */
-  listContainers(): Promise<string[]>;
-  removeContainers(ids: readonly string[]): Promise<void>;
+  listContainers(): EngineResult<string[]>;
+  removeContainers(ids: readonly string[]): EngineResult<void>;
 }

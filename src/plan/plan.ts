@@ -15,6 +15,7 @@ import { finalUser, injectRepositories, repositorySnippets } from '../repos/inje
 import { isPulpRepository, repositoryIdentity, type RepositoryAccess } from '../repos/urls.js';
 import { UsageError } from '../util/errors.js';
 import { inputDigest, normalizeRunStrings } from './digest.js';
+import { fromNames } from './from-lines.js';
 import { imageNamespace, imageReference } from './naming.js';
 
 export const INPUT_DIGEST_LABEL = 'ci-builder.input-digest';
@@ -29,6 +30,8 @@ export interface PlannedImage {
   emptyDirs: string[];
   inputDigest: string;
   labels: Record<string, string>;
+  /** A root image built FROM the plan's base image: it needs the base image made first. */
+  fromBaseImage: boolean;
   /** Why the image cannot be built (a source that could not be fetched); set, it fails without building. */
   failure?: string;
 }
@@ -210,6 +213,7 @@ export function planFromInputs(inputs: PlanInputs): PlanResult {
       contextFiles,
       emptyDirs: patchesPath !== undefined && gathered.patchFiles.length === 0 ? [PATCHES_DIR] : [],
       inputDigest: digest,
+      fromBaseImage: image.parent === null && fromNames(dockerfile, baseImage.reference),
       ...(sources.failure !== undefined ? { failure: sources.failure } : {}),
       labels: {
         [INPUT_DIGEST_LABEL]: digest,

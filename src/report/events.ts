@@ -1,3 +1,17 @@
+/**
+ * Why an image, or the base image, ends in summary.json's `failed`; kolla-build's own statuses
+ * and `interrupted`:
+ * - error: its build (or its base image's preparation) failed;
+ * - parent_error: not built because its parent or the base image failed;
+ * - push_error: built, but the registry refused every push attempt;
+ * - connection_error: the engine or the registry could not be reached;
+ * - interrupted: the run was interrupted before it finished.
+ */
+export type FailureStatus = 'error' | 'parent_error' | 'push_error' | 'connection_error' | 'interrupted';
+/** A failure of the image's own work (building, or tagging its existing image). */
+export type BuildFailureStatus = Extract<FailureStatus, 'error' | 'connection_error' | 'interrupted'>;
+export type PushFailureStatus = Extract<FailureStatus, 'push_error' | 'connection_error' | 'interrupted'>;
+
 /** Everything that happens in a run, as one discriminated union (`type` + `reason`). */
 export type RunEvent = { at: string } & (
   | { type: 'run'; reason: 'started'; tag: string; distro: string; engine: string; runDir: string; images: string[] }
@@ -5,19 +19,36 @@ export type RunEvent = { at: string } & (
   | { type: 'warning'; message: string }
   | { type: 'base-image'; reason: 'started'; reference: string }
   | { type: 'base-image'; reason: 'present' | 'imported' | 'bootstrapped'; reference: string; seconds: number }
-  | { type: 'base-image'; reason: 'failed'; reference: string; message: string }
+  | { type: 'base-image'; reason: 'failed'; reference: string; status: BuildFailureStatus; message: string }
   | { type: 'image'; reason: 'queued'; name: string; reference: string; inputDigest: string; parent: string | null }
   | { type: 'image'; reason: 'started'; name: string; attempt: number }
   | { type: 'image'; reason: 'log'; name: string; line: string }
   | { type: 'image'; reason: 'built' | 'reused'; name: string; imageId: string; seconds: number }
   | { type: 'image'; reason: 'retrying'; name: string; attempt: number; message: string }
-  | { type: 'image'; reason: 'failed'; name: string; message: string; attempts: number }
+  /** `attempts` is 0 for an image that never started (parent_error, or interrupted before its turn). */
+  | {
+      type: 'image';
+      reason: 'failed';
+      name: string;
+      status: Exclude<FailureStatus, 'push_error'>;
+      message: string;
+      attempts: number;
+    }
+  /** Left alone by a build option (--skip-existing, --skip-parents), as kolla-build's skipped. */
   | { type: 'image'; reason: 'skipped'; name: string; because: string }
   | { type: 'image'; reason: 'not-matched' | 'unbuildable'; name: string }
   | { type: 'push'; reason: 'started'; name: string; reference: string; attempt: number }
   | { type: 'push'; reason: 'retrying'; name: string; attempt: number; message: string }
   | { type: 'push'; reason: 'pushed'; name: string; reference: string; seconds: number; attempts: number }
-  | { type: 'push'; reason: 'failed'; name: string; reference: string; message: string; attempts: number }
+  | {
+      type: 'push';
+      reason: 'failed';
+      name: string;
+      reference: string;
+      status: PushFailureStatus;
+      message: string;
+      attempts: number;
+    }
 );
 
 /** Distributes without the `at` field, which the emitter stamps. */

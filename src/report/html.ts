@@ -80,6 +80,9 @@ export function renderHtmlReport(summary: RunSummary, logs: LogTails): string {
   const critical = criticalPath(summary);
   const duration = summary.finished_at ? ((Date.parse(summary.finished_at) - Date.parse(summary.started_at)) / 1000).toFixed(1) : '?';
   const reasons = new Map([...summary.failed.map((entry) => [entry.name, entry.reason] as const), ...summary.skipped.map((entry) => [entry.name, entry.reason] as const)]);
+  const failureStatus = new Map(summary.failed.map((entry) => [entry.name, entry.status]));
+  // The base image, when it could not be made, is failed without being an image of the run.
+  const otherFailures = summary.failed.filter((entry) => summary.images[entry.name] === undefined);
   const counts: Array<[string, number]> = [
     ['built', summary.built.length],
     ['reused', summary.reused.length],
@@ -94,7 +97,7 @@ export function renderHtmlReport(summary: RunSummary, logs: LogTails): string {
     .map(({ name, record }) => {
       const seconds = record.build_seconds === undefined ? '' : record.build_seconds.toFixed(1);
       const push = record.push ? `${record.push.status}${record.push.seconds !== undefined ? ` ${record.push.seconds.toFixed(1)}s` : ''} (${record.push.attempts} attempt${record.push.attempts === 1 ? '' : 's'})` : '';
-      return `<tr class="${record.status}"><td><a href="#${anchor(name)}">${escapeHtml(name)}</a>${critical.has(name) ? ' <span class="badge">critical path</span>' : ''}</td><td>${escapeHtml(record.status)}</td><td>${escapeHtml(reasons.get(name) ?? '')}</td><td class="num">${seconds}</td><td>${escapeHtml(push)}</td><td><code>${escapeHtml(record.reference)}</code></td><td><code title="${escapeHtml(record.input_digest)}">${escapeHtml(record.input_digest.slice(7, 19))}</code></td></tr>`;
+      return `<tr class="${record.status}"><td><a href="#${anchor(name)}">${escapeHtml(name)}</a>${critical.has(name) ? ' <span class="badge">critical path</span>' : ''}</td><td>${escapeHtml(record.status)}${failureStatus.has(name) ? ` (${escapeHtml(failureStatus.get(name) ?? '')})` : ''}</td><td>${escapeHtml(reasons.get(name) ?? '')}</td><td class="num">${seconds}</td><td>${escapeHtml(push)}</td><td><code>${escapeHtml(record.reference)}</code></td><td><code title="${escapeHtml(record.input_digest)}">${escapeHtml(record.input_digest.slice(7, 19))}</code></td></tr>`;
     })
     .join('\n');
   const logSections = rows
@@ -113,7 +116,7 @@ export function renderHtmlReport(summary: RunSummary, logs: LogTails): string {
 <style>
 body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#1d2330;background:#fff}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #dde}
-.meta{color:#555}.counts{display:flex;gap:10px;flex-wrap:wrap;margin:14px 0}
+.meta{color:#555}.failure{background:#fdecec;padding:6px 10px}.counts{display:flex;gap:10px;flex-wrap:wrap;margin:14px 0}
 .count{border:1px solid #dde;border-radius:6px;padding:6px 12px;min-width:70px}.count b{display:block;font-size:20px}
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #eef;padding:4px 8px;text-align:left;vertical-align:top}
 td.num{text-align:right}code{font:12px ui-monospace,monospace}
@@ -133,6 +136,7 @@ svg.timeline{max-width:100%;height:auto;border:1px solid #eef}
 <p class="legend"><span><i style="background:#3b82c4"></i>built</span><span><i style="background:#9cc3e6"></i>reused</span><span><i style="background:#d64545"></i>failed</span><span><i style="background:#2e9d5b"></i>push</span><span><i style="background:#fff;border:3px solid #e69b00"></i>critical path</span> · up to ${peakConcurrency(rows)} image(s) building at once</p>
 ${timeline(summary, rows, critical)}
 <h2 id="images">Images</h2>
+${otherFailures.map((entry) => `<p class="failure">${escapeHtml(entry.name)} failed (${escapeHtml(entry.status)}): ${escapeHtml(entry.reason)}</p>`).join('\n')}
 <table><thead><tr><th>image</th><th>status</th><th>reason</th><th>build s</th><th>push</th><th>reference</th><th>input digest</th></tr></thead><tbody>
 ${imageRows}
 </tbody></table>

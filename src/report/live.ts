@@ -7,6 +7,10 @@ interface Running {
 }
 
 const ESC = '\x1b[';
+/** The base image's line in the running block. */
+const BASE_IMAGE_LINE = 'base image';
+/** An event that changes nothing on screen. */
+const UNCHANGED = Symbol('unchanged');
 
 /**
  * The terminal view: finished images scroll above; below them, redrawn in place, one line
@@ -33,11 +37,11 @@ export class LiveReporter implements Reporter {
   }
 
   handle(event: RunEvent): void {
+    const change = this.apply(event);
     // Build output and bookkeeping events change nothing on screen: no redraw for them.
-    if (event.type === 'image' && (event.reason === 'log' || event.reason === 'queued' || event.reason === 'not-matched' || event.reason === 'unbuildable' || event.reason === 'retrying')) return;
-    const line = this.apply(event);
+    if (change === UNCHANGED) return;
     this.clearBlock();
-    if (line !== undefined) this.out.write(`${this.fit(line)}\n`);
+    if (change !== undefined) this.out.write(`${this.fit(change)}\n`);
     this.drawBlock();
   }
 
@@ -50,35 +54,65 @@ export class LiveReporter implements Reporter {
   }
 
   /** Updates the state; returns a line to scroll above the live block, if the event deserves one. */
-  private apply(event: RunEvent): string | undefined {
+  private apply(event: RunEvent): string | undefined | typeof UNCHANGED {
     const stamp = event.at.slice(11, 19);
     switch (event.type) {
       case 'run':
-        if (event.reason === 'started') {
-          this.total = event.images.length;
-          this.title = `${event.tag} · ${event.distro} · ${event.engine}`;
-          return `${stamp} run ${event.tag}: ${event.images.length} image(s), folder ${event.runDir}`;
-        }
-        return event.interrupted ? `${stamp} interrupted` : undefined;
+        return this.applyRun(event, stamp);
       case 'warning':
         return `${stamp} warning: ${event.message}`;
       case 'base-image':
-        if (event.reason === 'started') this.running.set('base image', { activity: 'building', since: this.now() });
-        else this.running.delete('base image');
-        if (event.reason === 'failed') return `${stamp} ✗ base image ${event.reference}: ${event.message}`;
-        return event.reason === 'started' ? undefined : `${stamp} · base image ${event.reason} (${event.seconds.toFixed(1)}s)`;
+        return this.applyBaseImage(event, stamp);
       case 'image':
         return this.applyImage(event, stamp);
       case 'push':
-        if (event.reason === 'started') this.running.set(event.name, { activity: 'pushing', since: this.running.get(event.name)?.since ?? this.now() });
-        if (event.reason === 'pushed' || event.reason === 'failed') this.running.delete(event.name);
-        if (event.reason === 'pushed') return `${stamp} ↑ ${event.name} pushed (${event.seconds.toFixed(1)}s)`;
-        if (event.reason === 'failed') return `${stamp} ✗ ${event.name} push failed: ${event.message}`;
-        return undefined;
+        return this.applyPush(event, stamp);
+      default: {
+        const never: never = event;
+        return never;
+      }
     }
   }
 
-  private applyImage(event: Extract<RunEvent, { type: 'image' }>, stamp: string): string | undefined {
+  private applyRun(event: Extract<RunEvent, { type: 'run' }>, stamp: string): string | undefined {
+    switch (event.reason) {
+      case 'started':
+        this.total = event.images.length;
+        this.title = `${event.tag} · ${event.distro} · ${event.engine}`;
+        return `${stamp} run ${event.tag}: ${event.images.length} image(s), folder ${event.runDir}`;
+      case 'finished':
+        return event.interrupted ? `${stamp} interrupted` : undefined;
+      default: {
+        const never: never = event;
+        return never;
+      }
+    }
+  }
+
+  private applyBaseImage(event: Extract<RunEvent, { type: 'base-image' }>, stamp: string): string | undefined {
+    switch (event.reason) {
+      case 'started':
+        this.running.set(BASE_IMAGE_LINE, { activity: 'building', since: this.now() });
+        return undefined;
+      case 'failed':
+        this.running.delete(BASE_IMAGE_LINE);
+        return `${stamp} ✗ base image ${event.reference} ${event.status}: ${event.message}`;
+      case 'present':
+      case 'imported':
+      case 'bootstrapped':
+        this.running.delete(BASE_IMAGE_LINE);
+        return `${stamp} · base image ${event.reason} (${event.seconds.toFixed(1)}s)`;
+      default: {
+        const never: never = event;
+        return never;
+      }
+    }
+  }
+
+  private applyImage(
+    event: Extract<RunEvent, { type: 'image' }>,
+    stamp: string,
+  ): string | undefined | typeof UNCHANGED {
     switch (event.reason) {
       case 'started':
         this.running.set(event.name, { activity: 'building', since: this.now() });
@@ -91,13 +125,43 @@ export class LiveReporter implements Reporter {
       case 'failed':
         this.running.delete(event.name);
         this.failed++;
-        return `${stamp} ✗ ${event.name} failed: ${event.message}`;
+        return event.status === 'parent_error' || event.status === 'interrupted'
+          ? `${stamp} - ${event.name} not built (${event.status}: ${event.message})`
+          : `${stamp} ✗ ${event.name} ${event.status}: ${event.message}`;
       case 'skipped':
         this.running.delete(event.name);
         this.skipped++;
         return `${stamp} - ${event.name} skipped (${event.because})`;
-      default:
+      case 'log':
+      case 'queued':
+      case 'not-matched':
+      case 'unbuildable':
+      case 'retrying':
+        return UNCHANGED;
+      default: {
+        const never: never = event;
+        return never;
+      }
+    }
+  }
+
+  private applyPush(event: Extract<RunEvent, { type: 'push' }>, stamp: string): string | undefined {
+    switch (event.reason) {
+      case 'started':
+        this.running.set(event.name, { activity: 'pushing', since: this.running.get(event.name)?.since ?? this.now() });
         return undefined;
+      case 'pushed':
+        this.running.delete(event.name);
+        return `${stamp} ↑ ${event.name} pushed (${event.seconds.toFixed(1)}s)`;
+      case 'failed':
+        this.running.delete(event.name);
+        return `${stamp} ✗ ${event.name} push failed (${event.status}): ${event.message}`;
+      case 'retrying':
+        return undefined;
+      default: {
+        const never: never = event;
+        return never;
+      }
     }
   }
 

@@ -4,8 +4,8 @@ import { once } from 'node:events';
 import { createAppendStream, makeRunSubfolder } from '../util/append-stream.js';
 import type { Reporter, RunEvent } from './events.js';
 
-/** Images in these states never start, so they get no log file of their own. */
-const notBuiltReasons = new Set(['queued', 'not-matched', 'unbuildable']);
+/** The base image's output goes to logs/base-image.log, as its engine lines do. */
+export const BASE_IMAGE_LOG = 'base-image';
 
 /** logs/<image>.log per image and one combined build.log with every line, streamed as they come. */
 export class LogFilesReporter implements Reporter {
@@ -24,10 +24,10 @@ export class LogFilesReporter implements Reporter {
       return;
     }
     const { at, type, ...rest } = event;
-    const name = 'name' in event ? event.name : undefined;
     const text = `${at} ${type} ${JSON.stringify(rest)}\n`;
     this.combined.write(text);
-    if (name !== undefined && !(event.type === 'image' && notBuiltReasons.has(event.reason))) this.imageLog(name).write(text);
+    const image = imageLogOf(event);
+    if (image !== undefined) this.imageLog(image).write(text);
   }
 
   async close(): Promise<void> {
@@ -43,5 +43,41 @@ export class LogFilesReporter implements Reporter {
       this.perImage.set(name, stream);
     }
     return stream;
+  }
+}
+
+/** The image whose own log file an event belongs in, if any: images that never start get none. */
+function imageLogOf(event: RunEvent): string | undefined {
+  switch (event.type) {
+    case 'run':
+    case 'warning':
+      return undefined;
+    case 'base-image':
+      return BASE_IMAGE_LOG;
+    case 'push':
+      return event.name;
+    case 'image':
+      switch (event.reason) {
+        case 'queued':
+        case 'not-matched':
+        case 'unbuildable':
+          return undefined;
+        case 'failed':
+        case 'started':
+        case 'log':
+        case 'built':
+        case 'reused':
+        case 'retrying':
+        case 'skipped':
+          return event.name;
+        default: {
+          const never: never = event;
+          return never;
+        }
+      }
+    default: {
+      const never: never = event;
+      return never;
+    }
   }
 }

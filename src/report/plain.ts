@@ -16,26 +16,54 @@ export class PlainReporter implements Reporter {
   }
 
   private describe(event: RunEvent): string | undefined {
-    const quiet = this.verbosity === 'quiet';
     switch (event.type) {
       case 'run':
-        if (event.reason === 'started') return quiet ? undefined : `run ${event.tag}: ${event.images.length} image(s) for ${event.distro} with ${event.engine}, folder ${event.runDir}`;
-        return event.interrupted ? 'run interrupted' : undefined;
+        return this.describeRun(event);
       case 'warning':
         return `warning: ${event.message}`;
       case 'base-image':
-        if (quiet && event.reason !== 'failed') return undefined;
-        if (event.reason === 'failed') return `base image ${event.reference} failed: ${event.message}`;
-        if (event.reason === 'started') return `base image ${event.reference}: preparing`;
-        return `base image ${event.reference}: ${event.reason} (${event.seconds.toFixed(1)}s)`;
+        return this.describeBaseImage(event);
       case 'image':
         return this.describeImage(event);
       case 'push':
-        if (event.reason === 'failed') return `${event.name}: push failed after ${event.attempts} attempt(s): ${event.message}`;
-        if (quiet) return undefined;
-        if (event.reason === 'pushed') return `${event.name}: pushed ${event.reference} (${event.seconds.toFixed(1)}s)`;
-        if (event.reason === 'retrying') return `${event.name}: push attempt ${event.attempt} after: ${event.message}`;
-        return undefined;
+        return this.describePush(event);
+      default: {
+        const never: never = event;
+        return never;
+      }
+    }
+  }
+
+  private describeRun(event: Extract<RunEvent, { type: 'run' }>): string | undefined {
+    switch (event.reason) {
+      case 'started':
+        if (this.verbosity === 'quiet') return undefined;
+        return `run ${event.tag}: ${event.images.length} image(s) for ${event.distro} with ${event.engine}, `
+          + `folder ${event.runDir}`;
+      case 'finished':
+        return event.interrupted ? 'run interrupted' : undefined;
+      default: {
+        const never: never = event;
+        return never;
+      }
+    }
+  }
+
+  private describeBaseImage(event: Extract<RunEvent, { type: 'base-image' }>): string | undefined {
+    const quiet = this.verbosity === 'quiet';
+    switch (event.reason) {
+      case 'failed':
+        return `base image ${event.reference} FAILED (${event.status}): ${event.message}`;
+      case 'started':
+        return quiet ? undefined : `base image ${event.reference}: preparing`;
+      case 'present':
+      case 'imported':
+      case 'bootstrapped':
+        return quiet ? undefined : `base image ${event.reference}: ${event.reason} (${event.seconds.toFixed(1)}s)`;
+      default: {
+        const never: never = event;
+        return never;
+      }
     }
   }
 
@@ -43,7 +71,7 @@ export class PlainReporter implements Reporter {
     const quiet = this.verbosity === 'quiet';
     switch (event.reason) {
       case 'failed':
-        return `${event.name}: FAILED after ${event.attempts} attempt(s): ${event.message}`;
+        return describeImageFailure(event);
       case 'skipped':
         return `${event.name}: skipped (${event.because})`;
       case 'log':
@@ -52,11 +80,52 @@ export class PlainReporter implements Reporter {
       case 'not-matched':
       case 'unbuildable':
         return undefined;
-      default:
-        if (quiet) return undefined;
-        if (event.reason === 'started') return `${event.name}: building${event.attempt > 1 ? ` (attempt ${event.attempt})` : ''}`;
-        if (event.reason === 'retrying') return `${event.name}: retrying (attempt ${event.attempt}) after: ${event.message}`;
-        return `${event.name}: ${event.reason} (${event.seconds.toFixed(1)}s)`;
+      case 'started':
+        return quiet ? undefined : `${event.name}: building${event.attempt > 1 ? ` (attempt ${event.attempt})` : ''}`;
+      case 'retrying':
+        return quiet ? undefined : `${event.name}: retrying (attempt ${event.attempt}) after: ${event.message}`;
+      case 'built':
+      case 'reused':
+        return quiet ? undefined : `${event.name}: ${event.reason} (${event.seconds.toFixed(1)}s)`;
+      default: {
+        const never: never = event;
+        return never;
+      }
+    }
+  }
+
+  private describePush(event: Extract<RunEvent, { type: 'push' }>): string | undefined {
+    const quiet = this.verbosity === 'quiet';
+    switch (event.reason) {
+      case 'failed':
+        return `${event.name}: push FAILED (${event.status}) after ${event.attempts} attempt(s): ${event.message}`;
+      case 'pushed':
+        return quiet ? undefined : `${event.name}: pushed ${event.reference} (${event.seconds.toFixed(1)}s)`;
+      case 'retrying':
+        return quiet ? undefined : `${event.name}: push attempt ${event.attempt} after: ${event.message}`;
+      case 'started':
+        return undefined;
+      default: {
+        const never: never = event;
+        return never;
+      }
+    }
+  }
+}
+
+/** The one line of an image that ends in `failed`, worded for its status. */
+export function describeImageFailure(event: Extract<RunEvent, { type: 'image'; reason: 'failed' }>): string {
+  switch (event.status) {
+    case 'error':
+    case 'connection_error':
+      return `${event.name}: FAILED (${event.status}) after ${event.attempts} attempt(s): ${event.message}`;
+    case 'parent_error':
+      return `${event.name}: not built (parent_error): ${event.message}`;
+    case 'interrupted':
+      return `${event.name}: not built (interrupted)`;
+    default: {
+      const never: never = event.status;
+      return never;
     }
   }
 }

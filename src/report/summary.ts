@@ -1,4 +1,4 @@
-import type { Reporter, RunEvent } from './events.js';
+import type { FailureStatus, Reporter, RunEvent } from './events.js';
 
 export interface ImageRecord {
   reference: string;
@@ -13,10 +13,14 @@ export interface ImageRecord {
   push?: { status: 'pushed' | 'failed'; seconds?: number; attempts: number; started_at?: string; finished_at?: string };
 }
 
-/** The run's summary.json: kolla-build's five keys first, then ci-builder's own. */
+/**
+ * The run's summary.json: kolla-build's five keys first, then ci-builder's own. Each image of
+ * the run is in exactly one of built, reused, failed and skipped; `failed` also names the base
+ * image (by its reference) when it could not be made.
+ */
 export interface RunSummary {
   built: Array<{ name: string }>;
-  failed: Array<{ name: string; status: string; reason: string }>;
+  failed: Array<{ name: string; status: FailureStatus; reason: string }>;
   not_matched: Array<{ name: string }>;
   skipped: Array<{ name: string; reason: string }>;
   unbuildable: Array<{ name: string }>;
@@ -61,21 +65,57 @@ export class SummaryCollector implements Reporter {
   }
 
   handle(event: RunEvent): void {
-    const summary = this.summary;
     switch (event.type) {
       case 'run':
-        if (event.reason === 'started') Object.assign(summary, { tag: event.tag, distro: event.distro, engine: event.engine, started_at: event.at });
-        else Object.assign(summary, { finished_at: event.at, interrupted: event.interrupted });
-        return;
+        return this.onRun(event);
       case 'base-image':
-        if (event.reason !== 'started') summary.base_image = { reference: event.reference, outcome: event.reason };
-        return;
+        return this.onBaseImage(event);
       case 'image':
         return this.onImage(event);
       case 'push':
         return this.onPush(event);
       case 'warning':
         return;
+      default: {
+        const never: never = event;
+        return never;
+      }
+    }
+  }
+
+  private onRun(event: Extract<RunEvent, { type: 'run' }>): void {
+    switch (event.reason) {
+      case 'started':
+        Object.assign(this.summary, { tag: event.tag, distro: event.distro, engine: event.engine });
+        this.summary.started_at = event.at;
+        return;
+      case 'finished':
+        Object.assign(this.summary, { finished_at: event.at, interrupted: event.interrupted });
+        return;
+      default: {
+        const never: never = event;
+        return never;
+      }
+    }
+  }
+
+  private onBaseImage(event: Extract<RunEvent, { type: 'base-image' }>): void {
+    switch (event.reason) {
+      case 'started':
+        return;
+      case 'present':
+      case 'imported':
+      case 'bootstrapped':
+        this.summary.base_image = { reference: event.reference, outcome: event.reason };
+        return;
+      case 'failed':
+        this.summary.base_image = { reference: event.reference, outcome: event.reason };
+        this.summary.failed.push({ name: event.reference, status: event.status, reason: event.message });
+        return;
+      default: {
+        const never: never = event;
+        return never;
+      }
     }
   }
 
@@ -95,8 +135,10 @@ export class SummaryCollector implements Reporter {
         if (record) Object.assign(record, { status: event.reason, image_id: event.imageId, finished_at: event.at, build_seconds: event.seconds });
         return;
       case 'failed':
-        summary.failed.push({ name: event.name, status: 'error', reason: event.message });
-        if (record) Object.assign(record, { status: 'failed', finished_at: event.at, attempts: event.attempts });
+        summary.failed.push({ name: event.name, status: event.status, reason: event.message });
+        if (record) record.status = 'failed';
+        // An image that never started keeps no timings.
+        if (record && event.attempts > 0) Object.assign(record, { finished_at: event.at, attempts: event.attempts });
         return;
       case 'skipped':
         summary.skipped.push({ name: event.name, reason: event.because });
@@ -111,6 +153,10 @@ export class SummaryCollector implements Reporter {
       case 'log':
       case 'retrying':
         return;
+      default: {
+        const never: never = event;
+        return never;
+      }
     }
   }
 
@@ -126,10 +172,18 @@ export class SummaryCollector implements Reporter {
         return;
       case 'failed':
         this.summary.push_failed.push({ name: event.name, reference: event.reference, reason: event.message });
+        // As kolla-build: an image that did not reach the registry is failed, not built.
+        this.summary.built = this.summary.built.filter((entry) => entry.name !== event.name);
+        this.summary.reused = this.summary.reused.filter((entry) => entry.name !== event.name);
+        this.summary.failed.push({ name: event.name, status: event.status, reason: event.message });
         if (record) record.push = { ...record.push, status: 'failed', attempts: event.attempts, finished_at: event.at };
         return;
       case 'retrying':
         return;
+      default: {
+        const never: never = event;
+        return never;
+      }
     }
   }
 }

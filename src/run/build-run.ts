@@ -2,15 +2,18 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureBaseImage } from '../bootstrap/ensure.js';
-import type { Engine } from '../engine/types.js';
+import { guardEngine } from '../engine/guarded.js';
+import type { Engine, EngineFailure } from '../engine/types.js';
 import { INPUT_DIGEST_LABEL, type Plan, type PlannedImage } from '../plan/plan.js';
 import { writeBuildContext } from '../render/context.js';
-import type { EventBus } from '../report/events.js';
+import type { BuildFailureStatus, EventBus, FailureStatus, PushFailureStatus } from '../report/events.js';
+import { BASE_IMAGE_LOG } from '../report/log-files.js';
 import type { RunSummary, SummaryCollector } from '../report/summary.js';
-import { runDag, type DagNode } from '../schedule/dag.js';
+import { INTERNAL_FAILURE, runDag, type NodeFailure, type NodeOutcome } from '../schedule/dag.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import { fail, ok, type Result } from '../util/result.js';
 import { Limiter } from '../util/limiter.js';
+import { fail, ok, type Result } from '../util/result.js';
+import { buildFailureStatus, pushFailureStatus, runGraph, type RunNode } from './run-graph.js';
 import { addVersionLabel } from './version-label.js';
 
 export interface PushSettings {
@@ -37,78 +40,107 @@ export interface BuildRunOptions {
   signal: AbortSignal;
 }
 
+export type RunExitCode = 0 | 1 | 130;
+
 export interface BuildRunResult {
   summary: RunSummary;
-  exitCode: 0 | 1 | 130;
+  exitCode: RunExitCode;
 }
 
-/** DAG id of the base image step; `:` cannot start an image name. */
-const BASE_NODE = ':base-image';
+type StepFailure = NodeFailure<BuildFailureStatus>;
+type StepResult = Result<void, StepFailure>;
+
+export interface PushOutcome {
+  name: string;
+  reference: string;
+  result: Result<void, { status: PushFailureStatus; message: string }>;
+}
 
 /** One run: base image, then every planned image in dependency order, each pushed as soon as it exists. */
 export async function executeBuildRun(options: BuildRunOptions): Promise<BuildRunResult> {
-  const { plan, engine, events, signal } = options;
+  const { plan, events, signal } = options;
+  const engine = guardEngine(options.engine);
+  const run = { ...options, engine };
   await mkdir(join(options.runDir, 'logs'), { recursive: true });
   const contextRoot = await mkdtemp(join(tmpdir(), 'ci-builder-context-'));
-  const containersBefore = new Set(await engine.listContainers());
+  const listed = await engine.listContainers();
+  // Without the list of containers that were there before, an interrupt removes none: never someone else's.
+  const containersBefore = listed.ok ? new Set(listed.value) : undefined;
   const pushes = new Limiter(options.push?.threads ?? 1);
-  const images = new Map([...plan.skippedParents, ...plan.images].map((image) => [image.name, image]));
-  const skippedParents = new Set(plan.skippedParents.map((image) => image.name));
+  const pushing: Array<Promise<PushOutcome>> = [];
+  const nodes = runGraph(plan);
+  const attempts = new Map<string, number>();
 
-  events.emit({ type: 'run', reason: 'started', tag: plan.tag, distro: plan.distro, engine: engine.name, runDir: options.runDir, images: plan.images.map((image) => image.name) });
+  const images = plan.images.map((image) => image.name);
+  const { tag, distro } = plan;
+  events.emit({ type: 'run', reason: 'started', tag, distro, engine: engine.name, runDir: options.runDir, images });
+  if (!listed.ok) {
+    const message = `cannot list the engine's containers (${listed.failure.message}): an interrupt will leave them`;
+    events.emit({ type: 'warning', message });
+  }
   for (const name of plan.selection.notMatched) events.emit({ type: 'image', reason: 'not-matched', name });
   for (const name of plan.selection.unbuildable) events.emit({ type: 'image', reason: 'unbuildable', name });
-  for (const regex of plan.selection.unmatchedRegexes) events.emit({ type: 'warning', message: `regex ${JSON.stringify(regex)} matches no image` });
-  for (const image of images.values()) events.emit({ type: 'image', reason: 'queued', name: image.name, reference: image.reference, inputDigest: image.inputDigest, parent: image.parent });
-
-  // The base image is prepared only when a root image of this run is built FROM it.
-  const usesBase = (image: PlannedImage) => image.dockerfile.includes(plan.baseImage.reference);
-  const nodes: DagNode[] = [];
-  for (const image of images.values()) {
-    const dependsOn = image.parent !== null && images.has(image.parent) ? [image.parent] : usesBase(image) ? [BASE_NODE] : [];
-    nodes.push({ id: image.name, dependsOn });
+  for (const regex of plan.selection.unmatchedRegexes) {
+    events.emit({ type: 'warning', message: `regex ${JSON.stringify(regex)} matches no image` });
   }
-  if (nodes.some((node) => node.dependsOn.includes(BASE_NODE))) nodes.push({ id: BASE_NODE, dependsOn: [] });
+  for (const node of nodes) {
+    if (node.kind !== 'image') continue;
+    const { name, reference, inputDigest, parent } = node.image;
+    events.emit({ type: 'image', reason: 'queued', name, reference, inputDigest, parent });
+  }
 
-  const runNode = async (id: string, attempt: number, nodeSignal: AbortSignal): Promise<Result<void, { reason: string; retryable: boolean }>> => {
-    if (id === BASE_NODE) return prepareBase(options, nodeSignal);
-    const image = images.get(id);
-    if (image === undefined) return fail({ reason: `unknown image ${id}`, retryable: false });
-    if (skippedParents.has(id)) return reuseSkippedParent(options, image);
-    if (image.failure !== undefined) return fail({ reason: image.failure, retryable: false });
-    if (options.skipExisting && (await engine.exists(image.reference))) {
-      events.emit({ type: 'image', reason: 'skipped', name: image.name, because: `${image.reference} exists (--skip-existing)` });
-      return ok(undefined);
+  const runNode = async (node: RunNode, attempt: number, nodeSignal: AbortSignal): Promise<StepResult> => {
+    switch (node.kind) {
+      case 'base-image':
+        return prepareBase(run, nodeSignal);
+      case 'image': {
+        const built = node.work === 'tag-existing'
+          ? await reuseSkippedParent(run, node.image)
+          : await buildImage(run, { image: node.image, contextRoot, attempt, signal: nodeSignal });
+        if (!built.ok) return built;
+        const push = options.push;
+        if (built.value === 'ready' && push) pushing.push(pushes.add(() => pushImage(run, node.image, push)));
+        return ok(undefined);
+      }
+      default: {
+        const never: never = node;
+        return never;
+      }
     }
-    const built = await buildOrReuse(options, image, contextRoot, attempt, nodeSignal);
-    if (!built.ok) return fail({ reason: built.failure, retryable: !nodeSignal.aborted });
-    if (options.push) void pushes.add(() => pushImage(options, image, options.push as PushSettings));
-    return ok(undefined);
   };
 
+  let outcomes = new Map<string, NodeOutcome<BuildFailureStatus>>();
+  let pushOutcomes: PushOutcome[] = [];
   try {
-    await runDag({
+    outcomes = await runDag({
       nodes,
       concurrency: options.threads,
       retries: options.retries,
       signal,
       run: runNode,
       onEvent: (event) => {
-        if (event.id === BASE_NODE) return;
-        if (event.type === 'retrying') events.emit({ type: 'image', reason: 'retrying', name: event.id, attempt: event.attempt, message: event.reason });
-        if (event.type !== 'finished') return;
-        const { outcome } = event;
-        if (outcome.state === 'failed') events.emit({ type: 'image', reason: 'failed', name: event.id, message: outcome.reason, attempts: outcome.attempts });
-        if (outcome.state === 'skipped') events.emit({ type: 'image', reason: 'skipped', name: event.id, because: outcome.because === BASE_NODE ? `base image ${plan.baseImage.reference} failed` : `parent ${outcome.because} failed` });
-        if (outcome.state === 'cancelled') events.emit({ type: 'image', reason: 'skipped', name: event.id, because: 'interrupted' });
+        switch (event.type) {
+          case 'started':
+            attempts.set(event.id, event.attempt);
+            return;
+          case 'retrying':
+            return reportRetry(run, event.node, event.attempt, event.reason);
+          case 'finished':
+            return reportOutcome(run, event.node, event.outcome, attempts.get(event.id) ?? 0);
+          default: {
+            const never: never = event;
+            return never;
+          }
+        }
       },
     });
     await pushes.drain();
+    pushOutcomes = await Promise.all(pushing);
   } finally {
     await rm(contextRoot, { recursive: true, force: true });
-    if (signal.aborted) {
-      const leftovers = (await engine.listContainers().catch(() => [])).filter((id) => !containersBefore.has(id));
-      await engine.removeContainers(leftovers).catch(() => undefined);
+    if (signal.aborted && containersBefore !== undefined) {
+      const now = await engine.listContainers();
+      if (now.ok) await engine.removeContainers(now.value.filter((id) => !containersBefore.has(id)));
     }
     events.emit({ type: 'run', reason: 'finished', interrupted: signal.aborted });
     await events.close();
@@ -116,14 +148,94 @@ export async function executeBuildRun(options: BuildRunOptions): Promise<BuildRu
 
   const summary = options.summary.summary;
   await writeFileAtomic(join(options.runDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
-  if (summary.push_failed.length > 0 || options.push) {
-    await writeFileAtomic(join(options.runDir, 'push-failed.txt'), summary.push_failed.map((entry) => `${entry.reference}\n`).join(''));
+  const pushFailed = pushOutcomes.filter((outcome) => !outcome.result.ok);
+  if (options.push) {
+    const lines = pushFailed.map((outcome) => `${outcome.reference}\n`).join('');
+    await writeFileAtomic(join(options.runDir, 'push-failed.txt'), lines);
   }
-  const exitCode = signal.aborted ? 130 : summary.failed.length > 0 || summary.push_failed.length > 0 ? 1 : 0;
-  return { summary, exitCode };
+  return { summary, exitCode: runExitCode(outcomes, pushOutcomes, signal.aborted) };
 }
 
-async function prepareBase(options: BuildRunOptions, signal: AbortSignal): Promise<Result<void, { reason: string; retryable: boolean }>> {
+/** From what the scheduler and the pushes say happened, never from what a reporter made of it. */
+export function runExitCode(
+  outcomes: ReadonlyMap<string, NodeOutcome>,
+  pushes: readonly PushOutcome[],
+  interrupted: boolean,
+): RunExitCode {
+  if (interrupted) return 130;
+  const nodeFailed = [...outcomes.values()].some((outcome) => outcome.state !== 'succeeded');
+  return nodeFailed || pushes.some((push) => !push.result.ok) ? 1 : 0;
+}
+
+function reportRetry(options: BuildRunOptions, node: RunNode, attempt: number, message: string): void {
+  switch (node.kind) {
+    case 'image':
+      options.events.emit({ type: 'image', reason: 'retrying', name: node.id, attempt, message });
+      return;
+    case 'base-image':
+      options.events.emit({ type: 'warning', message: `base image ${node.id}: attempt ${attempt} after: ${message}` });
+      return;
+    default: {
+      const never: never = node;
+      return never;
+    }
+  }
+}
+
+/** A node's final outcome, as the events reporters and the summary know. */
+function reportOutcome(
+  options: BuildRunOptions,
+  node: RunNode,
+  outcome: NodeOutcome<BuildFailureStatus>,
+  attempts: number,
+): void {
+  const { events, plan } = options;
+  let status: FailureStatus;
+  let message: string;
+  switch (outcome.state) {
+    case 'succeeded':
+      return;
+    case 'failed':
+      status = outcome.kind === INTERNAL_FAILURE ? 'error' : outcome.kind;
+      message = outcome.reason;
+      break;
+    case 'skipped':
+      // Never started: its parent (or the base image) failed first.
+      attempts = 0;
+      status = 'parent_error';
+      message = `${outcome.because === plan.baseImage.reference ? 'base image' : 'parent'} ${outcome.because} failed`;
+      break;
+    case 'cancelled':
+      status = 'interrupted';
+      message = 'interrupted';
+      break;
+    default: {
+      const never: never = outcome;
+      return never;
+    }
+  }
+  switch (node.kind) {
+    case 'image':
+      events.emit({ type: 'image', reason: 'failed', name: node.id, status, message, attempts });
+      return;
+    case 'base-image':
+      // The base image has no parent: it fails by itself or is interrupted, never parent_error.
+      if (status === 'parent_error') status = 'error';
+      events.emit({ type: 'base-image', reason: 'failed', reference: node.id, status, message });
+      return;
+    default: {
+      const never: never = node;
+      return never;
+    }
+  }
+}
+
+function stepFailure(failure: EngineFailure): StepFailure {
+  const kind = buildFailureStatus(failure.kind);
+  return { kind, reason: failure.message, retryable: kind !== 'interrupted' };
+}
+
+async function prepareBase(options: BuildRunOptions, signal: AbortSignal): Promise<StepResult> {
   const { plan, events } = options;
   const reference = plan.baseImage.reference;
   const started = Date.now();
@@ -133,25 +245,54 @@ async function prepareBase(options: BuildRunOptions, signal: AbortSignal): Promi
     mirrorLines: plan.bootstrapMirrorLines,
     cacheDir: options.cacheDir,
     signal,
-    onLine: logTo(events, 'base-image'),
+    onLine: logTo(events, BASE_IMAGE_LOG),
   });
-  if (!result.ok) {
-    events.emit({ type: 'base-image', reason: 'failed', reference, message: result.failure });
-    return fail({ reason: result.failure, retryable: true });
-  }
+  if (!result.ok) return fail(stepFailure(result.failure));
   events.emit({ type: 'base-image', reason: result.value, reference, seconds: (Date.now() - started) / 1000 });
   return ok(undefined);
 }
 
-/** An image whose input digest was built before is tagged, not built again. */
-async function buildOrReuse(options: BuildRunOptions, image: PlannedImage, contextRoot: string, attempt: number, signal: AbortSignal): Promise<Result<void, string>> {
+/** `ready`: the image is at its reference and goes on to be pushed; `left-alone`: --skip-existing found it there. */
+type Built = Result<'ready' | 'left-alone', StepFailure>;
+
+/** One attempt at one image. */
+interface BuildStep {
+  image: PlannedImage;
+  /** The folder build contexts are written under. */
+  contextRoot: string;
+  attempt: number;
+  signal: AbortSignal;
+}
+
+async function buildImage(options: BuildRunOptions, step: BuildStep): Promise<Built> {
   const { engine, events } = options;
+  const { image } = step;
+  if (image.failure !== undefined) return fail({ kind: 'error', reason: image.failure, retryable: false });
+  if (options.skipExisting) {
+    const exists = await engine.exists(image.reference);
+    if (!exists.ok) return fail(stepFailure(exists.failure));
+    if (exists.value) {
+      const because = `${image.reference} exists (--skip-existing)`;
+      events.emit({ type: 'image', reason: 'skipped', name: image.name, because });
+      return ok('left-alone');
+    }
+  }
+  const built = await buildOrReuse(options, step);
+  return built.ok ? ok('ready') : fail(stepFailure(built.failure));
+}
+
+/** An image whose input digest was built before is tagged, not built again. */
+async function buildOrReuse(options: BuildRunOptions, step: BuildStep): Promise<Result<void, EngineFailure>> {
+  const { engine, events } = options;
+  const { image, contextRoot, attempt, signal } = step;
   const started = Date.now();
   const seconds = () => (Date.now() - started) / 1000;
   const existing = await engine.findByLabel(INPUT_DIGEST_LABEL, image.inputDigest);
-  if (existing !== undefined) {
-    await engine.tag(existing, image.reference);
-    events.emit({ type: 'image', reason: 'reused', name: image.name, imageId: existing, seconds: seconds() });
+  if (!existing.ok) return existing;
+  if (existing.value !== undefined) {
+    const tagged = await engine.tag(existing.value, image.reference);
+    if (!tagged.ok) return tagged;
+    events.emit({ type: 'image', reason: 'reused', name: image.name, imageId: existing.value, seconds: seconds() });
     return ok(undefined);
   }
   // Only a real build is "started": reused images go straight from queued to reused.
@@ -167,49 +308,62 @@ async function buildOrReuse(options: BuildRunOptions, image: PlannedImage, conte
     signal,
     onLine: logTo(events, image.name),
   });
-  if (!built.ok) return fail(built.failure.message);
+  if (!built.ok) return built;
   const labelled = await addVersionLabel(engine, image.reference, built.value, signal, logTo(events, image.name));
-  if (!labelled.ok) return fail(labelled.failure);
+  if (!labelled.ok) return labelled;
   events.emit({ type: 'image', reason: 'built', name: image.name, imageId: labelled.value.id, seconds: seconds() });
   return ok(undefined);
 }
 
 /** With --skip-parents a parent is not built, but its children's FROM needs it at this run's tag. */
-async function reuseSkippedParent(options: BuildRunOptions, image: PlannedImage): Promise<Result<void, { reason: string; retryable: boolean }>> {
+async function reuseSkippedParent(options: BuildRunOptions, image: PlannedImage): Promise<Built> {
   const existing = await options.engine.findByLabel(INPUT_DIGEST_LABEL, image.inputDigest);
-  if (existing === undefined) {
-    return fail({ reason: `not built (--skip-parents) and no image with its input digest exists; build it without --skip-parents first`, retryable: false });
+  if (!existing.ok) return fail(stepFailure(existing.failure));
+  if (existing.value === undefined) {
+    const reason = 'not built (--skip-parents) and no image with its input digest exists; '
+      + 'build it without --skip-parents first';
+    return fail({ kind: 'error', reason, retryable: false });
   }
-  await options.engine.tag(existing, image.reference);
-  options.events.emit({ type: 'image', reason: 'skipped', name: image.name, because: '--skip-parents (existing image tagged for its children)' });
-  return ok(undefined);
+  const tagged = await options.engine.tag(existing.value, image.reference);
+  if (!tagged.ok) return fail(stepFailure(tagged.failure));
+  const because = '--skip-parents (existing image tagged for its children)';
+  options.events.emit({ type: 'image', reason: 'skipped', name: image.name, because });
+  return ok('left-alone');
 }
 
-async function pushImage(options: BuildRunOptions, image: PlannedImage, settings: PushSettings): Promise<void> {
+/** Pushes with retries; every way it can end is an event and an outcome, a failure included. */
+async function pushImage(options: BuildRunOptions, image: PlannedImage, settings: PushSettings): Promise<PushOutcome> {
   const { events, signal } = options;
+  const { name, reference } = image;
   const started = Date.now();
-  let lastError = '';
-  for (let attempt = 1; attempt <= settings.attempts; attempt++) {
-    if (signal.aborted) break;
+  let last: EngineFailure = { kind: 'interrupted', message: 'interrupted' };
+  let attempts = 0;
+  for (let attempt = 1; attempt <= settings.attempts && !signal.aborted; attempt++) {
     if (attempt > 1) {
-      events.emit({ type: 'push', reason: 'retrying', name: image.name, attempt, message: lastError });
+      events.emit({ type: 'push', reason: 'retrying', name, attempt, message: last.message });
       await sleep(settings.backoffMs * 2 ** (attempt - 2), signal);
+      if (signal.aborted) break;
     }
-    events.emit({ type: 'push', reason: 'started', name: image.name, reference: image.reference, attempt });
+    attempts = attempt;
+    events.emit({ type: 'push', reason: 'started', name, reference, attempt });
     const result = await options.engine.push({
-      reference: image.reference,
+      reference,
       insecure: settings.insecure,
       signal,
-      onLine: logTo(events, image.name),
+      onLine: logTo(events, name),
       ...(settings.authFile ? { authFile: settings.authFile } : {}),
     });
     if (result.ok) {
-      events.emit({ type: 'push', reason: 'pushed', name: image.name, reference: image.reference, seconds: (Date.now() - started) / 1000, attempts: attempt });
-      return;
+      const seconds = (Date.now() - started) / 1000;
+      events.emit({ type: 'push', reason: 'pushed', name, reference, seconds, attempts: attempt });
+      return { name, reference, result: ok(undefined) };
     }
-    lastError = result.failure.message;
+    last = result.failure;
   }
-  events.emit({ type: 'push', reason: 'failed', name: image.name, reference: image.reference, message: signal.aborted ? 'interrupted' : lastError, attempts: settings.attempts });
+  const failure: EngineFailure = signal.aborted ? { kind: 'interrupted', message: 'interrupted' } : last;
+  const status = pushFailureStatus(failure.kind);
+  events.emit({ type: 'push', reason: 'failed', name, reference, status, message: failure.message, attempts });
+  return { name, reference, result: fail({ status, message: failure.message }) };
 }
 
 /** Engine output of one image, as log events. */

@@ -6,24 +6,35 @@ export interface DagNode {
   dependsOn: readonly string[];
 }
 
-export type NodeOutcome =
+/** Why a node failed: `kind` is the caller's own classification, kept in the outcome. */
+export interface NodeFailure<K extends string> {
+  kind: K;
+  reason: string;
+  retryable: boolean;
+}
+
+/** A node's run threw: a bug, kept apart from the failures the caller expects. */
+export const INTERNAL_FAILURE = 'internal';
+
+export type NodeOutcome<K extends string = string> =
   | { state: 'succeeded' }
-  | { state: 'failed'; reason: string; attempts: number }
+  | { state: 'failed'; kind: K | typeof INTERNAL_FAILURE; reason: string; attempts: number }
+  /** Never ran because `because`, an ancestor, failed. */
   | { state: 'skipped'; because: string }
   | { state: 'cancelled' };
 
-export type DagEvent =
-  | { type: 'started'; id: string; attempt: number }
-  | { type: 'retrying'; id: string; attempt: number; reason: string }
-  | { type: 'finished'; id: string; outcome: NodeOutcome };
+export type DagEvent<N extends DagNode, K extends string = string> =
+  | { type: 'started'; id: string; node: N; attempt: number }
+  | { type: 'retrying'; id: string; node: N; attempt: number; kind: K; reason: string }
+  | { type: 'finished'; id: string; node: N; outcome: NodeOutcome<K> };
 
-export interface DagOptions {
-  nodes: readonly DagNode[];
+export interface DagOptions<N extends DagNode, K extends string> {
+  nodes: readonly N[];
   concurrency: number;
   /** Extra attempts after a failure. */
   retries: number;
-  run: (id: string, attempt: number, signal: AbortSignal) => Promise<Result<void, { reason: string; retryable: boolean }>>;
-  onEvent?: (event: DagEvent) => void;
+  run: (node: N, attempt: number, signal: AbortSignal) => Promise<Result<void, NodeFailure<K>>>;
+  onEvent?: (event: DagEvent<N, K>) => void;
   signal?: AbortSignal;
 }
 
@@ -31,7 +42,9 @@ export interface DagOptions {
  * Runs a dependency graph: parents before children, N at a time, longest remaining
  * chain first. A failure skips exactly its descendants; unrelated nodes go on.
  */
-export async function runDag(options: DagOptions): Promise<Map<string, NodeOutcome>> {
+export async function runDag<N extends DagNode, K extends string>(
+  options: DagOptions<N, K>,
+): Promise<Map<string, NodeOutcome<K>>> {
   const nodes = new Map(options.nodes.map((node) => [node.id, node]));
   const children = new Map<string, string[]>();
   for (const node of options.nodes) {
@@ -41,15 +54,20 @@ export async function runDag(options: DagOptions): Promise<Map<string, NodeOutco
     }
   }
   const priority = chainLengths(options.nodes, children);
-  const outcomes = new Map<string, NodeOutcome>();
+  const outcomes = new Map<string, NodeOutcome<K>>();
   const waitingOn = new Map(options.nodes.map((node) => [node.id, new Set(node.dependsOn)]));
   const ready: string[] = options.nodes.filter((node) => node.dependsOn.length === 0).map((node) => node.id);
   const running = new Set<Promise<void>>();
   const signal = options.signal ?? new AbortController().signal;
+  const nodeOf = (id: string): N => {
+    const node = nodes.get(id);
+    if (node === undefined) throw new Error(`internal: unknown node ${id}`);
+    return node;
+  };
 
-  const finish = (id: string, outcome: NodeOutcome) => {
+  const finish = (id: string, outcome: NodeOutcome<K>) => {
     outcomes.set(id, outcome);
-    options.onEvent?.({ type: 'finished', id, outcome });
+    options.onEvent?.({ type: 'finished', id, node: nodeOf(id), outcome });
     for (const child of children.get(id) ?? []) {
       if (outcomes.has(child)) continue;
       if (outcome.state === 'succeeded') {
@@ -65,21 +83,25 @@ export async function runDag(options: DagOptions): Promise<Map<string, NodeOutco
   };
 
   const execute = async (id: string) => {
+    const node = nodeOf(id);
     for (let attempt = 1; ; attempt++) {
       if (signal.aborted) return finish(id, { state: 'cancelled' });
-      options.onEvent?.({ type: 'started', id, attempt });
-      let result: Awaited<ReturnType<DagOptions['run']>>;
+      options.onEvent?.({ type: 'started', id, node, attempt });
+      let result: Result<void, NodeFailure<K>>;
       try {
-        result = await options.run(id, attempt, signal);
+        result = await options.run(node, attempt, signal);
       } catch (error) {
-        result = { ok: false, failure: { reason: `internal error: ${(error as Error).message}`, retryable: false } };
+        const reason = `internal error: ${(error as Error).message}`;
+        if (signal.aborted) return finish(id, { state: 'cancelled' });
+        return finish(id, { state: 'failed', kind: INTERNAL_FAILURE, reason, attempts: attempt });
       }
       if (result.ok) return finish(id, { state: 'succeeded' });
       if (signal.aborted) return finish(id, { state: 'cancelled' });
-      if (!result.failure.retryable || attempt > options.retries) {
-        return finish(id, { state: 'failed', reason: result.failure.reason, attempts: attempt });
+      const { kind, reason, retryable } = result.failure;
+      if (!retryable || attempt > options.retries) {
+        return finish(id, { state: 'failed', kind, reason, attempts: attempt });
       }
-      options.onEvent?.({ type: 'retrying', id, attempt: attempt + 1, reason: result.failure.reason });
+      options.onEvent?.({ type: 'retrying', id, node, attempt: attempt + 1, kind, reason });
     }
   };
 

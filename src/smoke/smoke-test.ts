@@ -25,8 +25,13 @@ const lastLines = (text: string, count = 3) => text.trim().split('\n').slice(-co
  * applies a sample config.json through sudo and kolla_set_configs, then runs its command.
  */
 export async function smokeTestImage(engine: Engine, image: string, reference: string): Promise<SmokeResult> {
-  const info = await engine.inspect(reference);
-  if (info === undefined) return { image, reference, checks: [{ check: 'service', status: 'fail', detail: 'the image is not in the engine' }] };
+  const inspected = await engine.inspect(reference);
+  if (!inspected.ok) {
+    const { kind, message } = inspected.failure;
+    const detail = kind === 'not-found' ? 'the image is not in the engine' : message;
+    return { image, reference, checks: [{ check: 'service', status: 'fail', detail }] };
+  }
+  const info = inspected.value;
   const user = info.user === '' ? undefined : info.user;
   const checks: SmokeCheck[] = [];
 
@@ -34,12 +39,20 @@ export async function smokeTestImage(engine: Engine, image: string, reference: s
   if (command === undefined) {
     checks.push({ check: 'service', status: 'skipped', detail: `no ${SMOKE_TEST_LABEL} label` });
   } else {
-    const result = await engine.run({ reference, command: ['sh', '-c', command], ...(user ? { user } : {}) });
-    checks.push(result.exitCode === 0 ? { check: 'service', status: 'ok', detail: `${command}: ${lastLines(result.output, 1)}` } : { check: 'service', status: 'fail', detail: `${command} exited ${result.exitCode}: ${lastLines(result.output)}` });
+    const ran = await engine.run({ reference, command: ['sh', '-c', command], ...(user ? { user } : {}) });
+    if (!ran.ok) {
+      checks.push({ check: 'service', status: 'fail', detail: `${command}: ${ran.failure.message}` });
+    } else if (ran.value.exitCode === 0) {
+      checks.push({ check: 'service', status: 'ok', detail: `${command}: ${lastLines(ran.value.output, 1)}` });
+    } else {
+      checks.push({ check: 'service', status: 'fail', detail: `${command} exited ${ran.value.exitCode}: ${lastLines(ran.value.output)}` });
+    }
   }
 
-  const hasKollaStart = (await engine.run({ reference, command: ['test', '-x', '/usr/local/bin/kolla_start'], user: 'root' })).exitCode === 0;
-  checks.push(hasKollaStart ? await checkKollaStart(engine, reference, user) : { check: 'kolla_start', status: 'skipped', detail: 'the image has no /usr/local/bin/kolla_start' });
+  const probe = await engine.run({ reference, command: ['test', '-x', '/usr/local/bin/kolla_start'], user: 'root' });
+  if (!probe.ok) checks.push({ check: 'kolla_start', status: 'fail', detail: probe.failure.message });
+  else if (probe.value.exitCode === 0) checks.push(await checkKollaStart(engine, reference, user));
+  else checks.push({ check: 'kolla_start', status: 'skipped', detail: 'the image has no /usr/local/bin/kolla_start' });
   return { image, reference, checks };
 }
 
@@ -53,13 +66,15 @@ async function checkKollaStart(engine: Engine, reference: string, user: string |
       config_files: [{ source: '/var/lib/kolla/config_files/sample.conf', dest: '/etc/ci-builder-smoke/sample.conf', owner, perm: '0640' }],
     };
     await writeFile(join(dir, 'config.json'), JSON.stringify(config));
-    const result = await engine.run({
+    const ran = await engine.run({
       reference,
       command: ['kolla_start'],
       ...(user ? { user } : {}),
       mount: { hostDir: dir, containerDir: '/var/lib/kolla/config_files' },
       env: { KOLLA_CONFIG_STRATEGY: 'COPY_ALWAYS' },
     });
+    if (!ran.ok) return { check: 'kolla_start', status: 'fail', detail: ran.failure.message };
+    const result = ran.value;
     const expected = `ci-builder-smoke:${owner}:${owner}:640`;
     if (result.exitCode === 0 && result.output.includes(expected)) return { check: 'kolla_start', status: 'ok', detail: `config copied as ${owner}:${owner} 0640 and the command ran` };
     return { check: 'kolla_start', status: 'fail', detail: `expected "${expected}", got exit ${result.exitCode}: ${lastLines(result.output)}` };

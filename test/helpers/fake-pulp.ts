@@ -14,6 +14,8 @@ export interface FakePulpOptions {
   /** Extra routes, for redirects and other wire cases. */
   routes?: Record<string, (request: IncomingMessage, response: ServerResponse) => void>;
   tls?: { key: string; cert: string };
+  /** Answer every authorised content request with this status: a Pulp whose content app is failing. */
+  contentStatus?: number;
 }
 
 export interface FakePulp {
@@ -44,6 +46,9 @@ export async function startFakePulp(options: FakePulpOptions): Promise<FakePulp>
     }
     if (!path.startsWith(CONTENT)) return plain(response, 404, 'Not Found');
     if (request.headers.authorization !== expected) return plain(response, 403, '{"detail":"Authentication credentials were not provided."}');
+    if (options.contentStatus !== undefined) {
+      return plain(response, options.contentStatus, '{"detail":"Internal Server Error"}');
+    }
     const relative = path.slice(CONTENT.length);
     for (const [prefix, dir] of Object.entries(options.localContent ?? {})) {
       if (relative.startsWith(prefix)) return serveFile(request, response, dir, relative.slice(prefix.length));

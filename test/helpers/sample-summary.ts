@@ -15,7 +15,7 @@ export function sampleSummary(): RunSummary {
   emit(6, { type: 'image', reason: 'started', name: 'openstack-base', attempt: 1 });
   emit(6, { type: 'image', reason: 'started', name: 'broken<script>', attempt: 1 });
   emit(8, { type: 'push', reason: 'pushed', name: 'base', reference: 'r', seconds: 2, attempts: 1 });
-  emit(9, { type: 'image', reason: 'failed', name: 'broken<script>', message: 'RUN false: exit 1', attempts: 1 });
+  emit(9, { type: 'image', reason: 'failed', name: 'broken<script>', status: 'error', message: 'RUN false: exit 1', attempts: 1 });
   emit(20, { type: 'image', reason: 'built', name: 'openstack-base', imageId: 'i2', seconds: 14 });
   emit(20, { type: 'image', reason: 'started', name: 'leaf', attempt: 1 });
   emit(31, { type: 'image', reason: 'built', name: 'leaf', imageId: 'i3', seconds: 11 });

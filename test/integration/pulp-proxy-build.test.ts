@@ -20,16 +20,16 @@ const relays = {
   [`debian-security/bookworm/${snapshot}/`]: 'http://deb.debian.org/debian-security/',
 };
 
-function pulpConfig(pulpOrigin: string, imagesDir: string, cacheDir: string): string {
+function pulpConfig(pulpOrigin: string, imagesDir: string, cacheDir: string, pinned = snapshot): string {
   const bundled = readFileSync(join(projectRoot, 'etc/ci-builder/config.yml'), 'utf8');
   const repositories = `    repositories:
       - name: debian
         base_path: debian/bookworm/
-        version: "${snapshot}"
+        version: "${pinned}"
         suites: [bookworm, bookworm-updates]
       - name: debian-security
         base_path: debian-security/bookworm/
-        version: "${snapshot}"
+        version: "${pinned}"
         suites: [bookworm-security]
 `;
   return `${bundled.replace(/^ {4}repositories:\n(?: {6}.*\n)+/m, repositories).replace(/^ {2}- \.\.\/\.\.\/images$/m, `  - ${imagesDir}`)}
@@ -115,6 +115,43 @@ describe('building from a credentialed Pulp through the auth proxy', { timeout: 
     assert.deepEqual(summaryOf('pulp-3').failed.map((entry) => entry.name), ['leaky']);
     assert.match(readFileSync(join(dir, '.ci-builder/runs/pulp-3/logs/leaky.log'), 'utf8'), /a repository mirror URL is still in the package manager configuration/);
   });
+
+  for (const refusal of [
+    { status: 403, why: 'refuses the credential', pulp: { username, password: `${password}-rotated` } },
+    { status: 500, why: 'answers 500', pulp: { username, password, contentStatus: 500 } },
+  ]) {
+    it(`fails the run, naming the base image, when Pulp ${refusal.why} to the bootstrap`, async () => {
+      const failing = await startFakePulp(refusal.pulp);
+      try {
+        // A snapshot of its own: a new base image digest, so the bootstrap really runs.
+        const pinned = `20261102T00${refusal.status}`;
+        const failingConfig = writeTree(join(dir, `etc-${refusal.status}`), {
+          'config.yml': pulpConfig(failing.origin, imagesDir, join(dir, `proxy-cache-${refusal.status}`), pinned),
+          'secrets.yml': `pulp_username: ${username}\npulp_password: ${password}\n`,
+        });
+        const tag = `pulp-base-${refusal.status}`;
+        const result = await runCli(['--config', failingConfig, 'build', '--auth-proxy', '--tag', tag, '^cron$'], {
+          cwd: dir,
+        });
+        assert.equal(result.code, 1, result.stderr);
+        const summary = summaryOf(tag);
+        const base = summary.base_image?.reference ?? '';
+        assert.match(base, /^localhost\/ci-builder\/bootstrap-debian:bookworm-[0-9a-f]{12}$/);
+        const failed = summary.failed.map((entry) => [entry.name, entry.status]);
+        assert.deepEqual(failed, [[base, 'error'], ['base', 'parent_error'], ['cron', 'parent_error']]);
+        assert.match(summary.failed[0]?.reason ?? '', /bootstrapping debian bookworm failed: mmdebstrap exited with/);
+        assert.equal(summary.failed[1]?.reason, `base image ${base} failed`);
+        assert.deepEqual([summary.built, summary.skipped], [[], []]);
+        assert.match(result.stderr, /0 built, 0 reused, 3 failed, 0 skipped/);
+        const askedPulp = failing.requests.some((request) => request.path.startsWith('/pulp/content/'));
+        assert.ok(askedPulp, 'the bootstrap asked Pulp');
+        const leaks = filesContaining(join(dir, '.ci-builder/runs', tag), [...secretForms(username, password)]);
+        assert.deepEqual(leaks, [], 'no credential in the run folder');
+      } finally {
+        await failing.stop();
+      }
+    });
+  }
 
   it('serves alone with `proxy serve`, on loopback only unless told', async () => {
     const { child, done } = startCli(['--config', configDir, 'proxy', 'serve', '--wait', '--no-cache'], { cwd: dir });

@@ -23,7 +23,7 @@ describe('DAG executor', () => {
       nodes,
       concurrency: 2,
       retries: 0,
-      run: async (id) => {
+      run: async ({ id }) => {
         running++;
         peak = Math.max(peak, running);
         await tick();
@@ -44,42 +44,52 @@ describe('DAG executor', () => {
       nodes: [{ id: 'short', dependsOn: [] }, { id: 'long', dependsOn: [] }, { id: 'long-2', dependsOn: ['long'] }],
       concurrency: 1,
       retries: 0,
-      run: async (id) => (started.push(id), ok(undefined)),
+      run: async ({ id }) => (started.push(id), ok(undefined)),
     });
     assert.deepEqual(started, ['long', 'long-2', 'short']);
   });
 
   it('skips the descendants of a failure, naming it, and goes on with the rest', async () => {
-    const outcomes = await runDag({ nodes, concurrency: 2, retries: 0, run: async (id) => (id === 'b' ? fail({ reason: 'broken', retryable: true }) : ok(undefined)) });
-    assert.deepEqual(outcomes.get('b'), { state: 'failed', reason: 'broken', attempts: 1 });
+    const outcomes = await runDag({
+      nodes,
+      concurrency: 2,
+      retries: 0,
+      run: async ({ id }) => (id === 'b' ? fail({ kind: 'build', reason: 'broken', retryable: true }) : ok(undefined)),
+    });
+    assert.deepEqual(outcomes.get('b'), { state: 'failed', kind: 'build', reason: 'broken', attempts: 1 });
     assert.deepEqual(outcomes.get('c'), { state: 'skipped', because: 'b' });
     assert.equal(outcomes.get('d')?.state, 'succeeded');
     assert.equal(outcomes.get('e')?.state, 'succeeded');
   });
 
   it('names the failed ancestor for deeper descendants', async () => {
-    const outcomes = await runDag({ nodes, concurrency: 1, retries: 0, run: async (id) => (id === 'a' ? fail({ reason: 'x', retryable: false }) : ok(undefined)) });
+    const outcomes = await runDag({
+      nodes,
+      concurrency: 1,
+      retries: 0,
+      run: async ({ id }) => (id === 'a' ? fail({ kind: 'build', reason: 'x', retryable: false }) : ok(undefined)),
+    });
     assert.deepEqual(outcomes.get('c'), { state: 'skipped', because: 'a' });
     assert.deepEqual(outcomes.get('d'), { state: 'skipped', because: 'a' });
   });
 
   it('retries a retryable failure, and not a final one', async () => {
     const attempts = new Map<string, number>();
-    const events: DagEvent[] = [];
+    const events: Array<DagEvent<DagNode>> = [];
     const outcomes = await runDag({
       nodes: [{ id: 'flaky', dependsOn: [] }, { id: 'final', dependsOn: [] }],
       concurrency: 1,
       retries: 2,
       onEvent: (event) => events.push(event),
-      run: async (id, attempt) => {
+      run: async ({ id }, attempt) => {
         attempts.set(id, attempt);
-        if (id === 'final') return fail({ reason: 'bad input', retryable: false });
-        return attempt < 3 ? fail({ reason: 'flaky', retryable: true }) : ok(undefined);
+        if (id === 'final') return fail({ kind: 'usage', reason: 'bad input', retryable: false });
+        return attempt < 3 ? fail({ kind: 'flaky', reason: 'flaky', retryable: true }) : ok(undefined);
       },
     });
     assert.equal(outcomes.get('flaky')?.state, 'succeeded');
     assert.equal(attempts.get('flaky'), 3);
-    assert.deepEqual(outcomes.get('final'), { state: 'failed', reason: 'bad input', attempts: 1 });
+    assert.deepEqual(outcomes.get('final'), { state: 'failed', kind: 'usage', reason: 'bad input', attempts: 1 });
     assert.equal(events.filter((event) => event.type === 'retrying').length, 2);
   });
 
@@ -91,7 +101,7 @@ describe('DAG executor', () => {
       concurrency: 1,
       retries: 0,
       signal: controller.signal,
-      run: async (id) => {
+      run: async ({ id }) => {
         started.push(id);
         if (id === 'a') controller.abort();
         return ok(undefined);
@@ -103,6 +113,22 @@ describe('DAG executor', () => {
 
   it('turns a thrown error into a failure of that node', async () => {
     const outcomes = await runDag({ nodes: [{ id: 'x', dependsOn: [] }], concurrency: 1, retries: 3, run: async () => { throw new Error('boom'); } });
-    assert.deepEqual(outcomes.get('x'), { state: 'failed', reason: 'internal error: boom', attempts: 1 });
+    assert.deepEqual(outcomes.get('x'), { state: 'failed', kind: 'internal', reason: 'internal error: boom', attempts: 1 });
+  });
+
+  it('hands each run and event the node itself, so callers can switch on their own node kinds', async () => {
+    type Node = DagNode & ({ kind: 'base' } | { kind: 'leaf'; label: string });
+    const typed: Node[] = [{ id: 'root', dependsOn: [], kind: 'base' }, { id: 'leaf', dependsOn: ['root'], kind: 'leaf', label: 'L' }];
+    const seen: string[] = [];
+    const finished: string[] = [];
+    await runDag<Node, never>({
+      nodes: typed,
+      concurrency: 1,
+      retries: 0,
+      run: async (node) => (seen.push(node.kind === 'leaf' ? node.label : node.kind), ok(undefined)),
+      onEvent: (event) => event.type === 'finished' && finished.push(`${event.node.kind}:${event.outcome.state}`),
+    });
+    assert.deepEqual(seen, ['base', 'L']);
+    assert.deepEqual(finished, ['base:succeeded', 'leaf:succeeded']);
   });
 });

@@ -26,6 +26,6 @@ describe('the HTML report', () => {
   });
 
   it('says why an image failed', () => {
-    assert.match(html, /<tr class="failed"><td><a href="#log-broken_script_">broken&#60;script&#62;<\/a><\/td><td>failed<\/td><td>RUN false: exit 1<\/td>/);
+    assert.match(html, /<tr class="failed"><td><a href="#log-broken_script_">broken&#60;script&#62;<\/a><\/td><td>failed \(error\)<\/td><td>RUN false: exit 1<\/td>/);
   });
 });

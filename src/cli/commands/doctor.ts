@@ -48,7 +48,8 @@ export function doctorCommand(globals: () => GlobalOptions, setExitCode: (code: 
       report(installed);
       if (installed.status === 'ok') {
         report(await checkEngineBuilds(engine));
-        report(await checkFreeSpace(await engine.storagePath().catch(() => '/var/lib/containers'), options.minFreeGib));
+        const storage = await engine.storagePath();
+        report(await checkFreeSpace(storage.ok ? storage.value : '/var/lib/containers', options.minFreeGib));
       }
       report(await checkLocalhost());
       if (loaded && Object.values(loaded.config.distros).some((distro) => 'bootstrap' in distro.base_image)) {

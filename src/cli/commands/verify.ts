@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfigFor } from '../workspace.js';
 import { loadSecrets } from '../../config/secrets.js';
-import { createEngine, type EngineName } from '../../engine/index.js';
+import { createEngine } from '../../engine/index.js';
 import { UsageError } from '../../util/errors.js';
 import { credentialNeedles, findSecretsInOciLayout } from '../../verify/no-secrets.js';
 import type { GlobalOptions } from '../options.js';
@@ -21,7 +21,7 @@ export function verifyNoSecretsCommand(globals: () => GlobalOptions, setExitCode
       const secrets = loadSecrets(loaded.secretsFile, loaded.readYaml);
       const needles = credentialNeedles(secrets);
       if (needles.length === 0) throw new UsageError(`no credentials in the secrets file (${loaded.secretsFile ?? 'none configured'}): nothing to look for`);
-      const engine = createEngine(loaded.config.engine as EngineName);
+      const engine = createEngine(loaded.config.engine);
       const report: Array<{ image: string; clean: boolean; findings: Array<{ where: string; form: string }> }> = [];
       for (const image of images) {
         const dir = await mkdtemp(join(tmpdir(), 'ci-builder-verify-'));

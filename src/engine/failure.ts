@@ -1,0 +1,86 @@
+import { fail, ok, type Result } from '../util/result.js';
+import { describeFailure, runProcess, type ProcessResult, type RunOptions } from './process.js';
+import type { EngineFailure, EngineFailureKind, ImageInfo } from './types.js';
+
+/** The engine's daemon is down or its socket unreachable (docker and its clients say it these ways). */
+const ENGINE_UNREACHABLE = /Cannot connect to the Docker daemon|error during connect|Is the docker daemon running/i;
+/** The registry could not be reached at all, as the Go network stack of buildah and docker words it. */
+const REGISTRY_UNREACHABLE = new RegExp(
+  [
+    'dial tcp', 'connection refused', 'no such host', 'i/o timeout', 'TLS handshake timeout', 'network is unreachable',
+    'connection reset by peer',
+  ].join('|'),
+  'i',
+);
+/** The image asked for is not in the engine's storage (buildah, docker). */
+const IMAGE_NOT_FOUND = /image not known|No such image|no such object|image not found/i;
+
+/**
+ * Runs an engine's command. One that cannot even be started (not installed, not executable)
+ * means the engine is unreachable: a failure value, not a thrown error.
+ */
+export async function runEngineCommand(
+  command: string,
+  args: readonly string[],
+  options: RunOptions = {},
+): Promise<Result<ProcessResult, EngineFailure>> {
+  try {
+    return ok(await runProcess(command, args, options));
+  } catch (error) {
+    return fail({ kind: 'connection', message: `cannot run ${command}: ${(error as Error).message}` });
+  }
+}
+
+/**
+ * What a failed command means. `usual` is the kind for a failure of the operation itself; the
+ * standard error tells an interrupt, an unreachable engine or registry, or a missing image apart.
+ * Registry reachability is read only from pushes and missing images only from queries: a build's
+ * own output may say "connection refused" or "not found" about what its RUN steps did.
+ */
+export function commandFailure(
+  label: string,
+  result: ProcessResult,
+  usual: EngineFailureKind,
+  signal?: AbortSignal,
+): EngineFailure {
+  const message = describeFailure(label, result);
+  const errors = result.stderrTail.join('\n');
+  if (signal?.aborted) return { kind: 'interrupted', message };
+  if (ENGINE_UNREACHABLE.test(errors)) return { kind: 'connection', message };
+  if (usual === 'push' && REGISTRY_UNREACHABLE.test(errors)) return { kind: 'connection', message };
+  if (usual === 'engine' && IMAGE_NOT_FOUND.test(errors)) return { kind: 'not-found', message };
+  return { kind: usual, message };
+}
+
+/** Runs a command whose only interest is success: its standard output on exit 0, a classified failure otherwise. */
+export async function engineQuery(
+  command: string,
+  args: readonly string[],
+  label: string,
+  options: RunOptions = {},
+): Promise<Result<string, EngineFailure>> {
+  const ran = await runEngineCommand(command, args, { ...options, captureStdout: true });
+  if (!ran.ok) return ran;
+  if (ran.value.exitCode !== 0) return fail(commandFailure(label, ran.value, 'engine', options.signal));
+  return ok(ran.value.stdout);
+}
+
+/** Parses a query's JSON answer; an answer that is not JSON is an engine failure, not a crash. */
+export function parseJson<T>(text: string, label: string): Result<T, EngineFailure> {
+  try {
+    return ok(JSON.parse(text) as T);
+  } catch {
+    return fail({ kind: 'engine', message: `${label} did not answer JSON` });
+  }
+}
+
+/** An image that is not there is an answer (false), not a failure. */
+export function presence(inspected: Result<ImageInfo, EngineFailure>): Result<boolean, EngineFailure> {
+  if (inspected.ok) return ok(true);
+  return inspected.failure.kind === 'not-found' ? ok(false) : inspected;
+}
+
+/** Keeps only whether the operation worked. */
+export function nothing<T>(result: Result<T, EngineFailure>): Result<void, EngineFailure> {
+  return result.ok ? ok(undefined) : result;
+}

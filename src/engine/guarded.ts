@@ -1,0 +1,32 @@
+import { fail } from '../util/result.js';
+import type { Engine, EngineResult } from './types.js';
+
+/**
+ * The engine with every thrown error or rejection turned into a failure of kind `engine`: an
+ * adapter's bug then fails the one operation (retried, reported, counted) instead of the run.
+ */
+export function guardEngine(engine: Engine): Engine {
+  const guard = async <T>(operation: string, call: () => EngineResult<T>): EngineResult<T> => {
+    try {
+      return await call();
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      return fail({ kind: 'engine', message: `${engine.name} ${operation}: ${message}` });
+    }
+  };
+  return {
+    name: engine.name,
+    build: (request) => guard('build', () => engine.build(request)),
+    push: (request) => guard('push', () => engine.push(request)),
+    findByLabel: (key, value) => guard('image lookup', () => engine.findByLabel(key, value)),
+    inspect: (reference) => guard('inspect', () => engine.inspect(reference)),
+    exists: (reference) => guard('inspect', () => engine.exists(reference)),
+    tag: (image, reference) => guard('tag', () => engine.tag(image, reference)),
+    remove: (reference) => guard('remove', () => engine.remove(reference)),
+    run: (request) => guard('run', () => engine.run(request)),
+    storagePath: () => guard('info', () => engine.storagePath()),
+    exportOci: (reference, dir) => guard('export', () => engine.exportOci(reference, dir)),
+    listContainers: () => guard('container list', () => engine.listContainers()),
+    removeContainers: (ids) => guard('container removal', () => engine.removeContainers(ids)),
+  };
+}

@@ -1,0 +1,72 @@
+import type { BaseImage } from '../bootstrap/base-image.js';
+import type { EngineFailureKind } from '../engine/types.js';
+import type { Plan, PlannedImage } from '../plan/plan.js';
+import type { BuildFailureStatus, PushFailureStatus } from '../report/events.js';
+import type { DagNode } from '../schedule/dag.js';
+
+/** The work of one run, as the scheduler's nodes: the distro's base image, and each image. */
+export type RunNode =
+  | (DagNode & { kind: 'base-image'; base: BaseImage })
+  /** `build` builds (or reuses) the image; `tag-existing` only tags a --skip-parents parent's existing image. */
+  | (DagNode & { kind: 'image'; image: PlannedImage; work: 'build' | 'tag-existing' });
+
+/**
+ * Pure: the plan as a graph. An image waits for its parent; a root image built FROM the base
+ * image waits for the base-image node, which exists only when some image needs it. The base
+ * image's id is its reference, which no image name can be.
+ */
+export function runGraph(plan: Plan): RunNode[] {
+  const planned = [...plan.skippedParents, ...plan.images];
+  const names = new Set(planned.map((image) => image.name));
+  const skipped = new Set(plan.skippedParents.map((image) => image.name));
+  const baseId = plan.baseImage.reference;
+  const nodes: RunNode[] = planned.map((image) => {
+    const work = skipped.has(image.name) ? 'tag-existing' : 'build';
+    // Tagging an existing image needs no base image.
+    const needsBase = work === 'build' && image.fromBaseImage;
+    const dependsOn = image.parent !== null && names.has(image.parent) ? [image.parent] : needsBase ? [baseId] : [];
+    return { kind: 'image', id: image.name, dependsOn, image, work };
+  });
+  if (nodes.some((node) => node.dependsOn.includes(baseId))) {
+    nodes.push({ kind: 'base-image', id: baseId, dependsOn: [], base: plan.baseImage });
+  }
+  return nodes;
+}
+
+/** The summary status of an image whose own work failed this way. */
+export function buildFailureStatus(kind: EngineFailureKind): BuildFailureStatus {
+  switch (kind) {
+    case 'connection':
+      return 'connection_error';
+    case 'interrupted':
+      return 'interrupted';
+    case 'build':
+    case 'push':
+    case 'not-found':
+    case 'engine':
+      return 'error';
+    default: {
+      const never: never = kind;
+      return never;
+    }
+  }
+}
+
+/** The summary status of an image whose push failed this way. */
+export function pushFailureStatus(kind: EngineFailureKind): PushFailureStatus {
+  switch (kind) {
+    case 'connection':
+      return 'connection_error';
+    case 'interrupted':
+      return 'interrupted';
+    case 'build':
+    case 'push':
+    case 'not-found':
+    case 'engine':
+      return 'push_error';
+    default: {
+      const never: never = kind;
+      return never;
+    }
+  }
+}
