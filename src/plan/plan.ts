@@ -213,7 +213,7 @@ export function planFromInputs(inputs: PlanInputs): PlanResult {
       contextFiles,
       emptyDirs: patchesPath !== undefined && gathered.patchFiles.length === 0 ? [PATCHES_DIR] : [],
       inputDigest: digest,
-      fromBaseImage: image.parent === null && fromNames(dockerfile, baseImage.reference),
+      fromBaseImage: image.parent === null && fromNames(dockerfile, run.baseImage.reference),
       ...(sources.failure !== undefined ? { failure: sources.failure } : {}),
       labels: {
         [INPUT_DIGEST_LABEL]: digest,

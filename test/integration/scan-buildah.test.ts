@@ -52,7 +52,9 @@ describe('scanning images built with buildah', { timeout: 20 * 60_000 }, () => {
     const built = await runCli(['-q', '--config', configDir, 'build', '--tag', tag], { cwd: work });
     assert.equal(built.code, 0, built.stderr);
     const format = '${db:Status-Status}\\t${Package}\\t${Version}\\t${source:Package}\\t${source:Version}\\n';
-    const query = await engine.run({ reference: reference('scan-clean'), command: ['dpkg-query', '-W', '-f', format] });
+    const ran = await engine.run({ reference: reference('scan-clean'), command: ['dpkg-query', '-W', '-f', format] });
+    assert.ok(ran.ok, ran.ok ? '' : ran.failure.message);
+    const query = ran.value;
     assert.equal(query.exitCode, 0, query.output);
     dpkg = query.output.split('\n').filter((line) => line.startsWith('installed\t')).map((line) => {
       const [, name = '', version = '', source = '', sourceVersion = ''] = line.split('\t');

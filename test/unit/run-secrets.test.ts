@@ -75,7 +75,14 @@ describe('a run masks every secret it knows in what it prints and stores', () =>
     const leakyStep = `STEP 2/3: RUN echo ${vaultPassword} ${base64(vaultPassword)}`;
     events.emit({ type: 'image', reason: 'log', name, line: leakyStep });
     events.emit({ type: 'image', reason: 'log', name, line: 'Authorization: registry-pw-secret' });
-    events.emit({ type: 'image', reason: 'failed', name, message: `exited with 1: ${vaultPassword}`, attempts: 1 });
+    events.emit({
+      type: 'image',
+      reason: 'failed',
+      name,
+      status: 'error',
+      message: `exited with 1: ${vaultPassword}`,
+      attempts: 1,
+    });
     events.emit({ type: 'run', reason: 'finished', interrupted: false });
     await events.close();
 
