@@ -2,10 +2,13 @@ import { readFileSync } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import { finished } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
+import { errorMessage } from '../util/errors.js';
 import type { ContentCache } from './content-cache.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
+import { BUSY_RETRY_AFTER_SECONDS, PROXY_LIMITS, type ProxyLimits } from './limits.js';
 import type { ListenAddress } from './listen.js';
+import { checkRequestFraming } from './request-framing.js';
 import { checkRequestTarget, STATUS_PATH } from './request-path.js';
 
 export interface AccessLogEntry {
@@ -28,6 +31,10 @@ export interface AuthProxyOptions {
   onAccess?: (entry: AccessLogEntry) => void;
   /** Idle time allowed on the upstream connection before the request fails with 504. */
   upstreamTimeoutMs?: number;
+  /** Overrides of the connection, header and queue limits (see PROXY_LIMITS). */
+  limits?: Partial<ProxyLimits>;
+  /** One-line operator warnings (a limit reached, the cache not writable); default: stderr. */
+  onWarning?: (line: string) => void;
 }
 
 /** One access log line: never the credential, never a header. */
@@ -45,14 +52,42 @@ export class AuthProxy {
   private readonly agent: http.Agent;
   private readonly authorization: string | undefined;
   private readonly sockets = new Set<Socket>();
+  private readonly limits: ProxyLimits;
+  private readonly warn: (line: string) => void;
+  private readonly warnedAbout = new Set<string>();
+  /** Connections on which a request was refused: what follows on them is never forwarded. */
+  private readonly closing = new WeakSet<Socket>();
+  /** Upstream requests on a socket or waiting in the agent's queue for one. */
+  private upstreamInFlight = 0;
+  /** host:port the proxy listens on, sent as X-Forwarded-Host instead of the client's claim. */
+  private ownHost: string | undefined;
 
   constructor(private readonly options: AuthProxyOptions) {
     this.upstream = new URL(options.upstream);
     if (this.upstream.username || this.upstream.password) throw new Error('the upstream URL must not carry credentials; they come from the secrets file');
-    const agentOptions = { keepAlive: true, maxSockets: 64, keepAliveMsecs: 1000 };
+    this.limits = { ...PROXY_LIMITS, ...options.limits };
+    this.warn = options.onWarning ?? ((line) => process.stderr.write(`${line}\n`));
+    const agentOptions = { keepAlive: true, maxSockets: this.limits.upstreamSockets, keepAliveMsecs: 1000 };
     this.agent = this.upstream.protocol === 'https:' ? new https.Agent({ ...agentOptions, ...(options.caFile ? { ca: readFileSync(options.caFile) } : {}) }) : new http.Agent(agentOptions);
     this.authorization = options.credentials ? `Basic ${Buffer.from(`${options.credentials.username}:${options.credentials.password}`).toString('base64')}` : undefined;
-    this.server = http.createServer({ requestTimeout: 0, headersTimeout: 30_000 }, (request, response) => void this.handle(request, response));
+    const { requestTimeoutMs } = this.limits;
+    this.server = http.createServer(
+      {
+        // Requests carry no body, so the whole request is its head: it must arrive in time.
+        requestTimeout: requestTimeoutMs,
+        headersTimeout: requestTimeoutMs,
+        connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(requestTimeoutMs / 4))),
+        maxHeaderSize: this.limits.maxHeaderBytes,
+        insecureHTTPParser: false,
+      },
+      (request, response) => this.serve(request, response),
+    );
+    // One line more than allowed is kept, so that a cut-off header list is refused, not read short.
+    this.server.maxHeadersCount = this.limits.maxHeaderLines + 1;
+    this.server.maxConnections = this.limits.maxClientConnections;
+    this.server.on('drop', () => this.warnOnce('connections', `auth proxy: ${this.limits.maxClientConnections} client connections open; refusing more`));
+    // Node answers a 100-continue itself unless asked; the framing check refuses it instead.
+    this.server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => this.serve(request, response));
     this.server.on('connect', (_request: IncomingMessage, socket: Socket) => {
       socket.end('HTTP/1.1 405 Method Not Allowed\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nCONNECT is not proxied\n');
     });
@@ -64,13 +99,15 @@ export class AuthProxy {
 
   /** Starts listening; resolves to the proxy's origin, e.g. http://127.0.0.1:41234 */
   async start(): Promise<string> {
+    await this.options.cache?.prepare();
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(this.options.listen.port, this.options.listen.host, () => resolve());
     });
     const address = this.server.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-    return `http://${host}:${address.port}`;
+    this.ownHost = `${host}:${address.port}`;
+    return `http://${this.ownHost}`;
   }
 
   async stop(): Promise<void> {
@@ -114,21 +151,42 @@ export class AuthProxy {
     return new URL(`${prefix}${path}`, this.upstream.origin);
   }
 
-  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const started = Date.now();
+  private warnOnce(key: string, line: string): void {
+    if (this.warnedAbout.has(key)) return;
+    this.warnedAbout.add(key);
+    this.warn(line);
+  }
+
+  /** Every request ends in an answer: a fault while handling one is a 500, never an unhandled rejection. */
+  private serve(request: IncomingMessage, response: ServerResponse): void {
+    const log = new RequestLog(request, this.options.onAccess);
+    this.handle(request, response, log).catch((error: unknown) => {
+      this.warnOnce(`fault:${errorMessage(error)}`, `auth proxy: fault while serving a request: ${errorMessage(error)}`);
+      if (response.headersSent) response.destroy();
+      else {
+        this.closing.add(request.socket);
+        response.writeHead(500, { 'content-type': 'text/plain', connection: 'close' });
+        response.end('the proxy failed to serve this request\n');
+      }
+      log.done(500);
+    });
+  }
+
+  private async handle(request: IncomingMessage, response: ServerResponse, log: RequestLog): Promise<void> {
     const method = request.method ?? 'GET';
     const target = request.url ?? '';
-    let bytes = 0;
-    let cacheState: AccessLogEntry['cache'] = '-';
-    const log = (status: number) => this.options.onAccess?.({ method, path: target.split('?')[0] ?? '', status, bytes, durationMs: Date.now() - started, cache: cacheState });
-    const refuse = (status: number, reason: string) => {
-      request.resume();
-      if (!response.headersSent) response.writeHead(status, { 'content-type': 'text/plain', connection: 'close' });
+    // A refusal closes the connection: a client that sent what the proxy refuses is not read further.
+    const refuse = (status: number, reason: string, extra: Record<string, string> = {}) => {
+      this.closing.add(request.socket);
+      if (!response.headersSent) response.writeHead(status, { 'content-type': 'text/plain', connection: 'close', ...extra });
       response.end(`${reason}\n`);
-      log(status);
+      log.done(status);
     };
 
-    if (method !== 'GET' && method !== 'HEAD') return refuse(405, `${method} is not proxied: package repositories are read with GET and HEAD`);
+    // Pipelined requests behind a refused one were framed by bytes the proxy no longer trusts.
+    if (this.closing.has(request.socket)) return refuse(400, 'an earlier request on this connection was refused');
+    const framing = checkRequestFraming({ method, headers: request.headers, headerLines: request.rawHeaders.length / 2 }, this.limits.maxHeaderLines);
+    if (!framing.ok) return refuse(framing.status, framing.reason);
     const verdict = checkRequestTarget(target);
     if (!verdict.ok) return refuse(verdict.status, verdict.reason);
 
@@ -137,24 +195,36 @@ export class AuthProxy {
     if (cacheable) {
       const hit = await cache.lookup(target);
       if (hit) {
-        cacheState = 'hit';
-        response.writeHead(200, hit.headers);
-        bytes = hit.size;
-        hit.open().pipe(response);
-        await finished(response).catch(() => undefined);
-        return log(200);
+        log.cache = 'hit';
+        const body = hit.open();
+        try {
+          response.writeHead(200, hit.headers);
+        } catch (error) {
+          body.destroy();
+          throw error;
+        }
+        log.bytes = hit.size;
+        // pipeline, not pipe: a client gone early must close the cache file too.
+        await pipeline(body, response).catch(() => undefined);
+        return log.done(200);
       }
-      cacheState = 'miss';
+      log.cache = 'miss';
     }
 
+    if (this.upstreamInFlight >= this.limits.upstreamSockets + this.limits.upstreamQueue) {
+      this.warnOnce('queue', `auth proxy: ${this.upstreamInFlight} requests wait for the upstream; answering 503 to more`);
+      return refuse(503, 'the proxy is busy: too many requests wait for the upstream', { 'retry-after': String(BUSY_RETRY_AFTER_SECONDS) });
+    }
     const headers = upstreamRequestHeaders(request.headers, {
       upstreamHost: this.upstream.host,
       // The status endpoint needs no credential, so it never gets one.
       authorization: verdict.route === 'content' ? this.authorization : undefined,
       clientAddress: request.socket.remoteAddress ?? '',
-      requestHost: request.headers.host,
+      forwardedHost: this.ownHost,
     });
     const upstreamRequest = this.transport().request(this.upstreamUrl(target), { method, headers, agent: this.agent, timeout: this.options.upstreamTimeoutMs ?? 60_000 });
+    this.upstreamInFlight++;
+    upstreamRequest.once('close', () => this.upstreamInFlight--);
     const abort = () => upstreamRequest.destroy();
     response.once('close', abort);
     upstreamRequest.on('timeout', () => upstreamRequest.destroy(Object.assign(new Error('upstream timed out'), { code: 'ETIMEDOUT' })));
@@ -166,12 +236,22 @@ export class AuthProxy {
     upstreamRequest.on('response', (upstreamResponse) => {
       const status = upstreamResponse.statusCode ?? 502;
       response.writeHead(status, upstreamResponse.statusMessage, clientResponseHeaders(upstreamResponse.headers, this.upstream.origin));
-      void this.relayBody(upstreamResponse, response, cacheable && status === 200 ? target : undefined).then((relayed) => {
-        bytes = relayed.bytes;
-        if (relayed.stored) cacheState = 'stored';
-        response.off('close', abort);
-        log(status);
-      });
+      this.relayBody(upstreamResponse, response, cacheable && status === 200 ? target : undefined)
+        .then(
+          (relayed) => {
+            log.bytes = relayed.bytes;
+            if (relayed.stored) log.cache = 'stored';
+          },
+          (error: unknown) => {
+            this.warnOnce(`relay:${errorMessage(error)}`, `auth proxy: fault while relaying a response: ${errorMessage(error)}`);
+            upstreamRequest.destroy();
+            response.destroy();
+          },
+        )
+        .finally(() => {
+          response.off('close', abort);
+          log.done(status);
+        });
     });
     upstreamRequest.end();
   }
@@ -179,6 +259,7 @@ export class AuthProxy {
   /**
    * Pipes the body with backpressure, and into the cache when asked. A cached entry is
    * committed before the client sees the end of the body, so a next request finds it.
+   * A cache that cannot take the body costs the caching only, never the response.
    */
   private async relayBody(source: IncomingMessage, destination: ServerResponse, cachePath: string | undefined): Promise<{ bytes: number; stored: boolean }> {
     const writer = cachePath !== undefined && this.options.cache ? await this.options.cache.writer(cachePath, source.headers) : undefined;
@@ -190,20 +271,30 @@ export class AuthProxy {
       () => source.complete,
       () => false,
     );
-    let stored = false;
-    if (writer) {
-      writer.stream.end();
-      await finished(writer.stream).catch(() => undefined);
-      if (complete) {
-        await writer.commit(bytes);
-        stored = true;
-      } else {
-        await writer.abandon();
-      }
-    }
+    const stored = writer ? await writer.finish(complete, bytes) : false;
     if (complete) destination.end();
     else destination.destroy();
     await finished(destination).catch(() => undefined);
     return { bytes, stored };
+  }
+}
+
+/** The access log line of one request, written once whichever way the request ends. */
+class RequestLog {
+  private readonly started = Date.now();
+  private written = false;
+  bytes = 0;
+  cache: AccessLogEntry['cache'] = '-';
+
+  constructor(
+    private readonly request: IncomingMessage,
+    private readonly onAccess: ((entry: AccessLogEntry) => void) | undefined,
+  ) {}
+
+  done(status: number): void {
+    if (this.written) return;
+    this.written = true;
+    const path = (this.request.url ?? '').split('?')[0] ?? '';
+    this.onAccess?.({ method: this.request.method ?? '', path, status, bytes: this.bytes, durationMs: Date.now() - this.started, cache: this.cache });
   }
 }
