@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
+import { upstreamRequestHeaders } from '../../src/proxy/headers.js';
+import { checkRequestFraming } from '../../src/proxy/request-framing.js';
 import { AuthProxy, type AccessLogEntry } from '../../src/proxy/server.js';
 import { exchange, startRecordingUpstream, statusesOf, type RecordingUpstream } from '../helpers/recording-upstream.js';
 
@@ -104,5 +106,33 @@ describe('the proxy against request smuggling', () => {
     assert.ok(closedByServer);
     assert.deepEqual(upstream.requests.map((request) => request.url), [`${content}/q1`]);
     assertUpstreamMatchesLog();
+  });
+});
+
+describe('the framing verdict and the forwarded headers', () => {
+  it('gives a reason for every refusal and passes bodiless GET and HEAD', () => {
+    const head = (method: string, headers: Record<string, string> = {}, headerLines = 1) => checkRequestFraming({ method, headers, headerLines }, 64);
+    assert.deepEqual(head('GET'), { ok: true });
+    assert.deepEqual(head('HEAD', { 'content-length': '0' }), { ok: true });
+    for (const [verdict, status] of [
+      [head('DELETE'), 405],
+      [head('GET', {}, 65), 431],
+      [head('GET', { 'transfer-encoding': 'chunked' }), 400],
+      [head('GET', { 'content-length': '1' }), 400],
+      [head('GET', { expect: '100-continue' }), 417],
+      [head('GET', { upgrade: 'websocket' }), 400],
+    ] as const) {
+      assert.equal(verdict.ok, false);
+      if (!verdict.ok) {
+        assert.equal(verdict.status, status);
+        assert.ok(verdict.reason.length > 0);
+      }
+    }
+  });
+
+  it('never forwards a framing header, whatever the client sent', () => {
+    const client = { 'content-length': '5', 'transfer-encoding': 'chunked', expect: '100-continue', te: 'trailers', trailer: 'x', upgrade: 'h2c', connection: 'keep-alive', 'keep-alive': 'timeout=5', 'proxy-connection': 'keep-alive', 'x-kept': '1' };
+    const forwarded = upstreamRequestHeaders(client, { upstreamHost: 'pulp:443', authorization: 'Basic x', clientAddress: '127.0.0.1', forwardedHost: '127.0.0.1:8080' });
+    assert.deepEqual(Object.keys(forwarded).sort(), ['authorization', 'host', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-kept']);
   });
 });
