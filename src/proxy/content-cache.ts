@@ -1,8 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { type ReadStream, type WriteStream } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { validateHeaderValue, type OutgoingHttpHeaders } from 'node:http';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../util/atomic-write.js';
 import { UsageError } from '../util/errors.js';
 import { sha256Hex } from '../util/hash.js';
 
@@ -26,6 +26,10 @@ export interface CacheWriter {
   stream: WriteStream;
   /** Commits the entry when the body came whole, else drops it; true once committed. Never rejects. */
   finish: (complete: boolean, bytes: number) => Promise<boolean>;
+}
+
+function uniqueSuffix(): string {
+  return `${process.pid}.${randomBytes(6).toString('hex')}`;
 }
 
 /** The error's code, for one-line messages: EACCES, ENOSPC, ENOTDIR... */
@@ -120,7 +124,7 @@ export class ContentCache {
    */
   async writer(path: string, headers: Record<string, string | string[] | undefined>): Promise<CacheWriter | undefined> {
     const files = this.files(path);
-    const partial = `${files.body}.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2)}.partial`;
+    const partial = `${files.body}.${uniqueSuffix()}.partial`;
     let stream: WriteStream;
     try {
       await mkdir(this.dir, { recursive: true });
@@ -149,13 +153,16 @@ export class ContentCache {
         return false;
       }
       const meta: Meta = { path, headers: { ...kept, 'content-length': String(bytes) }, size: bytes };
+      // Readers see the old entry or the new one; two misses of one path may both commit.
+      const metaPartial = `${files.meta}.${uniqueSuffix()}.partial`;
       try {
+        await writeFile(metaPartial, JSON.stringify(meta));
         await rename(partial, files.body);
-        await writeFileAtomic(files.meta, JSON.stringify(meta));
+        await rename(metaPartial, files.meta);
         return true;
       } catch (error) {
         this.writeFailed(error);
-        await Promise.all([rm(partial, { force: true }), this.forget(files)]).catch(() => undefined);
+        await Promise.all([rm(partial, { force: true }), rm(metaPartial, { force: true }), this.forget(files)]).catch(() => undefined);
         return false;
       }
     };

@@ -95,6 +95,21 @@ describe('the proxy cache when its files are damaged or cannot be written', () =
     assert.equal(Buffer.concat(chunks).toString(), release);
   });
 
+  it('lets concurrent misses of one path all commit, with no warning', async () => {
+    const cache = new ContentCache(newFolder('race'), ['/p/'], (line) => warnings.push(line));
+    await cache.prepare();
+    const stored = await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        const writer = await cache.writer('/p/x', { 'content-length': '5' });
+        writer?.stream.write('hello');
+        return writer?.finish(true, 5);
+      }),
+    );
+    assert.deepEqual(stored, Array.from({ length: 20 }, () => true));
+    assert.deepEqual(warnings, []);
+    assert.equal((await cache.lookup('/p/x'))?.size, 5);
+  });
+
   it('serves uncached with one warning when the cache folder stops being writable', async () => {
     rmSync(cacheDir, { recursive: true, force: true });
     mkdirSync(dirname(cacheDir), { recursive: true });
