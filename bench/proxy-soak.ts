@@ -32,7 +32,8 @@ const { values } = parseArgs({
 const seconds = Number(values.seconds);
 const clients = Number(values.clients);
 const sampleSeconds = Number(values['sample-seconds']);
-for (const [name, value] of [['--seconds', seconds], ['--clients', clients], ['--sample-seconds', sampleSeconds]] as const) {
+const counts = [['--seconds', seconds], ['--clients', clients], ['--sample-seconds', sampleSeconds]] as const;
+for (const [name, value] of counts) {
   if (!Number.isInteger(value) || value < 1) {
     console.error(`bench/proxy-soak: ${name} must be a positive integer`);
     process.exit(2);
@@ -73,7 +74,7 @@ for (let index = 0; index < 40; index++) {
 function startUpstream(): Promise<http.Server> {
   const server = http.createServer((request, response) => {
     const path = (request.url ?? '').split('?')[0] ?? '';
-    if (path === '/pulp/api/v3/status/') return void response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    if (path === '/pulp/api/v3/status/') return void response.writeHead(200).end('{}');
     if (request.headers.authorization !== basic) return void response.writeHead(403).end();
     const body = files.get(path);
     if (!body) return void response.writeHead(404).end();
@@ -91,7 +92,8 @@ interface Tally {
   latencies: number[];
 }
 
-const tallies: Record<Kind, Tally> = { small: { requests: 0, errors: 0, bytes: 0, latencies: [] }, large: { requests: 0, errors: 0, bytes: 0, latencies: [] }, 'cache hit': { requests: 0, errors: 0, bytes: 0, latencies: [] } };
+const emptyTally = (): Tally => ({ requests: 0, errors: 0, bytes: 0, latencies: [] });
+const tallies: Record<Kind, Tally> = { small: emptyTally(), large: emptyTally(), 'cache hit': emptyTally() };
 const errorSamples: string[] = [];
 
 function pick(random: () => number): { kind: Kind; path: string } {
@@ -150,7 +152,11 @@ interface Sample {
 
 function sample(pid: number, startedAt: number): Sample {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return { atSeconds: Math.round((Date.now() - startedAt) / 1000), rssKiB: Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0), fds: readdirSync(`/proc/${pid}/fd`).length };
+  return {
+    atSeconds: Math.round((Date.now() - startedAt) / 1000),
+    rssKiB: Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0),
+    fds: readdirSync(`/proc/${pid}/fd`).length,
+  };
 }
 
 function percentile(sorted: readonly number[], fraction: number): number {
@@ -177,17 +183,29 @@ try {
   upstream = await startUpstream();
   const upstreamPort = (upstream.address() as AddressInfo).port;
   mkdirSync(join(work, 'etc'));
-  writeFileSync(
-    join(work, 'etc/config.yml'),
-    `release: zed\nnamespace: soak\nimages_dirs: [.]\npulp: { url: "http://127.0.0.1:${upstreamPort}" }\ndistros:\n  debian:\n    version: bookworm\n    package_type: deb\n` +
-      `    base_image: { image: debian, tag: bookworm }\n    repositories: [{ name: soak, base_path: soak/, version: "20260101T000000", suites: [bookworm] }]\nsecrets: secrets.yml\n`,
-  );
+  const config = [
+    'release: zed',
+    'namespace: soak',
+    'images_dirs: [.]',
+    `pulp: { url: "http://127.0.0.1:${upstreamPort}" }`,
+    'distros:',
+    '  debian:',
+    '    version: bookworm',
+    '    package_type: deb',
+    '    base_image: { image: debian, tag: bookworm }',
+    '    repositories: [{ name: soak, base_path: soak/, version: "20260101T000000", suites: [bookworm] }]',
+    'secrets: secrets.yml',
+  ];
+  writeFileSync(join(work, 'etc/config.yml'), `${config.join('\n')}\n`);
   writeFileSync(join(work, 'etc/secrets.yml'), `pulp_username: ${username}\npulp_password: ${password}\n`);
-  const child = spawn(process.execPath, [join(root, 'dist/cli/main.js'), '--config', join(work, 'etc'), '-q', 'proxy', 'serve', '--wait', '--cache-dir', join(work, 'cache')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const serve = ['--config', join(work, 'etc'), '-q', 'proxy', 'serve', '--wait', '--cache-dir', join(work, 'cache')];
+  const cli = join(root, 'dist/cli/main.js');
+  const child = spawn(process.execPath, [cli, ...serve], { stdio: ['ignore', 'pipe', 'pipe'] });
   proxy = child;
   const proxyStderr: string[] = [];
   createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', (line) => proxyStderr.push(line));
-  const line = await new Promise<string>((done) => createInterface({ input: child.stdout as NodeJS.ReadableStream }).once('line', done));
+  const stdout = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  const line = await new Promise<string>((done) => stdout.once('line', done));
   const origin = new URL(/listening on (\S+)/.exec(line)?.[1] ?? '');
   const pid = child.pid ?? 0;
 
@@ -199,10 +217,13 @@ try {
     samples.push(next);
     const done = KINDS.reduce((sum, kind) => sum + tallies[kind].requests, 0);
     const errors = KINDS.reduce((sum, kind) => sum + tallies[kind].errors, 0);
-    console.log(`  ${String(next.atSeconds).padStart(4)}s  RSS ${(next.rssKiB / 1024).toFixed(1)} MiB  fds ${next.fds}  requests ${done}  errors ${errors}`);
+    const rss = `${(next.rssKiB / 1024).toFixed(1)} MiB`;
+    const at = `${String(next.atSeconds).padStart(4)}s`;
+    console.log(`  ${at}  RSS ${rss}  fds ${next.fds}  requests ${done}  errors ${errors}`);
   }, sampleSeconds * 1000);
   const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
-  await Promise.all(Array.from({ length: clients }, (_, index) => client(origin, agent, index + 1, startedAt + seconds * 1000)));
+  const until = startedAt + seconds * 1000;
+  await Promise.all(Array.from({ length: clients }, (_, index) => client(origin, agent, index + 1, until)));
   clearInterval(sampler);
   samples.push(sample(pid, startedAt));
   agent.destroy();
@@ -211,31 +232,41 @@ try {
   const settled = samples.filter((entry) => entry.atSeconds >= warmUp);
   const rss = samples.map((entry) => entry.rssKiB);
   const fds = samples.map((entry) => entry.fds);
+  const rssSettled = settled.map((x) => x.rssKiB);
   const resources = {
-    rssKiB: { first: rss[0] ?? 0, last: rss.at(-1) ?? 0, max: Math.max(...rss), ...trend(settled.map((entry) => entry.rssKiB)) },
-    fds: { first: fds[0] ?? 0, last: fds.at(-1) ?? 0, max: Math.max(...fds), ...trend(settled.map((entry) => entry.fds)) },
+    rssKiB: { first: rss[0] ?? 0, last: rss.at(-1) ?? 0, max: Math.max(...rss), ...trend(rssSettled) },
+    fds: { first: fds[0] ?? 0, last: fds.at(-1) ?? 0, max: Math.max(...fds), ...trend(settled.map((x) => x.fds)) },
   };
   const rows = KINDS.map((kind) => {
     const tally = tallies[kind];
     const sorted = [...tally.latencies].sort((a, b) => a - b);
-    return { kind, requests: tally.requests, errors: tally.errors, megabytes: tally.bytes / 1048576, p50Ms: percentile(sorted, 0.5), p99Ms: percentile(sorted, 0.99) };
+    const { requests, errors, bytes } = tally;
+    const [p50Ms, p99Ms] = [percentile(sorted, 0.5), percentile(sorted, 0.99)];
+    return { kind, requests, errors, megabytes: bytes / 1048576, p50Ms, p99Ms };
   });
 
   console.log(`\nauth proxy soak, loopback, ${seconds}s, ${clients} clients, warm-up ${warmUp}s`);
   console.log('| kind | requests | errors | MB | p50 | p99 |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
-  for (const row of rows) console.log(`| ${row.kind} | ${row.requests} | ${row.errors} | ${row.megabytes.toFixed(0)} | ${row.p50Ms.toFixed(1)} ms | ${row.p99Ms.toFixed(1)} ms |`);
+  for (const row of rows) {
+    const latency = `${row.p50Ms.toFixed(1)} ms | ${row.p99Ms.toFixed(1)} ms`;
+    console.log(`| ${row.kind} | ${row.requests} | ${row.errors} | ${row.megabytes.toFixed(0)} | ${latency} |`);
+  }
   console.log('\n| proxy | first | last | max | growth after warm-up | flat (≤ 10%) |');
   console.log('| --- | ---: | ---: | ---: | ---: | --- |');
-  const verdict = (flat: boolean | undefined) => (flat === undefined ? 'n/a (run shorter than warm-up)' : flat ? 'yes' : 'no');
+  const verdict = (flat: boolean | undefined) => (flat === undefined ? 'n/a (too short)' : flat ? 'yes' : 'no');
   const mib = (kib: number) => `${(kib / 1024).toFixed(1)} MiB`;
-  console.log(`| RSS | ${mib(resources.rssKiB.first)} | ${mib(resources.rssKiB.last)} | ${mib(resources.rssKiB.max)} | ${(resources.rssKiB.growth * 100).toFixed(1)}% | ${verdict(resources.rssKiB.flat)} |`);
-  console.log(`| open fds | ${resources.fds.first} | ${resources.fds.last} | ${resources.fds.max} | ${(resources.fds.growth * 100).toFixed(1)}% | ${verdict(resources.fds.flat)} |`);
+  const { rssKiB: r, fds: f } = resources;
+  const growth = (value: number) => `${(value * 100).toFixed(1)}%`;
+  console.log(`| RSS | ${mib(r.first)} | ${mib(r.last)} | ${mib(r.max)} | ${growth(r.growth)} | ${verdict(r.flat)} |`);
+  console.log(`| open fds | ${f.first} | ${f.last} | ${f.max} | ${growth(f.growth)} | ${verdict(f.flat)} |`);
   if (errorSamples.length > 0) console.log(`\nfirst errors:\n  ${errorSamples.join('\n  ')}`);
   if (proxyStderr.length > 0) console.log(`\nproxy stderr:\n  ${proxyStderr.slice(0, 10).join('\n  ')}`);
 
   mkdirSync(dirname(values.out), { recursive: true });
-  writeFileSync(values.out, `${JSON.stringify({ benchmark: 'proxy-soak', at: new Date().toISOString(), seconds, clients, mix: MIX, warmUpSeconds: warmUp, rows, resources, samples, errorSamples, proxyStderr }, null, 2)}\n`);
+  const at = new Date().toISOString();
+  const result = { benchmark: 'proxy-soak', at, seconds, clients, mix: MIX, warmUpSeconds: warmUp, rows, resources };
+  writeFileSync(values.out, `${JSON.stringify({ ...result, samples, errorSamples, proxyStderr }, null, 2)}\n`);
   console.log(`\nwritten to ${values.out}`);
 } finally {
   proxy?.kill('SIGTERM');

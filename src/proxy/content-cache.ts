@@ -85,7 +85,8 @@ export class ContentCache {
       await writeFile(probe, '');
       await rm(probe, { force: true });
     } catch (error) {
-      throw new UsageError(`the proxy cache folder ${this.dir} is not usable (${codeOf(error)}); fix proxy.cache_dir or --cache-dir, or use --no-cache`);
+      const fix = 'set proxy.cache_dir (or proxy serve --cache-dir) to a writable folder';
+      throw new UsageError(`the proxy cache folder ${this.dir} is not usable (${codeOf(error)}): ${fix}`);
     }
   }
 
@@ -162,7 +163,8 @@ export class ContentCache {
         return true;
       } catch (error) {
         this.writeFailed(error);
-        await Promise.all([rm(partial, { force: true }), rm(metaPartial, { force: true }), this.forget(files)]).catch(() => undefined);
+        const leftovers = [rm(partial, { force: true }), rm(metaPartial, { force: true }), this.forget(files)];
+        await Promise.all(leftovers).catch(() => undefined);
         return false;
       }
     };
@@ -173,7 +175,8 @@ export class ContentCache {
   private writeFailed(error: unknown): void {
     if (this.warnedWriteFailure) return;
     this.warnedWriteFailure = true;
-    this.warn(`auth proxy: cannot write to the cache folder ${this.dir} (${codeOf(error)}); serving without caching what fails`);
+    const consequence = 'serving without caching what fails';
+    this.warn(`auth proxy: cannot write to the cache folder ${this.dir} (${codeOf(error)}); ${consequence}`);
   }
 
   private async forget(files: { body: string; meta: string }): Promise<void> {

@@ -16,15 +16,18 @@ export interface RequestHead {
  * proxy and read as the start of the next request on the other (request smuggling).
  */
 export function checkRequestFraming(head: RequestHead, maxHeaderLines: number): FramingVerdict {
+  const refuse = (status: 400 | 405 | 417 | 431, reason: string): FramingVerdict => ({ ok: false, status, reason });
   if (head.method !== 'GET' && head.method !== 'HEAD') {
-    return { ok: false, status: 405, reason: `${head.method} is not proxied: package repositories are read with GET and HEAD` };
+    return refuse(405, `${head.method} is not proxied: package repositories are read with GET and HEAD`);
   }
-  // The server keeps one line more than the limit, so a cut-off list is seen as too long.
-  if (head.headerLines > maxHeaderLines) return { ok: false, status: 431, reason: `more than ${maxHeaderLines} header lines` };
-  if (head.headers['transfer-encoding'] !== undefined) return { ok: false, status: 400, reason: 'a request with Transfer-Encoding is not proxied' };
-  const length = head.headers['content-length'];
-  if (length !== undefined && length !== '0') return { ok: false, status: 400, reason: 'a request with a body is not proxied' };
-  if (head.headers.expect !== undefined) return { ok: false, status: 417, reason: 'a request with Expect is not proxied' };
-  if (head.headers.upgrade !== undefined) return { ok: false, status: 400, reason: 'protocol upgrades are not proxied' };
+  // The server keeps one line more than the limit, so a cut-off header list is seen as too long.
+  if (head.headerLines > maxHeaderLines) return refuse(431, `more than ${maxHeaderLines} header lines`);
+  const { headers } = head;
+  if (headers['transfer-encoding'] !== undefined) return refuse(400, 'a request with Transfer-Encoding is not proxied');
+  if (headers['content-length'] !== undefined && headers['content-length'] !== '0') {
+    return refuse(400, 'a request with a body is not proxied');
+  }
+  if (headers.expect !== undefined) return refuse(417, 'a request with Expect is not proxied');
+  if (headers.upgrade !== undefined) return refuse(400, 'protocol upgrades are not proxied');
   return { ok: true };
 }

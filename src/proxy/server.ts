@@ -39,7 +39,8 @@ export interface AuthProxyOptions {
 
 /** One access log line: never the credential, never a header. */
 export function formatAccessLog(entry: AccessLogEntry): string {
-  return `${new Date().toISOString()} ${entry.method} ${entry.path} ${entry.status} ${entry.bytes} ${entry.durationMs}ms cache=${entry.cache}`;
+  const { method, path, status, bytes, durationMs, cache } = entry;
+  return `${new Date().toISOString()} ${method} ${path} ${status} ${bytes} ${durationMs}ms cache=${cache}`;
 }
 
 /**
@@ -64,12 +65,20 @@ export class AuthProxy {
 
   constructor(private readonly options: AuthProxyOptions) {
     this.upstream = new URL(options.upstream);
-    if (this.upstream.username || this.upstream.password) throw new Error('the upstream URL must not carry credentials; they come from the secrets file');
+    if (this.upstream.username || this.upstream.password) {
+      throw new Error('the upstream URL must not carry credentials; they come from the secrets file');
+    }
     this.limits = { ...PROXY_LIMITS, ...options.limits };
     this.warn = options.onWarning ?? ((line) => process.stderr.write(`${line}\n`));
     const agentOptions = { keepAlive: true, maxSockets: this.limits.upstreamSockets, keepAliveMsecs: 1000 };
-    this.agent = this.upstream.protocol === 'https:' ? new https.Agent({ ...agentOptions, ...(options.caFile ? { ca: readFileSync(options.caFile) } : {}) }) : new http.Agent(agentOptions);
-    this.authorization = options.credentials ? `Basic ${Buffer.from(`${options.credentials.username}:${options.credentials.password}`).toString('base64')}` : undefined;
+    this.agent =
+      this.upstream.protocol === 'https:'
+        ? new https.Agent({ ...agentOptions, ...(options.caFile ? { ca: readFileSync(options.caFile) } : {}) })
+        : new http.Agent(agentOptions);
+    const { credentials } = options;
+    this.authorization = credentials
+      ? `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`
+      : undefined;
     const { requestTimeoutMs } = this.limits;
     this.server = http.createServer(
       {
@@ -85,11 +94,19 @@ export class AuthProxy {
     // One line more than allowed is kept, so that a cut-off header list is refused, not read short.
     this.server.maxHeadersCount = this.limits.maxHeaderLines + 1;
     this.server.maxConnections = this.limits.maxClientConnections;
-    this.server.on('drop', () => this.warnOnce('connections', `auth proxy: ${this.limits.maxClientConnections} client connections open; refusing more`));
+    this.server.on('drop', () => {
+      const open = this.limits.maxClientConnections;
+      this.warnOnce('connections', `auth proxy: ${open} client connections open; refusing more`);
+    });
     // Node answers a 100-continue itself unless asked; the framing check refuses it instead.
-    this.server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => this.serve(request, response));
+    this.server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => {
+      this.serve(request, response);
+    });
     this.server.on('connect', (_request: IncomingMessage, socket: Socket) => {
-      socket.end('HTTP/1.1 405 Method Not Allowed\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nCONNECT is not proxied\n');
+      socket.end(
+        'HTTP/1.1 405 Method Not Allowed\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n' +
+          'CONNECT is not proxied\n',
+      );
     });
     this.server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
@@ -161,7 +178,8 @@ export class AuthProxy {
   private serve(request: IncomingMessage, response: ServerResponse): void {
     const log = new RequestLog(request, this.options.onAccess);
     this.handle(request, response, log).catch((error: unknown) => {
-      this.warnOnce(`fault:${errorMessage(error)}`, `auth proxy: fault while serving a request: ${errorMessage(error)}`);
+      const message = errorMessage(error);
+      this.warnOnce(`fault:${message}`, `auth proxy: fault while serving a request: ${message}`);
       if (response.headersSent) response.destroy();
       else {
         this.closing.add(request.socket);
@@ -178,20 +196,24 @@ export class AuthProxy {
     // A refusal closes the connection: a client that sent what the proxy refuses is not read further.
     const refuse = (status: number, reason: string, extra: Record<string, string> = {}) => {
       this.closing.add(request.socket);
-      if (!response.headersSent) response.writeHead(status, { 'content-type': 'text/plain', connection: 'close', ...extra });
+      if (!response.headersSent) {
+        response.writeHead(status, { 'content-type': 'text/plain', connection: 'close', ...extra });
+      }
       response.end(`${reason}\n`);
       log.done(status);
     };
 
     // Pipelined requests behind a refused one were framed by bytes the proxy no longer trusts.
     if (this.closing.has(request.socket)) return refuse(400, 'an earlier request on this connection was refused');
-    const framing = checkRequestFraming({ method, headers: request.headers, headerLines: request.rawHeaders.length / 2 }, this.limits.maxHeaderLines);
+    const head = { method, headers: request.headers, headerLines: request.rawHeaders.length / 2 };
+    const framing = checkRequestFraming(head, this.limits.maxHeaderLines);
     if (!framing.ok) return refuse(framing.status, framing.reason);
     const verdict = checkRequestTarget(target);
     if (!verdict.ok) return refuse(verdict.status, verdict.reason);
 
     const cache = this.options.cache;
-    const cacheable = cache !== undefined && method === 'GET' && request.headers.range === undefined && cache.isCacheable(target);
+    const cacheable =
+      cache !== undefined && method === 'GET' && request.headers.range === undefined && cache.isCacheable(target);
     if (cacheable) {
       const hit = await cache.lookup(target);
       if (hit) {
@@ -212,8 +234,10 @@ export class AuthProxy {
     }
 
     if (this.upstreamInFlight >= this.limits.upstreamSockets + this.limits.upstreamQueue) {
-      this.warnOnce('queue', `auth proxy: ${this.upstreamInFlight} requests wait for the upstream; answering 503 to more`);
-      return refuse(503, 'the proxy is busy: too many requests wait for the upstream', { 'retry-after': String(BUSY_RETRY_AFTER_SECONDS) });
+      const waiting = this.upstreamInFlight;
+      this.warnOnce('queue', `auth proxy: ${waiting} requests wait for the upstream; answering 503 to more`);
+      const retryAfter = String(BUSY_RETRY_AFTER_SECONDS);
+      return refuse(503, 'the proxy is busy: too many requests wait for the upstream', { 'retry-after': retryAfter });
     }
     const headers = upstreamRequestHeaders(request.headers, {
       upstreamHost: this.upstream.host,
@@ -222,20 +246,29 @@ export class AuthProxy {
       clientAddress: request.socket.remoteAddress ?? '',
       forwardedHost: this.ownHost,
     });
-    const upstreamRequest = this.transport().request(this.upstreamUrl(target), { method, headers, agent: this.agent, timeout: this.options.upstreamTimeoutMs ?? 60_000 });
+    const upstreamRequest = this.transport().request(this.upstreamUrl(target), {
+      method,
+      headers,
+      agent: this.agent,
+      timeout: this.options.upstreamTimeoutMs ?? 60_000,
+    });
     this.upstreamInFlight++;
     upstreamRequest.once('close', () => this.upstreamInFlight--);
     const abort = () => upstreamRequest.destroy();
     response.once('close', abort);
-    upstreamRequest.on('timeout', () => upstreamRequest.destroy(Object.assign(new Error('upstream timed out'), { code: 'ETIMEDOUT' })));
+    upstreamRequest.on('timeout', () => {
+      upstreamRequest.destroy(Object.assign(new Error('upstream timed out'), { code: 'ETIMEDOUT' }));
+    });
     upstreamRequest.on('error', (error: NodeJS.ErrnoException) => {
       if (response.headersSent) return response.destroy();
       const timedOut = error.code === 'ETIMEDOUT';
-      refuse(timedOut ? 504 : 502, timedOut ? 'upstream timed out' : `upstream unreachable: ${error.code ?? 'connection failed'}`);
+      if (timedOut) refuse(504, 'upstream timed out');
+      else refuse(502, `upstream unreachable: ${error.code ?? 'connection failed'}`);
     });
     upstreamRequest.on('response', (upstreamResponse) => {
       const status = upstreamResponse.statusCode ?? 502;
-      response.writeHead(status, upstreamResponse.statusMessage, clientResponseHeaders(upstreamResponse.headers, this.upstream.origin));
+      const kept = clientResponseHeaders(upstreamResponse.headers, this.upstream.origin);
+      response.writeHead(status, upstreamResponse.statusMessage, kept);
       this.relayBody(upstreamResponse, response, cacheable && status === 200 ? target : undefined)
         .then(
           (relayed) => {
@@ -243,7 +276,8 @@ export class AuthProxy {
             if (relayed.stored) log.cache = 'stored';
           },
           (error: unknown) => {
-            this.warnOnce(`relay:${errorMessage(error)}`, `auth proxy: fault while relaying a response: ${errorMessage(error)}`);
+            const message = errorMessage(error);
+            this.warnOnce(`relay:${message}`, `auth proxy: fault while relaying a response: ${message}`);
             upstreamRequest.destroy();
             response.destroy();
           },
@@ -261,8 +295,13 @@ export class AuthProxy {
    * committed before the client sees the end of the body, so a next request finds it.
    * A cache that cannot take the body costs the caching only, never the response.
    */
-  private async relayBody(source: IncomingMessage, destination: ServerResponse, cachePath: string | undefined): Promise<{ bytes: number; stored: boolean }> {
-    const writer = cachePath !== undefined && this.options.cache ? await this.options.cache.writer(cachePath, source.headers) : undefined;
+  private async relayBody(
+    source: IncomingMessage,
+    destination: ServerResponse,
+    cachePath: string | undefined,
+  ): Promise<{ bytes: number; stored: boolean }> {
+    const cache = this.options.cache;
+    const writer = cachePath !== undefined && cache ? await cache.writer(cachePath, source.headers) : undefined;
     let bytes = 0;
     source.on('data', (chunk: Buffer) => (bytes += chunk.length));
     source.pipe(destination, { end: false });
@@ -295,6 +334,8 @@ class RequestLog {
     if (this.written) return;
     this.written = true;
     const path = (this.request.url ?? '').split('?')[0] ?? '';
-    this.onAccess?.({ method: this.request.method ?? '', path, status, bytes: this.bytes, durationMs: Date.now() - this.started, cache: this.cache });
+    const method = this.request.method ?? '';
+    const durationMs = Date.now() - this.started;
+    this.onAccess?.({ method, path, status, bytes: this.bytes, durationMs, cache: this.cache });
   }
 }

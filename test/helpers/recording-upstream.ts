@@ -24,7 +24,12 @@ export interface RecordingUpstream {
 export async function startRecordingUpstream(): Promise<RecordingUpstream> {
   const requests: RecordedRequest[] = [];
   const server = http.createServer((request, response) => {
-    const record: RecordedRequest = { method: request.method ?? '', url: request.url ?? '', headers: request.headers, body: Buffer.alloc(0) };
+    const record: RecordedRequest = {
+      method: request.method ?? '',
+      url: request.url ?? '',
+      headers: request.headers,
+      body: Buffer.alloc(0),
+    };
     requests.push(record);
     request.on('data', (chunk: Buffer) => (record.body = Buffer.concat([record.body, chunk])));
     const body = `seen ${record.method} ${record.url}\n`;
@@ -44,7 +49,12 @@ export async function startRecordingUpstream(): Promise<RecordingUpstream> {
  * Writes raw bytes on one new connection and collects everything the server answers until
  * it closes the connection, or until `quietMs` pass without a byte once something arrived.
  */
-export function exchange(origin: string, bytes: string, quietMs = 400, limitMs = 5000): Promise<{ answer: string; closedByServer: boolean }> {
+export function exchange(
+  origin: string,
+  bytes: string,
+  quietMs = 400,
+  limitMs = 5000,
+): Promise<{ answer: string; closedByServer: boolean }> {
   const { hostname, port } = new URL(origin);
   return new Promise((resolve, reject) => {
     const socket = connect(Number(port), hostname, () => socket.write(bytes, 'latin1'));

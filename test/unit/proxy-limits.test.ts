@@ -8,10 +8,18 @@ import { exchange, startRecordingUpstream, statusesOf, type RecordingUpstream } 
 
 const content = '/pulp/content/debian/20261101T000000';
 
-async function withProxy(limits: Partial<ProxyLimits>, body: (origin: string, upstream: RecordingUpstream, warnings: string[]) => Promise<void>, upstreamOrigin?: string): Promise<void> {
+type ProxyCase = (origin: string, upstream: RecordingUpstream, warnings: string[]) => Promise<void>;
+
+async function withProxy(limits: Partial<ProxyLimits>, body: ProxyCase, upstreamOrigin?: string): Promise<void> {
   const upstream = await startRecordingUpstream();
   const warnings: string[] = [];
-  const proxy = new AuthProxy({ upstream: upstreamOrigin ?? upstream.origin, credentials: { username: 'reader', password: 's3cret' }, listen: { host: '127.0.0.1', port: 0 }, limits, onWarning: (line) => warnings.push(line) });
+  const proxy = new AuthProxy({
+    upstream: upstreamOrigin ?? upstream.origin,
+    credentials: { username: 'reader', password: 's3cret' },
+    listen: { host: '127.0.0.1', port: 0 },
+    limits,
+    onWarning: (line) => warnings.push(line),
+  });
   try {
     await body(await proxy.start(), upstream, warnings);
   } finally {
@@ -62,13 +70,15 @@ describe('the proxy limits', () => {
     });
     await withProxy({}, async (origin) => {
       const many = Array.from({ length: 64 }, (_, index) => `X-H${index}: v\r\n`).join('');
-      assert.deepEqual(statusesOf((await exchange(origin, getRequest('default-limit', many))).answer), [431], 'the default is 64 lines');
+      const answer = (await exchange(origin, getRequest('default-limit', many))).answer;
+      assert.deepEqual(statusesOf(answer), [431], 'the default is 64 lines');
     });
   });
 
   it('refuses a request head larger than allowed', async () => {
     await withProxy({ maxHeaderBytes: 4096 }, async (origin, upstream) => {
-      assert.deepEqual(statusesOf((await exchange(origin, getRequest('small', `X-Big: ${'a'.repeat(3000)}\r\n`))).answer), [200]);
+      const small = await exchange(origin, getRequest('small', `X-Big: ${'a'.repeat(3000)}\r\n`));
+      assert.deepEqual(statusesOf(small.answer), [200]);
       const big = await exchange(origin, getRequest('big', `X-Big: ${'a'.repeat(5000)}\r\n`));
       assert.deepEqual(statusesOf(big.answer), [431]);
       assert.ok(big.closedByServer);
@@ -114,7 +124,9 @@ describe('the proxy limits', () => {
           try {
             assert.deepEqual(await Promise.all(waiting.map(async (answer) => (await answer).status)), [200, 200, 200]);
             // The count of waiting requests went back down: more than queue + sockets pass one by one.
-            for (let round = 0; round < 6; round++) assert.equal((await fetch(`${origin}${content}/again${round}`)).status, 200);
+            for (let round = 0; round < 6; round++) {
+              assert.equal((await fetch(`${origin}${content}/again${round}`)).status, 200);
+            }
           } finally {
             clearInterval(release);
           }
@@ -130,10 +142,15 @@ describe('the proxy limits', () => {
   it("sends its own listening address as X-Forwarded-Host, never the client's claim", async () => {
     const accessLog: AccessLogEntry[] = [];
     const upstream = await startRecordingUpstream();
-    const proxy = new AuthProxy({ upstream: upstream.origin, listen: { host: '127.0.0.1', port: 0 }, onAccess: (entry) => accessLog.push(entry) });
+    const proxy = new AuthProxy({
+      upstream: upstream.origin,
+      listen: { host: '127.0.0.1', port: 0 },
+      onAccess: (entry) => accessLog.push(entry),
+    });
     try {
       const origin = await proxy.start();
-      await exchange(origin, getRequest('fwd', 'X-Forwarded-Host: attacker.example\r\nForwarded: host=attacker.example\r\n').replace('Host: x', 'Host: evil.example:444'));
+      const claims = 'X-Forwarded-Host: attacker.example\r\nForwarded: host=attacker.example\r\n';
+      await exchange(origin, getRequest('fwd', claims).replace('Host: x', 'Host: evil.example:444'));
       const seen = upstream.requests.at(-1)?.headers;
       assert.equal(seen?.['x-forwarded-host'], new URL(origin).host);
       assert.equal(seen?.forwarded, undefined);
