@@ -267,8 +267,16 @@ export class AuthProxy {
     });
     upstreamRequest.on('response', (upstreamResponse) => {
       const status = upstreamResponse.statusCode ?? 502;
-      const kept = clientResponseHeaders(upstreamResponse.headers, this.upstream.origin);
-      response.writeHead(status, upstreamResponse.statusMessage, kept);
+      try {
+        const kept = clientResponseHeaders(upstreamResponse.headers, this.upstream.origin);
+        response.writeHead(status, upstreamResponse.statusMessage, kept);
+      } catch (error) {
+        // An answer the client side cannot repeat (status 000, say) must not take the process down.
+        upstreamRequest.destroy();
+        const message = errorMessage(error);
+        this.warnOnce(`answer:${message}`, `auth proxy: unusable answer from upstream: ${message}`);
+        return refuse(502, 'the upstream answered with an invalid response');
+      }
       this.relayBody(upstreamResponse, response, cacheable && status === 200 ? target : undefined)
         .then(
           (relayed) => {
