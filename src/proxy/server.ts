@@ -103,6 +103,8 @@ export class AuthProxy {
       this.serve(request, response);
     });
     this.server.on('connect', (_request: IncomingMessage, socket: Socket) => {
+      // Node hands the socket over without its error listener: a client gone early must not crash the process.
+      socket.on('error', () => socket.destroy());
       socket.end(
         'HTTP/1.1 405 Method Not Allowed\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n' +
           'CONNECT is not proxied\n',

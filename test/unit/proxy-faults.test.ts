@@ -1,11 +1,33 @@
 import assert from 'node:assert/strict';
-import { createServer, type AddressInfo } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { AuthProxy } from '../../src/proxy/server.js';
 
 // Left alone, an uncaught exception ends the process; here it is recorded so that the test can say so.
 const uncaught: unknown[] = [];
 process.on('uncaughtException', (error) => uncaught.push(error));
+
+describe('the proxy and clients that leave early', () => {
+  it('survives CONNECT requests whose connection is reset before the refusal is written', async () => {
+    const proxy = new AuthProxy({ upstream: 'http://127.0.0.1:1', listen: { host: '127.0.0.1', port: 0 } });
+    try {
+      const origin = new URL(await proxy.start());
+      for (let round = 0; round < 20; round++) {
+        await new Promise<void>((resolve) => {
+          const socket = connect(Number(origin.port), origin.hostname, () => {
+            socket.write('CONNECT example.org:443 HTTP/1.1\r\nHost: example.org:443\r\n\r\n');
+            setImmediate(() => (socket.resetAndDestroy(), resolve()));
+          });
+        });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.deepEqual(uncaught, []);
+      assert.equal((await fetch(`${origin.origin}/pulp/api/v3/status/`)).status, 502, 'the proxy still answers');
+    } finally {
+      await proxy.stop();
+    }
+  });
+});
 
 describe('the proxy in front of a misbehaving upstream', () => {
   it('answers 502 to a response it cannot repeat, such as status 000, and keeps serving', async () => {
