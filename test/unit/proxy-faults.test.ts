@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import http from 'node:http';
 import { connect, createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { ContentCache } from '../../src/proxy/content-cache.js';
 import { AuthProxy } from '../../src/proxy/server.js';
+import { temporaryDir, waitFor } from '../helpers/index.js';
 
 // Left alone, an uncaught exception ends the process; here it is recorded so that the test can say so.
 const uncaught: unknown[] = [];
@@ -25,6 +31,54 @@ describe('the proxy and clients that leave early', () => {
       assert.equal((await fetch(`${origin.origin}/pulp/api/v3/status/`)).status, 502, 'the proxy still answers');
     } finally {
       await proxy.stop();
+    }
+  });
+});
+
+describe('the proxy and clients that stop reading mid-body', () => {
+  it('releases upstream connections, cache files and partial entries', async () => {
+    const large = randomBytes(8 * 1024 * 1024);
+    const upstream = http.createServer((_request, response) => {
+      response.writeHead(200, { 'content-length': large.length });
+      response.end(large);
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', () => resolve()));
+    const cacheDir = join(temporaryDir(), 'cache');
+    const pinned = '/pulp/content/debian/20261101T000000/';
+    const proxy = new AuthProxy({
+      upstream: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`,
+      listen: { host: '127.0.0.1', port: 0 },
+      cache: new ContentCache(cacheDir, [pinned]),
+      limits: { upstreamSockets: 4, upstreamQueue: 4 },
+    });
+    const openFds = () => readdirSync('/proc/self/fd').length;
+    try {
+      const origin = await proxy.start();
+      // One whole download, so that the pinned file is a cache hit from then on.
+      assert.equal((await (await fetch(`${origin}${pinned}kept.bin`)).arrayBuffer()).byteLength, large.length);
+      const baseline = openFds();
+      for (let round = 0; round < 5; round++) {
+        const paths = [`${pinned}kept.bin`, `${pinned}never-${round}.bin`, `/pulp/content/moving/${round}.bin`];
+        await Promise.all(
+          paths.flatMap((path) =>
+            [1, 2, 3].map(async () => {
+              const controller = new AbortController();
+              const response = await fetch(`${origin}${path}`, { signal: controller.signal });
+              await response.body?.getReader().read();
+              controller.abort();
+            }),
+          ),
+        );
+      }
+      await waitFor('descriptors back to where they were', async () => openFds() <= baseline + 4);
+      assert.deepEqual(readdirSync(cacheDir).filter((name) => name.endsWith('.partial')), [], 'no partial entry left');
+      // Were upstream requests still counted as waiting, these would be answered 503.
+      for (let round = 0; round < 10; round++) assert.equal((await fetch(`${origin}/pulp/content/moving/x`)).status, 200);
+      assert.deepEqual(uncaught, []);
+    } finally {
+      await proxy.stop();
+      upstream.closeAllConnections();
+      await new Promise((resolve) => upstream.close(resolve));
     }
   });
 });
