@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { type ReadStream, type WriteStream } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
+import { close, createReadStream, createWriteStream, fstat, open, type ReadStream, type WriteStream } from 'node:fs';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { validateHeaderValue, type OutgoingHttpHeaders } from 'node:http';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { UsageError } from '../util/errors.js';
 import { sha256Hex } from '../util/hash.js';
 
@@ -27,6 +28,10 @@ export interface CacheWriter {
   /** Commits the entry when the body came whole, else drops it; true once committed. Never rejects. */
   finish: (complete: boolean, bytes: number) => Promise<boolean>;
 }
+
+const openFile = promisify(open);
+const fstatFile = promisify(fstat);
+const closeFile = promisify(close);
 
 function uniqueSuffix(): string {
   return `${process.pid}.${randomBytes(6).toString('hex')}`;
@@ -105,18 +110,20 @@ export class ContentCache {
       return undefined;
     }
     const meta = parseMeta(text);
-    let body: FileHandle | undefined;
+    let fd: number | undefined;
     try {
       if (meta === undefined || meta.path !== path) throw new Error('unreadable metadata');
-      body = await open(files.body, 'r');
-      if ((await body.stat()).size !== meta.size) throw new Error('body size differs from its metadata');
+      fd = await openFile(files.body, 'r');
+      if ((await fstatFile(fd)).size !== meta.size) throw new Error('body size differs from its metadata');
     } catch {
-      await body?.close().catch(() => undefined);
+      if (fd !== undefined) await closeFile(fd).catch(() => undefined);
       await this.forget(files);
       return undefined;
     }
-    const handle = body;
-    return { headers: meta.headers, size: meta.size, open: () => handle.createReadStream() };
+    // A plain descriptor, not a FileHandle: its streams read with callbacks, without a promise per chunk.
+    const opened = fd;
+    const read = () => createReadStream('', { fd: opened, autoClose: true });
+    return { headers: meta.headers, size: meta.size, open: read };
   }
 
   /**
@@ -129,7 +136,7 @@ export class ContentCache {
     let stream: WriteStream;
     try {
       await mkdir(this.dir, { recursive: true });
-      stream = (await open(partial, 'wx')).createWriteStream();
+      stream = createWriteStream('', { fd: await openFile(partial, 'wx'), autoClose: true });
     } catch (error) {
       this.writeFailed(error);
       return undefined;

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import { finished, pipeline } from 'node:stream/promises';
+import { finished } from 'node:stream/promises';
 import { errorMessage } from '../util/errors.js';
 import type { ContentCache } from './content-cache.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
@@ -228,8 +228,11 @@ export class AuthProxy {
           throw error;
         }
         log.bytes = hit.size;
-        // pipeline, not pipe: a client gone early must close the cache file too.
-        await pipeline(body, response).catch(() => undefined);
+        // pipe, not pipeline, which is far slower here; so the file is closed by hand when the client goes early.
+        body.on('error', () => response.destroy());
+        response.once('close', () => body.destroy());
+        body.pipe(response);
+        await finished(response).catch(() => undefined);
         return log.done(200);
       }
       log.cache = 'miss';
