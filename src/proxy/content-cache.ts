@@ -1,9 +1,10 @@
-import { createReadStream, createWriteStream, existsSync, type ReadStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import type { OutgoingHttpHeaders } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { close, createReadStream, createWriteStream, fstat, open, type ReadStream, type WriteStream } from 'node:fs';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { validateHeaderValue, type OutgoingHttpHeaders } from 'node:http';
 import { join } from 'node:path';
-import type { Writable } from 'node:stream';
-import { writeFileAtomic } from '../util/atomic-write.js';
+import { promisify } from 'node:util';
+import { UsageError } from '../util/errors.js';
 import { sha256Hex } from '../util/hash.js';
 
 /** Headers worth replaying from a cached response. */
@@ -11,53 +12,182 @@ const KEPT = ['content-type', 'content-length', 'etag', 'last-modified', 'accept
 
 interface Meta {
   path: string;
+  headers: Record<string, string>;
+  size: number;
+}
+
+export interface CacheHit {
   headers: OutgoingHttpHeaders;
   size: number;
+  /** The body, read from a file already open: an entry removed meanwhile still reads whole. */
+  open: () => ReadStream;
+}
+
+export interface CacheWriter {
+  stream: WriteStream;
+  /** Commits the entry when the body came whole, else drops it; true once committed. Never rejects. */
+  finish: (complete: boolean, bytes: number) => Promise<boolean>;
+}
+
+const openFile = promisify(open);
+const fstatFile = promisify(fstat);
+const closeFile = promisify(close);
+
+function uniqueSuffix(): string {
+  return `${process.pid}.${randomBytes(6).toString('hex')}`;
+}
+
+/** The error's code, for one-line messages: EACCES, ENOSPC, ENOTDIR... */
+function codeOf(error: unknown): string {
+  return (error as NodeJS.ErrnoException | undefined)?.code ?? (error instanceof Error ? error.message : String(error));
+}
+
+/** A metadata file as written by commit, or undefined for anything else (truncated, garbage, edited). */
+export function parseMeta(text: string): Meta | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { path, headers, size } = value as Record<string, unknown>;
+  if (typeof path !== 'string' || typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) return undefined;
+  if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) return undefined;
+  const kept: Record<string, string> = {};
+  for (const [name, headerValue] of Object.entries(headers)) {
+    if (!KEPT.includes(name) || typeof headerValue !== 'string') return undefined;
+    try {
+      validateHeaderValue(name, headerValue);
+    } catch {
+      return undefined;
+    }
+    kept[name] = headerValue;
+  }
+  return { path, headers: kept, size };
 }
 
 /**
  * Content of pinned snapshot versions never changes, so it can be kept on disk and served
  * again without asking Pulp. Anything outside the pinned prefixes (moving distributions,
- * the status endpoint) is never cached.
+ * the status endpoint) is never cached. The cache only ever saves upstream requests: an
+ * entry it cannot read is a miss, a body it cannot write is served uncached.
  */
 export class ContentCache {
+  private warnedWriteFailure = false;
+
   constructor(
-    private readonly dir: string,
+    readonly dir: string,
     private readonly pinnedPrefixes: readonly string[],
+    private readonly warn: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
   ) {}
+
+  /** Creates the folder and proves it writable, so a bad cache_dir stops the proxy before it serves. */
+  async prepare(): Promise<void> {
+    const probe = join(this.dir, `.write-test-${process.pid}`);
+    try {
+      await mkdir(this.dir, { recursive: true });
+      await writeFile(probe, '');
+      await rm(probe, { force: true });
+    } catch (error) {
+      const fix = 'set proxy.cache_dir (or proxy serve --cache-dir) to a writable folder';
+      throw new UsageError(`the proxy cache folder ${this.dir} is not usable (${codeOf(error)}): ${fix}`);
+    }
+  }
 
   isCacheable(path: string): boolean {
     const pathOnly = path.split('?')[0] ?? '';
     return this.pinnedPrefixes.some((prefix) => pathOnly.startsWith(prefix) && pathOnly.length > prefix.length);
   }
 
-  async lookup(path: string): Promise<{ headers: OutgoingHttpHeaders; size: number; open: () => ReadStream } | undefined> {
+  /** The entry for a path, or undefined; an entry that is not whole and well-formed is removed. */
+  async lookup(path: string): Promise<CacheHit | undefined> {
     const files = this.files(path);
-    if (!existsSync(files.meta) || !existsSync(files.body)) return undefined;
-    const meta = JSON.parse(await readFile(files.meta, 'utf8')) as Meta;
-    if (meta.path !== path || (await stat(files.body)).size !== meta.size) return undefined;
-    return { headers: meta.headers, size: meta.size, open: () => createReadStream(files.body) };
+    let text: string;
+    try {
+      text = await readFile(files.meta, 'utf8');
+    } catch {
+      return undefined;
+    }
+    const meta = parseMeta(text);
+    let fd: number | undefined;
+    try {
+      if (meta === undefined || meta.path !== path) throw new Error('unreadable metadata');
+      fd = await openFile(files.body, 'r');
+      if ((await fstatFile(fd)).size !== meta.size) throw new Error('body size differs from its metadata');
+    } catch {
+      if (fd !== undefined) await closeFile(fd).catch(() => undefined);
+      await this.forget(files);
+      return undefined;
+    }
+    // A plain descriptor, not a FileHandle: its streams read with callbacks, without a promise per chunk.
+    const opened = fd;
+    const read = () => createReadStream('', { fd: opened, autoClose: true });
+    return { headers: meta.headers, size: meta.size, open: read };
   }
 
-  /** A sink for a 200 response body; the entry appears only once the whole body arrived. */
-  async writer(path: string, headers: Record<string, string | string[] | undefined>): Promise<{ stream: Writable; commit: (bytes: number) => Promise<void>; abandon: () => Promise<void> }> {
-    await mkdir(this.dir, { recursive: true });
+  /**
+   * A sink for a 200 response body; the entry appears only once the whole body arrived.
+   * Undefined when the cache cannot take it: the response is then served uncached.
+   */
+  async writer(path: string, headers: Record<string, string | string[] | undefined>): Promise<CacheWriter | undefined> {
     const files = this.files(path);
-    const partial = `${files.body}.${process.pid}.${Date.now()}.partial`;
-    const stream = createWriteStream(partial);
-    const kept: OutgoingHttpHeaders = {};
-    for (const name of KEPT) if (headers[name] !== undefined) kept[name] = headers[name];
+    const partial = `${files.body}.${uniqueSuffix()}.partial`;
+    let stream: WriteStream;
+    try {
+      await mkdir(this.dir, { recursive: true });
+      stream = createWriteStream('', { fd: await openFile(partial, 'wx'), autoClose: true });
+    } catch (error) {
+      this.writeFailed(error);
+      return undefined;
+    }
+    let failure: unknown;
+    stream.on('error', (error) => (failure ??= error));
+    const kept: Record<string, string> = {};
+    for (const name of KEPT) {
+      const value = headers[name];
+      if (typeof value === 'string') kept[name] = value;
+    }
     const expected = headers['content-length'] === undefined ? undefined : Number(headers['content-length']);
-    return {
-      stream,
-      commit: async (bytes) => {
-        if (expected !== undefined && bytes !== expected) return rm(partial, { force: true });
-        const meta: Meta = { path, headers: { ...kept, 'content-length': String(bytes) }, size: bytes };
+    const finish = async (complete: boolean, bytes: number): Promise<boolean> => {
+      await new Promise<void>((resolve) => {
+        if (stream.closed) return resolve();
+        stream.once('close', () => resolve());
+        stream.end();
+      });
+      if (failure !== undefined) this.writeFailed(failure);
+      if (failure !== undefined || !complete || (expected !== undefined && bytes !== expected)) {
+        await rm(partial, { force: true }).catch(() => undefined);
+        return false;
+      }
+      const meta: Meta = { path, headers: { ...kept, 'content-length': String(bytes) }, size: bytes };
+      // Readers see the old entry or the new one; two misses of one path may both commit.
+      const metaPartial = `${files.meta}.${uniqueSuffix()}.partial`;
+      try {
+        await writeFile(metaPartial, JSON.stringify(meta));
         await rename(partial, files.body);
-        await writeFileAtomic(files.meta, JSON.stringify(meta));
-      },
-      abandon: () => rm(partial, { force: true }),
+        await rename(metaPartial, files.meta);
+        return true;
+      } catch (error) {
+        this.writeFailed(error);
+        const leftovers = [rm(partial, { force: true }), rm(metaPartial, { force: true }), this.forget(files)];
+        await Promise.all(leftovers).catch(() => undefined);
+        return false;
+      }
     };
+    return { stream, finish };
+  }
+
+  /** One warning for the life of the proxy: a full disk would otherwise log every request. */
+  private writeFailed(error: unknown): void {
+    if (this.warnedWriteFailure) return;
+    this.warnedWriteFailure = true;
+    const consequence = 'serving without caching what fails';
+    this.warn(`auth proxy: cannot write to the cache folder ${this.dir} (${codeOf(error)}); ${consequence}`);
+  }
+
+  private async forget(files: { body: string; meta: string }): Promise<void> {
+    await Promise.all([rm(files.meta, { force: true }), rm(files.body, { force: true })]).catch(() => undefined);
   }
 
   private files(path: string): { body: string; meta: string } {

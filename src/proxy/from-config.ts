@@ -5,6 +5,7 @@ import { isPulpRepository, pinnedContentPath } from '../repos/urls.js';
 import { UsageError } from '../util/errors.js';
 import { checkOutputDir } from '../util/output-path.js';
 import { ContentCache } from './content-cache.js';
+import type { ProxyLimits } from './limits.js';
 import type { ListenAddress } from './listen.js';
 import { AuthProxy, type AccessLogEntry } from './server.js';
 
@@ -13,6 +14,9 @@ export interface ProxyFromConfigOptions {
   /** Overrides proxy.cache_dir from the config; null turns the cache off. */
   cacheDir?: string | null;
   onAccess?: (entry: AccessLogEntry) => void;
+  /** One-line warnings (cache not writable, a limit reached); default: stderr. */
+  onWarning?: (line: string) => void;
+  limits?: Partial<ProxyLimits>;
 }
 
 /** The proxy for the configured Pulp, with the credential from the secrets file. */
@@ -31,8 +35,10 @@ export function proxyFromConfig(loaded: LoadedConfig, secrets: Secrets, options:
     credentials: { username: secrets.pulp_username, password: secrets.pulp_password },
     listen: options.listen,
     ...(config.pulp.ca_file ? { caFile: relativeToConfig(config.pulp.ca_file) } : {}),
-    ...(cacheDir ? { cache: new ContentCache(cacheDir, pinned) } : {}),
+    ...(cacheDir ? { cache: new ContentCache(cacheDir, pinned, options.onWarning) } : {}),
     ...(options.onAccess ? { onAccess: options.onAccess } : {}),
+    ...(options.onWarning ? { onWarning: options.onWarning } : {}),
+    ...(options.limits ? { limits: options.limits } : {}),
   });
 }
 

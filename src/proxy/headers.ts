@@ -3,7 +3,32 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-authenticate', 'proxy-authorization']);
 
 /** Headers a client may not pass upstream: its own credentials and forwarding claims. */
-const CLIENT_ONLY = new Set(['authorization', 'cookie', 'host', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'forwarded', 'expect']);
+const CLIENT_ONLY = new Set([
+  'authorization',
+  'cookie',
+  'host',
+  'x-forwarded-for',
+  'x-forwarded-host',
+  'x-forwarded-proto',
+  'forwarded',
+]);
+
+/**
+ * Message framing belongs to each connection: the request sent upstream has no body, so a
+ * client's claim of one must never reach Pulp, or Pulp would read the next request as it.
+ */
+const FRAMING = new Set([
+  'content-length',
+  'transfer-encoding',
+  'expect',
+  'te',
+  'trailer',
+  'upgrade',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'http2-settings',
+]);
 
 /** RFC 9110 §7.6.1: hop-by-hop headers, plus every header the Connection header names. */
 function withoutHopByHop(headers: IncomingHttpHeaders): Record<string, string | string[]> {
@@ -26,17 +51,23 @@ export interface UpstreamHeaderOptions {
   /** `Basic …`, or undefined on routes that get no credential. */
   authorization: string | undefined;
   clientAddress: string;
-  requestHost: string | undefined;
+  /** The proxy's own listening host:port: what the client reached, whatever its Host header says. */
+  forwardedHost: string | undefined;
 }
 
-export function upstreamRequestHeaders(client: IncomingHttpHeaders, options: UpstreamHeaderOptions): OutgoingHttpHeaders {
+export function upstreamRequestHeaders(
+  client: IncomingHttpHeaders,
+  options: UpstreamHeaderOptions,
+): OutgoingHttpHeaders {
   const headers: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(withoutHopByHop(client))) if (!CLIENT_ONLY.has(name)) headers[name] = value;
+  for (const [name, value] of Object.entries(withoutHopByHop(client))) {
+    if (!CLIENT_ONLY.has(name) && !FRAMING.has(name)) headers[name] = value;
+  }
   headers.host = options.upstreamHost;
   if (options.authorization !== undefined) headers.authorization = options.authorization;
   headers['x-forwarded-for'] = options.clientAddress;
   headers['x-forwarded-proto'] = 'http';
-  if (options.requestHost) headers['x-forwarded-host'] = options.requestHost;
+  if (options.forwardedHost) headers['x-forwarded-host'] = options.forwardedHost;
   return headers;
 }
 
