@@ -74,7 +74,7 @@ export async function gatherPlanInputs(request: GatherRequest): Promise<PlanInpu
   const overrides = await overrideFiles;
   const { blocks, customizations } = config.build;
   const override = mergeOverrides({ files: overrides, blocks, customizations });
-  const templates = [...files, ...(override === undefined ? [] : [[OVERRIDE_TEMPLATE_NAME, override] as const])];
+  const templates = [...files.texts, ...(override === undefined ? [] : [[OVERRIDE_TEMPLATE_NAME, override] as const])];
   const compiled = readCompiledTemplates(compiledTemplatesDir(request.cacheDir), templates);
   const folders = await folderFiles;
   const fetched = await sources;

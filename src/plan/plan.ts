@@ -5,7 +5,7 @@ import type { RenderInputs } from '../config/load.js';
 import type { Config, DistroConfig } from '../config/schema.js';
 import type { ContextFile, InlineContextFile, StoredContextFile } from '../render/context.js';
 import type { ReposSource } from '../render/kolla-repos.js';
-import { CompiledTemplates, MemoryTreeLoader, type TemplateFiles } from '../render/memory-loader.js';
+import { CompiledTemplates, type TemplateFiles } from '../render/memory-loader.js';
 import { mergeOverrides } from '../render/overrides.js';
 import { PATCHES_DIR } from '../render/patches.js';
 import { environmentOptions, Renderer } from '../render/renderer.js';
@@ -89,7 +89,7 @@ export interface PlanInputs {
   /** ci-builder's own version, the default of `kolla_version`. */
   toolVersion: string;
   templates: {
-    /** Every template of the image trees by absolute path. */
+    /** Every template of the image trees by absolute path, and the links refused while reading them. */
     files: TemplateFiles;
     /** Contents of the template override files, in order. */
     overrideFiles: string[];
@@ -165,7 +165,8 @@ export function planFromInputs(inputs: PlanInputs): PlanResult {
   const renderer = new Renderer(catalog, {
     override: mergeOverrides({ files: inputs.templates.overrideFiles, blocks, customizations }),
     repos: inputs.templates.repos,
-    loader: (roots, virtual) => new MemoryTreeLoader(roots, inputs.templates.files, virtual, compiled),
+    templates: inputs.templates.files,
+    compiled,
   });
   const sharedVariables = templateVariables({
     config,

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import nunjucks from 'nunjucks';
@@ -15,7 +15,11 @@ interface Compiler {
   compile(source: string, asyncFilters: string[], extensions: unknown[], name: string, options: object): string;
 }
 
-const compiler = (nunjucks as unknown as { compiler: Compiler }).compiler;
+interface Lib {
+  _prettifyError(path: string, withInternals: boolean, error: unknown): Error;
+}
+
+const { compiler, lib } = nunjucks as unknown as { compiler: Compiler; lib: Lib };
 const nunjucksVersion = (createRequire(import.meta.url)('nunjucks/package.json') as { version: string }).version;
 
 /** The name a compiled template is kept under: everything that shapes the compiled code. */
@@ -23,9 +27,16 @@ export function compiledTemplateKey(name: string, source: string, options: objec
   return sha256Hex(JSON.stringify([nunjucksVersion, JINJA_COMPAT_REVISION, options, name, source]));
 }
 
-/** Compiles a template to JavaScript; a template error surfaces from here. */
+/**
+ * Compiles a template to JavaScript; a template error surfaces from here, placed in the
+ * template as nunjucks places the errors of the templates it compiles itself.
+ */
 export function compileTemplate(name: string, source: string, options: object): string {
-  return compiler.compile(source, [], [], name, options);
+  try {
+    return compiler.compile(source, [], [], name, options);
+  } catch (error) {
+    throw lib._prettifyError(name, false, error);
+  }
 }
 
 export function evaluateCompiledTemplate(code: string): CompiledTemplate {
@@ -47,30 +58,5 @@ export function storeCompiledTemplate(dir: string, key: string, code: string): v
     renameSync(temporary, file);
   } catch {
     // read-only or full cache: compile every time
-  }
-}
-
-/**
- * Compiling a template to JavaScript is most of rendering's cost (about 2.5 ms per Kolla
- * template, ten times the cost of loading the compiled code), and templates rarely change
- * between runs: the compiled code is kept on disk, keyed by everything that shapes it.
- */
-export class CompiledTemplateCache {
-  constructor(
-    private readonly dir: string,
-    private readonly options: object,
-  ) {}
-
-  load(name: string, source: string): CompiledTemplate {
-    const key = compiledTemplateKey(name, source, this.options);
-    try {
-      return evaluateCompiledTemplate(readFileSync(compiledTemplateFile(this.dir, key), 'utf8'));
-    } catch {
-      // Not cached yet, or a damaged file: compile (a template error surfaces from here) and keep it.
-      const code = compileTemplate(name, source, this.options);
-      const compiled = evaluateCompiledTemplate(code);
-      storeCompiledTemplate(this.dir, key, code);
-      return compiled;
-    }
   }
 }

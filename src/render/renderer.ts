@@ -1,12 +1,11 @@
 import nunjucks from 'nunjucks';
 import type { Catalog, ImageDefinition } from '../catalog/types.js';
 import { UsageError } from '../util/errors.js';
-import { CompiledTemplateCache } from './compiled-cache.js';
 import { customizable } from './customizable.js';
 import { debianPackageInstall } from './kolla-methods.js';
 import { handleRepos, type ReposContext, type ReposSource } from './kolla-repos.js';
 import { addPythonFormatFilters, addPythonTests, installJinjaCompat, pythonGlobals } from './jinja-compat.js';
-import { TreeLoader } from './loader.js';
+import { CompiledTemplates, MemoryTreeLoader, type TemplateFiles } from './memory-loader.js';
 import { OVERRIDE_TEMPLATE_NAME } from './overrides.js';
 import type { TemplateVariables } from './variables.js';
 
@@ -49,14 +48,14 @@ function withConfigHint(text: string): string {
 }
 
 export interface RendererOptions {
+  /** The templates of the catalog's trees, read beforehand (`readTemplateFiles`). */
+  templates: TemplateFiles;
   /** The merged template override, rendered in place of each image's own template. */
   override?: string;
   /** repos.yaml data for `handle_repos`; templates that call it fail without. */
   repos?: ReposSource;
-  /** Folder to keep compiled templates in between runs. */
-  compiledTemplatesDir?: string;
-  /** Where templates come from, given the roots first root first; default: the tree folders on disk. */
-  loader?: (roots: readonly string[], virtual: Readonly<Record<string, string>>) => nunjucks.ILoader;
+  /** Compiled templates kept by earlier runs, and where the ones compiled now go; default: compile all. */
+  compiled?: CompiledTemplates;
 }
 
 /** The options templates are compiled with; compiled code is kept under a key that includes them. */
@@ -65,12 +64,14 @@ export const environmentOptions = { autoescape: false, throwOnUndefined: false }
 /** Renders Dockerfile.j2 templates with one environment per tree root (its macros.j2 first). */
 export class Renderer {
   private readonly environments = new Map<string, nunjucks.Environment>();
+  private readonly compiled: CompiledTemplates;
 
   constructor(
     private readonly catalog: Catalog,
-    private readonly options: RendererOptions = {},
+    private readonly options: RendererOptions,
   ) {
     installJinjaCompat();
+    this.compiled = options.compiled ?? new CompiledTemplates(new Map(), environmentOptions);
   }
 
   render(image: ImageDefinition, variables: TemplateVariables): string {
@@ -87,14 +88,10 @@ export class Renderer {
     let environment = this.environments.get(treeRoot);
     if (environment === undefined) {
       const others = [...this.catalog.trees].reverse().filter((root) => root !== treeRoot);
-      const { override, repos, compiledTemplatesDir } = this.options;
+      const { override, repos, templates } = this.options;
       const virtual: Record<string, string> = override === undefined ? {} : { [OVERRIDE_TEMPLATE_NAME]: override };
-      const roots = [treeRoot, ...others];
-      const onDisk = () => {
-        const compiled = compiledTemplatesDir === undefined ? undefined : new CompiledTemplateCache(compiledTemplatesDir, environmentOptions);
-        return new TreeLoader(roots, virtual, compiled);
-      };
-      environment = new nunjucks.Environment(this.options.loader?.(roots, virtual) ?? onDisk(), { ...environmentOptions });
+      const loader = new MemoryTreeLoader([treeRoot, ...others], templates, virtual, this.compiled);
+      environment = new nunjucks.Environment(loader, { ...environmentOptions });
       environment.addFilter('customizable', customizable);
       addPythonFormatFilters(environment);
       environment.addGlobal('debian_package_install', debianPackageInstall);

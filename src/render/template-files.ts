@@ -1,7 +1,9 @@
-import { readdirSync, readFileSync, realpathSync, statSync, type Dirent } from 'node:fs';
-import { join, sep } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { judgeEntry, linkProblemText, realFolder } from '../catalog/tree-links.js';
 import { compiledTemplateFile, compiledTemplateKey } from './compiled-cache.js';
 import { asNunjucksSource } from './jinja-compat.js';
+import type { TemplateFiles } from './memory-loader.js';
 import { environmentOptions } from './renderer.js';
 
 const TEMPLATE_SUFFIX = '.j2';
@@ -10,36 +12,46 @@ const TEMPLATE_SUFFIX = '.j2';
  * Every template of the image trees (`*.j2`, hidden folders left out), by absolute path: a
  * Kolla tree has about two hundred small ones, cheaper to read all than to find which a
  * render includes (read one after the other: for small files faster than through the thread
- * pool). A symlink counts only when it points at a file inside its own tree.
+ * pool). Links are followed only while they stay inside their own tree; the ones that leave
+ * it, point to nothing or loop are kept with the line that refuses them, their targets unread,
+ * so that a template reached through one is refused by name rather than merely not found.
  */
-export function readTemplateFiles(trees: readonly string[]): Map<string, string> {
-  const files = new Map<string, string>();
+export function readTemplateFiles(trees: readonly string[]): TemplateFiles {
+  const texts = new Map<string, string>();
+  const refusedLinks = new Map<string, string>();
   for (const tree of trees) {
-    const realTree = realpathSync(tree);
-    const walk = (dir: string): void => {
+    const realTree = realFolder(tree);
+    const walk = (dir: string, realChain: readonly string[]): void => {
       for (const entry of readdirSync(dir, { withFileTypes: true })) {
-        if (entry.name.startsWith('.')) continue;
+        // A hidden link is still judged: an include may name a path through it.
+        const hidden = entry.name.startsWith('.');
+        if (hidden && !entry.isSymbolicLink()) continue;
         const path = join(dir, entry.name);
-        if (entry.isDirectory()) walk(path);
-        else if (entry.name.endsWith(TEMPLATE_SUFFIX) && isTemplateFile(entry, path, realTree)) {
-          files.set(path, readFileSync(path, 'utf8'));
+        const verdict = judgeEntry(entry, path, realChain, realTree);
+        switch (verdict.kind) {
+          case 'refused':
+            refusedLinks.set(path, linkProblemText(verdict.problem, relative(tree, path), path));
+            break;
+          case 'folder':
+            if (!hidden) walk(path, [...realChain, verdict.realPath]);
+            break;
+          case 'file':
+            // The checked real path is what is read, so the link cannot change between check and read.
+            if (hidden || !entry.name.endsWith(TEMPLATE_SUFFIX)) break;
+            texts.set(path, readFileSync(verdict.realPath, 'utf8'));
+            break;
+          case 'other':
+            break;
+          default: {
+            const never: never = verdict;
+            throw new Error(`unexpected entry ${JSON.stringify(never)}`);
+          }
         }
       }
     };
-    walk(tree);
+    walk(tree, [realTree]);
   }
-  return files;
-}
-
-function isTemplateFile(entry: Dirent, path: string, realTree: string): boolean {
-  if (entry.isFile()) return true;
-  if (!entry.isSymbolicLink()) return false;
-  try {
-    const target = realpathSync(path);
-    return target.startsWith(realTree + sep) && statSync(target).isFile();
-  } catch {
-    return false;
-  }
+  return { texts, refusedLinks };
 }
 
 /**

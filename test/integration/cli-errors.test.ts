@@ -107,6 +107,22 @@ describe('bad input exits 2 with one clear line and builds nothing', () => {
 
   it('a template including a symlink out of the tree: refused, the secret nowhere in the output', async () => {
     const secret = 'SECRET-MARKER-c41d2e';
+    // At the tree root, in no image's folder: only the template loader meets the link.
+    const dir = workspace({
+      'etc/images/leaf/Dockerfile.j2': 'FROM {{ namespace }}/base:{{ tag }}\n{% include "notes.j2" %}\n',
+      'private/credentials': `${secret}\n`,
+    });
+    symlinkSync(join(dir, 'private/credentials'), join(dir, 'etc/images/notes.j2'));
+    const out = join(dir, 'out');
+    const result = await runCli(['--config', join(dir, 'etc'), 'images', 'render', '--out', out, 'leaf'], { cwd: dir });
+    const line = /^ci-builder: error: leaf: template error: .*: template notes\.j2: symlink notes\.j2 -> /;
+    assertOneLineError(result, new RegExp(`${line.source}.*private/credentials leaves the image tree; refused$`));
+    assert.ok(!`${result.stdout}${result.stderr}`.includes(secret));
+    assert.ok(!existsSync(out), 'nothing rendered');
+  });
+
+  it('a template in the image folder linked out of the tree: its build context refuses it first', async () => {
+    const secret = 'SECRET-MARKER-5e8f01';
     const dir = workspace({
       'etc/images/leaf/Dockerfile.j2': 'FROM {{ namespace }}/base:{{ tag }}\n{% include "leaf/notes.j2" %}\n',
       'private/credentials': `${secret}\n`,
@@ -114,8 +130,8 @@ describe('bad input exits 2 with one clear line and builds nothing', () => {
     symlinkSync(join(dir, 'private/credentials'), join(dir, 'etc/images/leaf/notes.j2'));
     const out = join(dir, 'out');
     const result = await runCli(['--config', join(dir, 'etc'), 'images', 'render', '--out', out, 'leaf'], { cwd: dir });
-    const line = /^ci-builder: error: leaf: template error: .*: template leaf\/notes\.j2: symlink leaf\/notes\.j2 -> /;
-    assertOneLineError(result, new RegExp(`${line.source}.*private/credentials leaves the image tree; refused$`));
+    const line = /^ci-builder: error: leaf: build context: symlink notes\.j2 -> .*private\/credentials leaves/;
+    assertOneLineError(result, line);
     assert.ok(!`${result.stdout}${result.stderr}`.includes(secret));
     assert.ok(!existsSync(out), 'nothing rendered');
   });

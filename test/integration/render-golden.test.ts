@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { discoverCatalog } from '../../src/catalog/discover.js';
 import { mergeOverrides } from '../../src/render/overrides.js';
-import { Renderer } from '../../src/render/renderer.js';
 import type { TemplateVariables } from '../../src/render/variables.js';
 import { projectRoot } from '../helpers/files.js';
+import { treeRenderer } from '../helpers/renderer.js';
 
 const variables: TemplateVariables = {
   image_name: '',
@@ -48,7 +48,7 @@ describe('rendering is byte-identical to Jinja2', { timeout: 120_000 }, () => {
   ] as const) {
     it(label, () => {
       const expected = jinja2Render(tree, images, override);
-      const renderer = new Renderer(catalog, { override });
+      const renderer = treeRenderer(catalog, { override });
       for (const image of catalog.images.values()) {
         assert.equal(renderer.render(image, { ...variables, image_name: image.name }), expected[image.name], image.name);
       }
@@ -76,7 +76,7 @@ describe('rendering is byte-identical to Jinja2', { timeout: 120_000 }, () => {
     const override = mergeOverrides({ files: [], blocks: { service_api_footer: 'USER root' }, customizations: { service_api_packages_remove: ['apache2'], base_packages_append: ['vim'] } });
     for (const variant of [undefined, override]) {
       const expected = jinja2Render(fixture, fixtureImages, variant, values);
-      const renderer = new Renderer(fixtureCatalog, { override: variant });
+      const renderer = treeRenderer(fixtureCatalog, { override: variant });
       for (const image of fixtureCatalog.images.values()) assert.equal(renderer.render(image, { ...values, image_name: image.name }), expected[image.name], image.name);
     }
     const rendered = jinja2Render(fixture, fixtureImages, override, values);

@@ -4,9 +4,10 @@ import { describe, it } from 'node:test';
 import { discoverCatalog } from '../../src/catalog/discover.js';
 import { handleRepos, mergeReposFiles, type ReposData } from '../../src/render/kolla-repos.js';
 import { loadReposSource } from '../../src/render/repos-files.js';
-import { Renderer } from '../../src/render/renderer.js';
+import type { TemplateVariables } from '../../src/render/variables.js';
 import { UsageError } from '../../src/util/errors.js';
 import { temporaryDir, writeTree } from '../helpers/files.js';
+import { treeRenderer } from '../helpers/renderer.js';
 
 const data: ReposData = {
   deb: { grafana: { url: 'https://apt.example/grafana', suite: 'stable', component: 'main', gpg_key: 'grafana.asc' } },
@@ -83,9 +84,22 @@ describe('handle_repos', () => {
     assert.ok(repos, 'repos.yaml beside an upstream-style tree is found');
     const image = catalog.images.get('a');
     assert.ok(image);
-    const out = new Renderer(catalog, { repos }).render(image, { ...debian, base_image: 'x', base_distro_tag: 't', distro_package_manager: 'apt', namespace: 'n', image_prefix: '', tag: 't', image_name: 'a', maintainer: 'm', release: 'zed', base_package_type: 'deb' });
+    const values: TemplateVariables = {
+      ...debian,
+      base_image: 'x',
+      base_distro_tag: 't',
+      distro_package_manager: 'apt',
+      namespace: 'n',
+      image_prefix: '',
+      tag: 't',
+      image_name: 'a',
+      maintainer: 'm',
+      release: 'zed',
+      base_package_type: 'deb',
+    };
+    const out = treeRenderer(catalog, { repos }).render(image, values);
     assert.match(out, /^FROM x\nRUN echo 'Uris: http:\/\/x\.example' .* && echo 'Trusted: yes' >>\/etc\/apt\/sources\.list\.d\/extra\.sources$/);
-    assert.throws(() => new Renderer(catalog).render(image, { ...debian, base_image: 'x', base_distro_tag: 't', distro_package_manager: 'apt', namespace: 'n', image_prefix: '', tag: 't', image_name: 'a', maintainer: 'm', release: 'zed', base_package_type: 'deb' }), /handle_repos needs repos\.yaml/);
+    assert.throws(() => treeRenderer(catalog).render(image, values), /handle_repos needs repos\.yaml/);
   });
 
   it('rejects a repos.yaml of the wrong shape with the file and key', () => {

@@ -3,11 +3,14 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { discoverCatalog } from '../../src/catalog/discover.js';
+import { configSchema } from '../../src/config/schema.js';
+import { makePlan } from '../../src/plan/make-plan.js';
 import { debianPackageInstall } from '../../src/render/kolla-methods.js';
 import { mergeOverrides } from '../../src/render/overrides.js';
-import { RenderError, Renderer } from '../../src/render/renderer.js';
+import { RenderError } from '../../src/render/renderer.js';
 import type { TemplateVariables } from '../../src/render/variables.js';
 import { temporaryDir, writeTree } from '../helpers/files.js';
+import { treeRenderer } from '../helpers/renderer.js';
 
 const variables = (name: string): TemplateVariables => ({
   base_distro: 'debian',
@@ -25,11 +28,18 @@ const variables = (name: string): TemplateVariables => ({
   release: 'zed',
 });
 
+const planConfig = configSchema.parse({
+  release: 'zed',
+  namespace: 'ns',
+  images_dirs: ['images'],
+  distros: { debian: { version: 'bookworm', package_type: 'deb', base_image: { image: 'debian', tag: 'bookworm' } } },
+});
+
 function render(files: Record<string, string>, name = 'a'): string {
   const catalog = discoverCatalog([writeTree(temporaryDir(), files)]);
   const image = catalog.images.get(name);
   assert.ok(image);
-  return new Renderer(catalog).render(image, variables(name));
+  return treeRenderer(catalog).render(image, variables(name));
 }
 
 describe('rendering', () => {
@@ -114,7 +124,7 @@ describe('template overrides and customizations', () => {
     const catalog = discoverCatalog([writeTree(temporaryDir(), tree)]);
     const image = catalog.images.get('keystone-base');
     assert.ok(image);
-    return new Renderer(catalog, { override }).render(image, variables('keystone-base'));
+    return treeRenderer(catalog, { override }).render(image, variables('keystone-base'));
   };
 
   it('accepts Jinja2 trailing commas in tags', () => {
@@ -154,23 +164,34 @@ describe("Kolla's template methods", () => {
 });
 
 describe('compiled templates kept between runs', () => {
-  it('renders the same from the cache, recompiles a changed template, and survives a damaged cache file', () => {
-    const tree = writeTree(temporaryDir(), { 'macros.j2': '{% macro hi() %}hi {{ image_name }}{% endmacro %}', 'a/Dockerfile.j2': 'FROM x\n{% import "macros.j2" as macros with context %}{{ macros.hi() }} {{ [1] + [2] }}\n' });
-    const cache = temporaryDir();
-    const renderOnce = () => {
-      const catalog = discoverCatalog([tree]);
-      const image = catalog.images.get('a');
-      assert.ok(image);
-      return new Renderer(catalog, { compiledTemplatesDir: cache }).render(image, variables('a'));
+  it('renders the same from the cache, recompiles a changed template, and survives a damaged cache file', async () => {
+    const macros = '{% macro hi() %}hi {{ image_name }}{% endmacro %}';
+    const template = 'FROM x\n{% import "macros.j2" as macros with context %}{{ macros.hi() }} {{ [1] + [2] }}\n';
+    const tree = writeTree(temporaryDir(), { 'macros.j2': macros, 'a/Dockerfile.j2': template });
+    const cacheDir = temporaryDir();
+    const kept = join(cacheDir, 'templates');
+    const renderOnce = async () => {
+      const plan = await makePlan({
+        config: planConfig,
+        catalog: discoverCatalog([tree]),
+        distro: 'debian',
+        tag: 't',
+        engine: 'buildah',
+        selection: { regexes: null, skipParents: false },
+        cacheDir,
+        fetchSources: false,
+      });
+      return plan.images[0]?.dockerfile;
     };
-    assert.equal(renderOnce(), 'FROM x\nhi a [1, 2]');
-    const files = readdirSync(cache);
+    assert.equal(await renderOnce(), 'FROM x\nhi a [1, 2]');
+    const files = readdirSync(kept);
     assert.equal(files.length, 2, 'the template and macros.j2 are kept compiled');
-    assert.equal(renderOnce(), 'FROM x\nhi a [1, 2]');
+    assert.equal(await renderOnce(), 'FROM x\nhi a [1, 2]');
+    assert.deepEqual(readdirSync(kept), files, 'nothing compiled again');
     writeFileSync(join(tree, 'a/Dockerfile.j2'), 'FROM y\n');
-    assert.equal(renderOnce(), 'FROM y');
-    for (const file of readdirSync(cache)) writeFileSync(join(cache, file), 'this is not javascript (');
-    writeFileSync(join(tree, 'a/Dockerfile.j2'), 'FROM x\n{% import "macros.j2" as macros with context %}{{ macros.hi() }} {{ [1] + [2] }}\n');
-    assert.equal(renderOnce(), 'FROM x\nhi a [1, 2]');
+    assert.equal(await renderOnce(), 'FROM y');
+    for (const file of readdirSync(kept)) writeFileSync(join(kept, file), 'this is not javascript (');
+    writeFileSync(join(tree, 'a/Dockerfile.j2'), template);
+    assert.equal(await renderOnce(), 'FROM x\nhi a [1, 2]');
   });
 });

@@ -1,5 +1,14 @@
 import assert from 'node:assert/strict';
-import { chmodSync, lstatSync, mkdirSync, readFileSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { discoverCatalog } from '../../src/catalog/discover.js';
@@ -7,10 +16,10 @@ import { configSchema } from '../../src/config/schema.js';
 import { makePlan } from '../../src/plan/make-plan.js';
 import type { Plan } from '../../src/plan/plan.js';
 import { writeBuildContext } from '../../src/render/context.js';
-import { Renderer } from '../../src/render/renderer.js';
 import type { TemplateVariables } from '../../src/render/variables.js';
 import { UsageError } from '../../src/util/errors.js';
 import { temporaryDir, writeTree } from '../helpers/files.js';
+import { treeRenderer } from '../helpers/renderer.js';
 
 const SECRET = 'SECRET-MARKER-7f3a9c';
 const root = 'FROM {{ base_image }}:{{ base_distro_tag }}\n';
@@ -40,15 +49,15 @@ function workspace(files: Record<string, string>): { tree: string; outside: stri
   return { tree, outside: join(top, 'outside') };
 }
 
-function renderA(tree: string, options: { override?: string; compiledTemplatesDir?: string } = {}): string {
+function renderA(tree: string, options: { override?: string } = {}): string {
   const catalog = discoverCatalog([tree]);
   const image = catalog.images.get('a');
   assert.ok(image);
-  return new Renderer(catalog, options).render(image, variables('a'));
+  return treeRenderer(catalog, options).render(image, variables('a'));
 }
 
 /** Renders image `a`, expecting the refusal; returns its message after checking the secret is not in it. */
-function refusedRender(tree: string, options: { override?: string; compiledTemplatesDir?: string } = {}): string {
+function refusedRender(tree: string, options: { override?: string } = {}): string {
   let message = '';
   assert.throws(
     () => {
@@ -113,20 +122,44 @@ describe('templates through symlinks', () => {
     assert.match(inherited, /template not found: constructor/);
   });
 
-  it('gives the compiled template cache no way around the check', () => {
-    const { tree, outside } = workspace({
-      'a/Dockerfile.j2': 'FROM x\n{% include "a/part.j2" %}\n',
-      'a/same.j2': `${SECRET}\n`,
+  it('refuses a dangling link and a link looping back into its folder, by name', () => {
+    const { tree } = workspace({ 'a/Dockerfile.j2': 'FROM x\n{% include "gone.j2" %}\n' });
+    symlinkSync('missing.j2', join(tree, 'gone.j2'));
+    const dangling = /^a: template error: .*template gone\.j2: symlink gone\.j2 -> missing\.j2 points to nothing$/;
+    assert.match(refusedRender(tree), dangling);
+    // Discovery does not walk hidden folders: a looping link there is met only by the templates' reading.
+    const looping = workspace({ 'a/Dockerfile.j2': 'FROM x\n{% include "a/.up/macros.j2" %}\n' });
+    symlinkSync('..', join(looping.tree, 'a/.up'));
+    assert.match(refusedRender(looping.tree), /template a\/\.up\/macros\.j2: symlink a\/\.up -> \.\. loops back/);
+  });
+
+  it('finds templates through a folder link that stays inside the tree', () => {
+    const { tree } = workspace({
+      'a/Dockerfile.j2': 'FROM x\n{% include "a/shared/snippet.j2" %}\n',
+      'shared/snippet.j2': 'RUN shared',
     });
-    const cache = temporaryDir();
+    symlinkSync('../shared', join(tree, 'a/shared'));
+    assert.equal(renderA(tree), 'FROM x\nRUN shared');
+  });
+
+  it('gives the compiled template cache no way around the check', async () => {
+    // At the tree root, outside any image folder: only the template loader meets the link.
+    const { tree, outside } = workspace({
+      'a/Dockerfile.j2': 'FROM x\n{% include "part.j2" %}\n',
+      'same.j2': `${SECRET}\n`,
+    });
+    const cacheDir = temporaryDir();
     // The same text was compiled and cached from inside the tree first.
-    symlinkSync('same.j2', join(tree, 'a/part.j2'));
-    assert.equal(renderA(tree, { compiledTemplatesDir: cache }), `FROM x\n${SECRET}`);
-    writeFileSync(join(tree, 'a/same.j2'), 'RUN nothing secret\n');
-    const relinked = join(tree, 'a/part.j2');
+    symlinkSync('same.j2', join(tree, 'part.j2'));
+    const first = await planOf(tree, cacheDir);
+    assert.equal(first.images[0]?.dockerfile, `FROM x\n${SECRET}`);
+    assert.notDeepEqual(readdirSync(join(cacheDir, 'templates')), [], 'the included text is kept compiled');
+    writeFileSync(join(tree, 'same.j2'), 'RUN nothing secret\n');
+    const relinked = join(tree, 'part.j2');
     unlinkSync(relinked);
     symlinkSync(join(outside, 'secret.txt'), relinked);
-    assert.match(refusedRender(tree, { compiledTemplatesDir: cache }), /a\/part\.j2.*leaves the image tree/);
+    const refused = await refusedPlan(tree, cacheDir);
+    assert.match(refused, /^a: template error: .*template part\.j2: symlink part\.j2 -> .*leaves/);
   });
 });
 
@@ -137,7 +170,7 @@ const config = configSchema.parse({
   distros: { debian: { version: 'bookworm', package_type: 'deb', base_image: { image: 'debian', tag: 'bookworm' } } },
 });
 
-async function planOf(tree: string): Promise<Plan> {
+async function planOf(tree: string, cacheDir = temporaryDir()): Promise<Plan> {
   return makePlan({
     config,
     catalog: discoverCatalog([tree]),
@@ -145,7 +178,7 @@ async function planOf(tree: string): Promise<Plan> {
     tag: 't',
     engine: 'buildah',
     selection: { regexes: null, skipParents: false },
-    cacheDir: temporaryDir(),
+    cacheDir,
     fetchSources: false,
   });
 }
@@ -161,9 +194,9 @@ function contextOf(plan: Plan, name: string): Map<string, { executable: boolean;
   );
 }
 
-async function refusedPlan(tree: string): Promise<string> {
+async function refusedPlan(tree: string, cacheDir?: string): Promise<string> {
   let message = '';
-  await assert.rejects(planOf(tree), (error: Error) => {
+  await assert.rejects(planOf(tree, cacheDir), (error: Error) => {
     message = error.message;
     return error instanceof UsageError;
   });
