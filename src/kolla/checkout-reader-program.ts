@@ -266,6 +266,17 @@ def read_worker():
                 build_date = evaluate(node.value.args[0], {})
     if keys is None:
         fail(path, 'KollaWorker.create_dockerfiles: values', 'no "values = {...}" dict literal')
+    unbuildable_elements = None
+    for function in ast.walk(tree):
+        if not isinstance(function, ast.FunctionDef):
+            continue
+        for node in ast.walk(function):
+            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name) \
+                    and node.targets[0].id == 'tag_element' and isinstance(node.value, ast.BinOp) \
+                    and isinstance(node.value.right, ast.Tuple):
+                unbuildable_elements = [(dotted(e) or '?').split('.')[-1] for e in node.value.right.elts]
+    if unbuildable_elements is None:
+        fail(path, 'KollaWorker: tag_element', 'how unbuildable keys are matched was not found')
     python_versions = []
     assignments_under_conditions(path, 'KollaWorker.__init__', init.body, 'distro_python_version', [],
                                  python_versions)
@@ -275,7 +286,7 @@ def read_worker():
         for node in ast.walk(function) if function else []:
             if isinstance(node, ast.Dict):
                 out.extend(evaluate(k, {}) for k in node.keys)
-    return {'templateKeys': keys, 'buildDateFormat': build_date,
+    return {'templateKeys': keys, 'buildDateFormat': build_date, 'unbuildableKeyElements': unbuildable_elements,
             'distroPythonVersion': python_versions if 'distro_python_version' in keys else None,
             'templateGlobals': methods, 'templateFilters': filters}
 
