@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
@@ -36,8 +36,17 @@ async function git(args: string[], cwd: string): Promise<string | null> {
   }
 }
 
+/**
+ * Whether `dir` is the top of a git work tree. A checkout exported into some other repository's folder
+ * has no history of its own: the enclosing repository's tags say nothing about Kolla's version.
+ */
+async function isGitTopLevel(dir: string): Promise<boolean> {
+  const top = await git(['rev-parse', '--show-toplevel'], dir);
+  return top !== null && top !== '' && (await realpath(top).catch(() => top)) === (await realpath(dir).catch(() => dir));
+}
+
 async function versionFromGit(dir: string): Promise<KollaVersion | null> {
-  if ((await git(['rev-parse', '--git-dir'], dir)) === null) return null;
+  if (!(await isGitTopLevel(dir))) return null;
   const exact = await git(['describe', '--exact-match'], dir);
   const target = exact === null || exact === '' ? null : parsePipVersion(exact.replace(/-/g, '.'));
   const log = (await git(['log', '--decorate=full', '--format=%h%x00%s%x00%d'], dir)) ?? '';
@@ -79,7 +88,7 @@ async function versionFromPkgInfo(dir: string): Promise<string | null> {
 
 /** The checkout's version as kolla-build would compute it running from `dir` with environment `env`. */
 export async function kollaVersion(dir: string, env: NodeJS.ProcessEnv): Promise<KollaVersionInfo> {
-  const gitShortSha = (await git([`--git-dir=${join(dir, '.git')}`, 'log', '-n1', '--pretty=format:%h'], dir)) || null;
+  const gitShortSha = (await isGitTopLevel(dir)) ? (await git(['log', '-n1', '--pretty=format:%h'], dir)) || null : null;
   const version = await resolveVersion(dir, env);
   const templateValue = gitShortSha ?? (version.source === 'none' ? null : version.version);
   return { version, gitShortSha, templateValue };
