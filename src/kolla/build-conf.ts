@@ -1,13 +1,13 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError, UsageError } from '../util/errors.js';
-import type { KollaOption } from './checkout-data.js';
+import type { KollaOption, KollaOptionGroups } from './checkout-data.js';
 import type { KollaCheckout } from './read-checkout.js';
 import { parseOsloIni, type IniAssignment, type IniFile } from './oslo-ini.js';
 
 /** What kolla-build.conf may say, as the release in use declares it (see readKollaCheckout). */
 export interface KollaConfOptions {
-  options: { cli: KollaOption[]; base: KollaOption[]; profiles: KollaOption[]; source: KollaOption[]; user: KollaOption[] };
+  options: KollaOptionGroups;
   /** Names of the release's own source sections (`openstack-base`, `keystone-base`...). */
   sourceSections: string[];
 }
@@ -20,7 +20,7 @@ export const confOptionsOf = (checkout: KollaCheckout): KollaConfOptions => ({
 
 export type KollaConfValue = string | number | boolean | string[] | Record<string, string>;
 
-/** A source section: `[<image>]`, `[<image>-plugin-<name>]` or `[<image>-additions-<name>]`; only what the file sets. */
+/** A source section: `[<image>]`, `[<image>-plugin-<name>]` or `[<image>-additions-<name>]`; what the file sets. */
 export interface KollaConfSource {
   type?: 'url' | 'git' | 'local';
   location?: string;
@@ -50,11 +50,14 @@ export interface KollaBuildConf {
 }
 
 const dest = (name: string): string => name.replace(/-/g, '_');
-const booleanWords: Record<string, boolean> = { true: true, '1': true, on: true, yes: true, false: false, '0': false, off: false, no: false };
+const booleanWords: Record<string, boolean> = {
+  true: true, '1': true, on: true, yes: true, false: false, '0': false, off: false, no: false,
+};
 const isMulti = (option: KollaOption): boolean => option.kind === 'MultiOpt' || option.kind === 'MultiStrOpt';
 
 function convert(option: KollaOption, text: string, where: { file: string; path: string }): KollaConfValue {
-  const bad = (expected: string): ConfigError => new ConfigError(where.file, where.path, `${expected}, found ${JSON.stringify(text)}`);
+  const bad = (expected: string): ConfigError =>
+    new ConfigError(where.file, where.path, `${expected}, found ${JSON.stringify(text)}`);
   switch (option.kind) {
     case 'BoolOpt': {
       const value = booleanWords[text.trim().toLowerCase()];
@@ -97,7 +100,9 @@ function convert(option: KollaOption, text: string, where: { file: string; path:
     case 'IPOpt':
     case 'MultiOpt':
     case 'MultiStrOpt':
-      if (option.choices !== undefined && !option.choices.includes(text)) throw bad(`one of ${option.choices.join(', ')} expected`);
+      if (option.choices !== undefined && !option.choices.includes(text)) {
+        throw bad(`one of ${option.choices.join(', ')} expected`);
+      }
       return text;
     default: {
       const never: never = option.kind;
@@ -113,7 +118,8 @@ interface Located {
 
 /** Every assignment of a section across files, in file order (oslo: a later file wins, multi values accumulate). */
 function assignmentsOf(files: IniFile[], section: string): Located[] {
-  return files.flatMap((file) => (file.sections.get(section) ?? []).map((assignment) => ({ file: file.file, assignment })));
+  return files.flatMap((file) =>
+    (file.sections.get(section) ?? []).map((assignment) => ({ file: file.file, assignment })));
 }
 
 function sectionValues(
@@ -152,7 +158,9 @@ const extraSourceSection = /^.+-(plugin|additions)-.+$/;
 export function kollaBuildConfFromFiles(files: IniFile[], known: KollaConfOptions): KollaBuildConf {
   const unknown: KollaBuildConf['unknown'] = [];
   const sourceNames = new Set(known.sourceSections.map((name) => name.toLowerCase()));
-  const conf: KollaBuildConf = { defaults: {}, profiles: {}, sources: {}, users: {}, unknown, files: files.map((f) => f.file) };
+  const conf: KollaBuildConf = {
+    defaults: {}, profiles: {}, sources: {}, users: {}, unknown, files: files.map((f) => f.file),
+  };
   const sections = [...new Set(files.flatMap((file) => [...file.sections.keys()]))];
   for (const section of sections) {
     if (section === 'DEFAULT') {

@@ -33,6 +33,15 @@ export const kollaOptionSchema = z.object({
 export type KollaOption = z.infer<typeof kollaOptionSchema>;
 export type KollaOptionKind = z.infer<typeof optionKind>;
 
+/** The option lists of a release: DEFAULT's (cli and base), [profiles]', and those of a source or user section. */
+export interface KollaOptionGroups {
+  cli: KollaOption[];
+  base: KollaOption[];
+  profiles: KollaOption[];
+  source: KollaOption[];
+  user: KollaOption[];
+}
+
 /** A condition over the values kolla-build sees (`base`, `base_tag`, `base_distro_tag`...). */
 export type KollaCondition =
   | { kind: 'in'; name: string; values: string[] }

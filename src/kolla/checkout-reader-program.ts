@@ -166,7 +166,8 @@ def condition(node, path, where):
     subject = lambda n: (dotted(n) or '').split('.')[-1]
     if isinstance(node, ast.Name) or isinstance(node, ast.Attribute):
         return {'kind': 'set', 'name': subject(node)}
-    if isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.comparators[0], (ast.Constant, ast.List, ast.Tuple)):
+    if isinstance(node, ast.Compare) and len(node.ops) == 1 \
+            and isinstance(node.comparators[0], (ast.Constant, ast.List, ast.Tuple)):
         values = evaluate(node.comparators[0], {})
         if isinstance(node.ops[0], ast.Eq):
             return {'kind': 'in', 'name': subject(node.left), 'values': [values]}

@@ -42,7 +42,8 @@ async function git(args: string[], cwd: string): Promise<string | null> {
  */
 async function isGitTopLevel(dir: string): Promise<boolean> {
   const top = await git(['rev-parse', '--show-toplevel'], dir);
-  return top !== null && top !== '' && (await realpath(top).catch(() => top)) === (await realpath(dir).catch(() => dir));
+  if (top === null || top === '') return false;
+  return (await realpath(top).catch(() => top)) === (await realpath(dir).catch(() => dir));
 }
 
 async function versionFromGit(dir: string): Promise<KollaVersion | null> {
@@ -57,7 +58,8 @@ async function versionFromGit(dir: string): Promise<KollaVersion | null> {
     if (parts.length !== 3) continue;
     const tags = versionTagsOfLogLine(parts[2] ?? '');
     if (tags.length === 0) continue;
-    lastTag = tags.reduce((best, tag) => (compareVersions(parsePipVersion(tag)!, parsePipVersion(best)!) > 0 ? tag : best));
+    lastTag = tags.reduce((best, tag) =>
+      (compareVersions(parsePipVersion(tag)!, parsePipVersion(best)!) > 0 ? tag : best));
     distance = row;
     break;
   }
@@ -88,7 +90,8 @@ async function versionFromPkgInfo(dir: string): Promise<string | null> {
 
 /** The checkout's version as kolla-build would compute it running from `dir` with environment `env`. */
 export async function kollaVersion(dir: string, env: NodeJS.ProcessEnv): Promise<KollaVersionInfo> {
-  const gitShortSha = (await isGitTopLevel(dir)) ? (await git(['log', '-n1', '--pretty=format:%h'], dir)) || null : null;
+  const ownGit = await isGitTopLevel(dir);
+  const gitShortSha = ownGit ? (await git(['log', '-n1', '--pretty=format:%h'], dir)) || null : null;
   const version = await resolveVersion(dir, env);
   const templateValue = gitShortSha ?? (version.source === 'none' ? null : version.version);
   return { version, gitShortSha, templateValue };

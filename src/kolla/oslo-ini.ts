@@ -20,7 +20,9 @@ export const normaliseSection = (name: string): string => (name === 'DEFAULT' ? 
 function splitAssignment(text: string, file: string, line: number): { key: string; value: string } {
   const colon = text.indexOf(':');
   const equal = text.indexOf('=');
-  if (colon < 0 && equal < 0) throw new ConfigError(file, `line ${line}`, `"key = value" expected, found ${JSON.stringify(text)}`);
+  if (colon < 0 && equal < 0) {
+    throw new ConfigError(file, `line ${line}`, `"key = value" expected, found ${JSON.stringify(text)}`);
+  }
   // The first of '=' and ':' separates key from value, so `location = http://...` keeps its colon.
   const at = colon < 0 || (equal >= 0 && equal < colon) ? equal : colon;
   const key = text.slice(0, at).trim();
@@ -28,7 +30,9 @@ function splitAssignment(text: string, file: string, line: number): { key: strin
   if (value.length >= 2 && (value.startsWith('"') || value.startsWith("'")) && value.endsWith(value[0] ?? '')) {
     value = value.slice(1, -1);
   }
-  if (key === '') throw new ConfigError(file, `line ${line}`, `a key is needed before the separator in ${JSON.stringify(text)}`);
+  if (key === '') {
+    throw new ConfigError(file, `line ${line}`, `a key is needed before the separator in ${JSON.stringify(text)}`);
+  }
   return { key, value };
 }
 
@@ -43,7 +47,9 @@ export function parseOsloIni(text: string, file: string): IniFile {
   let pending: { key: string; lines: string[]; line: number } | null = null;
   const flush = (): void => {
     if (pending === null) return;
-    if (section === null) throw new ConfigError(file, `line ${pending.line}`, `"${pending.key}" is outside any [section]`);
+    if (section === null) {
+      throw new ConfigError(file, `line ${pending.line}`, `"${pending.key}" is outside any [section]`);
+    }
     section.push({ key: pending.key, value: pending.lines.join('\n'), line: pending.line });
     pending = null;
   };

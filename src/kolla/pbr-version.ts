@@ -75,7 +75,9 @@ export function incrementVersion(version: PipVersion, bump: { minor?: boolean; m
   const next: PipVersion = version.prereleaseType !== null
     ? { ...version, prerelease: version.prerelease + 1, devCount: 0 }
     : { ...version, patch: version.patch + 1, devCount: 0 };
-  if (bump.minor === true) Object.assign(next, { minor: version.minor + 1, patch: 0, prereleaseType: null, prerelease: 0 });
+  if (bump.minor === true) {
+    Object.assign(next, { minor: version.minor + 1, patch: 0, prereleaseType: null, prerelease: 0 });
+  }
   if (bump.major === true) {
     Object.assign(next, { major: version.major + 1, minor: 0, patch: 0, prereleaseType: null, prerelease: 0 });
   }

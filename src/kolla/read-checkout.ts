@@ -2,7 +2,9 @@ import { execFile } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { UsageError } from '../util/errors.js';
-import { readerOutputSchema, type KollaCondition, type KollaOption, type KollaSourceEntry } from './checkout-data.js';
+import {
+  readerOutputSchema, type KollaCondition, type KollaOption, type KollaOptionGroups, type KollaSourceEntry,
+} from './checkout-data.js';
 import { checkoutReaderProgram } from './checkout-reader-program.js';
 import { kollaVersion, type KollaVersionInfo } from './kolla-version.js';
 
@@ -76,7 +78,7 @@ export interface KollaCheckout {
    * and `base_tag` on some releases); an entry applies when every element of its key is one of those values.
    */
   unbuildable: { table: Record<string, string[]>; keyElements: string[] };
-  options: { cli: KollaOption[]; base: KollaOption[]; profiles: KollaOption[]; source: KollaOption[]; user: KollaOption[] };
+  options: KollaOptionGroups;
   templates: KollaTemplateRules;
   reposYaml: KollaReposYaml;
   version: KollaVersionInfo;
@@ -89,7 +91,8 @@ export interface ReadCheckoutOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-const isDirectory = async (path: string): Promise<boolean> => (await stat(path).catch(() => null))?.isDirectory() ?? false;
+const isDirectory = async (path: string): Promise<boolean> =>
+  (await stat(path).catch(() => null))?.isDirectory() ?? false;
 
 async function locateImageTree(dir: string): Promise<'docker' | 'kolla/docker'> {
   // Kolla itself recognises its tree by the base image's folder.
@@ -104,7 +107,9 @@ function runReader(python: string, dir: string): Promise<string> {
     execFile(python, ['-c', checkoutReaderProgram, dir], { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
       if (error === null) return resolvePromise(stdout);
       const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return reject(new KollaCheckoutError(`${python} not found: reading a Kolla checkout needs python3`));
+      if (code === 'ENOENT') {
+        return reject(new KollaCheckoutError(`${python} not found: reading a Kolla checkout needs python3`));
+      }
       const line = stderr.trim().split('\n').pop() ?? '';
       reject(new KollaCheckoutError(line !== '' ? line : `${python} failed reading ${dir}`));
     });

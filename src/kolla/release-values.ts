@@ -1,7 +1,7 @@
 import type { KollaCondition } from './checkout-data.js';
 import type { KollaCheckout } from './read-checkout.js';
 
-/** Values a condition may name; Kolla spells the base tag `base_tag` in its worker and `base_distro_tag` in templates. */
+/** Values a condition names; Kolla's worker says `base_tag`, its templates `base_distro_tag`. */
 export type ConditionValues = Record<string, string | undefined>;
 
 export function conditionHolds(condition: KollaCondition, values: ConditionValues): boolean {
@@ -57,7 +57,8 @@ export function unbuildableFor(checkout: KollaCheckout, values: Record<string, s
 /** The default image tag (`<release>-<base>-<base_tag>` on newer releases, kolla's version on older ones). */
 export function defaultImageTag(checkout: KollaCheckout, values: Record<string, string>): string | null {
   const rule = checkout.templates.defaultTag;
-  if (rule.kind === 'kolla-version') return checkout.version.version.source === 'none' ? null : checkout.version.version.version;
+  const version = checkout.version.version;
+  if (rule.kind === 'kolla-version') return version.source === 'none' ? null : version.version;
   return rule.format.replace(/\{\{|\}\}|\{([a-z_]+)\}/g, (match, name: string | undefined) =>
     name === undefined ? match[0] ?? '' : values[name] ?? match);
 }

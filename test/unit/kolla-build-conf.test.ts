@@ -30,11 +30,13 @@ describe('oslo.config ini rules', () => {
   });
 
   it('continues a value on indented lines, joined with newlines, until a blank line', () => {
-    assert.deepEqual(assignments('[DEFAULT]\na = one\n  two\n\tthree\n\nb = 4\n'), [['a', 'one\ntwo\nthree'], ['b', '4']]);
+    assert.deepEqual(assignments('[DEFAULT]\na = one\n  two\n\tthree\n\nb = 4\n'),
+      [['a', 'one\ntwo\nthree'], ['b', '4']]);
   });
 
   it('keeps DEFAULT as written and lower-cases every other section name', () => {
-    const parsed = parseOsloIni('[DEFAULT]\na = 1\n[Keystone-Base]\nb = 2\n[default]\nc = 3\n[keystone-base]\nd = 4\n', file);
+    const text = '[DEFAULT]\na = 1\n[Keystone-Base]\nb = 2\n[default]\nc = 3\n[keystone-base]\nd = 4\n';
+    const parsed = parseOsloIni(text, file);
     assert.deepEqual([...parsed.sections.keys()], ['DEFAULT', 'keystone-base', 'default']);
     assert.equal(parsed.sections.get('keystone-base')?.length, 2);
   });
@@ -50,7 +52,8 @@ describe('oslo.config ini rules', () => {
     ];
     for (const [text, expected] of cases) {
       assert.throws(() => parseOsloIni(text, file), (error: unknown) =>
-        error instanceof ConfigError && error.exitCode === 2 && error.message.startsWith(file) && expected.test(error.message),
+        error instanceof ConfigError && error.exitCode === 2 && error.message.startsWith(file) &&
+        expected.test(error.message),
       text);
     }
   });
@@ -67,11 +70,13 @@ describe('parseKollaBuildConf', () => {
   it('reads the file Kayobe writes: DEFAULT options typed by the release\'s option list', () => {
     const conf = parseKollaBuildConf([
       '[DEFAULT]', 'base=beta', 'base_tag=oldname', 'base_arch=aarch64', 'tag=zed-1', 'push = Yes',
-      'threads=4', 'retries= 0', 'ratio = 1.5', 'allowed_to_fail = a, b ,c,', 'build_args = HTTP_PROXY:http://p:3128, X:1',
+      'threads=4', 'retries= 0', 'ratio = 1.5', 'allowed_to_fail = a, b ,c,',
+      'build_args = HTTP_PROXY:http://p:3128, X:1',
       'template_override=/etc/kolla/template-override.j2', '',
     ].join('\n'), file, known);
     assert.deepEqual(conf.defaults, {
-      base: 'beta', base_tag: 'oldname', base_arch: 'aarch64', tag: 'zed-1', push: true, threads: 4, retries: 0, ratio: 1.5,
+      base: 'beta', base_tag: 'oldname', base_arch: 'aarch64', tag: 'zed-1', push: true, threads: 4, retries: 0,
+      ratio: 1.5,
       allowed_to_fail: ['a', 'b', 'c'], build_args: { HTTP_PROXY: 'http://p:3128', X: '1' },
       template_override: ['/etc/kolla/template-override.j2'],
     });
@@ -80,8 +85,9 @@ describe('parseKollaBuildConf', () => {
   });
 
   it('reads booleans in every spelling oslo accepts, case-insensitively', () => {
-    for (const [word, value] of [['true', true], ['YES', true], ['On', true], ['1', true], ['false', false], ['no', false],
-      ['OFF', false], ['0', false]] as const) {
+    const words = [['true', true], ['YES', true], ['On', true], ['1', true], ['false', false], ['no', false],
+      ['OFF', false], ['0', false]] as const;
+    for (const [word, value] of words) {
       assert.equal(parseKollaBuildConf(`[DEFAULT]\npush = ${word}\n`, file, known).defaults['push'], value, word);
     }
   });
@@ -93,7 +99,8 @@ describe('parseKollaBuildConf', () => {
   });
 
   it('lists options and sections the release does not know, without failing', () => {
-    const conf = parseKollaBuildConf('[DEFAULT]\nbase-tag = x\nsurprise = 1\n[nonsense]\nk = v\n[tool]\nflavour = x\n', file, known);
+    const text = '[DEFAULT]\nbase-tag = x\nsurprise = 1\n[nonsense]\nk = v\n[tool]\nflavour = x\n';
+    const conf = parseKollaBuildConf(text, file, known);
     assert.deepEqual(conf.unknown, [
       { file, section: 'DEFAULT', key: 'base-tag' },
       { file, section: 'DEFAULT', key: 'surprise' },
@@ -112,7 +119,10 @@ describe('parseKollaBuildConf', () => {
     ].join('\n'), file, known);
     assert.deepEqual(conf.sources, {
       'demo-base': { type: 'git', location: 'https://git.example/demo.git', reference: 'stable/x' },
-      tool: { type: 'url', location: 'https://dl.example/tool-2.tar.gz', version: '2.0', sha256: { amd64: 'aaa', arm64: 'bbb' } },
+      tool: {
+        type: 'url', location: 'https://dl.example/tool-2.tar.gz', version: '2.0',
+        sha256: { amd64: 'aaa', arm64: 'bbb' },
+      },
       'demo-base-plugin-extra': { type: 'local', location: '/src/extra', enabled: false },
       'demo-additions-thing': { type: 'git', location: 'https://git.example/thing.git', reference: 'main' },
     });
@@ -127,7 +137,8 @@ describe('parseKollaBuildConf', () => {
 
   it('refuses a value of the wrong type with the file, section, key and line', () => {
     const cases: [string, RegExp][] = [
-      ['[DEFAULT]\npush = maybe\n', /\[DEFAULT\] push \(line 2\): true\/false, yes\/no, on\/off or 1\/0 expected, found "maybe"/],
+      ['[DEFAULT]\npush = maybe\n',
+        /\[DEFAULT\] push \(line 2\): true\/false, yes\/no, on\/off or 1\/0 expected, found "maybe"/],
       ['[DEFAULT]\nthreads = four\n', /\[DEFAULT\] threads \(line 2\): an integer expected/],
       ['[DEFAULT]\nthreads = 0\n', /threads \(line 2\): an integer of at least 1 expected/],
       ['[DEFAULT]\nretries = 10\n', /retries \(line 2\): an integer of at most 9 expected/],
@@ -161,7 +172,8 @@ describe('kolla-build.conf files and config dirs', () => {
       '.hidden.conf': '[DEFAULT]\ntag = ignored\n',
     });
     const conf = await readKollaConfigDir(dir, known);
-    assert.deepEqual(conf.files.map((path) => path.slice(dir.length + 1)), ['aa-first.conf', 'kolla-build.conf', 'zz-local.conf']);
+    assert.deepEqual(conf.files.map((path) => path.slice(dir.length + 1)),
+      ['aa-first.conf', 'kolla-build.conf', 'zz-local.conf']);
     assert.equal(conf.defaults['tag'], 'from-zz');
     assert.equal(conf.defaults['push'], true);
     assert.equal(conf.defaults['threads'], 2);
@@ -178,6 +190,7 @@ describe('kolla-build.conf files and config dirs', () => {
   it('says when a file or dir cannot be read', async () => {
     await assert.rejects(readKollaBuildConf('/nonexistent/kolla-build.conf', known), (error: unknown) =>
       error instanceof UsageError && /\/nonexistent\/kolla-build\.conf: cannot be read \(ENOENT\)/.test(error.message));
-    await assert.rejects(readKollaConfigDir('/nonexistent-dir', known), /nonexistent-dir: cannot be read as a config dir/);
+    await assert.rejects(readKollaConfigDir('/nonexistent-dir', known),
+      /nonexistent-dir: cannot be read as a config dir/);
   });
 });

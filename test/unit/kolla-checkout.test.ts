@@ -100,7 +100,8 @@ describe('readKollaCheckout: the data tables', () => {
     assert.equal(option('debian-arch')?.default, machine === 'aarch64' ? 'arm64' : 'amd64');
     assert.deepEqual(checkout.options.source.map((o) => `${o.kind}:${o.name}`),
       ['StrOpt:type', 'StrOpt:location', 'StrOpt:reference', 'BoolOpt:enabled', 'StrOpt:version', 'DictOpt:sha256']);
-    assert.deepEqual(checkout.options.user.map((o) => `${o.kind}:${o.name}`), ['IntOpt:uid', 'IntOpt:gid', 'StrOpt:group']);
+    assert.deepEqual(checkout.options.user.map((o) => `${o.kind}:${o.name}`),
+      ['IntOpt:uid', 'IntOpt:gid', 'StrOpt:group']);
   });
 });
 
@@ -186,18 +187,23 @@ describe('readKollaCheckout: kolla_version', () => {
     const dir = copyOf(older);
     const git = (...args: string[]) => execFileSync('git', args, {
       cwd: dir,
-      env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e' },
+      env: {
+        ...process.env,
+        GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e',
+      },
     }).toString().trim();
     git('init', '-q');
     git('add', '.');
     git('commit', '-qm', 'first');
     git('tag', '5.2.0');
     let checkout = await readKollaCheckout(dir, { env: {} });
-    assert.deepEqual(checkout.version.version, { source: 'git', version: '5.2.0', lastTag: '5.2.0', commitsSinceTag: 0 });
+    assert.deepEqual(checkout.version.version,
+      { source: 'git', version: '5.2.0', lastTag: '5.2.0', commitsSinceTag: 0 });
     git('commit', '-q', '--allow-empty', '-m', 'a fix');
     git('commit', '-q', '--allow-empty', '-m', 'another fix');
     checkout = await readKollaCheckout(dir, { env: {} });
-    assert.deepEqual(checkout.version.version, { source: 'git', version: '5.2.1', lastTag: '5.2.0', commitsSinceTag: 2 });
+    assert.deepEqual(checkout.version.version,
+      { source: 'git', version: '5.2.1', lastTag: '5.2.0', commitsSinceTag: 2 });
     assert.equal(checkout.version.gitShortSha, git('log', '-n1', '--pretty=format:%h'));
     assert.equal(checkout.version.templateValue, checkout.version.gitShortSha);
     git('commit', '-q', '--allow-empty', '-m', 'new things\n\nSem-Ver: feature');
@@ -244,8 +250,10 @@ describe('readKollaCheckout: what it cannot read', () => {
 
   it('names the function when the values dict is not a literal', async () => {
     const dir = copyOf(older);
-    edit(join(dir, 'kolla/image/kolla_worker.py'), "values = {'base_distro'", "values = dict(base_distro=1)\n        x = {'base_distro'");
-    await assert.rejects(readKollaCheckout(dir, pinned), /kolla_worker\.py: KollaWorker\.create_dockerfiles: values: no/);
+    edit(join(dir, 'kolla/image/kolla_worker.py'), "values = {'base_distro'",
+      "values = dict(base_distro=1)\n        x = {'base_distro'");
+    await assert.rejects(readKollaCheckout(dir, pinned),
+      /kolla_worker\.py: KollaWorker\.create_dockerfiles: values: no/);
   });
 
   it('says when python3 is not there', async () => {

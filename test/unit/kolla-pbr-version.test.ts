@@ -37,7 +37,8 @@ describe('pbr version rules', () => {
   });
 
   it('bumps a release\'s patch, a pre-release\'s serial, and minor or major on Sem-Ver trailers', () => {
-    const next = (text: string, messages = '') => briefVersion(incrementVersion(parsePipVersion(text)!, semVerBump(messages)));
+    const next = (text: string, messages = '') =>
+      briefVersion(incrementVersion(parsePipVersion(text)!, semVerBump(messages)));
     assert.equal(next('20.4.0'), '20.4.1');
     assert.equal(next('22.0.0.0rc1'), '22.0.0');
     assert.equal(next('22.0.0.0rc1', 'fix\n\nSem-Ver: feature\n'), '22.1.0');

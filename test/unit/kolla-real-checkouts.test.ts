@@ -77,7 +77,8 @@ describe('real Kolla checkouts', { skip }, () => {
       }
       // kolla-build.conf as Kayobe writes it parses against this release's options with nothing unknown.
       const conf = parseKollaBuildConf([
-        '[DEFAULT]', 'base=debian', `base_tag=${facts.debian}`, 'base_arch=x86_64', 'namespace=kolla', 'network_mode=host',
+        '[DEFAULT]', 'base=debian', `base_tag=${facts.debian}`, 'base_arch=x86_64', 'namespace=kolla',
+        'network_mode=host',
         'tag=ci-1', 'repos_yaml=/etc/kolla/repos.yaml', 'template_override=/etc/kolla/template-override.j2', '',
         '[openstack-base]', 'type = local', 'location = /src/requirements', '',
         '[kolla-toolbox-user]', 'uid = 42499', '',
@@ -94,8 +95,10 @@ describe('real Kolla checkouts', { skip }, () => {
         sources: Object.keys(checkout.sources).length,
         profiles: Object.fromEntries(Object.entries(checkout.profiles).map(([name, images]) => [name, images.length])),
         unbuildable: Object.fromEntries(Object.entries(table).map(([key, images]) => [key, images.length])),
-        debianX86Unbuildable: unbuildableFor(checkout, { base: 'debian', base_arch: 'x86_64', base_tag: facts.debian }).length,
-        bases: Object.fromEntries(Object.entries(checkout.distros).map(([name, d]) => [name, `${d.baseImage}:${d.baseTag}`])),
+        debianX86Unbuildable:
+          unbuildableFor(checkout, { base: 'debian', base_arch: 'x86_64', base_tag: facts.debian }).length,
+        bases: Object.fromEntries(
+          Object.entries(checkout.distros).map(([name, d]) => [name, `${d.baseImage}:${d.baseTag}`])),
         version: checkout.version,
       }));
     });
