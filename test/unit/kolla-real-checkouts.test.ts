@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { confOptionsOf, parseKollaBuildConf } from '../../src/kolla/build-conf.js';
+import { kollaBuildSettings } from '../../src/kolla/effective-options.js';
 import { readKollaCheckout } from '../../src/kolla/read-checkout.js';
 import { distroPythonVersion, openstackBranch, reposFileFor, unbuildableFor } from '../../src/kolla/release-values.js';
 
@@ -86,6 +87,14 @@ describe('real Kolla checkouts', { skip }, () => {
       ].join('\n'), '/etc/kolla/kolla-build.conf', confOptionsOf(checkout));
       assert.deepEqual(conf.unknown, []);
       assert.equal(conf.defaults['network_mode'], 'host');
+      const settings = kollaBuildSettings(checkout, conf);
+      assert.equal(settings.openstackBranch, facts.branch);
+      assert.equal(settings.baseImage, 'debian');
+      assert.equal(settings.tag, 'ci-1');
+      if (checkout.templates.defaultTag.kind === 'format') {
+        const untagged = parseKollaBuildConf('[DEFAULT]\nbase = rocky\n', 'kolla-build.conf', confOptionsOf(checkout));
+        assert.equal(kollaBuildSettings(checkout, untagged).tag, `${checkout.release}-rocky-${facts.rocky}`);
+      }
       const table = checkout.unbuildable.table;
       t.diagnostic(JSON.stringify({
         dir,
