@@ -113,14 +113,14 @@ def module_values(path, tree, wanted=None):
                 target = statement.targets[0].id
                 try:
                     env[target] = evaluate(statement.value, env)
-                except Shape as shape:
+                except (Shape, KeyError, IndexError, TypeError, AttributeError) as shape:
                     if wanted is not None and target in wanted:
                         fail(path, target, 'not understood: %s' % shape)
                     env.pop(target, None)
             elif isinstance(statement, ast.If):
                 try:
                     chosen = evaluate(statement.test, env)
-                except Shape:
+                except (Shape, KeyError, IndexError, TypeError, AttributeError):
                     continue
                 run(statement.body if chosen else statement.orelse)
     run(tree.body)
