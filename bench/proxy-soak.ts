@@ -32,7 +32,11 @@ const { values } = parseArgs({
 const seconds = Number(values.seconds);
 const clients = Number(values.clients);
 const sampleSeconds = Number(values['sample-seconds']);
-const counts = [['--seconds', seconds], ['--clients', clients], ['--sample-seconds', sampleSeconds]] as const;
+const counts = [
+  ['--seconds', seconds],
+  ['--clients', clients],
+  ['--sample-seconds', sampleSeconds],
+] as const;
 for (const [name, value] of counts) {
   if (!Number.isInteger(value) || value < 1) {
     console.error(`bench/proxy-soak: ${name} must be a positive integer`);
@@ -128,7 +132,7 @@ function fetchOnce(origin: URL, agent: http.Agent, path: string): Promise<string
 async function client(origin: URL, agent: http.Agent, seed: number, until: number): Promise<void> {
   let state = seed;
   // A small LCG: the mix is reproducible from run to run.
-  const random = () => ((state = (state * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const random = () => (state = (state * 1103515245 + 12345) % 2147483648) / 2147483648;
   while (Date.now() < until) {
     const { kind, path } = pick(random);
     const started = performance.now();

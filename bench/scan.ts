@@ -38,7 +38,9 @@ const { values } = parseArgs({
 function newestSummary(): string | undefined {
   const runs = join(process.cwd(), '.ci-builder/runs');
   if (!existsSync(runs)) return undefined;
-  const summaries = readdirSync(runs).map((run) => join(runs, run, 'summary.json')).filter((file) => existsSync(file));
+  const summaries = readdirSync(runs)
+    .map((run) => join(runs, run, 'summary.json'))
+    .filter((file) => existsSync(file));
   return summaries.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
 }
 
@@ -49,9 +51,11 @@ for (const record of Object.values(summary?.images ?? {})) {
   if (record.build_seconds === undefined) continue;
   buildSeconds.set(record.reference, { seconds: record.build_seconds, status: record.status });
 }
-const references = values.image ?? Object.values(summary?.images ?? {})
-  .filter((record) => record.status === 'built' || record.status === 'reused')
-  .map((record) => record.reference);
+const references =
+  values.image ??
+  Object.values(summary?.images ?? {})
+    .filter((record) => record.status === 'built' || record.status === 'reused')
+    .map((record) => record.reference);
 if (references.length === 0) {
   process.stderr.write('bench/scan.ts: no images: name them with --image REF or give --summary FILE\n');
   process.exit(2);
@@ -63,7 +67,7 @@ mkdirSync(join(work, 'records'), { recursive: true });
 
 /** Seeded, so two runs scan the same database. */
 let seed = 42;
-const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
 
 // The real image's source packages name the records, as Debian's own advisories name sources.
@@ -161,8 +165,10 @@ await rm(work, { recursive: true, force: true });
 
 const f = (value: number | null) => (value === null ? '-' : value.toFixed(2));
 const zipMB = (zipBytes / 1e6).toFixed(1);
-console.log(`\nOSV database: ${database.recordCount} records (${zipMB} MB all.zip, ${affectingReal} fixed after`
-  + ` the installed version), loaded in ${loadSeconds.toFixed(2)}s`);
+console.log(
+  `\nOSV database: ${database.recordCount} records (${zipMB} MB all.zip, ${affectingReal} fixed after` +
+    ` the installed version), loaded in ${loadSeconds.toFixed(2)}s`,
+);
 console.log('| image | packages | findings | verdict | export s | inventory s | match s | scan s | build s |');
 console.log('| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |');
 for (const row of rows) {
@@ -174,11 +180,14 @@ for (const row of rows) {
 const built = rows.filter((row) => row.buildS !== null && row.buildStatus === 'built');
 const buildTotal = built.reduce((total, row) => total + (row.buildS ?? 0), 0);
 const scanOfBuilt = built.reduce((total, row) => total + row.scanS, 0);
-const comparison = built.length > 0
-  ? `; those built in that run took ${buildTotal.toFixed(1)}s to build, scanning them ${scanOfBuilt.toFixed(1)}s`
-  : '; no build times to compare (no build summary, or images reused)';
-console.log(`\nset of ${rows.length} image(s): ${setSeconds.toFixed(1)}s to scan`
-  + ` (plus ${loadSeconds.toFixed(1)}s to load the database once)${comparison}`);
+const comparison =
+  built.length > 0
+    ? `; those built in that run took ${buildTotal.toFixed(1)}s to build, scanning them ${scanOfBuilt.toFixed(1)}s`
+    : '; no build times to compare (no build summary, or images reused)';
+console.log(
+  `\nset of ${rows.length} image(s): ${setSeconds.toFixed(1)}s to scan` +
+    ` (plus ${loadSeconds.toFixed(1)}s to load the database once)${comparison}`,
+);
 mkdirSync(dirname(values.out), { recursive: true });
 const result = {
   benchmark: 'scan',

@@ -4,7 +4,16 @@ import { sha256Hex } from '../util/hash.js';
 
 /** Where a distro's root images start from. */
 export type BaseImage =
-  | { kind: 'bootstrap'; distro: string; suite: string; source: BootstrapSource; digest: string; repository: string; tag: string; reference: string }
+  | {
+      kind: 'bootstrap';
+      distro: string;
+      suite: string;
+      source: BootstrapSource;
+      digest: string;
+      repository: string;
+      tag: string;
+      reference: string;
+    }
   | { kind: 'image'; repository: string; tag: string; reference: string };
 
 export const BOOTSTRAP_REPOSITORY_PREFIX = 'localhost/ci-builder/bootstrap-';
@@ -13,11 +22,21 @@ export const BOOTSTRAP_REPOSITORY_PREFIX = 'localhost/ci-builder/bootstrap-';
  * Pure: the base image a distro's root images name in FROM, keyed by everything that shapes
  * its root filesystem: the pinned repositories (not the route to them), suite, variant, packages.
  */
-export function planBaseImage(distro: string, config: DistroConfig, architecture: string, pulpUrl: string | undefined): BaseImage {
+export function planBaseImage(
+  distro: string,
+  config: DistroConfig,
+  architecture: string,
+  pulpUrl: string | undefined,
+): BaseImage {
   const source = config.base_image;
-  if ('image' in source) return { kind: 'image', repository: source.image, tag: source.tag, reference: `${source.image}:${source.tag}` };
+  if ('image' in source)
+    return { kind: 'image', repository: source.image, tag: source.tag, reference: `${source.image}:${source.tag}` };
   const suite = source.suite ?? config.version;
-  const repositories = config.repositories.map((repo) => ({ id: repositoryIdentity(repo, pulpUrl), suites: repo.suites, components: repo.components }));
+  const repositories = config.repositories.map((repo) => ({
+    id: repositoryIdentity(repo, pulpUrl),
+    suites: repo.suites,
+    components: repo.components,
+  }));
   const digest = `sha256:${sha256Hex(JSON.stringify({ tool: 'mmdebstrap', suite, architecture, repositories, variant: source.variant, include: [...source.include].sort(), sources: source.sources }))}`;
   const repository = `${BOOTSTRAP_REPOSITORY_PREFIX}${distro}`;
   const tag = `${config.version}-${digest.slice('sha256:'.length, 'sha256:'.length + 12)}`;

@@ -48,7 +48,10 @@ export async function ensureBaseImage(
     const built = await options.engine.build({
       contextDir: context,
       reference: base.reference,
-      labels: { [BOOTSTRAP_DIGEST_LABEL]: base.digest, 'org.opencontainers.image.title': `${base.distro} ${base.suite} (bootstrapped)` },
+      labels: {
+        [BOOTSTRAP_DIGEST_LABEL]: base.digest,
+        'org.opencontainers.image.title': `${base.distro} ${base.suite} (bootstrapped)`,
+      },
       onLine: options.onLine,
       signal: options.signal,
     });

@@ -23,7 +23,9 @@ export function discoverCatalog(treeDirs: readonly string[]): Catalog {
       const name = basename(dir);
       const earlier = seenInTree.get(name);
       if (earlier !== undefined) {
-        throw new UsageError(`${treeRoot}: duplicate image name "${name}" in ${relative(treeRoot, earlier)} and ${relative(treeRoot, dir)}`);
+        throw new UsageError(
+          `${treeRoot}: duplicate image name "${name}" in ${relative(treeRoot, earlier)} and ${relative(treeRoot, dir)}`,
+        );
       }
       seenInTree.set(name, dir);
       const parsed = parseParent(readFileSync(templatePath, 'utf8'));
@@ -87,7 +89,9 @@ function checkGraph(images: Map<string, ImageDefinition>): Map<string, string[]>
   for (const image of [...images.values()].sort((a, b) => a.name.localeCompare(b.name))) {
     if (image.parent === null) continue;
     if (!images.has(image.parent)) {
-      throw new UsageError(`${join(image.dir, TEMPLATE_FILE)}: parent image "${image.parent}" is not in any image tree`);
+      throw new UsageError(
+        `${join(image.dir, TEMPLATE_FILE)}: parent image "${image.parent}" is not in any image tree`,
+      );
     }
     children.set(image.parent, [...(children.get(image.parent) ?? []), image.name]);
   }
@@ -96,7 +100,9 @@ function checkGraph(images: Map<string, ImageDefinition>): Map<string, string[]>
     let current = image.parent;
     while (current !== null) {
       if (chain.includes(current)) {
-        throw new UsageError(`image dependency cycle: ${[...chain.slice(chain.indexOf(current)), current].join(' -> ')}`);
+        throw new UsageError(
+          `image dependency cycle: ${[...chain.slice(chain.indexOf(current)), current].join(' -> ')}`,
+        );
       }
       chain.push(current);
       current = images.get(current)?.parent ?? null;

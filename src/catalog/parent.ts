@@ -3,7 +3,8 @@
  * Kolla templates name in-tree parents as `{{ namespace }}/{{ image_prefix }}<name>:{{ tag }}`;
  * anything else (`{{ base_image }}:{{ base_distro_tag }}`, `debian:bookworm`) is an outside base.
  */
-export type ParentReference = { kind: 'tree'; name: string } | { kind: 'outside'; reference: string } | { kind: 'none' };
+export type ParentReference =
+  { kind: 'tree'; name: string } | { kind: 'outside'; reference: string } | { kind: 'none' };
 
 const fromLine = /^\s*FROM\s+(.+?)\s*$/im;
 const namespaceExpression = /\{\{-?\s*namespace\s*-?\}\}/;

@@ -28,7 +28,10 @@ export function selectImages(catalog: Catalog, request: SelectionRequest): Selec
   const sources = request.regexes ?? [];
   const patterns = sources.map((source) => compile(source));
   const allNames = [...catalog.images.keys()].sort();
-  const unbuildable = withDescendants(catalog, request.unbuildable.filter((name) => catalog.images.has(name)));
+  const unbuildable = withDescendants(
+    catalog,
+    request.unbuildable.filter((name) => catalog.images.has(name)),
+  );
 
   const matched = new Set<string>();
   const unmatchedRegexes: string[] = [];
@@ -44,7 +47,8 @@ export function selectImages(catalog: Catalog, request: SelectionRequest): Selec
 
   const wanted = new Set<string>();
   for (const name of matched) {
-    for (let current: string | null = name; current !== null; current = catalog.images.get(current)?.parent ?? null) wanted.add(current);
+    for (let current: string | null = name; current !== null; current = catalog.images.get(current)?.parent ?? null)
+      wanted.add(current);
   }
   const blocked = [...wanted].filter((name) => unbuildable.has(name)).sort();
   for (const name of blocked) wanted.delete(name);

@@ -8,7 +8,9 @@ async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     if (controller.signal.aborted) process.exit(130);
-    process.stderr.write(`\n${signal}: stopping: engines and servers are stopped, summaries written (again to quit at once)\n`);
+    process.stderr.write(
+      `\n${signal}: stopping: engines and servers are stopped, summaries written (again to quit at once)\n`,
+    );
     controller.abort();
   };
   process.on('SIGINT', onSignal);
@@ -18,7 +20,11 @@ async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
   } catch (error) {
     if (error instanceof CommanderError) {
-      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help' ? 0 : 2;
+      return error.code === 'commander.helpDisplayed' ||
+        error.code === 'commander.version' ||
+        error.code === 'commander.help'
+        ? 0
+        : 2;
     }
     if (error instanceof ConfigError || error instanceof UsageError || error instanceof WorkFailedError) {
       process.stderr.write(`ci-builder: error: ${error.message}\n`);

@@ -11,15 +11,25 @@ import { vaultCommand } from './commands/vault.js';
 import { verifyNoSecretsCommand } from './commands/verify.js';
 import type { GlobalOptions } from './options.js';
 
-const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const version = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 export function createProgram(signal: AbortSignal, setExitCode: (code: number) => void): Command {
   const program = new Command('ci-builder')
-    .description('Build, push and roll out the container images of an OpenStack cloud from Kolla-format image trees, against pinned package repositories.')
+    .description(
+      'Build, push and roll out the container images of an OpenStack cloud from Kolla-format image trees, against pinned package repositories.',
+    )
     .version(version)
-    .option('--config <dir>', 'configuration folder (default: $CI_BUILDER_CONFIG, ./etc/ci-builder, or the bundled example)')
+    .option(
+      '--config <dir>',
+      'configuration folder (default: $CI_BUILDER_CONFIG, ./etc/ci-builder, or the bundled example)',
+    )
     .option('--environment <name>', 'overlay environments/<name>/config.yml (default: $CI_BUILDER_ENVIRONMENT)')
-    .option('--vault-password-file <file>', 'file holding the Ansible Vault password (default: $CI_BUILDER_VAULT_PASSWORD)')
+    .option(
+      '--vault-password-file <file>',
+      'file holding the Ansible Vault password (default: $CI_BUILDER_VAULT_PASSWORD)',
+    )
     .option('--json', 'machine-readable output on stdout')
     .addOption(new Option('-v, --verbose', 'more detail, build output included').conflicts('quiet'))
     .addOption(new Option('-q, --quiet', 'only warnings, failures and the final line'))

@@ -26,14 +26,22 @@ export interface Workspace {
 
 /** The configuration as the global options name it. */
 export function loadConfigFor(globals: GlobalOptions, flags: Overrides = {}): LoadedConfig {
-  return loadConfig({ configDir: globals.config, environment: globals.environment, vaultPasswordFile: globals.vaultPasswordFile, flags });
+  return loadConfig({
+    configDir: globals.config,
+    environment: globals.environment,
+    vaultPasswordFile: globals.vaultPasswordFile,
+    flags,
+  });
 }
 
 /** Config and image trees as every command that chooses images sees them. */
 export function openWorkspace(globals: GlobalOptions, selection: SelectionOptions, flags: Overrides = {}): Workspace {
   const configured = loadConfigFor(globals, flags);
   const { renderInputs } = configured;
-  const templateOverrideFiles = [...renderInputs.templateOverrideFiles, ...(selection.templateOverride ?? []).map((file) => resolve(file))];
+  const templateOverrideFiles = [
+    ...renderInputs.templateOverrideFiles,
+    ...(selection.templateOverride ?? []).map((file) => resolve(file)),
+  ];
   const loaded = { ...configured, renderInputs: { ...renderInputs, templateOverrideFiles } };
   const extraTrees = (selection.imagesDir ?? []).map((dir) => resolve(dir));
   const catalog = discoverCatalog([...loaded.imagesDirs, ...extraTrees]);
@@ -43,15 +51,22 @@ export function openWorkspace(globals: GlobalOptions, selection: SelectionOption
 /** The distros asked for, or the configured default (else the first configured). */
 export function chosenDistros(loaded: LoadedConfig, asked: readonly string[] | undefined): string[] {
   const configured = Object.keys(loaded.config.distros);
-  const distros = asked && asked.length > 0 ? [...new Set(asked)] : [loaded.config.default_distro ?? configured[0] ?? ''];
+  const distros =
+    asked && asked.length > 0 ? [...new Set(asked)] : [loaded.config.default_distro ?? configured[0] ?? ''];
   for (const distro of distros) {
-    if (!configured.includes(distro)) throw new UsageError(`unknown distro "${distro}" (configured: ${configured.join(', ')})`);
+    if (!configured.includes(distro))
+      throw new UsageError(`unknown distro "${distro}" (configured: ${configured.join(', ')})`);
   }
   return distros;
 }
 
 /** The images that positional regexes and sets choose, for the first distro asked for (its unbuildable list applies). */
-export function chosenSelection(workspace: Workspace, positional: readonly string[], options: SelectionOptions, skipParents = options.skipParents ?? false): Selection {
+export function chosenSelection(
+  workspace: Workspace,
+  positional: readonly string[],
+  options: SelectionOptions,
+  skipParents = options.skipParents ?? false,
+): Selection {
   const [distro] = chosenDistros(workspace.loaded, options.distro);
   return selectImages(workspace.catalog, {
     regexes: chosenRegexes(workspace.loaded, positional, chosenSets(options)),
@@ -66,7 +81,11 @@ export function chosenSets(options: Pick<SelectionOptions, 'set' | 'profile'>): 
 }
 
 /** Positional regexes and named sets together; null when neither was given (every image). */
-export function chosenRegexes(loaded: LoadedConfig, positional: readonly string[], sets: readonly string[] | undefined): string[] | null {
+export function chosenRegexes(
+  loaded: LoadedConfig,
+  positional: readonly string[],
+  sets: readonly string[] | undefined,
+): string[] | null {
   if (positional.length === 0 && (sets === undefined || sets.length === 0)) return null;
   return [...positional, ...regexesOfSets(loaded.config.sets, sets ?? [])];
 }

@@ -22,7 +22,13 @@ export function mergeLayers(layers: readonly Layer[]): MergedLayers {
   return { values, origins };
 }
 
-function mergeInto(target: PlainObject, source: PlainObject, origin: string, path: string[], origins: Map<string, string>): void {
+function mergeInto(
+  target: PlainObject,
+  source: PlainObject,
+  origin: string,
+  path: string[],
+  origins: Map<string, string>,
+): void {
   for (const [key, value] of Object.entries(source)) {
     const keyPath = [...path, key];
     origins.set(keyPath.join('.'), origin);

@@ -67,13 +67,18 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   const cwd = options.cwd ?? process.cwd();
   const configDir = resolveConfigDir(options.configDir, env, cwd);
   const baseFile = join(configDir, CONFIG_FILE);
-  if (!existsSync(baseFile)) throw new UsageError(`${baseFile}: config file not found (set --config DIR or CI_BUILDER_CONFIG)`);
+  if (!existsSync(baseFile))
+    throw new UsageError(`${baseFile}: config file not found (set --config DIR or CI_BUILDER_CONFIG)`);
 
   const password = () => requireVaultPassword(options.vaultPasswordFile, 'a value in the configuration', env);
   const readYaml = (file: string) => readYamlObject(file, password);
   const layers: Layer[] = [{ origin: baseFile, values: readYaml(baseFile) }];
   const environment = options.environment ?? (env.CI_BUILDER_ENVIRONMENT || undefined);
-  if (environment !== undefined) layers.push({ origin: environmentFile(configDir, environment), values: readYaml(environmentFile(configDir, environment)) });
+  if (environment !== undefined)
+    layers.push({
+      origin: environmentFile(configDir, environment),
+      values: readYaml(environmentFile(configDir, environment)),
+    });
   layers.push(...overridesFromEnvironment(env), ...overridesFromFlags(options.flags ?? {}));
 
   const merged = mergeLayers(layers);
@@ -98,9 +103,15 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     renderInputs: {
       templateOverrideFiles: build.template_overrides.map((file) => pathFrom(['build', 'template_overrides'], file)),
       reposYamlFiles: build.repos_yaml.map((file) => pathFrom(['build', 'repos_yaml'], file)),
-      patchesPath: build.patches_path === undefined ? undefined : pathFrom(['build', 'patches_path'], build.patches_path),
+      patchesPath:
+        build.patches_path === undefined ? undefined : pathFrom(['build', 'patches_path'], build.patches_path),
       sources: Object.fromEntries(
-        Object.entries(config.sources).map(([section, source]) => [section, source.type === 'local' ? { ...source, location: pathFrom(['sources', section, 'location'], source.location) } : source]),
+        Object.entries(config.sources).map(([section, source]) => [
+          section,
+          source.type === 'local'
+            ? { ...source, location: pathFrom(['sources', section, 'location'], source.location) }
+            : source,
+        ]),
       ),
     },
     readYaml,
@@ -118,11 +129,14 @@ function givenVaultPassword(file: string | undefined, env: NodeJS.ProcessEnv): s
 }
 
 function environmentFile(configDir: string, environment: string): string {
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(environment)) throw new UsageError(`invalid environment name "${environment}": letters, digits, '.', '_' and '-' only`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(environment))
+    throw new UsageError(`invalid environment name "${environment}": letters, digits, '.', '_' and '-' only`);
   const file = join(configDir, 'environments', environment, CONFIG_FILE);
   if (!existsSync(file)) {
     const known = listEnvironments(configDir);
-    throw new UsageError(`unknown environment "${environment}": ${file} does not exist (known: ${known.length ? known.join(', ') : 'none'})`);
+    throw new UsageError(
+      `unknown environment "${environment}": ${file} does not exist (known: ${known.length ? known.join(', ') : 'none'})`,
+    );
   }
   return file;
 }
@@ -137,7 +151,10 @@ export function listEnvironments(configDir: string): string[] {
 }
 
 /** A YAML mapping from a file; whole-file vaults and `!vault` values are unlocked with the password. */
-export function readYamlObject(file: string, password: () => string = () => requireVaultPassword(undefined, file)): PlainObject {
+export function readYamlObject(
+  file: string,
+  password: () => string = () => requireVaultPassword(undefined, file),
+): PlainObject {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -177,14 +194,22 @@ function configErrorFrom(error: z.ZodError, origins: Map<string, string>, baseFi
 
 function checkCrossReferences(config: Config, origins: Map<string, string>, baseFile: string): void {
   if (config.default_distro !== undefined && !(config.default_distro in config.distros)) {
-    throw new ConfigError(originOf(origins, ['default_distro'], baseFile), 'default_distro', `expected one of the configured distros (${Object.keys(config.distros).join(', ')})`);
+    throw new ConfigError(
+      originOf(origins, ['default_distro'], baseFile),
+      'default_distro',
+      `expected one of the configured distros (${Object.keys(config.distros).join(', ')})`,
+    );
   }
   for (const [setName, entries] of Object.entries(config.sets)) {
     entries.forEach((entry, index) => {
       try {
         new RegExp(entry.regex);
       } catch {
-        throw new ConfigError(originOf(origins, ['sets', setName, index, 'regex'], baseFile), `sets.${setName}.${index}.regex`, `expected a valid regular expression, got ${JSON.stringify(entry.regex)}`);
+        throw new ConfigError(
+          originOf(origins, ['sets', setName, index, 'regex'], baseFile),
+          `sets.${setName}.${index}.regex`,
+          `expected a valid regular expression, got ${JSON.stringify(entry.regex)}`,
+        );
       }
     });
   }

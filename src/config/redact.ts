@@ -9,6 +9,9 @@ export function redactSecrets(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(redactSecrets);
   if (!isPlainObject(value)) return value;
   return Object.fromEntries(
-    Object.entries(value).map(([key, child]) => [key, secretKey.test(key) && child !== undefined && child !== '' ? '<redacted>' : redactSecrets(child)]),
+    Object.entries(value).map(([key, child]) => [
+      key,
+      secretKey.test(key) && child !== undefined && child !== '' ? '<redacted>' : redactSecrets(child),
+    ]),
   );
 }

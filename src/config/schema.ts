@@ -18,7 +18,10 @@ const bootstrapSource = z
 export const ENGINE_NAMES = ['buildah', 'docker'] as const;
 
 const pinnedVersion = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a snapshot version such as 20240816T002610');
-const basePath = z.string().regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*\/$/, 'a Pulp base path ending in / with no ".." (e.g. debian/bookworm/)').refine((path) => !path.split('/').includes('..'), 'no ".." segments');
+const basePath = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*\/$/, 'a Pulp base path ending in / with no ".." (e.g. debian/bookworm/)')
+  .refine((path) => !path.split('/').includes('..'), 'no ".." segments');
 
 /** A package repository: a pinned Pulp distribution (base_path + version) or a plain mirror URL. */
 const repository = z
@@ -30,12 +33,19 @@ const repository = z
     suites: z.array(z.string().min(1)).optional(),
     components: z.array(z.string().min(1)).default(['main']),
     trusted: z.boolean().default(false),
-    repo_file: z.string().regex(/^[A-Za-z0-9._-]+\.repo$/).optional(),
+    repo_file: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]+\.repo$/)
+      .optional(),
     section: z.string().min(1).optional(),
   })
   .strict()
-  .refine((repo) => (repo.url !== undefined) !== (repo.base_path !== undefined), { message: 'give either url (a plain mirror) or base_path and version (a Pulp distribution)' })
-  .refine((repo) => (repo.base_path === undefined) === (repo.version === undefined), { message: 'a Pulp repository needs both base_path and version' });
+  .refine((repo) => (repo.url !== undefined) !== (repo.base_path !== undefined), {
+    message: 'give either url (a plain mirror) or base_path and version (a Pulp distribution)',
+  })
+  .refine((repo) => (repo.base_path === undefined) === (repo.version === undefined), {
+    message: 'a Pulp repository needs both base_path and version',
+  });
 
 const imageSource = z.object({ image: z.string().min(1), tag: z.string().min(1) }).strict();
 
@@ -65,15 +75,27 @@ const imageSourceSection = z
     sha256: z.record(z.string().min(1), z.string().regex(/^[0-9a-f]{64}$/, 'a hex sha256')).optional(),
   })
   .strict()
-  .refine((source) => source.type !== 'git' || source.reference !== undefined, { message: 'a git source needs reference (a branch, tag or commit)', path: ['reference'] });
+  .refine((source) => source.type !== 'git' || source.reference !== undefined, {
+    message: 'a git source needs reference (a branch, tag or commit)',
+    path: ['reference'],
+  });
 
 /** One row of the service users table templates read as `users` (Kolla's `<name>-user` sections). */
-const serviceUser = z.object({ uid: z.number().int().min(0), gid: z.number().int().min(0).optional(), group: z.string().min(1).optional() }).strict();
+const serviceUser = z
+  .object({
+    uid: z.number().int().min(0),
+    gid: z.number().int().min(0).optional(),
+    group: z.string().min(1).optional(),
+  })
+  .strict();
 
 /** A set entry as Kayobe writes it ({regex, enabled}), or a bare regex as a kolla-build profile lists it. */
 const setEntry = z.union([
   z.object({ regex: z.string().min(1), enabled: z.boolean().default(true) }).strict(),
-  z.string().min(1).transform((regex) => ({ regex, enabled: true })),
+  z
+    .string()
+    .min(1)
+    .transform((regex) => ({ regex, enabled: true })),
 ]);
 
 export const configSchema = z
@@ -82,12 +104,19 @@ export const configSchema = z
     /** The release's name (Zed, Epoxy); templates read it as openstack_release_codename. Default: release capitalised. */
     release_codename: z.string().min(1).optional(),
     /** Image sources by section name (`<image>`, `<image>-plugin-<name>`, `<image>-additions-<name>`). */
-    sources: z.record(z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, 'an image name, <image>-plugin-<name> or <image>-additions-<name>'), imageSourceSection).default({}),
+    sources: z
+      .record(
+        z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, 'an image name, <image>-plugin-<name> or <image>-additions-<name>'),
+        imageSourceSection,
+      )
+      .default({}),
     /** Service users with fixed uids and gids, given to templates as `users`. */
     users: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/, 'a user name'), serviceUser).default({}),
     registry: z.string().default(''),
     registry_insecure: z.boolean().optional(),
-    namespace: z.string().regex(/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/, 'a lower-case image namespace'),
+    namespace: z
+      .string()
+      .regex(/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/, 'a lower-case image namespace'),
     image_prefix: z.string().default(''),
     maintainer: z.string().default('ci-builder'),
     /** Where the image tree lives (a repository URL), for the images' source label. */
@@ -98,7 +127,9 @@ export const configSchema = z
     retries: z.number().int().min(0).max(10).default(0),
     push_attempts: z.number().int().min(1).max(20).default(5),
     images_dirs: z.array(z.string().min(1)).min(1),
-    distros: z.record(z.string().regex(/^[a-z][a-z0-9]*$/), distro).refine((d) => Object.keys(d).length > 0, 'at least one distro'),
+    distros: z
+      .record(z.string().regex(/^[a-z][a-z0-9]*$/), distro)
+      .refine((d) => Object.keys(d).length > 0, 'at least one distro'),
     default_distro: z.string().optional(),
     sets: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/), z.array(setEntry)).default({}),
     secrets: z.string().optional(),
@@ -116,11 +147,17 @@ export const configSchema = z
       .object({
         template_overrides: z.array(z.string().min(1)).default([]),
         blocks: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a Jinja block name'), z.string()).default({}),
-        customizations: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a Jinja variable name'), z.unknown()).default({}),
+        customizations: z
+          .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a Jinja variable name'), z.unknown())
+          .default({}),
         /** repos.yaml files for handle_repos: the first is the base, later ones update its sections (kolla-build's repos_yaml). */
         repos_yaml: z.array(z.string().min(1)).default([]),
         /** kolla-build's rpm_setup_config: .rpm files or URLs to install, .repo files to copy or fetch, in the base image. */
-        rpm_setup: z.array(z.string().refine((entry) => entry === '' || /\.(rpm|repo)$/.test(entry), 'a .rpm or .repo file or URL')).default([]),
+        rpm_setup: z
+          .array(
+            z.string().refine((entry) => entry === '' || /\.(rpm|repo)$/.test(entry), 'a .rpm or .repo file or URL'),
+          )
+          .default([]),
         /** Folder of `<image>/series` + patch files applied to sources by `kolla_patch` (kolla-build's patches_path). */
         patches_path: z.string().min(1).optional(),
         use_dumb_init: z.boolean().default(true),
@@ -130,18 +167,43 @@ export const configSchema = z
         kolla_version: z.string().min(1).optional(),
       })
       .strict()
-      .default({ template_overrides: [], blocks: {}, customizations: {}, repos_yaml: [], rpm_setup: [], use_dumb_init: true, healthchecks: true, clean_package_cache: true }),
+      .default({
+        template_overrides: [],
+        blocks: {},
+        customizations: {},
+        repos_yaml: [],
+        rpm_setup: [],
+        use_dumb_init: true,
+        healthchecks: true,
+        clean_package_cache: true,
+      }),
   })
   .strict()
   .superRefine((config, context) => {
     for (const [name, distro] of Object.entries(config.distros)) {
       distro.repositories.forEach((repo, index) => {
         const path = ['distros', name, 'repositories', index];
-        if (repo.base_path !== undefined && config.pulp === undefined) context.addIssue({ code: 'custom', path: [...path, 'base_path'], message: 'a Pulp repository needs pulp.url at the top level' });
-        if (distro.package_type === 'deb' && !repo.suites?.length) context.addIssue({ code: 'custom', path: [...path, 'suites'], message: 'a deb repository needs suites' });
-        if (distro.package_type === 'rpm' && (!repo.repo_file || !repo.section)) context.addIssue({ code: 'custom', path: [...path, 'repo_file'], message: 'an rpm repository needs repo_file and section' });
+        if (repo.base_path !== undefined && config.pulp === undefined)
+          context.addIssue({
+            code: 'custom',
+            path: [...path, 'base_path'],
+            message: 'a Pulp repository needs pulp.url at the top level',
+          });
+        if (distro.package_type === 'deb' && !repo.suites?.length)
+          context.addIssue({ code: 'custom', path: [...path, 'suites'], message: 'a deb repository needs suites' });
+        if (distro.package_type === 'rpm' && (!repo.repo_file || !repo.section))
+          context.addIssue({
+            code: 'custom',
+            path: [...path, 'repo_file'],
+            message: 'an rpm repository needs repo_file and section',
+          });
       });
-      if ('bootstrap' in distro.base_image && distro.repositories.length === 0) context.addIssue({ code: 'custom', path: ['distros', name, 'repositories'], message: 'a bootstrapped distro needs at least one repository' });
+      if ('bootstrap' in distro.base_image && distro.repositories.length === 0)
+        context.addIssue({
+          code: 'custom',
+          path: ['distros', name, 'repositories'],
+          message: 'a bootstrapped distro needs at least one repository',
+        });
     }
   });
 

@@ -9,8 +9,18 @@ export interface CheckResult {
 }
 
 export const ok = (check: string, detail: string): CheckResult => ({ check, status: 'ok', detail });
-export const warn = (check: string, detail: string, fix: string): CheckResult => ({ check, status: 'warn', detail, fix });
-export const failed = (check: string, detail: string, fix: string): CheckResult => ({ check, status: 'fail', detail, fix });
+export const warn = (check: string, detail: string, fix: string): CheckResult => ({
+  check,
+  status: 'warn',
+  detail,
+  fix,
+});
+export const failed = (check: string, detail: string, fix: string): CheckResult => ({
+  check,
+  status: 'fail',
+  detail,
+  fix,
+});
 
 export function formatCheck(result: CheckResult): string {
   return `${result.status.padEnd(4)}  ${result.check}: ${result.detail}${result.fix ? ` — ${result.fix}` : ''}`;

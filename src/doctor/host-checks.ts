@@ -9,7 +9,12 @@ import { failed, ok, warn, type CheckResult } from './check.js';
 export async function checkCommand(check: string, command: string, args: string[], fix: string): Promise<CheckResult> {
   try {
     const result = await runProcess(command, args, { captureStdout: true });
-    if (result.exitCode !== 0) return failed(check, `${command} ${args.join(' ')} exited with ${result.exitCode}: ${result.stderrTail.at(-1) ?? ''}`.trim(), fix);
+    if (result.exitCode !== 0)
+      return failed(
+        check,
+        `${command} ${args.join(' ')} exited with ${result.exitCode}: ${result.stderrTail.at(-1) ?? ''}`.trim(),
+        fix,
+      );
     return ok(check, result.stdout.split('\n')[0]?.trim() || `${command} answers`);
   } catch (error) {
     return failed(check, `${command} not found (${(error as NodeJS.ErrnoException).code ?? 'error'})`, fix);
@@ -23,8 +28,19 @@ export async function checkEngineBuilds(engine: Engine): Promise<CheckResult> {
   const reference = `localhost/ci-builder/doctor:${process.pid}`;
   try {
     await writeFile(join(context, 'Dockerfile'), 'FROM scratch\nLABEL ci-builder.doctor="1"\n');
-    const built = await engine.build({ contextDir: context, reference, labels: {}, onLine: () => undefined, signal: new AbortController().signal });
-    if (!built.ok) return failed(check, built.failure.message, `run the same build by hand to see why; for buildah, overlay storage and --isolation chroot must work here`);
+    const built = await engine.build({
+      contextDir: context,
+      reference,
+      labels: {},
+      onLine: () => undefined,
+      signal: new AbortController().signal,
+    });
+    if (!built.ok)
+      return failed(
+        check,
+        built.failure.message,
+        `run the same build by hand to see why; for buildah, overlay storage and --isolation chroot must work here`,
+      );
     await engine.remove(reference);
     return ok(check, 'a one-line image built and removed');
   } finally {
@@ -38,9 +54,19 @@ export async function checkFreeSpace(path: string, minimumGiB: number): Promise<
     const stats = await statfs(path);
     const freeGiB = (stats.bavail * stats.bsize) / 1024 ** 3;
     const detail = `${freeGiB.toFixed(1)} GiB free at ${path}`;
-    return freeGiB < minimumGiB ? warn(check, `${detail} (below ${minimumGiB} GiB)`, 'remove old images or runs, or give the engine a bigger disk') : ok(check, detail);
+    return freeGiB < minimumGiB
+      ? warn(
+          check,
+          `${detail} (below ${minimumGiB} GiB)`,
+          'remove old images or runs, or give the engine a bigger disk',
+        )
+      : ok(check, detail);
   } catch (error) {
-    return warn(check, `cannot read free space at ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`, 'check the engine storage path');
+    return warn(
+      check,
+      `cannot read free space at ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+      'check the engine storage path',
+    );
   }
 }
 

@@ -24,8 +24,18 @@ export class BuildahEngine implements Engine {
 
   async build(request: BuildRequest): EngineResult<ImageInfo> {
     const args = [
-      ...STORAGE, 'bud', '--isolation', 'chroot', '--network', 'host', '-f', 'Dockerfile', '-t', request.reference,
-      ...labelFlags(request.labels), '.',
+      ...STORAGE,
+      'bud',
+      '--isolation',
+      'chroot',
+      '--network',
+      'host',
+      '-f',
+      'Dockerfile',
+      '-t',
+      request.reference,
+      ...labelFlags(request.labels),
+      '.',
     ];
     const { signal, onLine } = request;
     const ran = await runEngineCommand(this.command, args, { cwd: request.contextDir, signal, onLine });
@@ -40,8 +50,12 @@ export class BuildahEngine implements Engine {
 
   async push(request: PushRequest): EngineResult<void> {
     const args = [
-      ...STORAGE, 'push', `--tls-verify=${request.insecure ? 'false' : 'true'}`,
-      ...(request.authFile ? ['--authfile', request.authFile] : []), request.reference, `docker://${request.reference}`,
+      ...STORAGE,
+      'push',
+      `--tls-verify=${request.insecure ? 'false' : 'true'}`,
+      ...(request.authFile ? ['--authfile', request.authFile] : []),
+      request.reference,
+      `docker://${request.reference}`,
     ];
     const ran = await runEngineCommand(this.command, args, { signal: request.signal, onLine: request.onLine });
     if (!ran.ok) return ran;
@@ -56,8 +70,16 @@ export class BuildahEngine implements Engine {
     try {
       let output = '';
       const args = [
-        ...STORAGE, 'run', '--isolation', 'chroot', '--network', 'host', ...runFlags(request),
-        container, '--', ...request.command,
+        ...STORAGE,
+        'run',
+        '--isolation',
+        'chroot',
+        '--network',
+        'host',
+        ...runFlags(request),
+        container,
+        '--',
+        ...request.command,
       ];
       const ran = await runEngineCommand(this.command, args, { onLine: (line) => (output += `${line}\n`) });
       return ran.ok ? ok({ exitCode: ran.value.exitCode, output }) : ran;
@@ -84,7 +106,12 @@ export class BuildahEngine implements Engine {
     const filter = `label=${key}=${value}`;
     const answer = await this.query(['images', '--no-trunc', '--noheading', '--format', '{{.ID}}', '--filter', filter]);
     if (!answer.ok) return answer;
-    return ok(answer.value.split('\n').map((line) => line.trim()).find((line) => line !== ''));
+    return ok(
+      answer.value
+        .split('\n')
+        .map((line) => line.trim())
+        .find((line) => line !== ''),
+    );
   }
 
   async inspect(reference: string): EngineResult<ImageInfo> {

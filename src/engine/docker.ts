@@ -29,8 +29,17 @@ export class DockerEngine implements Engine {
 
   async build(request: BuildRequest): EngineResult<ImageInfo> {
     const args = [
-      'build', '--progress', 'plain', '--network', 'host', '-f', 'Dockerfile', '-t', request.reference,
-      ...labelFlags(request.labels), '.',
+      'build',
+      '--progress',
+      'plain',
+      '--network',
+      'host',
+      '-f',
+      'Dockerfile',
+      '-t',
+      request.reference,
+      ...labelFlags(request.labels),
+      '.',
     ];
     const ran = await runEngineCommand(this.command, args, {
       cwd: request.contextDir,
@@ -60,8 +69,15 @@ export class DockerEngine implements Engine {
   async run(request: RunRequest): EngineResult<RunResult> {
     let output = '';
     const args = [
-      'run', '--rm', '--network', 'host', '--entrypoint', '', ...runFlags(request),
-      request.reference, ...request.command,
+      'run',
+      '--rm',
+      '--network',
+      'host',
+      '--entrypoint',
+      '',
+      ...runFlags(request),
+      request.reference,
+      ...request.command,
     ];
     const onLine = (line: string) => (output += `${line}\n`);
     const ran = await runEngineCommand(this.command, args, { env: this.env, onLine });
@@ -87,7 +103,14 @@ export class DockerEngine implements Engine {
 
   async findByLabel(key: string, value: string): EngineResult<string | undefined> {
     const answer = await this.query(['images', '--no-trunc', '--quiet', '--filter', `label=${key}=${value}`]);
-    return answer.ok ? ok(answer.value.split('\n').map((line) => line.trim()).find((line) => line !== '')) : answer;
+    return answer.ok
+      ? ok(
+          answer.value
+            .split('\n')
+            .map((line) => line.trim())
+            .find((line) => line !== ''),
+        )
+      : answer;
   }
 
   async inspect(reference: string): EngineResult<ImageInfo> {

@@ -7,7 +7,12 @@ const ENGINE_UNREACHABLE = /Cannot connect to the Docker daemon|error during con
 /** The registry could not be reached at all, as the Go network stack of buildah and docker words it. */
 const REGISTRY_UNREACHABLE = new RegExp(
   [
-    'dial tcp', 'connection refused', 'no such host', 'i/o timeout', 'TLS handshake timeout', 'network is unreachable',
+    'dial tcp',
+    'connection refused',
+    'no such host',
+    'i/o timeout',
+    'TLS handshake timeout',
+    'network is unreachable',
     'connection reset by peer',
   ].join('|'),
   'i',

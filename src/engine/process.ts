@@ -48,7 +48,10 @@ export function runProcess(command: string, args: readonly string[], options: Ru
     const stop = () => {
       if (child.pid === undefined || child.exitCode !== null) return;
       signalGroup(child.pid, 'SIGTERM');
-      killTimer = setTimeout(() => child.pid !== undefined && signalGroup(child.pid, 'SIGKILL'), options.killGraceMs ?? 10_000);
+      killTimer = setTimeout(
+        () => child.pid !== undefined && signalGroup(child.pid, 'SIGKILL'),
+        options.killGraceMs ?? 10_000,
+      );
     };
     options.signal?.addEventListener('abort', stop, { once: true });
 

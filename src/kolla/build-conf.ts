@@ -51,7 +51,14 @@ export interface KollaBuildConf {
 
 const dest = (name: string): string => name.replace(/-/g, '_');
 const booleanWords: Record<string, boolean> = {
-  true: true, '1': true, on: true, yes: true, false: false, '0': false, off: false, no: false,
+  true: true,
+  '1': true,
+  on: true,
+  yes: true,
+  false: false,
+  '0': false,
+  off: false,
+  no: false,
 };
 const isMulti = (option: KollaOption): boolean => option.kind === 'MultiOpt' || option.kind === 'MultiStrOpt';
 
@@ -119,7 +126,8 @@ interface Located {
 /** Every assignment of a section across files, in file order (oslo: a later file wins, multi values accumulate). */
 function assignmentsOf(files: IniFile[], section: string): Located[] {
   return files.flatMap((file) =>
-    (file.sections.get(section) ?? []).map((assignment) => ({ file: file.file, assignment })));
+    (file.sections.get(section) ?? []).map((assignment) => ({ file: file.file, assignment })),
+  );
 }
 
 function sectionValues(
@@ -159,7 +167,12 @@ export function kollaBuildConfFromFiles(files: IniFile[], known: KollaConfOption
   const unknown: KollaBuildConf['unknown'] = [];
   const sourceNames = new Set(known.sourceSections.map((name) => name.toLowerCase()));
   const conf: KollaBuildConf = {
-    defaults: {}, profiles: {}, sources: {}, users: {}, unknown, files: files.map((f) => f.file),
+    defaults: {},
+    profiles: {},
+    sources: {},
+    users: {},
+    unknown,
+    files: files.map((f) => f.file),
   };
   const sections = [...new Set(files.flatMap((file) => [...file.sections.keys()]))];
   for (const section of sections) {

@@ -12,8 +12,19 @@ const optionDefault = z.union([
 ]);
 
 const optionKind = z.enum([
-  'StrOpt', 'BoolOpt', 'IntOpt', 'FloatOpt', 'ListOpt', 'DictOpt', 'MultiOpt', 'MultiStrOpt',
-  'PortOpt', 'URIOpt', 'HostnameOpt', 'HostAddressOpt', 'IPOpt',
+  'StrOpt',
+  'BoolOpt',
+  'IntOpt',
+  'FloatOpt',
+  'ListOpt',
+  'DictOpt',
+  'MultiOpt',
+  'MultiStrOpt',
+  'PortOpt',
+  'URIOpt',
+  'HostnameOpt',
+  'HostAddressOpt',
+  'IPOpt',
 ]);
 
 /** One oslo.config option as the checkout declares it (`cfg.StrOpt('base', default=..., choices=...)`). */

@@ -60,8 +60,10 @@ export function kollaBuildSettings(
   const base = text(values, 'base');
   const distro = base === null ? undefined : checkout.distros[base];
   if (base === null || distro === undefined) {
-    throw new UsageError(`base: ${base ?? '(unset)'} is not a distro of Kolla ${checkout.release} ` +
-      `(${Object.keys(checkout.distros).join(', ')})`);
+    throw new UsageError(
+      `base: ${base ?? '(unset)'} is not a distro of Kolla ${checkout.release} ` +
+        `(${Object.keys(checkout.distros).join(', ')})`,
+    );
   }
   const derive = (name: string, value: string): string => {
     if (!explicit.has(name) || text(values, name) === null) values[name] = value;
@@ -75,17 +77,26 @@ export function kollaBuildSettings(
   const branch = openstackBranch(checkout, openstackRelease);
   const dashed = derive('openstack_branch', branch.dashed);
   const slashed = derive('openstack_branch_slashed', branch.slashed);
-  const tag = explicit.has('tag') ? text(values, 'tag')
+  const tag = explicit.has('tag')
+    ? text(values, 'tag')
     : defaultImageTag(checkout, { openstack_release: openstackRelease, base, base_tag: baseTag });
   if (tag === null) {
-    throw new UsageError(`tag: not set, and Kolla ${checkout.release} defaults it to its version, which is unknown: ` +
-      (checkout.version.version.source === 'none' ? checkout.version.version.reason : ''));
+    throw new UsageError(
+      `tag: not set, and Kolla ${checkout.release} defaults it to its version, which is unknown: ` +
+        (checkout.version.version.source === 'none' ? checkout.version.version.reason : ''),
+    );
   }
   values['tag'] = tag;
   const registry = text(values, 'registry');
   const namespace = text(values, 'namespace') ?? '';
   return {
-    base, baseTag, baseImage, baseArch, debianArch, tag, openstackRelease,
+    base,
+    baseTag,
+    baseImage,
+    baseArch,
+    debianArch,
+    tag,
+    openstackRelease,
     namespace: registry === null ? namespace : `${registry}/${namespace}`,
     openstackBranch: dashed,
     openstackBranchSlashed: slashed,

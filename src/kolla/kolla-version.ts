@@ -3,7 +3,12 @@ import { readFile, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
-  briefVersion, compareVersions, incrementVersion, parsePipVersion, semVerBump, versionTagsOfLogLine,
+  briefVersion,
+  compareVersions,
+  incrementVersion,
+  parsePipVersion,
+  semVerBump,
+  versionTagsOfLogLine,
   type PipVersion,
 } from './pbr-version.js';
 
@@ -59,7 +64,8 @@ async function versionFromGit(dir: string): Promise<KollaVersion | null> {
     const tags = versionTagsOfLogLine(parts[2] ?? '');
     if (tags.length === 0) continue;
     lastTag = tags.reduce((best, tag) =>
-      (compareVersions(parsePipVersion(tag)!, parsePipVersion(best)!) > 0 ? tag : best));
+      compareVersions(parsePipVersion(tag)!, parsePipVersion(best)!) > 0 ? tag : best,
+    );
     distance = row;
     break;
   }
@@ -112,7 +118,8 @@ async function resolveVersion(dir: string, env: NodeJS.ProcessEnv): Promise<Koll
   if (fromGit !== null) return fromGit;
   return {
     source: 'none',
-    reason: `${dir} has no git metadata (.git) and no PKG-INFO, and PBR_VERSION is not set: ` +
+    reason:
+      `${dir} has no git metadata (.git) and no PKG-INFO, and PBR_VERSION is not set: ` +
       'kolla-build cannot tell its version; set PBR_VERSION',
   };
 }

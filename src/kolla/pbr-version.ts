@@ -72,9 +72,10 @@ export function parsePipVersion(text: string): PipVersion | null {
 
 /** The next version: a pre-release moves to its next serial, a release to its next patch, or minor/major. */
 export function incrementVersion(version: PipVersion, bump: { minor?: boolean; major?: boolean }): PipVersion {
-  const next: PipVersion = version.prereleaseType !== null
-    ? { ...version, prerelease: version.prerelease + 1, devCount: 0 }
-    : { ...version, patch: version.patch + 1, devCount: 0 };
+  const next: PipVersion =
+    version.prereleaseType !== null
+      ? { ...version, prerelease: version.prerelease + 1, devCount: 0 }
+      : { ...version, patch: version.patch + 1, devCount: 0 };
   if (bump.minor === true) {
     Object.assign(next, { minor: version.minor + 1, patch: 0, prereleaseType: null, prerelease: 0 });
   }
@@ -89,9 +90,12 @@ const prereleaseRank = (type: string | null): number => (type === null ? 3 : typ
 /** Orders versions as pbr does: dev builds of a release before its pre-releases, pre-releases before it. */
 export function compareVersions(a: PipVersion, b: PipVersion): number {
   const key = (v: PipVersion): number[] => [
-    v.major, v.minor, v.patch,
+    v.major,
+    v.minor,
+    v.patch,
     v.devCount > 0 && v.prereleaseType === null ? 0 : 1,
-    prereleaseRank(v.prereleaseType), v.prerelease,
+    prereleaseRank(v.prereleaseType),
+    v.prerelease,
     v.devCount > 0 ? v.devCount : Number.MAX_SAFE_INTEGER,
   ];
   const [left, right] = [key(a), key(b)];

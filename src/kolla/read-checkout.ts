@@ -3,7 +3,11 @@ import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { UsageError } from '../util/errors.js';
 import {
-  readerOutputSchema, type KollaCondition, type KollaOption, type KollaOptionGroups, type KollaSourceEntry,
+  readerOutputSchema,
+  type KollaCondition,
+  type KollaOption,
+  type KollaOptionGroups,
+  type KollaSourceEntry,
 } from './checkout-data.js';
 import { checkoutReaderProgram } from './checkout-reader-program.js';
 import { kollaVersion, type KollaVersionInfo } from './kolla-version.js';
@@ -179,11 +183,12 @@ export async function readKollaCheckout(dir: string, options: ReadCheckoutOption
       globals: data.worker.templateGlobals,
       filters: data.worker.templateFilters,
       branchPrefix: config.branchPrefix,
-      defaultTag: derivedTag !== undefined && 'format' in derivedTag
-        ? { kind: 'format', format: derivedTag.format }
-        : typeof tagDefault === 'object' && tagDefault !== null && '$ref' in tagDefault
-          ? { kind: 'kolla-version' }
-          : { kind: 'format', format: typeof tagDefault === 'string' ? tagDefault : '' },
+      defaultTag:
+        derivedTag !== undefined && 'format' in derivedTag
+          ? { kind: 'format', format: derivedTag.format }
+          : typeof tagDefault === 'object' && tagDefault !== null && '$ref' in tagDefault
+            ? { kind: 'kolla-version' }
+            : { kind: 'format', format: typeof tagDefault === 'string' ? tagDefault : '' },
     },
     reposYaml: { dir: join(root, 'kolla/template'), ...data.repos },
     version: await kollaVersion(root, options.env ?? process.env),

@@ -60,5 +60,6 @@ export function defaultImageTag(checkout: KollaCheckout, values: Record<string, 
   const version = checkout.version.version;
   if (rule.kind === 'kolla-version') return version.source === 'none' ? null : version.version;
   return rule.format.replace(/\{\{|\}\}|\{([a-z_]+)\}/g, (match, name: string | undefined) =>
-    name === undefined ? match[0] ?? '' : values[name] ?? match);
+    name === undefined ? (match[0] ?? '') : (values[name] ?? match),
+  );
 }

@@ -18,7 +18,11 @@ export function inputDigest(inputs: DigestInputs): string {
   const canonical = JSON.stringify({
     scheme: DIGEST_SCHEME,
     dockerfile: inputs.normalizedDockerfile,
-    files: inputs.contextFiles.map((file) => [file.path, file.executable ? 'x' : '-', 'content' in file ? sha256Hex(file.content) : file.identity]),
+    files: inputs.contextFiles.map((file) => [
+      file.path,
+      file.executable ? 'x' : '-',
+      'content' in file ? sha256Hex(file.content) : file.identity,
+    ]),
     parent: inputs.parentIdentity,
     engine: Object.entries(inputs.engineOptions).sort(([a], [b]) => a.localeCompare(b)),
   });

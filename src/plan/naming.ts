@@ -6,13 +6,20 @@ export function imageNamespace(config: Pick<Config, 'registry' | 'namespace'>): 
   return `${registry === '' ? 'localhost' : registry}/${config.namespace}`;
 }
 
-export function imageReference(config: Pick<Config, 'registry' | 'namespace' | 'image_prefix'>, name: string, tag: string): string {
+export function imageReference(
+  config: Pick<Config, 'registry' | 'namespace' | 'image_prefix'>,
+  name: string,
+  tag: string,
+): string {
   return `${imageNamespace(config)}/${config.image_prefix}${name}:${tag}`;
 }
 
 /** `<release>-<distro>-<distro_version>-<YYYYMMDDTHHMMSS>` in UTC, the one tag of a run. */
 export function runTag(release: string, distro: string, distroVersion: string, at: Date): string {
-  const stamp = at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '');
+  const stamp = at
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, '');
   return `${release}-${distro}-${distroVersion}-${stamp}`;
 }
 

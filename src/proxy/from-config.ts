@@ -24,12 +24,20 @@ export function proxyFromConfig(loaded: LoadedConfig, secrets: Secrets, options:
   const { config } = loaded;
   if (config.pulp === undefined) throw new UsageError('the auth proxy needs pulp.url in the config');
   if (!secrets.pulp_username || !secrets.pulp_password) {
-    throw new UsageError(`the auth proxy needs pulp_username and pulp_password in the secrets file (${loaded.secretsFile ?? 'secrets: is not set in the config'})`);
+    throw new UsageError(
+      `the auth proxy needs pulp_username and pulp_password in the secrets file (${loaded.secretsFile ?? 'secrets: is not set in the config'})`,
+    );
   }
   const relativeToConfig = (path: string) => (isAbsolute(path) ? path : resolve(loaded.configDir, path));
-  const cacheDir = options.cacheDir === null ? undefined : (options.cacheDir ?? (config.proxy.cache_dir === undefined ? undefined : relativeToConfig(config.proxy.cache_dir)));
+  const cacheDir =
+    options.cacheDir === null
+      ? undefined
+      : (options.cacheDir ??
+        (config.proxy.cache_dir === undefined ? undefined : relativeToConfig(config.proxy.cache_dir)));
   if (cacheDir) checkOutputDir(cacheDir, options.cacheDir ? '--cache-dir' : 'proxy.cache_dir');
-  const pinned = Object.values(config.distros).flatMap((distro) => distro.repositories.filter(isPulpRepository).map(pinnedContentPath));
+  const pinned = Object.values(config.distros).flatMap((distro) =>
+    distro.repositories.filter(isPulpRepository).map(pinnedContentPath),
+  );
   return new AuthProxy({
     upstream: config.pulp.url,
     credentials: { username: secrets.pulp_username, password: secrets.pulp_password },
@@ -41,4 +49,3 @@ export function proxyFromConfig(loaded: LoadedConfig, secrets: Secrets, options:
     ...(options.limits ? { limits: options.limits } : {}),
   });
 }
-

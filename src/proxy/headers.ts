@@ -1,6 +1,15 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-authenticate', 'proxy-authorization']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'proxy-authenticate',
+  'proxy-authorization',
+]);
 
 /** Headers a client may not pass upstream: its own credentials and forwarding claims. */
 const CLIENT_ONLY = new Set([
@@ -78,7 +87,8 @@ export function upstreamRequestHeaders(
  */
 export function clientResponseHeaders(upstream: IncomingHttpHeaders, upstreamOrigin: string): OutgoingHttpHeaders {
   const headers: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(withoutHopByHop(upstream))) if (name !== 'set-cookie') headers[name] = value;
+  for (const [name, value] of Object.entries(withoutHopByHop(upstream)))
+    if (name !== 'set-cookie') headers[name] = value;
   const location = typeof upstream.location === 'string' ? upstream.location : undefined;
   if (location !== undefined) {
     try {

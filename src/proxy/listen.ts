@@ -17,13 +17,20 @@ export function isLoopbackHost(host: string): boolean {
  */
 export function parseListenAddress(value: string, allowUnsafe: boolean): ListenAddress {
   const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d*)$/.exec(value);
-  if (!match) throw new UsageError(`invalid --listen ${JSON.stringify(value)}: expected HOST:PORT (e.g. 127.0.0.1:8080, or 127.0.0.1: for a free port)`);
+  if (!match)
+    throw new UsageError(
+      `invalid --listen ${JSON.stringify(value)}: expected HOST:PORT (e.g. 127.0.0.1:8080, or 127.0.0.1: for a free port)`,
+    );
   const host = match[1] ?? match[2] ?? '';
   const port = match[3] === '' || match[3] === undefined ? 0 : Number(match[3]);
-  if (host === '' || (host !== 'localhost' && isIP(host) === 0)) throw new UsageError(`invalid --listen host ${JSON.stringify(host)}: expected an IP address or localhost`);
-  if (!Number.isInteger(port) || port > 65535) throw new UsageError(`invalid --listen port ${JSON.stringify(match[3])}: expected 0-65535`);
+  if (host === '' || (host !== 'localhost' && isIP(host) === 0))
+    throw new UsageError(`invalid --listen host ${JSON.stringify(host)}: expected an IP address or localhost`);
+  if (!Number.isInteger(port) || port > 65535)
+    throw new UsageError(`invalid --listen port ${JSON.stringify(match[3])}: expected 0-65535`);
   if (!isLoopbackHost(host) && !allowUnsafe) {
-    throw new UsageError(`refusing to listen on ${host}: the proxy adds the Pulp credential to every request it forwards; use a loopback address, or --listen-unsafe if the network is trusted`);
+    throw new UsageError(
+      `refusing to listen on ${host}: the proxy adds the Pulp credential to every request it forwards; use a loopback address, or --listen-unsafe if the network is trusted`,
+    );
   }
   return { host, port };
 }

@@ -1,4 +1,5 @@
-export type PathVerdict = { ok: true; path: string; route: 'content' | 'status' } | { ok: false; status: 400 | 404; reason: string };
+export type PathVerdict =
+  { ok: true; path: string; route: 'content' | 'status' } | { ok: false; status: 400 | 404; reason: string };
 
 export const STATUS_PATH = '/pulp/api/v3/status/';
 const CONTENT_PREFIX = '/pulp/content/';
@@ -8,7 +9,8 @@ const CONTENT_PREFIX = '/pulp/content/';
  * path that could step out of them however it is encoded (`..`, `%2e%2e`, `%2f`, `\`, NUL).
  */
 export function checkRequestTarget(target: string): PathVerdict {
-  if (!target.startsWith('/') || target.startsWith('//')) return { ok: false, status: 400, reason: 'only origin-form request targets are proxied' };
+  if (!target.startsWith('/') || target.startsWith('//'))
+    return { ok: false, status: 400, reason: 'only origin-form request targets are proxied' };
   const queryAt = target.indexOf('?');
   const rawPath = queryAt === -1 ? target : target.slice(0, queryAt);
   let decoded = rawPath;
@@ -24,9 +26,11 @@ export function checkRequestTarget(target: string): PathVerdict {
     decoded = next;
   }
   if (/[\\\0\r\n]/.test(decoded)) return { ok: false, status: 400, reason: 'forbidden character in path' };
-  if (decoded.split('/').some((segment) => segment === '..' || segment === '.')) return { ok: false, status: 400, reason: 'path escapes its folder' };
+  if (decoded.split('/').some((segment) => segment === '..' || segment === '.'))
+    return { ok: false, status: 400, reason: 'path escapes its folder' };
   if (/%2f/i.test(rawPath)) return { ok: false, status: 400, reason: 'encoded slash in path' };
-  if (decoded.startsWith(CONTENT_PREFIX) && decoded.length > CONTENT_PREFIX.length) return { ok: true, path: target, route: 'content' };
+  if (decoded.startsWith(CONTENT_PREFIX) && decoded.length > CONTENT_PREFIX.length)
+    return { ok: true, path: target, route: 'content' };
   if (decoded === STATUS_PATH) return { ok: true, path: target, route: 'status' };
   return { ok: false, status: 404, reason: 'not a proxied path (only /pulp/content/ and the status endpoint)' };
 }

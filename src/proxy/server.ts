@@ -141,20 +141,28 @@ export class AuthProxy {
     const deadline = Date.now() + timeoutMs;
     let last = 'no answer';
     while (Date.now() < deadline) {
-      const status = await this.probe(STATUS_PATH).catch((error: Error) => ((last = (error as NodeJS.ErrnoException).code ?? error.message), 0));
+      const status = await this.probe(STATUS_PATH).catch(
+        (error: Error) => ((last = (error as NodeJS.ErrnoException).code ?? error.message), 0),
+      );
       if (status === 200) return;
       if (status !== 0) last = `HTTP ${status}`;
       await new Promise((resolve) => setTimeout(resolve, 1000));
     }
-    throw new Error(`upstream ${this.upstream.origin} did not answer ${STATUS_PATH} within ${Math.round(timeoutMs / 1000)}s (${last})`);
+    throw new Error(
+      `upstream ${this.upstream.origin} did not answer ${STATUS_PATH} within ${Math.round(timeoutMs / 1000)}s (${last})`,
+    );
   }
 
   private probe(path: string): Promise<number> {
     return new Promise((resolve, reject) => {
-      const request = this.transport().request(this.upstreamUrl(path), { method: 'GET', agent: this.agent, headers: { host: this.upstream.host }, timeout: 5000 }, (response) => {
-        response.resume();
-        resolve(response.statusCode ?? 0);
-      });
+      const request = this.transport().request(
+        this.upstreamUrl(path),
+        { method: 'GET', agent: this.agent, headers: { host: this.upstream.host }, timeout: 5000 },
+        (response) => {
+          response.resume();
+          resolve(response.statusCode ?? 0);
+        },
+      );
       request.on('timeout', () => request.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
       request.on('error', reject);
       request.end();

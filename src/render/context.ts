@@ -76,7 +76,12 @@ function contextPath(imageDir: string, path: string): string {
 }
 
 /** Writes the rendered Dockerfile and the context files into a build context folder. */
-export async function writeBuildContext(outDir: string, dockerfile: string, files: readonly ContextFile[], emptyDirs: readonly string[] = []): Promise<void> {
+export async function writeBuildContext(
+  outDir: string,
+  dockerfile: string,
+  files: readonly ContextFile[],
+  emptyDirs: readonly string[] = [],
+): Promise<void> {
   await mkdir(outDir, { recursive: true });
   for (const dir of emptyDirs) await mkdir(join(outDir, dir), { recursive: true });
   for (const file of files) {
@@ -100,4 +105,3 @@ async function exists(path: string): Promise<boolean> {
     return false;
   }
 }
-

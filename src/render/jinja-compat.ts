@@ -33,7 +33,8 @@ export function pythonAdd(left: unknown, right: unknown): unknown {
 /** Jinja2's `*`: a list or string times a count repeats it (`['x %s'] * 3`); numbers multiply. */
 export function pythonMultiply(left: unknown, right: unknown): unknown {
   const [sequence, count] = typeof right === 'number' ? [left, right] : [right, left];
-  if (typeof count === 'number' && Array.isArray(sequence)) return Array.from({ length: Math.max(0, Math.trunc(count)) }, () => sequence).flat();
+  if (typeof count === 'number' && Array.isArray(sequence))
+    return Array.from({ length: Math.max(0, Math.trunc(count)) }, () => sequence).flat();
   if (typeof count === 'number' && typeof sequence === 'string') return sequence.repeat(Math.max(0, Math.trunc(count)));
   return (left as number) * (right as number);
 }
@@ -93,7 +94,9 @@ export function asNunjucksSource(jinjaSource: string): string {
 /** Jinja2's `format` filter: Python %-formatting. */
 export function addPythonFormatFilters(environment: nunjucks.Environment): void {
   environment.addFilter('format', (format: unknown, ...args: unknown[]) => pythonPercentFormat(String(format), args));
-  environment.addFilter('format_splat', (format: unknown, args: unknown) => pythonPercentFormat(String(format), Array.isArray(args) ? args : [args]));
+  environment.addFilter('format_splat', (format: unknown, args: unknown) =>
+    pythonPercentFormat(String(format), Array.isArray(args) ? args : [args]),
+  );
 }
 
 export const pythonGlobals = { True: true, False: false, None: null } as const;

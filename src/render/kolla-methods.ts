@@ -8,7 +8,10 @@ export function debianPackageInstall(packages: readonly string[], cleanPackageCa
   const fromUrl = packages.filter((name) => name.startsWith('http'));
   const commands: string[] = [];
   if (fromRepository.length > 0) {
-    commands.push('apt-get --error-on=any update', `apt-get -y install --no-install-recommends ${fromRepository.join(' ')}`);
+    commands.push(
+      'apt-get --error-on=any update',
+      `apt-get -y install --no-install-recommends ${fromRepository.join(' ')}`,
+    );
     if (cleanPackageCache) commands.push('apt-get clean', 'rm -rf /var/lib/apt/lists/*');
   }
   for (const url of fromUrl) {

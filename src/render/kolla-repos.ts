@@ -66,14 +66,20 @@ function reposFor(data: ReposData, context: ReposContext): Record<string, RepoIn
  * .repo file it lives in; any other distro repository sharing that file would vanish silently.
  */
 function refuseHalfOverriddenRepoFiles(repos: Record<string, RepoInfo>, defaults: Record<string, RepoInfo>): void {
-  const overridden = Object.keys(repos).filter((name) => !pythonTruthy(repos[name]?.distro) && pythonTruthy(defaults[name]?.distro));
+  const overridden = Object.keys(repos).filter(
+    (name) => !pythonTruthy(repos[name]?.distro) && pythonTruthy(defaults[name]?.distro),
+  );
   if (overridden.length === 0) return;
   const groups = new Set(overridden.map((name) => defaults[name]?.file_group).filter(pythonTruthy));
   const stillDistro = Object.keys(repos)
-    .filter((name) => pythonTruthy(repos[name]?.distro) && !overridden.includes(name) && groups.has(repos[name]?.file_group))
+    .filter(
+      (name) => pythonTruthy(repos[name]?.distro) && !overridden.includes(name) && groups.has(repos[name]?.file_group),
+    )
     .sort();
   if (stillDistro.length > 0) {
-    throw new Error(`repositories ${overridden.sort().join(', ')} replace distro repositories and remove their .repo file, which ${stillDistro.join(', ')} still use from the distro; override those too in repos_yaml`);
+    throw new Error(
+      `repositories ${overridden.sort().join(', ')} replace distro repositories and remove their .repo file, which ${stillDistro.join(', ')} still use from the distro; override those too in repos_yaml`,
+    );
   }
 }
 
@@ -89,7 +95,13 @@ function aptSourcesCommand(repo: string, info: RepoInfo, codename: string): stri
   const key = required(info, 'gpg_key', repo);
   const signedBy = key.startsWith('/') ? key : `/etc/kolla/apt-keys/${key}`;
   const suite = required(info, 'suite', repo).split('{openstack_release_codename}').join(codename.toLowerCase());
-  const lines = [`Uris: ${required(info, 'url', repo)}`, `Components: ${required(info, 'component', repo)}`, 'Types: deb', `Suites: ${suite}`, `Signed-By: ${signedBy}`];
+  const lines = [
+    `Uris: ${required(info, 'url', repo)}`,
+    `Components: ${required(info, 'component', repo)}`,
+    'Types: deb',
+    `Suites: ${suite}`,
+    `Signed-By: ${signedBy}`,
+  ];
   if (pythonTruthy(info.trusted)) lines.push('Trusted: yes');
   if ('arch' in info) lines.push(`Architectures: ${pythonStr(info.arch)}`);
   return lines.map((line, index) => `echo '${line}' ${index === 0 ? '>' : '>>'}${aptFile(repo)}`).join(' && ');
@@ -100,15 +112,20 @@ function dnfRepoCommand(repo: string, info: RepoInfo): string {
   const lines = [`[${name}]`, `name=${name}`, 'enabled=1'];
   if (pythonTruthy(info.gpgcheck)) lines.push(`gpgcheck=${pythonStr(info.gpgcheck)}`);
   if (pythonTruthy(info.repo_gpgcheck)) lines.push(`repo_gpgcheck=${pythonStr(info.repo_gpgcheck)}`);
-  if (!['baseurl', 'metalink', 'mirrorlist'].some((key) => key in info)) throw new Error(`handle_repos: repository "${repo}" has no baseurl, metalink or mirrorlist`);
+  if (!['baseurl', 'metalink', 'mirrorlist'].some((key) => key in info))
+    throw new Error(`handle_repos: repository "${repo}" has no baseurl, metalink or mirrorlist`);
   if (!('gpgkey' in info)) throw new Error(`handle_repos: repository "${repo}" has no gpgkey`);
   // Several keys (or base URLs) are one per line; dnf reads continuation lines indented.
-  pythonSplitLines(pythonStr(info.gpgkey)).forEach((key, index) => lines.push(index === 0 ? `gpgkey=${key}` : `       ${key}`));
+  pythonSplitLines(pythonStr(info.gpgkey)).forEach((key, index) =>
+    lines.push(index === 0 ? `gpgkey=${key}` : `       ${key}`),
+  );
   if ('baseurl' in info) for (const url of pythonSplitLines(pythonStr(info.baseurl))) lines.push(`baseurl=${url}`);
   else if ('metalink' in info) lines.push(`metalink=${pythonStr(info.metalink)}`);
   else lines.push(`mirrorlist=${pythonStr(info.mirrorlist)}`);
   const removeOld = `grep -rlF '[${name}]' /etc/yum.repos.d/ 2>/dev/null | xargs -r rm -f`;
-  return [removeOld, ...lines.map((line, index) => `echo '${line}' ${index === 0 ? '>' : '>>'}${dnfFile(repo)}`)].join(' && ');
+  return [removeOld, ...lines.map((line, index) => `echo '${line}' ${index === 0 ? '>' : '>>'}${dnfFile(repo)}`)].join(
+    ' && ',
+  );
 }
 
 export function handleRepos(source: ReposSource, context: ReposContext, names: unknown, mode: unknown): string {
@@ -121,11 +138,17 @@ export function handleRepos(source: ReposSource, context: ReposContext, names: u
   names.forEach((name: unknown, index) => {
     const repo = pythonStr(name);
     const info = repos[repo];
-    if (info === undefined) throw new Error(`handle_repos: unknown repository "${repo}" for ${String(context.base_distro)}`);
+    if (info === undefined)
+      throw new Error(`handle_repos: unknown repository "${repo}" for ${String(context.base_distro)}`);
     const separator = index !== names.length - 1 ? ' && ' : '';
     if (rpm) {
-      if (mode === 'enable') commands += (pythonTruthy(info.distro) ? `dnf config-manager --enable ${required(info, 'name', repo)} || true` : dnfRepoCommand(repo, info)) + separator;
-      else if (mode === 'disable' && pythonTruthy(info.distro)) commands += `dnf config-manager --disable ${required(info, 'name', repo)} || true`;
+      if (mode === 'enable')
+        commands +=
+          (pythonTruthy(info.distro)
+            ? `dnf config-manager --enable ${required(info, 'name', repo)} || true`
+            : dnfRepoCommand(repo, info)) + separator;
+      else if (mode === 'disable' && pythonTruthy(info.distro))
+        commands += `dnf config-manager --disable ${required(info, 'name', repo)} || true`;
     } else if (context.base_package_type === 'deb' && mode === 'enable' && !pythonTruthy(info.distro)) {
       commands += aptSourcesCommand(repo, info, codename) + separator;
     }

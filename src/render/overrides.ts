@@ -17,7 +17,9 @@ export interface OverrideInputs {
 
 export function mergeOverrides(inputs: OverrideInputs): string | undefined {
   const generated = [
-    ...Object.entries(inputs.blocks).map(([name, body]) => `{% block ${name} %}\n${body.replace(/\n$/, '')}\n{% endblock %}\n`),
+    ...Object.entries(inputs.blocks).map(
+      ([name, body]) => `{% block ${name} %}\n${body.replace(/\n$/, '')}\n{% endblock %}\n`,
+    ),
     ...Object.entries(inputs.customizations).map(([name, value]) => `{% set ${name} = ${JSON.stringify(value)} %}\n`),
   ].join('');
   const [first, ...rest] = inputs.files;

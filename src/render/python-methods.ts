@@ -11,7 +11,10 @@ const dictMethods: Record<string, (dict: Record<string, unknown>) => Method> = {
   items: (dict) => () => Object.entries(dict),
   keys: (dict) => () => Object.keys(dict),
   values: (dict) => () => Object.values(dict),
-  get: (dict) => (key, fallback = null) => (Object.hasOwn(dict, String(key)) ? dict[String(key)] : fallback),
+  get:
+    (dict) =>
+    (key, fallback = null) =>
+      Object.hasOwn(dict, String(key)) ? dict[String(key)] : fallback,
 };
 
 const prefixes = (value: unknown): string[] => (Array.isArray(value) ? value.map(String) : [String(value)]);
@@ -33,7 +36,8 @@ const stringMethods: Record<string, (text: string) => Method> = {
 export function pythonMethod(target: unknown, name: unknown): Method | undefined {
   const key = String(name);
   if (typeof target === 'string' && Object.hasOwn(stringMethods, key)) return stringMethods[key]?.(target);
-  if (isPlainObject(target) && Object.hasOwn(dictMethods, key) && !Object.hasOwn(target, key)) return dictMethods[key]?.(target);
+  if (isPlainObject(target) && Object.hasOwn(dictMethods, key) && !Object.hasOwn(target, key))
+    return dictMethods[key]?.(target);
   return undefined;
 }
 

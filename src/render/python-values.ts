@@ -22,14 +22,19 @@ export function pythonRepr(value: unknown): string {
     return quote + (quote === "'" ? escaped.replace(/'/g, "\\'") : escaped) + quote;
   }
   if (Array.isArray(value)) return `[${value.map(pythonRepr).join(', ')}]`;
-  if (isPlainObject(value)) return `{${Object.entries(value).map(([key, item]) => `${pythonRepr(key)}: ${pythonRepr(item)}`).join(', ')}}`;
+  if (isPlainObject(value))
+    return `{${Object.entries(value)
+      .map(([key, item]) => `${pythonRepr(key)}: ${pythonRepr(item)}`)
+      .join(', ')}}`;
   return pythonStr(value);
 }
 
 /** What `{{ value }}` prints under Jinja2: None, True, False, and lists and dicts as Python shows them. */
 export function pythonOutput(value: unknown): unknown {
   // undefined stays '' (as Jinja2's Undefined prints) and strings, numbers and SafeStrings stay as they are.
-  return value === null || typeof value === 'boolean' || Array.isArray(value) || isPlainObject(value) ? pythonStr(value) : value;
+  return value === null || typeof value === 'boolean' || Array.isArray(value) || isPlainObject(value)
+    ? pythonStr(value)
+    : value;
 }
 
 export function pythonTruthy(value: unknown): boolean {

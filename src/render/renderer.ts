@@ -97,7 +97,10 @@ export class Renderer {
       environment.addGlobal('debian_package_install', debianPackageInstall);
       // nunjucks calls globals with the template context as `this`, as Jinja2's pass_context does.
       environment.addGlobal('handle_repos', function (this: { ctx: ReposContext }, names: unknown, mode: unknown) {
-        if (repos === undefined) throw new Error('handle_repos needs repos.yaml: set build.repos_yaml (an upstream Kolla tree uses kolla/template/repos.yaml)');
+        if (repos === undefined)
+          throw new Error(
+            'handle_repos needs repos.yaml: set build.repos_yaml (an upstream Kolla tree uses kolla/template/repos.yaml)',
+          );
         return handleRepos(repos, this.ctx, names, mode);
       });
       for (const [name, value] of Object.entries(pythonGlobals)) environment.addGlobal(name, value);

@@ -23,7 +23,9 @@ export function loadReposSource(configured: readonly string[], trees: readonly s
 }
 
 function beside(trees: readonly string[]): string[] {
-  const found = trees.flatMap((tree) => KOLLA_REPOS_YAML.map((path) => join(dirname(tree), path))).find((file) => existsSync(file));
+  const found = trees
+    .flatMap((tree) => KOLLA_REPOS_YAML.map((path) => join(dirname(tree), path)))
+    .find((file) => existsSync(file));
   return found === undefined ? [] : [found];
 }
 
@@ -41,7 +43,8 @@ function readReposFile(file: string): ReposData {
   } catch (error) {
     throw new UsageError(`${file}: not valid YAML: ${(error as Error).message.split('\n')[0]}`);
   }
-  if (!isPlainObject(data)) throw new UsageError(`${file}: (top level): expected a mapping of sections (deb, debian, rpm, rocky, …)`);
+  if (!isPlainObject(data))
+    throw new UsageError(`${file}: (top level): expected a mapping of sections (deb, debian, rpm, rocky, …)`);
   for (const [section, repos] of Object.entries(data)) {
     if (repos === null) {
       data[section] = {};
@@ -49,7 +52,8 @@ function readReposFile(file: string): ReposData {
     }
     if (!isPlainObject(repos)) throw new UsageError(`${file}: ${section}: expected a mapping of repository names`);
     for (const [name, info] of Object.entries(repos)) {
-      if (!isPlainObject(info)) throw new UsageError(`${file}: ${section}.${name}: expected a mapping (url, suite, … or distro: true)`);
+      if (!isPlainObject(info))
+        throw new UsageError(`${file}: ${section}.${name}: expected a mapping (url, suite, … or distro: true)`);
     }
   }
   return data as ReposData;

@@ -77,7 +77,12 @@ export function templateVariables(input: VariablesInput): RunTemplateVariables {
     openstack_branch: branch,
     openstack_branch_slashed: branch.replace(/-/g, '/'),
     kolla_version: config.build.kolla_version ?? input.toolVersion,
-    users: Object.fromEntries(Object.entries(config.users).map(([name, user]) => [name, { uid: user.uid, gid: user.gid ?? user.uid, group: user.group ?? name }])),
+    users: Object.fromEntries(
+      Object.entries(config.users).map(([name, user]) => [
+        name,
+        { uid: user.uid, gid: user.gid ?? user.uid, group: user.group ?? name },
+      ]),
+    ),
     use_dumb_init: config.build.use_dumb_init,
     docker_healthchecks: config.build.healthchecks,
     clean_package_cache: config.build.clean_package_cache,

@@ -25,13 +25,20 @@ export function criticalPath(summary: RunSummary): Set<string> {
     if (end !== undefined && end > lastEnd) [last, lastEnd] = [name, end];
   }
   const path = new Set<string>();
-  for (let name = last; name !== undefined && name !== null && !path.has(name); name = summary.images[name]?.parent ?? undefined) path.add(name);
+  for (
+    let name = last;
+    name !== undefined && name !== null && !path.has(name);
+    name = summary.images[name]?.parent ?? undefined
+  )
+    path.add(name);
   return path;
 }
 
 /** Most images building at once, and when: parallelism as a number. */
 function peakConcurrency(rows: readonly Row[]): number {
-  const edges = rows.flatMap((row) => (row.start !== undefined && row.end !== undefined ? [[row.start, 1] as const, [row.end, -1] as const] : []));
+  const edges = rows.flatMap((row) =>
+    row.start !== undefined && row.end !== undefined ? [[row.start, 1] as const, [row.end, -1] as const] : [],
+  );
   edges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   let current = 0;
   let peak = 0;
@@ -41,7 +48,11 @@ function peakConcurrency(rows: readonly Row[]): number {
 
 function timeline(summary: RunSummary, rows: readonly Row[], critical: ReadonlySet<string>): string {
   const t0 = ms(summary.started_at) ?? 0;
-  const t1 = Math.max(t0 + 1000, ...rows.flatMap((row) => [row.end ?? 0, row.pushEnd ?? 0]), ms(summary.finished_at ?? undefined) ?? 0);
+  const t1 = Math.max(
+    t0 + 1000,
+    ...rows.flatMap((row) => [row.end ?? 0, row.pushEnd ?? 0]),
+    ms(summary.finished_at ?? undefined) ?? 0,
+  );
   const labelWidth = 190;
   const width = 1000;
   const rowHeight = 22;
@@ -52,21 +63,29 @@ function timeline(summary: RunSummary, rows: readonly Row[], critical: ReadonlyS
   const ticks: string[] = [];
   for (let second = 0; second <= span; second += step) {
     const at = x(t0 + second * 1000);
-    ticks.push(`<line x1="${at}" y1="20" x2="${at}" y2="${height}" class="grid"/><text x="${at}" y="14" class="tick">${second}s</text>`);
+    ticks.push(
+      `<line x1="${at}" y1="20" x2="${at}" y2="${height}" class="grid"/><text x="${at}" y="14" class="tick">${second}s</text>`,
+    );
   }
   const bars = rows.map((row, index) => {
     const y = 26 + index * rowHeight;
-    const parts = [`<a href="#${anchor(row.name)}"><text x="${labelWidth - 8}" y="${y + 13}" class="label${critical.has(row.name) ? ' critical-label' : ''}">${escapeHtml(row.name)}</text></a>`];
+    const parts = [
+      `<a href="#${anchor(row.name)}"><text x="${labelWidth - 8}" y="${y + 13}" class="label${critical.has(row.name) ? ' critical-label' : ''}">${escapeHtml(row.name)}</text></a>`,
+    ];
     if (row.start !== undefined) {
       const end = row.end ?? t1;
       const title = `${row.name}: ${row.record.status}, ${((end - row.start) / 1000).toFixed(1)}s${critical.has(row.name) ? ' (critical path)' : ''}`;
-      parts.push(`<rect data-image="${escapeHtml(row.name)}" x="${x(row.start)}" y="${y}" width="${Math.max(2, x(end) - x(row.start))}" height="16" class="bar ${row.record.status}${critical.has(row.name) ? ' critical' : ''}"><title>${escapeHtml(title)}</title></rect>`);
+      parts.push(
+        `<rect data-image="${escapeHtml(row.name)}" x="${x(row.start)}" y="${y}" width="${Math.max(2, x(end) - x(row.start))}" height="16" class="bar ${row.record.status}${critical.has(row.name) ? ' critical' : ''}"><title>${escapeHtml(title)}</title></rect>`,
+      );
     } else {
       parts.push(`<text x="${labelWidth + 4}" y="${y + 13}" class="note">${escapeHtml(row.record.status)}</text>`);
     }
     if (row.pushStart !== undefined) {
       const end = row.pushEnd ?? t1;
-      parts.push(`<rect x="${x(row.pushStart)}" y="${y + 4}" width="${Math.max(2, x(end) - x(row.pushStart))}" height="8" class="push ${row.record.push?.status ?? ''}"><title>${escapeHtml(`${row.name}: push ${row.record.push?.status ?? ''}, ${((end - row.pushStart) / 1000).toFixed(1)}s`)}</title></rect>`);
+      parts.push(
+        `<rect x="${x(row.pushStart)}" y="${y + 4}" width="${Math.max(2, x(end) - x(row.pushStart))}" height="8" class="push ${row.record.push?.status ?? ''}"><title>${escapeHtml(`${row.name}: push ${row.record.push?.status ?? ''}, ${((end - row.pushStart) / 1000).toFixed(1)}s`)}</title></rect>`,
+      );
     }
     return parts.join('');
   });
@@ -75,11 +94,23 @@ function timeline(summary: RunSummary, rows: readonly Row[], critical: ReadonlyS
 
 export function renderHtmlReport(summary: RunSummary, logs: LogTails): string {
   const rows: Row[] = Object.entries(summary.images)
-    .map(([name, record]) => ({ name, record, start: ms(record.started_at), end: ms(record.finished_at), pushStart: ms(record.push?.started_at), pushEnd: ms(record.push?.finished_at) }))
+    .map(([name, record]) => ({
+      name,
+      record,
+      start: ms(record.started_at),
+      end: ms(record.finished_at),
+      pushStart: ms(record.push?.started_at),
+      pushEnd: ms(record.push?.finished_at),
+    }))
     .sort((a, b) => (a.start ?? Infinity) - (b.start ?? Infinity) || a.name.localeCompare(b.name));
   const critical = criticalPath(summary);
-  const duration = summary.finished_at ? ((Date.parse(summary.finished_at) - Date.parse(summary.started_at)) / 1000).toFixed(1) : '?';
-  const reasons = new Map([...summary.failed.map((entry) => [entry.name, entry.reason] as const), ...summary.skipped.map((entry) => [entry.name, entry.reason] as const)]);
+  const duration = summary.finished_at
+    ? ((Date.parse(summary.finished_at) - Date.parse(summary.started_at)) / 1000).toFixed(1)
+    : '?';
+  const reasons = new Map([
+    ...summary.failed.map((entry) => [entry.name, entry.reason] as const),
+    ...summary.skipped.map((entry) => [entry.name, entry.reason] as const),
+  ]);
   const failureStatus = new Map(summary.failed.map((entry) => [entry.name, entry.status]));
   // The base image, when it could not be made, is failed without being an image of the run.
   const otherFailures = summary.failed.filter((entry) => summary.images[entry.name] === undefined);
@@ -96,19 +127,29 @@ export function renderHtmlReport(summary: RunSummary, logs: LogTails): string {
   const imageRows = rows
     .map(({ name, record }) => {
       const seconds = record.build_seconds === undefined ? '' : record.build_seconds.toFixed(1);
-      const push = record.push ? `${record.push.status}${record.push.seconds !== undefined ? ` ${record.push.seconds.toFixed(1)}s` : ''} (${record.push.attempts} attempt${record.push.attempts === 1 ? '' : 's'})` : '';
+      const push = record.push
+        ? `${record.push.status}${record.push.seconds !== undefined ? ` ${record.push.seconds.toFixed(1)}s` : ''} (${record.push.attempts} attempt${record.push.attempts === 1 ? '' : 's'})`
+        : '';
       return `<tr class="${record.status}"><td><a href="#${anchor(name)}">${escapeHtml(name)}</a>${critical.has(name) ? ' <span class="badge">critical path</span>' : ''}</td><td>${escapeHtml(record.status)}${failureStatus.has(name) ? ` (${escapeHtml(failureStatus.get(name) ?? '')})` : ''}</td><td>${escapeHtml(reasons.get(name) ?? '')}</td><td class="num">${seconds}</td><td>${escapeHtml(push)}</td><td><code>${escapeHtml(record.reference)}</code></td><td><code title="${escapeHtml(record.input_digest)}">${escapeHtml(record.input_digest.slice(7, 19))}</code></td></tr>`;
     })
     .join('\n');
   const logSections = rows
     .map(({ name }) => {
       const log = logs[name];
-      const shown = log ? `${log.total > log.lines.length ? `… ${log.total - log.lines.length} earlier lines in the full log\n` : ''}${log.lines.join('\n')}` : '(no log)';
+      const shown = log
+        ? `${log.total > log.lines.length ? `… ${log.total - log.lines.length} earlier lines in the full log\n` : ''}${log.lines.join('\n')}`
+        : '(no log)';
       return `<section class="log" id="${anchor(name)}"><h3>${escapeHtml(name)} <a href="logs/${encodeURIComponent(name)}.log">full log</a> <a href="#images">back</a></h3><pre>${escapeHtml(shown)}</pre></section>`;
     })
     .join('\n');
-  const pushRows = [...summary.pushed.map((entry) => ({ ...entry, status: 'pushed', reason: '' })), ...summary.push_failed.map((entry) => ({ ...entry, status: 'failed' }))]
-    .map((entry) => `<tr class="${entry.status === 'pushed' ? 'built' : 'failed'}"><td>${escapeHtml(entry.name)}</td><td>${entry.status}</td><td><code>${escapeHtml(entry.reference)}</code></td><td>${escapeHtml(entry.reason)}</td></tr>`)
+  const pushRows = [
+    ...summary.pushed.map((entry) => ({ ...entry, status: 'pushed', reason: '' })),
+    ...summary.push_failed.map((entry) => ({ ...entry, status: 'failed' })),
+  ]
+    .map(
+      (entry) =>
+        `<tr class="${entry.status === 'pushed' ? 'built' : 'failed'}"><td>${escapeHtml(entry.name)}</td><td>${entry.status}</td><td><code>${escapeHtml(entry.reference)}</code></td><td>${escapeHtml(entry.reason)}</td></tr>`,
+    )
     .join('\n');
 
   return `<!doctype html>

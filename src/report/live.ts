@@ -177,11 +177,16 @@ export class LiveReporter implements Reporter {
 
   private drawBlock(): void {
     const lines: string[] = [];
-    for (const [name, state] of this.running) lines.push(`  ${state.activity === 'pushing' ? '↑' : '⋯'} ${name.padEnd(28)} ${state.activity.padEnd(9)} ${formatElapsed(this.now() - state.since)}`);
+    for (const [name, state] of this.running)
+      lines.push(
+        `  ${state.activity === 'pushing' ? '↑' : '⋯'} ${name.padEnd(28)} ${state.activity.padEnd(9)} ${formatElapsed(this.now() - state.since)}`,
+      );
     if (this.total > 0) {
       const finished = this.done + this.failed + this.skipped;
       const remaining = Math.max(0, this.total - finished);
-      lines.push(`${progressBar(finished / this.total, 30)} ${finished}/${this.total}  done ${this.done} · failed ${this.failed} · skipped ${this.skipped} · remaining ${remaining}${this.title ? `  (${this.title})` : ''}`);
+      lines.push(
+        `${progressBar(finished / this.total, 30)} ${finished}/${this.total}  done ${this.done} · failed ${this.failed} · skipped ${this.skipped} · remaining ${remaining}${this.title ? `  (${this.title})` : ''}`,
+      );
     }
     if (lines.length === 0) return;
     this.out.write(`${lines.map((line) => this.fit(line)).join('\n')}\n`);

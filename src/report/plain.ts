@@ -38,8 +38,10 @@ export class PlainReporter implements Reporter {
     switch (event.reason) {
       case 'started':
         if (this.verbosity === 'quiet') return undefined;
-        return `run ${event.tag}: ${event.images.length} image(s) for ${event.distro} with ${event.engine}, `
-          + `folder ${event.runDir}`;
+        return (
+          `run ${event.tag}: ${event.images.length} image(s) for ${event.distro} with ${event.engine}, ` +
+          `folder ${event.runDir}`
+        );
       case 'finished':
         return event.interrupted ? 'run interrupted' : undefined;
       default: {

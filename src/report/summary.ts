@@ -124,15 +124,31 @@ export class SummaryCollector implements Reporter {
     const record = summary.images[event.name];
     switch (event.reason) {
       case 'queued':
-        summary.images[event.name] = { reference: event.reference, parent: event.parent, input_digest: event.inputDigest, status: 'queued' };
+        summary.images[event.name] = {
+          reference: event.reference,
+          parent: event.parent,
+          input_digest: event.inputDigest,
+          status: 'queued',
+        };
         return;
       case 'started':
-        if (record) Object.assign(record, { status: 'building', started_at: record.started_at ?? event.at, attempts: event.attempt });
+        if (record)
+          Object.assign(record, {
+            status: 'building',
+            started_at: record.started_at ?? event.at,
+            attempts: event.attempt,
+          });
         return;
       case 'built':
       case 'reused':
         (event.reason === 'built' ? summary.built : summary.reused).push({ name: event.name });
-        if (record) Object.assign(record, { status: event.reason, image_id: event.imageId, finished_at: event.at, build_seconds: event.seconds });
+        if (record)
+          Object.assign(record, {
+            status: event.reason,
+            image_id: event.imageId,
+            finished_at: event.at,
+            build_seconds: event.seconds,
+          });
         return;
       case 'failed':
         summary.failed.push({ name: event.name, status: event.status, reason: event.message });
@@ -164,11 +180,19 @@ export class SummaryCollector implements Reporter {
     const record = this.summary.images[event.name];
     switch (event.reason) {
       case 'started':
-        if (record) record.push = { status: 'failed', attempts: event.attempt, started_at: record.push?.started_at ?? event.at };
+        if (record)
+          record.push = { status: 'failed', attempts: event.attempt, started_at: record.push?.started_at ?? event.at };
         return;
       case 'pushed':
         this.summary.pushed.push({ name: event.name, reference: event.reference });
-        if (record) record.push = { ...record.push, status: 'pushed', seconds: event.seconds, attempts: event.attempts, finished_at: event.at };
+        if (record)
+          record.push = {
+            ...record.push,
+            status: 'pushed',
+            seconds: event.seconds,
+            attempts: event.attempts,
+            finished_at: event.at,
+          };
         return;
       case 'failed':
         this.summary.push_failed.push({ name: event.name, reference: event.reference, reason: event.message });

@@ -9,6 +9,8 @@ export function aptSourceLines(repos: readonly RepositoryConfig[], access: Repos
   return repos.flatMap((repo) => {
     const trusted = repo.trusted || (distro === 'ubuntu' && access.kind === 'proxy' && repo.base_path !== undefined);
     const options = trusted ? '[trusted=yes] ' : '';
-    return (repo.suites ?? []).map((suite) => `deb ${options}${repositoryUrl(repo, access)} ${suite} ${repo.components.join(' ')}`);
+    return (repo.suites ?? []).map(
+      (suite) => `deb ${options}${repositoryUrl(repo, access)} ${suite} ${repo.components.join(' ')}`,
+    );
   });
 }

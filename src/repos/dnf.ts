@@ -12,7 +12,12 @@ export function dnfRewriteCommands(repos: readonly RepositoryConfig[], access: R
     .map((repo) => {
       const section = (repo.section ?? '').replace(/[][\\/.*^$]/g, '\\$&');
       const url = repositoryUrl(repo, access).replace(/[\\&|]/g, '\\$&');
-      const script = [`/^\\[${section}\\]$/,/^\\[/{`, 's/^\\(mirrorlist\\|metalink\\|baseurl\\)=/#\\1=/', `/^name=/a baseurl=${url}`, '}'];
+      const script = [
+        `/^\\[${section}\\]$/,/^\\[/{`,
+        's/^\\(mirrorlist\\|metalink\\|baseurl\\)=/#\\1=/',
+        `/^name=/a baseurl=${url}`,
+        '}',
+      ];
       return `sed -i ${script.map((part) => `-e ${shellQuote(part)}`).join(' ')} /etc/yum.repos.d/${repo.repo_file}`;
     });
 }

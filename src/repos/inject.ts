@@ -45,7 +45,11 @@ export function repositorySnippets(request: SnippetRequest): RepositorySnippets 
   }
   const backup = `${BACKUP_DIR}/yum-repos.tar`;
   return {
-    setup: run([`mkdir -p ${BACKUP_DIR}`, `if [ ! -e ${backup} ]; then tar -C /etc -cf ${backup} yum.repos.d; fi`, ...dnfRewriteCommands(request.repositories, request.access)]),
+    setup: run([
+      `mkdir -p ${BACKUP_DIR}`,
+      `if [ ! -e ${backup} ]; then tar -C /etc -cf ${backup} yum.repos.d; fi`,
+      ...dnfRewriteCommands(request.repositories, request.access),
+    ]),
     restore: run([
       'rm -rf /etc/yum.repos.d',
       `tar -C /etc -xf ${backup}`,
@@ -75,7 +79,8 @@ export function finalUser(dockerfile: string, inherited: string): string {
   return user;
 }
 
-const isRoot = (user: string): boolean => user === 'root' || user === '0' || user.startsWith('0:') || user.startsWith('root:');
+const isRoot = (user: string): boolean =>
+  user === 'root' || user === '0' || user.startsWith('0:') || user.startsWith('root:');
 
 /**
  * Wraps an image's Dockerfile: setup after every FROM (as root, then back to the inherited

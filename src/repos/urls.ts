@@ -21,7 +21,9 @@ export function repositoryUrl(repo: RepositoryConfig, access: RepositoryAccess):
 
 /** What identifies a repository's content, whatever the route to it: the digest input. */
 export function repositoryIdentity(repo: RepositoryConfig, pulpUrl: string | undefined): string {
-  return repo.url !== undefined ? `url:${repo.url}` : `pulp:${stripTrailingSlash(pulpUrl ?? '')}${pinnedContentPath(repo)}`;
+  return repo.url !== undefined
+    ? `url:${repo.url}`
+    : `pulp:${stripTrailingSlash(pulpUrl ?? '')}${pinnedContentPath(repo)}`;
 }
 
 function stripTrailingSlash(url: string): string {

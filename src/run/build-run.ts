@@ -94,9 +94,10 @@ export async function executeBuildRun(options: BuildRunOptions): Promise<BuildRu
       case 'base-image':
         return prepareBase(run, nodeSignal);
       case 'image': {
-        const built = node.work === 'tag-existing'
-          ? await reuseSkippedParent(run, node.image)
-          : await buildImage(run, { image: node.image, contextRoot, attempt, signal: nodeSignal });
+        const built =
+          node.work === 'tag-existing'
+            ? await reuseSkippedParent(run, node.image)
+            : await buildImage(run, { image: node.image, contextRoot, attempt, signal: nodeSignal });
         if (!built.ok) return built;
         const push = options.push;
         if (built.value === 'ready' && push) pushing.push(pushes.add(() => pushImage(run, node.image, push)));
@@ -320,8 +321,9 @@ async function reuseSkippedParent(options: BuildRunOptions, image: PlannedImage)
   const existing = await options.engine.findByLabel(INPUT_DIGEST_LABEL, image.inputDigest);
   if (!existing.ok) return fail(stepFailure(existing.failure));
   if (existing.value === undefined) {
-    const reason = 'not built (--skip-parents) and no image with its input digest exists; '
-      + 'build it without --skip-parents first';
+    const reason =
+      'not built (--skip-parents) and no image with its input digest exists; ' +
+      'build it without --skip-parents first';
     return fail({ kind: 'error', reason, retryable: false });
   }
   const tagged = await options.engine.tag(existing.value, image.reference);

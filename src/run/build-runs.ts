@@ -53,7 +53,10 @@ export interface FinishedRun {
  * One run per distro, sharing the timestamp, the registry credential file and the auth
  * proxy; each run gets its folder with logs, summary and report.
  */
-export async function runBuilds(request: BuildRunsRequest, onFinished: (run: FinishedRun) => void): Promise<FinishedRun[]> {
+export async function runBuilds(
+  request: BuildRunsRequest,
+  onFinished: (run: FinishedRun) => void,
+): Promise<FinishedRun[]> {
   const { config } = request.loaded;
   const { secrets } = request;
   const startedAt = new Date();
@@ -67,7 +70,10 @@ export async function runBuilds(request: BuildRunsRequest, onFinished: (run: Fin
       auth = await writeRegistryAuth(config.registry, secrets.registry_username, secrets.registry_password);
     }
     if (request.authProxy) {
-      proxy = proxyFromConfig(request.loaded, secrets, { listen: { host: '127.0.0.1', port: 0 }, onAccess: (entry) => accessLog?.write(`${formatAccessLog(entry)}\n`) });
+      proxy = proxyFromConfig(request.loaded, secrets, {
+        listen: { host: '127.0.0.1', port: 0 },
+        onAccess: (entry) => accessLog?.write(`${formatAccessLog(entry)}\n`),
+      });
       repositoryAccess = { kind: 'proxy', origin: await proxy.start() };
       await proxy.waitForUpstream(config.proxy.wait_seconds * 1000).catch((error: Error) => {
         throw new WorkFailedError(`auth proxy: ${error.message}`);
@@ -75,7 +81,13 @@ export async function runBuilds(request: BuildRunsRequest, onFinished: (run: Fin
     }
     const scrub = secretScrubber(runSecretForms(secrets, request.loaded.vaultPassword()));
     const push: PushSettings | undefined = request.push
-      ? { threads: config.push_threads, attempts: config.push_attempts, backoffMs: 2000, insecure: config.registry_insecure ?? isLoopbackRegistry(config.registry), ...(auth ? { authFile: auth.file } : {}) }
+      ? {
+          threads: config.push_threads,
+          attempts: config.push_attempts,
+          backoffMs: 2000,
+          insecure: config.registry_insecure ?? isLoopbackRegistry(config.registry),
+          ...(auth ? { authFile: auth.file } : {}),
+        }
       : undefined;
 
     for (const distro of request.distros) {
@@ -102,7 +114,13 @@ export async function runBuilds(request: BuildRunsRequest, onFinished: (run: Fin
       }
       const events = new EventBus(scrub);
       const summary = new SummaryCollector(plan.selection.unmatchedRegexes);
-      for (const reporter of [summary, new LogFilesReporter(runDir), new HtmlReportReporter(runDir, summary), request.progress()]) events.attach(reporter);
+      for (const reporter of [
+        summary,
+        new LogFilesReporter(runDir),
+        new HtmlReportReporter(runDir, summary),
+        request.progress(),
+      ])
+        events.attach(reporter);
       const result = await executeBuildRun({
         plan,
         engine: request.engine,

@@ -44,6 +44,9 @@ export function secretScrubber(forms: readonly string[]): (text: string) => stri
 
 /** Loopback registries speak plain HTTP unless configured otherwise. */
 export function isLoopbackRegistry(registry: string): boolean {
-  const host = registry.replace(/^\[/, '').replace(/\](:\d+)?$/, '').replace(/:\d+$/, '');
+  const host = registry
+    .replace(/^\[/, '')
+    .replace(/\](:\d+)?$/, '')
+    .replace(/:\d+$/, '');
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }

@@ -33,10 +33,16 @@ export async function addVersionLabel(
   }
   const context = await mkdtemp(join(tmpdir(), 'ci-builder-label-'));
   try {
-    await writeFile(join(context, 'Dockerfile'), `FROM ${reference}\nLABEL ${VERSION_LABEL}="${version.replace(/["\\]/g, '')}"\n`);
+    await writeFile(
+      join(context, 'Dockerfile'),
+      `FROM ${reference}\nLABEL ${VERSION_LABEL}="${version.replace(/["\\]/g, '')}"\n`,
+    );
     const labelled = await engine.build({ contextDir: context, reference, labels: {}, signal, onLine });
     if (!labelled.ok) {
-      return fail({ kind: labelled.failure.kind, message: `adding the version label failed: ${labelled.failure.message}` });
+      return fail({
+        kind: labelled.failure.kind,
+        message: `adding the version label failed: ${labelled.failure.message}`,
+      });
     }
     // The unlabelled image is gone from every tag; remove it so only the labelled one matches its input digest.
     // An engine that keeps it (docker refuses to remove a parent of another image) costs nothing but

@@ -29,7 +29,10 @@ export function parseAllowList(text: string, file: string): AllowList {
     if (!Array.isArray(value) || !value.every((item) => typeof item === 'string' && item.trim() !== '')) {
       throw new UsageError(`${file}: ${key}: expected a list of vulnerability ids`);
     }
-    lists.set(key.slice(0, -SUFFIX.length), value.map((item: string) => item.trim()));
+    lists.set(
+      key.slice(0, -SUFFIX.length),
+      value.map((item: string) => item.trim()),
+    );
   }
   return lists;
 }

@@ -29,9 +29,12 @@ function parse(text: string): Pep440Key | undefined {
   while (numbers.length > 1 && numbers[numbers.length - 1] === 0) numbers.pop();
   const hasPost = postShort !== undefined || postLabel !== undefined;
   const hasDev = dev !== undefined;
-  const pre: [number, number] = preLabel !== undefined
-    ? [PRE_PHASE[preLabel.toLowerCase()] ?? 2, Number(preNumber || 0)]
-    : !hasPost && hasDev ? [-1, 0] : [3, 0];
+  const pre: [number, number] =
+    preLabel !== undefined
+      ? [PRE_PHASE[preLabel.toLowerCase()] ?? 2, Number(preNumber || 0)]
+      : !hasPost && hasDev
+        ? [-1, 0]
+        : [3, 0];
   return {
     epoch: Number(epoch ?? 0),
     release: numbers,

@@ -15,13 +15,20 @@ export function purlOf(pkg: InstalledPackage, os: OsRelease | undefined): string
   const namespace = encode(os?.id || (pkg.type === 'deb' ? 'debian' : 'rpm'));
   switch (pkg.type) {
     case 'deb':
-      const tail = qualifiers([['arch', pkg.arch], ['distro', distro]]);
+      const tail = qualifiers([
+        ['arch', pkg.arch],
+        ['distro', distro],
+      ]);
       return `pkg:deb/${namespace}/${encode(pkg.name)}@${encode(pkg.version)}${tail}`;
     case 'rpm': {
       const colon = pkg.version.indexOf(':');
       const epoch = colon >= 0 ? pkg.version.slice(0, colon) : undefined;
       const version = colon >= 0 ? pkg.version.slice(colon + 1) : pkg.version;
-      const tail = qualifiers([['arch', pkg.arch], ['distro', distro], ['epoch', epoch]]);
+      const tail = qualifiers([
+        ['arch', pkg.arch],
+        ['distro', distro],
+        ['epoch', epoch],
+      ]);
       return `pkg:rpm/${namespace}/${encode(pkg.name)}@${encode(version)}${tail}`;
     }
     case 'pypi':

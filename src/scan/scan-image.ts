@@ -67,9 +67,10 @@ export async function scanImage(reference: string, settings: ScanSettings): Prom
     }
     const inventorySeconds = since(start);
     start = performance.now();
-    const findings = settings.scanner.kind === 'osv'
-      ? matchInventory(inventory, settings.scanner.database)
-      : await trivyFindings(layout, reference, settings.signal, settings.scanner.command);
+    const findings =
+      settings.scanner.kind === 'osv'
+        ? matchInventory(inventory, settings.scanner.database)
+        : await trivyFindings(layout, reference, settings.signal, settings.scanner.command);
     const matchSeconds = since(start);
     const name = imageNameOf(reference);
     const policy = { ignoreUnfixed: settings.ignoreUnfixed, allowed: allowedFor(settings.allowList, name) };

@@ -7,7 +7,13 @@ import type { ImageScan } from './scan-image.js';
 export const VERDICTS: readonly Verdict[] = ['clean', 'dirty', 'critical'];
 
 const CSV_HEADER = [
-  'Image', 'PkgName', 'InstalledVersion', 'VulnerabilityID', 'FixedVersion', 'PrimaryURL', 'Severity',
+  'Image',
+  'PkgName',
+  'InstalledVersion',
+  'VulnerabilityID',
+  'FixedVersion',
+  'PrimaryURL',
+  'Severity',
 ];
 
 const severityRank = (finding: { severity: (typeof SEVERITIES)[number] }) => SEVERITIES.indexOf(finding.severity);

@@ -21,7 +21,15 @@ const WORDS: Record<string, Severity> = {
 export function severityOfWord(word: unknown): Severity {
   if (typeof word !== 'string') return 'UNKNOWN';
   // The tracker marks urgencies it guessed with `*` (`low*`) and may add a note in brackets.
-  return WORDS[word.trim().toLowerCase().replace(/\*$/, '').replace(/\s*\(.*\)$/, '')] ?? 'UNKNOWN';
+  return (
+    WORDS[
+      word
+        .trim()
+        .toLowerCase()
+        .replace(/\*$/, '')
+        .replace(/\s*\(.*\)$/, '')
+    ] ?? 'UNKNOWN'
+  );
 }
 
 export function worstSeverity(severities: readonly Severity[]): Severity {

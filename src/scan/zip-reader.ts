@@ -61,7 +61,7 @@ export function zipEntries(data: Buffer, label = 'zip'): ZipEntry[] {
     const name = data.toString(flags & 0x800 ? 'utf8' : 'latin1', at + 46, at + 46 + nameLength);
     // zip64 sizes and offset stand in the extra field, in this order, only for fields that overflowed.
     const extra = data.subarray(at + 46 + nameLength, at + 46 + nameLength + extraLength);
-    for (let field = 0; field + 4 <= extra.length; ) {
+    for (let field = 0; field + 4 <= extra.length;) {
       const id = extra.readUInt16LE(field);
       const length = extra.readUInt16LE(field + 2);
       if (id === ZIP64_EXTRA) {

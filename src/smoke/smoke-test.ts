@@ -45,7 +45,11 @@ export async function smokeTestImage(engine: Engine, image: string, reference: s
     } else if (ran.value.exitCode === 0) {
       checks.push({ check: 'service', status: 'ok', detail: `${command}: ${lastLines(ran.value.output, 1)}` });
     } else {
-      checks.push({ check: 'service', status: 'fail', detail: `${command} exited ${ran.value.exitCode}: ${lastLines(ran.value.output)}` });
+      checks.push({
+        check: 'service',
+        status: 'fail',
+        detail: `${command} exited ${ran.value.exitCode}: ${lastLines(ran.value.output)}`,
+      });
     }
   }
 
@@ -57,13 +61,20 @@ export async function smokeTestImage(engine: Engine, image: string, reference: s
 }
 
 async function checkKollaStart(engine: Engine, reference: string, user: string | undefined): Promise<SmokeCheck> {
-  const owner = user === undefined || user === 'root' || user === '0' ? 'kolla' : user.split(':')[0] ?? 'kolla';
+  const owner = user === undefined || user === 'root' || user === '0' ? 'kolla' : (user.split(':')[0] ?? 'kolla');
   const dir = await mkdtemp(join(tmpdir(), 'ci-builder-smoke-'));
   try {
     await writeFile(join(dir, 'sample.conf'), '[DEFAULT]\ndebug = true\n');
     const config = {
       command: 'stat -c ci-builder-smoke:%U:%G:%a /etc/ci-builder-smoke/sample.conf',
-      config_files: [{ source: '/var/lib/kolla/config_files/sample.conf', dest: '/etc/ci-builder-smoke/sample.conf', owner, perm: '0640' }],
+      config_files: [
+        {
+          source: '/var/lib/kolla/config_files/sample.conf',
+          dest: '/etc/ci-builder-smoke/sample.conf',
+          owner,
+          perm: '0640',
+        },
+      ],
     };
     await writeFile(join(dir, 'config.json'), JSON.stringify(config));
     const ran = await engine.run({
@@ -76,8 +87,17 @@ async function checkKollaStart(engine: Engine, reference: string, user: string |
     if (!ran.ok) return { check: 'kolla_start', status: 'fail', detail: ran.failure.message };
     const result = ran.value;
     const expected = `ci-builder-smoke:${owner}:${owner}:640`;
-    if (result.exitCode === 0 && result.output.includes(expected)) return { check: 'kolla_start', status: 'ok', detail: `config copied as ${owner}:${owner} 0640 and the command ran` };
-    return { check: 'kolla_start', status: 'fail', detail: `expected "${expected}", got exit ${result.exitCode}: ${lastLines(result.output)}` };
+    if (result.exitCode === 0 && result.output.includes(expected))
+      return {
+        check: 'kolla_start',
+        status: 'ok',
+        detail: `config copied as ${owner}:${owner} 0640 and the command ran`,
+      };
+    return {
+      check: 'kolla_start',
+      status: 'fail',
+      detail: `expected "${expected}", got exit ${result.exitCode}: ${lastLines(result.output)}`,
+    };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

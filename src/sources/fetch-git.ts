@@ -41,7 +41,8 @@ export function gitTopFolder(section: string, reference: string): string {
  */
 export async function fetchGitArchive(request: GitSourceRequest): Promise<GitArchive> {
   const { section, reference } = request;
-  if (reference === '' || reference.startsWith('-')) throw new SourceError(section, `git reference "${reference}" is not a branch, tag or commit`);
+  if (reference === '' || reference.startsWith('-'))
+    throw new SourceError(section, `git reference "${reference}" is not a branch, tag or commit`);
   const mirror = await updateMirror(request);
 
   const topName = gitTopFolder(section, reference);
@@ -51,10 +52,15 @@ export async function fetchGitArchive(request: GitSourceRequest): Promise<GitArc
   await git(request, 'cloning the cached clone', ['clone', '--quiet', '--no-checkout', '--', mirror, checkout]);
   const checkedOut = await runGit(['-C', checkout, 'checkout', '--quiet', reference, '--'], request);
   if (checkedOut.exitCode !== 0) {
-    throw new SourceError(section, `reference ${reference} not found in ${stripUserinfo(request.location)} (${describeFailure('git checkout', checkedOut)})`);
+    throw new SourceError(
+      section,
+      `reference ${reference} not found in ${stripUserinfo(request.location)} (${describeFailure('git checkout', checkedOut)})`,
+    );
   }
   await git(request, 'removing the origin remote', ['-C', checkout, 'remote', 'remove', 'origin']);
-  const commit = (await git(request, 'resolving the checked out commit', ['-C', checkout, 'rev-parse', '--verify', 'HEAD'], true)).stdout.trim();
+  const commit = (
+    await git(request, 'resolving the checked out commit', ['-C', checkout, 'rev-parse', '--verify', 'HEAD'], true)
+  ).stdout.trim();
 
   try {
     await createNormalisedTar({ parentDir: request.workDir, topName, target: request.target, signal: request.signal });
@@ -74,7 +80,9 @@ const mirrorQueues = new Map<string, Promise<unknown>>();
 async function updateMirror(request: GitSourceRequest): Promise<string> {
   const mirror = join(request.cacheDir, 'sources', 'git', sha256Hex(request.location));
   const previous = mirrorQueues.get(mirror) ?? Promise.resolve();
-  const update = previous.catch(() => undefined).then(() => (existsSync(mirror) ? fetchInto(mirror, request) : cloneMirror(mirror, request)));
+  const update = previous
+    .catch(() => undefined)
+    .then(() => (existsSync(mirror) ? fetchInto(mirror, request) : cloneMirror(mirror, request)));
   mirrorQueues.set(mirror, update);
   try {
     await update;
@@ -92,8 +100,21 @@ async function cloneMirror(mirror: string, request: GitSourceRequest): Promise<v
     const clone = join(partial, 'repo');
     await git(request, 'cloning', ['clone', '--quiet', '--bare', '--', request.location, clone]);
     // A bare clone fetches nothing by itself later; branches and tags are what a reference names.
-    await git(request, 'configuring the cached clone', ['--git-dir', clone, 'config', 'remote.origin.fetch', '+refs/heads/*:refs/heads/*']);
-    await git(request, 'configuring the cached clone', ['--git-dir', clone, 'config', '--add', 'remote.origin.fetch', '+refs/tags/*:refs/tags/*']);
+    await git(request, 'configuring the cached clone', [
+      '--git-dir',
+      clone,
+      'config',
+      'remote.origin.fetch',
+      '+refs/heads/*:refs/heads/*',
+    ]);
+    await git(request, 'configuring the cached clone', [
+      '--git-dir',
+      clone,
+      'config',
+      '--add',
+      'remote.origin.fetch',
+      '+refs/tags/*:refs/tags/*',
+    ]);
     await rename(clone, mirror);
   } finally {
     await rm(partial, { recursive: true, force: true });
@@ -114,8 +135,17 @@ function runGit(args: readonly string[], request: GitSourceRequest, captureStdou
   });
 }
 
-async function git(request: GitSourceRequest, what: string, args: readonly string[], captureStdout = false): Promise<ProcessResult> {
+async function git(
+  request: GitSourceRequest,
+  what: string,
+  args: readonly string[],
+  captureStdout = false,
+): Promise<ProcessResult> {
   const result = await runGit(args, request, captureStdout);
-  if (result.exitCode !== 0) throw new SourceError(request.section, `${what} failed (${stripUserinfo(request.location)}): ${describeFailure('git', result)}`);
+  if (result.exitCode !== 0)
+    throw new SourceError(
+      request.section,
+      `${what} failed (${stripUserinfo(request.location)}): ${describeFailure('git', result)}`,
+    );
   return result;
 }

@@ -62,7 +62,11 @@ export async function downloadUrl(request: DownloadRequest): Promise<string> {
   const hash = createHash('sha256');
   try {
     stillAlive();
-    const response = await fetch(parsed.url, { headers: parsed.headers, signal: controller.signal, redirect: 'follow' });
+    const response = await fetch(parsed.url, {
+      headers: parsed.headers,
+      signal: controller.signal,
+      redirect: 'follow',
+    });
     if (response.status !== 200 || response.body === null) {
       await response.body?.cancel();
       throw new SourceError(section, `GET ${shown} answered ${response.status} ${response.statusText}`.trim());
@@ -74,7 +78,11 @@ export async function downloadUrl(request: DownloadRequest): Promise<string> {
         yield chunk;
       }
     };
-    await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), hashing, createWriteStream(request.target));
+    await pipeline(
+      Readable.fromWeb(response.body as WebReadableStream<Uint8Array>),
+      hashing,
+      createWriteStream(request.target),
+    );
   } catch (error) {
     if (error instanceof SourceError) throw error;
     if (silentTooLong) throw new SourceError(section, `${shown} sent nothing for ${request.timeoutMs / 1000}s`);

@@ -7,7 +7,12 @@ import { SourceError } from './types.js';
  * A local source as kolla-build packs it: a folder becomes a tar whose single top folder is the
  * folder's own name, a file (usually an operator's own tarball) is taken as is.
  */
-export async function packLocal(section: string, location: string, target: string, signal?: AbortSignal): Promise<void> {
+export async function packLocal(
+  section: string,
+  location: string,
+  target: string,
+  signal?: AbortSignal,
+): Promise<void> {
   const path = resolve(location);
   const found = await stat(path).catch(() => undefined);
   if (found === undefined) throw new SourceError(section, `local source ${path} does not exist`);

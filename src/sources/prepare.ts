@@ -90,7 +90,10 @@ export async function prepareImageSources(request: PrepareSourcesRequest): Promi
  * files the same way every time. The prefix is the whole image name plus `-plugin-`, so
  * `nova-plugin-x` belongs to `nova` and never to `nova-base`.
  */
-function sectionsWithPrefix(sections: Readonly<Record<string, SourceDefinition>>, prefix: string): [string, SourceDefinition][] {
+function sectionsWithPrefix(
+  sections: Readonly<Record<string, SourceDefinition>>,
+  prefix: string,
+): [string, SourceDefinition][] {
   return Object.entries(sections)
     .filter(([name, definition]) => name.startsWith(prefix) && name.length > prefix.length && definition.enabled)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
@@ -100,7 +103,11 @@ async function prepareOwn(section: string, definition: SourceDefinition, context
   return inSection(section, async () => {
     const fetched = await fetchSource(section, definition, context);
     const stored = await storeArchive(fetched, context.request.cacheDir);
-    return { path: `${section}-archive`, file: stored.file, identity: fetched.git?.identity ?? `sha256:${stored.sha256}` };
+    return {
+      path: `${section}-archive`,
+      file: stored.file,
+      identity: fetched.git?.identity ?? `sha256:${stored.sha256}`,
+    };
   });
 }
 
@@ -111,14 +118,22 @@ async function fetchSource(section: string, definition: SourceDefinition, contex
   switch (definition.type) {
     case 'url': {
       const expectedSha256 = expectedChecksum(section, definition, request.debianArch);
-      const sha256 = await downloadUrl({ section, url: definition.location, target: file, expectedSha256, timeoutMs, signal: request.signal });
+      const sha256 = await downloadUrl({
+        section,
+        url: definition.location,
+        target: file,
+        expectedSha256,
+        timeoutMs,
+        signal: request.signal,
+      });
       return { file, sha256 };
     }
     case 'local':
       await packLocal(section, definition.location, file, request.signal);
       return { file };
     case 'git': {
-      if (definition.reference === undefined) throw new SourceError(section, 'a git source needs a reference (branch, tag or commit)');
+      if (definition.reference === undefined)
+        throw new SourceError(section, 'a git source needs a reference (branch, tag or commit)');
       const checkoutDir = join(scratch, 'checkout');
       await mkdir(checkoutDir);
       const { commit, topName } = await fetchGitArchive({
@@ -150,7 +165,11 @@ function expectedChecksum(section: string, definition: SourceDefinition, debianA
  * Builds `plugins-archive` or `additions-archive`: every section's tar is extracted into one
  * folder, which is packed again under the top folder `plugins` or `additions`.
  */
-async function prepareBundle(bundle: Bundle, sections: readonly [string, SourceDefinition][], context: Context): Promise<PreparedArchive> {
+async function prepareBundle(
+  bundle: Bundle,
+  sections: readonly [string, SourceDefinition][],
+  context: Context,
+): Promise<PreparedArchive> {
   if (sections.length === 0) return emptyBundle(bundle, context.request.cacheDir);
   const parentDir = await context.nextScratch();
   const staging = join(parentDir, bundle);
@@ -177,7 +196,11 @@ async function prepareBundle(bundle: Bundle, sections: readonly [string, SourceD
     const target = join(await context.nextScratch(), 'archive');
     await createNormalisedTar({ parentDir, topName: bundle, target, signal: context.request.signal });
     const stored = await storeArchive({ file: target }, context.request.cacheDir);
-    return { path: section, file: stored.file, identity: await bundleIdentity(bundle, parentDir, stored.sha256, gitSources, context) };
+    return {
+      path: section,
+      file: stored.file,
+      identity: await bundleIdentity(bundle, parentDir, stored.sha256, gitSources, context),
+    };
   });
 }
 
@@ -222,11 +245,23 @@ function emptyBundle(bundle: Bundle, cacheDir: string): Promise<PreparedArchive>
  * checkout's .git folder is not (its index records inode numbers and times of the clone), so
  * then the identity hashes the bundle without those folders and names the commits instead.
  */
-async function bundleIdentity(bundle: Bundle, parentDir: string, sha256: string, gitSources: readonly { identity: string; topName: string }[], context: Context): Promise<string> {
+async function bundleIdentity(
+  bundle: Bundle,
+  parentDir: string,
+  sha256: string,
+  gitSources: readonly { identity: string; topName: string }[],
+  context: Context,
+): Promise<string> {
   if (gitSources.length === 0) return `sha256:${sha256}`;
   const withoutGit = join(await context.nextScratch(), 'archive');
   const exclude = gitSources.map((source) => `${bundle}/${source.topName}/.git`);
-  await createNormalisedTar({ parentDir, topName: bundle, target: withoutGit, exclude, signal: context.request.signal });
+  await createNormalisedTar({
+    parentDir,
+    topName: bundle,
+    target: withoutGit,
+    exclude,
+    signal: context.request.signal,
+  });
   return [`sha256:${await hashFile(withoutGit)}`, ...gitSources.map((source) => source.identity)].join(' ');
 }
 
@@ -234,7 +269,10 @@ async function bundleIdentity(bundle: Bundle, parentDir: string, sha256: string,
  * Moves a finished file to `<cacheDir>/sources/archives/<sha256>`: a plan can point at it
  * without holding it in memory, and it appears by a rename, never half-written.
  */
-async function storeArchive(fetched: Pick<Fetched, 'file' | 'sha256'>, cacheDir: string): Promise<{ file: string; sha256: string }> {
+async function storeArchive(
+  fetched: Pick<Fetched, 'file' | 'sha256'>,
+  cacheDir: string,
+): Promise<{ file: string; sha256: string }> {
   const sha256 = fetched.sha256 ?? (await hashFile(fetched.file));
   const archives = join(cacheDir, 'sources', 'archives');
   await mkdir(archives, { recursive: true });

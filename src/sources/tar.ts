@@ -26,15 +26,39 @@ async function tar(args: readonly string[], signal?: AbortSignal): Promise<void>
  * Writes `<parentDir>/<topName>` as a tar whose single top folder is `topName`.
  * `exclude` names members (from the top folder on, taken literally) to leave out.
  */
-export async function createNormalisedTar(options: { parentDir: string; topName: string; target: string; exclude?: readonly string[]; signal?: AbortSignal }): Promise<void> {
+export async function createNormalisedTar(options: {
+  parentDir: string;
+  topName: string;
+  target: string;
+  exclude?: readonly string[];
+  signal?: AbortSignal;
+}): Promise<void> {
   const exclude = (options.exclude ?? []).map((name) => `--exclude=${name}`);
   const filters = exclude.length > 0 ? ['--anchored', '--no-wildcards', ...exclude] : [];
-  await tar(['--create', '--file', options.target, ...NORMALISED, ...filters, '--directory', options.parentDir, '--', options.topName], options.signal);
+  await tar(
+    [
+      '--create',
+      '--file',
+      options.target,
+      ...NORMALISED,
+      ...filters,
+      '--directory',
+      options.parentDir,
+      '--',
+      options.topName,
+    ],
+    options.signal,
+  );
 }
 
 /** The members of a tar (compressed or not), or undefined when the file is not a tar at all. */
 export async function listMembers(file: string, signal?: AbortSignal): Promise<TarMember[] | undefined> {
-  const list = (verbose: boolean) => runProcess('tar', ['--list', ...(verbose ? ['--verbose', '--numeric-owner'] : []), '--quoting-style=escape', '--file', file], { env: TAR_ENV, signal, captureStdout: true });
+  const list = (verbose: boolean) =>
+    runProcess(
+      'tar',
+      ['--list', ...(verbose ? ['--verbose', '--numeric-owner'] : []), '--quoting-style=escape', '--file', file],
+      { env: TAR_ENV, signal, captureStdout: true },
+    );
   const plain = await list(false);
   if (plain.exitCode !== 0) return undefined;
   const names = lines(plain.stdout);
@@ -44,7 +68,8 @@ export async function listMembers(file: string, signal?: AbortSignal): Promise<T
   // plain one tells where each name ends, which the verbose line alone leaves ambiguous.
   const verbose = await list(true);
   const details = lines(verbose.stdout);
-  if (verbose.exitCode !== 0 || details.length !== names.length) throw new Error('tar could not list the members with their types');
+  if (verbose.exitCode !== 0 || details.length !== names.length)
+    throw new Error('tar could not list the members with their types');
   return names.map((name, index) => describeMember(name, details[index] ?? ''));
 }
 
@@ -62,11 +87,18 @@ function describeMember(name: string, detail: string): TarMember {
   const marker = ` ${name}${type === 'l' ? ' -> ' : ' link to '}`;
   const at = detail.indexOf(marker);
   if (at < 0) throw new Error(`tar listed ${name} in a form that could not be read`);
-  return { name: normalised, kind: type === 'l' ? 'symlink' : 'hardlink', linkTarget: detail.slice(at + marker.length) };
+  return {
+    name: normalised,
+    kind: type === 'l' ? 'symlink' : 'hardlink',
+    linkTarget: detail.slice(at + marker.length),
+  };
 }
 
 function normaliseName(name: string): string {
-  return name.replace(/^(\.\/)+/, '').replace(/\/+/g, '/').replace(/\/$/, '');
+  return name
+    .replace(/^(\.\/)+/, '')
+    .replace(/\/+/g, '/')
+    .replace(/\/$/, '');
 }
 
 /** Absolute, or with a `..` component: GNU tar would strip or skip it, we refuse the whole archive instead. */
@@ -84,15 +116,20 @@ function ancestors(name: string): string[] {
  * Besides names that leave the folder, a member may not sit below a symlink (from this
  * archive or one extracted before): writing through it could land anywhere on the host.
  */
-export function findUnsafeMember(members: readonly TarMember[], symlinksBefore: ReadonlySet<string>): string | undefined {
+export function findUnsafeMember(
+  members: readonly TarMember[],
+  symlinksBefore: ReadonlySet<string>,
+): string | undefined {
   const symlinks = new Set(symlinksBefore);
   for (const member of members) if (member.kind === 'symlink') symlinks.add(member.name);
   for (const member of members) {
     if (leavesFolder(member.name)) return `unsafe member name ${member.name}`;
-    if (member.kind === 'hardlink' && leavesFolder(member.linkTarget ?? '')) return `member ${member.name} links to ${member.linkTarget ?? ''} outside the archive`;
+    if (member.kind === 'hardlink' && leavesFolder(member.linkTarget ?? ''))
+      return `member ${member.name} links to ${member.linkTarget ?? ''} outside the archive`;
     const through = ancestors(member.name).find((ancestor) => symlinks.has(ancestor));
     if (through !== undefined) return `member ${member.name} would be written through the symlink ${through}`;
-    if (member.kind === 'directory' && symlinksBefore.has(member.name)) return `member ${member.name} would replace the symlink of an earlier archive`;
+    if (member.kind === 'directory' && symlinksBefore.has(member.name))
+      return `member ${member.name} would replace the symlink of an earlier archive`;
   }
   return undefined;
 }

@@ -8,5 +8,7 @@ export function stripUserinfo(text: string): string {
 
 /** The text with every URL's password replaced, the user kept: for showing a configuration. */
 export function redactUrlPasswords(text: string): string {
-  return text.replace(URL_LOGIN, (login: string, scheme: string, user: string, password: string | undefined) => (password === undefined ? login : `${scheme}${user}:<redacted>@`));
+  return text.replace(URL_LOGIN, (login: string, scheme: string, user: string, password: string | undefined) =>
+    password === undefined ? login : `${scheme}${user}:<redacted>@`,
+  );
 }

@@ -36,7 +36,8 @@ function pad(data: Buffer): Buffer {
 
 function unpad(data: Buffer): Buffer {
   const length = data.at(-1) ?? 0;
-  if (length < 1 || length > 16 || length > data.length) throw new VaultError('malformed', 'bad padding after decryption');
+  if (length < 1 || length > 16 || length > data.length)
+    throw new VaultError('malformed', 'bad padding after decryption');
   return data.subarray(0, data.length - length);
 }
 
@@ -61,10 +62,19 @@ export interface VaultEnvelope {
 export function readEnvelope(text: string): VaultEnvelope & { body: string } {
   const lines = text.trim().split(/\r?\n/);
   const header = (lines.shift() ?? '').trim().split(';');
-  if (header[0] !== VAULT_HEADER) throw new VaultError('not-a-vault', 'not an Ansible Vault file (no $ANSIBLE_VAULT header)');
+  if (header[0] !== VAULT_HEADER)
+    throw new VaultError('not-a-vault', 'not an Ansible Vault file (no $ANSIBLE_VAULT header)');
   const version = header[1];
-  if ((version !== '1.1' && version !== '1.2') || header[2] !== 'AES256') throw new VaultError('malformed', `unsupported vault format ${header.slice(1, 3).join(';')} (1.1 and 1.2 with AES256 are supported)`);
-  return { version, vaultId: version === '1.2' ? header[3] : undefined, body: lines.map((line) => line.trim()).join('') };
+  if ((version !== '1.1' && version !== '1.2') || header[2] !== 'AES256')
+    throw new VaultError(
+      'malformed',
+      `unsupported vault format ${header.slice(1, 3).join(';')} (1.1 and 1.2 with AES256 are supported)`,
+    );
+  return {
+    version,
+    vaultId: version === '1.2' ? header[3] : undefined,
+    body: lines.map((line) => line.trim()).join(''),
+  };
 }
 
 export function decryptVault(text: string, password: string): Buffer {
@@ -72,7 +82,13 @@ export function decryptVault(text: string, password: string): Buffer {
   if (!/^(?:[0-9a-fA-F]{2})+$/.test(body)) throw new VaultError('malformed', 'the vault body is not hexadecimal');
   const parts = Buffer.from(body, 'hex').toString('utf8').split('\n');
   const [saltHex, macHex, ciphertextHex] = parts;
-  if (parts.length !== 3 || !saltHex || !macHex || !ciphertextHex || !/^[0-9a-f]+$/i.test(saltHex + macHex + ciphertextHex)) {
+  if (
+    parts.length !== 3 ||
+    !saltHex ||
+    !macHex ||
+    !ciphertextHex ||
+    !/^[0-9a-f]+$/i.test(saltHex + macHex + ciphertextHex)
+  ) {
     throw new VaultError('malformed', 'the vault body does not hold salt, HMAC and ciphertext');
   }
   const keys = deriveKeys(password, Buffer.from(saltHex, 'hex'));

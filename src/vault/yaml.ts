@@ -67,7 +67,9 @@ function decryptValues(value: unknown, password: () => string, path: string[]): 
   if (value instanceof VaultedValue) return unlock(value.text, password, path.join('.'));
   if (Array.isArray(value)) return value.map((item, index) => decryptValues(item, password, [...path, String(index)]));
   if (typeof value === 'object' && value !== null) {
-    return Object.fromEntries(Object.entries(value).map(([key, child]) => [key, decryptValues(child, password, [...path, key])]));
+    return Object.fromEntries(
+      Object.entries(value).map(([key, child]) => [key, decryptValues(child, password, [...path, key])]),
+    );
   }
   return value;
 }

@@ -27,13 +27,19 @@ export function needlesFor(name: string, username: string | undefined, password:
     { description: `${name} (base64)`, value: base64(password) },
     { description: `${name} (user:password)`, value: `${user}:${password}` },
     { description: `${name} (base64 of user:password)`, value: base64(`${user}:${password}`) },
-    { description: `${name} (user:password@ in a URL)`, value: `${encodeURIComponent(user)}:${encodeURIComponent(password)}@` },
+    {
+      description: `${name} (user:password@ in a URL)`,
+      value: `${encodeURIComponent(user)}:${encodeURIComponent(password)}@`,
+    },
   ];
 }
 
 /** Every configured credential, in every form: what must never be found, and what logs hide. */
 export function credentialNeedles(secrets: Secrets): SecretNeedle[] {
-  return [...needlesFor('registry_password', secrets.registry_username, secrets.registry_password), ...needlesFor('pulp_password', secrets.pulp_username, secrets.pulp_password)];
+  return [
+    ...needlesFor('registry_password', secrets.registry_username, secrets.registry_password),
+    ...needlesFor('pulp_password', secrets.pulp_username, secrets.pulp_password),
+  ];
 }
 
 interface OciIndex {

@@ -20,7 +20,13 @@ export function buildWorkspace(registry: TestRegistry, options: { engine?: strin
   const imagesDir = copyBundledImages(join(dir, 'images'));
   const baseTemplate = join(imagesDir, 'base/Dockerfile.j2');
   const nonce = `${Date.now()}-${Math.random().toString(36).slice(2)}`;
-  writeFileSync(baseTemplate, readFileSync(baseTemplate, 'utf8').replace('{{ macros.image_labels() }}', `{{ macros.image_labels() }}\nLABEL ci-builder.test-run="${nonce}"`));
+  writeFileSync(
+    baseTemplate,
+    readFileSync(baseTemplate, 'utf8').replace(
+      '{{ macros.image_labels() }}',
+      `{{ macros.image_labels() }}\nLABEL ci-builder.test-run="${nonce}"`,
+    ),
+  );
   const bundled = readFileSync(new URL('../../etc/ci-builder/config.yml', import.meta.url), 'utf8');
   const config = bundled
     .replace(/^registry: .*$/m, `registry: ${registry.address}`)

@@ -5,15 +5,38 @@ import { inflateSync } from 'node:zlib';
 import { temporaryDir } from './files.js';
 
 /** Flags for a headless Chromium on a machine with no outside network. */
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--hide-scrollbars'];
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--hide-scrollbars',
+];
 
 export function chromiumDumpDom(url: string): string {
-  return execFileSync('chromium', [...FLAGS, `--user-data-dir=${temporaryDir('chromium-')}`, '--dump-dom', url], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  return execFileSync('chromium', [...FLAGS, `--user-data-dir=${temporaryDir('chromium-')}`, '--dump-dom', url], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
 }
 
 export function chromiumScreenshot(url: string, width = 1280, height = 1000): string {
   const file = join(temporaryDir('chromium-shot-'), 'screenshot.png');
-  execFileSync('chromium', [...FLAGS, `--user-data-dir=${temporaryDir('chromium-')}`, `--window-size=${width},${height}`, `--screenshot=${file}`, url], { stdio: 'ignore' });
+  execFileSync(
+    'chromium',
+    [
+      ...FLAGS,
+      `--user-data-dir=${temporaryDir('chromium-')}`,
+      `--window-size=${width},${height}`,
+      `--screenshot=${file}`,
+      url,
+    ],
+    { stdio: 'ignore' },
+  );
   return file;
 }
 
@@ -33,7 +56,8 @@ export function distinctColours(pngFile: string): number {
       width = body.readUInt32BE(0);
       height = body.readUInt32BE(4);
       channels = body[9] === 6 ? 4 : body[9] === 2 ? 3 : 0;
-      if (body[8] !== 8 || channels === 0 || body[12] !== 0) throw new Error('only 8-bit RGB(A) non-interlaced PNGs are read here');
+      if (body[8] !== 8 || channels === 0 || body[12] !== 0)
+        throw new Error('only 8-bit RGB(A) non-interlaced PNGs are read here');
     }
     if (type === 'IDAT') data.push(body);
     offset += 12 + length;
@@ -62,7 +86,12 @@ export function distinctColours(pngFile: string): number {
       }
       current[index] = (value + predictor) & 0xff;
     }
-    for (let pixel = 0; pixel < width; pixel++) colours.add(((current[pixel * channels] ?? 0) << 16) | ((current[pixel * channels + 1] ?? 0) << 8) | (current[pixel * channels + 2] ?? 0));
+    for (let pixel = 0; pixel < width; pixel++)
+      colours.add(
+        ((current[pixel * channels] ?? 0) << 16) |
+          ((current[pixel * channels + 1] ?? 0) << 8) |
+          (current[pixel * channels + 2] ?? 0),
+      );
     current.copy(previous);
   }
   return colours.size;

@@ -15,9 +15,16 @@ export interface CliOptions {
 }
 
 /** Starts the built ci-builder command as a user would, with a clean CI_BUILDER_* environment. */
-export function startCli(args: readonly string[], options: CliOptions = {}): { child: ChildProcess; done: Promise<CliResult> } {
+export function startCli(
+  args: readonly string[],
+  options: CliOptions = {},
+): { child: ChildProcess; done: Promise<CliResult> } {
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('CI_BUILDER_')));
-  const child = spawn(process.execPath, [join(projectRoot, 'dist/cli/main.js'), ...args], { cwd: options.cwd ?? projectRoot, env: { ...env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [join(projectRoot, 'dist/cli/main.js'), ...args], {
+    cwd: options.cwd ?? projectRoot,
+    env: { ...env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const done = new Promise<CliResult>((resolve, reject) => {
     let stdout = '';
     let stderr = '';

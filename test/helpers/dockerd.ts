@@ -14,7 +14,19 @@ export async function startDockerd(): Promise<TestDockerd> {
   const socket = join(dir, 'docker.sock');
   const child = spawn(
     'dockerd',
-    ['--iptables=false', '--ip-masq=false', '--bridge=none', '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'docker.pid'), '-H', `unix://${socket}`],
+    [
+      '--iptables=false',
+      '--ip-masq=false',
+      '--bridge=none',
+      '--data-root',
+      join(dir, 'data'),
+      '--exec-root',
+      join(dir, 'exec'),
+      '--pidfile',
+      join(dir, 'docker.pid'),
+      '-H',
+      `unix://${socket}`,
+    ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let log = '';
@@ -22,10 +34,17 @@ export async function startDockerd(): Promise<TestDockerd> {
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const host = `unix://${socket}`;
   try {
-    await waitFor('dockerd', async () => {
-      const info = spawn('/usr/bin/docker', ['info'], { env: { ...process.env, DOCKER_HOST: host }, stdio: 'ignore' });
-      return new Promise<boolean>((resolve) => info.on('close', (code) => resolve(code === 0)));
-    }, 60_000);
+    await waitFor(
+      'dockerd',
+      async () => {
+        const info = spawn('/usr/bin/docker', ['info'], {
+          env: { ...process.env, DOCKER_HOST: host },
+          stdio: 'ignore',
+        });
+        return new Promise<boolean>((resolve) => info.on('close', (code) => resolve(code === 0)));
+      },
+      60_000,
+    );
   } catch (error) {
     child.kill('SIGKILL');
     throw new Error(`${(error as Error).message}: ${log}`);

@@ -42,10 +42,21 @@ export async function startFakePulp(options: FakePulpOptions): Promise<FakePulp>
     if (route) return route(request, response);
     if (path === '/pulp/api/v3/status/') {
       response.writeHead(200, { 'content-type': 'application/json' });
-      return response.end(JSON.stringify({ versions: [{ component: 'core', version: '3.49.0' }, { component: 'deb', version: '3.2.0' }], online_workers: [{ name: 'w1' }], online_content_apps: [{ name: 'c1' }], database_connection: { connected: true } }));
+      return response.end(
+        JSON.stringify({
+          versions: [
+            { component: 'core', version: '3.49.0' },
+            { component: 'deb', version: '3.2.0' },
+          ],
+          online_workers: [{ name: 'w1' }],
+          online_content_apps: [{ name: 'c1' }],
+          database_connection: { connected: true },
+        }),
+      );
     }
     if (!path.startsWith(CONTENT)) return plain(response, 404, 'Not Found');
-    if (request.headers.authorization !== expected) return plain(response, 403, '{"detail":"Authentication credentials were not provided."}');
+    if (request.headers.authorization !== expected)
+      return plain(response, 403, '{"detail":"Authentication credentials were not provided."}');
     if (options.contentStatus !== undefined) {
       return plain(response, options.contentStatus, '{"detail":"Internal Server Error"}');
     }
@@ -54,11 +65,14 @@ export async function startFakePulp(options: FakePulpOptions): Promise<FakePulp>
       if (relative.startsWith(prefix)) return serveFile(request, response, dir, relative.slice(prefix.length));
     }
     for (const [prefix, mirror] of Object.entries(options.relayContent ?? {})) {
-      if (relative.startsWith(prefix)) return relay(request, response, `${mirror.replace(/\/$/, '')}/${relative.slice(prefix.length)}`);
+      if (relative.startsWith(prefix))
+        return relay(request, response, `${mirror.replace(/\/$/, '')}/${relative.slice(prefix.length)}`);
     }
     plain(response, 404, '{"detail":"Not found."}');
   };
-  const server = options.tls ? https.createServer({ key: options.tls.key, cert: options.tls.cert }, handler) : http.createServer(handler);
+  const server = options.tls
+    ? https.createServer({ key: options.tls.key, cert: options.tls.cert }, handler)
+    : http.createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const { port } = server.address() as AddressInfo;
   return {
@@ -76,7 +90,8 @@ function plain(response: ServerResponse, status: number, body: string): void {
 /** Files with HEAD, Range and If-None-Match, as Pulp's content app answers them. */
 function serveFile(request: IncomingMessage, response: ServerResponse, dir: string, relative: string): void {
   const file = normalize(join(dir, relative));
-  if (!file.startsWith(dir) || !existsSync(file) || !statSync(file).isFile()) return plain(response, 404, '{"detail":"Not found."}');
+  if (!file.startsWith(dir) || !existsSync(file) || !statSync(file).isFile())
+    return plain(response, 404, '{"detail":"Not found."}');
   const size = statSync(file).size;
   const etag = `"${size}-${Math.floor(statSync(file).mtimeMs)}"`;
   if (request.headers['if-none-match'] === etag) {
@@ -88,11 +103,21 @@ function serveFile(request: IncomingMessage, response: ServerResponse, dir: stri
   if (range) {
     const start = Number(range[1]);
     const end = range[2] ? Math.min(Number(range[2]), size - 1) : size - 1;
-    response.writeHead(206, { 'content-length': end - start + 1, 'content-range': `bytes ${start}-${end}/${size}`, 'accept-ranges': 'bytes', etag });
+    response.writeHead(206, {
+      'content-length': end - start + 1,
+      'content-range': `bytes ${start}-${end}/${size}`,
+      'accept-ranges': 'bytes',
+      etag,
+    });
     if (request.method === 'HEAD') return void response.end();
     return void createReadStream(file, { start, end }).pipe(response);
   }
-  response.writeHead(200, { 'content-length': size, 'content-type': 'application/octet-stream', 'accept-ranges': 'bytes', etag });
+  response.writeHead(200, {
+    'content-length': size,
+    'content-type': 'application/octet-stream',
+    'accept-ranges': 'bytes',
+    etag,
+  });
   if (request.method === 'HEAD') return void response.end();
   createReadStream(file).pipe(response);
 }

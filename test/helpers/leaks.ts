@@ -3,7 +3,11 @@ import { join } from 'node:path';
 
 /** Forms in which a credential could leak: plain, and base64 of the password and of user:password. */
 export function secretForms(username: string, password: string): string[] {
-  return [password, Buffer.from(password).toString('base64'), Buffer.from(`${username}:${password}`).toString('base64')];
+  return [
+    password,
+    Buffer.from(password).toString('base64'),
+    Buffer.from(`${username}:${password}`).toString('base64'),
+  ];
 }
 
 /** Files under a folder that contain any of the needles. */

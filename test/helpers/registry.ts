@@ -99,25 +99,29 @@ export async function pushTwoLayerImage(
 ): Promise<PushedImage> {
   const raw = [Buffer.from(`layer one of ${seed}\n`.repeat(200)), Buffer.from(`layer two of ${seed}\n`.repeat(300))];
   const layers = raw.map((bytes) => gzipSync(bytes));
-  const config = Buffer.from(JSON.stringify({
-    architecture: 'amd64',
-    os: 'linux',
-    config: { Labels: { seed } },
-    rootfs: { type: 'layers', diff_ids: raw.map((bytes) => sha256Digest(bytes)) },
-  }));
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      config: { Labels: { seed } },
+      rootfs: { type: 'layers', diff_ids: raw.map((bytes) => sha256Digest(bytes)) },
+    }),
+  );
   const layerDigests: string[] = [];
   for (const layer of layers) layerDigests.push(await client.uploadBlob(repository, layer));
   const configDigest = await client.uploadBlob(repository, config);
-  const manifest = Buffer.from(JSON.stringify({
-    schemaVersion: 2,
-    mediaType: OCI_MANIFEST,
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
-    layers: layers.map((layer, index) => ({
-      mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
-      digest: layerDigests[index],
-      size: layer.length,
-    })),
-  }));
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
+      layers: layers.map((layer, index) => ({
+        mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+        digest: layerDigests[index],
+        size: layer.length,
+      })),
+    }),
+  );
   const digest = await client.putManifest(repository, tag, manifest, OCI_MANIFEST);
   return { digest, manifest, layers: layerDigests };
 }

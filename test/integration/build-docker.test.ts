@@ -11,39 +11,56 @@ import { startDockerd, type TestDockerd } from '../helpers/dockerd.js';
 import { filesContaining, secretForms } from '../helpers/leaks.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 
-describe('building the bundled tree with the docker adapter (BuildKit) against a dockerd the test started', { timeout: 30 * 60_000 }, () => {
-  let registry: TestRegistry;
-  let dockerd: TestDockerd;
+describe(
+  'building the bundled tree with the docker adapter (BuildKit) against a dockerd the test started',
+  { timeout: 30 * 60_000 },
+  () => {
+    let registry: TestRegistry;
+    let dockerd: TestDockerd;
 
-  before(async () => {
-    [registry, dockerd] = await Promise.all([startRegistry(), startDockerd()]);
-  });
-  after(async () => {
-    await Promise.all([registry?.stop(), dockerd?.stop()]);
-  });
+    before(async () => {
+      [registry, dockerd] = await Promise.all([startRegistry(), startDockerd()]);
+    });
+    after(async () => {
+      await Promise.all([registry?.stop(), dockerd?.stop()]);
+    });
 
-  it('builds, pushes and labels every image, then reuses them all on a re-run', async () => {
-    const workspace = buildWorkspace(registry, { engine: 'docker' });
-    const env = { DOCKER_HOST: dockerd.host };
-    // The adapter is what is under test here: the base chain and two leaves are enough.
-    const subset = ['^cron$', '^memcached$'];
-    const cold = await runCli(['--config', workspace.configDir, 'build', '--push', '--tag', 'docker-1', ...subset], { cwd: workspace.dir, env });
-    assert.equal(cold.code, 0, cold.stderr);
-    const summary = JSON.parse(readFileSync(join(workspace.runsDir, 'docker-1/summary.json'), 'utf8')) as RunSummary;
-    assert.equal(summary.engine, 'docker');
-    assert.equal(summary.built.length, 3);
-    assert.equal(summary.pushed.length, 3);
-    const client = new RegistryClient(registry.address, { username: registry.username, password: registry.password }, { insecure: true });
-    for (const [name, record] of Object.entries(summary.images)) {
-      const config = await client.getImageConfig(`ci-builder-dev/${name}`, 'docker-1');
-      assert.equal(config.config?.Labels?.[INPUT_DIGEST_LABEL], record.input_digest);
-    }
-    assert.deepEqual(filesContaining(join(workspace.dir, '.ci-builder'), secretForms(registry.username, registry.password)), []);
+    it('builds, pushes and labels every image, then reuses them all on a re-run', async () => {
+      const workspace = buildWorkspace(registry, { engine: 'docker' });
+      const env = { DOCKER_HOST: dockerd.host };
+      // The adapter is what is under test here: the base chain and two leaves are enough.
+      const subset = ['^cron$', '^memcached$'];
+      const cold = await runCli(['--config', workspace.configDir, 'build', '--push', '--tag', 'docker-1', ...subset], {
+        cwd: workspace.dir,
+        env,
+      });
+      assert.equal(cold.code, 0, cold.stderr);
+      const summary = JSON.parse(readFileSync(join(workspace.runsDir, 'docker-1/summary.json'), 'utf8')) as RunSummary;
+      assert.equal(summary.engine, 'docker');
+      assert.equal(summary.built.length, 3);
+      assert.equal(summary.pushed.length, 3);
+      const client = new RegistryClient(
+        registry.address,
+        { username: registry.username, password: registry.password },
+        { insecure: true },
+      );
+      for (const [name, record] of Object.entries(summary.images)) {
+        const config = await client.getImageConfig(`ci-builder-dev/${name}`, 'docker-1');
+        assert.equal(config.config?.Labels?.[INPUT_DIGEST_LABEL], record.input_digest);
+      }
+      assert.deepEqual(
+        filesContaining(join(workspace.dir, '.ci-builder'), secretForms(registry.username, registry.password)),
+        [],
+      );
 
-    const rerun = await runCli(['--config', workspace.configDir, 'build', '--tag', 'docker-2', ...subset], { cwd: workspace.dir, env });
-    assert.equal(rerun.code, 0, rerun.stderr);
-    const second = JSON.parse(readFileSync(join(workspace.runsDir, 'docker-2/summary.json'), 'utf8')) as RunSummary;
-    assert.deepEqual(second.built, []);
-    assert.equal(second.reused.length, 3);
-  });
-});
+      const rerun = await runCli(['--config', workspace.configDir, 'build', '--tag', 'docker-2', ...subset], {
+        cwd: workspace.dir,
+        env,
+      });
+      assert.equal(rerun.code, 0, rerun.stderr);
+      const second = JSON.parse(readFileSync(join(workspace.runsDir, 'docker-2/summary.json'), 'utf8')) as RunSummary;
+      assert.deepEqual(second.built, []);
+      assert.equal(second.reused.length, 3);
+    });
+  },
+);

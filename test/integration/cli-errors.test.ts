@@ -56,7 +56,10 @@ describe('bad input exits 2 with one clear line and builds nothing', () => {
 
   it('an unknown environment from CI_BUILDER_ENVIRONMENT', async () => {
     const dir = workspace();
-    const result = await runCli(['images', 'list'], { cwd: dir, env: { CI_BUILDER_CONFIG: join(dir, 'etc'), CI_BUILDER_ENVIRONMENT: 'nope' } });
+    const result = await runCli(['images', 'list'], {
+      cwd: dir,
+      env: { CI_BUILDER_CONFIG: join(dir, 'etc'), CI_BUILDER_ENVIRONMENT: 'nope' },
+    });
     assertOneLineError(result, /unknown environment "nope"/);
   });
 
@@ -69,8 +72,14 @@ describe('bad input exits 2 with one clear line and builds nothing', () => {
 
   it('an unknown distro or set', async () => {
     const dir = workspace();
-    assertOneLineError(await runCli(['--config', join(dir, 'etc'), 'build', '--distro', 'arch'], { cwd: dir }), /unknown distro "arch"/);
-    assertOneLineError(await runCli(['--config', join(dir, 'etc'), 'build', '--set', 'nope'], { cwd: dir }), /unknown set "nope"/);
+    assertOneLineError(
+      await runCli(['--config', join(dir, 'etc'), 'build', '--distro', 'arch'], { cwd: dir }),
+      /unknown distro "arch"/,
+    );
+    assertOneLineError(
+      await runCli(['--config', join(dir, 'etc'), 'build', '--set', 'nope'], { cwd: dir }),
+      /unknown set "nope"/,
+    );
   });
 
   it('--auth-proxy with Pulp unreachable: one line, exit 1 (the input was fine)', async () => {
@@ -81,7 +90,10 @@ describe('bad input exits 2 with one clear line and builds nothing', () => {
     });
     const result = await runCli(['--config', join(dir, 'etc'), 'build', '--auth-proxy'], { cwd: dir });
     assert.equal(result.code, 1, result.stderr);
-    assert.match(result.stderr.trim(), /^ci-builder: error: auth proxy: upstream http:\/\/127\.0\.0\.1:\d+ did not answer \/pulp\/api\/v3\/status\/ within 2s \(ECONNREFUSED\)$/);
+    assert.match(
+      result.stderr.trim(),
+      /^ci-builder: error: auth proxy: upstream http:\/\/127\.0\.0\.1:\d+ did not answer \/pulp\/api\/v3\/status\/ within 2s \(ECONNREFUSED\)$/,
+    );
     assert.ok(!result.stderr.includes('p4ss-not-shown'));
   });
 
@@ -142,7 +154,8 @@ describe('bad input exits 2 with one clear line and builds nothing', () => {
     symlinkSync(join(dir, 'private/credentials'), join(dir, 'etc/images/leaf/credentials'));
     const out = join(dir, 'out');
     const result = await runCli(['--config', join(dir, 'etc'), 'images', 'render', '--out', out], { cwd: dir });
-    const line = /^ci-builder: error: leaf: build context: symlink credentials -> .*private\/credentials leaves the image/;
+    const line =
+      /^ci-builder: error: leaf: build context: symlink credentials -> .*private\/credentials leaves the image/;
     assertOneLineError(result, line);
     assert.ok(!existsSync(out), 'nothing rendered');
     const baseOnly = await runCli(['--config', join(dir, 'etc'), 'images', 'render', '--out', out, '^base$'], {
@@ -155,7 +168,10 @@ describe('bad input exits 2 with one clear line and builds nothing', () => {
 
   it('--push without a registry', async () => {
     const dir = workspace();
-    assertOneLineError(await runCli(['--config', join(dir, 'etc'), 'build', '--push'], { cwd: dir }), /--push needs a registry/);
+    assertOneLineError(
+      await runCli(['--config', join(dir, 'etc'), 'build', '--push'], { cwd: dir }),
+      /--push needs a registry/,
+    );
   });
 });
 
@@ -168,7 +184,7 @@ describe('looking before building', () => {
     assert.match(result.stderr, /regex "nothing-here" matches no image/);
   });
 
-  it('prints dependencies in kolla-build\'s JSON shape', async () => {
+  it("prints dependencies in kolla-build's JSON shape", async () => {
     const dir = workspace();
     const result = await runCli(['--config', join(dir, 'etc'), '--json', 'images', 'deps'], { cwd: dir });
     assert.deepEqual(JSON.parse(result.stdout), [{ base: ['leaf'] }]);
@@ -179,21 +195,34 @@ describe('looking before building', () => {
       'etc/config.yml': `${goodConfig}sets:\n  leaves: ["^leaf$"]\n`,
       'etc/images/other/Dockerfile.j2': 'FROM {{ namespace }}/base:{{ tag }}\n',
     });
-    const list = await runCli(['--config', join(dir, 'etc'), 'images', 'list', '--format', 'kolla', '--profile', 'leaves'], { cwd: dir });
+    const list = await runCli(
+      ['--config', join(dir, 'etc'), 'images', 'list', '--format', 'kolla', '--profile', 'leaves'],
+      { cwd: dir },
+    );
     assert.equal(list.code, 0, list.stderr);
     assert.equal(list.stdout, '1 : base\n2 : leaf\n');
     const deps = await runCli(['--config', join(dir, 'etc'), 'images', 'deps', '--format', 'kolla'], { cwd: dir });
     assert.equal(deps.stdout, '{\n  "base": [\n    "leaf",\n    "other"\n  ]\n}\n');
-    const lonely = await runCli(['--config', join(dir, 'etc'), 'images', 'deps', '--format', 'kolla', '^base$'], { cwd: dir });
+    const lonely = await runCli(['--config', join(dir, 'etc'), 'images', 'deps', '--format', 'kolla', '^base$'], {
+      cwd: dir,
+    });
     assert.deepEqual(JSON.parse(lonely.stdout), { base: [] }, 'a root stays {name: []} without children');
-    assertOneLineError(await runCli(['--config', join(dir, 'etc'), 'images', 'list', '--format', 'xml'], { cwd: dir }), /invalid --format "xml": expected plain, json or kolla/);
-    assertOneLineError(await runCli(['--config', join(dir, 'etc'), 'images', 'list', '--profile', 'nope'], { cwd: dir }), /unknown set "nope"/);
+    assertOneLineError(
+      await runCli(['--config', join(dir, 'etc'), 'images', 'list', '--format', 'xml'], { cwd: dir }),
+      /invalid --format "xml": expected plain, json or kolla/,
+    );
+    assertOneLineError(
+      await runCli(['--config', join(dir, 'etc'), 'images', 'list', '--profile', 'nope'], { cwd: dir }),
+      /unknown set "nope"/,
+    );
   });
 
   it('renders Dockerfiles without building', async () => {
     const dir = workspace();
     const out = join(dir, 'out');
-    const result = await runCli(['--config', join(dir, 'etc'), 'images', 'render', '--out', out, '--tag', 't1'], { cwd: dir });
+    const result = await runCli(['--config', join(dir, 'etc'), 'images', 'render', '--out', out, '--tag', 't1'], {
+      cwd: dir,
+    });
     assert.equal(result.code, 0, result.stderr);
     const { readFileSync } = await import('node:fs');
     assert.equal(readFileSync(join(out, 'leaf/Dockerfile'), 'utf8'), 'FROM localhost/ns/base:t1');
@@ -206,15 +235,40 @@ describe('looking before building', () => {
       'later.j2': '{% extends parent_template %}\n{% set leaf_extra = 1 %}\n',
     });
     const out = join(dir, 'out');
-    const result = await runCli(['--config', join(dir, 'etc'), 'images', 'render', '--out', out, '--tag', 't1', '--template-override', 'site.j2', '--template-override', 'later.j2', 'leaf'], { cwd: dir });
+    const result = await runCli(
+      [
+        '--config',
+        join(dir, 'etc'),
+        'images',
+        'render',
+        '--out',
+        out,
+        '--tag',
+        't1',
+        '--template-override',
+        'site.j2',
+        '--template-override',
+        'later.j2',
+        'leaf',
+      ],
+      { cwd: dir },
+    );
     assert.equal(result.code, 0, result.stderr);
     const { readFileSync } = await import('node:fs');
     assert.equal(readFileSync(join(out, 'leaf/Dockerfile'), 'utf8'), 'FROM localhost/ns/base:t1\nRUN echo site');
-    assertOneLineError(await runCli(['--config', join(dir, 'etc'), 'images', 'render', '--out', out, '--template-override', 'nope.j2'], { cwd: dir }), /nope\.j2: template override file not found/);
+    assertOneLineError(
+      await runCli(['--config', join(dir, 'etc'), 'images', 'render', '--out', out, '--template-override', 'nope.j2'], {
+        cwd: dir,
+      }),
+      /nope\.j2: template override file not found/,
+    );
   });
 
   it('shows the effective config with secrets redacted', async () => {
-    const dir = workspace({ 'etc/config.yml': `${goodConfig}secrets: secrets.yml\n`, 'etc/secrets.yml': 'registry_username: u\nregistry_password: hunter2-secret\n' });
+    const dir = workspace({
+      'etc/config.yml': `${goodConfig}secrets: secrets.yml\n`,
+      'etc/secrets.yml': 'registry_username: u\nregistry_password: hunter2-secret\n',
+    });
     const result = await runCli(['--config', join(dir, 'etc'), 'config', 'show'], { cwd: dir });
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /registry_password: <redacted>/);
@@ -222,7 +276,11 @@ describe('looking before building', () => {
   });
 });
 
-const cliResult = (result: SpawnSyncReturns<string>) => ({ code: result.status, stderr: result.stderr, stdout: result.stdout });
+const cliResult = (result: SpawnSyncReturns<string>) => ({
+  code: result.status,
+  stderr: result.stderr,
+  stdout: result.stdout,
+});
 
 /** Runs the command, killing it (the test then fails) if it has not ended after a while: some paths used to hang. */
 async function runCliBounded(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
@@ -238,17 +296,22 @@ async function runCliBounded(args: readonly string[], options: { cwd?: string; e
 describe('an output path that cannot be written is refused up front: one line, exit 2, nothing done', () => {
   const vaultEnv = { CI_BUILDER_VAULT_PASSWORD: 'pw-for-output-tests' };
   /** In a workspace with a plain file to encrypt: the command (with --config) must be refused with `pattern`. */
-  const refusedIn = (dir: string, env: NodeJS.ProcessEnv = {}) => async (args: string[], pattern: RegExp) => {
-    const withConfig = args[0] === 'vault' ? args : ['--config', join(dir, 'etc'), ...args];
-    assertOneLineError(await runCliBounded(withConfig, { cwd: dir, env: { ...vaultEnv, ...env } }), pattern);
-  };
+  const refusedIn =
+    (dir: string, env: NodeJS.ProcessEnv = {}) =>
+    async (args: string[], pattern: RegExp) => {
+      const withConfig = args[0] === 'vault' ? args : ['--config', join(dir, 'etc'), ...args];
+      assertOneLineError(await runCliBounded(withConfig, { cwd: dir, env: { ...vaultEnv, ...env } }), pattern);
+    };
 
   it('under /proc, /sys or /dev (it used to hang, ignoring SIGTERM)', async () => {
     const dir = workspace({ 'plain.yml': 'a: 1\n' });
     const refused = refusedIn(dir);
     await refused(['build', '--run-dir', '/proc/ci-builder/run'], /--run-dir \/proc\/ci-builder\/run: is in \/proc/);
     await refused(['images', 'render', '--out', '/proc/ci-builder'], /--out \/proc\/ci-builder: is in \/proc/);
-    await refused(['vault', 'encrypt', 'plain.yml', '--output', '/proc/x/y.yml'], /--output \/proc\/x\/y\.yml: is in \/proc/);
+    await refused(
+      ['vault', 'encrypt', 'plain.yml', '--output', '/proc/x/y.yml'],
+      /--output \/proc\/x\/y\.yml: is in \/proc/,
+    );
     await refused(['images', 'render', '--out', '/sys/ci-builder/out'], /--out \/sys\/ci-builder\/out: is in \/sys/);
     await refused(['vault', 'decrypt', 'plain.yml', '--output', '/dev/shm/x/plain.yml'], /is in \/dev/);
     symlinkSync('/proc', join(dir, 'sneaky'));
@@ -269,7 +332,10 @@ describe('an output path that cannot be written is refused up front: one line, e
     const refused = refusedIn(dir);
     await refused(['build', '--run-dir', 'a-file/run'], /--run-dir a-file\/run: .*a-file is not a folder$/);
     await refused(['images', 'render', '--out', 'a-file/out'], /--out a-file\/out: .*a-file is not a folder$/);
-    await refused(['vault', 'encrypt', 'plain.yml', '--output', 'a-file/x.yml'], /--output a-file\/x\.yml: .*a-file is not a folder$/);
+    await refused(
+      ['vault', 'encrypt', 'plain.yml', '--output', 'a-file/x.yml'],
+      /--output a-file\/x\.yml: .*a-file is not a folder$/,
+    );
     await refused(['vault', 'encrypt', 'plain.yml', '--output', 'etc'], /--output etc: is a folder, not a file$/);
     writeFileSync(join(dir, '.ci-builder'), 'not a folder\n');
     await refused(['build'], /--run-dir \.ci-builder\/runs: .*\.ci-builder is not a folder$/);
@@ -302,7 +368,10 @@ describe('vault messages say what is missing', () => {
   it('encrypting with no password says how to give one, not that the plaintext is encrypted', async () => {
     const dir = writeTree(temporaryDir(), { 'plain.yml': 'a: 1\n' });
     const encrypt = await runCli(['vault', 'encrypt', 'plain.yml'], { cwd: dir });
-    assertOneLineError(encrypt, new RegExp(`^ci-builder: error: no vault password to encrypt plain\\.yml with: ${howToGive}$`));
+    assertOneLineError(
+      encrypt,
+      new RegExp(`^ci-builder: error: no vault password to encrypt plain\\.yml with: ${howToGive}$`),
+    );
     const cli = [join(projectRoot, 'dist/cli/main.js'), 'vault', 'encrypt-string', '--name', 'x'];
     const value = spawnSync(process.execPath, cli, { input: 'v', encoding: 'utf8', env: { PATH: process.env.PATH } });
     assertOneLineError(cliResult(value), new RegExp(`no vault password to encrypt the value with: ${howToGive}$`));
@@ -311,8 +380,14 @@ describe('vault messages say what is missing', () => {
   it('decrypting, viewing or rekeying a file that is not a vault says so, password or not', async () => {
     const dir = writeTree(temporaryDir(), { 'plain.yml': 'a: 1\n' });
     for (const command of ['decrypt', 'view', 'rekey']) {
-      const result = await runCli(['vault', command, 'plain.yml'], { cwd: dir, env: { CI_BUILDER_NEW_VAULT_PASSWORD: 'n3w' } });
-      assertOneLineError(result, /^ci-builder: error: plain\.yml: not an Ansible Vault file \(no \$ANSIBLE_VAULT header\)$/);
+      const result = await runCli(['vault', command, 'plain.yml'], {
+        cwd: dir,
+        env: { CI_BUILDER_NEW_VAULT_PASSWORD: 'n3w' },
+      });
+      assertOneLineError(
+        result,
+        /^ci-builder: error: plain\.yml: not an Ansible Vault file \(no \$ANSIBLE_VAULT header\)$/,
+      );
     }
     assert.equal(readFileSync(join(dir, 'plain.yml'), 'utf8'), 'a: 1\n');
   });
@@ -324,7 +399,10 @@ describe('config and secrets files', () => {
     const config = await runCli(['--config', join(inConfig, 'etc'), 'config', 'show'], { cwd: inConfig });
     const bombLine = 'invalid YAML: aliases expand more than 100 times: refused as an alias bomb';
     assertOneLineError(config, new RegExp(`etc/config\\.yml: \\(top level\\): ${bombLine}$`));
-    const inSecrets = workspace({ 'etc/config.yml': `${goodConfig}secrets: secrets.yml\n`, 'etc/secrets.yml': aliasBomb() });
+    const inSecrets = workspace({
+      'etc/config.yml': `${goodConfig}secrets: secrets.yml\n`,
+      'etc/secrets.yml': aliasBomb(),
+    });
     const secrets = await runCli(['--config', join(inSecrets, 'etc'), 'config', 'show'], { cwd: inSecrets });
     assertOneLineError(secrets, /etc\/secrets\.yml: \(top level\): invalid YAML: .*alias bomb$/);
   });
@@ -333,7 +411,10 @@ describe('config and secrets files', () => {
     const dir = workspace({ 'etc/config.yml': `${goodConfig}secrets: secrets.yml\n` });
     for (const args of [['config', 'show'], ['build']]) {
       const result = await runCli(['--config', join(dir, 'etc'), ...args], { cwd: dir });
-      assertOneLineError(result, /etc\/secrets\.yml: the secrets file named by the config key "secrets" does not exist/);
+      assertOneLineError(
+        result,
+        /etc\/secrets\.yml: the secrets file named by the config key "secrets" does not exist/,
+      );
     }
     assert.ok(!existsSync(join(dir, '.ci-builder')), 'no run was started');
   });

@@ -15,7 +15,11 @@ describe('doctor', { timeout: 5 * 60_000 }, () => {
 
   before(async () => {
     registry = await startRegistry();
-    pulp = await startFakePulp({ username: 'reader', password: 'pulp-pw', localContent: { [`debian/bookworm/${snapshot}/`]: content } });
+    pulp = await startFakePulp({
+      username: 'reader',
+      password: 'pulp-pw',
+      localContent: { [`debian/bookworm/${snapshot}/`]: content },
+    });
   });
   after(async () => {
     await registry?.stop();
@@ -41,38 +45,61 @@ secrets: secrets.yml
       'secrets.yml': secrets,
     });
 
-  const lineOf = (stdout: string, check: string) => stdout.split('\n').find((line) => line.includes(`  ${check}`)) ?? '';
+  const lineOf = (stdout: string, check: string) =>
+    stdout.split('\n').find((line) => line.includes(`  ${check}`)) ?? '';
 
   it('passes every check with a working engine, registry, Pulp and credentials', async () => {
-    const dir = configWith(`registry_username: ${registry.username}\nregistry_password: ${registry.password}\npulp_username: reader\npulp_password: pulp-pw\n`);
+    const dir = configWith(
+      `registry_username: ${registry.username}\nregistry_password: ${registry.password}\npulp_username: reader\npulp_password: pulp-pw\n`,
+    );
     const result = await runCli(['--config', dir, 'doctor']);
     assert.equal(result.code, 0, result.stdout + result.stderr);
     assert.match(lineOf(result.stdout, 'buildah can build'), /^ok {4}/);
     assert.match(lineOf(result.stdout, `registry ${registry.address}`), /^ok {4}.*credentials are accepted/);
-    assert.match(lineOf(result.stdout, 'repository debian/debian'), /^ok {4}.*through the auth proxy.*dists\/bookworm\/InRelease answers/);
+    assert.match(
+      lineOf(result.stdout, 'repository debian/debian'),
+      /^ok {4}.*through the auth proxy.*dists\/bookworm\/InRelease answers/,
+    );
     assert.match(lineOf(result.stdout, 'localhost'), /^ok/);
     assert.ok(!result.stdout.includes(registry.password) && !result.stdout.includes('pulp-pw'));
   });
 
   it('fails, saying what to do, on refused credentials, an unreachable registry and low space', async () => {
-    const dir = configWith(`registry_username: ${registry.username}\nregistry_password: wrong\npulp_username: reader\npulp_password: wrong\n`);
+    const dir = configWith(
+      `registry_username: ${registry.username}\nregistry_password: wrong\npulp_username: reader\npulp_password: wrong\n`,
+    );
     const result = await runCli(['--config', dir, 'doctor', '--min-free-gib', '1000000']);
     assert.equal(result.code, 1);
-    assert.match(lineOf(result.stdout, `registry ${registry.address}`), /^fail {2}.*credentials are refused — set registry_username and registry_password/);
-    assert.match(lineOf(result.stdout, 'repository debian/debian'), /^fail {2}.*Pulp refused the request \(403\) — check pulp_username/);
+    assert.match(
+      lineOf(result.stdout, `registry ${registry.address}`),
+      /^fail {2}.*credentials are refused — set registry_username and registry_password/,
+    );
+    assert.match(
+      lineOf(result.stdout, 'repository debian/debian'),
+      /^fail {2}.*Pulp refused the request \(403\) — check pulp_username/,
+    );
     assert.match(lineOf(result.stdout, 'storage space'), /^warn {2}.*below 1000000 GiB/);
     const closedPort = await freePort();
-    const down = await runCli(['--config', configWith('registry_username: a\nregistry_password: b\n', `127.0.0.1:${closedPort}`), 'doctor']);
+    const down = await runCli([
+      '--config',
+      configWith('registry_username: a\nregistry_password: b\n', `127.0.0.1:${closedPort}`),
+      'doctor',
+    ]);
     assert.match(lineOf(down.stdout, `registry 127.0.0.1:${closedPort}`), /^fail {2}.*unreachable: ECONNREFUSED/);
   });
 
   it('fails the vault check when the secrets are vaulted and no password is given', async () => {
     const dir = configWith('');
-    const encrypt = await runCli(['vault', 'encrypt', join(dir, 'secrets.yml')], { env: { CI_BUILDER_VAULT_PASSWORD: 'v' } });
+    const encrypt = await runCli(['vault', 'encrypt', join(dir, 'secrets.yml')], {
+      env: { CI_BUILDER_VAULT_PASSWORD: 'v' },
+    });
     assert.equal(encrypt.code, 0, encrypt.stderr);
     const locked = await runCli(['--config', dir, 'doctor']);
     assert.equal(locked.code, 1);
-    assert.match(lineOf(locked.stdout, 'vault password'), /^fail {2}.*no password is given — set CI_BUILDER_VAULT_PASSWORD/);
+    assert.match(
+      lineOf(locked.stdout, 'vault password'),
+      /^fail {2}.*no password is given — set CI_BUILDER_VAULT_PASSWORD/,
+    );
     const unlocked = await runCli(['--config', dir, 'doctor'], { env: { CI_BUILDER_VAULT_PASSWORD: 'v' } });
     assert.match(lineOf(unlocked.stdout, 'vault password'), /^ok {4}vault password: present/);
   });

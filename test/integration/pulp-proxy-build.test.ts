@@ -51,7 +51,13 @@ describe('building from a credentialed Pulp through the auth proxy', { timeout: 
     dir = temporaryDir('ci-builder-pulp-');
     imagesDir = copyBundledImages(join(dir, 'images'));
     const base = join(imagesDir, 'base/Dockerfile.j2');
-    writeFileSync(base, readFileSync(base, 'utf8').replace('{{ macros.image_labels() }}', `{{ macros.image_labels() }}\nLABEL ci-builder.test-run="${Date.now()}"`));
+    writeFileSync(
+      base,
+      readFileSync(base, 'utf8').replace(
+        '{{ macros.image_labels() }}',
+        `{{ macros.image_labels() }}\nLABEL ci-builder.test-run="${Date.now()}"`,
+      ),
+    );
     configDir = join(dir, 'etc');
     writeTree(configDir, {
       'config.yml': pulpConfig(pulp.origin, imagesDir, join(dir, 'proxy-cache')),
@@ -60,16 +66,28 @@ describe('building from a credentialed Pulp through the auth proxy', { timeout: 
   });
   after(async () => pulp?.stop());
 
-  const summaryOf = (tag: string) => JSON.parse(readFileSync(join(dir, '.ci-builder/runs', tag, 'summary.json'), 'utf8')) as RunSummary;
+  const summaryOf = (tag: string) =>
+    JSON.parse(readFileSync(join(dir, '.ci-builder/runs', tag, 'summary.json'), 'utf8')) as RunSummary;
 
   it('builds images that install packages from Pulp, with no credential anywhere', async () => {
-    const result = await runCli(['--config', configDir, 'build', '--auth-proxy', '--tag', 'pulp-1', '^memcached$', '^cron$'], { cwd: dir });
+    const result = await runCli(
+      ['--config', configDir, 'build', '--auth-proxy', '--tag', 'pulp-1', '^memcached$', '^cron$'],
+      { cwd: dir },
+    );
     assert.equal(result.code, 0, result.stderr);
     const summary = summaryOf('pulp-1');
     assert.deepEqual(summary.built.map((entry) => entry.name).sort(), ['base', 'cron', 'memcached']);
     const content = pulp.requests.filter((request) => request.path.startsWith('/pulp/content/'));
-    assert.ok(content.some((request) => request.path.endsWith('.deb')), 'packages came from Pulp');
-    assert.ok(content.every((request) => request.headers.authorization === `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`));
+    assert.ok(
+      content.some((request) => request.path.endsWith('.deb')),
+      'packages came from Pulp',
+    );
+    assert.ok(
+      content.every(
+        (request) =>
+          request.headers.authorization === `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`,
+      ),
+    );
 
     for (const name of ['base', 'cron', 'memcached']) {
       const reference = summary.images[name]?.reference ?? '';
@@ -78,15 +96,33 @@ describe('building from a credentialed Pulp through the auth proxy', { timeout: 
       assert.equal(verify.stdout, `${reference}: clean\n`);
     }
     const runDir = join(dir, '.ci-builder/runs/pulp-1');
-    assert.deepEqual(filesContaining(runDir, [...secretForms(username, password), `${username}:${password}@`]), [], 'run folder: logs, summary, rendered Dockerfiles, access log');
+    assert.deepEqual(
+      filesContaining(runDir, [...secretForms(username, password), `${username}:${password}@`]),
+      [],
+      'run folder: logs, summary, rendered Dockerfiles, access log',
+    );
     const accessLog = readFileSync(join(runDir, 'proxy-access.log'), 'utf8');
-    assert.ok(/GET \/pulp\/content\/debian(-security)?\/bookworm\/20261101T000000\/pool\/(updates\/)?main\/m\/memcached\/\S+\.deb 200/.test(accessLog), 'the memcached package came through the proxy');
-    assert.match(readFileSync(join(runDir, 'dockerfiles/memcached/Dockerfile'), 'utf8'), /http:\/\/127\.0\.0\.1:\d+\/pulp\/content\/debian\/bookworm\/20261101T000000\/ bookworm main/);
+    assert.ok(
+      /GET \/pulp\/content\/debian(-security)?\/bookworm\/20261101T000000\/pool\/(updates\/)?main\/m\/memcached\/\S+\.deb 200/.test(
+        accessLog,
+      ),
+      'the memcached package came through the proxy',
+    );
+    assert.match(
+      readFileSync(join(runDir, 'dockerfiles/memcached/Dockerfile'), 'utf8'),
+      /http:\/\/127\.0\.0\.1:\d+\/pulp\/content\/debian\/bookworm\/20261101T000000\/ bookworm main/,
+    );
 
     // The finished image keeps the distro's own sources, not the mirror.
-    const container = execFileSync('buildah', ['--storage-driver', 'overlay', 'from', reference('memcached', summary)], { encoding: 'utf8' }).trim();
+    const container = execFileSync(
+      'buildah',
+      ['--storage-driver', 'overlay', 'from', reference('memcached', summary)],
+      { encoding: 'utf8' },
+    ).trim();
     try {
-      const root = execFileSync('buildah', ['--storage-driver', 'overlay', 'mount', container], { encoding: 'utf8' }).trim();
+      const root = execFileSync('buildah', ['--storage-driver', 'overlay', 'mount', container], {
+        encoding: 'utf8',
+      }).trim();
       const sources = readFileSync(join(root, 'etc/apt/sources.list'), 'utf8');
       assert.deepEqual(readdirSync(join(root, 'etc/apt/sources.list.d')), []);
       assert.match(sources, /^deb http:\/\/deb\.debian\.org\/debian bookworm main$/m);
@@ -99,21 +135,42 @@ describe('building from a credentialed Pulp through the auth proxy', { timeout: 
 
   it('fetches no package from Pulp again when the same packages are installed a second time', async () => {
     const template = join(imagesDir, 'memcached/Dockerfile.j2');
-    writeFileSync(template, readFileSync(template, 'utf8').replace('{% block memcached_footer %}', 'RUN true\n{% block memcached_footer %}'));
+    writeFileSync(
+      template,
+      readFileSync(template, 'utf8').replace('{% block memcached_footer %}', 'RUN true\n{% block memcached_footer %}'),
+    );
     const before = pulp.requests.length;
-    const result = await runCli(['--config', configDir, 'build', '--auth-proxy', '--tag', 'pulp-2', '^memcached$'], { cwd: dir });
+    const result = await runCli(['--config', configDir, 'build', '--auth-proxy', '--tag', 'pulp-2', '^memcached$'], {
+      cwd: dir,
+    });
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(summaryOf('pulp-2').built, [{ name: 'memcached' }]);
     const again = pulp.requests.slice(before).filter((request) => request.path.startsWith('/pulp/content/'));
-    assert.deepEqual(again.map((request) => request.path), [], 'every pinned file came from the proxy cache');
+    assert.deepEqual(
+      again.map((request) => request.path),
+      [],
+      'every pinned file came from the proxy cache',
+    );
   });
 
   it('fails the image whose build leaves the mirror URL in the package manager configuration', async () => {
-    const overlay = writeTree(temporaryDir(), { 'leaky/Dockerfile.j2': 'FROM {{ namespace }}/{{ image_prefix }}base:{{ tag }}\nRUN cp /etc/apt/sources.list /etc/apt/apt.conf.d/99-copied-sources\n' });
-    const result = await runCli(['--config', configDir, 'build', '--auth-proxy', '--tag', 'pulp-3', '--images-dir', overlay, '^leaky$'], { cwd: dir });
+    const overlay = writeTree(temporaryDir(), {
+      'leaky/Dockerfile.j2':
+        'FROM {{ namespace }}/{{ image_prefix }}base:{{ tag }}\nRUN cp /etc/apt/sources.list /etc/apt/apt.conf.d/99-copied-sources\n',
+    });
+    const result = await runCli(
+      ['--config', configDir, 'build', '--auth-proxy', '--tag', 'pulp-3', '--images-dir', overlay, '^leaky$'],
+      { cwd: dir },
+    );
     assert.equal(result.code, 1, result.stderr);
-    assert.deepEqual(summaryOf('pulp-3').failed.map((entry) => entry.name), ['leaky']);
-    assert.match(readFileSync(join(dir, '.ci-builder/runs/pulp-3/logs/leaky.log'), 'utf8'), /a repository mirror URL is still in the package manager configuration/);
+    assert.deepEqual(
+      summaryOf('pulp-3').failed.map((entry) => entry.name),
+      ['leaky'],
+    );
+    assert.match(
+      readFileSync(join(dir, '.ci-builder/runs/pulp-3/logs/leaky.log'), 'utf8'),
+      /a repository mirror URL is still in the package manager configuration/,
+    );
   });
 
   for (const refusal of [
@@ -138,7 +195,11 @@ describe('building from a credentialed Pulp through the auth proxy', { timeout: 
         const base = summary.base_image?.reference ?? '';
         assert.match(base, /^localhost\/ci-builder\/bootstrap-debian:bookworm-[0-9a-f]{12}$/);
         const failed = summary.failed.map((entry) => [entry.name, entry.status]);
-        assert.deepEqual(failed, [[base, 'error'], ['base', 'parent_error'], ['cron', 'parent_error']]);
+        assert.deepEqual(failed, [
+          [base, 'error'],
+          ['base', 'parent_error'],
+          ['cron', 'parent_error'],
+        ]);
         assert.match(summary.failed[0]?.reason ?? '', /bootstrapping debian bookworm failed: mmdebstrap exited with/);
         assert.equal(summary.failed[1]?.reason, `base image ${base} failed`);
         assert.deepEqual([summary.built, summary.skipped], [[], []]);
@@ -155,14 +216,21 @@ describe('building from a credentialed Pulp through the auth proxy', { timeout: 
 
   it('serves alone with `proxy serve`, on loopback only unless told', async () => {
     const { child, done } = startCli(['--config', configDir, 'proxy', 'serve', '--wait', '--no-cache'], { cwd: dir });
-    const firstLine = await new Promise<string>((resolve) => createInterface({ input: child.stdout as NodeJS.ReadableStream }).once('line', resolve));
+    const firstLine = await new Promise<string>((resolve) =>
+      createInterface({ input: child.stdout as NodeJS.ReadableStream }).once('line', resolve),
+    );
     const origin = /^listening on (http:\/\/127\.0\.0\.1:\d+) -> /.exec(firstLine)?.[1];
     assert.ok(origin, firstLine);
-    const response = await fetch(`${origin}/pulp/content/debian/bookworm/${snapshot}/dists/bookworm/InRelease`, { method: 'HEAD' });
+    const response = await fetch(`${origin}/pulp/content/debian/bookworm/${snapshot}/dists/bookworm/InRelease`, {
+      method: 'HEAD',
+    });
     assert.equal(response.status, 200);
     child.kill('SIGTERM');
     const result = await done;
-    assert.match(result.stderr, /HEAD \/pulp\/content\/debian\/bookworm\/20261101T000000\/dists\/bookworm\/InRelease 200/);
+    assert.match(
+      result.stderr,
+      /HEAD \/pulp\/content\/debian\/bookworm\/20261101T000000\/dists\/bookworm\/InRelease 200/,
+    );
     assert.ok(!result.stderr.includes(password) && !result.stdout.includes(password));
 
     const unsafe = await runCli(['--config', configDir, 'proxy', 'serve', '--listen', '0.0.0.0:0'], { cwd: dir });

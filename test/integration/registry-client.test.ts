@@ -17,7 +17,7 @@ type ErrorClass = abstract new (...args: never[]) => RegistryError;
 const isError = (type: ErrorClass, status: number, code: string) => (error: unknown) =>
   error instanceof type && error.status === status && error.code === code;
 
-describe('the registry client against Debian\'s docker-registry with htpasswd', () => {
+describe("the registry client against Debian's docker-registry with htpasswd", () => {
   let registry: TestRegistry;
   before(async () => (registry = await startRegistry()));
   after(async () => registry?.stop());
@@ -47,7 +47,10 @@ describe('the registry client against Debian\'s docker-registry with htpasswd', 
     const raw = await client.getRawManifest('dev/exact', 'one');
     assert.ok(raw.bytes.equals(pushed.manifest));
     assert.equal(raw.mediaType, OCI_MANIFEST);
-    assert.deepEqual((await client.getManifest('dev/exact', 'one')).layers.map((layer) => layer.digest), pushed.layers);
+    assert.deepEqual(
+      (await client.getManifest('dev/exact', 'one')).layers.map((layer) => layer.digest),
+      pushed.layers,
+    );
   });
 
   it('follows tag pages until the registry gives no next link', async () => {

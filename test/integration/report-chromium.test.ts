@@ -12,12 +12,18 @@ describe('report.html in headless Chromium', { timeout: 3 * 60_000 }, () => {
   it('renders offline with every image on the timeline, and its screenshot is not blank', () => {
     const dir = temporaryDir();
     const summary = sampleSummary();
-    writeFileSync(join(dir, 'report.html'), renderHtmlReport(summary, { leaf: { lines: ['Setting up leaf (1.0)'], total: 1 } }));
+    writeFileSync(
+      join(dir, 'report.html'),
+      renderHtmlReport(summary, { leaf: { lines: ['Setting up leaf (1.0)'], total: 1 } }),
+    );
     const url = pathToFileURL(join(dir, 'report.html')).href;
 
     const dom = chromiumDumpDom(url);
     for (const name of Object.keys(summary.images)) {
-      const escaped = name.replace(/[<>&"]/g, (char) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[char] ?? char);
+      const escaped = name.replace(
+        /[<>&"]/g,
+        (char) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[char] ?? char,
+      );
       assert.ok(dom.includes(`data-image="${escaped}"`), `timeline bar for ${name}`);
     }
     assert.match(dom, /<h1>Run zed-debian-bookworm-20261125T100000<\/h1>/);

@@ -56,10 +56,13 @@ describe('scanning images built with buildah', { timeout: 20 * 60_000 }, () => {
     assert.ok(ran.ok, ran.ok ? '' : ran.failure.message);
     const query = ran.value;
     assert.equal(query.exitCode, 0, query.output);
-    dpkg = query.output.split('\n').filter((line) => line.startsWith('installed\t')).map((line) => {
-      const [, name = '', version = '', source = '', sourceVersion = ''] = line.split('\t');
-      return { name, version, source, sourceVersion };
-    });
+    dpkg = query.output
+      .split('\n')
+      .filter((line) => line.startsWith('installed\t'))
+      .map((line) => {
+        const [, name = '', version = '', source = '', sourceVersion = ''] = line.split('\t');
+        return { name, version, source, sourceVersion };
+      });
     assert.ok(dpkg.length > 50, 'dpkg-query lists the base packages');
   });
   after(() => execFileSync('buildah', [...storage, 'rmi', ...references], { stdio: 'ignore' }));
@@ -71,8 +74,12 @@ describe('scanning images built with buildah', { timeout: 20 * 60_000 }, () => {
     const dir = temporaryDir();
     const debian = [
       osvRecord({
-        id: 'DSA-9100-1', ecosystem: 'Debian:12', name: glibc.source, fixed: `${glibc.sourceVersion}+fix1`,
-        vector: CRITICAL, aliases: ['CVE-2099-9100'],
+        id: 'DSA-9100-1',
+        ecosystem: 'Debian:12',
+        name: glibc.source,
+        fixed: `${glibc.sourceVersion}+fix1`,
+        vector: CRITICAL,
+        aliases: ['CVE-2099-9100'],
       }),
       // Fixed at the installed version: not affected.
       osvRecord({ id: 'DSA-9101-1', ecosystem: 'Debian:12', name: glibc.source, fixed: glibc.sourceVersion }),
@@ -120,12 +127,18 @@ describe('scanning images built with buildah', { timeout: 20 * 60_000 }, () => {
     const result = await scan(['--osv-db', db, '--allowed-vulnerabilities', allowList, '--out', out, ...references]);
     assert.equal(result.code, 1, result.stderr);
     const list = (verdict: string) =>
-      readFileSync(join(out, 'scan', `${verdict}-images.txt`), 'utf8').split('\n').filter(Boolean).sort();
+      readFileSync(join(out, 'scan', `${verdict}-images.txt`), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .sort();
     assert.deepEqual(list('critical'), [reference('scan-critical'), reference('scan-unfixed')]);
     assert.deepEqual(list('dirty'), [reference('scan-high')]);
     assert.deepEqual(list('clean'), [reference('scan-clean')]);
     const glibc = dpkg.find((entry) => entry.name === 'libc6')?.source;
-    const glibcBinaries = dpkg.filter((pkg) => pkg.source === glibc).map((pkg) => pkg.name).sort();
+    const glibcBinaries = dpkg
+      .filter((pkg) => pkg.source === glibc)
+      .map((pkg) => pkg.name)
+      .sort();
     assert.ok(glibcBinaries.length >= 2, 'libc6 and libc-bin come from one source');
     assert.match(result.stdout, new RegExp(`^${reference('scan-high')} +dirty +0 +1 +${glibcBinaries.length} `, 'm'));
     const csv = readFileSync(join(out, 'scan/summary.csv'), 'utf8');
@@ -151,8 +164,14 @@ describe('scanning images built with buildah', { timeout: 20 * 60_000 }, () => {
 
     const again = [reference('scan-unfixed'), reference('scan-high')];
     const ignoring = await scan([
-      '--osv-db', db, '--allowed-vulnerabilities', allowList, '--ignore-unfixed',
-      '--out', out, ...again,
+      '--osv-db',
+      db,
+      '--allowed-vulnerabilities',
+      allowList,
+      '--ignore-unfixed',
+      '--out',
+      out,
+      ...again,
     ]);
     assert.equal(ignoring.code, 0, ignoring.stderr);
     assert.deepEqual(list('clean'), [reference('scan-unfixed')]);

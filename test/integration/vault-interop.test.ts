@@ -8,9 +8,13 @@ import { encryptVault } from '../../src/vault/vault.js';
 import { temporaryDir, writeTree } from '../helpers/files.js';
 
 const password = 'correct horse battery staple';
-const ansibleVault = (args: string[], passwordFile: string) => execFileSync('ansible-vault', [...args, '--vault-password-file', passwordFile], { encoding: 'utf8', env: { ...process.env, ANSIBLE_NOCOLOR: '1' } });
+const ansibleVault = (args: string[], passwordFile: string) =>
+  execFileSync('ansible-vault', [...args, '--vault-password-file', passwordFile], {
+    encoding: 'utf8',
+    env: { ...process.env, ANSIBLE_NOCOLOR: '1' },
+  });
 
-describe('vault files interoperate with Debian\'s ansible-vault', { timeout: 5 * 60_000 }, () => {
+describe("vault files interoperate with Debian's ansible-vault", { timeout: 5 * 60_000 }, () => {
   const dir = temporaryDir();
   const passwordFile = join(dir, 'vault-password');
   writeFileSync(passwordFile, `${password}\n`);
@@ -20,8 +24,18 @@ describe('vault files interoperate with Debian\'s ansible-vault', { timeout: 5 *
     for (const vaultId of [undefined, 'ci']) {
       const file = join(dir, `from-ansible-${vaultId ?? 'plain'}.yml`);
       writeFileSync(file, plaintext);
-      ansibleVault(['encrypt', ...(vaultId ? ['--encrypt-vault-id', vaultId, '--vault-id', `${vaultId}@${passwordFile}`] : []), file], passwordFile);
-      assert.match(readFileSync(file, 'utf8'), vaultId ? /^\$ANSIBLE_VAULT;1\.2;AES256;ci\n/ : /^\$ANSIBLE_VAULT;1\.1;AES256\n/);
+      ansibleVault(
+        [
+          'encrypt',
+          ...(vaultId ? ['--encrypt-vault-id', vaultId, '--vault-id', `${vaultId}@${passwordFile}`] : []),
+          file,
+        ],
+        passwordFile,
+      );
+      assert.match(
+        readFileSync(file, 'utf8'),
+        vaultId ? /^\$ANSIBLE_VAULT;1\.2;AES256;ci\n/ : /^\$ANSIBLE_VAULT;1\.1;AES256\n/,
+      );
       const view = await runCli(['vault', 'view', file], { env: { CI_BUILDER_VAULT_PASSWORD: password } });
       assert.equal(view.code, 0, view.stderr);
       assert.equal(view.stdout, plaintext);
@@ -34,16 +48,44 @@ describe('vault files interoperate with Debian\'s ansible-vault', { timeout: 5 *
   it('writes files and values ansible-vault decrypts', async () => {
     const file = join(dir, 'from-us.yml');
     writeFileSync(file, plaintext);
-    const encrypt = await runCli(['vault', 'encrypt', '--vault-id', 'prod', file], { env: { CI_BUILDER_VAULT_PASSWORD: password } });
+    const encrypt = await runCli(['vault', 'encrypt', '--vault-id', 'prod', file], {
+      env: { CI_BUILDER_VAULT_PASSWORD: password },
+    });
     assert.equal(encrypt.code, 0, encrypt.stderr);
     assert.ok(readFileSync(file, 'utf8').startsWith('$ANSIBLE_VAULT;1.2;AES256;prod\n'));
     assert.equal(ansibleVault(['view', file], passwordFile), plaintext);
 
-    const value = spawnSync(process.execPath, [join(process.cwd(), 'dist/cli/main.js'), 'vault', 'encrypt-string', '--name', 'pulp_password'], { input: 's3cr3t', encoding: 'utf8', env: { ...process.env, CI_BUILDER_VAULT_PASSWORD: password } });
+    const value = spawnSync(
+      process.execPath,
+      [join(process.cwd(), 'dist/cli/main.js'), 'vault', 'encrypt-string', '--name', 'pulp_password'],
+      { input: 's3cr3t', encoding: 'utf8', env: { ...process.env, CI_BUILDER_VAULT_PASSWORD: password } },
+    );
     assert.equal(value.status, 0, value.stderr);
     const yamlFile = join(dir, 'vars.yml');
     writeFileSync(yamlFile, `---\n${value.stdout}`);
-    const debug = execFileSync('ansible', ['localhost', '-m', 'debug', '-a', 'var=pulp_password', '-e', `@${yamlFile}`, '--vault-password-file', passwordFile], { encoding: 'utf8', env: { ...process.env, ANSIBLE_NOCOLOR: '1', ANSIBLE_LOCALHOST_WARNING: 'false', ANSIBLE_INVENTORY_UNPARSED_WARNING: 'false' } });
+    const debug = execFileSync(
+      'ansible',
+      [
+        'localhost',
+        '-m',
+        'debug',
+        '-a',
+        'var=pulp_password',
+        '-e',
+        `@${yamlFile}`,
+        '--vault-password-file',
+        passwordFile,
+      ],
+      {
+        encoding: 'utf8',
+        env: {
+          ...process.env,
+          ANSIBLE_NOCOLOR: '1',
+          ANSIBLE_LOCALHOST_WARNING: 'false',
+          ANSIBLE_INVENTORY_UNPARSED_WARNING: 'false',
+        },
+      },
+    );
     assert.match(debug, /"pulp_password": "s3cr3t"/);
   });
 
@@ -53,7 +95,15 @@ describe('vault files interoperate with Debian\'s ansible-vault', { timeout: 5 *
     ansibleVault(['encrypt', file], passwordFile);
     const newPasswordFile = join(dir, 'new-password');
     writeFileSync(newPasswordFile, 'n3w\n');
-    const rekey = await runCli(['--vault-password-file', passwordFile, 'vault', 'rekey', '--new-vault-password-file', newPasswordFile, file]);
+    const rekey = await runCli([
+      '--vault-password-file',
+      passwordFile,
+      'vault',
+      'rekey',
+      '--new-vault-password-file',
+      newPasswordFile,
+      file,
+    ]);
     assert.equal(rekey.code, 0, rekey.stderr);
     assert.equal(ansibleVault(['view', file], newPasswordFile), plaintext);
   });
@@ -65,10 +115,16 @@ describe('vault files interoperate with Debian\'s ansible-vault', { timeout: 5 *
     const before = readFileSync(file, 'utf8');
     const wrong = await runCli(['vault', 'decrypt', file], { env: { CI_BUILDER_VAULT_PASSWORD: 'wrong' } });
     assert.equal(wrong.code, 2);
-    assert.equal(wrong.stderr.trim(), `ci-builder: error: ${file}: wrong vault password, or the file was changed (HMAC mismatch)`);
+    assert.equal(
+      wrong.stderr.trim(),
+      `ci-builder: error: ${file}: wrong vault password, or the file was changed (HMAC mismatch)`,
+    );
     const missing = await runCli(['vault', 'view', file]);
     assert.equal(missing.code, 2);
-    assert.match(missing.stderr.trim(), /^ci-builder: error: .*set CI_BUILDER_VAULT_PASSWORD or --vault-password-file FILE$/);
+    assert.match(
+      missing.stderr.trim(),
+      /^ci-builder: error: .*set CI_BUILDER_VAULT_PASSWORD or --vault-password-file FILE$/,
+    );
     const lines = before.split('\n');
     lines[2] = `${(lines[2] ?? '').slice(0, 10)}${(lines[2] ?? '').at(10) === 'a' ? 'b' : 'a'}${(lines[2] ?? '').slice(11)}`;
     writeFileSync(file, lines.join('\n'));
@@ -80,7 +136,8 @@ describe('vault files interoperate with Debian\'s ansible-vault', { timeout: 5 *
 
   it('reads vaulted secrets: a whole encrypted file, and `!vault` values', async () => {
     const config = writeTree(temporaryDir(), {
-      'config.yml': 'release: zed\nnamespace: ns\nimages_dirs: [.]\ndistros:\n  debian: { version: bookworm, package_type: deb, base_image: { image: debian, tag: bookworm } }\nsecrets: secrets.yml\n',
+      'config.yml':
+        'release: zed\nnamespace: ns\nimages_dirs: [.]\ndistros:\n  debian: { version: bookworm, package_type: deb, base_image: { image: debian, tag: bookworm } }\nsecrets: secrets.yml\n',
       'secrets.yml': 'registry_username: builder\nregistry_password: hunter2-vaulted\n',
     });
     ansibleVault(['encrypt', join(config, 'secrets.yml')], passwordFile);
@@ -94,10 +151,18 @@ describe('vault files interoperate with Debian\'s ansible-vault', { timeout: 5 *
 
     const inline = ansibleVault(['encrypt_string', '--name', 'registry_password', 'hunter2-inline'], passwordFile);
     writeFileSync(join(config, 'secrets.yml'), `registry_username: builder\n${inline}`);
-    const inlineShown = await runCli(['--config', config, 'config', 'show', '--json'], { env: { CI_BUILDER_VAULT_PASSWORD: password } });
+    const inlineShown = await runCli(['--config', config, 'config', 'show', '--json'], {
+      env: { CI_BUILDER_VAULT_PASSWORD: password },
+    });
     assert.equal(inlineShown.code, 0, inlineShown.stderr);
-    assert.equal((JSON.parse(inlineShown.stdout) as { config: { secrets: { values: Record<string, string> } } }).config.secrets.values.registry_password, '<redacted>');
-    const wrongInline = await runCli(['--config', config, 'config', 'show'], { env: { CI_BUILDER_VAULT_PASSWORD: 'nope' } });
+    assert.equal(
+      (JSON.parse(inlineShown.stdout) as { config: { secrets: { values: Record<string, string> } } }).config.secrets
+        .values.registry_password,
+      '<redacted>',
+    );
+    const wrongInline = await runCli(['--config', config, 'config', 'show'], {
+      env: { CI_BUILDER_VAULT_PASSWORD: 'nope' },
+    });
     assert.equal(wrongInline.code, 2);
     assert.match(wrongInline.stderr.trim(), /secrets\.yml: registry_password: wrong vault password/);
   });
@@ -169,7 +234,10 @@ describe(inPlace, { timeout: 5 * 60_000 }, () => {
       symlinkSync('new.txt', join(dir, 'dangling.yml'));
     });
     for (const [tool, dir] of dirs) {
-      for (const [output, target] of [['out.yml', 'old.txt'], ['dangling.yml', 'new.txt']] as const) {
+      for (const [output, target] of [
+        ['out.yml', 'old.txt'],
+        ['dangling.yml', 'new.txt'],
+      ] as const) {
         succeeds(tool, dir, ['encrypt', 'in.yml', '--output', output]);
         assert.ok(lstatSync(join(dir, output)).isSymbolicLink(), `${tool}: ${output} stays a link`);
         assert.ok(isVault(join(dir, target)), `${tool}: ${target} is encrypted`);
@@ -230,7 +298,7 @@ describe(inPlace, { timeout: 5 * 60_000 }, () => {
     }
   });
 
-  it('as an unprivileged user, encrypt and rekey refuse a read-only file or another user\'s, and change nothing', () => {
+  it("as an unprivileged user, encrypt and rekey refuse a read-only file or another user's, and change nothing", () => {
     const root = process.getuid?.() === 0;
     const dirs = twins((dir) => {
       writeFileSync(join(dir, 'read-only.yml'), plaintext);

@@ -10,13 +10,17 @@ const storage = ['--storage-driver', 'overlay'];
 
 /** A one-layer image built from scratch (no network): a file in a layer and a label in its config. */
 function buildImage(reference: string, fileContent: string, label: string): void {
-  const context = writeTree(temporaryDir(), { 'payload.txt': fileContent, Dockerfile: `FROM scratch\nCOPY payload.txt /etc/payload.txt\nLABEL note="${label}"\n` });
+  const context = writeTree(temporaryDir(), {
+    'payload.txt': fileContent,
+    Dockerfile: `FROM scratch\nCOPY payload.txt /etc/payload.txt\nLABEL note="${label}"\n`,
+  });
   execFileSync('buildah', [...storage, 'bud', '--isolation', 'chroot', '-t', reference, context], { stdio: 'ignore' });
 }
 
 describe('verify-no-secrets', { timeout: 5 * 60_000 }, () => {
   const configDir = writeTree(temporaryDir(), {
-    'config.yml': 'release: zed\nnamespace: ns\nimages_dirs: [.]\ndistros:\n  debian: { version: bookworm, package_type: deb, base_image: { image: debian, tag: bookworm } }\nsecrets: secrets.yml\n',
+    'config.yml':
+      'release: zed\nnamespace: ns\nimages_dirs: [.]\ndistros:\n  debian: { version: bookworm, package_type: deb, base_image: { image: debian, tag: bookworm } }\nsecrets: secrets.yml\n',
     'secrets.yml': `pulp_username: ${username}\npulp_password: ${password}\n`,
   });
   const stamp = Date.now();
@@ -36,14 +40,23 @@ describe('verify-no-secrets', { timeout: 5 * 60_000 }, () => {
 
     const found = await runCli(['--config', configDir, 'verify-no-secrets', clean, inLayer, inLabel]);
     assert.equal(found.code, 1, found.stderr);
-    assert.match(found.stdout, new RegExp(`^${inLayer}: FOUND pulp_password \\(base64 of user:password\\) in layer sha256:[0-9a-f]{64}$`, 'm'));
-    assert.match(found.stdout, new RegExp(`^${inLabel}: FOUND pulp_password in image config \\(labels, environment, history\\)$`, 'm'));
+    assert.match(
+      found.stdout,
+      new RegExp(`^${inLayer}: FOUND pulp_password \\(base64 of user:password\\) in layer sha256:[0-9a-f]{64}$`, 'm'),
+    );
+    assert.match(
+      found.stdout,
+      new RegExp(`^${inLabel}: FOUND pulp_password in image config \\(labels, environment, history\\)$`, 'm'),
+    );
     assert.match(found.stdout, new RegExp(`^${inLabel}: FOUND pulp_password \\(user:password@ in a URL\\)`, 'm'));
     assert.ok(!found.stdout.includes(password) && !found.stderr.includes(password));
   });
 
   it('refuses to run with no credential to look for', async () => {
-    const empty = writeTree(temporaryDir(), { 'config.yml': 'release: zed\nnamespace: ns\nimages_dirs: [.]\ndistros:\n  debian: { version: bookworm, package_type: deb, base_image: { image: debian, tag: bookworm } }\n' });
+    const empty = writeTree(temporaryDir(), {
+      'config.yml':
+        'release: zed\nnamespace: ns\nimages_dirs: [.]\ndistros:\n  debian: { version: bookworm, package_type: deb, base_image: { image: debian, tag: bookworm } }\n',
+    });
     const result = await runCli(['--config', empty, 'verify-no-secrets', clean]);
     assert.equal(result.code, 2);
     assert.match(result.stderr, /nothing to look for/);

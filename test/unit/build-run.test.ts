@@ -187,9 +187,15 @@ describe('a build run against an engine that fails in every way it can', () => {
     const [failure] = failedPush;
     assert.ok(failure?.type === 'push' && failure.reason === 'failed');
     assert.deepEqual([failure.attempts, failure.status], [3, 'push_error']);
-    assert.deepEqual(summary.failed.map((entry) => [entry.name, entry.status]), [['cron', 'push_error']]);
+    assert.deepEqual(
+      summary.failed.map((entry) => [entry.name, entry.status]),
+      [['cron', 'push_error']],
+    );
     assert.match(summary.failed[0]?.reason ?? '', /fake adapter bug pushing/);
-    assert.deepEqual(summary.push_failed.map((entry) => entry.name), ['cron']);
+    assert.deepEqual(
+      summary.push_failed.map((entry) => entry.name),
+      ['cron'],
+    );
     assert.deepEqual(names(summary.pushed), ['base']);
     assert.deepEqual(names(summary.built), ['base'], 'an image that did not reach the registry is failed, not built');
     assert.equal(readFileSync(join(runDir, 'push-failed.txt'), 'utf8'), `${reference('cron')}\n`);
@@ -233,7 +239,10 @@ describe('a build run against an engine that fails in every way it can', () => {
     const plan = planOf([image('cron', 'base')], [image('base', null)]);
     const { exitCode, summary } = await run(plan, engine, { retries: 1 });
     assert.equal(exitCode, 0, JSON.stringify(summary.failed));
-    assert.deepEqual(summary.skipped.map((entry) => entry.name), ['base']);
+    assert.deepEqual(
+      summary.skipped.map((entry) => entry.name),
+      ['base'],
+    );
     assert.deepEqual(names(summary.built), ['cron']);
   });
 
@@ -299,7 +308,11 @@ describe('the run graph', () => {
     const skippedParent = image('base', null);
     const nodes = runGraph(planOf([outside, image('cron', 'base')], [skippedParent]));
     const shape = nodes.map((node) => [node.kind, node.id, node.dependsOn]);
-    assert.deepEqual(shape, [['image', 'base', []], ['image', 'tool', []], ['image', 'cron', ['base']]]);
+    assert.deepEqual(shape, [
+      ['image', 'base', []],
+      ['image', 'tool', []],
+      ['image', 'cron', ['base']],
+    ]);
   });
 
   it('reads whether a rendered FROM names the base image', () => {

@@ -28,7 +28,10 @@ describe('parent parsing', () => {
   it('reads in-tree parents from Kolla FROM lines', () => {
     assert.deepEqual(parseParent(child('nova-base')), { kind: 'tree', name: 'nova-base' });
     assert.deepEqual(parseParent('FROM {{namespace}}/{{image_prefix}}base:{{tag}}'), { kind: 'tree', name: 'base' });
-    assert.deepEqual(parseParent('# comment\nFROM --platform=linux/amd64 {{ namespace }}/base:{{ tag }} AS build'), { kind: 'tree', name: 'base' });
+    assert.deepEqual(parseParent('# comment\nFROM --platform=linux/amd64 {{ namespace }}/base:{{ tag }} AS build'), {
+      kind: 'tree',
+      name: 'base',
+    });
   });
 
   it('treats other FROM lines as outside bases', () => {
@@ -41,7 +44,16 @@ describe('parent parsing', () => {
 describe('catalog discovery', () => {
   it('finds templates at any depth, named by their folder', () => {
     const catalog = discoverCatalog([kollaLike()]);
-    assert.deepEqual([...catalog.images.keys()].sort(), ['base', 'cron', 'keystone', 'keystone-base', 'nova-api', 'nova-base', 'nova-compute', 'openstack-base']);
+    assert.deepEqual([...catalog.images.keys()].sort(), [
+      'base',
+      'cron',
+      'keystone',
+      'keystone-base',
+      'nova-api',
+      'nova-base',
+      'nova-compute',
+      'openstack-base',
+    ]);
     assert.equal(catalog.images.get('nova-api')?.parent, 'nova-base');
     assert.equal(catalog.images.get('nova-api')?.templateName, 'nova/nova-api/Dockerfile.j2');
     assert.equal(catalog.images.get('base')?.parent, null);
@@ -59,15 +71,24 @@ describe('catalog discovery', () => {
   });
 
   it('refuses a missing parent', () => {
-    assert.throws(() => discoverCatalog([tree({ 'a/Dockerfile.j2': child('ghost') })]), /a\/Dockerfile\.j2: parent image "ghost" is not in any image tree/);
+    assert.throws(
+      () => discoverCatalog([tree({ 'a/Dockerfile.j2': child('ghost') })]),
+      /a\/Dockerfile\.j2: parent image "ghost" is not in any image tree/,
+    );
   });
 
   it('refuses a duplicate name within a tree', () => {
-    assert.throws(() => discoverCatalog([tree({ 'x/a/Dockerfile.j2': root, 'y/a/Dockerfile.j2': root })]), /duplicate image name "a" in x\/a and y\/a/);
+    assert.throws(
+      () => discoverCatalog([tree({ 'x/a/Dockerfile.j2': root, 'y/a/Dockerfile.j2': root })]),
+      /duplicate image name "a" in x\/a and y\/a/,
+    );
   });
 
   it('refuses a cycle, naming it', () => {
-    assert.throws(() => discoverCatalog([tree({ 'a/Dockerfile.j2': child('b'), 'b/Dockerfile.j2': child('a') })]), /image dependency cycle: (a -> b -> a|b -> a -> b)/);
+    assert.throws(
+      () => discoverCatalog([tree({ 'a/Dockerfile.j2': child('b'), 'b/Dockerfile.j2': child('a') })]),
+      /image dependency cycle: (a -> b -> a|b -> a -> b)/,
+    );
   });
 
   it('refuses a missing tree folder', () => {

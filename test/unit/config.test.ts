@@ -35,7 +35,9 @@ describe('config loading', () => {
   });
 
   it('overlays an environment, then variables, then flags', () => {
-    const dir = configDir({ 'environments/ci/config.yml': 'threads: 4\nregistry: 127.0.0.1:5000\nnamespace: from-env-file\n' });
+    const dir = configDir({
+      'environments/ci/config.yml': 'threads: 4\nregistry: 127.0.0.1:5000\nnamespace: from-env-file\n',
+    });
     const loaded = loadConfig({
       configDir: dir,
       environment: 'ci',
@@ -64,18 +66,29 @@ describe('config loading', () => {
     const dir = configDir({ 'environments/ci/config.yml': 'threads: many\n' });
     assert.throws(
       () => loadConfig({ configDir: dir, environment: 'ci', env: {} }),
-      (error: unknown) => error instanceof ConfigError && error.file === join(dir, 'environments/ci/config.yml') && error.keyPath === 'threads' && /number/.test(error.message),
+      (error: unknown) =>
+        error instanceof ConfigError &&
+        error.file === join(dir, 'environments/ci/config.yml') &&
+        error.keyPath === 'threads' &&
+        /number/.test(error.message),
     );
   });
 
   it('names a bad variable as the origin', () => {
     const dir = configDir({});
-    assert.throws(() => loadConfig({ configDir: dir, env: { CI_BUILDER_THREADS: 'x' } }), /environment variable CI_BUILDER_THREADS: threads: /);
+    assert.throws(
+      () => loadConfig({ configDir: dir, env: { CI_BUILDER_THREADS: 'x' } }),
+      /environment variable CI_BUILDER_THREADS: threads: /,
+    );
   });
 
   it('rejects unknown keys, naming them', () => {
     const dir = configDir({ 'config.yml': `${base}thread: 3\n` });
-    assert.throws(() => loadConfig({ configDir: dir, env: {} }), (error: unknown) => error instanceof ConfigError && error.keyPath === 'thread' && /unknown key/.test(error.message));
+    assert.throws(
+      () => loadConfig({ configDir: dir, env: {} }),
+      (error: unknown) =>
+        error instanceof ConfigError && error.keyPath === 'thread' && /unknown key/.test(error.message),
+    );
   });
 
   it('rejects a nested bad value with its full key path', () => {
@@ -90,7 +103,10 @@ describe('config loading', () => {
 
   it('rejects an invalid set regex', () => {
     const dir = configDir({ 'config.yml': base.replace('regex: bifrost', 'regex: "bif(rost"') });
-    assert.throws(() => loadConfig({ configDir: dir, env: {} }), /sets\.seed\.0\.regex: expected a valid regular expression/);
+    assert.throws(
+      () => loadConfig({ configDir: dir, env: {} }),
+      /sets\.seed\.0\.regex: expected a valid regular expression/,
+    );
   });
 
   it('reads a set written as a kolla-build profile: a list of bare regexes', () => {
@@ -110,21 +126,38 @@ describe('config loading', () => {
     assert.equal(loaded.renderInputs.sources.keystone?.enabled, true);
     assert.equal(loaded.renderInputs.sources.nova?.location, 'http://127.0.0.1/nova.tar.gz');
     assert.deepEqual(loaded.renderInputs.reposYamlFiles, [join(dir, 'repos.yaml')]);
-    const gitless = configDir({ 'config.yml': `${base}sources:\n  keystone: { type: git, location: /srv/keystone.git }\n` });
-    assert.throws(() => loadConfig({ configDir: gitless, env: {} }), (error: unknown) => error instanceof ConfigError && /sources\.keystone\.reference: a git source needs reference/.test(error.message));
+    const gitless = configDir({
+      'config.yml': `${base}sources:\n  keystone: { type: git, location: /srv/keystone.git }\n`,
+    });
+    assert.throws(
+      () => loadConfig({ configDir: gitless, env: {} }),
+      (error: unknown) =>
+        error instanceof ConfigError &&
+        /sources\.keystone\.reference: a git source needs reference/.test(error.message),
+    );
   });
 
   it('redacts secret-looking keys and the password of a URL for display', () => {
-    assert.deepEqual(redactSecrets({ registry_password: 'p', sources: { nova: { location: 'https://bob:s3cret@git.example/nova.git', type: 'git' } }, list: ['http://x.example/a'] }), {
-      registry_password: '<redacted>',
-      sources: { nova: { location: 'https://bob:<redacted>@git.example/nova.git', type: 'git' } },
-      list: ['http://x.example/a'],
-    });
+    assert.deepEqual(
+      redactSecrets({
+        registry_password: 'p',
+        sources: { nova: { location: 'https://bob:s3cret@git.example/nova.git', type: 'git' } },
+        list: ['http://x.example/a'],
+      }),
+      {
+        registry_password: '<redacted>',
+        sources: { nova: { location: 'https://bob:<redacted>@git.example/nova.git', type: 'git' } },
+        list: ['http://x.example/a'],
+      },
+    );
   });
 
   it('refuses an unknown environment, listing the known ones', () => {
     const dir = configDir({ 'environments/ci/config.yml': 'threads: 1\n' });
-    assert.throws(() => loadConfig({ configDir: dir, environment: 'prod', env: {} }), (error: unknown) => error instanceof UsageError && /unknown environment "prod".*known: ci/.test(error.message));
+    assert.throws(
+      () => loadConfig({ configDir: dir, environment: 'prod', env: {} }),
+      (error: unknown) => error instanceof UsageError && /unknown environment "prod".*known: ci/.test(error.message),
+    );
   });
 
   it('refuses a missing config folder', () => {
@@ -151,7 +184,8 @@ describe('config loading', () => {
     const loaded = loadConfig({ configDir: dir, env: {} });
     assert.throws(
       () => loadSecrets(loaded.secretsFile, loaded.readYaml),
-      (error: unknown) => error instanceof ConfigError && error.file === join(dir, 'secrets.yml') && /alias bomb/.test(error.message),
+      (error: unknown) =>
+        error instanceof ConfigError && error.file === join(dir, 'secrets.yml') && /alias bomb/.test(error.message),
     );
     assert.throws(
       () => loadSecrets(join(dir, 'dangling.yml'), loaded.readYaml),

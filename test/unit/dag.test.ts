@@ -41,7 +41,11 @@ describe('DAG executor', () => {
   it('starts the longest remaining chain first', async () => {
     const started: string[] = [];
     await runDag({
-      nodes: [{ id: 'short', dependsOn: [] }, { id: 'long', dependsOn: [] }, { id: 'long-2', dependsOn: ['long'] }],
+      nodes: [
+        { id: 'short', dependsOn: [] },
+        { id: 'long', dependsOn: [] },
+        { id: 'long-2', dependsOn: ['long'] },
+      ],
       concurrency: 1,
       retries: 0,
       run: async ({ id }) => (started.push(id), ok(undefined)),
@@ -77,7 +81,10 @@ describe('DAG executor', () => {
     const attempts = new Map<string, number>();
     const events: Array<DagEvent<DagNode>> = [];
     const outcomes = await runDag({
-      nodes: [{ id: 'flaky', dependsOn: [] }, { id: 'final', dependsOn: [] }],
+      nodes: [
+        { id: 'flaky', dependsOn: [] },
+        { id: 'final', dependsOn: [] },
+      ],
       concurrency: 1,
       retries: 2,
       onEvent: (event) => events.push(event),
@@ -112,13 +119,28 @@ describe('DAG executor', () => {
   });
 
   it('turns a thrown error into a failure of that node', async () => {
-    const outcomes = await runDag({ nodes: [{ id: 'x', dependsOn: [] }], concurrency: 1, retries: 3, run: async () => { throw new Error('boom'); } });
-    assert.deepEqual(outcomes.get('x'), { state: 'failed', kind: 'internal', reason: 'internal error: boom', attempts: 1 });
+    const outcomes = await runDag({
+      nodes: [{ id: 'x', dependsOn: [] }],
+      concurrency: 1,
+      retries: 3,
+      run: async () => {
+        throw new Error('boom');
+      },
+    });
+    assert.deepEqual(outcomes.get('x'), {
+      state: 'failed',
+      kind: 'internal',
+      reason: 'internal error: boom',
+      attempts: 1,
+    });
   });
 
   it('hands each run and event the node itself, so callers can switch on their own node kinds', async () => {
     type Node = DagNode & ({ kind: 'base' } | { kind: 'leaf'; label: string });
-    const typed: Node[] = [{ id: 'root', dependsOn: [], kind: 'base' }, { id: 'leaf', dependsOn: ['root'], kind: 'leaf', label: 'L' }];
+    const typed: Node[] = [
+      { id: 'root', dependsOn: [], kind: 'base' },
+      { id: 'leaf', dependsOn: ['root'], kind: 'leaf', label: 'L' },
+    ];
     const seen: string[] = [];
     const finished: string[] = [];
     await runDag<Node, never>({

@@ -16,8 +16,11 @@ describe('engine failures', () => {
   it('tells an unreachable daemon or registry, a missing image and an interrupt from a failed operation', () => {
     const daemon = exited(1, 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock.');
     assert.equal(commandFailure('docker build', daemon, 'build').kind, 'connection');
-    const registry = exited(125, 'Error: pinging container registry 127.0.0.1:5001: Get "https://127.0.0.1:5001/v2/": '
-      + 'dial tcp 127.0.0.1:5001: connect: connection refused');
+    const registry = exited(
+      125,
+      'Error: pinging container registry 127.0.0.1:5001: Get "https://127.0.0.1:5001/v2/": ' +
+        'dial tcp 127.0.0.1:5001: connect: connection refused',
+    );
     assert.equal(commandFailure('buildah push', registry, 'push').kind, 'connection');
     const refused = exited(125, 'Error: writing manifest: unauthorized');
     assert.equal(commandFailure('buildah push', refused, 'push').kind, 'push');

@@ -7,7 +7,8 @@ describe('the HTML report', () => {
   const html = renderHtmlReport(sampleSummary(), { leaf: { lines: ['Setting up leaf (1.0)'], total: 400 } });
 
   it('draws every image that ran on the timeline, with pushes', () => {
-    for (const name of ['base', 'openstack-base', 'leaf', 'broken&#60;script&#62;']) assert.ok(html.includes(`data-image="${name}"`), name);
+    for (const name of ['base', 'openstack-base', 'leaf', 'broken&#60;script&#62;'])
+      assert.ok(html.includes(`data-image="${name}"`), name);
     assert.match(html, /<rect [^>]*class="push pushed"/);
     assert.match(html, /up to 2 image\(s\) building at once/);
   });
@@ -26,6 +27,9 @@ describe('the HTML report', () => {
   });
 
   it('says why an image failed', () => {
-    assert.match(html, /<tr class="failed"><td><a href="#log-broken_script_">broken&#60;script&#62;<\/a><\/td><td>failed \(error\)<\/td><td>RUN false: exit 1<\/td>/);
+    assert.match(
+      html,
+      /<tr class="failed"><td><a href="#log-broken_script_">broken&#60;script&#62;<\/a><\/td><td>failed \(error\)<\/td><td>RUN false: exit 1<\/td>/,
+    );
   });
 });

@@ -39,8 +39,11 @@ describe('kollaBuildSettings', () => {
 
   it('lets the command line win over the files, and files over defaults', async () => {
     const checkout = await readKollaCheckout(older, { env: { PBR_VERSION: '30.1.0' } });
-    const conf = parseKollaBuildConf('[DEFAULT]\ntag = from-file\nthreads = 3\nbase_arch = aarch64\n', file,
-      confOptionsOf(checkout));
+    const conf = parseKollaBuildConf(
+      '[DEFAULT]\ntag = from-file\nthreads = 3\nbase_arch = aarch64\n',
+      file,
+      confOptionsOf(checkout),
+    );
     const settings = kollaBuildSettings(checkout, conf, { tag: 'from-cli' });
     assert.equal(settings.tag, 'from-cli');
     assert.equal(settings.values['threads'], 3);
@@ -50,11 +53,15 @@ describe('kollaBuildSettings', () => {
   it('refuses a distro the release does not have, and a tag it cannot tell', async () => {
     const checkout = await readKollaCheckout(older, { env: { PBR_VERSION: '30.1.0' } });
     const known = confOptionsOf(checkout);
-    assert.throws(() => kollaBuildSettings(checkout, parseKollaBuildConf('', file, known), { base: 'gamma' }),
+    assert.throws(
+      () => kollaBuildSettings(checkout, parseKollaBuildConf('', file, known), { base: 'gamma' }),
       (error: unknown) =>
-        error instanceof UsageError && /base: gamma is not a distro of Kolla 2030\.1/.test(error.message));
+        error instanceof UsageError && /base: gamma is not a distro of Kolla 2030\.1/.test(error.message),
+    );
     const unversioned = await readKollaCheckout(older, { env: {} });
-    assert.throws(() => kollaBuildSettings(unversioned, parseKollaBuildConf('', file, known)),
-      /tag: not set, and Kolla 2030\.1 defaults it to its version, which is unknown/);
+    assert.throws(
+      () => kollaBuildSettings(unversioned, parseKollaBuildConf('', file, known)),
+      /tag: not set, and Kolla 2030\.1 defaults it to its version, which is unknown/,
+    );
   });
 });

@@ -5,7 +5,11 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { KollaCheckoutError, readKollaCheckout } from '../../src/kolla/read-checkout.js';
 import {
-  defaultImageTag, distroPythonVersion, openstackBranch, reposFileFor, unbuildableFor,
+  defaultImageTag,
+  distroPythonVersion,
+  openstackBranch,
+  reposFileFor,
+  unbuildableFor,
 } from '../../src/kolla/release-values.js';
 import { projectRoot, temporaryDir } from '../helpers/files.js';
 
@@ -70,13 +74,17 @@ describe('readKollaCheckout: the data tables', () => {
     assert.equal(later.imageTree, join(newer, 'kolla/docker'));
   });
 
-  it('reads unbuildable images: an empty {} entry is an empty list; keys match the release\'s elements', async () => {
+  it("reads unbuildable images: an empty {} entry is an empty list; keys match the release's elements", async () => {
     const checkout = await readKollaCheckout(older, pinned);
     assert.deepEqual(checkout.unbuildable.table['beta'], []);
     assert.deepEqual(checkout.unbuildable.keyElements, ['base', 'base_arch']);
     assert.deepEqual(unbuildableFor(checkout, { base: 'alpha', base_arch: 'x86_64' }), ['demo', 'demo-extra']);
-    assert.deepEqual(unbuildableFor(checkout, { base: 'alpha', base_arch: 'aarch64' }),
-      ['demo', 'demo-arm-only-broken', 'demo-extra', 'tool']);
+    assert.deepEqual(unbuildableFor(checkout, { base: 'alpha', base_arch: 'aarch64' }), [
+      'demo',
+      'demo-arm-only-broken',
+      'demo-extra',
+      'tool',
+    ]);
     assert.deepEqual(unbuildableFor(checkout, { base: 'beta', base_arch: 'aarch64' }), ['tool']);
     const later = await readKollaCheckout(newer, pinned);
     assert.deepEqual(later.unbuildable.keyElements, ['base', 'base_arch', 'base_tag']);
@@ -98,18 +106,27 @@ describe('readKollaCheckout: the data tables', () => {
     const machine = execFileSync('uname', ['-m']).toString().trim();
     assert.equal(option('base-arch')?.default, machine);
     assert.equal(option('debian-arch')?.default, machine === 'aarch64' ? 'arm64' : 'amd64');
-    assert.deepEqual(checkout.options.source.map((o) => `${o.kind}:${o.name}`),
-      ['StrOpt:type', 'StrOpt:location', 'StrOpt:reference', 'BoolOpt:enabled', 'StrOpt:version', 'DictOpt:sha256']);
-    assert.deepEqual(checkout.options.user.map((o) => `${o.kind}:${o.name}`),
-      ['IntOpt:uid', 'IntOpt:gid', 'StrOpt:group']);
+    assert.deepEqual(
+      checkout.options.source.map((o) => `${o.kind}:${o.name}`),
+      ['StrOpt:type', 'StrOpt:location', 'StrOpt:reference', 'BoolOpt:enabled', 'StrOpt:version', 'DictOpt:sha256'],
+    );
+    assert.deepEqual(
+      checkout.options.user.map((o) => `${o.kind}:${o.name}`),
+      ['IntOpt:uid', 'IntOpt:gid', 'StrOpt:group'],
+    );
   });
 });
 
 describe('readKollaCheckout: what templates get on each release', () => {
   it('lists the keys of the values dict and the build_date format where the release has one', async () => {
     const checkout = await readKollaCheckout(older, pinned);
-    assert.deepEqual(checkout.templates.keys,
-      ['base_distro', 'distro_python_version', 'openstack_branch', 'build_date', 'kolla_version']);
+    assert.deepEqual(checkout.templates.keys, [
+      'base_distro',
+      'distro_python_version',
+      'openstack_branch',
+      'build_date',
+      'kolla_version',
+    ]);
     assert.equal(checkout.templates.buildDateFormat, '%Y%m%d');
     const later = await readKollaCheckout(newer, pinned);
     assert.ok(!later.templates.keys.includes('build_date'));
@@ -119,7 +136,7 @@ describe('readKollaCheckout: what templates get on each release', () => {
     assert.deepEqual(checkout.templates.filters, ['customizable']);
   });
 
-  it('spells openstack_branch with the release\'s prefix, none for master', async () => {
+  it("spells openstack_branch with the release's prefix, none for master", async () => {
     const checkout = await readKollaCheckout(older, pinned);
     assert.deepEqual(openstackBranch(checkout, '2030.1'), { dashed: 'retired-2030.1', slashed: 'retired/2030.1' });
     assert.deepEqual(openstackBranch(checkout, 'master'), { dashed: 'master', slashed: 'master' });
@@ -149,14 +166,16 @@ describe('readKollaCheckout: what templates get on each release', () => {
     assert.deepEqual(later.reposYaml.variants, []);
   });
 
-  it('defaults the tag to kolla\'s version on older releases and to a format on newer ones', async () => {
+  it("defaults the tag to kolla's version on older releases and to a format on newer ones", async () => {
     const checkout = await readKollaCheckout(older, pinned);
     assert.deepEqual(checkout.templates.defaultTag, { kind: 'kolla-version' });
     assert.equal(defaultImageTag(checkout, {}), '30.1.0');
     const later = await readKollaCheckout(newer, pinned);
     assert.deepEqual(later.templates.defaultTag, { kind: 'format', format: '{openstack_release}-{base}-{base_tag}' });
-    assert.equal(defaultImageTag(later, { openstack_release: 'master', base: 'beta', base_tag: 'newname' }),
-      'master-beta-newname');
+    assert.equal(
+      defaultImageTag(later, { openstack_release: 'master', base: 'beta', base_tag: 'newname' }),
+      'master-beta-newname',
+    );
   });
 });
 
@@ -172,8 +191,10 @@ describe('readKollaCheckout: kolla_version', () => {
   it('says clearly that a checkout without git metadata and without PBR_VERSION has no version', async () => {
     const checkout = await readKollaCheckout(copyOf(older), { env: {} });
     assert.equal(checkout.version.version.source, 'none');
-    assert.match(checkout.version.version.source === 'none' ? checkout.version.version.reason : '',
-      /has no git metadata \(\.git\).*PBR_VERSION is not set/);
+    assert.match(
+      checkout.version.version.source === 'none' ? checkout.version.version.reason : '',
+      /has no git metadata \(\.git\).*PBR_VERSION is not set/,
+    );
     assert.equal(checkout.version.templateValue, null);
   });
 
@@ -185,25 +206,39 @@ describe('readKollaCheckout: kolla_version', () => {
 
   it('computes the version from git tags as pbr does; templates get the short commit id', async () => {
     const dir = copyOf(older);
-    const git = (...args: string[]) => execFileSync('git', args, {
-      cwd: dir,
-      env: {
-        ...process.env,
-        GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e',
-      },
-    }).toString().trim();
+    const git = (...args: string[]) =>
+      execFileSync('git', args, {
+        cwd: dir,
+        env: {
+          ...process.env,
+          GIT_AUTHOR_NAME: 't',
+          GIT_AUTHOR_EMAIL: 't@e',
+          GIT_COMMITTER_NAME: 't',
+          GIT_COMMITTER_EMAIL: 't@e',
+        },
+      })
+        .toString()
+        .trim();
     git('init', '-q');
     git('add', '.');
     git('commit', '-qm', 'first');
     git('tag', '5.2.0');
     let checkout = await readKollaCheckout(dir, { env: {} });
-    assert.deepEqual(checkout.version.version,
-      { source: 'git', version: '5.2.0', lastTag: '5.2.0', commitsSinceTag: 0 });
+    assert.deepEqual(checkout.version.version, {
+      source: 'git',
+      version: '5.2.0',
+      lastTag: '5.2.0',
+      commitsSinceTag: 0,
+    });
     git('commit', '-q', '--allow-empty', '-m', 'a fix');
     git('commit', '-q', '--allow-empty', '-m', 'another fix');
     checkout = await readKollaCheckout(dir, { env: {} });
-    assert.deepEqual(checkout.version.version,
-      { source: 'git', version: '5.2.1', lastTag: '5.2.0', commitsSinceTag: 2 });
+    assert.deepEqual(checkout.version.version, {
+      source: 'git',
+      version: '5.2.1',
+      lastTag: '5.2.0',
+      commitsSinceTag: 2,
+    });
     assert.equal(checkout.version.gitShortSha, git('log', '-n1', '--pretty=format:%h'));
     assert.equal(checkout.version.templateValue, checkout.version.gitShortSha);
     git('commit', '-q', '--allow-empty', '-m', 'new things\n\nSem-Ver: feature');
@@ -220,44 +255,65 @@ describe('readKollaCheckout: kolla_version', () => {
 
 describe('readKollaCheckout: what it cannot read', () => {
   it('refuses a folder that is not a Kolla checkout', async () => {
-    await assert.rejects(readKollaCheckout(temporaryDir('kolla-not-')), (error: unknown) =>
-      error instanceof KollaCheckoutError && /neither docker\/base nor kolla\/docker\/base exists/.test(error.message));
+    await assert.rejects(
+      readKollaCheckout(temporaryDir('kolla-not-')),
+      (error: unknown) =>
+        error instanceof KollaCheckoutError &&
+        /neither docker\/base nor kolla\/docker\/base exists/.test(error.message),
+    );
   });
 
   it('names the file and the name when a table is missing', async () => {
     const dir = copyOf(older);
     writeFileSync(join(dir, 'kolla/common/users.py'), 'PEOPLE = {}\n');
-    await assert.rejects(readKollaCheckout(dir, pinned), (error: unknown) =>
-      error instanceof KollaCheckoutError && error.exitCode === 2 &&
-      error.message === `${join(dir, 'kolla/common/users.py')}: USERS: missing`);
+    await assert.rejects(
+      readKollaCheckout(dir, pinned),
+      (error: unknown) =>
+        error instanceof KollaCheckoutError &&
+        error.exitCode === 2 &&
+        error.message === `${join(dir, 'kolla/common/users.py')}: USERS: missing`,
+    );
   });
 
   it('names the file and the option when a default is an expression it does not understand', async () => {
     const dir = copyOf(older);
-    edit(join(dir, 'kolla/common/config.py'), "default='latest'", "default=compute_tag()");
-    await assert.rejects(readKollaCheckout(dir, pinned), (error: unknown) =>
-      error instanceof KollaCheckoutError &&
-      error.message.startsWith(`${join(dir, 'kolla/common/config.py')}: _CLI_OPTS: not understood: option base-tag`));
+    edit(join(dir, 'kolla/common/config.py'), "default='latest'", 'default=compute_tag()');
+    await assert.rejects(
+      readKollaCheckout(dir, pinned),
+      (error: unknown) =>
+        error instanceof KollaCheckoutError &&
+        error.message.startsWith(`${join(dir, 'kolla/common/config.py')}: _CLI_OPTS: not understood: option base-tag`),
+    );
   });
 
   it('names the file when a table is not a literal', async () => {
     const dir = copyOf(older);
     writeFileSync(join(dir, 'kolla/image/unbuildable.py'), 'UNBUILDABLE_IMAGES = build_table()\n');
-    await assert.rejects(readKollaCheckout(dir, pinned), (error: unknown) =>
-      error instanceof KollaCheckoutError &&
-      error.message.startsWith(`${join(dir, 'kolla/image/unbuildable.py')}: UNBUILDABLE_IMAGES: not understood`));
+    await assert.rejects(
+      readKollaCheckout(dir, pinned),
+      (error: unknown) =>
+        error instanceof KollaCheckoutError &&
+        error.message.startsWith(`${join(dir, 'kolla/image/unbuildable.py')}: UNBUILDABLE_IMAGES: not understood`),
+    );
   });
 
   it('names the function when the values dict is not a literal', async () => {
     const dir = copyOf(older);
-    edit(join(dir, 'kolla/image/kolla_worker.py'), "values = {'base_distro'",
-      "values = dict(base_distro=1)\n        x = {'base_distro'");
-    await assert.rejects(readKollaCheckout(dir, pinned),
-      /kolla_worker\.py: KollaWorker\.create_dockerfiles: values: no/);
+    edit(
+      join(dir, 'kolla/image/kolla_worker.py'),
+      "values = {'base_distro'",
+      "values = dict(base_distro=1)\n        x = {'base_distro'",
+    );
+    await assert.rejects(
+      readKollaCheckout(dir, pinned),
+      /kolla_worker\.py: KollaWorker\.create_dockerfiles: values: no/,
+    );
   });
 
   it('says when python3 is not there', async () => {
-    await assert.rejects(readKollaCheckout(older, { ...pinned, python: 'no-such-python3' }),
-      /no-such-python3 not found: reading a Kolla checkout needs python3/);
+    await assert.rejects(
+      readKollaCheckout(older, { ...pinned, python: 'no-such-python3' }),
+      /no-such-python3 not found: reading a Kolla checkout needs python3/,
+    );
   });
 });

@@ -13,29 +13,80 @@ const checkouts = (process.env['KOLLA_CHECKOUTS'] ?? '').split(':').filter((dir)
 const skip = checkouts.length === 0 ? 'set KOLLA_CHECKOUTS to Kolla checkouts (folders, ":"-separated) to run' : false;
 
 /** What each release is known to say (checked by hand against the branches). */
-const known: Record<string, {
-  debian: string; ubuntu: string; rocky: string; branch: string; codename: boolean; tree: 'docker' | 'kolla/docker';
-  reposFiles: string[]; buildDate: boolean; pythonVersion: boolean; override: 'replace' | 'merge';
-}> = {
+const known: Record<
+  string,
+  {
+    debian: string;
+    ubuntu: string;
+    rocky: string;
+    branch: string;
+    codename: boolean;
+    tree: 'docker' | 'kolla/docker';
+    reposFiles: string[];
+    buildDate: boolean;
+    pythonVersion: boolean;
+    override: 'replace' | 'merge';
+  }
+> = {
   '2024.1': {
-    debian: 'bookworm', ubuntu: '22.04', rocky: '9', branch: 'unmaintained-2024.1', codename: false, tree: 'docker',
-    reposFiles: ['repos-noble.yaml', 'repos.yaml'], buildDate: true, pythonVersion: true, override: 'replace',
+    debian: 'bookworm',
+    ubuntu: '22.04',
+    rocky: '9',
+    branch: 'unmaintained-2024.1',
+    codename: false,
+    tree: 'docker',
+    reposFiles: ['repos-noble.yaml', 'repos.yaml'],
+    buildDate: true,
+    pythonVersion: true,
+    override: 'replace',
   },
   '2025.1': {
-    debian: 'bookworm', ubuntu: '24.04', rocky: '9', branch: 'stable-2025.1', codename: false, tree: 'docker',
-    reposFiles: ['repos-el10.yaml', 'repos.yaml'], buildDate: true, pythonVersion: false, override: 'replace',
+    debian: 'bookworm',
+    ubuntu: '24.04',
+    rocky: '9',
+    branch: 'stable-2025.1',
+    codename: false,
+    tree: 'docker',
+    reposFiles: ['repos-el10.yaml', 'repos.yaml'],
+    buildDate: true,
+    pythonVersion: false,
+    override: 'replace',
   },
   '2025.2': {
-    debian: 'bookworm', ubuntu: '24.04', rocky: '10', branch: 'stable-2025.2', codename: true, tree: 'docker',
-    reposFiles: ['repos.yaml'], buildDate: true, pythonVersion: false, override: 'replace',
+    debian: 'bookworm',
+    ubuntu: '24.04',
+    rocky: '10',
+    branch: 'stable-2025.2',
+    codename: true,
+    tree: 'docker',
+    reposFiles: ['repos.yaml'],
+    buildDate: true,
+    pythonVersion: false,
+    override: 'replace',
   },
   '2026.1': {
-    debian: 'trixie', ubuntu: '24.04', rocky: '10', branch: 'stable-2026.1', codename: true, tree: 'docker',
-    reposFiles: ['repos.yaml'], buildDate: true, pythonVersion: false, override: 'replace',
+    debian: 'trixie',
+    ubuntu: '24.04',
+    rocky: '10',
+    branch: 'stable-2026.1',
+    codename: true,
+    tree: 'docker',
+    reposFiles: ['repos.yaml'],
+    buildDate: true,
+    pythonVersion: false,
+    override: 'replace',
   },
   master: {
-    debian: 'trixie', ubuntu: '24.04', rocky: '10', branch: 'master', codename: true, tree: 'kolla/docker',
-    reposFiles: ['repos.yaml'], buildDate: false, pythonVersion: false, override: 'merge',
+    debian: 'trixie',
+    ubuntu: '24.04',
+    rocky: '10',
+    branch: 'master',
+    codename: true,
+    tree: 'kolla/docker',
+    reposFiles: ['repos.yaml'],
+    buildDate: false,
+    pythonVersion: false,
+    override: 'merge',
   },
 };
 
@@ -77,14 +128,32 @@ describe('real Kolla checkouts', { skip }, () => {
         assert.equal(reposFileFor(checkout, 'rocky', '9'), 'repos.yaml');
       }
       // kolla-build.conf as Kayobe writes it parses against this release's options with nothing unknown.
-      const conf = parseKollaBuildConf([
-        '[DEFAULT]', 'base=debian', `base_tag=${facts.debian}`, 'base_arch=x86_64', 'namespace=kolla',
-        'network_mode=host',
-        'tag=ci-1', 'repos_yaml=/etc/kolla/repos.yaml', 'template_override=/etc/kolla/template-override.j2', '',
-        '[openstack-base]', 'type = local', 'location = /src/requirements', '',
-        '[kolla-toolbox-user]', 'uid = 42499', '',
-        '[profiles]', 'mine = ^keystone', '',
-      ].join('\n'), '/etc/kolla/kolla-build.conf', confOptionsOf(checkout));
+      const conf = parseKollaBuildConf(
+        [
+          '[DEFAULT]',
+          'base=debian',
+          `base_tag=${facts.debian}`,
+          'base_arch=x86_64',
+          'namespace=kolla',
+          'network_mode=host',
+          'tag=ci-1',
+          'repos_yaml=/etc/kolla/repos.yaml',
+          'template_override=/etc/kolla/template-override.j2',
+          '',
+          '[openstack-base]',
+          'type = local',
+          'location = /src/requirements',
+          '',
+          '[kolla-toolbox-user]',
+          'uid = 42499',
+          '',
+          '[profiles]',
+          'mine = ^keystone',
+          '',
+        ].join('\n'),
+        '/etc/kolla/kolla-build.conf',
+        confOptionsOf(checkout),
+      );
       assert.deepEqual(conf.unknown, []);
       assert.equal(conf.defaults['network_mode'], 'host');
       const settings = kollaBuildSettings(checkout, conf);
@@ -96,20 +165,28 @@ describe('real Kolla checkouts', { skip }, () => {
         assert.equal(kollaBuildSettings(checkout, untagged).tag, `${checkout.release}-rocky-${facts.rocky}`);
       }
       const table = checkout.unbuildable.table;
-      t.diagnostic(JSON.stringify({
-        dir,
-        release: checkout.release,
-        codename: checkout.codename,
-        users: Object.keys(checkout.users).length,
-        sources: Object.keys(checkout.sources).length,
-        profiles: Object.fromEntries(Object.entries(checkout.profiles).map(([name, images]) => [name, images.length])),
-        unbuildable: Object.fromEntries(Object.entries(table).map(([key, images]) => [key, images.length])),
-        debianX86Unbuildable:
-          unbuildableFor(checkout, { base: 'debian', base_arch: 'x86_64', base_tag: facts.debian }).length,
-        bases: Object.fromEntries(
-          Object.entries(checkout.distros).map(([name, d]) => [name, `${d.baseImage}:${d.baseTag}`])),
-        version: checkout.version,
-      }));
+      t.diagnostic(
+        JSON.stringify({
+          dir,
+          release: checkout.release,
+          codename: checkout.codename,
+          users: Object.keys(checkout.users).length,
+          sources: Object.keys(checkout.sources).length,
+          profiles: Object.fromEntries(
+            Object.entries(checkout.profiles).map(([name, images]) => [name, images.length]),
+          ),
+          unbuildable: Object.fromEntries(Object.entries(table).map(([key, images]) => [key, images.length])),
+          debianX86Unbuildable: unbuildableFor(checkout, {
+            base: 'debian',
+            base_arch: 'x86_64',
+            base_tag: facts.debian,
+          }).length,
+          bases: Object.fromEntries(
+            Object.entries(checkout.distros).map(([name, d]) => [name, `${d.baseImage}:${d.baseTag}`]),
+          ),
+          version: checkout.version,
+        }),
+      );
     });
   }
 });

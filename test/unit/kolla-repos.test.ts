@@ -13,19 +13,48 @@ const data: ReposData = {
   deb: { grafana: { url: 'https://apt.example/grafana', suite: 'stable', component: 'main', gpg_key: 'grafana.asc' } },
   debian: {
     debian: { distro: true },
-    cloud: { url: 'https://mirror.example/cloud', suite: 'bookworm-{openstack_release_codename}-backports', component: 'main', gpg_key: '/usr/share/keyrings/cloud.gpg', trusted: true },
+    cloud: {
+      url: 'https://mirror.example/cloud',
+      suite: 'bookworm-{openstack_release_codename}-backports',
+      component: 'main',
+      gpg_key: '/usr/share/keyrings/cloud.gpg',
+      trusted: true,
+    },
   },
   'debian-aarch64': { grafana: { arch: 'arm64' } },
-  rpm: { grafana: { name: 'grafana', baseurl: 'https://rpm.example/grafana\nhttps://rpm2.example/grafana\n', gpgkey: 'https://rpm.example/key1\nhttps://rpm.example/key2', gpgcheck: 1 } },
+  rpm: {
+    grafana: {
+      name: 'grafana',
+      baseurl: 'https://rpm.example/grafana\nhttps://rpm2.example/grafana\n',
+      gpgkey: 'https://rpm.example/key1\nhttps://rpm.example/key2',
+      gpgcheck: 1,
+    },
+  },
   rocky: {
     appstream: { name: 'appstream', distro: true, file_group: 'rocky' },
     baseos: { name: 'baseos', distro: true, file_group: 'rocky' },
     crb: { name: 'crb', distro: true },
-    epel: { name: 'epel', metalink: 'https://mirrors.example/metalink?repo=epel-9', gpgkey: 'file:///etc/pki/epel', repo_gpgcheck: true },
+    epel: {
+      name: 'epel',
+      metalink: 'https://mirrors.example/metalink?repo=epel-9',
+      gpgkey: 'file:///etc/pki/epel',
+      repo_gpgcheck: true,
+    },
   },
 };
-const debian = { base_package_type: 'deb', base_distro: 'debian', base_arch: 'x86_64', debian_arch: 'amd64', openstack_release_codename: 'Zed' };
-const rocky = { base_package_type: 'rpm', base_distro: 'rocky', base_arch: 'x86_64', openstack_release_codename: 'Zed' };
+const debian = {
+  base_package_type: 'deb',
+  base_distro: 'debian',
+  base_arch: 'x86_64',
+  debian_arch: 'amd64',
+  openstack_release_codename: 'Zed',
+};
+const rocky = {
+  base_package_type: 'rpm',
+  base_distro: 'rocky',
+  base_arch: 'x86_64',
+  openstack_release_codename: 'Zed',
+};
 const source = mergeReposFiles([data]);
 const aptFile = (repo: string) => `/etc/apt/sources.list.d/${repo}.sources`;
 
@@ -55,27 +84,48 @@ describe('handle_repos', () => {
         ` && echo 'gpgkey=https://rpm.example/key1' >>${repo} && echo '       https://rpm.example/key2' >>${repo} && echo 'baseurl=https://rpm.example/grafana' >>${repo} && echo 'baseurl=https://rpm2.example/grafana' >>${repo}` +
         ' && dnf config-manager --enable crb || true',
     );
-    assert.match(handleRepos(source, rocky, ['epel'], 'enable'), /echo 'repo_gpgcheck=True' >>\/etc\/yum\.repos\.d\/epel\.repo .*echo 'metalink=https:\/\/mirrors\.example\/metalink\?repo=epel-9' >>/);
-    assert.equal(handleRepos(source, rocky, ['crb', 'appstream', 'epel'], 'disable'), 'RUN dnf config-manager --disable crb || truednf config-manager --disable appstream || true');
+    assert.match(
+      handleRepos(source, rocky, ['epel'], 'enable'),
+      /echo 'repo_gpgcheck=True' >>\/etc\/yum\.repos\.d\/epel\.repo .*echo 'metalink=https:\/\/mirrors\.example\/metalink\?repo=epel-9' >>/,
+    );
+    assert.equal(
+      handleRepos(source, rocky, ['crb', 'appstream', 'epel'], 'disable'),
+      'RUN dnf config-manager --disable crb || truednf config-manager --disable appstream || true',
+    );
   });
 
   it('refuses an override that replaces one distro repository of a shared .repo file but not the others', () => {
-    const overridden = mergeReposFiles([data, { rocky: { appstream: { name: 'appstream', baseurl: 'http://pulp.example/appstream/', gpgkey: 'k' } } }]);
+    const overridden = mergeReposFiles([
+      data,
+      { rocky: { appstream: { name: 'appstream', baseurl: 'http://pulp.example/appstream/', gpgkey: 'k' } } },
+    ]);
     assert.throws(() => handleRepos(overridden, rocky, ['appstream'], 'enable'), /appstream .*baseos still use/);
-    const both = mergeReposFiles([data, { rocky: { appstream: { name: 'appstream', baseurl: 'http://p/a/', gpgkey: 'k' }, baseos: { name: 'baseos', baseurl: 'http://p/b/', gpgkey: 'k' } } }]);
+    const both = mergeReposFiles([
+      data,
+      {
+        rocky: {
+          appstream: { name: 'appstream', baseurl: 'http://p/a/', gpgkey: 'k' },
+          baseos: { name: 'baseos', baseurl: 'http://p/b/', gpgkey: 'k' },
+        },
+      },
+    ]);
     assert.match(handleRepos(both, rocky, ['appstream'], 'enable'), /baseurl=http:\/\/p\/a\//);
   });
 
   it('names what is missing: an unknown repository, a repository without gpgkey, a non-list', () => {
     assert.throws(() => handleRepos(source, debian, ['nope'], 'enable'), /unknown repository "nope" for debian/);
-    assert.throws(() => handleRepos(mergeReposFiles([{ rpm: { x: { name: 'x', baseurl: 'u' } } }]), rocky, ['x'], 'enable'), /"x" has no gpgkey/);
+    assert.throws(
+      () => handleRepos(mergeReposFiles([{ rpm: { x: { name: 'x', baseurl: 'u' } } }]), rocky, ['x'], 'enable'),
+      /"x" has no gpgkey/,
+    );
     assert.throws(() => handleRepos(source, debian, 'grafana', 'enable'), /must be a list/);
   });
 
   it('is called from templates with their context, from repos.yaml files read as PyYAML reads them', () => {
     const root = temporaryDir();
     writeTree(root, {
-      'kolla/template/repos.yaml': 'deb:\n  extra:\n    url: "http://x.example"\n    suite: "s"\n    component: "c"\n    gpg_key: "k.asc"\n    trusted: yes\n',
+      'kolla/template/repos.yaml':
+        'deb:\n  extra:\n    url: "http://x.example"\n    suite: "s"\n    component: "c"\n    gpg_key: "k.asc"\n    trusted: yes\n',
       'kolla/docker/macros.j2': '',
       'kolla/docker/a/Dockerfile.j2': "FROM x\n{{ handle_repos(['extra'], 'enable') }}\n",
     });
@@ -98,13 +148,20 @@ describe('handle_repos', () => {
       base_package_type: 'deb',
     };
     const out = treeRenderer(catalog, { repos }).render(image, values);
-    assert.match(out, /^FROM x\nRUN echo 'Uris: http:\/\/x\.example' .* && echo 'Trusted: yes' >>\/etc\/apt\/sources\.list\.d\/extra\.sources$/);
+    assert.match(
+      out,
+      /^FROM x\nRUN echo 'Uris: http:\/\/x\.example' .* && echo 'Trusted: yes' >>\/etc\/apt\/sources\.list\.d\/extra\.sources$/,
+    );
     assert.throws(() => treeRenderer(catalog).render(image, values), /handle_repos needs repos\.yaml/);
   });
 
   it('rejects a repos.yaml of the wrong shape with the file and key', () => {
     const dir = writeTree(temporaryDir(), { 'bad.yaml': 'deb:\n  extra: [1, 2]\n', 'missing-dir/.keep': '' });
-    assert.throws(() => loadReposSource([join(dir, 'bad.yaml')], []), (error: unknown) => error instanceof UsageError && /bad\.yaml: deb\.extra: expected a mapping/.test(error.message));
+    assert.throws(
+      () => loadReposSource([join(dir, 'bad.yaml')], []),
+      (error: unknown) =>
+        error instanceof UsageError && /bad\.yaml: deb\.extra: expected a mapping/.test(error.message),
+    );
     assert.throws(() => loadReposSource([join(dir, 'nope.yaml')], []), /nope\.yaml: repos\.yaml file not found/);
   });
 });

@@ -37,7 +37,17 @@ describe('the live terminal view', () => {
     const terminal = new FakeTerminal();
     let clock = 0;
     const live = new LiveReporter(terminal, () => clock, 60_000);
-    live.handle(event({ type: 'run', reason: 'started', tag: 't', distro: 'debian', engine: 'buildah', runDir: '/runs/t', images: ['base', 'a', 'b', 'c'] }));
+    live.handle(
+      event({
+        type: 'run',
+        reason: 'started',
+        tag: 't',
+        distro: 'debian',
+        engine: 'buildah',
+        runDir: '/runs/t',
+        images: ['base', 'a', 'b', 'c'],
+      }),
+    );
     live.handle(event({ type: 'image', reason: 'started', name: 'base', attempt: 1 }));
     clock = 5000;
     live.handle(event({ type: 'image', reason: 'built', name: 'base', imageId: 'x', seconds: 5 }));
@@ -56,12 +66,27 @@ describe('the live terminal view', () => {
     assert.equal(screen.length, 6, 'the block was redrawn in place, not appended');
 
     live.handle(event({ type: 'image', reason: 'failed', name: 'a', status: 'error', message: 'exit 1', attempts: 1 }));
-    live.handle(event({ type: 'image', reason: 'failed', name: 'c', status: 'parent_error', message: 'parent a failed', attempts: 0 }));
-    live.handle(event({ type: 'push', reason: 'pushed', name: 'base', reference: 'r/base:t', seconds: 1, attempts: 1 }));
+    live.handle(
+      event({
+        type: 'image',
+        reason: 'failed',
+        name: 'c',
+        status: 'parent_error',
+        message: 'parent a failed',
+        attempts: 0,
+      }),
+    );
+    live.handle(
+      event({ type: 'push', reason: 'pushed', name: 'base', reference: 'r/base:t', seconds: 1, attempts: 1 }),
+    );
     await live.close();
     const end = terminal.screen();
     const scrolled = end.slice(2, 5).map((line) => line.replace(/^\d\d:\d\d:\d\d /, ''));
-    assert.deepEqual(scrolled, ['✗ a error: exit 1', '- c not built (parent_error: parent a failed)', '↑ base pushed (1.0s)']);
+    assert.deepEqual(scrolled, [
+      '✗ a error: exit 1',
+      '- c not built (parent_error: parent a failed)',
+      '↑ base pushed (1.0s)',
+    ]);
     assert.equal(end.length, 6, 'no running lines are left after close');
     assert.match(end.at(-1) ?? '', /3\/4 {2}done 1 · failed 2 · skipped 0 · remaining 1/);
     assert.ok(terminal.written.endsWith('\x1b[?25h'), 'the cursor is shown again');

@@ -16,7 +16,14 @@ const config = configSchema.parse({
   registry: '127.0.0.1:5000',
   namespace: 'ns',
   images_dirs: ['images'],
-  distros: { debian: { version: 'bookworm', package_type: 'deb', base_image: { bootstrap: 'mmdebstrap', sources: ['deb http://deb.debian.org/debian bookworm main'] }, repositories: [{ name: 'debian', url: 'http://deb.debian.org/debian', suites: ['bookworm'] }] } },
+  distros: {
+    debian: {
+      version: 'bookworm',
+      package_type: 'deb',
+      base_image: { bootstrap: 'mmdebstrap', sources: ['deb http://deb.debian.org/debian bookworm main'] },
+      repositories: [{ name: 'debian', url: 'http://deb.debian.org/debian', suites: ['bookworm'] }],
+    },
+  },
 });
 
 /** Plans with a cache of the test's own, never the host's; sources fetched unless said otherwise. */
@@ -40,31 +47,57 @@ function sampleTree(): string {
 }
 
 async function digests(tree: string, tag: string): Promise<Record<string, string>> {
-  const plan = await makePlan({ config, catalog: discoverCatalog([tree]), distro: 'debian', tag, engine: 'buildah', selection: { regexes: null, skipParents: false } });
+  const plan = await makePlan({
+    config,
+    catalog: discoverCatalog([tree]),
+    distro: 'debian',
+    tag,
+    engine: 'buildah',
+    selection: { regexes: null, skipParents: false },
+  });
   return Object.fromEntries(plan.images.map((image) => [image.name, image.inputDigest]));
 }
 
 describe('plan', () => {
   it('names images <registry>/<namespace>/<image>:<tag> and labels them with their input digest', async () => {
     const tag = 'zed-debian-bookworm-20260101T000000';
-    const plan = await makePlan({ config, catalog: discoverCatalog([sampleTree()]), distro: 'debian', tag, engine: 'buildah', selection: { regexes: ['leaf-a'], skipParents: false } });
-    assert.deepEqual(plan.images.map((image) => image.name), ['base', 'mid', 'leaf-a']);
+    const plan = await makePlan({
+      config,
+      catalog: discoverCatalog([sampleTree()]),
+      distro: 'debian',
+      tag,
+      engine: 'buildah',
+      selection: { regexes: ['leaf-a'], skipParents: false },
+    });
+    assert.deepEqual(
+      plan.images.map((image) => image.name),
+      ['base', 'mid', 'leaf-a'],
+    );
     const leaf = plan.images[2];
     assert.equal(leaf?.reference, `127.0.0.1:5000/ns/leaf-a:${tag}`);
     assert.equal(leaf?.labels[INPUT_DIGEST_LABEL], leaf?.inputDigest);
     assert.match(leaf?.dockerfile ?? '', new RegExp(`^FROM 127\\.0\\.0\\.1:5000/ns/mid:${tag}`));
-    assert.match(plan.images[0]?.dockerfile ?? '', /^FROM localhost\/ci-builder\/bootstrap-debian:bookworm-[0-9a-f]{12}\n/);
+    assert.match(
+      plan.images[0]?.dockerfile ?? '',
+      /^FROM localhost\/ci-builder\/bootstrap-debian:bookworm-[0-9a-f]{12}\n/,
+    );
   });
 
   it('gives the same digests for a new tag', async () => {
     const tree = sampleTree();
-    assert.deepEqual(await digests(tree, 'zed-debian-bookworm-20260101T000000'), await digests(tree, 'zed-debian-bookworm-20270202T111111'));
+    assert.deepEqual(
+      await digests(tree, 'zed-debian-bookworm-20260101T000000'),
+      await digests(tree, 'zed-debian-bookworm-20270202T111111'),
+    );
   });
 
   it('changes exactly the changed image and its descendants', async () => {
     const tree = sampleTree();
     const before = await digests(tree, 't1');
-    writeFileSync(join(tree, 'mid/Dockerfile.j2'), 'FROM {{ namespace }}/{{ image_prefix }}base:{{ tag }}\nRUN true && true\n');
+    writeFileSync(
+      join(tree, 'mid/Dockerfile.j2'),
+      'FROM {{ namespace }}/{{ image_prefix }}base:{{ tag }}\nRUN true && true\n',
+    );
     const after = await digests(tree, 't2');
     assert.equal(after.base, before.base);
     assert.equal(after['leaf-b'], before['leaf-b']);
@@ -95,17 +128,39 @@ describe('plan', () => {
       other: { type: 'url' as const, location: 'http://user:hunter2@127.0.0.1:9/none.tar', enabled: true },
     };
     const cache = temporaryDir();
-    const plan = async () => makePlan({ config, catalog: discoverCatalog([tree]), distro: 'debian', tag: 't', engine: 'buildah', selection: { regexes: null, skipParents: false }, renderInputs: { sources }, cacheDir: cache });
+    const plan = async () =>
+      makePlan({
+        config,
+        catalog: discoverCatalog([tree]),
+        distro: 'debian',
+        tag: 't',
+        engine: 'buildah',
+        selection: { regexes: null, skipParents: false },
+        renderInputs: { sources },
+        cacheDir: cache,
+      });
     const first = await plan();
     const app = first.images.find((image) => image.name === 'app');
-    assert.deepEqual(app?.contextFiles.map((file) => file.path).sort(), ['additions-archive', 'app-archive', 'plugins-archive']);
+    assert.deepEqual(app?.contextFiles.map((file) => file.path).sort(), [
+      'additions-archive',
+      'app-archive',
+      'plugins-archive',
+    ]);
     assert.equal(app?.failure, undefined);
     const other = first.images.find((image) => image.name === 'other');
     assert.match(other?.failure ?? '', /^source other: /);
     assert.ok(!other?.failure?.includes('hunter2'), 'no credential in the failure');
-    assert.equal((await plan()).images.find((image) => image.name === 'app')?.inputDigest, app?.inputDigest, 'the same source digests the same');
+    assert.equal(
+      (await plan()).images.find((image) => image.name === 'app')?.inputDigest,
+      app?.inputDigest,
+      'the same source digests the same',
+    );
     writeFileSync(join(source, 'app/setup.py'), 'v2\n');
-    assert.notEqual((await plan()).images.find((image) => image.name === 'app')?.inputDigest, app?.inputDigest, 'a changed source changes the digest');
+    assert.notEqual(
+      (await plan()).images.find((image) => image.name === 'app')?.inputDigest,
+      app?.inputDigest,
+      'a changed source changes the digest',
+    );
   });
 
   it('without fetching sources (a render), renders images that ADD archives without them', async () => {
@@ -118,7 +173,16 @@ describe('plan', () => {
     const cache = temporaryDir();
     const selection = { regexes: null, skipParents: false };
     const catalog = discoverCatalog([tree]);
-    const request = { config, catalog, distro: 'debian', tag: 't', engine: 'buildah', selection, renderInputs: { sources }, cacheDir: cache };
+    const request = {
+      config,
+      catalog,
+      distro: 'debian',
+      tag: 't',
+      engine: 'buildah',
+      selection,
+      renderInputs: { sources },
+      cacheDir: cache,
+    };
     const rendered = await makePlan({ ...request, fetchSources: false });
     const app = rendered.images.find((image) => image.name === 'app');
     assert.match(app?.dockerfile ?? '', /ADD plugins-archive \/$/m);
@@ -134,24 +198,51 @@ describe('plan', () => {
   it("copies an image's patch series into patches/ of its context, and gives the others an empty patches/ folder", async () => {
     const tree = writeTree(temporaryDir(), {
       'macros.j2': '',
-      'base/Dockerfile.j2': 'FROM {{ base_image }}:{{ base_distro_tag }}\n{% if patches_path %}COPY patches /patches{% endif %}\n',
-      'app/Dockerfile.j2': 'FROM {{ namespace }}/base:{{ tag }}\n{% if patches_path %}COPY patches /patches{% endif %}\n',
+      'base/Dockerfile.j2':
+        'FROM {{ base_image }}:{{ base_distro_tag }}\n{% if patches_path %}COPY patches /patches{% endif %}\n',
+      'app/Dockerfile.j2':
+        'FROM {{ namespace }}/base:{{ tag }}\n{% if patches_path %}COPY patches /patches{% endif %}\n',
     });
-    const patchesPath = writeTree(temporaryDir(), { 'app/series': '# fixes\n0001-fix.patch\n\nmissing.patch\n', 'app/0001-fix.patch': '--- a\n+++ b\n', 'app/unlisted.patch': 'x\n' });
-    const plan = await makePlan({ config, catalog: discoverCatalog([tree]), distro: 'debian', tag: 't', engine: 'buildah', selection: { regexes: null, skipParents: false }, renderInputs: { patchesPath } });
+    const patchesPath = writeTree(temporaryDir(), {
+      'app/series': '# fixes\n0001-fix.patch\n\nmissing.patch\n',
+      'app/0001-fix.patch': '--- a\n+++ b\n',
+      'app/unlisted.patch': 'x\n',
+    });
+    const plan = await makePlan({
+      config,
+      catalog: discoverCatalog([tree]),
+      distro: 'debian',
+      tag: 't',
+      engine: 'buildah',
+      selection: { regexes: null, skipParents: false },
+      renderInputs: { patchesPath },
+    });
     const [base, app] = plan.images;
     assert.match(app?.dockerfile ?? '', /COPY patches \/patches$/);
-    assert.deepEqual(app?.contextFiles.map((file) => file.path), ['patches/series', 'patches/0001-fix.patch']);
+    assert.deepEqual(
+      app?.contextFiles.map((file) => file.path),
+      ['patches/series', 'patches/0001-fix.patch'],
+    );
     assert.deepEqual(app?.emptyDirs, []);
     assert.deepEqual(base?.emptyDirs, ['patches']);
     const out = temporaryDir();
     await writeBuildContext(out, base?.dockerfile ?? '', base?.contextFiles ?? [], base?.emptyDirs);
     assert.ok(statSync(join(out, 'patches')).isDirectory());
-    const without = await makePlan({ config, catalog: discoverCatalog([tree]), distro: 'debian', tag: 't', engine: 'buildah', selection: { regexes: null, skipParents: false } });
+    const without = await makePlan({
+      config,
+      catalog: discoverCatalog([tree]),
+      distro: 'debian',
+      tag: 't',
+      engine: 'buildah',
+      selection: { regexes: null, skipParents: false },
+    });
     assert.doesNotMatch(without.images[1]?.dockerfile ?? '', /COPY patches/);
   });
 
   it('makes run tags in UTC as <release>-<distro>-<version>-<YYYYMMDDTHHMMSS>', () => {
-    assert.equal(runTag('zed', 'debian', 'bookworm', new Date('2026-11-25T15:04:05.678Z')), 'zed-debian-bookworm-20261125T150405');
+    assert.equal(
+      runTag('zed', 'debian', 'bookworm', new Date('2026-11-25T15:04:05.678Z')),
+      'zed-debian-bookworm-20261125T150405',
+    );
   });
 });

@@ -120,7 +120,10 @@ describe('the proxy cache when its files are damaged or cannot be written', () =
         return writer?.finish(true, 5);
       }),
     );
-    assert.deepEqual(stored, Array.from({ length: 20 }, () => true));
+    assert.deepEqual(
+      stored,
+      Array.from({ length: 20 }, () => true),
+    );
     assert.deepEqual(warnings, []);
     assert.equal((await cache.lookup('/p/x'))?.size, 5);
   });

@@ -71,7 +71,11 @@ describe('the proxy and clients that stop reading mid-body', () => {
         );
       }
       await waitFor('descriptors back to where they were', async () => openFds() <= baseline + 4);
-      assert.deepEqual(readdirSync(cacheDir).filter((name) => name.endsWith('.partial')), [], 'no partial entry left');
+      assert.deepEqual(
+        readdirSync(cacheDir).filter((name) => name.endsWith('.partial')),
+        [],
+        'no partial entry left',
+      );
       // Were upstream requests still counted as waiting, these would be answered 503.
       for (let round = 0; round < 10; round++) {
         assert.equal((await fetch(`${origin}/pulp/content/moving/x`)).status, 200);

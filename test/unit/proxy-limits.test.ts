@@ -66,7 +66,10 @@ describe('the proxy limits', () => {
       // A Content-Length beyond the limit is not lost from sight: the request is refused all the same.
       const hidden = await exchange(origin, getRequest('hidden', `${lines(10)}Content-Length: 5\r\n`) + 'abcde');
       assert.deepEqual(statusesOf(hidden.answer), [431]);
-      assert.deepEqual(upstream.requests.map((request) => request.url), [`${content}/ten`]);
+      assert.deepEqual(
+        upstream.requests.map((request) => request.url),
+        [`${content}/ten`],
+      );
     });
     await withProxy({}, async (origin) => {
       const many = Array.from({ length: 64 }, (_, index) => `X-H${index}: v\r\n`).join('');
@@ -82,7 +85,10 @@ describe('the proxy limits', () => {
       const big = await exchange(origin, getRequest('big', `X-Big: ${'a'.repeat(5000)}\r\n`));
       assert.deepEqual(statusesOf(big.answer), [431]);
       assert.ok(big.closedByServer);
-      assert.deepEqual(upstream.requests.map((request) => request.url), [`${content}/small`]);
+      assert.deepEqual(
+        upstream.requests.map((request) => request.url),
+        [`${content}/small`],
+      );
     });
   });
 

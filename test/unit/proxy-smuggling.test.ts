@@ -66,7 +66,10 @@ describe('the proxy against request smuggling', () => {
     assert.deepEqual(statusesOf(first.answer), [400]);
     assert.ok(first.closedByServer, 'the connection of a refused request is closed');
     assert.deepEqual(statusesOf(second.answer), [200]);
-    assert.deepEqual(upstream.requests.map((request) => request.url), [victimPath]);
+    assert.deepEqual(
+      upstream.requests.map((request) => request.url),
+      [victimPath],
+    );
   });
 
   it('refuses every other way to announce a body or blur the framing, and forwards none of them', async () => {
@@ -108,7 +111,10 @@ describe('the proxy against request smuggling', () => {
     const pipeline = paths.map((path) => `GET ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n`).join('');
     const { answer } = await exchange(origin, pipeline);
     assert.deepEqual(statusesOf(answer), [200, 200, 200, 200]);
-    assert.deepEqual([...answer.matchAll(/seen GET (\S+)/g)].map((match) => match[1]), paths);
+    assert.deepEqual(
+      [...answer.matchAll(/seen GET (\S+)/g)].map((match) => match[1]),
+      paths,
+    );
     assertUpstreamMatchesLog();
   });
 
@@ -122,7 +128,10 @@ describe('the proxy against request smuggling', () => {
     const { answer, closedByServer } = await exchange(origin, pipeline);
     assert.deepEqual(statusesOf(answer), [200, 400]);
     assert.ok(closedByServer);
-    assert.deepEqual(upstream.requests.map((request) => request.url), [`${content}/q1`]);
+    assert.deepEqual(
+      upstream.requests.map((request) => request.url),
+      [`${content}/q1`],
+    );
     assertUpstreamMatchesLog();
   });
 });

@@ -20,7 +20,9 @@ const pinned = 'debian/bookworm/20261101T000000/';
 function rawRequest(origin: string, requestLine: string, headers = 'Host: x\r\n'): Promise<string> {
   const { hostname, port } = new URL(origin);
   return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), hostname, () => socket.write(`${requestLine}\r\n${headers}Connection: close\r\n\r\n`));
+    const socket = connect(Number(port), hostname, () =>
+      socket.write(`${requestLine}\r\n${headers}Connection: close\r\n\r\n`),
+    );
     let answer = '';
     socket.on('data', (chunk) => (answer += chunk.toString('latin1')));
     socket.on('end', () => resolve(answer));
@@ -38,7 +40,10 @@ describe('the authenticating proxy', () => {
   const bigFile = randomBytes(24 * 1024 * 1024);
 
   before(async () => {
-    writeTree(contentDir, { 'dists/bookworm/Release': 'Origin: Debian\nSuite: bookworm\n', 'pool/main/h/hello/hello_2.10-3_amd64.deb': 'not really a deb\n' });
+    writeTree(contentDir, {
+      'dists/bookworm/Release': 'Origin: Debian\nSuite: bookworm\n',
+      'pool/main/h/hello/hello_2.10-3_amd64.deb': 'not really a deb\n',
+    });
     writeFileSync(join(contentDir, 'big.bin'), bigFile);
     other = await startFakePulp({ username: 'x', password: 'y' });
     pulp = await startFakePulp({
@@ -46,13 +51,30 @@ describe('the authenticating proxy', () => {
       password,
       localContent: { [pinned]: contentDir, 'debian/bookworm/current/': contentDir },
       routes: {
-        '/pulp/content/redirect/same/': (_request, response) => (response.writeHead(302, { location: `${pulpOriginPlaceholder()}/pulp/content/${pinned}dists/bookworm/Release` }), response.end()),
-        '/pulp/content/redirect/other/': (_request, response) => (response.writeHead(302, { location: `${other.origin}/elsewhere` }), response.end()),
-        '/pulp/content/cookie/': (_request, response) => (response.writeHead(200, { 'set-cookie': 'session=abc', 'x-kept': 'yes' }), response.end('ok')),
+        '/pulp/content/redirect/same/': (_request, response) => (
+          response.writeHead(302, {
+            location: `${pulpOriginPlaceholder()}/pulp/content/${pinned}dists/bookworm/Release`,
+          }),
+          response.end()
+        ),
+        '/pulp/content/redirect/other/': (_request, response) => (
+          response.writeHead(302, { location: `${other.origin}/elsewhere` }),
+          response.end()
+        ),
+        '/pulp/content/cookie/': (_request, response) => (
+          response.writeHead(200, { 'set-cookie': 'session=abc', 'x-kept': 'yes' }),
+          response.end('ok')
+        ),
       },
     });
     const cache = new ContentCache(temporaryDir(), [`/pulp/content/${pinned}`]);
-    proxy = new AuthProxy({ upstream: pulp.origin, credentials: { username, password }, listen: { host: '127.0.0.1', port: 0 }, cache, onAccess: (entry) => accessLog.push(entry) });
+    proxy = new AuthProxy({
+      upstream: pulp.origin,
+      credentials: { username, password },
+      listen: { host: '127.0.0.1', port: 0 },
+      cache,
+      onAccess: (entry) => accessLog.push(entry),
+    });
     origin = await proxy.start();
   });
   const pulpOriginPlaceholder = () => pulp.origin;
@@ -66,12 +88,16 @@ describe('the authenticating proxy', () => {
     const anonymous = await fetch(`${pulp.origin}/pulp/content/${pinned}dists/bookworm/Release`);
     assert.equal(anonymous.status, 403);
     assert.equal(anonymous.headers.get('www-authenticate'), null);
-    const wrong = await fetch(`${pulp.origin}/pulp/content/${pinned}dists/bookworm/Release`, { headers: { authorization: `Basic ${Buffer.from('a:b').toString('base64')}` } });
+    const wrong = await fetch(`${pulp.origin}/pulp/content/${pinned}dists/bookworm/Release`, {
+      headers: { authorization: `Basic ${Buffer.from('a:b').toString('base64')}` },
+    });
     assert.equal(wrong.status, 403);
   });
 
-  it('adds the credential, replacing the client\'s own, and sends the upstream Host', async () => {
-    const response = await fetch(`${origin}/pulp/content/${pinned}dists/bookworm/Release`, { headers: { authorization: 'Basic bWFsbG9yeTpzdG9sZW4=', cookie: 'a=b' } });
+  it("adds the credential, replacing the client's own, and sends the upstream Host", async () => {
+    const response = await fetch(`${origin}/pulp/content/${pinned}dists/bookworm/Release`, {
+      headers: { authorization: 'Basic bWFsbG9yeTpzdG9sZW4=', cookie: 'a=b' },
+    });
     assert.equal(response.status, 200);
     assert.equal(await response.text(), 'Origin: Debian\nSuite: bookworm\n');
     const seen = pulp.requests.at(-1);
@@ -81,7 +107,11 @@ describe('the authenticating proxy', () => {
   });
 
   it('drops hop-by-hop headers and the headers Connection names', async () => {
-    await rawRequest(origin, `GET /pulp/content/${pinned}dists/bookworm/Release HTTP/1.1`, 'Host: x\r\nX-Secret-Hop: 1\r\nConnection: X-Secret-Hop\r\nProxy-Authorization: Basic Zm9vOmJhcg==\r\nTE: trailers\r\nX-Kept-Header: 1\r\n');
+    await rawRequest(
+      origin,
+      `GET /pulp/content/${pinned}dists/bookworm/Release HTTP/1.1`,
+      'Host: x\r\nX-Secret-Hop: 1\r\nConnection: X-Secret-Hop\r\nProxy-Authorization: Basic Zm9vOmJhcg==\r\nTE: trailers\r\nX-Kept-Header: 1\r\n',
+    );
     const seen = pulp.requests.at(-1)?.headers ?? {};
     assert.equal(seen['x-secret-hop'], undefined);
     assert.equal(seen['proxy-authorization'], undefined);
@@ -100,18 +130,31 @@ describe('the authenticating proxy', () => {
   it('refuses absolute-form targets and CONNECT', async () => {
     const before = pulp.requests.length;
     assert.match(await rawRequest(origin, `GET ${other.origin}/pulp/content/${pinned}x HTTP/1.1`), /^HTTP\/1\.1 400/);
-    assert.match(await rawRequest(origin, 'CONNECT example.org:443 HTTP/1.1', 'Host: example.org:443\r\n'), /^HTTP\/1\.1 405/);
+    assert.match(
+      await rawRequest(origin, 'CONNECT example.org:443 HTTP/1.1', 'Host: example.org:443\r\n'),
+      /^HTTP\/1\.1 405/,
+    );
     assert.equal(pulp.requests.length, before, 'nothing reached the upstream');
     assert.equal(other.requests.length, 0);
   });
 
   it('refuses paths that escape, however encoded, and paths outside Pulp content', async () => {
     const before = pulp.requests.length;
-    for (const path of ['/pulp/content/../api/v3/users/', '/pulp/content/%2e%2e/api/v3/users/', '/pulp/content/%252e%252e/x', '/pulp/content/a%2f..%2f..%2fb', '/pulp/content/a\\..\\b', '/pulp/content/./x']) {
+    for (const path of [
+      '/pulp/content/../api/v3/users/',
+      '/pulp/content/%2e%2e/api/v3/users/',
+      '/pulp/content/%252e%252e/x',
+      '/pulp/content/a%2f..%2f..%2fb',
+      '/pulp/content/a\\..\\b',
+      '/pulp/content/./x',
+    ]) {
       assert.match(await rawRequest(origin, `GET ${path} HTTP/1.1`), /^HTTP\/1\.1 400/, path);
     }
     assert.match(await rawRequest(origin, 'GET /pulp/api/v3/users/ HTTP/1.1'), /^HTTP\/1\.1 404/);
-    assert.match(await rawRequest(origin, `POST /pulp/content/${pinned}x HTTP/1.1`, 'Host: x\r\nContent-Length: 0\r\n'), /^HTTP\/1\.1 405/);
+    assert.match(
+      await rawRequest(origin, `POST /pulp/content/${pinned}x HTTP/1.1`, 'Host: x\r\nContent-Length: 0\r\n'),
+      /^HTTP\/1\.1 405/,
+    );
     assert.equal(pulp.requests.length, before, 'nothing reached the upstream');
   });
 
@@ -145,7 +188,9 @@ describe('the authenticating proxy', () => {
 
   it('streams a large body intact', async () => {
     const response = await fetch(`${origin}/pulp/content/debian/bookworm/current/big.bin`);
-    const digest = createHash('sha256').update(Buffer.from(await response.arrayBuffer())).digest('hex');
+    const digest = createHash('sha256')
+      .update(Buffer.from(await response.arrayBuffer()))
+      .digest('hex');
     assert.equal(digest, createHash('sha256').update(bigFile).digest('hex'));
   });
 
@@ -157,21 +202,37 @@ describe('the authenticating proxy', () => {
       assert.equal(await (await fetch(`${origin}${pinnedPath}`)).text(), 'not really a deb\n');
       assert.equal(await (await fetch(`${origin}${movingPath}`)).text(), 'not really a deb\n');
       // A client holds the whole body before the proxy has finished storing it: wait for the log line.
-      await waitFor('the access log', async () => accessLog.filter((entry) => entry.path === pinnedPath).length === round);
+      await waitFor(
+        'the access log',
+        async () => accessLog.filter((entry) => entry.path === pinnedPath).length === round,
+      );
     }
     assert.equal(count(pinnedPath), 1);
     assert.equal(count(movingPath), 2);
-    assert.equal(accessLog.filter((entry) => entry.path === pinnedPath).map((entry) => entry.cache).join(','), 'stored,hit');
+    assert.equal(
+      accessLog
+        .filter((entry) => entry.path === pinnedPath)
+        .map((entry) => entry.cache)
+        .join(','),
+      'stored,hit',
+    );
   });
 
   it('logs method, path, status, bytes and duration, and never the credential', () => {
     const lines = accessLog.map(formatAccessLog);
-    assert.ok(lines.some((line) => new RegExp(`GET /pulp/content/${pinned}dists/bookworm/Release 200 31 \\d+ms`).test(line)), lines.join('\n'));
+    assert.ok(
+      lines.some((line) => new RegExp(`GET /pulp/content/${pinned}dists/bookworm/Release 200 31 \\d+ms`).test(line)),
+      lines.join('\n'),
+    );
     for (const form of secretForms) assert.ok(!lines.join('\n').includes(form));
   });
 
   it('answers 502 with a plain reason when the upstream is down', async () => {
-    const down = new AuthProxy({ upstream: 'http://127.0.0.1:1', credentials: { username, password }, listen: { host: '127.0.0.1', port: 0 } });
+    const down = new AuthProxy({
+      upstream: 'http://127.0.0.1:1',
+      credentials: { username, password },
+      listen: { host: '127.0.0.1', port: 0 },
+    });
     const downOrigin = await down.start();
     try {
       const response = await fetch(`${downOrigin}/pulp/content/${pinned}dists/bookworm/Release`);
@@ -186,18 +247,55 @@ describe('the authenticating proxy', () => {
   });
 
   it('refuses an upstream URL that carries credentials', () => {
-    assert.throws(() => new AuthProxy({ upstream: 'http://u:p@127.0.0.1:1', listen: { host: '127.0.0.1', port: 0 } }), /must not carry credentials/);
+    assert.throws(
+      () => new AuthProxy({ upstream: 'http://u:p@127.0.0.1:1', listen: { host: '127.0.0.1', port: 0 } }),
+      /must not carry credentials/,
+    );
   });
 });
 
 describe('the proxy over HTTPS', () => {
   it('verifies the upstream certificate, trusting a given CA file', async () => {
     const dir = temporaryDir();
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
-    const content = writeTree(temporaryDir(), { 'Release': 'tls ok\n' });
-    const pulp = await startFakePulp({ username, password, localContent: { [pinned]: content }, tls: { key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert: readFileSync(join(dir, 'cert.pem'), 'utf8') } });
-    const untrusting = new AuthProxy({ upstream: pulp.origin, credentials: { username, password }, listen: { host: '127.0.0.1', port: 0 } });
-    const trusting = new AuthProxy({ upstream: pulp.origin, credentials: { username, password }, listen: { host: '127.0.0.1', port: 0 }, caFile: join(dir, 'cert.pem') });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
+    const content = writeTree(temporaryDir(), { Release: 'tls ok\n' });
+    const pulp = await startFakePulp({
+      username,
+      password,
+      localContent: { [pinned]: content },
+      tls: { key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert: readFileSync(join(dir, 'cert.pem'), 'utf8') },
+    });
+    const untrusting = new AuthProxy({
+      upstream: pulp.origin,
+      credentials: { username, password },
+      listen: { host: '127.0.0.1', port: 0 },
+    });
+    const trusting = new AuthProxy({
+      upstream: pulp.origin,
+      credentials: { username, password },
+      listen: { host: '127.0.0.1', port: 0 },
+      caFile: join(dir, 'cert.pem'),
+    });
     try {
       assert.equal((await fetch(`${await untrusting.start()}/pulp/content/${pinned}Release`)).status, 502);
       const response = await fetch(`${await trusting.start()}/pulp/content/${pinned}Release`);

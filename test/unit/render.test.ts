@@ -46,13 +46,19 @@ describe('rendering', () => {
   it('imports macros.j2 with context and passes the Kolla variables', () => {
     const out = render({
       'macros.j2': '{% macro who() %}{{ image_name }} on {{ base_distro }}{% endmacro %}',
-      'a/Dockerfile.j2': 'FROM {{ base_image }}:{{ base_distro_tag }}\n{% import "macros.j2" as macros with context %}\nLABEL x="{{ macros.who() }}" tag="{{ tag }}" pm="{{ distro_package_manager }}"\n',
+      'a/Dockerfile.j2':
+        'FROM {{ base_image }}:{{ base_distro_tag }}\n{% import "macros.j2" as macros with context %}\nLABEL x="{{ macros.who() }}" tag="{{ tag }}" pm="{{ distro_package_manager }}"\n',
     });
-    assert.equal(out, 'FROM debian:bookworm\n\nLABEL x="a on debian" tag="zed-debian-bookworm-20260101T000000" pm="apt"');
+    assert.equal(
+      out,
+      'FROM debian:bookworm\n\nLABEL x="a on debian" tag="zed-debian-bookworm-20260101T000000" pm="apt"',
+    );
   });
 
   it('concatenates lists as Jinja2 does instead of joining them into a string', () => {
-    const out = render({ 'a/Dockerfile.j2': "FROM x\n{% set p = ['a', 'b'] + ['c'] %}{{ p | length }} {{ p | join(',') }}" });
+    const out = render({
+      'a/Dockerfile.j2': "FROM x\n{% set p = ['a', 'b'] + ['c'] %}{{ p | length }} {{ p | join(',') }}",
+    });
     assert.equal(out, 'FROM x\n3 a,b,c');
   });
 
@@ -61,36 +67,63 @@ describe('rendering', () => {
   });
 
   it('knows True, False, None and the sequence test', () => {
-    const out = render({ 'a/Dockerfile.j2': "FROM x\n{% if True and not False %}yes{% endif %} {{ ['a'] is sequence }} {{ None is none }}" });
+    const out = render({
+      'a/Dockerfile.j2': "FROM x\n{% if True and not False %}yes{% endif %} {{ ['a'] is sequence }} {{ None is none }}",
+    });
     assert.equal(out, 'FROM x\nyes True True');
   });
 
   it('does not escape HTML and drops one trailing newline', () => {
-    assert.equal(render({ 'a/Dockerfile.j2': 'FROM x\nRUN echo "<a>" && true\n\n' }), 'FROM x\nRUN echo "<a>" && true\n');
+    assert.equal(
+      render({ 'a/Dockerfile.j2': 'FROM x\nRUN echo "<a>" && true\n\n' }),
+      'FROM x\nRUN echo "<a>" && true\n',
+    );
   });
 
   it('fails with the image name and the template error', () => {
-    assert.throws(() => render({ 'a/Dockerfile.j2': 'FROM x\n{% if %}' }), (error: unknown) => error instanceof RenderError && /^a: template error: \S+a\/Dockerfile\.j2: unexpected token/.test(error.message));
-    assert.throws(() => render({ 'a/Dockerfile.j2': "FROM x\n{{ raise_error('unsupported distro') }}" }), /a: template error: .*unsupported distro/);
+    assert.throws(
+      () => render({ 'a/Dockerfile.j2': 'FROM x\n{% if %}' }),
+      (error: unknown) =>
+        error instanceof RenderError &&
+        /^a: template error: \S+a\/Dockerfile\.j2: unexpected token/.test(error.message),
+    );
+    assert.throws(
+      () => render({ 'a/Dockerfile.j2': "FROM x\n{{ raise_error('unsupported distro') }}" }),
+      /a: template error: .*unsupported distro/,
+    );
   });
 
   it('names the innermost template place of an error raised through a macro, on one line', () => {
-    const files = { 'macros.j2': "{% macro user(name) %}{% if name != 'keystone' %}{{ raise_error('no ' ~ name ~ ' user') }}{% endif %}{% endmacro %}", 'a/Dockerfile.j2': 'FROM x\n{% import "macros.j2" as macros with context %}\n{{ macros.user("etcd") }}\n' };
+    const files = {
+      'macros.j2':
+        "{% macro user(name) %}{% if name != 'keystone' %}{{ raise_error('no ' ~ name ~ ' user') }}{% endif %}{% endmacro %}",
+      'a/Dockerfile.j2': 'FROM x\n{% import "macros.j2" as macros with context %}\n{{ macros.user("etcd") }}\n',
+    };
     assert.throws(
       () => render(files),
-      (error: unknown) => error instanceof RenderError && /^a: template error: \S+a\/Dockerfile\.j2: no etcd user$/.test(error.message) && !error.message.includes('\n'),
+      (error: unknown) =>
+        error instanceof RenderError &&
+        /^a: template error: \S+a\/Dockerfile\.j2: no etcd user$/.test(error.message) &&
+        !error.message.includes('\n'),
     );
   });
 
   it("points a Kolla template's missing-user error at ci-builder's users table", () => {
     assert.throws(
-      () => render({ 'a/Dockerfile.j2': "FROM x\n{{ raise_error(\"Failed to find configuration for 'etcd' user. Try specifying 'etcd-user' config section.\") }}" }),
+      () =>
+        render({
+          'a/Dockerfile.j2':
+            "FROM x\n{{ raise_error(\"Failed to find configuration for 'etcd' user. Try specifying 'etcd-user' config section.\") }}",
+        }),
       /etcd-user' config section\. \(in ci-builder: users\.etcd in the config\)$/,
     );
   });
 
-  it("repeats lists and strings with * and spreads a list into format(*args), as Jinja2 does", () => {
-    const out = render({ 'a/Dockerfile.j2': "FROM x\n{% set plugins = ['x', 'y'] %}RUN {{ (['install %s'] * plugins | length) | join(' && ') | format(*plugins) }}\n{{ '-' * 3 }} {{ 2 * 3 }} {{ '%s=%d%%' | format('a', 5) }}\n" });
+  it('repeats lists and strings with * and spreads a list into format(*args), as Jinja2 does', () => {
+    const out = render({
+      'a/Dockerfile.j2':
+        "FROM x\n{% set plugins = ['x', 'y'] %}RUN {{ (['install %s'] * plugins | length) | join(' && ') | format(*plugins) }}\n{{ '-' * 3 }} {{ 2 * 3 }} {{ '%s=%d%%' | format('a', 5) }}\n",
+    });
     assert.equal(out, 'FROM x\nRUN install x && install y\n--- 6 a=5%');
   });
 
@@ -104,8 +137,10 @@ describe('rendering', () => {
   });
 
   it('prints values as Jinja2 does: None, True/False, lists and dicts in Python form', () => {
-    const out = render({ 'a/Dockerfile.j2': "FROM x\n{{ None }} {{ True }} {{ ['a', \"it's\"] }} {{ {'k': [1, None]} }} {{ nothing }}|\n" });
-    assert.equal(out, 'FROM x\nNone True [\'a\', "it\'s"] {\'k\': [1, None]} |');
+    const out = render({
+      'a/Dockerfile.j2': "FROM x\n{{ None }} {{ True }} {{ ['a', \"it's\"] }} {{ {'k': [1, None]} }} {{ nothing }}|\n",
+    });
+    assert.equal(out, "FROM x\nNone True ['a', \"it's\"] {'k': [1, None]} |");
   });
 });
 
@@ -137,15 +172,25 @@ describe('template overrides and customizations', () => {
       blocks: { keystone_base_footer: 'RUN echo footer' },
       customizations: { keystone_base_packages_append: ['python3-ldap'], keystone_base_packages_remove: ['apache2'] },
     });
-    assert.equal(override, '{% extends parent_template %}\n{% block keystone_base_footer %}\nRUN echo footer\n{% endblock %}\n{% set keystone_base_packages_append = ["python3-ldap"] %}\n{% set keystone_base_packages_remove = ["apache2"] %}\n');
+    assert.equal(
+      override,
+      '{% extends parent_template %}\n{% block keystone_base_footer %}\nRUN echo footer\n{% endblock %}\n{% set keystone_base_packages_append = ["python3-ldap"] %}\n{% set keystone_base_packages_remove = ["apache2"] %}\n',
+    );
     assert.equal(renderWith(override), 'FROM x\n\n\nRUN install keystone python3-ldap\n\nRUN echo footer\n');
-    const replaced = mergeOverrides({ files: [], blocks: {}, customizations: { keystone_base_packages_override: ['only-this'] } });
+    const replaced = mergeOverrides({
+      files: [],
+      blocks: {},
+      customizations: { keystone_base_packages_override: ['only-this'] },
+    });
     assert.match(renderWith(replaced), /RUN install only-this\n/);
   });
 
   it('merges override files as kolla-build does: later files lose their extends line, super() works', () => {
     const merged = mergeOverrides({
-      files: ['{% extends parent_template %}\n{% block keystone_base_header %}RUN first{% endblock %}\n', '{% extends parent_template %}\n{% block keystone_base_footer %}{{ super() }}RUN second{% endblock %}\n'],
+      files: [
+        '{% extends parent_template %}\n{% block keystone_base_header %}RUN first{% endblock %}\n',
+        '{% extends parent_template %}\n{% block keystone_base_footer %}{{ super() }}RUN second{% endblock %}\n',
+      ],
       blocks: {},
       customizations: {},
     });
@@ -156,9 +201,18 @@ describe('template overrides and customizations', () => {
 
 describe("Kolla's template methods", () => {
   it('debian_package_install installs repository packages and .deb URLs as Kolla writes it', () => {
-    assert.equal(debianPackageInstall(['a', 'b']), 'apt-get --error-on=any update && apt-get -y install --no-install-recommends a b && apt-get clean && rm -rf /var/lib/apt/lists/*');
-    assert.equal(debianPackageInstall(['a'], false), 'apt-get --error-on=any update && apt-get -y install --no-install-recommends a');
-    assert.equal(debianPackageInstall(['https://example.org/x/tool_1.0_amd64.deb']), 'curl --location https://example.org/x/tool_1.0_amd64.deb -o tool_1.0_amd64.deb && dpkg -i tool_1.0_amd64.deb && rm -rf tool_1.0_amd64.deb');
+    assert.equal(
+      debianPackageInstall(['a', 'b']),
+      'apt-get --error-on=any update && apt-get -y install --no-install-recommends a b && apt-get clean && rm -rf /var/lib/apt/lists/*',
+    );
+    assert.equal(
+      debianPackageInstall(['a'], false),
+      'apt-get --error-on=any update && apt-get -y install --no-install-recommends a',
+    );
+    assert.equal(
+      debianPackageInstall(['https://example.org/x/tool_1.0_amd64.deb']),
+      'curl --location https://example.org/x/tool_1.0_amd64.deb -o tool_1.0_amd64.deb && dpkg -i tool_1.0_amd64.deb && rm -rf tool_1.0_amd64.deb',
+    );
     assert.equal(debianPackageInstall([]), '');
   });
 });

@@ -15,14 +15,14 @@ import { temporaryDir, writeTree } from '../helpers/files.js';
 const vaultPassword = 'vault-pw-never-printed';
 const base64 = (text: string) => Buffer.from(text).toString('base64').replace(/=+$/, '');
 
-describe('child processes never get ci-builder\'s own variables', () => {
+describe("child processes never get ci-builder's own variables", () => {
   const secretVariables = {
     CI_BUILDER_VAULT_PASSWORD: vaultPassword,
     CI_BUILDER_NEW_VAULT_PASSWORD: 'new-vault-pw',
     CI_BUILDER_REGISTRY: '127.0.0.1:5000',
   };
 
-  it('from this process\'s environment', async () => {
+  it("from this process's environment", async () => {
     const saved = { ...process.env };
     Object.assign(process.env, secretVariables, { ORDINARY_VARIABLE: 'kept' });
     try {
@@ -87,7 +87,9 @@ describe('a run masks every secret it knows in what it prints and stores', () =>
     await events.close();
 
     const stored = [
-      ...readdirSync(runDir).filter((name) => name !== 'logs').map((name) => join(runDir, name)),
+      ...readdirSync(runDir)
+        .filter((name) => name !== 'logs')
+        .map((name) => join(runDir, name)),
       ...readdirSync(join(runDir, 'logs')).map((name) => join(runDir, 'logs', name)),
     ].map((file) => readFileSync(file, 'utf8'));
     stored.push(JSON.stringify(summary.summary));

@@ -46,12 +46,15 @@ describe('reading an image from its layers', () => {
       [`${SITE}/gone-1.0.dist-info/METADATA`]: 'Name: gone\nVersion: 1.0\n',
       'opt/venv/lib/site/old-1.0.dist-info/METADATA': 'Name: old\nVersion: 1.0\n',
     });
-    const middle = tarOf({
-      'var/lib/dpkg/status': DPKG_STATUS,
-      [`${SITE}/.wh.gone-1.0.dist-info`]: '',
-      'opt/venv/lib/site/.wh..wh..opq': '',
-      'opt/venv/lib/site/new-2.0.dist-info/METADATA': 'Name: New_Package\nVersion: 2.0\n\nName: not-a-header\n',
-    }, 'pax');
+    const middle = tarOf(
+      {
+        'var/lib/dpkg/status': DPKG_STATUS,
+        [`${SITE}/.wh.gone-1.0.dist-info`]: '',
+        'opt/venv/lib/site/.wh..wh..opq': '',
+        'opt/venv/lib/site/new-2.0.dist-info/METADATA': 'Name: New_Package\nVersion: 2.0\n\nName: not-a-header\n',
+      },
+      'pax',
+    );
     const egg = `${LONG}/Long.Name-0.1.egg-info/PKG-INFO`;
     const top = tarOf({ [egg]: 'Metadata-Version: 1.1\nName: Long.Name\nVersion: 0.1\n' });
     const layout = ociLayout([gzipSync(base), middle, gzipSync(top)]);
@@ -61,7 +64,7 @@ describe('reading an image from its layers', () => {
     assert.ok(!files.has(`${SITE}/gone-1.0.dist-info/METADATA`), 'a whiteout hides a folder and its files');
     assert.ok(!files.has('opt/venv/lib/site/old-1.0.dist-info/METADATA'), 'an opaque folder hides what was below');
     const kept = files.has('opt/venv/lib/site/new-2.0.dist-info/METADATA');
-    assert.ok(kept, 'an opaque folder keeps its own layer\'s files');
+    assert.ok(kept, "an opaque folder keeps its own layer's files");
     assert.ok(![...files.keys()].some((path) => path.includes('.wh.')), 'markers are not files');
 
     const inventory = await inventoryOfLayout(layout);
@@ -106,6 +109,9 @@ describe('reading an image from its layers', () => {
   it('says which layout is not an image', async () => {
     const dir = temporaryDir();
     writeFileSync(join(dir, 'index.json'), '{"manifests":[]}');
-    await assert.rejects(readLayoutFiles(dir, () => true), /no image manifest/);
+    await assert.rejects(
+      readLayoutFiles(dir, () => true),
+      /no image manifest/,
+    );
   });
 });

@@ -36,8 +36,7 @@ const inventoryOf = (name: string): Inventory => IMAGES[name] ?? { os: undefined
  */
 function fixtureRecords() {
   type More = { fixed?: string; vector?: string; word?: string; aliases?: string[] };
-  const debian = (id: string, name: string, more: More) =>
-    osvRecord({ id, ecosystem: 'Debian:12', name, ...more });
+  const debian = (id: string, name: string, more: More) => osvRecord({ id, ecosystem: 'Debian:12', name, ...more });
   return [
     debian('DSA-9001-1', 'curl', { fixed: '7.88.1-10+deb12u6', vector: CRITICAL, aliases: ['CVE-2099-1001'] }),
     debian('DSA-9002-1', 'libxml2', { fixed: '2.9.14+dfsg-1.3~deb12u2', word: 'HIGH' }),
@@ -80,13 +79,21 @@ const pypi = (version: string): Inventory => ({
 describe('matching inventories against OSV and classifying', () => {
   it('classifies as the operators do: critical, dirty (HIGH), an unfixed critical, an allowed one, clean', () => {
     assert.deepEqual(verdicts(database(), false), {
-      'keystone-api': 'critical', glance: 'dirty', nova: 'critical', cron: 'clean', barbican: 'clean',
+      'keystone-api': 'critical',
+      glance: 'dirty',
+      nova: 'critical',
+      cron: 'clean',
+      barbican: 'clean',
     });
   });
 
   it('with --ignore-unfixed, an image whose only CRITICAL has no fix is clean', () => {
     assert.deepEqual(verdicts(database(), true), {
-      'keystone-api': 'critical', glance: 'dirty', nova: 'clean', cron: 'clean', barbican: 'clean',
+      'keystone-api': 'critical',
+      glance: 'dirty',
+      nova: 'clean',
+      cron: 'clean',
+      barbican: 'clean',
     });
   });
 
@@ -129,10 +136,16 @@ describe('matching inventories against OSV and classifying', () => {
     db.addRecord(rocky('RLSA-2099:2', '8', '1:3.0.7-99.el8', 'Critical'));
     const version = '1:3.0.7-27.el9';
     const pkg: InstalledPackage = {
-      type: 'rpm', name: 'openssl-libs', version, sourceName: 'openssl', sourceVersion: version, arch: 'x86_64',
+      type: 'rpm',
+      name: 'openssl-libs',
+      version,
+      sourceName: 'openssl',
+      sourceVersion: version,
+      arch: 'x86_64',
     };
-    const found = matchInventory({ os: ROCKY, packages: [pkg] }, db)
-      .map((f) => `${f.id} ${f.package} ${f.severity} ${f.fixed}`);
+    const found = matchInventory({ os: ROCKY, packages: [pkg] }, db).map(
+      (f) => `${f.id} ${f.package} ${f.severity} ${f.fixed}`,
+    );
     assert.deepEqual(found, ['RLSA-2099:1 openssl-libs HIGH 1:3.0.7-27.el9_4']);
   });
 
@@ -152,8 +165,9 @@ describe('matching inventories against OSV and classifying', () => {
     });
     const covering = { fixed: '7.88.1-10+deb12u7', word: 'HIGH', aliases: ['CVE-2099-2001'] };
     db.addRecord(osvRecord({ id: 'DSA-9009-1', ecosystem: 'Debian:12', name: 'curl', ...covering }));
-    const found = matchInventory(inventoryOf('keystone-api'), db)
-      .map((f) => `${f.id} ${f.severity} ${f.fixed || '-'} ${f.source}`);
+    const found = matchInventory(inventoryOf('keystone-api'), db).map(
+      (f) => `${f.id} ${f.severity} ${f.fixed || '-'} ${f.source}`,
+    );
     assert.deepEqual(
       found,
       ['DSA-9009-1 HIGH 7.88.1-10+deb12u7 osv', 'CVE-2099-2002 LOW - debian-tracker'],
@@ -174,9 +188,13 @@ describe('matching inventories against OSV and classifying', () => {
     assert.deepEqual(verdicts(fromZip, false), verdicts(database(), false));
     const fromFolder = await loadVulnerabilityDatabase([join(dir, 'unpacked'), join(dir, 'tracker.json')]);
     assert.deepEqual(verdicts(fromFolder, false), verdicts(database(), false));
-    const trackerFindings = matchInventory(inventoryOf('keystone-api'), fromFolder)
-      .filter((f) => f.source === 'debian-tracker');
-    assert.deepEqual(trackerFindings.map((f) => `${f.id} ${f.severity}`), ['CVE-2099-2002 HIGH']);
+    const trackerFindings = matchInventory(inventoryOf('keystone-api'), fromFolder).filter(
+      (f) => f.source === 'debian-tracker',
+    );
+    assert.deepEqual(
+      trackerFindings.map((f) => `${f.id} ${f.severity}`),
+      ['CVE-2099-2002 HIGH'],
+    );
     writeTree(dir, { 'bad/x.json': '{"hello": 1}', 'broken/y.json': '{' });
     await assert.rejects(loadVulnerabilityDatabase([join(dir, 'bad')]), /x\.json: neither an OSV record/);
     await assert.rejects(loadVulnerabilityDatabase([join(dir, 'broken')]), /y\.json: not valid JSON/);
@@ -216,7 +234,7 @@ describe('severity', () => {
 });
 
 describe('allow-lists', () => {
-  it('takes the global list and the image\'s own (dashes as underscores), and ignores other keys', () => {
+  it("takes the global list and the image's own (dashes as underscores), and ignores other keys", () => {
     const list = parseAllowList(`${ALLOW_LIST}keystone_api_allowed_vulnerabilities: [CVE-2099-1001]\n`, 'f.yml');
     assert.deepEqual([...allowedFor(list, 'keystone-api')].sort(), ['CVE-2000-0001', 'CVE-2099-1001']);
     assert.deepEqual([...allowedFor(list, 'cron')], ['CVE-2000-0001']);
@@ -227,10 +245,17 @@ describe('allow-lists', () => {
     assert.throws(() => parseAllowList('- x\n', 'a.yml'), /a\.yml: \(top level\)/);
     assert.throws(() => parseAllowList('a: [\n', 'a.yml'), /a\.yml: not valid YAML/);
   });
-  it('counts a kernel finding against clean but never as critical, as the operators\' script does', () => {
+  it("counts a kernel finding against clean but never as critical, as the operators' script does", () => {
     const kernel: Finding = {
-      id: 'K', aliases: [], package: 'linux-kernel-headers', packageType: 'deb',
-      installed: '1', fixed: '2', severity: 'CRITICAL', url: '', source: 'osv',
+      id: 'K',
+      aliases: [],
+      package: 'linux-kernel-headers',
+      packageType: 'deb',
+      installed: '1',
+      fixed: '2',
+      severity: 'CRITICAL',
+      url: '',
+      source: 'osv',
     };
     assert.equal(classify([kernel], { ignoreUnfixed: false, allowed: new Set() }).verdict, 'dirty');
   });

@@ -15,8 +15,9 @@ const trivyFixture = () => readFileSync(`${projectRoot}/test/fixtures/scan/trivy
 describe('trivy reports', () => {
   it('reads findings from every result; a result without Vulnerabilities has none', () => {
     const findings = parseTrivyReport(trivyFixture(), 'fixture');
-    const described = findings.map((f) => [f.id, f.package, f.packageType, f.installed, f.fixed || '-', f.severity]
-      .join(' '));
+    const described = findings.map((f) =>
+      [f.id, f.package, f.packageType, f.installed, f.fixed || '-', f.severity].join(' '),
+    );
     assert.deepEqual(described, [
       'CVE-2099-3001 libssl3 deb 3.0.11-1~deb12u2 3.0.15-1~deb12u1 CRITICAL',
       'CVE-2099-3002 libc6 deb 2.36-9+deb12u4 - HIGH',
@@ -34,8 +35,13 @@ describe('trivy reports', () => {
 function deb(name: string, version: string, sourceName: string, arch: string | undefined = 'amd64'): InstalledPackage {
   return { type: 'deb', name, version, sourceName, sourceVersion: version, ...(arch ? { arch } : {}) };
 }
-const python = (name: string, version: string): InstalledPackage =>
-  ({ type: 'pypi', name, version, sourceName: name, sourceVersion: version });
+const python = (name: string, version: string): InstalledPackage => ({
+  type: 'pypi',
+  name,
+  version,
+  sourceName: name,
+  sourceVersion: version,
+});
 
 const inventory: Inventory = {
   os: { id: 'debian', versionId: '12', codename: 'bookworm', prettyName: '' },
@@ -86,21 +92,28 @@ describe('SBOM and summary', () => {
     assert.deepEqual(bom.components[1]?.properties, [source]);
   });
 
-  it('puts the findings that decide, worst first, in the operators\' CSV columns', () => {
+  it("puts the findings that decide, worst first, in the operators' CSV columns", () => {
     const findings = parseTrivyReport(trivyFixture(), 'fixture');
     const { verdict, statuses } = classify(findings, { ignoreUnfixed: false, allowed: new Set() });
     const scan: ImageScan = {
-      reference: 'localhost/ns/keystone:t1', name: 'keystone', scanner: 'trivy', verdict, inventory,
+      reference: 'localhost/ns/keystone:t1',
+      name: 'keystone',
+      scanner: 'trivy',
+      verdict,
+      inventory,
       findings: findings.map((finding, index) => ({ ...finding, status: statuses[index] ?? 'counted' })),
       seconds: { export: 0, inventory: 0, match: 0 },
     };
-    assert.equal(summaryCsv([scan]), [
-      '"Image","PkgName","InstalledVersion","VulnerabilityID","FixedVersion","PrimaryURL","Severity"',
-      '"localhost/ns/keystone:t1","libssl3","3.0.11-1~deb12u2","CVE-2099-3001","3.0.15-1~deb12u1",'
-        + '"https://avd.aquasec.com/nvd/cve-2099-3001","CRITICAL"',
-      '"localhost/ns/keystone:t1","libc6","2.36-9+deb12u4","CVE-2099-3002","",'
-        + '"https://avd.aquasec.com/nvd/cve-2099-3002","HIGH"',
-      '',
-    ].join('\n'));
+    assert.equal(
+      summaryCsv([scan]),
+      [
+        '"Image","PkgName","InstalledVersion","VulnerabilityID","FixedVersion","PrimaryURL","Severity"',
+        '"localhost/ns/keystone:t1","libssl3","3.0.11-1~deb12u2","CVE-2099-3001","3.0.15-1~deb12u1",' +
+          '"https://avd.aquasec.com/nvd/cve-2099-3001","CRITICAL"',
+        '"localhost/ns/keystone:t1","libc6","2.36-9+deb12u4","CVE-2099-3002","",' +
+          '"https://avd.aquasec.com/nvd/cve-2099-3002","HIGH"',
+        '',
+      ].join('\n'),
+    );
   });
 });

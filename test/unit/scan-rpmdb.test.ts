@@ -30,7 +30,7 @@ function rpmDatabase(): Record<string, Buffer> {
 
 describe('rpm inventory', () => {
   const noRpm = !haveRpm && 'no rpm/rpmbuild here (apt-get install rpm)';
-  it('reads an image\'s SQLite rpm database with the host\'s rpm', { skip: noRpm }, async () => {
+  it("reads an image's SQLite rpm database with the host's rpm", { skip: noRpm }, async () => {
     const database = rpmDatabase();
     const layer = tarOf({ 'etc/os-release': ROCKY_RELEASE });
     const dbLayer = tarOf(database);
@@ -38,8 +38,12 @@ describe('rpm inventory', () => {
     assert.equal(inventory.os?.id, 'rocky');
     assert.deepEqual(inventory.packages, [
       {
-        type: 'rpm', name: 'fixture-tool', version: '1:1.2-3.el9',
-        sourceName: 'fixture-tool', sourceVersion: '1:1.2-3.el9', arch: 'noarch',
+        type: 'rpm',
+        name: 'fixture-tool',
+        version: '1:1.2-3.el9',
+        sourceName: 'fixture-tool',
+        sourceVersion: '1:1.2-3.el9',
+        arch: 'noarch',
       },
     ]);
   });
@@ -51,8 +55,9 @@ describe('rpm inventory', () => {
       'gpg-pubkey\t0:350d275d-6279464b\t(none)\t(none)',
       '',
     ].join('\n');
-    const described = parseRpmQuery(output)
-      .map((pkg) => `${pkg.name} ${pkg.version} ${pkg.sourceName} ${pkg.sourceVersion} ${pkg.arch}`);
+    const described = parseRpmQuery(output).map(
+      (pkg) => `${pkg.name} ${pkg.version} ${pkg.sourceName} ${pkg.sourceVersion} ${pkg.arch}`,
+    );
     assert.deepEqual(described, [
       'openssl-libs 1:3.0.7-27.el9 openssl 1:3.0.7-27.el9 x86_64',
       'bash 5.1.8-9.el9 bash 5.1.8-9.el9 x86_64',

@@ -44,18 +44,24 @@ describe('zip reader', () => {
   it('reads zip64 records (sizes and offsets in the extra field)', async () => {
     const file = pythonZip(join(temporaryDir(), 'all.zip'), members, { compression: 'deflated', zip64: true });
     const entries = await readZip(file);
-    assert.deepEqual(entries.map((entry) => entry.name), Object.keys(members));
+    assert.deepEqual(
+      entries.map((entry) => entry.name),
+      Object.keys(members),
+    );
     assert.equal(entries[1]?.read().length, members['nested/DLA-2-1.json'].length);
   });
 
   it('reads archives of more than 65,535 members (zip64 end of directory)', async () => {
     const file = join(temporaryDir(), 'many.zip');
-    execFileSync('python3', ['-c', `
+    execFileSync('python3', [
+      '-c',
+      `
 import zipfile
 with zipfile.ZipFile('${file}', 'w') as archive:
     for index in range(65600):
         archive.writestr(f'R-{index}.json', str(index))
-`]);
+`,
+    ]);
     const entries = await readZip(file);
     assert.equal(entries.length, 65600);
     assert.equal(entries[65599]?.read().toString(), '65599');

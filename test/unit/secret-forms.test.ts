@@ -4,13 +4,29 @@ import { secretScrubber } from '../../src/run/registry-auth.js';
 import { credentialNeedles } from '../../src/verify/no-secrets.js';
 
 describe('credential forms', () => {
-  const secrets = { registry_username: 'builder', registry_password: 's3cret-pw', pulp_username: 'reader', pulp_password: 'pulp-pw!' };
+  const secrets = {
+    registry_username: 'builder',
+    registry_password: 's3cret-pw',
+    pulp_username: 'reader',
+    pulp_password: 'pulp-pw!',
+  };
   const b64 = (text: string) => Buffer.from(text).toString('base64');
 
   it('lists each credential plain, in base64, as user:password (plain, base64, in a URL)', () => {
     const values = credentialNeedles(secrets).map((needle) => needle.value);
-    for (const form of ['s3cret-pw', b64('s3cret-pw').replace(/=+$/, ''), 'builder:s3cret-pw', b64('builder:s3cret-pw').replace(/=+$/, ''), 'reader:pulp-pw!@']) assert.ok(values.includes(form), form);
-    assert.ok(credentialNeedles(secrets).every((needle) => !needle.description.includes('s3cret') && !needle.description.includes('pulp-pw')));
+    for (const form of [
+      's3cret-pw',
+      b64('s3cret-pw').replace(/=+$/, ''),
+      'builder:s3cret-pw',
+      b64('builder:s3cret-pw').replace(/=+$/, ''),
+      'reader:pulp-pw!@',
+    ])
+      assert.ok(values.includes(form), form);
+    assert.ok(
+      credentialNeedles(secrets).every(
+        (needle) => !needle.description.includes('s3cret') && !needle.description.includes('pulp-pw'),
+      ),
+    );
     assert.deepEqual(credentialNeedles({}), []);
   });
 
@@ -18,7 +34,13 @@ describe('credential forms', () => {
     const scrub = secretScrubber(credentialNeedles(secrets).map((needle) => needle.value));
     const line = `Authorization: Basic ${b64('builder:s3cret-pw')} pw=s3cret-pw url=http://reader:pulp-pw!@pulp/ ${b64('pulp-pw!')}`;
     const scrubbed = scrub(line);
-    for (const form of ['s3cret-pw', 'pulp-pw!', b64('builder:s3cret-pw').replace(/=+$/, ''), b64('pulp-pw!').replace(/=+$/, '')]) assert.ok(!scrubbed.includes(form), form);
+    for (const form of [
+      's3cret-pw',
+      'pulp-pw!',
+      b64('builder:s3cret-pw').replace(/=+$/, ''),
+      b64('pulp-pw!').replace(/=+$/, ''),
+    ])
+      assert.ok(!scrubbed.includes(form), form);
     assert.equal(scrub('Setting up memcached (1.6.18)'), 'Setting up memcached (1.6.18)');
     assert.equal(secretScrubber(['ab'])('ab cd'), 'ab cd', 'forms shorter than 4 characters are not scrubbed');
   });

@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -15,8 +24,20 @@ const C_LOCALE = { ...process.env, LC_ALL: 'C', TZ: 'UTC' };
 const sha256 = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex');
 const local = (location: string, enabled = true): SourceDefinition => ({ type: 'local', location, enabled });
 
-function prepare(image: string, sections: Record<string, SourceDefinition>, overrides: Partial<PrepareSourcesRequest> = {}): Promise<PreparedArchive[]> {
-  return prepareImageSources({ image, sections, debianArch: 'amd64', cacheDir: temporaryDir(), withPluginArchives: false, timeoutMs: 10_000, ...overrides });
+function prepare(
+  image: string,
+  sections: Record<string, SourceDefinition>,
+  overrides: Partial<PrepareSourcesRequest> = {},
+): Promise<PreparedArchive[]> {
+  return prepareImageSources({
+    image,
+    sections,
+    debianArch: 'amd64',
+    cacheDir: temporaryDir(),
+    withPluginArchives: false,
+    timeoutMs: 10_000,
+    ...overrides,
+  });
 }
 
 function archive(prepared: readonly PreparedArchive[], path: string): PreparedArchive {
@@ -35,7 +56,11 @@ interface Listed {
 /** tar's own view of an archive: mode, numeric owner, time and name of every member, in order. */
 function listTar(file: string): Listed[] {
   // stderr is kept from the test output: tar warns about the `../` member the unsafe-name test lists.
-  const out = execFileSync('tar', ['--list', '--verbose', '--numeric-owner', '--full-time', '--file', file], { env: C_LOCALE, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = execFileSync('tar', ['--list', '--verbose', '--numeric-owner', '--full-time', '--file', file], {
+    env: C_LOCALE,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return out
     .split('\n')
     .filter((line) => line !== '')
@@ -73,7 +98,11 @@ async function rejectsWith(promise: Promise<unknown>, pattern: RegExp): Promise<
 describe('local sources', () => {
   it('packs a folder under its own name, owned by 0 at time 0, and gives equal bytes for equal content', async () => {
     const root = temporaryDir();
-    const folder = writeTree(join(root, 'keystone'), { 'setup.py': 'print(1)\n', 'keystone/__init__.py': '', 'bin/run': '#!/bin/sh\n' });
+    const folder = writeTree(join(root, 'keystone'), {
+      'setup.py': 'print(1)\n',
+      'keystone/__init__.py': '',
+      'bin/run': '#!/bin/sh\n',
+    });
     chmodSync(join(folder, 'bin/run'), 0o755);
     const sections = { 'keystone-base': local(folder) };
 
@@ -81,7 +110,14 @@ describe('local sources', () => {
     const listed = listTar(first.file);
     assert.deepEqual(
       listed.map((member) => member.name),
-      ['keystone/', 'keystone/bin/', 'keystone/bin/run', 'keystone/keystone/', 'keystone/keystone/__init__.py', 'keystone/setup.py'],
+      [
+        'keystone/',
+        'keystone/bin/',
+        'keystone/bin/run',
+        'keystone/keystone/',
+        'keystone/keystone/__init__.py',
+        'keystone/setup.py',
+      ],
     );
     for (const member of listed) {
       assert.equal(member.owner, '0/0');
@@ -98,7 +134,7 @@ describe('local sources', () => {
   });
 
   it('keeps finished archives by content under sources/archives and leaves no scratch files', async () => {
-    const folder = writeTree(join(temporaryDir(), 'glance'), { 'README': 'glance\n' });
+    const folder = writeTree(join(temporaryDir(), 'glance'), { README: 'glance\n' });
     const cacheDir = temporaryDir();
     const [prepared] = await prepare('glance-api', { 'glance-api': local(folder) }, { cacheDir });
     assert.ok(prepared);
@@ -116,7 +152,10 @@ describe('local sources', () => {
   });
 
   it('names the section when the location does not exist', async () => {
-    await rejectsWith(prepare('horizon', { horizon: local('/nonexistent/horizon') }), /^horizon: local source \/nonexistent\/horizon does not exist$/);
+    await rejectsWith(
+      prepare('horizon', { horizon: local('/nonexistent/horizon') }),
+      /^horizon: local source \/nonexistent\/horizon does not exist$/,
+    );
   });
 });
 
@@ -131,7 +170,8 @@ describe('url sources', () => {
   before(async () => {
     server = createServer((request, response) => {
       authorizations.push(request.headers.authorization);
-      if (request.url === '/nova.tar.gz') return response.writeHead(200, { 'content-type': 'application/gzip' }).end(body);
+      if (request.url === '/nova.tar.gz')
+        return response.writeHead(200, { 'content-type': 'application/gzip' }).end(body);
       if (request.url === '/plugin.tar.gz') return response.writeHead(200).end(pluginTarGz);
       // Headers, then silence: the download must give up instead of waiting forever.
       if (request.url === '/stalls') return response.writeHead(200).write('a little');
@@ -147,7 +187,12 @@ describe('url sources', () => {
     return new Promise<void>((resolve) => server.close(() => resolve()));
   });
 
-  const url = (path: string, sha?: Record<string, string>): SourceDefinition => ({ type: 'url', location: `${origin}${path}`, enabled: true, ...(sha ? { sha256: sha } : {}) });
+  const url = (path: string, sha?: Record<string, string>): SourceDefinition => ({
+    type: 'url',
+    location: `${origin}${path}`,
+    enabled: true,
+    ...(sha ? { sha256: sha } : {}),
+  });
 
   it('downloads the file as is when its sha256 for the architecture matches', async () => {
     const sections = { 'nova-base': url('/nova.tar.gz', { amd64: sha256(body).toUpperCase(), arm64: '00' }) };
@@ -159,7 +204,10 @@ describe('url sources', () => {
   it('follows redirects and sends the URL login as Basic authorization', async () => {
     authorizations.length = 0;
     const location = `http://reader:s3cret@${origin.slice('http://'.length)}/moved`;
-    const prepared = archive(await prepare('nova-base', { 'nova-base': { type: 'url', location, enabled: true } }), 'nova-base-archive');
+    const prepared = archive(
+      await prepare('nova-base', { 'nova-base': { type: 'url', location, enabled: true } }),
+      'nova-base-archive',
+    );
     assert.deepEqual(readFileSync(prepared.file), body);
     assert.equal(authorizations[0], `Basic ${Buffer.from('reader:s3cret').toString('base64')}`);
   });
@@ -167,40 +215,70 @@ describe('url sources', () => {
   it('fails on a wrong sha256, naming both sums', async () => {
     const wrong = 'ab'.repeat(32);
     const cacheDir = temporaryDir();
-    await rejectsWith(prepare('nova-base', { 'nova-base': url('/nova.tar.gz', { amd64: wrong }) }, { cacheDir }), new RegExp(`^nova-base: .*${sha256(body)}.*${wrong}`));
+    await rejectsWith(
+      prepare('nova-base', { 'nova-base': url('/nova.tar.gz', { amd64: wrong }) }, { cacheDir }),
+      new RegExp(`^nova-base: .*${sha256(body)}.*${wrong}`),
+    );
     assert.deepEqual(readdirSync(join(cacheDir, 'sources', 'tmp')), []);
     assert.equal(existsSync(join(cacheDir, 'sources', 'archives')), false);
   });
 
   it('refuses a sha256 map without an entry for the architecture', async () => {
-    await rejectsWith(prepare('nova-base', { 'nova-base': url('/nova.tar.gz', { arm64: sha256(body) }) }), /^nova-base: sha256 has no entry for the architecture amd64$/);
+    await rejectsWith(
+      prepare('nova-base', { 'nova-base': url('/nova.tar.gz', { arm64: sha256(body) }) }),
+      /^nova-base: sha256 has no entry for the architecture amd64$/,
+    );
   });
 
   it('fails on a 404 without printing the login in the URL', async () => {
     const location = `http://reader:s3cret@${origin.slice('http://'.length)}/missing`;
-    const error = await rejectsWith(prepare('nova-base', { 'nova-base': { type: 'url', location, enabled: true } }), /^nova-base: GET .*\/missing answered 404/);
+    const error = await rejectsWith(
+      prepare('nova-base', { 'nova-base': { type: 'url', location, enabled: true } }),
+      /^nova-base: GET .*\/missing answered 404/,
+    );
     assert.doesNotMatch(error.message, /s3cret|reader/);
     assert.match(error.message, new RegExp(`${origin}/missing`));
   });
 
   it('gives up on a server that stops sending', async () => {
-    await rejectsWith(prepare('nova-base', { 'nova-base': url('/stalls') }, { timeoutMs: 300 }), /^nova-base: http:\/\/127\.0\.0\.1:\d+\/stalls sent nothing for 0.3s$/);
+    await rejectsWith(
+      prepare('nova-base', { 'nova-base': url('/stalls') }, { timeoutMs: 300 }),
+      /^nova-base: http:\/\/127\.0\.0\.1:\d+\/stalls sent nothing for 0.3s$/,
+    );
   });
 
   it('takes a compressed plugin tar from a url', async () => {
-    const prepared = await prepare('nova-base', { 'nova-base-plugin-remote': url('/plugin.tar.gz', { amd64: sha256(pluginTarGz) }) });
-    assert.deepEqual(names(archive(prepared, 'plugins-archive').file), ['plugins/', 'plugins/remote/', 'plugins/remote/setup.cfg']);
+    const prepared = await prepare('nova-base', {
+      'nova-base-plugin-remote': url('/plugin.tar.gz', { amd64: sha256(pluginTarGz) }),
+    });
+    assert.deepEqual(names(archive(prepared, 'plugins-archive').file), [
+      'plugins/',
+      'plugins/remote/',
+      'plugins/remote/setup.cfg',
+    ]);
   });
 
   it('fails when nothing listens, naming the section', async () => {
     const port = await freePort();
-    await rejectsWith(prepare('nova-base', { 'nova-base': { type: 'url', location: `http://127.0.0.1:${port}/x`, enabled: true } }), /^nova-base: downloading http:\/\/127\.0\.0\.1:\d+\/x failed/);
+    await rejectsWith(
+      prepare('nova-base', { 'nova-base': { type: 'url', location: `http://127.0.0.1:${port}/x`, enabled: true } }),
+      /^nova-base: downloading http:\/\/127\.0\.0\.1:\d+\/x failed/,
+    );
   });
 });
 
 /** git with an identity and no signing, whatever the host's configuration says. */
 function git(cwd: string, ...args: string[]): string {
-  const config = ['-c', 'user.name=Test', '-c', 'user.email=test@example.invalid', '-c', 'commit.gpgsign=false', '-c', 'tag.gpgsign=false'];
+  const config = [
+    '-c',
+    'user.name=Test',
+    '-c',
+    'user.email=test@example.invalid',
+    '-c',
+    'commit.gpgsign=false',
+    '-c',
+    'tag.gpgsign=false',
+  ];
   return execFileSync('git', [...config, ...args], { cwd, encoding: 'utf8', env: C_LOCALE }).trim();
 }
 
@@ -228,10 +306,16 @@ describe('git sources', () => {
   const source = (reference: string): SourceDefinition => ({ type: 'git', location: repo, reference, enabled: true });
 
   it('packs a checkout of a tag with its .git folder and without the origin remote', async () => {
-    const prepared = archive(await prepare('keystone-base', { 'keystone-base': source('19.0.0') }), 'keystone-base-archive');
+    const prepared = archive(
+      await prepare('keystone-base', { 'keystone-base': source('19.0.0') }),
+      'keystone-base-archive',
+    );
     assert.equal(prepared.identity, `git:${repo}@${tagged}`);
     const members = names(prepared.file);
-    assert.ok(members.every((name) => name.startsWith('keystone-base-archive-19.0.0/')), members.join('\n'));
+    assert.ok(
+      members.every((name) => name.startsWith('keystone-base-archive-19.0.0/')),
+      members.join('\n'),
+    );
     assert.ok(members.includes('keystone-base-archive-19.0.0/.git/HEAD'));
     assert.ok(members.includes('keystone-base-archive-19.0.0/setup.cfg'));
 
@@ -255,7 +339,7 @@ describe('git sources', () => {
     const cachedSince = statSync(cached).ino;
 
     git(repo, 'checkout', '--quiet', 'stable/2025.1');
-    const newer = commit(repo, { 'NEWS': 'more\n' }, 'second on the branch');
+    const newer = commit(repo, { NEWS: 'more\n' }, 'second on the branch');
     git(repo, 'checkout', '--quiet', 'main');
 
     const second = archive(await prepare('keystone-base', sections, { cacheDir }), 'keystone-base-archive');
@@ -267,7 +351,10 @@ describe('git sources', () => {
   });
 
   it('fails on a reference the repository does not have', async () => {
-    await rejectsWith(prepare('keystone-base', { 'keystone-base': source('no-such-tag') }), /^keystone-base: reference no-such-tag not found in /);
+    await rejectsWith(
+      prepare('keystone-base', { 'keystone-base': source('no-such-tag') }),
+      /^keystone-base: reference no-such-tag not found in /,
+    );
   });
 
   it('names git plugins by commit in the plugins-archive identity, which stays equal across runs', async () => {
@@ -294,7 +381,15 @@ describe('plugins and additions', () => {
       ['plugins-archive', 'additions-archive'],
     );
     const plugins = archive(prepared, 'plugins-archive');
-    assert.deepEqual(names(plugins.file), ['plugins/', 'plugins/alpha/', 'plugins/alpha/alpha/', 'plugins/alpha/alpha/__init__.py', 'plugins/alpha/setup.cfg', 'plugins/beta/', 'plugins/beta/setup.cfg']);
+    assert.deepEqual(names(plugins.file), [
+      'plugins/',
+      'plugins/alpha/',
+      'plugins/alpha/alpha/',
+      'plugins/alpha/alpha/__init__.py',
+      'plugins/alpha/setup.cfg',
+      'plugins/beta/',
+      'plugins/beta/setup.cfg',
+    ]);
     assert.ok(listTar(plugins.file).every((member) => member.owner === '0/0' && member.time === '1970-01-01 00:00:00'));
     assert.equal(plugins.identity, `sha256:${sha256(readFileSync(plugins.file))}`);
     assert.deepEqual(names(archive(prepared, 'additions-archive').file), ['additions/']);
@@ -306,17 +401,28 @@ describe('plugins and additions', () => {
   it('packs additions the same way under additions/', async () => {
     const extra = writeTree(join(temporaryDir(), 'extra'), { 'policy.yaml': '{}\n' });
     const prepared = await prepare('nova-base', { 'nova-base-additions-extra': local(extra) });
-    assert.deepEqual(names(archive(prepared, 'additions-archive').file), ['additions/', 'additions/extra/', 'additions/extra/policy.yaml']);
+    assert.deepEqual(names(archive(prepared, 'additions-archive').file), [
+      'additions/',
+      'additions/extra/',
+      'additions/extra/policy.yaml',
+    ]);
     assert.deepEqual(names(archive(prepared, 'plugins-archive').file), ['plugins/']);
   });
 
   it('refuses a plugin tar with a member that leaves the folder', async () => {
     const dir = temporaryDir();
-    writeTree(dir, { 'evil': 'owned\n', 'inner/.keep': '' });
+    writeTree(dir, { evil: 'owned\n', 'inner/.keep': '' });
     const evil = tarOf(join(dir, 'inner'), '../evil', join(dir, 'evil.tar'), ['--absolute-names']);
     assert.deepEqual(names(evil), ['../evil']);
     const cacheDir = temporaryDir();
-    await rejectsWith(prepare('nova-base', { 'nova-base-plugin-alpha': local(alpha), 'nova-base-plugin-evil': local(evil) }, { cacheDir }), /^nova-base-plugin-evil: unsafe member name \.\.\/evil$/);
+    await rejectsWith(
+      prepare(
+        'nova-base',
+        { 'nova-base-plugin-alpha': local(alpha), 'nova-base-plugin-evil': local(evil) },
+        { cacheDir },
+      ),
+      /^nova-base-plugin-evil: unsafe member name \.\.\/evil$/,
+    );
     assert.deepEqual(readdirSync(join(cacheDir, 'sources', 'tmp')), []);
   });
 
@@ -326,15 +432,24 @@ describe('plugins and additions', () => {
     mkdirSync(join(dir, 'one'));
     execFileSync('ln', ['-s', outside, join(dir, 'one', 'shared')]);
     writeTree(dir, { 'two/shared/owned': 'owned\n' });
-    const sections = { 'nova-base-plugin-1': local(tarOf(join(dir, 'one'), 'shared', join(dir, 'one.tar'))), 'nova-base-plugin-2': local(tarOf(join(dir, 'two'), 'shared', join(dir, 'two.tar'))) };
-    await rejectsWith(prepare('nova-base', sections), /^nova-base-plugin-2: member shared(\/owned)? would (be written through|replace) the symlink/);
+    const sections = {
+      'nova-base-plugin-1': local(tarOf(join(dir, 'one'), 'shared', join(dir, 'one.tar'))),
+      'nova-base-plugin-2': local(tarOf(join(dir, 'two'), 'shared', join(dir, 'two.tar'))),
+    };
+    await rejectsWith(
+      prepare('nova-base', sections),
+      /^nova-base-plugin-2: member shared(\/owned)? would (be written through|replace) the symlink/,
+    );
     assert.deepEqual(readdirSync(outside), []);
   });
 
   it('refuses a plugin that is not a tar', async () => {
     const file = join(temporaryDir(), 'notes.txt');
     writeFileSync(file, 'just some text\n');
-    await rejectsWith(prepare('nova-base', { 'nova-base-plugin-notes': local(file) }), /^nova-base-plugin-notes: not a tar archive$/);
+    await rejectsWith(
+      prepare('nova-base', { 'nova-base-plugin-notes': local(file) }),
+      /^nova-base-plugin-notes: not a tar archive$/,
+    );
   });
 
   it('gives empty plugins and additions archives when asked for them', async () => {
@@ -345,10 +460,14 @@ describe('plugins and additions', () => {
 });
 
 describe('section selection', () => {
-  const folder = writeTree(join(temporaryDir(), 'thing'), { 'file': 'x\n' });
+  const folder = writeTree(join(temporaryDir(), 'thing'), { file: 'x\n' });
 
   it('produces nothing for disabled sections', async () => {
-    const sections = { 'nova-base': local(folder, false), 'nova-base-plugin-a': local(folder, false), 'nova-base-additions-b': local(folder, false) };
+    const sections = {
+      'nova-base': local(folder, false),
+      'nova-base-plugin-a': local(folder, false),
+      'nova-base-additions-b': local(folder, false),
+    };
     assert.deepEqual(await prepare('nova-base', sections), []);
     const withBundles = await prepare('nova-base', sections, { withPluginArchives: true });
     assert.deepEqual(names(archive(withBundles, 'plugins-archive').file), ['plugins/']);
@@ -358,7 +477,11 @@ describe('section selection', () => {
   it('gives a plugin section to the image its whole prefix names', async () => {
     const sections = { 'nova-plugin-x': local(folder) };
     assert.deepEqual(await prepare('nova-base', sections), []);
-    assert.deepEqual(names(archive(await prepare('nova', sections), 'plugins-archive').file), ['plugins/', 'plugins/thing/', 'plugins/thing/file']);
+    assert.deepEqual(names(archive(await prepare('nova', sections), 'plugins-archive').file), [
+      'plugins/',
+      'plugins/thing/',
+      'plugins/thing/file',
+    ]);
     assert.deepEqual(await prepare('nova', { 'nova-base-plugin-x': local(folder) }), []);
   });
 });

@@ -62,13 +62,15 @@ describe('editing kolla-image-tags.yml in place', () => {
       change('openstack', 'ubuntu-jammy', NEW_UJ),
       change('nova', 'ubuntu-jammy', NEW_UJ),
     ]);
-    assert.equal(after, FILE
-      .replace(`rocky-9: ${R9}-20240903T113235   # the default`, `rocky-9: ${NEW_R9}   # the default`)
-      .replace(`ubuntu-jammy: "${UJ}-20240725T165045"`, `ubuntu-jammy: "${NEW_UJ}"`)
-      .replace(`ubuntu-jammy: '${UJ}-20240918T164436'`, `ubuntu-jammy: '${NEW_UJ}'`));
+    assert.equal(
+      after,
+      FILE.replace(`rocky-9: ${R9}-20240903T113235   # the default`, `rocky-9: ${NEW_R9}   # the default`)
+        .replace(`ubuntu-jammy: "${UJ}-20240725T165045"`, `ubuntu-jammy: "${NEW_UJ}"`)
+        .replace(`ubuntu-jammy: '${UJ}-20240918T164436'`, `ubuntu-jammy: '${NEW_UJ}'`),
+    );
   });
 
-  it('adds a distro after the key\'s last one and a new key after the last key, indented as the neighbours', () => {
+  it("adds a distro after the key's last one and a new key after the last key, indented as the neighbours", () => {
     const changes = [change('ironic_dnsmasq', 'ubuntu-jammy', NEW_UJ), change('nova_compute', 'rocky-9', NEW_R9)];
     const after = applyTagChanges('f', FILE, changes);
     const last = `    rocky-9: ${R9}-20241022T090648\n`;
@@ -129,14 +131,17 @@ describe('validating kolla-image-tags.yml', () => {
 });
 
 describe('effective tags', () => {
-  const tags = parseTags('f', `kolla_image_tags:
+  const tags = parseTags(
+    'f',
+    `kolla_image_tags:
   openstack: {rocky-9: ${R9}-20240101T000000, ubuntu-jammy: ${UJ}-20240101T000000}
   nova: {rocky-9: ${R9}-20240202T000000}
   nova_compute: {rocky-9: ${R9}-20240303T000000}
   ironic: {rocky-9: ${R9}-20240404T000000}
   ironic_dnsmasq: {rocky-9: ${R9}-20240505T000000}
   neutron: {ubuntu-jammy: ${UJ}-20240606T000000}
-`);
+`,
+  );
 
   it('takes the container key, else the longest service prefix, else openstack', () => {
     const own = { tag: `${R9}-20240303T000000`, from: 'nova_compute' };
@@ -146,7 +151,7 @@ describe('effective tags', () => {
     assert.equal(effectiveTag(tags, 'rocky-9', 'novajoin')?.from, 'openstack', 'a prefix counts only at a _ boundary');
   });
 
-  it('follows Kolla-Ansible\'s exceptions to the prefix rule', () => {
+  it("follows Kolla-Ansible's exceptions to the prefix rule", () => {
     const agent = effectiveTag(tags, 'rocky-9', 'ironic_neutron_agent');
     assert.equal(agent?.from, 'openstack', 'its parent is neutron, absent for rocky-9');
     assert.equal(effectiveTag(tags, 'ubuntu-jammy', 'ironic_neutron_agent')?.from, 'neutron');
@@ -157,10 +162,13 @@ describe('effective tags', () => {
     assert.deepEqual(tagKeysOfImage('dnsmasq'), ['ironic_dnsmasq']);
     assert.deepEqual(tagKeysOfImage('nova-compute'), ['nova_compute']);
     const rows = imageTags(tags, ['dnsmasq', 'mariadb-server'], ['rocky-9']).rows;
-    assert.deepEqual(rows.map((row) => [row.image, row.tag, row.keys.join('+')]), [
-      ['dnsmasq', `${R9}-20240505T000000`, 'ironic_dnsmasq'],
-      ['mariadb-server', `${R9}-20240101T000000`, 'mariadb+mariabackup'],
-    ]);
+    assert.deepEqual(
+      rows.map((row) => [row.image, row.tag, row.keys.join('+')]),
+      [
+        ['dnsmasq', `${R9}-20240505T000000`, 'ironic_dnsmasq'],
+        ['mariadb-server', `${R9}-20240101T000000`, 'mariadb+mariabackup'],
+      ],
+    );
   });
 });
 
@@ -195,7 +203,10 @@ describe('what a run rolls out', () => {
     const rollout = readRollout(summary('partial', partial));
     assert.equal(rollout.full, false);
     const plan = planUpdate({ openstack: { 'rocky-9': T_R9 } }, [rollout]);
-    assert.deepEqual(plan.changes.map((change) => change.key), ['ironic_dnsmasq', 'nova_api']);
+    assert.deepEqual(
+      plan.changes.map((change) => change.key),
+      ['ironic_dnsmasq', 'nova_api'],
+    );
   });
 
   it('refuses a full run with failures, an interrupted run and a tag that is not a run tag', () => {

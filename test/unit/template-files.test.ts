@@ -75,7 +75,10 @@ describe('templates read beforehand', () => {
       ['/trees/own/ext', 'symlink ext -> /home leaves the image tree; refused'],
     ]);
     // Text under a refused path can only be there by mistake: the refusal wins.
-    const texts = new Map([['/trees/base/leak.j2', 'base'], ['/trees/own/ext/x.j2', 'never read']]);
+    const texts = new Map([
+      ['/trees/base/leak.j2', 'base'],
+      ['/trees/own/ext/x.j2', 'never read'],
+    ]);
     const loader = memoryLoader({ texts, refusedLinks });
     const leak = /template leak\.j2: symlink leak\.j2 -> \/etc\/shadow leaves the image tree; refused$/;
     assert.throws(() => loader.getSource('leak.j2'), leak);

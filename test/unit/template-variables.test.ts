@@ -9,7 +9,14 @@ const config = (extra: Record<string, unknown> = {}) =>
     release: 'zed',
     namespace: 'kolla',
     images_dirs: ['images'],
-    distros: { rocky: { version: '9', package_type: 'rpm', base_image: { image: 'quay.io/rockylinux/rockylinux', tag: '9' }, pretty_name: 'Rocky Linux 9' } },
+    distros: {
+      rocky: {
+        version: '9',
+        package_type: 'rpm',
+        base_image: { image: 'quay.io/rockylinux/rockylinux', tag: '9' },
+        pretty_name: 'Rocky Linux 9',
+      },
+    },
     ...extra,
   });
 
@@ -36,7 +43,10 @@ describe('template variables', () => {
     assert.equal(values.openstack_branch, 'stable-zed');
     assert.equal(values.openstack_branch_slashed, 'stable/zed');
     assert.equal(values.kolla_version, '0.1.0');
-    assert.deepEqual([values.use_dumb_init, values.docker_healthchecks, values.clean_package_cache], [true, true, true]);
+    assert.deepEqual(
+      [values.use_dumb_init, values.docker_healthchecks, values.clean_package_cache],
+      [true, true, true],
+    );
     assert.deepEqual(values.rpm_setup, []);
     assert.equal(templateVariables(input(config(), 'aarch64')).debian_arch, 'arm64');
   });
@@ -48,18 +58,31 @@ describe('template variables', () => {
           release: 'master',
           release_codename: 'Gazpacho',
           users: { nova: { uid: 42436, gid: 42436, group: 'nova' }, kolla: { uid: 42400 } },
-          build: { use_dumb_init: false, clean_package_cache: false, kolla_version: '21.0.0', rpm_setup: ['http://x.example/a.repo', 'local.repo', 'http://x.example/r.rpm', ''] },
+          build: {
+            use_dumb_init: false,
+            clean_package_cache: false,
+            kolla_version: '21.0.0',
+            rpm_setup: ['http://x.example/a.repo', 'local.repo', 'http://x.example/r.rpm', ''],
+          },
         }),
       ),
     );
     assert.equal(values.openstack_branch, 'master');
     assert.equal(values.openstack_branch_slashed, 'master');
     assert.equal(values.openstack_release_codename, 'Gazpacho');
-    assert.deepEqual(values.users, { nova: { uid: 42436, gid: 42436, group: 'nova' }, kolla: { uid: 42400, gid: 42400, group: 'kolla' } });
+    assert.deepEqual(values.users, {
+      nova: { uid: 42436, gid: 42436, group: 'nova' },
+      kolla: { uid: 42400, gid: 42400, group: 'kolla' },
+    });
     assert.equal(values.use_dumb_init, false);
     assert.equal(values.clean_package_cache, false);
     assert.equal(values.kolla_version, '21.0.0');
-    assert.deepEqual(values.rpm_setup, ['RUN curl -L http://x.example/a.repo -o /etc/yum.repos.d/a.repo', 'COPY local.repo /etc/yum.repos.d/', 'RUN dnf -y install http://x.example/r.rpm', '']);
+    assert.deepEqual(values.rpm_setup, [
+      'RUN curl -L http://x.example/a.repo -o /etc/yum.repos.d/a.repo',
+      'COPY local.repo /etc/yum.repos.d/',
+      'RUN dnf -y install http://x.example/r.rpm',
+      '',
+    ]);
   });
 
   it('refuses an rpm_setup entry that is neither .rpm nor .repo', () => {
@@ -68,6 +91,9 @@ describe('template variables', () => {
   });
 
   it("gives templates the environment as env, without ci-builder's own variables (the vault password among them)", () => {
-    assert.deepEqual(templateEnvironment({ HOME: '/root', CI_BUILDER_VAULT_PASSWORD: 'secret', CI_BUILDER_REGISTRY: 'r' }), { HOME: '/root' });
+    assert.deepEqual(
+      templateEnvironment({ HOME: '/root', CI_BUILDER_VAULT_PASSWORD: 'secret', CI_BUILDER_REGISTRY: 'r' }),
+      { HOME: '/root' },
+    );
   });
 });

@@ -16,7 +16,8 @@ describe('Ansible Vault format', () => {
   });
 
   it('pads to whole blocks (an empty file and exactly one block both work)', () => {
-    for (const plain of ['', '0123456789abcdef']) assert.equal(decryptVault(encryptVault(plain, 'x'), 'x').toString(), plain);
+    for (const plain of ['', '0123456789abcdef'])
+      assert.equal(decryptVault(encryptVault(plain, 'x'), 'x').toString(), plain);
   });
 
   it('uses a fresh salt each time', () => {
@@ -25,13 +26,20 @@ describe('Ansible Vault format', () => {
 
   it('refuses a wrong password and a changed file with the same message', () => {
     const vault = encryptVault('data', 'right');
-    assert.throws(() => decryptVault(vault, 'wrong'), (error: unknown) => error instanceof VaultError && error.reason === 'wrong-password');
+    assert.throws(
+      () => decryptVault(vault, 'wrong'),
+      (error: unknown) => error instanceof VaultError && error.reason === 'wrong-password',
+    );
     // Change one hex digit near the end: that is the ciphertext.
     const lines = vault.split('\n');
     const last = lines.length - 2;
     const target = lines[last] ?? '';
     lines[last] = `${target.slice(0, -2)}${target.at(-2) === '0' ? '1' : '0'}${target.at(-1)}`;
-    assert.throws(() => decryptVault(lines.join('\n'), 'right'), (error: unknown) => error instanceof VaultError && (error.reason === 'wrong-password' || error.reason === 'malformed'));
+    assert.throws(
+      () => decryptVault(lines.join('\n'), 'right'),
+      (error: unknown) =>
+        error instanceof VaultError && (error.reason === 'wrong-password' || error.reason === 'malformed'),
+    );
   });
 
   it('refuses what is not a vault, or not a supported one', () => {
@@ -46,18 +54,33 @@ describe('YAML with vault values', () => {
 
   it('unlocks `!vault |` values in place and leaves the rest', () => {
     const text = `registry_username: builder\nregistry_password: !vault |\n${inline('hunter2')}\nlist:\n  - !vault |\n  ${inline('x').split('\n').join('\n  ')}\n`;
-    assert.deepEqual(parseYamlWithVault(text, () => 'pw'), { registry_username: 'builder', registry_password: 'hunter2', list: ['x'] });
+    assert.deepEqual(
+      parseYamlWithVault(text, () => 'pw'),
+      { registry_username: 'builder', registry_password: 'hunter2', list: ['x'] },
+    );
   });
 
   it('unlocks a whole encrypted file', () => {
-    assert.deepEqual(parseYamlWithVault(encryptVault('a: 1\n', 'pw'), () => 'pw'), { a: 1 });
+    assert.deepEqual(
+      parseYamlWithVault(encryptVault('a: 1\n', 'pw'), () => 'pw'),
+      { a: 1 },
+    );
   });
 
   it('asks for the password only when something is encrypted', () => {
-    assert.deepEqual(parseYamlWithVault('a: 1\n', () => assert.fail('asked for a password')), { a: 1 });
+    assert.deepEqual(
+      parseYamlWithVault('a: 1\n', () => assert.fail('asked for a password')),
+      { a: 1 },
+    );
   });
 
   it('names the key whose value cannot be unlocked', () => {
-    assert.throws(() => parseYamlWithVault(`outer:\n  token: !vault |\n  ${inline('t').split('\n').join('\n  ')}\n`, () => 'nope'), (error: unknown) => error instanceof VaultYamlError && error.keyPath === 'outer.token' && /wrong vault password/.test(error.message));
+    assert.throws(
+      () => parseYamlWithVault(`outer:\n  token: !vault |\n  ${inline('t').split('\n').join('\n  ')}\n`, () => 'nope'),
+      (error: unknown) =>
+        error instanceof VaultYamlError &&
+        error.keyPath === 'outer.token' &&
+        /wrong vault password/.test(error.message),
+    );
   });
 });

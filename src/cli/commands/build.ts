@@ -15,11 +15,18 @@ import { parseCount, parsePositiveInteger, templateOverrideOption, withImageSele
 import type { GlobalOptions } from '../options.js';
 import { chosenDistros, chosenRegexes, chosenSets, openWorkspace } from '../workspace.js';
 
-export function buildCommand(globals: () => GlobalOptions, signal: AbortSignal, setExitCode: (code: number) => void): CommandUnknownOpts {
+export function buildCommand(
+  globals: () => GlobalOptions,
+  signal: AbortSignal,
+  setExitCode: (code: number) => void,
+): CommandUnknownOpts {
   const description = 'Build the selected images for each distro, one tag per run; push them with --push';
   return withImageSelection(new Command('build').description(description))
     .addOption(templateOverrideOption())
-    .option('--skip-existing', 'leave alone images that already exist in the engine at the run tag (not built, not pushed), as kolla-build does')
+    .option(
+      '--skip-existing',
+      'leave alone images that already exist in the engine at the run tag (not built, not pushed), as kolla-build does',
+    )
     .option('--tag <tag>', 'tag for every image of the run (default: <release>-<distro>-<version>-<UTC timestamp>)')
     .option('--engine <engine>', 'buildah or docker')
     .option('--threads <n>', 'images built at once', parsePositiveInteger)
@@ -27,8 +34,14 @@ export function buildCommand(globals: () => GlobalOptions, signal: AbortSignal, 
     .option('--push', 'push every image as soon as it is built')
     .option('--push-threads <n>', 'pushes at once', parsePositiveInteger)
     .option('--run-dir <dir>', `run folder (default: ${RUNS_DIR}/<tag>)`)
-    .option('--auth-proxy', 'start the authenticating proxy on a free loopback port for the run and install from Pulp through it')
-    .addHelpText('after', '\nExit status: 0 all built (and pushed); 1 an image, push or the base image failed; 2 bad input; 130 interrupted.')
+    .option(
+      '--auth-proxy',
+      'start the authenticating proxy on a free loopback port for the run and install from Pulp through it',
+    )
+    .addHelpText(
+      'after',
+      '\nExit status: 0 all built (and pushed); 1 an image, push or the base image failed; 2 bad input; 130 interrupted.',
+    )
     .action(async (regexes, options) => {
       checkOutputDir(options.runDir ?? RUNS_DIR, '--run-dir');
       const global = globals();
@@ -43,8 +56,10 @@ export function buildCommand(globals: () => GlobalOptions, signal: AbortSignal, 
       if (distros.length > 1 && (options.tag !== undefined || options.runDir !== undefined)) {
         throw new UsageError('--tag and --run-dir name one run: give a single --distro with them');
       }
-      if (options.tag !== undefined && !isValidTag(options.tag)) throw new UsageError(`invalid --tag ${JSON.stringify(options.tag)}: letters, digits, '_', '.', '-' (max 128)`);
-      if (options.push && config.registry === '') throw new UsageError('--push needs a registry: set registry in the config or CI_BUILDER_REGISTRY');
+      if (options.tag !== undefined && !isValidTag(options.tag))
+        throw new UsageError(`invalid --tag ${JSON.stringify(options.tag)}: letters, digits, '_', '.', '-' (max 128)`);
+      if (options.push && config.registry === '')
+        throw new UsageError('--push needs a registry: set registry in the config or CI_BUILDER_REGISTRY');
       const runs = await runBuilds(
         {
           loaded,
@@ -72,7 +87,8 @@ export function buildCommand(globals: () => GlobalOptions, signal: AbortSignal, 
 /** JSON lines for tools; a live view on a terminal; plain timestamped lines anywhere else. */
 function progressReporter(global: GlobalOptions): Reporter {
   if (global.json) return new JsonLinesReporter(process.stdout);
-  if (process.stderr.isTTY && !global.quiet && !global.verbose && !process.env.CI) return new LiveReporter(process.stderr);
+  if (process.stderr.isTTY && !global.quiet && !global.verbose && !process.env.CI)
+    return new LiveReporter(process.stderr);
   return new PlainReporter(process.stderr, global.quiet ? 'quiet' : global.verbose ? 'verbose' : 'normal');
 }
 
@@ -82,7 +98,9 @@ function describeOutcome(summary: RunSummary, runDir: string): string {
     `${summary.reused.length} reused`,
     `${summary.failed.length} failed`,
     `${summary.skipped.length} skipped`,
-    ...(summary.pushed.length + summary.push_failed.length > 0 ? [`${summary.pushed.length} pushed`, `${summary.push_failed.length} push failed`] : []),
+    ...(summary.pushed.length + summary.push_failed.length > 0
+      ? [`${summary.pushed.length} pushed`, `${summary.push_failed.length} push failed`]
+      : []),
   ];
   return `${summary.interrupted ? 'interrupted' : 'done'} ${summary.tag}: ${parts.join(', ')}; summary ${join(runDir, 'summary.json')}`;
 }

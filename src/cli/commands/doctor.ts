@@ -12,7 +12,9 @@ import { chosenDistros, loadConfigFor } from '../workspace.js';
 
 export function doctorCommand(globals: () => GlobalOptions, setExitCode: (code: number) => void): CommandUnknownOpts {
   return new Command('doctor')
-    .description('Check that this host can build: engine, storage, localhost, registry and credentials, repositories, vault password')
+    .description(
+      'Check that this host can build: engine, storage, localhost, registry and credentials, repositories, vault password',
+    )
     .option('--distro <names>', 'distros whose repositories to check (default: every configured distro)', collectList)
     .option('--engine <engine>', 'buildah or docker (default: from the config)')
     .option('--min-free-gib <n>', 'warn when the engine storage has less free space than this', parseCount, 20)
@@ -42,9 +44,15 @@ export function doctorCommand(globals: () => GlobalOptions, setExitCode: (code: 
 
       const engineName = (loaded?.config.engine ?? options.engine ?? 'buildah') as EngineName;
       const engine = createEngine(engineName);
-      const installed = engineName === 'buildah'
-        ? await checkCommand('buildah installed', 'buildah', ['--version'], 'apt-get install buildah')
-        : await checkCommand('docker engine', '/usr/bin/docker', ['version', '--format', 'client {{.Client.Version}}, server {{.Server.Version}}'], 'install docker.io and start dockerd, or set DOCKER_HOST');
+      const installed =
+        engineName === 'buildah'
+          ? await checkCommand('buildah installed', 'buildah', ['--version'], 'apt-get install buildah')
+          : await checkCommand(
+              'docker engine',
+              '/usr/bin/docker',
+              ['version', '--format', 'client {{.Client.Version}}, server {{.Server.Version}}'],
+              'install docker.io and start dockerd, or set DOCKER_HOST',
+            );
       report(installed);
       if (installed.status === 'ok') {
         report(await checkEngineBuilds(engine));
@@ -53,10 +61,23 @@ export function doctorCommand(globals: () => GlobalOptions, setExitCode: (code: 
       }
       report(await checkLocalhost());
       if (loaded && Object.values(loaded.config.distros).some((distro) => 'bootstrap' in distro.base_image)) {
-        report(await checkCommand('mmdebstrap', 'mmdebstrap', ['--version'], 'apt-get install mmdebstrap (base images are bootstrapped from the repositories)'));
+        report(
+          await checkCommand(
+            'mmdebstrap',
+            'mmdebstrap',
+            ['--version'],
+            'apt-get install mmdebstrap (base images are bootstrapped from the repositories)',
+          ),
+        );
       }
       if (loaded) {
-        report(checkVaultPassword([...loaded.files, ...(loaded.secretsFile ? [loaded.secretsFile] : [])], global.vaultPasswordFile, unlockError));
+        report(
+          checkVaultPassword(
+            [...loaded.files, ...(loaded.secretsFile ? [loaded.secretsFile] : [])],
+            global.vaultPasswordFile,
+            unlockError,
+          ),
+        );
         report(await checkRegistry(loaded, secrets));
         const distros = options.distro ? chosenDistros(loaded, options.distro) : Object.keys(loaded.config.distros);
         for (const result of await checkRepositories(loaded, secrets, distros)) report(result);

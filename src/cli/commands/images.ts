@@ -26,51 +26,81 @@ function listingFormat(asked: string | undefined, json: boolean | undefined): Li
   throw new UsageError(`invalid --format ${JSON.stringify(asked)}: expected plain, json or kolla`);
 }
 
-const formatOption = ['--format <format>', "plain, json (as --json) or kolla (kolla-build's --list-images / --list-dependencies output)"] as const;
+const formatOption = [
+  '--format <format>',
+  "plain, json (as --json) or kolla (kolla-build's --list-images / --list-dependencies output)",
+] as const;
 
 export function imagesCommand(globals: () => GlobalOptions, setExitCode: (code: number) => void): CommandUnknownOpts {
-  const images = new Command('images').description('Look at the image trees before building: list, dependencies, rendered Dockerfiles');
-
-  images.addCommand(
-    selectingCommand('list', 'List the selected images, parents before children').option(...formatOption).action((regexes, options) => {
-      const global = globals();
-      const format = listingFormat(options.format, global.json);
-      const workspace = openWorkspace(global, options);
-      const { catalog } = workspace;
-      const selection = chosenSelection(workspace, regexes, options);
-      for (const regex of selection.unmatchedRegexes) process.stderr.write(`warning: regex ${JSON.stringify(regex)} matches no image\n`);
-      if (format === 'kolla') {
-        process.stdout.write(selection.selected.map((name, index) => `${index + 1} : ${name}\n`).join(''));
-      } else if (format === 'json') {
-        const rows = selection.selected.map((name) => ({ name, parent: catalog.images.get(name)?.parent ?? null, dir: catalog.images.get(name)?.dir }));
-        process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-      } else {
-        process.stdout.write(selection.selected.map((name) => `${name}\n`).join(''));
-      }
-    }),
+  const images = new Command('images').description(
+    'Look at the image trees before building: list, dependencies, rendered Dockerfiles',
   );
 
   images.addCommand(
-    selectingCommand('deps', 'Show the selected images as a dependency tree').option(...formatOption).action((regexes, options) => {
-      const global = globals();
-      const format = listingFormat(options.format, global.json);
-      const workspace = openWorkspace(global, options);
-      const { catalog } = workspace;
-      const selection = chosenSelection(workspace, regexes, options, false);
-      const selected = new Set(selection.selected);
-      const roots = selection.selected.filter((name) => !selected.has(catalog.images.get(name)?.parent ?? ''));
-      if (format === 'kolla') {
-        // kolla-build: a root is always {name: [children]}, even without children; nothing selected is a sentence.
-        if (roots.length === 0) process.stdout.write('Nothing matched!\n');
-        else process.stdout.write(`${JSON.stringify(Object.fromEntries(roots.map((root) => [root, childrenJson(catalog, root, selected)])), null, 2)}\n`);
-      } else if (format === 'json') process.stdout.write(`${JSON.stringify(roots.map((root) => dependencyJson(catalog, root, selected)), null, 2)}\n`);
-      else process.stdout.write(roots.map((root) => dependencyText(catalog, root, selected, '')).join(''));
-    }),
+    selectingCommand('list', 'List the selected images, parents before children')
+      .option(...formatOption)
+      .action((regexes, options) => {
+        const global = globals();
+        const format = listingFormat(options.format, global.json);
+        const workspace = openWorkspace(global, options);
+        const { catalog } = workspace;
+        const selection = chosenSelection(workspace, regexes, options);
+        for (const regex of selection.unmatchedRegexes)
+          process.stderr.write(`warning: regex ${JSON.stringify(regex)} matches no image\n`);
+        if (format === 'kolla') {
+          process.stdout.write(selection.selected.map((name, index) => `${index + 1} : ${name}\n`).join(''));
+        } else if (format === 'json') {
+          const rows = selection.selected.map((name) => ({
+            name,
+            parent: catalog.images.get(name)?.parent ?? null,
+            dir: catalog.images.get(name)?.dir,
+          }));
+          process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+        } else {
+          process.stdout.write(selection.selected.map((name) => `${name}\n`).join(''));
+        }
+      }),
   );
 
   images.addCommand(
-    selectingCommand('render', "Render every selected image's Dockerfile and build context into a folder, without building")
-      .requiredOption('--out <dir>', 'folder to write <image>/Dockerfile and context files into (per distro when several)')
+    selectingCommand('deps', 'Show the selected images as a dependency tree')
+      .option(...formatOption)
+      .action((regexes, options) => {
+        const global = globals();
+        const format = listingFormat(options.format, global.json);
+        const workspace = openWorkspace(global, options);
+        const { catalog } = workspace;
+        const selection = chosenSelection(workspace, regexes, options, false);
+        const selected = new Set(selection.selected);
+        const roots = selection.selected.filter((name) => !selected.has(catalog.images.get(name)?.parent ?? ''));
+        if (format === 'kolla') {
+          // kolla-build: a root is always {name: [children]}, even without children; nothing selected is a sentence.
+          if (roots.length === 0) process.stdout.write('Nothing matched!\n');
+          else
+            process.stdout.write(
+              `${JSON.stringify(Object.fromEntries(roots.map((root) => [root, childrenJson(catalog, root, selected)])), null, 2)}\n`,
+            );
+        } else if (format === 'json')
+          process.stdout.write(
+            `${JSON.stringify(
+              roots.map((root) => dependencyJson(catalog, root, selected)),
+              null,
+              2,
+            )}\n`,
+          );
+        else process.stdout.write(roots.map((root) => dependencyText(catalog, root, selected, '')).join(''));
+      }),
+  );
+
+  images.addCommand(
+    selectingCommand(
+      'render',
+      "Render every selected image's Dockerfile and build context into a folder, without building",
+    )
+      .requiredOption(
+        '--out <dir>',
+        'folder to write <image>/Dockerfile and context files into (per distro when several)',
+      )
       .option('--tag <tag>', 'tag to render with (default: a fresh run tag)')
       .addOption(templateOverrideOption())
       .action(async (regexes, options) => {
@@ -78,11 +108,13 @@ export function imagesCommand(globals: () => GlobalOptions, setExitCode: (code: 
         const global = globals();
         const { loaded, catalog } = openWorkspace(global, options);
         const distros = chosenDistros(loaded, options.distro);
-        if (options.tag !== undefined && !isValidTag(options.tag)) throw new UsageError(`invalid --tag ${JSON.stringify(options.tag)}`);
+        if (options.tag !== undefined && !isValidTag(options.tag))
+          throw new UsageError(`invalid --tag ${JSON.stringify(options.tag)}`);
         const regexList = chosenRegexes(loaded, regexes, chosenSets(options));
         const now = new Date();
         for (const distro of distros) {
-          const tag = options.tag ?? runTag(loaded.config.release, distro, loaded.config.distros[distro]?.version ?? '', now);
+          const tag =
+            options.tag ?? runTag(loaded.config.release, distro, loaded.config.distros[distro]?.version ?? '', now);
           const plan = await makePlan({
             config: loaded.config,
             catalog,
@@ -97,15 +129,27 @@ export function imagesCommand(globals: () => GlobalOptions, setExitCode: (code: 
           });
           const outDir = distros.length > 1 ? join(resolve(options.out), distro) : resolve(options.out);
           const failed = plan.images.filter((image) => image.failure !== undefined);
-          await Promise.all(plan.images.filter((image) => image.failure === undefined).map((image) => writeBuildContext(join(outDir, image.name), image.dockerfile, image.contextFiles, image.emptyDirs)));
-          for (const image of failed) process.stderr.write(`ci-builder: error: ${image.name}: ${image.failure ?? ''}\n`);
-          process.stderr.write(`rendered ${plan.images.length - failed.length} image(s) for ${distro} into ${outDir}${failed.length > 0 ? `; ${failed.length} failed` : ''}\n`);
+          await Promise.all(
+            plan.images
+              .filter((image) => image.failure === undefined)
+              .map((image) =>
+                writeBuildContext(join(outDir, image.name), image.dockerfile, image.contextFiles, image.emptyDirs),
+              ),
+          );
+          for (const image of failed)
+            process.stderr.write(`ci-builder: error: ${image.name}: ${image.failure ?? ''}\n`);
+          process.stderr.write(
+            `rendered ${plan.images.length - failed.length} image(s) for ${distro} into ${outDir}${failed.length > 0 ? `; ${failed.length} failed` : ''}\n`,
+          );
           if (failed.length > 0) setExitCode(1);
         }
       }),
   );
   images.addCommand(
-    selectingCommand('test', "Run each selected image's smoke checks: its service answers, and kolla_start applies a config.json")
+    selectingCommand(
+      'test',
+      "Run each selected image's smoke checks: its service answers, and kolla_start applies a config.json",
+    )
       .requiredOption('--tag <tag>', 'the run tag of the images to test')
       .option('--engine <engine>', 'buildah or docker (default: from the config)')
       .addHelpText('after', '\nExit status: 0 every check passed (or was skipped), 1 a check failed, 2 bad input.')
@@ -119,11 +163,14 @@ export function imagesCommand(globals: () => GlobalOptions, setExitCode: (code: 
         for (const name of selection.selected) {
           const result = await smokeTestImage(engine, name, imageReference(loaded.config, name, options.tag));
           results.push(result);
-          if (!global.json) for (const check of result.checks) process.stdout.write(`${check.status.padEnd(7)} ${name} ${check.check}: ${check.detail}\n`);
+          if (!global.json)
+            for (const check of result.checks)
+              process.stdout.write(`${check.status.padEnd(7)} ${name} ${check.check}: ${check.detail}\n`);
         }
         if (global.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
         const failures = results.flatMap((result) => result.checks.filter((check) => check.status === 'fail'));
-        if (!global.json) process.stderr.write(`${results.length} image(s) tested, ${failures.length} check(s) failed\n`);
+        if (!global.json)
+          process.stderr.write(`${results.length} image(s) tested, ${failures.length} check(s) failed\n`);
         setExitCode(failures.length > 0 ? 1 : 0);
       }),
   );
@@ -139,7 +186,9 @@ function dependencyJson(catalog: Catalog, name: string, selected: ReadonlySet<st
 }
 
 function childrenJson(catalog: Catalog, name: string, selected: ReadonlySet<string>): DependencyNode[] {
-  return (catalog.children.get(name) ?? []).filter((child) => selected.has(child)).map((child) => dependencyJson(catalog, child, selected));
+  return (catalog.children.get(name) ?? [])
+    .filter((child) => selected.has(child))
+    .map((child) => dependencyJson(catalog, child, selected));
 }
 
 function dependencyText(catalog: Catalog, name: string, selected: ReadonlySet<string>, indent: string): string {

@@ -11,13 +11,20 @@ export function proxyCommand(globals: () => GlobalOptions, signal: AbortSignal):
   proxy.addCommand(
     new Command('serve')
       .description('Serve Pulp content on loopback with the credential added; runs until SIGINT or SIGTERM')
-      .option('--listen <host:port>', 'address to listen on (default 127.0.0.1 and a free port, printed on start)', '127.0.0.1:')
+      .option(
+        '--listen <host:port>',
+        'address to listen on (default 127.0.0.1 and a free port, printed on start)',
+        '127.0.0.1:',
+      )
       .option('--listen-unsafe', 'allow a non-loopback address: anyone who reaches it reads Pulp as you')
       .option('--cache-dir <dir>', 'keep pinned snapshot content here (default: proxy.cache_dir from the config)')
       .option('--no-cache', 'do not cache content')
       .option('--wait', "wait until Pulp's status endpoint answers before saying ready")
       .option('--wait-timeout <seconds>', 'how long --wait waits', parsePositiveInteger, 60)
-      .addHelpText('after', '\nThe first line on stdout is "listening on <origin>". Access log lines go to stderr (never the credential).')
+      .addHelpText(
+        'after',
+        '\nThe first line on stdout is "listening on <origin>". Access log lines go to stderr (never the credential).',
+      )
       .action(async (options) => {
         const global = globals();
         const loaded = loadConfigFor(global);
@@ -25,13 +32,21 @@ export function proxyCommand(globals: () => GlobalOptions, signal: AbortSignal):
         const server = proxyFromConfig(loaded, loadSecrets(loaded.secretsFile, loaded.readYaml), {
           listen,
           cacheDir: options.cache === false ? null : options.cacheDir,
-          onAccess: global.quiet ? undefined : (entry) => process.stderr.write(`${global.json ? JSON.stringify(entry) : formatAccessLog(entry)}\n`),
+          onAccess: global.quiet
+            ? undefined
+            : (entry) => process.stderr.write(`${global.json ? JSON.stringify(entry) : formatAccessLog(entry)}\n`),
         });
         const origin = await server.start();
         try {
           if (options.wait) await server.waitForUpstream(options.waitTimeout * 1000);
-          process.stdout.write(global.json ? `${JSON.stringify({ listening: origin, upstream: loaded.config.pulp?.url })}\n` : `listening on ${origin} -> ${loaded.config.pulp?.url}\n`);
-          await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+          process.stdout.write(
+            global.json
+              ? `${JSON.stringify({ listening: origin, upstream: loaded.config.pulp?.url })}\n`
+              : `listening on ${origin} -> ${loaded.config.pulp?.url}\n`,
+          );
+          await new Promise<void>((resolve) =>
+            signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true }),
+          );
         } finally {
           await server.stop();
         }

@@ -25,7 +25,11 @@ function table(scans: readonly ImageScan[]): string {
     rows.push([scan.reference, scan.verdict, ...numbers.map(String), seconds.toFixed(1)]);
   }
   const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
-  const line = (row: string[]) => row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd();
+  const line = (row: string[]) =>
+    row
+      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+      .join('  ')
+      .trimEnd();
   return `${rows.map(line).join('\n')}\n`;
 }
 
@@ -36,8 +40,8 @@ export function scanCommand(
 ): CommandUnknownOpts {
   return new Command('scan')
     .description(
-      'Read the package inventory of built images (dpkg, rpm, Python), match it against an OSV database, '
-        + 'and classify each image clean, dirty (HIGH) or critical',
+      'Read the package inventory of built images (dpkg, rpm, Python), match it against an OSV database, ' +
+        'and classify each image clean, dirty (HIGH) or critical',
     )
     .argument('<image...>', 'image references in the engine')
     .option('--osv-db <path>', 'OSV dump (all.zip, record folder) or Debian tracker JSON; repeatable', collectRepeated)
@@ -67,9 +71,13 @@ export function scanCommand(
         if (!(await engine.exists(image))) throw new UsageError(`${image}: no such image in ${engine.name}'s storage`);
       }
       if (options.scanner === 'trivy') await assertTrivyRuns();
-      const scanner: Scanner = options.scanner === 'osv'
-        ? { kind: 'osv', database: await loadVulnerabilityDatabase((options.osvDb ?? []).map((path) => resolve(path))) }
-        : { kind: 'trivy' };
+      const scanner: Scanner =
+        options.scanner === 'osv'
+          ? {
+              kind: 'osv',
+              database: await loadVulnerabilityDatabase((options.osvDb ?? []).map((path) => resolve(path))),
+            }
+          : { kind: 'trivy' };
       const scans: ImageScan[] = [];
       const layerCache: LayerCache = new Map();
       for (const image of images) {

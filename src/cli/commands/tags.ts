@@ -106,19 +106,29 @@ function reportUpdate(global: GlobalOptions, path: string, plan: UpdatePlan, dry
 }
 
 export function tagsCommand(globals: () => GlobalOptions, setExitCode: (code: number) => void): CommandUnknownOpts {
-  const tags = new Command('tags')
-    .description(`Roll out image tags: ${DEFAULT_TAGS_FILE} (update, list), the registry (check, promote)`);
+  const tags = new Command('tags').description(
+    `Roll out image tags: ${DEFAULT_TAGS_FILE} (update, list), the registry (check, promote)`,
+  );
 
   tags.addCommand(
     new Command('update')
-      .description("Write a run's tag into the tags file: a build of every image sets openstack for its distro, "
-        + 'a partial build sets the keys of the images it built')
-      .option('--run <dir>', 'a run folder, a folder of run folders, or a summary.json; repeatable '
-        + `(default: the newest run in ${RUNS_DIR})`, collectRepeated)
+      .description(
+        "Write a run's tag into the tags file: a build of every image sets openstack for its distro, " +
+          'a partial build sets the keys of the images it built',
+      )
+      .option(
+        '--run <dir>',
+        'a run folder, a folder of run folders, or a summary.json; repeatable ' +
+          `(default: the newest run in ${RUNS_DIR})`,
+        collectRepeated,
+      )
       .option('--file <file>', `the tags file (default: ${DEFAULT_TAGS_FILE})`)
       .option('--dry-run', 'print the changes without writing the file')
-      .addHelpText('after', '\nComments, order and formatting of the file are kept; only changed values'
-        + ' (and added keys) differ.\nExit status: 0 written (or nothing to change); 2 bad input (nothing written).')
+      .addHelpText(
+        'after',
+        '\nComments, order and formatting of the file are kept; only changed values' +
+          ' (and added keys) differ.\nExit status: 0 written (or nothing to change); 2 bad input (nothing written).',
+      )
       .action(async (options) => {
         const global = globals();
         const file = readTagsFile(resolve(options.file ?? DEFAULT_TAGS_FILE));
@@ -135,8 +145,10 @@ export function tagsCommand(globals: () => GlobalOptions, setExitCode: (code: nu
   );
 
   tags.addCommand(
-    resolvingCommand('list', "Each image's effective tag per distro: its container key, "
-      + 'else the longest service prefix, else openstack')
+    resolvingCommand(
+      'list',
+      "Each image's effective tag per distro: its container key, " + 'else the longest service prefix, else openstack',
+    )
       .addHelpText('after', '\nOne line per image, distro and tag: "image distro tag".')
       .action((options) => {
         const global = globals();
@@ -150,8 +162,10 @@ export function tagsCommand(globals: () => GlobalOptions, setExitCode: (code: nu
     resolvingCommand('check', 'Ask the registry for every image:tag the tags file references; list the missing ones')
       .option('--namespace <ns>', 'namespace to look in (default: namespace from the config)')
       .option('--concurrency <n>', 'requests at once', parsePositiveInteger, 8)
-      .addHelpText('after', '\nExit status: 0 every tag exists; 1 a tag is missing or could not be checked;'
-        + ' 2 bad input.')
+      .addHelpText(
+        'after',
+        '\nExit status: 0 every tag exists; 1 a tag is missing or could not be checked;' + ' 2 bad input.',
+      )
       .action(async (options) => {
         const global = globals();
         const asked = options.namespace === undefined ? undefined : namespaceOption(options.namespace, '--namespace');
@@ -183,13 +197,19 @@ export function tagsCommand(globals: () => GlobalOptions, setExitCode: (code: nu
   );
 
   tags.addCommand(
-    resolvingCommand('promote', 'Copy every image:tag the tags file references from one namespace to another, '
-      + 'by blob mount and manifest put (no layer moves)')
+    resolvingCommand(
+      'promote',
+      'Copy every image:tag the tags file references from one namespace to another, ' +
+        'by blob mount and manifest put (no layer moves)',
+    )
       .requiredOption('--from <ns>', 'namespace the images were pushed to (e.g. the dev namespace)')
       .requiredOption('--to <ns>', 'namespace to release them into')
       .option('--concurrency <n>', 'images copied at once', parsePositiveInteger, 4)
-      .addHelpText('after', '\nAn image already in the target with the same digest is not copied.'
-        + '\nExit status: 0 all copied or present; 1 an image could not be copied; 2 bad input.')
+      .addHelpText(
+        'after',
+        '\nAn image already in the target with the same digest is not copied.' +
+          '\nExit status: 0 all copied or present; 1 an image could not be copied; 2 bad input.',
+      )
       .action(async (options) => {
         const global = globals();
         const from = namespaceOption(options.from, '--from');
@@ -212,9 +232,10 @@ export function tagsCommand(globals: () => GlobalOptions, setExitCode: (code: nu
         else {
           for (const result of results) {
             const what = `${result.to}:${result.tag}`;
-            const line = result.outcome === 'failed'
-              ? `failed ${what}: ${result.detail ?? ''}`
-              : `${result.outcome} ${what} ${result.digest ?? ''}`;
+            const line =
+              result.outcome === 'failed'
+                ? `failed ${what}: ${result.detail ?? ''}`
+                : `${result.outcome} ${what} ${result.digest ?? ''}`;
             process.stdout.write(`${line}\n`);
           }
         }

@@ -71,10 +71,12 @@ async function writeOutput(target: string, data: string | Buffer, how: ReplaceOp
 }
 
 export function vaultCommand(globals: () => GlobalOptions): CommandUnknownOpts {
-  const vault = new Command('vault').description('Ansible Vault (1.1 and 1.2) files and values, compatible with ansible-vault').addHelpText(
-    'after',
-    '\nThe password comes from --vault-password-file FILE or $CI_BUILDER_VAULT_PASSWORD, never from a flag value.\nrekey takes the new one from --new-vault-password-file FILE or $CI_BUILDER_NEW_VAULT_PASSWORD.',
-  );
+  const vault = new Command('vault')
+    .description('Ansible Vault (1.1 and 1.2) files and values, compatible with ansible-vault')
+    .addHelpText(
+      'after',
+      '\nThe password comes from --vault-password-file FILE or $CI_BUILDER_VAULT_PASSWORD, never from a flag value.\nrekey takes the new one from --new-vault-password-file FILE or $CI_BUILDER_NEW_VAULT_PASSWORD.',
+    );
   const unlockPassword = (file: string) => requireVaultPassword(globals().vaultPasswordFile, file);
   const encryptionPassword = (what: string) => requireEncryptionPassword(globals().vaultPasswordFile, what);
 
@@ -122,7 +124,10 @@ export function vaultCommand(globals: () => GlobalOptions): CommandUnknownOpts {
         const target = outputOf(file, undefined, 'rekey');
         const text = vaultText(file, readInput(file));
         const newPassword = resolveVaultPassword(options.newVaultPasswordFile, process.env, NEW_PASSWORD_VARIABLE);
-        if (newPassword === undefined) throw new UsageError(`rekey needs the new password: --new-vault-password-file FILE or $${NEW_PASSWORD_VARIABLE}`);
+        if (newPassword === undefined)
+          throw new UsageError(
+            `rekey needs the new password: --new-vault-password-file FILE or $${NEW_PASSWORD_VARIABLE}`,
+          );
         const plaintext = decryptFile(file, text, unlockPassword(file));
         await writeOutput(target, encryptVault(plaintext, newPassword, readEnvelope(text).vaultId), REKEYING);
       }),
@@ -137,7 +142,13 @@ export function vaultCommand(globals: () => GlobalOptions): CommandUnknownOpts {
         const password = encryptionPassword('the value');
         const value = readInput('-').toString('utf8').replace(/\n$/, '');
         const encrypted = encryptVault(value, password, options.vaultId);
-        process.stdout.write(`${options.name}: !vault |\n${encrypted.trimEnd().split('\n').map((line) => `  ${line}`).join('\n')}\n`);
+        process.stdout.write(
+          `${options.name}: !vault |\n${encrypted
+            .trimEnd()
+            .split('\n')
+            .map((line) => `  ${line}`)
+            .join('\n')}\n`,
+        );
       }),
   );
   return vault;

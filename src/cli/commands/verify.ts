@@ -9,18 +9,29 @@ import { UsageError } from '../../util/errors.js';
 import { credentialNeedles, findSecretsInOciLayout } from '../../verify/no-secrets.js';
 import type { GlobalOptions } from '../options.js';
 
-export function verifyNoSecretsCommand(globals: () => GlobalOptions, setExitCode: (code: number) => void): CommandUnknownOpts {
+export function verifyNoSecretsCommand(
+  globals: () => GlobalOptions,
+  setExitCode: (code: number) => void,
+): CommandUnknownOpts {
   return new Command('verify-no-secrets')
-    .description('Search every layer, the config and the history of images for the configured credentials (plain, base64, user:password)')
+    .description(
+      'Search every layer, the config and the history of images for the configured credentials (plain, base64, user:password)',
+    )
     .argument('<image...>', 'image references in the engine')
     .option('--engine <engine>', 'buildah or docker (default: from the config)')
-    .addHelpText('after', '\nExit status: 0 no credential found; 1 a credential was found (where, and in which form, is printed; never the value); 2 bad input.')
+    .addHelpText(
+      'after',
+      '\nExit status: 0 no credential found; 1 a credential was found (where, and in which form, is printed; never the value); 2 bad input.',
+    )
     .action(async (images, options) => {
       const global = globals();
       const loaded = loadConfigFor(global, { engine: options.engine });
       const secrets = loadSecrets(loaded.secretsFile, loaded.readYaml);
       const needles = credentialNeedles(secrets);
-      if (needles.length === 0) throw new UsageError(`no credentials in the secrets file (${loaded.secretsFile ?? 'none configured'}): nothing to look for`);
+      if (needles.length === 0)
+        throw new UsageError(
+          `no credentials in the secrets file (${loaded.secretsFile ?? 'none configured'}): nothing to look for`,
+        );
       const engine = createEngine(loaded.config.engine);
       const report: Array<{ image: string; clean: boolean; findings: Array<{ where: string; form: string }> }> = [];
       for (const image of images) {
@@ -31,7 +42,11 @@ export function verifyNoSecretsCommand(globals: () => GlobalOptions, setExitCode
           const findings = await findSecretsInOciLayout(join(dir, 'layout'), needles);
           report.push({ image, clean: findings.length === 0, findings });
           if (!global.json) {
-            process.stdout.write(findings.length === 0 ? `${image}: clean\n` : findings.map((finding) => `${image}: FOUND ${finding.form} in ${finding.where}\n`).join(''));
+            process.stdout.write(
+              findings.length === 0
+                ? `${image}: clean\n`
+                : findings.map((finding) => `${image}: FOUND ${finding.form} in ${finding.where}\n`).join(''),
+            );
           }
         } finally {
           await rm(dir, { recursive: true, force: true });
