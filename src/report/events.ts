@@ -39,7 +39,16 @@ export type RunEvent = { at: string } & (
   | { type: 'image'; reason: 'not-matched' | 'unbuildable'; name: string }
   | { type: 'push'; reason: 'started'; name: string; reference: string; attempt: number }
   | { type: 'push'; reason: 'retrying'; name: string; attempt: number; message: string }
-  | { type: 'push'; reason: 'pushed'; name: string; reference: string; seconds: number; attempts: number }
+  /** `already`: the registry held this very image at the reference, so nothing was sent. */
+  | {
+      type: 'push';
+      reason: 'pushed';
+      name: string;
+      reference: string;
+      seconds: number;
+      attempts: number;
+      already?: true;
+    }
   | {
       type: 'push';
       reason: 'failed';

@@ -152,6 +152,7 @@ export class LiveReporter implements Reporter {
         return undefined;
       case 'pushed':
         this.running.delete(event.name);
+        if (event.already) return `${stamp} ↑ ${event.name} already in the registry`;
         return `${stamp} ↑ ${event.name} pushed (${event.seconds.toFixed(1)}s)`;
       case 'failed':
         this.running.delete(event.name);

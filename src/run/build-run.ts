@@ -14,6 +14,7 @@ import { writeFileAtomic } from '../util/atomic-write.js';
 import { Limiter } from '../util/limiter.js';
 import { fail, ok, type Result } from '../util/result.js';
 import { buildFailureStatus, pushFailureStatus, runGraph, type RunNode } from './run-graph.js';
+import { alreadyPushed } from './already-pushed.js';
 import { addVersionLabel } from './version-label.js';
 
 export interface PushSettings {
@@ -347,6 +348,11 @@ async function pushImage(options: BuildRunOptions, image: PlannedImage, settings
       if (signal.aborted) break;
     }
     attempts = attempt;
+    if (await alreadyPushed(options.engine, reference, settings)) {
+      const seconds = (Date.now() - started) / 1000;
+      events.emit({ type: 'push', reason: 'pushed', name, reference, seconds, attempts: attempt - 1, already: true });
+      return { name, reference, result: ok(undefined) };
+    }
     events.emit({ type: 'push', reason: 'started', name, reference, attempt });
     const result = await options.engine.push({
       reference,
