@@ -79,7 +79,7 @@ export class EventBus {
   }
 
   emit(input: RunEventInput): void {
-    const event = this.scrubStrings({ at: new Date().toISOString(), ...input } as RunEvent);
+    const event = this.scrubStrings({ at: new Date().toISOString(), ...input });
     for (const reporter of this.reporters) reporter.handle(event);
   }
 

@@ -2,7 +2,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import type { Reporter, RunEvent } from './events.js';
+import type { Reporter } from './events.js';
 import { renderHtmlReport, type LogTails } from './html.js';
 import type { SummaryCollector } from './summary.js';
 
@@ -15,7 +15,7 @@ export class HtmlReportReporter implements Reporter {
     private readonly collector: SummaryCollector,
   ) {}
 
-  handle(_event: RunEvent): void {
+  handle(): void {
     // The report is drawn from the finished summary and logs, at close.
   }
 

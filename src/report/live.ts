@@ -45,12 +45,13 @@ export class LiveReporter implements Reporter {
     this.drawBlock();
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     clearInterval(this.timer);
     this.clearBlock();
     this.running.clear();
     this.drawBlock();
     this.out.write(`${ESC}?25h`);
+    return Promise.resolve();
   }
 
   /** Updates the state; returns a line to scroll above the live block, if the event deserves one. */

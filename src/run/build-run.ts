@@ -111,8 +111,8 @@ export async function executeBuildRun(options: BuildRunOptions): Promise<BuildRu
     }
   };
 
-  let outcomes = new Map<string, NodeOutcome<BuildFailureStatus>>();
-  let pushOutcomes: PushOutcome[] = [];
+  let outcomes: Map<string, NodeOutcome<BuildFailureStatus>>;
+  let pushOutcomes: PushOutcome[];
   try {
     outcomes = await runDag({
       nodes,
@@ -345,6 +345,7 @@ async function pushImage(options: BuildRunOptions, image: PlannedImage, settings
     if (attempt > 1) {
       events.emit({ type: 'push', reason: 'retrying', name, attempt, message: last.message });
       await sleep(settings.backoffMs * 2 ** (attempt - 2), signal);
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- it can turn true during the sleep
       if (signal.aborted) break;
     }
     attempts = attempt;
