@@ -22,7 +22,7 @@ export async function alreadyPushed(
   access: RegistryAccess,
 ): Promise<boolean> {
   const local = await engine.inspect(reference);
-  if (!local.ok || local.value === undefined || local.value.id === '') return false;
+  if (!local.ok || local.value.id === '') return false;
   return registryHoldsImage(reference, local.value.id, access);
 }
 
@@ -35,7 +35,7 @@ export async function registryHoldsImage(reference: string, imageId: string, acc
     const login = await loginFor(parsed.registry, access.authFile);
     const client = new RegistryClient(parsed.registry, login, { insecure: access.insecure });
     const manifest = await Promise.race([client.getManifest(parsed.repository, parsed.tag), timeout]);
-    const configDigest = manifest?.config?.digest;
+    const configDigest = manifest?.config.digest;
     return typeof configDigest === 'string' && withoutAlgorithm(configDigest) === withoutAlgorithm(imageId);
   } catch {
     return false;

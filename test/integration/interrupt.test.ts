@@ -85,7 +85,7 @@ async function interruptBuild(run: InterruptCase): Promise<Interrupted> {
   const ours = (container: BuildContainer) =>
     container.image.endsWith(`:${run.name}`) || (run.fromImages ?? []).includes(container.image);
   // A mount another build on the host made in the meantime goes away again; one the run left does not.
-  const noNewMount = async () => newSince(before, tempDir, ours).mounts.length === 0;
+  const noNewMount = () => newSince(before, tempDir, ours).mounts.length === 0;
   await waitFor('no new mount', noNewMount, 30_000).catch(() => undefined);
   const left = newSince(before, tempDir, ours);
   // Never let the temporary folder's removal reach into a mount left there (a host /dev or /sys).
@@ -100,8 +100,7 @@ async function interruptBuild(run: InterruptCase): Promise<Interrupted> {
   return { result, summary, ports, cwd };
 }
 
-const until = (what: string, check: () => boolean, timeoutMs = 20 * 60_000) =>
-  waitFor(what, async () => check(), timeoutMs);
+const until = (what: string, check: () => boolean, timeoutMs = 20 * 60_000) => waitFor(what, check, timeoutMs);
 /** A RUN step that sleeps, its processes marked through the environment. */
 const sleepingStep = (marker: string) => `ENV INTERRUPT_TEST_MARK=${marker}\nRUN sleep 300\n`;
 const sleeping = (marker: string) => () => processesMarked(marker).some((line) => line.endsWith('sleep 300'));

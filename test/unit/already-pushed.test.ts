@@ -72,7 +72,9 @@ describe("whether the registry already holds an image, against Debian's docker-r
     configDigest = await putImage(registry, 'ns/keystone', 'run-1', 'first');
   });
   after(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when before() failed
     await auth?.dispose();
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when before() failed
     await registry?.stop();
   });
 
