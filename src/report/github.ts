@@ -71,11 +71,7 @@ export class GitHubReporter implements Reporter {
   }
 
   private buffer(name: string, line: string): void {
-    let log = this.logs.get(name);
-    if (log === undefined) {
-      log = { lines: [], dropped: 0 };
-      this.logs.set(name, log);
-    }
+    const log = this.logOf(name);
     log.lines.push(line.length > MAX_LINE_LENGTH ? `${line.slice(0, MAX_LINE_LENGTH)} […]` : line);
     if (log.lines.length > this.maxLines) {
       log.lines.shift();
@@ -83,8 +79,19 @@ export class GitHubReporter implements Reporter {
     }
   }
 
+  /** Every image that starts gets its group, even one whose build printed nothing. */
   private startAttempt(name: string, attempt: number): void {
-    if (attempt > 1 && this.logs.has(name)) this.buffer(name, `── attempt ${attempt}`);
+    this.logOf(name);
+    if (attempt > 1) this.buffer(name, `── attempt ${attempt}`);
+  }
+
+  private logOf(name: string): ImageLog {
+    let log = this.logs.get(name);
+    if (log === undefined) {
+      log = { lines: [], dropped: 0 };
+      this.logs.set(name, log);
+    }
+    return log;
   }
 
   /**
