@@ -167,6 +167,8 @@ describe('the container image build workflow', () => {
       '--artifacts',
       'artifacts/rocky',
     ]);
+    const pushOnly = given({ PUSH: 'true' }).stdout.trimEnd().split('\n');
+    assert.deepEqual(pushOnly.slice(-2), ['artifacts/debian', '--push'], 'critical images are held without push-dirty');
     const nothing = given({ OVERCLOUD: 'false' });
     assert.equal(nothing.code, 2);
     assert.equal(nothing.stdout, '::error title=inputs::choose overcloud, seed or both\n', 'the pipeline did not run');
