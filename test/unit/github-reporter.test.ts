@@ -279,6 +279,7 @@ describe('the GitHub Actions reporter', () => {
     const summaryFile = join(temporaryDir('ci-builder-gh-'), 'missing-folder', 'summary.md');
     await feed(new GitHubReporter(out, { summaryFile }), [{ type: 'image', reason: 'started', name: 'a', attempt: 1 }]);
     assert.match(text(), /^warning: cannot append the job summary to .*missing-folder\/summary\.md: ENOENT/m);
+    assert.deepEqual(guarded(groups(text()).get('a') ?? []), [], 'an image that never finished still has its group');
   });
 
   it('runs a real build run over the fake engine: groups, annotations and the summary agree', async () => {
