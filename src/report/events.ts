@@ -1,3 +1,5 @@
+import type { Severity, Verdict } from '../scan/types.js';
+
 /**
  * Why an image, or the base image, ends in summary.json's `failed`; kolla-build's own statuses
  * and `interrupted`:
@@ -37,6 +39,21 @@ export type RunEvent = { at: string } & (
   /** Left alone by a build option (--skip-existing, --skip-parents), as kolla-build's skipped. */
   | { type: 'image'; reason: 'skipped'; name: string; because: string }
   | { type: 'image'; reason: 'not-matched' | 'unbuildable'; name: string }
+  | { type: 'scan'; reason: 'started'; name: string; reference: string }
+  /** `counts` are the findings that decide the verdict, by severity; `allowed` were silenced by an allow-list. */
+  | {
+      type: 'scan';
+      reason: 'scanned';
+      name: string;
+      reference: string;
+      verdict: Verdict;
+      counts: Record<Severity, number>;
+      allowed: number;
+      seconds: number;
+    }
+  | { type: 'scan'; reason: 'failed'; name: string; reference: string; message: string }
+  /** A built image whose verdict keeps it from the registry (critical without --push-dirty). */
+  | { type: 'push'; reason: 'held'; name: string; reference: string; verdict: Verdict }
   | { type: 'push'; reason: 'started'; name: string; reference: string; attempt: number }
   | { type: 'push'; reason: 'retrying'; name: string; attempt: number; message: string }
   /** `already`: the registry held this very image at the reference, so nothing was sent. */

@@ -68,6 +68,8 @@ export class LiveReporter implements Reporter {
         return this.applyImage(event, stamp);
       case 'push':
         return this.applyPush(event, stamp);
+      case 'scan':
+        return undefined;
       default: {
         const never: never = event;
         return never;
@@ -159,6 +161,7 @@ export class LiveReporter implements Reporter {
         this.running.delete(event.name);
         return `${stamp} ✗ ${event.name} push failed (${event.status}): ${event.message}`;
       case 'retrying':
+      case 'held':
         return undefined;
       default: {
         const never: never = event;

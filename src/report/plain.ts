@@ -27,6 +27,8 @@ export class PlainReporter implements Reporter {
         return this.describeImage(event);
       case 'push':
         return this.describePush(event);
+      case 'scan':
+        return undefined;
       default: {
         const never: never = event;
         return never;
@@ -108,6 +110,7 @@ export class PlainReporter implements Reporter {
       case 'retrying':
         return quiet ? undefined : `${event.name}: push attempt ${event.attempt} after: ${event.message}`;
       case 'started':
+      case 'held':
         return undefined;
       default: {
         const never: never = event;

@@ -83,6 +83,7 @@ export class SummaryCollector implements Reporter {
       case 'push':
         return this.onPush(event);
       case 'warning':
+      case 'scan':
         return;
       default: {
         const never: never = event;
@@ -208,6 +209,7 @@ export class SummaryCollector implements Reporter {
         if (record) record.push = { ...record.push, status: 'failed', attempts: event.attempts, finished_at: event.at };
         return;
       case 'retrying':
+      case 'held':
         return;
       default: {
         const never: never = event;

@@ -3,9 +3,7 @@ import { join } from 'node:path';
 import { loadSecrets } from '../../config/secrets.js';
 import { createEngine } from '../../engine/index.js';
 import { isValidTag } from '../../plan/naming.js';
-import type { Reporter } from '../../report/events.js';
-import { LiveReporter } from '../../report/live.js';
-import { JsonLinesReporter, PlainReporter } from '../../report/plain.js';
+import { chooseProgressReporter } from '../../report/choose.js';
 import type { RunSummary } from '../../report/summary.js';
 import { RUNS_DIR, runBuilds } from '../../run/build-runs.js';
 import { UsageError } from '../../util/errors.js';
@@ -71,7 +69,7 @@ export function buildCommand(
           skipExisting: options.skipExisting ?? false,
           push: options.push ?? false,
           authProxy: options.authProxy ?? false,
-          progress: () => progressReporter(global),
+          progress: () => chooseProgressReporter(global),
           signal,
           ...(options.tag !== undefined ? { tag: options.tag } : {}),
           ...(options.runDir !== undefined ? { runDir: options.runDir } : {}),
@@ -81,14 +79,6 @@ export function buildCommand(
       const worst = runs.some((run) => run.exitCode === 130) ? 130 : Math.max(0, ...runs.map((run) => run.exitCode));
       setExitCode(signal.aborted ? 130 : worst);
     });
-}
-
-/** JSON lines for tools; a live view on a terminal; plain timestamped lines anywhere else. */
-function progressReporter(global: GlobalOptions): Reporter {
-  if (global.json) return new JsonLinesReporter(process.stdout);
-  if (process.stderr.isTTY && !global.quiet && !global.verbose && !process.env.CI)
-    return new LiveReporter(process.stderr);
-  return new PlainReporter(process.stderr, global.quiet ? 'quiet' : global.verbose ? 'verbose' : 'normal');
 }
 
 function describeOutcome(summary: RunSummary, runDir: string): string {
