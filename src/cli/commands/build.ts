@@ -2,7 +2,6 @@ import { Command, type CommandUnknownOpts } from '@commander-js/extra-typings';
 import { join } from 'node:path';
 import { loadSecrets } from '../../config/secrets.js';
 import { createEngine } from '../../engine/index.js';
-import type { EngineName } from '../../engine/types.js';
 import { isValidTag } from '../../plan/naming.js';
 import type { Reporter } from '../../report/events.js';
 import { LiveReporter } from '../../report/live.js';
@@ -28,7 +27,7 @@ export function buildCommand(
       'leave alone images that already exist in the engine at the run tag (not built, not pushed), as kolla-build does',
     )
     .option('--tag <tag>', 'tag for every image of the run (default: <release>-<distro>-<version>-<UTC timestamp>)')
-    .option('--engine <engine>', 'buildah or docker')
+    .option('--engine <engine>', 'buildah, docker or podman')
     .option('--threads <n>', 'images built at once', parsePositiveInteger)
     .option('--retries <n>', 'extra build attempts for a failed image', parseCount)
     .option('--push', 'push every image as soon as it is built')
@@ -65,7 +64,7 @@ export function buildCommand(
           loaded,
           catalog,
           secrets: loadSecrets(loaded.secretsFile, loaded.readYaml),
-          engine: createEngine(config.engine as EngineName),
+          engine: createEngine(config.engine, { url: config.engine_url }),
           distros,
           regexes: chosenRegexes(loaded, regexes, chosenSets(options)),
           skipParents: options.skipParents ?? false,
