@@ -95,6 +95,14 @@ describe(
         assert.deepEqual(names(rerun.summary.reused), ['base', 'cron']);
         await assertPushedWithDigests(rerun.summary, 'remote-2');
 
+        // The image comes back through the socket as an OCI layout (podman save), then is searched.
+        const cron = `${registry.address}/ci-builder-dev/cron:remote-2`;
+        const verified = await runCli(['--config', workspace.configDir, 'verify-no-secrets', cron], {
+          cwd: workspace.dir,
+        });
+        assert.equal(verified.code, 0, verified.stdout + verified.stderr);
+        assert.equal(verified.stdout, `${cron}: clean\n`);
+
         await service.stop();
         const gone = await runCli(['--config', workspace.configDir, 'build', '--tag', 'remote-3', '^cron$'], {
           cwd: workspace.dir,
