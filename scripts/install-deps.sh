@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what ci-builder and its tests need on Debian 12, only what is missing:
-# the engines (buildah; docker.io for the docker adapter), mmdebstrap for base images,
+# the engines (buildah; docker.io and podman for their adapters), mmdebstrap for base images,
 # Debian's OCI registry and htpasswd for the tests, rpm to read Rocky images' package
 # databases when scanning, and the npm dependencies.
 set -euo pipefail
@@ -15,6 +15,7 @@ fi
 # command → Debian package
 declare -A packages=(
   [buildah]=buildah
+  [podman]=podman
   [mmdebstrap]=mmdebstrap
   [docker-registry]=docker-registry
   [dockerd]=docker.io

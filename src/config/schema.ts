@@ -15,7 +15,7 @@ const bootstrapSource = z
   .strict();
 
 /** The engines an adapter exists for; the engine module's EngineName is derived from this list. */
-export const ENGINE_NAMES = ['buildah', 'docker'] as const;
+export const ENGINE_NAMES = ['buildah', 'docker', 'podman'] as const;
 
 const pinnedVersion = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a snapshot version such as 20240816T002610');
 const basePath = z
@@ -122,6 +122,11 @@ export const configSchema = z
     /** Where the image tree lives (a repository URL), for the images' source label. */
     image_source: z.string().optional(),
     engine: z.enum(ENGINE_NAMES).default('buildah'),
+    /** The podman service to use (unix://, tcp:// or ssh://); default: CONTAINER_HOST, else the local podman. */
+    engine_url: z
+      .string()
+      .regex(/^(unix|tcp|ssh):\/\/\S+$/, 'a podman service URL: unix:///path, tcp://host:port or ssh://user@host/path')
+      .optional(),
     threads: z.number().int().min(1).max(64).default(2),
     push_threads: z.number().int().min(1).max(64).default(2),
     retries: z.number().int().min(0).max(10).default(0),

@@ -39,7 +39,7 @@ export async function checkEngineBuilds(engine: Engine): Promise<CheckResult> {
       return failed(
         check,
         built.failure.message,
-        `run the same build by hand to see why; for buildah, overlay storage and --isolation chroot must work here`,
+        `run the same build by hand to see why; for buildah and podman, overlay storage and --isolation chroot must work here`,
       );
     await engine.remove(reference);
     return ok(check, 'a one-line image built and removed');

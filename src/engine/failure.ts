@@ -2,8 +2,17 @@ import { fail, ok, type Result } from '../util/result.js';
 import { describeFailure, runProcess, type ProcessResult, type RunOptions } from './process.js';
 import type { EngineFailure, EngineFailureKind, ImageInfo } from './types.js';
 
-/** The engine's daemon is down or its socket unreachable (docker and its clients say it these ways). */
-const ENGINE_UNREACHABLE = /Cannot connect to the Docker daemon|error during connect|Is the docker daemon running/i;
+/** The engine's daemon or service is down or its socket unreachable (as docker and podman say it). */
+const ENGINE_UNREACHABLE = new RegExp(
+  [
+    'Cannot connect to the Docker daemon',
+    'error during connect',
+    'Is the docker daemon running',
+    'Cannot connect to Podman',
+    'unable to connect to Podman socket',
+  ].join('|'),
+  'i',
+);
 /** The registry could not be reached at all, as the Go network stack of buildah and docker words it. */
 const REGISTRY_UNREACHABLE = new RegExp(
   [

@@ -1,17 +1,26 @@
 import { existsSync } from 'node:fs';
 import { BuildahEngine } from './buildah.js';
 import { DockerEngine } from './docker.js';
+import { PodmanEngine, podmanServiceUrl } from './podman.js';
 import type { Engine, EngineName } from './types.js';
 
 /** /usr/bin/docker is the client with BuildKit support on Debian; a bare `docker` may be another one. */
 const dockerCommand = (): string => (existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docker');
 
-export function createEngine(name: EngineName): Engine {
+export interface EngineOptions {
+  /** The config's engine_url: the podman service to use. */
+  url?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export function createEngine(name: EngineName, options: EngineOptions = {}): Engine {
   switch (name) {
     case 'buildah':
       return new BuildahEngine();
     case 'docker':
       return new DockerEngine(dockerCommand());
+    case 'podman':
+      return new PodmanEngine('podman', podmanServiceUrl(options.url, options.env ?? process.env));
     default: {
       const never: never = name;
       return never;

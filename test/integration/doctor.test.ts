@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCli } from '../helpers/cli.js';
@@ -88,6 +89,22 @@ secrets: secrets.yml
       'doctor',
     ]);
     assert.match(lineOf(down.stdout, `registry 127.0.0.1:${closedPort}`), /^fail {2}.*unreachable: ECONNREFUSED/);
+  });
+
+  it('knows podman: the local one builds; a podman service that is not there fails, saying what to start', async () => {
+    const secrets = `registry_username: ${registry.username}\nregistry_password: ${registry.password}\n`;
+    const local = await runCli(['--config', configWith(secrets), 'doctor', '--engine', 'podman']);
+    assert.match(lineOf(local.stdout, 'podman installed'), /^ok {4}podman installed: podman version \d/);
+    assert.match(lineOf(local.stdout, 'podman can build'), /^ok {4}/, local.stdout + local.stderr);
+    const dir = configWith(secrets);
+    const socket = `unix://${join(temporaryDir(), 'podman.sock')}`;
+    appendFileSync(join(dir, 'config.yml'), `engine: podman\nengine_url: ${socket}\n`);
+    const gone = await runCli(['--config', dir, 'doctor']);
+    assert.equal(gone.code, 1);
+    assert.match(
+      lineOf(gone.stdout, 'podman service'),
+      new RegExp(`^fail {2}.*Podman.* — start \`podman system service --time=0 ${socket}\``),
+    );
   });
 
   it('fails the vault check when the secrets are vaulted and no password is given', async () => {

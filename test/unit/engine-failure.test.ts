@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BuildahEngine } from '../../src/engine/buildah.js';
 import { DockerEngine } from '../../src/engine/docker.js';
+import { PodmanEngine } from '../../src/engine/podman.js';
 import { commandFailure, runEngineCommand } from '../../src/engine/failure.js';
 import type { ProcessResult } from '../../src/engine/process.js';
 
@@ -47,7 +48,11 @@ describe('engine failures', () => {
     assert.match(ran.failure.message, /^cannot run \/nonexistent\/ci-builder-engine: .*ENOENT/);
   });
 
-  for (const engine of [new BuildahEngine('/nonexistent/buildah'), new DockerEngine('/nonexistent/docker')]) {
+  for (const engine of [
+    new BuildahEngine('/nonexistent/buildah'),
+    new DockerEngine('/nonexistent/docker'),
+    new PodmanEngine('/nonexistent/podman'),
+  ]) {
     it(`${engine.name}: every operation of an engine that is not there is a failure value, none throws`, async () => {
       const signal = new AbortController().signal;
       const results = [

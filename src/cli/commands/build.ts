@@ -25,7 +25,7 @@ export function buildCommand(
       'leave alone images that already exist in the engine at the run tag (not built, not pushed), as kolla-build does',
     )
     .option('--tag <tag>', 'tag for every image of the run (default: <release>-<distro>-<version>-<UTC timestamp>)')
-    .option('--engine <engine>', 'buildah or docker')
+    .option('--engine <engine>', 'buildah, docker or podman')
     .option('--threads <n>', 'images built at once', parsePositiveInteger)
     .option('--retries <n>', 'extra build attempts for a failed image', parseCount)
     .option('--push', 'push every image as soon as it is built')
@@ -62,7 +62,7 @@ export function buildCommand(
           loaded,
           catalog,
           secrets: loadSecrets(loaded.secretsFile, loaded.readYaml),
-          engine: createEngine(config.engine),
+          engine: createEngine(config.engine, { url: config.engine_url }),
           distros,
           regexes: chosenRegexes(loaded, regexes, chosenSets(options)),
           skipParents: options.skipParents ?? false,

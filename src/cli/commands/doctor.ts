@@ -4,6 +4,7 @@ import { loadSecrets } from '../../config/secrets.js';
 import type { Secrets } from '../../config/secrets-schema.js';
 import { failed, formatCheck, ok, type CheckResult } from '../../doctor/check.js';
 import { checkRegistry, checkRepositories, checkVaultPassword } from '../../doctor/config-checks.js';
+import { checkEngineInstalled } from '../../doctor/engine-checks.js';
 import { checkCommand, checkEngineBuilds, checkFreeSpace, checkLocalhost } from '../../doctor/host-checks.js';
 import { createEngine, type EngineName } from '../../engine/index.js';
 import { errorMessage } from '../../util/errors.js';
@@ -16,7 +17,7 @@ export function doctorCommand(globals: () => GlobalOptions, setExitCode: (code: 
       'Check that this host can build: engine, storage, localhost, registry and credentials, repositories, vault password',
     )
     .option('--distro <names>', 'distros whose repositories to check (default: every configured distro)', collectList)
-    .option('--engine <engine>', 'buildah or docker (default: from the config)')
+    .option('--engine <engine>', 'buildah, docker or podman (default: from the config)')
     .option('--min-free-gib <n>', 'warn when the engine storage has less free space than this', parseCount, 20)
     .addHelpText('after', '\nOne line per check: ok, warn or fail, and what to do. Exit status 1 when any check fails.')
     .action(async (options) => {
@@ -43,16 +44,9 @@ export function doctorCommand(globals: () => GlobalOptions, setExitCode: (code: 
       }
 
       const engineName = (loaded?.config.engine ?? options.engine ?? 'buildah') as EngineName;
-      const engine = createEngine(engineName);
-      const installed =
-        engineName === 'buildah'
-          ? await checkCommand('buildah installed', 'buildah', ['--version'], 'apt-get install buildah')
-          : await checkCommand(
-              'docker engine',
-              '/usr/bin/docker',
-              ['version', '--format', 'client {{.Client.Version}}, server {{.Server.Version}}'],
-              'install docker.io and start dockerd, or set DOCKER_HOST',
-            );
+      const engineUrl = loaded?.config.engine_url;
+      const engine = createEngine(engineName, { url: engineUrl });
+      const installed = await checkEngineInstalled(engineName, engineUrl);
       report(installed);
       if (installed.status === 'ok') {
         report(await checkEngineBuilds(engine));

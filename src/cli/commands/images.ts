@@ -150,14 +150,14 @@ export function imagesCommand(globals: () => GlobalOptions, setExitCode: (code: 
       "Run each selected image's smoke checks: its service answers, and kolla_start applies a config.json",
     )
       .requiredOption('--tag <tag>', 'the run tag of the images to test')
-      .option('--engine <engine>', 'buildah or docker (default: from the config)')
+      .option('--engine <engine>', 'buildah, docker or podman (default: from the config)')
       .addHelpText('after', '\nExit status: 0 every check passed (or was skipped), 1 a check failed, 2 bad input.')
       .action(async (regexes, options) => {
         const global = globals();
         const workspace = openWorkspace(global, options, { engine: options.engine });
         const { loaded } = workspace;
         const selection = chosenSelection(workspace, regexes, options);
-        const engine = createEngine(loaded.config.engine);
+        const engine = createEngine(loaded.config.engine, { url: loaded.config.engine_url });
         const results: SmokeResult[] = [];
         for (const name of selection.selected) {
           const result = await smokeTestImage(engine, name, imageReference(loaded.config, name, options.tag));

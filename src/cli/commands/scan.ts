@@ -50,7 +50,7 @@ export function scanCommand(
         .choices(['osv', 'trivy'] as const)
         .default('osv' as const),
     )
-    .option('--engine <engine>', 'buildah or docker (default: from the config)')
+    .option('--engine <engine>', 'buildah, docker or podman (default: from the config)')
     .option('--out <dir>', 'write <dir>/scan/: per-image reports and SBOMs, summary.csv, the verdict lists', '.')
     .option('--ignore-unfixed', 'vulnerabilities without a fixed version do not count')
     .option('--allowed-vulnerabilities <file>', 'YAML: global_allowed_vulnerabilities, <image>_allowed_vulnerabilities')
@@ -66,7 +66,7 @@ export function scanCommand(
       const allowFile = options.allowedVulnerabilities;
       const allowList: AllowList = allowFile ? readAllowList(allowFile) : new Map();
       const loaded = loadConfigFor(global, { engine: options.engine });
-      const engine = createEngine(loaded.config.engine);
+      const engine = createEngine(loaded.config.engine, { url: loaded.config.engine_url });
       for (const image of images) {
         const present = await engine.exists(image);
         if (!present.ok) throw new WorkFailedError(`${image}: ${present.failure.message}`);

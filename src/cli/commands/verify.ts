@@ -18,7 +18,7 @@ export function verifyNoSecretsCommand(
       'Search every layer, the config and the history of images for the configured credentials (plain, base64, user:password)',
     )
     .argument('<image...>', 'image references in the engine')
-    .option('--engine <engine>', 'buildah or docker (default: from the config)')
+    .option('--engine <engine>', 'buildah, docker or podman (default: from the config)')
     .addHelpText(
       'after',
       '\nExit status: 0 no credential found; 1 a credential was found (where, and in which form, is printed; never the value); 2 bad input.',
@@ -32,7 +32,7 @@ export function verifyNoSecretsCommand(
         throw new UsageError(
           `no credentials in the secrets file (${loaded.secretsFile ?? 'none configured'}): nothing to look for`,
         );
-      const engine = createEngine(loaded.config.engine);
+      const engine = createEngine(loaded.config.engine, { url: loaded.config.engine_url });
       const report: Array<{ image: string; clean: boolean; findings: Array<{ where: string; form: string }> }> = [];
       for (const image of images) {
         const dir = await mkdtemp(join(tmpdir(), 'ci-builder-verify-'));

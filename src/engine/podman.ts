@@ -1,0 +1,185 @@
+import { fail, ok, type Result } from '../util/result.js';
+import { commandFailure, engineQuery, nothing, parseJson, presence, runEngineCommand } from './failure.js';
+import { labelFlags, runFlags } from './flags.js';
+import type {
+  BuildRequest,
+  Engine,
+  EngineFailure,
+  EngineResult,
+  ImageInfo,
+  PushRequest,
+  RunRequest,
+  RunResult,
+} from './types.js';
+
+type PodmanImage = { Id?: string; Config?: { Labels?: Record<string, string> | null; User?: string } };
+
+/**
+ * Check containers get limits every host allows. Rootful podman otherwise asks for 1048576 open
+ * files and processes, which fails without CAP_SYS_RESOURCE (a VM or container as build host);
+ * a lower limit never needs a privilege, and a version query or smoke check needs no more.
+ */
+const RUN_LIMITS = ['--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=32768:32768'];
+
+/**
+ * Where podman's service is: the config's engine_url, else CONTAINER_HOST as podman itself reads
+ * it; undefined means the local podman (no service, the storage buildah uses too).
+ */
+export function podmanServiceUrl(configured: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
+  return configured || env.CONTAINER_HOST || undefined;
+}
+
+/** The first image id of a `podman images --quiet --no-trunc` answer, without the `sha256:` inspect leaves off. */
+export function firstImageId(listing: string): string | undefined {
+  const line = listing
+    .split('\n')
+    .map((entry) => entry.trim())
+    .find((entry) => entry !== '');
+  return line?.replace(/^sha256:/, '');
+}
+
+/**
+ * podman, local or through a `podman system service` (`--url unix://…`, `tcp://…`, `ssh://…`).
+ * Builds use chroot isolation on the host network, with layer caching, as the buildah adapter does.
+ * Locally it shares buildah's storage (/var/lib/containers), so base images bootstrapped and images
+ * built by either engine are reused by the other; a service uses the storage of the user it runs as.
+ */
+export class PodmanEngine implements Engine {
+  readonly name = 'podman' as const;
+  private readonly global: string[];
+
+  constructor(
+    private readonly command = 'podman',
+    url?: string,
+  ) {
+    this.global = url ? ['--url', url] : [];
+  }
+
+  async build(request: BuildRequest): EngineResult<ImageInfo> {
+    const args = [
+      ...this.global,
+      'build',
+      '--isolation',
+      'chroot',
+      '--network',
+      'host',
+      '--layers',
+      '-f',
+      'Dockerfile',
+      '-t',
+      request.reference,
+      ...labelFlags(request.labels),
+      '.',
+    ];
+    const { signal, onLine } = request;
+    const ran = await runEngineCommand(this.command, args, { cwd: request.contextDir, signal, onLine });
+    if (!ran.ok) return ran;
+    if (ran.value.exitCode !== 0) return fail(commandFailure('podman build', ran.value, 'build', signal));
+    const info = await this.inspect(request.reference);
+    if (!info.ok && info.failure.kind === 'not-found') {
+      return fail({ kind: 'build', message: `podman build succeeded but ${request.reference} is not in storage` });
+    }
+    return info;
+  }
+
+  async push(request: PushRequest): EngineResult<void> {
+    const args = [
+      ...this.global,
+      'push',
+      `--tls-verify=${request.insecure ? 'false' : 'true'}`,
+      ...(request.authFile ? ['--authfile', request.authFile] : []),
+      request.reference,
+      `docker://${request.reference}`,
+    ];
+    const ran = await runEngineCommand(this.command, args, { signal: request.signal, onLine: request.onLine });
+    if (!ran.ok) return ran;
+    if (ran.value.exitCode !== 0) return fail(commandFailure('podman push', ran.value, 'push', request.signal));
+    return ok(undefined);
+  }
+
+  async run(request: RunRequest): EngineResult<RunResult> {
+    let output = '';
+    const args = [
+      ...this.global,
+      'run',
+      '--rm',
+      '--pull',
+      'never',
+      '--network',
+      'host',
+      ...RUN_LIMITS,
+      '--entrypoint',
+      '',
+      ...runFlags(request),
+      request.reference,
+      ...request.command,
+    ];
+    const ran = await runEngineCommand(this.command, args, { onLine: (line) => (output += `${line}\n`) });
+    if (!ran.ok) return ran;
+    // 125: podman itself failed (no such image, service gone), not the command in the container.
+    if (ran.value.exitCode === 125) return fail(commandFailure('podman run', ran.value, 'engine'));
+    return ok({ exitCode: ran.value.exitCode, output });
+  }
+
+  async storagePath(): EngineResult<string> {
+    const answer = await this.query(['info', '--format', '{{.Store.GraphRoot}}']);
+    return answer.ok ? ok(answer.value.trim() || '/var/lib/containers/storage') : answer;
+  }
+
+  async exportOci(reference: string, dir: string): EngineResult<void> {
+    // save, not push oci:, so that through a service the layout is still written on this side.
+    const ran = await runEngineCommand(this.command, [
+      ...this.global,
+      'save',
+      '--format',
+      'oci-dir',
+      '-o',
+      dir,
+      reference,
+    ]);
+    if (!ran.ok) return ran;
+    if (ran.value.exitCode !== 0) return fail(commandFailure('podman save', ran.value, 'engine'));
+    return ok(undefined);
+  }
+
+  async findByLabel(key: string, value: string): EngineResult<string | undefined> {
+    const answer = await this.query(['images', '--no-trunc', '--quiet', '--filter', `label=${key}=${value}`]);
+    return answer.ok ? ok(firstImageId(answer.value)) : answer;
+  }
+
+  async inspect(reference: string): EngineResult<ImageInfo> {
+    const answer = await this.query(['image', 'inspect', reference]);
+    if (!answer.ok) return answer;
+    const parsed = parseJson<PodmanImage[]>(answer.value, 'podman image inspect');
+    if (!parsed.ok) return parsed;
+    const [image] = parsed.value;
+    if (image === undefined) return fail({ kind: 'not-found', message: `podman image inspect: no image ${reference}` });
+    return ok({ id: image.Id ?? '', labels: image.Config?.Labels ?? {}, user: image.Config?.User ?? '' });
+  }
+
+  async exists(reference: string): EngineResult<boolean> {
+    return presence(await this.inspect(reference));
+  }
+
+  async tag(image: string, reference: string): EngineResult<void> {
+    return nothing(await this.query(['tag', image, reference]));
+  }
+
+  async remove(reference: string): EngineResult<void> {
+    return nothing(await this.query(['rmi', reference]));
+  }
+
+  /** --external: an interrupted build leaves its working containers in storage, not as podman containers. */
+  async listContainers(): EngineResult<string[]> {
+    const answer = await this.query(['ps', '--all', '--external', '--quiet', '--no-trunc']);
+    return answer.ok ? ok(answer.value.split('\n').filter((line) => line.trim() !== '')) : answer;
+  }
+
+  async removeContainers(ids: readonly string[]): EngineResult<void> {
+    return ids.length === 0 ? ok(undefined) : nothing(await this.query(['rm', '--force', ...ids]));
+  }
+
+  private query(args: readonly string[]): Promise<Result<string, EngineFailure>> {
+    return engineQuery(this.command, [...this.global, ...args], `podman ${args[0]}`);
+  }
+}
