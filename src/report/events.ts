@@ -1,3 +1,5 @@
+import type { Severity, Verdict } from '../scan/types.js';
+
 /**
  * Why an image, or the base image, ends in summary.json's `failed`; kolla-build's own statuses
  * and `interrupted`:
@@ -11,6 +13,9 @@ export type FailureStatus = 'error' | 'parent_error' | 'push_error' | 'connectio
 /** A failure of the image's own work (building, or tagging its existing image). */
 export type BuildFailureStatus = Extract<FailureStatus, 'error' | 'connection_error' | 'interrupted'>;
 export type PushFailureStatus = Extract<FailureStatus, 'push_error' | 'connection_error' | 'interrupted'>;
+
+/** The findings of an image that count toward its verdict, per severity. */
+export type ScanCounts = Record<Severity, number>;
 
 /** Everything that happens in a run, as one discriminated union (`type` + `reason`). */
 export type RunEvent = { at: string } & (
@@ -49,6 +54,20 @@ export type RunEvent = { at: string } & (
       message: string;
       attempts: number;
     }
+  | { type: 'scan'; reason: 'started'; name: string; reference: string }
+  | {
+      type: 'scan';
+      reason: 'scanned';
+      name: string;
+      reference: string;
+      verdict: Verdict;
+      counts: ScanCounts;
+      allowed: number;
+      seconds: number;
+    }
+  | { type: 'scan'; reason: 'failed'; name: string; reference: string; message: string }
+  /** Built but not pushed: its scan verdict keeps it out of the registry. */
+  | { type: 'push'; reason: 'held'; name: string; reference: string; verdict: Verdict }
 );
 
 /** Distributes without the `at` field, which the emitter stamps. */

@@ -1,8 +1,9 @@
 import type { Writable } from 'node:stream';
 import type { Reporter, RunEvent } from './events.js';
+import { describeCounts } from './plain.js';
 
 interface Running {
-  activity: 'building' | 'pushing';
+  activity: 'building' | 'scanning' | 'pushing';
   since: number;
 }
 
@@ -67,6 +68,8 @@ export class LiveReporter implements Reporter {
         return this.applyImage(event, stamp);
       case 'push':
         return this.applyPush(event, stamp);
+      case 'scan':
+        return this.applyScan(event, stamp);
       default: {
         const never: never = event;
         return never;
@@ -158,6 +161,26 @@ export class LiveReporter implements Reporter {
         return `${stamp} ✗ ${event.name} push failed (${event.status}): ${event.message}`;
       case 'retrying':
         return undefined;
+      case 'held':
+        return `${stamp} ✋ ${event.name} held (${event.verdict}): not pushed`;
+      default: {
+        const never: never = event;
+        return never;
+      }
+    }
+  }
+
+  private applyScan(event: Extract<RunEvent, { type: 'scan' }>, stamp: string): string | undefined {
+    switch (event.reason) {
+      case 'started':
+        this.running.set(event.name, { activity: 'scanning', since: this.now() });
+        return undefined;
+      case 'scanned':
+        this.running.delete(event.name);
+        return `${stamp} ${event.verdict === 'clean' ? '✓' : '!'} ${event.name} ${event.verdict}${describeCounts(event)}`;
+      case 'failed':
+        this.running.delete(event.name);
+        return `${stamp} ✗ ${event.name} scan failed: ${event.message}`;
       default: {
         const never: never = event;
         return never;

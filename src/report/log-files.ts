@@ -55,6 +55,7 @@ function imageLogOf(event: RunEvent): string | undefined {
     case 'base-image':
       return BASE_IMAGE_LOG;
     case 'push':
+    case 'scan':
       return event.name;
     case 'image':
       switch (event.reason) {
