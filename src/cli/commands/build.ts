@@ -85,7 +85,7 @@ export function buildCommand(
 }
 
 /** JSON lines for tools; a live view on a terminal; plain timestamped lines anywhere else. */
-function progressReporter(global: GlobalOptions): Reporter {
+export function progressReporter(global: GlobalOptions): Reporter {
   if (global.json) return new JsonLinesReporter(process.stdout);
   if (process.stderr.isTTY && !global.quiet && !global.verbose && !process.env.CI)
     return new LiveReporter(process.stderr);
