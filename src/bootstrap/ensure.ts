@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { commandFailure, runEngineCommand } from '../engine/failure.js';
 import type { Engine, EngineFailure } from '../engine/types.js';
@@ -83,7 +84,21 @@ async function bootstrapRootfs(
     partial,
     ...options.mirrorLines,
   ];
-  const ran = await runEngineCommand('mmdebstrap', args, { signal: options.signal, onLine: options.onLine });
+  // Stopped while it sets up or tears down its chroot, mmdebstrap as root leaves mounts and a root filesystem
+  // behind. In a mount namespace of its own the mounts go when it does, and its scratch folder is removed here.
+  // (Without root it picks its unshare mode, a namespace of its own already.)
+  const scratch = await mkdtemp(join(tmpdir(), 'ci-builder-bootstrap-'));
+  const [command, commandArgs]: [string, string[]] =
+    process.getuid?.() === 0
+      ? ['unshare', ['--mount', '--propagation', 'private', '--', 'mmdebstrap', ...args]]
+      : ['mmdebstrap', args];
+  const env = { ...process.env, TMPDIR: scratch };
+  let ran: Awaited<ReturnType<typeof runEngineCommand>>;
+  try {
+    ran = await runEngineCommand(command, commandArgs, { env, signal: options.signal, onLine: options.onLine });
+  } finally {
+    await removeUnmounted(scratch);
+  }
   if (!ran.ok || ran.value.exitCode !== 0) {
     await rm(partial, { force: true });
     // A repository that refuses or cannot be reached makes mmdebstrap fail like a build step does.
@@ -96,4 +111,12 @@ async function bootstrapRootfs(
   }
   await rename(partial, target);
   return ok(undefined);
+}
+
+/** Removes a folder unless something is still mounted under it (a recursive rm would reach into the mount). */
+async function removeUnmounted(dir: string): Promise<void> {
+  const mountInfo = await readFile('/proc/self/mountinfo', 'utf8');
+  const mountPoints = mountInfo.split('\n').map((line) => line.split(' ')[4] ?? '');
+  if (mountPoints.some((point) => point === dir || point.startsWith(`${dir}/`))) return;
+  await rm(dir, { recursive: true, force: true });
 }

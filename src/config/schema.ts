@@ -29,7 +29,7 @@ const repository = z
     name: z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/),
     base_path: basePath.optional(),
     version: pinnedVersion.optional(),
-    url: z.string().url().optional(),
+    url: z.url().optional(),
     suites: z.array(z.string().min(1)).optional(),
     components: z.array(z.string().min(1)).default(['main']),
     trusted: z.boolean().default(false),
@@ -133,7 +133,7 @@ export const configSchema = z
     default_distro: z.string().optional(),
     sets: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/), z.array(setEntry)).default({}),
     secrets: z.string().optional(),
-    pulp: z.object({ url: z.string().url(), ca_file: z.string().optional() }).strict().optional(),
+    pulp: z.object({ url: z.url(), ca_file: z.string().optional() }).strict().optional(),
     proxy: z
       .object({
         cache_dir: z.string().optional(),

@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fail, ok, type Result } from '../util/result.js';
 import { commandFailure, engineQuery, nothing, parseJson, presence, runEngineCommand } from './failure.js';
 import { labelFlags, runFlags } from './flags.js';
@@ -57,10 +60,17 @@ export class BuildahEngine implements Engine {
       request.reference,
       `docker://${request.reference}`,
     ];
-    const ran = await runEngineCommand(this.command, args, { signal: request.signal, onLine: request.onLine });
-    if (!ran.ok) return ran;
-    if (ran.value.exitCode !== 0) return fail(commandFailure('buildah push', ran.value, 'push', request.signal));
-    return ok(undefined);
+    // buildah push stages blobs in TMPDIR and leaves them there when stopped: a folder of its own is removed after.
+    const scratch = await mkdtemp(join(tmpdir(), 'ci-builder-push-'));
+    try {
+      const env = { ...process.env, TMPDIR: scratch };
+      const ran = await runEngineCommand(this.command, args, { env, signal: request.signal, onLine: request.onLine });
+      if (!ran.ok) return ran;
+      if (ran.value.exitCode !== 0) return fail(commandFailure('buildah push', ran.value, 'push', request.signal));
+      return ok(undefined);
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
   }
 
   async run(request: RunRequest): EngineResult<RunResult> {

@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConfigError, UsageError } from '../util/errors.js';
+import { ConfigError, UsageError, errorCodeOrMessage } from '../util/errors.js';
 import type { KollaOption, KollaOptionGroups } from './checkout-data.js';
 import type { KollaCheckout } from './read-checkout.js';
 import { parseOsloIni, type IniAssignment, type IniFile } from './oslo-ini.js';
@@ -149,7 +149,8 @@ function sectionValues(
     const value = convert(option, assignment.value, where);
     if (isMulti(option)) {
       const list = multi.get(assignment.key) ?? [];
-      list.push(String(value));
+      // A multi option's value is its text as written, once convert has checked it against the choices.
+      list.push(assignment.value);
       multi.set(assignment.key, list);
       values[assignment.key] = list;
     } else {
@@ -186,9 +187,9 @@ export function kollaBuildConfFromFiles(files: IniFile[], known: KollaConfOption
         conf.profiles[assignment.key] = convert(option, assignment.value, where) as string[];
       }
     } else if (userSection.test(section)) {
-      conf.users[section] = sectionValues(files, section, known.options.user, unknown) as KollaConfUser;
+      conf.users[section] = sectionValues(files, section, known.options.user, unknown);
     } else if (sourceNames.has(section) || extraSourceSection.test(section)) {
-      conf.sources[section] = sectionValues(files, section, known.options.source, unknown) as KollaConfSource;
+      conf.sources[section] = sectionValues(files, section, known.options.source, unknown);
     } else {
       unknown.push({ file: files.find((file) => file.sections.has(section))?.file ?? '', section, key: null });
     }
@@ -203,16 +204,16 @@ export function parseKollaBuildConf(text: string, file: string, known: KollaConf
 
 /** `--config-file FILE`: read and parse one file. */
 export async function readKollaBuildConf(file: string, known: KollaConfOptions): Promise<KollaBuildConf> {
-  const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    throw new UsageError(`${file}: cannot be read (${error.code ?? error.message})`);
+  const text = await readFile(file, 'utf8').catch((error: unknown) => {
+    throw new UsageError(`${file}: cannot be read (${errorCodeOrMessage(error)})`);
   });
   return parseKollaBuildConf(text, file, known);
 }
 
 /** `--config-dir DIR`, as oslo.config reads it: every `*.conf` in DIR, in sorted order, later files winning. */
 export async function readKollaConfigDir(dir: string, known: KollaConfOptions): Promise<KollaBuildConf> {
-  const names = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
-    throw new UsageError(`${dir}: cannot be read as a config dir (${error.code ?? error.message})`);
+  const names = await readdir(dir).catch((error: unknown) => {
+    throw new UsageError(`${dir}: cannot be read as a config dir (${errorCodeOrMessage(error)})`);
   });
   const files: IniFile[] = [];
   for (const name of names.filter((entry) => entry.endsWith('.conf') && !entry.startsWith('.')).sort()) {

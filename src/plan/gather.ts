@@ -47,6 +47,7 @@ export function compiledTemplatesDir(cacheDir: string): string {
  */
 export async function gatherPlanInputs(request: GatherRequest): Promise<PlanInputs> {
   // The plan gets what to plan, not how to gather it.
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- the gathering fields are taken out, not used
   const { cacheDir: _cacheDir, fetchSources: _fetchSources, signal: _signal, ...planRequest } = request;
   const { catalog, config } = request;
   const { ordered } = plannedImages(request);

@@ -3,7 +3,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { finished } from 'node:stream/promises';
-import { errorMessage } from '../util/errors.js';
+import { errorCodeOrMessage, errorMessage } from '../util/errors.js';
 import type { ContentCache } from './content-cache.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
 import { BUSY_RETRY_AFTER_SECONDS, PROXY_LIMITS, type ProxyLimits } from './limits.js';
@@ -141,9 +141,10 @@ export class AuthProxy {
     const deadline = Date.now() + timeoutMs;
     let last = 'no answer';
     while (Date.now() < deadline) {
-      const status = await this.probe(STATUS_PATH).catch(
-        (error: Error) => ((last = (error as NodeJS.ErrnoException).code ?? error.message), 0),
-      );
+      const status = await this.probe(STATUS_PATH).catch((error: unknown) => {
+        last = errorCodeOrMessage(error);
+        return 0;
+      });
       if (status === 200) return;
       if (status !== 0) last = `HTTP ${status}`;
       await new Promise((resolve) => setTimeout(resolve, 1000));

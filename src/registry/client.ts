@@ -146,7 +146,7 @@ export class RegistryClient {
   async mountBlob(repository: string, digest: string, from: string): Promise<MountOutcome> {
     const query = new URLSearchParams({ mount: digest, from });
     const scopes = [pushPull(repository), pull(from)];
-    const path = `/v2/${repository}/blobs/uploads/?${query}`;
+    const path = `/v2/${repository}/blobs/uploads/?${query.toString()}`;
     const response = await this.request(path, scopes, { method: 'POST', headers: { 'content-length': '0' } }, [202]);
     await response.body?.cancel();
     if (response.status === 201) return 'mounted';

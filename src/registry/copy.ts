@@ -48,9 +48,10 @@ async function copyManifestContent(
         await mountBlob(client, from, to, blob.digest);
       }
       return;
-    case undefined:
+    case undefined: {
       const message = `${from}@${manifest.digest}: unsupported manifest type "${manifest.mediaType}"`;
       throw new RegistryProtocolError(200, message);
+    }
     default: {
       const never: never = kind;
       return never;
@@ -69,5 +70,9 @@ async function mountBlob(client: RegistryClient, from: string, to: string, diges
 
 function uniqueBlobs(blobs: readonly Descriptor[]): Descriptor[] {
   const seen = new Set<string>();
-  return blobs.filter((blob) => !seen.has(blob.digest) && seen.add(blob.digest) !== undefined);
+  return blobs.filter((blob) => {
+    if (seen.has(blob.digest)) return false;
+    seen.add(blob.digest);
+    return true;
+  });
 }

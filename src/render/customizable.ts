@@ -1,3 +1,5 @@
+import { pythonStr } from './python-values.js';
+
 /**
  * Kolla's `customizable` filter: `<image_name with - as _>_<kind>_override` replaces the
  * list, `_append` extends it, `_remove` takes items out. The names are looked up in the
@@ -5,13 +7,13 @@
  */
 export function customizable(this: { ctx: Record<string, unknown> }, values: unknown, kind: string): unknown {
   if (!Array.isArray(values)) return values;
-  const imageName = String(this.ctx.image_name ?? '').replace(/-/g, '_');
+  const imageName = pythonStr(this.ctx.image_name ?? '').replace(/-/g, '_');
   const prefix = `${imageName}_${kind}_`;
   const override = this.ctx[`${prefix}override`];
   if (override !== undefined) return override;
-  let result = [...values];
+  let result: unknown[] = values.slice();
   const append = this.ctx[`${prefix}append`];
-  if (Array.isArray(append)) result = [...result, ...append];
+  if (Array.isArray(append)) result = result.concat(append);
   const remove = this.ctx[`${prefix}remove`];
   // As Python's list.remove: the first occurrence of each item.
   if (Array.isArray(remove)) {

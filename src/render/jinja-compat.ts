@@ -26,15 +26,17 @@ export const JINJA_COMPAT_REVISION = 1;
 
 /** Jinja2's `+`: lists concatenate into a list (nunjucks would make "ab" out of ['a'] + ['b']). */
 export function pythonAdd(left: unknown, right: unknown): unknown {
-  if (Array.isArray(left) && Array.isArray(right)) return [...left, ...right];
+  if (Array.isArray(left) && Array.isArray(right)) return left.concat(right);
   return (left as number) + (right as number);
 }
 
 /** Jinja2's `*`: a list or string times a count repeats it (`['x %s'] * 3`); numbers multiply. */
 export function pythonMultiply(left: unknown, right: unknown): unknown {
   const [sequence, count] = typeof right === 'number' ? [left, right] : [right, left];
-  if (typeof count === 'number' && Array.isArray(sequence))
-    return Array.from({ length: Math.max(0, Math.trunc(count)) }, () => sequence).flat();
+  if (typeof count === 'number' && Array.isArray(sequence)) {
+    const list: unknown[] = sequence;
+    return Array.from({ length: Math.max(0, Math.trunc(count)) }, () => list).flat();
+  }
   if (typeof count === 'number' && typeof sequence === 'string') return sequence.repeat(Math.max(0, Math.trunc(count)));
   return (left as number) * (right as number);
 }

@@ -4,6 +4,7 @@
  * names clash: `'a-b-c'.replace('-', '_')` would change only the first dash. Each is Python's.
  */
 import { isPlainObject } from '../util/plain-object.js';
+import { pythonStr } from './python-values.js';
 
 type Method = (...args: unknown[]) => unknown;
 
@@ -42,7 +43,7 @@ export function pythonMethod(target: unknown, name: unknown): Method | undefined
 }
 
 function stripped(text: string, chars: unknown, left: boolean, right: boolean): string {
-  const set = chars === undefined || chars === null ? null : new Set(String(chars));
+  const set = chars === undefined || chars === null ? null : new Set(pythonStr(chars));
   const strip = (char: string) => (set === null ? /\s/.test(char) : set.has(char));
   let start = 0;
   let end = text.length;
@@ -72,7 +73,7 @@ function pythonSplit(text: string, separator: unknown, maxSplit: unknown): strin
     }
     return parts;
   }
-  const sep = String(separator);
+  const sep = pythonStr(separator);
   if (sep === '') throw new Error('empty separator');
   const pieces = text.split(sep);
   return limit >= pieces.length - 1 ? pieces : [...pieces.slice(0, limit), pieces.slice(limit).join(sep)];

@@ -11,6 +11,7 @@ export function pythonStr(value: unknown): string {
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'bigint') return String(value);
   if (Array.isArray(value) || isPlainObject(value)) return pythonRepr(value);
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- left: non-Python values, a Date say
   return String(value);
 }
 

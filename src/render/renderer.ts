@@ -34,7 +34,7 @@ export function tidyTemplateError(message: string): string {
     return unplaced ? `${unplaced[1]}: ${unplaced[2]}` : flat;
   }
   const text = flat
-    .slice((innermost.index ?? 0) + innermost[0].length)
+    .slice(innermost.index + innermost[0].length)
     .replace(/^(\s*(Template render error:|Error:|\([^()]+\)))+\s*/, '')
     .trim();
   // nunjucks' line numbers of run-time errors are off (and point into macros.j2 through a macro): left out.

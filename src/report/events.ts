@@ -44,7 +44,16 @@ export type RunEvent = { at: string } & (
   | { type: 'image'; reason: 'not-matched' | 'unbuildable'; name: string }
   | { type: 'push'; reason: 'started'; name: string; reference: string; attempt: number }
   | { type: 'push'; reason: 'retrying'; name: string; attempt: number; message: string }
-  | { type: 'push'; reason: 'pushed'; name: string; reference: string; seconds: number; attempts: number }
+  /** `already`: the registry held this very image at the reference, so nothing was sent. */
+  | {
+      type: 'push';
+      reason: 'pushed';
+      name: string;
+      reference: string;
+      seconds: number;
+      attempts: number;
+      already?: true;
+    }
   | {
       type: 'push';
       reason: 'failed';
@@ -89,7 +98,7 @@ export class EventBus {
   }
 
   emit(input: RunEventInput): void {
-    const event = this.scrubStrings({ at: new Date().toISOString(), ...input } as RunEvent);
+    const event = this.scrubStrings({ at: new Date().toISOString(), ...input });
     for (const reporter of this.reporters) reporter.handle(event);
   }
 

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import type { Reporter, RunEvent } from './events.js';
+import type { Reporter } from './events.js';
 import { renderHtmlReport, WORST_FINDINGS, type LogTails, type ScanFindings } from './html.js';
 import type { SummaryCollector } from './summary.js';
 
@@ -16,7 +16,7 @@ export class HtmlReportReporter implements Reporter {
     private readonly collector: SummaryCollector,
   ) {}
 
-  handle(_event: RunEvent): void {
+  handle(): void {
     // The report is drawn from the finished summary and logs, at close.
   }
 

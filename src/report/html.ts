@@ -42,11 +42,7 @@ export function criticalPath(summary: RunSummary): Set<string> {
     if (end !== undefined && end > lastEnd) [last, lastEnd] = [name, end];
   }
   const path = new Set<string>();
-  for (
-    let name = last;
-    name !== undefined && name !== null && !path.has(name);
-    name = summary.images[name]?.parent ?? undefined
-  )
+  for (let name = last; name !== undefined && !path.has(name); name = summary.images[name]?.parent ?? undefined)
     path.add(name);
   return path;
 }

@@ -46,12 +46,13 @@ export class LiveReporter implements Reporter {
     this.drawBlock();
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     clearInterval(this.timer);
     this.clearBlock();
     this.running.clear();
     this.drawBlock();
     this.out.write(`${ESC}?25h`);
+    return Promise.resolve();
   }
 
   /** Updates the state; returns a line to scroll above the live block, if the event deserves one. */
@@ -155,6 +156,7 @@ export class LiveReporter implements Reporter {
         return undefined;
       case 'pushed':
         this.running.delete(event.name);
+        if (event.already) return `${stamp} ↑ ${event.name} already in the registry`;
         return `${stamp} ↑ ${event.name} pushed (${event.seconds.toFixed(1)}s)`;
       case 'failed':
         this.running.delete(event.name);

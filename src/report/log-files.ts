@@ -33,7 +33,7 @@ export class LogFilesReporter implements Reporter {
   async close(): Promise<void> {
     const streams = [...this.perImage.values(), this.combined];
     for (const stream of streams) stream.end();
-    await Promise.all(streams.map((stream) => (stream.closed ? undefined : once(stream, 'close'))));
+    await Promise.all(streams.filter((stream) => !stream.closed).map((stream) => once(stream, 'close')));
   }
 
   private imageLog(name: string): WriteStream {

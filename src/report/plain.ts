@@ -104,7 +104,9 @@ export class PlainReporter implements Reporter {
       case 'failed':
         return `${event.name}: push FAILED (${event.status}) after ${event.attempts} attempt(s): ${event.message}`;
       case 'pushed':
-        return quiet ? undefined : `${event.name}: pushed ${event.reference} (${event.seconds.toFixed(1)}s)`;
+        if (quiet) return undefined;
+        if (event.already) return `${event.name}: ${event.reference} already in the registry`;
+        return `${event.name}: pushed ${event.reference} (${event.seconds.toFixed(1)}s)`;
       case 'retrying':
         return quiet ? undefined : `${event.name}: push attempt ${event.attempt} after: ${event.message}`;
       case 'started':

@@ -11,7 +11,15 @@ export interface ImageRecord {
   finished_at?: string;
   build_seconds?: number;
   attempts?: number;
-  push?: { status: 'pushed' | 'failed'; seconds?: number; attempts: number; started_at?: string; finished_at?: string };
+  /** `already`: the registry held this image at its reference before the push, so nothing was sent. */
+  push?: {
+    status: 'pushed' | 'failed';
+    seconds?: number;
+    attempts: number;
+    started_at?: string;
+    finished_at?: string;
+    already?: true;
+  };
 }
 
 /**
@@ -26,7 +34,7 @@ export interface RunSummary {
   skipped: Array<{ name: string; reason: string }>;
   unbuildable: Array<{ name: string }>;
   reused: Array<{ name: string }>;
-  pushed: Array<{ name: string; reference: string }>;
+  pushed: Array<{ name: string; reference: string; already?: true }>;
   push_failed: Array<{ name: string; reference: string; reason: string }>;
   /** Images scanned before their push (pipeline runs): verdict and counting findings per severity. */
   scanned: Array<{
@@ -202,17 +210,14 @@ export class SummaryCollector implements Reporter {
         if (record)
           record.push = { status: 'failed', attempts: event.attempt, started_at: record.push?.started_at ?? event.at };
         return;
-      case 'pushed':
-        this.summary.pushed.push({ name: event.name, reference: event.reference });
-        if (record)
-          record.push = {
-            ...record.push,
-            status: 'pushed',
-            seconds: event.seconds,
-            attempts: event.attempts,
-            finished_at: event.at,
-          };
+      case 'pushed': {
+        const already = event.already ? { already: true as const } : {};
+        this.summary.pushed.push({ name: event.name, reference: event.reference, ...already });
+        if (!record) return;
+        const { seconds, attempts } = event;
+        record.push = { ...record.push, status: 'pushed', seconds, attempts, finished_at: event.at, ...already };
         return;
+      }
       case 'failed':
         this.summary.push_failed.push({ name: event.name, reference: event.reference, reason: event.message });
         // As kolla-build: an image that did not reach the registry is failed, not built.

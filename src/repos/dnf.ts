@@ -10,7 +10,7 @@ export function dnfRewriteCommands(repos: readonly RepositoryConfig[], access: R
   return repos
     .filter((repo) => repo.repo_file !== undefined && repo.section !== undefined)
     .map((repo) => {
-      const section = (repo.section ?? '').replace(/[][\\/.*^$]/g, '\\$&');
+      const section = (repo.section ?? '').replace(/[\][\\/.*^$]/g, '\\$&');
       const url = repositoryUrl(repo, access).replace(/[\\&|]/g, '\\$&');
       const script = [
         `/^\\[${section}\\]$/,/^\\[/{`,

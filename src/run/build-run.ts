@@ -14,6 +14,7 @@ import { writeFileAtomic } from '../util/atomic-write.js';
 import { Limiter } from '../util/limiter.js';
 import { fail, ok, type Result } from '../util/result.js';
 import { buildFailureStatus, pushFailureStatus, runGraph, type RunNode } from './run-graph.js';
+import { alreadyPushed } from './already-pushed.js';
 import { addVersionLabel } from './version-label.js';
 
 export interface PushSettings {
@@ -134,8 +135,8 @@ export async function executeBuildRun(options: BuildRunOptions): Promise<BuildRu
     }
   };
 
-  let outcomes = new Map<string, NodeOutcome<BuildFailureStatus>>();
-  let pushOutcomes: PushOutcome[] = [];
+  let outcomes: Map<string, NodeOutcome<BuildFailureStatus>>;
+  let pushOutcomes: PushOutcome[];
   try {
     outcomes = await runDag({
       nodes,
@@ -370,9 +371,15 @@ async function pushImage(options: BuildRunOptions, image: PlannedImage, settings
     if (attempt > 1) {
       events.emit({ type: 'push', reason: 'retrying', name, attempt, message: last.message });
       await sleep(settings.backoffMs * 2 ** (attempt - 2), signal);
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- it can turn true during the sleep
       if (signal.aborted) break;
     }
     attempts = attempt;
+    if (await alreadyPushed(options.engine, reference, settings)) {
+      const seconds = (Date.now() - started) / 1000;
+      events.emit({ type: 'push', reason: 'pushed', name, reference, seconds, attempts: attempt - 1, already: true });
+      return { name, reference, result: ok(undefined) };
+    }
     events.emit({ type: 'push', reason: 'started', name, reference, attempt });
     const result = await options.engine.push({
       reference,

@@ -16,7 +16,7 @@ import { SummaryCollector, type RunSummary } from '../report/summary.js';
 import type { RepositoryAccess } from '../repos/urls.js';
 import { createAppendStream } from '../util/append-stream.js';
 import { cacheDir } from '../util/cache-dir.js';
-import { WorkFailedError } from '../util/errors.js';
+import { WorkFailedError, errorMessage } from '../util/errors.js';
 import { executeBuildRun, type ImageGate, type PushSettings } from './build-run.js';
 import { isLoopbackRegistry, runSecretForms, secretScrubber, writeRegistryAuth } from './registry-auth.js';
 import type { RegistryAuth } from './registry-auth.js';
@@ -77,8 +77,8 @@ export async function runBuilds(
         onAccess: (entry) => accessLog?.write(`${formatAccessLog(entry)}\n`),
       });
       repositoryAccess = { kind: 'proxy', origin: await proxy.start() };
-      await proxy.waitForUpstream(config.proxy.wait_seconds * 1000).catch((error: Error) => {
-        throw new WorkFailedError(`auth proxy: ${error.message}`);
+      await proxy.waitForUpstream(config.proxy.wait_seconds * 1000).catch((error: unknown) => {
+        throw new WorkFailedError(`auth proxy: ${errorMessage(error)}`);
       });
     }
     const scrub = secretScrubber(runSecretForms(secrets, request.loaded.vaultPassword()));

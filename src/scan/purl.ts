@@ -14,12 +14,13 @@ export function purlOf(pkg: InstalledPackage, os: OsRelease | undefined): string
   const distro = os ? `${os.id}-${os.versionId || os.codename}` : undefined;
   const namespace = encode(os?.id || (pkg.type === 'deb' ? 'debian' : 'rpm'));
   switch (pkg.type) {
-    case 'deb':
+    case 'deb': {
       const tail = qualifiers([
         ['arch', pkg.arch],
         ['distro', distro],
       ]);
       return `pkg:deb/${namespace}/${encode(pkg.name)}@${encode(pkg.version)}${tail}`;
+    }
     case 'rpm': {
       const colon = pkg.version.indexOf(':');
       const epoch = colon >= 0 ? pkg.version.slice(0, colon) : undefined;

@@ -1,5 +1,6 @@
 import { runProcess } from '../engine/process.js';
 import { UsageError, WorkFailedError } from '../util/errors.js';
+import { isPlainObject } from '../util/plain-object.js';
 import { SEVERITIES, type Finding, type Severity } from './types.js';
 
 /** The part of trivy's JSON report (SchemaVersion 2) that findings come from. */
@@ -36,15 +37,16 @@ const isSeverity = (value: string | undefined): value is Severity =>
 
 /** Findings from a trivy JSON report; a result without `Vulnerabilities` has none. */
 export function parseTrivyReport(text: string, where: string): Finding[] {
-  let report: TrivyReport;
+  let parsed: unknown;
   try {
-    report = JSON.parse(text) as TrivyReport;
+    parsed = JSON.parse(text);
   } catch (error) {
     throw new WorkFailedError(`${where}: trivy printed no JSON report (${(error as Error).message})`);
   }
-  if (typeof report !== 'object' || report === null || report.SchemaVersion !== 2) {
+  if (!isPlainObject(parsed) || parsed.SchemaVersion !== 2) {
     throw new WorkFailedError(`${where}: not a trivy JSON report of schema version 2`);
   }
+  const report = parsed as TrivyReport;
   const findings: Finding[] = [];
   for (const result of report.Results ?? []) {
     for (const vulnerability of result.Vulnerabilities ?? []) {

@@ -92,10 +92,12 @@ export async function runDag<N extends DagNode, K extends string>(
         result = await options.run(node, attempt, signal);
       } catch (error) {
         const reason = `internal error: ${(error as Error).message}`;
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- it can turn true while run() is awaited
         if (signal.aborted) return finish(id, { state: 'cancelled' });
         return finish(id, { state: 'failed', kind: INTERNAL_FAILURE, reason, attempts: attempt });
       }
       if (result.ok) return finish(id, { state: 'succeeded' });
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- it can turn true while run() is awaited
       if (signal.aborted) return finish(id, { state: 'cancelled' });
       const { kind, reason, retryable } = result.failure;
       if (!retryable || attempt > options.retries) {

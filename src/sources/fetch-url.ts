@@ -85,6 +85,7 @@ export async function downloadUrl(request: DownloadRequest): Promise<string> {
     );
   } catch (error) {
     if (error instanceof SourceError) throw error;
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by the stall timer's callback
     if (silentTooLong) throw new SourceError(section, `${shown} sent nothing for ${request.timeoutMs / 1000}s`);
     if (request.signal?.aborted) throw new SourceError(section, `download of ${shown} interrupted`);
     throw new SourceError(section, `downloading ${shown} failed: ${describeFetchError(error)}`);

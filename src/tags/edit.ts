@@ -54,8 +54,16 @@ function quotedLike(scalar: Scalar, value: string): string {
       return `"${value}"`;
     case Scalar.QUOTE_SINGLE:
       return `'${value}'`;
-    default:
+    // A block scalar becomes a plain one: a tag is a single short word.
+    case Scalar.PLAIN:
+    case Scalar.BLOCK_FOLDED:
+    case Scalar.BLOCK_LITERAL:
+    case undefined:
       return value;
+    default: {
+      const never: never = scalar.type;
+      return never;
+    }
   }
 }
 

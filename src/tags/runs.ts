@@ -20,22 +20,20 @@ export interface RunRollout {
   pushed: boolean;
 }
 
-const named = z.array(z.object({ name: z.string() }).passthrough());
-const summarySchema = z
-  .object({
-    tag: z.string().min(1),
-    distro: z.string().regex(/^[a-z][a-z0-9]*$/),
-    built: named,
-    reused: named.default([]),
-    failed: named,
-    skipped: z.array(z.object({ name: z.string(), reason: z.string() }).passthrough()),
-    not_matched: named,
-    pushed: named.default([]),
-    push_failed: named.default([]),
-    finished_at: z.string().nullable().optional(),
-    interrupted: z.boolean().default(false),
-  })
-  .passthrough();
+const named = z.array(z.looseObject({ name: z.string() }));
+const summarySchema = z.looseObject({
+  tag: z.string().min(1),
+  distro: z.string().regex(/^[a-z][a-z0-9]*$/),
+  built: named,
+  reused: named.default([]),
+  failed: named,
+  skipped: z.array(z.looseObject({ name: z.string(), reason: z.string() })),
+  not_matched: named,
+  pushed: named.default([]),
+  push_failed: named.default([]),
+  finished_at: z.string().nullable().optional(),
+  interrupted: z.boolean().default(false),
+});
 
 /** A leaf left out by --skip-parents is not a failure; anything else skipped is. */
 const SKIP_PARENTS_REASON = /^--skip-parents/;

@@ -34,3 +34,8 @@ export class ConfigError extends UsageError {
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** A system error's code (ENOENT, ECONNREFUSED) where it has one, its message otherwise. */
+export function errorCodeOrMessage(error: unknown): string {
+  return (error instanceof Error ? (error as NodeJS.ErrnoException).code : undefined) ?? errorMessage(error);
+}

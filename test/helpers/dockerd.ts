@@ -47,7 +47,7 @@ export async function startDockerd(): Promise<TestDockerd> {
     );
   } catch (error) {
     child.kill('SIGKILL');
-    throw new Error(`${(error as Error).message}: ${log}`);
+    throw new Error(`${(error as Error).message}: ${log}`, { cause: error });
   }
   return {
     host,

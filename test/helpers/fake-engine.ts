@@ -5,7 +5,6 @@ import type {
   EngineResult,
   ImageInfo,
   PushRequest,
-  RunRequest,
   RunResult,
 } from '../../src/engine/types.js';
 import { fail, ok } from '../../src/util/result.js';
@@ -28,7 +27,7 @@ export interface FakeEngineScript {
 /**
  * An engine held in memory, behaving as the adapters do on the Engine interface: builds add
  * images carrying their labels, findByLabel searches them, tag adds a reference, and failures
- * come back as values with their kind (or are thrown where the script asks for an adapter bug).
+ * come back as values with their kind (or reject, as an adapter's throw would, where the script asks for a bug).
  */
 export class FakeEngine implements Engine {
   readonly name = 'buildah' as const;
@@ -62,73 +61,74 @@ export class FakeEngine implements Engine {
     return ok(info);
   }
 
-  async push(request: PushRequest): EngineResult<void> {
+  push(request: PushRequest): EngineResult<void> {
     this.calls.push(`push ${request.reference}`);
     if (this.script.pushThrows?.has(request.reference)) {
-      throw new Error(`fake adapter bug pushing ${request.reference}`);
+      return Promise.reject(new Error(`fake adapter bug pushing ${request.reference}`));
     }
     const left = this.script.pushFailures?.get(request.reference) ?? 0;
     if (left > 0) {
       this.script.pushFailures?.set(request.reference, left - 1);
-      return fail({ kind: 'push', message: `fake registry refused ${request.reference}: 500` });
+      return Promise.resolve(fail({ kind: 'push', message: `fake registry refused ${request.reference}: 500` }));
     }
     if (!this.images.has(request.reference)) {
-      return fail({ kind: 'not-found', message: `${request.reference}: image not known` });
+      return Promise.resolve(fail({ kind: 'not-found', message: `${request.reference}: image not known` }));
     }
     this.pushed.push(request.reference);
-    return ok(undefined);
+    return Promise.resolve(ok(undefined));
   }
 
-  async findByLabel(key: string, value: string): EngineResult<string | undefined> {
-    for (const info of this.images.values()) if (info.labels[key] === value) return ok(info.id);
-    return ok(undefined);
+  findByLabel(key: string, value: string): EngineResult<string | undefined> {
+    for (const info of this.images.values()) if (info.labels[key] === value) return Promise.resolve(ok(info.id));
+    return Promise.resolve(ok(undefined));
   }
 
-  async inspect(reference: string): EngineResult<ImageInfo> {
+  inspect(reference: string): EngineResult<ImageInfo> {
     const info = this.images.get(reference) ?? [...this.images.values()].find((image) => image.id === reference);
-    return info ? ok(info) : fail({ kind: 'not-found', message: `${reference}: image not known` });
+    return Promise.resolve(info ? ok(info) : fail({ kind: 'not-found', message: `${reference}: image not known` }));
   }
 
-  async exists(reference: string): EngineResult<boolean> {
-    return ok(this.images.has(reference));
+  exists(reference: string): EngineResult<boolean> {
+    return Promise.resolve(ok(this.images.has(reference)));
   }
 
-  async tag(image: string, reference: string): EngineResult<void> {
+  tag(image: string, reference: string): EngineResult<void> {
     this.calls.push(`tag ${reference}`);
     const failures = this.script.tagFailures;
     if (failures && this.tagsSoFar++ < failures.count) {
-      if (failures.how === 'throw') throw new Error('fake adapter bug tagging');
-      return fail({ kind: 'engine', message: `fake tag of ${reference} failed: storage busy` });
+      if (failures.how === 'throw') return Promise.reject(new Error('fake adapter bug tagging'));
+      return Promise.resolve(fail({ kind: 'engine', message: `fake tag of ${reference} failed: storage busy` }));
     }
     const info = [...this.images.values()].find((candidate) => candidate.id === image);
-    if (info === undefined) return fail({ kind: 'not-found', message: `${image}: image not known` });
+    if (info === undefined) return Promise.resolve(fail({ kind: 'not-found', message: `${image}: image not known` }));
     this.images.set(reference, info);
     this.tagged.push([image, reference]);
-    return ok(undefined);
+    return Promise.resolve(ok(undefined));
   }
 
-  async remove(reference: string): EngineResult<void> {
-    if (!this.images.delete(reference)) return fail({ kind: 'not-found', message: `${reference}: image not known` });
-    return ok(undefined);
+  remove(reference: string): EngineResult<void> {
+    if (!this.images.delete(reference))
+      return Promise.resolve(fail({ kind: 'not-found', message: `${reference}: image not known` }));
+    return Promise.resolve(ok(undefined));
   }
 
-  async run(_request: RunRequest): EngineResult<RunResult> {
-    return ok({ exitCode: 0, output: '' });
+  run(): EngineResult<RunResult> {
+    return Promise.resolve(ok({ exitCode: 0, output: '' }));
   }
 
-  async storagePath(): EngineResult<string> {
-    return ok('/nonexistent/fake-engine-storage');
+  storagePath(): EngineResult<string> {
+    return Promise.resolve(ok('/nonexistent/fake-engine-storage'));
   }
 
-  async exportOci(reference: string): EngineResult<void> {
-    return fail({ kind: 'engine', message: `the fake engine cannot export ${reference}` });
+  exportOci(reference: string): EngineResult<void> {
+    return Promise.resolve(fail({ kind: 'engine', message: `the fake engine cannot export ${reference}` }));
   }
 
-  async listContainers(): EngineResult<string[]> {
-    return ok([]);
+  listContainers(): EngineResult<string[]> {
+    return Promise.resolve(ok([]));
   }
 
-  async removeContainers(): EngineResult<void> {
-    return ok(undefined);
+  removeContainers(): EngineResult<void> {
+    return Promise.resolve(ok(undefined));
   }
 }

@@ -66,7 +66,7 @@ export async function startRegistry(auth: RegistryAuthMode = { kind: 'htpasswd' 
   } catch (error) {
     child.kill('SIGKILL');
     await tokenServer?.stop();
-    throw new Error(`${(error as Error).message}: ${stderr}`);
+    throw new Error(`${(error as Error).message}: ${stderr}`, { cause: error });
   }
   return {
     address,

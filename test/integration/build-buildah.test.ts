@@ -45,6 +45,7 @@ describe('building the bundled tree with buildah and pushing to a real registry'
       { insecure: true },
     );
   });
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when before() failed
   after(async () => registry?.stop());
 
   it('builds every image cold, pushes each, and labels it with its input digest', async () => {

@@ -22,6 +22,7 @@ describe(
       [registry, dockerd] = await Promise.all([startRegistry(), startDockerd()]);
     });
     after(async () => {
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when before() failed
       await Promise.all([registry?.stop(), dockerd?.stop()]);
     });
 

@@ -22,7 +22,9 @@ describe('doctor', { timeout: 5 * 60_000 }, () => {
     });
   });
   after(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when before() failed
     await registry?.stop();
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when before() failed
     await pulp?.stop();
   });
 

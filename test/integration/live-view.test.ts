@@ -20,10 +20,13 @@ describe('watching a run in a terminal', { timeout: 5 * 60_000 }, () => {
     delete env.CI;
     // `script` gives the command a pseudo-terminal, as an operator's shell would.
     const terminal = execFileSync('script', ['-qec', command, '/dev/null'], { cwd: dir, encoding: 'utf8', env });
+    // eslint-disable-next-line no-control-regex -- the terminal's escape sequences are what is checked
     assert.match(terminal, /\x1b\[\?25l/, 'the cursor is hidden while drawing');
+    // eslint-disable-next-line no-control-regex -- the terminal's escape sequences are what is checked
     assert.match(terminal, /\x1b\[\d+A\r\x1b\[0J/, 'the live block is redrawn in place');
     assert.match(terminal, /\[#{30}\] 2\/2 {2}done 2 · failed 0 · skipped 0 · remaining 0/);
     assert.ok(
+      // eslint-disable-next-line no-control-regex -- the terminal's escape sequences are what is checked
       (terminal.match(/\x1b\[\d+A/g) ?? []).length < 40,
       'redrawn on state changes and once a second, not per log line',
     );
@@ -41,6 +44,7 @@ describe('watching a run in a terminal', { timeout: 5 * 60_000 }, () => {
       encoding: 'utf8',
       env,
     });
+    // eslint-disable-next-line no-control-regex -- the terminal's escape sequences are what is checked
     assert.doesNotMatch(plain, /\x1b\[/, 'no escape sequences when not a terminal');
     assert.match(plain, /^\d\d:\d\d:\d\d tiny: reused/m);
   });

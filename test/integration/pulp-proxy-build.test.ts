@@ -64,6 +64,7 @@ describe('building from a credentialed Pulp through the auth proxy', { timeout: 
       'secrets.yml': `pulp_username: ${username}\npulp_password: ${password}\n`,
     });
   });
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when before() failed
   after(async () => pulp?.stop());
 
   const summaryOf = (tag: string) =>

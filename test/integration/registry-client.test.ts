@@ -20,6 +20,7 @@ const isError = (type: ErrorClass, status: number, code: string) => (error: unkn
 describe("the registry client against Debian's docker-registry with htpasswd", () => {
   let registry: TestRegistry;
   before(async () => (registry = await startRegistry()));
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when before() failed
   after(async () => registry?.stop());
 
   it('answers the Basic challenge with the credentials', async () => {
@@ -43,7 +44,7 @@ describe("the registry client against Debian's docker-registry with htpasswd", (
     const pushed = await pushTwoLayerImage(client, 'dev/exact', 'one', 'exact');
     const head = await client.headManifest('dev/exact', 'one');
     assert.equal(head?.digest, pushed.digest);
-    assert.equal(head?.digest, sha256Digest(pushed.manifest));
+    assert.equal(head.digest, sha256Digest(pushed.manifest));
     const raw = await client.getRawManifest('dev/exact', 'one');
     assert.ok(raw.bytes.equals(pushed.manifest));
     assert.equal(raw.mediaType, OCI_MANIFEST);
@@ -98,6 +99,7 @@ describe("the registry client against Debian's docker-registry with htpasswd", (
 describe('the registry client against docker-registry with token auth (token field)', () => {
   let registry: TestRegistry;
   before(async () => (registry = await startRegistry({ kind: 'token', field: 'token' })));
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when before() failed
   after(async () => registry?.stop());
 
   it('gets a signed token the registry accepts, and reuses it for the same scope', async () => {
@@ -133,6 +135,7 @@ describe('the registry client against docker-registry with token auth (token fie
 describe('the registry client against docker-registry with token auth (access_token field, short-lived)', () => {
   let registry: TestRegistry;
   before(async () => (registry = await startRegistry({ kind: 'token', field: 'access_token', expiresIn: 1 })));
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when before() failed
   after(async () => registry?.stop());
 
   it('reads access_token and asks again once expires_in has passed', async () => {

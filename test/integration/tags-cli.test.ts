@@ -88,6 +88,7 @@ for (const [label, mode] of modes)
         pushed.set(image, await pushTwoLayerImage(client, `dev/${image}`, tag, `${image}-${tag}`));
       }
     });
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when before() failed
     after(async () => registry?.stop());
 
     it("lists each image's effective tag", async () => {

@@ -152,8 +152,8 @@ describe('a build run against an engine that fails in every way it can', () => {
     assert.deepEqual(names(summary.built), ['base', 'cron', 'memcached']);
     assert.deepEqual(summary.skipped, []);
     const failedEvents = events.filter((event) => event.type === 'image' && event.reason === 'failed');
-    const keystone = failedEvents.find((event) => event.type === 'image' && event.name === 'keystone');
-    assert.ok(keystone?.type === 'image' && keystone.reason === 'failed' && keystone.attempts === 0, 'never started');
+    const keystone = failedEvents.find((event) => event.name === 'keystone');
+    assert.equal(keystone?.attempts, 0, 'never started');
   });
 
   it('fails the run when the base image cannot be made: failed names it, every image is parent_error', async () => {
@@ -164,7 +164,7 @@ describe('a build run against an engine that fails in every way it can', () => {
     const { exitCode, summary } = await run(planOf(TREE()), engine);
     assert.equal(exitCode, 1);
     assert.deepEqual(summary.failed[0], { name: BASE.reference, status: 'error', reason: summary.failed[0]?.reason });
-    assert.match(summary.failed[0]?.reason ?? '', /importing the debian root filesystem failed/);
+    assert.match(summary.failed[0].reason, /importing the debian root filesystem failed/);
     const parentError = { base: 'parent_error', memcached: 'parent_error', cron: 'parent_error' };
     const parentErrorBelow = { 'openstack-base': 'parent_error', keystone: 'parent_error' };
     assert.deepEqual(statuses(summary), { [BASE.reference]: 'error', ...parentError, ...parentErrorBelow });
@@ -185,7 +185,7 @@ describe('a build run against an engine that fails in every way it can', () => {
     const failedPush = events.filter((event) => event.type === 'push' && event.reason === 'failed');
     assert.equal(failedPush.length, 1);
     const [failure] = failedPush;
-    assert.ok(failure?.type === 'push' && failure.reason === 'failed');
+    assert.ok(failure !== undefined);
     assert.deepEqual([failure.attempts, failure.status], [3, 'push_error']);
     assert.deepEqual(
       summary.failed.map((entry) => [entry.name, entry.status]),
@@ -326,13 +326,9 @@ describe('the run graph', () => {
 describe('the limiter', () => {
   it('loses no rejection: the caller gets it, and drain reports every one', async () => {
     const limiter = new Limiter(1);
-    const first = limiter.add(async () => {
-      throw new Error('first');
-    });
-    const second = limiter.add(async () => {
-      throw new Error('second');
-    });
-    const fine = limiter.add(async () => 'fine');
+    const first = limiter.add(() => Promise.reject(new Error('first')));
+    const second = limiter.add(() => Promise.reject(new Error('second')));
+    const fine = limiter.add(() => Promise.resolve('fine'));
     await assert.rejects(first, /first/);
     const bothReported = (error: unknown) => error instanceof AggregateError && error.errors.length === 2;
     await assert.rejects(limiter.drain(), bothReported);

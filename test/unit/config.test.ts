@@ -59,7 +59,7 @@ describe('config loading', () => {
     const dir = configDir({ 'environments/ci/config.yml': 'distros:\n  debian:\n    version: trixie\n' });
     const debian = loadConfig({ configDir: dir, environment: 'ci', env: {} }).config.distros.debian;
     assert.equal(debian?.version, 'trixie');
-    assert.equal(debian?.package_type, 'deb');
+    assert.equal(debian.package_type, 'deb');
   });
 
   it('names the file and key of a value of the wrong type', () => {
@@ -123,7 +123,7 @@ describe('config loading', () => {
     });
     const loaded = loadConfig({ configDir: dir, env: {} });
     assert.equal(loaded.renderInputs.sources.keystone?.location, join(dir, 'src/keystone'));
-    assert.equal(loaded.renderInputs.sources.keystone?.enabled, true);
+    assert.equal(loaded.renderInputs.sources.keystone.enabled, true);
     assert.equal(loaded.renderInputs.sources.nova?.location, 'http://127.0.0.1/nova.tar.gz');
     assert.deepEqual(loaded.renderInputs.reposYamlFiles, [join(dir, 'repos.yaml')]);
     const gitless = configDir({

@@ -48,7 +48,7 @@ describe('DAG executor', () => {
       ],
       concurrency: 1,
       retries: 0,
-      run: async ({ id }) => (started.push(id), ok(undefined)),
+      run: ({ id }) => (started.push(id), Promise.resolve(ok(undefined))),
     });
     assert.deepEqual(started, ['long', 'long-2', 'short']);
   });
@@ -58,7 +58,8 @@ describe('DAG executor', () => {
       nodes,
       concurrency: 2,
       retries: 0,
-      run: async ({ id }) => (id === 'b' ? fail({ kind: 'build', reason: 'broken', retryable: true }) : ok(undefined)),
+      run: ({ id }) =>
+        Promise.resolve(id === 'b' ? fail({ kind: 'build', reason: 'broken', retryable: true }) : ok(undefined)),
     });
     assert.deepEqual(outcomes.get('b'), { state: 'failed', kind: 'build', reason: 'broken', attempts: 1 });
     assert.deepEqual(outcomes.get('c'), { state: 'skipped', because: 'b' });
@@ -71,7 +72,8 @@ describe('DAG executor', () => {
       nodes,
       concurrency: 1,
       retries: 0,
-      run: async ({ id }) => (id === 'a' ? fail({ kind: 'build', reason: 'x', retryable: false }) : ok(undefined)),
+      run: ({ id }) =>
+        Promise.resolve(id === 'a' ? fail({ kind: 'build', reason: 'x', retryable: false }) : ok(undefined)),
     });
     assert.deepEqual(outcomes.get('c'), { state: 'skipped', because: 'a' });
     assert.deepEqual(outcomes.get('d'), { state: 'skipped', because: 'a' });
@@ -88,10 +90,10 @@ describe('DAG executor', () => {
       concurrency: 1,
       retries: 2,
       onEvent: (event) => events.push(event),
-      run: async ({ id }, attempt) => {
+      run: ({ id }, attempt) => {
         attempts.set(id, attempt);
-        if (id === 'final') return fail({ kind: 'usage', reason: 'bad input', retryable: false });
-        return attempt < 3 ? fail({ kind: 'flaky', reason: 'flaky', retryable: true }) : ok(undefined);
+        if (id === 'final') return Promise.resolve(fail({ kind: 'usage', reason: 'bad input', retryable: false }));
+        return Promise.resolve(attempt < 3 ? fail({ kind: 'flaky', reason: 'flaky', retryable: true }) : ok(undefined));
       },
     });
     assert.equal(outcomes.get('flaky')?.state, 'succeeded');
@@ -108,10 +110,10 @@ describe('DAG executor', () => {
       concurrency: 1,
       retries: 0,
       signal: controller.signal,
-      run: async ({ id }) => {
+      run: ({ id }) => {
         started.push(id);
         if (id === 'a') controller.abort();
-        return ok(undefined);
+        return Promise.resolve(ok(undefined));
       },
     });
     assert.deepEqual(started, ['a']);
@@ -123,9 +125,7 @@ describe('DAG executor', () => {
       nodes: [{ id: 'x', dependsOn: [] }],
       concurrency: 1,
       retries: 3,
-      run: async () => {
-        throw new Error('boom');
-      },
+      run: () => Promise.reject(new Error('boom')),
     });
     assert.deepEqual(outcomes.get('x'), {
       state: 'failed',
@@ -147,7 +147,7 @@ describe('DAG executor', () => {
       nodes: typed,
       concurrency: 1,
       retries: 0,
-      run: async (node) => (seen.push(node.kind === 'leaf' ? node.label : node.kind), ok(undefined)),
+      run: (node) => (seen.push(node.kind === 'leaf' ? node.label : node.kind), Promise.resolve(ok(undefined))),
       onEvent: (event) => event.type === 'finished' && finished.push(`${event.node.kind}:${event.outcome.state}`),
     });
     assert.deepEqual(seen, ['base', 'L']);

@@ -97,7 +97,7 @@ describe('real Kolla checkouts', { skip }, () => {
       const facts = known[checkout.release];
       assert.ok(facts !== undefined, `${dir}: release ${checkout.release} is not one this test knows`);
       assert.equal(checkout.distros['debian']?.baseTag, facts.debian);
-      assert.equal(checkout.distros['debian']?.baseImage, 'debian');
+      assert.equal(checkout.distros['debian'].baseImage, 'debian');
       assert.equal(checkout.distros['ubuntu']?.baseTag, facts.ubuntu);
       assert.equal(checkout.distros['rocky']?.baseTag, facts.rocky);
       assert.equal(openstackBranch(checkout, checkout.release).dashed, facts.branch);

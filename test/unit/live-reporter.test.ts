@@ -17,8 +17,10 @@ class FakeTerminal extends Writable {
   /** The visible lines after applying "cursor up N" and "clear to end of screen". */
   screen(): string[] {
     const lines: string[] = [''];
+    // eslint-disable-next-line no-control-regex -- the terminal's escape sequences are what is parsed
     const text = this.written.replace(/\x1b\[\?25[lh]/g, '');
     for (let index = 0; index < text.length; index++) {
+      // eslint-disable-next-line no-control-regex -- the terminal's escape sequences are what is parsed
       const match = /^\x1b\[(\d+)A\r\x1b\[0J/.exec(text.slice(index));
       if (match) {
         lines.splice(lines.length - 1 - Number(match[1]), Number(match[1]) + 1, '');
@@ -30,7 +32,7 @@ class FakeTerminal extends Writable {
   }
 }
 
-const event = (input: RunEventInput): RunEvent => ({ at: '2026-11-25T10:00:00.000Z', ...input }) as RunEvent;
+const event = (input: RunEventInput): RunEvent => ({ at: '2026-11-25T10:00:00.000Z', ...input });
 
 describe('the live terminal view', () => {
   it('keeps one line per running image, a counter and a bar at the bottom; finished images scroll above', async () => {
@@ -92,13 +94,13 @@ describe('the live terminal view', () => {
     assert.ok(terminal.written.endsWith('\x1b[?25h'), 'the cursor is shown again');
   });
 
-  it('cuts lines to the terminal width so redraws stay aligned', () => {
+  it('cuts lines to the terminal width so redraws stay aligned', async () => {
     const terminal = new FakeTerminal();
     terminal.columns = 40;
     const live = new LiveReporter(terminal, () => 0, 60_000);
     live.handle(event({ type: 'warning', message: 'x'.repeat(200) }));
     assert.ok(terminal.screen().every((line) => line.length < 40));
-    void live.close();
+    await live.close();
   });
 
   it('draws bars in proportion', () => {

@@ -75,8 +75,8 @@ describe('plan', () => {
     );
     const leaf = plan.images[2];
     assert.equal(leaf?.reference, `127.0.0.1:5000/ns/leaf-a:${tag}`);
-    assert.equal(leaf?.labels[INPUT_DIGEST_LABEL], leaf?.inputDigest);
-    assert.match(leaf?.dockerfile ?? '', new RegExp(`^FROM 127\\.0\\.0\\.1:5000/ns/mid:${tag}`));
+    assert.equal(leaf.labels[INPUT_DIGEST_LABEL], leaf.inputDigest);
+    assert.match(leaf.dockerfile, new RegExp(`^FROM 127\\.0\\.0\\.1:5000/ns/mid:${tag}`));
     assert.match(
       plan.images[0]?.dockerfile ?? '',
       /^FROM localhost\/ci-builder\/bootstrap-debian:bookworm-[0-9a-f]{12}\n/,
@@ -146,19 +146,19 @@ describe('plan', () => {
       'app-archive',
       'plugins-archive',
     ]);
-    assert.equal(app?.failure, undefined);
+    assert.equal(app.failure, undefined);
     const other = first.images.find((image) => image.name === 'other');
     assert.match(other?.failure ?? '', /^source other: /);
     assert.ok(!other?.failure?.includes('hunter2'), 'no credential in the failure');
     assert.equal(
       (await plan()).images.find((image) => image.name === 'app')?.inputDigest,
-      app?.inputDigest,
+      app.inputDigest,
       'the same source digests the same',
     );
     writeFileSync(join(source, 'app/setup.py'), 'v2\n');
     assert.notEqual(
       (await plan()).images.find((image) => image.name === 'app')?.inputDigest,
-      app?.inputDigest,
+      app.inputDigest,
       'a changed source changes the digest',
     );
   });
@@ -187,7 +187,7 @@ describe('plan', () => {
     const app = rendered.images.find((image) => image.name === 'app');
     assert.match(app?.dockerfile ?? '', /ADD plugins-archive \/$/m);
     assert.deepEqual(app?.contextFiles, []);
-    assert.equal(app?.failure, undefined, 'a source that cannot be fetched is not looked at');
+    assert.equal(app.failure, undefined, 'a source that cannot be fetched is not looked at');
     assert.deepEqual(readdirSync(cache), ['templates'], 'only compiled templates are kept, no source');
     const built = await makePlan({ ...request, fetchSources: true });
     assert.match(built.images.find((image) => image.name === 'app')?.failure ?? '', /^source app: /);
@@ -223,10 +223,10 @@ describe('plan', () => {
       app?.contextFiles.map((file) => file.path),
       ['patches/series', 'patches/0001-fix.patch'],
     );
-    assert.deepEqual(app?.emptyDirs, []);
+    assert.deepEqual(app.emptyDirs, []);
     assert.deepEqual(base?.emptyDirs, ['patches']);
     const out = temporaryDir();
-    await writeBuildContext(out, base?.dockerfile ?? '', base?.contextFiles ?? [], base?.emptyDirs);
+    await writeBuildContext(out, base.dockerfile, base.contextFiles, base.emptyDirs);
     assert.ok(statSync(join(out, 'patches')).isDirectory());
     const without = await makePlan({
       config,

@@ -65,7 +65,7 @@ describe('the proxy cache when its files are damaged or cannot be written', () =
     const logged = accessLog.length;
     const response = await fetch(`${origin}${path}`, { signal: AbortSignal.timeout(5000) });
     const text = await response.text();
-    await waitFor('the access log line', async () => accessLog.length > logged);
+    await waitFor('the access log line', () => accessLog.length > logged);
     return { status: response.status, text, cache: accessLog[logged]?.cache ?? '-' };
   }
 

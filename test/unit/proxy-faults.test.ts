@@ -70,7 +70,7 @@ describe('the proxy and clients that stop reading mid-body', () => {
           ),
         );
       }
-      await waitFor('descriptors back to where they were', async () => openFds() <= baseline + 4);
+      await waitFor('descriptors back to where they were', () => openFds() <= baseline + 4);
       assert.deepEqual(
         readdirSync(cacheDir).filter((name) => name.endsWith('.partial')),
         [],

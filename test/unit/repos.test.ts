@@ -106,6 +106,25 @@ describe('dnf repository rewriting', () => {
       'appstream untouched',
     );
   });
+
+  it('matches a section name literally, not as a pattern', () => {
+    const dir = temporaryDir();
+    const original = [
+      '[epelXnext]',
+      'mirrorlist=https://a.example/',
+      '',
+      '[epel.next]',
+      'mirrorlist=https://b.example/',
+      '',
+    ];
+    writeFileSync(join(dir, 'epel.repo'), original.join('\n'));
+    const epel = repo({ base_path: 'epel/9/', version: 'v1', repo_file: 'epel.repo', section: 'epel.next' });
+    const [command] = dnfRewriteCommands([epel], proxy);
+    execFileSync('sh', ['-c', (command ?? '').replace('/etc/yum.repos.d/', `${dir}/`)]);
+    const rewritten = readFileSync(join(dir, 'epel.repo'), 'utf8').split('\n');
+    assert.deepEqual(rewritten.slice(0, 2), original.slice(0, 2), 'a section the name only matches as a pattern');
+    assert.deepEqual(rewritten.slice(3, 5), ['[epel.next]', '#mirrorlist=https://b.example/']);
+  });
 });
 
 describe('repository injection', () => {

@@ -229,7 +229,7 @@ describe('severity', () => {
     db.addRecord(osvRecord({ id: 'X-1', ecosystem: 'Debian:12', name: 'glibc', fixed: '9:0' }));
     const [finding] = matchInventory(inventoryOf('cron'), db);
     assert.equal(finding?.severity, 'UNKNOWN');
-    assert.equal(classify([finding as Finding], { ignoreUnfixed: false, allowed: new Set() }).verdict, 'clean');
+    assert.equal(classify([finding], { ignoreUnfixed: false, allowed: new Set() }).verdict, 'clean');
   });
 });
 

@@ -2,7 +2,6 @@ import { Command, type CommandUnknownOpts } from '@commander-js/extra-typings';
 import { join } from 'node:path';
 import { loadSecrets } from '../../config/secrets.js';
 import { createEngine } from '../../engine/index.js';
-import type { EngineName } from '../../engine/types.js';
 import { isValidTag } from '../../plan/naming.js';
 import type { Reporter } from '../../report/events.js';
 import { LiveReporter } from '../../report/live.js';
@@ -65,7 +64,7 @@ export function buildCommand(
           loaded,
           catalog,
           secrets: loadSecrets(loaded.secretsFile, loaded.readYaml),
-          engine: createEngine(config.engine as EngineName),
+          engine: createEngine(config.engine),
           distros,
           regexes: chosenRegexes(loaded, regexes, chosenSets(options)),
           skipParents: options.skipParents ?? false,

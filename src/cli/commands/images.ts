@@ -1,7 +1,6 @@
 import { Command, type CommandUnknownOpts } from '@commander-js/extra-typings';
 import { join, resolve } from 'node:path';
 import type { Catalog } from '../../catalog/types.js';
-import type { EngineName } from '../../engine/types.js';
 import { createEngine } from '../../engine/index.js';
 import { imageReference, isValidTag, runTag } from '../../plan/naming.js';
 import { smokeTestImage, type SmokeResult } from '../../smoke/smoke-test.js';
@@ -120,7 +119,7 @@ export function imagesCommand(globals: () => GlobalOptions, setExitCode: (code: 
             catalog,
             distro,
             tag,
-            engine: loaded.config.engine as EngineName,
+            engine: loaded.config.engine,
             selection: { regexes: regexList, skipParents: options.skipParents ?? false },
             renderInputs: loaded.renderInputs,
             cacheDir: cacheDir(),
@@ -158,7 +157,7 @@ export function imagesCommand(globals: () => GlobalOptions, setExitCode: (code: 
         const workspace = openWorkspace(global, options, { engine: options.engine });
         const { loaded } = workspace;
         const selection = chosenSelection(workspace, regexes, options);
-        const engine = createEngine(loaded.config.engine as EngineName);
+        const engine = createEngine(loaded.config.engine);
         const results: SmokeResult[] = [];
         for (const name of selection.selected) {
           const result = await smokeTestImage(engine, name, imageReference(loaded.config, name, options.tag));

@@ -1,7 +1,7 @@
 import { Command, Option, type CommandUnknownOpts } from '@commander-js/extra-typings';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { createEngine, type EngineName } from '../../engine/index.js';
+import { createEngine } from '../../engine/index.js';
 import { readAllowList, type AllowList } from '../../scan/allow-list.js';
 import { imageNameOf } from '../../scan/image-reference.js';
 import type { LayerCache } from '../../scan/layer-files.js';
@@ -66,9 +66,11 @@ export function scanCommand(
       const allowFile = options.allowedVulnerabilities;
       const allowList: AllowList = allowFile ? readAllowList(allowFile) : new Map();
       const loaded = loadConfigFor(global, { engine: options.engine });
-      const engine = createEngine(loaded.config.engine as EngineName);
+      const engine = createEngine(loaded.config.engine);
       for (const image of images) {
-        if (!(await engine.exists(image))) throw new UsageError(`${image}: no such image in ${engine.name}'s storage`);
+        const present = await engine.exists(image);
+        if (!present.ok) throw new WorkFailedError(`${image}: ${present.failure.message}`);
+        if (!present.value) throw new UsageError(`${image}: no such image in ${engine.name}'s storage`);
       }
       if (options.scanner === 'trivy') await assertTrivyRuns();
       const scanner: Scanner =

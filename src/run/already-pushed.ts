@@ -1,0 +1,71 @@
+import { readFile } from 'node:fs/promises';
+import type { Engine } from '../engine/types.js';
+import { RegistryClient, type RegistryCredentials } from '../registry/client.js';
+
+export interface RegistryAccess {
+  insecure: boolean;
+  /** The docker-format auth file made for the push, read for this registry's login. */
+  authFile?: string;
+}
+
+/** How long the registry may take to answer before the push goes ahead as usual. */
+const ASK_TIMEOUT_MS = 30_000;
+
+/**
+ * Whether the registry already holds this image at this reference: its manifest names the
+ * local image's config (the image id of buildah and docker is its config digest). Anything
+ * short of a clear yes (unreachable, no such tag, another image, an index) means "push it".
+ */
+export async function alreadyPushed(
+  engine: Pick<Engine, 'inspect'>,
+  reference: string,
+  access: RegistryAccess,
+): Promise<boolean> {
+  const local = await engine.inspect(reference);
+  if (!local.ok || local.value === undefined || local.value.id === '') return false;
+  return registryHoldsImage(reference, local.value.id, access);
+}
+
+export async function registryHoldsImage(reference: string, imageId: string, access: RegistryAccess): Promise<boolean> {
+  const parsed = splitReference(reference);
+  if (parsed === undefined) return false;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ASK_TIMEOUT_MS)));
+  try {
+    const login = await loginFor(parsed.registry, access.authFile);
+    const client = new RegistryClient(parsed.registry, login, { insecure: access.insecure });
+    const manifest = await Promise.race([client.getManifest(parsed.repository, parsed.tag), timeout]);
+    const configDigest = manifest?.config?.digest;
+    return typeof configDigest === 'string' && withoutAlgorithm(configDigest) === withoutAlgorithm(imageId);
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** `host[:port]/path/name:tag` → its parts; a digest reference or one without a tag is not asked about. */
+export function splitReference(reference: string): { registry: string; repository: string; tag: string } | undefined {
+  const slash = reference.indexOf('/');
+  const colon = reference.lastIndexOf(':');
+  if (slash <= 0 || colon <= slash || reference.includes('@')) return undefined;
+  return {
+    registry: reference.slice(0, slash),
+    repository: reference.slice(slash + 1, colon),
+    tag: reference.slice(colon + 1),
+  };
+}
+
+async function loginFor(registry: string, authFile: string | undefined): Promise<RegistryCredentials | undefined> {
+  if (authFile === undefined) return undefined;
+  const parsed = JSON.parse(await readFile(authFile, 'utf8')) as { auths?: Record<string, { auth?: string }> };
+  const encoded = parsed.auths?.[registry]?.auth;
+  if (encoded === undefined) return undefined;
+  const login = Buffer.from(encoded, 'base64').toString('utf8');
+  const split = login.indexOf(':');
+  return split < 0 ? undefined : { username: login.slice(0, split), password: login.slice(split + 1) };
+}
+
+function withoutAlgorithm(digest: string): string {
+  return digest.replace(/^sha256:/, '');
+}

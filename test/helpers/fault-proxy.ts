@@ -1,0 +1,160 @@
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+/** What the proxy does to the traffic; changeable while it runs (e.g. faults off for a re-run). */
+export interface Faults {
+  /** Answer 503 to every Nth request that starts a blob upload (POST …/blobs/uploads/); 0 = never. */
+  refuseEveryNthUpload: number;
+  /** Destroy every Nth connection that carries a blob body, after part of that body has passed; 0 = never. */
+  cutEveryNthBlobConnection: number;
+  /** Take the first bytes of every blob body, then stop reading and never answer: a push that hangs. */
+  holdBlobBodies: boolean;
+}
+
+export interface FaultCounts {
+  uploadStarts: number;
+  uploadsRefused: number;
+  blobConnections: number;
+  connectionsCut: number;
+  blobBodiesHeld: number;
+}
+
+export interface ManifestPut {
+  /** `<repository>:<tag or digest>` as in the request path. */
+  reference: string;
+  status: number;
+}
+
+export interface FaultProxy {
+  /** host:port on loopback, to configure as the registry. */
+  address: string;
+  faults: Faults;
+  counts: FaultCounts;
+  manifestPuts: ManifestPut[];
+  /** Resolves when the first blob body is being held (with holdBlobBodies). */
+  firstHold: Promise<void>;
+  stop(): Promise<void>;
+}
+
+const UPLOAD_START = /^\/v2\/.+\/blobs\/uploads\/?(\?.*)?$/;
+const UPLOAD_BODY = /^\/v2\/.+\/blobs\/uploads\/[^/?]+/;
+const MANIFEST = /^\/v2\/(.+)\/manifests\/([^/?]+)/;
+/** How much of a blob body of unknown length passes before a doomed connection is cut. */
+const CUT_AFTER_BYTES = 64 * 1024;
+
+/**
+ * An HTTP proxy on loopback in front of a registry that breaks pushes the way a bad network or
+ * an overloaded registry does. The Host header is passed on unchanged, so the upload locations
+ * the registry answers with point back at the proxy.
+ */
+export async function startFaultProxy(upstream: string, faults: Partial<Faults> = {}): Promise<FaultProxy> {
+  const [upstreamHost = '127.0.0.1', upstreamPort = '80'] = upstream.split(':');
+  const agent = new http.Agent({ keepAlive: true });
+  const state: Faults = { refuseEveryNthUpload: 0, cutEveryNthBlobConnection: 0, holdBlobBodies: false, ...faults };
+  const counts: FaultCounts = {
+    uploadStarts: 0,
+    uploadsRefused: 0,
+    blobConnections: 0,
+    connectionsCut: 0,
+    blobBodiesHeld: 0,
+  };
+  const manifestPuts: ManifestPut[] = [];
+  /** Per connection: whether it carried a blob body yet, and whether it is to be cut. */
+  const blobConnection = new WeakMap<Socket, { doomed: boolean }>();
+  let held: () => void = () => undefined;
+  const firstHold = new Promise<void>((resolve) => (held = resolve));
+
+  const handle = (request: IncomingMessage, response: ServerResponse) => {
+    const path = request.url ?? '/';
+    const method = request.method ?? 'GET';
+    if (method === 'POST' && UPLOAD_START.test(path)) {
+      counts.uploadStarts++;
+      if (state.refuseEveryNthUpload > 0 && counts.uploadStarts % state.refuseEveryNthUpload === 0) {
+        counts.uploadsRefused++;
+        request.resume();
+        response.writeHead(503, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ errors: [{ code: 'UNAVAILABLE', message: 'service unavailable' }] }));
+        return;
+      }
+    }
+    const carriesBlob = (method === 'PATCH' || method === 'PUT') && UPLOAD_BODY.test(path) && hasBody(request);
+    let doomed = false;
+    if (carriesBlob) {
+      let known = blobConnection.get(request.socket);
+      if (known === undefined) {
+        counts.blobConnections++;
+        const every = state.cutEveryNthBlobConnection;
+        known = { doomed: every > 0 && counts.blobConnections % every === 0 };
+        blobConnection.set(request.socket, known);
+      }
+      doomed = known.doomed;
+      known.doomed = false;
+    }
+
+    const target = { host: upstreamHost, port: Number(upstreamPort), method, path, headers: request.headers, agent };
+    const forwarded = http.request(target, (answer) => {
+      const manifest = method === 'PUT' ? MANIFEST.exec(path) : null;
+      if (manifest) manifestPuts.push({ reference: `${manifest[1]}:${manifest[2]}`, status: answer.statusCode ?? 0 });
+      response.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(response);
+    });
+    forwarded.on('error', () => response.destroy());
+    response.on('close', () => forwarded.destroy());
+
+    if (!carriesBlob || (!doomed && !state.holdBlobBodies)) {
+      request.pipe(forwarded);
+      return;
+    }
+    const length = Number(request.headers['content-length'] ?? NaN);
+    const cutAt = Number.isFinite(length) && length > 1 ? Math.floor(length / 2) : CUT_AFTER_BYTES;
+    let passed = 0;
+    let cutDone = false;
+    const cut = () => {
+      if (cutDone) return;
+      cutDone = true;
+      counts.connectionsCut++;
+      request.socket.destroy();
+      forwarded.destroy();
+    };
+    request.on('data', (chunk: Buffer) => {
+      if (state.holdBlobBodies) {
+        counts.blobBodiesHeld++;
+        request.pause();
+        held();
+        return;
+      }
+      const room = cutAt - passed;
+      forwarded.write(room < chunk.length ? chunk.subarray(0, room) : chunk);
+      passed += chunk.length;
+      if (passed >= cutAt) {
+        request.removeAllListeners('data');
+        cut();
+      }
+    });
+    // A body smaller than the cut point still never arrives whole.
+    request.on('end', () => passed < cutAt && cut());
+  };
+
+  const server = http.createServer(handle);
+  server.keepAliveTimeout = 30_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = server.address() as AddressInfo;
+  return {
+    address: `127.0.0.1:${port}`,
+    faults: state,
+    counts,
+    manifestPuts,
+    firstHold,
+    stop: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        agent.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function hasBody(request: IncomingMessage): boolean {
+  const length = request.headers['content-length'];
+  return request.headers['transfer-encoding'] !== undefined || (length !== undefined && Number(length) > 0);
+}
