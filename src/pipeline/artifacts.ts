@@ -29,14 +29,16 @@ export async function writePipelineArtifacts(
   verdict: PipelineVerdict,
   push: boolean,
 ): Promise<void> {
+  // An image both sets need (a shared parent) is scanned in each: one row set per reference.
+  const found = [...new Map(context.found.map((scan) => [scan.reference, scan])).values()];
   for (const kind of VERDICTS) {
-    const references = context.found.filter((scan) => scan.verdict === kind).map((scan) => scan.reference);
+    const references = found.filter((scan) => scan.verdict === kind).map((scan) => scan.reference);
     await writeFileAtomic(join(dir, LIST_FILES[kind]), lines(references));
   }
   await writeFileAtomic(join(dir, LIST_FILES.pushAttempt), lines(push ? context.admitted : []));
   const pushFailed = outcomes.flatMap((outcome) => outcome.summary?.push_failed.map((entry) => entry.reference) ?? []);
   await writeFileAtomic(join(dir, LIST_FILES.pushFailed), lines(pushFailed));
-  await writeFileAtomic(join(dir, SCAN_CSV), summaryCsv(context.found));
+  await writeFileAtomic(join(dir, SCAN_CSV), summaryCsv(found));
   const summary = {
     exit_code: verdict.exitCode,
     reasons: verdict.reasons,
