@@ -4,6 +4,7 @@ import { buildCommand } from './commands/build.js';
 import { configCommand } from './commands/config.js';
 import { doctorCommand } from './commands/doctor.js';
 import { imagesCommand } from './commands/images.js';
+import { pipelineCommand } from './commands/pipeline.js';
 import { proxyCommand } from './commands/proxy.js';
 import { scanCommand } from './commands/scan.js';
 import { tagsCommand } from './commands/tags.js';
@@ -41,6 +42,7 @@ export function createProgram(signal: AbortSignal, setExitCode: (code: number) =
     imagesCommand(globals, setExitCode),
     proxyCommand(globals, signal),
     scanCommand(globals, signal, setExitCode),
+    pipelineCommand(globals, signal, setExitCode),
     verifyNoSecretsCommand(globals, setExitCode),
     vaultCommand(globals),
     configCommand(globals),

@@ -33,6 +33,8 @@ export interface LoadedConfig {
   /** The secrets file made absolute, when one is configured. */
   secretsFile: string | undefined;
   renderInputs: RenderInputs;
+  /** scan.osv_db and scan.allowed_vulnerabilities made absolute. */
+  scanFiles: { osvDb: string[]; allowedVulnerabilities: string | undefined };
   /** Reads a YAML file the way the config was read (vault values unlocked with the same password). */
   readYaml: (file: string) => PlainObject;
   /** The vault password when one was given, needed or not: a secret that run output masks. */
@@ -113,6 +115,13 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
             : source,
         ]),
       ),
+    },
+    scanFiles: {
+      osvDb: config.scan.osv_db.map((path) => pathFrom(['scan', 'osv_db'], path)),
+      allowedVulnerabilities:
+        config.scan.allowed_vulnerabilities === undefined
+          ? undefined
+          : pathFrom(['scan', 'allowed_vulnerabilities'], config.scan.allowed_vulnerabilities),
     },
     readYaml,
     vaultPassword: () => givenVaultPassword(options.vaultPasswordFile, env),

@@ -147,6 +147,26 @@ export const configSchema = z
       })
       .strict()
       .default({ wait_seconds: 60 }),
+    /** The pipeline's scan gate; paths are relative to the file that sets them; flags override. */
+    scan: z
+      .object({
+        /** OSV dumps (all.zip, record folders) or Debian tracker JSON files. */
+        osv_db: z
+          .union([
+            z
+              .string()
+              .min(1)
+              .transform((path) => [path]),
+            z.array(z.string().min(1)),
+          ])
+          .default([]),
+        /** The operators' allowed-vulnerabilities.yml. */
+        allowed_vulnerabilities: z.string().min(1).optional(),
+        ignore_unfixed: z.boolean().default(false),
+        scanner: z.enum(['osv', 'trivy']).default('osv'),
+      })
+      .strict()
+      .default({ osv_db: [], ignore_unfixed: false, scanner: 'osv' }),
     /** Template overrides: files (as kolla-build --template-override), Kayobe's kolla_build_blocks and kolla_build_customizations. */
     build: z
       .object({

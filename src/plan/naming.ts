@@ -16,11 +16,15 @@ export function imageReference(
 
 /** `<release>-<distro>-<distro_version>-<YYYYMMDDTHHMMSS>` in UTC, the one tag of a run. */
 export function runTag(release: string, distro: string, distroVersion: string, at: Date): string {
-  const stamp = at
+  return `${release}-${distro}-${distroVersion}-${runStamp(at)}`;
+}
+
+/** `YYYYMMDDTHHMMSS` in UTC: the part of a run tag every distro of one pipeline shares. */
+export function runStamp(at: Date): string {
+  return at
     .toISOString()
     .replace(/[-:]/g, '')
     .replace(/\.\d+Z$/, '');
-  return `${release}-${distro}-${distroVersion}-${stamp}`;
 }
 
 const tagPattern = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;

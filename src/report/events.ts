@@ -14,6 +14,9 @@ export type FailureStatus = 'error' | 'parent_error' | 'push_error' | 'connectio
 export type BuildFailureStatus = Extract<FailureStatus, 'error' | 'connection_error' | 'interrupted'>;
 export type PushFailureStatus = Extract<FailureStatus, 'push_error' | 'connection_error' | 'interrupted'>;
 
+/** The findings of an image that count toward its verdict, per severity. */
+export type ScanCounts = Record<Severity, number>;
+
 /** Everything that happens in a run, as one discriminated union (`type` + `reason`). */
 export type RunEvent = { at: string } & (
   | { type: 'run'; reason: 'started'; tag: string; distro: string; engine: string; runDir: string; images: string[] }
@@ -75,7 +78,19 @@ export type RunEvent = { at: string } & (
       message: string;
       attempts: number;
     }
+  | {
+      type: 'scan';
+      reason: 'scanned';
+      name: string;
+      reference: string;
+      verdict: Verdict;
+      counts: ScanCounts;
+      allowed: number;
+      seconds: number;
+    }
 );
+
+/** Built but not pushed: its scan verdict keeps it out of the registry. */
 
 /** Distributes without the `at` field, which the emitter stamps. */
 export type RunEventInput = RunEvent extends infer E ? (E extends RunEvent ? Omit<E, 'at'> : never) : never;

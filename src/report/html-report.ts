@@ -1,9 +1,10 @@
 import { createReadStream, existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import type { Reporter } from './events.js';
-import { renderHtmlReport, type LogTails } from './html.js';
+import { renderHtmlReport, WORST_FINDINGS, type LogTails, type ScanFindings } from './html.js';
 import type { SummaryCollector } from './summary.js';
 
 const TAIL_LINES = 300;
@@ -26,8 +27,28 @@ export class HtmlReportReporter implements Reporter {
       const file = join(this.runDir, 'logs', `${name}.log`);
       if (existsSync(file)) tails[name] = await tail(file, TAIL_LINES);
     }
-    await writeFileAtomic(join(this.runDir, 'report.html'), renderHtmlReport(summary, tails));
+    const findings: ScanFindings = {};
+    for (const { name } of summary.scanned)
+      findings[name] = await worstFindings(join(this.runDir, 'scan', `${name}.json`));
+    await writeFileAtomic(join(this.runDir, 'report.html'), renderHtmlReport(summary, tails, findings));
   }
+}
+
+const SEVERITY_ORDER = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'];
+
+/** The worst findings of an image's scan report (HIGH and up, allow-listed ones included and marked). */
+async function worstFindings(file: string): Promise<ScanFindings[string]> {
+  if (!existsSync(file)) return [];
+  const report = JSON.parse(await readFile(file, 'utf8')) as { findings?: ScanFindings[string] };
+  return (report.findings ?? [])
+    .filter((finding) => finding.severity === 'CRITICAL' || finding.severity === 'HIGH')
+    .sort(
+      (a, b) =>
+        SEVERITY_ORDER.indexOf(a.severity) - SEVERITY_ORDER.indexOf(b.severity) ||
+        Number(a.status === 'allowed') - Number(b.status === 'allowed') ||
+        a.id.localeCompare(b.id),
+    )
+    .slice(0, WORST_FINDINGS);
 }
 
 /** The last lines of a file, read as a stream (logs can be large). */

@@ -3,6 +3,23 @@ import type { ImageRecord, RunSummary } from './summary.js';
 /** The last lines of each image's log, shown in the report. */
 export type LogTails = Record<string, { lines: string[]; total: number }>;
 
+/** The worst findings of each scanned image, as its scan report lists them. */
+export type ScanFindings = Record<
+  string,
+  Array<{
+    id: string;
+    package: string;
+    installed: string;
+    fixed: string;
+    severity: string;
+    url: string;
+    status: string;
+  }>
+>;
+
+/** How many findings the report shows per image (the scan report has them all). */
+export const WORST_FINDINGS = 10;
+
 const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 const ms = (iso: string | undefined): number | undefined => (iso === undefined ? undefined : Date.parse(iso));
 const anchor = (name: string): string => `log-${name.replace(/[^A-Za-z0-9_-]/g, '_')}`;
@@ -88,7 +105,37 @@ function timeline(summary: RunSummary, rows: readonly Row[], critical: ReadonlyS
   return `<svg class="timeline" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="timeline of every image's build and push">${ticks.join('')}${bars.join('')}</svg>`;
 }
 
-export function renderHtmlReport(summary: RunSummary, logs: LogTails): string {
+function scanSection(summary: RunSummary, findings: ScanFindings): string {
+  if (summary.scanned.length + summary.scan_failed.length === 0)
+    return '<p class="meta">No vulnerability scan ran in this run.</p>';
+  const held = new Set(summary.held.map((entry) => entry.name));
+  const rows = summary.scanned
+    .map((scan) => {
+      const worst = (findings[scan.name] ?? [])
+        .map((finding) => {
+          const allowed = finding.status === 'allowed' ? ' <span class="badge">allowed</span>' : '';
+          const other = finding.status !== 'allowed' && finding.status !== 'counted' ? ` (${finding.status})` : '';
+          const fixed = finding.fixed === '' ? 'no fix' : `fixed in ${finding.fixed}`;
+          const id = finding.url
+            ? `<a href="${escapeHtml(finding.url)}">${escapeHtml(finding.id)}</a>`
+            : escapeHtml(finding.id);
+          const text = `${escapeHtml(finding.severity)} ${id} ${escapeHtml(finding.package)} ${escapeHtml(finding.installed)}, ${escapeHtml(fixed)}${escapeHtml(other)}`;
+          return `<li class="finding ${finding.status}">${text}${allowed}</li>`;
+        })
+        .join('');
+      const verdict = `${escapeHtml(scan.verdict)}${held.has(scan.name) ? ' (held)' : ''}`;
+      return `<tr class="verdict-${scan.verdict}"><td><a href="scan/${encodeURIComponent(scan.name)}.json">${escapeHtml(scan.name)}</a></td><td>${verdict}</td><td class="num">${scan.counts.CRITICAL}</td><td class="num">${scan.counts.HIGH}</td><td class="num">${scan.allowed}</td><td class="num">${scan.seconds.toFixed(1)}</td><td>${worst ? `<ul>${worst}</ul>` : ''}</td></tr>`;
+    })
+    .join('\n');
+  const failed = summary.scan_failed
+    .map((entry) => `<p class="failure">${escapeHtml(entry.name)}: scan failed: ${escapeHtml(entry.reason)}</p>`)
+    .join('\n');
+  return `${failed}<table class="scan"><thead><tr><th>image</th><th>verdict</th><th>critical</th><th>high</th><th>allowed</th><th>scan s</th><th>worst findings</th></tr></thead><tbody>
+${rows}
+</tbody></table>`;
+}
+
+export function renderHtmlReport(summary: RunSummary, logs: LogTails, findings: ScanFindings = {}): string {
   const rows: Row[] = Object.entries(summary.images)
     .map(([name, record]) => ({
       name,
@@ -157,7 +204,8 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bott
 .count{border:1px solid #dde;border-radius:6px;padding:6px 12px;min-width:70px}.count b{display:block;font-size:20px}
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #eef;padding:4px 8px;text-align:left;vertical-align:top}
 td.num{text-align:right}code{font:12px ui-monospace,monospace}
-tr.failed td{background:#fdecec}tr.skipped td{color:#777}
+tr.failed td{background:#fdecec}tr.verdict-critical td{background:#fdecec}tr.verdict-dirty td{background:#fff6e0}
+li.finding.allowed{color:#777}tr.skipped td{color:#777}
 .badge{background:#ffe8b3;border-radius:4px;padding:0 5px;font-size:11px}
 svg.timeline{max-width:100%;height:auto;border:1px solid #eef}
 .grid{stroke:#eef}.tick{font-size:10px;fill:#777;text-anchor:middle}.label{font-size:12px;text-anchor:end;fill:#1d2330}.critical-label{font-weight:bold}
@@ -181,7 +229,7 @@ ${summary.not_matched.length + summary.unbuildable.length > 0 ? `<p class="meta"
 <h2>Push</h2>
 ${pushRows ? `<table><thead><tr><th>image</th><th>result</th><th>reference</th><th>reason</th></tr></thead><tbody>${pushRows}</tbody></table>` : '<p class="meta">Nothing was pushed in this run.</p>'}
 <h2>Scan</h2>
-<p class="meta">No vulnerability scan ran in this run.</p>
+${scanSection(summary, findings)}
 <h2>Logs</h2>
 <p class="meta">Click an image name above to show the end of its log here.</p>
 ${logSections}

@@ -1,8 +1,9 @@
 import type { Writable } from 'node:stream';
 import type { Reporter, RunEvent } from './events.js';
+import { describeCounts } from './plain.js';
 
 interface Running {
-  activity: 'building' | 'pushing';
+  activity: 'building' | 'scanning' | 'pushing';
   since: number;
 }
 
@@ -69,7 +70,7 @@ export class LiveReporter implements Reporter {
       case 'push':
         return this.applyPush(event, stamp);
       case 'scan':
-        return undefined;
+        return this.applyScan(event, stamp);
       default: {
         const never: never = event;
         return never;
@@ -161,8 +162,27 @@ export class LiveReporter implements Reporter {
         this.running.delete(event.name);
         return `${stamp} ✗ ${event.name} push failed (${event.status}): ${event.message}`;
       case 'retrying':
-      case 'held':
         return undefined;
+      case 'held':
+        return `${stamp} ✋ ${event.name} held (${event.verdict}): not pushed`;
+      default: {
+        const never: never = event;
+        return never;
+      }
+    }
+  }
+
+  private applyScan(event: Extract<RunEvent, { type: 'scan' }>, stamp: string): string | undefined {
+    switch (event.reason) {
+      case 'started':
+        this.running.set(event.name, { activity: 'scanning', since: this.now() });
+        return undefined;
+      case 'scanned':
+        this.running.delete(event.name);
+        return `${stamp} ${event.verdict === 'clean' ? '✓' : '!'} ${event.name} ${event.verdict}${describeCounts(event)}`;
+      case 'failed':
+        this.running.delete(event.name);
+        return `${stamp} ✗ ${event.name} scan failed: ${event.message}`;
       default: {
         const never: never = event;
         return never;

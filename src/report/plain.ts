@@ -28,7 +28,7 @@ export class PlainReporter implements Reporter {
       case 'push':
         return this.describePush(event);
       case 'scan':
-        return undefined;
+        return this.describeScan(event);
       default: {
         const never: never = event;
         return never;
@@ -110,14 +110,42 @@ export class PlainReporter implements Reporter {
       case 'retrying':
         return quiet ? undefined : `${event.name}: push attempt ${event.attempt} after: ${event.message}`;
       case 'started':
-      case 'held':
         return undefined;
+      case 'held':
+        return `${event.name}: push HELD (${event.verdict}): ${event.reference} not pushed`;
       default: {
         const never: never = event;
         return never;
       }
     }
   }
+
+  private describeScan(event: Extract<RunEvent, { type: 'scan' }>): string | undefined {
+    const quiet = this.verbosity === 'quiet';
+    switch (event.reason) {
+      case 'started':
+        return this.verbosity === 'verbose' ? `${event.name}: scanning ${event.reference}` : undefined;
+      case 'scanned':
+        if (quiet && event.verdict !== 'critical') return undefined;
+        return `${event.name}: scanned ${event.verdict}${describeCounts(event)} (${event.seconds.toFixed(1)}s)`;
+      case 'failed':
+        return `${event.name}: scan FAILED: ${event.message}`;
+      default: {
+        const never: never = event;
+        return never;
+      }
+    }
+  }
+}
+
+/** `, 1 critical, 2 high, 1 allowed`: only the numbers that are not zero. */
+export function describeCounts(event: Extract<RunEvent, { type: 'scan'; reason: 'scanned' }>): string {
+  const parts = [
+    ...(event.counts.CRITICAL > 0 ? [`${event.counts.CRITICAL} critical`] : []),
+    ...(event.counts.HIGH > 0 ? [`${event.counts.HIGH} high`] : []),
+    ...(event.allowed > 0 ? [`${event.allowed} allowed`] : []),
+  ];
+  return parts.length > 0 ? `: ${parts.join(', ')}` : '';
 }
 
 /** The one line of an image that ends in `failed`, worded for its status. */

@@ -1,4 +1,5 @@
-import type { FailureStatus, Reporter, RunEvent } from './events.js';
+import type { Verdict } from '../scan/types.js';
+import type { FailureStatus, Reporter, RunEvent, ScanCounts } from './events.js';
 
 export interface ImageRecord {
   reference: string;
@@ -35,6 +36,19 @@ export interface RunSummary {
   reused: Array<{ name: string }>;
   pushed: Array<{ name: string; reference: string; already?: true }>;
   push_failed: Array<{ name: string; reference: string; reason: string }>;
+  /** Images scanned before their push (pipeline runs): verdict and counting findings per severity. */
+  scanned: Array<{
+    name: string;
+    reference: string;
+    verdict: Verdict;
+    counts: ScanCounts;
+    allowed: number;
+    seconds: number;
+  }>;
+  /** Images that could not be scanned (so were not pushed). */
+  scan_failed: Array<{ name: string; reference: string; reason: string }>;
+  /** Built and scanned, but not pushed because of their verdict (critical without --push-dirty). */
+  held: Array<{ name: string; reference: string; verdict: Verdict }>;
   unmatched_regexes: string[];
   tag: string;
   distro: string;
@@ -57,6 +71,9 @@ export class SummaryCollector implements Reporter {
     reused: [],
     pushed: [],
     push_failed: [],
+    scanned: [],
+    scan_failed: [],
+    held: [],
     unmatched_regexes: [],
     tag: '',
     distro: '',
@@ -82,8 +99,9 @@ export class SummaryCollector implements Reporter {
         return this.onImage(event);
       case 'push':
         return this.onPush(event);
-      case 'warning':
       case 'scan':
+        return this.onScan(event);
+      case 'warning':
         return;
       default: {
         const never: never = event;
@@ -209,7 +227,28 @@ export class SummaryCollector implements Reporter {
         if (record) record.push = { ...record.push, status: 'failed', attempts: event.attempts, finished_at: event.at };
         return;
       case 'retrying':
+        return;
       case 'held':
+        this.summary.held.push({ name: event.name, reference: event.reference, verdict: event.verdict });
+        return;
+      default: {
+        const never: never = event;
+        return never;
+      }
+    }
+  }
+
+  private onScan(event: Extract<RunEvent, { type: 'scan' }>): void {
+    switch (event.reason) {
+      case 'started':
+        return;
+      case 'scanned': {
+        const { name, reference, verdict, counts, allowed, seconds } = event;
+        this.summary.scanned.push({ name, reference, verdict, counts, allowed, seconds });
+        return;
+      }
+      case 'failed':
+        this.summary.scan_failed.push({ name: event.name, reference: event.reference, reason: event.message });
         return;
       default: {
         const never: never = event;

@@ -26,6 +26,17 @@ export interface PushSettings {
   authFile?: string;
 }
 
+/** Whether an image that now exists may go to the registry (a scan, in the pipeline). */
+export interface GateDecision {
+  push: boolean;
+}
+
+/**
+ * Called once per image after it was built or reused, before its push is queued. It runs beside the
+ * build of other images (children do not wait for it); a held image is simply not pushed.
+ */
+export type ImageGate = (image: PlannedImage, signal: AbortSignal) => Promise<GateDecision>;
+
 export interface BuildRunOptions {
   plan: Plan;
   engine: Engine;
@@ -36,6 +47,7 @@ export interface BuildRunOptions {
   /** Leave images that already exist in the engine at their reference alone (not built, not pushed). */
   skipExisting?: boolean;
   push?: PushSettings;
+  gate?: ImageGate;
   events: EventBus;
   summary: SummaryCollector;
   signal: AbortSignal;
@@ -69,6 +81,11 @@ export async function executeBuildRun(options: BuildRunOptions): Promise<BuildRu
   const containersBefore = listed.ok ? new Set(listed.value) : undefined;
   const pushes = new Limiter(options.push?.threads ?? 1);
   const pushing: Array<Promise<PushOutcome>> = [];
+  const gating: Array<Promise<void>> = [];
+  const queuePush = (image: PlannedImage) => {
+    const push = options.push;
+    if (push) pushing.push(pushes.add(() => pushImage(run, image, push)));
+  };
   const nodes = runGraph(plan);
   const attempts = new Map<string, number>();
 
@@ -100,8 +117,15 @@ export async function executeBuildRun(options: BuildRunOptions): Promise<BuildRu
             ? await reuseSkippedParent(run, node.image)
             : await buildImage(run, { image: node.image, contextRoot, attempt, signal: nodeSignal });
         if (!built.ok) return built;
-        const push = options.push;
-        if (built.value === 'ready' && push) pushing.push(pushes.add(() => pushImage(run, node.image, push)));
+        if (built.value !== 'ready') return ok(undefined);
+        const gate = options.gate;
+        if (gate === undefined) queuePush(node.image);
+        else
+          gating.push(
+            gate(node.image, signal).then((decision) => {
+              if (decision.push) queuePush(node.image);
+            }),
+          );
         return ok(undefined);
       }
       default: {
@@ -136,6 +160,8 @@ export async function executeBuildRun(options: BuildRunOptions): Promise<BuildRu
         }
       },
     });
+    // Every gate decides (and queues its push) before the pushes are awaited.
+    await Promise.all(gating);
     await pushes.drain();
     pushOutcomes = await Promise.all(pushing);
   } finally {

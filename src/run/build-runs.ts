@@ -17,7 +17,7 @@ import type { RepositoryAccess } from '../repos/urls.js';
 import { createAppendStream } from '../util/append-stream.js';
 import { cacheDir } from '../util/cache-dir.js';
 import { WorkFailedError, errorMessage } from '../util/errors.js';
-import { executeBuildRun, type PushSettings } from './build-run.js';
+import { executeBuildRun, type ImageGate, type PushSettings } from './build-run.js';
 import { isLoopbackRegistry, runSecretForms, secretScrubber, writeRegistryAuth } from './registry-auth.js';
 import type { RegistryAuth } from './registry-auth.js';
 
@@ -38,6 +38,8 @@ export interface BuildRunsRequest {
   runDir?: string;
   push: boolean;
   authProxy: boolean;
+  /** The gate of each run's images (the pipeline scans there), given the run's own events. */
+  gate?: (run: { distro: string; tag: string; runDir: string; events: EventBus }) => ImageGate;
   /** The progress reporter of each run (live view, plain lines or JSON). */
   progress: () => Reporter;
   signal: AbortSignal;
@@ -133,6 +135,7 @@ export async function runBuilds(
         summary,
         signal: request.signal,
         ...(push ? { push } : {}),
+        ...(request.gate ? { gate: request.gate({ distro, tag, runDir, events }) } : {}),
       });
       const run = { runDir, ...result };
       finished.push(run);

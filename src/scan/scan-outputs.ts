@@ -21,7 +21,7 @@ const severityRank = (finding: { severity: (typeof SEVERITIES)[number] }) => SEV
 const csvField = (value: string) => `"${value.replace(/"/g, '""')}"`;
 
 /** The findings that count, one row each, worst first, as the operators' summary CSV (without kernel packages). */
-export function summaryCsv(scans: readonly ImageScan[]): string {
+export function summaryCsv(scans: ReadonlyArray<Pick<ImageScan, 'reference' | 'findings'>>): string {
   const rows = scans.flatMap((scan) =>
     scan.findings
       .filter((finding) => finding.status === 'counted')
@@ -56,6 +56,13 @@ export function imageReport(scan: ImageScan): Record<string, unknown> {
   };
 }
 
+/** `<dir>/<image>.json` (the report) and `<dir>/<image>.cdx.json` (the SBOM) of one image. */
+export async function writeImageScan(dir: string, scan: ImageScan, toolVersion: string): Promise<void> {
+  await writeFileAtomic(join(dir, `${scan.name}.json`), `${JSON.stringify(imageReport(scan), null, 2)}\n`);
+  const sbom = cycloneDx(scan.inventory, { reference: scan.reference, name: scan.name, toolVersion });
+  await writeFileAtomic(join(dir, `${scan.name}.cdx.json`), `${JSON.stringify(sbom, null, 2)}\n`);
+}
+
 /**
  * Writes `<out>/scan/`: `<image>.json`, `<image>.cdx.json`, `summary.csv` and the
  * `clean-images.txt`, `dirty-images.txt`, `critical-images.txt` lists; each file whole or not at all.
@@ -66,11 +73,7 @@ export async function writeScanOutputs(
   toolVersion: string,
 ): Promise<string> {
   const dir = join(outDir, 'scan');
-  for (const scan of scans) {
-    await writeFileAtomic(join(dir, `${scan.name}.json`), `${JSON.stringify(imageReport(scan), null, 2)}\n`);
-    const sbom = cycloneDx(scan.inventory, { reference: scan.reference, name: scan.name, toolVersion });
-    await writeFileAtomic(join(dir, `${scan.name}.cdx.json`), `${JSON.stringify(sbom, null, 2)}\n`);
-  }
+  for (const scan of scans) await writeImageScan(dir, scan, toolVersion);
   await writeFileAtomic(join(dir, 'summary.csv'), summaryCsv(scans));
   for (const verdict of VERDICTS) {
     const listed = scans.filter((scan) => scan.verdict === verdict).map((scan) => `${scan.reference}\n`);

@@ -137,6 +137,25 @@ describe('config loading', () => {
     );
   });
 
+  it('reads the scan keys: osv_db one path or many, files against the file that names them, defaults', () => {
+    const dir = configDir({
+      'config.yml': `${base}scan:\n  osv_db: db/all.zip\n  allowed_vulnerabilities: trivy/allowed.yml\n  ignore_unfixed: true\n`,
+    });
+    const loaded = loadConfig({ configDir: dir, env: {} });
+    assert.deepEqual(loaded.scanFiles, {
+      osvDb: [join(dir, 'db/all.zip')],
+      allowedVulnerabilities: join(dir, 'trivy/allowed.yml'),
+    });
+    assert.deepEqual([loaded.config.scan.ignore_unfixed, loaded.config.scan.scanner], [true, 'osv']);
+    const defaults = loadConfig({ configDir: configDir({}), env: {} });
+    assert.deepEqual(defaults.scanFiles, { osvDb: [], allowedVulnerabilities: undefined });
+    const bad = configDir({ 'config.yml': `${base}scan:\n  scanner: grype\n` });
+    assert.throws(
+      () => loadConfig({ configDir: bad, env: {} }),
+      (error: unknown) => error instanceof ConfigError && /scan\.scanner/.test(error.message),
+    );
+  });
+
   it('redacts secret-looking keys and the password of a URL for display', () => {
     assert.deepEqual(
       redactSecrets({

@@ -32,4 +32,29 @@ describe('the HTML report', () => {
       /<tr class="failed"><td><a href="#log-broken_script_">broken&#60;script&#62;<\/a><\/td><td>failed \(error\)<\/td><td>RUN false: exit 1<\/td>/,
     );
   });
+
+  it('has a scan section: counts per image, the worst findings, allow-listed ones marked, held ones said', () => {
+    const summary = sampleSummary();
+    const counts = { UNKNOWN: 0, LOW: 0, MEDIUM: 0, HIGH: 1, CRITICAL: 1 };
+    summary.scanned.push({ name: 'leaf', reference: 'r/leaf:t', verdict: 'critical', counts, allowed: 1, seconds: 2 });
+    summary.held.push({ name: 'leaf', reference: 'r/leaf:t', verdict: 'critical' });
+    const finding = { package: 'lib<x>', installed: '1.0', url: 'https://osv.dev/vulnerability/CVE-1', fixed: '1.1' };
+    const scanned = renderHtmlReport(
+      summary,
+      {},
+      {
+        leaf: [
+          { ...finding, id: 'CVE-1', severity: 'CRITICAL', status: 'counted' },
+          { ...finding, id: 'CVE-2', severity: 'CRITICAL', status: 'allowed', fixed: '' },
+        ],
+      },
+    );
+    assert.match(
+      scanned,
+      /<td>critical \(held\)<\/td><td class="num">1<\/td><td class="num">1<\/td><td class="num">1<\/td>/,
+    );
+    assert.match(scanned, /CVE-1<\/a> lib&#60;x&#62; 1\.0, fixed in 1\.1<\/li>/);
+    assert.match(scanned, /CVE-2<\/a> lib&#60;x&#62; 1\.0, no fix <span class="badge">allowed<\/span><\/li>/);
+    assert.match(html, /No vulnerability scan ran in this run/);
+  });
 });

@@ -1,0 +1,270 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import type { BaseImage } from '../../src/bootstrap/base-image.js';
+import { pipelineVerdict, type SetOutcome } from '../../src/pipeline/exit-reasons.js';
+import { gateDecision, scanGate, type GateContext } from '../../src/pipeline/gate.js';
+import { INPUT_DIGEST_LABEL, type Plan, type PlannedImage } from '../../src/plan/plan.js';
+import { EventBus, type RunEvent } from '../../src/report/events.js';
+import { SummaryCollector, type RunSummary } from '../../src/report/summary.js';
+import { executeBuildRun, type BuildRunOptions, type ImageGate } from '../../src/run/build-run.js';
+import type { Verdict } from '../../src/scan/types.js';
+import { VulnerabilityDatabase } from '../../src/scan/vulnerability-db.js';
+import { Limiter } from '../../src/util/limiter.js';
+import { FakeEngine, type FakeEngineScript } from '../helpers/fake-engine.js';
+import { temporaryDir } from '../helpers/files.js';
+
+const BASE: BaseImage = {
+  kind: 'bootstrap',
+  distro: 'debian',
+  suite: 'bookworm',
+  source: {
+    bootstrap: 'mmdebstrap',
+    variant: 'minbase',
+    include: [],
+    sources: ['deb http://127.0.0.1:9/d bookworm main'],
+  },
+  digest: 'sha256:0123456789abcdef',
+  repository: 'localhost/ci-builder/bootstrap-debian',
+  tag: 'bookworm-0123456789ab',
+  reference: 'localhost/ci-builder/bootstrap-debian:bookworm-0123456789ab',
+};
+
+const reference = (name: string) => `registry.test/ns/${name}:t1`;
+
+function image(name: string, parent: string | null): PlannedImage {
+  const inputDigest = `sha256:${name}-digest`;
+  return {
+    name,
+    parent,
+    reference: reference(name),
+    dockerfile: `FROM ${parent === null ? BASE.reference : reference(parent)}\nRUN echo ${name}\n`,
+    contextFiles: [],
+    emptyDirs: [],
+    inputDigest,
+    labels: { [INPUT_DIGEST_LABEL]: inputDigest },
+    fromBaseImage: parent === null,
+  };
+}
+
+/** base → openstack-base → keystone, base → cron. */
+const IMAGES = () => [
+  image('base', null),
+  image('cron', 'base'),
+  image('openstack-base', 'base'),
+  image('keystone', 'openstack-base'),
+];
+
+function planOf(images: PlannedImage[]): Plan {
+  const selection = {
+    selected: images.map((entry) => entry.name),
+    skippedParents: [],
+    notMatched: [],
+    unbuildable: [],
+  };
+  return {
+    distro: 'debian',
+    distroVersion: 'bookworm',
+    tag: 't1',
+    engine: 'buildah',
+    baseImage: BASE,
+    bootstrapMirrorLines: [],
+    repositoriesInjected: false,
+    selection: { ...selection, unmatchedRegexes: [] },
+    images,
+    skippedParents: [],
+  };
+}
+
+function engineWithBase(script: FakeEngineScript = {}): FakeEngine {
+  const engine = new FakeEngine(script);
+  engine.images.set(BASE.reference, { id: 'sha256:base-image', labels: {}, user: '' });
+  return engine;
+}
+
+const PUSH = { threads: 2, attempts: 2, backoffMs: 1, insecure: true };
+
+interface GatedRun {
+  summary: RunSummary;
+  events: RunEvent[];
+  exitCode: number;
+  runDir: string;
+}
+
+async function gatedRun(
+  engine: FakeEngine,
+  makeGate: (events: EventBus, runDir: string) => ImageGate,
+  options: Partial<BuildRunOptions> = {},
+): Promise<GatedRun> {
+  const runDir = temporaryDir('ci-builder-pipeline-run-');
+  const events = new EventBus();
+  const seen: RunEvent[] = [];
+  const summary = new SummaryCollector();
+  events.attach(summary);
+  events.attach({ handle: (event) => void seen.push(event) });
+  const result = await executeBuildRun({
+    plan: planOf(IMAGES()),
+    engine,
+    runDir,
+    cacheDir: join(runDir, 'cache'),
+    threads: 1,
+    retries: 0,
+    events,
+    summary,
+    signal: new AbortController().signal,
+    push: PUSH,
+    gate: makeGate(events, runDir),
+    ...options,
+  });
+  return { summary: summary.summary, events: seen, exitCode: result.exitCode, runDir };
+}
+
+/** A gate with a verdict per image, emitting what the pipeline's scanning gate emits. */
+function verdictGate(verdicts: Record<string, Verdict>, pushDirty: boolean) {
+  return (events: EventBus): ImageGate =>
+    (planned) => {
+      const verdict = verdicts[planned.name] ?? 'clean';
+      const { name } = planned;
+      const counts = {
+        UNKNOWN: 0,
+        LOW: 0,
+        MEDIUM: 0,
+        HIGH: verdict === 'dirty' ? 1 : 0,
+        CRITICAL: verdict === 'critical' ? 1 : 0,
+      };
+      events.emit({
+        type: 'scan',
+        reason: 'scanned',
+        name,
+        reference: planned.reference,
+        verdict,
+        counts,
+        allowed: 0,
+        seconds: 0,
+      });
+      const decision = gateDecision({ kind: 'scanned', verdict }, pushDirty);
+      if (!decision.push) events.emit({ type: 'push', reason: 'held', name, reference: planned.reference, verdict });
+      return Promise.resolve(decision);
+    };
+}
+
+const outcome = (summary: RunSummary, exitCode: 0 | 1 | 130 = 0): SetOutcome => ({
+  distro: 'debian',
+  set: 'overcloud',
+  tag: 't1',
+  runDir: '/tmp/x',
+  summary,
+  exitCode,
+});
+
+describe('the pipeline gate', () => {
+  it('pushes clean and dirty images, holds critical ones unless --push-dirty, never an unscanned one', () => {
+    const decide = (verdict: Verdict, pushDirty: boolean) => gateDecision({ kind: 'scanned', verdict }, pushDirty).push;
+    assert.deepEqual(
+      (['clean', 'dirty', 'critical'] as const).map((verdict) => [decide(verdict, false), decide(verdict, true)]),
+      [
+        [true, true],
+        [true, true],
+        [false, true],
+      ],
+    );
+    assert.equal(gateDecision({ kind: 'failed' }, true).push, false);
+  });
+
+  it('lets a clean image be pushed while other images still build, and holds a critical one', async () => {
+    const engine = engineWithBase();
+    const run = await gatedRun(engine, verdictGate({ keystone: 'critical', cron: 'dirty' }, false));
+    assert.deepEqual(engine.pushed.sort(), [reference('base'), reference('cron'), reference('openstack-base')]);
+    assert.ok(
+      engine.calls.indexOf(`push ${reference('base')}`) < engine.calls.indexOf(`build ${reference('keystone')}`),
+      `base is pushed before keystone's build starts: ${engine.calls.join(', ')}`,
+    );
+    assert.deepEqual(run.summary.held, [{ name: 'keystone', reference: reference('keystone'), verdict: 'critical' }]);
+    assert.deepEqual(run.summary.scanned.map((scan) => `${scan.name} ${scan.verdict}`).sort(), [
+      'base clean',
+      'cron dirty',
+      'keystone critical',
+      'openstack-base clean',
+    ]);
+    assert.equal(run.exitCode, 0, 'the build run itself succeeded: holding is the pipeline verdict');
+    const verdict = pipelineVerdict([outcome(run.summary)], false);
+    assert.equal(verdict.exitCode, 1);
+    assert.deepEqual(verdict.reasons, [
+      'debian overcloud: critical vulnerabilities, not pushed (--push-dirty pushes them): keystone',
+    ]);
+  });
+
+  it('pushes the critical image too with --push-dirty, and the pipeline succeeds', async () => {
+    const engine = engineWithBase();
+    const run = await gatedRun(engine, verdictGate({ keystone: 'critical' }, true));
+    assert.equal(engine.pushed.length, 4);
+    assert.deepEqual(run.summary.held, []);
+    assert.deepEqual(pipelineVerdict([outcome(run.summary)], false), { exitCode: 0, reasons: [] });
+  });
+
+  it('the scanning gate fails an image the engine cannot export: scan failed, not pushed, a reason', async () => {
+    const engine = engineWithBase();
+    const context: GateContext = {
+      settings: {
+        engine,
+        scanner: { kind: 'osv', database: new VulnerabilityDatabase() },
+        ignoreUnfixed: false,
+        allowList: new Map(),
+      },
+      scans: new Limiter(1),
+      pushDirty: true,
+      toolVersion: '0.0.0',
+      found: [],
+      admitted: [],
+    };
+    const run = await gatedRun(engine, (events, runDir) => scanGate(context, { events, runDir }));
+    assert.deepEqual(engine.pushed, []);
+    const failed = run.events.filter((event) => event.type === 'scan' && event.reason === 'failed');
+    assert.equal(failed.length, 4);
+    assert.match(JSON.stringify(failed[0]), /cannot read the image: the fake engine cannot export/);
+    assert.deepEqual(run.summary.held, [], 'held is for verdicts; an unscanned image is a scan failure');
+    const verdict = pipelineVerdict([outcome(run.summary)], false);
+    assert.equal(verdict.reasons.length, 1);
+    const [reason = ''] = verdict.reasons;
+    assert.match(reason, /^debian overcloud: 4 image\(s\) could not be scanned: /);
+    assert.deepEqual(reason.split(': ')[2]?.split(', ').sort(), ['base', 'cron', 'keystone', 'openstack-base']);
+  });
+});
+
+describe('the pipeline exit reasons', () => {
+  it('names a failed build, a failed push and a distro that built nothing, one line each', async () => {
+    const failing = engineWithBase({
+      failBuild: new Map([[reference('cron'), 'build']]),
+      pushFailures: new Map([[reference('openstack-base'), 5]]),
+    });
+    const run = await gatedRun(failing, verdictGate({}, false));
+    assert.equal(run.exitCode, 1);
+    const nothing = await gatedRun(
+      engineWithBase({ failBuild: new Map([[reference('base'), 'build']]) }),
+      verdictGate({}, false),
+    );
+    const rocky: SetOutcome = { ...outcome(nothing.summary, 1), distro: 'rocky' };
+    const unplanned: SetOutcome = {
+      distro: 'ubuntu',
+      set: 'seed',
+      tag: 't',
+      runDir: '/x',
+      exitCode: 1,
+      error: 'no repo',
+    };
+    const verdict = pipelineVerdict([outcome(run.summary, 1), rocky, unplanned], false);
+    assert.equal(verdict.exitCode, 1);
+    assert.deepEqual(verdict.reasons, [
+      'rocky: no image was built',
+      'ubuntu: no image was built',
+      'debian overcloud: 1 build(s) failed: cron',
+      'debian overcloud: 1 push(es) failed: openstack-base',
+      'rocky overcloud: 4 build(s) failed: base, cron, openstack-base, keystone',
+      'ubuntu seed: no repo',
+    ]);
+  });
+
+  it('is 130 with one reason when interrupted', () => {
+    assert.deepEqual(pipelineVerdict([], true), { exitCode: 130, reasons: ['interrupted'] });
+  });
+});
