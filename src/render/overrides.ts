@@ -8,6 +8,18 @@ export const OVERRIDE_TEMPLATE_NAME = '__ci_builder_template_override__.j2';
 
 const extendsLine = /.*\{%.*extends.*\n/g;
 
+/** The name the text before an override's `{% extends %}` is rendered under. */
+export const OVERRIDE_LEADING_TEMPLATE_NAME = '__ci_builder_template_override_leading__.j2';
+
+/**
+ * The text before an override's `{% extends %}`: Jinja2 renders it ahead of the parent's output (Kayobe's
+ * `# Ansible managed` and blank lines open every Dockerfile), where nunjucks drops it; empty when none.
+ */
+export function leadingText(override: string): string {
+  const at = override.search(/\{%-?\s*extends\b/);
+  return at <= 0 ? '' : override.slice(0, at);
+}
+
 export interface OverrideInputs {
   /** Contents of the override files, in order. */
   files: readonly string[];
