@@ -137,7 +137,11 @@ function compareCheckout(name: string, checkout: string, distro: string): Row {
   // An empty working folder: no ./etc/ci-builder is picked up, the checkout alone is the configuration.
   const cwd = mkdtempSync(join(work, 'cwd-'));
   const cli = join(root, 'dist/cli/main.js');
-  const ours = run(process.execPath, [cli, 'images', 'render', '--kolla-dir', checkout, '--distro', distro, '--out', ourOut], cwd);
+  const ours = run(
+    process.execPath,
+    [cli, 'images', 'render', '--kolla-dir', checkout, '--distro', distro, '--out', ourOut],
+    cwd,
+  );
   const theirs = imageFolders(join(kollaWork, 'docker'));
   const mine = imageFolders(ourOut);
   const counts: Record<Verdict, number> = { identical: 0, differs: 0, 'only-kolla-build': 0, 'only-ci-builder': 0 };
@@ -155,7 +159,14 @@ function compareCheckout(name: string, checkout: string, distro: string): Row {
     counts[verdict] += 1;
     if (verdict !== 'identical') differences.push({ image, verdict, ...(detail === null ? {} : { detail }) });
   }
-  return { checkout: name, distro, counts, kollaBuildSeconds: kolla.seconds, ciBuilderSeconds: ours.seconds, differences };
+  return {
+    checkout: name,
+    distro,
+    counts,
+    kollaBuildSeconds: kolla.seconds,
+    ciBuilderSeconds: ours.seconds,
+    differences,
+  };
 }
 
 try {
@@ -174,7 +185,9 @@ try {
       }
     }
   }
-  console.log('| checkout | distro | identical | differ | only kolla-build | only ci-builder | kolla-build s | ci-builder s |');
+  console.log(
+    '| checkout | distro | identical | differ | only kolla-build | only ci-builder | kolla-build s | ci-builder s |',
+  );
   console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const row of rows) {
     const { counts } = row;
@@ -191,7 +204,10 @@ try {
     if (row.differences.length > limit) console.log(`  ... ${row.differences.length - limit} more`);
   }
   mkdirSync(dirname(options.out), { recursive: true });
-  writeFileSync(options.out, `${JSON.stringify({ benchmark: 'render-kolla', at: new Date().toISOString(), rows }, null, 2)}\n`);
+  writeFileSync(
+    options.out,
+    `${JSON.stringify({ benchmark: 'render-kolla', at: new Date().toISOString(), rows }, null, 2)}\n`,
+  );
   const clean = rows.length === checkouts.length * distros.length;
   process.exitCode = clean && rows.every((row) => row.differences.length === 0) ? 0 : 1;
 } finally {

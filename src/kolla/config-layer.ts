@@ -98,7 +98,9 @@ export function kollaConfigLayer(checkout: KollaCheckout, conf: KollaBuildConf, 
     build,
   };
   if (checkout.codename !== null) layer.release_codename = checkout.codename;
-  const unknownOptions = conf.unknown.map(({ section, key }) => (key === null ? `[${section}]` : `[${section}] ${key}`));
+  const unknownOptions = conf.unknown.map(({ section, key }) =>
+    key === null ? `[${section}]` : `[${section}] ${key}`,
+  );
   return { values: layer, settings, unknownOptions };
 }
 

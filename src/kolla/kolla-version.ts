@@ -70,10 +70,10 @@ function readOrNull(file: string): string | null {
 }
 
 function versionFromGit(dir: string): KollaVersion | null {
-  if (!(isGitTopLevel(dir))) return null;
+  if (!isGitTopLevel(dir)) return null;
   const exact = git(['describe', '--exact-match'], dir);
   const target = exact === null || exact === '' ? null : parsePipVersion(exact.replace(/-/g, '.'));
-  const log = (git(['log', '--decorate=full', '--format=%h%x00%s%x00%d'], dir)) ?? '';
+  const log = git(['log', '--decorate=full', '--format=%h%x00%s%x00%d'], dir) ?? '';
   let lastTag: string | null = null;
   let distance = 0;
   for (const [row, line] of log.split('\n').entries()) {
@@ -93,7 +93,7 @@ function versionFromGit(dir: string): KollaVersion | null {
   if (distance > 0) {
     // pbr reads the tag back with dots; git knows it by its real name, which may have dashes.
     const range = lastTag === null ? 'HEAD' : `${realTagName(dir, lastTag)}..HEAD`;
-    version = incrementVersion(last, semVerBump((git(['log', '--pretty=%B', range], dir)) ?? ''));
+    version = incrementVersion(last, semVerBump(git(['log', '--pretty=%B', range], dir) ?? ''));
   }
   if (target !== null && compareVersions(version, target) > 0) {
     return { source: 'none', reason: `git history asks for ${briefVersion(version)} but HEAD is tagged ${exact}` };
@@ -102,7 +102,7 @@ function versionFromGit(dir: string): KollaVersion | null {
 }
 
 function realTagName(dir: string, dotted: string): string {
-  const names = ((git(['tag', '--list'], dir)) ?? '').split('\n');
+  const names = (git(['tag', '--list'], dir) ?? '').split('\n');
   return names.find((name) => name.replace(/-/g, '.') === dotted) ?? dotted;
 }
 
@@ -115,7 +115,7 @@ function versionFromPkgInfo(dir: string): string | null {
 /** The checkout's version as kolla-build would compute it running from `dir` with environment `env`. */
 export function kollaVersion(dir: string, env: NodeJS.ProcessEnv): KollaVersionInfo {
   const ownGit = isGitTopLevel(dir);
-  const gitShortSha = ownGit ? (git(['log', '-n1', '--pretty=format:%h'], dir)) || null : null;
+  const gitShortSha = ownGit ? git(['log', '-n1', '--pretty=format:%h'], dir) || null : null;
   const version = resolveVersion(dir, env);
   const templateValue = gitShortSha ?? (version.source === 'none' ? null : version.version);
   return { version, gitShortSha, templateValue };

@@ -79,7 +79,8 @@ function dnfCommand(repo: string, info: RepoInfo): string {
   } else {
     command = `dnf config-manager --enable ${pythonStr(key(info, 'name'))} || true`;
   }
-  if ('baseurl' in info) for (const url of lines(info.baseurl)) command += ` && echo 'baseurl=${url}' >>${dnfFile(repo)}`;
+  if ('baseurl' in info)
+    for (const url of lines(info.baseurl)) command += ` && echo 'baseurl=${url}' >>${dnfFile(repo)}`;
   else if ('metalink' in info) command += ` && echo 'metalink=${pythonStr(info.metalink)}' >>${dnfFile(repo)}`;
   else if ('mirrorlist' in info) command += ` && echo 'mirrorlist=${pythonStr(info.mirrorlist)}' >>${dnfFile(repo)}`;
   return command;
@@ -111,7 +112,7 @@ export function handleReposBySection(data: ReposData, context: ReposContext, nam
       }
     } catch (error) {
       if (error instanceof MissingKey) {
-        throw new Error(`handle_repos: repository "${repo}" for ${distro}: no ${error.message}`);
+        throw new Error(`handle_repos: repository "${repo}" for ${distro}: no ${error.message}`, { cause: error });
       }
       throw error;
     }

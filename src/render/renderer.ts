@@ -4,7 +4,14 @@ import { UsageError } from '../util/errors.js';
 import { customizable } from './customizable.js';
 import { debianPackageInstall } from './kolla-methods.js';
 import { handleRepos, type ReposContext, type ReposSource } from './kolla-repos.js';
-import { addPythonFormatFilters, addPythonTests, installJinjaCompat, pythonGlobals } from './jinja-compat.js';
+import {
+  addPythonFormatFilters,
+  addPythonTests,
+  FROM_IMPORT_GLOBAL,
+  fromImport,
+  installJinjaCompat,
+  pythonGlobals,
+} from './jinja-compat.js';
 import { CompiledTemplates, MemoryTreeLoader, type TemplateFiles } from './memory-loader.js';
 import { leadingText, OVERRIDE_LEADING_TEMPLATE_NAME, OVERRIDE_TEMPLATE_NAME } from './overrides.js';
 import type { TemplateVariables } from './variables.js';
@@ -110,6 +117,7 @@ export class Renderer {
         return handleRepos(repos, this.ctx, names, mode);
       });
       for (const [name, value] of Object.entries(pythonGlobals)) environment.addGlobal(name, value);
+      environment.addGlobal(FROM_IMPORT_GLOBAL, fromImport);
       environment.addGlobal('raise_error', (message: string) => {
         throw new Error(String(message));
       });
