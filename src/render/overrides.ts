@@ -12,12 +12,16 @@ const extendsLine = /.*\{%.*extends.*\n/g;
 export const OVERRIDE_LEADING_TEMPLATE_NAME = '__ci_builder_template_override_leading__.j2';
 
 /**
- * The text before an override's `{% extends %}`: Jinja2 renders it ahead of the parent's output (Kayobe's
- * `# Ansible managed` and blank lines open every Dockerfile), where nunjucks drops it; empty when none.
+ * The text before an override's `{% extends %}`, as a template of its own: Jinja2 renders that text
+ * ahead of the parent's output (Kayobe's `# Ansible managed` and blank lines open every Dockerfile),
+ * where nunjucks drops it. Templates lose one trailing newline when read; this text keeps all of its
+ * own, so one is added for that. Empty when there is none.
  */
 export function leadingText(override: string): string {
   const at = override.search(/\{%-?\s*extends\b/);
-  return at <= 0 ? '' : override.slice(0, at);
+  if (at <= 0) return '';
+  const text = override.slice(0, at);
+  return text.endsWith('\n') ? `${text}\n` : text;
 }
 
 export interface OverrideInputs {
