@@ -97,6 +97,21 @@ describe('--kolla-dir: an upstream checkout is the configuration', () => {
     assert.deepEqual(listed.stdout.trim().split('\n'), ['base', 'demo']);
   });
 
+  it('gives a newer release its codename, its branch spelling and tag, and no build_date or Python', async () => {
+    const newer = join(projectRoot, 'test/fixtures/kolla-checkout-render-newer');
+    const out = join(temporaryDir(), 'out');
+    const result = await runCli(['images', 'render', '--kolla-dir', newer, '--distro', 'beta', '--out', out], {
+      cwd: temporaryDir(),
+      env,
+    });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(
+      read(out, 'base/Dockerfile'),
+      'FROM beta:newname\nENV BRANCH=master CODENAME=Zebra\nENV DATE=none PYTHON=none',
+    );
+    assert.equal(read(out, 'demo/Dockerfile'), 'FROM demo/base:master-beta-newname');
+  });
+
   it("the config's kolla.dir works as the flag does, and the config's own keys win", async () => {
     const dir = writeTree(temporaryDir(), {
       'etc/config.yml': `kolla:\n  dir: ${checkout}\nmaintainer: Ops <ops@example.org>\n`,
