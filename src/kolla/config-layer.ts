@@ -19,10 +19,25 @@ function list(value: KollaConfValue | null | undefined): string[] {
   return typeof value === 'string' && value !== '' ? [value] : [];
 }
 
+/**
+ * oslo.config's substitution, as kolla-build's source options get it: `$name` and `${name}` name another
+ * option (`$tarballs_base`, `${openstack_branch}`), `$$` is a dollar sign.
+ */
+function substituted(value: string, options: Record<string, unknown>): string {
+  return value.replace(/\$(\$|\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g, (match, _all, braced, bare) => {
+    if (match === '$$') return '$';
+    const option = options[String(braced ?? bare)];
+    return typeof option === 'string' ? option : match;
+  });
+}
+
 /** The keys of a source entry the configuration knows (Kolla's table also keeps notes for its own scripts). */
-function sourceSection(entry: Record<string, unknown>): PlainObject {
+function sourceSection(entry: Record<string, unknown>, options: Record<string, unknown>): PlainObject {
   const section: PlainObject = {};
-  for (const key of SOURCE_KEYS) if (entry[key] !== undefined) section[key] = entry[key];
+  for (const key of SOURCE_KEYS) {
+    const value = entry[key];
+    if (value !== undefined) section[key] = typeof value === 'string' ? substituted(value, options) : value;
+  }
   return section;
 }
 
@@ -50,10 +65,11 @@ export function kollaConfigLayer(checkout: KollaCheckout, conf: KollaBuildConf, 
     const name = section.replace(/-user$/, '');
     if (users[name] === undefined && user.uid !== undefined) users[name] = { ...user };
   }
+  const options: Record<string, unknown> = { tarballs_base: checkout.tarballsBase, ...values };
   const sources: PlainObject = {};
-  for (const [section, entry] of Object.entries(checkout.sources)) sources[section] = sourceSection(entry);
+  for (const [section, entry] of Object.entries(checkout.sources)) sources[section] = sourceSection(entry, options);
   for (const [section, entry] of Object.entries(conf.sources)) {
-    const merged = { ...(sources[section] as PlainObject | undefined), ...sourceSection({ ...entry }) };
+    const merged = { ...(sources[section] as PlainObject | undefined), ...sourceSection({ ...entry }, options) };
     if (merged.type === 'local' && typeof merged.location === 'string') {
       merged.location = resolve(cwd, merged.location);
     }

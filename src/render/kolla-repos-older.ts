@@ -29,11 +29,14 @@ function aptLines(repo: string, info: unknown): string {
   return lines.map((line, index) => `echo '${line}' ${index === 0 ? '>' : '>>'}${aptFile(repo)}`).join(' && ');
 }
 
-export function handleReposByName(data: ReposData, context: ReposContext, names: unknown, mode: unknown): string {
+/** repos.yaml of the by-name releases: sections of names → a repository name (rpm) or a mapping (deb). */
+export type NamedReposData = Record<string, Record<string, unknown> | undefined>;
+
+export function handleReposByName(data: NamedReposData, context: ReposContext, names: unknown, mode: unknown): string {
   if (mode !== 'enable' && mode !== 'disable') throw new Error(`handle_repos: unknown mode ${pythonStr(mode)}`);
   if (!Array.isArray(names)) throw new TypeError('handle_repos: the first argument must be a list of repository names');
   const distro = pythonStr(context.base_distro);
-  const list: Record<string, unknown> | undefined = data[`${distro}-${pythonStr(context.base_arch)}`] ?? data[distro];
+  const list = data[`${distro}-${pythonStr(context.base_arch)}`] ?? data[distro];
   if (list === undefined) throw new Error(`handle_repos: repos.yaml has no section ${distro}`);
   const rpm = context.base_package_type === 'rpm';
   let commands = '';

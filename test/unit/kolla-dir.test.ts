@@ -3,6 +3,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseParent } from '../../src/catalog/parent.js';
+import { loadConfig } from '../../src/config/load.js';
 import { runCli } from '../helpers/cli.js';
 import { projectRoot, temporaryDir, writeTree } from '../helpers/index.js';
 
@@ -134,6 +135,25 @@ describe('--kolla-dir: an upstream checkout is the configuration', () => {
     assert.equal(none.code, 2);
     assert.equal(none.stderr.trim().split('\n').length, 1);
     assert.match(none.stderr, /not a Kolla checkout/);
+  });
+});
+
+describe('the checkout as a config layer', () => {
+  it("takes Kolla's sources with their option references filled in, as oslo.config fills them", () => {
+    const loaded = loadConfig({ kolla: { dir: checkout }, cwd: temporaryDir(), env });
+    assert.deepEqual(loaded.config.sources['demo-base'], {
+      type: 'url',
+      location: 'https://tarballs.example/demo/demo-retired-2030.1.tar.gz',
+      enabled: true,
+    });
+    assert.deepEqual(loaded.config.users['shared'], { uid: 50002, gid: 50100, group: 'sharers' });
+    assert.deepEqual(loaded.config.sets['small'], [
+      { regex: 'demo', enabled: true },
+      { regex: 'demo-', enabled: true },
+    ]);
+    // The host's architecture adds its own entries (tool, on aarch64).
+    assert.ok(loaded.config.distros['alpha']?.unbuildable.includes('broken'));
+    assert.equal(loaded.config.default_distro, 'alpha');
   });
 });
 
