@@ -43,6 +43,8 @@ export function selectionOptions() {
     profile: "same as --set (kolla-build's name for it)",
     imagesDir: 'extra image tree; repeatable, later trees add or replace images',
     skipParents: 'leave out selected images that have children (build reuses their existing image)',
+    kollaDir: "an upstream Kolla checkout: its image tree and data under the config's keys (config kolla.dir)",
+    kollaConfig: 'a kolla-build.conf mapped onto the config, as Kayobe writes it (config kolla.config)',
   };
   return {
     distro: new Option('--distro <names>', help.distro).argParser(collectList),
@@ -50,6 +52,8 @@ export function selectionOptions() {
     profile: new Option('--profile <names>', help.profile).argParser(collectList),
     imagesDir: new Option('--images-dir <dir>', help.imagesDir).argParser(collectRepeated),
     skipParents: new Option('--skip-parents', help.skipParents),
+    kollaDir: new Option('--kolla-dir <dir>', help.kollaDir),
+    kollaConfig: new Option('--kolla-config <file>', help.kollaConfig),
   };
 }
 
@@ -66,12 +70,14 @@ export function templateOverrideOption() {
 export function withImageSelection<Args extends unknown[], Opts extends OptionValues, Globals extends OptionValues>(
   command: Command<Args, Opts, Globals>,
 ) {
-  const { distro, set, profile, imagesDir, skipParents } = selectionOptions();
+  const { distro, set, profile, imagesDir, skipParents, kollaDir, kollaConfig } = selectionOptions();
   return command
     .argument('[regex...]', 'select images whose name matches (unanchored, as kolla-build); their parents come along')
     .addOption(distro)
     .addOption(set)
     .addOption(profile)
     .addOption(imagesDir)
-    .addOption(skipParents);
+    .addOption(skipParents)
+    .addOption(kollaDir)
+    .addOption(kollaConfig);
 }

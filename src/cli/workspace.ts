@@ -17,6 +17,9 @@ export interface SelectionOptions {
   templateOverride?: string[];
   imagesDir?: string[];
   skipParents?: boolean;
+  /** An upstream Kolla checkout and kolla-build.conf under the config (kolla.dir, kolla.config). */
+  kollaDir?: string;
+  kollaConfig?: string;
 }
 
 export interface Workspace {
@@ -25,18 +28,25 @@ export interface Workspace {
 }
 
 /** The configuration as the global options name it. */
-export function loadConfigFor(globals: GlobalOptions, flags: Overrides = {}): LoadedConfig {
-  return loadConfig({
+export function loadConfigFor(
+  globals: GlobalOptions,
+  flags: Overrides = {},
+  kolla: Pick<SelectionOptions, 'kollaDir' | 'kollaConfig'> = {},
+): LoadedConfig {
+  const loaded = loadConfig({
     configDir: globals.config,
     environment: globals.environment,
     vaultPasswordFile: globals.vaultPasswordFile,
     flags,
+    kolla: { dir: kolla.kollaDir, config: kolla.kollaConfig },
   });
+  for (const warning of loaded.warnings) process.stderr.write(`ci-builder: warning: ${warning}\n`);
+  return loaded;
 }
 
 /** Config and image trees as every command that chooses images sees them. */
 export function openWorkspace(globals: GlobalOptions, selection: SelectionOptions, flags: Overrides = {}): Workspace {
-  const configured = loadConfigFor(globals, flags);
+  const configured = loadConfigFor(globals, flags, selection);
   const { renderInputs } = configured;
   const templateOverrideFiles = [
     ...renderInputs.templateOverrideFiles,

@@ -7,7 +7,9 @@ import { parseYamlWithVault, VaultYamlError, YamlAliasError } from '../vault/yam
 import type { z } from 'zod';
 import { ConfigError, UsageError } from '../util/errors.js';
 import type { SourceDefinition } from '../sources/types.js';
+import type { KollaRenderRules } from '../kolla/render-rules.js';
 import { isPlainObject, type PlainObject } from '../util/plain-object.js';
+import { kollaSourceOf, loadKolla, type KollaSourceOptions, type LoadedKolla } from './kolla-source.js';
 import { mergeLayers, originOf, type Layer } from './layers.js';
 import { overridesFromEnvironment, overridesFromFlags, type Overrides } from './overrides.js';
 import { configSchema, type Config } from './schema.js';
@@ -18,6 +20,8 @@ export interface LoadOptions {
   vaultPasswordFile?: string | undefined;
   environment?: string | undefined;
   flags?: Overrides;
+  /** --kolla-dir and --kolla-config: an upstream Kolla checkout as the lowest config layer. */
+  kolla?: KollaSourceOptions;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
 }
@@ -39,6 +43,10 @@ export interface LoadedConfig {
   readYaml: (file: string) => PlainObject;
   /** The vault password when one was given, needed or not: a secret that run output masks. */
   vaultPassword: () => string | undefined;
+  /** The Kolla checkout the config layers over, when one is named. */
+  kolla: LoadedKolla | undefined;
+  /** Lines to print before the command's own output (nothing failed). */
+  warnings: string[];
 }
 
 /** What rendering reads besides the config itself, its paths made absolute against the file that named them. */
@@ -51,6 +59,8 @@ export interface RenderInputs {
   patchesPath: string | undefined;
   /** Image sources (kolla-build's source sections), local locations absolute. */
   sources: Record<string, SourceDefinition>;
+  /** What the Kolla release in use gives its templates, when the config layers over a checkout. */
+  kolla?: KollaRenderRules | undefined;
 }
 
 export const CONFIG_FILE = 'config.yml';
@@ -69,12 +79,14 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   const cwd = options.cwd ?? process.cwd();
   const configDir = resolveConfigDir(options.configDir, env, cwd);
   const baseFile = join(configDir, CONFIG_FILE);
-  if (!existsSync(baseFile))
+  // A checkout named on the command line stands alone: the bundled example describes a tree of its own.
+  const kollaOnly = configDir === bundledConfigDir && options.kolla?.dir !== undefined;
+  if (!kollaOnly && !existsSync(baseFile))
     throw new UsageError(`${baseFile}: config file not found (set --config DIR or CI_BUILDER_CONFIG)`);
 
   const password = () => requireVaultPassword(options.vaultPasswordFile, 'a value in the configuration', env);
   const readYaml = (file: string) => readYamlObject(file, password);
-  const layers: Layer[] = [{ origin: baseFile, values: readYaml(baseFile) }];
+  const layers: Layer[] = kollaOnly ? [] : [{ origin: baseFile, values: readYaml(baseFile) }];
   const environment = options.environment ?? (env.CI_BUILDER_ENVIRONMENT || undefined);
   if (environment !== undefined)
     layers.push({
@@ -82,6 +94,9 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
       values: readYaml(environmentFile(configDir, environment)),
     });
   layers.push(...overridesFromEnvironment(env), ...overridesFromFlags(options.flags ?? {}));
+  const kolla = loadKolla(kollaSourceOf(options.kolla ?? {}, mergeLayers(layers), cwd), cwd, env);
+  // The checkout's data is the lowest layer: every key the operator sets overrides it.
+  if (kolla !== undefined) layers.unshift(kolla.layer);
 
   const merged = mergeLayers(layers);
   const parsed = configSchema.safeParse(merged.values);
@@ -115,6 +130,7 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
             : source,
         ]),
       ),
+      kolla: kolla?.rules,
     },
     scanFiles: {
       osvDb: config.scan.osv_db.map((path) => pathFrom(['scan', 'osv_db'], path)),
@@ -123,6 +139,8 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
           ? undefined
           : pathFrom(['scan', 'allowed_vulnerabilities'], config.scan.allowed_vulnerabilities),
     },
+    kolla,
+    warnings: kolla?.warning === undefined ? [] : [kolla.warning],
     readYaml,
     vaultPassword: () => givenVaultPassword(options.vaultPasswordFile, env),
   };

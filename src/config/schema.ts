@@ -100,6 +100,16 @@ const setEntry = z.union([
 
 export const configSchema = z
   .object({
+    /** An upstream Kolla checkout whose data (tree, users, sources, distros...) sits below these keys. */
+    kolla: z
+      .object({
+        /** The checkout's root folder. */
+        dir: z.string().min(1).optional(),
+        /** A kolla-build.conf (as Kayobe writes it) mapped onto these keys. */
+        config: z.string().min(1).optional(),
+      })
+      .strict()
+      .optional(),
     release: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'a release name such as zed or 2024.1'),
     /** The release's name (Zed, Epoxy); templates read it as openstack_release_codename. Default: release capitalised. */
     release_codename: z.string().min(1).optional(),

@@ -1,5 +1,5 @@
 /** Reading a Kolla checkout's own data and kolla-build.conf, for `--kolla-dir`, `--kolla-config` and `kolla-build`. */
-export { KollaCheckoutError, readKollaCheckout } from './read-checkout.js';
+export { KollaCheckoutError, readKollaCheckout, readKollaCheckoutSync } from './read-checkout.js';
 export type {
   KollaCheckout,
   KollaDistro,

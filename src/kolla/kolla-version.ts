@@ -1,7 +1,6 @@
-import { execFile } from 'node:child_process';
-import { readFile, realpath } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import {
   briefVersion,
   compareVersions,
@@ -11,8 +10,6 @@ import {
   versionTagsOfLogLine,
   type PipVersion,
 } from './pbr-version.js';
-
-const run = promisify(execFile);
 
 /** Where a checkout's version came from, or why there is none. */
 export type KollaVersion =
@@ -32,9 +29,14 @@ export interface KollaVersionInfo {
   templateValue: string | null;
 }
 
-async function git(args: string[], cwd: string): Promise<string | null> {
+function git(args: string[], cwd: string): string | null {
   try {
-    const { stdout } = await run('git', args, { cwd, maxBuffer: 256 * 1024 * 1024 });
+    const stdout = execFileSync('git', args, {
+      cwd,
+      maxBuffer: 256 * 1024 * 1024,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     return stdout.trim();
   } catch {
     return null;
@@ -45,17 +47,33 @@ async function git(args: string[], cwd: string): Promise<string | null> {
  * Whether `dir` is the top of a git work tree. A checkout exported into some other repository's folder
  * has no history of its own: the enclosing repository's tags say nothing about Kolla's version.
  */
-async function isGitTopLevel(dir: string): Promise<boolean> {
-  const top = await git(['rev-parse', '--show-toplevel'], dir);
+function isGitTopLevel(dir: string): boolean {
+  const top = git(['rev-parse', '--show-toplevel'], dir);
   if (top === null || top === '') return false;
-  return (await realpath(top).catch(() => top)) === (await realpath(dir).catch(() => dir));
+  return realpathOr(top) === realpathOr(dir);
 }
 
-async function versionFromGit(dir: string): Promise<KollaVersion | null> {
-  if (!(await isGitTopLevel(dir))) return null;
-  const exact = await git(['describe', '--exact-match'], dir);
+function realpathOr(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
+function readOrNull(file: string): string | null {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+function versionFromGit(dir: string): KollaVersion | null {
+  if (!isGitTopLevel(dir)) return null;
+  const exact = git(['describe', '--exact-match'], dir);
   const target = exact === null || exact === '' ? null : parsePipVersion(exact.replace(/-/g, '.'));
-  const log = (await git(['log', '--decorate=full', '--format=%h%x00%s%x00%d'], dir)) ?? '';
+  const log = git(['log', '--decorate=full', '--format=%h%x00%s%x00%d'], dir) ?? '';
   let lastTag: string | null = null;
   let distance = 0;
   for (const [row, line] of log.split('\n').entries()) {
@@ -74,8 +92,8 @@ async function versionFromGit(dir: string): Promise<KollaVersion | null> {
   let version = last;
   if (distance > 0) {
     // pbr reads the tag back with dots; git knows it by its real name, which may have dashes.
-    const range = lastTag === null ? 'HEAD' : `${await realTagName(dir, lastTag)}..HEAD`;
-    version = incrementVersion(last, semVerBump((await git(['log', '--pretty=%B', range], dir)) ?? ''));
+    const range = lastTag === null ? 'HEAD' : `${realTagName(dir, lastTag)}..HEAD`;
+    version = incrementVersion(last, semVerBump(git(['log', '--pretty=%B', range], dir) ?? ''));
   }
   if (target !== null && compareVersions(version, target) > 0) {
     return { source: 'none', reason: `git history asks for ${briefVersion(version)} but HEAD is tagged ${exact}` };
@@ -83,27 +101,27 @@ async function versionFromGit(dir: string): Promise<KollaVersion | null> {
   return { source: 'git', version: briefVersion(distance === 0 ? last : version), lastTag, commitsSinceTag: distance };
 }
 
-async function realTagName(dir: string, dotted: string): Promise<string> {
-  const names = ((await git(['tag', '--list'], dir)) ?? '').split('\n');
+function realTagName(dir: string, dotted: string): string {
+  const names = (git(['tag', '--list'], dir) ?? '').split('\n');
   return names.find((name) => name.replace(/-/g, '.') === dotted) ?? dotted;
 }
 
-async function versionFromPkgInfo(dir: string): Promise<string | null> {
-  const text = await readFile(join(dir, 'PKG-INFO'), 'utf8').catch(() => null);
+function versionFromPkgInfo(dir: string): string | null {
+  const text = readOrNull(join(dir, 'PKG-INFO'));
   if (text === null || !/^Name:\s*kolla\s*$/m.test(text)) return null;
   return /^Version:\s*(\S+)\s*$/m.exec(text)?.[1] ?? null;
 }
 
 /** The checkout's version as kolla-build would compute it running from `dir` with environment `env`. */
-export async function kollaVersion(dir: string, env: NodeJS.ProcessEnv): Promise<KollaVersionInfo> {
-  const ownGit = await isGitTopLevel(dir);
-  const gitShortSha = ownGit ? (await git(['log', '-n1', '--pretty=format:%h'], dir)) || null : null;
-  const version = await resolveVersion(dir, env);
+export function kollaVersion(dir: string, env: NodeJS.ProcessEnv): KollaVersionInfo {
+  const ownGit = isGitTopLevel(dir);
+  const gitShortSha = ownGit ? git(['log', '-n1', '--pretty=format:%h'], dir) || null : null;
+  const version = resolveVersion(dir, env);
   const templateValue = gitShortSha ?? (version.source === 'none' ? null : version.version);
   return { version, gitShortSha, templateValue };
 }
 
-async function resolveVersion(dir: string, env: NodeJS.ProcessEnv): Promise<KollaVersion> {
+function resolveVersion(dir: string, env: NodeJS.ProcessEnv): KollaVersion {
   for (const variable of ['PBR_VERSION', 'OSLO_PACKAGE_VERSION'] as const) {
     const value = env[variable];
     if (value === undefined || value === '') continue;
@@ -111,10 +129,10 @@ async function resolveVersion(dir: string, env: NodeJS.ProcessEnv): Promise<Koll
     if (parsed === null) return { source: 'none', reason: `${variable}=${value} is not a version pbr accepts` };
     return { source: 'environment', variable, version: briefVersion(parsed) };
   }
-  const packaged = await versionFromPkgInfo(dir);
+  const packaged = versionFromPkgInfo(dir);
   const parsedPackaged = packaged === null ? null : parsePipVersion(packaged);
   if (parsedPackaged !== null) return { source: 'pkg-info', version: briefVersion(parsedPackaged) };
-  const fromGit = await versionFromGit(dir);
+  const fromGit = versionFromGit(dir);
   if (fromGit !== null) return fromGit;
   return {
     source: 'none',

@@ -1,5 +1,5 @@
-import { execFile } from 'node:child_process';
-import { stat } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UsageError } from '../util/errors.js';
 import {
@@ -95,29 +95,37 @@ export interface ReadCheckoutOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-const isDirectory = async (path: string): Promise<boolean> =>
-  (await stat(path).catch(() => null))?.isDirectory() ?? false;
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
 
-async function locateImageTree(dir: string): Promise<'docker' | 'kolla/docker'> {
+function locateImageTree(dir: string): 'docker' | 'kolla/docker' {
   // Kolla itself recognises its tree by the base image's folder.
   for (const location of ['kolla/docker', 'docker'] as const) {
-    if (await isDirectory(join(dir, location, 'base'))) return location;
+    if (isDirectory(join(dir, location, 'base'))) return location;
   }
   throw new KollaCheckoutError(`${dir}: not a Kolla checkout: neither docker/base nor kolla/docker/base exists`);
 }
 
-function runReader(python: string, dir: string): Promise<string> {
-  return new Promise((resolvePromise, reject) => {
-    execFile(python, ['-c', checkoutReaderProgram, dir], { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error === null) return resolvePromise(stdout);
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') {
-        return reject(new KollaCheckoutError(`${python} not found: reading a Kolla checkout needs python3`));
-      }
-      const line = stderr.trim().split('\n').pop() ?? '';
-      reject(new KollaCheckoutError(line !== '' ? line : `${python} failed reading ${dir}`));
+function runReader(python: string, dir: string): string {
+  try {
+    return execFileSync(python, ['-c', checkoutReaderProgram, dir], {
+      maxBuffer: 64 * 1024 * 1024,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
-  });
+  } catch (error) {
+    const failure = error as NodeJS.ErrnoException & { stderr?: string };
+    if (failure.code === 'ENOENT') {
+      throw new KollaCheckoutError(`${python} not found: reading a Kolla checkout needs python3`);
+    }
+    const line = (failure.stderr ?? '').trim().split('\n').pop() ?? '';
+    throw new KollaCheckoutError(line !== '' ? line : `${python} failed reading ${dir}`);
+  }
 }
 
 function optionDefault(options: KollaOption[], name: string): KollaOption['default'] {
@@ -125,11 +133,16 @@ function optionDefault(options: KollaOption[], name: string): KollaOption['defau
 }
 
 /** Everything kolla-build takes from its own code, read from the checkout at `dir`. */
-export async function readKollaCheckout(dir: string, options: ReadCheckoutOptions = {}): Promise<KollaCheckout> {
+export function readKollaCheckout(dir: string, options: ReadCheckoutOptions = {}): Promise<KollaCheckout> {
+  return Promise.resolve().then(() => readKollaCheckoutSync(dir, options));
+}
+
+/** readKollaCheckout for the configuration loader, which reads everything before any command runs. */
+export function readKollaCheckoutSync(dir: string, options: ReadCheckoutOptions = {}): KollaCheckout {
   const root = resolve(dir);
-  if (!(await isDirectory(root))) throw new KollaCheckoutError(`${root}: no such directory`);
-  const imageTreeLocation = await locateImageTree(root);
-  const stdout = await runReader(options.python ?? 'python3', root);
+  if (!isDirectory(root)) throw new KollaCheckoutError(`${root}: no such directory`);
+  const imageTreeLocation = locateImageTree(root);
+  const stdout = runReader(options.python ?? 'python3', root);
   let json: unknown;
   try {
     json = JSON.parse(stdout);
@@ -191,6 +204,6 @@ export async function readKollaCheckout(dir: string, options: ReadCheckoutOption
             : { kind: 'format', format: typeof tagDefault === 'string' ? tagDefault : '' },
     },
     reposYaml: { dir: join(root, 'kolla/template'), ...data.repos },
-    version: await kollaVersion(root, options.env ?? process.env),
+    version: kollaVersion(root, options.env ?? process.env),
   };
 }

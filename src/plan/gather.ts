@@ -6,9 +6,15 @@ import { arch, env } from 'node:process';
 import { promisify } from 'node:util';
 import { readContextFiles } from '../render/context.js';
 import { childEnvironment } from '../util/child-environment.js';
-import { mergeOverrides, OVERRIDE_TEMPLATE_NAME } from '../render/overrides.js';
+import {
+  leadingText,
+  mergeOverrides,
+  OVERRIDE_LEADING_TEMPLATE_NAME,
+  OVERRIDE_TEMPLATE_NAME,
+} from '../render/overrides.js';
 import { imagePatchFiles } from '../render/patches.js';
-import { loadReposSource } from '../render/repos-files.js';
+import { loadKollaReposSource, loadReposSource } from '../render/repos-files.js';
+import { strftime } from '../kolla/render-rules.js';
 import { templateEnvironment } from '../render/template-environment.js';
 import { readCompiledTemplates, readTemplateFiles } from '../render/template-files.js';
 import { debianArchitectureOf } from '../render/variables.js';
@@ -16,7 +22,7 @@ import { prepareEmptyBundles, prepareImageSources } from '../sources/prepare.js'
 import { SourceError, type PreparedArchive } from '../sources/types.js';
 import { UsageError } from '../util/errors.js';
 import { Limiter } from '../util/limiter.js';
-import { dockerArchitectureOf, plannedImages } from './plan.js';
+import { dockerArchitectureOf, plannedDistro, plannedImages } from './plan.js';
 import type { GatheredImage, PlanInputs, PlanRequest, SourcesOutcome } from './plan.js';
 
 export interface GatherRequest extends PlanRequest {
@@ -69,13 +75,24 @@ export async function gatherPlanInputs(request: GatherRequest): Promise<PlanInpu
     pending?.catch(() => undefined);
   }
 
-  const repos = loadReposSource(inputs.reposYamlFiles ?? [], catalog.trees);
+  const kolla = inputs.kolla;
+  const repos =
+    kolla === undefined
+      ? loadReposSource(inputs.reposYamlFiles ?? [], catalog.trees)
+      : loadKollaReposSource(kolla, inputs.reposYamlFiles ?? [], request.distro, plannedDistro(request).version);
   const files = readTemplateFiles(catalog.trees);
   const { patchesPath } = inputs;
   const overrides = await overrideFiles;
   const { blocks, customizations } = config.build;
   const override = mergeOverrides({ files: overrides, blocks, customizations });
-  const templates = [...files.texts, ...(override === undefined ? [] : [[OVERRIDE_TEMPLATE_NAME, override] as const])];
+  const overrideTemplates =
+    override === undefined
+      ? []
+      : ([
+          [OVERRIDE_TEMPLATE_NAME, override],
+          [OVERRIDE_LEADING_TEMPLATE_NAME, leadingText(override)],
+        ] as const);
+  const templates = [...files.texts, ...overrideTemplates];
   const compiled = readCompiledTemplates(compiledTemplatesDir(request.cacheDir), templates);
   const folders = await folderFiles;
   const fetched = await sources;
@@ -95,6 +112,7 @@ export async function gatherPlanInputs(request: GatherRequest): Promise<PlanInpu
     architecture,
     environment: templateEnvironment(env),
     toolVersion,
+    buildDate: kolla?.buildDateFormat == null ? null : strftime(kolla.buildDateFormat, new Date()),
     templates: { files, overrideFiles: overrides, repos, compiled },
     treeRevisions,
     images,

@@ -88,6 +88,8 @@ export interface PlanInputs {
   environment: Record<string, string | undefined>;
   /** ci-builder's own version, the default of `kolla_version`. */
   toolVersion: string;
+  /** The build_date a Kolla release's templates get, from the clock at gathering; null when they get none. */
+  buildDate?: string | null;
   templates: {
     /** Every template of the image trees by absolute path, and the links refused while reading them. */
     files: TemplateFiles;
@@ -178,6 +180,10 @@ export function planFromInputs(inputs: PlanInputs): PlanResult {
     toolVersion: inputs.toolVersion,
     environment: inputs.environment,
     patchesPath,
+    kolla:
+      request.renderInputs?.kolla === undefined
+        ? undefined
+        : { rules: request.renderInputs.kolla, buildDate: inputs.buildDate ?? null },
   });
   const users = new Map<string, string>();
   const digests = new Map<string, string>();

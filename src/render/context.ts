@@ -30,7 +30,7 @@ export type ContextFile = InlineContextFile | StoredContextFile;
 type ImageFolder = Pick<ImageDefinition, 'name' | 'dir' | 'treeRoot'>;
 
 /**
- * The files of an image folder that go into its build context (everything but the template).
+ * The files of an image folder that go into its build context (all of them, the template too, as kolla-build sends it).
  * Symlinks become the files they lead to, as kolla-build's copy of the tree makes them, but only
  * while they stay inside the image tree: one that leaves it, dangles or loops is bad input.
  */
@@ -40,7 +40,6 @@ export async function readContextFiles(image: ImageFolder): Promise<InlineContex
   const walk = async (dir: string, realChain: readonly string[]) => {
     const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
     for (const entry of entries) {
-      if (dir === image.dir && entry.name === TEMPLATE_FILE) continue;
       const path = join(dir, entry.name);
       const verdict = judgeEntry(entry, path, realChain, realTree);
       switch (verdict.kind) {

@@ -88,9 +88,54 @@ export function withFormatSplat(source: string): string {
   return source.replace(/\{[%{][\s\S]*?[%}]\}/g, (tag) => tag.replace(/\bformat\(\s*\*\s*/g, 'format_splat('));
 }
 
+/** The global a rewritten `{% from <expression> import name %}` calls. */
+export const FROM_IMPORT_GLOBAL = '__jinja_from_import';
+
+/**
+ * nunjucks compiles `{% from <template> import name %}` into a callback whose variable is out of
+ * scope after an enclosing `{% if %}` (2024.1's rabbitmq imports its package list inside one). An
+ * import whose template is named by an expression becomes `{% set name = <global>(template, 'name') %}`.
+ */
+export function withFromImportsAsSets(source: string): string {
+  return source.replace(
+    /\{%(-?)\s*from\s+((?!['"])[^%]+?)\s+import\s+([A-Za-z_][A-Za-z0-9_]*(?:\s*,\s*[A-Za-z_][A-Za-z0-9_]*)*)\s*(-?)%\}/g,
+    (_tag, open: string, template: string, names: string, close: string) =>
+      names
+        .split(',')
+        .map((name) => name.trim())
+        .map((name) => `{%${open} set ${name} = ${FROM_IMPORT_GLOBAL}(${template}, '${name}') ${close}%}`)
+        .join(''),
+  );
+}
+
+/** What `{% from <template> import <name> %}` gives: the name the template exports, rendered without context. */
+export function fromImport(this: { env: nunjucks.Environment }, template: unknown, name: unknown): unknown {
+  const loaded = this.env.getTemplate(String(template));
+  let exported: Record<string, unknown> | undefined;
+  let failure: unknown;
+  // With a synchronous loader the callback runs before getExported returns.
+  (loaded as unknown as ExportingTemplate).getExported({}, null, (error, values) => {
+    failure = error;
+    exported = values;
+  });
+  if (failure instanceof Error) throw failure;
+  if (failure !== null && failure !== undefined) throw new Error(`cannot import from ${String(template)}`);
+  if (exported === undefined || !(String(name) in exported))
+    throw new Error(`the template ${String(template)} does not export ${String(name)}`);
+  return exported[String(name)];
+}
+
+type ExportingTemplate = {
+  getExported(
+    context: object,
+    frame: null,
+    done: (error: unknown, values: Record<string, unknown> | undefined) => void,
+  ): void;
+};
+
 /** A template's text as nunjucks must read it to behave as Jinja2 does with the original. */
 export function asNunjucksSource(jinjaSource: string): string {
-  return withFormatSplat(withoutTrailingCommas(stripOneTrailingNewline(jinjaSource)));
+  return withFromImportsAsSets(withFormatSplat(withoutTrailingCommas(stripOneTrailingNewline(jinjaSource))));
 }
 
 /** Jinja2's `format` filter: Python %-formatting. */

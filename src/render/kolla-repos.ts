@@ -9,6 +9,8 @@
  * so its quirks are kept: disable commands are not joined by `&&`, and a deb list whose last
  * name is a distro repository keeps the trailing ` && `.
  */
+import type { ReposDialect } from '../kolla/render-rules.js';
+import { handleReposByName, handleReposBySection } from './kolla-repos-older.js';
 import { pythonStr, pythonTruthy } from './python-values.js';
 
 export type RepoInfo = Record<string, unknown>;
@@ -26,6 +28,8 @@ export interface ReposContext {
 export interface ReposSource {
   base: ReposData;
   overridden: ReposData | undefined;
+  /** How the Kolla release in use reads the data; the current way when absent. */
+  dialect?: ReposDialect;
 }
 
 export function mergeReposFiles(files: readonly ReposData[]): ReposSource {
@@ -129,6 +133,8 @@ function dnfRepoCommand(repo: string, info: RepoInfo): string {
 }
 
 export function handleRepos(source: ReposSource, context: ReposContext, names: unknown, mode: unknown): string {
+  if (source.dialect === 'by-name') return handleReposByName(source.base, context, names, mode);
+  if (source.dialect === 'by-section') return handleReposBySection(source.base, context, names, mode);
   if (!Array.isArray(names)) throw new TypeError('handle_repos: the first argument must be a list of repository names');
   const repos = reposFor(source.overridden ?? source.base, context);
   const rpm = context.base_package_type === 'rpm';

@@ -8,6 +8,22 @@ export const OVERRIDE_TEMPLATE_NAME = '__ci_builder_template_override__.j2';
 
 const extendsLine = /.*\{%.*extends.*\n/g;
 
+/** The name the text before an override's `{% extends %}` is rendered under. */
+export const OVERRIDE_LEADING_TEMPLATE_NAME = '__ci_builder_template_override_leading__.j2';
+
+/**
+ * The text before an override's `{% extends %}`, as a template of its own: Jinja2 renders that text
+ * ahead of the parent's output (Kayobe's `# Ansible managed` and blank lines open every Dockerfile),
+ * where nunjucks drops it. Templates lose one trailing newline when read; this text keeps all of its
+ * own, so one is added for that. Empty when there is none.
+ */
+export function leadingText(override: string): string {
+  const at = override.search(/\{%-?\s*extends\b/);
+  if (at <= 0) return '';
+  const text = override.slice(0, at);
+  return text.endsWith('\n') ? `${text}\n` : text;
+}
+
 export interface OverrideInputs {
   /** Contents of the override files, in order. */
   files: readonly string[];

@@ -4,9 +4,16 @@ import { UsageError } from '../util/errors.js';
 import { customizable } from './customizable.js';
 import { debianPackageInstall } from './kolla-methods.js';
 import { handleRepos, type ReposContext, type ReposSource } from './kolla-repos.js';
-import { addPythonFormatFilters, addPythonTests, installJinjaCompat, pythonGlobals } from './jinja-compat.js';
+import {
+  addPythonFormatFilters,
+  addPythonTests,
+  FROM_IMPORT_GLOBAL,
+  fromImport,
+  installJinjaCompat,
+  pythonGlobals,
+} from './jinja-compat.js';
 import { CompiledTemplates, MemoryTreeLoader, type TemplateFiles } from './memory-loader.js';
-import { OVERRIDE_TEMPLATE_NAME } from './overrides.js';
+import { leadingText, OVERRIDE_LEADING_TEMPLATE_NAME, OVERRIDE_TEMPLATE_NAME } from './overrides.js';
 import type { TemplateVariables } from './variables.js';
 
 /** A template that cannot be rendered is bad input: one line, exit 2, nothing built. */
@@ -78,7 +85,10 @@ export class Renderer {
     try {
       const environment = this.environmentFor(image.treeRoot);
       if (this.options.override === undefined) return environment.render(image.templateName, { ...variables });
-      return environment.render(OVERRIDE_TEMPLATE_NAME, { ...variables, parent_template: image.templateName });
+      const context = { ...variables, parent_template: image.templateName };
+      const leading =
+        leadingText(this.options.override) === '' ? '' : environment.render(OVERRIDE_LEADING_TEMPLATE_NAME, context);
+      return leading + environment.render(OVERRIDE_TEMPLATE_NAME, context);
     } catch (error) {
       throw new RenderError(image.name, tidyTemplateError((error as Error).message));
     }
@@ -89,7 +99,10 @@ export class Renderer {
     if (environment === undefined) {
       const others = [...this.catalog.trees].reverse().filter((root) => root !== treeRoot);
       const { override, repos, templates } = this.options;
-      const virtual: Record<string, string> = override === undefined ? {} : { [OVERRIDE_TEMPLATE_NAME]: override };
+      const virtual: Record<string, string> =
+        override === undefined
+          ? {}
+          : { [OVERRIDE_TEMPLATE_NAME]: override, [OVERRIDE_LEADING_TEMPLATE_NAME]: leadingText(override) };
       const loader = new MemoryTreeLoader([treeRoot, ...others], templates, virtual, this.compiled);
       environment = new nunjucks.Environment(loader, { ...environmentOptions });
       environment.addFilter('customizable', customizable);
@@ -104,6 +117,7 @@ export class Renderer {
         return handleRepos(repos, this.ctx, names, mode);
       });
       for (const [name, value] of Object.entries(pythonGlobals)) environment.addGlobal(name, value);
+      environment.addGlobal(FROM_IMPORT_GLOBAL, fromImport);
       environment.addGlobal('raise_error', (message: string) => {
         throw new Error(String(message));
       });

@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { parse } from 'yaml';
 import { UsageError } from '../util/errors.js';
 import { isPlainObject } from '../util/plain-object.js';
+import type { KollaRenderRules } from '../kolla/render-rules.js';
 import { mergeReposFiles, type ReposData, type ReposSource } from './kolla-repos.js';
 
 /**
@@ -22,6 +23,22 @@ export function loadReposSource(configured: readonly string[], trees: readonly s
   return mergeReposFiles(files.map(readReposFile));
 }
 
+/**
+ * The repos.yaml data of a Kolla release for one distro: Kolla's own file (or the variant the release
+ * picks for the base tag), which an operator's file replaces on older releases and updates on newer ones.
+ */
+export function loadKollaReposSource(
+  rules: KollaRenderRules,
+  configured: readonly string[],
+  distro: string,
+  baseTag: string,
+): ReposSource {
+  const own = rules.reposFile(distro, baseTag);
+  if (rules.reposDialect === 'current') return mergeReposFiles([own, ...configured].map(readReposFile));
+  const [chosen = own] = configured;
+  return { base: readReposData(chosen), overridden: undefined, dialect: rules.reposDialect };
+}
+
 function beside(trees: readonly string[]): string[] {
   const found = trees
     .flatMap((tree) => KOLLA_REPOS_YAML.map((path) => join(dirname(tree), path)))
@@ -29,20 +46,30 @@ function beside(trees: readonly string[]): string[] {
   return found === undefined ? [] : [found];
 }
 
-function readReposFile(file: string): ReposData {
+/** A repos file as the older releases read it: any mapping of sections, entries as they are. */
+function readReposData(file: string): ReposData {
+  const data = parseReposText(file);
+  if (!isPlainObject(data)) throw new UsageError(`${file}: (top level): expected a mapping of sections`);
+  return data as ReposData;
+}
+
+function parseReposText(file: string): unknown {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch {
     throw new UsageError(`${file}: repos.yaml file not found (build.repos_yaml)`);
   }
-  let data: unknown;
   try {
     // YAML 1.1 as PyYAML reads it, so `yes`/`no` mean what they mean to kolla-build.
-    data = parse(text, { version: '1.1' });
+    return parse(text, { version: '1.1' }) as unknown;
   } catch (error) {
     throw new UsageError(`${file}: not valid YAML: ${(error as Error).message.split('\n')[0]}`);
   }
+}
+
+function readReposFile(file: string): ReposData {
+  const data = parseReposText(file);
   if (!isPlainObject(data))
     throw new UsageError(`${file}: (top level): expected a mapping of sections (deb, debian, rpm, rocky, …)`);
   for (const [section, repos] of Object.entries(data)) {

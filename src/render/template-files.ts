@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { judgeEntry, linkProblemText, realFolder } from '../catalog/tree-links.js';
 import { compiledTemplateFile, compiledTemplateKey } from './compiled-cache.js';
@@ -7,9 +7,14 @@ import type { TemplateFiles } from './memory-loader.js';
 import { environmentOptions } from './renderer.js';
 
 const TEMPLATE_SUFFIX = '.j2';
+/**
+ * Templates may import any file of the tree by a name they build (2024.1's rabbitmq imports
+ * `rabbitmq_packages_rpm.<distro>`), as kolla-build's loader serves every file: small ones are read too.
+ */
+const OTHER_FILE_MAX_BYTES = 64 * 1024;
 
 /**
- * Every template of the image trees (`*.j2`, hidden folders left out), by absolute path: a
+ * Every template of the image trees (`*.j2` and small other files, hidden ones left out), by absolute path: a
  * Kolla tree has about two hundred small ones, cheaper to read all than to find which a
  * render includes (read one after the other: for small files faster than through the thread
  * pool). Links are followed only while they stay inside their own tree; the ones that leave
@@ -37,7 +42,8 @@ export function readTemplateFiles(trees: readonly string[]): TemplateFiles {
             break;
           case 'file':
             // The checked real path is what is read, so the link cannot change between check and read.
-            if (hidden || !entry.name.endsWith(TEMPLATE_SUFFIX)) break;
+            if (hidden) break;
+            if (!entry.name.endsWith(TEMPLATE_SUFFIX) && statSync(verdict.realPath).size > OTHER_FILE_MAX_BYTES) break;
             texts.set(path, readFileSync(verdict.realPath, 'utf8'));
             break;
           case 'other':

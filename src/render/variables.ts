@@ -1,4 +1,5 @@
 import type { Config } from '../config/schema.js';
+import type { KollaRenderRules } from '../kolla/render-rules.js';
 
 /** The template variables Kolla's Dockerfile.j2 files read that are the same for every image of a run. */
 export interface RunTemplateVariables {
@@ -38,6 +39,8 @@ export interface VariablesInput {
   patchesPath?: string | undefined;
   /** The environment templates see as `env` (credentials taken out by the caller). */
   environment: Record<string, string | undefined>;
+  /** An upstream Kolla release's rules: its templates get exactly the variables its kolla-build gives. */
+  kolla?: { rules: KollaRenderRules; buildDate: string | null } | undefined;
 }
 
 const debianArchitecture: Record<string, string> = { x86_64: 'amd64', aarch64: 'arm64' };
@@ -58,7 +61,7 @@ export function templateVariables(input: VariablesInput): RunTemplateVariables {
   const packageType = distroConfig.package_type;
   // Kolla's branch names: master, or stable-<release> (slashed: stable/<release>).
   const branch = config.release === 'master' ? 'master' : `stable-${config.release}`;
-  return {
+  const variables: RunTemplateVariables = {
     base_distro: distro,
     base_distro_tag: input.baseImage.tag,
     base_image: input.baseImage.repository,
@@ -90,6 +93,31 @@ export function templateVariables(input: VariablesInput): RunTemplateVariables {
     patches_path: input.patchesPath ?? null,
     env: input.environment,
   };
+  if (input.kolla === undefined) return variables;
+  // kolla-build names parents `<registry>/<namespace>` or `<namespace>` alone, never localhost's.
+  const registry = config.registry.replace(/\/+$/, '');
+  const namespace = registry === '' ? config.namespace : `${registry}/${config.namespace}`;
+  return releaseVariables({ ...variables, namespace }, input.kolla);
+}
+
+/** The variables a Kolla release's kolla-build gives, computed as that release computes them. */
+function releaseVariables(
+  variables: RunTemplateVariables,
+  kolla: { rules: KollaRenderRules; buildDate: string | null },
+): RunTemplateVariables {
+  const { rules } = kolla;
+  const own: Record<string, unknown> = {
+    ...variables,
+    openstack_branch: rules.openstackBranch,
+    openstack_branch_slashed: rules.openstackBranchSlashed,
+    repos_yaml: rules.reposYamlOption,
+    distro_python_version: rules.distroPythonVersion(variables.base_distro, variables.base_distro_tag),
+    build_date: kolla.buildDate,
+  };
+  const chosen: Record<string, unknown> = {};
+  for (const key of rules.keys) if (key !== 'image_name') chosen[key] = own[key];
+  // Every release passes the names the typed fields stand for; a release's own set is what templates see.
+  return chosen as RunTemplateVariables;
 }
 
 function capitalized(text: string): string {

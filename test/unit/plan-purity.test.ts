@@ -99,7 +99,7 @@ describe('the plan step is pure', () => {
     assert.match(app?.dockerfile ?? '', /RUN echo overridden/);
     const paths = app?.contextFiles.map((file) => file.path);
     const archives = ['app-archive', 'plugins-archive', 'additions-archive'];
-    assert.deepEqual(paths, ['patches/series', 'patches/0001.patch', ...archives]);
+    assert.deepEqual(paths, ['Dockerfile.j2', 'patches/series', 'patches/0001.patch', ...archives]);
 
     for (const dir of disposable) rmSync(dir, { recursive: true, force: true });
     const cacheBefore = readdirSync(cache, { recursive: true });

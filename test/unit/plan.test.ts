@@ -142,6 +142,7 @@ describe('plan', () => {
     const first = await plan();
     const app = first.images.find((image) => image.name === 'app');
     assert.deepEqual(app?.contextFiles.map((file) => file.path).sort(), [
+      'Dockerfile.j2',
       'additions-archive',
       'app-archive',
       'plugins-archive',
@@ -186,7 +187,10 @@ describe('plan', () => {
     const rendered = await makePlan({ ...request, fetchSources: false });
     const app = rendered.images.find((image) => image.name === 'app');
     assert.match(app?.dockerfile ?? '', /ADD plugins-archive \/$/m);
-    assert.deepEqual(app?.contextFiles, []);
+    assert.deepEqual(
+      app?.contextFiles.map((file) => file.path),
+      ['Dockerfile.j2'],
+    );
     assert.equal(app.failure, undefined, 'a source that cannot be fetched is not looked at');
     assert.deepEqual(readdirSync(cache), ['templates'], 'only compiled templates are kept, no source');
     const built = await makePlan({ ...request, fetchSources: true });
@@ -221,7 +225,7 @@ describe('plan', () => {
     assert.match(app?.dockerfile ?? '', /COPY patches \/patches$/);
     assert.deepEqual(
       app?.contextFiles.map((file) => file.path),
-      ['patches/series', 'patches/0001-fix.patch'],
+      ['Dockerfile.j2', 'patches/series', 'patches/0001-fix.patch'],
     );
     assert.deepEqual(app.emptyDirs, []);
     assert.deepEqual(base?.emptyDirs, ['patches']);

@@ -14,7 +14,7 @@ function memoryLoader(templates: TemplateFiles, virtual: Record<string, string> 
 }
 
 describe('templates read beforehand', () => {
-  it('reads every *.j2 of the trees, follows symlinks only to files in the tree, skips hidden folders', () => {
+  it('reads every *.j2 and small file of the trees, follows symlinks only to files in the tree, skips hidden folders', () => {
     const outside = writeTree(temporaryDir(), { 'secret.j2': 'not for templates' });
     const tree = writeTree(temporaryDir(), {
       'macros.j2': 'macros',
@@ -25,7 +25,13 @@ describe('templates read beforehand', () => {
     symlinkSync(join(tree, 'macros.j2'), join(tree, 'a/macros-link.j2'));
     symlinkSync(join(outside, 'secret.j2'), join(tree, 'a/escape.j2'));
     const { texts, refusedLinks } = readTemplateFiles([tree]);
-    const expected = [join(tree, 'a/Dockerfile.j2'), join(tree, 'a/macros-link.j2'), join(tree, 'macros.j2')];
+    // Small files are served too: templates import them by names they build (`{% from name import x %}`).
+    const expected = [
+      join(tree, 'a/Dockerfile.j2'),
+      join(tree, 'a/macros-link.j2'),
+      join(tree, 'a/notes.txt'),
+      join(tree, 'macros.j2'),
+    ];
     assert.deepEqual([...texts.keys()].sort(), expected);
     assert.equal(texts.get(join(tree, 'a/macros-link.j2')), 'macros');
     const refusal = `symlink a/escape.j2 -> ${join(outside, 'secret.j2')} leaves the image tree; refused`;

@@ -112,8 +112,11 @@ export function imagesCommand(globals: () => GlobalOptions, setExitCode: (code: 
         const regexList = chosenRegexes(loaded, regexes, chosenSets(options));
         const now = new Date();
         for (const distro of distros) {
+          // Over a Kolla checkout a render is tagged as that release's kolla-build tags it.
           const tag =
-            options.tag ?? runTag(loaded.config.release, distro, loaded.config.distros[distro]?.version ?? '', now);
+            options.tag ??
+            loaded.kolla?.rules.defaultTag(distro) ??
+            runTag(loaded.config.release, distro, loaded.config.distros[distro]?.version ?? '', now);
           const plan = await makePlan({
             config: loaded.config,
             catalog,

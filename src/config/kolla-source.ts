@@ -1,0 +1,87 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import {
+  confOptionsOf,
+  kollaBuildConfFromFiles,
+  readKollaCheckoutSync,
+  type KollaBuildConf,
+  type KollaCheckout,
+} from '../kolla/index.js';
+import { kollaConfigLayer } from '../kolla/config-layer.js';
+import { parseOsloIni } from '../kolla/oslo-ini.js';
+import { kollaRenderRules, type KollaRenderRules } from '../kolla/render-rules.js';
+import { UsageError } from '../util/errors.js';
+import { isPlainObject, type PlainObject } from '../util/plain-object.js';
+import { originOf, type Layer } from './layers.js';
+
+/** Where the Kolla checkout and kolla-build.conf are, as the flags or the config's `kolla` key name them. */
+export interface KollaSourceOptions {
+  dir?: string | undefined;
+  config?: string | undefined;
+}
+
+export interface LoadedKolla {
+  checkout: KollaCheckout;
+  /** The kolla-build.conf read, when one was named. */
+  configFile: string | undefined;
+  layer: Layer;
+  rules: KollaRenderRules;
+  /** One line naming what kolla-build.conf sets that the release does not know; undefined when nothing. */
+  warning: string | undefined;
+}
+
+/**
+ * The checkout and conf the flags name, else the config's `kolla.dir` / `kolla.config`, made absolute
+ * against the file that set them (the working folder for a flag).
+ */
+export function kollaSourceOf(
+  flags: KollaSourceOptions,
+  merged: { values: PlainObject; origins: Map<string, string> },
+  cwd: string,
+): KollaSourceOptions {
+  const configured = isPlainObject(merged.values.kolla) ? merged.values.kolla : {};
+  const pick = (flag: string | undefined, key: 'dir' | 'config'): string | undefined => {
+    if (flag !== undefined) return resolve(cwd, flag);
+    const value = configured[key];
+    if (typeof value !== 'string' || value === '') return undefined;
+    const origin = originOf(merged.origins, ['kolla', key], '');
+    return resolve(existsSync(origin) ? dirname(origin) : cwd, value);
+  };
+  return { dir: pick(flags.dir, 'dir'), config: pick(flags.config, 'config') };
+}
+
+function readConf(file: string, checkout: KollaCheckout): KollaBuildConf {
+  let text: string;
+  try {
+    if (!statSync(file).isFile()) throw new Error('not a file');
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw new UsageError(`${file}: kolla-build.conf not found (--kolla-config, kolla.config)`);
+  }
+  return kollaBuildConfFromFiles([parseOsloIni(text, file)], confOptionsOf(checkout));
+}
+
+/** The checkout's data and the conf's options as a config layer, and the rules rendering follows. */
+export function loadKolla(source: KollaSourceOptions, cwd: string, env: NodeJS.ProcessEnv): LoadedKolla | undefined {
+  if (source.dir === undefined) {
+    if (source.config !== undefined) throw new UsageError('--kolla-config needs --kolla-dir (or kolla.dir)');
+    return undefined;
+  }
+  const checkout = readKollaCheckoutSync(source.dir, { env });
+  const conf: KollaBuildConf =
+    source.config === undefined
+      ? { defaults: {}, profiles: {}, sources: {}, users: {}, unknown: [], files: [] }
+      : readConf(source.config, checkout);
+  const { values, settings, unknownOptions } = kollaConfigLayer(checkout, conf, cwd);
+  const warning =
+    unknownOptions.length === 0
+      ? undefined
+      : `${source.config ?? ''}: options Kolla ${checkout.release} does not know, ignored: ${unknownOptions.join(', ')}`;
+  return {
+    checkout,
+    configFile: source.config,
+    layer: { origin: source.config ?? source.dir, values },
+    rules: kollaRenderRules(checkout, settings),
+    warning,
+  };
+}
