@@ -17,6 +17,7 @@ import type { RepositoryAccess } from '../repos/urls.js';
 import { createAppendStream } from '../util/append-stream.js';
 import { cacheDir } from '../util/cache-dir.js';
 import { WorkFailedError, errorMessage } from '../util/errors.js';
+import { withRunScratch } from '../util/run-scratch.js';
 import { executeBuildRun, type ImageGate, type PushSettings } from './build-run.js';
 import { isLoopbackRegistry, runSecretForms, secretScrubber, writeRegistryAuth } from './registry-auth.js';
 import type { RegistryAuth } from './registry-auth.js';
@@ -55,10 +56,11 @@ export interface FinishedRun {
  * One run per distro, sharing the timestamp, the registry credential file and the auth
  * proxy; each run gets its folder with logs, summary and report.
  */
-export async function runBuilds(
-  request: BuildRunsRequest,
-  onFinished: (run: FinishedRun) => void,
-): Promise<FinishedRun[]> {
+export function runBuilds(request: BuildRunsRequest, onFinished: (run: FinishedRun) => void): Promise<FinishedRun[]> {
+  return withRunScratch(() => runBuildsIn(request, onFinished));
+}
+
+async function runBuildsIn(request: BuildRunsRequest, onFinished: (run: FinishedRun) => void): Promise<FinishedRun[]> {
   const { config } = request.loaded;
   const { secrets } = request;
   const startedAt = new Date();

@@ -59,7 +59,8 @@ interface Interrupted {
  */
 async function interruptBuild(run: InterruptCase): Promise<Interrupted> {
   const cwd = temporaryDir();
-  const secrets: Record<string, string> = run.secrets ? { 'secrets.yml': run.secrets } : {};
+  // The bundled config names secrets.yml: a run without credentials gets an empty one.
+  const secrets: Record<string, string> = { 'secrets.yml': run.secrets ?? '{}\n' };
   const configDir = writeTree(temporaryDir(), { 'config.yml': run.config, ...secrets });
   // The run's own temporary folder (TMPDIR), so what it leaves there is told apart from other work on the host.
   const tempDir = temporaryDir('ci-builder-interrupt-tmp-');
