@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { PIPELINE_SUMMARY } from '../pipeline/artifacts.js';
 import { ConfigError, UsageError } from '../util/errors.js';
@@ -90,7 +90,7 @@ export function runSummaries(runs: readonly string[]): SummarySource[] {
     const path = resolve(run);
     if (!existsSync(path)) throw new UsageError(`--run ${run}: no such file or folder`);
     if (statSync(path).isFile()) {
-      const isPipeline = path.endsWith(`/${PIPELINE_SUMMARY}`);
+      const isPipeline = basename(path) === PIPELINE_SUMMARY;
       sources.push(...(isPipeline ? pipelineRuns(path) : [fileSource(path)]));
     } else if (existsSync(join(path, RUN_SUMMARY))) sources.push(fileSource(join(path, RUN_SUMMARY)));
     else if (existsSync(join(path, PIPELINE_SUMMARY))) sources.push(...pipelineRuns(join(path, PIPELINE_SUMMARY)));
