@@ -1,4 +1,4 @@
-import { UsageError } from '../util/errors.js';
+import { combineRuns } from './combine.js';
 import type { TagChange } from './edit.js';
 import { DEFAULT_KEY, tagKeysOfImage } from './naming.js';
 import type { RunRollout } from './runs.js';
@@ -11,20 +11,12 @@ export interface UpdatePlan {
 }
 
 /**
- * What the runs change: a full run sets `openstack` for its distro; a partial one sets the
- * tag keys of the images it built (dnsmasq → ironic_dnsmasq…). Two runs for one distro are
- * refused: which should win is not for this command to guess.
+ * What the runs change, once the runs of each distro are combined: a full rollout sets
+ * `openstack` for its distro; a partial one sets the tag keys of the images built (dnsmasq →
+ * ironic_dnsmasq…).
  */
-export function planUpdate(tags: KollaImageTags, rollouts: readonly RunRollout[]): UpdatePlan {
-  const byDistro = new Map<string, RunRollout>();
-  for (const rollout of rollouts) {
-    const other = byDistro.get(rollout.distroKey);
-    if (other) {
-      const both = `${other.summaryFile} and ${rollout.summaryFile}`;
-      throw new UsageError(`two runs for ${rollout.distroKey}: ${both}; give one`);
-    }
-    byDistro.set(rollout.distroKey, rollout);
-  }
+export function planUpdate(tags: KollaImageTags, runs: readonly RunRollout[]): UpdatePlan {
+  const rollouts = combineRuns(runs);
   const wanted = new Map<string, TagChange>();
   const want = (key: string, distro: string, to: string) => {
     const from = tags[key]?.[distro];

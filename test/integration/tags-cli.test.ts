@@ -192,3 +192,70 @@ for (const [label, mode] of modes)
       assert.equal(readFileSync(tagsFile, 'utf8'), before);
     });
   });
+
+describe("ci-builder tags update with a pipeline's artifacts folder", () => {
+  /** `<artifacts>/<distro>/<set>/summary.json` and pipeline-summary.json, as `pipeline` writes them. */
+  function writeArtifacts(dir: string, sets: Array<{ set: string; summary: string }>): void {
+    const runs = sets.map(({ set, summary }) => ({
+      distro: 'debian',
+      set,
+      tag: (JSON.parse(summary) as { tag: string }).tag,
+      run_dir: join(dir, 'debian', set),
+      exit_code: 0,
+      summary: JSON.parse(summary) as unknown,
+    }));
+    writeTree(dir, {
+      ...Object.fromEntries(sets.map(({ set, summary }) => [`debian/${set}/summary.json`, summary])),
+      'pipeline-summary.json': `${JSON.stringify({ exit_code: 0, reasons: [], runs }, null, 2)}\n`,
+    });
+  }
+  const overcloud = runSummary({
+    built: named('base', 'keystone', 'nova-api', 'nova-compute'),
+    not_matched: named('dnsmasq'),
+  });
+
+  it("writes openstack when the distro's sets together built every image, else their images' keys", async () => {
+    const dir = temporaryDir('ci-builder-tags-pipeline-');
+    const tagsFile = join(dir, 'kolla-image-tags.yml');
+    writeFileSync(tagsFile, TAGS_FILE);
+    const cli = (args: string[]) => runCli(['tags', 'update', '--file', tagsFile, ...args], { cwd: dir });
+
+    const seedWithoutDnsmasq = runSummary({ reused: named('base'), not_matched: named('dnsmasq', 'keystone') });
+    writeArtifacts(join(dir, 'partial'), [
+      { set: 'overcloud', summary: overcloud },
+      { set: 'seed', summary: seedWithoutDnsmasq },
+    ]);
+    const partial = await cli(['--run', join(dir, 'partial')]);
+    assert.equal(partial.code, 0, partial.stderr);
+    const added = `  keystone:\n    debian-bookworm: ${NEW}\n  nova_api:\n    debian-bookworm: ${NEW}\n`;
+    const compute = `  nova_compute:\n    debian-bookworm: ${NEW}\n`;
+    assert.equal(readFileSync(tagsFile, 'utf8'), TAGS_FILE.replace('# end of tags', `${added}${compute}# end of tags`));
+
+    writeFileSync(tagsFile, TAGS_FILE);
+    const seed = runSummary({ built: named('dnsmasq'), reused: named('base'), not_matched: named('keystone') });
+    writeArtifacts(join(dir, 'full'), [
+      { set: 'overcloud', summary: overcloud },
+      { set: 'seed', summary: seed },
+    ]);
+    const full = await cli(['--run', join(dir, 'full')]);
+    assert.equal(full.code, 0, full.stderr);
+    assert.equal(full.stdout, `openstack debian-bookworm: ${OLD} -> ${NEW}\n`);
+    const comment = '   # first full build';
+    assert.equal(readFileSync(tagsFile, 'utf8'), TAGS_FILE.replace(`${OLD}${comment}`, `${NEW}${comment}`));
+  });
+
+  it('refuses the sets of one distro at different tags: one line, exit 2, the file as it was', async () => {
+    const dir = temporaryDir('ci-builder-tags-pipeline-');
+    const tagsFile = join(dir, 'kolla-image-tags.yml');
+    writeFileSync(tagsFile, TAGS_FILE);
+    const seed = runSummary({ tag: PINNED, built: named('dnsmasq'), not_matched: named('keystone') });
+    writeArtifacts(join(dir, 'mixed'), [
+      { set: 'overcloud', summary: overcloud },
+      { set: 'seed', summary: seed },
+    ]);
+    const result = await runCli(['tags', 'update', '--file', tagsFile, '--run', join(dir, 'mixed')], { cwd: dir });
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /^ci-builder: error: two runs for debian-bookworm at different tags: [^\n]*\n$/);
+    assert.equal(readFileSync(tagsFile, 'utf8'), TAGS_FILE);
+  });
+});

@@ -1,16 +1,19 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { combineRuns } from '../../src/tags/combine.js';
 import { applyTagChanges, type TagChange } from '../../src/tags/edit.js';
 import { tagKeysOfImage } from '../../src/tags/naming.js';
 import { effectiveTag, imageTags } from '../../src/tags/resolve.js';
-import { readRollout } from '../../src/tags/runs.js';
+import type { RunSummary } from '../../src/report/summary.js';
+import { latestRun, runSummaries } from '../../src/tags/run-sources.js';
+import { readRollout as readSource } from '../../src/tags/runs.js';
 import { parseTags, readTagsFile } from '../../src/tags/tags-file.js';
 import { planUpdate } from '../../src/tags/update.js';
 import { writeTagChanges } from '../../src/tags/write.js';
-import { ConfigError } from '../../src/util/errors.js';
+import { ConfigError, UsageError } from '../../src/util/errors.js';
 
 const R9 = '2024.1-rocky-9';
 const UJ = '2024.1-ubuntu-jammy';
@@ -40,6 +43,14 @@ kolla_image_tags:
 # Trailing comment about the file.
 other_variable: true
 `;
+
+/** The rollouts of the runs a `--run` value names. */
+const rolloutsOf = (run: string) => runSummaries([run]).map(readSource);
+const readRollout = (file: string) => {
+  const [rollout] = rolloutsOf(file);
+  assert.ok(rollout);
+  return rollout;
+};
 
 const change = (key: string, distro: string, to: string): TagChange => ({ key, distro, from: undefined, to });
 
@@ -188,9 +199,9 @@ describe('what a run rolls out', () => {
   it('a run that selected every image is full and sets openstack', () => {
     const run = summary('full', { built: named('base', 'nova-base', 'nova-api'), reused: named('keystone') });
     const rollout = readRollout(run);
-    const images = ['keystone', 'nova-api'];
-    const expected = { summaryFile: run, distroKey: 'rocky-9', tag: NEW_R9, full: true, images, pushed: true };
-    assert.deepEqual(rollout, expected);
+    const present = ['base', 'keystone', 'nova-api', 'nova-base'];
+    const at = { summaryFile: run, keyPath: '', label: run, distroKey: 'rocky-9', tag: NEW_R9 };
+    assert.deepEqual(rollout, { ...at, notMatched: [], present, failed: [], pushed: true });
     const pinned = `${R9}-20240202T000000`;
     const plan = planUpdate({ openstack: { 'rocky-9': T_R9 }, nova: { 'rocky-9': pinned } }, [rollout]);
     assert.deepEqual(plan.changes, [{ key: 'openstack', distro: 'rocky-9', from: T_R9, to: NEW_R9 }]);
@@ -201,7 +212,10 @@ describe('what a run rolls out', () => {
     const built = named('base', 'dnsmasq', 'nova-api', 'nova-compute');
     const partial = { built, failed: failed('nova-compute'), not_matched: named('keystone') };
     const rollout = readRollout(summary('partial', partial));
-    assert.equal(rollout.full, false);
+    assert.deepEqual(
+      combineRuns([rollout]).map((distro) => distro.full),
+      [false],
+    );
     const plan = planUpdate({ openstack: { 'rocky-9': T_R9 } }, [rollout]);
     assert.deepEqual(
       plan.changes.map((change) => change.key),
@@ -211,12 +225,196 @@ describe('what a run rolls out', () => {
 
   it('refuses a full run with failures, an interrupted run and a tag that is not a run tag', () => {
     const withFailure = summary('failed', { failed: failed('nova-api') });
-    assert.throws(() => readRollout(withFailure), /failed: a build of every image with 1 failed \(nova-api\)/);
+    const refused = /failed\.json: failed: a build of every image with 1 failed \(nova-api\)/;
+    assert.throws(() => planUpdate({}, [readRollout(withFailure)]), refused);
     assert.throws(() => readRollout(summary('interrupted', { interrupted: true })), /did not finish/);
     const notRunTag = (error: unknown) =>
       error instanceof ConfigError && /tag: "my-tag" is not a run tag/.test(error.message);
     assert.throws(() => readRollout(summary('custom', { tag: 'my-tag' })), notRunTag);
-    const twice = [readRollout(summary('a', {})), readRollout(summary('b', {}))];
-    assert.throws(() => planUpdate({}, twice), /two runs for rocky-9/);
+    const twice = [readRollout(summary('a', {})), readRollout(summary('b', { tag: `${R9}-20250202T020202` }))];
+    assert.throws(() => planUpdate({}, twice), /two runs for rocky-9 at different tags/);
+  });
+});
+
+describe("what a pipeline's runs roll out together", () => {
+  const named = (...names: string[]) => names.map((name) => ({ name }));
+  /** A finished, pushed run of one set as the pipeline's runs leave it. */
+  const setSummary = (distro: string, tag: string, fields: Partial<RunSummary>): RunSummary => {
+    const pushed = [...(fields.built ?? []), ...(fields.reused ?? [])].map(({ name }) => ({ name, reference: name }));
+    return {
+      ...{ built: [], failed: [], not_matched: [], skipped: [], unbuildable: [], reused: [], pushed },
+      ...{ push_failed: [], scanned: [], scan_failed: [], held: [], unmatched_regexes: [] },
+      ...{ tag, distro, engine: 'buildah', base_image: null, images: {}, interrupted: false },
+      ...{ started_at: '2025-01-01T01:01:01Z', finished_at: '2025-01-01T02:00:00Z' },
+      ...fields,
+    };
+  };
+  interface SetRun {
+    distro: string;
+    set: string;
+    summary: RunSummary | null;
+    error?: string;
+  }
+  /** An artifacts folder as `pipeline` writes it: `<distro>/<set>/summary.json` and pipeline-summary.json. */
+  const artifacts = (runs: readonly SetRun[], withPipelineSummary = true): string => {
+    const dir = mkdtempSync(join(tmpdir(), 'tags-pipeline-'));
+    for (const run of runs) {
+      if (run.summary === null) continue;
+      const runDir = join(dir, run.distro, run.set);
+      mkdirSync(runDir, { recursive: true });
+      writeFileSync(join(runDir, 'summary.json'), JSON.stringify(run.summary, null, 2));
+    }
+    const entries = runs.map((run) => ({
+      distro: run.distro,
+      set: run.set,
+      tag: run.summary?.tag ?? NEW_R9,
+      run_dir: join(dir, run.distro, run.set),
+      exit_code: run.summary === null ? 1 : 0,
+      ...(run.error !== undefined ? { error: run.error } : {}),
+      summary: run.summary,
+    }));
+    const pipeline = { exit_code: 0, reasons: [], runs: entries };
+    if (withPipelineSummary)
+      writeFileSync(join(dir, 'pipeline-summary.json'), `${JSON.stringify(pipeline, null, 2)}\n`);
+    return dir;
+  };
+  const tags = { openstack: { 'rocky-9': T_R9, 'ubuntu-jammy': T_UJ } };
+  const changed = (dir: string) =>
+    planUpdate(tags, rolloutsOf(dir)).changes.map((change) => `${change.key} ${change.distro} ${change.to}`);
+
+  /** rocky: the sets together select every image; ubuntu: neither selects bifrost-deploy. */
+  const twoDistros: SetRun[] = [
+    {
+      distro: 'rocky',
+      set: 'overcloud',
+      summary: setSummary('rocky', NEW_R9, {
+        built: named('base', 'openstack-base', 'keystone', 'nova-api'),
+        not_matched: named('dnsmasq', 'bifrost-deploy'),
+      }),
+    },
+    {
+      distro: 'rocky',
+      set: 'seed',
+      summary: setSummary('rocky', NEW_R9, {
+        built: named('dnsmasq', 'bifrost-deploy'),
+        reused: named('base'),
+        not_matched: named('keystone', 'nova-api', 'openstack-base'),
+      }),
+    },
+    {
+      distro: 'ubuntu',
+      set: 'overcloud',
+      summary: setSummary('ubuntu', NEW_UJ, {
+        built: named('base', 'keystone'),
+        not_matched: named('dnsmasq', 'bifrost-deploy'),
+      }),
+    },
+    {
+      distro: 'ubuntu',
+      set: 'seed',
+      summary: setSummary('ubuntu', NEW_UJ, {
+        built: named('dnsmasq'),
+        not_matched: named('keystone', 'bifrost-deploy'),
+      }),
+    },
+  ];
+
+  it('sets openstack for a distro whose sets selected every image, the keys built for the other', () => {
+    const expected = [
+      `openstack rocky-9 ${NEW_R9}`,
+      `ironic_dnsmasq ubuntu-jammy ${NEW_UJ}`,
+      `keystone ubuntu-jammy ${NEW_UJ}`,
+    ];
+    assert.deepEqual(changed(artifacts(twoDistros)), expected);
+  });
+
+  it('finds the <distro>/<set> run folders without pipeline-summary.json, and a distro folder alone', () => {
+    const dir = artifacts(twoDistros, false);
+    assert.deepEqual(changed(dir).sort(), [...changed(artifacts(twoDistros))].sort());
+    const ubuntu = [`ironic_dnsmasq ubuntu-jammy ${NEW_UJ}`, `keystone ubuntu-jammy ${NEW_UJ}`];
+    assert.deepEqual(changed(join(dir, 'ubuntu')), ubuntu);
+  });
+
+  it('counts an image one set failed to push when another set left it at the tag', () => {
+    const runs = twoDistros.filter((run) => run.distro === 'rocky');
+    const [overcloud, seed] = runs;
+    assert.ok(overcloud?.summary && seed?.summary);
+    const failedPush = { name: 'keystone', reference: 'keystone', reason: 'unauthorized' };
+    const seedFailed = setSummary('rocky', NEW_R9, {
+      ...seed.summary,
+      built: [...seed.summary.built, ...named('bifrost-base')].filter((entry) => entry.name !== 'dnsmasq'),
+      failed: [
+        { name: 'dnsmasq', status: 'error', reason: 'x' },
+        { ...failedPush, status: 'error' },
+      ],
+      push_failed: [failedPush],
+      not_matched: named('nova-api', 'openstack-base'),
+    });
+    // keystone: failed to push in seed, pushed by overcloud; dnsmasq: failed and nowhere else.
+    const withFailure = [overcloud, { ...seed, summary: seedFailed }];
+    const sets = /^rocky-9 at \S+ \(.*\(rocky\/overcloud\), .*\(rocky\/seed\)\): /;
+    const refused = (error: unknown) =>
+      error instanceof UsageError &&
+      sets.test(error.message) &&
+      error.message.includes('a build of every image with 1 failed (dnsmasq)');
+    assert.throws(() => changed(artifacts(withFailure)), refused);
+    // With dnsmasq left out of both sets, the rollout is partial and keystone is among the images at the tag.
+    const seedPartial = { ...seedFailed, failed: seedFailed.failed.filter((entry) => entry.name !== 'dnsmasq') };
+    const overcloudPartial = { ...overcloud.summary, not_matched: named('bifrost-deploy', 'dnsmasq') };
+    const partial = [
+      { ...overcloud, summary: overcloudPartial },
+      { ...seed, summary: { ...seedPartial, not_matched: [...seedPartial.not_matched, ...named('dnsmasq')] } },
+    ];
+    const keys = [`keystone rocky-9 ${NEW_R9}`, `nova_api rocky-9 ${NEW_R9}`, `bifrost_deploy rocky-9 ${NEW_R9}`];
+    assert.deepEqual(changed(artifacts(partial)).sort(), keys.sort());
+  });
+
+  it('leaves out held and unscanned images: they are not in the registry', () => {
+    const runs = [
+      {
+        distro: 'ubuntu',
+        set: 'overcloud',
+        summary: setSummary('ubuntu', NEW_UJ, {
+          built: named('keystone', 'nova-api', 'glance-api'),
+          held: [{ name: 'nova-api', reference: 'nova-api', verdict: 'critical' }],
+          scan_failed: [{ name: 'glance-api', reference: 'glance-api', reason: 'x' }],
+          not_matched: named('dnsmasq'),
+        }),
+      },
+    ];
+    assert.deepEqual(changed(artifacts(runs)), [`keystone ubuntu-jammy ${NEW_UJ}`]);
+  });
+
+  it('takes the newest folder of the runs folder, a pipeline as well as a build run', () => {
+    const runsDir = mkdtempSync(join(tmpdir(), 'tags-latest-'));
+    const build = join(runsDir, NEW_R9);
+    mkdirSync(build);
+    writeFileSync(join(build, 'summary.json'), JSON.stringify(setSummary('rocky', NEW_R9, {})));
+    const pipeline = artifacts(twoDistros);
+    const pipelineDir = join(runsDir, '2024.1-20250101T010101');
+    mkdirSync(pipelineDir);
+    writeFileSync(join(pipelineDir, 'pipeline-summary.json'), readFileSync(join(pipeline, 'pipeline-summary.json')));
+    utimesSync(join(build, 'summary.json'), new Date('2025-01-01T00:00:00Z'), new Date('2025-01-01T00:00:00Z'));
+    assert.equal(latestRun(runsDir), pipelineDir);
+    utimesSync(join(build, 'summary.json'), new Date(), new Date(Date.now() + 60_000));
+    assert.equal(latestRun(runsDir), build);
+  });
+
+  it('refuses the runs of one distro at different tags, and a run that left no summary, in one line', () => {
+    const [overcloud, seed] = twoDistros;
+    assert.ok(overcloud?.summary && seed?.summary);
+    const later = `${R9}-20250202T020202`;
+    const mixed = artifacts([overcloud, { ...seed, summary: { ...seed.summary, tag: later } }]);
+    const differentTags = (error: unknown) =>
+      error instanceof UsageError &&
+      !error.message.includes('\n') &&
+      error.message.startsWith(`two runs for rocky-9 at different tags: ${NEW_R9} (`) &&
+      error.message.includes(`${later} (`);
+    assert.throws(() => changed(mixed), differentTags);
+    const failedToStart = artifacts([overcloud, { distro: 'rocky', set: 'seed', summary: null, error: 'no repo' }]);
+    const noSummary = (error: unknown) =>
+      error instanceof ConfigError &&
+      /pipeline-summary\.json: runs\.1\.summary: the rocky\/seed run left no summary \(no repo\)/.test(error.message);
+    assert.throws(() => changed(failedToStart), noSummary);
   });
 });

@@ -11,7 +11,8 @@ import { DEFAULT_KEY } from '../../tags/naming.js';
 import { promoteImages } from '../../tags/promote.js';
 import { referencedImages, repositoryOf } from '../../tags/registry-images.js';
 import { imageTags, type ImageTag } from '../../tags/resolve.js';
-import { latestRun, readRollout, summaryFiles } from '../../tags/runs.js';
+import { latestRun, runSummaries } from '../../tags/run-sources.js';
+import { readRollout } from '../../tags/runs.js';
 import { DEFAULT_TAGS_FILE, distroKeys, readTagsFile, TAGS_VARIABLE } from '../../tags/tags-file.js';
 import { planUpdate, type UpdatePlan } from '../../tags/update.js';
 import { writeTagChanges } from '../../tags/write.js';
@@ -114,11 +115,11 @@ export function tagsCommand(globals: () => GlobalOptions, setExitCode: (code: nu
     new Command('update')
       .description(
         "Write a run's tag into the tags file: a build of every image sets openstack for its distro, " +
-          'a partial build sets the keys of the images it built',
+          "a partial build sets the keys of the images it built; a pipeline's sets of a distro count as one run",
       )
       .option(
         '--run <dir>',
-        'a run folder, a folder of run folders, or a summary.json; repeatable ' +
+        'a run folder, a pipeline artifacts folder, a folder of run folders, or a summary.json; repeatable ' +
           `(default: the newest run in ${RUNS_DIR})`,
         collectRepeated,
       )
@@ -133,11 +134,11 @@ export function tagsCommand(globals: () => GlobalOptions, setExitCode: (code: nu
         const global = globals();
         const file = readTagsFile(resolve(options.file ?? DEFAULT_TAGS_FILE));
         const runs = options.run && options.run.length > 0 ? options.run : [latestRun(resolve(RUNS_DIR))];
-        const rollouts = summaryFiles(runs).map(readRollout);
+        const rollouts = runSummaries(runs).map(readRollout);
         const plan = planUpdate(file.tags, rollouts);
         await writeTagChanges(file, plan.changes, options.dryRun ?? false);
         for (const rollout of rollouts.filter((run) => !run.pushed && !global.quiet)) {
-          const where = `warning: ${rollout.summaryFile}`;
+          const where = `warning: ${rollout.label}`;
           process.stderr.write(`${where}: the run did not push; ${rollout.tag} is in no registry\n`);
         }
         reportUpdate(global, file.path, plan, options.dryRun ?? false);
