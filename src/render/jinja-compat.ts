@@ -5,6 +5,7 @@
 import nunjucks from 'nunjucks';
 import { pythonPercentFormat } from './python-format.js';
 import { pythonMethod } from './python-methods.js';
+import { withPythonStringEscapes } from './jinja-strings.js';
 import { pythonOutput } from './python-values.js';
 
 interface CompilerInternals {
@@ -135,7 +136,8 @@ type ExportingTemplate = {
 
 /** A template's text as nunjucks must read it to behave as Jinja2 does with the original. */
 export function asNunjucksSource(jinjaSource: string): string {
-  return withFromImportsAsSets(withFormatSplat(withoutTrailingCommas(stripOneTrailingNewline(jinjaSource))));
+  const jinja = withPythonStringEscapes(stripOneTrailingNewline(jinjaSource));
+  return withFromImportsAsSets(withFormatSplat(withoutTrailingCommas(jinja)));
 }
 
 /** Jinja2's `format` filter: Python %-formatting. */

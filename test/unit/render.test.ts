@@ -136,6 +136,22 @@ describe('rendering', () => {
     assert.equal(out, "FROM x\na=1;b=2; ['a', 'b'] none 1\na_b_c a_b-c ['x', 'y'] ['a', 'b', ',c'] hi True");
   });
 
+  it("reads string literals' backslash escapes as Python does, as Kayobe's to_json writes them", () => {
+    const out = render({
+      'a/Dockerfile.j2': String.raw`FROM x
+{{ "caf\u00e9 \x41\101 \d \\ \'q\' a\tb" }}|{{ 'it\'s "\u00e9"' }}|{% set l = ["python3-\u00e9", "a\\b"] %}{{ l }}
+`,
+    });
+    // What Jinja2 3 renders from the same template.
+    assert.equal(
+      out,
+      String.raw`FROM x
+café AA \d \ 'q' a` +
+        '\t' +
+        String.raw`b|it's "é"|['python3-é', 'a\\b']`,
+    );
+  });
+
   it('prints values as Jinja2 does: None, True/False, lists and dicts in Python form', () => {
     const out = render({
       'a/Dockerfile.j2': "FROM x\n{{ None }} {{ True }} {{ ['a', \"it's\"] }} {{ {'k': [1, None]} }} {{ nothing }}|\n",
@@ -183,6 +199,20 @@ describe('template overrides and customizations', () => {
       customizations: { keystone_base_packages_override: ['only-this'] },
     });
     assert.match(renderWith(replaced), /RUN install only-this\n/);
+  });
+
+  it("changes the template's own list as Kolla's filter does: reading it again sees the customization", () => {
+    const override = [
+      '# Ansible managed\n\n{% extends parent_template %}\n\n',
+      '{% block keystone_base_footer %}\nRUN echo {{ keystone_base_packages | join(",") }}\n{% endblock %}\n\n',
+      '{% set keystone_base_packages_append = ["python3-ldap"] %}\n\n',
+      '{% set keystone_base_packages_remove = ["keystone"] %}\n\n',
+    ].join('');
+    // What Jinja2 renders with Kolla's filter (test/golden/render_with_jinja2.py).
+    assert.equal(
+      renderWith(override),
+      '# Ansible managed\n\nFROM x\n\n\nRUN install apache2 python3-ldap\n\nRUN echo apache2,python3-ldap\n',
+    );
   });
 
   it('merges override files as kolla-build does: later files lose their extends line, super() works', () => {
