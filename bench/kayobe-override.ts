@@ -4,8 +4,9 @@
  * a blank line, then each block and each `{% set name = <json> %}` followed by a blank line.
  * The blocks are ones every Kolla branch's templates define (the base image's distro hooks, a
  * per-image footer and the `footer` every image has); the customizations are names the templates
- * read through the `customizable` filter. Contents mix plain lines, expressions, `super()`, a
- * condition, and the trailing newline a YAML literal block leaves.
+ * read through the `customizable` filter, and a site variable a block prints. Contents mix plain
+ * lines, expressions, `super()`, a condition, a customized list read again after Kolla's filter
+ * changed it, and the trailing newline a YAML literal block leaves; `to_json` escapes the non-ASCII.
  */
 export const kayobeBlocks: Record<string, string> = {
   base_debian_after_sources_list:
@@ -14,8 +15,10 @@ export const kayobeBlocks: Record<string, string> = {
   base_centos_repo_overrides_post_rpm:
     "{% if base_arch == 'x86_64' %}\nRUN dnf config-manager --set-disabled epel || true\n{% endif %}",
   base_ubuntu_package_sources_list: '{{ super() }}\nRUN echo "site sources for {{ base_distro }}" > /etc/site-sources',
-  keystone_footer: 'RUN mkdir -p /etc/keystone/domains \\\n    && touch /etc/keystone/domains/.site-kept',
-  footer: 'LABEL site.image="{{ image_name }}" site.arch=\'{{ base_arch }}\'\n',
+  keystone_footer:
+    'RUN mkdir -p /etc/keystone/domains \\\n' +
+    '    && echo "{{ keystone_packages | join(\' \') }}" > /etc/keystone/domains/.site-packages',
+  footer: 'LABEL site.image="{{ image_name }}" site.arch=\'{{ base_arch }}\' site.contact="{{ site_contact }}"\n',
 };
 
 export const kayobeCustomizations: Record<string, unknown> = {
@@ -23,6 +26,7 @@ export const kayobeCustomizations: Record<string, unknown> = {
   keystone_base_pip_packages_append: ['python-binary-memcached>=0.31'],
   openstack_base_pip_packages_remove: ['WSME', 'Tempita'],
   openstack_base_packages_append: ['site-tools-"quoted"-\'name\''],
+  site_contact: 'Zoë Løvås <cloud-ops@example.net>',
 };
 
 /** A value as Ansible's `to_json` writes it (Python's json.dumps: `, ` and `: ` separators, ASCII only). */

@@ -152,6 +152,19 @@ café AA \d \ 'q' a` +
     );
   });
 
+  it("reads null as Jinja2 does (a name, undefined) and joins with ~ as Python's str(), undefined as ''", () => {
+    const out = render({
+      'a/Dockerfile.j2':
+        'FROM x\n{% set y = null %}{{ [nothing, none, null] }} {{ y is defined }} {{ y is none }} ' +
+        '{{ "null" ~ nothing ~ none ~ true ~ [1, "a"] ~ 2 }} {{ {"a": null, "null": 1} }}\n',
+    });
+    // What Jinja2 3 renders from the same template.
+    assert.equal(
+      out,
+      "FROM x\n[Undefined, None, Undefined] False False nullNoneTrue[1, 'a']2 {'a': Undefined, 'null': 1}",
+    );
+  });
+
   it('prints values as Jinja2 does: None, True/False, lists and dicts in Python form', () => {
     const out = render({
       'a/Dockerfile.j2': "FROM x\n{{ None }} {{ True }} {{ ['a', \"it's\"] }} {{ {'k': [1, None]} }} {{ nothing }}|\n",

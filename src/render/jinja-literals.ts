@@ -1,4 +1,6 @@
 /**
+ * How Jinja2 reads the literals inside tags, where nunjucks reads them otherwise.
+ *
  * Jinja2 reads a string literal's backslash escapes as Python does (`unicode-escape`): `\u00e9`,
  * `\x41`, octal, `\a`... and keeps the backslash of an escape Python does not know (`'\d'`).
  * nunjucks knows only `\n`, `\t` and `\r` and drops every other backslash. Kayobe writes its
@@ -8,6 +10,8 @@
  */
 const tagPattern = /\{[%{][\s\S]*?[%}]\}/g;
 const stringPattern = /'([^'\\]*(?:\\[\s\S][^'\\]*)*)'|"([^"\\]*(?:\\[\s\S][^"\\]*)*)"/g;
+/** The same literals, whole, as the one group a split keeps. */
+const stringSplit = /('(?:[^'\\]*(?:\\[\s\S][^'\\]*)*)'|"(?:[^"\\]*(?:\\[\s\S][^"\\]*)*)")/;
 const pythonEscape = /\\(?:([0-7]{1,3})|x([0-9A-Fa-f]{2})|u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(\n)|([\s\S]))/g;
 const simpleEscapes: Record<string, string> = {
   '\\': '\\',
@@ -50,6 +54,22 @@ function nunjucksLiteral(value: string, quote: string): string {
     }
   });
   return `${quote}${escaped}${quote}`;
+}
+
+/**
+ * `null` is no literal in Jinja2 but a name, undefined unless a variable has it (`{% set x = null %}`,
+ * as `to_json` writes a None, leaves `x` undefined); nunjucks reads it as none. Outside string
+ * literals in tags it becomes a name no template defines.
+ */
+export const JINJA_NULL_NAME = '__jinja_null';
+
+export function withNullAsName(source: string): string {
+  return source.replace(tagPattern, (tag) =>
+    tag
+      .split(stringSplit)
+      .map((part, index) => (index % 2 === 0 ? part.replace(/(?<![.\w])null(?!\w)/g, JINJA_NULL_NAME) : part))
+      .join(''),
+  );
 }
 
 export function withPythonStringEscapes(source: string): string {
