@@ -165,6 +165,19 @@ café AA \d \ 'q' a` +
     );
   });
 
+  it("has Jinja2's map and unique filters, as override blocks use them", () => {
+    const out = render({
+      'a/Dockerfile.j2':
+        'FROM x\n{% set r = [{"url": "a", "c": ["m", "n"]}, {"url": "b"}] %}' +
+        '{{ r | map(attribute="url") | list }} {{ r | map(attribute="c.1", default="z") | list }} ' +
+        '{{ ["a", "B"] | map("upper") | join(",") }} {{ ["x-y"] | map("replace", "-", "_") | list }} ' +
+        '{{ ["a", "A", "b", "a"] | unique | list }} {{ ["a", "A", "b"] | unique(case_sensitive=true) | list }} ' +
+        '{{ r | unique(attribute="url") | map(attribute="url") | join }}\n',
+    });
+    // What Jinja2 3 renders from the same template.
+    assert.equal(out, "FROM x\n['a', 'b'] ['n', 'z'] A,B ['x_y'] ['a', 'b'] ['a', 'A', 'b'] ab");
+  });
+
   it('prints values as Jinja2 does: None, True/False, lists and dicts in Python form', () => {
     const out = render({
       'a/Dockerfile.j2': "FROM x\n{{ None }} {{ True }} {{ ['a', \"it's\"] }} {{ {'k': [1, None]} }} {{ nothing }}|\n",
