@@ -4,10 +4,12 @@
  * written here), and compares every build context file of every image byte for byte, and its
  * executable bit (what git keeps of a mode). One table row per checkout and distro: images identical,
  * differing, written by one side only; the differences below it; JSON in bench/results/render-kolla.json.
+ * With --kayobe-override both sides also render with a template override as an operator's Kayobe writes
+ * it (bench/kayobe-override.ts, passed to each as --template-override); its table follows the plain one.
  *
  *   node --import tsx bench/render-kolla.ts --kolla /tmp/kolla-master[,...]
  *   node --import tsx bench/render-kolla.ts --branches unmaintained/2024.1,stable/2025.1,master \
- *        [--mirror /path/to/kolla.git] [--distros debian,rocky,ubuntu]
+ *        [--mirror /path/to/kolla.git] [--distros debian,rocky,ubuntu] [--kayobe-override]
  *
  * --branches exports each branch of a bare Kolla mirror with `git archive` into a temporary folder.
  * kolla-build runs from the checkout with /usr/bin/python3 (Debian's python3-pbr, -jinja2, -git,
@@ -15,11 +17,21 @@
  * Kolla leaves Dockerfile.j2 in each context, as ci-builder does.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { kayobeOverride } from './kayobe-override.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: options } = parseArgs({
@@ -29,6 +41,7 @@ const { values: options } = parseArgs({
     mirror: { type: 'string', default: '/work/.mirror/openstack+kolla/repo' },
     distros: { type: 'string', default: 'debian,rocky,ubuntu' },
     details: { type: 'string', default: '8' },
+    'kayobe-override': { type: 'boolean', default: false },
     out: { type: 'string', default: join(root, 'bench/results/render-kolla.json') },
   },
 });
@@ -120,26 +133,58 @@ function compareImage(kollaDir: string, ourDir: string): string | null {
   return extra === undefined ? null : `${extra}: only ci-builder wrote it`;
 }
 
+type Mode = 'plain' | 'kayobe-override';
+
 interface Row {
+  mode: Mode;
   checkout: string;
   distro: string;
   counts: Record<Verdict, number>;
   kollaBuildSeconds: number;
   ciBuilderSeconds: number;
   differences: { image: string; verdict: Verdict; detail?: string }[];
+  /** Outside plain mode: images whose kolla-build Dockerfile the mode changed (0 would mean it did nothing). */
+  changedFromPlain?: number;
 }
 
-function compareCheckout(name: string, checkout: string, distro: string): Row {
-  const kollaWork = join(work, `${name}-${distro}-kolla`);
-  const ourOut = join(work, `${name}-${distro}-ours`);
+/** How many images of kolla-build's `output` have a Dockerfile other than in its plain-mode `plain` output. */
+function changedImages(output: Map<string, string>, plain: Map<string, string>): number {
+  const dockerfile = (dir: string | undefined) =>
+    dir === undefined ? '' : readFileSync(join(dir, 'Dockerfile'), 'utf8');
+  return [...output].filter(([image, dir]) => dockerfile(dir) !== dockerfile(plain.get(image))).length;
+}
+
+/** Each mode's extra arguments, the same for kolla-build and ci-builder. */
+function modeArguments(mode: Mode): string[] {
+  switch (mode) {
+    case 'plain':
+      return [];
+    case 'kayobe-override': {
+      const file = join(work, 'template-override.j2');
+      writeFileSync(file, kayobeOverride());
+      return ['--template-override', file];
+    }
+    default: {
+      const never: never = mode;
+      return never;
+    }
+  }
+}
+
+function compareCheckout(mode: Mode, name: string, checkout: string, distro: string): Row {
+  const label = (of: Mode) => `${name.replace(/[^A-Za-z0-9.]+/g, '-')}-${distro}-${of}`;
+  const kollaWork = join(work, `${label(mode)}-kolla`);
+  const plainWork = join(work, `${label('plain')}-kolla`);
+  const ourOut = join(work, `${label(mode)}-ours`);
   const script = join(root, 'bench/kolla_template_only.py');
-  const kolla = run('/usr/bin/python3', [script, kollaWork, '--base', distro], checkout);
+  const extra = modeArguments(mode);
+  const kolla = run('/usr/bin/python3', [script, kollaWork, '--base', distro, ...extra], checkout);
   // An empty working folder: no ./etc/ci-builder is picked up, the checkout alone is the configuration.
   const cwd = mkdtempSync(join(work, 'cwd-'));
   const cli = join(root, 'dist/cli/main.js');
   const ours = run(
     process.execPath,
-    [cli, 'images', 'render', '--kolla-dir', checkout, '--distro', distro, '--out', ourOut],
+    [cli, 'images', 'render', '--kolla-dir', checkout, '--distro', distro, '--out', ourOut, ...extra],
     cwd,
   );
   const theirs = imageFolders(join(kollaWork, 'docker'));
@@ -159,7 +204,13 @@ function compareCheckout(name: string, checkout: string, distro: string): Row {
     counts[verdict] += 1;
     if (verdict !== 'identical') differences.push({ image, verdict, ...(detail === null ? {} : { detail }) });
   }
+  const changed =
+    mode !== 'plain' && existsSync(plainWork)
+      ? { changedFromPlain: changedImages(theirs, imageFolders(join(plainWork, 'docker'))) }
+      : {};
   return {
+    ...changed,
+    mode,
     checkout: name,
     distro,
     counts,
@@ -175,41 +226,53 @@ try {
     ...split(options.branches).map((branch): [string, string] => [branch, exportBranch(branch)]),
   ];
   if (checkouts.length === 0) fail('name checkouts with --kolla DIR[,DIR] or branches with --branches B[,B]');
+  const modes: Mode[] = options['kayobe-override'] ? ['plain', 'kayobe-override'] : ['plain'];
   const rows: Row[] = [];
   for (const [name, dir] of checkouts) {
     for (const distro of distros) {
-      try {
-        rows.push(compareCheckout(name, dir, distro));
-      } catch (error) {
-        console.error(`${name} ${distro}: ${(error as Error).message}`);
+      for (const mode of modes) {
+        try {
+          rows.push(compareCheckout(mode, name, dir, distro));
+        } catch (error) {
+          console.error(`${name} ${distro} ${mode}: ${(error as Error).message}`);
+        }
       }
     }
   }
-  console.log(
-    '| checkout | distro | identical | differ | only kolla-build | only ci-builder | kolla-build s | ci-builder s |',
-  );
-  console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
-  for (const row of rows) {
-    const { counts } = row;
-    console.log(
-      `| ${row.checkout} | ${row.distro} | ${counts.identical} | ${counts.differs} | ${counts['only-kolla-build']} | ` +
-        `${counts['only-ci-builder']} | ${row.kollaBuildSeconds.toFixed(1)} | ${row.ciBuilderSeconds.toFixed(1)} |`,
-    );
-  }
   const limit = Number(options.details);
-  for (const row of rows.filter((item) => item.differences.length > 0)) {
-    console.log(`\n${row.checkout} ${row.distro}:`);
-    for (const entry of row.differences.slice(0, limit))
-      console.log(`  ${entry.verdict}: ${entry.image}${entry.detail === undefined ? '' : `: ${entry.detail}`}`);
-    if (row.differences.length > limit) console.log(`  ... ${row.differences.length - limit} more`);
+  for (const mode of modes) {
+    const ofMode = rows.filter((row) => row.mode === mode);
+    console.log(mode === 'plain' ? 'checkout alone:' : '\nwith the Kayobe template override:');
+    const changedColumn = mode === 'plain' ? ['', ''] : [' changed by it |', ' ---: |'];
+    console.log(
+      '| checkout | distro | identical | differ | only kolla-build | only ci-builder | kolla-build s | ci-builder s |' +
+        changedColumn[0],
+    );
+    console.log(`| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |${changedColumn[1]}`);
+    for (const row of ofMode) {
+      const { counts } = row;
+      console.log(
+        `| ${row.checkout} | ${row.distro} | ${counts.identical} | ${counts.differs} | ` +
+          `${counts['only-kolla-build']} | ${counts['only-ci-builder']} | ` +
+          `${row.kollaBuildSeconds.toFixed(1)} | ${row.ciBuilderSeconds.toFixed(1)} |` +
+          (mode === 'plain' ? '' : ` ${row.changedFromPlain ?? '-'} |`),
+      );
+    }
+    for (const row of ofMode.filter((item) => item.differences.length > 0)) {
+      console.log(`\n${row.checkout} ${row.distro} (${mode}):`);
+      for (const entry of row.differences.slice(0, limit))
+        console.log(`  ${entry.verdict}: ${entry.image}${entry.detail === undefined ? '' : `: ${entry.detail}`}`);
+      if (row.differences.length > limit) console.log(`  ... ${row.differences.length - limit} more`);
+    }
   }
   mkdirSync(dirname(options.out), { recursive: true });
   writeFileSync(
     options.out,
-    `${JSON.stringify({ benchmark: 'render-kolla', at: new Date().toISOString(), rows }, null, 2)}\n`,
+    `${JSON.stringify({ benchmark: 'render-kolla', at: new Date().toISOString(), modes, rows }, null, 2)}\n`,
   );
-  const clean = rows.length === checkouts.length * distros.length;
-  process.exitCode = clean && rows.every((row) => row.differences.length === 0) ? 0 : 1;
+  const clean = rows.length === checkouts.length * distros.length * modes.length;
+  const effective = rows.every((row) => row.changedFromPlain !== 0);
+  process.exitCode = clean && effective && rows.every((row) => row.differences.length === 0) ? 0 : 1;
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

@@ -5,12 +5,14 @@
 import nunjucks from 'nunjucks';
 import { pythonPercentFormat } from './python-format.js';
 import { pythonMethod } from './python-methods.js';
-import { pythonOutput } from './python-values.js';
+import { withNullAsName, withPythonStringEscapes } from './jinja-literals.js';
+import { pythonOutput, pythonStr } from './python-values.js';
 
 interface CompilerInternals {
   prototype: {
     compileAdd(this: CompilerInternals['prototype'], node: { left: unknown; right: unknown }, frame: unknown): void;
     compileMul(this: CompilerInternals['prototype'], node: { left: unknown; right: unknown }, frame: unknown): void;
+    compileConcat(this: CompilerInternals['prototype'], node: { left: unknown; right: unknown }, frame: unknown): void;
     compile(node: unknown, frame: unknown): void;
     _emit(code: string): void;
   };
@@ -22,7 +24,7 @@ let installed = false;
  * Bumped whenever a shim changes the JavaScript nunjucks compiles templates to (the compiler
  * patches below, the source rewrites), so compiled templates cached on disk are not reused.
  */
-export const JINJA_COMPAT_REVISION = 1;
+export const JINJA_COMPAT_REVISION = 2;
 
 /** Jinja2's `+`: lists concatenate into a list (nunjucks would make "ab" out of ['a'] + ['b']). */
 export function pythonAdd(left: unknown, right: unknown): unknown {
@@ -41,12 +43,19 @@ export function pythonMultiply(left: unknown, right: unknown): unknown {
   return (left as number) * (right as number);
 }
 
+/** Jinja2's `~`: both sides as Python's str(), an undefined one as '' (nunjucks would write "undefined"). */
+export function pythonConcat(left: unknown, right: unknown): string {
+  const text = (value: unknown) => (value === undefined ? '' : pythonStr(value));
+  return text(left) + text(right);
+}
+
 export function installJinjaCompat(): void {
   if (installed) return;
   installed = true;
   const runtime = nunjucks.runtime as unknown as Record<string, unknown>;
   runtime.pyAdd = pythonAdd;
   runtime.pyMul = pythonMultiply;
+  runtime.pyConcat = pythonConcat;
   const memberLookup = runtime.memberLookup as (target: unknown, name: unknown) => unknown;
   runtime.memberLookup = (target: unknown, name: unknown) => pythonMethod(target, name) ?? memberLookup(target, name);
   // `{{ None }}` prints None and `{{ [1, 2] }}` prints [1, 2] under Jinja2; nunjucks would print '' and 1,2.
@@ -63,6 +72,7 @@ export function installJinjaCompat(): void {
     };
   compiler.prototype.compileAdd = emitCall('pyAdd');
   compiler.prototype.compileMul = emitCall('pyMul');
+  compiler.prototype.compileConcat = emitCall('pyConcat');
 }
 
 /** Jinja2 drops one trailing newline of each template source (keep_trailing_newline=False). */
@@ -135,7 +145,8 @@ type ExportingTemplate = {
 
 /** A template's text as nunjucks must read it to behave as Jinja2 does with the original. */
 export function asNunjucksSource(jinjaSource: string): string {
-  return withFromImportsAsSets(withFormatSplat(withoutTrailingCommas(stripOneTrailingNewline(jinjaSource))));
+  const jinja = withNullAsName(withPythonStringEscapes(stripOneTrailingNewline(jinjaSource)));
+  return withFromImportsAsSets(withFormatSplat(withoutTrailingCommas(jinja)));
 }
 
 /** Jinja2's `format` filter: Python %-formatting. */

@@ -22,6 +22,8 @@ export function pythonRepr(value: unknown): string {
     const escaped = value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t');
     return quote + (quote === "'" ? escaped.replace(/'/g, "\\'") : escaped) + quote;
   }
+  // Jinja2's Undefined inside a list or dict: an undefined variable or `null`.
+  if (value === undefined) return 'Undefined';
   if (Array.isArray(value)) return `[${value.map(pythonRepr).join(', ')}]`;
   if (isPlainObject(value))
     return `{${Object.entries(value)

@@ -2,6 +2,7 @@ import nunjucks from 'nunjucks';
 import type { Catalog, ImageDefinition } from '../catalog/types.js';
 import { UsageError } from '../util/errors.js';
 import { customizable } from './customizable.js';
+import { addJinjaFilters } from './jinja-filters.js';
 import { debianPackageInstall } from './kolla-methods.js';
 import { handleRepos, type ReposContext, type ReposSource } from './kolla-repos.js';
 import {
@@ -107,6 +108,7 @@ export class Renderer {
       environment = new nunjucks.Environment(loader, { ...environmentOptions });
       environment.addFilter('customizable', customizable);
       addPythonFormatFilters(environment);
+      addJinjaFilters(environment);
       environment.addGlobal('debian_package_install', debianPackageInstall);
       // nunjucks calls globals with the template context as `this`, as Jinja2's pass_context does.
       environment.addGlobal('handle_repos', function (this: { ctx: ReposContext }, names: unknown, mode: unknown) {

@@ -136,6 +136,48 @@ describe('rendering', () => {
     assert.equal(out, "FROM x\na=1;b=2; ['a', 'b'] none 1\na_b_c a_b-c ['x', 'y'] ['a', 'b', ',c'] hi True");
   });
 
+  it("reads string literals' backslash escapes as Python does, as Kayobe's to_json writes them", () => {
+    const out = render({
+      'a/Dockerfile.j2': String.raw`FROM x
+{{ "caf\u00e9 \x41\101 \d \\ \'q\' a\tb" }}|{{ 'it\'s "\u00e9"' }}|{% set l = ["python3-\u00e9", "a\\b"] %}{{ l }}
+`,
+    });
+    // What Jinja2 3 renders from the same template.
+    assert.equal(
+      out,
+      String.raw`FROM x
+café AA \d \ 'q' a` +
+        '\t' +
+        String.raw`b|it's "é"|['python3-é', 'a\\b']`,
+    );
+  });
+
+  it("reads null as Jinja2 does (a name, undefined) and joins with ~ as Python's str(), undefined as ''", () => {
+    const out = render({
+      'a/Dockerfile.j2':
+        'FROM x\n{% set y = null %}{{ [nothing, none, null] }} {{ y is defined }} {{ y is none }} ' +
+        '{{ "null" ~ nothing ~ none ~ true ~ [1, "a"] ~ 2 }} {{ {"a": null, "null": 1} }}\n',
+    });
+    // What Jinja2 3 renders from the same template.
+    assert.equal(
+      out,
+      "FROM x\n[Undefined, None, Undefined] False False nullNoneTrue[1, 'a']2 {'a': Undefined, 'null': 1}",
+    );
+  });
+
+  it("has Jinja2's map and unique filters, as override blocks use them", () => {
+    const out = render({
+      'a/Dockerfile.j2':
+        'FROM x\n{% set r = [{"url": "a", "c": ["m", "n"]}, {"url": "b"}] %}' +
+        '{{ r | map(attribute="url") | list }} {{ r | map(attribute="c.1", default="z") | list }} ' +
+        '{{ ["a", "B"] | map("upper") | join(",") }} {{ ["x-y"] | map("replace", "-", "_") | list }} ' +
+        '{{ ["a", "A", "b", "a"] | unique | list }} {{ ["a", "A", "b"] | unique(case_sensitive=true) | list }} ' +
+        '{{ r | unique(attribute="url") | map(attribute="url") | join }}\n',
+    });
+    // What Jinja2 3 renders from the same template.
+    assert.equal(out, "FROM x\n['a', 'b'] ['n', 'z'] A,B ['x_y'] ['a', 'b'] ['a', 'A', 'b'] ab");
+  });
+
   it('prints values as Jinja2 does: None, True/False, lists and dicts in Python form', () => {
     const out = render({
       'a/Dockerfile.j2': "FROM x\n{{ None }} {{ True }} {{ ['a', \"it's\"] }} {{ {'k': [1, None]} }} {{ nothing }}|\n",
@@ -183,6 +225,20 @@ describe('template overrides and customizations', () => {
       customizations: { keystone_base_packages_override: ['only-this'] },
     });
     assert.match(renderWith(replaced), /RUN install only-this\n/);
+  });
+
+  it("changes the template's own list as Kolla's filter does: reading it again sees the customization", () => {
+    const override = [
+      '# Ansible managed\n\n{% extends parent_template %}\n\n',
+      '{% block keystone_base_footer %}\nRUN echo {{ keystone_base_packages | join(",") }}\n{% endblock %}\n\n',
+      '{% set keystone_base_packages_append = ["python3-ldap"] %}\n\n',
+      '{% set keystone_base_packages_remove = ["keystone"] %}\n\n',
+    ].join('');
+    // What Jinja2 renders with Kolla's filter (test/golden/render_with_jinja2.py).
+    assert.equal(
+      renderWith(override),
+      '# Ansible managed\n\nFROM x\n\n\nRUN install apache2 python3-ldap\n\nRUN echo apache2,python3-ldap\n',
+    );
   });
 
   it('merges override files as kolla-build does: later files lose their extends line, super() works', () => {
