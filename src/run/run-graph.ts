@@ -35,25 +35,19 @@ export function runGraph(plan: Plan): RunNode[] {
 
 /** The summary status of an image whose own work failed this way. */
 export function buildFailureStatus(kind: EngineFailureKind): BuildFailureStatus {
-  switch (kind) {
-    case 'connection':
-      return 'connection_error';
-    case 'interrupted':
-      return 'interrupted';
-    case 'build':
-    case 'push':
-    case 'not-found':
-    case 'engine':
-      return 'error';
-    default: {
-      const never: never = kind;
-      return never;
-    }
-  }
+  return failureStatus(kind, 'error');
 }
 
 /** The summary status of an image whose push failed this way. */
 export function pushFailureStatus(kind: EngineFailureKind): PushFailureStatus {
+  return failureStatus(kind, 'push_error');
+}
+
+/** An unreachable engine or registry and an interrupt say so; any other failure is the step's own. */
+function failureStatus<S extends 'error' | 'push_error'>(
+  kind: EngineFailureKind,
+  own: S,
+): S | 'connection_error' | 'interrupted' {
   switch (kind) {
     case 'connection':
       return 'connection_error';
@@ -63,7 +57,7 @@ export function pushFailureStatus(kind: EngineFailureKind): PushFailureStatus {
     case 'push':
     case 'not-found':
     case 'engine':
-      return 'push_error';
+      return own;
     default: {
       const never: never = kind;
       return never;
