@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { loadConfig } from '../../src/config/load.js';
 import { hostKollaArch, kollaCommandLineValues, unhonourableKollaFlags } from '../../src/kolla/cli-flags.js';
 import { kollaSummaryOf } from '../../src/report/kolla-summary.js';
 import type { RunSummary } from '../../src/report/summary.js';
@@ -91,6 +92,29 @@ describe('ci-builder kolla-build --template-only', () => {
     assert.match(read('base'), /^FROM beta:newname\n/);
     assert.match(read('base'), /\nRUN echo footer$/);
     assert.equal(read('demo'), 'FROM reg.example:5000/ops/base:10.0\nUSER 4242');
+  });
+});
+
+describe('kolla-build.conf and the command line as the run settings', () => {
+  it('threads, retries, push threads and engine: the command line over the files, the files over defaults', () => {
+    const dir = writeTree(temporaryDir(), {
+      'a.conf': '[DEFAULT]\nthreads = 3\nretries = 5\nengine = podman\n',
+      'b.conf': '[DEFAULT]\nthreads = 4\n',
+    });
+    const loaded = loadConfig({
+      cwd: dir,
+      env,
+      kolla: {
+        dir: checkout,
+        configFiles: [join(dir, 'a.conf'), join(dir, 'b.conf')],
+        commandLine: kollaCommandLineValues({ retries: 1, pushThreads: 2 }),
+      },
+    });
+    const { threads, retries, push_threads, engine } = loaded.config;
+    assert.deepEqual(
+      { threads, retries, push_threads, engine },
+      { threads: 4, retries: 1, push_threads: 2, engine: 'podman' },
+    );
   });
 });
 
