@@ -139,6 +139,9 @@ describe('ci-builder kolla-build: what it cannot honour is refused, never ignore
     assert.match(lonely.stderr, /^ci-builder: error: kolla-build needs the Kolla checkout .*--kolla-dir DIR/);
     const badFormat = await kollaBuild(['--format', 'yaml', '--list-images']);
     assert.equal(badFormat.code, 2);
+    const badPlace = await kollaBuild(['--summary-json-file', '/proc/kolla-summary.json', 'demo']);
+    assert.equal(badPlace.code, 2);
+    assert.match(badPlace.stderr, /^ci-builder: error: --summary-json-file .*kernel file system/);
   });
 
   it("this host's platform is accepted; flags map onto kolla-build.conf's option names", () => {

@@ -1,5 +1,5 @@
 import { Command, type CommandUnknownOpts } from '@commander-js/extra-typings';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { discoverCatalog } from '../../catalog/discover.js';
@@ -15,7 +15,9 @@ import { chooseProgressReporter } from '../../report/choose.js';
 import { kollaSummaryOf } from '../../report/kolla-summary.js';
 import { runBuilds } from '../../run/build-runs.js';
 import { cacheDir } from '../../util/cache-dir.js';
+import { writeFileAtomic } from '../../util/atomic-write.js';
 import { UsageError } from '../../util/errors.js';
+import { checkOutputDir, checkOutputFile } from '../../util/output-path.js';
 import { collectRepeated, parseCount, parsePositiveInteger, type GlobalOptions } from '../options.js';
 import { chosenDistros } from '../workspace.js';
 import { childrenJson } from './images.js';
@@ -88,6 +90,13 @@ export function kollaBuildCommand(
       const unhonourable = unhonourableKollaFlags(options);
       if (unhonourable.length > 0) throw new UsageError(`cannot honour: ${unhonourable.join('; ')}`);
       const format = summaryFormat(options.format);
+      // Every output place is checked before any work, so a bad one costs nothing.
+      const workDir = options.workDir === undefined ? undefined : checkOutputDir(options.workDir, '--work-dir');
+      const logsDir = options.logsDir === undefined ? undefined : checkOutputDir(options.logsDir, '--logs-dir');
+      const summaryFile =
+        options.summaryJsonFile === undefined
+          ? undefined
+          : checkOutputFile(options.summaryJsonFile, '--summary-json-file');
       const global = globals();
       const configFiles = [
         ...(options.configFile ?? []),
@@ -129,16 +138,16 @@ export function kollaBuildCommand(
       }
 
       if (options.templateOnly) {
-        const workDir = resolve(options.workDir ?? mkdtempSync(join(tmpdir(), 'kolla-')));
-        const failed = await renderWorkDir(loaded, catalog, distro, tag, join(workDir, 'docker'));
+        const dockerDir = join(workDir ?? mkdtempSync(join(tmpdir(), 'kolla-')), 'docker');
+        const failed = await renderWorkDir(loaded, catalog, distro, tag, dockerDir);
         for (const failure of failed) process.stderr.write(`ci-builder: error: ${failure}\n`);
-        process.stderr.write(`Dockerfiles are generated in ${join(workDir, 'docker')}\n`);
+        process.stderr.write(`Dockerfiles are generated in ${dockerDir}\n`);
         setExitCode(failed.length > 0 ? 1 : 0);
         return;
       }
 
       // Builds stage their contexts in the run's own folder: a work dir asked for would stay empty.
-      if (options.workDir !== undefined)
+      if (workDir !== undefined)
         throw new UsageError('cannot honour: --work-dir without --template-only (builds stage in the run folder)');
       if (options.push && loaded.config.registry === '')
         throw new UsageError('--push needs a registry: --registry, or registry in kolla-build.conf');
@@ -162,9 +171,8 @@ export function kollaBuildCommand(
       );
       if (run === undefined) throw new Error('a kolla-build run finished without its summary');
       const summary = kollaSummaryOf(run.summary);
-      if (options.logsDir !== undefined) copyLogs(join(run.runDir, 'logs'), resolve(options.logsDir));
-      if (options.summaryJsonFile !== undefined)
-        writeFileSync(resolve(options.summaryJsonFile), `${JSON.stringify(summary, null, 4)}\n`);
+      if (logsDir !== undefined) copyLogs(join(run.runDir, 'logs'), logsDir);
+      if (summaryFile !== undefined) await writeFileAtomic(summaryFile, `${JSON.stringify(summary, null, 4)}\n`);
       if (format === 'json') process.stdout.write(`${JSON.stringify(summary)}\n`);
       else
         process.stderr.write(
