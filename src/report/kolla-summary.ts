@@ -13,8 +13,9 @@ export interface KollaSummary {
 /**
  * A run's summary as kolla-build reports it. An image reused at its input digest is one kolla-build would
  * have built, so it counts as built; a push failure is a failure of its image, as in kolla-build.
+ * kolla-build lists every unbuildable image of the tree, matched or not: `unbuildable` gives them all.
  */
-export function kollaSummaryOf(summary: RunSummary): KollaSummary {
+export function kollaSummaryOf(summary: RunSummary, unbuildable: readonly string[]): KollaSummary {
   const failedNames = new Set(summary.failed.map((entry) => entry.name));
   const pushFailed = summary.push_failed.filter((entry) => !failedNames.has(entry.name));
   const pushFailedNames = new Set(pushFailed.map((entry) => entry.name));
@@ -27,6 +28,6 @@ export function kollaSummaryOf(summary: RunSummary): KollaSummary {
     ],
     not_matched: names(summary.not_matched),
     skipped: names(summary.skipped),
-    unbuildable: names(summary.unbuildable),
+    unbuildable: unbuildable.map((name) => ({ name })),
   };
 }

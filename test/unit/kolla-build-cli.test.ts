@@ -157,7 +157,7 @@ describe('ci-builder kolla-build: what it cannot honour is refused, never ignore
 });
 
 describe("kolla-build's summary JSON", () => {
-  it('has its five keys; a reused image counts built, a push failure fails its image', () => {
+  it('has its five keys; a reused image counts built, a push failure fails its image; every unbuildable is named', () => {
     const summary = {
       built: [{ name: 'base' }],
       reused: [{ name: 'demo' }, { name: 'prom-base' }],
@@ -167,7 +167,7 @@ describe("kolla-build's summary JSON", () => {
       skipped: [{ name: 'skipped-one', reason: 'exists' }],
       unbuildable: [{ name: 'never' }],
     } as unknown as RunSummary;
-    assert.deepEqual(kollaSummaryOf(summary), {
+    assert.deepEqual(kollaSummaryOf(summary, ['never', 'never-child']), {
       built: [{ name: 'base' }, { name: 'demo' }],
       failed: [
         { name: 'prom-node', status: 'error' },
@@ -175,7 +175,7 @@ describe("kolla-build's summary JSON", () => {
       ],
       not_matched: [{ name: 'other' }],
       skipped: [{ name: 'skipped-one' }],
-      unbuildable: [{ name: 'never' }],
+      unbuildable: [{ name: 'never' }, { name: 'never-child' }],
     });
   });
 });

@@ -170,7 +170,9 @@ export function kollaBuildCommand(
         () => undefined,
       );
       if (run === undefined) throw new Error('a kolla-build run finished without its summary');
-      const summary = kollaSummaryOf(run.summary);
+      const unbuildable = loaded.config.distros[distro]?.unbuildable ?? [];
+      const everyUnbuildable = selectImages(catalog, { regexes: null, unbuildable, skipParents: false }).unbuildable;
+      const summary = kollaSummaryOf(run.summary, everyUnbuildable);
       if (logsDir !== undefined) copyLogs(join(run.runDir, 'logs'), logsDir);
       if (summaryFile !== undefined) await writeFileAtomic(summaryFile, `${JSON.stringify(summary, null, 4)}\n`);
       if (format === 'json') process.stdout.write(`${JSON.stringify(summary)}\n`);
