@@ -4,6 +4,7 @@ import { buildCommand } from './commands/build.js';
 import { configCommand } from './commands/config.js';
 import { doctorCommand } from './commands/doctor.js';
 import { imagesCommand } from './commands/images.js';
+import { kollaBuildCommand } from './commands/kolla-build.js';
 import { pipelineCommand } from './commands/pipeline.js';
 import { proxyCommand } from './commands/proxy.js';
 import { scanCommand } from './commands/scan.js';
@@ -40,6 +41,7 @@ export function createProgram(signal: AbortSignal, setExitCode: (code: number) =
   for (const command of [
     buildCommand(globals, signal, setExitCode),
     imagesCommand(globals, setExitCode),
+    kollaBuildCommand(globals, signal, setExitCode),
     proxyCommand(globals, signal),
     scanCommand(globals, signal, setExitCode),
     pipelineCommand(globals, signal, setExitCode),

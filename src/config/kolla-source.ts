@@ -6,9 +6,10 @@ import {
   readKollaCheckoutSync,
   type KollaBuildConf,
   type KollaCheckout,
+  type KollaConfValue,
 } from '../kolla/index.js';
 import { kollaConfigLayer } from '../kolla/config-layer.js';
-import { parseOsloIni } from '../kolla/oslo-ini.js';
+import { parseOsloIni, type IniFile } from '../kolla/oslo-ini.js';
 import { kollaRenderRules, type KollaRenderRules } from '../kolla/render-rules.js';
 import { UsageError } from '../util/errors.js';
 import { isPlainObject, type PlainObject } from '../util/plain-object.js';
@@ -18,6 +19,10 @@ import { originOf, type Layer } from './layers.js';
 export interface KollaSourceOptions {
   dir?: string | undefined;
   config?: string | undefined;
+  /** `kolla-build --config-file` / `--config-dir`: several kolla-build.conf files, read in order after `config`. */
+  configFiles?: string[] | undefined;
+  /** `kolla-build`'s own flags by option name: above every file, as oslo.config puts its command line. */
+  commandLine?: Record<string, KollaConfValue> | undefined;
 }
 
 export interface LoadedKolla {
@@ -47,40 +52,55 @@ export function kollaSourceOf(
     const origin = originOf(merged.origins, ['kolla', key], '');
     return resolve(existsSync(origin) ? dirname(origin) : cwd, value);
   };
-  return { dir: pick(flags.dir, 'dir'), config: pick(flags.config, 'config') };
+  return {
+    dir: pick(flags.dir, 'dir'),
+    config: pick(flags.config, 'config'),
+    configFiles: flags.configFiles?.map((file) => resolve(cwd, file)),
+    commandLine: flags.commandLine,
+  };
 }
 
-function readConf(file: string, checkout: KollaCheckout): KollaBuildConf {
+function readConfFile(file: string, named: string): IniFile {
   let text: string;
   try {
     if (!statSync(file).isFile()) throw new Error('not a file');
     text = readFileSync(file, 'utf8');
   } catch {
-    throw new UsageError(`${file}: kolla-build.conf not found (--kolla-config, kolla.config)`);
+    throw new UsageError(`${file}: kolla-build.conf not found (${named})`);
   }
-  return kollaBuildConfFromFiles([parseOsloIni(text, file)], confOptionsOf(checkout));
+  return parseOsloIni(text, file);
+}
+
+function readConf(source: KollaSourceOptions, checkout: KollaCheckout): KollaBuildConf {
+  const files = [
+    ...(source.config === undefined ? [] : [readConfFile(source.config, '--kolla-config, kolla.config')]),
+    ...(source.configFiles ?? []).map((file) => readConfFile(file, '--config-file, --config-dir')),
+  ];
+  const conf = kollaBuildConfFromFiles(files, confOptionsOf(checkout));
+  return { ...conf, defaults: { ...conf.defaults, ...source.commandLine } };
 }
 
 /** The checkout's data and the conf's options as a config layer, and the rules rendering follows. */
 export function loadKolla(source: KollaSourceOptions, cwd: string, env: NodeJS.ProcessEnv): LoadedKolla | undefined {
   if (source.dir === undefined) {
+    if (source.commandLine !== undefined)
+      throw new UsageError(
+        'kolla-build needs the Kolla checkout to build from: --kolla-dir DIR (or kolla.dir in the config)',
+      );
     if (source.config !== undefined) throw new UsageError('--kolla-config needs --kolla-dir (or kolla.dir)');
     return undefined;
   }
   const checkout = readKollaCheckoutSync(source.dir, { env });
-  const conf: KollaBuildConf =
-    source.config === undefined
-      ? { defaults: {}, profiles: {}, sources: {}, users: {}, unknown: [], files: [] }
-      : readConf(source.config, checkout);
+  const conf = readConf(source, checkout);
   const { values, settings, unknownOptions } = kollaConfigLayer(checkout, conf, cwd);
   const warning =
     unknownOptions.length === 0
       ? undefined
-      : `${source.config ?? ''}: options Kolla ${checkout.release} does not know, ignored: ${unknownOptions.join(', ')}`;
+      : `${[source.config, ...(source.configFiles ?? [])].filter((file) => file !== undefined).join(', ')}: options Kolla ${checkout.release} does not know, ignored: ${unknownOptions.join(', ')}`;
   return {
     checkout,
-    configFile: source.config,
-    layer: { origin: source.config ?? source.dir, values },
+    configFile: source.config ?? source.configFiles?.[0],
+    layer: { origin: source.config ?? source.configFiles?.[0] ?? source.dir, values },
     rules: kollaRenderRules(checkout, settings),
     warning,
   };

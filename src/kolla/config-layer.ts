@@ -114,6 +114,11 @@ export function kollaConfigLayer(checkout: KollaCheckout, conf: KollaBuildConf, 
     build,
   };
   if (checkout.codename !== null) layer.release_codename = checkout.codename;
+  // How a run goes, only where the conf or command line sets it: the release's defaults are kolla-build's own.
+  for (const key of ['threads', 'push_threads', 'retries', 'engine'] as const) {
+    const value = values[key];
+    if (settings.explicit.includes(key) && (typeof value === 'number' || typeof value === 'string')) layer[key] = value;
+  }
   const unknownOptions = conf.unknown.map(({ section, key }) =>
     key === null ? `[${section}]` : `[${section}] ${key}`,
   );

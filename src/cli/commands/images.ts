@@ -187,7 +187,7 @@ function dependencyJson(catalog: Catalog, name: string, selected: ReadonlySet<st
   return children.length === 0 ? name : { [name]: children };
 }
 
-function childrenJson(catalog: Catalog, name: string, selected: ReadonlySet<string>): DependencyNode[] {
+export function childrenJson(catalog: Catalog, name: string, selected: ReadonlySet<string>): DependencyNode[] {
   return (catalog.children.get(name) ?? [])
     .filter((child) => selected.has(child))
     .map((child) => dependencyJson(catalog, child, selected));

@@ -1,0 +1,181 @@
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { loadConfig } from '../../src/config/load.js';
+import { hostKollaArch, kollaCommandLineValues, unhonourableKollaFlags } from '../../src/kolla/cli-flags.js';
+import { kollaSummaryOf } from '../../src/report/kolla-summary.js';
+import type { RunSummary } from '../../src/report/summary.js';
+import { runCli } from '../helpers/cli.js';
+import { projectRoot, temporaryDir, writeTree } from '../helpers/index.js';
+
+/** A tiny checkout shaped as a 2024.1-era release (its tag is its version, from PBR_VERSION). */
+const checkout = join(projectRoot, 'test/fixtures/kolla-checkout-render');
+const env = { PBR_VERSION: '2.0.0' };
+const kollaBuild = (args: string[], cwd = temporaryDir()) =>
+  runCli(['kolla-build', '--kolla-dir', checkout, ...args], { cwd, env });
+
+/** Every file under a folder, relative to it, sorted. */
+function filesUnder(dir: string, prefix = ''): string[] {
+  return readdirSync(dir)
+    .flatMap((name) =>
+      statSync(join(dir, name)).isDirectory() ? filesUnder(join(dir, name), `${prefix}${name}/`) : [prefix + name],
+    )
+    .sort();
+}
+
+describe('ci-builder kolla-build: listings, as kolla-build prints them', () => {
+  it('--list-images numbers the selected images, parents first; a regex brings its parents', async () => {
+    const all = await kollaBuild(['--list-images']);
+    assert.equal(all.code, 0, all.stderr);
+    assert.equal(all.stdout, '1 : base\n2 : demo\n3 : prom-base\n4 : prom-node\n');
+    const some = await kollaBuild(['--list-images', 'node']);
+    assert.equal(some.stdout, '1 : base\n2 : prom-base\n3 : prom-node\n');
+  });
+
+  it('--list-dependencies prints the JSON tree: a parent is {name: [children]}, a leaf its name', async () => {
+    const result = await kollaBuild(['--list-dependencies']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(JSON.parse(result.stdout), { base: ['demo', { 'prom-base': ['prom-node'] }] });
+    const none = await kollaBuild(['--list-dependencies', 'nothing-is-called-this']);
+    assert.equal(none.stdout, 'Nothing matched!\n');
+  });
+});
+
+describe('ci-builder kolla-build --template-only', () => {
+  it('writes the work dir as kolla-build does: docker/<path in the tree>/Dockerfile and context', async () => {
+    const workDir = join(temporaryDir(), 'work');
+    const result = await kollaBuild(['--template-only', '--work-dir', workDir, '--format', 'json', 'demo']);
+    assert.equal(result.code, 0, result.stderr);
+    // kolla-build prints no summary for --template-only, even with --format json.
+    assert.equal(result.stdout, '');
+    assert.match(result.stderr, new RegExp(`Dockerfiles are generated in ${join(workDir, 'docker')}\n$`));
+    // Every image of the tree is rendered, whatever the regexes, nested folders kept.
+    assert.deepEqual(filesUnder(workDir), [
+      'docker/base/Dockerfile',
+      'docker/base/Dockerfile.j2',
+      'docker/demo/Dockerfile',
+      'docker/demo/Dockerfile.j2',
+      'docker/demo/start.sh',
+      'docker/infra/prom-base/Dockerfile',
+      'docker/infra/prom-base/Dockerfile.j2',
+      'docker/infra/prom-node/Dockerfile',
+      'docker/infra/prom-node/Dockerfile.j2',
+    ]);
+    assert.equal(readFileSync(join(workDir, 'docker/demo/Dockerfile'), 'utf8'), 'FROM demo/base:2.0.0\nUSER 50001');
+  });
+
+  it('reads kolla-build.conf from --config-dir, and its own flags override the file', async () => {
+    const dir = writeTree(temporaryDir(), {
+      'kolla/kolla-build.conf': [
+        '[DEFAULT]',
+        'base = beta',
+        'base_tag = newname',
+        'namespace = ops',
+        'tag = 9.9',
+        'template_override = template-override.j2',
+        '',
+        '[demo-user]',
+        'uid = 4242',
+        '',
+      ].join('\n'),
+      'kolla/template-override.j2':
+        '{% extends parent_template %}\n{% block base_footer %}RUN echo footer{% endblock %}',
+      'kolla/ignored.txt': '[DEFAULT]\nnamespace = never\n',
+    });
+    const workDir = join(dir, 'work');
+    const args = ['--config-dir', join(dir, 'kolla'), '--template-only', '--work-dir', workDir];
+    // Relative paths in the conf are taken against the working folder, as kolla-build takes them.
+    const result = await kollaBuild([...args, '--registry', 'reg.example:5000', '--tag', '10.0'], join(dir, 'kolla'));
+    assert.equal(result.code, 0, result.stderr);
+    const read = (image: string) => readFileSync(join(workDir, 'docker', image, 'Dockerfile'), 'utf8');
+    assert.match(read('base'), /^FROM beta:newname\n/);
+    assert.match(read('base'), /\nRUN echo footer$/);
+    assert.equal(read('demo'), 'FROM reg.example:5000/ops/base:10.0\nUSER 4242');
+  });
+});
+
+describe('kolla-build.conf and the command line as the run settings', () => {
+  it('threads, retries, push threads and engine: the command line over the files, the files over defaults', () => {
+    const dir = writeTree(temporaryDir(), {
+      'a.conf': '[DEFAULT]\nthreads = 3\nretries = 5\nengine = podman\n',
+      'b.conf': '[DEFAULT]\nthreads = 4\n',
+    });
+    const loaded = loadConfig({
+      cwd: dir,
+      env,
+      kolla: {
+        dir: checkout,
+        configFiles: [join(dir, 'a.conf'), join(dir, 'b.conf')],
+        commandLine: kollaCommandLineValues({ retries: 1, pushThreads: 2 }),
+      },
+    });
+    const { threads, retries, push_threads, engine } = loaded.config;
+    assert.deepEqual(
+      { threads, retries, push_threads, engine },
+      { threads: 4, retries: 1, push_threads: 2, engine: 'podman' },
+    );
+  });
+});
+
+describe('ci-builder kolla-build: what it cannot honour is refused, never ignored', () => {
+  it('--nocache, another platform or architecture, --work-dir on a build: one line naming them, exit 2', async () => {
+    const other = hostKollaArch() === 'aarch64' ? 'linux/amd64' : 'linux/arm64';
+    const result = await kollaBuild(['--nocache', '--platform', other, 'demo']);
+    assert.equal(result.code, 2);
+    assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
+    assert.match(result.stderr, /^ci-builder: error: cannot honour: --platform linux\/\w+ .*; --nocache /);
+    const workDir = await kollaBuild(['--work-dir', temporaryDir(), 'demo']);
+    assert.equal(workDir.code, 2);
+    assert.match(workDir.stderr, /cannot honour: --work-dir without --template-only/);
+  });
+
+  it('an option kolla-build does not have, or no checkout: exit 2 and one line', async () => {
+    const unknown = await kollaBuild(['--squash', 'demo']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /unknown option '--squash'/);
+    const lonely = await runCli(['kolla-build', '--list-images'], { cwd: temporaryDir(), env });
+    assert.equal(lonely.code, 2);
+    assert.match(lonely.stderr, /^ci-builder: error: kolla-build needs the Kolla checkout .*--kolla-dir DIR/);
+    const badFormat = await kollaBuild(['--format', 'yaml', '--list-images']);
+    assert.equal(badFormat.code, 2);
+    const badPlace = await kollaBuild(['--summary-json-file', '/proc/kolla-summary.json', 'demo']);
+    assert.equal(badPlace.code, 2);
+    assert.match(badPlace.stderr, /^ci-builder: error: --summary-json-file .*kernel file system/);
+  });
+
+  it("this host's platform is accepted; flags map onto kolla-build.conf's option names", () => {
+    const host = hostKollaArch('x64');
+    assert.deepEqual(unhonourableKollaFlags({ platform: 'linux/amd64', baseArch: 'x86_64' }, host), []);
+    assert.deepEqual(unhonourableKollaFlags({ platform: 'linux/arm64' }, host).length, 1);
+    assert.deepEqual(kollaCommandLineValues({ baseTag: '9', pushThreads: 2, templateOverride: ['a.j2'] }), {
+      base_tag: '9',
+      push_threads: 2,
+      template_override: ['a.j2'],
+    });
+  });
+});
+
+describe("kolla-build's summary JSON", () => {
+  it('has its five keys; a reused image counts built, a push failure fails its image; every unbuildable is named', () => {
+    const summary = {
+      built: [{ name: 'base' }],
+      reused: [{ name: 'demo' }, { name: 'prom-base' }],
+      failed: [{ name: 'prom-node', status: 'error', reason: 'exit 1' }],
+      push_failed: [{ name: 'prom-base', reference: 'r/prom-base:1', reason: 'denied' }],
+      not_matched: [{ name: 'other' }],
+      skipped: [{ name: 'skipped-one', reason: 'exists' }],
+      unbuildable: [{ name: 'never' }],
+    } as unknown as RunSummary;
+    assert.deepEqual(kollaSummaryOf(summary, ['never', 'never-child']), {
+      built: [{ name: 'base' }, { name: 'demo' }],
+      failed: [
+        { name: 'prom-node', status: 'error' },
+        { name: 'prom-base', status: 'push_error' },
+      ],
+      not_matched: [{ name: 'other' }],
+      skipped: [{ name: 'skipped-one' }],
+      unbuildable: [{ name: 'never' }, { name: 'never-child' }],
+    });
+  });
+});
