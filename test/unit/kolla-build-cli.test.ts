@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { readFileSync, readdirSync, statSync, symlinkSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
@@ -31,6 +33,16 @@ describe('ci-builder kolla-build: listings, as kolla-build prints them', () => {
     assert.equal(all.stdout, '1 : base\n2 : demo\n3 : prom-base\n4 : prom-node\n');
     const some = await kollaBuild(['--list-images', 'node']);
     assert.equal(some.stdout, '1 : base\n2 : prom-base\n3 : prom-node\n');
+  });
+
+  it('scripts/kolla-build answers as kolla-build where Kayobe looks for it (a link in its virtualenv)', async () => {
+    const venvBin = temporaryDir();
+    symlinkSync(join(projectRoot, 'scripts/kolla-build'), join(venvBin, 'kolla-build'));
+    const { stdout } = await promisify(execFile)(join(venvBin, 'kolla-build'), ['--list-images', 'node'], {
+      cwd: temporaryDir(),
+      env: { ...process.env, ...env, CI_BUILDER_KOLLA_DIR: checkout },
+    });
+    assert.equal(stdout, '1 : base\n2 : prom-base\n3 : prom-node\n');
   });
 
   it('--list-dependencies prints the JSON tree: a parent is {name: [children]}, a leaf its name', async () => {
