@@ -15,11 +15,7 @@ interface Compiler {
   compile(source: string, asyncFilters: string[], extensions: unknown[], name: string, options: object): string;
 }
 
-interface Lib {
-  _prettifyError(path: string, withInternals: boolean, error: unknown): Error;
-}
-
-const { compiler, lib } = nunjucks as unknown as { compiler: Compiler; lib: Lib };
+const { compiler } = nunjucks as unknown as { compiler: Compiler };
 const nunjucksVersion = (createRequire(import.meta.url)('nunjucks/package.json') as { version: string }).version;
 
 /** The name a compiled template is kept under: everything that shapes the compiled code. */
@@ -35,7 +31,11 @@ export function compileTemplate(name: string, source: string, options: object): 
   try {
     return compiler.compile(source, [], [], name, options);
   } catch (error) {
-    throw lib._prettifyError(name, false, error);
+    // A parse error's line is exact (unlike a run-time error's), so the message keeps it as file:line;
+    // columns are not, as the Jinja2 compatibility rewrites change a line's length.
+    const { lineno } = error as { lineno?: number };
+    const place = lineno === undefined ? '' : `:${lineno}`;
+    throw new Error(`(${name}${place}) ${(error as Error).message}`, { cause: error });
   }
 }
 

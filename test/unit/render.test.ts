@@ -85,7 +85,7 @@ describe('rendering', () => {
       () => render({ 'a/Dockerfile.j2': 'FROM x\n{% if %}' }),
       (error: unknown) =>
         error instanceof RenderError &&
-        /^a: template error: \S+a\/Dockerfile\.j2: unexpected token/.test(error.message),
+        /^a: template error: \S+a\/Dockerfile\.j2:2: unexpected token/.test(error.message),
     );
     assert.throws(
       () => render({ 'a/Dockerfile.j2': "FROM x\n{{ raise_error('unsupported distro') }}" }),
