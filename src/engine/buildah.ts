@@ -10,6 +10,7 @@ import type {
   EngineFailure,
   EngineResult,
   ImageInfo,
+  MountedImage,
   PushRequest,
   RunRequest,
   RunResult,
@@ -110,6 +111,24 @@ export class BuildahEngine implements Engine {
     if (!ran.ok) return ran;
     if (ran.value.exitCode !== 0) return fail(commandFailure('buildah push oci:', ran.value, 'engine'));
     return ok(undefined);
+  }
+
+  /** A working container of the image, mounted: its merged root; release unmounts and removes it. */
+  async mountImage(reference: string): EngineResult<MountedImage> {
+    const created = await this.query(['from', '--pull-never', reference]);
+    if (!created.ok) return created;
+    const container = created.value.trim();
+    const remove = async () => {
+      await runEngineCommand(this.command, [...STORAGE, 'umount', container]);
+      await runEngineCommand(this.command, [...STORAGE, 'rm', container]);
+    };
+    const mounted = await this.query(['mount', container]);
+    if (!mounted.ok) {
+      await remove();
+      return mounted;
+    }
+    let released: Promise<void> | undefined;
+    return ok({ root: mounted.value.trim(), release: () => (released ??= remove()) });
   }
 
   async findByLabel(key: string, value: string): EngineResult<string | undefined> {

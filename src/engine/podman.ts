@@ -7,6 +7,7 @@ import type {
   EngineFailure,
   EngineResult,
   ImageInfo,
+  MountedImage,
   PushRequest,
   RunRequest,
   RunResult,
@@ -140,6 +141,16 @@ export class PodmanEngine implements Engine {
     if (!ran.ok) return ran;
     if (ran.value.exitCode !== 0) return fail(commandFailure('podman save', ran.value, 'engine'));
     return ok(undefined);
+  }
+
+  /** Local podman only: a service's storage is on its own host, so through one the caller exports instead. */
+  async mountImage(reference: string): EngineResult<MountedImage> {
+    if (this.global.length > 0) return fail({ kind: 'engine', message: 'podman image mount: not through a service' });
+    const mounted = await this.query(['image', 'mount', reference]);
+    if (!mounted.ok) return mounted;
+    let released: Promise<void> | undefined;
+    const unmount = async () => void (await runEngineCommand(this.command, ['image', 'unmount', reference]));
+    return ok({ root: mounted.value.trim(), release: () => (released ??= unmount()) });
   }
 
   async findByLabel(key: string, value: string): EngineResult<string | undefined> {

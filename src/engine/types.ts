@@ -38,6 +38,13 @@ export interface RunResult {
   output: string;
 }
 
+/** An image's merged filesystem made visible on this host, until released. */
+export interface MountedImage {
+  root: string;
+  /** Unmounts and removes what the mount needed; safe to call once, whatever happened meanwhile. */
+  release(): Promise<void>;
+}
+
 export interface ImageInfo {
   id: string;
   labels: Record<string, string>;
@@ -90,6 +97,11 @@ export interface Engine {
   storagePath(): EngineResult<string>;
   /** Writes the image as an OCI image layout into an empty folder. */
   exportOci(reference: string, dir: string): EngineResult<void>;
+  /**
+   * Mounts the image read-only-in-practice from the engine's own storage, where the engine allows it
+   * (no copy, no recompression). Absent, or failing with kind `engine`, where it cannot: callers export.
+   */
+  mountImage?(reference: string): EngineResult<MountedImage>;
   /** Build containers now present; taken before a run so an interrupt can remove only the run's own. */
   listContainers(): EngineResult<string[]>;
   removeContainers(ids: readonly string[]): EngineResult<void>;

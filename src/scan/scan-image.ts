@@ -6,6 +6,7 @@ import { fail, ok, type Result } from '../util/result.js';
 import { allowedFor, type AllowList } from './allow-list.js';
 import { imageNameOf } from './image-reference.js';
 import { inventoryOf, isInventoryFile } from './inventory.js';
+import { readRootFiles } from './root-files.js';
 import { ImageLayoutError, readLayoutFiles, type LayerCache } from './layer-files.js';
 import { matchInventory } from './match.js';
 import { RpmDatabaseError } from './rpm-database.js';
@@ -34,8 +35,13 @@ export interface ImageScan {
   verdict: Verdict;
   inventory: Inventory;
   findings: Array<Finding & { status: FindingStatus }>;
+  /** Where the files came from: the engine's storage, mounted, or the layers of an exported layout. */
+  source: InventorySource;
+  /** `export` is the time to mount the image, on the mount path. */
   seconds: { export: number; inventory: number; match: number };
 }
+
+export type InventorySource = 'mount' | 'layers';
 
 const since = (start: number) => (performance.now() - start) / 1000;
 
@@ -44,29 +50,90 @@ export async function inventoryOfLayout(layoutDir: string, layerCache?: LayerCac
   return inventoryOf(await readLayoutFiles(layoutDir, isInventoryFile, layerCache));
 }
 
+const UNREADABLE = [TarFormatError, ImageLayoutError, RpmDatabaseError];
+
+/** The inventory, or the one line saying why the image's packages could not be read. */
+async function readInventory(reference: string, read: () => Promise<Inventory>): Promise<Result<Inventory, string>> {
+  try {
+    return ok(await read());
+  } catch (error) {
+    if (!UNREADABLE.some((kind) => error instanceof kind) || !(error instanceof Error)) throw error;
+    return fail(`${reference}: cannot read the image's packages: ${error.message}`);
+  }
+}
+
+interface Inventoried {
+  inventory: Inventory;
+  source: InventorySource;
+  seconds: { export: number; inventory: number };
+}
+
 /**
- * Scans one image: export it as an OCI layout, read its inventory from the layers, match it (or let
- * trivy do so), then classify with the allow-list. A failed export is returned, not thrown.
+ * The inventory straight from the engine's storage, when the engine can mount the image: no export.
+ * Undefined when it cannot (then the caller exports); the mount is released whatever happens.
+ */
+async function inventoryFromMount(reference: string, engine: Engine): Promise<Result<Inventoried, string> | undefined> {
+  if (!engine.mountImage) return undefined;
+  let start = performance.now();
+  const mounted = await engine.mountImage(reference);
+  if (!mounted.ok) {
+    // A missing image or an interrupt is the answer; any other refusal leaves the export path.
+    if (mounted.failure.kind === 'engine' || mounted.failure.kind === 'connection') return undefined;
+    return fail(`${reference}: cannot read the image: ${mounted.failure.message}`);
+  }
+  try {
+    const mountSeconds = since(start);
+    start = performance.now();
+    const inventory = await readInventory(reference, async () =>
+      inventoryOf(await readRootFiles(mounted.value.root, isInventoryFile)),
+    );
+    if (!inventory.ok) return inventory;
+    return ok({
+      inventory: inventory.value,
+      source: 'mount',
+      seconds: { export: mountSeconds, inventory: since(start) },
+    });
+  } finally {
+    await mounted.value.release();
+  }
+}
+
+/** The inventory from the layers of the image exported as an OCI layout into `layout`. */
+async function inventoryFromLayers(
+  reference: string,
+  layout: string,
+  settings: ScanSettings,
+): Promise<Result<Inventoried, string>> {
+  let start = performance.now();
+  const exported = await settings.engine.exportOci(reference, layout);
+  if (!exported.ok) return fail(`${reference}: cannot read the image: ${exported.failure.message}`);
+  const exportSeconds = since(start);
+  start = performance.now();
+  const inventory = await readInventory(reference, () => inventoryOfLayout(layout, settings.layerCache));
+  if (!inventory.ok) return inventory;
+  return ok({
+    inventory: inventory.value,
+    source: 'layers',
+    seconds: { export: exportSeconds, inventory: since(start) },
+  });
+}
+
+/**
+ * Scans one image: read its inventory (from the engine's storage where the image can be mounted,
+ * else from the layers of its OCI export), match it (or let trivy, which reads the export, do so),
+ * then classify with the allow-list. An image that cannot be read is returned, not thrown.
  */
 export async function scanImage(reference: string, settings: ScanSettings): Promise<Result<ImageScan, string>> {
   const dir = await mkdtemp(join(tmpdir(), 'ci-builder-scan-'));
   try {
     const layout = join(dir, 'layout');
-    let start = performance.now();
-    const exported = await settings.engine.exportOci(reference, layout);
-    if (!exported.ok) return fail(`${reference}: cannot read the image: ${exported.failure.message}`);
-    const exportSeconds = since(start);
-    start = performance.now();
-    let inventory: Inventory;
-    try {
-      inventory = await inventoryOfLayout(layout, settings.layerCache);
-    } catch (error) {
-      const unreadable = [TarFormatError, ImageLayoutError, RpmDatabaseError].some((kind) => error instanceof kind);
-      if (!unreadable || !(error instanceof Error)) throw error;
-      return fail(`${reference}: cannot read the image's packages: ${error.message}`);
-    }
-    const inventorySeconds = since(start);
-    start = performance.now();
+    const osv = settings.scanner.kind === 'osv';
+    const read =
+      (osv ? await inventoryFromMount(reference, settings.engine) : undefined) ??
+      (await inventoryFromLayers(reference, layout, settings));
+    if (!read.ok) return read;
+    const { inventory, source, seconds } = read.value;
+    const start = performance.now();
     const findings =
       settings.scanner.kind === 'osv'
         ? matchInventory(inventory, settings.scanner.database)
@@ -82,7 +149,8 @@ export async function scanImage(reference: string, settings: ScanSettings): Prom
       verdict,
       inventory,
       findings: findings.map((finding, index) => ({ ...finding, status: statuses[index] ?? 'counted' })),
-      seconds: { export: exportSeconds, inventory: inventorySeconds, match: matchSeconds },
+      source,
+      seconds: { ...seconds, match: matchSeconds },
     });
   } finally {
     await rm(dir, { recursive: true, force: true });

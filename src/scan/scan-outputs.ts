@@ -51,6 +51,7 @@ export function imageReport(scan: ImageScan): Record<string, unknown> {
     os: scan.inventory.os ?? null,
     packages: scan.inventory.packages.length,
     counts: countsOf(scan),
+    source: scan.source,
     seconds: scan.seconds,
     findings: scan.findings,
   };

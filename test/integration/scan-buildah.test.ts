@@ -104,7 +104,7 @@ describe('scanning images built with buildah', { timeout: 20 * 60_000 }, () => {
     return { db: join(dir, 'db'), allowList: join(dir, 'allowed.yml') };
   }
 
-  it('reads the same Debian inventory from the layers as dpkg-query inside the image', async () => {
+  it('reads the same Debian inventory from the mounted image as dpkg-query inside the image', async () => {
     const out = temporaryDir();
     const { db, allowList } = writeDatabase();
     const result = await scan(['--osv-db', db, '--allowed-vulnerabilities', allowList, '--out', out, clean]);
@@ -121,6 +121,10 @@ describe('scanning images built with buildah', { timeout: 20 * 60_000 }, () => {
       assert.equal(source?.value, `${pkg.source} ${pkg.sourceVersion}`, pkg.name);
     }
     assert.ok(bom.components.some((component) => component.purl === 'pkg:pypi/fixture-clean@1.0'));
+    const report = JSON.parse(readFileSync(join(out, 'scan/scan-clean.json'), 'utf8')) as { source: string };
+    assert.equal(report.source, 'mount', 'buildah images are read from its storage, not exported');
+    const left = ['containers', '-q', '--filter', `ancestor=${clean}`];
+    assert.equal(execFileSync('buildah', [...storage, ...left], { encoding: 'utf8' }), '', 'the mount is released');
   });
 
   it('classifies each image; writes reports, SBOMs, the CSV and the lists; exits 1 for a critical image', async () => {
@@ -205,6 +209,8 @@ describe('scanning images built with buildah', { timeout: 20 * 60_000 }, () => {
     const csv = readFileSync(join(out, 'scan/summary.csv'), 'utf8');
     const row = '"CVE-2099-3001","3.0.15-1~deb12u1","https://avd.aquasec.com/nvd/cve-2099-3001","CRITICAL"';
     assert.ok(csv.includes(row), csv);
+    const report = JSON.parse(readFileSync(join(out, 'scan/scan-clean.json'), 'utf8')) as { source: string };
+    assert.equal(report.source, 'layers', 'trivy reads the exported layout');
     const noTrivy = { PATH: '/usr/bin:/bin' };
     const missing = await scan(['--scanner', 'trivy', '--out', temporaryDir(), reference('scan-clean')], noTrivy);
     assert.equal(missing.code, 2);

@@ -102,6 +102,7 @@ describe('SBOM and summary', () => {
       verdict,
       inventory,
       findings: findings.map((finding, index) => ({ ...finding, status: statuses[index] ?? 'counted' })),
+      source: 'layers',
       seconds: { export: 0, inventory: 0, match: 0 },
     };
     assert.equal(
