@@ -1,5 +1,5 @@
 /**
- * Scan speed: inventory (export + layers) and matching per image and for a set of images, against a
+ * Scan speed: inventory (the image mounted, or exported and its layers read) and matching per image and for a
  * synthetic OSV database the size of Debian's real one (~40,000 records) named after the packages of a
  * real image, read from an all.zip as operators download it. Compared with the images' build times
  * when a build summary is at hand.
