@@ -1,11 +1,11 @@
-import { readFile } from 'node:fs/promises';
 import type { Engine } from '../engine/types.js';
-import { RegistryClient, type RegistryCredentials } from '../registry/client.js';
+import { RegistryClient } from '../registry/client.js';
+import type { RegistryLogin } from './registry-auth.js';
 
 export interface RegistryAccess {
   insecure: boolean;
-  /** The docker-format auth file made for the push, read for this registry's login. */
-  authFile?: string;
+  /** The run's registry login, used when the reference is on that registry. */
+  login?: RegistryLogin;
 }
 
 /** How long the registry may take to answer before the push goes ahead as usual. */
@@ -32,7 +32,7 @@ export async function registryHoldsImage(reference: string, imageId: string, acc
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ASK_TIMEOUT_MS)));
   try {
-    const login = await loginFor(parsed.registry, access.authFile);
+    const login = access.login?.registry === parsed.registry ? access.login : undefined;
     const client = new RegistryClient(parsed.registry, login, { insecure: access.insecure });
     const manifest = await Promise.race([client.getManifest(parsed.repository, parsed.tag), timeout]);
     const configDigest = manifest?.config.digest;
@@ -54,16 +54,6 @@ export function splitReference(reference: string): { registry: string; repositor
     repository: reference.slice(slash + 1, colon),
     tag: reference.slice(colon + 1),
   };
-}
-
-async function loginFor(registry: string, authFile: string | undefined): Promise<RegistryCredentials | undefined> {
-  if (authFile === undefined) return undefined;
-  const parsed = JSON.parse(await readFile(authFile, 'utf8')) as { auths?: Record<string, { auth?: string }> };
-  const encoded = parsed.auths?.[registry]?.auth;
-  if (encoded === undefined) return undefined;
-  const login = Buffer.from(encoded, 'base64').toString('utf8');
-  const split = login.indexOf(':');
-  return split < 0 ? undefined : { username: login.slice(0, split), password: login.slice(split + 1) };
 }
 
 function withoutAlgorithm(digest: string): string {

@@ -15,6 +15,7 @@ import { Limiter } from '../util/limiter.js';
 import { fail, ok, type Result } from '../util/result.js';
 import { buildFailureStatus, pushFailureStatus, runGraph, type RunNode } from './run-graph.js';
 import { alreadyPushed } from './already-pushed.js';
+import type { RegistryLogin } from './registry-auth.js';
 import { addVersionLabel } from './version-label.js';
 
 export interface PushSettings {
@@ -23,7 +24,10 @@ export interface PushSettings {
   /** First wait between attempts; doubled each time. */
   backoffMs: number;
   insecure: boolean;
+  /** The engines' auth file for the registry. */
   authFile?: string;
+  /** The same login, for asking the registry before a push. */
+  login?: RegistryLogin;
 }
 
 /** Whether an image that now exists may go to the registry (a scan, in the pipeline). */

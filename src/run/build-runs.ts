@@ -90,7 +90,7 @@ async function runBuildsIn(request: BuildRunsRequest, onFinished: (run: Finished
           attempts: config.push_attempts,
           backoffMs: 2000,
           insecure: config.registry_insecure ?? isLoopbackRegistry(config.registry),
-          ...(auth ? { authFile: auth.file } : {}),
+          ...(auth ? { authFile: auth.file, login: auth.login } : {}),
         }
       : undefined;
 

@@ -1,3 +1,4 @@
+import type { RegistryCredentials } from '../registry/auth.js';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +8,8 @@ import { credentialNeedles } from '../verify/no-secrets.js';
 export interface RegistryAuth {
   /** A docker-format config.json, mode 0600 in a 0700 folder of its own. */
   file: string;
+  /** The same login, for ci-builder's own requests to that registry. */
+  login: RegistryLogin;
   dispose(): Promise<void>;
 }
 
@@ -14,12 +17,17 @@ export interface RegistryAuth {
  * Writes the registry credential where the engines read it from a file, so it is never
  * on a command line (visible to every user in ps) nor in the user's own engine config.
  */
+/** A registry's login, with the registry it is for. */
+export interface RegistryLogin extends RegistryCredentials {
+  registry: string;
+}
+
 export async function writeRegistryAuth(registry: string, username: string, password: string): Promise<RegistryAuth> {
   const dir = await mkdtemp(join(tmpdir(), 'ci-builder-auth-'));
   const file = join(dir, 'config.json');
   const auth = Buffer.from(`${username}:${password}`).toString('base64');
   await writeFile(file, JSON.stringify({ auths: { [registry]: { auth } } }), { mode: 0o600 });
-  return { file, dispose: () => rm(dir, { recursive: true, force: true }) };
+  return { file, login: { registry, username, password }, dispose: () => rm(dir, { recursive: true, force: true }) };
 }
 
 /**

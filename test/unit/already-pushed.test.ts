@@ -79,7 +79,7 @@ describe("whether the registry already holds an image, against Debian's docker-r
   });
 
   it('says yes when the manifest at the reference names the local image id as its config', async () => {
-    const access = { insecure: true, authFile: auth.file };
+    const access = { insecure: true, login: auth.login };
     const reference = `${registry.address}/ns/keystone:run-1`;
     assert.equal(await registryHoldsImage(reference, configDigest, access), true, 'docker form, sha256:…');
     const bareHex = configDigest.slice('sha256:'.length);
@@ -87,7 +87,7 @@ describe("whether the registry already holds an image, against Debian's docker-r
   });
 
   it('says no for another image at the tag, a missing tag or repository, and an index', async () => {
-    const access = { insecure: true, authFile: auth.file };
+    const access = { insecure: true, login: auth.login };
     const other = await putImage(registry, 'ns/keystone', 'run-2', 'second');
     assert.notEqual(other, configDigest);
     assert.equal(await registryHoldsImage(`${registry.address}/ns/keystone:run-2`, configDigest, access), false);
@@ -105,7 +105,7 @@ describe("whether the registry already holds an image, against Debian's docker-r
     assert.equal(await registryHoldsImage(reference, configDigest, { insecure: true }), false);
     const wrong = await writeRegistryAuth(registry.address, registry.username, 'not-the-password');
     try {
-      assert.equal(await registryHoldsImage(reference, configDigest, { insecure: true, authFile: wrong.file }), false);
+      assert.equal(await registryHoldsImage(reference, configDigest, { insecure: true, login: wrong.login }), false);
     } finally {
       await wrong.dispose();
     }
