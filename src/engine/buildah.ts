@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fail, ok, type Result } from '../util/result.js';
-import { commandFailure, engineQuery, nothing, parseJson, presence, runEngineCommand } from './failure.js';
+import { commandFailure, engineQuery, nothing, parseJson, presence, pullFailure, runEngineCommand } from './failure.js';
 import { labelFlags, runFlags } from './flags.js';
 import type {
   BuildRequest,
@@ -11,6 +11,7 @@ import type {
   EngineResult,
   ImageInfo,
   MountedImage,
+  PullRequest,
   PushRequest,
   RunRequest,
   RunResult,
@@ -72,6 +73,21 @@ export class BuildahEngine implements Engine {
     } finally {
       await rm(scratch, { recursive: true, force: true });
     }
+  }
+
+  async pull(request: PullRequest): EngineResult<ImageInfo> {
+    const args = [
+      ...STORAGE,
+      'pull',
+      `--tls-verify=${request.insecure ? 'false' : 'true'}`,
+      ...(request.authFile ? ['--authfile', request.authFile] : []),
+      `docker://${request.reference}`,
+    ];
+    const { signal, onLine } = request;
+    const ran = await runEngineCommand(this.command, args, { signal, onLine });
+    if (!ran.ok) return ran;
+    if (ran.value.exitCode !== 0) return fail(pullFailure('buildah pull', ran.value, signal));
+    return this.inspect(request.reference);
   }
 
   async run(request: RunRequest): EngineResult<RunResult> {

@@ -1,6 +1,6 @@
 import { dirname } from 'node:path';
 import { fail, ok, type Result } from '../util/result.js';
-import { commandFailure, engineQuery, nothing, parseJson, presence, runEngineCommand } from './failure.js';
+import { commandFailure, engineQuery, nothing, parseJson, presence, pullFailure, runEngineCommand } from './failure.js';
 import { labelFlags, runFlags } from './flags.js';
 import type {
   BuildRequest,
@@ -8,6 +8,7 @@ import type {
   EngineFailure,
   EngineResult,
   ImageInfo,
+  PullRequest,
   PushRequest,
   RunRequest,
   RunResult,
@@ -64,6 +65,16 @@ export class DockerEngine implements Engine {
     if (!ran.ok) return ran;
     if (ran.value.exitCode !== 0) return fail(commandFailure('docker push', ran.value, 'push', signal));
     return ok(undefined);
+  }
+
+  async pull(request: PullRequest): EngineResult<ImageInfo> {
+    // The daemon decides about plain HTTP (loopback registries are allowed by default), not the client.
+    const env = request.authFile ? { ...this.env, DOCKER_CONFIG: dirname(request.authFile) } : this.env;
+    const { signal, onLine } = request;
+    const ran = await runEngineCommand(this.command, ['pull', request.reference], { env, signal, onLine });
+    if (!ran.ok) return ran;
+    if (ran.value.exitCode !== 0) return fail(pullFailure('docker pull', ran.value, signal));
+    return this.inspect(request.reference);
   }
 
   async run(request: RunRequest): EngineResult<RunResult> {

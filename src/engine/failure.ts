@@ -28,6 +28,9 @@ const REGISTRY_UNREACHABLE = new RegExp(
 );
 /** The image asked for is not in the engine's storage (buildah, docker). */
 const IMAGE_NOT_FOUND = /image not known|No such image|no such object|image not found/i;
+/** The registry has no such manifest (docker, buildah and podman, as the registry's error code reaches them). */
+const MANIFEST_NOT_FOUND =
+  /manifest unknown|manifest for \S+ not found|not found: manifest|reading manifest .* not found/i;
 
 /**
  * Runs an engine's command. One that cannot even be started (not installed, not executable)
@@ -64,6 +67,16 @@ export function commandFailure(
   if (usual === 'push' && REGISTRY_UNREACHABLE.test(errors)) return { kind: 'connection', message };
   if (usual === 'engine' && IMAGE_NOT_FOUND.test(errors)) return { kind: 'not-found', message };
   return { kind: usual, message };
+}
+
+/** What a failed pull means: no such manifest, an unreachable registry or engine, or anything else. */
+export function pullFailure(label: string, result: ProcessResult, signal: AbortSignal): EngineFailure {
+  const errors = result.stderrTail.join('\n');
+  if (!signal.aborted && MANIFEST_NOT_FOUND.test(errors))
+    return { kind: 'not-found', message: describeFailure(label, result) };
+  return commandFailure(label, result, 'push', signal).kind === 'connection'
+    ? { kind: 'connection', message: describeFailure(label, result) }
+    : commandFailure(label, result, 'engine', signal);
 }
 
 /** Runs a command whose only interest is success: its standard output on exit 0, a classified failure otherwise. */

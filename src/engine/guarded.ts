@@ -18,6 +18,7 @@ export function guardEngine(engine: Engine): Engine {
     name: engine.name,
     build: (request) => guard('build', () => engine.build(request)),
     push: (request) => guard('push', () => engine.push(request)),
+    pull: (request) => guard('pull', () => engine.pull(request)),
     findByLabel: (key, value) => guard('image lookup', () => engine.findByLabel(key, value)),
     inspect: (reference) => guard('inspect', () => engine.inspect(reference)),
     exists: (reference) => guard('inspect', () => engine.exists(reference)),

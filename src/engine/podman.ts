@@ -1,5 +1,5 @@
 import { fail, ok, type Result } from '../util/result.js';
-import { commandFailure, engineQuery, nothing, parseJson, presence, runEngineCommand } from './failure.js';
+import { commandFailure, engineQuery, nothing, parseJson, presence, pullFailure, runEngineCommand } from './failure.js';
 import { labelFlags, runFlags } from './flags.js';
 import type {
   BuildRequest,
@@ -8,6 +8,7 @@ import type {
   EngineResult,
   ImageInfo,
   MountedImage,
+  PullRequest,
   PushRequest,
   RunRequest,
   RunResult,
@@ -96,6 +97,21 @@ export class PodmanEngine implements Engine {
     if (!ran.ok) return ran;
     if (ran.value.exitCode !== 0) return fail(commandFailure('podman push', ran.value, 'push', request.signal));
     return ok(undefined);
+  }
+
+  async pull(request: PullRequest): EngineResult<ImageInfo> {
+    const args = [
+      ...this.global,
+      'pull',
+      `--tls-verify=${request.insecure ? 'false' : 'true'}`,
+      ...(request.authFile ? ['--authfile', request.authFile] : []),
+      `docker://${request.reference}`,
+    ];
+    const { signal, onLine } = request;
+    const ran = await runEngineCommand(this.command, args, { signal, onLine });
+    if (!ran.ok) return ran;
+    if (ran.value.exitCode !== 0) return fail(pullFailure('podman pull', ran.value, signal));
+    return this.inspect(request.reference);
   }
 
   async run(request: RunRequest): EngineResult<RunResult> {

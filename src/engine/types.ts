@@ -22,6 +22,17 @@ export interface PushRequest {
   signal: AbortSignal;
 }
 
+export interface PullRequest {
+  /** What to pull: `registry/repository:tag` or `registry/repository@sha256:…`. */
+  reference: string;
+  /** A docker-style auth file for the registry; absent for anonymous registries. */
+  authFile?: string;
+  /** Plain HTTP or unverified TLS, for loopback registries. */
+  insecure: boolean;
+  onLine: (line: string) => void;
+  signal: AbortSignal;
+}
+
 export interface RunRequest {
   reference: string;
   command: readonly string[];
@@ -84,6 +95,8 @@ export interface Engine {
   readonly name: EngineName;
   build(request: BuildRequest): EngineResult<ImageInfo>;
   push(request: PushRequest): EngineResult<void>;
+  /** Brings an image from a registry into the engine's storage; fails with `not-found` when the registry has none. */
+  pull(request: PullRequest): EngineResult<ImageInfo>;
   /** The image that carries this label value, if the engine's storage holds one (none is not a failure). */
   findByLabel(key: string, value: string): EngineResult<string | undefined>;
   /** Fails with kind `not-found` when the engine does not hold the image. */

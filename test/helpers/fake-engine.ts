@@ -4,6 +4,7 @@ import type {
   EngineFailure,
   EngineResult,
   ImageInfo,
+  PullRequest,
   PushRequest,
   RunResult,
 } from '../../src/engine/types.js';
@@ -22,6 +23,8 @@ export interface FakeEngineScript {
   /** A build of this reference waits until its signal is aborted. */
   hangBuild?: string;
   onBuildStarted?: (reference: string) => void;
+  /** A registry shared by several fake engines: pushes store into it, pulls read from it. */
+  registry?: Map<string, ImageInfo>;
 }
 
 /**
@@ -75,7 +78,19 @@ export class FakeEngine implements Engine {
       return Promise.resolve(fail({ kind: 'not-found', message: `${request.reference}: image not known` }));
     }
     this.pushed.push(request.reference);
+    const info = this.images.get(request.reference);
+    if (info) this.script.registry?.set(request.reference, info);
     return Promise.resolve(ok(undefined));
+  }
+
+  pull(request: PullRequest): EngineResult<ImageInfo> {
+    this.calls.push(`pull ${request.reference}`);
+    const info = this.script.registry?.get(request.reference);
+    if (info === undefined) {
+      return Promise.resolve(fail({ kind: 'not-found', message: `${request.reference}: manifest unknown` }));
+    }
+    this.images.set(request.reference, info);
+    return Promise.resolve(ok(info));
   }
 
   findByLabel(key: string, value: string): EngineResult<string | undefined> {
