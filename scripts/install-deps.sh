@@ -33,6 +33,8 @@ for command in "${!packages[@]}"; do
 done
 # The render golden test compares with Debian's Jinja2.
 /usr/bin/python3 -c 'import jinja2' 2>/dev/null || missing+=(python3-jinja2)
+# kolla-build --save-dependency's file is compared with what Python's graphviz module writes.
+/usr/bin/python3 -c 'import graphviz' 2>/dev/null || missing+=(python3-graphviz)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "install-deps: installing ${missing[*]}" >&2
   apt-get update -qq

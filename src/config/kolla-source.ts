@@ -77,8 +77,18 @@ function readConf(source: KollaSourceOptions, checkout: KollaCheckout): KollaBui
     ...(source.configFiles ?? []).map((file) => readConfFile(file, '--config-file, --config-dir')),
   ];
   const conf = kollaBuildConfFromFiles(files, confOptionsOf(checkout));
-  return { ...conf, defaults: { ...conf.defaults, ...source.commandLine } };
+  const commandLine = source.commandLine ?? {};
+  // kolla-build's own parser refuses an option its release does not declare; so does this one.
+  const declared = new Set([...checkout.options.cli, ...checkout.options.base].map((option) => dest(option.name)));
+  const undeclared = Object.keys(commandLine).filter((name) => !declared.has(name));
+  if (undeclared.length > 0) {
+    const flags = undeclared.map((name) => `--${name.replace(/_/g, '-')}`).join(', ');
+    throw new UsageError(`${flags}: not an option of Kolla ${checkout.release}'s kolla-build`);
+  }
+  return { ...conf, defaults: { ...conf.defaults, ...commandLine } };
 }
+
+const dest = (name: string): string => name.replace(/-/g, '_');
 
 /** The checkout's data and the conf's options as a config layer, and the rules rendering follows. */
 export function loadKolla(source: KollaSourceOptions, cwd: string, env: NodeJS.ProcessEnv): LoadedKolla | undefined {

@@ -200,6 +200,8 @@ export const configSchema = z
         clean_package_cache: z.boolean().default(true),
         /** The `kolla_version` templates label images with; default: ci-builder's version. */
         kolla_version: z.string().min(1).optional(),
+        /** Seconds a source download or clone may send nothing before it fails (kolla-build's timeout). */
+        source_timeout: z.number().int().positive().default(120),
       })
       .strict()
       .default({
@@ -208,6 +210,7 @@ export const configSchema = z
         customizations: {},
         repos_yaml: [],
         rpm_setup: [],
+        source_timeout: 120,
         use_dumb_init: true,
         healthchecks: true,
         clean_package_cache: true,

@@ -40,6 +40,7 @@ export class BuildahEngine implements Engine {
       '-t',
       request.reference,
       ...labelFlags(request.labels),
+      ...(request.noCache ? ['--no-cache'] : []),
       '.',
     ];
     const { signal, onLine } = request;

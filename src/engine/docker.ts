@@ -40,6 +40,7 @@ export class DockerEngine implements Engine {
       '-t',
       request.reference,
       ...labelFlags(request.labels),
+      ...(request.noCache ? ['--no-cache'] : []),
       '.',
     ];
     const ran = await runEngineCommand(this.command, args, {

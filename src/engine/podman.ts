@@ -71,6 +71,7 @@ export class PodmanEngine implements Engine {
       '-t',
       request.reference,
       ...labelFlags(request.labels),
+      ...(request.noCache ? ['--no-cache'] : []),
       '.',
     ];
     const { signal, onLine } = request;

@@ -8,6 +8,8 @@ export interface BuildRequest {
   /** The reference the image gets; more tags may follow with tag(). */
   reference: string;
   labels: Record<string, string>;
+  /** Build every step again, using none of the engine's cached layers (kolla-build's --nocache). */
+  noCache?: boolean;
   onLine: (line: string) => void;
   signal: AbortSignal;
 }

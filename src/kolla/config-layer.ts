@@ -84,7 +84,11 @@ export function kollaConfigLayer(checkout: KollaCheckout, conf: KollaBuildConf, 
       version: baseTag,
       package_type: RPM_DISTROS.has(name) ? 'rpm' : 'deb',
       base_image: { image: baseImage, tag: baseTag },
-      unbuildable: unbuildableFor(checkout, { base: name, base_arch: settings.baseArch, base_tag: baseTag }),
+      // kolla-build's enable_unbuildable builds what the release marks unbuildable.
+      unbuildable:
+        values.enable_unbuildable === true
+          ? []
+          : unbuildableFor(checkout, { base: name, base_arch: settings.baseArch, base_tag: baseTag }),
       ...(distro.prettyName === null ? {} : { pretty_name: distro.prettyName }),
     };
   }
@@ -96,6 +100,7 @@ export function kollaConfigLayer(checkout: KollaCheckout, conf: KollaBuildConf, 
     healthchecks: values.docker_healthchecks !== false,
     clean_package_cache: values.clean_package_cache !== false,
   };
+  if (typeof values.timeout === 'number' && values.timeout > 0) build.source_timeout = values.timeout;
   const patchesPath = text(values.patches_path);
   if (patchesPath !== undefined) build.patches_path = resolve(cwd, patchesPath);
   if (checkout.version.templateValue !== null) build.kolla_version = checkout.version.templateValue;
@@ -103,7 +108,7 @@ export function kollaConfigLayer(checkout: KollaCheckout, conf: KollaBuildConf, 
     release: settings.openstackRelease,
     registry: text(values.registry) ?? '',
     namespace: text(values.namespace) ?? 'kolla',
-    image_prefix: text(values.image_prefix) ?? '',
+    image_prefix: text(values.image_name_prefix) ?? '',
     maintainer: text(values.maintainer) ?? checkout.maintainer,
     images_dirs: [checkout.imageTree],
     users,
@@ -113,11 +118,16 @@ export function kollaConfigLayer(checkout: KollaCheckout, conf: KollaBuildConf, 
     default_distro: settings.base,
     build,
   };
-  if (checkout.codename !== null) layer.release_codename = checkout.codename;
+  const codename = text(values.openstack_release_codename) ?? checkout.codename;
+  if (codename !== null) layer.release_codename = codename;
   // How a run goes, only where the conf or command line sets it: the release's defaults are kolla-build's own.
   for (const key of ['threads', 'push_threads', 'retries', 'engine'] as const) {
     const value = values[key];
     if (settings.explicit.includes(key) && (typeof value === 'number' || typeof value === 'string')) layer[key] = value;
+  }
+  const podmanUrl = text(values.podman_base_url);
+  if (values.engine === 'podman' && settings.explicit.includes('podman_base_url') && podmanUrl !== undefined) {
+    layer.engine_url = podmanUrl;
   }
   const unknownOptions = conf.unknown.map(({ section, key }) =>
     key === null ? `[${section}]` : `[${section}] ${key}`,

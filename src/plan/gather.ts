@@ -147,8 +147,9 @@ async function fetchSources(
   const { cacheDir } = request;
   const fetches = new Limiter(SOURCE_FETCHES_AT_ONCE);
   const signal = request.signal ? { signal: request.signal } : {};
+  const timeoutMs = request.config.build.source_timeout * 1000;
   const prepare = (image: string) =>
-    prepareImageSources({ image, sections, debianArch, cacheDir, withPluginArchives: false, ...signal });
+    prepareImageSources({ image, sections, debianArch, cacheDir, timeoutMs, withPluginArchives: false, ...signal });
   const [outcomes, emptyBundles] = await Promise.all([
     Promise.all(images.map((image) => fetches.add(() => outcomeOf(prepare(image))))),
     outcomeOf(prepareEmptyBundles(cacheDir)),

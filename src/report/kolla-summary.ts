@@ -31,3 +31,28 @@ export function kollaSummaryOf(summary: RunSummary, unbuildable: readonly string
     unbuildable: unbuildable.map((name) => ({ name })),
   };
 }
+
+/**
+ * JSON as Python's json.dump writes it (kolla-build's summary): `", "` and `": "` between items, or an
+ * indent, non-ASCII escaped (ensure_ascii), no line end after the last bracket.
+ */
+export function pythonJson(value: unknown, indent?: number, depth = 0): string {
+  if (Array.isArray(value) || (typeof value === 'object' && value !== null)) {
+    const entries = Array.isArray(value)
+      ? value.map((item) => pythonJson(item, indent, depth + 1))
+      : Object.entries(value).map(([key, item]) => `${asciiString(key)}: ${pythonJson(item, indent, depth + 1)}`);
+    const [open, close] = Array.isArray(value) ? ['[', ']'] : ['{', '}'];
+    if (entries.length === 0) return `${open}${close}`;
+    if (indent === undefined) return `${open}${entries.join(', ')}${close}`;
+    const inner = `\n${' '.repeat(indent * (depth + 1))}`;
+    return `${open}${inner}${entries.join(`,${inner}`)}\n${' '.repeat(indent * depth)}${close}`;
+  }
+  return typeof value === 'string' ? asciiString(value) : JSON.stringify(value);
+}
+
+function asciiString(text: string): string {
+  return JSON.stringify(text).replace(
+    /[\u007f-\uffff]/g,
+    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}

@@ -50,6 +50,8 @@ export interface BuildRunOptions {
   retries: number;
   /** Leave images that already exist in the engine at their reference alone (not built, not pushed). */
   skipExisting?: boolean;
+  /** Build every image again from its first step: no reuse by input digest, none of the engine's layer cache. */
+  noCache?: boolean;
   push?: PushSettings;
   gate?: ImageGate;
   events: EventBus;
@@ -319,7 +321,7 @@ async function buildOrReuse(options: BuildRunOptions, step: BuildStep): Promise<
   const { image, contextRoot, attempt, signal } = step;
   const started = Date.now();
   const seconds = () => (Date.now() - started) / 1000;
-  const existing = await engine.findByLabel(INPUT_DIGEST_LABEL, image.inputDigest);
+  const existing = options.noCache ? ok(undefined) : await engine.findByLabel(INPUT_DIGEST_LABEL, image.inputDigest);
   if (!existing.ok) return existing;
   if (existing.value !== undefined) {
     const tagged = await engine.tag(existing.value, image.reference);
@@ -339,6 +341,7 @@ async function buildOrReuse(options: BuildRunOptions, step: BuildStep): Promise<
     labels: image.labels,
     signal,
     onLine: logTo(events, image.name),
+    ...(options.noCache ? { noCache: true } : {}),
   });
   if (!built.ok) return built;
   const labelled = await addVersionLabel(engine, image.reference, built.value, signal, logTo(events, image.name));

@@ -34,6 +34,8 @@ export interface BuildRunsRequest {
   skipParents: boolean;
   /** kolla-build's --skip-existing: an image already in the engine at the run's tag is left as it is. */
   skipExisting?: boolean;
+  /** Rebuild every image from its first step (no reuse, no layer cache). */
+  noCache?: boolean;
   /** One tag for every run; default `<release>-<distro>-<version>-<timestamp>` per distro. */
   tag?: string;
   runDir?: string;
@@ -133,6 +135,7 @@ async function runBuildsIn(request: BuildRunsRequest, onFinished: (run: Finished
         threads: config.threads,
         retries: config.retries,
         skipExisting: request.skipExisting ?? false,
+        noCache: request.noCache ?? false,
         events,
         summary,
         signal: request.signal,

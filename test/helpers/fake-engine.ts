@@ -36,6 +36,8 @@ export class FakeEngine implements Engine {
   readonly name = 'buildah' as const;
   readonly images = new Map<string, ImageInfo>();
   readonly built: string[] = [];
+  /** References built with `noCache` (none of the engine's layer cache). */
+  readonly builtWithoutCache: string[] = [];
   readonly pushed: string[] = [];
   readonly tagged: Array<[string, string]> = [];
   readonly calls: string[] = [];
@@ -61,6 +63,7 @@ export class FakeEngine implements Engine {
     const info: ImageInfo = { id: `sha256:fake-${this.nextId++}`, labels: { ...request.labels }, user: '' };
     this.images.set(request.reference, info);
     this.built.push(request.reference);
+    if (request.noCache) this.builtWithoutCache.push(request.reference);
     return ok(info);
   }
 

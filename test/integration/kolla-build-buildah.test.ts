@@ -3,6 +3,8 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { pythonJson } from '../../src/report/kolla-summary.js';
+import type { RunSummary } from '../../src/report/summary.js';
 import { runCli } from '../helpers/cli.js';
 import { projectRoot, temporaryDir, writeTree } from '../helpers/files.js';
 
@@ -54,13 +56,44 @@ describe('ci-builder kolla-build builds with buildah as kolla-build would', { ti
       // As kolla-build: every unbuildable image of the tree, matched or not.
       unbuildable: [{ name: 'broken' }],
     };
-    // stdout is the summary alone, on one line; the file holds the same, indented.
-    assert.equal(result.stdout, `${JSON.stringify(expected)}\n`);
-    assert.deepEqual(JSON.parse(readFileSync(summaryFile, 'utf8')), expected);
+    // As kolla-build: with a summary file, the summary goes there (indented) and not to stdout.
+    assert.equal(result.stdout, '');
+    assert.equal(readFileSync(summaryFile, 'utf8'), pythonJson(expected, 4));
     assert.deepEqual(readdirSync(logsDir).sort(), ['base-image.log', 'base.log', 'demo.log', 'failing.log']);
     const inspected = execFileSync('buildah', [...storage, 'inspect', '--type', 'image', built[1] ?? ''], {
       encoding: 'utf8',
     });
     assert.match(inspected, /"User": "50001"/);
+
+    // Again without a file: the summary on stdout as json.dump prints it; base and demo are reused.
+    const again = await runCli(
+      args.filter((arg) => arg !== summaryFile && arg !== '--summary-json-file'),
+      {
+        cwd: work,
+        env: { PBR_VERSION: '2.0.0' },
+      },
+    );
+    assert.equal(again.code, 1, again.stderr);
+    assert.equal(again.stdout, pythonJson(expected));
+    assert.deepEqual(
+      runSummaryOf(again.stderr)
+        .reused.map((entry) => entry.name)
+        .sort(),
+      ['base', 'demo'],
+    );
+
+    // --nocache (Kayobe passes it when asked): every image built again, nothing reused.
+    const fresh = await runCli([...args, '--nocache'], { cwd: work, env: { PBR_VERSION: '2.0.0' } });
+    assert.equal(fresh.code, 1, fresh.stderr);
+    const summary = runSummaryOf(fresh.stderr);
+    assert.deepEqual(summary.reused, []);
+    assert.deepEqual(summary.built.map((entry) => entry.name).sort(), ['base', 'demo']);
   });
 });
+
+/** The run's own summary.json, from the folder the command names on its last line. */
+function runSummaryOf(stderr: string): RunSummary {
+  const runDir = /run (\S+)\n$/.exec(stderr)?.[1];
+  assert.ok(runDir, stderr);
+  return JSON.parse(readFileSync(join(runDir, 'summary.json'), 'utf8')) as RunSummary;
+}

@@ -285,6 +285,23 @@ describe('a build run against an engine that fails in every way it can', () => {
     assert.equal(runExitCode(new Map([['a', { state: 'succeeded' }]]), [pushed], true), 130);
   });
 
+  it('with noCache builds every image again, though an image with its input digest exists', async () => {
+    const engine = withBase();
+    engine.images.set('registry.test/ns/base:old', OLD_BASE);
+    const reusing = await run(planOf(TREE()), engine);
+    assert.deepEqual(names(reusing.summary.reused), ['base'], 'without it, base is reused');
+    const again = await run(planOf(TREE()), engine, { noCache: true });
+    assert.equal(again.exitCode, 0);
+    assert.deepEqual(names(again.summary.built), ['base', 'cron', 'keystone', 'memcached', 'openstack-base']);
+    assert.deepEqual(again.summary.reused, []);
+    assert.deepEqual(
+      engine.builtWithoutCache.sort(),
+      TREE()
+        .map((entry) => entry.reference)
+        .sort(),
+    );
+  });
+
   it('reports an unreachable engine as connection_error', async () => {
     const engine = withBase({ failBuild: new Map([[reference('base'), 'connection']]) });
     const { summary } = await run(planOf([image('base', null)]), engine);
