@@ -6,7 +6,7 @@ import type { Config, DistroConfig } from '../config/schema.js';
 import type { ContextFile, InlineContextFile, StoredContextFile } from '../render/context.js';
 import type { ReposSource } from '../render/kolla-repos.js';
 import { CompiledTemplates, type TemplateFiles } from '../render/memory-loader.js';
-import { mergeOverrides } from '../render/overrides.js';
+import { mergeOverrides, overrideLineOrigins } from '../render/overrides.js';
 import { PATCHES_DIR } from '../render/patches.js';
 import { environmentOptions, Renderer } from '../render/renderer.js';
 import { templateVariables } from '../render/variables.js';
@@ -164,8 +164,10 @@ export function planFromInputs(inputs: PlanInputs): PlanResult {
   const patchesPath = request.renderInputs?.patchesPath;
   const compiled = new CompiledTemplates(inputs.templates.compiled, environmentOptions);
   const { blocks, customizations } = config.build;
+  const overrideInputs = { files: inputs.templates.overrideFiles, blocks, customizations };
   const renderer = new Renderer(catalog, {
-    override: mergeOverrides({ files: inputs.templates.overrideFiles, blocks, customizations }),
+    override: mergeOverrides(overrideInputs),
+    overrideOrigins: overrideLineOrigins(overrideInputs, request.renderInputs?.templateOverrideFiles ?? []),
     repos: inputs.templates.repos,
     templates: inputs.templates.files,
     compiled,

@@ -15,12 +15,32 @@ interface Compiler {
   compile(source: string, asyncFilters: string[], extensions: unknown[], name: string, options: object): string;
 }
 
-const { compiler } = nunjucks as unknown as { compiler: Compiler };
+/** The part of nunjucks' Compiler class the filter placing below wraps. */
+interface FilterCompiler {
+  compileFilter: (this: FilterCompiler, node: { lineno: number; colno: number }, frame: unknown) => void;
+  _emit(code: string): void;
+}
+
+const { compiler } = nunjucks as unknown as { compiler: Compiler & { Compiler: { prototype: FilterCompiler } } };
+
+/**
+ * nunjucks records the place of function calls only; a filter that fails (`| int`, a Python method
+ * emulation) would be blamed on the last call before it. Its place is recorded the same way.
+ */
+const filterPrototype = compiler.Compiler.prototype;
+const { compileFilter } = filterPrototype;
+filterPrototype.compileFilter = function placedFilter(node, frame) {
+  this._emit(`(lineno = ${node.lineno}, colno = ${node.colno}, `);
+  compileFilter.call(this, node, frame);
+  this._emit(')');
+};
 const nunjucksVersion = (createRequire(import.meta.url)('nunjucks/package.json') as { version: string }).version;
 
 /** The name a compiled template is kept under: everything that shapes the compiled code. */
 export function compiledTemplateKey(name: string, source: string, options: object): string {
-  return sha256Hex(JSON.stringify([nunjucksVersion, JINJA_COMPAT_REVISION, options, name, source]));
+  return sha256Hex(
+    JSON.stringify([nunjucksVersion, JINJA_COMPAT_REVISION, PLACED_CODE_REVISION, options, name, source]),
+  );
 }
 
 /**
@@ -29,7 +49,7 @@ export function compiledTemplateKey(name: string, source: string, options: objec
  */
 export function compileTemplate(name: string, source: string, options: object): string {
   try {
-    return compiler.compile(source, [], [], name, options);
+    return placeRunTimeErrors(compiler.compile(source, [], [], name, options), name);
   } catch (error) {
     // A parse error's line is exact (unlike a run-time error's), so the message keeps it as file:line;
     // columns are not, as the Jinja2 compatibility rewrites change a line's length.
@@ -37,6 +57,34 @@ export function compileTemplate(name: string, source: string, options: object): 
     const place = lineno === undefined ? '' : `:${lineno}`;
     throw new Error(`(${name}${place}) ${(error as Error).message}`, { cause: error });
   }
+}
+
+/** Changes when what placeRunTimeErrors adds to compiled code changes. */
+const PLACED_CODE_REVISION = 1;
+
+/** Where an expression nunjucks compiled is evaluated: it sets these two just before (`(lineno = 4, colno = 13, …)`). */
+const NUNJUCKS_PLACE = /\(lineno = (\d+), colno = (\d+), /g;
+
+/** The last place a template's compiled code reached, kept on its environment while rendering. */
+export interface PlacedEnvironment {
+  ciBuilderTemplate?: string;
+  /** 0-based, as nunjucks counts. */
+  ciBuilderLine?: number;
+}
+
+/**
+ * nunjucks names a run-time error after the template being rendered and a line of whichever function's
+ * catch the error reached first (callbacks nest, so often another one's), never the macro file or parent
+ * block it arose in. So every place the compiled code records also names its template on the environment:
+ * the last one recorded before an error is where it arose (rendering is synchronous).
+ */
+function placeRunTimeErrors(code: string, name: string): string {
+  const template = JSON.stringify(name);
+  return code.replace(
+    NUNJUCKS_PLACE,
+    (_all, line: string, column: string) =>
+      `(lineno = ${line}, colno = ${column}, env.ciBuilderTemplate = ${template}, env.ciBuilderLine = ${line}, `,
+  );
 }
 
 /** Runs the module code nunjucks compiled from a template: it returns the template's root functions. */

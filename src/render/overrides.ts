@@ -31,6 +31,36 @@ export interface OverrideInputs {
   customizations: Record<string, unknown>;
 }
 
+/**
+ * Where each line of the merged override comes from, 1-based: `file:line` of an override file (named as
+ * given), or the config's build.blocks / build.customizations for the generated part.
+ */
+export function overrideLineOrigins(inputs: OverrideInputs, names: readonly string[]): string[] {
+  const origins: string[] = [];
+  if (inputs.files.length === 0) origins.push('the generated {% extends parent_template %}');
+  let glued = false;
+  inputs.files.forEach((content, index) => {
+    const name = names[index] ?? `template override ${index + 1}`;
+    const parts = content.split('\n');
+    parts.forEach((line, at) => {
+      const ended = at < parts.length - 1;
+      if (!ended && line === '') return;
+      // Later files lose their extends line, as mergeOverrides drops it.
+      if (index > 0 && ended && /\{%.*extends/.test(line)) return;
+      // A file without a final line end continues on the next file's first line.
+      if (glued) glued = false;
+      else origins.push(`${name}:${at + 1}`);
+      if (!ended) glued = true;
+    });
+  });
+  for (const [name, body] of Object.entries(inputs.blocks)) {
+    const count = body.replace(/\n$/, '').split('\n').length + 2;
+    for (let line = 0; line < count; line++) origins.push(`build.blocks.${name} in the config`);
+  }
+  for (const name of Object.keys(inputs.customizations)) origins.push(`build.customizations.${name} in the config`);
+  return origins;
+}
+
 export function mergeOverrides(inputs: OverrideInputs): string | undefined {
   const generated = [
     ...Object.entries(inputs.blocks).map(

@@ -13,6 +13,7 @@ import {
   installJinjaCompat,
   pythonGlobals,
 } from './jinja-compat.js';
+import type { PlacedEnvironment } from './compiled-cache.js';
 import { CompiledTemplates, MemoryTreeLoader, type TemplateFiles } from './memory-loader.js';
 import { leadingText, OVERRIDE_LEADING_TEMPLATE_NAME, OVERRIDE_TEMPLATE_NAME } from './overrides.js';
 import type { TemplateVariables } from './variables.js';
@@ -45,7 +46,7 @@ export function tidyTemplateError(message: string): string {
     .slice(innermost.index + innermost[0].length)
     .replace(/^(\s*(Template render error:|Error:|\([^()]+\)))+\s*/, '')
     .trim();
-  // nunjucks' line numbers of run-time errors are off (and point into macros.j2 through a macro): left out.
+  // nunjucks' places of run-time errors are unreliable (the renderer names the right one): left out.
   return `${innermost[1]}: ${withConfigHint(text)}`;
 }
 
@@ -62,6 +63,8 @@ export interface RendererOptions {
   override?: string;
   /** repos.yaml data for `handle_repos`; templates that call it fail without. */
   repos?: ReposSource;
+  /** Where each line of the override comes from (`overrideLineOrigins`), for error messages. */
+  overrideOrigins?: readonly string[];
   /** Compiled templates kept by earlier runs, and where the ones compiled now go; default: compile all. */
   compiled?: CompiledTemplates;
 }
@@ -83,16 +86,34 @@ export class Renderer {
   }
 
   render(image: ImageDefinition, variables: TemplateVariables): string {
+    const environment = this.environmentFor(image.treeRoot);
+    const placed = environment as nunjucks.Environment & PlacedEnvironment;
+    placed.ciBuilderTemplate = undefined;
     try {
-      const environment = this.environmentFor(image.treeRoot);
       if (this.options.override === undefined) return environment.render(image.templateName, { ...variables });
       const context = { ...variables, parent_template: image.templateName };
       const leading =
         leadingText(this.options.override) === '' ? '' : environment.render(OVERRIDE_LEADING_TEMPLATE_NAME, context);
       return leading + environment.render(OVERRIDE_TEMPLATE_NAME, context);
     } catch (error) {
-      throw new RenderError(image.name, tidyTemplateError((error as Error).message));
+      const message = tidyTemplateError((error as Error).message);
+      const place = this.placeOf(placed);
+      // A parse error already names its file and line; a run-time error gets the place its code last reached.
+      throw new RenderError(
+        image.name,
+        place === undefined || /^\S+:\d+: /.test(message) ? message : `${place}: ${message.replace(/^\S+: /, '')}`,
+      );
     }
+  }
+
+  /** `file:line` of the last expression the render evaluated, override lines traced to their file. */
+  private placeOf(environment: PlacedEnvironment): string | undefined {
+    const { ciBuilderTemplate: template, ciBuilderLine: line } = environment;
+    if (template === undefined || line === undefined) return undefined;
+    if (template === OVERRIDE_TEMPLATE_NAME || template === OVERRIDE_LEADING_TEMPLATE_NAME) {
+      return this.options.overrideOrigins?.[line] ?? `template override:${line + 1}`;
+    }
+    return `${template}:${line + 1}`;
   }
 
   private environmentFor(treeRoot: string): nunjucks.Environment {

@@ -6,7 +6,7 @@ import { discoverCatalog } from '../../src/catalog/discover.js';
 import { configSchema } from '../../src/config/schema.js';
 import { makePlan } from '../../src/plan/make-plan.js';
 import { debianPackageInstall } from '../../src/render/kolla-methods.js';
-import { mergeOverrides } from '../../src/render/overrides.js';
+import { mergeOverrides, overrideLineOrigins } from '../../src/render/overrides.js';
 import { RenderError } from '../../src/render/renderer.js';
 import type { TemplateVariables } from '../../src/render/variables.js';
 import { temporaryDir, writeTree } from '../helpers/files.js';
@@ -89,11 +89,59 @@ describe('rendering', () => {
     );
     assert.throws(
       () => render({ 'a/Dockerfile.j2': "FROM x\n{{ raise_error('unsupported distro') }}" }),
-      /a: template error: .*unsupported distro/,
+      /^RenderError: a: template error: \S+a\/Dockerfile\.j2:2: unsupported distro$/,
     );
   });
 
-  it('names the innermost template place of an error raised through a macro, on one line', () => {
+  it('places a run-time error where it arose: a filter after an earlier call, a block of the parent', () => {
+    assert.throws(
+      () => render({ 'a/Dockerfile.j2': "FROM x\n{{ 'a'.upper() }}\n\n{{ 'b' | no_such_filter }}\n" }),
+      /^RenderError: a: template error: \S+a\/Dockerfile\.j2:4: filter not found: no_such_filter$/,
+    );
+    const dir = writeTree(temporaryDir(), {
+      'a/Dockerfile.j2': 'FROM x\n{% block body %}\nRUN one\n{{ nothing_to_call() }}\n{% endblock %}\n',
+    });
+    const image = discoverCatalog([dir]).images.get('a');
+    assert.ok(image);
+    assert.throws(
+      () => treeRenderer(discoverCatalog([dir])).render(image, variables('a')),
+      /^RenderError: a: template error: \S+a\/Dockerfile\.j2:4: Unable to call `nothing_to_call`/,
+    );
+  });
+
+  it('traces an error in a template override to the override file and its line, several files merged', () => {
+    const dir = writeTree(temporaryDir(), {
+      'a/Dockerfile.j2': 'FROM x\n{% block one %}{% endblock %}\n{% block two %}{% endblock %}\n',
+    });
+    const first = '# Ansible managed\n\n{% extends parent_template %}\n{% block one %}\nRUN ok\n{% endblock %}\n';
+    const second = '{% extends parent_template %}\n\n{% block two %}\nRUN {{ missing_macro() }}\n{% endblock %}\n';
+    const inputs = { files: [first, second], blocks: {}, customizations: {} };
+    const catalog = discoverCatalog([dir]);
+    const image = catalog.images.get('a');
+    assert.ok(image);
+    const renderer = treeRenderer(catalog, {
+      override: mergeOverrides(inputs),
+      overrideOrigins: overrideLineOrigins(inputs, ['/etc/kolla/first.j2', '/etc/kolla/second.j2']),
+    });
+    assert.throws(
+      () => renderer.render(image, variables('a')),
+      /^RenderError: a: template error: \/etc\/kolla\/second\.j2:4: Unable to call `missing_macro`/,
+    );
+    const origins = overrideLineOrigins(
+      { files: [first], blocks: { footer: 'RUN a\nRUN b' }, customizations: { x: 1 } },
+      ['o.j2'],
+    );
+    assert.deepEqual(origins.slice(5), [
+      'o.j2:6',
+      'build.blocks.footer in the config',
+      'build.blocks.footer in the config',
+      'build.blocks.footer in the config',
+      'build.blocks.footer in the config',
+      'build.customizations.x in the config',
+    ]);
+  });
+
+  it('names the template place of an error raised in a macro, on one line', () => {
     const files = {
       'macros.j2':
         "{% macro user(name) %}{% if name != 'keystone' %}{{ raise_error('no ' ~ name ~ ' user') }}{% endif %}{% endmacro %}",
@@ -103,7 +151,7 @@ describe('rendering', () => {
       () => render(files),
       (error: unknown) =>
         error instanceof RenderError &&
-        /^a: template error: \S+a\/Dockerfile\.j2: no etcd user$/.test(error.message) &&
+        /^a: template error: \S+\/macros\.j2:1: no etcd user$/.test(error.message) &&
         !error.message.includes('\n'),
     );
   });
