@@ -98,6 +98,14 @@ describe('merging the summaries of a run split into shards', () => {
     assert.deepEqual(Object.keys(summary).slice(0, 5), ['built', 'failed', 'not_matched', 'skipped', 'unbuildable']);
   });
 
+  it('takes the record of the shard that did the work, in whatever order the shards are given', () => {
+    const reversed = mergeShardSummaries([...threeShards()].reverse());
+    assert.ok(reversed.ok);
+    assert.equal(reversed.summary.images.base?.status, 'built');
+    assert.equal(reversed.ownerOf.get('base'), 2, 'the last folder given, shard 1');
+    assert.deepEqual(names(reversed.summary.built), ['base', 'cron', 'openstack-base']);
+  });
+
   it('keeps a hand-over whose owner never built the parent (its shard failed or did not run)', () => {
     const [, second] = threeShards();
     assert.ok(second);
