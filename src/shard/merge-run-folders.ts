@@ -104,9 +104,11 @@ export async function mergeRunFolders(runDirs: readonly string[], outDir: string
   };
   const copied = new Set<string>();
   for (const [name, index] of merged.ownerOf) {
+    // The pipeline's scan reports: the findings and the SBOM.
     for (const [folder, suffix] of [
       ['logs', 'log'],
       ['scan', 'json'],
+      ['scan', 'cdx.json'],
     ] as const) {
       const source = logFrom(index, join(folder, `${name}.${suffix}`));
       if (source === undefined || !existsSync(source)) continue;

@@ -131,8 +131,11 @@ describe('ci-builder summary merge', () => {
       const runDir = join(dir, `shard-${index + 1}`);
       mkdirSync(join(runDir, 'logs'), { recursive: true });
       writeFileSync(join(runDir, 'summary.json'), JSON.stringify(summary));
-      for (const name of Object.keys(summary.images))
+      mkdirSync(join(runDir, 'scan'));
+      for (const name of Object.keys(summary.images)) {
         writeFileSync(join(runDir, 'logs', `${name}.log`), `${name} in shard ${index + 1}\n`);
+        writeFileSync(join(runDir, 'scan', `${name}.cdx.json`), `{"shard": ${index + 1}}`);
+      }
       return runDir;
     });
     return { dir, dirs };
@@ -155,6 +158,7 @@ describe('ci-builder summary merge', () => {
     ]);
     assert.equal(readFileSync(join(out, 'logs', 'base.log'), 'utf8'), 'base in shard 1\n', "from base's own shard");
     assert.equal(readFileSync(join(out, 'logs', 'keystone.log'), 'utf8'), 'keystone in shard 3\n');
+    assert.equal(readFileSync(join(out, 'scan', 'base.cdx.json'), 'utf8'), '{"shard": 1}', 'scan reports too');
     const report = readFileSync(join(out, 'report.html'), 'utf8');
     assert.match(report, /href="logs\/keystone\.log"/);
     assert.match(report, /base in shard 1/);
