@@ -8,6 +8,8 @@ import { kollaBuildCommand } from './commands/kolla-build.js';
 import { pipelineCommand } from './commands/pipeline.js';
 import { proxyCommand } from './commands/proxy.js';
 import { scanCommand } from './commands/scan.js';
+import { shardCommand } from './commands/shard.js';
+import { summaryCommand } from './commands/summary.js';
 import { tagsCommand } from './commands/tags.js';
 import { vaultCommand } from './commands/vault.js';
 import { verifyNoSecretsCommand } from './commands/verify.js';
@@ -50,6 +52,8 @@ export function createProgram(signal: AbortSignal, setExitCode: (code: number) =
     configCommand(globals),
     doctorCommand(globals, setExitCode),
     tagsCommand(globals, setExitCode),
+    shardCommand(globals),
+    summaryCommand(globals),
   ]) {
     program.addCommand(command.exitOverride());
   }

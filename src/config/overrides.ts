@@ -9,6 +9,7 @@ const overridable = {
   threads: 'integer',
   push_threads: 'integer',
   retries: 'integer',
+  shard_wait: 'integer',
 } as const;
 
 export type OverridableKey = keyof typeof overridable;

@@ -141,6 +141,8 @@ export const configSchema = z
     push_threads: z.number().int().min(1).max(64).default(2),
     retries: z.number().int().min(0).max(10).default(0),
     push_attempts: z.number().int().min(1).max(20).default(5),
+    /** Seconds a shard's run waits for a parent that another shard builds to reach the registry. */
+    shard_wait: z.number().int().min(1).max(86400).default(3600),
     images_dirs: z.array(z.string().min(1)).min(1),
     distros: z
       .record(z.string().regex(/^[a-z][a-z0-9]*$/), distro)

@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import type { Reporter } from './events.js';
 import { renderHtmlReport, WORST_FINDINGS, type LogTails, type ScanFindings } from './html.js';
-import type { SummaryCollector } from './summary.js';
+import type { RunSummary, SummaryCollector } from './summary.js';
 
 const TAIL_LINES = 300;
 
@@ -21,17 +21,20 @@ export class HtmlReportReporter implements Reporter {
   }
 
   async close(): Promise<void> {
-    const summary = this.collector.summary;
-    const tails: LogTails = {};
-    for (const name of Object.keys(summary.images)) {
-      const file = join(this.runDir, 'logs', `${name}.log`);
-      if (existsSync(file)) tails[name] = await tail(file, TAIL_LINES);
-    }
-    const findings: ScanFindings = {};
-    for (const { name } of summary.scanned)
-      findings[name] = await worstFindings(join(this.runDir, 'scan', `${name}.json`));
-    await writeFileAtomic(join(this.runDir, 'report.html'), renderHtmlReport(summary, tails, findings));
+    await writeHtmlReport(this.runDir, this.collector.summary);
   }
+}
+
+/** report.html of a run folder, from its summary and the logs and scan reports beside it. */
+export async function writeHtmlReport(runDir: string, summary: RunSummary): Promise<void> {
+  const tails: LogTails = {};
+  for (const name of Object.keys(summary.images)) {
+    const file = join(runDir, 'logs', `${name}.log`);
+    if (existsSync(file)) tails[name] = await tail(file, TAIL_LINES);
+  }
+  const findings: ScanFindings = {};
+  for (const { name } of summary.scanned) findings[name] = await worstFindings(join(runDir, 'scan', `${name}.json`));
+  await writeFileAtomic(join(runDir, 'report.html'), renderHtmlReport(summary, tails, findings));
 }
 
 const SEVERITY_ORDER = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'];

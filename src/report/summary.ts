@@ -58,6 +58,8 @@ export interface RunSummary {
   finished_at: string | null;
   interrupted: boolean;
   images: Record<string, ImageRecord>;
+  /** `k/n` when the run built one shard of a run split over CI jobs (only that shard's images are listed). */
+  shard?: string;
 }
 
 /** Builds the summary from events alone, so it is the same whatever the run went through. */

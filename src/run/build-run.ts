@@ -15,6 +15,7 @@ import { Limiter } from '../util/limiter.js';
 import { fail, ok, type Result } from '../util/result.js';
 import { buildFailureStatus, pushFailureStatus, runGraph, type RunNode } from './run-graph.js';
 import { alreadyPushed } from './already-pushed.js';
+import { takeParentFromShard, type ShardRun } from './parent-from-shard.js';
 import type { RegistryLogin } from './registry-auth.js';
 import { addVersionLabel } from './version-label.js';
 
@@ -54,6 +55,8 @@ export interface BuildRunOptions {
   noCache?: boolean;
   push?: PushSettings;
   gate?: ImageGate;
+  /** A shard of a run split over CI jobs: only its images are built, other shards' parents are pulled. */
+  shard?: ShardRun;
   events: EventBus;
   summary: SummaryCollector;
   signal: AbortSignal;
@@ -92,7 +95,7 @@ export async function executeBuildRun(options: BuildRunOptions): Promise<BuildRu
     const push = options.push;
     if (push) pushing.push(pushes.add(() => pushImage(run, image, push)));
   };
-  const nodes = runGraph(plan);
+  const nodes = runGraph(plan, options.shard?.fromOtherShards);
   const attempts = new Map<string, number>();
 
   const images = plan.images.map((image) => image.name);
@@ -118,6 +121,7 @@ export async function executeBuildRun(options: BuildRunOptions): Promise<BuildRu
       case 'base-image':
         return prepareBase(run, nodeSignal);
       case 'image': {
+        if (node.work === 'from-shard') return takeFromShard(run, node, nodeSignal);
         const built =
           node.work === 'tag-existing'
             ? await reuseSkippedParent(run, node.image)
@@ -348,6 +352,21 @@ async function buildOrReuse(options: BuildRunOptions, step: BuildStep): Promise<
   if (!labelled.ok) return labelled;
   events.emit({ type: 'image', reason: 'built', name: image.name, imageId: labelled.value.id, seconds: seconds() });
   return ok(undefined);
+}
+
+/** Neither built nor pushed here: a missing parent stays missing, so its failure is not retried. */
+async function takeFromShard(
+  options: BuildRunOptions,
+  parent: { image: PlannedImage; builtBy: string },
+  signal: AbortSignal,
+): Promise<StepResult> {
+  const { shard, push } = options;
+  if (shard === undefined || push === undefined) throw new Error('internal: a shard run without its registry');
+  const { waitMs, pollMs } = shard;
+  const taken = await takeParentFromShard(options, parent, { access: push, waitMs, pollMs, signal });
+  if (taken.ok) return ok(undefined);
+  const failure = stepFailure(taken.failure);
+  return fail(taken.failure.kind === 'not-found' ? { ...failure, retryable: false } : failure);
 }
 
 /** With --skip-parents a parent is not built, but its children's FROM needs it at this run's tag. */

@@ -14,6 +14,8 @@ import { HtmlReportReporter } from '../report/html-report.js';
 import { LogFilesReporter } from '../report/log-files.js';
 import { SummaryCollector, type RunSummary } from '../report/summary.js';
 import type { RepositoryAccess } from '../repos/urls.js';
+import { restrictPlanToShard } from '../shard/restrict-plan.js';
+import { shardLabel, type ShardChoice, type ShardOwners } from '../shard/shard-plan-file.js';
 import { createAppendStream } from '../util/append-stream.js';
 import { cacheDir } from '../util/cache-dir.js';
 import { WorkFailedError, errorMessage } from '../util/errors.js';
@@ -43,10 +45,23 @@ export interface BuildRunsRequest {
   authProxy: boolean;
   /** The gate of each run's images (the pipeline scans there), given the run's own events. */
   gate?: (run: { distro: string; tag: string; runDir: string; events: EventBus }) => ImageGate;
+  /** Build one shard of the selection only; other shards' parents are taken from the registry. */
+  shard?: ShardRequest;
   /** The progress reporter of each run (live view, plain lines or JSON). */
   progress: () => Reporter;
   signal: AbortSignal;
 }
+
+export interface ShardRequest {
+  choice: ShardChoice;
+  owners: ShardOwners;
+  /** Where the owners come from (the plan file, or the partition made here), as errors name it. */
+  source: string;
+  waitMs: number;
+}
+
+/** Time between two looks at the registry for a parent another shard builds. */
+const SHARD_POLL_MS = 5000;
 
 export interface FinishedRun {
   runDir: string;
@@ -112,6 +127,8 @@ async function runBuildsIn(request: BuildRunsRequest, onFinished: (run: Finished
         signal: request.signal,
         ...(repositoryAccess ? { repositoryAccess } : {}),
       });
+      const shard = request.shard;
+      const sharded = shard ? restrictPlanToShard(plan, shard.choice, shard.owners, shard.source) : undefined;
       const runDir = resolve(request.runDir ?? join(RUNS_DIR, tag));
       if (proxy) {
         await mkdir(runDir, { recursive: true });
@@ -120,6 +137,7 @@ async function runBuildsIn(request: BuildRunsRequest, onFinished: (run: Finished
       }
       const events = new EventBus(scrub);
       const summary = new SummaryCollector(plan.selection.unmatchedRegexes);
+      if (shard) summary.summary.shard = shardLabel(shard.choice);
       for (const reporter of [
         summary,
         new LogFilesReporter(runDir),
@@ -128,7 +146,7 @@ async function runBuildsIn(request: BuildRunsRequest, onFinished: (run: Finished
       ])
         events.attach(reporter);
       const result = await executeBuildRun({
-        plan,
+        plan: sharded?.plan ?? plan,
         engine: request.engine,
         runDir,
         cacheDir: join(cacheDir(), 'bootstrap'),
@@ -140,6 +158,16 @@ async function runBuildsIn(request: BuildRunsRequest, onFinished: (run: Finished
         summary,
         signal: request.signal,
         ...(push ? { push } : {}),
+        ...(shard && sharded
+          ? {
+              shard: {
+                label: shardLabel(shard.choice),
+                fromOtherShards: sharded.fromOtherShards,
+                waitMs: shard.waitMs,
+                pollMs: SHARD_POLL_MS,
+              },
+            }
+          : {}),
         ...(request.gate ? { gate: request.gate({ distro, tag, runDir, events }) } : {}),
       });
       const run = { runDir, ...result };

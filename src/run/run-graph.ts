@@ -3,21 +3,24 @@ import type { EngineFailureKind } from '../engine/types.js';
 import type { Plan, PlannedImage } from '../plan/plan.js';
 import type { BuildFailureStatus, PushFailureStatus } from '../report/events.js';
 import type { DagNode } from '../schedule/dag.js';
+import type { ParentFromShard } from '../shard/restrict-plan.js';
 
 /** The work of one run, as the scheduler's nodes: the distro's base image, and each image. */
 export type RunNode =
   | (DagNode & { kind: 'base-image'; base: BaseImage })
   /** `build` builds (or reuses) the image; `tag-existing` only tags a --skip-parents parent's existing image. */
-  | (DagNode & { kind: 'image'; image: PlannedImage; work: 'build' | 'tag-existing' });
+  | (DagNode & { kind: 'image'; image: PlannedImage; work: 'build' | 'tag-existing' })
+  /** `from-shard`: a parent another shard builds, waited for in the registry and pulled. */
+  | (DagNode & { kind: 'image'; image: PlannedImage; work: 'from-shard'; builtBy: string });
 
 /**
  * Pure: the plan as a graph. An image waits for its parent; a root image built FROM the base
  * image waits for the base-image node, which exists only when some image needs it. The base
  * image's id is its reference, which no image name can be.
  */
-export function runGraph(plan: Plan): RunNode[] {
+export function runGraph(plan: Plan, fromOtherShards: readonly ParentFromShard[] = []): RunNode[] {
   const planned = [...plan.skippedParents, ...plan.images];
-  const names = new Set(planned.map((image) => image.name));
+  const names = new Set([...planned, ...fromOtherShards.map((entry) => entry.image)].map((image) => image.name));
   const skipped = new Set(plan.skippedParents.map((image) => image.name));
   const baseId = plan.baseImage.reference;
   const nodes: RunNode[] = planned.map((image) => {
@@ -27,6 +30,9 @@ export function runGraph(plan: Plan): RunNode[] {
     const dependsOn = image.parent !== null && names.has(image.parent) ? [image.parent] : needsBase ? [baseId] : [];
     return { kind: 'image', id: image.name, dependsOn, image, work };
   });
+  for (const { image, builtBy } of fromOtherShards) {
+    nodes.push({ kind: 'image', id: image.name, dependsOn: [], image, work: 'from-shard', builtBy });
+  }
   if (nodes.some((node) => node.dependsOn.includes(baseId))) {
     nodes.push({ kind: 'base-image', id: baseId, dependsOn: [], base: plan.baseImage });
   }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
@@ -19,6 +19,7 @@ interface Step {
 interface Job {
   'runs-on': string | string[];
   needs?: string | string[];
+  if?: string;
   outputs?: Record<string, string>;
   strategy?: { 'fail-fast'?: boolean; matrix: Record<string, unknown> };
   steps: Step[];
@@ -79,19 +80,26 @@ describe('the container image build workflow', () => {
       distros: 'string',
       push: 'boolean',
       'push-dirty': 'boolean',
+      shards: 'number',
     });
+    assert.equal(dispatch.inputs.shards?.default, 1, 'one job per distro unless asked');
     assert.equal(dispatch.inputs['push-dirty']?.default, false, 'critical images stay out unless asked');
   });
 
   it('computes the timestamp once and gives it to every distro of the matrix', () => {
-    assert.equal(build.needs, 'timestamp');
+    assert.deepEqual(build.needs, ['timestamp', 'plan']);
     assert.equal(build.strategy?.['fail-fast'], false, 'one distro failing does not cancel the others');
-    assert.deepEqual(build.strategy.matrix, { distro: '${{ fromJSON(needs.timestamp.outputs.distros) }}' });
+    assert.deepEqual(build.strategy.matrix, {
+      distro: '${{ fromJSON(needs.timestamp.outputs.distros) }}',
+      shard: '${{ fromJSON(needs.timestamp.outputs.shards) }}',
+    });
     const pipeline = step(build.steps, (entry) => /\.\/ci-builder pipeline/.test(entry.run ?? ''), 'running pipeline');
     assert.equal(pipeline.env?.TIMESTAMP, '${{ needs.timestamp.outputs.timestamp }}');
     assert.deepEqual(stamp.outputs, {
       timestamp: '${{ steps.timestamp.outputs.timestamp }}',
       distros: '${{ steps.distros.outputs.distros }}',
+      names: '${{ steps.distros.outputs.names }}',
+      shards: '${{ steps.shards.outputs.shards }}',
     });
     const dir = temporaryDir('ci-builder-workflow-');
     const timestamp = runStep(
@@ -108,7 +116,9 @@ describe('the container image build workflow', () => {
     const dir = temporaryDir('ci-builder-workflow-');
     const matrix = runStep(script, { DISTROS: 'debian, rocky,ubuntu' }, dir);
     assert.equal(matrix.code, 0, matrix.stderr);
-    assert.deepEqual(JSON.parse(matrix.output.replace(/^distros=/, '')), ['debian', 'rocky', 'ubuntu']);
+    const [distros, names] = matrix.output.trimEnd().split('\n');
+    assert.deepEqual(JSON.parse(distros?.replace(/^distros=/, '') ?? ''), ['debian', 'rocky', 'ubuntu']);
+    assert.equal(names, 'names=debian rocky ubuntu');
     for (const bad of ['debian;touch pwned', '"rocky"', '', ' , ']) {
       const refused = runStep(script, { DISTROS: bad }, dir);
       assert.equal(refused.code, 2, `refused: ${JSON.stringify(bad)}`);
@@ -136,7 +146,8 @@ describe('the container image build workflow', () => {
     );
     chmodSync(join(dir, 'ci-builder'), 0o755);
     const given = (env: Record<string, string>) => {
-      const defaults = { DISTRO: 'debian', TIMESTAMP: '20260102T030405', REGEXES: '', PUSH: 'false' };
+      const defaults = { DISTRO: 'debian', TIMESTAMP: '20260102T030405', REGEXES: '', PUSH: 'false', SHARD: '1' };
+      env = { SHARDS: '1', ...env };
       return runStep(pipeline, { ...defaults, OVERCLOUD: 'true', SEED: 'false', PUSH_DIRTY: 'false', ...env }, dir);
     };
     const all = given({ REGEXES: ' ^nova  keystone$ ', SEED: 'true', PUSH: 'true', PUSH_DIRTY: 'true' });
@@ -176,14 +187,127 @@ describe('the container image build workflow', () => {
     const vault = given({ VAULT_PASSWORD: 'from the secret' });
     assert.equal(vault.stderr, 'vault password: from the secret\n', 'it reaches the command by its variable');
     assert.ok(!vault.stdout.includes('from the secret'), 'never as an argument');
+    const sharded = given({ PUSH: 'true', SHARD: '2', SHARDS: '3' });
+    assert.equal(sharded.code, 0, sharded.stderr);
+    assert.deepEqual(sharded.stdout.trimEnd().split('\n').slice(-5), [
+      '--push',
+      '--shard',
+      '2/3',
+      '--shard-plan',
+      'shard-plans/debian.json',
+    ]);
+    assert.equal(pipeline.env?.SHARD, '${{ matrix.shard }}');
+    assert.equal(pipeline.env.SHARDS, '${{ inputs.shards }}');
+    const download = step(
+      build.steps,
+      (entry) => entry.uses?.startsWith('actions/download-artifact@') ?? false,
+      'plans',
+    );
+    assert.deepEqual(download.with, { name: 'shard-plans', path: 'shard-plans' });
+    assert.ok(build.steps.indexOf(download) < build.steps.indexOf(pipeline), 'the plan is there before the pipeline');
   });
 
   it('uploads the artifacts folder of its distro even when the pipeline failed', () => {
     const upload = step(build.steps, (entry) => entry.uses?.startsWith('actions/upload-artifact@') ?? false, 'upload');
     assert.equal(upload.if, '${{ always() }}');
     assert.equal(upload.with?.path, 'artifacts/${{ matrix.distro }}');
-    assert.equal(upload.with.name, 'ci-builder-${{ matrix.distro }}', 'one artifact per distro');
+    assert.equal(upload.with.name, 'ci-builder-${{ matrix.distro }}-${{ matrix.shard }}', 'one artifact per job');
     assert.equal(build.steps.at(-1), upload, 'after the pipeline');
+  });
+});
+
+describe('the container image build workflow split into shards', () => {
+  const flow = workflow('container-image-build.yml');
+  const stamp = job(flow, 'timestamp');
+  const plan = job(flow, 'plan');
+  const merge = job(flow, 'merge');
+
+  /** A stand-in ci-builder that prints its arguments, one a line. */
+  const withStandIn = () => {
+    const dir = temporaryDir('ci-builder-workflow-');
+    writeFileSync(join(dir, 'ci-builder'), '#!/usr/bin/env bash\nprintf "%s\\n" "$@"\n');
+    chmodSync(join(dir, 'ci-builder'), 0o755);
+    return dir;
+  };
+
+  it('turns the shards input into the matrix, and refuses shards without push', () => {
+    const script = step(stamp.steps, (entry) => entry.id === 'shards', 'shards');
+    assert.deepEqual(script.env, { SHARDS: '${{ inputs.shards }}', PUSH: '${{ inputs.push }}' });
+    const dir = temporaryDir('ci-builder-workflow-');
+    assert.equal(runStep(script, { SHARDS: '3', PUSH: 'true' }, dir).output, 'shards=[1,2,3]\n');
+    assert.equal(runStep(script, { SHARDS: '1', PUSH: 'false' }, dir).output, 'shards=[1]\n');
+    for (const [shards, push, error] of [
+      ['0', 'true', 'not a number of shards from 1 to 99: 0'],
+      ['2;id', 'true', 'not a number of shards from 1 to 99: 2;id'],
+      ['', 'true', 'not a number of shards from 1 to 99: '],
+      ['2', 'false', 'more than one shard needs push'],
+    ] as const) {
+      const refused = runStep(script, { SHARDS: shards, PUSH: push }, dir);
+      assert.equal(refused.code, 2);
+      assert.equal(refused.stdout, `::error title=shards::${error}\n`);
+      assert.equal(refused.output, '', 'no matrix written');
+    }
+  });
+
+  it('plans each distro once, over the images the pipeline builds, and uploads the plans', () => {
+    assert.equal(plan.needs, 'timestamp');
+    const script = step(plan.steps, (entry) => /shard plan/.test(entry.run ?? ''), 'planning');
+    assert.ok(!/\$\{\{/.test(script.run ?? ''), 'no expression in the script itself');
+    assert.equal(script.env?.DISTROS, '${{ needs.timestamp.outputs.names }}');
+    const planned = (env: Record<string, string>) => {
+      const dir = withStandIn();
+      const defaults = { DISTROS: 'debian rocky', SHARDS: '3', REGEXES: '', OVERCLOUD: 'true', SEED: 'false' };
+      const result = runStep(script, { ...defaults, ...env }, dir);
+      const read = (distro: string) => readFileSync(join(dir, 'shard-plans', `${distro}.json`), 'utf8').trimEnd();
+      return { ...result, read };
+    };
+    const both = planned({ REGEXES: ' ^nova keystone$', SEED: 'true' });
+    assert.equal(both.code, 0, both.stderr);
+    const expected = (distro: string, ...selection: string[]) =>
+      ['--json', 'shard', 'plan', '--shards', '3', '--distro', distro, ...selection].join('\n');
+    assert.equal(both.read('debian'), expected('debian', '^nova', 'keystone$', '--set', 'seed'));
+    assert.equal(both.read('rocky'), expected('rocky', '^nova', 'keystone$', '--set', 'seed'));
+    assert.equal(planned({ SEED: 'true' }).read('debian'), expected('debian', '--set', 'overcloud,seed'));
+    assert.equal(planned({}).read('debian'), expected('debian', '--set', 'overcloud'));
+    const seedOnly = planned({ OVERCLOUD: 'false', SEED: 'true', REGEXES: '^nova' });
+    assert.equal(seedOnly.read('debian'), expected('debian', '--set', 'seed'), 'regexes replace overcloud only');
+    assert.equal(planned({ OVERCLOUD: 'false' }).code, 2);
+    const upload = step(plan.steps, (entry) => entry.uses?.startsWith('actions/upload-artifact@') ?? false, 'upload');
+    assert.equal(upload.with?.name, 'shard-plans');
+  });
+
+  it("merges each distro and set over the shards' artifacts, and uploads the merged folders", () => {
+    assert.deepEqual(merge.needs, ['timestamp', 'build']);
+    assert.equal(merge.if, "${{ always() && needs.timestamp.result == 'success' }}", 'failed shards are merged too');
+    const download = step(merge.steps, (entry) => entry.uses?.startsWith('actions/download-artifact@') ?? false, 'get');
+    assert.deepEqual(download.with, { pattern: 'ci-builder-*', path: 'shards' });
+    const script = step(merge.steps, (entry) => /summary merge/.test(entry.run ?? ''), 'merging');
+    const dir = withStandIn();
+    writeFileSync(join(dir, 'ci-builder'), '#!/usr/bin/env bash\necho "$*" >> calls\n');
+    for (const folder of [
+      'ci-builder-debian-1/debian/overcloud',
+      'ci-builder-debian-2/debian/overcloud',
+      'ci-builder-debian-2/debian/seed',
+      'ci-builder-rocky-1/rocky/overcloud',
+    ])
+      mkdirSync(join(dir, 'shards', folder), { recursive: true });
+    const result = runStep(script, {}, dir);
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(readFileSync(join(dir, 'calls'), 'utf8').trimEnd().split('\n'), [
+      'summary merge shards/ci-builder-debian-1/debian/overcloud shards/ci-builder-debian-2/debian/overcloud ' +
+        '--out merged/debian/overcloud',
+      'summary merge shards/ci-builder-debian-2/debian/seed --out merged/debian/seed',
+      'summary merge shards/ci-builder-rocky-1/rocky/overcloud --out merged/rocky/overcloud',
+    ]);
+    writeFileSync(join(dir, 'ci-builder'), '#!/usr/bin/env bash\n[ "$3" != shards/ci-builder-debian-2/debian/seed ]\n');
+    assert.equal(runStep(script, {}, dir).code, 1, 'a refused merge fails the job, after the others');
+    const empty = withStandIn();
+    assert.equal(runStep(script, {}, empty).code, 1);
+    const upload = step(merge.steps, (entry) => entry.uses?.startsWith('actions/upload-artifact@') ?? false, 'upload');
+    assert.deepEqual(
+      [upload.with?.name, upload.with?.path, upload.if],
+      ['ci-builder-merged', 'merged', '${{ always() }}'],
+    );
   });
 });
 

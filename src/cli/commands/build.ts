@@ -10,6 +10,7 @@ import { UsageError } from '../../util/errors.js';
 import { checkOutputDir } from '../../util/output-path.js';
 import { parseCount, parsePositiveInteger, templateOverrideOption, withImageSelection } from '../options.js';
 import type { GlobalOptions } from '../options.js';
+import { shardRequest, withShardOptions } from '../shard-options.js';
 import { chosenDistros, chosenRegexes, chosenSets, openWorkspace } from '../workspace.js';
 
 export function buildCommand(
@@ -18,7 +19,7 @@ export function buildCommand(
   setExitCode: (code: number) => void,
 ): CommandUnknownOpts {
   const description = 'Build the selected images for each distro, one tag per run; push them with --push';
-  return withImageSelection(new Command('build').description(description))
+  return withShardOptions(withImageSelection(new Command('build').description(description)))
     .addOption(templateOverrideOption())
     .option(
       '--skip-existing',
@@ -57,6 +58,16 @@ export function buildCommand(
         throw new UsageError(`invalid --tag ${JSON.stringify(options.tag)}: letters, digits, '_', '.', '-' (max 128)`);
       if (options.push && config.registry === '')
         throw new UsageError('--push needs a registry: set registry in the config or CI_BUILDER_REGISTRY');
+      const selectedRegexes = chosenRegexes(loaded, regexes, chosenSets(options));
+      const shard = shardRequest(options, {
+        loaded,
+        catalog,
+        distros,
+        regexes: selectedRegexes,
+        push: options.push ?? false,
+        skipParents: options.skipParents ?? false,
+        oneTag: { flag: '--tag', given: options.tag !== undefined },
+      });
       const runs = await runBuilds(
         {
           loaded,
@@ -64,7 +75,7 @@ export function buildCommand(
           secrets: loadSecrets(loaded.secretsFile, loaded.readYaml),
           engine: createEngine(config.engine, { url: config.engine_url }),
           distros,
-          regexes: chosenRegexes(loaded, regexes, chosenSets(options)),
+          regexes: selectedRegexes,
           skipParents: options.skipParents ?? false,
           skipExisting: options.skipExisting ?? false,
           push: options.push ?? false,
@@ -73,6 +84,7 @@ export function buildCommand(
           signal,
           ...(options.tag !== undefined ? { tag: options.tag } : {}),
           ...(options.runDir !== undefined ? { runDir: options.runDir } : {}),
+          ...(shard ? { shard } : {}),
         },
         (run) => global.json || process.stderr.write(`${describeOutcome(run.summary, run.runDir)}\n`),
       );

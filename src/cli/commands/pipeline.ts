@@ -16,6 +16,7 @@ import { UsageError } from '../../util/errors.js';
 import { checkOutputDir } from '../../util/output-path.js';
 import { collectRepeated, parseCount, parsePositiveInteger, templateOverrideOption } from '../options.js';
 import { withImageSelection, type GlobalOptions } from '../options.js';
+import { shardRequest, withShardOptions } from '../shard-options.js';
 import { chosenDistros, openWorkspace } from '../workspace.js';
 import { chooseProgressReporter } from '../../report/choose.js';
 
@@ -33,7 +34,7 @@ export function pipelineCommand(
   const description =
     'The whole CI run: for every distro and set under one timestamp, build each image, scan it as soon as ' +
     'it exists and push it as soon as its verdict allows (clean and dirty; critical only with --push-dirty)';
-  return withImageSelection(new Command('pipeline').description(description))
+  return withShardOptions(withImageSelection(new Command('pipeline').description(description)))
     .addOption(templateOverrideOption())
     .option('--engine <engine>', 'buildah or docker')
     .option('--threads <n>', 'images built (and scanned) at once', parsePositiveInteger)
@@ -103,6 +104,16 @@ export function pipelineCommand(
       }));
       if (options.push && config.registry === '')
         throw new UsageError('--push needs a registry: set registry in the config or CI_BUILDER_REGISTRY');
+      const shard = shardRequest(options, {
+        loaded,
+        catalog,
+        distros,
+        // One partition over every set: a parent two sets share has one owner.
+        regexes: sets.flatMap((set) => set.regexes),
+        push: options.push ?? false,
+        skipParents: options.skipParents ?? false,
+        oneTag: { flag: '--timestamp', given: options.timestamp !== undefined },
+      });
       const scannerKind = options.scanner ?? config.scan.scanner;
       const osvDb = options.osvDb ? options.osvDb.map((path) => resolve(path)) : loaded.scanFiles.osvDb;
       if (scannerKind === 'osv' && osvDb.length === 0)
@@ -131,6 +142,7 @@ export function pipelineCommand(
           toolVersion,
           progress: () => chooseProgressReporter(global),
           signal,
+          ...(shard ? { shard } : {}),
         },
         (outcome) => global.json || process.stderr.write(`${describeSet(outcome)}\n`),
       );

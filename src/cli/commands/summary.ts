@@ -1,0 +1,48 @@
+import { Command, type CommandUnknownOpts } from '@commander-js/extra-typings';
+import { join } from 'node:path';
+import { RUNS_DIR } from '../../run/build-runs.js';
+import { mergeRunFolders, readShardSummary } from '../../shard/merge-run-folders.js';
+import { checkOutputDir } from '../../util/output-path.js';
+import type { GlobalOptions } from '../options.js';
+
+export function summaryCommand(globals: () => GlobalOptions): CommandUnknownOpts {
+  const merge = new Command('merge')
+    .description(
+      'Merge the run folders of the shards of one run (one tag, one distro) into one summary.json and report.html',
+    )
+    .argument('<run-dir...>', "the shards' run folders (each with its summary.json and logs/)")
+    .option('--out <dir>', `the merged run folder (default: ${RUNS_DIR}/<tag>-merged)`)
+    .addHelpText(
+      'after',
+      [
+        '',
+        'An image one shard built and others pulled from the registry counts once, as built; each image is in',
+        'at most one of built, reused, failed and skipped. Logs and scan reports are copied from the shard',
+        'that did the work, so the report links work.',
+        '',
+        'Exit status: 0 merged; 2 a folder without a readable summary.json, or shards of different tags or distros.',
+      ].join('\n'),
+    )
+    .action(async (runDirs, options) => {
+      const global = globals();
+      const [first] = runDirs;
+      const out =
+        options.out ?? join(RUNS_DIR, `${first === undefined ? 'run' : readShardSummary(first).summary.tag}-merged`);
+      checkOutputDir(out, '--out');
+      const merged = await mergeRunFolders(runDirs, out);
+      const { summary } = merged;
+      if (global.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+      else if (!global.quiet) {
+        const counts = [
+          `${summary.built.length} built`,
+          `${summary.reused.length} reused`,
+          `${summary.failed.length} failed`,
+          `${summary.skipped.length} skipped`,
+          `${summary.pushed.length} pushed`,
+        ];
+        const where = `${merged.outDir}/summary.json and report.html`;
+        process.stderr.write(`merged ${runDirs.length} shard(s) of ${summary.tag}: ${counts.join(', ')}; ${where}\n`);
+      }
+    });
+  return new Command('summary').description('Work with run summaries').addCommand(merge);
+}
