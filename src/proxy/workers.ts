@@ -206,8 +206,8 @@ export function runProxyWorker<Request>(
   const stop = () => {
     if (stopping) return;
     stopping = true;
-    const close = proxy ? proxy.stop() : Promise.resolve();
-    void close.catch(() => undefined).then(() => flush(() => process.exit(0)));
+    const exit = () => flush(() => process.exit(0));
+    (proxy ? proxy.stop() : Promise.resolve()).then(exit, exit);
   };
   process.on('disconnect', () => {
     pending = '';
