@@ -107,7 +107,11 @@ export function upstreamHeaderList(
   return list;
 }
 
-function connectionNamed(connection: string): Set<string> {
+/** The header names a Connection header lists; none beyond the usual for its two common values. */
+function connectionNamed(connection: string): Set<string> | undefined {
+  // keep-alive is hop-by-hop already, and no header is called close.
+  const common = connection.length <= 10 && /^(?:keep-alive|close)$/i.test(connection);
+  if (common) return undefined;
   return new Set(
     connection
       .split(',')
