@@ -67,7 +67,7 @@ export class WorkerPool<Request> {
   /** Forks the workers; resolves to the origin once every one of them listens. */
   async start(): Promise<string> {
     cluster.setupPrimary({ exec: this.options.script, args: [], silent: false });
-    const started = Array.from({ length: this.options.count }, () => this.fork());
+    const started = Array.from({ length: this.options.count }, () => this.fork(true));
     try {
       const origins = await Promise.race([Promise.all(started), this.failed]);
       this.origin = origins[0];
@@ -86,7 +86,8 @@ export class WorkerPool<Request> {
     await Promise.all([...this.workers].map((worker) => stopWorker(worker)));
   }
 
-  private fork(): Promise<string> {
+  /** A worker; an initial one that fails fails the start, a replacement that dies is replaced in turn. */
+  private fork(initial: boolean): Promise<string> {
     const worker = cluster.fork();
     this.workers.add(worker);
     return new Promise<string>((resolve, reject) => {
@@ -94,6 +95,7 @@ export class WorkerPool<Request> {
       worker.on('message', (message: FromWorker) => {
         switch (message.kind) {
           case 'ready': {
+            ready.add(worker);
             const serve: ToWorker<Request> = { kind: 'serve', request: this.options.request };
             worker.send(serve);
             return;
@@ -121,7 +123,7 @@ export class WorkerPool<Request> {
         this.workers.delete(worker);
         if (this.stopping) return;
         const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-        if (!listening) {
+        if (initial && !listening) {
           const error = new WorkFailedError(`a proxy worker ${how} before it listened`);
           reject(error);
           return this.fail(error);
@@ -140,7 +142,7 @@ export class WorkerPool<Request> {
       return this.fail(new WorkFailedError(`proxy workers keep dying (${MAX_DEATHS} within ${seconds}s); stopping`));
     }
     this.options.onWarning(`auth proxy: worker ${pid} ${how}; starting another`);
-    this.fork().then(
+    this.fork(false).then(
       (origin) => {
         if (origin !== this.origin) {
           this.fail(new WorkFailedError(`a replacement proxy worker listens on ${origin}, not ${this.origin}`));
@@ -151,9 +153,17 @@ export class WorkerPool<Request> {
   }
 }
 
+/** Workers that listen for the primary's messages: one not yet ready would miss "stop", and serves nothing. */
+const ready = new WeakSet<Worker>();
+
 function stopWorker(worker: Worker): Promise<void> {
   return new Promise<void>((resolve) => {
     if (worker.isDead()) return resolve();
+    if (!ready.has(worker)) {
+      worker.once('exit', () => resolve());
+      worker.process.kill('SIGKILL');
+      return;
+    }
     const kill = setTimeout(() => worker.process.kill('SIGKILL'), STOP_GRACE_MS);
     worker.once('exit', () => {
       clearTimeout(kill);

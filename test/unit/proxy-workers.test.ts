@@ -186,6 +186,44 @@ describe('proxy serve --workers', () => {
     assert.ok(!alive(survivor) && !alive(replacement));
   });
 
+  it('keeps its port when every worker dies at once', async () => {
+    const served = await serve(2);
+    const primary = served.child.pid ?? 0;
+    const first = childrenOf(primary);
+    for (const pid of first) process.kill(pid, 'SIGKILL');
+    await waitFor('two replacements', () => childrenOf(primary).filter((pid) => !first.includes(pid)).length === 2);
+    // The same origin answers again once a replacement listens.
+    await waitFor('an answer on the same port', async () => {
+      const { socket, answer } = await requestOnNewConnection(served.origin, releasePath);
+      socket.destroy();
+      return answer.startsWith('HTTP/1.1 200 ');
+    });
+    assert.doesNotMatch(served.stderr(), /listens on/);
+    served.child.kill('SIGTERM');
+    assert.equal((await served.done).code, 130);
+  });
+
+  it('stops with one line and exit 1 when workers keep dying', async () => {
+    const served = await serve(2);
+    const primary = served.child.pid ?? 0;
+    const killed = new Set<number>();
+    for (let death = 1; death <= 5; death++) {
+      const victim = childrenOf(primary).find((pid) => !killed.has(pid));
+      assert.ok(victim !== undefined, `a worker to kill for death ${death}`);
+      killed.add(victim);
+      process.kill(victim, 'SIGKILL');
+      if (death < 5)
+        await waitFor('a replacement', () => childrenOf(primary).filter((pid) => !killed.has(pid)).length === 2);
+    }
+    const result = await served.done;
+    assert.equal(result.code, 1, result.stderr);
+    assert.equal(
+      result.stderr.trim().split('\n').at(-1),
+      'ci-builder: error: proxy workers keep dying (5 within 60s); stopping',
+    );
+    assert.deepEqual(childrenOf(primary), []);
+  });
+
   it('leaves no worker behind when the primary is killed outright', async () => {
     const served = await serve(2);
     const workers = childrenOf(served.child.pid ?? 0);

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfigFor } from '../workspace.js';
 import { loadSecrets } from '../../config/secrets.js';
 import { proxyFromConfig } from '../../proxy/from-config.js';
-import { parseListenAddress, type ListenAddress } from '../../proxy/listen.js';
+import { parseListenAddress, withFixedPort, type ListenAddress } from '../../proxy/listen.js';
 import { formatAccessLog } from '../../proxy/server.js';
 import { WorkerPool } from '../../proxy/workers.js';
 import { parsePositiveInteger, type GlobalOptions } from '../options.js';
@@ -52,6 +52,7 @@ export function proxyCommand(globals: () => GlobalOptions, signal: AbortSignal):
           'With more than one worker, the first process only supervises: it hands connections to the workers in turn,',
           'writes their access log, replaces a worker that dies (said on stderr) and exits 1 with one line if workers',
           'keep dying (5 within a minute). SIGINT or SIGTERM stops every worker. --workers 1 serves in one process.',
+          'With a free port (the default), the port is chosen once, so a replacement worker takes the same one.',
         ].join('\n'),
       )
       .action(async (options) => {
@@ -77,7 +78,7 @@ export function proxyCommand(globals: () => GlobalOptions, signal: AbortSignal):
             : new WorkerPool<ProxyWorkerRequest>({
                 count: workers,
                 script: workerScript,
-                request: { globals: global, listen, cacheDir, accessLog },
+                request: { globals: global, listen: await withFixedPort(listen), cacheDir, accessLog },
                 onLog: (text) => process.stderr.write(text),
                 onWarning: warnOncePerLine(),
               });
