@@ -10,7 +10,10 @@ import { sha256Hex } from '../util/hash.js';
 /** Headers worth replaying from a cached response. */
 const KEPT = ['content-type', 'content-length', 'etag', 'last-modified', 'accept-ranges'];
 
-/** Read size for serving a hit; a small file is still read whole in one go. */
+/**
+ * Read size for serving a hit: also what each hit being served may hold read ahead. 256 KiB
+ * cost some 15% more CPU per MB than this; a small file is read whole in one go either way.
+ */
 const HIT_READ_BYTES = 1024 * 1024;
 
 interface Meta {
