@@ -10,6 +10,12 @@ import { sha256Hex } from '../util/hash.js';
 /** Headers worth replaying from a cached response. */
 const KEPT = ['content-type', 'content-length', 'etag', 'last-modified', 'accept-ranges'];
 
+/**
+ * Read size for serving a hit: also what each hit being served may hold read ahead. 256 KiB
+ * cost some 15% more CPU per MB than this; a small file is read whole in one go either way.
+ */
+const HIT_READ_BYTES = 1024 * 1024;
+
 interface Meta {
   path: string;
   headers: Record<string, string>;
@@ -122,7 +128,10 @@ export class ContentCache {
     }
     // A plain descriptor, not a FileHandle: its streams read with callbacks, without a promise per chunk.
     const opened = fd;
-    const read = () => createReadStream('', { fd: opened, autoClose: true });
+    // Large reads: a 64 MiB body in 1 MiB chunks is 64 reads and writes, not 1024 of each.
+    // The known end keeps a small body's read buffer small and spares the read that finds end of file.
+    const bounds = meta.size > 0 ? { start: 0, end: meta.size - 1 } : {};
+    const read = () => createReadStream('', { fd: opened, autoClose: true, highWaterMark: HIT_READ_BYTES, ...bounds });
     return { headers: meta.headers, size: meta.size, open: read };
   }
 

@@ -41,15 +41,11 @@ const FRAMING = new Set([
 
 /** RFC 9110 §7.6.1: hop-by-hop headers, plus every header the Connection header names. */
 function withoutHopByHop(headers: IncomingHttpHeaders): Record<string, string | string[]> {
-  const named = new Set(
-    String(headers.connection ?? '')
-      .split(',')
-      .map((name) => name.trim().toLowerCase())
-      .filter(Boolean),
-  );
+  const named = headers.connection === undefined ? undefined : connectionNamed(headers.connection);
   const kept: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || HOP_BY_HOP.has(name) || named.has(name)) continue;
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined || HOP_BY_HOP.has(name) || named?.has(name)) continue;
     kept[name] = value;
   }
   return kept;
@@ -68,16 +64,60 @@ export function upstreamRequestHeaders(
   client: IncomingHttpHeaders,
   options: UpstreamHeaderOptions,
 ): OutgoingHttpHeaders {
-  const headers: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(withoutHopByHop(client))) {
-    if (!CLIENT_ONLY.has(name) && !FRAMING.has(name)) headers[name] = value;
+  const list = upstreamHeaderList(client, options.clientAddress, upstreamHeaderTemplate(options));
+  const headers: Record<string, string | string[]> = {};
+  for (let index = 0; index < list.length; index += 2) {
+    const [name, value] = [list[index] ?? '', list[index + 1] ?? ''];
+    const earlier = headers[name];
+    headers[name] = earlier === undefined ? value : [earlier, value].flat();
   }
-  headers.host = options.upstreamHost;
-  if (options.authorization !== undefined) headers.authorization = options.authorization;
-  headers['x-forwarded-for'] = options.clientAddress;
-  headers['x-forwarded-proto'] = 'http';
-  if (options.forwardedHost) headers['x-forwarded-host'] = options.forwardedHost;
   return headers;
+}
+
+/** Header names and values in turn, as http.request takes them without a setHeader call each. */
+export type HeaderList = string[];
+
+/** Names a client never passes upstream, whatever its Connection header says. */
+const NOT_FORWARDED = new Set([...HOP_BY_HOP, ...CLIENT_ONLY, ...FRAMING]);
+
+/** The headers the proxy itself sets on every upstream request of one route, computed once. */
+export function upstreamHeaderTemplate(options: Omit<UpstreamHeaderOptions, 'clientAddress'>): readonly string[] {
+  const fixed = ['host', options.upstreamHost];
+  if (options.authorization !== undefined) fixed.push('authorization', options.authorization);
+  fixed.push('x-forwarded-proto', 'http');
+  if (options.forwardedHost) fixed.push('x-forwarded-host', options.forwardedHost);
+  return fixed;
+}
+
+/** The upstream request's headers: the template, the client's address, and what the client may pass on. */
+export function upstreamHeaderList(
+  client: IncomingHttpHeaders,
+  clientAddress: string,
+  template: readonly string[],
+): HeaderList {
+  const list = template.slice();
+  list.push('x-forwarded-for', clientAddress);
+  const named = client.connection === undefined ? undefined : connectionNamed(client.connection);
+  for (const name in client) {
+    const value = client[name];
+    if (value === undefined || NOT_FORWARDED.has(name) || named?.has(name)) continue;
+    if (typeof value === 'string') list.push(name, value);
+    else for (const each of value) list.push(name, each);
+  }
+  return list;
+}
+
+/** The header names a Connection header lists; none beyond the usual for its two common values. */
+function connectionNamed(connection: string): Set<string> | undefined {
+  // keep-alive is hop-by-hop already, and no header is called close.
+  const common = connection.length <= 10 && /^(?:keep-alive|close)$/i.test(connection);
+  if (common) return undefined;
+  return new Set(
+    connection
+      .split(',')
+      .map((name) => name.trim().toLowerCase())
+      .filter(Boolean),
+  );
 }
 
 /**
@@ -86,9 +126,8 @@ export function upstreamRequestHeaders(
  * to another host passes as it is (the client follows it without any credential).
  */
 export function clientResponseHeaders(upstream: IncomingHttpHeaders, upstreamOrigin: string): OutgoingHttpHeaders {
-  const headers: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(withoutHopByHop(upstream)))
-    if (name !== 'set-cookie') headers[name] = value;
+  const headers: OutgoingHttpHeaders = withoutHopByHop(upstream);
+  if (headers['set-cookie'] !== undefined) delete headers['set-cookie'];
   const location = typeof upstream.location === 'string' ? upstream.location : undefined;
   if (location !== undefined) {
     try {

@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { createServer, isIP } from 'node:net';
 import { UsageError } from '../util/errors.js';
 
 export interface ListenAddress {
@@ -33,4 +33,21 @@ export function parseListenAddress(value: string, allowUnsafe: boolean): ListenA
     );
   }
   return { host, port };
+}
+
+/**
+ * The address with a port: a free one in place of 0. Worker processes must all ask for the
+ * same port, or one started after all the others died would listen somewhere else.
+ */
+export function withFixedPort(address: ListenAddress): Promise<ListenAddress> {
+  if (address.port !== 0) return Promise.resolve(address);
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, address.host, () => {
+      const bound = probe.address();
+      const port = typeof bound === 'object' && bound ? bound.port : 0;
+      probe.close(() => resolve({ ...address, port }));
+    });
+  });
 }

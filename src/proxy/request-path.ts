@@ -14,8 +14,9 @@ export function checkRequestTarget(target: string): PathVerdict {
   const queryAt = target.indexOf('?');
   const rawPath = queryAt === -1 ? target : target.slice(0, queryAt);
   let decoded = rawPath;
+  const encoded = rawPath.includes('%');
   // Decode repeatedly: a double-encoded "..", such as %252e%252e, must not slip through.
-  for (let round = 0; round < 3; round++) {
+  for (let round = 0; encoded && round < 3; round++) {
     let next: string;
     try {
       next = decodeURIComponent(decoded);
@@ -26,9 +27,10 @@ export function checkRequestTarget(target: string): PathVerdict {
     decoded = next;
   }
   if (/[\\\0\r\n]/.test(decoded)) return { ok: false, status: 400, reason: 'forbidden character in path' };
-  if (decoded.split('/').some((segment) => segment === '..' || segment === '.'))
+  // Only a path with "/." can have a dot segment: most are spared the split.
+  if (decoded.includes('/.') && decoded.split('/').some((segment) => segment === '..' || segment === '.'))
     return { ok: false, status: 400, reason: 'path escapes its folder' };
-  if (/%2f/i.test(rawPath)) return { ok: false, status: 400, reason: 'encoded slash in path' };
+  if (encoded && /%2f/i.test(rawPath)) return { ok: false, status: 400, reason: 'encoded slash in path' };
   if (decoded.startsWith(CONTENT_PREFIX) && decoded.length > CONTENT_PREFIX.length)
     return { ok: true, path: target, route: 'content' };
   if (decoded === STATUS_PATH) return { ok: true, path: target, route: 'status' };

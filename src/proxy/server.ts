@@ -1,15 +1,14 @@
-import { readFileSync } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { finished } from 'node:stream/promises';
 import { errorCodeOrMessage, errorMessage } from '../util/errors.js';
 import type { ContentCache } from './content-cache.js';
-import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
+import { clientResponseHeaders, upstreamHeaderList, upstreamHeaderTemplate } from './headers.js';
 import { BUSY_RETRY_AFTER_SECONDS, PROXY_LIMITS, type ProxyLimits } from './limits.js';
 import type { ListenAddress } from './listen.js';
 import { checkRequestFraming } from './request-framing.js';
 import { checkRequestTarget, STATUS_PATH } from './request-path.js';
+import { UpstreamPool } from './upstream-pool.js';
 
 export interface AccessLogEntry {
   method: string;
@@ -50,7 +49,7 @@ export function formatAccessLog(entry: AccessLogEntry): string {
 export class AuthProxy {
   private readonly server: http.Server;
   private readonly upstream: URL;
-  private readonly agent: http.Agent;
+  private readonly pool: UpstreamPool;
   private readonly authorization: string | undefined;
   private readonly sockets = new Set<Socket>();
   private readonly limits: ProxyLimits;
@@ -62,6 +61,9 @@ export class AuthProxy {
   private upstreamInFlight = 0;
   /** host:port the proxy listens on, sent as X-Forwarded-Host instead of the client's claim. */
   private ownHost: string | undefined;
+  /** The headers the proxy sets upstream, per route, fixed once it listens. */
+  private contentHeaders: readonly string[] = [];
+  private statusHeaders: readonly string[] = [];
 
   constructor(private readonly options: AuthProxyOptions) {
     this.upstream = new URL(options.upstream);
@@ -70,11 +72,7 @@ export class AuthProxy {
     }
     this.limits = { ...PROXY_LIMITS, ...options.limits };
     this.warn = options.onWarning ?? ((line) => process.stderr.write(`${line}\n`));
-    const agentOptions = { keepAlive: true, maxSockets: this.limits.upstreamSockets, keepAliveMsecs: 1000 };
-    this.agent =
-      this.upstream.protocol === 'https:'
-        ? new https.Agent({ ...agentOptions, ...(options.caFile ? { ca: readFileSync(options.caFile) } : {}) })
-        : new http.Agent(agentOptions);
+    this.pool = new UpstreamPool(this.upstream, { sockets: this.limits.upstreamSockets, caFile: options.caFile });
     const { credentials } = options;
     this.authorization = credentials
       ? `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`
@@ -126,6 +124,10 @@ export class AuthProxy {
     const address = this.server.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     this.ownHost = `${host}:${address.port}`;
+    const fixed = { upstreamHost: this.upstream.host, forwardedHost: this.ownHost };
+    this.contentHeaders = upstreamHeaderTemplate({ ...fixed, authorization: this.authorization });
+    // The status endpoint needs no credential, so it never gets one.
+    this.statusHeaders = upstreamHeaderTemplate({ ...fixed, authorization: undefined });
     return `http://${this.ownHost}`;
   }
 
@@ -133,7 +135,7 @@ export class AuthProxy {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const socket of this.sockets) socket.destroy();
     await closed;
-    this.agent.destroy();
+    this.pool.destroy();
   }
 
   /** Polls Pulp's status endpoint through the proxy's own upstream connection until it answers 200. */
@@ -156,27 +158,15 @@ export class AuthProxy {
 
   private probe(path: string): Promise<number> {
     return new Promise((resolve, reject) => {
-      const request = this.transport().request(
-        this.upstreamUrl(path),
-        { method: 'GET', agent: this.agent, headers: { host: this.upstream.host }, timeout: 5000 },
-        (response) => {
-          response.resume();
-          resolve(response.statusCode ?? 0);
-        },
-      );
+      const request = this.pool.request('GET', path, { host: this.upstream.host }, 5000);
+      request.once('response', (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      });
       request.on('timeout', () => request.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
       request.on('error', reject);
       request.end();
     });
-  }
-
-  private transport(): typeof http | typeof https {
-    return this.upstream.protocol === 'https:' ? https : http;
-  }
-
-  private upstreamUrl(path: string): URL {
-    const prefix = this.upstream.pathname.replace(/\/+$/, '');
-    return new URL(`${prefix}${path}`, this.upstream.origin);
   }
 
   private warnOnce(key: string, line: string): void {
@@ -187,7 +177,8 @@ export class AuthProxy {
 
   /** Every request ends in an answer: a fault while handling one is a 500, never an unhandled rejection. */
   private serve(request: IncomingMessage, response: ServerResponse): void {
-    const log = new RequestLog(request, this.options.onAccess);
+    const { onAccess } = this.options;
+    const log: AccessRecord = onAccess ? new RequestLog(request, onAccess) : UNLOGGED;
     this.handle(request, response, log).catch((error: unknown) => {
       const message = errorMessage(error);
       this.warnOnce(`fault:${message}`, `auth proxy: fault while serving a request: ${message}`);
@@ -201,7 +192,7 @@ export class AuthProxy {
     });
   }
 
-  private async handle(request: IncomingMessage, response: ServerResponse, log: RequestLog): Promise<void> {
+  private async handle(request: IncomingMessage, response: ServerResponse, log: AccessRecord): Promise<void> {
     const method = request.method ?? 'GET';
     const target = request.url ?? '';
     // A refusal closes the connection: a client that sent what the proxy refuses is not read further.
@@ -253,19 +244,10 @@ export class AuthProxy {
       const retryAfter = String(BUSY_RETRY_AFTER_SECONDS);
       return refuse(503, 'the proxy is busy: too many requests wait for the upstream', { 'retry-after': retryAfter });
     }
-    const headers = upstreamRequestHeaders(request.headers, {
-      upstreamHost: this.upstream.host,
-      // The status endpoint needs no credential, so it never gets one.
-      authorization: verdict.route === 'content' ? this.authorization : undefined,
-      clientAddress: request.socket.remoteAddress ?? '',
-      forwardedHost: this.ownHost,
-    });
-    const upstreamRequest = this.transport().request(this.upstreamUrl(target), {
-      method,
-      headers,
-      agent: this.agent,
-      timeout: this.options.upstreamTimeoutMs ?? 60_000,
-    });
+    const template = verdict.route === 'content' ? this.contentHeaders : this.statusHeaders;
+    const headers = upstreamHeaderList(request.headers, request.socket.remoteAddress ?? '', template);
+    const timeout = this.options.upstreamTimeoutMs ?? 60_000;
+    const upstreamRequest = this.pool.request(method, target, headers, timeout);
     this.upstreamInFlight++;
     upstreamRequest.once('close', () => this.upstreamInFlight--);
     const abort = () => upstreamRequest.destroy();
@@ -282,7 +264,7 @@ export class AuthProxy {
     upstreamRequest.on('response', (upstreamResponse) => {
       const status = upstreamResponse.statusCode ?? 502;
       try {
-        const kept = clientResponseHeaders(upstreamResponse.headers, this.upstream.origin);
+        const kept = clientResponseHeaders(upstreamResponse.headers, this.pool.origin);
         response.writeHead(status, upstreamResponse.statusMessage, kept);
       } catch (error) {
         // An answer the client side cannot repeat (status 000, say) must not take the process down.
@@ -291,7 +273,11 @@ export class AuthProxy {
         this.warnOnce(`answer:${message}`, `auth proxy: unusable answer from upstream: ${message}`);
         return refuse(502, 'the upstream answered with an invalid response');
       }
-      this.relayBody(upstreamResponse, response, cacheable && status === 200 ? target : undefined)
+      const relayed =
+        cacheable && status === 200
+          ? this.relayBody(upstreamResponse, response, target)
+          : relayOnly(upstreamResponse, response, log !== UNLOGGED);
+      relayed
         .then(
           (relayed) => {
             log.bytes = relayed.bytes;
@@ -340,8 +326,44 @@ export class AuthProxy {
   }
 }
 
+/**
+ * The body of an answer that is not cached, piped with backpressure; a body cut short upstream
+ * is cut short for the client too (destroyed, not ended). Bytes are counted only for the log.
+ */
+function relayOnly(
+  source: IncomingMessage,
+  destination: ServerResponse,
+  counting: boolean,
+): Promise<{ bytes: number; stored: boolean }> {
+  return new Promise((resolve) => {
+    let bytes = 0;
+    if (counting) source.on('data', (chunk: Buffer) => (bytes += chunk.length));
+    // The close below handles a body cut short; an error event must not go unhandled meanwhile.
+    source.on('error', ignore);
+    source.once('close', () => {
+      if (!source.complete) destination.destroy();
+    });
+    let settled = false;
+    const settle = () => {
+      if (settled) return;
+      settled = true;
+      resolve({ bytes, stored: false });
+    };
+    destination.once('finish', settle);
+    destination.once('close', settle);
+    source.pipe(destination);
+  });
+}
+
+/** What handling a request records for its access log line. */
+interface AccessRecord {
+  bytes: number;
+  cache: AccessLogEntry['cache'];
+  done(status: number): void;
+}
+
 /** The access log line of one request, written once whichever way the request ends. */
-class RequestLog {
+class RequestLog implements AccessRecord {
   private readonly started = Date.now();
   private written = false;
   bytes = 0;
@@ -361,3 +383,8 @@ class RequestLog {
     this.onAccess?.({ method, path, status, bytes: this.bytes, durationMs, cache: this.cache });
   }
 }
+
+function ignore(): void {}
+
+/** Stands in for the log when nobody listens: what is recorded on it is never read. */
+const UNLOGGED: AccessRecord = { bytes: 0, cache: '-', done: ignore };

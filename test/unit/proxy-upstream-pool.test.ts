@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { UpstreamPool } from '../../src/proxy/upstream-pool.js';
+
+describe('the upstream pool', () => {
+  let server: http.Server;
+  let port = 0;
+  const seen: Array<{ url: string; host: string | undefined }> = [];
+
+  before(async () => {
+    server = http.createServer((request, response) => {
+      seen.push({ url: request.url ?? '', host: request.headers.host });
+      response.end('ok');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as AddressInfo).port;
+  });
+  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  function fetchThrough(pool: UpstreamPool, target: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const request = pool.request('GET', target, ['host', pool.host], 5000);
+      request.on('response', (response) => {
+        response.resume();
+        response.on('end', () => resolve(seen.at(-1)?.url ?? ''));
+      });
+      request.on('error', reject);
+      request.end();
+    });
+  }
+
+  // The path Pulp sees is the one URL parsing of prefix + target gives, whether or not the pool skips the parsing.
+  const targets = [
+    '/pulp/content/debian/bookworm/20261101T000000/dists/bookworm/Release',
+    '/pulp/content/a/b%20c/d?x=1&y=%2F',
+    "/pulp/content/a/(b)!$&'*+,;=:@~/c",
+    '/pulp/content/a/b"c{d}e|f^g`h',
+    '/pulp/content/a/b<c>d',
+    '/pulp/content/a/é',
+  ];
+  for (const prefix of ['', '/pulp-behind/', '/pulp-behind']) {
+    it(`sends the path URL parsing gives, with the upstream prefix "${prefix}"`, async () => {
+      const upstream = new URL(`http://127.0.0.1:${port}${prefix}`);
+      const pool = new UpstreamPool(upstream, { sockets: 4 });
+      try {
+        for (const target of targets) {
+          const expected = new URL(`${upstream.pathname.replace(/\/+$/, '')}${target}`, upstream.origin);
+          assert.equal(await fetchThrough(pool, target), `${expected.pathname}${expected.search}`, target);
+        }
+        assert.equal(seen.at(-1)?.host, `127.0.0.1:${port}`);
+      } finally {
+        pool.destroy();
+      }
+    });
+  }
+
+  it('keeps its connections open between requests', async () => {
+    const pool = new UpstreamPool(new URL(`http://127.0.0.1:${port}`), { sockets: 4 });
+    const sockets = new Set<unknown>();
+    const onConnection = (socket: unknown) => sockets.add(socket);
+    server.on('connection', onConnection);
+    try {
+      for (let round = 0; round < 5; round++) await fetchThrough(pool, '/pulp/content/x');
+      assert.equal(sockets.size, 1);
+    } finally {
+      server.off('connection', onConnection);
+      pool.destroy();
+    }
+  });
+});
