@@ -1,3 +1,4 @@
+import type { PackageCacheCounters } from '../proxy/counters.js';
 import type { Verdict } from '../scan/types.js';
 import type { FailureStatus, Reporter, RunEvent, ScanCounts } from './events.js';
 
@@ -58,6 +59,8 @@ export interface RunSummary {
   finished_at: string | null;
   interrupted: boolean;
   images: Record<string, ImageRecord>;
+  /** What the run's package cache served, and from where (absent when the run had none). */
+  package_cache?: PackageCacheCounters;
 }
 
 /** Builds the summary from events alone, so it is the same whatever the run went through. */
