@@ -4,6 +4,8 @@ import { join } from 'node:path';
 interface IndexedEntry {
   bytes: number;
   usedAt: number;
+  /** When the body file's time on disk was last set to a use. */
+  touchedAt: number;
 }
 
 /** A hit refreshes its entry's time on disk at most this often: the order survives a restart, cheaply. */
@@ -44,15 +46,17 @@ export class CacheIndex {
     this.entries.delete(key);
     this.entries.set(key, entry);
     const now = Date.now();
-    if (now - entry.usedAt < TOUCH_EVERY_MS) return;
     entry.usedAt = now;
+    if (now - entry.touchedAt < TOUCH_EVERY_MS) return;
+    entry.touchedAt = now;
     const seconds = now / 1000;
     utimes(this.bodyFile(key), seconds, seconds).catch(() => undefined);
   }
 
   written(key: string, bytes: number): void {
     this.removeFromTotals(key);
-    this.entries.set(key, { bytes, usedAt: Date.now() });
+    const now = Date.now();
+    this.entries.set(key, { bytes, usedAt: now, touchedAt: now });
     this.total += bytes;
     if (this.total > this.maxBytes) this.prune().catch(() => undefined);
   }
@@ -115,9 +119,12 @@ export class CacheIndex {
       }
       const match = /^([0-9a-f]{64})\.(body|json)$/.exec(name);
       if (!match?.[1]) continue;
-      const entry = seen.get(match[1]) ?? { bytes: 0, usedAt: 0 };
+      const entry = seen.get(match[1]) ?? { bytes: 0, usedAt: 0, touchedAt: 0 };
       entry.bytes += info.size;
-      if (match[2] === 'body') entry.usedAt = Math.max(info.mtimeMs, this.entries.get(match[1])?.usedAt ?? 0);
+      if (match[2] === 'body') {
+        entry.touchedAt = info.mtimeMs;
+        entry.usedAt = Math.max(info.mtimeMs, this.entries.get(match[1])?.usedAt ?? 0);
+      }
       seen.set(match[1], entry);
     }
     this.entries.clear();
