@@ -79,7 +79,7 @@ export class AuthProxy {
         ? undefined
         : new Upstream(options.upstream, {
             sockets,
-            what: 'upstream (credentials come from the secrets file)',
+            what: 'upstream',
             ...(options.caFile ? { caFile: options.caFile } : {}),
           });
     for (const mirror of options.mirrors ?? []) {

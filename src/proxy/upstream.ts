@@ -10,7 +10,7 @@ export class Upstream {
   constructor(url: string, options: { sockets: number; caFile?: string; what: string }) {
     this.base = new URL(url);
     if (this.base.username || this.base.password) {
-      throw new Error(`the ${options.what} URL must not carry credentials`);
+      throw new Error(`the ${options.what} URL must not carry credentials; the proxy adds them itself, or none`);
     }
     const agentOptions = { keepAlive: true, maxSockets: options.sockets, keepAliveMsecs: 1000 };
     this.agent =
