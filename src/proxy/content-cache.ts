@@ -29,7 +29,7 @@ export interface CacheHit {
 }
 
 export interface ContentCacheOptions {
-  /** Pruned to this size, least recently used entries first (default DEFAULT_CACHE_MAX_BYTES). */
+  /** Pruned to this size, least recently used entries first (default DEFAULT_CACHE_MAX_GIB). */
   maxBytes?: number;
 }
 
@@ -108,7 +108,7 @@ export class ContentCache {
       await writeFile(probe, '');
       await rm(probe, { force: true });
     } catch (error) {
-      const fix = 'set proxy.cache_dir (or proxy serve --cache-dir) to a writable folder';
+      const fix = 'set proxy.cache_dir (or proxy serve --cache-dir) to a writable folder, or build --no-package-cache';
       throw new UsageError(`the proxy cache folder ${this.dir} is not usable (${codeOf(error)}): ${fix}`);
     }
     await this.index.load();
