@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { RunSummary } from '../../src/report/summary.js';
@@ -138,5 +138,23 @@ describe("building images through the run's package cache", { timeout: 20 * 60_0
       execFileSync('buildah', [...storage, 'umount', container]);
       execFileSync('buildah', [...storage, 'rm', container]);
     }
+  });
+  it('with --no-package-cache, starts no proxy and leaves the images their own sources', async () => {
+    const before = mirror.requests.length;
+    const result = await runCli(
+      ['--config', join(dir, 'etc'), 'build', '--no-package-cache', '--tag', `${tag}-off`, '^base$'],
+      {
+        cwd: dir,
+      },
+    );
+    const runDir = join(dir, '.ci-builder/runs', `${tag}-off`);
+    const summary = JSON.parse(readFileSync(join(runDir, 'summary.json'), 'utf8')) as RunSummary;
+    built.push(...Object.values(summary.images).map((image) => image.reference));
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(summary.package_cache, undefined);
+    assert.equal(existsSync(join(runDir, 'proxy-access.log')), false);
+    assert.doesNotMatch(readFileSync(join(runDir, 'dockerfiles/base/Dockerfile'), 'utf8'), /127\.0\.0\.1|\/mirrors\//);
+    assert.doesNotMatch(result.stderr, /package cache:/);
+    assert.equal(mirror.requests.length, before);
   });
 });
