@@ -44,7 +44,7 @@ export interface Plan {
   baseImage: BaseImage;
   /** apt sources lines the base image is bootstrapped from (empty when it is not bootstrapped). */
   bootstrapMirrorLines: string[];
-  /** True when builds install from Pulp, so every image gets the repository setup and restore. */
+  /** True when builds install from Pulp or through the package cache: every image gets the repository setup and restore. */
   repositoriesInjected: boolean;
   selection: Selection;
   /** Parents before children. */
@@ -259,9 +259,11 @@ function runSettings(inputs: PlanInputs, distroConfig: DistroConfig) {
   const pulpUrl = config.pulp?.url;
   const access: RepositoryAccess = inputs.request.repositoryAccess ?? { kind: 'direct', pulpUrl };
   const { repositories } = distroConfig;
-  const snippets = repositories.some(isPulpRepository)
-    ? repositorySnippets({ packageType: distroConfig.package_type, distro, repositories, access })
-    : undefined;
+  const mirrorsProxied = access.kind === 'proxy' && access.mirrorRoutes !== undefined && repositories.length > 0;
+  const snippets =
+    repositories.some(isPulpRepository) || mirrorsProxied
+      ? repositorySnippets({ packageType: distroConfig.package_type, distro, repositories, access })
+      : undefined;
   // The proxy's address changes every run; the pinned repositories behind it are what counts.
   const runStrings: Record<string, string> = {
     [tag]: '@@TAG@@',

@@ -6,6 +6,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { UsageError } from '../util/errors.js';
 import { sha256Hex } from '../util/hash.js';
+import { mirrorPathPolicy, pulpPathPolicy, type CachePolicy } from './cache-policy.js';
+import { CacheIndex } from './cache-prune.js';
+import type { Route } from './routes.js';
 
 /** Headers worth replaying from a cached response. */
 const KEPT = ['content-type', 'content-length', 'etag', 'last-modified', 'accept-ranges'];
@@ -27,7 +30,17 @@ export interface CacheHit {
   size: number;
   /** The body, read from a file already open: an entry removed meanwhile still reads whole. */
   open: () => ReadStream;
+  /** Closes the file when the body is not served after all (upstream answered with a new copy). */
+  discard: () => void;
 }
+
+export interface ContentCacheOptions {
+  /** Pruned to this size, least recently used entries first (default DEFAULT_CACHE_MAX_GIB). */
+  maxBytes?: number;
+}
+
+export const DEFAULT_CACHE_MAX_GIB = 20;
+const GIB = 1024 ** 3;
 
 export interface CacheWriter {
   stream: WriteStream;
@@ -74,19 +87,24 @@ export function parseMeta(text: string): Meta | undefined {
 }
 
 /**
- * Content of pinned snapshot versions never changes, so it can be kept on disk and served
- * again without asking Pulp. Anything outside the pinned prefixes (moving distributions,
- * the status endpoint) is never cached. The cache only ever saves upstream requests: an
- * entry it cannot read is a miss, a body it cannot write is served uncached.
+ * Package repository content kept on disk: what never changes at its path (pinned Pulp
+ * snapshots, pool and by-hash files, rpms) is served again without asking upstream; indexes
+ * are kept with their validators for revalidation (cache-policy.ts). The cache only ever
+ * saves upstream requests: an entry it cannot read is a miss, a body it cannot write is
+ * served uncached. Entries are pruned, least recently used first, past the size limit.
  */
 export class ContentCache {
   private warnedWriteFailure = false;
+  private readonly index: CacheIndex;
 
   constructor(
     readonly dir: string,
     private readonly pinnedPrefixes: readonly string[],
     private readonly warn: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
-  ) {}
+    options: ContentCacheOptions = {},
+  ) {
+    this.index = new CacheIndex(dir, options.maxBytes ?? DEFAULT_CACHE_MAX_GIB * GIB);
+  }
 
   /** Creates the folder and proves it writable, so a bad cache_dir stops the proxy before it serves. */
   async prepare(): Promise<void> {
@@ -96,14 +114,44 @@ export class ContentCache {
       await writeFile(probe, '');
       await rm(probe, { force: true });
     } catch (error) {
-      const fix = 'set proxy.cache_dir (or proxy serve --cache-dir) to a writable folder';
+      const fix = 'set proxy.cache_dir (or proxy serve --cache-dir) to a writable folder, or build --no-package-cache';
       throw new UsageError(`the proxy cache folder ${this.dir} is not usable (${codeOf(error)}): ${fix}`);
+    }
+    await this.index.load();
+  }
+
+  /** How a routed request may be served from the cache. */
+  policyFor(route: Route): CachePolicy {
+    switch (route.kind) {
+      case 'pulp-content':
+        return pulpPathPolicy(route.upstreamPath, this.pinnedPrefixes);
+      case 'pulp-status':
+        return 'none';
+      case 'mirror':
+        return mirrorPathPolicy(route.upstreamPath);
+      default: {
+        const never: never = route;
+        return never;
+      }
     }
   }
 
-  isCacheable(path: string): boolean {
-    const pathOnly = path.split('?')[0] ?? '';
-    return this.pinnedPrefixes.some((prefix) => pathOnly.startsWith(prefix) && pathOnly.length > prefix.length);
+  /**
+   * The entry's name: Pulp content by its path (the one Pulp), a mirror's by its full upstream
+   * URL, so a repository pointed at another mirror never serves the old one's files.
+   */
+  keyFor(route: Route, upstreamUrl: URL): string {
+    return route.kind === 'mirror' ? upstreamUrl.href : route.upstreamPath;
+  }
+
+  /** Waits for a prune under way (tests, shutdown). */
+  settled(): Promise<void> {
+    return this.index.idle();
+  }
+
+  /** Bytes the entries take, as the index counts them. */
+  get storedBytes(): number {
+    return this.index.bytes;
   }
 
   /** The entry for a path, or undefined; an entry that is not whole and well-formed is removed. */
@@ -132,7 +180,9 @@ export class ContentCache {
     // The known end keeps a small body's read buffer small and spares the read that finds end of file.
     const bounds = meta.size > 0 ? { start: 0, end: meta.size - 1 } : {};
     const read = () => createReadStream('', { fd: opened, autoClose: true, highWaterMark: HIT_READ_BYTES, ...bounds });
-    return { headers: meta.headers, size: meta.size, open: read };
+    const discard = () => close(opened, () => undefined);
+    this.index.used(files.key);
+    return { headers: meta.headers, size: meta.size, open: read, discard };
   }
 
   /**
@@ -173,9 +223,11 @@ export class ContentCache {
       // Readers see the old entry or the new one; two misses of one path may both commit.
       const metaPartial = `${files.meta}.${uniqueSuffix()}.partial`;
       try {
-        await writeFile(metaPartial, JSON.stringify(meta));
+        const metaText = JSON.stringify(meta);
+        await writeFile(metaPartial, metaText);
         await rename(partial, files.body);
         await rename(metaPartial, files.meta);
+        this.index.written(files.key, bytes + Buffer.byteLength(metaText));
         return true;
       } catch (error) {
         this.writeFailed(error);
@@ -195,12 +247,13 @@ export class ContentCache {
     this.warn(`auth proxy: cannot write to the cache folder ${this.dir} (${codeOf(error)}); ${consequence}`);
   }
 
-  private async forget(files: { body: string; meta: string }): Promise<void> {
+  private async forget(files: { key: string; body: string; meta: string }): Promise<void> {
+    this.index.forgotten(files.key);
     await Promise.all([rm(files.meta, { force: true }), rm(files.body, { force: true })]).catch(() => undefined);
   }
 
-  private files(path: string): { body: string; meta: string } {
+  private files(path: string): { key: string; body: string; meta: string } {
     const key = sha256Hex(path);
-    return { body: join(this.dir, `${key}.body`), meta: join(this.dir, `${key}.json`) };
+    return { key, body: join(this.dir, `${key}.body`), meta: join(this.dir, `${key}.json`) };
   }
 }

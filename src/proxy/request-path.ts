@@ -4,11 +4,13 @@ export type PathVerdict =
 export const STATUS_PATH = '/pulp/api/v3/status/';
 const CONTENT_PREFIX = '/pulp/content/';
 
+export type SafePathVerdict = { ok: true; decoded: string } | { ok: false; status: 400; reason: string };
+
 /**
- * Accepts only origin-form targets under Pulp's content and status paths, and refuses any
- * path that could step out of them however it is encoded (`..`, `%2e%2e`, `%2f`, `\`, NUL).
+ * Accepts only origin-form targets whose path cannot step out of the folder it names,
+ * however it is encoded (`..`, `%2e%2e`, `%2f`, `\`, NUL); the decoded path is what routes match.
  */
-export function checkRequestTarget(target: string): PathVerdict {
+export function checkPathSafety(target: string): SafePathVerdict {
   if (!target.startsWith('/') || target.startsWith('//'))
     return { ok: false, status: 400, reason: 'only origin-form request targets are proxied' };
   const queryAt = target.indexOf('?');
@@ -31,6 +33,14 @@ export function checkRequestTarget(target: string): PathVerdict {
   if (decoded.includes('/.') && decoded.split('/').some((segment) => segment === '..' || segment === '.'))
     return { ok: false, status: 400, reason: 'path escapes its folder' };
   if (encoded && /%2f/i.test(rawPath)) return { ok: false, status: 400, reason: 'encoded slash in path' };
+  return { ok: true, decoded };
+}
+
+/** Pulp's content and status paths only, each checked by checkPathSafety first. */
+export function checkRequestTarget(target: string): PathVerdict {
+  const safe = checkPathSafety(target);
+  if (!safe.ok) return safe;
+  const { decoded } = safe;
   if (decoded.startsWith(CONTENT_PREFIX) && decoded.length > CONTENT_PREFIX.length)
     return { ok: true, path: target, route: 'content' };
   if (decoded === STATUS_PATH) return { ok: true, path: target, route: 'status' };

@@ -2,13 +2,16 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { finished } from 'node:stream/promises';
 import { errorCodeOrMessage, errorMessage } from '../util/errors.js';
-import type { ContentCache } from './content-cache.js';
-import { clientResponseHeaders, upstreamHeaderList, upstreamHeaderTemplate } from './headers.js';
+import { CLIENT_CONDITIONALS, clientHasCurrentCopy, revalidationHeaders } from './cache-policy.js';
+import type { CacheHit, ContentCache } from './content-cache.js';
+import { zeroCounters, type PackageCacheCounters } from './counters.js';
+import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
 import { BUSY_RETRY_AFTER_SECONDS, PROXY_LIMITS, type ProxyLimits } from './limits.js';
 import type { ListenAddress } from './listen.js';
 import { checkRequestFraming } from './request-framing.js';
-import { checkRequestTarget, STATUS_PATH } from './request-path.js';
-import { UpstreamPool } from './upstream-pool.js';
+import { STATUS_PATH } from './request-path.js';
+import { mirrorRoutePath, resolveRoute, routeTable, type MirrorRoute, type Route, type RouteTable } from './routes.js';
+import { Upstream } from './upstream.js';
 
 export interface AccessLogEntry {
   method: string;
@@ -16,12 +19,14 @@ export interface AccessLogEntry {
   status: number;
   bytes: number;
   durationMs: number;
-  cache: 'hit' | 'miss' | 'stored' | '-';
+  cache: 'hit' | 'revalidated' | 'miss' | 'stored' | '-';
 }
 
 export interface AuthProxyOptions {
-  /** The one upstream: Pulp's origin (a path prefix is kept). */
-  upstream: string;
+  /** Pulp's origin (a path prefix is kept); without it, only mirror routes are served. */
+  upstream?: string;
+  /** Plain mirrors, each served under its own route with no credential. */
+  mirrors?: readonly MirrorRoute[];
   credentials?: { username: string; password: string };
   listen: ListenAddress;
   /** Extra CA certificates (PEM) to verify an HTTPS upstream with. */
@@ -43,13 +48,16 @@ export function formatAccessLog(entry: AccessLogEntry): string {
 }
 
 /**
- * The authenticating reverse proxy: builds talk plain HTTP to it on loopback; it adds
- * Pulp's Basic credential and forwards to the one configured upstream, streaming both ways.
+ * The authenticating, caching reverse proxy: builds talk plain HTTP to it on loopback. Pulp's
+ * content route gets the Basic credential; each plain mirror has a route of its own that
+ * never does. A request goes only to the upstream of its route, streaming both ways.
  */
 export class AuthProxy {
   private readonly server: http.Server;
-  private readonly upstream: URL;
-  private readonly pool: UpstreamPool;
+  private readonly pulp: Upstream | undefined;
+  private readonly mirrorUpstreams = new Map<string, Upstream>();
+  private readonly routes: RouteTable;
+  private readonly counted: PackageCacheCounters = zeroCounters();
   private readonly authorization: string | undefined;
   private readonly sockets = new Set<Socket>();
   private readonly limits: ProxyLimits;
@@ -61,18 +69,27 @@ export class AuthProxy {
   private upstreamInFlight = 0;
   /** host:port the proxy listens on, sent as X-Forwarded-Host instead of the client's claim. */
   private ownHost: string | undefined;
-  /** The headers the proxy sets upstream, per route, fixed once it listens. */
-  private contentHeaders: readonly string[] = [];
-  private statusHeaders: readonly string[] = [];
 
   constructor(private readonly options: AuthProxyOptions) {
-    this.upstream = new URL(options.upstream);
-    if (this.upstream.username || this.upstream.password) {
-      throw new Error('the upstream URL must not carry credentials; they come from the secrets file');
-    }
     this.limits = { ...PROXY_LIMITS, ...options.limits };
     this.warn = options.onWarning ?? ((line) => process.stderr.write(`${line}\n`));
-    this.pool = new UpstreamPool(this.upstream, { sockets: this.limits.upstreamSockets, caFile: options.caFile });
+    const sockets = this.limits.upstreamSockets;
+    this.pulp =
+      options.upstream === undefined
+        ? undefined
+        : new Upstream(options.upstream, {
+            sockets,
+            what: 'upstream',
+            ...(options.caFile ? { caFile: options.caFile } : {}),
+          });
+    for (const mirror of options.mirrors ?? []) {
+      const what = `mirror ${mirror.distro}/${mirror.name}`;
+      this.mirrorUpstreams.set(
+        mirrorRoutePath(mirror.distro, mirror.name),
+        new Upstream(mirror.url, { sockets, what }),
+      );
+    }
+    this.routes = routeTable(this.pulp !== undefined, options.mirrors ?? []);
     const { credentials } = options;
     this.authorization = credentials
       ? `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`
@@ -124,10 +141,6 @@ export class AuthProxy {
     const address = this.server.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     this.ownHost = `${host}:${address.port}`;
-    const fixed = { upstreamHost: this.upstream.host, forwardedHost: this.ownHost };
-    this.contentHeaders = upstreamHeaderTemplate({ ...fixed, authorization: this.authorization });
-    // The status endpoint needs no credential, so it never gets one.
-    this.statusHeaders = upstreamHeaderTemplate({ ...fixed, authorization: undefined });
     return `http://${this.ownHost}`;
   }
 
@@ -135,15 +148,23 @@ export class AuthProxy {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const socket of this.sockets) socket.destroy();
     await closed;
-    this.pool.destroy();
+    this.pulp?.destroy();
+    for (const upstream of this.mirrorUpstreams.values()) upstream.destroy();
+  }
+
+  /** What was served so far, and from where. */
+  counters(): PackageCacheCounters {
+    return { ...this.counted };
   }
 
   /** Polls Pulp's status endpoint through the proxy's own upstream connection until it answers 200. */
   async waitForUpstream(timeoutMs: number): Promise<void> {
+    const pulp = this.pulp;
+    if (pulp === undefined) return;
     const deadline = Date.now() + timeoutMs;
     let last = 'no answer';
     while (Date.now() < deadline) {
-      const status = await this.probe(STATUS_PATH).catch((error: unknown) => {
+      const status = await this.probe(pulp, STATUS_PATH).catch((error: unknown) => {
         last = errorCodeOrMessage(error);
         return 0;
       });
@@ -152,21 +173,35 @@ export class AuthProxy {
       await new Promise((resolve) => setTimeout(resolve, 1000));
     }
     throw new Error(
-      `upstream ${this.upstream.origin} did not answer ${STATUS_PATH} within ${Math.round(timeoutMs / 1000)}s (${last})`,
+      `upstream ${pulp.origin} did not answer ${STATUS_PATH} within ${Math.round(timeoutMs / 1000)}s (${last})`,
     );
   }
 
-  private probe(path: string): Promise<number> {
+  private probe(pulp: Upstream, path: string): Promise<number> {
     return new Promise((resolve, reject) => {
-      const request = this.pool.request('GET', path, { host: this.upstream.host }, 5000);
-      request.once('response', (response) => {
-        response.resume();
-        resolve(response.statusCode ?? 0);
-      });
+      const request = pulp
+        .transport()
+        .request(
+          pulp.url(path),
+          { method: 'GET', agent: pulp.agent, headers: { host: pulp.host }, timeout: 5000 },
+          (response) => {
+            response.resume();
+            resolve(response.statusCode ?? 0);
+          },
+        );
       request.on('timeout', () => request.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
       request.on('error', reject);
       request.end();
     });
+  }
+
+  private upstreamOf(route: Route): Upstream {
+    const upstream =
+      route.kind === 'mirror'
+        ? this.mirrorUpstreams.get(mirrorRoutePath(route.mirror.distro, route.mirror.name))
+        : this.pulp;
+    if (upstream === undefined) throw new Error(`internal: no upstream for the ${route.kind} route`);
+    return upstream;
   }
 
   private warnOnce(key: string, line: string): void {
@@ -177,8 +212,8 @@ export class AuthProxy {
 
   /** Every request ends in an answer: a fault while handling one is a 500, never an unhandled rejection. */
   private serve(request: IncomingMessage, response: ServerResponse): void {
-    const { onAccess } = this.options;
-    const log: AccessRecord = onAccess ? new RequestLog(request, onAccess) : UNLOGGED;
+    this.counted.requests++;
+    const log = new RequestLog(request, this.options.onAccess);
     this.handle(request, response, log).catch((error: unknown) => {
       const message = errorMessage(error);
       this.warnOnce(`fault:${message}`, `auth proxy: fault while serving a request: ${message}`);
@@ -192,7 +227,7 @@ export class AuthProxy {
     });
   }
 
-  private async handle(request: IncomingMessage, response: ServerResponse, log: AccessRecord): Promise<void> {
+  private async handle(request: IncomingMessage, response: ServerResponse, log: RequestLog): Promise<void> {
     const method = request.method ?? 'GET';
     const target = request.url ?? '';
     // A refusal closes the connection: a client that sent what the proxy refuses is not read further.
@@ -210,52 +245,68 @@ export class AuthProxy {
     const head = { method, headers: request.headers, headerLines: request.rawHeaders.length / 2 };
     const framing = checkRequestFraming(head, this.limits.maxHeaderLines);
     if (!framing.ok) return refuse(framing.status, framing.reason);
-    const verdict = checkRequestTarget(target);
-    if (!verdict.ok) return refuse(verdict.status, verdict.reason);
+    const route = resolveRoute(target, this.routes);
+    if (!route.ok) return refuse(route.status, route.reason);
+    const upstream = this.upstreamOf(route);
+    const upstreamUrl = upstream.url(route.upstreamPath);
 
     const cache = this.options.cache;
-    const cacheable =
-      cache !== undefined && method === 'GET' && request.headers.range === undefined && cache.isCacheable(target);
-    if (cacheable) {
-      const hit = await cache.lookup(target);
-      if (hit) {
-        log.cache = 'hit';
-        const body = hit.open();
-        try {
-          response.writeHead(200, hit.headers);
-        } catch (error) {
-          body.destroy();
-          throw error;
-        }
-        log.bytes = hit.size;
-        // pipe, not pipeline, which is far slower here; so the file is closed by hand when the client goes early.
-        body.on('error', () => response.destroy());
-        response.once('close', () => body.destroy());
-        body.pipe(response);
-        await finished(response).catch(() => undefined);
-        return log.done(200);
+    const policy =
+      cache !== undefined && method === 'GET' && request.headers.range === undefined ? cache.policyFor(route) : 'none';
+    const cacheKey = cache !== undefined && policy !== 'none' ? cache.keyFor(route, upstreamUrl) : undefined;
+    let stored: CacheHit | undefined;
+    if (cache !== undefined && cacheKey !== undefined) {
+      stored = await cache.lookup(cacheKey);
+      if (stored && policy === 'immutable') return this.serveStored(request, response, stored, log, 'hit');
+      // A stored index with nothing to revalidate it by is fetched again whole.
+      if (stored && revalidationHeaders(stored.headers) === undefined) {
+        stored.discard();
+        stored = undefined;
       }
       log.cache = 'miss';
     }
+    const release = () => {
+      stored?.discard();
+      stored = undefined;
+    };
 
     if (this.upstreamInFlight >= this.limits.upstreamSockets + this.limits.upstreamQueue) {
+      release();
       const waiting = this.upstreamInFlight;
       this.warnOnce('queue', `auth proxy: ${waiting} requests wait for the upstream; answering 503 to more`);
       const retryAfter = String(BUSY_RETRY_AFTER_SECONDS);
       return refuse(503, 'the proxy is busy: too many requests wait for the upstream', { 'retry-after': retryAfter });
     }
-    const template = verdict.route === 'content' ? this.contentHeaders : this.statusHeaders;
-    const headers = upstreamHeaderList(request.headers, request.socket.remoteAddress ?? '', template);
-    const timeout = this.options.upstreamTimeoutMs ?? 60_000;
-    const upstreamRequest = this.pool.request(method, target, headers, timeout);
+    const headers = upstreamRequestHeaders(request.headers, {
+      upstreamHost: upstream.host,
+      // Only Pulp's content route carries the credential: never the status endpoint, never a mirror.
+      authorization: route.kind === 'pulp-content' ? this.authorization : undefined,
+      clientAddress: request.socket.remoteAddress ?? '',
+      forwardedHost: this.ownHost,
+    });
+    if (cacheKey !== undefined) {
+      // The proxy asks with its own copy's validators, so a full answer can be stored whole.
+      for (const name of CLIENT_CONDITIONALS) delete headers[name];
+      Object.assign(headers, stored ? revalidationHeaders(stored.headers) : {});
+    }
+    const upstreamRequest = upstream.transport().request(upstreamUrl, {
+      method,
+      headers,
+      agent: upstream.agent,
+      timeout: this.options.upstreamTimeoutMs ?? 60_000,
+    });
     this.upstreamInFlight++;
     upstreamRequest.once('close', () => this.upstreamInFlight--);
-    const abort = () => upstreamRequest.destroy();
+    const abort = () => {
+      release();
+      upstreamRequest.destroy();
+    };
     response.once('close', abort);
     upstreamRequest.on('timeout', () => {
       upstreamRequest.destroy(Object.assign(new Error('upstream timed out'), { code: 'ETIMEDOUT' }));
     });
     upstreamRequest.on('error', (error: NodeJS.ErrnoException) => {
+      release();
       if (response.headersSent) return response.destroy();
       const timedOut = error.code === 'ETIMEDOUT';
       if (timedOut) refuse(504, 'upstream timed out');
@@ -263,8 +314,19 @@ export class AuthProxy {
     });
     upstreamRequest.on('response', (upstreamResponse) => {
       const status = upstreamResponse.statusCode ?? 502;
+      const current = stored;
+      if (current !== undefined && status === 304) {
+        // Still current: the stored copy is the answer.
+        stored = undefined;
+        upstreamResponse.resume();
+        response.off('close', abort);
+        this.serveStored(request, response, current, log, 'revalidated').catch(() => response.destroy());
+        return;
+      }
+      release();
+      this.counted.misses++;
       try {
-        const kept = clientResponseHeaders(upstreamResponse.headers, this.pool.origin);
+        const kept = clientResponseHeaders(upstreamResponse.headers, upstream.origin);
         response.writeHead(status, upstreamResponse.statusMessage, kept);
       } catch (error) {
         // An answer the client side cannot repeat (status 000, say) must not take the process down.
@@ -273,14 +335,11 @@ export class AuthProxy {
         this.warnOnce(`answer:${message}`, `auth proxy: unusable answer from upstream: ${message}`);
         return refuse(502, 'the upstream answered with an invalid response');
       }
-      const relayed =
-        cacheable && status === 200
-          ? this.relayBody(upstreamResponse, response, target)
-          : relayOnly(upstreamResponse, response, log !== UNLOGGED);
-      relayed
+      this.relayBody(upstreamResponse, response, status === 200 ? cacheKey : undefined)
         .then(
           (relayed) => {
             log.bytes = relayed.bytes;
+            this.counted.bytes_from_upstream += relayed.bytes;
             if (relayed.stored) log.cache = 'stored';
           },
           (error: unknown) => {
@@ -296,6 +355,44 @@ export class AuthProxy {
         });
     });
     upstreamRequest.end();
+  }
+
+  /** Answers from a stored copy: 304 when the client already holds it, else the stored body. */
+  private async serveStored(
+    request: IncomingMessage,
+    response: ServerResponse,
+    stored: CacheHit,
+    log: RequestLog,
+    how: 'hit' | 'revalidated',
+  ): Promise<void> {
+    log.cache = how;
+    if (how === 'hit') this.counted.hits++;
+    else this.counted.revalidated++;
+    if (clientHasCurrentCopy(request.headers, stored.headers)) {
+      stored.discard();
+      const { etag, 'last-modified': lastModified } = stored.headers;
+      response.writeHead(304, {
+        ...(etag ? { etag } : {}),
+        ...(lastModified ? { 'last-modified': lastModified } : {}),
+      });
+      response.end();
+      return log.done(304);
+    }
+    const body = stored.open();
+    try {
+      response.writeHead(200, stored.headers);
+    } catch (error) {
+      body.destroy();
+      throw error;
+    }
+    log.bytes = stored.size;
+    this.counted.bytes_from_cache += stored.size;
+    // pipe, not pipeline, which is far slower here; so the file is closed by hand when the client goes early.
+    body.on('error', () => response.destroy());
+    response.once('close', () => body.destroy());
+    body.pipe(response);
+    await finished(response).catch(() => undefined);
+    return log.done(200);
   }
 
   /**
@@ -326,44 +423,8 @@ export class AuthProxy {
   }
 }
 
-/**
- * The body of an answer that is not cached, piped with backpressure; a body cut short upstream
- * is cut short for the client too (destroyed, not ended). Bytes are counted only for the log.
- */
-function relayOnly(
-  source: IncomingMessage,
-  destination: ServerResponse,
-  counting: boolean,
-): Promise<{ bytes: number; stored: boolean }> {
-  return new Promise((resolve) => {
-    let bytes = 0;
-    if (counting) source.on('data', (chunk: Buffer) => (bytes += chunk.length));
-    // The close below handles a body cut short; an error event must not go unhandled meanwhile.
-    source.on('error', ignore);
-    source.once('close', () => {
-      if (!source.complete) destination.destroy();
-    });
-    let settled = false;
-    const settle = () => {
-      if (settled) return;
-      settled = true;
-      resolve({ bytes, stored: false });
-    };
-    destination.once('finish', settle);
-    destination.once('close', settle);
-    source.pipe(destination);
-  });
-}
-
-/** What handling a request records for its access log line. */
-interface AccessRecord {
-  bytes: number;
-  cache: AccessLogEntry['cache'];
-  done(status: number): void;
-}
-
 /** The access log line of one request, written once whichever way the request ends. */
-class RequestLog implements AccessRecord {
+class RequestLog {
   private readonly started = Date.now();
   private written = false;
   bytes = 0;
@@ -383,8 +444,3 @@ class RequestLog implements AccessRecord {
     this.onAccess?.({ method, path, status, bytes: this.bytes, durationMs, cache: this.cache });
   }
 }
-
-function ignore(): void {}
-
-/** Stands in for the log when nobody listens: what is recorded on it is never read. */
-const UNLOGGED: AccessRecord = { bytes: 0, cache: '-', done: ignore };

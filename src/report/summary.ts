@@ -1,3 +1,4 @@
+import type { PackageCacheCounters } from '../proxy/counters.js';
 import type { Verdict } from '../scan/types.js';
 import type { FailureStatus, Reporter, RunEvent, ScanCounts } from './events.js';
 
@@ -60,6 +61,8 @@ export interface RunSummary {
   images: Record<string, ImageRecord>;
   /** `k/n` when the run built one shard of a run split over CI jobs (only that shard's images are listed). */
   shard?: string;
+  /** What the run's package cache served, and from where (absent when the run had none). */
+  package_cache?: PackageCacheCounters;
 }
 
 /** Builds the summary from events alone, so it is the same whatever the run went through. */

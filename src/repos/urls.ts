@@ -1,7 +1,14 @@
 import type { RepositoryConfig } from '../config/schema.js';
+import { mirrorRoutePath } from '../proxy/routes.js';
 
-/** How builds reach Pulp: straight (an unauthenticated, client-local Pulp) or through the auth proxy. */
-export type RepositoryAccess = { kind: 'direct'; pulpUrl: string | undefined } | { kind: 'proxy'; origin: string };
+/**
+ * How builds reach the repositories: straight (Pulp unauthenticated and client-local, mirrors
+ * as configured), or through the run's proxy: Pulp always, plain mirrors too when the proxy
+ * serves this distro's mirror routes (the package cache).
+ */
+export type RepositoryAccess =
+  | { kind: 'direct'; pulpUrl: string | undefined }
+  | { kind: 'proxy'; origin: string; mirrorRoutes?: { distro: string } };
 
 export const PULP_CONTENT_PREFIX = '/pulp/content/';
 
@@ -12,9 +19,13 @@ export function pinnedContentPath(repo: RepositoryConfig): string {
   return `${PULP_CONTENT_PREFIX}${repo.base_path ?? ''}${repo.version ?? ''}/`;
 }
 
-/** The URL a build installs from; plain mirrors never go through the proxy (they need no credential). */
+/** The URL a build installs from. */
 export function repositoryUrl(repo: RepositoryConfig, access: RepositoryAccess): string {
-  if (repo.url !== undefined) return repo.url.endsWith('/') ? repo.url : `${repo.url}/`;
+  if (repo.url !== undefined) {
+    if (access.kind === 'proxy' && access.mirrorRoutes !== undefined)
+      return `${access.origin}${mirrorRoutePath(access.mirrorRoutes.distro, repo.name)}`;
+    return repo.url.endsWith('/') ? repo.url : `${repo.url}/`;
+  }
   const origin = access.kind === 'proxy' ? access.origin : stripTrailingSlash(access.pulpUrl ?? '');
   return `${origin}${pinnedContentPath(repo)}`;
 }

@@ -8,6 +8,7 @@ import { INPUT_DIGEST_LABEL, type Plan, type PlannedImage } from '../plan/plan.j
 import { writeBuildContext } from '../render/context.js';
 import type { BuildFailureStatus, EventBus, FailureStatus, PushFailureStatus } from '../report/events.js';
 import { BASE_IMAGE_LOG } from '../report/log-files.js';
+import type { PackageCacheCounters } from '../proxy/counters.js';
 import type { RunSummary, SummaryCollector } from '../report/summary.js';
 import { INTERNAL_FAILURE, runDag, type NodeFailure, type NodeOutcome } from '../schedule/dag.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
@@ -60,6 +61,8 @@ export interface BuildRunOptions {
   events: EventBus;
   summary: SummaryCollector;
   signal: AbortSignal;
+  /** The run's package cache counters, read when the summary is written. */
+  packageCache?: () => PackageCacheCounters;
 }
 
 export type RunExitCode = 0 | 1 | 130;
@@ -185,6 +188,7 @@ export async function executeBuildRun(options: BuildRunOptions): Promise<BuildRu
   }
 
   const summary = options.summary.summary;
+  if (options.packageCache) summary.package_cache = options.packageCache();
   await writeFileAtomic(join(options.runDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
   const pushFailed = pushOutcomes.filter((outcome) => !outcome.result.ok);
   if (options.push) {

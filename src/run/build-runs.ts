@@ -7,8 +7,9 @@ import type { Secrets } from '../config/secrets-schema.js';
 import type { Engine } from '../engine/types.js';
 import { runTag } from '../plan/naming.js';
 import { makePlan } from '../plan/make-plan.js';
-import { proxyFromConfig } from '../proxy/from-config.js';
-import { formatAccessLog, type AuthProxy } from '../proxy/server.js';
+import { countersSince } from '../proxy/counters.js';
+import { packageCacheProxy, proxyFromConfig } from '../proxy/from-config.js';
+import { formatAccessLog, type AccessLogEntry, type AuthProxy } from '../proxy/server.js';
 import { EventBus, type Reporter } from '../report/events.js';
 import { HtmlReportReporter } from '../report/html-report.js';
 import { LogFilesReporter } from '../report/log-files.js';
@@ -43,6 +44,8 @@ export interface BuildRunsRequest {
   runDir?: string;
   push: boolean;
   authProxy: boolean;
+  /** Every repository through the run's caching proxy; default proxy.package_cache. */
+  packageCache?: boolean;
   /** The gate of each run's images (the pipeline scans there), given the run's own events. */
   gate?: (run: { distro: string; tag: string; runDir: string; events: EventBus }) => ImageGate;
   /** Build one shard of the selection only; other shards' parents are taken from the registry. */
@@ -85,20 +88,24 @@ async function runBuildsIn(request: BuildRunsRequest, onFinished: (run: Finished
   let auth: RegistryAuth | undefined;
   let proxy: AuthProxy | undefined;
   let accessLog: WriteStream | undefined;
-  let repositoryAccess: RepositoryAccess | undefined;
+  let proxyOrigin: string | undefined;
+  const packageCache = request.packageCache ?? config.proxy.package_cache;
   try {
     if (request.push && secrets.registry_username && secrets.registry_password) {
       auth = await writeRegistryAuth(config.registry, secrets.registry_username, secrets.registry_password);
     }
-    if (request.authProxy) {
-      proxy = proxyFromConfig(request.loaded, secrets, {
-        listen: { host: '127.0.0.1', port: 0 },
-        onAccess: (entry) => accessLog?.write(`${formatAccessLog(entry)}\n`),
-      });
-      repositoryAccess = { kind: 'proxy', origin: await proxy.start() };
-      await proxy.waitForUpstream(config.proxy.wait_seconds * 1000).catch((error: unknown) => {
-        throw new WorkFailedError(`auth proxy: ${errorMessage(error)}`);
-      });
+    if (packageCache || request.authProxy) {
+      const listen = { host: '127.0.0.1', port: 0 };
+      const onAccess = (entry: AccessLogEntry) => accessLog?.write(`${formatAccessLog(entry)}\n`);
+      proxy = packageCache
+        ? packageCacheProxy(request.loaded, secrets, { listen, authProxy: request.authProxy, onAccess })
+        : proxyFromConfig(request.loaded, secrets, { listen, onAccess });
+      proxyOrigin = await proxy.start();
+      if (request.authProxy) {
+        await proxy.waitForUpstream(config.proxy.wait_seconds * 1000).catch((error: unknown) => {
+          throw new WorkFailedError(`auth proxy: ${errorMessage(error)}`);
+        });
+      }
     }
     const scrub = secretScrubber(runSecretForms(secrets, request.loaded.vaultPassword()));
     const push: PushSettings | undefined = request.push
@@ -114,6 +121,10 @@ async function runBuildsIn(request: BuildRunsRequest, onFinished: (run: Finished
     for (const distro of request.distros) {
       if (request.signal.aborted) break;
       const tag = request.tag ?? runTag(config.release, distro, config.distros[distro]?.version ?? '', startedAt);
+      const repositoryAccess: RepositoryAccess | undefined =
+        proxyOrigin === undefined
+          ? undefined
+          : { kind: 'proxy', origin: proxyOrigin, ...(packageCache ? { mirrorRoutes: { distro } } : {}) };
       const plan = await makePlan({
         config,
         catalog: request.catalog,
@@ -145,6 +156,8 @@ async function runBuildsIn(request: BuildRunsRequest, onFinished: (run: Finished
         request.progress(),
       ])
         events.attach(reporter);
+      const countedBefore = proxy?.counters();
+      const runProxy = packageCache ? proxy : undefined;
       const result = await executeBuildRun({
         plan: sharded?.plan ?? plan,
         engine: request.engine,
@@ -168,6 +181,7 @@ async function runBuildsIn(request: BuildRunsRequest, onFinished: (run: Finished
               },
             }
           : {}),
+        ...(runProxy && countedBefore ? { packageCache: () => countersSince(runProxy.counters(), countedBefore) } : {}),
         ...(request.gate ? { gate: request.gate({ distro, tag, runDir, events }) } : {}),
       });
       const run = { runDir, ...result };

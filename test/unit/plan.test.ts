@@ -83,6 +83,44 @@ describe('plan', () => {
     );
   });
 
+  it('through the package cache, points plain mirrors and the bootstrap at the proxy, whatever its port', async () => {
+    const tree = sampleTree();
+    const planWith = (origin: string) =>
+      makePlan({
+        config,
+        catalog: discoverCatalog([tree]),
+        distro: 'debian',
+        tag: 't',
+        engine: 'buildah',
+        selection: { regexes: null, skipParents: false },
+        repositoryAccess: { kind: 'proxy', origin, mirrorRoutes: { distro: 'debian' } },
+      });
+    const [first, second, direct] = [
+      await planWith('http://127.0.0.1:41000'),
+      await planWith('http://127.0.0.1:42000'),
+      await makePlan({
+        config,
+        catalog: discoverCatalog([tree]),
+        distro: 'debian',
+        tag: 't',
+        engine: 'buildah',
+        selection: { regexes: null, skipParents: false },
+      }),
+    ];
+    assert.equal(first.repositoriesInjected, true);
+    assert.equal(direct.repositoriesInjected, false);
+    assert.deepEqual(first.bootstrapMirrorLines, ['deb http://127.0.0.1:41000/mirrors/debian/debian/ bookworm main']);
+    for (const image of first.images) {
+      assert.match(image.dockerfile, /'deb http:\/\/127\.0\.0\.1:41000\/mirrors\/debian\/debian\/ bookworm main'/);
+      assert.match(image.dockerfile, /a repository mirror URL is still in the package manager configuration/);
+    }
+    assert.deepEqual(
+      first.images.map((image) => image.inputDigest),
+      second.images.map((image) => image.inputDigest),
+      'the proxy port is not part of the digest',
+    );
+  });
+
   it('gives the same digests for a new tag', async () => {
     const tree = sampleTree();
     assert.deepEqual(

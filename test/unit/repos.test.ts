@@ -32,8 +32,27 @@ describe('repository URLs', () => {
     );
   });
 
-  it('leave plain mirrors alone, even with the proxy on', () => {
+  it('leave plain mirrors alone when the proxy serves Pulp only (no package cache)', () => {
     assert.equal(repositoryUrl(repo({ url: 'http://deb.debian.org/debian' }), proxy), 'http://deb.debian.org/debian/');
+  });
+
+  it('send plain mirrors through their route on the package cache proxy, and their leftovers trip the guard', () => {
+    const cached = { ...proxy, mirrorRoutes: { distro: 'debian' } };
+    const mirror = repo({ name: 'debian-security', url: 'http://deb.debian.org/debian-security', suites: ['s'] });
+    assert.equal(repositoryUrl(mirror, cached), 'http://127.0.0.1:41000/mirrors/debian/debian-security/');
+    assert.deepEqual(aptSourceLines([mirror], cached, 'debian'), [
+      'deb http://127.0.0.1:41000/mirrors/debian/debian-security/ s main',
+    ]);
+    const snippets = repositorySnippets({
+      packageType: 'deb',
+      distro: 'debian',
+      repositories: [mirror],
+      access: cached,
+    });
+    assert.match(
+      snippets.restore,
+      /grep -rqsF .*'http:\/\/127\.0\.0\.1:41000'.* \/etc\/apt \/etc\/yum\.repos\.d \/etc\/dnf/,
+    );
   });
 });
 

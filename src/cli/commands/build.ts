@@ -2,6 +2,7 @@ import { Command, type CommandUnknownOpts } from '@commander-js/extra-typings';
 import { join } from 'node:path';
 import { loadSecrets } from '../../config/secrets.js';
 import { createEngine } from '../../engine/index.js';
+import { describeCounters } from '../../proxy/counters.js';
 import { isValidTag } from '../../plan/naming.js';
 import { chooseProgressReporter } from '../../report/choose.js';
 import type { RunSummary } from '../../report/summary.js';
@@ -36,6 +37,8 @@ export function buildCommand(
       '--auth-proxy',
       'start the authenticating proxy on a free loopback port for the run and install from Pulp through it',
     )
+    .option('--package-cache', "reach every repository through the run's caching proxy (default: proxy.package_cache)")
+    .option('--no-package-cache', 'reach plain mirrors directly, each image downloading its packages itself')
     .addHelpText(
       'after',
       '\nExit status: 0 all built (and pushed); 1 an image, push or the base image failed; 2 bad input; 130 interrupted.',
@@ -80,6 +83,7 @@ export function buildCommand(
           skipExisting: options.skipExisting ?? false,
           push: options.push ?? false,
           authProxy: options.authProxy ?? false,
+          ...(options.packageCache !== undefined ? { packageCache: options.packageCache } : {}),
           progress: () => chooseProgressReporter(global),
           signal,
           ...(options.tag !== undefined ? { tag: options.tag } : {}),
@@ -103,5 +107,6 @@ function describeOutcome(summary: RunSummary, runDir: string): string {
       ? [`${summary.pushed.length} pushed`, `${summary.push_failed.length} push failed`]
       : []),
   ];
-  return `${summary.interrupted ? 'interrupted' : 'done'} ${summary.tag}: ${parts.join(', ')}; summary ${join(runDir, 'summary.json')}`;
+  const outcome = `${summary.interrupted ? 'interrupted' : 'done'} ${summary.tag}: ${parts.join(', ')}; summary ${join(runDir, 'summary.json')}`;
+  return summary.package_cache ? `${describeCounters(summary.package_cache)}\n${outcome}` : outcome;
 }

@@ -43,6 +43,8 @@ export function pipelineCommand(
     .option('--push-dirty', 'push critical images too (they are held otherwise, and the pipeline fails)')
     .option('--push-threads <n>', 'pushes at once', parsePositiveInteger)
     .option('--auth-proxy', 'install from Pulp through the authenticating proxy on a free loopback port')
+    .option('--package-cache', "reach every repository through the run's caching proxy (default: proxy.package_cache)")
+    .option('--no-package-cache', 'reach plain mirrors directly, each image downloading its packages itself')
     .option(
       '--timestamp <YYYYMMDDTHHMMSS>',
       'UTC timestamp of every tag (default: now); CI jobs of one pipeline share it',
@@ -136,6 +138,7 @@ export function pipelineCommand(
           push: options.push ?? false,
           pushDirty: options.pushDirty ?? false,
           authProxy: options.authProxy ?? false,
+          ...(options.packageCache !== undefined ? { packageCache: options.packageCache } : {}),
           artifactsDir: resolve(artifacts),
           startedAt,
           scan: { scanner, ignoreUnfixed: options.ignoreUnfixed ?? config.scan.ignore_unfixed, allowList },
