@@ -8,7 +8,14 @@ import type { RunSummary } from '../../report/summary.js';
 import { RUNS_DIR, runBuilds } from '../../run/build-runs.js';
 import { UsageError } from '../../util/errors.js';
 import { checkOutputDir } from '../../util/output-path.js';
-import { parseCount, parsePositiveInteger, templateOverrideOption, withImageSelection } from '../options.js';
+import { BUILDERS_HELP, chosenBuilders } from '../builders.js';
+import {
+  collectList,
+  parseCount,
+  parsePositiveInteger,
+  templateOverrideOption,
+  withImageSelection,
+} from '../options.js';
 import type { GlobalOptions } from '../options.js';
 import { chosenDistros, chosenRegexes, chosenSets, openWorkspace } from '../workspace.js';
 
@@ -26,6 +33,7 @@ export function buildCommand(
     )
     .option('--tag <tag>', 'tag for every image of the run (default: <release>-<distro>-<version>-<UTC timestamp>)')
     .option('--engine <engine>', 'buildah, docker or podman')
+    .option('--builders <urls>', BUILDERS_HELP, collectList)
     .option('--threads <n>', 'images built at once', parsePositiveInteger)
     .option('--retries <n>', 'extra build attempts for a failed image', parseCount)
     .option('--push', 'push every image as soon as it is built')
@@ -57,12 +65,14 @@ export function buildCommand(
         throw new UsageError(`invalid --tag ${JSON.stringify(options.tag)}: letters, digits, '_', '.', '-' (max 128)`);
       if (options.push && config.registry === '')
         throw new UsageError('--push needs a registry: set registry in the config or CI_BUILDER_REGISTRY');
+      const builders = chosenBuilders(config, options.builders, options);
       const runs = await runBuilds(
         {
           loaded,
           catalog,
           secrets: loadSecrets(loaded.secretsFile, loaded.readYaml),
-          engine: createEngine(config.engine, { url: config.engine_url }),
+          engine: builders?.[0]?.engine ?? createEngine(config.engine, { url: config.engine_url }),
+          ...(builders ? { builders } : {}),
           distros,
           regexes: chosenRegexes(loaded, regexes, chosenSets(options)),
           skipParents: options.skipParents ?? false,
