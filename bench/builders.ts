@@ -245,13 +245,14 @@ console.log(
     `${PULL_SECONDS} s per parent pull; durations: ${[...sources].map(([source, n]) => `${n} ${source}`).join(', ')}`,
 );
 console.log(
-  '| builders | makespan s | critical-path bound s | total-work bound s | × max(bound) | pulls | busiest builder share |',
+  '| builders | makespan s | critical-path bound s | total-work bound s | × max(bound) | pulls | busiest share |',
 );
 console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const row of simulated)
   console.log(
     `| ${row.builders} | ${row.makespan.toFixed(0)} | ${row.critical_path_bound.toFixed(0)} | ` +
-      `${row.total_work_bound.toFixed(0)} | ${row.over_bound.toFixed(2)} | ${row.pulls} | ${row.busiest_share.toFixed(2)} |`,
+      `${row.total_work_bound.toFixed(0)} | ${row.over_bound.toFixed(2)} | ${row.pulls} | ` +
+      `${row.busiest_share.toFixed(2)} |`,
   );
 mkdirSync(dirname(values.out), { recursive: true });
 writeFileSync(

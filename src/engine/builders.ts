@@ -57,7 +57,8 @@ export function checkBuilders(specs: readonly BuilderSpec[]): Result<void, strin
       return fail(`builder ${JSON.stringify(name)}: expected local, unix:///path, tcp://host:port or ssh://user@host`);
     if (spec.engine === 'buildah' && spec.url !== LOCAL_BUILDER)
       return fail(
-        `builder ${JSON.stringify(name)}: buildah has no remote service; only local can be a buildah builder`,
+        `builder ${JSON.stringify(name)}: buildah has no remote service (only local can be a buildah builder); ` +
+          'name the engine: --engine docker|podman, or docker+URL / podman+URL',
       );
     if (names.has(name)) return fail(`builder ${JSON.stringify(name)} is given twice`);
     names.add(name);

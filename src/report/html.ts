@@ -170,9 +170,8 @@ export function renderHtmlReport(summary: RunSummary, logs: LogTails, findings: 
   // The builder column only for a run spread over several builders: one builder keeps the table as it was.
   const spread = (summary.builders?.length ?? 0) > 1;
   const lost = summary.lost_builders ?? [];
-  const buildersLine = spread
-    ? ` · builders ${escapeHtml((summary.builders ?? []).join(', '))}${lost.length > 0 ? ` · <b>lost ${escapeHtml(lost.join(', '))}</b>` : ''}`
-    : '';
+  const lostLine = lost.length > 0 ? ` · <b>lost ${escapeHtml(lost.join(', '))}</b>` : '';
+  const buildersLine = spread ? ` · builders ${escapeHtml((summary.builders ?? []).join(', '))}${lostLine}` : '';
   const imageRows = rows
     .map(({ name, record }) => {
       const seconds = record.build_seconds === undefined ? '' : record.build_seconds.toFixed(1);

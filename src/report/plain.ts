@@ -94,10 +94,10 @@ export class PlainReporter implements Reporter {
       case 'retrying':
         return quiet ? undefined : `${event.name}: retrying (attempt ${event.attempt}) after: ${event.message}`;
       case 'built':
-      case 'reused':
-        return quiet
-          ? undefined
-          : `${event.name}: ${event.reason}${event.builder === undefined ? '' : ` on ${event.builder}`} (${event.seconds.toFixed(1)}s)`;
+      case 'reused': {
+        const where = event.builder === undefined ? '' : ` on ${event.builder}`;
+        return quiet ? undefined : `${event.name}: ${event.reason}${where} (${event.seconds.toFixed(1)}s)`;
+      }
       default: {
         const never: never = event;
         return never;

@@ -20,6 +20,8 @@ describe('one run spread over two dockerd builders on loopback TCP', { timeout: 
   let registry: TestRegistry;
   let first: TestDockerd;
   let second: TestDockerd;
+  /** A fresh daemon for the loss: its first build is a real one, not a cache hit. */
+  let doomed: TestDockerd | undefined;
   let client: RegistryClient;
 
   before(async () => {
@@ -36,7 +38,7 @@ describe('one run spread over two dockerd builders on loopback TCP', { timeout: 
   });
   after(async () => {
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when before() failed
-    await Promise.all([registry?.stop(), first?.stop(), second?.stop()]);
+    await Promise.all([registry?.stop(), first?.stop(), second?.stop(), doomed?.stop()]);
   });
 
   it('builds the subset across both builders, pushing every image exactly once with its input digest', async () => {
@@ -72,10 +74,12 @@ describe('one run spread over two dockerd builders on loopback TCP', { timeout: 
   });
 
   it('finishes on the other builder when one dockerd is killed after its first build started', async () => {
+    const lost = await startDockerd({ tcp: true });
+    doomed = lost;
     const workspace = buildWorkspace(registry, { engine: 'docker' });
-    const builders = `${first.host},${second.host}`;
+    const builders = `${first.host},${lost.host}`;
     let killedDuring = '';
-    const started = new RegExp(`^.*?(\\S+): building on ${second.host.replace(/[.]/g, '\\.')}`, 'm');
+    const started = new RegExp(`^.*?(\\S+): building on ${lost.host.replace(/[.]/g, '\\.')}`, 'm');
     let seen = '';
     const run = startCli(
       ['--config', workspace.configDir, 'build', '--builders', builders, '--tag', 'spread-2', ...SUBSET],
@@ -87,17 +91,17 @@ describe('one run spread over two dockerd builders on loopback TCP', { timeout: 
           const match = started.exec(seen);
           if (match && killedDuring === '') {
             killedDuring = match[1] ?? '?';
-            second.kill();
+            lost.kill();
           }
         },
       },
     );
     const result = await run.done;
-    assert.notEqual(killedDuring, '', `the second builder started a build: ${result.stderr}`);
+    assert.notEqual(killedDuring, '', `the doomed builder started a build: ${result.stderr}`);
     assert.equal(result.code, 0, result.stderr);
     const summary = readSummary(workspace.runsDir, 'spread-2');
-    assert.deepEqual(summary.lost_builders, [second.host]);
-    assert.match(result.stderr, new RegExp(`builder ${second.host.replace(/[.]/g, '\\.')} lost`));
+    assert.deepEqual(summary.lost_builders, [lost.host]);
+    assert.match(result.stderr, new RegExp(`builder ${lost.host.replace(/[.]/g, '\\.')} lost`));
     assert.deepEqual(summary.failed, []);
     assert.deepEqual(summary.built.map((entry) => entry.name).sort(), BUNDLED);
     assert.equal(summary.images[killedDuring]?.builder, first.host, 'the cut image was built on the other builder');

@@ -161,7 +161,7 @@ describe('a run spread over two builders', () => {
     assert.deepEqual(summary.lost_builders, []);
   });
 
-  it('loses a builder whose daemon goes away mid-run; its image completes on the other, retries untouched', async () => {
+  it('loses a builder whose daemon goes away mid-build; the image completes on the other, retries kept', async () => {
     const [a] = twoEngines();
     let cut = '';
     const gone = new FakeEngine({
