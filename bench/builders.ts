@@ -35,6 +35,8 @@ const { values } = parseArgs({
     slots: { type: 'string', default: '2' },
     'pull-seconds': { type: 'string', default: '15' },
     'reuse-real': { type: 'string' },
+    /** The real cases in the order they run (the second may profit from what the first left, e.g. mirror caches). */
+    cases: { type: 'string', default: '1,2' },
     out: { type: 'string', default: join(root, 'bench/results/builders.json') },
   },
 });
@@ -211,8 +213,16 @@ function criticalPath(parents: Map<string, string | null>, cost: Map<string, { s
 
 const real: RealCase[] = values['reuse-real']
   ? (JSON.parse(readFileSync(values['reuse-real'], 'utf8')) as { real: RealCase[] }).real
-  : [await realCase(1), await realCase(2)];
-console.log('\n(a) bundled subset, cold, dockerd builders on loopback TCP, same 2-core host');
+  : await runCases(values.cases.split(',').map(Number));
+
+async function runCases(counts: number[]): Promise<RealCase[]> {
+  const cases: RealCase[] = [];
+  for (const count of counts) cases.push(await realCase(count));
+  return cases.sort((a, b) => a.builders - b.builders);
+}
+console.log(
+  `\n(a) bundled subset, cold, dockerd builders on loopback TCP, same 2-core host; run order ${values.cases}`,
+);
 console.log('| builders | wall s | × 1 builder | images per builder | exit |');
 console.log('| ---: | ---: | ---: | --- | ---: |');
 const single = real[0]?.seconds ?? 1;
@@ -262,6 +272,7 @@ writeFileSync(
       benchmark: 'builders',
       at: new Date().toISOString(),
       subset: SUBSET,
+      order: values.cases,
       real,
       simulation: {
         kolla_dir: values['kolla-dir'],

@@ -15,8 +15,8 @@ import { Limiter } from '../util/limiter.js';
 import { fail, ok, type Result } from '../util/result.js';
 import { buildFailureStatus, pushFailureStatus, runGraph, type RunNode } from './run-graph.js';
 import { alreadyPushed } from './already-pushed.js';
-import { BuilderPool, type Builder } from './builder-pool.js';
-import { onSomeBuilder, prepareOnBuilder, type SpreadRun } from './on-builders.js';
+import type { Builder } from './builder-pool.js';
+import { builderPool, onSomeBuilder, prepareOnBuilder, spreadRun } from './on-builders.js';
 import type { RegistryLogin } from './registry-auth.js';
 import { addVersionLabel } from './version-label.js';
 
@@ -89,17 +89,7 @@ export async function executeBuildRun(options: BuildRunOptions): Promise<BuildRu
   const { plan, events, signal } = options;
   const engine = guardEngine(options.engine);
   const run: OnBuilder = { ...options, engine };
-  const builders = (options.builders ?? []).map((builder) => ({ ...builder, engine: guardEngine(builder.engine) }));
-  const pool =
-    builders.length > 1
-      ? new BuilderPool(builders, (builder, message) => {
-          events.emit({
-            type: 'warning',
-            message: `builder ${builder.name} lost: ${message}`,
-            lostBuilder: builder.name,
-          });
-        })
-      : undefined;
+  const pool = builderPool(options.builders ?? [], events);
   const engines = pool ? pool.builders.map((builder) => builder.engine) : [engine];
   await mkdir(join(options.runDir, 'logs'), { recursive: true });
   const contextRoot = await mkdtemp(join(tmpdir(), 'ci-builder-context-'));
@@ -178,20 +168,11 @@ export async function executeBuildRun(options: BuildRunOptions): Promise<BuildRu
     }
     return ok(undefined);
   };
-  const spread: SpreadRun | undefined = pool && {
-    pool,
-    events,
-    planned: new Map(plan.images.map((image) => [image.name, image])),
-    baseReference: plan.baseImage.reference,
-    handOff: {
-      insecure: options.push?.insecure ?? false,
-      timeoutMs: options.push?.handOffTimeoutMs ?? 120_000,
-      pollMs: 1000,
-      ...(options.push?.authFile ? { authFile: options.push.authFile } : {}),
-      ...(options.push?.login ? { login: options.push.login } : {}),
-    },
+  const spread = pool && {
+    ...spreadRun(pool, plan, events, options.push ?? { insecure: false }),
     pushed,
-    prepareBase: (builder, nodeSignal) => prepareBase({ ...run, engine: builder.engine }, nodeSignal, builder.name),
+    prepareBase: (builder: Builder, nodeSignal: AbortSignal) =>
+      prepareBase({ ...run, engine: builder.engine }, nodeSignal, builder.name),
   };
 
   const runNode = async (node: RunNode, attempt: number, nodeSignal: AbortSignal): Promise<StepResult> => {

@@ -1,8 +1,9 @@
-import type { PlannedImage } from '../plan/plan.js';
+import { guardEngine } from '../engine/guarded.js';
+import type { Plan, PlannedImage } from '../plan/plan.js';
 import type { BuildFailureStatus, EventBus } from '../report/events.js';
 import type { NodeFailure } from '../schedule/dag.js';
 import { fail, ok, type Result } from '../util/result.js';
-import type { Builder, BuilderPool } from './builder-pool.js';
+import { BuilderPool, type Builder } from './builder-pool.js';
 import { pullParentFromRegistry, type RegistryHandOff } from './parent-from-registry.js';
 import { buildFailureStatus } from './run-graph.js';
 
@@ -21,6 +22,37 @@ export interface SpreadRun {
   pushed: ReadonlyMap<string, Promise<boolean>>;
   /** Makes the base image on a builder's engine; its lines go to the base image's log. */
   prepareBase(builder: Builder, signal: AbortSignal): Promise<StepResult>;
+}
+
+/** The pool of a run over more than one builder (undefined otherwise); a lost builder is a warning naming it. */
+export function builderPool(builders: readonly Builder[], events: EventBus): BuilderPool | undefined {
+  if (builders.length < 2) return undefined;
+  const guarded = builders.map((builder) => ({ ...builder, engine: guardEngine(builder.engine) }));
+  return new BuilderPool(guarded, (builder, message) => {
+    events.emit({ type: 'warning', message: `builder ${builder.name} lost: ${message}`, lostBuilder: builder.name });
+  });
+}
+
+/** What a spread run knows from the plan and the push settings (the hand-off goes through the run's registry). */
+export function spreadRun(
+  pool: BuilderPool,
+  plan: Plan,
+  events: EventBus,
+  push: Pick<RegistryHandOff, 'insecure' | 'authFile' | 'login'> & { handOffTimeoutMs?: number },
+): Omit<SpreadRun, 'pushed' | 'prepareBase'> {
+  return {
+    pool,
+    events,
+    planned: new Map(plan.images.map((image) => [image.name, image])),
+    baseReference: plan.baseImage.reference,
+    handOff: {
+      insecure: push.insecure,
+      timeoutMs: push.handOffTimeoutMs ?? 120_000,
+      pollMs: 1000,
+      ...(push.authFile ? { authFile: push.authFile } : {}),
+      ...(push.login ? { login: push.login } : {}),
+    },
+  };
 }
 
 /**
