@@ -9,7 +9,7 @@ import { INPUT_DIGEST_LABEL, type Plan, type PlannedImage } from '../../src/plan
 import { RegistryClient } from '../../src/registry/client.js';
 import { EventBus, type RunEvent } from '../../src/report/events.js';
 import { SummaryCollector, type RunSummary } from '../../src/report/summary.js';
-import { executeBuildRun } from '../../src/run/build-run.js';
+import { executeBuildRun, type ImageGate } from '../../src/run/build-run.js';
 import { FakeEngine } from '../helpers/fake-engine.js';
 import { temporaryDir } from '../helpers/files.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
@@ -79,7 +79,7 @@ interface SpreadOutcome {
   events: RunEvent[];
 }
 
-async function runOn(builders: Builder[], retries = 0): Promise<SpreadOutcome> {
+async function runOn(builders: Builder[], retries = 0, gate?: ImageGate): Promise<SpreadOutcome> {
   const runDir = temporaryDir('ci-builder-spread-');
   const events = new EventBus();
   const seen: RunEvent[] = [];
@@ -101,6 +101,7 @@ async function runOn(builders: Builder[], retries = 0): Promise<SpreadOutcome> {
     events,
     summary,
     signal: new AbortController().signal,
+    ...(gate ? { gate } : {}),
   });
   const written = JSON.parse(readFileSync(join(runDir, 'summary.json'), 'utf8')) as RunSummary;
   return { exitCode: result.exitCode, summary: written, events: seen };
@@ -202,6 +203,29 @@ describe('a run spread over two builders', () => {
     assert.deepEqual(summary.lost_builders, ['b']);
     assert.deepEqual(summary.push_failed, []);
     assert.deepEqual(summary.built.map((entry) => entry.name).sort(), ALL, 'each image listed once');
+  });
+
+  it('gates (scans) each image on the engine of the builder that holds it, before its push', async () => {
+    const [a, b] = twoEngines();
+    const gated = new Map<string, boolean>();
+    const gate: ImageGate = async (planned, _signal, engine) => {
+      const held = await engine.exists(planned.reference);
+      gated.set(planned.name, held.ok && held.value);
+      const pushedYet = [a, b].some((fake) => fake.pushed.includes(planned.reference));
+      return { push: !pushedYet };
+    };
+    const { exitCode } = await runOn(
+      [
+        { name: 'a', engine: a, slots: 1 },
+        { name: 'b', engine: b, slots: 1 },
+      ],
+      0,
+      gate,
+    );
+    assert.equal(exitCode, 0);
+    assert.deepEqual([...gated.keys()].sort(), ALL);
+    assert.ok([...gated.values()].every(Boolean), JSON.stringify([...gated]));
+    assert.deepEqual(pushedOnce([a, b]), ALL.map(reference).sort());
   });
 
   it('fails every remaining image with connection_error when every builder is lost', async () => {
