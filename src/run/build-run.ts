@@ -40,8 +40,9 @@ export interface GateDecision {
 }
 
 /**
- * Called once per image after it was built or reused, before its push is queued. It runs beside the
- * build of other images (children do not wait for it); a held image is simply not pushed.
+ * Called once per image after it was built or reused, before its push is queued, with the engine that
+ * holds the image. It runs beside the build of other images (children do not wait for it, except on a
+ * run over several builders, where the registry hands images over); a held image is simply not pushed.
  */
 export type ImageGate = (image: PlannedImage, signal: AbortSignal, engine: Engine) => Promise<GateDecision>;
 
