@@ -137,6 +137,23 @@ export const configSchema = z
       .string()
       .regex(/^(unix|tcp|ssh):\/\/\S+$/, 'a podman service URL: unix:///path, tcp://host:port or ssh://user@host/path')
       .optional(),
+    /**
+     * Engines the runs are spread over (more than one: images hand over through the registry). Each is
+     * `local` or a unix://, tcp:// or ssh:// URL; engine defaults to `engine`, slots to `threads`.
+     */
+    builders: z
+      .array(
+        z
+          .object({
+            url: z
+              .string()
+              .regex(/^(local|(unix|tcp|ssh):\/\/\S+)$/, 'local, unix:///path, tcp://host:port or ssh://user@host'),
+            engine: z.enum(ENGINE_NAMES).optional(),
+            slots: z.number().int().min(1).max(64).optional(),
+          })
+          .strict(),
+      )
+      .default([]),
     threads: z.number().int().min(1).max(64).default(2),
     push_threads: z.number().int().min(1).max(64).default(2),
     retries: z.number().int().min(0).max(10).default(0),

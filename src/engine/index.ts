@@ -5,7 +5,7 @@ import { PodmanEngine, podmanServiceUrl } from './podman.js';
 import type { Engine, EngineName } from './types.js';
 
 /** /usr/bin/docker is the client with BuildKit support on Debian; a bare `docker` may be another one. */
-const dockerCommand = (): string => (existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docker');
+export const dockerCommand = (): string => (existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docker');
 
 export interface EngineOptions {
   /** The config's engine_url: the podman service to use. */

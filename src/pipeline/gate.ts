@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { Engine } from '../engine/types.js';
 import type { PlannedImage } from '../plan/plan.js';
 import type { EventBus, ScanCounts } from '../report/events.js';
 import type { GateDecision, ImageGate } from '../run/build-run.js';
@@ -62,7 +63,8 @@ export interface GateContext {
  * `.cdx.json`), reports it as events, and decides its push.
  */
 export function scanGate(context: GateContext, run: { runDir: string; events: EventBus }): ImageGate {
-  return (image: PlannedImage, signal: AbortSignal) =>
+  // The image is scanned where it was built: on a spread run, that builder's engine.
+  return (image: PlannedImage, signal: AbortSignal, engine: Engine) =>
     context.scans.add(async (): Promise<GateDecision> => {
       const { events } = run;
       const { name, reference } = image;
@@ -71,7 +73,7 @@ export function scanGate(context: GateContext, run: { runDir: string; events: Ev
       events.emit({ type: 'scan', reason: 'started', name, reference });
       let result: ScanResult;
       try {
-        const scanned = await scanImage(reference, { ...context.settings, signal });
+        const scanned = await scanImage(reference, { ...context.settings, engine, signal });
         if (scanned.ok) {
           const scan = scanned.value;
           await writeImageScan(join(run.runDir, 'scan'), scan, context.toolVersion);

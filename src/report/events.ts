@@ -18,77 +18,90 @@ export type PushFailureStatus = Extract<FailureStatus, 'push_error' | 'connectio
 export type ScanCounts = Record<Severity, number>;
 
 /** Everything that happens in a run, as one discriminated union (`type` + `reason`). */
-export type RunEvent = { at: string } & (
-  | { type: 'run'; reason: 'started'; tag: string; distro: string; engine: string; runDir: string; images: string[] }
-  | { type: 'run'; reason: 'finished'; interrupted: boolean }
-  | { type: 'warning'; message: string }
-  | { type: 'base-image'; reason: 'started'; reference: string }
-  | { type: 'base-image'; reason: 'present' | 'imported' | 'bootstrapped'; reference: string; seconds: number }
-  | { type: 'base-image'; reason: 'failed'; reference: string; status: BuildFailureStatus; message: string }
-  | { type: 'image'; reason: 'queued'; name: string; reference: string; inputDigest: string; parent: string | null }
-  | { type: 'image'; reason: 'started'; name: string; attempt: number }
-  | { type: 'image'; reason: 'log'; name: string; line: string }
-  | { type: 'image'; reason: 'built' | 'reused'; name: string; imageId: string; seconds: number }
-  | { type: 'image'; reason: 'retrying'; name: string; attempt: number; message: string }
-  /** `attempts` is 0 for an image that never started (parent_error, or interrupted before its turn). */
-  | {
-      type: 'image';
-      reason: 'failed';
-      name: string;
-      status: Exclude<FailureStatus, 'push_error'>;
-      message: string;
-      attempts: number;
-    }
-  /** Left alone by a build option (--skip-existing, --skip-parents), as kolla-build's skipped. */
-  | { type: 'image'; reason: 'skipped'; name: string; because: string }
-  | { type: 'image'; reason: 'not-matched' | 'unbuildable'; name: string }
-  | { type: 'scan'; reason: 'started'; name: string; reference: string }
-  /** `counts` are the findings that decide the verdict, by severity; `allowed` were silenced by an allow-list. */
-  | {
-      type: 'scan';
-      reason: 'scanned';
-      name: string;
-      reference: string;
-      verdict: Verdict;
-      counts: Record<Severity, number>;
-      allowed: number;
-      seconds: number;
-    }
-  | { type: 'scan'; reason: 'failed'; name: string; reference: string; message: string }
-  /** A built image whose verdict keeps it from the registry (critical without --push-dirty). */
-  | { type: 'push'; reason: 'held'; name: string; reference: string; verdict: Verdict }
-  | { type: 'push'; reason: 'started'; name: string; reference: string; attempt: number }
-  | { type: 'push'; reason: 'retrying'; name: string; attempt: number; message: string }
-  /** `already`: the registry held this very image at the reference, so nothing was sent. */
-  | {
-      type: 'push';
-      reason: 'pushed';
-      name: string;
-      reference: string;
-      seconds: number;
-      attempts: number;
-      already?: true;
-    }
-  | {
-      type: 'push';
-      reason: 'failed';
-      name: string;
-      reference: string;
-      status: PushFailureStatus;
-      message: string;
-      attempts: number;
-    }
-  | {
-      type: 'scan';
-      reason: 'scanned';
-      name: string;
-      reference: string;
-      verdict: Verdict;
-      counts: ScanCounts;
-      allowed: number;
-      seconds: number;
-    }
-);
+export type RunEvent = { at: string } &
+  /** `builders`: the run is spread over these builders (absent for a run on one engine). */
+  (
+    | {
+        type: 'run';
+        reason: 'started';
+        tag: string;
+        distro: string;
+        engine: string;
+        runDir: string;
+        images: string[];
+        builders?: string[];
+      }
+    | { type: 'run'; reason: 'finished'; interrupted: boolean }
+    /** `lostBuilder`: this builder of a spread run could no longer be reached; its work moved to the others. */
+    | { type: 'warning'; message: string; lostBuilder?: string }
+    | { type: 'base-image'; reason: 'started'; reference: string }
+    | { type: 'base-image'; reason: 'present' | 'imported' | 'bootstrapped'; reference: string; seconds: number }
+    | { type: 'base-image'; reason: 'failed'; reference: string; status: BuildFailureStatus; message: string }
+    | { type: 'image'; reason: 'queued'; name: string; reference: string; inputDigest: string; parent: string | null }
+    /** `builder`: where the image builds, on a run spread over several builders. */
+    | { type: 'image'; reason: 'started'; name: string; attempt: number; builder?: string }
+    | { type: 'image'; reason: 'log'; name: string; line: string }
+    | { type: 'image'; reason: 'built' | 'reused'; name: string; imageId: string; seconds: number; builder?: string }
+    | { type: 'image'; reason: 'retrying'; name: string; attempt: number; message: string }
+    /** `attempts` is 0 for an image that never started (parent_error, or interrupted before its turn). */
+    | {
+        type: 'image';
+        reason: 'failed';
+        name: string;
+        status: Exclude<FailureStatus, 'push_error'>;
+        message: string;
+        attempts: number;
+      }
+    /** Left alone by a build option (--skip-existing, --skip-parents), as kolla-build's skipped. */
+    | { type: 'image'; reason: 'skipped'; name: string; because: string }
+    | { type: 'image'; reason: 'not-matched' | 'unbuildable'; name: string }
+    | { type: 'scan'; reason: 'started'; name: string; reference: string }
+    /** `counts` are the findings that decide the verdict, by severity; `allowed` were silenced by an allow-list. */
+    | {
+        type: 'scan';
+        reason: 'scanned';
+        name: string;
+        reference: string;
+        verdict: Verdict;
+        counts: Record<Severity, number>;
+        allowed: number;
+        seconds: number;
+      }
+    | { type: 'scan'; reason: 'failed'; name: string; reference: string; message: string }
+    /** A built image whose verdict keeps it from the registry (critical without --push-dirty). */
+    | { type: 'push'; reason: 'held'; name: string; reference: string; verdict: Verdict }
+    | { type: 'push'; reason: 'started'; name: string; reference: string; attempt: number }
+    | { type: 'push'; reason: 'retrying'; name: string; attempt: number; message: string }
+    /** `already`: the registry held this very image at the reference, so nothing was sent. */
+    | {
+        type: 'push';
+        reason: 'pushed';
+        name: string;
+        reference: string;
+        seconds: number;
+        attempts: number;
+        already?: true;
+      }
+    | {
+        type: 'push';
+        reason: 'failed';
+        name: string;
+        reference: string;
+        status: PushFailureStatus;
+        message: string;
+        attempts: number;
+      }
+    | {
+        type: 'scan';
+        reason: 'scanned';
+        name: string;
+        reference: string;
+        verdict: Verdict;
+        counts: ScanCounts;
+        allowed: number;
+        seconds: number;
+      }
+  );
 
 /** Built but not pushed: its scan verdict keeps it out of the registry. */
 

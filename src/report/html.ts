@@ -167,13 +167,19 @@ export function renderHtmlReport(summary: RunSummary, logs: LogTails, findings: 
     ['pushed', summary.pushed.length],
     ['push failed', summary.push_failed.length],
   ];
+  // The builder column only for a run spread over several builders: one builder keeps the table as it was.
+  const spread = (summary.builders?.length ?? 0) > 1;
+  const lost = summary.lost_builders ?? [];
+  const lostLine = lost.length > 0 ? ` · <b>lost ${escapeHtml(lost.join(', '))}</b>` : '';
+  const buildersLine = spread ? ` · builders ${escapeHtml((summary.builders ?? []).join(', '))}${lostLine}` : '';
   const imageRows = rows
     .map(({ name, record }) => {
       const seconds = record.build_seconds === undefined ? '' : record.build_seconds.toFixed(1);
       const push = record.push
         ? `${record.push.status}${record.push.seconds !== undefined ? ` ${record.push.seconds.toFixed(1)}s` : ''} (${record.push.attempts} attempt${record.push.attempts === 1 ? '' : 's'})`
         : '';
-      return `<tr class="${record.status}"><td><a href="#${anchor(name)}">${escapeHtml(name)}</a>${critical.has(name) ? ' <span class="badge">critical path</span>' : ''}</td><td>${escapeHtml(record.status)}${failureStatus.has(name) ? ` (${escapeHtml(failureStatus.get(name) ?? '')})` : ''}</td><td>${escapeHtml(reasons.get(name) ?? '')}</td><td class="num">${seconds}</td><td>${escapeHtml(push)}</td><td><code>${escapeHtml(record.reference)}</code></td><td><code title="${escapeHtml(record.input_digest)}">${escapeHtml(record.input_digest.slice(7, 19))}</code></td></tr>`;
+      const builderCell = spread ? `<td>${escapeHtml(record.builder ?? '')}</td>` : '';
+      return `<tr class="${record.status}"><td><a href="#${anchor(name)}">${escapeHtml(name)}</a>${critical.has(name) ? ' <span class="badge">critical path</span>' : ''}</td>${builderCell}<td>${escapeHtml(record.status)}${failureStatus.has(name) ? ` (${escapeHtml(failureStatus.get(name) ?? '')})` : ''}</td><td>${escapeHtml(reasons.get(name) ?? '')}</td><td class="num">${seconds}</td><td>${escapeHtml(push)}</td><td><code>${escapeHtml(record.reference)}</code></td><td><code title="${escapeHtml(record.input_digest)}">${escapeHtml(record.input_digest.slice(7, 19))}</code></td></tr>`;
     })
     .join('\n');
   const logSections = rows
@@ -215,14 +221,14 @@ svg.timeline{max-width:100%;height:auto;border:1px solid #eef}
 .log{display:none}.log:target{display:block}.log pre{background:#f6f7f9;border:1px solid #dde;padding:10px;overflow:auto;max-height:500px;font-size:12px}
 </style></head><body>
 <h1>Run ${escapeHtml(summary.tag)}</h1>
-<div class="meta">${escapeHtml(summary.distro)} · ${escapeHtml(summary.engine)} · started ${escapeHtml(summary.started_at)} · ${duration}s${summary.interrupted ? ' · <b>interrupted</b>' : ''}${summary.base_image ? ` · base image ${escapeHtml(summary.base_image.reference)} (${escapeHtml(summary.base_image.outcome)})` : ''}</div>
+<div class="meta">${escapeHtml(summary.distro)} · ${escapeHtml(summary.engine)} · started ${escapeHtml(summary.started_at)} · ${duration}s${summary.interrupted ? ' · <b>interrupted</b>' : ''}${buildersLine}${summary.base_image ? ` · base image ${escapeHtml(summary.base_image.reference)} (${escapeHtml(summary.base_image.outcome)})` : ''}</div>
 <div class="counts">${counts.map(([label, value]) => `<div class="count"><b>${value}</b>${label}</div>`).join('')}</div>
 <h2>Timeline</h2>
 <p class="legend"><span><i style="background:#3b82c4"></i>built</span><span><i style="background:#9cc3e6"></i>reused</span><span><i style="background:#d64545"></i>failed</span><span><i style="background:#2e9d5b"></i>push</span><span><i style="background:#fff;border:3px solid #e69b00"></i>critical path</span> · up to ${peakConcurrency(rows)} image(s) building at once</p>
 ${timeline(summary, rows, critical)}
 <h2 id="images">Images</h2>
 ${otherFailures.map((entry) => `<p class="failure">${escapeHtml(entry.name)} failed (${escapeHtml(entry.status)}): ${escapeHtml(entry.reason)}</p>`).join('\n')}
-<table><thead><tr><th>image</th><th>status</th><th>reason</th><th>build s</th><th>push</th><th>reference</th><th>input digest</th></tr></thead><tbody>
+<table><thead><tr><th>image</th>${spread ? '<th>builder</th>' : ''}<th>status</th><th>reason</th><th>build s</th><th>push</th><th>reference</th><th>input digest</th></tr></thead><tbody>
 ${imageRows}
 </tbody></table>
 ${summary.not_matched.length + summary.unbuildable.length > 0 ? `<p class="meta">Not matched: ${escapeHtml(summary.not_matched.map((entry) => entry.name).join(', ') || 'none')}. Unbuildable: ${escapeHtml(summary.unbuildable.map((entry) => entry.name).join(', ') || 'none')}.</p>` : ''}

@@ -5,6 +5,8 @@ import { describeCounts } from './plain.js';
 interface Running {
   activity: 'building' | 'scanning' | 'pushing';
   since: number;
+  /** Where it runs, shown only when the run is spread over several builders. */
+  builder?: string;
 }
 
 const ESC = '\x1b[';
@@ -26,6 +28,8 @@ export class LiveReporter implements Reporter {
   private drawnLines = 0;
   private readonly timer: NodeJS.Timeout;
   private title = '';
+  /** Several builders: each image's line names its builder (one builder keeps the view as it was). */
+  private spread = false;
 
   constructor(
     private readonly out: Writable & { columns?: number },
@@ -82,7 +86,9 @@ export class LiveReporter implements Reporter {
     switch (event.reason) {
       case 'started':
         this.total = event.images.length;
+        this.spread = (event.builders?.length ?? 0) > 1;
         this.title = `${event.tag} · ${event.distro} · ${event.engine}`;
+        if (event.builders && this.spread) this.title += ` · ${event.builders.length} builders`;
         return `${stamp} run ${event.tag}: ${event.images.length} image(s), folder ${event.runDir}`;
       case 'finished':
         return event.interrupted ? `${stamp} interrupted` : undefined;
@@ -119,13 +125,19 @@ export class LiveReporter implements Reporter {
   ): string | undefined | typeof UNCHANGED {
     switch (event.reason) {
       case 'started':
-        this.running.set(event.name, { activity: 'building', since: this.now() });
+        this.running.set(event.name, {
+          activity: 'building',
+          since: this.now(),
+          ...(this.spread && event.builder ? { builder: event.builder } : {}),
+        });
         return undefined;
       case 'built':
-      case 'reused':
+      case 'reused': {
         this.running.delete(event.name);
         this.done++;
-        return `${stamp} ✓ ${event.name} ${event.reason} (${event.seconds.toFixed(1)}s)`;
+        const where = this.spread && event.builder ? ` on ${event.builder}` : '';
+        return `${stamp} ✓ ${event.name} ${event.reason}${where} (${event.seconds.toFixed(1)}s)`;
+      }
       case 'failed':
         this.running.delete(event.name);
         this.failed++;
@@ -151,9 +163,11 @@ export class LiveReporter implements Reporter {
 
   private applyPush(event: Extract<RunEvent, { type: 'push' }>, stamp: string): string | undefined {
     switch (event.reason) {
-      case 'started':
-        this.running.set(event.name, { activity: 'pushing', since: this.running.get(event.name)?.since ?? this.now() });
+      case 'started': {
+        const before = this.running.get(event.name);
+        this.running.set(event.name, { ...before, activity: 'pushing', since: before?.since ?? this.now() });
         return undefined;
+      }
       case 'pushed':
         this.running.delete(event.name);
         if (event.already) return `${stamp} ↑ ${event.name} already in the registry`;
@@ -202,10 +216,13 @@ export class LiveReporter implements Reporter {
 
   private drawBlock(): void {
     const lines: string[] = [];
-    for (const [name, state] of this.running)
+    for (const [name, state] of this.running) {
+      const where = state.builder === undefined ? '' : `  on ${state.builder}`;
+      const elapsed = formatElapsed(this.now() - state.since);
       lines.push(
-        `  ${state.activity === 'pushing' ? '↑' : '⋯'} ${name.padEnd(28)} ${state.activity.padEnd(9)} ${formatElapsed(this.now() - state.since)}`,
+        `  ${state.activity === 'pushing' ? '↑' : '⋯'} ${name.padEnd(28)} ${state.activity.padEnd(9)} ${elapsed}${where}`,
       );
+    }
     if (this.total > 0) {
       const finished = this.done + this.failed + this.skipped;
       const remaining = Math.max(0, this.total - finished);

@@ -42,6 +42,7 @@ export class PlainReporter implements Reporter {
         if (this.verbosity === 'quiet') return undefined;
         return (
           `run ${event.tag}: ${event.images.length} image(s) for ${event.distro} with ${event.engine}, ` +
+          (event.builders ? `over ${event.builders.length} builders (${event.builders.join(', ')}), ` : '') +
           `folder ${event.runDir}`
         );
       case 'finished':
@@ -84,13 +85,19 @@ export class PlainReporter implements Reporter {
       case 'not-matched':
       case 'unbuildable':
         return undefined;
-      case 'started':
-        return quiet ? undefined : `${event.name}: building${event.attempt > 1 ? ` (attempt ${event.attempt})` : ''}`;
+      case 'started': {
+        // The builder is named only on a run spread over several (the only runs whose events carry one).
+        const where = event.builder === undefined ? '' : ` on ${event.builder}`;
+        const attempt = event.attempt > 1 ? ` (attempt ${event.attempt})` : '';
+        return quiet ? undefined : `${event.name}: building${where}${attempt}`;
+      }
       case 'retrying':
         return quiet ? undefined : `${event.name}: retrying (attempt ${event.attempt}) after: ${event.message}`;
       case 'built':
-      case 'reused':
-        return quiet ? undefined : `${event.name}: ${event.reason} (${event.seconds.toFixed(1)}s)`;
+      case 'reused': {
+        const where = event.builder === undefined ? '' : ` on ${event.builder}`;
+        return quiet ? undefined : `${event.name}: ${event.reason}${where} (${event.seconds.toFixed(1)}s)`;
+      }
       default: {
         const never: never = event;
         return never;

@@ -12,6 +12,8 @@ export interface ImageRecord {
   finished_at?: string;
   build_seconds?: number;
   attempts?: number;
+  /** The builder it was built (or reused) on, on a run spread over several builders. */
+  builder?: string;
   /** `already`: the registry held this image at its reference before the push, so nothing was sent. */
   push?: {
     status: 'pushed' | 'failed';
@@ -63,6 +65,9 @@ export interface RunSummary {
   shard?: string;
   /** What the run's package cache served, and from where (absent when the run had none). */
   package_cache?: PackageCacheCounters;
+  /** A run spread over several builders: all of them, and those lost during the run. */
+  builders?: string[];
+  lost_builders?: string[];
 }
 
 /** Builds the summary from events alone, so it is the same whatever the run went through. */
@@ -107,6 +112,7 @@ export class SummaryCollector implements Reporter {
       case 'scan':
         return this.onScan(event);
       case 'warning':
+        if (event.lostBuilder !== undefined) this.summary.lost_builders?.push(event.lostBuilder);
         return;
       default: {
         const never: never = event;
@@ -120,6 +126,7 @@ export class SummaryCollector implements Reporter {
       case 'started':
         Object.assign(this.summary, { tag: event.tag, distro: event.distro, engine: event.engine });
         this.summary.started_at = event.at;
+        if (event.builders) Object.assign(this.summary, { builders: event.builders, lost_builders: [] });
         return;
       case 'finished':
         Object.assign(this.summary, { finished_at: event.at, interrupted: event.interrupted });
@@ -169,19 +176,24 @@ export class SummaryCollector implements Reporter {
             status: 'building',
             started_at: record.started_at ?? event.at,
             attempts: event.attempt,
+            ...(event.builder ? { builder: event.builder } : {}),
           });
         return;
       case 'built':
-      case 'reused':
-        (event.reason === 'built' ? summary.built : summary.reused).push({ name: event.name });
+      case 'reused': {
+        const list = event.reason === 'built' ? summary.built : summary.reused;
+        // Built again on another builder when the first one was lost before its push: listed once.
+        if (!list.some((entry) => entry.name === event.name)) list.push({ name: event.name });
         if (record)
           Object.assign(record, {
             status: event.reason,
             image_id: event.imageId,
             finished_at: event.at,
             build_seconds: event.seconds,
+            ...(event.builder ? { builder: event.builder } : {}),
           });
         return;
+      }
       case 'failed':
         summary.failed.push({ name: event.name, status: event.status, reason: event.message });
         if (record) record.status = 'failed';

@@ -16,6 +16,8 @@ import { Limiter } from '../util/limiter.js';
 import { fail, ok, type Result } from '../util/result.js';
 import { buildFailureStatus, pushFailureStatus, runGraph, type RunNode } from './run-graph.js';
 import { alreadyPushed } from './already-pushed.js';
+import type { Builder } from './builder-pool.js';
+import { builderPool, onSomeBuilder, prepareOnBuilder, spreadRun } from './on-builders.js';
 import { takeParentFromShard, type ShardRun } from './parent-from-shard.js';
 import type { RegistryLogin } from './registry-auth.js';
 import { addVersionLabel } from './version-label.js';
@@ -30,6 +32,8 @@ export interface PushSettings {
   authFile?: string;
   /** The same login, for asking the registry before a push. */
   login?: RegistryLogin;
+  /** How long a builder waits for a parent built elsewhere to appear in the registry. */
+  handOffTimeoutMs?: number;
 }
 
 /** Whether an image that now exists may go to the registry (a scan, in the pipeline). */
@@ -38,14 +42,17 @@ export interface GateDecision {
 }
 
 /**
- * Called once per image after it was built or reused, before its push is queued. It runs beside the
- * build of other images (children do not wait for it); a held image is simply not pushed.
+ * Called once per image after it was built or reused, before its push is queued, with the engine that
+ * holds the image. It runs beside the build of other images (children do not wait for it, except on a
+ * run over several builders, where the registry hands images over); a held image is simply not pushed.
  */
-export type ImageGate = (image: PlannedImage, signal: AbortSignal) => Promise<GateDecision>;
+export type ImageGate = (image: PlannedImage, signal: AbortSignal, engine: Engine) => Promise<GateDecision>;
 
 export interface BuildRunOptions {
   plan: Plan;
   engine: Engine;
+  /** More than one: the run is spread over these builders, handing images over through the registry (push). */
+  builders?: readonly Builder[];
   runDir: string;
   cacheDir: string;
   threads: number;
@@ -79,32 +86,56 @@ export interface PushOutcome {
   name: string;
   reference: string;
   result: Result<void, { status: PushFailureStatus; message: string }>;
+  /** The builder holding the image was lost during the push: the image is built and pushed again elsewhere. */
+  builderLost?: true;
 }
+
+/** The run's options as one builder's work sees them. */
+type OnBuilder = BuildRunOptions & { builderName?: string };
 
 /** One run: base image, then every planned image in dependency order, each pushed as soon as it exists. */
 export async function executeBuildRun(options: BuildRunOptions): Promise<BuildRunResult> {
   const { plan, events, signal } = options;
   const engine = guardEngine(options.engine);
-  const run = { ...options, engine };
+  const run: OnBuilder = { ...options, engine };
+  const pool = builderPool(options.builders ?? [], events);
+  const engines = pool ? pool.builders.map((builder) => builder.engine) : [engine];
   await mkdir(join(options.runDir, 'logs'), { recursive: true });
   const contextRoot = await mkdtemp(join(tmpdir(), 'ci-builder-context-'));
-  const listed = await engine.listContainers();
   // Without the list of containers that were there before, an interrupt removes none: never someone else's.
-  const containersBefore = listed.ok ? new Set(listed.value) : undefined;
+  const containersBefore = await Promise.all(engines.map((each) => each.listContainers()));
   const pushes = new Limiter(options.push?.threads ?? 1);
   const pushing: Array<Promise<PushOutcome>> = [];
   const gating: Array<Promise<void>> = [];
-  const queuePush = (image: PlannedImage) => {
+  const pushed = new Map<string, Promise<boolean>>();
+  const queuePush = (image: PlannedImage, on: OnBuilder, builder?: Builder): Promise<PushOutcome | undefined> => {
     const push = options.push;
-    if (push) pushing.push(pushes.add(() => pushImage(run, image, push)));
+    if (!push) return Promise.resolve(undefined);
+    const stillThere = builder && pool ? () => pool.lostAfter(builder, 'push failed').then((lost) => !lost) : undefined;
+    const outcome = pushes.add(() => pushImage(on, image, push, stillThere));
+    pushing.push(outcome);
+    return outcome;
+  };
+  /** Gate, then push; resolves once the image is in the registry or known not to get there. */
+  const admit = (image: PlannedImage, on: OnBuilder, builder?: Builder): Promise<PushOutcome | undefined> => {
+    const gate = options.gate;
+    if (gate === undefined) return queuePush(image, on, builder);
+    const decided = gate(image, signal, on.engine).then((decision) =>
+      decision.push ? queuePush(image, on, builder) : undefined,
+    );
+    gating.push(decided.then(() => undefined));
+    return decided;
   };
   const nodes = runGraph(plan, options.shard?.fromOtherShards);
   const attempts = new Map<string, number>();
 
   const images = plan.images.map((image) => image.name);
   const { tag, distro } = plan;
-  events.emit({ type: 'run', reason: 'started', tag, distro, engine: engine.name, runDir: options.runDir, images });
-  if (!listed.ok) {
+  const builderNames = pool ? { builders: pool.builders.map((builder) => builder.name) } : {};
+  const started = { tag, distro, engine: engine.name, runDir: options.runDir, images, ...builderNames };
+  events.emit({ type: 'run', reason: 'started', ...started });
+  for (const listed of containersBefore) {
+    if (listed.ok) continue;
     const message = `cannot list the engine's containers (${listed.failure.message}): an interrupt will leave them`;
     events.emit({ type: 'warning', message });
   }
@@ -119,27 +150,66 @@ export async function executeBuildRun(options: BuildRunOptions): Promise<BuildRu
     events.emit({ type: 'image', reason: 'queued', name, reference, inputDigest, parent });
   }
 
+  type ImageNode = Extract<RunNode, { kind: 'image' }>;
+  const imageWork = async (
+    on: OnBuilder,
+    node: ImageNode,
+    attempt: number,
+    nodeSignal: AbortSignal,
+    builder?: Builder,
+  ): Promise<StepResult> => {
+    if (node.work === 'from-shard') {
+      // Another shard built it: it is in the registry once taken, for children on any builder.
+      const taken = await takeFromShard(on, node, nodeSignal);
+      if (taken.ok) pushed.set(node.image.name, Promise.resolve(true));
+      return taken;
+    }
+    const built =
+      node.work === 'tag-existing'
+        ? await reuseSkippedParent(on, node.image)
+        : await buildImage(on, { image: node.image, contextRoot, attempt, signal: nodeSignal });
+    if (!built.ok) return built;
+    if (built.value !== 'ready') return ok(undefined);
+    const admitted = admit(node.image, on, builder);
+    pushed.set(
+      node.image.name,
+      admitted.then((outcome) => outcome?.result.ok === true),
+    );
+    if (builder === undefined) return ok(undefined);
+    // Spread over builders, the registry hands the image to its children elsewhere: done once it is there.
+    const outcome = await admitted;
+    if (outcome?.builderLost) {
+      return fail({ kind: 'connection_error', reason: `push from ${builder.name} cut short`, retryable: true });
+    }
+    return ok(undefined);
+  };
+  const spread = pool && {
+    ...spreadRun(pool, plan, events, options.push ?? { insecure: false }),
+    pushed,
+    prepareBase: (builder: Builder, nodeSignal: AbortSignal) =>
+      prepareBase({ ...run, engine: builder.engine }, nodeSignal, builder.name),
+  };
+
   const runNode = async (node: RunNode, attempt: number, nodeSignal: AbortSignal): Promise<StepResult> => {
     switch (node.kind) {
       case 'base-image':
-        return prepareBase(run, nodeSignal);
+        if (spread === undefined) return prepareBase(run, nodeSignal);
+        return onSomeBuilder(spread, null, nodeSignal, async (builder) => {
+          const made = await prepareBase({ ...run, engine: builder.engine }, nodeSignal);
+          if (made.ok) spread.pool.baseImageMade(builder, plan.baseImage.reference);
+          return made;
+        });
       case 'image': {
-        if (node.work === 'from-shard') return takeFromShard(run, node, nodeSignal);
-        const built =
-          node.work === 'tag-existing'
-            ? await reuseSkippedParent(run, node.image)
-            : await buildImage(run, { image: node.image, contextRoot, attempt, signal: nodeSignal });
-        if (!built.ok) return built;
-        if (built.value !== 'ready') return ok(undefined);
-        const gate = options.gate;
-        if (gate === undefined) queuePush(node.image);
-        else
-          gating.push(
-            gate(node.image, signal).then((decision) => {
-              if (decision.push) queuePush(node.image);
-            }),
-          );
-        return ok(undefined);
+        if (spread === undefined) return imageWork(run, node, attempt, nodeSignal);
+        const needs = node.dependsOn[0] ?? null;
+        return onSomeBuilder(spread, needs, nodeSignal, async (builder) => {
+          const ready = await prepareOnBuilder(spread, builder, node.image, needs, nodeSignal);
+          if (!ready.ok) return ready;
+          const on: OnBuilder = { ...run, engine: builder.engine, builderName: builder.name };
+          const done = await imageWork(on, node, attempt, nodeSignal, builder);
+          if (done.ok) spread.pool.record(builder, node.id);
+          return done;
+        });
       }
       default: {
         const never: never = node;
@@ -153,7 +223,7 @@ export async function executeBuildRun(options: BuildRunOptions): Promise<BuildRu
   try {
     outcomes = await runDag({
       nodes,
-      concurrency: options.threads,
+      concurrency: pool ? pool.totalSlots : options.threads,
       retries: options.retries,
       signal,
       run: runNode,
@@ -179,9 +249,12 @@ export async function executeBuildRun(options: BuildRunOptions): Promise<BuildRu
     pushOutcomes = await Promise.all(pushing);
   } finally {
     await rm(contextRoot, { recursive: true, force: true });
-    if (signal.aborted && containersBefore !== undefined) {
-      const now = await engine.listContainers();
-      if (now.ok) await engine.removeContainers(now.value.filter((id) => !containersBefore.has(id)));
+    if (signal.aborted) {
+      for (const [index, each] of engines.entries()) {
+        const before = containersBefore[index];
+        const now = before?.ok ? await each.listContainers() : undefined;
+        if (before?.ok && now?.ok) await each.removeContainers(now.value.filter((id) => !before.value.includes(id)));
+      }
     }
     events.emit({ type: 'run', reason: 'finished', interrupted: signal.aborted });
     await events.close();
@@ -190,6 +263,8 @@ export async function executeBuildRun(options: BuildRunOptions): Promise<BuildRu
   const summary = options.summary.summary;
   if (options.packageCache) summary.package_cache = options.packageCache();
   await writeFileAtomic(join(options.runDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  // A push cut short by a lost builder was made again from another one: that outcome is the one that counts.
+  pushOutcomes = pushOutcomes.filter((outcome) => !outcome.builderLost);
   const pushFailed = pushOutcomes.filter((outcome) => !outcome.result.ok);
   if (options.push) {
     const lines = pushFailed.map((outcome) => `${outcome.reference}\n`).join('');
@@ -277,21 +352,39 @@ function stepFailure(failure: EngineFailure): StepFailure {
   return { kind, reason: failure.message, retryable: kind !== 'interrupted' };
 }
 
-async function prepareBase(options: BuildRunOptions, signal: AbortSignal): Promise<StepResult> {
+/**
+ * The base image in the engine. `alsoOn` names a further builder of a spread run making its own copy:
+ * its lines go to the base image's log, marked, and it reports no base-image events of its own.
+ */
+async function prepareBase(options: BuildRunOptions, signal: AbortSignal, alsoOn?: string): Promise<StepResult> {
   const { plan, events } = options;
   const reference = plan.baseImage.reference;
   const started = Date.now();
-  events.emit({ type: 'base-image', reason: 'started', reference });
-  const result = await ensureBaseImage(plan.baseImage, {
-    engine: options.engine,
-    mirrorLines: plan.bootstrapMirrorLines,
-    cacheDir: options.cacheDir,
-    signal,
-    onLine: logTo(events, BASE_IMAGE_LOG),
-  });
+  const log = logTo(events, BASE_IMAGE_LOG);
+  if (alsoOn === undefined) events.emit({ type: 'base-image', reason: 'started', reference });
+  else log(`making the base image on ${alsoOn} too`);
+  const result = await baseImageOnce(options.cacheDir, () =>
+    ensureBaseImage(plan.baseImage, {
+      engine: options.engine,
+      mirrorLines: plan.bootstrapMirrorLines,
+      cacheDir: options.cacheDir,
+      signal,
+      onLine: alsoOn === undefined ? log : (line) => log(`[${alsoOn}] ${line}`),
+    }),
+  );
   if (!result.ok) return fail(stepFailure(result.failure));
-  events.emit({ type: 'base-image', reason: result.value, reference, seconds: (Date.now() - started) / 1000 });
+  const seconds = (Date.now() - started) / 1000;
+  if (alsoOn === undefined) events.emit({ type: 'base-image', reason: result.value, reference, seconds });
+  else log(`base image ${result.value} on ${alsoOn} (${seconds.toFixed(1)}s)`);
   return ok(undefined);
+}
+
+/** Builders making the base image share one cached root filesystem, which ensureBaseImage moves while it builds. */
+const baseImageLocks = new Map<string, Limiter>();
+function baseImageOnce<T>(cacheDir: string, make: () => Promise<T>): Promise<T> {
+  const lock = baseImageLocks.get(cacheDir) ?? new Limiter(1);
+  baseImageLocks.set(cacheDir, lock);
+  return lock.add(make);
 }
 
 /** `ready`: the image is at its reference and goes on to be pushed; `left-alone`: --skip-existing found it there. */
@@ -306,7 +399,7 @@ interface BuildStep {
   signal: AbortSignal;
 }
 
-async function buildImage(options: BuildRunOptions, step: BuildStep): Promise<Built> {
+async function buildImage(options: OnBuilder, step: BuildStep): Promise<Built> {
   const { engine, events } = options;
   const { image } = step;
   if (image.failure !== undefined) return fail({ kind: 'error', reason: image.failure, retryable: false });
@@ -324,8 +417,9 @@ async function buildImage(options: BuildRunOptions, step: BuildStep): Promise<Bu
 }
 
 /** An image whose input digest was built before is tagged, not built again. */
-async function buildOrReuse(options: BuildRunOptions, step: BuildStep): Promise<Result<void, EngineFailure>> {
+async function buildOrReuse(options: OnBuilder, step: BuildStep): Promise<Result<void, EngineFailure>> {
   const { engine, events } = options;
+  const on = options.builderName === undefined ? {} : { builder: options.builderName };
   const { image, contextRoot, attempt, signal } = step;
   const started = Date.now();
   const seconds = () => (Date.now() - started) / 1000;
@@ -334,11 +428,18 @@ async function buildOrReuse(options: BuildRunOptions, step: BuildStep): Promise<
   if (existing.value !== undefined) {
     const tagged = await engine.tag(existing.value, image.reference);
     if (!tagged.ok) return tagged;
-    events.emit({ type: 'image', reason: 'reused', name: image.name, imageId: existing.value, seconds: seconds() });
+    events.emit({
+      type: 'image',
+      reason: 'reused',
+      name: image.name,
+      imageId: existing.value,
+      seconds: seconds(),
+      ...on,
+    });
     return ok(undefined);
   }
   // Only a real build is "started": reused images go straight from queued to reused.
-  events.emit({ type: 'image', reason: 'started', name: image.name, attempt });
+  events.emit({ type: 'image', reason: 'started', name: image.name, attempt, ...on });
   const contextDir = join(contextRoot, image.name);
   await rm(contextDir, { recursive: true, force: true });
   await writeBuildContext(contextDir, image.dockerfile, image.contextFiles, image.emptyDirs);
@@ -354,7 +455,8 @@ async function buildOrReuse(options: BuildRunOptions, step: BuildStep): Promise<
   if (!built.ok) return built;
   const labelled = await addVersionLabel(engine, image.reference, built.value, signal, logTo(events, image.name));
   if (!labelled.ok) return labelled;
-  events.emit({ type: 'image', reason: 'built', name: image.name, imageId: labelled.value.id, seconds: seconds() });
+  const imageId = labelled.value.id;
+  events.emit({ type: 'image', reason: 'built', name: image.name, imageId, seconds: seconds(), ...on });
   return ok(undefined);
 }
 
@@ -390,8 +492,16 @@ async function reuseSkippedParent(options: BuildRunOptions, image: PlannedImage)
   return ok('left-alone');
 }
 
-/** Pushes with retries; every way it can end is an event and an outcome, a failure included. */
-async function pushImage(options: BuildRunOptions, image: PlannedImage, settings: PushSettings): Promise<PushOutcome> {
+/**
+ * Pushes with retries; every way it can end is an event and an outcome, a failure included. On a spread
+ * run, a push that cannot reach its builder's engine asks `stillThere`: a lost builder ends it quietly.
+ */
+async function pushImage(
+  options: BuildRunOptions,
+  image: PlannedImage,
+  settings: PushSettings,
+  stillThere?: () => Promise<boolean>,
+): Promise<PushOutcome> {
   const { events, signal } = options;
   const { name, reference } = image;
   const started = Date.now();
@@ -424,6 +534,14 @@ async function pushImage(options: BuildRunOptions, image: PlannedImage, settings
       return { name, reference, result: ok(undefined) };
     }
     last = result.failure;
+    if (last.kind === 'connection' && stillThere && !(await stillThere())) {
+      return {
+        name,
+        reference,
+        result: fail({ status: 'connection_error', message: last.message }),
+        builderLost: true,
+      };
+    }
   }
   const failure: EngineFailure = signal.aborted ? { kind: 'interrupted', message: 'interrupted' } : last;
   const status = pushFailureStatus(failure.kind);

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import type { Catalog } from '../catalog/types.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { Secrets } from '../config/secrets-schema.js';
+import type { Builder } from '../engine/builders.js';
 import type { Engine } from '../engine/types.js';
 import { runTag } from '../plan/naming.js';
 import { makePlan } from '../plan/make-plan.js';
@@ -32,6 +33,8 @@ export interface BuildRunsRequest {
   catalog: Catalog;
   secrets: Secrets;
   engine: Engine;
+  /** More than one: each run is spread over them, every image pushed as it is built (the hand-off). */
+  builders?: readonly Builder[];
   distros: readonly string[];
   regexes: readonly string[] | null;
   skipParents: boolean;
@@ -91,7 +94,9 @@ async function runBuildsIn(request: BuildRunsRequest, onFinished: (run: Finished
   let proxyOrigin: string | undefined;
   const packageCache = request.packageCache ?? config.proxy.package_cache;
   try {
-    if (request.push && secrets.registry_username && secrets.registry_password) {
+    const spread = (request.builders?.length ?? 0) > 1;
+    const pushing = request.push || spread;
+    if (pushing && secrets.registry_username && secrets.registry_password) {
       auth = await writeRegistryAuth(config.registry, secrets.registry_username, secrets.registry_password);
     }
     if (packageCache || request.authProxy) {
@@ -108,7 +113,7 @@ async function runBuildsIn(request: BuildRunsRequest, onFinished: (run: Finished
       }
     }
     const scrub = secretScrubber(runSecretForms(secrets, request.loaded.vaultPassword()));
-    const push: PushSettings | undefined = request.push
+    const push: PushSettings | undefined = pushing
       ? {
           threads: config.push_threads,
           attempts: config.push_attempts,
@@ -161,6 +166,7 @@ async function runBuildsIn(request: BuildRunsRequest, onFinished: (run: Finished
       const result = await executeBuildRun({
         plan: sharded?.plan ?? plan,
         engine: request.engine,
+        ...(spread && request.builders ? { builders: request.builders } : {}),
         runDir,
         cacheDir: join(cacheDir(), 'bootstrap'),
         threads: config.threads,

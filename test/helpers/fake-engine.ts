@@ -8,6 +8,9 @@ import type {
   PushRequest,
   RunResult,
 } from '../../src/engine/types.js';
+import { splitReference } from '../../src/run/already-pushed.js';
+import type { RegistryClient } from '../../src/registry/client.js';
+import { OCI_MANIFEST } from '../../src/registry/media-types.js';
 import { fail, ok } from '../../src/util/result.js';
 
 /** What the fake engine should do wrong, by image reference. */
@@ -23,9 +26,18 @@ export interface FakeEngineScript {
   /** A build of this reference waits until its signal is aborted. */
   hangBuild?: string;
   onBuildStarted?: (reference: string) => void;
+  onPushStarted?: (reference: string) => void;
   /** A registry shared by several fake engines: pushes store into it, pulls read from it. */
   registry?: Map<string, ImageInfo>;
+  /**
+   * A real registry behind that map: a push also uploads a small image whose config carries the image's
+   * labels, and records it under `registry/repository@digest` too, as a pull by digest names it.
+   */
+  remote?: RegistryClient;
 }
+
+/** Every operation of an engine whose daemon went away, as the docker CLI says it. */
+const GONE: EngineFailure = { kind: 'connection', message: 'Cannot connect to the Docker daemon. Is it running?' };
 
 /**
  * An engine held in memory, behaving as the adapters do on the Engine interface: builds add
@@ -43,12 +55,20 @@ export class FakeEngine implements Engine {
   readonly calls: string[] = [];
   private nextId = 1;
   private tagsSoFar = 0;
+  /** Set to true, the engine behaves as one whose daemon is gone: every operation fails with `connection`. */
+  down = false;
 
   constructor(private readonly script: FakeEngineScript = {}) {}
 
   async build(request: BuildRequest): EngineResult<ImageInfo> {
     this.calls.push(`build ${request.reference}`);
+    if (this.down) return fail(GONE);
     this.script.onBuildStarted?.(request.reference);
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the callback may take the daemon away
+    if (this.down) {
+      request.onLine('failed to receive status: rpc error: code = Unavailable desc = error reading from server: EOF');
+      return fail({ kind: 'build', message: `fake build of ${request.reference}: the daemon went away` });
+    }
     if (this.script.hangBuild === request.reference) {
       const { signal } = request;
       const aborted = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
@@ -67,8 +87,20 @@ export class FakeEngine implements Engine {
     return ok(info);
   }
 
-  push(request: PushRequest): EngineResult<void> {
+  async push(request: PushRequest): EngineResult<void> {
     this.calls.push(`push ${request.reference}`);
+    this.script.onPushStarted?.(request.reference);
+    if (this.down) return fail(GONE);
+    const pushed = await this.pushInMemory(request);
+    const info = this.images.get(request.reference);
+    if (!pushed.ok || this.script.remote === undefined || info === undefined) return pushed;
+    const digest = await uploadConfigOnly(this.script.remote, request.reference, info);
+    const parts = splitReference(request.reference);
+    if (parts) this.script.registry?.set(`${parts.registry}/${parts.repository}@${digest}`, info);
+    return pushed;
+  }
+
+  private pushInMemory(request: PushRequest): EngineResult<void> {
     if (this.script.pushThrows?.has(request.reference)) {
       return Promise.reject(new Error(`fake adapter bug pushing ${request.reference}`));
     }
@@ -88,6 +120,7 @@ export class FakeEngine implements Engine {
 
   pull(request: PullRequest): EngineResult<ImageInfo> {
     this.calls.push(`pull ${request.reference}`);
+    if (this.down) return Promise.resolve(fail(GONE));
     const info = this.script.registry?.get(request.reference);
     if (info === undefined) {
       return Promise.resolve(fail({ kind: 'not-found', message: `${request.reference}: manifest unknown` }));
@@ -97,6 +130,7 @@ export class FakeEngine implements Engine {
   }
 
   findByLabel(key: string, value: string): EngineResult<string | undefined> {
+    if (this.down) return Promise.resolve(fail(GONE));
     for (const info of this.images.values()) if (info.labels[key] === value) return Promise.resolve(ok(info.id));
     return Promise.resolve(ok(undefined));
   }
@@ -107,11 +141,13 @@ export class FakeEngine implements Engine {
   }
 
   exists(reference: string): EngineResult<boolean> {
+    if (this.down) return Promise.resolve(fail(GONE));
     return Promise.resolve(ok(this.images.has(reference)));
   }
 
   tag(image: string, reference: string): EngineResult<void> {
     this.calls.push(`tag ${reference}`);
+    if (this.down) return Promise.resolve(fail(GONE));
     const failures = this.script.tagFailures;
     if (failures && this.tagsSoFar++ < failures.count) {
       if (failures.how === 'throw') return Promise.reject(new Error('fake adapter bug tagging'));
@@ -143,10 +179,34 @@ export class FakeEngine implements Engine {
   }
 
   listContainers(): EngineResult<string[]> {
-    return Promise.resolve(ok([]));
+    return Promise.resolve(this.down ? fail(GONE) : ok([]));
   }
 
   removeContainers(): EngineResult<void> {
     return Promise.resolve(ok(undefined));
   }
+}
+
+/** An image of no layers whose config carries the labels: enough for a registry to say what it holds. */
+async function uploadConfigOnly(client: RegistryClient, reference: string, info: ImageInfo): Promise<string> {
+  const parts = splitReference(reference);
+  if (parts === undefined) throw new Error(`fake push: ${reference} names no registry`);
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      config: { Labels: info.labels },
+      rootfs: { type: 'layers', diff_ids: [] },
+    }),
+  );
+  const configDigest = await client.uploadBlob(parts.repository, config);
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
+      layers: [],
+    }),
+  );
+  return client.putManifest(parts.repository, parts.tag, manifest, OCI_MANIFEST);
 }

@@ -58,3 +58,20 @@ describe('the HTML report', () => {
     assert.match(html, /No vulnerability scan ran in this run/);
   });
 });
+
+describe('the HTML report of a run spread over builders', () => {
+  it("names each image's builder and the lost ones; a one-builder run keeps its table as it was", () => {
+    const single = renderHtmlReport(sampleSummary(), {});
+    assert.doesNotMatch(single, /<th>builder<\/th>/);
+    const summary = sampleSummary();
+    summary.builders = ['tcp://a:2375', 'tcp://b:2375'];
+    summary.lost_builders = ['tcp://b:2375'];
+    const leaf = summary.images.leaf;
+    assert.ok(leaf);
+    leaf.builder = 'tcp://a:2375';
+    const spread = renderHtmlReport(summary, {});
+    assert.match(spread, /<th>image<\/th><th>builder<\/th>/);
+    assert.match(spread, /">leaf<\/a>(?: <span[^>]*>[^<]*<\/span>)?<\/td><td>tcp:\/\/a:2375<\/td>/);
+    assert.match(spread, /builders tcp:\/\/a:2375, tcp:\/\/b:2375 · <b>lost tcp:\/\/b:2375<\/b>/);
+  });
+});

@@ -109,3 +109,50 @@ describe('the live terminal view', () => {
     assert.equal(progressBar(1, 4), '[####]');
   });
 });
+
+describe('the live view of a run spread over builders', () => {
+  const started = (builders?: string[]) =>
+    event({
+      type: 'run',
+      reason: 'started',
+      tag: 't',
+      distro: 'debian',
+      engine: 'docker',
+      runDir: '/runs/t',
+      images: ['a', 'b'],
+      ...(builders ? { builders } : {}),
+    });
+
+  it('names the builder of each running and finished image, and the lost builder', async () => {
+    const terminal = new FakeTerminal();
+    const live = new LiveReporter(terminal, () => 0, 60_000);
+    live.handle(started(['tcp://a:2375', 'tcp://b:2375']));
+    live.handle(event({ type: 'image', reason: 'started', name: 'a', attempt: 1, builder: 'tcp://a:2375' }));
+    live.handle(event({ type: 'image', reason: 'started', name: 'b', attempt: 1, builder: 'tcp://b:2375' }));
+    assert.ok(terminal.screen().some((line) => /⋯ b +building +0s {2}on tcp:\/\/b:2375/.test(line)));
+    const message = 'builder tcp://b:2375 lost: docker build failed';
+    live.handle(event({ type: 'warning', message, lostBuilder: 'tcp://b:2375' }));
+    live.handle(
+      event({ type: 'image', reason: 'built', name: 'a', imageId: 'x', seconds: 3, builder: 'tcp://a:2375' }),
+    );
+    await live.close();
+    const screen = terminal.screen();
+    assert.ok(
+      screen.some((line) => line.includes('✓ a built on tcp://a:2375 (3.0s)')),
+      screen.join('\n'),
+    );
+    assert.ok(screen.some((line) => line.includes('warning: builder tcp://b:2375 lost')));
+    assert.ok(screen.some((line) => line.includes('· 2 builders')));
+  });
+
+  it('shows no builder on a one-builder run', async () => {
+    const terminal = new FakeTerminal();
+    const live = new LiveReporter(terminal, () => 0, 60_000);
+    live.handle(started());
+    live.handle(event({ type: 'image', reason: 'started', name: 'a', attempt: 1 }));
+    live.handle(event({ type: 'image', reason: 'built', name: 'a', imageId: 'x', seconds: 3 }));
+    await live.close();
+    assert.ok(terminal.screen().some((line) => line.endsWith('✓ a built (3.0s)')));
+    assert.ok(!terminal.written.includes(' on '));
+  });
+});

@@ -9,7 +9,14 @@ import type { RunSummary } from '../../report/summary.js';
 import { RUNS_DIR, runBuilds } from '../../run/build-runs.js';
 import { UsageError } from '../../util/errors.js';
 import { checkOutputDir } from '../../util/output-path.js';
-import { parseCount, parsePositiveInteger, templateOverrideOption, withImageSelection } from '../options.js';
+import { BUILDERS_HELP, chosenBuilders } from '../builders.js';
+import {
+  collectList,
+  parseCount,
+  parsePositiveInteger,
+  templateOverrideOption,
+  withImageSelection,
+} from '../options.js';
 import type { GlobalOptions } from '../options.js';
 import { shardRequest, withShardOptions } from '../shard-options.js';
 import { chosenDistros, chosenRegexes, chosenSets, openWorkspace } from '../workspace.js';
@@ -28,6 +35,7 @@ export function buildCommand(
     )
     .option('--tag <tag>', 'tag for every image of the run (default: <release>-<distro>-<version>-<UTC timestamp>)')
     .option('--engine <engine>', 'buildah, docker or podman')
+    .option('--builders <urls>', BUILDERS_HELP, collectList)
     .option('--threads <n>', 'images built at once', parsePositiveInteger)
     .option('--retries <n>', 'extra build attempts for a failed image', parseCount)
     .option('--push', 'push every image as soon as it is built')
@@ -71,12 +79,14 @@ export function buildCommand(
         skipParents: options.skipParents ?? false,
         oneTag: { flag: '--tag', given: options.tag !== undefined },
       });
+      const builders = chosenBuilders(config, options.builders, options);
       const runs = await runBuilds(
         {
           loaded,
           catalog,
           secrets: loadSecrets(loaded.secretsFile, loaded.readYaml),
-          engine: createEngine(config.engine, { url: config.engine_url }),
+          engine: builders?.[0]?.engine ?? createEngine(config.engine, { url: config.engine_url }),
+          ...(builders ? { builders } : {}),
           distros,
           regexes: selectedRegexes,
           skipParents: options.skipParents ?? false,

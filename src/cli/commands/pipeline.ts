@@ -14,7 +14,8 @@ import { assertTrivyRuns } from '../../scan/trivy.js';
 import { loadVulnerabilityDatabase } from '../../scan/vulnerability-db.js';
 import { UsageError } from '../../util/errors.js';
 import { checkOutputDir } from '../../util/output-path.js';
-import { collectRepeated, parseCount, parsePositiveInteger, templateOverrideOption } from '../options.js';
+import { BUILDERS_HELP, chosenBuilders } from '../builders.js';
+import { collectList, collectRepeated, parseCount, parsePositiveInteger, templateOverrideOption } from '../options.js';
 import { withImageSelection, type GlobalOptions } from '../options.js';
 import { shardRequest, withShardOptions } from '../shard-options.js';
 import { chosenDistros, openWorkspace } from '../workspace.js';
@@ -37,6 +38,7 @@ export function pipelineCommand(
   return withShardOptions(withImageSelection(new Command('pipeline').description(description)))
     .addOption(templateOverrideOption())
     .option('--engine <engine>', 'buildah or docker')
+    .option('--builders <urls>', BUILDERS_HELP, collectList)
     .option('--threads <n>', 'images built (and scanned) at once', parsePositiveInteger)
     .option('--retries <n>', 'extra build attempts for a failed image', parseCount)
     .option('--push', 'push each image once its scan allows it')
@@ -126,12 +128,14 @@ export function pipelineCommand(
       const scanner: Scanner =
         scannerKind === 'osv' ? { kind: 'osv', database: await loadVulnerabilityDatabase(osvDb) } : { kind: 'trivy' };
 
+      const builders = chosenBuilders(config, options.builders, options);
       const result = await runPipeline(
         {
           loaded,
           catalog,
           secrets: loadSecrets(loaded.secretsFile, loaded.readYaml),
-          engine: createEngine(config.engine, { url: config.engine_url }),
+          engine: builders?.[0]?.engine ?? createEngine(config.engine, { url: config.engine_url }),
+          ...(builders ? { builders } : {}),
           distros,
           sets,
           skipParents: options.skipParents ?? false,
