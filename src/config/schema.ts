@@ -174,13 +174,16 @@ export const configSchema = z
         cache_dir: z.string().optional(),
         /** How long a build waits for Pulp's status endpoint through the proxy before giving up. */
         wait_seconds: z.number().int().min(1).max(3600).default(60),
-        /** Builds reach every repository (plain mirrors too) through the run's caching proxy. */
-        package_cache: z.boolean().default(true),
+        /**
+         * Builds reach every repository (plain mirrors too) through the run's caching proxy. Unset: on, except
+         * for a Kolla checkout's tree (kolla.dir), whose templates add repositories of their own.
+         */
+        package_cache: z.boolean().optional(),
         /** The cache is pruned, least recently used first, to stay under this size. */
         cache_max_gib: z.number().positive().max(100_000).default(20),
       })
       .strict()
-      .default({ wait_seconds: 60, package_cache: true, cache_max_gib: 20 }),
+      .default({ wait_seconds: 60, cache_max_gib: 20 }),
     /** The pipeline's scan gate; paths are relative to the file that sets them; flags override. */
     scan: z
       .object({

@@ -92,7 +92,7 @@ async function runBuildsIn(request: BuildRunsRequest, onFinished: (run: Finished
   let proxy: AuthProxy | undefined;
   let accessLog: WriteStream | undefined;
   let proxyOrigin: string | undefined;
-  const packageCache = request.packageCache ?? config.proxy.package_cache;
+  const packageCache = request.packageCache ?? packageCacheByDefault(request.loaded);
   try {
     const spread = (request.builders?.length ?? 0) > 1;
     const pushing = request.push || spread;
@@ -200,4 +200,13 @@ async function runBuildsIn(request: BuildRunsRequest, onFinished: (run: Finished
     accessLog?.end();
   }
   return finished;
+}
+
+/**
+ * The package cache points each image's package sources at the configured repositories while it builds, and
+ * restores the image's own at its end: a Kolla checkout's templates add repositories themselves (repos.yaml,
+ * handle_repos) that children rely on, so with a Kolla tree it is on only when asked for.
+ */
+export function packageCacheByDefault(loaded: LoadedConfig): boolean {
+  return loaded.config.proxy.package_cache ?? loaded.kolla === undefined;
 }

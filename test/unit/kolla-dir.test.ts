@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseParent } from '../../src/catalog/parent.js';
 import { loadConfig } from '../../src/config/load.js';
+import { packageCacheByDefault } from '../../src/run/build-runs.js';
 import { runCli } from '../helpers/cli.js';
 import { projectRoot, temporaryDir, writeTree } from '../helpers/index.js';
 
@@ -165,5 +166,17 @@ describe('parents named through variables', () => {
       kind: 'tree',
       name: 'infra-prometheus-base',
     });
+  });
+});
+
+describe('the package cache with a Kolla checkout', () => {
+  it('is on for ci-builder trees, off by default for a Kolla tree, and on there when the config asks', () => {
+    const checkout = join(projectRoot, 'test/fixtures/kolla-checkout-render');
+    const env = { PBR_VERSION: '2.0.0' };
+    assert.equal(packageCacheByDefault(loadConfig({ cwd: temporaryDir(), env })), true);
+    assert.equal(packageCacheByDefault(loadConfig({ cwd: temporaryDir(), env, kolla: { dir: checkout } })), false);
+    const configDir = writeTree(temporaryDir(), { 'config.yml': 'proxy:\n  package_cache: true\n' });
+    const asked = loadConfig({ cwd: temporaryDir(), env, configDir, kolla: { dir: checkout } });
+    assert.equal(packageCacheByDefault(asked), true);
   });
 });

@@ -45,7 +45,10 @@ export function buildCommand(
       '--auth-proxy',
       'start the authenticating proxy on a free loopback port for the run and install from Pulp through it',
     )
-    .option('--package-cache', "reach every repository through the run's caching proxy (default: proxy.package_cache)")
+    .option(
+      '--package-cache',
+      "reach every repository through the run's caching proxy (default: proxy.package_cache; on, but off for --kolla-dir)",
+    )
     .option('--no-package-cache', 'reach plain mirrors directly, each image downloading its packages itself')
     .addHelpText(
       'after',

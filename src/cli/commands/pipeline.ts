@@ -45,7 +45,10 @@ export function pipelineCommand(
     .option('--push-dirty', 'push critical images too (they are held otherwise, and the pipeline fails)')
     .option('--push-threads <n>', 'pushes at once', parsePositiveInteger)
     .option('--auth-proxy', 'install from Pulp through the authenticating proxy on a free loopback port')
-    .option('--package-cache', "reach every repository through the run's caching proxy (default: proxy.package_cache)")
+    .option(
+      '--package-cache',
+      "reach every repository through the run's caching proxy (default: proxy.package_cache; on, but off for --kolla-dir)",
+    )
     .option('--no-package-cache', 'reach plain mirrors directly, each image downloading its packages itself')
     .option(
       '--timestamp <YYYYMMDDTHHMMSS>',
