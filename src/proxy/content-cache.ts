@@ -150,11 +150,6 @@ export class ContentCache {
     return this.index.idle();
   }
 
-  /** Bytes the entries take, as the index counts them. */
-  get storedBytes(): number {
-    return this.index.bytes;
-  }
-
   /** The entry for a path, or undefined; an entry that is not whole and well-formed is removed. */
   async lookup(path: string): Promise<CacheHit | undefined> {
     const files = this.files(path);
