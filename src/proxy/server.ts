@@ -55,11 +55,11 @@ export function formatAccessLog(entry: AccessLogEntry): string {
 export class AuthProxy {
   private readonly server: http.Server;
   private readonly pulp: Upstream | undefined;
-  /** Each mirror's upstream and headers, by the route object resolveRoute hands back. */
+  /** Pulp's two routes: one pool of connections, two header templates (only content has the credential). */
+  private readonly pulpContent: RouteTarget | undefined;
+  private readonly pulpStatus: RouteTarget | undefined;
+  /** Each mirror's route, by the object resolveRoute hands back for it. */
   private readonly mirrorTargets = new Map<MirrorRoute, RouteTarget>();
-  /** The headers the proxy sets upstream on Pulp's two routes, fixed once it listens. */
-  private pulpContentHeaders: readonly string[] = [];
-  private pulpStatusHeaders: readonly string[] = [];
   private readonly routes: RouteTable;
   private readonly counted: PackageCacheCounters = zeroCounters();
   private readonly authorization: string | undefined;
@@ -71,8 +71,6 @@ export class AuthProxy {
   private readonly closing = new WeakSet<Socket>();
   /** Upstream requests on a socket or waiting in the agent's queue for one. */
   private upstreamInFlight = 0;
-  /** host:port the proxy listens on, sent as X-Forwarded-Host instead of the client's claim. */
-  private ownHost: string | undefined;
 
   constructor(private readonly options: AuthProxyOptions) {
     this.limits = { ...PROXY_LIMITS, ...options.limits };
@@ -88,7 +86,12 @@ export class AuthProxy {
           });
     for (const mirror of options.mirrors ?? []) {
       const what = `mirror ${mirror.distro}/${mirror.name}`;
-      this.mirrorTargets.set(mirror, { upstream: new Upstream(mirror.url, { sockets, what }), headers: [] });
+      const upstream = new Upstream(mirror.url, { sockets, what });
+      this.mirrorTargets.set(mirror, { upstream, credentialed: false, headers: [] });
+    }
+    if (this.pulp !== undefined) {
+      this.pulpContent = { upstream: this.pulp, credentialed: true, headers: [] };
+      this.pulpStatus = { upstream: this.pulp, credentialed: false, headers: [] };
     }
     this.routes = routeTable(this.pulp !== undefined, options.mirrors ?? []);
     const { credentials } = options;
@@ -141,26 +144,14 @@ export class AuthProxy {
     });
     const address = this.server.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-    this.ownHost = `${host}:${address.port}`;
-    const forwardedHost = this.ownHost;
-    if (this.pulp !== undefined) {
-      const upstreamHost = this.pulp.host;
-      this.pulpContentHeaders = upstreamHeaderTemplate({
-        upstreamHost,
-        forwardedHost,
-        authorization: this.authorization,
-      });
-      // Only Pulp's content route carries the credential: never the status endpoint, never a mirror.
-      this.pulpStatusHeaders = upstreamHeaderTemplate({ upstreamHost, forwardedHost, authorization: undefined });
+    // What the client reached, sent as X-Forwarded-Host instead of the client's claim.
+    const forwardedHost = `${host}:${address.port}`;
+    for (const target of [this.pulpContent, this.pulpStatus, ...this.mirrorTargets.values()]) {
+      if (target === undefined) continue;
+      const authorization = target.credentialed ? this.authorization : undefined;
+      target.headers = upstreamHeaderTemplate({ upstreamHost: target.upstream.host, forwardedHost, authorization });
     }
-    for (const target of this.mirrorTargets.values()) {
-      target.headers = upstreamHeaderTemplate({
-        upstreamHost: target.upstream.host,
-        forwardedHost,
-        authorization: undefined,
-      });
-    }
-    return `http://${this.ownHost}`;
+    return `http://${forwardedHost}`;
   }
 
   async stop(): Promise<void> {
@@ -210,19 +201,19 @@ export class AuthProxy {
   }
 
   private targetOf(route: Route): RouteTarget {
+    const target = this.targetOrNone(route);
+    if (target === undefined) throw new Error(`internal: no upstream for the ${route.kind} route`);
+    return target;
+  }
+
+  private targetOrNone(route: Route): RouteTarget | undefined {
     switch (route.kind) {
       case 'pulp-content':
-      case 'pulp-status': {
-        const upstream = this.pulp;
-        if (upstream === undefined) throw new Error(`internal: no upstream for the ${route.kind} route`);
-        const content = route.kind === 'pulp-content';
-        return { upstream, headers: content ? this.pulpContentHeaders : this.pulpStatusHeaders };
-      }
-      case 'mirror': {
-        const target = this.mirrorTargets.get(route.mirror);
-        if (target === undefined) throw new Error('internal: no upstream for the mirror route');
-        return target;
-      }
+        return this.pulpContent;
+      case 'pulp-status':
+        return this.pulpStatus;
+      case 'mirror':
+        return this.mirrorTargets.get(route.mirror);
       default: {
         const never: never = route;
         return never;
@@ -304,7 +295,7 @@ export class AuthProxy {
       return refuse(503, 'the proxy is busy: too many requests wait for the upstream', { 'retry-after': retryAfter });
     }
     const clientAddress = request.socket.remoteAddress ?? '';
-    // With a cache entry in view the proxy asks with its own copy's validators, so a full answer can be stored whole.
+    // Where it caches, the proxy asks with its own copy's validators, so a full answer can be stored whole.
     const dropped = cacheKey === undefined ? undefined : CLIENT_CONDITIONALS;
     const headers = upstreamHeaderList(request.headers, clientAddress, template, dropped);
     const validators = stored ? revalidationHeaders(stored.headers) : undefined;
@@ -443,9 +434,11 @@ export class AuthProxy {
   }
 }
 
-/** An upstream and the headers the proxy sets on every request of one route to it. */
+/** One route's upstream and the headers the proxy sets on each of its requests (set once it listens). */
 interface RouteTarget {
   upstream: Upstream;
+  /** Whether the route carries Pulp's credential: Pulp's content route only, never its status or a mirror. */
+  credentialed: boolean;
   headers: readonly string[];
 }
 
