@@ -42,13 +42,13 @@ export function revalidationHeaders(stored: OutgoingHttpHeaders): Record<string,
 }
 
 /** The client's own conditional headers: the proxy asks upstream with its own, never the client's. */
-export const CLIENT_CONDITIONALS = [
+export const CLIENT_CONDITIONALS: ReadonlySet<string> = new Set([
   'if-none-match',
   'if-modified-since',
   'if-match',
   'if-unmodified-since',
   'if-range',
-];
+]);
 
 /**
  * True when the client already holds the stored copy (RFC 9110 §13.1): If-None-Match naming

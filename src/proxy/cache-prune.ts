@@ -30,10 +30,6 @@ export class CacheIndex {
     readonly maxBytes: number,
   ) {}
 
-  get bytes(): number {
-    return this.total;
-  }
-
   /** Reads the folder and prunes it to the limit: at proxy start. */
   async load(): Promise<void> {
     await this.rescan();

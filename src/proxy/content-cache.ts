@@ -9,6 +9,7 @@ import { sha256Hex } from '../util/hash.js';
 import { mirrorPathPolicy, pulpPathPolicy, type CachePolicy } from './cache-policy.js';
 import { CacheIndex } from './cache-prune.js';
 import type { Route } from './routes.js';
+import type { Upstream } from './upstream.js';
 
 /** Headers worth replaying from a cached response. */
 const KEPT = ['content-type', 'content-length', 'etag', 'last-modified', 'accept-ranges'];
@@ -140,18 +141,13 @@ export class ContentCache {
    * The entry's name: Pulp content by its path (the one Pulp), a mirror's by its full upstream
    * URL, so a repository pointed at another mirror never serves the old one's files.
    */
-  keyFor(route: Route, upstreamUrl: URL): string {
-    return route.kind === 'mirror' ? upstreamUrl.href : route.upstreamPath;
+  keyFor(route: Route, upstream: Upstream): string {
+    return route.kind === 'mirror' ? upstream.href(route.upstreamPath) : route.upstreamPath;
   }
 
   /** Waits for a prune under way (tests, shutdown). */
   settled(): Promise<void> {
     return this.index.idle();
-  }
-
-  /** Bytes the entries take, as the index counts them. */
-  get storedBytes(): number {
-    return this.index.bytes;
   }
 
   /** The entry for a path, or undefined; an entry that is not whole and well-formed is removed. */

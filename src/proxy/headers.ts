@@ -55,23 +55,8 @@ export interface UpstreamHeaderOptions {
   upstreamHost: string;
   /** `Basic …`, or undefined on routes that get no credential. */
   authorization: string | undefined;
-  clientAddress: string;
   /** The proxy's own listening host:port: what the client reached, whatever its Host header says. */
   forwardedHost: string | undefined;
-}
-
-export function upstreamRequestHeaders(
-  client: IncomingHttpHeaders,
-  options: UpstreamHeaderOptions,
-): OutgoingHttpHeaders {
-  const list = upstreamHeaderList(client, options.clientAddress, upstreamHeaderTemplate(options));
-  const headers: Record<string, string | string[]> = {};
-  for (let index = 0; index < list.length; index += 2) {
-    const [name, value] = [list[index] ?? '', list[index + 1] ?? ''];
-    const earlier = headers[name];
-    headers[name] = earlier === undefined ? value : [earlier, value].flat();
-  }
-  return headers;
 }
 
 /** Header names and values in turn, as http.request takes them without a setHeader call each. */
@@ -81,7 +66,7 @@ export type HeaderList = string[];
 const NOT_FORWARDED = new Set([...HOP_BY_HOP, ...CLIENT_ONLY, ...FRAMING]);
 
 /** The headers the proxy itself sets on every upstream request of one route, computed once. */
-export function upstreamHeaderTemplate(options: Omit<UpstreamHeaderOptions, 'clientAddress'>): readonly string[] {
+export function upstreamHeaderTemplate(options: UpstreamHeaderOptions): readonly string[] {
   const fixed = ['host', options.upstreamHost];
   if (options.authorization !== undefined) fixed.push('authorization', options.authorization);
   fixed.push('x-forwarded-proto', 'http');
@@ -89,18 +74,22 @@ export function upstreamHeaderTemplate(options: Omit<UpstreamHeaderOptions, 'cli
   return fixed;
 }
 
-/** The upstream request's headers: the template, the client's address, and what the client may pass on. */
+/**
+ * The upstream request's headers: the template, the client's address, and what the client may
+ * pass on, less the names in `dropped` (the client's conditionals when the proxy asks with its own).
+ */
 export function upstreamHeaderList(
   client: IncomingHttpHeaders,
   clientAddress: string,
   template: readonly string[],
+  dropped?: ReadonlySet<string>,
 ): HeaderList {
   const list = template.slice();
   list.push('x-forwarded-for', clientAddress);
   const named = client.connection === undefined ? undefined : connectionNamed(client.connection);
   for (const name in client) {
     const value = client[name];
-    if (value === undefined || NOT_FORWARDED.has(name) || named?.has(name)) continue;
+    if (value === undefined || NOT_FORWARDED.has(name) || named?.has(name) || dropped?.has(name)) continue;
     if (typeof value === 'string') list.push(name, value);
     else for (const each of value) list.push(name, each);
   }

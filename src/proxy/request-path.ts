@@ -1,8 +1,4 @@
-export type PathVerdict =
-  { ok: true; path: string; route: 'content' | 'status' } | { ok: false; status: 400 | 404; reason: string };
-
 export const STATUS_PATH = '/pulp/api/v3/status/';
-const CONTENT_PREFIX = '/pulp/content/';
 
 export type SafePathVerdict = { ok: true; decoded: string } | { ok: false; status: 400; reason: string };
 
@@ -34,15 +30,4 @@ export function checkPathSafety(target: string): SafePathVerdict {
     return { ok: false, status: 400, reason: 'path escapes its folder' };
   if (encoded && /%2f/i.test(rawPath)) return { ok: false, status: 400, reason: 'encoded slash in path' };
   return { ok: true, decoded };
-}
-
-/** Pulp's content and status paths only, each checked by checkPathSafety first. */
-export function checkRequestTarget(target: string): PathVerdict {
-  const safe = checkPathSafety(target);
-  if (!safe.ok) return safe;
-  const { decoded } = safe;
-  if (decoded.startsWith(CONTENT_PREFIX) && decoded.length > CONTENT_PREFIX.length)
-    return { ok: true, path: target, route: 'content' };
-  if (decoded === STATUS_PATH) return { ok: true, path: target, route: 'status' };
-  return { ok: false, status: 404, reason: 'not a proxied path (only /pulp/content/ and the status endpoint)' };
 }

@@ -5,12 +5,12 @@ import { errorCodeOrMessage, errorMessage } from '../util/errors.js';
 import { CLIENT_CONDITIONALS, clientHasCurrentCopy, revalidationHeaders } from './cache-policy.js';
 import type { CacheHit, ContentCache } from './content-cache.js';
 import { zeroCounters, type PackageCacheCounters } from './counters.js';
-import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
+import { clientResponseHeaders, upstreamHeaderList, upstreamHeaderTemplate } from './headers.js';
 import { BUSY_RETRY_AFTER_SECONDS, PROXY_LIMITS, type ProxyLimits } from './limits.js';
 import type { ListenAddress } from './listen.js';
 import { checkRequestFraming } from './request-framing.js';
 import { STATUS_PATH } from './request-path.js';
-import { mirrorRoutePath, resolveRoute, routeTable, type MirrorRoute, type Route, type RouteTable } from './routes.js';
+import { resolveRoute, routeTable, type MirrorRoute, type Route, type RouteTable } from './routes.js';
 import { Upstream } from './upstream.js';
 
 export interface AccessLogEntry {
@@ -55,7 +55,11 @@ export function formatAccessLog(entry: AccessLogEntry): string {
 export class AuthProxy {
   private readonly server: http.Server;
   private readonly pulp: Upstream | undefined;
-  private readonly mirrorUpstreams = new Map<string, Upstream>();
+  /** Pulp's two routes: one pool of connections, two header templates (only content has the credential). */
+  private readonly pulpContent: RouteTarget | undefined;
+  private readonly pulpStatus: RouteTarget | undefined;
+  /** Each mirror's route, by the object resolveRoute hands back for it. */
+  private readonly mirrorTargets = new Map<MirrorRoute, RouteTarget>();
   private readonly routes: RouteTable;
   private readonly counted: PackageCacheCounters = zeroCounters();
   private readonly authorization: string | undefined;
@@ -67,8 +71,6 @@ export class AuthProxy {
   private readonly closing = new WeakSet<Socket>();
   /** Upstream requests on a socket or waiting in the agent's queue for one. */
   private upstreamInFlight = 0;
-  /** host:port the proxy listens on, sent as X-Forwarded-Host instead of the client's claim. */
-  private ownHost: string | undefined;
 
   constructor(private readonly options: AuthProxyOptions) {
     this.limits = { ...PROXY_LIMITS, ...options.limits };
@@ -84,10 +86,12 @@ export class AuthProxy {
           });
     for (const mirror of options.mirrors ?? []) {
       const what = `mirror ${mirror.distro}/${mirror.name}`;
-      this.mirrorUpstreams.set(
-        mirrorRoutePath(mirror.distro, mirror.name),
-        new Upstream(mirror.url, { sockets, what }),
-      );
+      const upstream = new Upstream(mirror.url, { sockets, what });
+      this.mirrorTargets.set(mirror, { upstream, credentialed: false, headers: [] });
+    }
+    if (this.pulp !== undefined) {
+      this.pulpContent = { upstream: this.pulp, credentialed: true, headers: [] };
+      this.pulpStatus = { upstream: this.pulp, credentialed: false, headers: [] };
     }
     this.routes = routeTable(this.pulp !== undefined, options.mirrors ?? []);
     const { credentials } = options;
@@ -140,8 +144,14 @@ export class AuthProxy {
     });
     const address = this.server.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-    this.ownHost = `${host}:${address.port}`;
-    return `http://${this.ownHost}`;
+    // What the client reached, sent as X-Forwarded-Host instead of the client's claim.
+    const forwardedHost = `${host}:${address.port}`;
+    for (const target of [this.pulpContent, this.pulpStatus, ...this.mirrorTargets.values()]) {
+      if (target === undefined) continue;
+      const authorization = target.credentialed ? this.authorization : undefined;
+      target.headers = upstreamHeaderTemplate({ upstreamHost: target.upstream.host, forwardedHost, authorization });
+    }
+    return `http://${forwardedHost}`;
   }
 
   async stop(): Promise<void> {
@@ -149,7 +159,7 @@ export class AuthProxy {
     for (const socket of this.sockets) socket.destroy();
     await closed;
     this.pulp?.destroy();
-    for (const upstream of this.mirrorUpstreams.values()) upstream.destroy();
+    for (const target of this.mirrorTargets.values()) target.upstream.destroy();
   }
 
   /** What was served so far, and from where. */
@@ -179,29 +189,36 @@ export class AuthProxy {
 
   private probe(pulp: Upstream, path: string): Promise<number> {
     return new Promise((resolve, reject) => {
-      const request = pulp
-        .transport()
-        .request(
-          pulp.url(path),
-          { method: 'GET', agent: pulp.agent, headers: { host: pulp.host }, timeout: 5000 },
-          (response) => {
-            response.resume();
-            resolve(response.statusCode ?? 0);
-          },
-        );
+      const request = pulp.request('GET', path, { host: pulp.host }, 5000);
+      request.once('response', (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      });
       request.on('timeout', () => request.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
       request.on('error', reject);
       request.end();
     });
   }
 
-  private upstreamOf(route: Route): Upstream {
-    const upstream =
-      route.kind === 'mirror'
-        ? this.mirrorUpstreams.get(mirrorRoutePath(route.mirror.distro, route.mirror.name))
-        : this.pulp;
-    if (upstream === undefined) throw new Error(`internal: no upstream for the ${route.kind} route`);
-    return upstream;
+  private targetOf(route: Route): RouteTarget {
+    const target = this.targetOrNone(route);
+    if (target === undefined) throw new Error(`internal: no upstream for the ${route.kind} route`);
+    return target;
+  }
+
+  private targetOrNone(route: Route): RouteTarget | undefined {
+    switch (route.kind) {
+      case 'pulp-content':
+        return this.pulpContent;
+      case 'pulp-status':
+        return this.pulpStatus;
+      case 'mirror':
+        return this.mirrorTargets.get(route.mirror);
+      default: {
+        const never: never = route;
+        return never;
+      }
+    }
   }
 
   private warnOnce(key: string, line: string): void {
@@ -213,7 +230,8 @@ export class AuthProxy {
   /** Every request ends in an answer: a fault while handling one is a 500, never an unhandled rejection. */
   private serve(request: IncomingMessage, response: ServerResponse): void {
     this.counted.requests++;
-    const log = new RequestLog(request, this.options.onAccess);
+    const { onAccess } = this.options;
+    const log: AccessRecord = onAccess ? new RequestLog(request, onAccess) : UNLOGGED;
     this.handle(request, response, log).catch((error: unknown) => {
       const message = errorMessage(error);
       this.warnOnce(`fault:${message}`, `auth proxy: fault while serving a request: ${message}`);
@@ -227,7 +245,7 @@ export class AuthProxy {
     });
   }
 
-  private async handle(request: IncomingMessage, response: ServerResponse, log: RequestLog): Promise<void> {
+  private async handle(request: IncomingMessage, response: ServerResponse, log: AccessRecord): Promise<void> {
     const method = request.method ?? 'GET';
     const target = request.url ?? '';
     // A refusal closes the connection: a client that sent what the proxy refuses is not read further.
@@ -247,13 +265,12 @@ export class AuthProxy {
     if (!framing.ok) return refuse(framing.status, framing.reason);
     const route = resolveRoute(target, this.routes);
     if (!route.ok) return refuse(route.status, route.reason);
-    const upstream = this.upstreamOf(route);
-    const upstreamUrl = upstream.url(route.upstreamPath);
+    const { upstream, headers: template } = this.targetOf(route);
 
     const cache = this.options.cache;
     const policy =
       cache !== undefined && method === 'GET' && request.headers.range === undefined ? cache.policyFor(route) : 'none';
-    const cacheKey = cache !== undefined && policy !== 'none' ? cache.keyFor(route, upstreamUrl) : undefined;
+    const cacheKey = cache !== undefined && policy !== 'none' ? cache.keyFor(route, upstream) : undefined;
     let stored: CacheHit | undefined;
     if (cache !== undefined && cacheKey !== undefined) {
       stored = await cache.lookup(cacheKey);
@@ -277,24 +294,14 @@ export class AuthProxy {
       const retryAfter = String(BUSY_RETRY_AFTER_SECONDS);
       return refuse(503, 'the proxy is busy: too many requests wait for the upstream', { 'retry-after': retryAfter });
     }
-    const headers = upstreamRequestHeaders(request.headers, {
-      upstreamHost: upstream.host,
-      // Only Pulp's content route carries the credential: never the status endpoint, never a mirror.
-      authorization: route.kind === 'pulp-content' ? this.authorization : undefined,
-      clientAddress: request.socket.remoteAddress ?? '',
-      forwardedHost: this.ownHost,
-    });
-    if (cacheKey !== undefined) {
-      // The proxy asks with its own copy's validators, so a full answer can be stored whole.
-      for (const name of CLIENT_CONDITIONALS) delete headers[name];
-      Object.assign(headers, stored ? revalidationHeaders(stored.headers) : {});
-    }
-    const upstreamRequest = upstream.transport().request(upstreamUrl, {
-      method,
-      headers,
-      agent: upstream.agent,
-      timeout: this.options.upstreamTimeoutMs ?? 60_000,
-    });
+    const clientAddress = request.socket.remoteAddress ?? '';
+    // Where it caches, the proxy asks with its own copy's validators, so a full answer can be stored whole.
+    const dropped = cacheKey === undefined ? undefined : CLIENT_CONDITIONALS;
+    const headers = upstreamHeaderList(request.headers, clientAddress, template, dropped);
+    const validators = stored ? revalidationHeaders(stored.headers) : undefined;
+    for (const name in validators) headers.push(name, validators[name] ?? '');
+    const timeout = this.options.upstreamTimeoutMs ?? 60_000;
+    const upstreamRequest = upstream.request(method, route.upstreamPath, headers, timeout);
     this.upstreamInFlight++;
     upstreamRequest.once('close', () => this.upstreamInFlight--);
     const abort = () => {
@@ -335,7 +342,11 @@ export class AuthProxy {
         this.warnOnce(`answer:${message}`, `auth proxy: unusable answer from upstream: ${message}`);
         return refuse(502, 'the upstream answered with an invalid response');
       }
-      this.relayBody(upstreamResponse, response, status === 200 ? cacheKey : undefined)
+      const relayed =
+        cacheKey !== undefined && status === 200
+          ? this.relayBody(upstreamResponse, response, cacheKey)
+          : relayOnly(upstreamResponse, response);
+      relayed
         .then(
           (relayed) => {
             log.bytes = relayed.bytes;
@@ -362,7 +373,7 @@ export class AuthProxy {
     request: IncomingMessage,
     response: ServerResponse,
     stored: CacheHit,
-    log: RequestLog,
+    log: AccessRecord,
     how: 'hit' | 'revalidated',
   ): Promise<void> {
     log.cache = how;
@@ -403,10 +414,10 @@ export class AuthProxy {
   private async relayBody(
     source: IncomingMessage,
     destination: ServerResponse,
-    cachePath: string | undefined,
+    cachePath: string,
   ): Promise<{ bytes: number; stored: boolean }> {
     const cache = this.options.cache;
-    const writer = cachePath !== undefined && cache ? await cache.writer(cachePath, source.headers) : undefined;
+    const writer = cache ? await cache.writer(cachePath, source.headers) : undefined;
     let bytes = 0;
     source.on('data', (chunk: Buffer) => (bytes += chunk.length));
     source.pipe(destination, { end: false });
@@ -423,8 +434,48 @@ export class AuthProxy {
   }
 }
 
+/** One route's upstream and the headers the proxy sets on each of its requests (set once it listens). */
+interface RouteTarget {
+  upstream: Upstream;
+  /** Whether the route carries Pulp's credential: Pulp's content route only, never its status or a mirror. */
+  credentialed: boolean;
+  headers: readonly string[];
+}
+
+/**
+ * The body of an answer that is not cached, piped with backpressure; a body cut short upstream
+ * is cut short for the client too (destroyed, not ended). Bytes are counted for the counters and the log.
+ */
+function relayOnly(source: IncomingMessage, destination: ServerResponse): Promise<{ bytes: number; stored: boolean }> {
+  return new Promise((resolve) => {
+    let bytes = 0;
+    source.on('data', (chunk: Buffer) => (bytes += chunk.length));
+    // The close below handles a body cut short; an error event must not go unhandled meanwhile.
+    source.on('error', ignore);
+    source.once('close', () => {
+      if (!source.complete) destination.destroy();
+    });
+    let settled = false;
+    const settle = () => {
+      if (settled) return;
+      settled = true;
+      resolve({ bytes, stored: false });
+    };
+    destination.once('finish', settle);
+    destination.once('close', settle);
+    source.pipe(destination);
+  });
+}
+
+/** What handling a request records for its access log line. */
+interface AccessRecord {
+  bytes: number;
+  cache: AccessLogEntry['cache'];
+  done(status: number): void;
+}
+
 /** The access log line of one request, written once whichever way the request ends. */
-class RequestLog {
+class RequestLog implements AccessRecord {
   private readonly started = Date.now();
   private written = false;
   bytes = 0;
@@ -432,7 +483,7 @@ class RequestLog {
 
   constructor(
     private readonly request: IncomingMessage,
-    private readonly onAccess: ((entry: AccessLogEntry) => void) | undefined,
+    private readonly onAccess: (entry: AccessLogEntry) => void,
   ) {}
 
   done(status: number): void {
@@ -441,6 +492,11 @@ class RequestLog {
     const path = (this.request.url ?? '').split('?')[0] ?? '';
     const method = this.request.method ?? '';
     const durationMs = Date.now() - this.started;
-    this.onAccess?.({ method, path, status, bytes: this.bytes, durationMs, cache: this.cache });
+    this.onAccess({ method, path, status, bytes: this.bytes, durationMs, cache: this.cache });
   }
 }
+
+function ignore(): void {}
+
+/** Stands in for the log when nobody listens: what is recorded on it is never read. */
+const UNLOGGED: AccessRecord = { bytes: 0, cache: '-', done: ignore };

@@ -1,43 +1,80 @@
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
+import http, { type ClientRequest, type OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
+import type { HeaderList } from './headers.js';
 
-/** One server the proxy forwards to (Pulp, or a plain mirror), with its own pool of connections. */
+/** Targets made only of these characters come out of URL parsing unchanged, so they need none. */
+const PLAIN_TARGET = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*$/;
+
+/**
+ * One server the proxy forwards to (Pulp, or a plain mirror): its keep-alive connections and
+ * what every request to it shares, worked out once (the agent, the request options, the path
+ * prefix). A request then costs one options object, not a URL parsed and turned back into options.
+ */
 export class Upstream {
-  readonly base: URL;
-  readonly agent: http.Agent;
+  readonly origin: string;
+  /** host[:port] as the upstream expects it in Host. */
+  readonly host: string;
+  private readonly agent: http.Agent;
+  private readonly send: typeof http.request;
+  private readonly protocol: string;
+  private readonly hostname: string;
+  private readonly port: string;
+  private readonly pathPrefix: string;
 
-  constructor(url: string, options: { sockets: number; caFile?: string; what: string }) {
-    this.base = new URL(url);
-    if (this.base.username || this.base.password) {
+  constructor(url: string, options: { sockets: number; caFile?: string | undefined; what: string }) {
+    const base = new URL(url);
+    if (base.username || base.password) {
       throw new Error(`the ${options.what} URL must not carry credentials; the proxy adds them itself, or none`);
     }
+    this.origin = base.origin;
+    this.host = base.host;
+    this.protocol = base.protocol;
+    // URL keeps IPv6 hosts in brackets; the socket wants the bare address.
+    this.hostname = base.hostname.replace(/^\[(.*)\]$/, '$1');
+    this.port = base.port;
+    this.pathPrefix = base.pathname.replace(/\/+$/, '');
     const agentOptions = { keepAlive: true, maxSockets: options.sockets, keepAliveMsecs: 1000 };
-    this.agent =
-      this.base.protocol === 'https:'
-        ? new https.Agent({ ...agentOptions, ...(options.caFile ? { ca: readFileSync(options.caFile) } : {}) })
-        : new http.Agent(agentOptions);
+    const secure = base.protocol === 'https:';
+    this.agent = secure
+      ? new https.Agent({ ...agentOptions, ...(options.caFile ? { ca: readFileSync(options.caFile) } : {}) })
+      : new http.Agent(agentOptions);
+    this.send = secure ? https.request : http.request;
   }
 
-  get origin(): string {
-    return this.base.origin;
+  /** A request for a path below the base URL's own path (kept as a prefix); the caller ends it. */
+  request(method: string, path: string, headers: HeaderList | OutgoingHttpHeaders, timeout: number): ClientRequest {
+    return this.send({
+      protocol: this.protocol,
+      hostname: this.hostname,
+      port: this.port,
+      path: this.path(path),
+      method,
+      headers,
+      agent: this.agent,
+      timeout,
+    });
   }
 
-  get host(): string {
-    return this.base.host;
-  }
-
-  transport(): typeof http | typeof https {
-    return this.base.protocol === 'https:' ? https : http;
-  }
-
-  /** The upstream URL of a path below the base URL's own path (which is kept as a prefix). */
-  url(path: string): URL {
-    const prefix = this.base.pathname.replace(/\/+$/, '');
-    return new URL(`${prefix}/${path.replace(/^\/+/, '')}`, this.base.origin);
+  /** The full URL a path is fetched from. */
+  href(path: string): string {
+    return new URL(this.joined(path), this.origin).href;
   }
 
   destroy(): void {
     this.agent.destroy();
   }
+
+  private joined(path: string): string {
+    return `${this.pathPrefix}/${path.charCodeAt(0) === SLASH ? path.replace(/^\/+/, '') : path}`;
+  }
+
+  private path(path: string): string {
+    const joined = this.joined(path);
+    if (PLAIN_TARGET.test(joined)) return joined;
+    const url = new URL(joined, this.origin);
+    return `${url.pathname}${url.search}`;
+  }
 }
+
+const SLASH = 0x2f;

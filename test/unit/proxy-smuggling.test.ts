@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { upstreamRequestHeaders } from '../../src/proxy/headers.js';
+import { upstreamHeaderList, upstreamHeaderTemplate } from '../../src/proxy/headers.js';
 import { checkRequestFraming } from '../../src/proxy/request-framing.js';
 import { AuthProxy, type AccessLogEntry } from '../../src/proxy/server.js';
 import { exchange, startRecordingUpstream, statusesOf, type RecordingUpstream } from '../helpers/recording-upstream.js';
@@ -169,13 +169,13 @@ describe('the framing verdict and the forwarded headers', () => {
       'proxy-connection': 'keep-alive',
       'x-kept': '1',
     };
-    const forwarded = upstreamRequestHeaders(client, {
+    const template = upstreamHeaderTemplate({
       upstreamHost: 'pulp:443',
       authorization: 'Basic x',
-      clientAddress: '127.0.0.1',
       forwardedHost: '127.0.0.1:8080',
     });
+    const forwarded = upstreamHeaderList(client, '127.0.0.1', template).filter((_, index) => index % 2 === 0);
     const expected = ['authorization', 'host', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-kept'];
-    assert.deepEqual(Object.keys(forwarded).sort(), expected);
+    assert.deepEqual(forwarded.sort(), expected);
   });
 });

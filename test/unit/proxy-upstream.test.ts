@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { UpstreamPool } from '../../src/proxy/upstream-pool.js';
+import { Upstream } from '../../src/proxy/upstream.js';
 
-describe('the upstream pool', () => {
+describe('an upstream', () => {
   let server: http.Server;
   let port = 0;
   const seen: Array<{ url: string; host: string | undefined }> = [];
@@ -19,7 +19,7 @@ describe('the upstream pool', () => {
   });
   after(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-  function fetchThrough(pool: UpstreamPool, target: string): Promise<string> {
+  function fetchThrough(pool: Upstream, target: string): Promise<string> {
     return new Promise((resolve, reject) => {
       const request = pool.request('GET', target, ['host', pool.host], 5000);
       request.on('response', (response) => {
@@ -31,7 +31,7 @@ describe('the upstream pool', () => {
     });
   }
 
-  // The path Pulp sees is the one URL parsing of prefix + target gives, whether or not the pool skips the parsing.
+  // The path upstream sees is the one URL parsing of prefix + target gives, whether or not the parsing is skipped.
   const targets = [
     '/pulp/content/debian/bookworm/20261101T000000/dists/bookworm/Release',
     '/pulp/content/a/b%20c/d?x=1&y=%2F',
@@ -43,11 +43,14 @@ describe('the upstream pool', () => {
   for (const prefix of ['', '/pulp-behind/', '/pulp-behind']) {
     it(`sends the path URL parsing gives, with the upstream prefix "${prefix}"`, async () => {
       const upstream = new URL(`http://127.0.0.1:${port}${prefix}`);
-      const pool = new UpstreamPool(upstream, { sockets: 4 });
+      const pool = new Upstream(upstream.href, { sockets: 4, what: 'upstream' });
       try {
         for (const target of targets) {
           const expected = new URL(`${upstream.pathname.replace(/\/+$/, '')}${target}`, upstream.origin);
           assert.equal(await fetchThrough(pool, target), `${expected.pathname}${expected.search}`, target);
+          assert.equal(pool.href(target), expected.href, target);
+          // A mirror route hands over its path without the leading slash: the same request goes out.
+          assert.equal(await fetchThrough(pool, target.slice(1)), `${expected.pathname}${expected.search}`, target);
         }
         assert.equal(seen.at(-1)?.host, `127.0.0.1:${port}`);
       } finally {
@@ -57,7 +60,7 @@ describe('the upstream pool', () => {
   }
 
   it('keeps its connections open between requests', async () => {
-    const pool = new UpstreamPool(new URL(`http://127.0.0.1:${port}`), { sockets: 4 });
+    const pool = new Upstream(`http://127.0.0.1:${port}`, { sockets: 4, what: 'upstream' });
     const sockets = new Set<unknown>();
     const onConnection = (socket: unknown) => sockets.add(socket);
     server.on('connection', onConnection);
@@ -68,5 +71,12 @@ describe('the upstream pool', () => {
       server.off('connection', onConnection);
       pool.destroy();
     }
+  });
+
+  it('refuses a base URL that carries credentials, naming what it is', () => {
+    assert.throws(
+      () => new Upstream(`http://user:secret@127.0.0.1:${port}/debian/`, { sockets: 1, what: 'mirror debian/main' }),
+      /^Error: the mirror debian\/main URL must not carry credentials/,
+    );
   });
 });
