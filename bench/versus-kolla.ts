@@ -204,6 +204,50 @@ function checkSameWork(scenario: Scenario, runs: Partial<Record<Tool, Measuremen
   return problems;
 }
 
+const machine = { hostname: hostname(), cpus: cpus().length, cpu: cpus()[0]?.model ?? '', memoryGB: totalmem() / 1e9 };
+
+/** The JSON, written again after every scenario so a run cut short still leaves what it measured. */
+function writeResults(bench: Bench, results: readonly ScenarioResult[], loadAtStart: number, complete: boolean) {
+  const runs = results.flatMap((result) =>
+    Object.values(result.runs).map(({ dockerfiles, ...run }) => ({
+      ...run,
+      scenario: result.scenario,
+      images: dockerfiles.size,
+    })),
+  );
+  const json = {
+    benchmark: 'versus-kolla',
+    at: new Date().toISOString(),
+    complete,
+    tree: options.tree,
+    regexes,
+    kolla: { checkout: kollaCheckout, pbrVersion: PBR_VERSION },
+    machine,
+    loadAverage: { start: loadAtStart, now: loadavg()[0] ?? 0 },
+    base: { image: bench.shared.baseImage, tag: bench.shared.baseTag, prepareSeconds: bench.prepSeconds },
+    rows: rows(results, tools),
+    runs,
+  };
+  mkdirSync(dirname(options.out), { recursive: true });
+  writeFileSync(options.out, `${JSON.stringify(json, null, 2)}\n`);
+}
+
+function printReport(results: readonly ScenarioResult[]): void {
+  const allRows = rows(results, tools);
+  console.log(
+    `\nci-builder versus kolla-build, tree ${options.tree} (${regexes.join(' ')}), ${new Date().toISOString()}`,
+  );
+  console.log(`kolla-build: ${kollaCheckout} (PBR_VERSION ${PBR_VERSION}); machine: ${machine.cpus} × ${machine.cpu}`);
+  console.log('seconds are wall time of the whole command; (n) images built; load: 1-min load average at the start\n');
+  for (const line of table(allRows)) console.log(line);
+  console.log(`\n${packageCacheRatios(allRows)}`);
+  for (const scenario of scenarios) {
+    const caveat = scenarioPlan(scenario).kollaBuildCaveat;
+    if (caveat !== null && tools.includes('kolla-build')) console.log(`${scenario}: ${caveat}`);
+  }
+  console.log(`\nwritten to ${options.out}`);
+}
+
 async function main(): Promise<number> {
   const loadAtStart = loadavg()[0] ?? 0;
   const registry = await startRegistry(join(work, 'registry'));
@@ -220,6 +264,7 @@ async function main(): Promise<number> {
     const runs: ScenarioResult['runs'] = {};
     for (const tool of tools) runs[tool] = measure(bench, tool, scenario);
     results.push({ scenario, loadAverage, runs });
+    writeResults(bench, results, loadAtStart, false);
     const problems = checkSameWork(scenario, runs);
     if (problems.length > 0) {
       for (const problem of problems.slice(0, 20)) console.error(`bench/versus-kolla: ${problem}`);
@@ -227,47 +272,9 @@ async function main(): Promise<number> {
       return 1;
     }
   }
-  const allRows = rows(results, tools);
-  const machine = {
-    hostname: hostname(),
-    cpus: cpus().length,
-    cpu: cpus()[0]?.model ?? '',
-    memoryGB: totalmem() / 1e9,
-  };
-  console.log(
-    `\nci-builder versus kolla-build, tree ${options.tree} (${regexes.join(' ')}), ${new Date().toISOString()}`,
-  );
-  console.log(`kolla-build: ${kollaCheckout} (PBR_VERSION ${PBR_VERSION}); machine: ${machine.cpus} × ${machine.cpu}`);
-  console.log('seconds are wall time of the whole command; (n) images built; load: 1-min load average at the start\n');
-  for (const line of table(allRows)) console.log(line);
-  console.log(`\n${packageCacheRatios(allRows)}`);
-  for (const scenario of scenarios) {
-    const caveat = scenarioPlan(scenario).kollaBuildCaveat;
-    if (caveat !== null && tools.includes('kolla-build')) console.log(`${scenario}: ${caveat}`);
-  }
-  const runs = results.flatMap((result) =>
-    Object.values(result.runs).map(({ dockerfiles, ...run }) => ({
-      ...run,
-      scenario: result.scenario,
-      images: dockerfiles.size,
-    })),
-  );
-  const json = {
-    benchmark: 'versus-kolla',
-    at: new Date().toISOString(),
-    tree: options.tree,
-    regexes,
-    kolla: { checkout: kollaCheckout, pbrVersion: PBR_VERSION },
-    machine,
-    loadAverage: { start: loadAtStart, end: loadavg()[0] ?? 0 },
-    base: { image: bench.shared.baseImage, tag: bench.shared.baseTag, prepareSeconds: bench.prepSeconds },
-    rows: allRows,
-    runs,
-  };
-  mkdirSync(dirname(options.out), { recursive: true });
-  writeFileSync(options.out, `${JSON.stringify(json, null, 2)}\n`);
-  console.log(`\nwritten to ${options.out}`);
-  return allRows.some((row) => Object.keys(row.failed).length > 0) ? 1 : 0;
+  writeResults(bench, results, loadAtStart, true);
+  printReport(results);
+  return rows(results, tools).some((row) => Object.keys(row.failed).length > 0) ? 1 : 0;
 }
 
 async function stopAll(): Promise<void> {
