@@ -31,15 +31,18 @@ export function scenarioPlan(scenario: Scenario): ScenarioPlan {
         push: false,
         change: () => undefined,
         kollaBuildCaveat:
-          'kolla-build has no reuse of its own: it builds every image again and the docker layer cache answers ' +
-          'each step (--skip-existing would skip by tag alone, wrong after a change, so it is not used)',
+          'kolla-build has no reuse of its own: it builds every image again. The layer cache answers base, but ' +
+          'kolla-build labels each image with its build time and tag, so every child has a new parent and is ' +
+          'built from scratch (--skip-existing would skip by tag alone, wrong after a change: not used)',
       };
     case 'leaf':
       return {
         title: `one leaf changed (${LEAF_IMAGE})`,
         push: false,
         change: (workspace, stamp) => changeLeaf(workspace.tree, LEAF_IMAGE, stamp),
-        kollaBuildCaveat: 'kolla-build rebuilds every selected image; the layer cache answers the unchanged ones',
+        kollaBuildCaveat:
+          'kolla-build cannot rebuild just the changed image: it builds every selected image again, and ' +
+          'its per-run labels give every child a new parent (as with nothing changed)',
       };
     case 'base':
       return {
