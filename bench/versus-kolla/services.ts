@@ -4,7 +4,7 @@
  * without authentication, on a free loopback port.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
@@ -43,10 +43,14 @@ function stopper(child: ChildProcess, after: () => void = () => undefined): () =
   };
 }
 
-function capture(child: ChildProcess): () => string {
-  let log = '';
-  child.stderr?.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-4000)));
-  return () => log;
+/**
+ * A service's output goes to a file, not a pipe: the bench waits for its tools synchronously, so nothing
+ * would drain a pipe, and a service blocked writing its log (dockerd logs every build step) stalls every build.
+ */
+function logFile(path: string): { fd: number; tail: () => string } {
+  const fd = openSync(path, 'w');
+  const tail = () => (existsSync(path) ? readFileSync(path, 'utf8').slice(-4000) : '');
+  return { fd, tail };
 }
 
 /** dockerd as a plain host allows it: no bridge, no iptables; builds use the host network. */
@@ -55,13 +59,14 @@ export async function startDockerd(dir: string): Promise<Service> {
   const socket = join(dir, 'docker.sock');
   const args = ['--iptables=false', '--ip-masq=false', '--bridge=none'];
   args.push('--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'docker.pid'));
-  const child = spawn('dockerd', [...args, '-H', `unix://${socket}`], { stdio: ['ignore', 'ignore', 'pipe'] });
-  const log = capture(child);
+  const log = logFile(join(dir, 'dockerd.log'));
+  const child = spawn('dockerd', [...args, '-H', `unix://${socket}`], { stdio: ['ignore', log.fd, log.fd] });
+  closeSync(log.fd);
   const address = `unix://${socket}`;
   const info = () =>
     spawnSync('/usr/bin/docker', ['info'], { env: { ...process.env, DOCKER_HOST: address }, stdio: 'ignore' })
       .status === 0;
-  await waitFor('dockerd', info, child, log);
+  await waitFor('dockerd', info, child, log.tail);
   // dockerd can leave its default network namespace mounted under the exec root.
   const unmount = () => spawnSync('umount', ['--lazy', join(dir, 'exec/netns/default')], { stdio: 'ignore' });
   return { address, stop: stopper(child, unmount) };
@@ -91,9 +96,10 @@ export async function startRegistry(dir: string): Promise<Service> {
     '',
   ];
   writeFileSync(join(dir, 'config.yml'), config.join('\n'));
-  const child = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'ignore', 'pipe'] });
-  const log = capture(child);
+  const log = logFile(join(dir, 'registry.log'));
+  const child = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', log.fd, log.fd] });
+  closeSync(log.fd);
   const address = `127.0.0.1:${port}`;
-  await waitFor('docker-registry', async () => (await fetch(`http://${address}/v2/`)).status === 200, child, log);
+  await waitFor('docker-registry', async () => (await fetch(`http://${address}/v2/`)).status === 200, child, log.tail);
   return { address, stop: stopper(child) };
 }
