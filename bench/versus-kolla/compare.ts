@@ -1,0 +1,50 @@
+/**
+ * The versus-kolla bench only means something when both tools build the same thing: the same images,
+ * from the same Dockerfiles. Two things may differ and are set aside: the run's tag (each run has its
+ * own) and the bench's own marker step in the base image (each tool its own value, so none reuses another's).
+ */
+import { readFileSync } from 'node:fs';
+import type { Measurement } from './runners.js';
+
+const BENCH_MARKER_LINE = /^RUN echo .* > \/etc\/ci-builder-bench-run$/gm;
+
+function normalized(file: string, tag: string): string[] {
+  return readFileSync(file, 'utf8')
+    .replaceAll(`:${tag}`, ':<tag>')
+    .replace(BENCH_MARKER_LINE, 'RUN <the bench marker, per tool>')
+    .trimEnd()
+    .split('\n');
+}
+
+/** One line per material difference between two runs' Dockerfiles; empty when they built the same. */
+export function dockerfileDifferences(a: Measurement, b: Measurement): string[] {
+  const differences: string[] = [];
+  const images = [...new Set([...a.dockerfiles.keys(), ...b.dockerfiles.keys()])].sort();
+  for (const image of images) {
+    const [fileA, fileB] = [a.dockerfiles.get(image), b.dockerfiles.get(image)];
+    // ci-builder writes no Dockerfile for an image it reused; whether both covered it is selectionDifference's.
+    if (fileA === undefined || fileB === undefined) continue;
+    const [linesA, linesB] = [normalized(fileA, a.tag), normalized(fileB, b.tag)];
+    const line = linesA.findIndex((text, index) => text !== linesB[index]);
+    const at = line === -1 && linesA.length !== linesB.length ? Math.min(linesA.length, linesB.length) : line;
+    if (at !== -1) {
+      const quote = (text: string | undefined) => JSON.stringify(text ?? '<end of file>');
+      differences.push(`${image} line ${at + 1}: ${a.tool} ${quote(linesA[at])}, ${b.tool} ${quote(linesB[at])}`);
+    }
+  }
+  return differences;
+}
+
+/** What a run made available: built, or (ci-builder) found at its input digest. */
+export function imagesOf(run: Measurement): string[] {
+  return [...run.built, ...run.reused].sort();
+}
+
+/** A difference in selection: the two runs did not cover the same images. */
+export function selectionDifference(a: Measurement, b: Measurement): string | null {
+  const [setA, setB] = [imagesOf(a), imagesOf(b)];
+  const onlyA = setA.filter((name) => !setB.includes(name));
+  const onlyB = setB.filter((name) => !setA.includes(name));
+  if (onlyA.length === 0 && onlyB.length === 0) return null;
+  return `${a.tool} only: ${onlyA.join(' ') || '-'}; ${b.tool} only: ${onlyB.join(' ') || '-'}`;
+}
