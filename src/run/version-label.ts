@@ -25,11 +25,25 @@ export async function addVersionLabel(
     return fail({ kind: 'build', message: `${VERSION_PACKAGE_LABEL} "${pkg}" is not a package name` });
   }
   const unreadable = `cannot read the version of ${pkg} in the image`;
-  const query = await engine.run({ reference, command: ['dpkg-query', '-W', '-f=${Version}', pkg], user: 'root' });
+  const ask = () => engine.run({ reference, command: ['dpkg-query', '-W', '-f=${Version}', pkg], user: 'root' });
+  let query = await ask();
+  if (query.ok && (query.value.exitCode !== 0 || query.value.output.trim() === '')) {
+    // Seen rarely with buildah's chroot runs on a busy host, never twice in a row: asked once more, and said.
+    onLine(`reading the version of ${pkg} failed (exit ${query.value.exitCode}): ${query.value.output.trim()}`);
+    query = await ask();
+  }
   if (!query.ok) return fail({ kind: query.failure.kind, message: `${unreadable}: ${query.failure.message}` });
   const version = query.value.output.trim();
   if (query.value.exitCode !== 0 || version === '') {
-    return fail({ kind: 'build', message: `${unreadable}: ${version.split('\n').at(-1) ?? ''}` });
+    // The engine's own last line ("Error: exit status 1") says less than the command's own words before it.
+    const said = version
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line !== '' && !/^(Error: )?exit status \d+$/.test(line));
+    return fail({
+      kind: 'build',
+      message: `${unreadable}: ${said.slice(-2).join('; ') || `exit ${query.value.exitCode}`}`,
+    });
   }
   const context = await mkdtemp(join(tmpdir(), 'ci-builder-label-'));
   try {
