@@ -4,16 +4,44 @@
  * own) and the bench's own marker step in the base image (each tool its own value, so none reuses another's).
  */
 import { readFileSync } from 'node:fs';
+import { REPOSITORY_BACKUP_DIR } from '../../src/repos/inject.js';
 import type { Measurement } from './runners.js';
 
 const BENCH_MARKER_LINE = /^RUN echo .* > \/etc\/ci-builder-bench-run$/gm;
 
 function normalized(file: string, tag: string): string[] {
-  return readFileSync(file, 'utf8')
+  const text = readFileSync(file, 'utf8')
     .replaceAll(`:${tag}`, ':<tag>')
     .replace(BENCH_MARKER_LINE, 'RUN <the bench marker, per tool>')
-    .trimEnd()
-    .split('\n');
+    .trimEnd();
+  return withoutPackageCacheSteps(text.split('\n'));
+}
+
+/**
+ * ci-builder's package cache adds a step after each FROM and one at the end that point the image's package
+ * sources at the run's proxy and put them back (wrapped in `USER root` ... `USER <user>` for a non-root
+ * image): build plumbing, not the image's content, so set aside as the tag is.
+ */
+function withoutPackageCacheSteps(lines: readonly string[]): string[] {
+  const logical: string[] = [];
+  for (const line of lines) {
+    const last = logical.length - 1;
+    if (last >= 0 && logical[last]?.endsWith('\\')) logical[last] = `${logical[last]}\n${line}`;
+    else logical.push(line);
+  }
+  const kept: string[] = [];
+  for (let index = 0; index < logical.length; index++) {
+    const line = logical[index] ?? '';
+    if (!line.startsWith('RUN set -e;') || !line.includes(REPOSITORY_BACKUP_DIR)) {
+      kept.push(line);
+      continue;
+    }
+    if (kept.at(-1) === 'USER root' && logical[index + 1]?.startsWith('USER ')) {
+      kept.pop();
+      index++;
+    }
+  }
+  return kept.flatMap((line) => line.split('\n'));
 }
 
 /** One line per material difference between two runs' Dockerfiles; empty when they built the same. */

@@ -11,7 +11,8 @@ export interface RepositorySnippets {
   restore: string;
 }
 
-const BACKUP_DIR = '/var/lib/ci-builder';
+/** Where the setup step keeps the image's own package sources until the restore step puts them back. */
+export const REPOSITORY_BACKUP_DIR = '/var/lib/ci-builder';
 
 export interface SnippetRequest {
   packageType: 'deb' | 'rpm';
@@ -24,11 +25,11 @@ export function repositorySnippets(request: SnippetRequest): RepositorySnippets 
   const guardNeedles = [PULP_CONTENT_PREFIX, ...(request.access.kind === 'proxy' ? [request.access.origin] : [])];
   const guard = `if grep -rqsF ${guardNeedles.map((needle) => `-e ${shellQuote(needle)}`).join(' ')} /etc/apt /etc/yum.repos.d /etc/dnf; then echo 'ci-builder: a repository mirror URL is still in the package manager configuration' >&2; exit 1; fi`;
   if (request.packageType === 'deb') {
-    const backup = `${BACKUP_DIR}/apt-sources.tar`;
+    const backup = `${REPOSITORY_BACKUP_DIR}/apt-sources.tar`;
     const lines = aptSourceLines(request.repositories, request.access, request.distro);
     return {
       setup: run([
-        `mkdir -p ${BACKUP_DIR}`,
+        `mkdir -p ${REPOSITORY_BACKUP_DIR}`,
         `if [ ! -e ${backup} ]; then cd /etc/apt && tar -cf ${backup} $(ls -d sources.list sources.list.d 2>/dev/null); fi`,
         'rm -rf /etc/apt/sources.list.d/*',
         `printf '%s\\n' ${lines.map(shellQuote).join(' ')} > /etc/apt/sources.list`,
@@ -37,16 +38,16 @@ export function repositorySnippets(request: SnippetRequest): RepositorySnippets 
         'cd /etc/apt && rm -rf sources.list sources.list.d && mkdir sources.list.d',
         `tar -xf ${backup}`,
         `rm -f ${backup}`,
-        `rmdir ${BACKUP_DIR} 2>/dev/null || true`,
+        `rmdir ${REPOSITORY_BACKUP_DIR} 2>/dev/null || true`,
         'rm -rf /var/lib/apt/lists/*',
         guard,
       ]),
     };
   }
-  const backup = `${BACKUP_DIR}/yum-repos.tar`;
+  const backup = `${REPOSITORY_BACKUP_DIR}/yum-repos.tar`;
   return {
     setup: run([
-      `mkdir -p ${BACKUP_DIR}`,
+      `mkdir -p ${REPOSITORY_BACKUP_DIR}`,
       `if [ ! -e ${backup} ]; then tar -C /etc -cf ${backup} yum.repos.d; fi`,
       ...dnfRewriteCommands(request.repositories, request.access),
     ]),
@@ -54,7 +55,7 @@ export function repositorySnippets(request: SnippetRequest): RepositorySnippets 
       'rm -rf /etc/yum.repos.d',
       `tar -C /etc -xf ${backup}`,
       `rm -f ${backup}`,
-      `rmdir ${BACKUP_DIR} 2>/dev/null || true`,
+      `rmdir ${REPOSITORY_BACKUP_DIR} 2>/dev/null || true`,
       '(dnf clean all >/dev/null 2>&1 || true)',
       guard,
     ]),
