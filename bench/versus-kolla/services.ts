@@ -5,7 +5,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '../../test/helpers/ports.js';
 import { join } from 'node:path';
 
 export interface Service {
@@ -70,18 +70,6 @@ export async function startDockerd(dir: string): Promise<Service> {
   // dockerd can leave its default network namespace mounted under the exec root.
   const unmount = () => spawnSync('umount', ['--lazy', join(dir, 'exec/netns/default')], { stdio: 'ignore' });
   return { address, stop: stopper(child, unmount) };
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Debian's docker-registry, anonymous, on loopback (docker and ci-builder push to loopback over plain HTTP). */

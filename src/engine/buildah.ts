@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fail, ok, type Result } from '../util/result.js';
 import { commandFailure, engineQuery, nothing, parseJson, presence, pullFailure, runEngineCommand } from './failure.js';
-import { labelFlags, runFlags } from './flags.js';
+import { labelFlags, registryFlags, runFlags } from './flags.js';
 import type {
   BuildRequest,
   Engine,
@@ -55,14 +55,7 @@ export class BuildahEngine implements Engine {
   }
 
   async push(request: PushRequest): EngineResult<void> {
-    const args = [
-      ...STORAGE,
-      'push',
-      `--tls-verify=${request.insecure ? 'false' : 'true'}`,
-      ...(request.authFile ? ['--authfile', request.authFile] : []),
-      request.reference,
-      `docker://${request.reference}`,
-    ];
+    const args = [...STORAGE, 'push', ...registryFlags(request), request.reference, `docker://${request.reference}`];
     // buildah push stages blobs in TMPDIR and leaves them there when stopped: a folder of its own is removed after.
     const scratch = await mkdtemp(join(tmpdir(), 'ci-builder-push-'));
     try {
@@ -77,13 +70,7 @@ export class BuildahEngine implements Engine {
   }
 
   async pull(request: PullRequest): EngineResult<ImageInfo> {
-    const args = [
-      ...STORAGE,
-      'pull',
-      `--tls-verify=${request.insecure ? 'false' : 'true'}`,
-      ...(request.authFile ? ['--authfile', request.authFile] : []),
-      `docker://${request.reference}`,
-    ];
+    const args = [...STORAGE, 'pull', ...registryFlags(request), `docker://${request.reference}`];
     const { signal, onLine } = request;
     const ran = await runEngineCommand(this.command, args, { signal, onLine });
     if (!ran.ok) return ran;

@@ -13,3 +13,11 @@ export function runFlags(request: RunRequest): string[] {
     ...(request.user ? ['--user', request.user] : []),
   ];
 }
+
+/** How buildah and podman reach a registry for a push or a pull: TLS checking and the run's auth file. */
+export function registryFlags(request: { insecure: boolean; authFile?: string }): string[] {
+  return [
+    `--tls-verify=${request.insecure ? 'false' : 'true'}`,
+    ...(request.authFile ? ['--authfile', request.authFile] : []),
+  ];
+}

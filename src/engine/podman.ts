@@ -1,6 +1,6 @@
 import { fail, ok, type Result } from '../util/result.js';
 import { commandFailure, engineQuery, nothing, parseJson, presence, pullFailure, runEngineCommand } from './failure.js';
-import { labelFlags, runFlags } from './flags.js';
+import { labelFlags, registryFlags, runFlags } from './flags.js';
 import type {
   BuildRequest,
   Engine,
@@ -89,8 +89,7 @@ export class PodmanEngine implements Engine {
     const args = [
       ...this.global,
       'push',
-      `--tls-verify=${request.insecure ? 'false' : 'true'}`,
-      ...(request.authFile ? ['--authfile', request.authFile] : []),
+      ...registryFlags(request),
       request.reference,
       `docker://${request.reference}`,
     ];
@@ -101,13 +100,7 @@ export class PodmanEngine implements Engine {
   }
 
   async pull(request: PullRequest): EngineResult<ImageInfo> {
-    const args = [
-      ...this.global,
-      'pull',
-      `--tls-verify=${request.insecure ? 'false' : 'true'}`,
-      ...(request.authFile ? ['--authfile', request.authFile] : []),
-      `docker://${request.reference}`,
-    ];
+    const args = [...this.global, 'pull', ...registryFlags(request), `docker://${request.reference}`];
     const { signal, onLine } = request;
     const ran = await runEngineCommand(this.command, args, { signal, onLine });
     if (!ran.ok) return ran;

@@ -63,7 +63,7 @@ export type RunEvent = { at: string } &
         name: string;
         reference: string;
         verdict: Verdict;
-        counts: Record<Severity, number>;
+        counts: ScanCounts;
         allowed: number;
         seconds: number;
       }
@@ -91,19 +91,7 @@ export type RunEvent = { at: string } &
         message: string;
         attempts: number;
       }
-    | {
-        type: 'scan';
-        reason: 'scanned';
-        name: string;
-        reference: string;
-        verdict: Verdict;
-        counts: ScanCounts;
-        allowed: number;
-        seconds: number;
-      }
   );
-
-/** Built but not pushed: its scan verdict keeps it out of the registry. */
 
 /** Distributes without the `at` field, which the emitter stamps. */
 export type RunEventInput = RunEvent extends infer E ? (E extends RunEvent ? Omit<E, 'at'> : never) : never;

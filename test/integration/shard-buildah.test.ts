@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -7,6 +6,7 @@ import { INPUT_DIGEST_LABEL } from '../../src/plan/plan.js';
 import type { RunSummary } from '../../src/report/summary.js';
 import { RegistryClient } from '../../src/registry/client.js';
 import { projectRoot, temporaryDir, writeTree } from '../helpers/files.js';
+import { forgetBuildahImages } from '../helpers/buildah-images.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 
@@ -14,19 +14,9 @@ const NAMESPACE = `shard-test-${Date.now()}`;
 /** sh-base on the base image; sh-a and sh-b on it; sh-leaf on sh-mid on it: three levels, two branches. */
 const TREE = ['sh-a', 'sh-b', 'sh-base', 'sh-leaf', 'sh-mid'];
 const SUBSET = ['^sh-a$', '^sh-b$', '^sh-leaf$'];
-const storage = ['--storage-driver', 'overlay'];
 const names = (entries: Array<{ name: string }>) => entries.map((entry) => entry.name).sort();
 
-/** The test's images (by namespace) leave buildah's storage: the next shard starts as on a fresh CI runner. */
-function forgetImages(): void {
-  const listed = execFileSync('buildah', [...storage, 'images', '--format', '{{.ID}} {{.Name}}'], { encoding: 'utf8' });
-  const ours = listed
-    .split('\n')
-    .filter((line) => line.includes(`/${NAMESPACE}/`))
-    .map((line) => line.split(' ')[0] ?? '');
-  const ids = [...new Set(ours)].filter((id) => id !== '');
-  if (ids.length > 0) execFileSync('buildah', [...storage, 'rmi', '-f', ...ids], { stdio: 'ignore' });
-}
+const forgetImages = () => forgetBuildahImages(NAMESPACE);
 
 /**
  * Small images FROM the suite's bootstrapped base keep this about the hand-over, not package installs; the

@@ -1,28 +1,18 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { RunSummary } from '../../src/report/summary.js';
+import { forgetBuildahImages } from '../helpers/buildah-images.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { projectRoot, temporaryDir, writeTree } from '../helpers/files.js';
 import { osvRecord } from '../helpers/osv-fixture.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 
 const NAMESPACE = `shard-pipeline-${Date.now()}`;
-const storage = ['--storage-driver', 'overlay'];
 const names = (entries: Array<{ name: string }>) => entries.map((entry) => entry.name).sort();
 
-/** The images of this test in buildah's storage (by their namespace), removed as a fresh runner would not have them. */
-function forgetImages(): void {
-  const listed = execFileSync('buildah', [...storage, 'images', '--format', '{{.ID}} {{.Name}}'], { encoding: 'utf8' });
-  const ours = listed
-    .split('\n')
-    .filter((line) => line.includes(`/${NAMESPACE}/`))
-    .map((line) => line.split(' ')[0] ?? '');
-  const ids = [...new Set(ours)].filter((id) => id !== '');
-  if (ids.length > 0) execFileSync('buildah', [...storage, 'rmi', '-f', ...ids], { stdio: 'ignore' });
-}
+const forgetImages = () => forgetBuildahImages(NAMESPACE);
 
 /**
  * A parent both sets need (overcloud's sh-over and seed's sh-seed are built FROM it): the pipeline's
