@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fail, ok, type Result } from '../util/result.js';
 import { commandFailure, engineQuery, nothing, parseJson, presence, pullFailure, runEngineCommand } from './failure.js';
-import { labelFlags, registryFlags, runFlags } from './flags.js';
+import { buildTargetFlags, registryFlags, runFlags } from './flags.js';
 import type {
   BuildRequest,
   Engine,
@@ -28,21 +28,7 @@ export class BuildahEngine implements Engine {
   constructor(private readonly command = 'buildah') {}
 
   async build(request: BuildRequest): EngineResult<ImageInfo> {
-    const args = [
-      ...STORAGE,
-      'bud',
-      '--isolation',
-      'chroot',
-      '--network',
-      'host',
-      '-f',
-      'Dockerfile',
-      '-t',
-      request.reference,
-      ...labelFlags(request.labels),
-      ...(request.noCache ? ['--no-cache'] : []),
-      '.',
-    ];
+    const args = [...STORAGE, 'bud', '--isolation', 'chroot', '--network', 'host', ...buildTargetFlags(request)];
     const { signal, onLine } = request;
     const ran = await runEngineCommand(this.command, args, { cwd: request.contextDir, signal, onLine });
     if (!ran.ok) return ran;

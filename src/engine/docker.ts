@@ -1,7 +1,7 @@
 import { dirname } from 'node:path';
 import { fail, ok, type Result } from '../util/result.js';
 import { commandFailure, engineQuery, nothing, parseJson, presence, pullFailure, runEngineCommand } from './failure.js';
-import { labelFlags, runFlags } from './flags.js';
+import { buildTargetFlags, runFlags } from './flags.js';
 import type {
   BuildRequest,
   Engine,
@@ -29,20 +29,7 @@ export class DockerEngine implements Engine {
   ) {}
 
   async build(request: BuildRequest): EngineResult<ImageInfo> {
-    const args = [
-      'build',
-      '--progress',
-      'plain',
-      '--network',
-      'host',
-      '-f',
-      'Dockerfile',
-      '-t',
-      request.reference,
-      ...labelFlags(request.labels),
-      ...(request.noCache ? ['--no-cache'] : []),
-      '.',
-    ];
+    const args = ['build', '--progress', 'plain', '--network', 'host', ...buildTargetFlags(request)];
     const ran = await runEngineCommand(this.command, args, {
       cwd: request.contextDir,
       env: { ...this.env, DOCKER_BUILDKIT: '1' },

@@ -1,7 +1,7 @@
-import type { RunRequest } from './types.js';
+import type { BuildRequest, RunRequest } from './types.js';
 
 /** `--label k=v` pairs, spelled the same by buildah and docker. */
-export function labelFlags(labels: Record<string, string>): string[] {
+function labelFlags(labels: Record<string, string>): string[] {
   return Object.entries(labels).flatMap(([key, value]) => ['--label', `${key}=${value}`]);
 }
 
@@ -19,5 +19,21 @@ export function registryFlags(request: { insecure: boolean; authFile?: string })
   return [
     `--tls-verify=${request.insecure ? 'false' : 'true'}`,
     ...(request.authFile ? ['--authfile', request.authFile] : []),
+  ];
+}
+
+/**
+ * The part of a build command buildah, podman and docker spell alike: the context's Dockerfile, the
+ * reference, the labels, no layer cache when asked, and the context folder last.
+ */
+export function buildTargetFlags(request: Pick<BuildRequest, 'reference' | 'labels' | 'noCache'>): string[] {
+  return [
+    '-f',
+    'Dockerfile',
+    '-t',
+    request.reference,
+    ...labelFlags(request.labels),
+    ...(request.noCache ? ['--no-cache'] : []),
+    '.',
   ];
 }

@@ -1,6 +1,6 @@
 import { fail, ok, type Result } from '../util/result.js';
 import { commandFailure, engineQuery, nothing, parseJson, presence, pullFailure, runEngineCommand } from './failure.js';
-import { labelFlags, registryFlags, runFlags } from './flags.js';
+import { buildTargetFlags, registryFlags, runFlags } from './flags.js';
 import type {
   BuildRequest,
   Engine,
@@ -66,13 +66,7 @@ export class PodmanEngine implements Engine {
       '--network',
       'host',
       '--layers',
-      '-f',
-      'Dockerfile',
-      '-t',
-      request.reference,
-      ...labelFlags(request.labels),
-      ...(request.noCache ? ['--no-cache'] : []),
-      '.',
+      ...buildTargetFlags(request),
     ];
     const { signal, onLine } = request;
     const ran = await runEngineCommand(this.command, args, { cwd: request.contextDir, signal, onLine });
