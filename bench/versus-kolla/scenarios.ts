@@ -1,5 +1,5 @@
 /** The scenarios of the versus-kolla bench: what each changes in every tool's tree before the tools run. */
-import { changeLeaf, setBenchMarker, type Workspace } from './workspace.js';
+import { changeLeaf, emptyPackageCache, setBenchMarker, type Workspace } from './workspace.js';
 
 export type Scenario = 'cold' | 'nochange' | 'leaf' | 'base' | 'push';
 export const SCENARIOS: readonly Scenario[] = ['cold', 'nochange', 'leaf', 'base', 'push'];
@@ -22,7 +22,10 @@ export function scenarioPlan(scenario: Scenario): ScenarioPlan {
       return {
         title: 'cold (nothing built before)',
         push: false,
-        change: (workspace, stamp) => setBenchMarker(workspace.tree, `${stamp}-cold-${workspace.tool}`),
+        change: (workspace, stamp) => {
+          emptyPackageCache(workspace);
+          setBenchMarker(workspace.tree, `${stamp}-cold-${workspace.tool}`);
+        },
         kollaBuildCaveat: null,
       };
     case 'nochange':
@@ -55,7 +58,10 @@ export function scenarioPlan(scenario: Scenario): ScenarioPlan {
       return {
         title: 'cold + push to a local registry',
         push: true,
-        change: (workspace, stamp) => setBenchMarker(workspace.tree, `${stamp}-push-${workspace.tool}`),
+        change: (workspace, stamp) => {
+          emptyPackageCache(workspace);
+          setBenchMarker(workspace.tree, `${stamp}-push-${workspace.tool}`);
+        },
         kollaBuildCaveat: null,
       };
     default: {

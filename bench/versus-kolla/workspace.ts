@@ -40,7 +40,10 @@ function kollaTreeFolder(checkout: string): string {
   throw new Error(`${checkout} has neither kolla/docker nor docker: not a Kolla checkout`);
 }
 
-/** Kolla's default source sections that are also images of our tree (kolla-build would download them). */
+/**
+ * Kolla's default source sections for images of our tree, with their `-plugin-` and `-additions-`
+ * sections: kolla-build downloads every one of them for the image, whatever its Dockerfile uses.
+ */
 function sourceSectionsOf(checkout: string, images: readonly string[]): string[] {
   const program = 'import json\nfrom kolla.common.sources import SOURCES\nprint(json.dumps(sorted(SOURCES)))\n';
   const ran = spawnSync('/usr/bin/python3', ['-c', program], {
@@ -50,7 +53,12 @@ function sourceSectionsOf(checkout: string, images: readonly string[]): string[]
   });
   if (ran.status !== 0) throw new Error(`reading ${checkout}'s source table failed: ${ran.stderr.trim()}`);
   const sections = JSON.parse(ran.stdout) as string[];
-  return sections.filter((section) => images.includes(section));
+  return sections.filter((section) =>
+    images.some(
+      (image) =>
+        section === image || section.startsWith(`${image}-plugin-`) || section.startsWith(`${image}-additions-`),
+    ),
+  );
 }
 
 export function createKollaWorkspace(dir: string, checkout: string, images: string, release: string): KollaWorkspace {
@@ -91,8 +99,19 @@ export function createCiBuilderWorkspace(
     .replace(/^ {2}- \.\.\/\.\.\/images$/m, `  - ${tree}`);
   if (!config.includes(`  - ${tree}`)) throw new Error(`${exampleConfig}: no images_dirs entry to point at the tree`);
   mkdirSync(join(dir, 'etc'), { recursive: true });
-  writeFileSync(join(dir, 'etc/config.yml'), config);
+  // Its own package cache, so a scenario can start it empty (cold) or keep it warm (base changed).
+  writeFileSync(join(dir, 'etc/config.yml'), `${config}\nproxy:\n  cache_dir: ${packageCacheOf(dir)}\n`);
   return { tool, dir, tree };
+}
+
+function packageCacheOf(dir: string): string {
+  return join(dir, 'package-cache');
+}
+
+/** Empties a ci-builder workspace's package cache: the next build downloads every package from the mirror. */
+export function emptyPackageCache(workspace: Workspace): void {
+  if (workspace.tool === 'kolla-build') return;
+  rmSync(packageCacheOf(workspace.dir), { recursive: true, force: true });
 }
 
 /** The example configuration's release: what templates get as `release`. */
