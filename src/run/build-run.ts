@@ -70,6 +70,11 @@ export interface BuildRunOptions {
   signal: AbortSignal;
   /** The run's package cache counters, read when the summary is written. */
   packageCache?: () => PackageCacheCounters;
+  /**
+   * Images earlier runs recorded, by input digest (recordedImages): asked for first, since inspecting one
+   * image is far quicker than the engine's search by label, which reads every image it holds.
+   */
+  recordedImages?: ReadonlyMap<string, string>;
 }
 
 export type RunExitCode = 0 | 1 | 130;
@@ -423,7 +428,7 @@ async function buildOrReuse(options: OnBuilder, step: BuildStep): Promise<Result
   const { image, contextRoot, attempt, signal } = step;
   const started = Date.now();
   const seconds = () => (Date.now() - started) / 1000;
-  const existing = options.noCache ? ok(undefined) : await engine.findByLabel(INPUT_DIGEST_LABEL, image.inputDigest);
+  const existing = options.noCache ? ok(undefined) : await findBuilt(options, image.inputDigest);
   if (!existing.ok) return existing;
   if (existing.value !== undefined) {
     const tagged = await engine.tag(existing.value, image.reference);
@@ -460,6 +465,19 @@ async function buildOrReuse(options: OnBuilder, step: BuildStep): Promise<Result
   return ok(undefined);
 }
 
+/**
+ * The engine's image with this input digest, if it holds one: the image an earlier run recorded when the
+ * engine still has it with that digest's label, else whatever the engine's search by label finds.
+ */
+async function findBuilt(options: OnBuilder, inputDigest: string): Promise<Result<string | undefined, EngineFailure>> {
+  const recorded = options.recordedImages?.get(inputDigest);
+  if (recorded !== undefined) {
+    const info = await options.engine.inspect(recorded);
+    if (info.ok && info.value.labels[INPUT_DIGEST_LABEL] === inputDigest) return ok(info.value.id);
+  }
+  return options.engine.findByLabel(INPUT_DIGEST_LABEL, inputDigest);
+}
+
 /** Neither built nor pushed here: a missing parent stays missing, so its failure is not retried. */
 async function takeFromShard(
   options: BuildRunOptions,
@@ -477,7 +495,7 @@ async function takeFromShard(
 
 /** With --skip-parents a parent is not built, but its children's FROM needs it at this run's tag. */
 async function reuseSkippedParent(options: BuildRunOptions, image: PlannedImage): Promise<Built> {
-  const existing = await options.engine.findByLabel(INPUT_DIGEST_LABEL, image.inputDigest);
+  const existing = await findBuilt(options, image.inputDigest);
   if (!existing.ok) return fail(stepFailure(existing.failure));
   if (existing.value === undefined) {
     const reason =

@@ -23,6 +23,7 @@ import { cacheDir } from '../util/cache-dir.js';
 import { WorkFailedError, errorMessage } from '../util/errors.js';
 import { withRunScratch } from '../util/run-scratch.js';
 import { executeBuildRun, type ImageGate, type PushSettings } from './build-run.js';
+import { recordedImages } from './recorded-images.js';
 import { isLoopbackRegistry, runSecretForms, secretScrubber, writeRegistryAuth } from './registry-auth.js';
 import type { RegistryAuth } from './registry-auth.js';
 
@@ -162,6 +163,8 @@ async function runBuildsIn(request: BuildRunsRequest, onFinished: (run: Finished
       ])
         events.attach(reporter);
       const countedBefore = proxy?.counters();
+      // Earlier runs' images by input digest, read after the previous distro's run wrote its summary.
+      const recorded = request.noCache ? undefined : await recordedImages(resolve(RUNS_DIR));
       const runProxy = packageCache ? proxy : undefined;
       const result = await executeBuildRun({
         plan: sharded?.plan ?? plan,
@@ -173,6 +176,7 @@ async function runBuildsIn(request: BuildRunsRequest, onFinished: (run: Finished
         retries: config.retries,
         skipExisting: request.skipExisting ?? false,
         noCache: request.noCache ?? false,
+        ...(recorded ? { recordedImages: recorded } : {}),
         events,
         summary,
         signal: request.signal,

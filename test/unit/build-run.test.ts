@@ -126,6 +126,16 @@ function withBase(script: FakeEngineScript = {}): FakeEngine {
   return engine;
 }
 
+/** Counts the engine's searches by label: the slow way of finding an image by its input digest. */
+class SearchCountingEngine extends FakeEngine {
+  readonly searched: string[] = [];
+
+  override findByLabel(key: string, value: string) {
+    this.searched.push(value);
+    return super.findByLabel(key, value);
+  }
+}
+
 const names = (entries: Array<{ name: string }>) => entries.map((entry) => entry.name).sort();
 const statuses = (summary: RunSummary) => Object.fromEntries(summary.failed.map((entry) => [entry.name, entry.status]));
 
@@ -299,6 +309,34 @@ describe('a build run against an engine that fails in every way it can', () => {
       TREE()
         .map((entry) => entry.reference)
         .sort(),
+    );
+  });
+
+  it('takes the image an earlier run recorded without a search; searches when it is gone or another image', async () => {
+    const engine = new SearchCountingEngine();
+    engine.images.set(BASE.reference, { id: 'sha256:base-image', labels: {}, user: '' });
+    engine.images.set('registry.test/ns/base:old', OLD_BASE);
+    const oldCron = { id: 'sha256:old-cron', labels: { [INPUT_DIGEST_LABEL]: 'sha256:cron-digest' }, user: '' };
+    engine.images.set('registry.test/ns/cron:old', oldCron);
+    const recordedImages = new Map([
+      ['sha256:base-digest', OLD_BASE.id],
+      // Removed since: the search finds the engine's other image with that digest.
+      ['sha256:cron-digest', 'sha256:removed-since'],
+      // An image with another digest's label (the recorded id was reused for something else): not taken.
+      ['sha256:memcached-digest', OLD_BASE.id],
+    ]);
+    const result = await run(planOf(TREE()), engine, { recordedImages });
+    assert.equal(result.exitCode, 0);
+    assert.deepEqual(names(result.summary.reused), ['base', 'cron']);
+    assert.deepEqual(names(result.summary.built), ['keystone', 'memcached', 'openstack-base']);
+    assert.deepEqual(engine.tagged.slice(0, 2).sort(), [
+      [OLD_BASE.id, reference('base')],
+      [oldCron.id, reference('cron')],
+    ]);
+    assert.deepEqual(
+      engine.searched.sort(),
+      ['cron', 'keystone', 'memcached', 'openstack-base'].map((name) => `sha256:${name}-digest`),
+      'every image but base was searched for by label',
     );
   });
 

@@ -1,0 +1,62 @@
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** How many of the newest runs are read: enough for every set and distro of the last few runs. */
+export const RECORDED_RUNS = 50;
+
+/**
+ * The images earlier runs in a runs folder recorded, by input digest: the engine ids their summaries name
+ * for images built or reused. The newest run wins. A folder that cannot be read, or a summary that is not
+ * one, adds nothing: this only speeds up finding an image, the engine's own search stays the authority.
+ */
+export async function recordedImages(runsDir: string, limit = RECORDED_RUNS): Promise<Map<string, string>> {
+  const summaries = await newestSummaries(runsDir, limit);
+  const byDigest = new Map<string, string>();
+  for (const file of summaries) {
+    for (const [digest, id] of imagesOf(await readFile(file, 'utf8').catch(() => ''))) {
+      if (!byDigest.has(digest)) byDigest.set(digest, id);
+    }
+  }
+  return byDigest;
+}
+
+async function newestSummaries(runsDir: string, limit: number): Promise<string[]> {
+  const entries = await readdir(runsDir, { withFileTypes: true }).catch(() => []);
+  const dated = await Promise.all(
+    entries
+      .filter((entry) => entry.isDirectory())
+      .map(async (entry) => {
+        const file = join(runsDir, entry.name, 'summary.json');
+        const modified = await stat(file).then(
+          (info) => info.mtimeMs,
+          () => undefined,
+        );
+        return modified === undefined ? [] : [{ file, modified }];
+      }),
+  );
+  return dated
+    .flat()
+    .sort((a, b) => b.modified - a.modified)
+    .slice(0, limit)
+    .map((summary) => summary.file);
+}
+
+/** Input digest and image id of each image a summary's text records as built or reused. */
+function imagesOf(text: string): Array<[string, string]> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return [];
+  }
+  const images = isRecord(parsed) && isRecord(parsed.images) ? Object.values(parsed.images) : [];
+  return images.flatMap((image) => {
+    if (!isRecord(image) || (image.status !== 'built' && image.status !== 'reused')) return [];
+    const { input_digest: digest, image_id: id } = image;
+    return typeof digest === 'string' && typeof id === 'string' && id !== '' ? [[digest, id] as [string, string]] : [];
+  });
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { recordedImages } from '../../src/run/recorded-images.js';
+import { temporaryDir } from '../helpers/files.js';
+
+/** A run folder with a summary recording these images, its summary dated `minutesAgo`. */
+function runFolder(runsDir: string, name: string, minutesAgo: number, images: Record<string, unknown>): void {
+  const folder = join(runsDir, name);
+  mkdirSync(folder, { recursive: true });
+  const file = join(folder, 'summary.json');
+  writeFileSync(file, JSON.stringify({ built: [], images }));
+  const when = new Date(Date.now() - minutesAgo * 60_000);
+  utimesSync(file, when, when);
+}
+
+const record = (digest: string, id: string, status = 'built') => ({ input_digest: digest, image_id: id, status });
+
+describe('the images earlier runs recorded', () => {
+  it('maps input digests to image ids, the newest run winning, built and reused only', async () => {
+    const runs = temporaryDir('ci-builder-runs-');
+    runFolder(runs, 'older', 30, {
+      base: record('sha256:base', 'sha256:base-old'),
+      cron: record('sha256:cron', 'sha256:cron-old'),
+    });
+    runFolder(runs, 'newer', 5, {
+      base: record('sha256:base', 'sha256:base-new', 'reused'),
+      keystone: record('sha256:keystone', 'sha256:keystone-failed', 'failed'),
+      memcached: { input_digest: 'sha256:memcached', status: 'built' },
+    });
+    const recorded = await recordedImages(runs);
+    assert.deepEqual([...recorded].sort(), [
+      ['sha256:base', 'sha256:base-new'],
+      ['sha256:cron', 'sha256:cron-old'],
+    ]);
+  });
+
+  it('reads only the newest runs, and skips what is not a summary', async () => {
+    const runs = temporaryDir('ci-builder-runs-');
+    runFolder(runs, 'oldest', 60, { base: record('sha256:base', 'sha256:base-oldest') });
+    runFolder(runs, 'middle', 30, { cron: record('sha256:cron', 'sha256:cron-middle') });
+    runFolder(runs, 'newest', 5, { keystone: record('sha256:keystone', 'sha256:keystone-newest') });
+    mkdirSync(join(runs, 'broken'));
+    writeFileSync(join(runs, 'broken', 'summary.json'), '{"images": ');
+    mkdirSync(join(runs, 'no-summary'));
+    writeFileSync(join(runs, 'stray-file'), 'not a run');
+    assert.deepEqual([...(await recordedImages(runs, 3)).keys()].sort(), ['sha256:cron', 'sha256:keystone']);
+  });
+
+  it('is empty for a runs folder that does not exist', async () => {
+    assert.equal((await recordedImages(join(temporaryDir('ci-builder-runs-'), 'missing'))).size, 0);
+  });
+});
