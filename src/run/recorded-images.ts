@@ -5,8 +5,8 @@ import { join } from 'node:path';
 export const RECORDED_RUNS = 50;
 
 /**
- * The images earlier runs in a runs folder recorded, by input digest: the engine ids their summaries name
- * for images built or reused. The newest run wins. A folder that cannot be read, or a summary that is not
+ * The images earlier runs in a runs folder recorded, by input digest: the engine ids their summaries (build
+ * runs', and each distro and set of a pipeline's) name for images built or reused. The newest run wins. A folder that cannot be read, or a summary that is not
  * one, adds nothing: this only speeds up finding an image, the engine's own search stays the authority.
  */
 export async function recordedImages(runsDir: string, limit = RECORDED_RUNS): Promise<Map<string, string>> {
@@ -21,24 +21,33 @@ export async function recordedImages(runsDir: string, limit = RECORDED_RUNS): Pr
 }
 
 async function newestSummaries(runsDir: string, limit: number): Promise<string[]> {
-  const entries = await readdir(runsDir, { withFileTypes: true }).catch(() => []);
-  const dated = await Promise.all(
-    entries
-      .filter((entry) => entry.isDirectory())
-      .map(async (entry) => {
-        const file = join(runsDir, entry.name, 'summary.json');
-        const modified = await stat(file).then(
-          (info) => info.mtimeMs,
-          () => undefined,
-        );
-        return modified === undefined ? [] : [{ file, modified }];
-      }),
+  const perRun = await Promise.all(
+    (await subfolders(runsDir)).map(async (run) => {
+      const own = await datedSummary(run);
+      if (own !== undefined) return [own];
+      // Not a build run: a pipeline keeps one summary per distro and set, in <distro>/<set>/.
+      const sets = (await Promise.all((await subfolders(run)).map(subfolders))).flat();
+      return (await Promise.all(sets.map(datedSummary))).filter((found) => found !== undefined);
+    }),
   );
-  return dated
+  return perRun
     .flat()
     .sort((a, b) => b.modified - a.modified)
     .slice(0, limit)
     .map((summary) => summary.file);
+}
+
+async function datedSummary(folder: string): Promise<{ file: string; modified: number } | undefined> {
+  const file = join(folder, 'summary.json');
+  return stat(file).then(
+    (info) => ({ file, modified: info.mtimeMs }),
+    () => undefined,
+  );
+}
+
+async function subfolders(folder: string): Promise<string[]> {
+  const entries = await readdir(folder, { withFileTypes: true }).catch(() => []);
+  return entries.filter((entry) => entry.isDirectory()).map((entry) => join(folder, entry.name));
 }
 
 /** Input digest and image id of each image a summary's text records as built or reused. */

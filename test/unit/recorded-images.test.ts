@@ -48,6 +48,18 @@ describe('the images earlier runs recorded', () => {
     assert.deepEqual([...(await recordedImages(runs, 3)).keys()].sort(), ['sha256:cron', 'sha256:keystone']);
   });
 
+  it('reads the summary of each distro and set of a pipeline as well', async () => {
+    const runs = temporaryDir('ci-builder-runs-');
+    runFolder(runs, 'zed-20261126T000000/debian/overcloud', 10, { keystone: record('sha256:keystone', 'sha256:k') });
+    runFolder(runs, 'zed-20261126T000000/rocky/seed', 10, { bifrost: record('sha256:bifrost', 'sha256:b') });
+    runFolder(runs, 'build-run', 20, { cron: record('sha256:cron', 'sha256:c') });
+    assert.deepEqual([...(await recordedImages(runs)).keys()].sort(), [
+      'sha256:bifrost',
+      'sha256:cron',
+      'sha256:keystone',
+    ]);
+  });
+
   it('is empty for a runs folder that does not exist', async () => {
     assert.equal((await recordedImages(join(temporaryDir('ci-builder-runs-'), 'missing'))).size, 0);
   });
