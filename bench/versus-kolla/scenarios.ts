@@ -16,16 +16,21 @@ export interface ScenarioPlan {
   kollaBuildCaveat: string | null;
 }
 
+/** Nothing built before, by any engine or layer cache, and an empty package cache: what cold means here. */
+function startCold(scenario: Scenario): ScenarioPlan['change'] {
+  return (workspace, stamp) => {
+    emptyPackageCache(workspace);
+    setBenchMarker(workspace.tree, `${stamp}-${scenario}-${workspace.tool}`);
+  };
+}
+
 export function scenarioPlan(scenario: Scenario): ScenarioPlan {
   switch (scenario) {
     case 'cold':
       return {
         title: 'cold (nothing built before)',
         push: false,
-        change: (workspace, stamp) => {
-          emptyPackageCache(workspace);
-          setBenchMarker(workspace.tree, `${stamp}-cold-${workspace.tool}`);
-        },
+        change: startCold('cold'),
         kollaBuildCaveat: null,
       };
     case 'nochange':
@@ -58,10 +63,7 @@ export function scenarioPlan(scenario: Scenario): ScenarioPlan {
       return {
         title: 'cold + push to a local registry',
         push: true,
-        change: (workspace, stamp) => {
-          emptyPackageCache(workspace);
-          setBenchMarker(workspace.tree, `${stamp}-push-${workspace.tool}`);
-        },
+        change: startCold('push'),
         kollaBuildCaveat: null,
       };
     default: {
