@@ -13,14 +13,13 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { dirname, join } from 'node:path';
 import { freePort } from '../test/helpers/ports.js';
 import {
   CONTENT_PATH,
   peerServerBlock,
-  requireTools,
+  proxyBenchOptions,
+  ROOT,
   startCiBuilderProxy,
   startNginx,
   upstreamServerBlock,
@@ -31,14 +30,7 @@ import {
   type Throughput,
 } from './proxy-peers.js';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const { values } = parseArgs({
-  options: {
-    seconds: { type: 'string', default: '5' },
-    out: { type: 'string', default: join(root, 'bench/results/proxy-ceiling.json') },
-  },
-});
-requireTools('bench/proxy-ceiling', ['nginx', 'wrk']);
+const values = proxyBenchOptions('proxy-ceiling');
 
 const RELAYS = ['forwarder', 'node-http', 'minimal'] as const;
 type Contender = 'nginx' | 'ci-builder' | (typeof RELAYS)[number];
@@ -58,7 +50,7 @@ const password = randomBytes(12).toString('hex');
 const basic = Buffer.from(`${username}:${password}`).toString('base64');
 
 function startRelay(kind: (typeof RELAYS)[number], port: number, upstreamPort: number): void {
-  const script = join(root, 'bench/proxy-ceiling/relays.ts');
+  const script = join(ROOT, 'bench/proxy-ceiling/relays.ts');
   const args = ['--import', 'tsx', script, kind, String(port), String(upstreamPort), String(cpus().length)];
   const child = spawn(process.execPath, args, {
     stdio: 'inherit',
@@ -85,7 +77,7 @@ try {
     startRelay(kind, port, kind === 'forwarder' ? openPort : upstreamPort);
     origins.set(kind, `http://127.0.0.1:${port}`);
   }
-  const ours = await startCiBuilderProxy(root, writeProxyConfig(work, upstreamPort, username, password), undefined);
+  const ours = await startCiBuilderProxy(ROOT, writeProxyConfig(work, upstreamPort, username, password), undefined);
   children.push(ours.child);
   origins.set('ci-builder', ours.origin);
   for (const origin of origins.values()) await waitForHttp(`${origin}${CONTENT_PATH}/small.bin`);

@@ -5,8 +5,25 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+/** The project's folder: where dist/ and bench/results/ are. */
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** The options every proxy bench takes, `--seconds` per cell and `--out` (bench/results/<name>.json), once its tools are there. */
+export function proxyBenchOptions(name: string): { seconds: string; out: string } {
+  const { values } = parseArgs({
+    options: {
+      seconds: { type: 'string', default: '5' },
+      out: { type: 'string', default: join(ROOT, `bench/results/${name}.json`) },
+    },
+  });
+  requireTools(`bench/${name}`, ['nginx', 'wrk']);
+  return values;
+}
 
 /** Exits 2 naming the first missing tool: a bench without its peers measures nothing. */
 export function requireTools(bench: string, tools: readonly string[]): void {

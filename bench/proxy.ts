@@ -12,14 +12,13 @@ import { spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { dirname, join } from 'node:path';
 import { freePort } from '../test/helpers/ports.js';
 import {
   CONTENT_PATH,
   peerServerBlock,
-  requireTools,
+  proxyBenchOptions,
+  ROOT,
   startCiBuilderProxy,
   startNginx as startNginxIn,
   upstreamServerBlock,
@@ -30,14 +29,7 @@ import {
   type Throughput,
 } from './proxy-peers.js';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const { values } = parseArgs({
-  options: {
-    seconds: { type: 'string', default: '5' },
-    out: { type: 'string', default: join(root, 'bench/results/proxy.json') },
-  },
-});
-requireTools('bench/proxy', ['nginx', 'wrk']);
+const values = proxyBenchOptions('proxy');
 
 const work = mkdtempSync(join(tmpdir(), 'ci-builder-proxy-bench-'));
 const children: ChildProcess[] = [];
@@ -68,7 +60,7 @@ try {
   startNginx('peer', peerServerBlock(nginxPort, upstreamPort, basic));
   const configDir = writeProxyConfig(work, upstreamPort, username, password);
   const startOurs = async (cache: boolean): Promise<string> => {
-    const started = await startCiBuilderProxy(root, configDir, cache ? join(work, 'cache') : undefined);
+    const started = await startCiBuilderProxy(ROOT, configDir, cache ? join(work, 'cache') : undefined);
     children.push(started.child);
     return started.origin;
   };
