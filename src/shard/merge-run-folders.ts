@@ -40,6 +40,7 @@ const summarySchema = z.looseObject({
     .default([]),
   scan_failed: z.array(z.looseObject({ name: z.string(), reference: z.string(), reason: z.string() })).default([]),
   held: z.array(z.looseObject({ name: z.string(), reference: z.string(), verdict })).default([]),
+  flaky: z.array(z.looseObject({ name: z.string(), attempts: z.number() })).default([]),
   unmatched_regexes: z.array(z.string()).default([]),
   tag: z.string().min(1),
   distro: z.string().min(1),

@@ -5,7 +5,7 @@ import { createEngine } from '../../engine/index.js';
 import { describeCounters } from '../../proxy/counters.js';
 import { isValidTag } from '../../plan/naming.js';
 import { chooseProgressReporter } from '../../report/choose.js';
-import type { RunSummary } from '../../report/summary.js';
+import { describeFlakyCount, type RunSummary } from '../../report/summary.js';
 import { RUNS_DIR, runBuilds } from '../../run/build-runs.js';
 import { UsageError } from '../../util/errors.js';
 import { checkOutputDir } from '../../util/output-path.js';
@@ -115,6 +115,7 @@ function describeOutcome(summary: RunSummary, runDir: string): string {
     `${summary.built.length} built`,
     `${summary.reused.length} reused`,
     `${summary.failed.length} failed`,
+    ...describeFlakyCount(summary),
     `${summary.skipped.length} skipped`,
     ...(summary.pushed.length + summary.push_failed.length > 0
       ? [`${summary.pushed.length} pushed`, `${summary.push_failed.length} push failed`]

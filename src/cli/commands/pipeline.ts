@@ -20,6 +20,7 @@ import { withImageSelection, type GlobalOptions } from '../options.js';
 import { shardRequest, withShardOptions } from '../shard-options.js';
 import { chosenDistros, openWorkspace } from '../workspace.js';
 import { chooseProgressReporter } from '../../report/choose.js';
+import { describeFlakyCount } from '../../report/summary.js';
 
 const packageJson = new URL('../../../package.json', import.meta.url);
 const toolVersion = (JSON.parse(readFileSync(packageJson, 'utf8')) as { version: string }).version;
@@ -183,6 +184,7 @@ function describeSet(outcome: SetOutcome): string {
     `${summary.built.length} built`,
     `${summary.reused.length} reused`,
     `${summary.failed.length} failed`,
+    ...describeFlakyCount(summary),
     ...verdicts,
     `${summary.pushed.length} pushed`,
     `${summary.held.length} held`,
