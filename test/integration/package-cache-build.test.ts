@@ -12,14 +12,13 @@ import {
   startStandInMirror,
   type StandInMirror,
 } from '../helpers/stand-in-mirror.js';
+import { buildahImages } from '../helpers/buildah-images.js';
 
 const storage = ['--storage-driver', 'overlay'];
 
 /** The bootstrapped Debian base image the suite keeps in buildah's storage (any build of the bundled config makes one). */
 function bootstrappedBase(): { image: string; tag: string } {
-  const listed = execFileSync('buildah', [...storage, 'images', '--format', '{{.Name}}:{{.Tag}}'], {
-    encoding: 'utf8',
-  });
+  const listed = buildahImages('{{.Name}}:{{.Tag}}');
   const found = listed.split('\n').find((line) => line.startsWith('localhost/ci-builder/bootstrap-debian:'));
   assert.ok(found, 'a bootstrapped debian base image');
   const colon = found.lastIndexOf(':');
