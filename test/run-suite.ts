@@ -29,6 +29,12 @@ const withChecks = args.includes('--checks');
 const given = args.filter((arg) => arg !== '--checks');
 process.env.CI_BUILDER_TEST_RUN ??= `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
 
+/**
+ * A file whose process never ends (a server a failed hook left running) fails after this, instead of
+ * holding up the rest of the run for good; the slowest file takes minutes, its own timeouts less than this.
+ */
+const FILE_TIMEOUT_MS = 90 * 60_000;
+
 const durations: FileTime[] = [];
 /** Any failed test or check makes the run fail, whatever ran after it. */
 const outcome = { failed: false };
@@ -44,7 +50,7 @@ function runFiles(files: string[]): Promise<void> {
     }
   }
   const reporter = new spec();
-  Readable.from(watched(run({ files, concurrency: 1 }))).pipe(reporter);
+  Readable.from(watched(run({ files, concurrency: 1, timeout: FILE_TIMEOUT_MS }))).pipe(reporter);
   reporter.on('data', (chunk: string | Buffer) => process.stdout.write(chunk));
   return new Promise((resolve) => reporter.on('end', resolve));
 }

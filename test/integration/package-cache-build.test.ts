@@ -70,9 +70,10 @@ describe("building images through the run's package cache", { timeout: 20 * 60_0
     });
   });
   after(async () => {
-    if (built.length > 0) execFileSync('buildah', [...storage, 'rmi', ...built], { stdio: 'ignore' });
+    // The mirror first: a server left running would keep this file's process from ever ending.
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when before() failed
     await mirror?.stop();
+    if (built.length > 0) execFileSync('buildah', [...storage, 'rmi', ...built], { stdio: 'ignore' });
   });
 
   it('downloads a package once for two images, and leaves no proxy in their apt configuration', async () => {
