@@ -10,7 +10,8 @@ import { BUSY_RETRY_AFTER_SECONDS, PROXY_LIMITS, type ProxyLimits } from './limi
 import type { ListenAddress } from './listen.js';
 import { checkRequestFraming } from './request-framing.js';
 import { STATUS_PATH } from './request-path.js';
-import { resolveRoute, routeTable, type MirrorRoute, type Route, type RouteTable } from './routes.js';
+import type { MirrorRoute } from '../repos/mirror-routes.js';
+import { resolveRoute, routeTable, type Route, type RouteTable } from './routes.js';
 import { Upstream } from './upstream.js';
 
 export interface AccessLogEntry {

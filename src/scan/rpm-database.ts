@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { describeFailure, runProcess } from '../engine/process.js';
+import { describeFailure, runProcess } from '../util/process.js';
 import type { InstalledPackage } from './types.js';
 
 /** Where rpm keeps its database in an image: EL9's SQLite, EL8's Berkeley DB, and the newer sysimage path. */
