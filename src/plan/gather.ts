@@ -163,7 +163,9 @@ async function outcomeOf(preparing: Promise<PreparedArchive[]>): Promise<Sources
     const archives = await preparing;
     return { archives: archives.map(({ path, file, identity }) => ({ path, executable: false, file, identity })) };
   } catch (error) {
-    if (error instanceof SourceError) return { failure: `source ${error.message}` };
+    if (error instanceof SourceError) {
+      return { failure: { kind: 'source-unavailable', message: `source ${error.message}` } };
+    }
     throw error;
   }
 }

@@ -1,6 +1,6 @@
 import { Command, type CommandUnknownOpts } from '@commander-js/extra-typings';
 import { join } from 'node:path';
-import { RUNS_DIR } from '../../run/build-runs.js';
+import { RUNS_DIR } from '../../util/runs-dir.js';
 import { mergeRunFolders, readShardSummary } from '../../shard/merge-run-folders.js';
 import { checkOutputDir } from '../../util/output-path.js';
 import type { GlobalOptions } from '../options.js';

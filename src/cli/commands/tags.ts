@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { LoadedConfig } from '../../config/load.js';
 import { loadSecrets } from '../../config/secrets.js';
 import { RegistryClient, RegistryError } from '../../registry/client.js';
-import { RUNS_DIR } from '../../run/build-runs.js';
+import { RUNS_DIR } from '../../util/runs-dir.js';
 import { isLoopbackRegistry } from '../../run/registry-auth.js';
 import { deployableImages, matchesDistro } from '../../tags/catalog-images.js';
 import { checkImages } from '../../tags/check.js';
