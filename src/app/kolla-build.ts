@@ -40,7 +40,10 @@ export interface KollaSwitches {
 /** Where kolla-build's own flags put things, and which trees and files it reads. */
 export interface KollaBuildPlaces {
   kollaDir?: string;
+  /** --config-file, in the order given. */
   configFiles: string[];
+  /** --config-dir: its `*.conf` files are read after the --config-file ones. */
+  configDir?: string;
   dockerDirs: string[];
   profiles: string[];
   workDir?: string;
@@ -122,7 +125,10 @@ export async function kollaBuild(request: KollaBuildRequest): Promise<KollaBuild
     flags: runConfigOverrides(flags),
     kolla: {
       dir: places.kollaDir,
-      configFiles: places.configFiles,
+      configFiles: [
+        ...places.configFiles,
+        ...(places.configDir === undefined ? [] : confFilesIn(resolve(places.configDir))),
+      ],
       commandLine: kollaCommandLineValues(request.flags, switches.kolla),
     },
   });
@@ -188,6 +194,20 @@ export async function kollaBuild(request: KollaBuildRequest): Promise<KollaBuild
   }
   const exitCode = request.signal.aborted ? 130 : run.exitCode;
   return { kind: 'built', summary, runDir: run.runDir, exitCode, ...(stdout !== undefined ? { stdout } : {}) };
+}
+
+/** oslo.config's --config-dir: every `*.conf` in it, in name order. */
+function confFilesIn(dir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    throw new UsageError(`--config-dir ${dir}: not a readable folder`);
+  }
+  return names
+    .filter((name) => name.endsWith('.conf') && !name.startsWith('.'))
+    .sort()
+    .map((name) => join(dir, name));
 }
 
 /** kolla-build: regexes when given, else the profiles, else every image. */
