@@ -7,7 +7,7 @@ import { selectImages } from '../catalog/select.js';
 import { regexesOfSets } from '../catalog/sets.js';
 import type { Catalog } from '../catalog/types.js';
 import { chosenDistros } from '../config/distros.js';
-import { loadConfig, type LoadedConfig } from '../config/load.js';
+import { loadConfig, type LoadOptions, type LoadedConfig } from '../config/load.js';
 import { kollaCommandLineValues, unhonourableKollaFlags, type KollaBuildFlags } from '../kolla/cli-flags.js';
 import type { KollaBuildSwitches } from '../kolla/cli-flags.js';
 import { dependencyDot } from '../kolla/dependency-dot.js';
@@ -55,8 +55,8 @@ export interface KollaBuildPlaces {
 }
 
 export interface KollaBuildRequest {
-  /** The global options' configuration folder, environment and vault password file. */
-  config: { configDir?: string; environment?: string; vaultPasswordFile?: string };
+  /** The global options' configuration folder, environment and vault password file (and, in tests, env and cwd). */
+  config: Pick<LoadOptions, 'configDir' | 'environment' | 'vaultPasswordFile' | 'env' | 'cwd'>;
   flags: KollaBuildFlags;
   places: KollaBuildPlaces;
   switches: KollaSwitches;
