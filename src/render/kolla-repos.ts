@@ -143,7 +143,7 @@ export function handleRepos(source: ReposSource, context: ReposContext, names: u
   let commands = '';
   names.forEach((name: unknown, index) => {
     const repo = pythonStr(name);
-    const info = repos[repo];
+    const info = Object.hasOwn(repos, repo) ? repos[repo] : undefined;
     if (info === undefined)
       throw new Error(`handle_repos: unknown repository "${repo}" for ${String(context.base_distro)}`);
     const separator = index !== names.length - 1 ? ' && ' : '';
