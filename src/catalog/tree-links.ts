@@ -40,6 +40,11 @@ export function judgeEntry(entry: Dirent, path: string, realChain: readonly stri
     if (entry.isDirectory()) return { kind: 'folder', realPath };
     return entry.isFile() ? { kind: 'file', realPath } : { kind: 'other' };
   }
+  return judgeLink(path, realChain, realTree);
+}
+
+/** Where the symlink at `path` really leads, judged as judgeEntry judges a link met in the walk. */
+export function judgeLink(path: string, realChain: readonly string[], realTree: string): EntryVerdict {
   let realPath: string;
   let isDirectory: boolean;
   try {
@@ -68,12 +73,20 @@ export function firstLinkBelow(root: string, path: string): string | undefined {
   return undefined;
 }
 
-/** The one line that names a refused link and what it points to (the link as written, never its content). */
-export function linkProblemText(problem: LinkProblem, shownLink: string, link: string): string {
+/**
+ * The one line that names a refused link and what it points to (the link as written, never its content).
+ * `tree` names what the link had to stay in.
+ */
+export function linkProblemText(
+  problem: LinkProblem,
+  shownLink: string,
+  link: string,
+  tree = 'the image tree',
+): string {
   const shown = `symlink ${shownLink} -> ${linkTarget(link)}`;
   switch (problem) {
     case 'leaves-tree':
-      return `${shown} leaves the image tree; refused`;
+      return `${shown} leaves ${tree}; refused`;
     case 'dangling':
       return `${shown} points to nothing`;
     case 'loop':

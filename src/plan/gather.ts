@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { arch, env } from 'node:process';
 import { readContextFiles } from '../render/context.js';
@@ -9,6 +8,7 @@ import {
   OVERRIDE_LEADING_TEMPLATE_NAME,
   OVERRIDE_TEMPLATE_NAME,
 } from '../render/overrides.js';
+import { readOverrideFile } from '../render/override-file.js';
 import { imagePatchFiles } from '../render/patches.js';
 import { loadKollaReposSource, loadReposSource } from '../render/repos-files.js';
 import { strftime } from '../kolla/render-rules.js';
@@ -17,7 +17,6 @@ import { readCompiledTemplates, readTemplateFiles } from '../render/template-fil
 import { debianArchitectureOf } from '../render/variables.js';
 import { prepareEmptyBundles, prepareImageSources } from '../sources/prepare.js';
 import { SourceError, type PreparedArchive } from '../sources/types.js';
-import { UsageError } from '../util/errors.js';
 import { Limiter } from '../util/limiter.js';
 import { readGitHistory, repositoryAbove } from '../util/read-git.js';
 import { dockerArchitectureOf, plannedDistro, plannedImages } from './plan.js';
@@ -116,14 +115,6 @@ export async function gatherPlanInputs(request: GatherRequest): Promise<PlanInpu
     images,
     ...(fetched ? { emptyBundles: fetched.emptyBundles } : {}),
   };
-}
-
-async function readOverrideFile(file: string): Promise<string> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch {
-    throw new UsageError(`${file}: template override file not found`);
-  }
 }
 
 interface FetchedSources {
