@@ -38,6 +38,14 @@ export function readContextFiles(image: ImageFolder): Promise<InlineContextFile[
   return readFolderFiles(image.treeRoot, image.dir, `${image.name}: build context`);
 }
 
+/**
+ * The files of an image tree that are in no image's folder (`macros.j2` at its root), paths relative to the
+ * tree: kolla-build copies the whole tree into its work dir, so --template-only leaves them there too.
+ */
+export function readTreeFiles(treeRoot: string): Promise<InlineContextFile[]> {
+  return readFolderFiles(treeRoot, treeRoot, treeRoot);
+}
+
 /** Every file below `folder` but in nested image folders, links judged as the tree's rule says; `what` opens refusals. */
 async function readFolderFiles(treeRoot: string, folder: string, what: string): Promise<InlineContextFile[]> {
   const found: { path: string; realPath: string }[] = [];
@@ -70,6 +78,16 @@ export async function writeBuildContext(
   files: readonly ContextFile[],
   emptyDirs: readonly string[] = [],
 ): Promise<void> {
+  await writeContextFiles(outDir, files, emptyDirs);
+  await writeFileAtomic(join(outDir, 'Dockerfile'), dockerfile);
+}
+
+/** Writes files (and empty folders) below `outDir`, each at its path. */
+export async function writeContextFiles(
+  outDir: string,
+  files: readonly ContextFile[],
+  emptyDirs: readonly string[] = [],
+): Promise<void> {
   await mkdir(outDir, { recursive: true });
   for (const dir of emptyDirs) await mkdir(join(outDir, dir), { recursive: true });
   for (const file of files) {
@@ -82,5 +100,4 @@ export async function writeBuildContext(
       await copyFile(file.file, target, constants.COPYFILE_EXCL);
     }
   }
-  await writeFileAtomic(join(outDir, 'Dockerfile'), dockerfile);
 }

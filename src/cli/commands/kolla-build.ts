@@ -11,7 +11,7 @@ import { createEngine } from '../../engine/index.js';
 import { kollaCommandLineValues, unhonourableKollaFlags } from '../../kolla/cli-flags.js';
 import { dependencyDot } from '../../kolla/dependency-dot.js';
 import { makePlan } from '../../plan/make-plan.js';
-import { writeBuildContext } from '../../render/context.js';
+import { readTreeFiles, writeBuildContext, writeContextFiles } from '../../render/context.js';
 import { chooseProgressReporter } from '../../report/choose.js';
 import { kollaSummaryOf, pythonJson } from '../../report/kolla-summary.js';
 import { runBuilds } from '../../run/build-runs.js';
@@ -229,7 +229,8 @@ function chosenRegexes(loaded: LoadedConfig, regexes: string[], profiles: string
 
 /**
  * kolla-build --template-only: every image of the tree rendered in place of its folder under `docker/`,
- * as the tree lays it out. Returns one line per image that could not be rendered.
+ * as the tree lays it out, beside the tree's other files (`macros.j2`). Returns one line per image that
+ * could not be rendered.
  */
 async function renderWorkDir(
   loaded: LoadedConfig,
@@ -249,6 +250,8 @@ async function renderWorkDir(
     cacheDir: cacheDir(),
     fetchSources: false,
   });
+  // kolla-build copies every tree whole into its work dir before rendering: files of no image stay too.
+  for (const tree of catalog.trees) await writeContextFiles(dockerDir, await readTreeFiles(tree));
   const failures: string[] = [];
   for (const image of plan.images) {
     const definition = catalog.images.get(image.name);
