@@ -5,7 +5,7 @@
  * space, and cuts the last ` && ` of a deb list; by-section adds a distro repository's base URL lines
  * after its enable command and separates disable commands by nothing.
  */
-import type { ReposContext, ReposData, RepoInfo } from './kolla-repos.js';
+import type { ReposContext, ReposData, RepoInfo } from './repos-data.js';
 import { pythonStr, pythonTruthy } from './python-values.js';
 
 const aptFile = (repo: string) => `/etc/apt/sources.list.d/${repo}.sources`;

@@ -4,7 +4,8 @@ import { UsageError } from '../util/errors.js';
 import { customizable } from './customizable.js';
 import { addJinjaFilters } from './jinja-filters.js';
 import { debianPackageInstall } from './kolla-methods.js';
-import { handleRepos, type ReposContext, type ReposSource } from './kolla-repos.js';
+import { handleRepos, type ReposSource } from './kolla-repos.js';
+import type { ReposContext } from './repos-data.js';
 import {
   addPythonFormatFilters,
   addPythonTests,
