@@ -15,7 +15,14 @@ import { loadVulnerabilityDatabase } from '../../scan/vulnerability-db.js';
 import { UsageError } from '../../util/errors.js';
 import { checkOutputDir } from '../../util/output-path.js';
 import { BUILDERS_HELP, chosenBuilders } from '../builders.js';
-import { collectList, collectRepeated, parseCount, parsePositiveInteger, templateOverrideOption } from '../options.js';
+import {
+  collectList,
+  collectRepeated,
+  languagePackagesOption,
+  parseCount,
+  parsePositiveInteger,
+  templateOverrideOption,
+} from '../options.js';
 import { withImageSelection, type GlobalOptions } from '../options.js';
 import { shardRequest, withShardOptions } from '../shard-options.js';
 import { chosenDistros, openWorkspace } from '../workspace.js';
@@ -71,6 +78,7 @@ export function pipelineCommand(
       ] as const),
     )
     .option('--ignore-unfixed', 'vulnerabilities without a fixed version do not count (config: scan.ignore_unfixed)')
+    .addOption(languagePackagesOption())
     .option(
       '--allowed-vulnerabilities <file>',
       'YAML: global_allowed_vulnerabilities, <image>_allowed_vulnerabilities (config: scan.allowed_vulnerabilities)',
@@ -148,7 +156,12 @@ export function pipelineCommand(
           ...(options.packageCache !== undefined ? { packageCache: options.packageCache } : {}),
           artifactsDir: resolve(artifacts),
           startedAt,
-          scan: { scanner, ignoreUnfixed: options.ignoreUnfixed ?? config.scan.ignore_unfixed, allowList },
+          scan: {
+            scanner,
+            ignoreUnfixed: options.ignoreUnfixed ?? config.scan.ignore_unfixed,
+            languagePackages: options.languagePackages ?? config.scan.language_packages,
+            allowList,
+          },
           toolVersion,
           progress: () => chooseProgressReporter(global),
           signal,
