@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { inventoryOf, isInventoryFile } from '../../src/scan/inventory.js';
 import { matchInventory } from '../../src/scan/match.js';
+import { parseOsRelease } from '../../src/scan/os-release.js';
 import { readRootFiles } from '../../src/scan/root-files.js';
 import { inventoryOfLayout } from '../../src/scan/scan-image.js';
 import type { InstalledPackage } from '../../src/scan/types.js';
@@ -193,6 +194,18 @@ describe('dpkg: states, relations, licences, point release', () => {
       prettyName: 'Debian GNU/Linux 12 (bookworm)',
       pointRelease: '12.8',
     });
+  });
+
+  it("takes the point release from /etc/debian_version or Ubuntu's VERSION, and none from a testing release", () => {
+    const ubuntu = 'ID=ubuntu\nVERSION_ID="22.04"\nVERSION="22.04.4 LTS (Jammy Jellyfish)"\n';
+    assert.equal(parseOsRelease(ubuntu).pointRelease, '22.04.4');
+    assert.equal(parseOsRelease(OS_RELEASE, '12.8\n').pointRelease, '12.8');
+    assert.equal(parseOsRelease('ID=debian\nVERSION_CODENAME=trixie\n', 'trixie/sid\n').pointRelease, undefined);
+    assert.equal(
+      parseOsRelease(OS_RELEASE, '11.9\n').pointRelease,
+      undefined,
+      'a point release of another version is not this one',
+    );
   });
 
   it("reads a distroless image's status.d/ records and owns files from their md5sums", async () => {
