@@ -59,7 +59,7 @@ function sortFiles(files: ReadonlyMap<string, ImageFile>): InventoryFiles {
     else if (DPKG_LIST.test(path)) {
       sorted.ownership.addFiles({ type: 'deb', name: dpkgPackageOfListFile(path) }, dpkgListPaths(text()));
     } else if (copyright?.[1]) {
-      const licenses = dep5Licenses(text());
+      const licenses = dep5Licenses(file.content);
       if (licenses && licenses.length > 0) sorted.copyrights.set(copyright[1], licenses);
     } else if (RPM_DATABASE_FILES.test(path)) sorted.rpmFiles.set(path, file.content);
     else if (PYTHON_INSTALLER.test(path)) sorted.installers.set(path.slice(0, -'/INSTALLER'.length), text().trim());

@@ -174,7 +174,7 @@ describe('scanning images built with buildah', { timeout: 20 * 60_000 }, () => {
     assert.match(result.stdout, new RegExp(`^${reference('scan-high')} +dirty +0 +1 +${glibcBinaries.length} `, 'm'));
     const csv = readFileSync(join(out, 'scan/summary.csv'), 'utf8');
     const header = ['Image', 'PkgName', 'InstalledVersion', 'VulnerabilityID', 'FixedVersion', 'PrimaryURL'];
-    header.push('Severity');
+    header.push('Severity', 'ComparedVersion', 'ComparedWith');
     assert.ok(csv.startsWith(`"${header.join('","')}"\n`), csv);
     const url = 'https://osv.dev/vulnerability/PYSEC-2099-1';
     const row = ['fixture-critical', '1.0', 'PYSEC-2099-1', '1.1', url, 'CRITICAL'];
