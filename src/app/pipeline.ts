@@ -7,6 +7,7 @@ import { runPipeline, type PipelineResult, type PipelineSet } from '../pipeline/
 import type { Reporter } from '../report/events.js';
 import { runSettings, type RunFlags } from '../run/settings.js';
 import { readAllowList, type AllowList } from '../scan/allow-list.js';
+import type { LanguagePackages } from '../scan/match.js';
 import type { Scanner } from '../scan/scan-image.js';
 import { assertTrivyRuns } from '../scan/trivy.js';
 import { loadVulnerabilityDatabase } from '../scan/vulnerability-db.js';
@@ -24,6 +25,7 @@ export interface PipelineScanFlags {
   osvDb?: string[];
   scanner?: 'osv' | 'trivy';
   ignoreUnfixed?: boolean;
+  languagePackages?: LanguagePackages;
   allowedVulnerabilities?: string;
 }
 
@@ -113,5 +115,10 @@ async function scanSettings(workspace: Workspace, flags: PipelineScanFlags) {
   if (scannerKind === 'trivy') await assertTrivyRuns();
   const scanner: Scanner =
     scannerKind === 'osv' ? { kind: 'osv', database: await loadVulnerabilityDatabase(osvDb) } : { kind: 'trivy' };
-  return { scanner, ignoreUnfixed: flags.ignoreUnfixed ?? config.scan.ignore_unfixed, allowList };
+  return {
+    scanner,
+    ignoreUnfixed: flags.ignoreUnfixed ?? config.scan.ignore_unfixed,
+    languagePackages: flags.languagePackages ?? config.scan.language_packages,
+    allowList,
+  };
 }

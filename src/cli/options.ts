@@ -1,4 +1,5 @@
 import { InvalidArgumentError, Option, type Command, type OptionValues } from '@commander-js/extra-typings';
+import { LANGUAGE_PACKAGES } from '../config/schema.js';
 
 export function parsePositiveInteger(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1)
@@ -80,4 +81,13 @@ export function withImageSelection<Args extends unknown[], Opts extends OptionVa
     .addOption(skipParents)
     .addOption(kollaDir)
     .addOption(kollaConfig);
+}
+
+/** `--language-packages`, as scan and pipeline both take it. */
+export function languagePackagesOption() {
+  return new Option(
+    '--language-packages <which>',
+    'Python distributions PyPI advisories apply to: unowned (those no deb or rpm installed; the OS ' +
+      'advisories judge the rest) or all (config: scan.language_packages, default unowned)',
+  ).choices(LANGUAGE_PACKAGES);
 }

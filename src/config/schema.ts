@@ -17,6 +17,12 @@ const bootstrapSource = z
 /** The engines an adapter exists for; the engine module's EngineName is derived from this list. */
 export const ENGINE_NAMES = ['buildah', 'docker', 'podman'] as const;
 
+/**
+ * Which Python distributions PyPI advisories apply to: `unowned` those no deb or rpm installed (the
+ * OS's advisories judge the rest, knowing its backported fixes), `all` every one.
+ */
+export const LANGUAGE_PACKAGES = ['unowned', 'all'] as const;
+
 const pinnedVersion = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a snapshot version such as 20240816T002610');
 const basePath = z
   .string()
@@ -201,9 +207,10 @@ export const configSchema = z
         allowed_vulnerabilities: z.string().min(1).optional(),
         ignore_unfixed: z.boolean().default(false),
         scanner: z.enum(['osv', 'trivy']).default('osv'),
+        language_packages: z.enum(LANGUAGE_PACKAGES).default('unowned'),
       })
       .strict()
-      .default({ osv_db: [], ignore_unfixed: false, scanner: 'osv' }),
+      .default({ osv_db: [], ignore_unfixed: false, scanner: 'osv', language_packages: 'unowned' }),
     /** Template overrides: files (as kolla-build --template-override), Kayobe's kolla_build_blocks and kolla_build_customizations. */
     build: z
       .object({

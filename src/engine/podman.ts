@@ -14,7 +14,7 @@ import type {
   RunResult,
 } from './types.js';
 
-type PodmanImage = { Id?: string; Config?: { Labels?: Record<string, string> | null; User?: string } };
+type PodmanImage = { Id?: string; Digest?: string; Config?: { Labels?: Record<string, string> | null; User?: string } };
 
 /**
  * Check containers get limits every host allows. Rootful podman otherwise asks for 1048576 open
@@ -169,7 +169,8 @@ export class PodmanEngine implements Engine {
     if (!parsed.ok) return parsed;
     const [image] = parsed.value;
     if (image === undefined) return fail({ kind: 'not-found', message: `podman image inspect: no image ${reference}` });
-    return ok({ id: image.Id ?? '', labels: image.Config?.Labels ?? {}, user: image.Config?.User ?? '' });
+    const info = { id: image.Id ?? '', labels: image.Config?.Labels ?? {}, user: image.Config?.User ?? '' };
+    return ok(image.Digest ? { ...info, digest: image.Digest } : info);
   }
 
   async exists(reference: string): EngineResult<boolean> {

@@ -63,6 +63,8 @@ export interface ImageInfo {
   labels: Record<string, string>;
   /** The user the image runs as ('' means root). */
   user: string;
+  /** The image's manifest digest, where the engine keeps one for it (a registry's digest once pushed or pulled). */
+  digest?: string;
 }
 
 /**

@@ -25,13 +25,16 @@ export async function readRootFiles(root: string, wanted: (path: string) => bool
       }
       throw error;
     }
+    // A folder's wanted files are read at once, as its subfolders are walked: dpkg's info/ alone holds hundreds.
     const below: Array<Promise<void>> = [];
     for (const entry of entries) {
       const path = relative === '' ? entry.name : `${relative}/${entry.name}`;
       if (entry.isDirectory()) {
         if (!(relative === '' && SKIPPED.has(entry.name))) below.push(walk(path));
       } else if (entry.isFile() && wanted(path)) {
-        files.set(path, { kind: 'file', linkTarget: '', content: await readFile(join(root, path)) });
+        below.push(
+          readFile(join(root, path)).then((content) => void files.set(path, { kind: 'file', linkTarget: '', content })),
+        );
       }
     }
     await Promise.all(below);

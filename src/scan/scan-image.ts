@@ -8,7 +8,7 @@ import { imageNameOf } from './image-reference.js';
 import { inventoryOf, isInventoryFile } from './inventory.js';
 import { readRootFiles } from './root-files.js';
 import { ImageLayoutError, readLayoutFiles, type LayerCache } from './layer-files.js';
-import { matchInventory } from './match.js';
+import { matchInventory, type LanguagePackages } from './match.js';
 import { RpmDatabaseError } from './rpm-database.js';
 import { TarFormatError } from './tar-stream.js';
 import { trivyFindings } from './trivy.js';
@@ -22,6 +22,8 @@ export interface ScanSettings {
   engine: Engine;
   scanner: Scanner;
   ignoreUnfixed: boolean;
+  /** Which Python distributions PyPI advisories apply to (the built-in scanner): unowned by default. */
+  languagePackages?: LanguagePackages;
   allowList: AllowList;
   /** Shared by the scans of one run, so common lower layers are read once. */
   layerCache?: LayerCache;
@@ -34,6 +36,8 @@ export interface ImageScan {
   scanner: Scanner['kind'];
   verdict: Verdict;
   inventory: Inventory;
+  /** The image's manifest digest, when the engine knows it: what names the image whatever its tags. */
+  digest?: string;
   findings: Array<Finding & { status: FindingStatus }>;
   /** Where the files came from: the engine's storage, mounted, or the layers of an exported layout. */
   source: InventorySource;
@@ -127,6 +131,8 @@ export async function scanImage(reference: string, settings: ScanSettings): Prom
   const dir = await mkdtemp(join(tmpdir(), 'ci-builder-scan-'));
   try {
     const layout = join(dir, 'layout');
+    // Asked while the inventory is read: the digest is the SBOM's subject, not something to wait for.
+    const inspected = settings.engine.inspect(reference);
     const osv = settings.scanner.kind === 'osv';
     const read =
       (osv ? await inventoryFromMount(reference, settings.engine) : undefined) ??
@@ -136,18 +142,21 @@ export async function scanImage(reference: string, settings: ScanSettings): Prom
     const start = performance.now();
     const findings =
       settings.scanner.kind === 'osv'
-        ? matchInventory(inventory, settings.scanner.database)
+        ? matchInventory(inventory, settings.scanner.database, settings.languagePackages)
         : await trivyFindings(layout, reference, settings.signal, settings.scanner.command);
     const matchSeconds = since(start);
     const name = imageNameOf(reference);
     const policy = { ignoreUnfixed: settings.ignoreUnfixed, allowed: allowedFor(settings.allowList, name) };
     const { verdict, statuses } = classify(findings, policy);
+    const info = await inspected;
+    const digest = info.ok ? info.value.digest : undefined;
     return ok({
       reference,
       name,
       scanner: settings.scanner.kind,
       verdict,
       inventory,
+      ...(digest ? { digest } : {}),
       findings: findings.map((finding, index) => ({ ...finding, status: statuses[index] ?? 'counted' })),
       source,
       seconds: { ...seconds, match: matchSeconds },

@@ -76,11 +76,11 @@ describe('reading an image from its layers', () => {
     assert.deepEqual(summary, [
       'deb libgcc-s1 12.2.0-14+deb12u1 <- gcc-12 12.2.0-14',
       'deb libssl3 3.0.11-1~deb12u2 <- openssl 3.0.11-1~deb12u2',
-      'pypi long-name 0.1 <- long-name 0.1',
-      'pypi new-package 2.0 <- new-package 2.0',
+      'pypi Long.Name 0.1 <- Long.Name 0.1',
+      'pypi New_Package 2.0 <- New_Package 2.0',
       'pypi requests 2.28.1 <- requests 2.28.1',
     ]);
-    const longName = inventory.packages.find((pkg) => pkg.name === 'long-name');
+    const longName = inventory.packages.find((pkg) => pkg.name === 'Long.Name');
     assert.equal(longName?.location, `${LONG}/Long.Name-0.1.egg-info`, 'GNU long names are read whole');
   });
 
@@ -90,7 +90,7 @@ describe('reading an image from its layers', () => {
     const layout = ociLayout([tarOf(files, 'ustar')]);
     const inventory = await inventoryOfLayout(layout);
     const described = inventory.packages.map((pkg) => `${pkg.name} ${pkg.version} ${pkg.location}`);
-    assert.deepEqual(described, [`thing 1.2 ${deep}/Thing-1.2.egg-info`]);
+    assert.deepEqual(described, [`Thing 1.2 ${deep}/Thing-1.2.egg-info`]);
     assert.equal(inventory.os?.codename, 'bookworm', 'os-release is also read from usr/lib');
   });
 

@@ -97,7 +97,7 @@ describe('matching inventories against OSV and classifying', () => {
     });
   });
 
-  it('reports each finding on the binary package, with the fixed version and the severity from the CVSS vector', () => {
+  it('reports each finding on the binary package, with the fixed version, the severity from the CVSS vector and the source version compared', () => {
     const [finding, ...rest] = matchInventory(inventoryOf('keystone-api'), database());
     assert.deepEqual(rest, []);
     assert.deepEqual(finding, {
@@ -110,6 +110,7 @@ describe('matching inventories against OSV and classifying', () => {
       severity: 'CRITICAL',
       url: 'https://osv.dev/vulnerability/DSA-9001-1',
       source: 'osv',
+      compared: { kind: 'source', package: 'curl', version: '7.88.1-10+deb12u5' },
     });
   });
 

@@ -10,7 +10,7 @@ import { countsOf, imageReport, writeScanOutputs } from '../../scan/scan-outputs
 import { assertTrivyRuns } from '../../scan/trivy.js';
 import { loadVulnerabilityDatabase } from '../../scan/vulnerability-db.js';
 import { UsageError, WorkFailedError } from '../../util/errors.js';
-import { collectRepeated, type GlobalOptions } from '../options.js';
+import { collectRepeated, languagePackagesOption, type GlobalOptions } from '../options.js';
 import { loadConfigFor } from '../workspace.js';
 
 const packageJson = new URL('../../../package.json', import.meta.url);
@@ -53,6 +53,7 @@ export function scanCommand(
     .option('--engine <engine>', 'buildah, docker or podman (default: from the config)')
     .option('--out <dir>', 'write <dir>/scan/: per-image reports and SBOMs, summary.csv, the verdict lists', '.')
     .option('--ignore-unfixed', 'vulnerabilities without a fixed version do not count')
+    .addOption(languagePackagesOption())
     .option('--allowed-vulnerabilities <file>', 'YAML: global_allowed_vulnerabilities, <image>_allowed_vulnerabilities')
     .addHelpText('after', '\nExit status: 0 no image is critical; 1 one is, or could not be read; 2 bad input.')
     .action(async (images, options) => {
@@ -80,12 +81,14 @@ export function scanCommand(
               database: await loadVulnerabilityDatabase((options.osvDb ?? []).map((path) => resolve(path))),
             }
           : { kind: 'trivy' };
+      const languagePackages = options.languagePackages ?? loaded.config.scan.language_packages;
       const scans: ImageScan[] = [];
       const layerCache: LayerCache = new Map();
       for (const image of images) {
         if (signal.aborted) return;
         const ignoreUnfixed = options.ignoreUnfixed ?? false;
-        const scanned = await scanImage(image, { engine, scanner, ignoreUnfixed, allowList, layerCache, signal });
+        const settings = { engine, scanner, ignoreUnfixed, languagePackages, allowList, layerCache, signal };
+        const scanned = await scanImage(image, settings);
         if (!scanned.ok) throw new WorkFailedError(scanned.failure);
         scans.push(scanned.value);
       }
