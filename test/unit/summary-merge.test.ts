@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { SummaryCollector, type RunSummary } from '../../src/report/summary.js';
 import { mergeShardSummaries } from '../../src/shard/merge-summaries.js';
-import { runCli, startCli, type CliResult } from '../helpers/cli.js';
+import { runCli, runCliBounded, type CliResult } from '../helpers/cli.js';
 import { temporaryDir } from '../helpers/files.js';
 
 type Outcome = 'built' | 'reused' | 'pulled' | 'failed' | 'push-failed';
@@ -225,10 +225,7 @@ describe('summary merge of shards someone else made', () => {
   };
   /** The merge as a user runs it, stopped (and failed) if it hangs. */
   const merge = async (args: string[], cwd?: string): Promise<CliResult> => {
-    const { child, done } = startCli(['summary', 'merge', ...args], cwd === undefined ? {} : { cwd });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    const result = await done;
-    clearTimeout(timer);
+    const result = await runCliBounded(['summary', 'merge', ...args], cwd === undefined ? {} : { cwd });
     assert.notEqual(result.code, null, 'the merge hung and was killed');
     return result;
   };
