@@ -49,7 +49,8 @@ export class InputRefusedError extends UsageError {
   }
 }
 
-function describeKind(stats: Stats): string {
+/** What a file that is not a regular one is, for an error line: "a FIFO", "a device". */
+export function describeKind(stats: Stats): string {
   if (stats.isFIFO()) return 'a FIFO';
   if (stats.isCharacterDevice() || stats.isBlockDevice()) return 'a device';
   if (stats.isSocket()) return 'a socket';
