@@ -15,8 +15,10 @@ export interface MergedRun {
   warnings: string[];
 }
 
+type ShardFolder = 'logs' | 'scan';
+
 /** The files an image's owner shard gives the merged folder: its log, its scan report and SBOM. */
-const IMAGE_FILES: ReadonlyArray<{ folder: 'logs' | 'scan'; suffix: string; limits: Omit<InputLimits, 'within'> }> = [
+const IMAGE_FILES: ReadonlyArray<{ folder: ShardFolder; suffix: string; limits: Omit<InputLimits, 'within'> }> = [
   { folder: 'logs', suffix: 'log', limits: LOG_LIMITS },
   { folder: 'scan', suffix: 'json', limits: SCAN_REPORT_LIMITS },
   { folder: 'scan', suffix: 'cdx.json', limits: { what: 'SBOM', maxBytes: 64 * MiB } },
@@ -44,8 +46,6 @@ async function copyFromShard(
     return false;
   }
 }
-
-type ShardFolder = 'logs' | 'scan';
 
 /**
  * The shard's logs/ and scan/ that are folders of their own. One that is a symbolic link is named

@@ -132,8 +132,10 @@ export function tagsCommand(
       .option('--dry-run', 'print the changes without writing the file')
       .addHelpText(
         'after',
-        '\nComments, order and formatting of the file are kept; only changed values' +
-          ' (and added keys) differ.\nExit status: 0 written (or nothing to change); 2 bad input (nothing written).',
+        '\nComments, order and formatting of the file are kept, byte for byte (Latin-1 too); only changed values' +
+          ' (and added keys) differ. A symbolic link is written through to its target; mode and owner are kept.' +
+          '\nExit status: 0 written (or nothing to change); 2 bad input (nothing written); 130 interrupted' +
+          ' (nothing written).',
       )
       .action(async (options) => {
         const global = globals();
