@@ -1,5 +1,6 @@
 import type { PackageCacheCounters } from '../proxy/counters.js';
 import type { Verdict } from '../scan/types.js';
+import { MiB } from '../util/read-input.js';
 import type { FailureStatus, Reporter, RunEvent, ScanCounts } from './events.js';
 
 export interface ImageRecord {
@@ -69,6 +70,9 @@ export interface RunSummary {
   builders?: string[];
   lost_builders?: string[];
 }
+
+/** A run's summary.json is megabytes for thousands of images; 300,000 images still fit. */
+export const SUMMARY_LIMITS = { what: 'run summary', maxBytes: 256 * MiB } as const;
 
 /** Builds the summary from events alone, so it is the same whatever the run went through. */
 export class SummaryCollector implements Reporter {

@@ -30,7 +30,12 @@ function comparedColumns(finding: Finding): string[] {
   return compared ? [compared.version, `${compared.kind} ${compared.package}`] : ['', ''];
 }
 
-const csvField = (value: string) => `"${value.replace(/"/g, '""')}"`;
+/**
+ * A cell a spreadsheet shows as text: quoted, and one that would start a formula (=, +, -, @,
+ * a tab or a carriage return: a package name or a URL comes from the image or the database)
+ * gets a leading apostrophe, as OWASP's advice on CSV injection has it.
+ */
+const csvField = (value: string) => `"${(/^[=+\-@\t\r]/.test(value) ? `'${value}` : value).replace(/"/g, '""')}"`;
 
 /** The findings that count, one row each, worst first, as the operators' summary CSV (without kernel packages). */
 export function summaryCsv(scans: ReadonlyArray<Pick<ImageScan, 'reference' | 'findings'>>): string {

@@ -1,8 +1,11 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { PIPELINE_SUMMARY } from '../pipeline/artifacts.js';
+import { SUMMARY_LIMITS } from '../report/summary.js';
 import { ConfigError, UsageError } from '../util/errors.js';
+import { parseJsonInput } from '../util/json-input.js';
+import { readInputTextSync } from '../util/read-input.js';
 
 const RUN_SUMMARY = 'summary.json';
 
@@ -28,13 +31,9 @@ const pipelineSchema = z.looseObject({
   ),
 });
 
+/** A summary file: a regular file (a FIFO would hang the command), its JSON errors placed, never quoted. */
 function readJson(file: string, what: string): unknown {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8'));
-  } catch (error) {
-    const reason = (error as Error).message.split('\n')[0] ?? '';
-    throw new ConfigError(file, '', `not a readable JSON ${what} (${reason})`);
-  }
+  return parseJsonInput(readInputTextSync(file, { ...SUMMARY_LIMITS, what }), file, what);
 }
 
 /**
@@ -76,7 +75,7 @@ function nestedSummaries(dir: string): string[] {
 }
 
 function fileSource(file: string): SummarySource {
-  return { file, keyPath: '', label: file, raw: readJson(file, 'summary') };
+  return { file, keyPath: '', label: file, raw: readJson(file, 'run summary') };
 }
 
 /**
@@ -89,7 +88,8 @@ export function runSummaries(runs: readonly string[]): SummarySource[] {
   for (const run of runs) {
     const path = resolve(run);
     if (!existsSync(path)) throw new UsageError(`--run ${run}: no such file or folder`);
-    if (statSync(path).isFile()) {
+    // Anything but a folder is read as a summary file: a FIFO or a device is refused there, by its kind.
+    if (!statSync(path).isDirectory()) {
       const isPipeline = basename(path) === PIPELINE_SUMMARY;
       sources.push(...(isPipeline ? pipelineRuns(path) : [fileSource(path)]));
     } else if (existsSync(join(path, RUN_SUMMARY))) sources.push(fileSource(join(path, RUN_SUMMARY)));

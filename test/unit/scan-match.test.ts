@@ -198,7 +198,10 @@ describe('matching inventories against OSV and classifying', () => {
     );
     writeTree(dir, { 'bad/x.json': '{"hello": 1}', 'broken/y.json': '{' });
     await assert.rejects(loadVulnerabilityDatabase([join(dir, 'bad')]), /x\.json: neither an OSV record/);
-    await assert.rejects(loadVulnerabilityDatabase([join(dir, 'broken')]), /y\.json: not valid JSON/);
+    await assert.rejects(
+      loadVulnerabilityDatabase([join(dir, 'broken')]),
+      /y\.json: line 1, column 2: not a valid JSON/,
+    );
     await assert.rejects(loadVulnerabilityDatabase([join(dir, 'missing')]), /no such vulnerability database/);
   });
 });
@@ -244,7 +247,7 @@ describe('allow-lists', () => {
     const expected = /^UsageError: a\.yml: nova_allowed_vulnerabilities: expected a list of vulnerability ids$/;
     assert.throws(() => parseAllowList('nova_allowed_vulnerabilities: CVE-1\n', 'a.yml'), expected);
     assert.throws(() => parseAllowList('- x\n', 'a.yml'), /a\.yml: \(top level\)/);
-    assert.throws(() => parseAllowList('a: [\n', 'a.yml'), /a\.yml: not valid YAML/);
+    assert.throws(() => parseAllowList('a: [\n', 'a.yml'), /a\.yml: line 2, column 1: not valid YAML/);
   });
   it("counts a kernel finding against clean but never as critical, as the operators' script does", () => {
     const kernel: Finding = {

@@ -93,6 +93,32 @@ interface Bom {
   dependencies: Array<{ ref: string; dependsOn?: string[] }>;
 }
 
+/** RFC 4180 as spreadsheets read it: quoted cells, "" for a quote inside one. */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let cell = '';
+  let quoted = false;
+  for (let index = 0; index < text.length; index++) {
+    const char = text[index];
+    if (quoted) {
+      if (char === '"' && text[index + 1] === '"') {
+        cell += '"';
+        index++;
+      } else if (char === '"') quoted = false;
+      else cell += char;
+    } else if (char === '"') quoted = true;
+    else if (char === ',') {
+      row.push(cell);
+      cell = '';
+    } else if (char === '\n') {
+      rows.push([...row, cell]);
+      [row, cell] = [[], ''];
+    } else cell += char;
+  }
+  return rows;
+}
+
 describe('SBOM and summary', () => {
   for (const specVersion of SBOM_SPEC_VERSIONS) {
     it(`writes CycloneDX ${specVersion} that the official schema accepts`, async () => {
@@ -196,6 +222,45 @@ describe('SBOM and summary', () => {
           '"https://osv.dev/vulnerability/DSA-9200-1","HIGH","2.03.16-2","source lvm2"',
         '',
       ].join('\n'),
+    );
+  });
+
+  it('keeps every cell text in a spreadsheet: one that would start a formula gets an apostrophe', () => {
+    const finding = (value: string) => ({
+      id: 'CVE-1',
+      aliases: [],
+      package: value,
+      packageType: 'deb',
+      installed: '1.0-1',
+      fixed: '-1',
+      severity: 'HIGH' as const,
+      url: value,
+      source: 'osv',
+      status: 'counted' as const,
+    });
+    const hostile = ['=HYPERLINK("http://evil.example","x")', '+1+1', '-2+3', '@SUM(1)', '\tcmd', '\rcmd', 'a=b'];
+    const scan: ImageScan = {
+      reference: '=cmd|" /C calc"!A0',
+      name: 'keystone',
+      scanner: 'osv',
+      verdict: 'dirty',
+      inventory,
+      findings: hostile.map(finding),
+      source: 'layers',
+      seconds: { export: 0, inventory: 0, match: 0 },
+    };
+    const rows = parseCsv(summaryCsv([scan])).slice(1);
+    const column = (index: number) => rows.map((row) => row[index] ?? '').sort();
+    const expected = hostile.map((value) => (value === 'a=b' ? value : `'${value}`)).sort();
+    assert.deepEqual(column(1), expected, 'package names');
+    assert.deepEqual(column(5), expected, 'URLs');
+    assert.ok(
+      column(0).every((cell) => cell === `'=cmd|" /C calc"!A0`),
+      'the image reference too',
+    );
+    assert.ok(
+      column(4).every((cell) => cell === "'-1"),
+      'and any other column',
     );
   });
 });

@@ -10,6 +10,7 @@ import { countsOf, imageReport, writeScanOutputs } from '../../scan/scan-outputs
 import { assertTrivyRuns } from '../../scan/trivy.js';
 import { loadVulnerabilityDatabase } from '../../scan/vulnerability-db.js';
 import { UsageError, WorkFailedError } from '../../util/errors.js';
+import { checkOutputDir } from '../../util/output-path.js';
 import { collectRepeated, languagePackagesOption, type GlobalOptions } from '../options.js';
 import { loadConfigFor } from '../workspace.js';
 
@@ -64,6 +65,8 @@ export function scanCommand(
       if (options.scanner === 'osv' && !options.osvDb?.length) {
         throw new UsageError('--osv-db PATH is needed for the osv scanner (or use --scanner trivy)');
       }
+      // Before any image is scanned: a folder that cannot be written is bad input, not a failure at the end.
+      const outDir = checkOutputDir(options.out, '--out');
       const allowFile = options.allowedVulnerabilities;
       const allowList: AllowList = allowFile ? readAllowList(allowFile) : new Map();
       const loaded = loadConfigFor(global, { engine: options.engine });
@@ -92,7 +95,7 @@ export function scanCommand(
         if (!scanned.ok) throw new WorkFailedError(scanned.failure);
         scans.push(scanned.value);
       }
-      const dir = await writeScanOutputs(resolve(options.out), scans, toolVersion);
+      const dir = await writeScanOutputs(outDir, scans, toolVersion);
       if (global.json) process.stdout.write(`${JSON.stringify(scans.map(imageReport), null, 2)}\n`);
       else if (!global.quiet) process.stdout.write(table(scans));
       const critical = scans.filter((scan) => scan.verdict === 'critical').length;

@@ -17,6 +17,7 @@ import { DEFAULT_TAGS_FILE, distroKeys, readTagsFile, TAGS_VARIABLE } from '../.
 import { planUpdate, type UpdatePlan } from '../../tags/update.js';
 import { writeTagChanges } from '../../tags/write.js';
 import { UsageError, WorkFailedError } from '../../util/errors.js';
+import { Pace } from '../../util/pace.js';
 import { collectList, collectRepeated, parsePositiveInteger, type GlobalOptions } from '../options.js';
 import { openWorkspace } from '../workspace.js';
 
@@ -106,7 +107,11 @@ function reportUpdate(global: GlobalOptions, path: string, plan: UpdatePlan, dry
   process.stderr.write(`${verb} in ${path}\n`);
 }
 
-export function tagsCommand(globals: () => GlobalOptions, setExitCode: (code: number) => void): CommandUnknownOpts {
+export function tagsCommand(
+  globals: () => GlobalOptions,
+  signal: AbortSignal,
+  setExitCode: (code: number) => void,
+): CommandUnknownOpts {
   const tags = new Command('tags').description(
     `Roll out image tags: ${DEFAULT_TAGS_FILE} (update, list), the registry (check, promote)`,
   );
@@ -127,16 +132,26 @@ export function tagsCommand(globals: () => GlobalOptions, setExitCode: (code: nu
       .option('--dry-run', 'print the changes without writing the file')
       .addHelpText(
         'after',
-        '\nComments, order and formatting of the file are kept; only changed values' +
-          ' (and added keys) differ.\nExit status: 0 written (or nothing to change); 2 bad input (nothing written).',
+        '\nComments, order and formatting of the file are kept, byte for byte (Latin-1 too); only changed values' +
+          ' (and added keys) differ. A symbolic link is written through to its target; mode and owner are kept.' +
+          '\nExit status: 0 written (or nothing to change); 2 bad input (nothing written); 130 interrupted' +
+          ' (nothing written).',
       )
       .action(async (options) => {
         const global = globals();
         const file = readTagsFile(resolve(options.file ?? DEFAULT_TAGS_FILE));
         const runs = options.run && options.run.length > 0 ? options.run : [latestRun(resolve(RUNS_DIR))];
         const rollouts = runSummaries(runs).map(readRollout);
-        const plan = planUpdate(file.tags, rollouts);
-        await writeTagChanges(file, plan.changes, options.dryRun ?? false);
+        // Interrupted, nothing is written: the exit status says so (130).
+        const pace = new Pace(signal);
+        let plan: UpdatePlan;
+        try {
+          plan = await planUpdate(file.tags, rollouts, pace);
+          await writeTagChanges(file, plan.changes, options.dryRun ?? false, pace);
+        } catch (error) {
+          if (signal.aborted) return;
+          throw error;
+        }
         for (const rollout of rollouts.filter((run) => !run.pushed && !global.quiet)) {
           const where = `warning: ${rollout.label}`;
           process.stderr.write(`${where}: the run did not push; ${rollout.tag} is in no registry\n`);
