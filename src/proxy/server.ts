@@ -2,10 +2,10 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { finished } from 'node:stream/promises';
 import { errorCodeOrMessage, errorMessage } from '../util/errors.js';
-import { CLIENT_CONDITIONALS, clientHasCurrentCopy, revalidationHeaders } from './cache-policy.js';
+import { clientHasCurrentCopy, revalidationHeaders } from './cache-policy.js';
 import type { CacheHit, ContentCache } from './content-cache.js';
 import { zeroCounters, type PackageCacheCounters } from './counters.js';
-import { clientResponseHeaders, upstreamHeaderList, upstreamHeaderTemplate } from './headers.js';
+import { cacheFillHeaderList, clientResponseHeaders, upstreamHeaderList, upstreamHeaderTemplate } from './headers.js';
 import { BUSY_RETRY_AFTER_SECONDS, PROXY_LIMITS, type ProxyLimits } from './limits.js';
 import type { ListenAddress } from './listen.js';
 import { checkRequestFraming } from './request-framing.js';
@@ -295,9 +295,11 @@ export class AuthProxy {
       return refuse(503, 'the proxy is busy: too many requests wait for the upstream', { 'retry-after': retryAfter });
     }
     const clientAddress = request.socket.remoteAddress ?? '';
-    // Where it caches, the proxy asks with its own copy's validators, so a full answer can be stored whole.
-    const dropped = cacheKey === undefined ? undefined : CLIENT_CONDITIONALS;
-    const headers = upstreamHeaderList(request.headers, clientAddress, template, dropped);
+    // Where it caches, the proxy asks its own question, with its own copy's validators.
+    const headers =
+      cacheKey === undefined
+        ? upstreamHeaderList(request.headers, clientAddress, template)
+        : cacheFillHeaderList(request.headers, clientAddress, template);
     const validators = stored ? revalidationHeaders(stored.headers) : undefined;
     for (const name in validators) headers.push(name, validators[name] ?? '');
     const timeout = this.options.upstreamTimeoutMs ?? 60_000;
