@@ -109,6 +109,22 @@ describe('config loading', () => {
     );
   });
 
+  it('refuses a pulp.url that carries a user or password, without repeating it', () => {
+    for (const url of ['https://reader:Pulp-Pa55word@pulp.example', 'https://reader@pulp.example/']) {
+      const dir = configDir({ 'config.yml': `${base}pulp: { url: "${url}" }\n` });
+      assert.throws(
+        () => loadConfig({ configDir: dir, env: {} }),
+        (error: unknown) => {
+          assert.ok(error instanceof ConfigError);
+          assert.equal(error.keyPath, 'pulp.url');
+          assert.match(error.message, /must not carry a user or password: .*pulp_username and pulp_password/);
+          for (const secret of ['Pulp-Pa55word', 'reader']) assert.ok(!error.message.includes(secret), error.message);
+          return true;
+        },
+      );
+    }
+  });
+
   it('reads a set written as a kolla-build profile: a list of bare regexes', () => {
     const dir = configDir({ 'config.yml': `${base}  infra: ["^mariadb", "^rabbitmq"]\n` });
     assert.deepEqual(loadConfig({ configDir: dir, env: {} }).config.sets.infra, [
