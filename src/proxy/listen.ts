@@ -51,3 +51,22 @@ export function withFixedPort(address: ListenAddress): Promise<ListenAddress> {
     });
   });
 }
+
+/** Why an address cannot be listened on, by the system error's code: each is the operator's choice of address. */
+const LISTEN_REFUSALS: ReadonlyMap<string, string> = new Map([
+  ['EADDRINUSE', 'the address is in use'],
+  ['EADDRNOTAVAIL', 'no interface of this host has that address'],
+  ['EACCES', 'the port is privileged (below 1024) and this process may not bind it'],
+]);
+
+/**
+ * A failed listen as one line: an address that is taken or not this host's is bad input
+ * (UsageError); anything else stays as it was.
+ */
+export function listenFailure(error: NodeJS.ErrnoException, address: ListenAddress): Error {
+  const { code } = error;
+  const why = code === undefined ? undefined : LISTEN_REFUSALS.get(code);
+  if (why === undefined) return error;
+  const shown = address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+  return new UsageError(`cannot listen on ${shown}: ${why} (${code}); choose another --listen`);
+}
