@@ -51,7 +51,7 @@ export function createProgram(signal: AbortSignal, setExitCode: (code: number) =
     vaultCommand(globals),
     configCommand(globals),
     doctorCommand(globals, setExitCode),
-    tagsCommand(globals, setExitCode),
+    tagsCommand(globals, signal, setExitCode),
     shardCommand(globals),
     summaryCommand(globals),
   ]) {

@@ -134,6 +134,20 @@ export const configSchema = z
     users: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/, 'a user name'), serviceUser).default({}),
     registry: z.string().default(''),
     registry_insecure: z.boolean().optional(),
+    /**
+     * Hosts besides the registry's own whose token service may receive the registry credential in
+     * answer to a Bearer challenge (Docker Hub: auth.docker.io). Plain HTTP is refused off loopback.
+     */
+    registry_token_hosts: z
+      .array(
+        z
+          .string()
+          .regex(
+            /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[?[0-9A-Fa-f:.]+\]?)$/,
+            'a host name such as auth.docker.io (no scheme, port or path)',
+          ),
+      )
+      .default([]),
     namespace: z
       .string()
       .regex(/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/, 'a lower-case image namespace'),

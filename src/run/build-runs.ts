@@ -98,7 +98,8 @@ async function runBuildsIn(request: BuildRunsRequest, onFinished: (run: Finished
     const spread = (request.builders?.length ?? 0) > 1;
     const pushing = request.push || spread;
     if (pushing && secrets.registry_username && secrets.registry_password) {
-      auth = await writeRegistryAuth(config.registry, secrets.registry_username, secrets.registry_password);
+      const { registry, registry_token_hosts: tokenHosts } = config;
+      auth = await writeRegistryAuth(registry, secrets.registry_username, secrets.registry_password, tokenHosts);
     }
     if (packageCache || request.authProxy) {
       const listen = { host: '127.0.0.1', port: 0 };

@@ -125,6 +125,20 @@ describe('config loading', () => {
     }
   });
 
+  it('reads registry_token_hosts as host names, none by default', () => {
+    assert.deepEqual(loadConfig({ configDir: configDir({}), env: {} }).config.registry_token_hosts, []);
+    const listed = configDir({ 'config.yml': `${base}registry_token_hosts: [auth.docker.io, 10.0.0.5]\n` });
+    assert.deepEqual(loadConfig({ configDir: listed, env: {} }).config.registry_token_hosts, [
+      'auth.docker.io',
+      '10.0.0.5',
+    ]);
+    const url = configDir({ 'config.yml': `${base}registry_token_hosts: ["https://auth.docker.io/token"]\n` });
+    assert.throws(
+      () => loadConfig({ configDir: url, env: {} }),
+      /registry_token_hosts\.0: a host name such as auth\.docker\.io/,
+    );
+  });
+
   it('reads a set written as a kolla-build profile: a list of bare regexes', () => {
     const dir = configDir({ 'config.yml': `${base}  infra: ["^mariadb", "^rabbitmq"]\n` });
     assert.deepEqual(loadConfig({ configDir: dir, env: {} }).config.sets.infra, [
