@@ -43,7 +43,7 @@ export function withFixedPort(address: ListenAddress): Promise<ListenAddress> {
   if (address.port !== 0) return Promise.resolve(address);
   return new Promise((resolve, reject) => {
     const probe = createServer();
-    probe.once('error', reject);
+    probe.once('error', (error: NodeJS.ErrnoException) => reject(listenFailure(error, address)));
     probe.listen(0, address.host, () => {
       const bound = probe.address();
       const port = typeof bound === 'object' && bound ? bound.port : 0;
@@ -67,6 +67,8 @@ export function listenFailure(error: NodeJS.ErrnoException, address: ListenAddre
   const { code } = error;
   const why = code === undefined ? undefined : LISTEN_REFUSALS.get(code);
   if (why === undefined) return error;
-  const shown = address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+  const host = address.host.includes(':') ? `[${address.host}]` : address.host;
+  // A free port asked for (0) is no port to name.
+  const shown = address.port === 0 ? host : `${host}:${address.port}`;
   return new UsageError(`cannot listen on ${shown}: ${why} (${code}); choose another --listen`);
 }

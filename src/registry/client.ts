@@ -94,6 +94,7 @@ export class RegistryClient {
   async listTags(repository: string, pageSize = 100): Promise<string[]> {
     const tags: string[] = [];
     let path: string | undefined = `/v2/${repository}/tags/list?n=${pageSize}`;
+    const pages = new Set([path]);
     while (path !== undefined) {
       const response = await this.request(path, [pull(repository)]);
       const body = await this.readJson(response, `GET ${path}`);
@@ -102,7 +103,13 @@ export class RegistryClient {
         throw new RegistryProtocolError(response.status, `GET ${path}: tags is not a list of names`);
       }
       tags.push(...(listed ?? []));
-      path = nextLink(response.headers.get('link'));
+      const next = nextLink(response.headers.get('link'), `GET ${path}`);
+      // A registry that links back to a page it gave would be read forever.
+      if (next !== undefined && pages.has(next)) {
+        throw new RegistryProtocolError(response.status, `GET ${path}: the next page is one already read`);
+      }
+      if (next !== undefined) pages.add(next);
+      path = next;
     }
     return tags;
   }
@@ -182,7 +189,8 @@ export class RegistryClient {
     if (response.status === 201) return 'mounted';
     const location = response.headers.get('location');
     if (location) {
-      const cancelled = await this.request(pathAndQuery(location, this.base), scopes, { method: 'DELETE' }, [404, 405]);
+      const session = pathAndQuery(location, this.base, `POST ${path}: Location`);
+      const cancelled = await this.request(session, scopes, { method: 'DELETE' }, [404, 405]);
       await cancelled.body?.cancel();
     }
     return 'not-mounted';
@@ -273,13 +281,19 @@ async function registryErrorDetail(response: Response, timeouts: RequestTimeouts
 }
 
 /** The path and query of a `Link: <…>; rel="next"` header (registries may put their own host in it). */
-function nextLink(header: string | null): string | undefined {
+function nextLink(header: string | null, what: string): string | undefined {
   const match = header?.match(/<([^>]+)>\s*;\s*rel="?next"?/);
   if (!match?.[1]) return undefined;
-  return pathAndQuery(match[1], 'http://placeholder');
+  return pathAndQuery(match[1], 'http://placeholder', `${what}: Link`);
 }
 
-function pathAndQuery(location: string, base: string): string {
-  const url = new URL(location, base);
+/** The path and query of a URL a registry answered with; one that is no URL is a protocol error naming `what`. */
+function pathAndQuery(location: string, base: string, what: string): string {
+  let url: URL;
+  try {
+    url = new URL(location, base);
+  } catch {
+    throw new RegistryProtocolError(200, `${what} ${JSON.stringify(location.slice(0, 100))} is not a URL`);
+  }
   return `${url.pathname}${url.search}`;
 }

@@ -220,6 +220,36 @@ describe('what the client reads of an answer', () => {
   });
 });
 
+describe('links and locations a registry answers with', () => {
+  it('says in one line that a Link is no URL, and stops at a next page already read', async () => {
+    const paging = await standIn((request, response) => {
+      const link = request.url?.includes('/bad/') ? '<http://[oops>; rel="next"' : `<${request.url ?? ''}>; rel="next"`;
+      response.writeHead(200, { 'content-type': 'application/json', link }).end('{"tags":["a"]}');
+    });
+    const client = new RegistryClient(paging.address, undefined, quick);
+    await assert.rejects(client.listTags('dev/bad'), {
+      name: 'RegistryProtocolError',
+      message: 'GET /v2/dev/bad/tags/list?n=100: Link "http://[oops" is not a URL',
+    });
+    await assert.rejects(client.listTags('dev/loop'), {
+      name: 'RegistryProtocolError',
+      message: 'GET /v2/dev/loop/tags/list?n=100: the next page is one already read',
+    });
+    assert.equal(paging.requests.length, 2, 'one page each');
+  });
+
+  it('says in one line that a mount answered with a Location that is no URL', async () => {
+    const mounting = await standIn((_request, response) => {
+      response.writeHead(202, { location: 'http://[oops/upload' }).end();
+    });
+    const client = new RegistryClient(mounting.address, undefined, quick);
+    await assert.rejects(client.mountBlob('rel/img', digestOf('a'), 'dev/img'), {
+      name: 'RegistryProtocolError',
+      message: `POST /v2/rel/img/blobs/uploads/?mount=${digestOf('a').replace(':', '%3A')}&from=dev%2Fimg: Location "http://[oops/upload" is not a URL`,
+    });
+  });
+});
+
 const digestOf = (letter: string) => `sha256:${letter.repeat(64)}`;
 const descriptor = (mediaType: string, letter: string) => ({ mediaType, digest: digestOf(letter), size: 10 });
 const bytes = (value: unknown) => Buffer.from(JSON.stringify(value));
