@@ -53,6 +53,16 @@ const repository = z
     message: 'a Pulp repository needs both base_path and version',
   });
 
+/** A URL with no user or password in it: credentials belong in the (vault-encrypted) secrets file. */
+function withoutLogin(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return parsed.username === '' && parsed.password === '';
+  } catch {
+    return true; // not a URL at all: z.url() says so
+  }
+}
+
 const imageSource = z.object({ image: z.string().min(1), tag: z.string().min(1) }).strict();
 
 const distro = z
@@ -130,6 +140,20 @@ export const configSchema = z
     users: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/, 'a user name'), serviceUser).default({}),
     registry: z.string().default(''),
     registry_insecure: z.boolean().optional(),
+    /**
+     * Hosts besides the registry's own whose token service may receive the registry credential in
+     * answer to a Bearer challenge (Docker Hub: auth.docker.io). Plain HTTP is refused off loopback.
+     */
+    registry_token_hosts: z
+      .array(
+        z
+          .string()
+          .regex(
+            /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[?[0-9A-Fa-f:.]+\]?)$/,
+            'a host name such as auth.docker.io (no scheme, port or path)',
+          ),
+      )
+      .default([]),
     namespace: z
       .string()
       .regex(/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/, 'a lower-case image namespace'),
@@ -173,7 +197,16 @@ export const configSchema = z
     default_distro: z.string().optional(),
     sets: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/), z.array(setEntry)).default({}),
     secrets: z.string().optional(),
-    pulp: z.object({ url: z.url(), ca_file: z.string().optional() }).strict().optional(),
+    pulp: z
+      .object({
+        // Said without the URL: it would repeat the password it holds.
+        url: z.url().refine(withoutLogin, {
+          message: 'must not carry a user or password: put pulp_username and pulp_password in the secrets file',
+        }),
+        ca_file: z.string().optional(),
+      })
+      .strict()
+      .optional(),
     proxy: z
       .object({
         /** Where the proxy keeps content; builds default to `<cache dir>/packages`. */

@@ -109,6 +109,36 @@ describe('config loading', () => {
     );
   });
 
+  it('refuses a pulp.url that carries a user or password, without repeating it', () => {
+    for (const url of ['https://reader:Pulp-Pa55word@pulp.example', 'https://reader@pulp.example/']) {
+      const dir = configDir({ 'config.yml': `${base}pulp: { url: "${url}" }\n` });
+      assert.throws(
+        () => loadConfig({ configDir: dir, env: {} }),
+        (error: unknown) => {
+          assert.ok(error instanceof ConfigError);
+          assert.equal(error.keyPath, 'pulp.url');
+          assert.match(error.message, /must not carry a user or password: .*pulp_username and pulp_password/);
+          for (const secret of ['Pulp-Pa55word', 'reader']) assert.ok(!error.message.includes(secret), error.message);
+          return true;
+        },
+      );
+    }
+  });
+
+  it('reads registry_token_hosts as host names, none by default', () => {
+    assert.deepEqual(loadConfig({ configDir: configDir({}), env: {} }).config.registry_token_hosts, []);
+    const listed = configDir({ 'config.yml': `${base}registry_token_hosts: [auth.docker.io, 10.0.0.5]\n` });
+    assert.deepEqual(loadConfig({ configDir: listed, env: {} }).config.registry_token_hosts, [
+      'auth.docker.io',
+      '10.0.0.5',
+    ]);
+    const url = configDir({ 'config.yml': `${base}registry_token_hosts: ["https://auth.docker.io/token"]\n` });
+    assert.throws(
+      () => loadConfig({ configDir: url, env: {} }),
+      /registry_token_hosts\.0: a host name such as auth\.docker\.io/,
+    );
+  });
+
   it('reads a set written as a kolla-build profile: a list of bare regexes', () => {
     const dir = configDir({ 'config.yml': `${base}  infra: ["^mariadb", "^rabbitmq"]\n` });
     assert.deepEqual(loadConfig({ configDir: dir, env: {} }).config.sets.infra, [
