@@ -1,6 +1,7 @@
 import { inflateRawSync } from 'node:zlib';
 import { lineSafe } from '../util/line-safe.js';
 import { MiB, readInputBytes } from '../util/read-input.js';
+import { sizeText } from '../util/size-text.js';
 
 /** One member of a zip archive, read on demand. */
 export interface ZipEntry {
@@ -46,8 +47,6 @@ export const MAX_ZIP_FILE_BYTES = 1024 * MiB;
 export async function readZip(path: string, limits: ZipLimits = ZIP_LIMITS): Promise<ZipEntry[]> {
   return zipEntries(await readInputBytes(path, { what: 'zip archive', maxBytes: MAX_ZIP_FILE_BYTES }), path, limits);
 }
-
-const sizeText = (bytes: number) => (bytes >= MiB ? `${(bytes / MiB).toFixed(1)} MiB` : `${bytes} bytes`);
 
 export function zipEntries(data: Buffer, label = 'zip', limits: ZipLimits = ZIP_LIMITS): ZipEntry[] {
   const fail = (why: string): never => {
