@@ -4,7 +4,9 @@ import { z } from 'zod';
 import { writeHtmlReport } from '../report/html-report.js';
 import type { RunSummary } from '../report/summary.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import { UsageError } from '../util/errors.js';
+import { InterruptedError, UsageError } from '../util/errors.js';
+import { parseJsonPaced } from '../util/json-text.js';
+import { pacer } from '../util/pace.js';
 import { mergeShardSummaries, type ShardSummary } from './merge-summaries.js';
 
 const named = z.array(z.looseObject({ name: z.string() }));
@@ -60,13 +62,20 @@ const summarySchema = z.looseObject({
   shard: z.string().optional(),
 });
 
-/** A shard's summary.json; a folder without one, or with a damaged one, is named in one line. */
-export function readShardSummary(runDir: string): ShardSummary {
+/**
+ * A shard's summary.json; a folder without one, or with a damaged one, is named in one line. Parsed a
+ * piece at a time (a summary may be huge) with its nesting capped; `pace` throws once interrupted.
+ */
+export async function readShardSummary(
+  runDir: string,
+  pace: () => Promise<void> = () => Promise.resolve(),
+): Promise<ShardSummary> {
   const file = join(runDir, 'summary.json');
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
+    raw = await parseJsonPaced(readFileSync(file, 'utf8'), pace);
   } catch (error) {
+    if (error instanceof InterruptedError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'has no summary.json' : `has an unreadable summary.json (${code ?? 'not JSON'})`;
     throw new UsageError(`summary merge: ${runDir} ${why}`);
@@ -90,11 +99,17 @@ export interface MergedRun {
  * One run folder from the shards' folders: summary.json, each image's log (and scan report) from the
  * shard whose record it keeps, the other logs from the first shard that has them, and report.html.
  */
-export async function mergeRunFolders(runDirs: readonly string[], outDir: string): Promise<MergedRun> {
+export async function mergeRunFolders(
+  runDirs: readonly string[],
+  outDir: string,
+  signal?: AbortSignal,
+): Promise<MergedRun> {
   const out = resolve(outDir);
   const folders = runDirs.map((dir) => resolve(dir));
   if (folders.includes(out)) throw new UsageError(`summary merge: --out ${outDir} is one of the folders merged`);
-  const shards = folders.map((dir) => readShardSummary(dir));
+  const pace = pacer(signal);
+  const shards: ShardSummary[] = [];
+  for (const dir of folders) shards.push(await readShardSummary(dir, pace));
   const merged = mergeShardSummaries(shards);
   if (!merged.ok) throw new UsageError(`summary merge: shards of different runs: ${merged.reason}`);
   mkdirSync(join(out, 'logs'), { recursive: true });
@@ -104,6 +119,7 @@ export async function mergeRunFolders(runDirs: readonly string[], outDir: string
   };
   const copied = new Set<string>();
   for (const [name, index] of merged.ownerOf) {
+    await pace();
     // The pipeline's scan reports: the findings and the SBOM.
     for (const [folder, suffix] of [
       ['logs', 'log'],

@@ -2,7 +2,9 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { PIPELINE_SUMMARY } from '../pipeline/artifacts.js';
-import { ConfigError, UsageError } from '../util/errors.js';
+import { ConfigError, InterruptedError, UsageError } from '../util/errors.js';
+import { parseJsonPaced } from '../util/json-text.js';
+import { pacer } from '../util/pace.js';
 
 const RUN_SUMMARY = 'summary.json';
 
@@ -28,10 +30,12 @@ const pipelineSchema = z.looseObject({
   ),
 });
 
-function readJson(file: string, what: string): unknown {
+/** Parsed a piece at a time (a summary may be huge), nesting capped; `pace` throws once interrupted. */
+async function readJson(file: string, what: string, pace: () => Promise<void>): Promise<unknown> {
   try {
-    return JSON.parse(readFileSync(file, 'utf8'));
+    return await parseJsonPaced(readFileSync(file, 'utf8'), pace);
   } catch (error) {
+    if (error instanceof InterruptedError) throw error;
     const reason = (error as Error).message.split('\n')[0] ?? '';
     throw new ConfigError(file, '', `not a readable JSON ${what} (${reason})`);
   }
@@ -41,8 +45,8 @@ function readJson(file: string, what: string): unknown {
  * Every run of a pipeline, from the summaries it wrote inline. A run that left no summary (it could
  * not start) makes the pipeline's tag unsafe to infer from: refused, its run folders can still be given.
  */
-function pipelineRuns(file: string): SummarySource[] {
-  const parsed = pipelineSchema.safeParse(readJson(file, 'pipeline summary'));
+async function pipelineRuns(file: string, pace: () => Promise<void>): Promise<SummarySource[]> {
+  const parsed = pipelineSchema.safeParse(await readJson(file, 'pipeline summary', pace));
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const key = issue?.path.map(String).join('.') ?? '';
@@ -75,8 +79,8 @@ function nestedSummaries(dir: string): string[] {
   return files.sort();
 }
 
-function fileSource(file: string): SummarySource {
-  return { file, keyPath: '', label: file, raw: readJson(file, 'summary') };
+async function fileSource(file: string, pace: () => Promise<void>): Promise<SummarySource> {
+  return { file, keyPath: '', label: file, raw: await readJson(file, 'summary', pace) };
 }
 
 /**
@@ -84,20 +88,22 @@ function fileSource(file: string): SummarySource {
  * artifacts folder (its pipeline-summary.json), a folder of run folders one or two levels down
  * (`<distro>/<set>/`), or a summary.json or pipeline-summary.json itself.
  */
-export function runSummaries(runs: readonly string[]): SummarySource[] {
+export async function runSummaries(runs: readonly string[], signal?: AbortSignal): Promise<SummarySource[]> {
+  const pace = pacer(signal);
   const sources: SummarySource[] = [];
   for (const run of runs) {
     const path = resolve(run);
     if (!existsSync(path)) throw new UsageError(`--run ${run}: no such file or folder`);
     if (statSync(path).isFile()) {
       const isPipeline = basename(path) === PIPELINE_SUMMARY;
-      sources.push(...(isPipeline ? pipelineRuns(path) : [fileSource(path)]));
-    } else if (existsSync(join(path, RUN_SUMMARY))) sources.push(fileSource(join(path, RUN_SUMMARY)));
-    else if (existsSync(join(path, PIPELINE_SUMMARY))) sources.push(...pipelineRuns(join(path, PIPELINE_SUMMARY)));
-    else {
+      sources.push(...(isPipeline ? await pipelineRuns(path, pace) : [await fileSource(path, pace)]));
+    } else if (existsSync(join(path, RUN_SUMMARY))) sources.push(await fileSource(join(path, RUN_SUMMARY), pace));
+    else if (existsSync(join(path, PIPELINE_SUMMARY))) {
+      sources.push(...(await pipelineRuns(join(path, PIPELINE_SUMMARY), pace)));
+    } else {
       const nested = nestedSummaries(path);
       if (nested.length === 0) throw new UsageError(`--run ${run}: no summary.json in it nor in its sub-folders`);
-      sources.push(...nested.map(fileSource));
+      for (const file of nested) sources.push(await fileSource(file, pace));
     }
   }
   return sources;

@@ -45,9 +45,9 @@ other_variable: true
 `;
 
 /** The rollouts of the runs a `--run` value names. */
-const rolloutsOf = (run: string) => runSummaries([run]).map(readSource);
-const readRollout = (file: string) => {
-  const [rollout] = rolloutsOf(file);
+const rolloutsOf = async (run: string) => (await runSummaries([run])).map(readSource);
+const readRollout = async (file: string) => {
+  const [rollout] = await rolloutsOf(file);
   assert.ok(rollout);
   return rollout;
 };
@@ -196,9 +196,9 @@ describe('what a run rolls out', () => {
   const named = (...names: string[]) => names.map((name) => ({ name }));
   const failed = (name: string) => [{ name, status: 'error', reason: 'x' }];
 
-  it('a run that selected every image is full and sets openstack', () => {
+  it('a run that selected every image is full and sets openstack', async () => {
     const run = summary('full', { built: named('base', 'nova-base', 'nova-api'), reused: named('keystone') });
-    const rollout = readRollout(run);
+    const rollout = await readRollout(run);
     const present = ['base', 'keystone', 'nova-api', 'nova-base'];
     const at = { summaryFile: run, keyPath: '', label: run, distroKey: 'rocky-9', tag: NEW_R9 };
     assert.deepEqual(rollout, { ...at, notMatched: [], present, failed: [], pushed: true });
@@ -208,10 +208,10 @@ describe('what a run rolls out', () => {
     assert.deepEqual(plan.stillOverriding, [{ key: 'nova', distro: 'rocky-9', tag: pinned }]);
   });
 
-  it('a partial run sets the keys of the deployable images it built', () => {
+  it('a partial run sets the keys of the deployable images it built', async () => {
     const built = named('base', 'dnsmasq', 'nova-api', 'nova-compute');
     const partial = { built, failed: failed('nova-compute'), not_matched: named('keystone') };
-    const rollout = readRollout(summary('partial', partial));
+    const rollout = await readRollout(summary('partial', partial));
     assert.deepEqual(
       combineRuns([rollout]).map((distro) => distro.full),
       [false],
@@ -223,15 +223,19 @@ describe('what a run rolls out', () => {
     );
   });
 
-  it('refuses a full run with failures, an interrupted run and a tag that is not a run tag', () => {
+  it('refuses a full run with failures, an interrupted run and a tag that is not a run tag', async () => {
     const withFailure = summary('failed', { failed: failed('nova-api') });
     const refused = /failed\.json: failed: a build of every image with 1 failed \(nova-api\)/;
-    assert.throws(() => planUpdate({}, [readRollout(withFailure)]), refused);
-    assert.throws(() => readRollout(summary('interrupted', { interrupted: true })), /did not finish/);
+    const failing = await readRollout(withFailure);
+    assert.throws(() => planUpdate({}, [failing]), refused);
+    await assert.rejects(readRollout(summary('interrupted', { interrupted: true })), /did not finish/);
     const notRunTag = (error: unknown) =>
       error instanceof ConfigError && /tag: "my-tag" is not a run tag/.test(error.message);
-    assert.throws(() => readRollout(summary('custom', { tag: 'my-tag' })), notRunTag);
-    const twice = [readRollout(summary('a', {})), readRollout(summary('b', { tag: `${R9}-20250202T020202` }))];
+    await assert.rejects(readRollout(summary('custom', { tag: 'my-tag' })), notRunTag);
+    const twice = [
+      await readRollout(summary('a', {})),
+      await readRollout(summary('b', { tag: `${R9}-20250202T020202` })),
+    ];
     assert.throws(() => planUpdate({}, twice), /two runs for rocky-9 at different tags/);
   });
 });
@@ -279,8 +283,8 @@ describe("what a pipeline's runs roll out together", () => {
     return dir;
   };
   const tags = { openstack: { 'rocky-9': T_R9, 'ubuntu-jammy': T_UJ } };
-  const changed = (dir: string) =>
-    planUpdate(tags, rolloutsOf(dir)).changes.map((change) => `${change.key} ${change.distro} ${change.to}`);
+  const changed = async (dir: string) =>
+    planUpdate(tags, await rolloutsOf(dir)).changes.map((change) => `${change.key} ${change.distro} ${change.to}`);
 
   /** rocky: the sets together select every image; ubuntu: neither selects bifrost-deploy. */
   const twoDistros: SetRun[] = [
@@ -319,23 +323,23 @@ describe("what a pipeline's runs roll out together", () => {
     },
   ];
 
-  it('sets openstack for a distro whose sets selected every image, the keys built for the other', () => {
+  it('sets openstack for a distro whose sets selected every image, the keys built for the other', async () => {
     const expected = [
       `openstack rocky-9 ${NEW_R9}`,
       `ironic_dnsmasq ubuntu-jammy ${NEW_UJ}`,
       `keystone ubuntu-jammy ${NEW_UJ}`,
     ];
-    assert.deepEqual(changed(artifacts(twoDistros)), expected);
+    assert.deepEqual(await changed(artifacts(twoDistros)), expected);
   });
 
-  it('finds the <distro>/<set> run folders without pipeline-summary.json, and a distro folder alone', () => {
+  it('finds the <distro>/<set> run folders without pipeline-summary.json, and a distro folder alone', async () => {
     const dir = artifacts(twoDistros, false);
-    assert.deepEqual(changed(dir).sort(), [...changed(artifacts(twoDistros))].sort());
+    assert.deepEqual((await changed(dir)).sort(), [...(await changed(artifacts(twoDistros)))].sort());
     const ubuntu = [`ironic_dnsmasq ubuntu-jammy ${NEW_UJ}`, `keystone ubuntu-jammy ${NEW_UJ}`];
-    assert.deepEqual(changed(join(dir, 'ubuntu')), ubuntu);
+    assert.deepEqual(await changed(join(dir, 'ubuntu')), ubuntu);
   });
 
-  it('counts an image one set failed to push when another set left it at the tag', () => {
+  it('counts an image one set failed to push when another set left it at the tag', async () => {
     const runs = twoDistros.filter((run) => run.distro === 'rocky');
     const [overcloud, seed] = runs;
     assert.ok(overcloud?.summary && seed?.summary);
@@ -357,7 +361,7 @@ describe("what a pipeline's runs roll out together", () => {
       error instanceof UsageError &&
       sets.test(error.message) &&
       error.message.includes('a build of every image with 1 failed (dnsmasq)');
-    assert.throws(() => changed(artifacts(withFailure)), refused);
+    await assert.rejects(changed(artifacts(withFailure)), refused);
     // With dnsmasq left out of both sets, the rollout is partial and keystone is among the images at the tag.
     const seedPartial = { ...seedFailed, failed: seedFailed.failed.filter((entry) => entry.name !== 'dnsmasq') };
     const overcloudPartial = { ...overcloud.summary, not_matched: named('bifrost-deploy', 'dnsmasq') };
@@ -366,10 +370,10 @@ describe("what a pipeline's runs roll out together", () => {
       { ...seed, summary: { ...seedPartial, not_matched: [...seedPartial.not_matched, ...named('dnsmasq')] } },
     ];
     const keys = [`keystone rocky-9 ${NEW_R9}`, `nova_api rocky-9 ${NEW_R9}`, `bifrost_deploy rocky-9 ${NEW_R9}`];
-    assert.deepEqual(changed(artifacts(partial)).sort(), keys.sort());
+    assert.deepEqual((await changed(artifacts(partial))).sort(), keys.sort());
   });
 
-  it('leaves out held and unscanned images: they are not in the registry', () => {
+  it('leaves out held and unscanned images: they are not in the registry', async () => {
     const runs = [
       {
         distro: 'ubuntu',
@@ -382,7 +386,7 @@ describe("what a pipeline's runs roll out together", () => {
         }),
       },
     ];
-    assert.deepEqual(changed(artifacts(runs)), [`keystone ubuntu-jammy ${NEW_UJ}`]);
+    assert.deepEqual(await changed(artifacts(runs)), [`keystone ubuntu-jammy ${NEW_UJ}`]);
   });
 
   it('takes the newest folder of the runs folder, a pipeline as well as a build run', () => {
@@ -400,7 +404,7 @@ describe("what a pipeline's runs roll out together", () => {
     assert.equal(latestRun(runsDir), build);
   });
 
-  it('refuses the runs of one distro at different tags, and a run that left no summary, in one line', () => {
+  it('refuses the runs of one distro at different tags, and a run that left no summary, in one line', async () => {
     const [overcloud, seed] = twoDistros;
     assert.ok(overcloud?.summary && seed?.summary);
     const later = `${R9}-20250202T020202`;
@@ -410,11 +414,11 @@ describe("what a pipeline's runs roll out together", () => {
       !error.message.includes('\n') &&
       error.message.startsWith(`two runs for rocky-9 at different tags: ${NEW_R9} (`) &&
       error.message.includes(`${later} (`);
-    assert.throws(() => changed(mixed), differentTags);
+    await assert.rejects(changed(mixed), differentTags);
     const failedToStart = artifacts([overcloud, { distro: 'rocky', set: 'seed', summary: null, error: 'no repo' }]);
     const noSummary = (error: unknown) =>
       error instanceof ConfigError &&
       /pipeline-summary\.json: runs\.1\.summary: the rocky\/seed run left no summary \(no repo\)/.test(error.message);
-    assert.throws(() => changed(failedToStart), noSummary);
+    await assert.rejects(changed(failedToStart), noSummary);
   });
 });

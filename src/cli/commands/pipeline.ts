@@ -129,7 +129,9 @@ export function pipelineCommand(
       const allowList: AllowList = allowFile ? readAllowList(allowFile) : new Map();
       if (scannerKind === 'trivy') await assertTrivyRuns();
       const scanner: Scanner =
-        scannerKind === 'osv' ? { kind: 'osv', database: await loadVulnerabilityDatabase(osvDb) } : { kind: 'trivy' };
+        scannerKind === 'osv'
+          ? { kind: 'osv', database: await loadVulnerabilityDatabase(osvDb, signal) }
+          : { kind: 'trivy' };
 
       const builders = chosenBuilders(config, options.builders, options);
       const result = await runPipeline(

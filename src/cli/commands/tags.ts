@@ -12,11 +12,12 @@ import { promoteImages } from '../../tags/promote.js';
 import { referencedImages, repositoryOf } from '../../tags/registry-images.js';
 import { imageTags, type ImageTag } from '../../tags/resolve.js';
 import { latestRun, runSummaries } from '../../tags/run-sources.js';
-import { readRollout } from '../../tags/runs.js';
+import { readRollout, type RunRollout } from '../../tags/runs.js';
 import { DEFAULT_TAGS_FILE, distroKeys, readTagsFile, TAGS_VARIABLE } from '../../tags/tags-file.js';
 import { planUpdate, type UpdatePlan } from '../../tags/update.js';
 import { writeTagChanges } from '../../tags/write.js';
 import { UsageError, WorkFailedError } from '../../util/errors.js';
+import { pacer } from '../../util/pace.js';
 import { collectList, collectRepeated, parsePositiveInteger, type GlobalOptions } from '../options.js';
 import { openWorkspace } from '../workspace.js';
 
@@ -106,7 +107,11 @@ function reportUpdate(global: GlobalOptions, path: string, plan: UpdatePlan, dry
   process.stderr.write(`${verb} in ${path}\n`);
 }
 
-export function tagsCommand(globals: () => GlobalOptions, setExitCode: (code: number) => void): CommandUnknownOpts {
+export function tagsCommand(
+  globals: () => GlobalOptions,
+  signal: AbortSignal,
+  setExitCode: (code: number) => void,
+): CommandUnknownOpts {
   const tags = new Command('tags').description(
     `Roll out image tags: ${DEFAULT_TAGS_FILE} (update, list), the registry (check, promote)`,
   );
@@ -134,7 +139,12 @@ export function tagsCommand(globals: () => GlobalOptions, setExitCode: (code: nu
         const global = globals();
         const file = readTagsFile(resolve(options.file ?? DEFAULT_TAGS_FILE));
         const runs = options.run && options.run.length > 0 ? options.run : [latestRun(resolve(RUNS_DIR))];
-        const rollouts = runSummaries(runs).map(readRollout);
+        const pace = pacer(signal);
+        const rollouts: RunRollout[] = [];
+        for (const source of await runSummaries(runs, signal)) {
+          await pace();
+          rollouts.push(readRollout(source));
+        }
         const plan = planUpdate(file.tags, rollouts);
         await writeTagChanges(file, plan.changes, options.dryRun ?? false);
         for (const rollout of rollouts.filter((run) => !run.pushed && !global.quiet)) {
