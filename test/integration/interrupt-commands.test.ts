@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -9,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { startCli, type CliResult } from '../helpers/cli.js';
 import { projectRoot, temporaryDir, writeTree } from '../helpers/files.js';
 import { osvRecord } from '../helpers/osv-fixture.js';
+import { startStalledSource } from '../helpers/stalled-source.js';
 import { rawZip } from '../helpers/zip-builder.js';
 
 /** What the command-line contract promises after SIGINT or SIGTERM: exit 130, within 2 s. */
@@ -269,25 +269,14 @@ describe('every command ends within 2 s of SIGTERM, mid-work, with exit 130', { 
   }
 
   it('build, before the engines start: while a url source stalls mid-body', async () => {
-    let requested: () => void = () => undefined;
-    const asked = new Promise<void>((resolve) => (requested = resolve));
-    const server = http.createServer((_request, response) => {
-      response.writeHead(200, { 'content-type': 'application/gzip', 'content-length': String(10 * 1024 * 1024) });
-      response.write(Buffer.alloc(4096));
-      requested();
+    const source = await startStalledSource();
+    stops.push(source.stop);
+    const dir = writeTree(workspace(1, `sources:\n  stalled: { type: url, location: '${source.url}' }\n`), {
+      'etc/images/stalled/Dockerfile.j2': 'FROM {{ namespace }}/base:{{ tag }}\nADD stalled-archive /src\n',
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-    stops.push(() => new Promise((resolve) => (server.closeAllConnections(), server.close(() => resolve()))));
-    const { port } = server.address() as AddressInfo;
-    const dir = writeTree(
-      workspace(1, `sources:\n  stalled: { type: url, location: 'http://127.0.0.1:${port}/s.tgz' }\n`),
-      {
-        'etc/images/stalled/Dockerfile.j2': 'FROM {{ namespace }}/base:{{ tag }}\nADD stalled-archive /src\n',
-      },
-    );
     const env = { CI_BUILDER_CACHE_DIR: temporaryDir('ci-builder-interrupt-cache-') };
     const tag = 'interrupt-before-engines';
-    await interrupted(['--config', join(dir, 'etc'), 'build', '--tag', tag, '^stalled$'], () => asked, {
+    await interrupted(['--config', join(dir, 'etc'), 'build', '--tag', tag, '^stalled$'], () => source.asked, {
       cwd: dir,
       env,
     });
