@@ -79,7 +79,7 @@ export async function runPipelineCommand(
     skipParents: settings.skipParents,
     oneTag: { flag: '--timestamp', given: request.timestamp !== undefined },
   });
-  const scan = await scanSettings(workspace, request.scan);
+  const scan = await scanSettings(workspace, request.scan, signal);
   const artifactsDir = resolve(artifacts);
   const result = await runPipeline(
     {
@@ -103,7 +103,7 @@ export async function runPipelineCommand(
 }
 
 /** The scanner, its database and the allow list, checked before anything is built. */
-async function scanSettings(workspace: Workspace, flags: PipelineScanFlags) {
+async function scanSettings(workspace: Workspace, flags: PipelineScanFlags, signal: AbortSignal) {
   const { loaded } = workspace;
   const { config } = loaded;
   const scannerKind = flags.scanner ?? config.scan.scanner;
@@ -114,7 +114,9 @@ async function scanSettings(workspace: Workspace, flags: PipelineScanFlags) {
   const allowList: AllowList = allowFile ? readAllowList(allowFile) : new Map();
   if (scannerKind === 'trivy') await assertTrivyRuns();
   const scanner: Scanner =
-    scannerKind === 'osv' ? { kind: 'osv', database: await loadVulnerabilityDatabase(osvDb) } : { kind: 'trivy' };
+    scannerKind === 'osv'
+      ? { kind: 'osv', database: await loadVulnerabilityDatabase(osvDb, signal) }
+      : { kind: 'trivy' };
   return {
     scanner,
     ignoreUnfixed: flags.ignoreUnfixed ?? config.scan.ignore_unfixed,

@@ -100,8 +100,8 @@ export class BuildahEngine implements Engine {
     return info.ok ? ok(info.value.store?.GraphRoot ?? '/var/lib/containers/storage') : info;
   }
 
-  async exportOci(reference: string, dir: string): EngineResult<void> {
-    const ran = await runEngineCommand(this.command, [...STORAGE, 'push', reference, `oci:${dir}`]);
+  async exportOci(reference: string, dir: string, signal?: AbortSignal): EngineResult<void> {
+    const ran = await runEngineCommand(this.command, [...STORAGE, 'push', reference, `oci:${dir}`], { signal });
     if (!ran.ok) return ran;
     if (ran.value.exitCode !== 0) return fail(commandFailure('buildah push oci:', ran.value, 'engine'));
     return ok(undefined);

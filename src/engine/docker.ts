@@ -95,10 +95,10 @@ export class DockerEngine implements Engine {
     return answer.ok ? ok(answer.value.trim()) : answer;
   }
 
-  async exportOci(reference: string, dir: string): EngineResult<void> {
+  async exportOci(reference: string, dir: string, signal?: AbortSignal): EngineResult<void> {
     const daemon = this.env.DOCKER_HOST ? ['--src-daemon-host', this.env.DOCKER_HOST] : [];
     const args = ['copy', ...daemon, `docker-daemon:${reference}`, `oci:${dir}`];
-    const ran = await runEngineCommand('skopeo', args, { env: this.env });
+    const ran = await runEngineCommand('skopeo', args, { env: this.env, signal });
     if (!ran.ok) return ran;
     if (ran.value.exitCode !== 0) return fail(commandFailure('skopeo copy docker-daemon:', ran.value, 'engine'));
     return ok(undefined);

@@ -131,17 +131,13 @@ export class PodmanEngine implements Engine {
     return answer.ok ? ok(answer.value.trim() || '/var/lib/containers/storage') : answer;
   }
 
-  async exportOci(reference: string, dir: string): EngineResult<void> {
+  async exportOci(reference: string, dir: string, signal?: AbortSignal): EngineResult<void> {
     // save, not push oci:, so that through a service the layout is still written on this side.
-    const ran = await runEngineCommand(this.command, [
-      ...this.global,
-      'save',
-      '--format',
-      'oci-dir',
-      '-o',
-      dir,
-      reference,
-    ]);
+    const ran = await runEngineCommand(
+      this.command,
+      [...this.global, 'save', '--format', 'oci-dir', '-o', dir, reference],
+      { signal },
+    );
     if (!ran.ok) return ran;
     if (ran.value.exitCode !== 0) return fail(commandFailure('podman save', ran.value, 'engine'));
     return ok(undefined);

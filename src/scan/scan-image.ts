@@ -10,7 +10,8 @@ import { readRootFiles } from './root-files.js';
 import { ImageLayoutError, readLayoutFiles, type LayerCache } from './layer-files.js';
 import { matchInventory, type LanguagePackages } from './match.js';
 import { RpmDatabaseError } from './rpm-database.js';
-import { TarFormatError } from './tar-stream.js';
+import { TarFormatError, TarLimitError } from './tar-stream.js';
+import { InventoryLimitError } from './inventory-limits.js';
 import { trivyFindings } from './trivy.js';
 import type { Finding, Inventory, Verdict } from './types.js';
 import { classify, type FindingStatus } from './verdict.js';
@@ -50,11 +51,15 @@ export type InventorySource = 'mount' | 'layers';
 const since = (start: number) => (performance.now() - start) / 1000;
 
 /** An image's inventory, read from its exported layers; the engine only exports. */
-export async function inventoryOfLayout(layoutDir: string, layerCache?: LayerCache): Promise<Inventory> {
-  return inventoryOf(await readLayoutFiles(layoutDir, isInventoryFile, layerCache));
+export async function inventoryOfLayout(
+  layoutDir: string,
+  layerCache?: LayerCache,
+  signal?: AbortSignal,
+): Promise<Inventory> {
+  return inventoryOf(await readLayoutFiles(layoutDir, isInventoryFile, layerCache, { signal }));
 }
 
-const UNREADABLE = [TarFormatError, ImageLayoutError, RpmDatabaseError];
+const UNREADABLE = [TarFormatError, TarLimitError, InventoryLimitError, ImageLayoutError, RpmDatabaseError];
 
 /** The inventory, or the one line saying why the image's packages could not be read. */
 async function readInventory(reference: string, read: () => Promise<Inventory>): Promise<Result<Inventory, string>> {
@@ -76,7 +81,11 @@ interface Inventoried {
  * The inventory straight from the engine's storage, when the engine can mount the image: no export.
  * Undefined when it cannot (then the caller exports); the mount is released whatever happens.
  */
-async function inventoryFromMount(reference: string, engine: Engine): Promise<Result<Inventoried, string> | undefined> {
+async function inventoryFromMount(
+  reference: string,
+  engine: Engine,
+  signal?: AbortSignal,
+): Promise<Result<Inventoried, string> | undefined> {
   if (!engine.mountImage) return undefined;
   let start = performance.now();
   const mounted = await engine.mountImage(reference);
@@ -89,7 +98,7 @@ async function inventoryFromMount(reference: string, engine: Engine): Promise<Re
     const mountSeconds = since(start);
     start = performance.now();
     const inventory = await readInventory(reference, async () =>
-      inventoryOf(await readRootFiles(mounted.value.root, isInventoryFile)),
+      inventoryOf(await readRootFiles(mounted.value.root, isInventoryFile, { signal })),
     );
     if (!inventory.ok) return inventory;
     return ok({
@@ -109,11 +118,13 @@ async function inventoryFromLayers(
   settings: ScanSettings,
 ): Promise<Result<Inventoried, string>> {
   let start = performance.now();
-  const exported = await settings.engine.exportOci(reference, layout);
+  const exported = await settings.engine.exportOci(reference, layout, settings.signal);
   if (!exported.ok) return fail(`${reference}: cannot read the image: ${exported.failure.message}`);
   const exportSeconds = since(start);
   start = performance.now();
-  const inventory = await readInventory(reference, () => inventoryOfLayout(layout, settings.layerCache));
+  const inventory = await readInventory(reference, () =>
+    inventoryOfLayout(layout, settings.layerCache, settings.signal),
+  );
   if (!inventory.ok) return inventory;
   return ok({
     inventory: inventory.value,
@@ -135,7 +146,7 @@ export async function scanImage(reference: string, settings: ScanSettings): Prom
     const inspected = settings.engine.inspect(reference);
     const osv = settings.scanner.kind === 'osv';
     const read =
-      (osv ? await inventoryFromMount(reference, settings.engine) : undefined) ??
+      (osv ? await inventoryFromMount(reference, settings.engine, settings.signal) : undefined) ??
       (await inventoryFromLayers(reference, layout, settings));
     if (!read.ok) return read;
     const { inventory, source, seconds } = read.value;

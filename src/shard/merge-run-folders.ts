@@ -6,7 +6,8 @@ import { writeFileAtomic } from '../util/atomic-write.js';
 import { errorCodeOrMessage, UsageError } from '../util/errors.js';
 import { copyInputFile, InputRefusedError, MiB, type InputLimits } from '../util/read-input.js';
 import { readShardSummary } from './shard-summary.js';
-import { mergeShardSummaries } from './merge-summaries.js';
+import { pacer } from '../util/pace.js';
+import { mergeShardSummaries, type ShardSummary } from './merge-summaries.js';
 
 export interface MergedRun {
   outDir: string;
@@ -80,11 +81,17 @@ function listFolder(path: string, warnings: string[]): string[] {
  * shard whose record it keeps, the other logs from the first shard that has them, and report.html.
  * Every summary and scan report the report reads is checked before anything is written.
  */
-export async function mergeRunFolders(runDirs: readonly string[], outDir: string): Promise<MergedRun> {
+export async function mergeRunFolders(
+  runDirs: readonly string[],
+  outDir: string,
+  signal?: AbortSignal,
+): Promise<MergedRun> {
   const out = resolve(outDir);
   const folders = runDirs.map((dir) => resolve(dir));
   if (folders.includes(out)) throw new UsageError(`summary merge: --out ${outDir} is one of the folders merged`);
-  const shards = folders.map((dir) => readShardSummary(dir));
+  const pace = pacer(signal);
+  const shards: ShardSummary[] = [];
+  for (const dir of folders) shards.push(await readShardSummary(dir, pace));
   const merged = mergeShardSummaries(shards);
   if (!merged.ok) throw new UsageError(`summary merge: shards of different runs: ${merged.reason}`);
   const ownerFolder = (name: string) => {
@@ -100,6 +107,7 @@ export async function mergeRunFolders(runDirs: readonly string[], outDir: string
   const usable = new Map(folders.map((folder) => [folder, ownFolders(folder, warnings)]));
   const copied = new Set<string>();
   for (const name of merged.ownerOf.keys()) {
+    await pace();
     const owner = ownerFolder(name);
     if (owner === undefined) continue;
     for (const { folder, suffix, limits } of IMAGE_FILES) {

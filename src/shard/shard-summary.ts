@@ -4,9 +4,9 @@ import { isImageName } from '../catalog/image-name.js';
 import { isValidTag } from '../plan/naming.js';
 import { SUMMARY_LIMITS, type RunSummary } from '../report/summary.js';
 import { UsageError } from '../util/errors.js';
-import { parseJsonInput } from '../util/json-input.js';
+import { parseJsonInputPaced } from '../util/json-input.js';
 import { firstIssue } from '../util/key-path.js';
-import { InputRefusedError, readInputTextSync } from '../util/read-input.js';
+import { InputRefusedError, readInputText } from '../util/read-input.js';
 import type { ShardSummary } from './merge-summaries.js';
 
 /** A name read back from a summary becomes a file name in the merged folder: only what the catalog names. */
@@ -90,13 +90,17 @@ const summarySchema = z.looseObject({
 
 /**
  * A shard's summary.json, a regular file in its folder; a folder without one, or with a damaged one,
- * is named in one line with the key at fault.
+ * is named in one line with the key at fault. Parsed a piece at a time (a summary may be large) with its
+ * nesting capped; `pace` throws once interrupted.
  */
-export function readShardSummary(runDir: string): ShardSummary {
+export async function readShardSummary(
+  runDir: string,
+  pace: () => Promise<void> = () => Promise.resolve(),
+): Promise<ShardSummary> {
   const file = join(runDir, 'summary.json');
   let text: string;
   try {
-    text = readInputTextSync(file, { ...SUMMARY_LIMITS, within: runDir });
+    text = await readInputText(file, { ...SUMMARY_LIMITS, within: runDir });
   } catch (error) {
     if (error instanceof InputRefusedError && error.refusal === 'missing') {
       throw new UsageError(`summary merge: ${runDir} has no summary.json`);
@@ -105,7 +109,7 @@ export function readShardSummary(runDir: string): ShardSummary {
   }
   let raw: unknown;
   try {
-    raw = parseJsonInput(text, file, 'run summary');
+    raw = await parseJsonInputPaced(text, file, 'run summary', pace);
   } catch (error) {
     throw error instanceof UsageError ? new UsageError(`summary merge: ${error.message}`) : error;
   }

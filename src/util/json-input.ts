@@ -1,4 +1,5 @@
-import { ConfigError } from './errors.js';
+import { ConfigError, InterruptedError, UsageError } from './errors.js';
+import { JsonTextError, parseJsonPaced } from './json-text.js';
 
 /**
  * JSON from a file someone else may have made. V8's own message quotes the file's first bytes
@@ -10,6 +11,29 @@ export function parseJsonInput(text: string, file: string, what: string): unknow
     return JSON.parse(text) as unknown;
   } catch {
     const { line, column } = lineAndColumn(text, jsonErrorOffset(text));
+    throw new ConfigError(file, `line ${line}, column ${column}`, `not a valid JSON ${what}`);
+  }
+}
+
+/**
+ * parseJsonInput for documents that may be large or deeply nested: parsed a piece at a time, `pace` turning
+ * the event loop (and throwing InterruptedError once interrupted), nesting capped. An error names the file
+ * and the place, never the content.
+ */
+export async function parseJsonInputPaced(
+  text: string,
+  file: string,
+  what: string,
+  pace: () => Promise<void>,
+): Promise<unknown> {
+  try {
+    return await parseJsonPaced(text, pace);
+  } catch (error) {
+    if (error instanceof InterruptedError || !(error instanceof JsonTextError)) throw error;
+    const offset = jsonErrorOffset(text);
+    // Valid JSON that the parser refused is too deep; its message says so, with a position only.
+    if (offset === -1) throw new UsageError(`${file}: ${error.message}`);
+    const { line, column } = lineAndColumn(text, offset);
     throw new ConfigError(file, `line ${line}, column ${column}`, `not a valid JSON ${what}`);
   }
 }

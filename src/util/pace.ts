@@ -1,28 +1,40 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { InterruptedError } from './errors.js';
 
-/** Steps a long loop takes between two turns of the event loop: rare enough to cost nothing. */
-const STEPS_PER_TURN = 4096;
+/** Longest stretch of work between two turns of the event loop: short next to the 2 s an interrupt may take. */
+const TURN_EVERY_MS = 25;
 
 /**
- * Keeps a loop over input-sized data (a run of 300,000 images) interruptible: every so many
- * steps the event loop gets a turn, where a SIGTERM handler aborts the signal, and an aborted
- * signal stops the loop. A synchronous loop would hold the process past any signal. The steps
- * are counted, so the work can be seen to grow with the input.
+ * Keeps a loop over data someone else sized (a run of 300,000 images, an OSV dump, a layer's entries)
+ * interruptible: a signal handler, a timer or a stream only runs when the event loop turns, and a loop
+ * that awaits nothing but its own work never lets it. Every few milliseconds a step gives the event loop
+ * a turn (costing nothing in between), and an aborted signal stops the loop with InterruptedError. The
+ * steps are counted, so the work can be seen to grow with the input.
  */
 export class Pace {
   steps = 0;
+  private turned = performance.now();
 
   constructor(private readonly signal?: AbortSignal) {}
 
-  /** One step of the loop; every STEPS_PER_TURN steps, a turn of the event loop and a look at the signal. */
+  /** One step of the loop: a turn of the event loop when the last was long enough ago, and a look at the signal. */
   async step(): Promise<void> {
-    if (++this.steps % STEPS_PER_TURN !== 0) return;
+    this.steps++;
+    this.check();
+    if (performance.now() - this.turned < TURN_EVERY_MS) return;
     await nextTurn();
-    this.signal?.throwIfAborted();
+    this.turned = performance.now();
+    this.check();
   }
 
   /** Between stages: stop here if the signal was aborted. */
   check(): void {
-    this.signal?.throwIfAborted();
+    if (this.signal?.aborted) throw new InterruptedError();
   }
+}
+
+/** A Pace's step, for loops that only need to await it. */
+export function pacer(signal: AbortSignal | undefined): () => Promise<void> {
+  const pace = new Pace(signal);
+  return () => pace.step();
 }

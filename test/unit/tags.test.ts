@@ -63,9 +63,9 @@ other_variable: true
 `;
 
 /** The rollouts of the runs a `--run` value names. */
-const rolloutsOf = (run: string) => runSummaries([run]).map(readSource);
-const readRollout = (file: string) => {
-  const [rollout] = rolloutsOf(file);
+const rolloutsOf = async (run: string) => (await runSummaries([run])).map(readSource);
+const readRollout = async (file: string) => {
+  const [rollout] = await rolloutsOf(file);
   assert.ok(rollout);
   return rollout;
 };
@@ -216,7 +216,7 @@ describe('what a run rolls out', () => {
 
   it('a run that selected every image is full and sets openstack', async () => {
     const run = summary('full', { built: named('base', 'nova-base', 'nova-api'), reused: named('keystone') });
-    const rollout = readRollout(run);
+    const rollout = await readRollout(run);
     const present = ['base', 'keystone', 'nova-api', 'nova-base'];
     const at = { summaryFile: run, keyPath: '', label: run, distroKey: 'rocky-9', tag: NEW_R9 };
     assert.deepEqual(rollout, { ...at, notMatched: [], present, failed: [], pushed: true });
@@ -229,7 +229,7 @@ describe('what a run rolls out', () => {
   it('a partial run sets the keys of the deployable images it built', async () => {
     const built = named('base', 'dnsmasq', 'nova-api', 'nova-compute');
     const partial = { built, failed: failed('nova-compute'), not_matched: named('keystone') };
-    const rollout = readRollout(summary('partial', partial));
+    const rollout = await readRollout(summary('partial', partial));
     assert.deepEqual(
       combineRuns([rollout]).map((distro) => distro.full),
       [false],
@@ -244,12 +244,16 @@ describe('what a run rolls out', () => {
   it('refuses a full run with failures, an interrupted run and a tag that is not a run tag', async () => {
     const withFailure = summary('failed', { failed: failed('nova-api') });
     const refused = /failed\.json: failed: a build of every image with 1 failed \(nova-api\)/;
-    await assert.rejects(planUpdate({}, [readRollout(withFailure)]), refused);
-    assert.throws(() => readRollout(summary('interrupted', { interrupted: true })), /did not finish/);
+    const failing = await readRollout(withFailure);
+    await assert.rejects(planUpdate({}, [failing]), refused);
+    await assert.rejects(readRollout(summary('interrupted', { interrupted: true })), /did not finish/);
     const notRunTag = (error: unknown) =>
       error instanceof ConfigError && /tag: "my-tag" is not a run tag/.test(error.message);
-    assert.throws(() => readRollout(summary('custom', { tag: 'my-tag' })), notRunTag);
-    const twice = [readRollout(summary('a', {})), readRollout(summary('b', { tag: `${R9}-20250202T020202` }))];
+    await assert.rejects(readRollout(summary('custom', { tag: 'my-tag' })), notRunTag);
+    const twice = [
+      await readRollout(summary('a', {})),
+      await readRollout(summary('b', { tag: `${R9}-20250202T020202` })),
+    ];
     await assert.rejects(planUpdate({}, twice), /two runs for rocky-9 at different tags/);
   });
 });
@@ -298,7 +302,9 @@ describe("what a pipeline's runs roll out together", () => {
   };
   const tags = { openstack: { 'rocky-9': T_R9, 'ubuntu-jammy': T_UJ } };
   const changed = async (dir: string) =>
-    (await planUpdate(tags, rolloutsOf(dir))).changes.map((change) => `${change.key} ${change.distro} ${change.to}`);
+    (await planUpdate(tags, await rolloutsOf(dir))).changes.map(
+      (change) => `${change.key} ${change.distro} ${change.to}`,
+    );
 
   /** rocky: the sets together select every image; ubuntu: neither selects bifrost-deploy. */
   const twoDistros: SetRun[] = [
@@ -511,7 +517,7 @@ describe('tags update on the file as it is', () => {
   };
   const updateFrom = async (dir: string, run: string, pace?: Pace) => {
     const file = readTagsFile(join(dir, 'tags.yml'));
-    const plan = await planUpdate(file.tags, rolloutsOf(join(dir, run)), pace);
+    const plan = await planUpdate(file.tags, await rolloutsOf(join(dir, run)), pace);
     await writeTagChanges(file, plan.changes, false, pace);
     return plan.changes.length;
   };
@@ -542,7 +548,7 @@ describe('tags update on the file as it is', () => {
     // The abort comes from an event, as SIGTERM's does: only a loop that gives the event loop a turn sees it.
     setImmediate(() => controller.abort());
     const pace = new Pace(controller.signal);
-    await assert.rejects(updateFrom(dir, 'first', pace), { name: 'AbortError' });
+    await assert.rejects(updateFrom(dir, 'first', pace), { name: 'InterruptedError' });
     assert.ok(pace.steps > 0 && pace.steps < 20_000, `stopped after ${pace.steps} steps, not at the end`);
     assert.equal(readFileSync(join(dir, 'tags.yml'), 'utf8'), before);
   });

@@ -81,7 +81,10 @@ export function scanCommand(
         options.scanner === 'osv'
           ? {
               kind: 'osv',
-              database: await loadVulnerabilityDatabase((options.osvDb ?? []).map((path) => resolve(path))),
+              database: await loadVulnerabilityDatabase(
+                (options.osvDb ?? []).map((path) => resolve(path)),
+                signal,
+              ),
             }
           : { kind: 'trivy' };
       const languagePackages = options.languagePackages ?? loaded.config.scan.language_packages;

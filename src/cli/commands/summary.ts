@@ -4,9 +4,10 @@ import { RUNS_DIR } from '../../util/runs-dir.js';
 import { mergeRunFolders } from '../../shard/merge-run-folders.js';
 import { readShardSummary } from '../../shard/shard-summary.js';
 import { checkOutputDir } from '../../util/output-path.js';
+import { pacer } from '../../util/pace.js';
 import type { GlobalOptions } from '../options.js';
 
-export function summaryCommand(globals: () => GlobalOptions): CommandUnknownOpts {
+export function summaryCommand(globals: () => GlobalOptions, signal: AbortSignal): CommandUnknownOpts {
   const merge = new Command('merge')
     .description(
       'Merge the run folders of the shards of one run (one tag, one distro) into one summary.json and report.html',
@@ -29,10 +30,10 @@ export function summaryCommand(globals: () => GlobalOptions): CommandUnknownOpts
     .action(async (runDirs, options) => {
       const global = globals();
       const [first] = runDirs;
-      const out =
-        options.out ?? join(RUNS_DIR, `${first === undefined ? 'run' : readShardSummary(first).summary.tag}-merged`);
+      const tagOf = async (dir: string) => (await readShardSummary(dir, pacer(signal))).summary.tag;
+      const out = options.out ?? join(RUNS_DIR, `${first === undefined ? 'run' : await tagOf(first)}-merged`);
       checkOutputDir(out, '--out');
-      const merged = await mergeRunFolders(runDirs, out);
+      const merged = await mergeRunFolders(runDirs, out, signal);
       const { summary } = merged;
       for (const warning of merged.warnings) process.stderr.write(`warning: ${warning}\n`);
       if (global.json) process.stdout.write(`${JSON.stringify(summary)}\n`);

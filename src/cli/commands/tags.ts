@@ -12,7 +12,7 @@ import { promoteImages, type PromotionOutcome } from '../../tags/promote.js';
 import { referencedImages, repositoryOf } from '../../tags/registry-images.js';
 import { imageTags, type ImageTag } from '../../tags/resolve.js';
 import { latestRun, runSummaries } from '../../tags/run-sources.js';
-import { readRollout } from '../../tags/runs.js';
+import { readRollout, type RunRollout } from '../../tags/runs.js';
 import { DEFAULT_TAGS_FILE, distroKeys, readTagsFile, TAGS_VARIABLE } from '../../tags/tags-file.js';
 import { planUpdate, type UpdatePlan } from '../../tags/update.js';
 import { writeTagChanges } from '../../tags/write.js';
@@ -148,11 +148,15 @@ export function tagsCommand(
         const global = globals();
         const file = readTagsFile(resolve(options.file ?? DEFAULT_TAGS_FILE));
         const runs = options.run && options.run.length > 0 ? options.run : [latestRun(resolve(RUNS_DIR))];
-        const rollouts = runSummaries(runs).map(readRollout);
         // Interrupted, nothing is written: the exit status says so (130).
         const pace = new Pace(signal);
         let plan: UpdatePlan;
+        const rollouts: RunRollout[] = [];
         try {
+          for (const source of await runSummaries(runs, signal)) {
+            await pace.step();
+            rollouts.push(readRollout(source));
+          }
           plan = await planUpdate(file.tags, rollouts, pace);
           await writeTagChanges(file, plan.changes, options.dryRun ?? false, pace);
         } catch (error) {
