@@ -13,3 +13,13 @@ export function regexesOfSets(sets: Record<string, SetEntry[]>, names: readonly 
   }
   return regexes;
 }
+
+/** Positional regexes and named sets together; null when neither was given (every image). */
+export function chosenRegexes(
+  sets: Record<string, SetEntry[]>,
+  positional: readonly string[],
+  names: readonly string[] | undefined,
+): string[] | null {
+  if (positional.length === 0 && (names === undefined || names.length === 0)) return null;
+  return [...positional, ...regexesOfSets(sets, names ?? [])];
+}

@@ -1,11 +1,11 @@
 import { resolve } from 'node:path';
 import { discoverCatalog } from '../catalog/discover.js';
 import { selectImages, type Selection } from '../catalog/select.js';
-import { regexesOfSets } from '../catalog/sets.js';
+import { chosenRegexes } from '../catalog/sets.js';
+import { chosenDistros } from '../config/distros.js';
 import type { Catalog } from '../catalog/types.js';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import type { Overrides } from '../config/overrides.js';
-import { UsageError } from '../util/errors.js';
 import type { GlobalOptions } from './options.js';
 
 export interface SelectionOptions {
@@ -58,18 +58,6 @@ export function openWorkspace(globals: GlobalOptions, selection: SelectionOption
   return { loaded, catalog };
 }
 
-/** The distros asked for, or the configured default (else the first configured). */
-export function chosenDistros(loaded: LoadedConfig, asked: readonly string[] | undefined): string[] {
-  const configured = Object.keys(loaded.config.distros);
-  const distros =
-    asked && asked.length > 0 ? [...new Set(asked)] : [loaded.config.default_distro ?? configured[0] ?? ''];
-  for (const distro of distros) {
-    if (!configured.includes(distro))
-      throw new UsageError(`unknown distro "${distro}" (configured: ${configured.join(', ')})`);
-  }
-  return distros;
-}
-
 /** The images that positional regexes and sets choose, for the first distro asked for (its unbuildable list applies). */
 export function chosenSelection(
   workspace: Workspace,
@@ -77,9 +65,9 @@ export function chosenSelection(
   options: SelectionOptions,
   skipParents = options.skipParents ?? false,
 ): Selection {
-  const [distro] = chosenDistros(workspace.loaded, options.distro);
+  const [distro] = chosenDistros(workspace.loaded.config, options.distro);
   return selectImages(workspace.catalog, {
-    regexes: chosenRegexes(workspace.loaded, positional, chosenSets(options)),
+    regexes: chosenRegexes(workspace.loaded.config.sets, positional, chosenSets(options)),
     unbuildable: workspace.loaded.config.distros[distro ?? '']?.unbuildable ?? [],
     skipParents,
   });
@@ -88,14 +76,4 @@ export function chosenSelection(
 /** The sets named by --set and --profile (kolla-build's word for them). */
 export function chosenSets(options: Pick<SelectionOptions, 'set' | 'profile'>): string[] {
   return [...(options.set ?? []), ...(options.profile ?? [])];
-}
-
-/** Positional regexes and named sets together; null when neither was given (every image). */
-export function chosenRegexes(
-  loaded: LoadedConfig,
-  positional: readonly string[],
-  sets: readonly string[] | undefined,
-): string[] | null {
-  if (positional.length === 0 && (sets === undefined || sets.length === 0)) return null;
-  return [...positional, ...regexesOfSets(loaded.config.sets, sets ?? [])];
 }

@@ -6,7 +6,7 @@ import { requireVaultPassword, resolveVaultPassword } from '../vault/password.js
 import { parseYamlWithVault, VaultYamlError, YamlAliasError } from '../vault/yaml.js';
 import type { z } from 'zod';
 import { ConfigError, UsageError } from '../util/errors.js';
-import type { SourceDefinition } from '../sources/types.js';
+import type { SourceDefinition } from './source-definition.js';
 import type { KollaRenderRules } from '../kolla/render-rules.js';
 import { isPlainObject, type PlainObject } from '../util/plain-object.js';
 import { kollaSourceOf, loadKolla, type KollaSourceOptions, type LoadedKolla } from './kolla-source.js';

@@ -2,7 +2,7 @@ import { lookup } from 'node:dns/promises';
 import { mkdtemp, rm, statfs, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runProcess } from '../engine/process.js';
+import { runProcess } from '../util/process.js';
 import type { Engine } from '../engine/types.js';
 import { failed, ok, warn, type CheckResult } from './check.js';
 

@@ -1,5 +1,5 @@
 import { fail, ok, type Result } from '../util/result.js';
-import { describeFailure, runProcess, type ProcessResult, type RunOptions } from './process.js';
+import { describeFailure, runProcess, type ProcessResult, type RunOptions } from '../util/process.js';
 import type { EngineFailure, EngineFailureKind, ImageInfo } from './types.js';
 
 /** The engine's daemon or service is down or its socket unreachable (as docker and podman say it). */

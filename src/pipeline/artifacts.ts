@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { summaryCsv, VERDICTS } from '../scan/scan-outputs.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import type { SetOutcome, PipelineVerdict } from './exit-reasons.js';
+import { describeNotRun, describeReason, type PipelineVerdict, type SetOutcome } from './exit-reasons.js';
 import type { GateContext } from './gate.js';
 
 /** The list files, named as the operators' scan script and push loop name them. */
@@ -41,14 +41,16 @@ export async function writePipelineArtifacts(
   await writeFileAtomic(join(dir, SCAN_CSV), summaryCsv(found));
   const summary = {
     exit_code: verdict.exitCode,
-    reasons: verdict.reasons,
+    reasons: verdict.reasons.map((reason) => ({ ...reason, message: describeReason(reason) })),
     runs: outcomes.map((outcome) => ({
       distro: outcome.distro,
       set: outcome.set,
       tag: outcome.tag,
       run_dir: outcome.runDir,
       exit_code: outcome.exitCode,
-      ...(outcome.error !== undefined ? { error: outcome.error } : {}),
+      ...(outcome.notRun !== undefined
+        ? { error: describeNotRun(outcome.notRun), error_kind: outcome.notRun.kind }
+        : {}),
       summary: outcome.summary ?? null,
     })),
   };

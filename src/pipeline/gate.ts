@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Engine } from '../engine/types.js';
 import type { PlannedImage } from '../plan/plan.js';
 import type { EventBus, ScanCounts } from '../report/events.js';
-import type { GateDecision, ImageGate } from '../run/build-run.js';
+import type { GateDecision, ImageGate } from '../run/gate-port.js';
 import { scanImage, type ImageScan, type ScanSettings } from '../scan/scan-image.js';
 import { writeImageScan } from '../scan/scan-outputs.js';
 import { SEVERITIES, type Verdict } from '../scan/types.js';

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { runTag } from '../plan/naming.js';
-import { runBuilds, type BuildRunsRequest } from '../run/build-runs.js';
+import { runOne, withRunServices, type RunScope } from '../run/build-runs.js';
+import type { RunServices } from '../run/services.js';
 import type { LayerCache } from '../scan/layer-files.js';
 import type { ScanSettings } from '../scan/scan-image.js';
 import { UsageError, errorMessage } from '../util/errors.js';
@@ -15,7 +16,7 @@ export interface PipelineSet {
   regexes: string[];
 }
 
-export interface PipelineRequest extends Omit<BuildRunsRequest, 'distros' | 'regexes' | 'tag' | 'runDir' | 'gate'> {
+export interface PipelineRequest extends RunScope {
   distros: readonly string[];
   sets: readonly PipelineSet[];
   /** Every run folder and the pipeline's own files go under it. */
@@ -34,56 +35,68 @@ export interface PipelineResult extends PipelineVerdict {
 /**
  * The CI run: for each distro, each set in turn (overcloud then seed), built under the distro's one
  * tag into `<artifacts>/<distro>/<set>/`; every image scanned as soon as it exists and pushed when its
- * verdict allows. A distro that cannot be built fails on its own; the others go on.
+ * verdict allows. A distro that cannot be built fails on its own; the others go on. The run's services
+ * (proxy, package cache, registry credential) are opened once for all of them.
  */
 export async function runPipeline(
   request: PipelineRequest,
   onFinished: (outcome: SetOutcome) => void,
 ): Promise<PipelineResult> {
-  const { config } = request.loaded;
   const layerCache: LayerCache = new Map();
   const context: GateContext = {
-    settings: { ...request.scan, engine: request.engine, layerCache },
-    scans: new Limiter(config.threads),
+    settings: { ...request.scan, engine: request.settings.engine, layerCache },
+    scans: new Limiter(request.settings.threads),
     pushDirty: request.pushDirty,
     toolVersion: request.toolVersion,
     found: [],
     admitted: [],
   };
   const outcomes: SetOutcome[] = [];
-  for (const distro of request.distros) {
-    const tag = runTag(config.release, distro, config.distros[distro]?.version ?? '', request.startedAt);
-    for (const set of request.sets) {
-      if (request.signal.aborted) break;
-      const runDir = join(request.artifactsDir, distro, set.name);
-      const base = { distro, set: set.name, tag, runDir };
-      try {
-        const [run] = await runBuilds(
-          {
-            ...request,
-            distros: [distro],
-            regexes: set.regexes,
-            tag,
-            runDir,
-            gate: (run) => scanGate(context, run),
-          },
-          () => undefined,
-        );
-        const outcome: SetOutcome = run
-          ? { ...base, summary: run.summary, exitCode: run.exitCode }
-          : { ...base, exitCode: 130, error: 'interrupted before it started' };
-        outcomes.push(outcome);
-        onFinished(outcome);
-      } catch (error) {
-        // Bad input stops everything (nothing should be half-done for it); anything else fails this run only.
-        if (error instanceof UsageError) throw error;
-        const outcome: SetOutcome = { ...base, exitCode: 1, error: errorMessage(error) };
-        outcomes.push(outcome);
-        onFinished(outcome);
+  const end = (outcome: SetOutcome) => (outcomes.push(outcome), onFinished(outcome));
+  try {
+    await withRunServices(request, async (services) => {
+      for (const distro of request.distros) {
+        for (const set of request.sets) {
+          if (request.signal.aborted) return;
+          end(await runSet(request, services, context, distro, set));
+        }
       }
-    }
+    });
+  } catch (error) {
+    // The run's services did not start (a proxy whose Pulp is down): every set says so, artifacts are written.
+    if (error instanceof UsageError) throw error;
+    const notRun = { kind: 'services-unavailable', message: errorMessage(error) } as const;
+    for (const distro of request.distros)
+      for (const set of request.sets) end({ ...setPlace(request, distro, set), exitCode: 1, notRun });
   }
   const verdict = pipelineVerdict(outcomes, request.signal.aborted);
-  await writePipelineArtifacts(request.artifactsDir, context, outcomes, verdict, request.push);
+  await writePipelineArtifacts(request.artifactsDir, context, outcomes, verdict, request.settings.push);
   return { ...verdict, outcomes };
+}
+
+async function runSet(
+  request: PipelineRequest,
+  services: RunServices,
+  context: GateContext,
+  distro: string,
+  set: PipelineSet,
+): Promise<SetOutcome> {
+  const base = setPlace(request, distro, set);
+  const { tag, runDir } = base;
+  try {
+    const gate = (events: Parameters<typeof scanGate>[1]['events']) => scanGate(context, { events, runDir });
+    const run = await runOne(request, services, { distro, regexes: set.regexes, tag, runDir, gate });
+    return { ...base, summary: run.summary, exitCode: run.exitCode };
+  } catch (error) {
+    // Bad input stops everything (nothing should be half-done for it); anything else fails this run only.
+    if (error instanceof UsageError) throw error;
+    return { ...base, exitCode: 1, notRun: { kind: 'could-not-start', message: errorMessage(error) } };
+  }
+}
+
+/** Where a set's run goes: its tag (one per distro) and its folder under the artifacts. */
+function setPlace(request: PipelineRequest, distro: string, set: PipelineSet) {
+  const { config } = request.loaded;
+  const tag = runTag(config.release, distro, config.distros[distro]?.version ?? '', request.startedAt);
+  return { distro, set: set.name, tag, runDir: join(request.artifactsDir, distro, set.name) };
 }

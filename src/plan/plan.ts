@@ -32,9 +32,12 @@ export interface PlannedImage {
   labels: Record<string, string>;
   /** A root image built FROM the plan's base image: it needs the base image made first. */
   fromBaseImage: boolean;
-  /** Why the image cannot be built (a source that could not be fetched); set, it fails without building. */
-  failure?: string;
+  /** Why the image cannot be built; set, it fails without building. */
+  failure?: PlanFailure;
 }
+
+/** Why a planned image cannot be built, as data: the run reports it as the image's failure. */
+export type PlanFailure = { kind: 'source-unavailable'; message: string };
 
 export interface Plan {
   distro: string;
@@ -67,7 +70,7 @@ export interface PlanRequest {
 }
 
 /** Source archives of one image, or why they could not be had. */
-export type SourcesOutcome = { archives: StoredContextFile[] } | { failure: string };
+export type SourcesOutcome = { archives: StoredContextFile[] } | { failure: PlanFailure };
 
 /** What one image's build context holds besides its rendered Dockerfile, read beforehand. */
 export interface GatheredImage {
@@ -301,7 +304,7 @@ function runSettings(inputs: PlanInputs, distroConfig: DistroConfig) {
 function imageSources(
   own: SourcesOutcome | undefined,
   emptyBundles: SourcesOutcome | undefined,
-): { files: StoredContextFile[]; failure?: string } {
+): { files: StoredContextFile[]; failure?: PlanFailure } {
   if (own !== undefined && 'failure' in own) return { files: [], failure: own.failure };
   const files = own?.archives ?? [];
   if (emptyBundles === undefined || files.some((file) => BUNDLE_FILES.has(file.path))) return { files };

@@ -8,7 +8,7 @@ import { checkOutputDir } from '../util/output-path.js';
 import { ContentCache } from './content-cache.js';
 import type { ProxyLimits } from './limits.js';
 import type { ListenAddress } from './listen.js';
-import type { MirrorRoute } from './routes.js';
+import type { MirrorRoute } from '../repos/mirror-routes.js';
 import { AuthProxy, type AccessLogEntry } from './server.js';
 
 export interface ProxyFromConfigOptions {

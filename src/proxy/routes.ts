@@ -1,20 +1,7 @@
+import { MIRRORS_ROUTE, mirrorRoutePath, type MirrorRoute } from '../repos/mirror-routes.js';
 import { checkPathSafety, STATUS_PATH } from './request-path.js';
 
 export const PULP_CONTENT_ROUTE = '/pulp/content/';
-export const MIRRORS_ROUTE = '/mirrors/';
-
-/** A plain mirror the proxy serves under `/mirrors/<distro>/<name>/`; it never gets a credential. */
-export interface MirrorRoute {
-  distro: string;
-  name: string;
-  /** The mirror's base URL, e.g. http://deb.debian.org/debian/ */
-  url: string;
-}
-
-/** Where a plain mirror of a distro is reached on the proxy. */
-export function mirrorRoutePath(distro: string, name: string): string {
-  return `${MIRRORS_ROUTE}${distro}/${name}/`;
-}
 
 /**
  * Where an accepted request goes. `pulp-content` carries Pulp's credential; `pulp-status` and

@@ -1,5 +1,6 @@
 import type { PackageCacheCounters } from '../proxy/counters.js';
 import type { Verdict } from '../scan/types.js';
+import { MiB } from '../util/read-input.js';
 import type { FailureStatus, Reporter, RunEvent, ScanCounts } from './events.js';
 
 export interface ImageRecord {
@@ -78,6 +79,9 @@ export interface RunSummary {
 export function describeFlakyCount(summary: Pick<RunSummary, 'flaky'>): string[] {
   return summary.flaky.length > 0 ? [`${summary.flaky.length} flaky (passed on a retry)`] : [];
 }
+
+/** A run's summary.json is megabytes for thousands of images; 300,000 images still fit. */
+export const SUMMARY_LIMITS = { what: 'run summary', maxBytes: 256 * MiB } as const;
 
 /** Builds the summary from events alone, so it is the same whatever the run went through. */
 export class SummaryCollector implements Reporter {

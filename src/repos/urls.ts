@@ -1,5 +1,5 @@
 import type { RepositoryConfig } from '../config/schema.js';
-import { mirrorRoutePath } from '../proxy/routes.js';
+import { mirrorRoutePath } from './mirror-routes.js';
 
 /**
  * How builds reach the repositories: straight (Pulp unauthenticated and client-local, mirrors

@@ -1,5 +1,7 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { SUMMARY_LIMITS } from '../report/summary.js';
+import { readInputText } from '../util/read-input.js';
 
 /** How many of the newest runs are read: enough for every set and distro of the last few runs. */
 export const RECORDED_RUNS = 50;
@@ -13,7 +15,8 @@ export async function recordedImages(runsDir: string, limit = RECORDED_RUNS): Pr
   const summaries = await newestSummaries(runsDir, limit);
   const byDigest = new Map<string, string>();
   for (const file of summaries) {
-    for (const [digest, id] of imagesOf(await readFile(file, 'utf8').catch(() => ''))) {
+    // A summary.json that is a FIFO, or huge, adds nothing: it would otherwise hold up every build.
+    for (const [digest, id] of imagesOf(await readInputText(file, SUMMARY_LIMITS).catch(() => ''))) {
       if (!byDigest.has(digest)) byDigest.set(digest, id);
     }
   }

@@ -1,4 +1,4 @@
-import { runProcess } from '../engine/process.js';
+import { runProcess } from '../util/process.js';
 import { UsageError, WorkFailedError } from '../util/errors.js';
 import { isPlainObject } from '../util/plain-object.js';
 import { SEVERITIES, type Finding, type Severity } from './types.js';

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describeFailure, runProcess, type ProcessResult } from '../engine/process.js';
+import { describeFailure, runProcess, type ProcessResult } from '../util/process.js';
 import { errorMessage } from '../util/errors.js';
 import { sha256Hex } from '../util/hash.js';
 import { createNormalisedTar } from './tar.js';

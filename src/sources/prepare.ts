@@ -9,7 +9,8 @@ import { packLocal } from './local.js';
 import { pruneSourceStore } from './prune.js';
 import { createNormalisedTar, extractTar, findUnsafeMember, listMembers } from './tar.js';
 import { stripUserinfo } from '../util/url-login.js';
-import { SourceError, type PreparedArchive, type SourceDefinition } from './types.js';
+import type { SourceDefinition } from '../config/source-definition.js';
+import { SourceError, type PreparedArchive } from './types.js';
 
 export interface PrepareSourcesRequest {
   image: string;

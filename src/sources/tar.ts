@@ -1,4 +1,4 @@
-import { describeFailure, runProcess } from '../engine/process.js';
+import { describeFailure, runProcess } from '../util/process.js';
 
 /**
  * Equal input gives equal bytes: owners, times and member order say nothing about the

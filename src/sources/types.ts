@@ -1,16 +1,5 @@
 import { stripUserinfo } from '../util/url-login.js';
 
-/** One source section of the Kolla config: `<image>`, `<image>-plugin-<name>` or `<image>-additions-<name>`. */
-export interface SourceDefinition {
-  type: 'url' | 'git' | 'local';
-  location: string;
-  /** Git only: the branch, tag or commit to check out. */
-  reference?: string;
-  enabled: boolean;
-  /** Url only: Debian architecture name (`amd64`, `arm64`) to the hex sha256 of the downloaded file. */
-  sha256?: Record<string, string>;
-}
-
 /** A finished file for an image's build context. */
 export interface PreparedArchive {
   /** The file name inside the build context, e.g. `keystone-base-archive` or `plugins-archive`. */

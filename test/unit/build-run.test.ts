@@ -3,81 +3,36 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { BaseImage } from '../../src/bootstrap/base-image.js';
-import { INPUT_DIGEST_LABEL, type Plan, type PlannedImage } from '../../src/plan/plan.js';
+import { INPUT_DIGEST_LABEL, type Plan } from '../../src/plan/plan.js';
 import { fromNames } from '../../src/plan/from-lines.js';
-import { EventBus, type RunEvent } from '../../src/report/events.js';
+import { EventBus } from '../../src/report/events.js';
 import { SummaryCollector, type RunSummary } from '../../src/report/summary.js';
-import { executeBuildRun, runExitCode, type BuildRunOptions } from '../../src/run/build-run.js';
+import { executeBuildRun } from '../../src/run/build-run.js';
+import { runExitCode } from '../../src/run/run-outcomes.js';
+import type { RunSettings } from '../../src/run/settings.js';
 import { runGraph } from '../../src/run/run-graph.js';
 import { Limiter } from '../../src/util/limiter.js';
 import { fail, ok } from '../../src/util/result.js';
-import { FakeEngine, type FakeEngineScript } from '../helpers/fake-engine.js';
+import { FakeEngine } from '../helpers/fake-engine.js';
+import {
+  engineWithBase,
+  planOf,
+  plannedImage,
+  runPlan,
+  testReference,
+  testSettings,
+  testTree,
+  TEST_BASE,
+  type HarnessOptions,
+  type HarnessRun,
+} from '../helpers/run-harness.js';
 import { temporaryDir } from '../helpers/files.js';
 
-const BASE: BaseImage = {
-  kind: 'bootstrap',
-  distro: 'debian',
-  suite: 'bookworm',
-  source: {
-    bootstrap: 'mmdebstrap',
-    variant: 'minbase',
-    include: [],
-    sources: ['deb http://deb.debian.org/debian bookworm main'],
-  },
-  digest: 'sha256:0123456789abcdef',
-  repository: 'localhost/ci-builder/bootstrap-debian',
-  tag: 'bookworm-0123456789ab',
-  reference: 'localhost/ci-builder/bootstrap-debian:bookworm-0123456789ab',
-};
-
-const reference = (name: string) => `registry.test/ns/${name}:t1`;
-
-function image(name: string, parent: string | null): PlannedImage {
-  const from = parent === null ? BASE.reference : reference(parent);
-  const inputDigest = `sha256:${name}-digest`;
-  return {
-    name,
-    parent,
-    reference: reference(name),
-    dockerfile: `FROM ${from}\nRUN echo ${name}\n`,
-    contextFiles: [],
-    emptyDirs: [],
-    inputDigest,
-    labels: { [INPUT_DIGEST_LABEL]: inputDigest },
-    fromBaseImage: parent === null,
-  };
-}
-
-/** base → openstack-base → keystone, base → cron, and memcached alone on the base image. */
-const TREE = (): PlannedImage[] => [
-  image('base', null),
-  image('memcached', null),
-  image('cron', 'base'),
-  image('openstack-base', 'base'),
-  image('keystone', 'openstack-base'),
-];
-
-function planOf(images: PlannedImage[], skippedParents: PlannedImage[] = []): Plan {
-  return {
-    distro: 'debian',
-    distroVersion: 'bookworm',
-    tag: 't1',
-    engine: 'buildah',
-    baseImage: BASE,
-    bootstrapMirrorLines: ['deb http://127.0.0.1:9/debian bookworm main'],
-    repositoriesInjected: false,
-    selection: {
-      selected: images.map((entry) => entry.name),
-      skippedParents: skippedParents.map((entry) => entry.name),
-      notMatched: [],
-      unbuildable: [],
-      unmatchedRegexes: [],
-    },
-    images,
-    skippedParents,
-  };
-}
+const BASE = TEST_BASE;
+const reference = testReference;
+const image = (name: string, parent: string | null) => plannedImage(name, parent);
+const TREE = () => testTree();
+const withBase = engineWithBase;
 
 let cacheRoot: string;
 let hostCacheBefore: string[] | undefined;
@@ -85,46 +40,21 @@ const hostCache = join(homedir(), '.cache', 'ci-builder');
 const listing = (dir: string): string[] | undefined =>
   existsSync(dir) ? readdirSync(dir, { recursive: true }).map(String).sort() : undefined;
 
-interface Run {
-  exitCode: number;
-  summary: RunSummary;
-  events: RunEvent[];
-  runDir: string;
-  engine: FakeEngine;
-}
+type RunOptions = HarnessOptions & Partial<Pick<RunSettings, 'retries' | 'threads' | 'noCache'>>;
 
-async function run(plan: Plan, engine: FakeEngine, options: Partial<BuildRunOptions> = {}): Promise<Run> {
-  const runDir = temporaryDir('ci-builder-run-');
-  const events = new EventBus();
-  const seen: RunEvent[] = [];
-  const summary = new SummaryCollector();
-  events.attach(summary);
-  events.attach({ handle: (event) => void seen.push(event) });
-  const result = await executeBuildRun({
-    plan,
-    engine,
-    runDir,
-    cacheDir: join(cacheRoot, 'bootstrap'),
-    threads: 2,
-    retries: 0,
-    events,
-    summary,
-    signal: new AbortController().signal,
-    ...options,
-  });
-  const written = JSON.parse(readFileSync(join(runDir, 'summary.json'), 'utf8')) as RunSummary;
-  return { exitCode: result.exitCode, summary: written, events: seen, runDir, engine };
+async function run(
+  plan: Plan,
+  engine: FakeEngine,
+  options: RunOptions = {},
+): Promise<HarnessRun & { engine: FakeEngine }> {
+  const { retries, threads, noCache, ...rest } = options;
+  const settings = testSettings(engine, { retries: retries ?? 0, threads: threads ?? 2, noCache: noCache ?? false });
+  const result = await runPlan(plan, settings, { cacheDir: join(cacheRoot, 'bootstrap'), ...rest });
+  return { ...result, engine };
 }
 
 /** An image of an earlier run with base's input digest: reused by tagging it. */
 const OLD_BASE = { id: 'sha256:old-base', labels: { [INPUT_DIGEST_LABEL]: 'sha256:base-digest' }, user: '' };
-
-/** An engine that already holds the base image, as after a first run. */
-function withBase(script: FakeEngineScript = {}): FakeEngine {
-  const engine = new FakeEngine(script);
-  engine.images.set(BASE.reference, { id: 'sha256:base-image', labels: {}, user: '' });
-  return engine;
-}
 
 /** Counts the engine's searches by label: the slow way of finding an image by its input digest. */
 class SearchCountingEngine extends FakeEngine {
@@ -294,11 +224,9 @@ describe('a build run against an engine that fails in every way it can', () => {
     const runDir = temporaryDir('ci-builder-run-');
     const result = await executeBuildRun({
       plan: planOf([image('base', null)]),
-      engine,
+      settings: testSettings(engine, { threads: 1 }),
       runDir,
       cacheDir: join(cacheRoot, 'bootstrap'),
-      threads: 1,
-      retries: 0,
       events: new EventBus(),
       summary: unattached,
       signal: new AbortController().signal,

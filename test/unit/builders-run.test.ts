@@ -1,110 +1,34 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { BaseImage } from '../../src/bootstrap/base-image.js';
 import type { Builder } from '../../src/engine/builders.js';
 import type { ImageInfo } from '../../src/engine/types.js';
-import { INPUT_DIGEST_LABEL, type Plan, type PlannedImage } from '../../src/plan/plan.js';
 import { RegistryClient } from '../../src/registry/client.js';
-import { EventBus, type RunEvent } from '../../src/report/events.js';
-import { SummaryCollector, type RunSummary } from '../../src/report/summary.js';
-import { executeBuildRun, type ImageGate } from '../../src/run/build-run.js';
+import type { ImageGate } from '../../src/run/gate-port.js';
 import { FakeEngine } from '../helpers/fake-engine.js';
 import { temporaryDir } from '../helpers/files.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
-
-const BASE: BaseImage = {
-  kind: 'bootstrap',
-  distro: 'debian',
-  suite: 'bookworm',
-  source: {
-    bootstrap: 'mmdebstrap',
-    variant: 'minbase',
-    include: [],
-    sources: ['deb http://deb.debian.org/debian bookworm main'],
-  },
-  digest: 'sha256:00aa11bb22cc',
-  repository: 'localhost/ci-builder/bootstrap-debian',
-  tag: 'bookworm-00aa11bb22cc',
-  reference: 'localhost/ci-builder/bootstrap-debian:bookworm-00aa11bb22cc',
-};
+import { planOf, runPlan, testSettings, testTree, TEST_BASE, type HarnessRun } from '../helpers/run-harness.js';
 
 let registry: TestRegistry;
 let cacheDir: string;
 const reference = (name: string) => `${registry.address}/ns/${name}:t1`;
 
-function image(name: string, parent: string | null): PlannedImage {
-  const inputDigest = `sha256:${name}-digest`;
-  return {
-    name,
-    parent,
-    reference: reference(name),
-    dockerfile: `FROM ${parent === null ? BASE.reference : reference(parent)}\nRUN echo ${name}\n`,
-    contextFiles: [],
-    emptyDirs: [],
-    inputDigest,
-    labels: { [INPUT_DIGEST_LABEL]: inputDigest },
-    fromBaseImage: parent === null,
-  };
-}
-
 /** base → openstack-base → keystone, base → cron, and memcached alone on the base image. */
-function plan(): Plan {
-  const images = [
-    image('base', null),
-    image('memcached', null),
-    image('cron', 'base'),
-    image('openstack-base', 'base'),
-    image('keystone', 'openstack-base'),
-  ];
-  const names = images.map((entry) => entry.name);
-  return {
-    distro: 'debian',
-    distroVersion: 'bookworm',
-    tag: 't1',
-    engine: 'buildah',
-    baseImage: BASE,
-    bootstrapMirrorLines: ['deb http://127.0.0.1:9/debian bookworm main'],
-    repositoriesInjected: false,
-    selection: { selected: names, skippedParents: [], notMatched: [], unbuildable: [], unmatchedRegexes: [] },
-    images,
-    skippedParents: [],
-  };
-}
+const plan = () => planOf(testTree(reference));
 
-interface SpreadOutcome {
-  exitCode: number;
-  summary: RunSummary;
-  events: RunEvent[];
-}
-
-async function runOn(builders: Builder[], retries = 0, gate?: ImageGate): Promise<SpreadOutcome> {
-  const runDir = temporaryDir('ci-builder-spread-');
-  const events = new EventBus();
-  const seen: RunEvent[] = [];
-  const summary = new SummaryCollector();
-  events.attach(summary);
-  events.attach({ handle: (event) => void seen.push(event) });
+async function runOn(builders: Builder[], retries = 0, gate?: ImageGate): Promise<HarnessRun> {
   const [first] = builders;
   assert.ok(first);
   const login = { registry: registry.address, username: registry.username, password: registry.password };
-  const result = await executeBuildRun({
-    plan: plan(),
-    engine: first.engine,
-    builders,
-    runDir,
+  const settings = testSettings(first.engine, { builders, retries, push: true });
+  return runPlan(plan(), settings, {
+    runDir: temporaryDir('ci-builder-spread-'),
     cacheDir,
-    threads: 2,
-    retries,
     push: { threads: 2, attempts: 1, backoffMs: 10, insecure: true, login, handOffTimeoutMs: 5000 },
-    events,
-    summary,
-    signal: new AbortController().signal,
     ...(gate ? { gate } : {}),
   });
-  const written = JSON.parse(readFileSync(join(runDir, 'summary.json'), 'utf8')) as RunSummary;
-  return { exitCode: result.exitCode, summary: written, events: seen };
 }
 
 /** Two fake engines sharing one registry: the real one on loopback, and the map their pulls read. */
@@ -124,7 +48,7 @@ describe('a run spread over two builders', () => {
     cacheDir = temporaryDir('ci-builder-spread-cache-');
     // A cached root filesystem makes each builder's base image an import (no mmdebstrap here).
     mkdirSync(cacheDir, { recursive: true });
-    writeFileSync(join(cacheDir, '00aa11bb22cc.tar'), 'a root filesystem');
+    writeFileSync(join(cacheDir, `${TEST_BASE.digest.replace('sha256:', '')}.tar`), 'a root filesystem');
   });
   after(async () => {
     await registry.stop();
@@ -141,7 +65,7 @@ describe('a run spread over two builders', () => {
     const where = Object.fromEntries(ALL.map((name) => [name, summary.images[name]?.builder]));
     assert.deepEqual(new Set(Object.values(where)), new Set(['a', 'b']), JSON.stringify(where));
     // Each builder made its own base image, once.
-    for (const engine of [a, b]) assert.equal(engine.built.filter((ref) => ref === BASE.reference).length, 1);
+    for (const engine of [a, b]) assert.equal(engine.built.filter((ref) => ref === TEST_BASE.reference).length, 1);
     // A child built away from its parent pulled the parent, by the digest the registry gave it.
     const handedOver = ALL.filter((name) => {
       const parent = plan().images.find((entry) => entry.name === name)?.parent;
@@ -173,7 +97,7 @@ describe('a run spread over two builders', () => {
       },
     });
     // It holds the base image already: what it loses is an image's build.
-    gone.images.set(BASE.reference, { id: 'sha256:base-image', labels: {}, user: '' });
+    gone.images.set(TEST_BASE.reference, { id: 'sha256:base-image', labels: {}, user: '' });
     const { exitCode, summary, events } = await runOn([
       { name: 'a', engine: a, slots: 1 },
       { name: 'tcp://gone:2375', engine: gone, slots: 1 },
@@ -192,7 +116,7 @@ describe('a run spread over two builders', () => {
   it('builds and pushes again elsewhere an image whose builder was lost during its push', async () => {
     const [a] = twoEngines();
     const gone: FakeEngine = new FakeEngine({ registry: new Map(), onPushStarted: () => (gone.down = true) });
-    gone.images.set(BASE.reference, { id: 'sha256:base-image', labels: {}, user: '' });
+    gone.images.set(TEST_BASE.reference, { id: 'sha256:base-image', labels: {}, user: '' });
     const { exitCode, summary } = await runOn([
       { name: 'a', engine: a, slots: 1 },
       { name: 'b', engine: gone, slots: 1 },
@@ -237,6 +161,6 @@ describe('a run spread over two builders', () => {
     ]);
     assert.equal(exitCode, 1);
     assert.deepEqual([...(summary.lost_builders ?? [])].sort(), ['a', 'b']);
-    assert.equal(summary.failed.find((entry) => entry.name === BASE.reference)?.status, 'connection_error');
+    assert.equal(summary.failed.find((entry) => entry.name === TEST_BASE.reference)?.status, 'connection_error');
   });
 });

@@ -4,7 +4,7 @@ import { BuildahEngine } from '../../src/engine/buildah.js';
 import { DockerEngine } from '../../src/engine/docker.js';
 import { PodmanEngine } from '../../src/engine/podman.js';
 import { commandFailure, runEngineCommand } from '../../src/engine/failure.js';
-import type { ProcessResult } from '../../src/engine/process.js';
+import type { ProcessResult } from '../../src/util/process.js';
 
 const exited = (code: number, ...stderr: string[]): ProcessResult => ({
   exitCode: code,

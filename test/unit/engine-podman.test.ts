@@ -5,7 +5,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { commandFailure } from '../../src/engine/failure.js';
 import { createEngine } from '../../src/engine/index.js';
 import { firstImageId, PodmanEngine, podmanServiceUrl } from '../../src/engine/podman.js';
-import type { ProcessResult } from '../../src/engine/process.js';
+import type { ProcessResult } from '../../src/util/process.js';
 import { ConfigError } from '../../src/util/errors.js';
 import { temporaryDir, writeTree } from '../helpers/files.js';
 

@@ -3,19 +3,22 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
-import type { BaseImage } from '../../src/bootstrap/base-image.js';
-import { INPUT_DIGEST_LABEL, type Plan, type PlannedImage } from '../../src/plan/plan.js';
 import { chooseProgressReporter } from '../../src/report/choose.js';
-import { EventBus, type RunEventInput } from '../../src/report/events.js';
+import type { RunEventInput } from '../../src/report/events.js';
 import { GitHubReporter } from '../../src/report/github.js';
 import { LiveReporter } from '../../src/report/live.js';
 import { JsonLinesReporter, PlainReporter } from '../../src/report/plain.js';
-import { SummaryCollector } from '../../src/report/summary.js';
 import { annotation, escapeCommandData, escapeCommandProperty } from '../../src/report/workflow-commands.js';
-import { executeBuildRun } from '../../src/run/build-run.js';
 import { runCli } from '../helpers/cli.js';
-import { FakeEngine } from '../helpers/fake-engine.js';
 import { temporaryDir } from '../helpers/files.js';
+import {
+  engineWithBase,
+  planOf,
+  plannedImage,
+  runPlan,
+  testReference as reference,
+  testSettings,
+} from '../helpers/run-harness.js';
 
 function capture(): { out: Writable; text: () => string } {
   let text = '';
@@ -285,79 +288,22 @@ describe('the GitHub Actions reporter', () => {
   it('runs a real build run over the fake engine: groups, annotations and the summary agree', async () => {
     const root = temporaryDir('ci-builder-gh-run-');
     const summaryFile = join(root, 'summary.md');
-    const base: BaseImage = {
-      kind: 'bootstrap',
-      distro: 'debian',
-      suite: 'bookworm',
-      source: {
-        bootstrap: 'mmdebstrap',
-        variant: 'minbase',
-        include: [],
-        sources: ['deb http://127.0.0.1:9/d b main'],
-      },
-      digest: 'sha256:0123456789abcdef',
-      repository: 'localhost/ci-builder/bootstrap-debian',
-      tag: 'b-0123456789ab',
-      reference: 'localhost/ci-builder/bootstrap-debian:b-0123456789ab',
-    };
-    const reference = (name: string) => `registry.test/ns/${name}:t1`;
-    const image = (name: string, parent: string | null): PlannedImage => ({
-      name,
-      parent,
-      reference: reference(name),
-      dockerfile: `FROM ${parent === null ? base.reference : reference(parent)}\nRUN echo ${name}\n`,
-      contextFiles: [],
-      emptyDirs: [],
-      inputDigest: `sha256:${name}`,
-      labels: { [INPUT_DIGEST_LABEL]: `sha256:${name}` },
-      fromBaseImage: parent === null,
-    });
     const images = [
-      image('base', null),
-      image('cron', 'base'),
-      image('openstack-base', 'base'),
-      image('keystone', 'openstack-base'),
+      plannedImage('base', null),
+      plannedImage('cron', 'base'),
+      plannedImage('openstack-base', 'base'),
+      plannedImage('keystone', 'openstack-base'),
     ];
-    const plan: Plan = {
-      distro: 'debian',
-      distroVersion: 'bookworm',
-      tag: 't1',
-      engine: 'buildah',
-      baseImage: base,
-      bootstrapMirrorLines: [],
-      repositoriesInjected: false,
-      selection: {
-        selected: images.map((entry) => entry.name),
-        skippedParents: [],
-        notMatched: [],
-        unbuildable: [],
-        unmatchedRegexes: [],
-      },
-      images,
-      skippedParents: [],
-    };
-    const engine = new FakeEngine({
+    const engine = engineWithBase({
       failBuild: new Map([[reference('openstack-base'), 'build']]),
       pushFailures: new Map([[reference('cron'), 10]]),
     });
-    engine.images.set(base.reference, { id: 'sha256:base-image', labels: {}, user: '' });
     const { out, text } = capture();
-    const events = new EventBus();
-    const summary = new SummaryCollector();
-    events.attach(summary);
-    events.attach(new GitHubReporter(out, { summaryFile }));
     mkdirSync(join(root, 'run'));
-    const result = await executeBuildRun({
-      plan,
-      engine,
+    const result = await runPlan(planOf(images), testSettings(engine, { push: true }), {
       runDir: join(root, 'run'),
-      cacheDir: join(root, 'cache'),
-      threads: 2,
-      retries: 0,
-      events,
-      summary,
-      signal: new AbortController().signal,
       push: { threads: 2, attempts: 2, backoffMs: 1, insecure: true },
+      reporters: [new GitHubReporter(out, { summaryFile })],
     });
     assert.equal(result.exitCode, 1);
     const found = groups(text());

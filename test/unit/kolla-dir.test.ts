@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseParent } from '../../src/catalog/parent.js';
 import { loadConfig } from '../../src/config/load.js';
-import { packageCacheByDefault } from '../../src/run/build-runs.js';
+import { packageCacheByDefault } from '../../src/run/settings.js';
 import { runCli } from '../helpers/cli.js';
 import { projectRoot, temporaryDir, writeTree } from '../helpers/index.js';
 

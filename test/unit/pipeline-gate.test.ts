@@ -1,51 +1,28 @@
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import type { BaseImage } from '../../src/bootstrap/base-image.js';
-import { pipelineVerdict, type SetOutcome } from '../../src/pipeline/exit-reasons.js';
+import { describeReason, pipelineVerdict, type SetOutcome } from '../../src/pipeline/exit-reasons.js';
 import { gateDecision, scanGate, type GateContext } from '../../src/pipeline/gate.js';
-import { INPUT_DIGEST_LABEL, type Plan, type PlannedImage } from '../../src/plan/plan.js';
-import { EventBus, type RunEvent } from '../../src/report/events.js';
-import { SummaryCollector, type RunSummary } from '../../src/report/summary.js';
-import { executeBuildRun, type BuildRunOptions, type ImageGate } from '../../src/run/build-run.js';
+import type { EventBus } from '../../src/report/events.js';
+import type { RunSummary } from '../../src/report/summary.js';
+import type { ImageGate } from '../../src/run/gate-port.js';
 import type { Verdict } from '../../src/scan/types.js';
 import { VulnerabilityDatabase } from '../../src/scan/vulnerability-db.js';
 import { Limiter } from '../../src/util/limiter.js';
-import { FakeEngine, type FakeEngineScript } from '../helpers/fake-engine.js';
+import type { FakeEngine } from '../helpers/fake-engine.js';
 import { temporaryDir } from '../helpers/files.js';
+import {
+  engineWithBase,
+  planOf,
+  plannedImage,
+  runPlan,
+  testReference,
+  testSettings,
+  type HarnessOptions,
+  type HarnessRun,
+} from '../helpers/run-harness.js';
 
-const BASE: BaseImage = {
-  kind: 'bootstrap',
-  distro: 'debian',
-  suite: 'bookworm',
-  source: {
-    bootstrap: 'mmdebstrap',
-    variant: 'minbase',
-    include: [],
-    sources: ['deb http://127.0.0.1:9/d bookworm main'],
-  },
-  digest: 'sha256:0123456789abcdef',
-  repository: 'localhost/ci-builder/bootstrap-debian',
-  tag: 'bookworm-0123456789ab',
-  reference: 'localhost/ci-builder/bootstrap-debian:bookworm-0123456789ab',
-};
-
-const reference = (name: string) => `registry.test/ns/${name}:t1`;
-
-function image(name: string, parent: string | null): PlannedImage {
-  const inputDigest = `sha256:${name}-digest`;
-  return {
-    name,
-    parent,
-    reference: reference(name),
-    dockerfile: `FROM ${parent === null ? BASE.reference : reference(parent)}\nRUN echo ${name}\n`,
-    contextFiles: [],
-    emptyDirs: [],
-    inputDigest,
-    labels: { [INPUT_DIGEST_LABEL]: inputDigest },
-    fromBaseImage: parent === null,
-  };
-}
+const reference = testReference;
+const image = (name: string, parent: string | null) => plannedImage(name, parent);
 
 /** base → openstack-base → keystone, base → cron. */
 const IMAGES = () => [
@@ -55,68 +32,16 @@ const IMAGES = () => [
   image('keystone', 'openstack-base'),
 ];
 
-function planOf(images: PlannedImage[]): Plan {
-  const selection = {
-    selected: images.map((entry) => entry.name),
-    skippedParents: [],
-    notMatched: [],
-    unbuildable: [],
-  };
-  return {
-    distro: 'debian',
-    distroVersion: 'bookworm',
-    tag: 't1',
-    engine: 'buildah',
-    baseImage: BASE,
-    bootstrapMirrorLines: [],
-    repositoriesInjected: false,
-    selection: { ...selection, unmatchedRegexes: [] },
-    images,
-    skippedParents: [],
-  };
-}
-
-function engineWithBase(script: FakeEngineScript = {}): FakeEngine {
-  const engine = new FakeEngine(script);
-  engine.images.set(BASE.reference, { id: 'sha256:base-image', labels: {}, user: '' });
-  return engine;
-}
-
 const PUSH = { threads: 2, attempts: 2, backoffMs: 1, insecure: true };
-
-interface GatedRun {
-  summary: RunSummary;
-  events: RunEvent[];
-  exitCode: number;
-  runDir: string;
-}
 
 async function gatedRun(
   engine: FakeEngine,
   makeGate: (events: EventBus, runDir: string) => ImageGate,
-  options: Partial<BuildRunOptions> = {},
-): Promise<GatedRun> {
+  options: HarnessOptions = {},
+): Promise<HarnessRun> {
+  const settings = testSettings(engine, { threads: 1, push: true });
   const runDir = temporaryDir('ci-builder-pipeline-run-');
-  const events = new EventBus();
-  const seen: RunEvent[] = [];
-  const summary = new SummaryCollector();
-  events.attach(summary);
-  events.attach({ handle: (event) => void seen.push(event) });
-  const result = await executeBuildRun({
-    plan: planOf(IMAGES()),
-    engine,
-    runDir,
-    cacheDir: join(runDir, 'cache'),
-    threads: 1,
-    retries: 0,
-    events,
-    summary,
-    signal: new AbortController().signal,
-    push: PUSH,
-    gate: makeGate(events, runDir),
-    ...options,
-  });
-  return { summary: summary.summary, events: seen, exitCode: result.exitCode, runDir };
+  return runPlan(planOf(IMAGES()), settings, { runDir, push: PUSH, gateFor: makeGate, ...options });
 }
 
 /** A gate with a verdict per image, emitting what the pipeline's scanning gate emits. */
@@ -189,7 +114,7 @@ describe('the pipeline gate', () => {
     assert.equal(run.exitCode, 0, 'the build run itself succeeded: holding is the pipeline verdict');
     const verdict = pipelineVerdict([outcome(run.summary)], false);
     assert.equal(verdict.exitCode, 1);
-    assert.deepEqual(verdict.reasons, [
+    assert.deepEqual(verdict.reasons.map(describeReason), [
       'debian overcloud: critical vulnerabilities, not pushed (--push-dirty pushes them): keystone',
     ]);
   });
@@ -225,7 +150,7 @@ describe('the pipeline gate', () => {
     assert.deepEqual(run.summary.held, [], 'held is for verdicts; an unscanned image is a scan failure');
     const verdict = pipelineVerdict([outcome(run.summary)], false);
     assert.equal(verdict.reasons.length, 1);
-    const [reason = ''] = verdict.reasons;
+    const [reason = ''] = verdict.reasons.map(describeReason);
     assert.match(reason, /^debian overcloud: 4 image\(s\) could not be scanned: /);
     assert.deepEqual(reason.split(': ')[2]?.split(', ').sort(), ['base', 'cron', 'keystone', 'openstack-base']);
   });
@@ -250,11 +175,11 @@ describe('the pipeline exit reasons', () => {
       tag: 't',
       runDir: '/x',
       exitCode: 1,
-      error: 'no repo',
+      notRun: { kind: 'could-not-start', message: 'no repo' },
     };
     const verdict = pipelineVerdict([outcome(run.summary, 1), rocky, unplanned], false);
     assert.equal(verdict.exitCode, 1);
-    assert.deepEqual(verdict.reasons, [
+    assert.deepEqual(verdict.reasons.map(describeReason), [
       'rocky: no image was built',
       'ubuntu: no image was built',
       'debian overcloud: 1 build(s) failed: cron',
@@ -265,6 +190,6 @@ describe('the pipeline exit reasons', () => {
   });
 
   it('is 130 with one reason when interrupted', () => {
-    assert.deepEqual(pipelineVerdict([], true), { exitCode: 130, reasons: ['interrupted'] });
+    assert.deepEqual(pipelineVerdict([], true), { exitCode: 130, reasons: [{ kind: 'interrupted' }] });
   });
 });

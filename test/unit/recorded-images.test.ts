@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -63,4 +64,16 @@ describe('the images earlier runs recorded', () => {
   it('is empty for a runs folder that does not exist', async () => {
     assert.equal((await recordedImages(join(temporaryDir('ci-builder-runs-'), 'missing'))).size, 0);
   });
+
+  it(
+    'passes over a summary.json that is a FIFO at once, instead of waiting for a writer',
+    { timeout: 10_000 },
+    async () => {
+      const runs = temporaryDir('ci-builder-runs-');
+      runFolder(runs, 'good', 30, { base: record('sha256:base', 'sha256:base-id') });
+      mkdirSync(join(runs, 'planted'));
+      execFileSync('mkfifo', [join(runs, 'planted', 'summary.json')]);
+      assert.deepEqual([...(await recordedImages(runs))], [['sha256:base', 'sha256:base-id']]);
+    },
+  );
 });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
 import { loadSecrets } from '../../src/config/secrets.js';
-import { runProcess } from '../../src/engine/process.js';
+import { runProcess } from '../../src/util/process.js';
 import { EventBus } from '../../src/report/events.js';
 import { HtmlReportReporter } from '../../src/report/html-report.js';
 import { LogFilesReporter } from '../../src/report/log-files.js';

@@ -16,7 +16,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { prepareImageSources, type PrepareSourcesRequest } from '../../src/sources/prepare.js';
 import { pruneSourceStore } from '../../src/sources/prune.js';
-import { SourceError, type PreparedArchive, type SourceDefinition } from '../../src/sources/types.js';
+import type { SourceDefinition } from '../../src/config/source-definition.js';
+import { SourceError, type PreparedArchive } from '../../src/sources/types.js';
 import { freePort, temporaryDir, writeTree } from '../helpers/index.js';
 
 const C_LOCALE = { ...process.env, LC_ALL: 'C', TZ: 'UTC' };

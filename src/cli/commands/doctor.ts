@@ -9,7 +9,8 @@ import { checkCommand, checkEngineBuilds, checkFreeSpace, checkLocalhost } from 
 import { createEngine, type EngineName } from '../../engine/index.js';
 import { errorMessage } from '../../util/errors.js';
 import { collectList, parseCount, type GlobalOptions } from '../options.js';
-import { chosenDistros, loadConfigFor } from '../workspace.js';
+import { chosenDistros } from '../../config/distros.js';
+import { loadConfigFor } from '../workspace.js';
 
 export function doctorCommand(globals: () => GlobalOptions, setExitCode: (code: number) => void): CommandUnknownOpts {
   return new Command('doctor')
@@ -73,7 +74,9 @@ export function doctorCommand(globals: () => GlobalOptions, setExitCode: (code: 
           ),
         );
         report(await checkRegistry(loaded, secrets));
-        const distros = options.distro ? chosenDistros(loaded, options.distro) : Object.keys(loaded.config.distros);
+        const distros = options.distro
+          ? chosenDistros(loaded.config, options.distro)
+          : Object.keys(loaded.config.distros);
         for (const result of await checkRepositories(loaded, secrets, distros)) report(result);
       }
       if (global.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);

@@ -1,11 +1,13 @@
 import { Command, type CommandUnknownOpts } from '@commander-js/extra-typings';
-import { RUNS_DIR } from '../../run/build-runs.js';
+import { RUNS_DIR } from '../../util/runs-dir.js';
 import { BALANCE_GOAL } from '../../shard/partition.js';
 import { planShards } from '../../shard/plan-shards.js';
 import { shardPlanDocument, type ShardPlanDocument } from '../../shard/shard-plan-file.js';
 import { UsageError } from '../../util/errors.js';
 import { collectRepeated, parsePositiveInteger, withImageSelection, type GlobalOptions } from '../options.js';
-import { chosenDistros, chosenRegexes, chosenSets, openWorkspace } from '../workspace.js';
+import { chosenRegexes } from '../../catalog/sets.js';
+import { chosenDistros } from '../../config/distros.js';
+import { chosenSets, openWorkspace } from '../workspace.js';
 
 export function shardCommand(globals: () => GlobalOptions): CommandUnknownOpts {
   const plan = withImageSelection(
@@ -36,7 +38,7 @@ export function shardCommand(globals: () => GlobalOptions): CommandUnknownOpts {
     .action((regexes, options) => {
       const global = globals();
       const { loaded, catalog } = openWorkspace(global, options);
-      const distros = chosenDistros(loaded, options.distro);
+      const distros = chosenDistros(loaded.config, options.distro);
       const [distro] = distros;
       if (distro === undefined || distros.length !== 1)
         throw new UsageError('shard plan: give a single --distro (each distro is sharded on its own)');
@@ -45,7 +47,7 @@ export function shardCommand(globals: () => GlobalOptions): CommandUnknownOpts {
       const partition = planShards({
         catalog,
         distro,
-        regexes: chosenRegexes(loaded, regexes, chosenSets(options)),
+        regexes: chosenRegexes(loaded.config.sets, regexes, chosenSets(options)),
         unbuildable: loaded.config.distros[distro]?.unbuildable ?? [],
         shards: options.shards,
         durationsFrom: options.durationsFrom ?? [],

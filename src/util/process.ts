@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { childEnvironment } from '../util/child-environment.js';
+import { childEnvironment } from './child-environment.js';
 
 export interface ProcessResult {
   exitCode: number | null;

@@ -1,0 +1,150 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Engine, EngineFailure } from '../engine/types.js';
+import { INPUT_DIGEST_LABEL, type PlannedImage } from '../plan/plan.js';
+import { writeBuildContext } from '../render/context.js';
+import type { EventBus } from '../report/events.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import { fail, ok, type Result } from '../util/result.js';
+import { logTo } from './image-log.js';
+import { takeParentFromShard, type ShardRun } from './parent-from-shard.js';
+import type { PushSettings } from './push-image.js';
+import { stepFailure, type StepFailure, type StepResult } from './run-outcomes.js';
+import type { RunSettings } from './settings.js';
+import { addVersionLabel } from './version-label.js';
+
+/** What one image's step sees of its run, on the builder it runs on. */
+export interface ImageStepContext {
+  engine: Engine;
+  events: EventBus;
+  settings: RunSettings;
+  runDir: string;
+  /** The folder build contexts are written under. */
+  contextRoot: string;
+  push?: PushSettings;
+  shard?: ShardRun;
+  /**
+   * Images earlier runs recorded, by input digest (recordedImages): asked for first, since inspecting one
+   * image is far quicker than the engine's search by label, which reads every image it holds.
+   */
+  recordedImages?: ReadonlyMap<string, string>;
+  /** The builder of a run spread over several, as the events name it. */
+  builderName?: string;
+}
+
+/** `ready`: the image is at its reference and goes on to be pushed; `left-alone`: nothing to push. */
+export type ImageReady = Result<'ready' | 'left-alone', StepFailure>;
+
+/** One attempt at one image: built, or reused by input digest, or left alone as --skip-existing says. */
+export async function buildImage(
+  context: ImageStepContext,
+  image: PlannedImage,
+  attempt: number,
+  signal: AbortSignal,
+): Promise<ImageReady> {
+  const { engine, events } = context;
+  if (image.failure !== undefined) {
+    return fail({ kind: 'error', reason: image.failure.message, retryable: false });
+  }
+  if (context.settings.skipExisting) {
+    const exists = await engine.exists(image.reference);
+    if (!exists.ok) return fail(stepFailure(exists.failure));
+    if (exists.value) {
+      const because = `${image.reference} exists (--skip-existing)`;
+      events.emit({ type: 'image', reason: 'skipped', name: image.name, because });
+      return ok('left-alone');
+    }
+  }
+  const built = await buildOrReuse(context, image, attempt, signal);
+  return built.ok ? ok('ready') : fail(stepFailure(built.failure));
+}
+
+/** An image whose input digest was built before is tagged, not built again. */
+async function buildOrReuse(
+  context: ImageStepContext,
+  image: PlannedImage,
+  attempt: number,
+  signal: AbortSignal,
+): Promise<Result<void, EngineFailure>> {
+  const { engine, events, settings } = context;
+  const on = context.builderName === undefined ? {} : { builder: context.builderName };
+  const started = Date.now();
+  const seconds = () => (Date.now() - started) / 1000;
+  const existing = settings.noCache ? ok(undefined) : await findBuilt(context, image.inputDigest);
+  if (!existing.ok) return existing;
+  if (existing.value !== undefined) {
+    const tagged = await engine.tag(existing.value, image.reference);
+    if (!tagged.ok) return tagged;
+    const imageId = existing.value;
+    events.emit({ type: 'image', reason: 'reused', name: image.name, imageId, seconds: seconds(), ...on });
+    return ok(undefined);
+  }
+  // Only a real build is "started": reused images go straight from queued to reused.
+  events.emit({ type: 'image', reason: 'started', name: image.name, attempt, ...on });
+  const contextDir = join(context.contextRoot, image.name);
+  await rm(contextDir, { recursive: true, force: true });
+  await writeBuildContext(contextDir, image.dockerfile, image.contextFiles, image.emptyDirs);
+  await writeFileAtomic(join(context.runDir, 'dockerfiles', image.name, 'Dockerfile'), image.dockerfile);
+  const built = await engine.build({
+    contextDir,
+    reference: image.reference,
+    labels: image.labels,
+    signal,
+    onLine: logTo(events, image.name),
+    ...(settings.noCache ? { noCache: true } : {}),
+  });
+  if (!built.ok) return built;
+  const labelled = await addVersionLabel(engine, image.reference, built.value, signal, logTo(events, image.name));
+  if (!labelled.ok) return labelled;
+  const imageId = labelled.value.id;
+  events.emit({ type: 'image', reason: 'built', name: image.name, imageId, seconds: seconds(), ...on });
+  return ok(undefined);
+}
+
+/**
+ * The engine's image with this input digest, if it holds one: the image an earlier run recorded when the
+ * engine still has it with that digest's label, else whatever the engine's search by label finds.
+ */
+async function findBuilt(
+  context: Pick<ImageStepContext, 'engine' | 'recordedImages'>,
+  inputDigest: string,
+): Promise<Result<string | undefined, EngineFailure>> {
+  const recorded = context.recordedImages?.get(inputDigest);
+  if (recorded !== undefined) {
+    const info = await context.engine.inspect(recorded);
+    if (info.ok && info.value.labels[INPUT_DIGEST_LABEL] === inputDigest) return ok(info.value.id);
+  }
+  return context.engine.findByLabel(INPUT_DIGEST_LABEL, inputDigest);
+}
+
+/** Neither built nor pushed here: a missing parent stays missing, so its failure is not retried. */
+export async function takeFromShard(
+  context: ImageStepContext,
+  parent: { image: PlannedImage; builtBy: string },
+  signal: AbortSignal,
+): Promise<StepResult> {
+  const { shard, push } = context;
+  if (shard === undefined || push === undefined) throw new Error('internal: a shard run without its registry');
+  const { waitMs, pollMs } = shard;
+  const taken = await takeParentFromShard(context, parent, { access: push, waitMs, pollMs, signal });
+  if (taken.ok) return ok(undefined);
+  const failure = stepFailure(taken.failure);
+  return fail(taken.failure.kind === 'not-found' ? { ...failure, retryable: false } : failure);
+}
+
+/** With --skip-parents a parent is not built, but its children's FROM needs it at this run's tag. */
+export async function reuseSkippedParent(context: ImageStepContext, image: PlannedImage): Promise<ImageReady> {
+  const existing = await findBuilt(context, image.inputDigest);
+  if (!existing.ok) return fail(stepFailure(existing.failure));
+  if (existing.value === undefined) {
+    const reason =
+      'not built (--skip-parents) and no image with its input digest exists; ' +
+      'build it without --skip-parents first';
+    return fail({ kind: 'error', reason, retryable: false });
+  }
+  const tagged = await context.engine.tag(existing.value, image.reference);
+  if (!tagged.ok) return fail(stepFailure(tagged.failure));
+  const because = '--skip-parents (existing image tagged for its children)';
+  context.events.emit({ type: 'image', reason: 'skipped', name: image.name, because });
+  return ok('left-alone');
+}
