@@ -42,5 +42,6 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
+  # On stderr: scripts/kolla-build runs this first, and its stdout is kolla-build's summary.
+  npm ci --no-audit --no-fund >&2
 fi

@@ -217,7 +217,8 @@ export const configSchema = z
       .default([]),
     threads: z.number().int().min(1).max(64).default(2),
     push_threads: z.number().int().min(1).max(64).default(2),
-    retries: z.number().int().min(0).max(10).default(0),
+    /** Extra attempts for a failed image build: kolla-build's own default (3); one that passes on a retry is flaky. */
+    retries: z.number().int().min(0).max(10).default(3),
     push_attempts: z.number().int().min(1).max(20).default(5),
     /** Seconds a shard's run waits for a parent that another shard builds to reach the registry. */
     shard_wait: z.number().int().min(1).max(86400).default(3600),

@@ -105,7 +105,8 @@ function timeline(summary: RunSummary, rows: readonly Row[], critical: ReadonlyS
     ];
     if (row.start !== undefined) {
       const end = row.end ?? t1;
-      const title = `${row.name}: ${row.record.status}, ${((end - row.start) / 1000).toFixed(1)}s${critical.has(row.name) ? ' (critical path)' : ''}`;
+      const flaky = row.record.flaky ? `, flaky (${row.record.attempts ?? '?'} attempts)` : '';
+      const title = `${row.name}: ${row.record.status}${flaky}, ${((end - row.start) / 1000).toFixed(1)}s${critical.has(row.name) ? ' (critical path)' : ''}`;
       parts.push(
         `<rect data-image="${escapeHtml(row.name)}" x="${x(row.start)}" y="${y}" width="${Math.max(2, x(end) - x(row.start))}" height="16" class="bar ${escapeHtml(row.record.status)}${critical.has(row.name) ? ' critical' : ''}"><title>${escapeHtml(title)}</title></rect>`,
       );
@@ -183,6 +184,8 @@ export function renderHtmlReport(summary: RunSummary, logs: LogTails, findings: 
     ['unbuildable', summary.unbuildable.length],
     ['pushed', summary.pushed.length],
     ['push failed', summary.push_failed.length],
+    // Only when some image needed a retry: a run without one keeps its counts as they were.
+    ...(summary.flaky.length > 0 ? [['flaky', summary.flaky.length] as [string, number]] : []),
   ];
   // The builder column only for a run spread over several builders: one builder keeps the table as it was.
   const spread = (summary.builders?.length ?? 0) > 1;
@@ -197,7 +200,10 @@ export function renderHtmlReport(summary: RunSummary, logs: LogTails, findings: 
         ? `${record.push.status}${pushSeconds === '' ? '' : ` ${pushSeconds}s`} (${count(record.push.attempts)} attempt${record.push.attempts === 1 ? '' : 's'})`
         : '';
       const builderCell = spread ? `<td>${escapeHtml(record.builder ?? '')}</td>` : '';
-      return `<tr class="${escapeHtml(record.status)}"><td><a href="#${anchor(name)}">${escapeHtml(name)}</a>${critical.has(name) ? ' <span class="badge">critical path</span>' : ''}</td>${builderCell}<td>${escapeHtml(record.status)}${failureStatus.has(name) ? ` (${escapeHtml(failureStatus.get(name) ?? '')})` : ''}</td><td>${escapeHtml(reasons.get(name) ?? '')}</td><td class="num">${seconds}</td><td>${escapeHtml(push)}</td><td><code>${escapeHtml(record.reference)}</code></td><td><code title="${escapeHtml(record.input_digest)}">${escapeHtml(record.input_digest.slice(7, 19))}</code></td></tr>`;
+      const flaky = record.flaky
+        ? ` <span class="badge flaky" title="failed, then passed on a retry">flaky: ${record.attempts ?? '?'} attempts</span>`
+        : '';
+      return `<tr class="${escapeHtml(record.status)}"><td><a href="#${anchor(name)}">${escapeHtml(name)}</a>${critical.has(name) ? ' <span class="badge">critical path</span>' : ''}</td>${builderCell}<td>${escapeHtml(record.status)}${failureStatus.has(name) ? ` (${escapeHtml(failureStatus.get(name) ?? '')})` : ''}${flaky}</td><td>${escapeHtml(reasons.get(name) ?? '')}</td><td class="num">${seconds}</td><td>${escapeHtml(push)}</td><td><code>${escapeHtml(record.reference)}</code></td><td><code title="${escapeHtml(record.input_digest)}">${escapeHtml(record.input_digest.slice(7, 19))}</code></td></tr>`;
     })
     .join('\n');
   const logSections = rows
@@ -230,7 +236,7 @@ table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #eef;pad
 td.num{text-align:right}code{font:12px ui-monospace,monospace}
 tr.failed td{background:#fdecec}tr.verdict-critical td{background:#fdecec}tr.verdict-dirty td{background:#fff6e0}
 li.finding.allowed{color:#777}tr.skipped td{color:#777}
-.badge{background:#ffe8b3;border-radius:4px;padding:0 5px;font-size:11px}
+.badge{background:#ffe8b3;border-radius:4px;padding:0 5px;font-size:11px}.badge.flaky{background:#f6d0f0}
 svg.timeline{max-width:100%;height:auto;border:1px solid #eef}
 .grid{stroke:#eef}.tick{font-size:10px;fill:#777;text-anchor:middle}.label{font-size:12px;text-anchor:end;fill:#1d2330}.critical-label{font-weight:bold}
 .note{font-size:11px;fill:#888}.bar.built{fill:#3b82c4}.bar.reused{fill:#9cc3e6}.bar.failed{fill:#d64545}.bar.building,.bar.queued{fill:#bbb}

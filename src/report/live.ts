@@ -1,10 +1,12 @@
 import type { Writable } from 'node:stream';
 import type { Reporter, RunEvent } from './events.js';
-import { describeCounts } from './plain.js';
+import { describeCounts, describeFlaky } from './plain.js';
 
 interface Running {
   activity: 'building' | 'scanning' | 'pushing';
   since: number;
+  /** The build attempt, shown from the second on. */
+  attempt?: number;
   /** Where it runs, shown only when the run is spread over several builders. */
   builder?: string;
 }
@@ -25,6 +27,8 @@ export class LiveReporter implements Reporter {
   private done = 0;
   private failed = 0;
   private skipped = 0;
+  /** Images that succeeded only on a retry. */
+  private flaky = 0;
   private drawnLines = 0;
   private readonly timer: NodeJS.Timeout;
   private title = '';
@@ -124,20 +128,28 @@ export class LiveReporter implements Reporter {
     stamp: string,
   ): string | undefined | typeof UNCHANGED {
     switch (event.reason) {
-      case 'started':
+      case 'started': {
+        // A retry keeps the image's first start, so its line shows the time spent on it in all.
+        const since = event.attempt > 1 ? this.running.get(event.name)?.since : undefined;
         this.running.set(event.name, {
           activity: 'building',
-          since: this.now(),
+          since: since ?? this.now(),
+          attempt: event.attempt,
           ...(this.spread && event.builder ? { builder: event.builder } : {}),
         });
         return undefined;
+      }
       case 'built':
       case 'reused': {
+        const flaky = describeFlaky(this.running.get(event.name)?.attempt);
         this.running.delete(event.name);
         this.done++;
+        if (flaky !== '') this.flaky++;
         const where = this.spread && event.builder ? ` on ${event.builder}` : '';
-        return `${stamp} ✓ ${event.name} ${event.reason}${where} (${event.seconds.toFixed(1)}s)`;
+        return `${stamp} ✓ ${event.name} ${event.reason}${where} (${event.seconds.toFixed(1)}s)${flaky}`;
       }
+      case 'retrying':
+        return `${stamp} ↻ ${event.name} retrying (attempt ${event.attempt}) after: ${event.message}`;
       case 'failed':
         this.running.delete(event.name);
         this.failed++;
@@ -152,7 +164,6 @@ export class LiveReporter implements Reporter {
       case 'queued':
       case 'not-matched':
       case 'unbuildable':
-      case 'retrying':
         return UNCHANGED;
       default: {
         const never: never = event;
@@ -218,16 +229,17 @@ export class LiveReporter implements Reporter {
     const lines: string[] = [];
     for (const [name, state] of this.running) {
       const where = state.builder === undefined ? '' : `  on ${state.builder}`;
+      const attempt = state.activity === 'building' && (state.attempt ?? 1) > 1 ? `  attempt ${state.attempt}` : '';
       const elapsed = formatElapsed(this.now() - state.since);
       lines.push(
-        `  ${state.activity === 'pushing' ? '↑' : '⋯'} ${name.padEnd(28)} ${state.activity.padEnd(9)} ${elapsed}${where}`,
+        `  ${state.activity === 'pushing' ? '↑' : '⋯'} ${name.padEnd(28)} ${state.activity.padEnd(9)} ${elapsed}${attempt}${where}`,
       );
     }
     if (this.total > 0) {
       const finished = this.done + this.failed + this.skipped;
       const remaining = Math.max(0, this.total - finished);
       lines.push(
-        `${progressBar(finished / this.total, 30)} ${finished}/${this.total}  done ${this.done} · failed ${this.failed} · skipped ${this.skipped} · remaining ${remaining}${this.title ? `  (${this.title})` : ''}`,
+        `${progressBar(finished / this.total, 30)} ${finished}/${this.total}  done ${this.done}${this.flaky > 0 ? ` (flaky ${this.flaky})` : ''} · failed ${this.failed} · skipped ${this.skipped} · remaining ${remaining}${this.title ? `  (${this.title})` : ''}`,
       );
     }
     if (lines.length === 0) return;

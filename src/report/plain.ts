@@ -5,6 +5,9 @@ export type Verbosity = 'quiet' | 'normal' | 'verbose';
 
 /** One timestamped line per state change, nothing redrawn: for CI logs and pipes. */
 export class PlainReporter implements Reporter {
+  /** The attempt each image is on, so one that passes on a retry is said to be flaky. */
+  private readonly attempts = new Map<string, number>();
+
   constructor(
     private readonly out: Writable,
     private readonly verbosity: Verbosity = 'normal',
@@ -89,6 +92,7 @@ export class PlainReporter implements Reporter {
         // The builder is named only on a run spread over several (the only runs whose events carry one).
         const where = event.builder === undefined ? '' : ` on ${event.builder}`;
         const attempt = event.attempt > 1 ? ` (attempt ${event.attempt})` : '';
+        this.attempts.set(event.name, event.attempt);
         return quiet ? undefined : `${event.name}: building${where}${attempt}`;
       }
       case 'retrying':
@@ -96,6 +100,9 @@ export class PlainReporter implements Reporter {
       case 'built':
       case 'reused': {
         const where = event.builder === undefined ? '' : ` on ${event.builder}`;
+        const flaky = describeFlaky(this.attempts.get(event.name));
+        // A flaky image is said even when quiet: it passed, but its build may fail the next run.
+        if (flaky !== '') return `${event.name}: ${event.reason}${where} (${event.seconds.toFixed(1)}s)${flaky}`;
         return quiet ? undefined : `${event.name}: ${event.reason}${where} (${event.seconds.toFixed(1)}s)`;
       }
       default: {
@@ -170,6 +177,11 @@ export function describeImageFailure(event: Extract<RunEvent, { type: 'image'; r
       return never;
     }
   }
+}
+
+/** `, flaky: passed on attempt 2`, for an image that succeeded only after a failed attempt; else nothing. */
+export function describeFlaky(attempts: number | undefined): string {
+  return attempts !== undefined && attempts > 1 ? `, flaky: passed on attempt ${attempts}` : '';
 }
 
 /** One JSON object per line, every event, for other tools. */

@@ -13,6 +13,8 @@ export interface ImageRecord {
   finished_at?: string;
   build_seconds?: number;
   attempts?: number;
+  /** Built (or reused) only after a failed attempt: it passed on a retry, so its build may fail again. */
+  flaky?: true;
   /** The builder it was built (or reused) on, on a run spread over several builders. */
   builder?: string;
   /** `already`: the registry held this image at its reference before the push, so nothing was sent. */
@@ -53,6 +55,8 @@ export interface RunSummary {
   scan_failed: Array<{ name: string; reference: string; reason: string }>;
   /** Built and scanned, but not pushed because of their verdict (critical without --push-dirty). */
   held: Array<{ name: string; reference: string; verdict: Verdict }>;
+  /** Images that passed only on a retry, with the attempts they took: a build that fails now and then. */
+  flaky: Array<{ name: string; attempts: number }>;
   unmatched_regexes: string[];
   tag: string;
   distro: string;
@@ -69,6 +73,11 @@ export interface RunSummary {
   /** A run spread over several builders: all of them, and those lost during the run. */
   builders?: string[];
   lost_builders?: string[];
+}
+
+/** `N flaky (passed on a retry)` for a run's outcome line, or nothing when no image needed a retry. */
+export function describeFlakyCount(summary: Pick<RunSummary, 'flaky'>): string[] {
+  return summary.flaky.length > 0 ? [`${summary.flaky.length} flaky (passed on a retry)`] : [];
 }
 
 /** A run's summary.json is megabytes for thousands of images; 300,000 images still fit. */
@@ -88,6 +97,7 @@ export class SummaryCollector implements Reporter {
     scanned: [],
     scan_failed: [],
     held: [],
+    flaky: [],
     unmatched_regexes: [],
     tag: '',
     distro: '',
@@ -196,6 +206,7 @@ export class SummaryCollector implements Reporter {
             build_seconds: event.seconds,
             ...(event.builder ? { builder: event.builder } : {}),
           });
+        this.noteFlaky(event.name, record);
         return;
       }
       case 'failed':
@@ -222,6 +233,16 @@ export class SummaryCollector implements Reporter {
         return never;
       }
     }
+  }
+
+  /** An image that needed more than one attempt to succeed is flaky: said once, with its attempts. */
+  private noteFlaky(name: string, record: ImageRecord | undefined): void {
+    const attempts = record?.attempts ?? 1;
+    if (record === undefined || attempts < 2) return;
+    record.flaky = true;
+    const known = this.summary.flaky.find((entry) => entry.name === name);
+    if (known) known.attempts = attempts;
+    else this.summary.flaky.push({ name, attempts });
   }
 
   private onPush(event: Extract<RunEvent, { type: 'push' }>): void {

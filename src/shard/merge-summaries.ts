@@ -74,6 +74,7 @@ export function mergeShardSummaries(shards: readonly ShardSummary[]): MergeResul
     scanned: uniqueByName(all.flatMap((entry) => entry.scanned)),
     scan_failed: uniqueByName(all.flatMap((entry) => entry.scan_failed)),
     held: uniqueByName(all.flatMap((entry) => entry.held)),
+    flaky: uniqueByName(all.flatMap((entry) => entry.flaky)),
     unmatched_regexes: [...new Set(all.flatMap((entry) => entry.unmatched_regexes))],
     tag: first.summary.tag,
     distro: first.summary.distro,

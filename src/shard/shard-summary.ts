@@ -49,6 +49,7 @@ const summarySchema = z.looseObject({
     .default([]),
   scan_failed: z.array(z.looseObject({ name: imageName, reference: z.string(), reason: z.string() })).default([]),
   held: z.array(z.looseObject({ name: imageName, reference: z.string(), verdict })).default([]),
+  flaky: z.array(z.looseObject({ name: imageName, attempts: z.number() })).default([]),
   unmatched_regexes: z.array(z.string()).default([]),
   // The default merged folder is named after the tag: a tag with a "/" would put it anywhere.
   tag: z.string().refine(isValidTag, 'not an image tag (letters, digits, "_", "." and "-", at most 128)'),

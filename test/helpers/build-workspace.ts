@@ -10,16 +10,27 @@ export interface BuildWorkspace {
   runsDir: string;
 }
 
+/** This test process's own key, for a run of test files started without one (a file run by hand). */
+const processKey = `${Date.now()}-${Math.random().toString(36).slice(2)}`;
+
 /**
  * A config that builds a private copy of the bundled image tree and pushes to the test registry.
- * A unique label in the base image makes the first build a real cold build, even on a host
- * whose engine already holds images of the bundled tree.
+ * A label in the base image makes the first build of a test run a real cold build, even on a host
+ * whose engine already holds images of the bundled tree. The label is the run's key
+ * (CI_BUILDER_TEST_RUN, which test/run-suite.ts sets once for every file), so the workspaces of one
+ * run share one cold build per engine: an engine that already built the subset in this run reuses
+ * it. `apart` names a workspace whose first build must be cold even so (a test of that cold build
+ * on an engine another workspace of the run already built on).
  */
-export function buildWorkspace(registry: TestRegistry, options: { engine?: string } = {}): BuildWorkspace {
+export function buildWorkspace(
+  registry: TestRegistry,
+  options: { engine?: string; apart?: string } = {},
+): BuildWorkspace {
   const dir = temporaryDir('ci-builder-build-');
   const imagesDir = copyBundledImages(join(dir, 'images'));
   const baseTemplate = join(imagesDir, 'base/Dockerfile.j2');
-  const nonce = `${Date.now()}-${Math.random().toString(36).slice(2)}`;
+  const runKey = process.env.CI_BUILDER_TEST_RUN ?? processKey;
+  const nonce = options.apart === undefined ? runKey : `${runKey}-${options.apart}`;
   writeFileSync(
     baseTemplate,
     readFileSync(baseTemplate, 'utf8').replace(

@@ -17,6 +17,8 @@ import { fail, ok } from '../../src/util/result.js';
 export interface FakeEngineScript {
   /** Builds of these references fail (kind `build`, or the kind given). */
   failBuild?: Map<string, EngineFailure['kind']>;
+  /** Builds of a reference fail this many times (kind `build`), then succeed: a flaky build. */
+  buildFailures?: Map<string, number>;
   /** Pushes of a reference fail this many times, then succeed. */
   pushFailures?: Map<string, number>;
   /** Pushes of these references throw, every time: an adapter bug. */
@@ -75,7 +77,9 @@ export class FakeEngine implements Engine {
       if (!signal.aborted) await aborted;
       return fail({ kind: 'interrupted', message: 'fake build stopped by SIGTERM' });
     }
-    const kind = this.script.failBuild?.get(request.reference);
+    const failuresLeft = this.script.buildFailures?.get(request.reference) ?? 0;
+    if (failuresLeft > 0) this.script.buildFailures?.set(request.reference, failuresLeft - 1);
+    const kind = failuresLeft > 0 ? 'build' : this.script.failBuild?.get(request.reference);
     if (kind !== undefined) {
       request.onLine('RUN false');
       return fail({ kind, message: `fake build of ${request.reference} exited with 1: RUN false` });

@@ -160,7 +160,10 @@ describe('building the bundled tree with buildah and pushing to a real registry'
       'broken-child/Dockerfile.j2': 'FROM {{ namespace }}/{{ image_prefix }}broken:{{ tag }}\nRUN true\n',
       'sibling/Dockerfile.j2': `FROM {{ namespace }}/{{ image_prefix }}base:{{ tag }}\nRUN echo sibling-${Date.now()} > /sibling\n`,
     });
+    // One attempt: what a failure does to the rest is the subject here, not retries (a fail that never passes).
     const { result, summary, runDir } = await build('fail-4', [
+      '--retries',
+      '0',
       '--images-dir',
       overlay,
       '^broken',
@@ -218,6 +221,8 @@ describe('building the bundled tree with buildah and pushing to a real registry'
     );
     try {
       const { result, summary, runDir } = await build('sources-5', [
+        '--retries',
+        '0',
         '--images-dir',
         overlay,
         '^sourced$',

@@ -77,7 +77,8 @@ describe(
       let workspace: BuildWorkspace;
       before(async () => {
         service = await startPodmanService();
-        workspace = buildWorkspace(registry, { engine: 'podman' });
+        // The same storage as the local podman's (a root service): its own base, so this first build is cold.
+        workspace = buildWorkspace(registry, { engine: 'podman', apart: 'podman-service' });
         appendFileSync(join(workspace.configDir, 'config.yml'), `engine_url: ${service.url}\n`);
       });
       after(async () => service.stop());

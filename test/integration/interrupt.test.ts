@@ -19,6 +19,7 @@ import {
   takeTraces,
   tryConnect,
 } from '../helpers/run-traces.js';
+import { buildahImages } from '../helpers/buildah-images.js';
 
 /** The bundled configuration, reading the bundled image tree from anywhere. */
 const bundledConfig = readFileSync(join(projectRoot, 'etc/ci-builder/config.yml'), 'utf8').replace(
@@ -127,8 +128,7 @@ function hasChrootMounts(process: string): boolean {
 
 /** The bootstrapped base image in the engine, as `{image, tag}` for a config's base_image. */
 function bootstrappedBase(): { image: string; tag: string } {
-  const format = ['--format', '{{.Name}}:{{.Tag}}'];
-  const listed = execFileSync('buildah', ['--storage-driver', 'overlay', 'images', ...format], { encoding: 'utf8' });
+  const listed = buildahImages('{{.Name}}:{{.Tag}}');
   const found = listed.split('\n').find((line) => line.startsWith('localhost/ci-builder/bootstrap-debian:'));
   assert.ok(found, 'a bootstrapped debian base image (the first case builds one)');
   const colon = found.lastIndexOf(':');

@@ -7,13 +7,13 @@ import { pythonJson } from '../../src/report/kolla-summary.js';
 import type { RunSummary } from '../../src/report/summary.js';
 import { runCli } from '../helpers/cli.js';
 import { projectRoot, temporaryDir, writeTree } from '../helpers/files.js';
+import { buildahImages } from '../helpers/buildah-images.js';
 
 const storage = ['--storage-driver', 'overlay'];
 
 /** The bootstrapped Debian base image the suite keeps in buildah's storage, as kolla-build's base image and tag. */
 function bootstrappedBase(): { image: string; tag: string } {
-  const format = ['--format', '{{.Name}}:{{.Tag}}'];
-  const listed = execFileSync('buildah', [...storage, 'images', ...format], { encoding: 'utf8' });
+  const listed = buildahImages('{{.Name}}:{{.Tag}}');
   const found = listed.split('\n').find((line) => line.startsWith('localhost/ci-builder/bootstrap-debian:'));
   assert.ok(found, 'a bootstrapped debian base image (any build of the bundled config makes one)');
   const colon = found.lastIndexOf(':');

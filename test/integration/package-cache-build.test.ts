@@ -12,14 +12,13 @@ import {
   startStandInMirror,
   type StandInMirror,
 } from '../helpers/stand-in-mirror.js';
+import { buildahImages } from '../helpers/buildah-images.js';
 
 const storage = ['--storage-driver', 'overlay'];
 
 /** The bootstrapped Debian base image the suite keeps in buildah's storage (any build of the bundled config makes one). */
 function bootstrappedBase(): { image: string; tag: string } {
-  const listed = execFileSync('buildah', [...storage, 'images', '--format', '{{.Name}}:{{.Tag}}'], {
-    encoding: 'utf8',
-  });
+  const listed = buildahImages('{{.Name}}:{{.Tag}}');
   const found = listed.split('\n').find((line) => line.startsWith('localhost/ci-builder/bootstrap-debian:'));
   assert.ok(found, 'a bootstrapped debian base image');
   const colon = found.lastIndexOf(':');
@@ -71,9 +70,10 @@ describe("building images through the run's package cache", { timeout: 20 * 60_0
     });
   });
   after(async () => {
-    if (built.length > 0) execFileSync('buildah', [...storage, 'rmi', ...built], { stdio: 'ignore' });
+    // The mirror first: a server left running would keep this file's process from ever ending.
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when before() failed
     await mirror?.stop();
+    if (built.length > 0) execFileSync('buildah', [...storage, 'rmi', ...built], { stdio: 'ignore' });
   });
 
   it('downloads a package once for two images, and leaves no proxy in their apt configuration', async () => {

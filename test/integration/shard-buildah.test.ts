@@ -55,9 +55,10 @@ describe('a run split into three shards with buildah and a real registry', { tim
     });
   });
   after(async () => {
-    forgetImages();
+    // The registry first: a server left running would keep this file's process from ever ending.
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when before() failed
     await registry?.stop();
+    forgetImages();
   });
 
   it('builds each image once over the shards, hands parents over by the registry, and merges to one run', async () => {

@@ -50,9 +50,10 @@ describe('the pipeline split into two shards', { timeout: 20 * 60_000 }, () => {
     });
   });
   after(async () => {
-    forgetImages();
+    // The registry first: a server left running would keep this file's process from ever ending.
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when before() failed
     await registry?.stop();
+    forgetImages();
   });
 
   const cli = (args: string[]): Promise<CliResult> =>

@@ -151,6 +151,24 @@ describe('a build run against an engine that fails in every way it can', () => {
     assert.equal(summary.images.base?.push?.attempts, 3);
   });
 
+  it('marks an image that passed only on a retry flaky in summary.json, with its attempts; one that never passed is not', async () => {
+    const engine = withBase({
+      buildFailures: new Map([[reference('cron'), 2]]),
+      failBuild: new Map([[reference('memcached'), 'build']]),
+    });
+    const { exitCode, summary, events } = await run(planOf(TREE()), engine, { retries: 3 });
+    assert.equal(exitCode, 1);
+    assert.deepEqual(names(summary.built), ['base', 'cron', 'keystone', 'openstack-base']);
+    assert.deepEqual(summary.flaky, [{ name: 'cron', attempts: 3 }]);
+    const { cron, keystone, memcached } = summary.images;
+    assert.deepEqual([cron?.flaky, cron?.attempts], [true, 3]);
+    assert.equal(keystone?.flaky, undefined, 'passed at once');
+    assert.deepEqual(statuses(summary), { memcached: 'error' });
+    assert.deepEqual([memcached?.flaky, memcached?.attempts], [undefined, 4], 'failed every attempt: not flaky');
+    const retries = events.filter((event) => event.type === 'image' && event.reason === 'retrying');
+    assert.equal(retries.filter((event) => event.name === 'cron').length, 2);
+  });
+
   for (const how of ['fail', 'throw'] as const) {
     it(`retries a reuse whose tag ${how === 'fail' ? 'fails' : 'throws'}, as a build failure is retried`, async () => {
       const engine = withBase({ tagFailures: { count: 1, how } });

@@ -6,7 +6,7 @@ import { loadSecrets } from '../../src/config/secrets.js';
 import { redactSecrets } from '../../src/config/redact.js';
 import { ConfigError, UsageError } from '../../src/util/errors.js';
 import { aliasBomb } from '../helpers/alias-bomb.js';
-import { temporaryDir, writeTree } from '../helpers/files.js';
+import { projectRoot, temporaryDir, writeTree } from '../helpers/files.js';
 
 const base = `release: zed
 registry: ""
@@ -32,6 +32,14 @@ describe('config loading', () => {
     assert.equal(loaded.config.engine, 'buildah');
     assert.equal(loaded.config.threads, 2);
     assert.deepEqual(loaded.imagesDirs, [join(dir, 'images')]);
+  });
+
+  it("retries a failed image build 3 times unless told otherwise, kolla-build's default, in the bundled config too", () => {
+    assert.equal(loadConfig({ configDir: configDir({}), env: {} }).config.retries, 3);
+    const bundled = loadConfig({ configDir: join(projectRoot, 'etc/ci-builder'), env: {} });
+    assert.equal(bundled.config.retries, 3);
+    const none = loadConfig({ configDir: configDir({}), env: {}, flags: { retries: 0 } });
+    assert.equal(none.config.retries, 0);
   });
 
   it('overlays an environment, then variables, then flags', () => {

@@ -34,6 +34,19 @@ describe('the HTML report', () => {
     );
   });
 
+  it('marks an image that passed only on a retry flaky, with its attempts, and counts the flaky ones', () => {
+    const summary = sampleSummary();
+    assert.doesNotMatch(html, /class="badge flaky"|<\/b>flaky</, 'a run without a retry shows none');
+    const leaf = summary.images.leaf;
+    assert.ok(leaf);
+    Object.assign(leaf, { attempts: 3, flaky: true });
+    summary.flaky.push({ name: 'leaf', attempts: 3 });
+    const flaky = renderHtmlReport(summary, {});
+    assert.match(flaky, /<td>built <span class="badge flaky"[^>]*>flaky: 3 attempts<\/span><\/td>/);
+    assert.match(flaky, /<div class="count"><b>1<\/b>flaky<\/div>/);
+    assert.match(flaky, /<title>leaf: built, flaky \(3 attempts\)/);
+  });
+
   it('has a scan section: counts per image, the worst findings, allow-listed ones marked, held ones said', () => {
     const summary = sampleSummary();
     const counts = { UNKNOWN: 0, LOW: 0, MEDIUM: 0, HIGH: 1, CRITICAL: 1 };

@@ -94,6 +94,40 @@ describe('the live terminal view', () => {
     assert.ok(terminal.written.endsWith('\x1b[?25h'), 'the cursor is shown again');
   });
 
+  it('says a retry as it happens, the attempt on the running line, and an image that passed on a retry flaky', async () => {
+    const terminal = new FakeTerminal();
+    let clock = 0;
+    const live = new LiveReporter(terminal, () => clock, 60_000);
+    live.handle(
+      event({
+        type: 'run',
+        reason: 'started',
+        tag: 't',
+        distro: 'debian',
+        engine: 'buildah',
+        runDir: '/r',
+        images: ['h'],
+      }),
+    );
+    live.handle(event({ type: 'image', reason: 'started', name: 'h', attempt: 1 }));
+    clock = 30_000;
+    live.handle(event({ type: 'image', reason: 'retrying', name: 'h', attempt: 2, message: 'RUN apt-get: exit 1' }));
+    live.handle(event({ type: 'image', reason: 'started', name: 'h', attempt: 2 }));
+    clock = 45_000;
+    live.handle(event({ type: 'warning', message: 'redraw' }));
+    const during = terminal.screen();
+    assert.ok(during.some((line) => line.endsWith('↻ h retrying (attempt 2) after: RUN apt-get: exit 1')));
+    assert.ok(
+      during.some((line) => /^ {2}⋯ h +building +45s {2}attempt 2$/.test(line)),
+      during.join('\n'),
+    );
+    live.handle(event({ type: 'image', reason: 'built', name: 'h', imageId: 'x', seconds: 15 }));
+    await live.close();
+    const end = terminal.screen();
+    assert.ok(end.some((line) => line.endsWith('✓ h built (15.0s), flaky: passed on attempt 2')));
+    assert.match(end.at(-1) ?? '', /1\/1 {2}done 1 \(flaky 1\) · failed 0/);
+  });
+
   it('cuts lines to the terminal width so redraws stay aligned', async () => {
     const terminal = new FakeTerminal();
     terminal.columns = 40;

@@ -13,6 +13,7 @@ import {
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { SummaryCollector, type RunSummary } from '../../src/report/summary.js';
+import { readShardSummary } from '../../src/shard/shard-summary.js';
 import { mergeShardSummaries } from '../../src/shard/merge-summaries.js';
 import { runCli, runCliBounded, type CliResult } from '../helpers/cli.js';
 import { temporaryDir } from '../helpers/files.js';
@@ -106,6 +107,19 @@ describe('merging the summaries of a run split into shards', () => {
     ]);
     assert.equal(summary.started_at, '2026-01-01T00:00:00.000Z');
     assert.deepEqual(Object.keys(summary).slice(0, 5), ['built', 'failed', 'not_matched', 'skipped', 'unbuildable']);
+  });
+
+  it('lists an image that passed only on a retry as flaky once; a summary from before that list reads as none', async () => {
+    const shards = threeShards();
+    shards[1]?.summary.flaky.push({ name: 'cron', attempts: 2 });
+    const merged = mergeShardSummaries(shards);
+    assert.ok(merged.ok);
+    assert.deepEqual(merged.summary.flaky, [{ name: 'cron', attempts: 2 }]);
+    const older = temporaryDir();
+    const { flaky, ...withoutFlaky } = shardSummary('1/1', [['base', null, 'built']]);
+    assert.deepEqual(flaky, []);
+    writeFileSync(join(older, 'summary.json'), JSON.stringify(withoutFlaky));
+    assert.deepEqual((await readShardSummary(older)).summary.flaky, []);
   });
 
   it('takes the record of the shard that did the work, in whatever order the shards are given', () => {

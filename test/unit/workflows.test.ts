@@ -47,7 +47,8 @@ function step(steps: Step[], matches: (step: Step) => boolean, what: string): St
   return found[0] as Step;
 }
 
-const readme = readFileSync(join(projectRoot, 'README.md'), 'utf8');
+/** What a user reads about the workflows: README and the CI page it links to. */
+const docs = ['README.md', 'docs/ci.md'].map((file) => readFileSync(join(projectRoot, file), 'utf8')).join('\n');
 
 /**
  * Runs a step's script as the runner does (`bash -e`), with the step's env mapping replaced by
@@ -126,10 +127,10 @@ describe('the container image build workflow', () => {
     }
   });
 
-  it('sets up as the README says, then runs the pipeline with exactly the inputs given', () => {
+  it('sets up as the docs say, then runs the pipeline with exactly the inputs given', () => {
     const setup = step(build.steps, (entry) => entry.run === 'bash scripts/install-deps.sh', 'installing');
-    assert.ok(readme.includes(`    ${setup.run}`), 'the README has the set-up command');
-    assert.ok(/^ {4}\.\/ci-builder pipeline .*--timestamp T --artifacts artifacts\/D/m.test(readme));
+    assert.ok(docs.includes(`    ${setup.run}`), 'the docs have the set-up command');
+    assert.ok(/^ {4}\.\/ci-builder pipeline .*--timestamp T --artifacts artifacts\/D/m.test(docs));
     const order = build.steps.map((entry) => entry.uses?.replace(/@.*/, '') ?? entry.run?.split('\n')[0]);
     assert.deepEqual(order.slice(0, 3), ['actions/checkout', 'actions/setup-node', 'bash scripts/install-deps.sh']);
 
@@ -357,7 +358,7 @@ describe('the CI workflow', () => {
     assert.deepEqual((flow.on.push as { branches: string[] }).branches, ['main']);
     const steps = job(flow, 'test').steps;
     step(steps, (entry) => entry.run === 'bash .ci/run', 'running .ci/run');
-    assert.ok(readme.includes('`bash .ci/run`'), 'the README names it');
+    assert.ok(docs.includes('`bash .ci/run`'), 'the docs name it');
     assert.match(readFileSync(join(projectRoot, '.ci/run'), 'utf8'), /bash scripts\/install-deps\.sh && npm test/);
   });
 });

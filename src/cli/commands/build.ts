@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { buildImages } from '../../app/build.js';
 import { describeCounters } from '../../proxy/counters.js';
 import { chooseProgressReporter } from '../../report/choose.js';
-import type { RunSummary } from '../../report/summary.js';
+import { describeFlakyCount, type RunSummary } from '../../report/summary.js';
 import { runConfigOverrides } from '../../run/settings.js';
 import { RUNS_DIR } from '../../util/runs-dir.js';
 import { templateOverrideOption, withImageSelection, type GlobalOptions } from '../options.js';
@@ -59,6 +59,7 @@ function describeOutcome(summary: RunSummary, runDir: string): string {
     `${summary.built.length} built`,
     `${summary.reused.length} reused`,
     `${summary.failed.length} failed`,
+    ...describeFlakyCount(summary),
     `${summary.skipped.length} skipped`,
     ...(summary.pushed.length + summary.push_failed.length > 0
       ? [`${summary.pushed.length} pushed`, `${summary.push_failed.length} push failed`]

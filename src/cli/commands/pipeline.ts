@@ -10,6 +10,7 @@ import { REGEX_SET, runPipelineCommand } from '../../app/pipeline.js';
 import { runStamp } from '../../plan/naming.js';
 import { describeNotRun, describeReason, type SetOutcome } from '../../pipeline/exit-reasons.js';
 import { chooseProgressReporter } from '../../report/choose.js';
+import { describeFlakyCount } from '../../report/summary.js';
 import { runConfigOverrides } from '../../run/settings.js';
 import { RUNS_DIR } from '../../util/runs-dir.js';
 import {
@@ -139,6 +140,7 @@ function describeSet(outcome: SetOutcome): string {
     `${summary.built.length} built`,
     `${summary.reused.length} reused`,
     `${summary.failed.length} failed`,
+    ...describeFlakyCount(summary),
     ...verdicts,
     `${summary.pushed.length} pushed`,
     `${summary.held.length} held`,
