@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import type { Reporter, RunEvent } from './events.js';
+import { describeWork, type ImageWork, type Reporter, type RunEvent } from './events.js';
 import { describeCounts } from './plain.js';
 
 interface Running {
@@ -21,6 +21,8 @@ const UNCHANGED = Symbol('unchanged');
  */
 export class LiveReporter implements Reporter {
   private readonly running = new Map<string, Running>();
+  /** How each image is made, as the run decided before building. */
+  private readonly work = new Map<string, ImageWork>();
   private total = 0;
   private done = 0;
   private failed = 0;
@@ -136,8 +138,20 @@ export class LiveReporter implements Reporter {
         this.running.delete(event.name);
         this.done++;
         const where = this.spread && event.builder ? ` on ${event.builder}` : '';
-        return `${stamp} ✓ ${event.name} ${event.reason}${where} (${event.seconds.toFixed(1)}s)`;
+        const work = this.work.get(event.name);
+        const what = work === undefined ? event.reason : describeWork(work);
+        return `${stamp} ✓ ${event.name} ${what}${where} (${event.seconds.toFixed(1)}s)`;
       }
+      case 'patched': {
+        this.running.delete(event.name);
+        this.done++;
+        const work = this.work.get(event.name);
+        const what = work === undefined ? `patched (${event.packages} packages)` : describeWork(work);
+        return `${stamp} ✓ ${event.name} ${what} (${event.seconds.toFixed(1)}s)`;
+      }
+      case 'planned':
+        this.work.set(event.name, event.work);
+        return UNCHANGED;
       case 'failed':
         this.running.delete(event.name);
         this.failed++;

@@ -1,10 +1,13 @@
 import type { Writable } from 'node:stream';
-import type { Reporter, RunEvent } from './events.js';
+import { describeWork, type ImageWork, type Reporter, type RunEvent } from './events.js';
 
 export type Verbosity = 'quiet' | 'normal' | 'verbose';
 
 /** One timestamped line per state change, nothing redrawn: for CI logs and pipes. */
 export class PlainReporter implements Reporter {
+  /** How each image is made, as the run decided before building. */
+  private readonly work = new Map<string, ImageWork>();
+
   constructor(
     private readonly out: Writable,
     private readonly verbosity: Verbosity = 'normal',
@@ -96,8 +99,18 @@ export class PlainReporter implements Reporter {
       case 'built':
       case 'reused': {
         const where = event.builder === undefined ? '' : ` on ${event.builder}`;
-        return quiet ? undefined : `${event.name}: ${event.reason}${where} (${event.seconds.toFixed(1)}s)`;
+        const work = this.work.get(event.name);
+        const what = work === undefined ? event.reason : describeWork(work);
+        return quiet ? undefined : `${event.name}: ${what}${where} (${event.seconds.toFixed(1)}s)`;
       }
+      case 'patched': {
+        const work = this.work.get(event.name);
+        const what = work === undefined ? `patched (${event.packages} packages)` : describeWork(work);
+        return quiet ? undefined : `${event.name}: ${what} (${event.seconds.toFixed(1)}s)`;
+      }
+      case 'planned':
+        this.work.set(event.name, event.work);
+        return undefined;
       default: {
         const never: never = event;
         return never;

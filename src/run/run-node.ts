@@ -90,7 +90,7 @@ async function imageWork(
   const built =
     node.work === 'tag-existing'
       ? await reuseSkippedParent(on, node.image)
-      : await buildImage(on, node.image, attempt, signal);
+      : await buildImage(on, node.image, attempt, signal, node.planned);
   if (!built.ok) return built;
   if (built.value !== 'ready') return ok(undefined);
   const admitted = work.admission.admit(

@@ -38,6 +38,7 @@ const summarySchema = z.looseObject({
       }),
     )
     .default([]),
+  patched: z.array(z.looseObject({ name: z.string(), packages: z.number() })).default([]),
   scan_failed: z.array(z.looseObject({ name: z.string(), reference: z.string(), reason: z.string() })).default([]),
   held: z.array(z.looseObject({ name: z.string(), reference: z.string(), verdict })).default([]),
   unmatched_regexes: z.array(z.string()).default([]),
@@ -54,7 +55,7 @@ const summarySchema = z.looseObject({
       reference: z.string(),
       parent: z.string().nullable(),
       input_digest: z.string(),
-      status: z.enum(['queued', 'building', 'built', 'reused', 'failed', 'skipped']),
+      status: z.enum(['queued', 'building', 'built', 'reused', 'patched', 'failed', 'skipped']),
     }),
   ),
   shard: z.string().optional(),
