@@ -36,8 +36,10 @@ async function download(url: string, signal: AbortSignal, maxBytes: number): Pro
   if (response.body === null) return Buffer.alloc(0);
   const reader = response.body.getReader();
   for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
+    const read: { done: boolean; value?: unknown } = await reader.read();
+    if (read.done) break;
+    const value = read.value;
+    if (!(value instanceof Uint8Array)) throw new SnapshotIndexError(`${url}: the answer is not bytes`);
     size += value.length;
     if (size > maxBytes) {
       await reader.cancel();
