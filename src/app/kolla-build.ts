@@ -13,6 +13,7 @@ import type { KollaBuildSwitches } from '../kolla/cli-flags.js';
 import { dependencyDot } from '../kolla/dependency-dot.js';
 import { makePlan } from '../plan/make-plan.js';
 import { writePlanContexts, type UnwrittenImage } from '../plan/write-contexts.js';
+import { readTreeFiles, writeContextFiles } from '../render/context.js';
 import type { Reporter } from '../report/events.js';
 import { kollaSummaryOf, pythonJson, type KollaSummary } from '../report/kolla-summary.js';
 import { runBuilds } from '../run/build-runs.js';
@@ -219,7 +220,8 @@ function kollaRegexes(loaded: LoadedConfig, regexes: readonly string[], profiles
 
 /**
  * kolla-build --template-only: every image of the tree rendered in place of its folder under `docker/`,
- * as the tree lays it out. Returns the images that could not be rendered.
+ * as the tree lays it out, beside the tree's other files (`macros.j2`). Returns the images that could not
+ * be rendered.
  */
 async function renderWorkDir(
   loaded: LoadedConfig,
@@ -239,6 +241,8 @@ async function renderWorkDir(
     cacheDir: cacheDir(),
     fetchSources: false,
   });
+  // kolla-build copies every tree whole into its work dir before rendering: files of no image stay too.
+  for (const tree of catalog.trees) await writeContextFiles(dockerDir, await readTreeFiles(tree));
   return writePlanContexts(plan, dockerDir, (image) => {
     const definition = catalog.images.get(image.name);
     return definition && relative(definition.treeRoot, definition.dir);

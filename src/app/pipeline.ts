@@ -7,6 +7,7 @@ import { runPipeline, type PipelineResult, type PipelineSet } from '../pipeline/
 import type { Reporter } from '../report/events.js';
 import { runSettings, type RunFlags } from '../run/settings.js';
 import { readAllowList, type AllowList } from '../scan/allow-list.js';
+import type { LanguagePackages } from '../scan/match.js';
 import type { Scanner } from '../scan/scan-image.js';
 import { assertTrivyRuns } from '../scan/trivy.js';
 import { loadVulnerabilityDatabase } from '../scan/vulnerability-db.js';
@@ -24,6 +25,7 @@ export interface PipelineScanFlags {
   osvDb?: string[];
   scanner?: 'osv' | 'trivy';
   ignoreUnfixed?: boolean;
+  languagePackages?: LanguagePackages;
   allowedVulnerabilities?: string;
 }
 
@@ -77,7 +79,7 @@ export async function runPipelineCommand(
     skipParents: settings.skipParents,
     oneTag: { flag: '--timestamp', given: request.timestamp !== undefined },
   });
-  const scan = await scanSettings(workspace, request.scan);
+  const scan = await scanSettings(workspace, request.scan, signal);
   const artifactsDir = resolve(artifacts);
   const result = await runPipeline(
     {
@@ -101,7 +103,7 @@ export async function runPipelineCommand(
 }
 
 /** The scanner, its database and the allow list, checked before anything is built. */
-async function scanSettings(workspace: Workspace, flags: PipelineScanFlags) {
+async function scanSettings(workspace: Workspace, flags: PipelineScanFlags, signal: AbortSignal) {
   const { loaded } = workspace;
   const { config } = loaded;
   const scannerKind = flags.scanner ?? config.scan.scanner;
@@ -112,6 +114,13 @@ async function scanSettings(workspace: Workspace, flags: PipelineScanFlags) {
   const allowList: AllowList = allowFile ? readAllowList(allowFile) : new Map();
   if (scannerKind === 'trivy') await assertTrivyRuns();
   const scanner: Scanner =
-    scannerKind === 'osv' ? { kind: 'osv', database: await loadVulnerabilityDatabase(osvDb) } : { kind: 'trivy' };
-  return { scanner, ignoreUnfixed: flags.ignoreUnfixed ?? config.scan.ignore_unfixed, allowList };
+    scannerKind === 'osv'
+      ? { kind: 'osv', database: await loadVulnerabilityDatabase(osvDb, signal) }
+      : { kind: 'trivy' };
+  return {
+    scanner,
+    ignoreUnfixed: flags.ignoreUnfixed ?? config.scan.ignore_unfixed,
+    languagePackages: flags.languagePackages ?? config.scan.language_packages,
+    allowList,
+  };
 }

@@ -1,8 +1,8 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { UsageError } from '../util/errors.js';
 import { parseParent } from './parent.js';
-import { judgeEntry, linkProblemText, realFolder } from './tree-links.js';
+import { linkProblemText, realFolder, walkTree } from './tree-links.js';
 import type { Catalog, ImageDefinition } from './types.js';
 
 export const TEMPLATE_FILE = 'Dockerfile.j2';
@@ -49,37 +49,21 @@ export function discoverCatalog(treeDirs: readonly string[]): Catalog {
  * they are in: a tree cannot send the walk elsewhere on the host, nor keep it going forever.
  */
 function findTemplates(root: string): string[] {
-  const realRoot = realFolder(root);
   const found: string[] = [];
-  const walk = (dir: string, realChain: readonly string[]) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-      if (entry.name.startsWith('.')) continue;
-      const path = join(dir, entry.name);
-      const isTemplate = entry.name === TEMPLATE_FILE && dir !== root;
-      const verdict = judgeEntry(entry, path, realChain, realRoot);
-      switch (verdict.kind) {
-        case 'refused':
-          // A refused link to a file is the business of the image whose context holds it, when that image is built.
-          if (isTemplate || verdict.problem === 'loop' || isDirectory(path)) {
-            throw new UsageError(`${root}: ${linkProblemText(verdict.problem, relative(root, path), path)}`);
-          }
-          break;
-        case 'folder':
-          walk(path, [...realChain, verdict.realPath]);
-          break;
-        case 'file':
-          if (isTemplate) found.push(path);
-          break;
-        case 'other':
-          break;
-        default: {
-          const never: never = verdict;
-          throw new Error(`unexpected entry ${JSON.stringify(never)}`);
-        }
+  const hidden = (name: string) => name.startsWith('.');
+  const isTemplate = (path: string, name: string) => name === TEMPLATE_FILE && dirname(path) !== root;
+  walkTree(realFolder(root), root, {
+    refused: ({ path, name }, problem) => {
+      // A refused link to a file is the business of the image whose context holds it, when that image is built.
+      if (!hidden(name) && (isTemplate(path, name) || problem === 'loop' || isDirectory(path))) {
+        throw new UsageError(`${root}: ${linkProblemText(problem, relative(root, path), path)}`);
       }
-    }
-  };
-  walk(root, [realRoot]);
+    },
+    folder: ({ name }) => !hidden(name),
+    file: ({ path, name }) => {
+      if (!hidden(name) && isTemplate(path, name)) found.push(path);
+    },
+  });
   return found;
 }
 

@@ -1,21 +1,36 @@
 #!/usr/bin/env node
-import { ConfigError, UsageError, WorkFailedError, errorMessage } from '../util/errors.js';
-import { CommanderError, createProgram } from './program.js';
+import { ConfigError, InterruptedError, UsageError, WorkFailedError, errorMessage } from '../util/errors.js';
+import { stopDeadlineMs } from './stop-deadline.js';
 
 /** Wires signals and exit codes: 0 good, 1 work failed, 2 bad input, 130 interrupted. */
 async function main(argv: string[]): Promise<number> {
   const controller = new AbortController();
+  // A function, not the property: the signal handler aborts between any two awaits below.
+  const interrupted = () => controller.signal.aborted;
+  let command: string | undefined;
   let exitCode = 0;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (controller.signal.aborted) process.exit(130);
-    process.stderr.write(
-      `\n${signal}: stopping: engines and servers are stopped, summaries written (again to quit at once)\n`,
-    );
+    if (interrupted()) process.exit(130);
+    process.stderr.write(`\n${signal}: stopping (again to quit at once)\n`);
     controller.abort();
+    const deadline = stopDeadlineMs(command);
+    // The last resort: whatever the command still awaits, the process ends (unref: it never keeps it alive).
+    setTimeout(() => {
+      process.stderr.write(`ci-builder: still stopping after ${deadline / 1000} s: exiting\n`);
+      process.exit(130);
+    }, deadline).unref();
   };
+  // Before the program's modules load (a second or more on a busy host), so a signal then is heard too.
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const { CommanderError, createProgram } = await import('./program.js');
+  if (interrupted()) return 130;
   const program = createProgram(controller.signal, (code) => (exitCode = code));
+  program.hook('preAction', (root, action) => {
+    let top = action;
+    while (top.parent && top.parent !== root) top = top.parent;
+    command = top.name();
+  });
   try {
     await program.parseAsync(argv);
   } catch (error) {
@@ -26,15 +41,26 @@ async function main(argv: string[]): Promise<number> {
         ? 0
         : 2;
     }
+    // Work given up because of the signal: the signal's line said it all.
+    if (error instanceof InterruptedError || (interrupted() && isAbortError(error))) return 130;
     if (error instanceof ConfigError || error instanceof UsageError || error instanceof WorkFailedError) {
       process.stderr.write(`ci-builder: error: ${error.message}\n`);
       return error.exitCode;
     }
     process.stderr.write(`ci-builder: internal error: ${errorMessage(error)}\n`);
     if (process.env.CI_BUILDER_DEBUG) process.stderr.write(`${(error as Error).stack ?? ''}\n`);
-    return controller.signal.aborted ? 130 : 1;
+    return interrupted() ? 130 : 1;
   }
-  return controller.signal.aborted ? 130 : exitCode;
+  return interrupted() ? 130 : exitCode;
 }
 
-process.exitCode = await main(process.argv);
+/** What an aborted fetch, stream or timer rejects with. */
+function isAbortError(error: unknown): boolean {
+  return error instanceof Error && (error.name === 'AbortError' || error.name === 'InterruptedError');
+}
+
+const code = await main(process.argv);
+// Interrupted, the command has stopped what it started: a handle left open (a stalled download's
+// socket, stdin) must not keep the process. Writes to pipes, files and terminals are synchronous here.
+if (code === 130) process.exit(130);
+process.exitCode = code;

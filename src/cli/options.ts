@@ -1,4 +1,6 @@
 import { InvalidArgumentError, Option, type Command, type OptionValues } from '@commander-js/extra-typings';
+import { LANGUAGE_PACKAGES } from '../config/schema.js';
+import { UsageError } from '../util/errors.js';
 
 export function parsePositiveInteger(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1)
@@ -33,6 +35,19 @@ export interface GlobalOptions {
   json?: boolean;
   verbose?: boolean;
   quiet?: boolean;
+}
+
+/**
+ * One positional regex. No image name starts with `-`, so a regex that does is an option in the
+ * wrong place: given after `--` (as scripts pass user input), `--push-dirty` would otherwise
+ * select nothing, silently. Refused, so the input that carried it is seen.
+ */
+export function collectRegex(value: string, previous: string[] = []): string[] {
+  if (value.startsWith('-')) {
+    const fix = 'no image name starts with "-"; options go before --';
+    throw new UsageError(`image regex ${JSON.stringify(value)} looks like an option: ${fix}`);
+  }
+  return [...previous, value];
 }
 
 /** The flags that choose images, one declaration for build and every images subcommand. */
@@ -71,8 +86,9 @@ export function withImageSelection<Args extends unknown[], Opts extends OptionVa
   command: Command<Args, Opts, Globals>,
 ) {
   const { distro, set, profile, imagesDir, skipParents, kollaDir, kollaConfig } = selectionOptions();
+  const help = 'select images whose name matches (unanchored, as kolla-build); their parents come along';
   return command
-    .argument('[regex...]', 'select images whose name matches (unanchored, as kolla-build); their parents come along')
+    .argument('[regex...]', help, collectRegex)
     .addOption(distro)
     .addOption(set)
     .addOption(profile)
@@ -80,4 +96,13 @@ export function withImageSelection<Args extends unknown[], Opts extends OptionVa
     .addOption(skipParents)
     .addOption(kollaDir)
     .addOption(kollaConfig);
+}
+
+/** `--language-packages`, as scan and pipeline both take it. */
+export function languagePackagesOption() {
+  return new Option(
+    '--language-packages <which>',
+    'Python distributions PyPI advisories apply to: unowned (those no deb or rpm installed; the OS ' +
+      'advisories judge the rest) or all (config: scan.language_packages, default unowned)',
+  ).choices(LANGUAGE_PACKAGES);
 }

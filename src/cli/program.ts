@@ -48,12 +48,12 @@ export function createProgram(signal: AbortSignal, setExitCode: (code: number) =
     scanCommand(globals, signal, setExitCode),
     pipelineCommand(globals, signal, setExitCode),
     verifyNoSecretsCommand(globals, setExitCode),
-    vaultCommand(globals),
+    vaultCommand(globals, signal),
     configCommand(globals),
     doctorCommand(globals, setExitCode),
-    tagsCommand(globals, setExitCode),
+    tagsCommand(globals, signal, setExitCode),
     shardCommand(globals),
-    summaryCommand(globals),
+    summaryCommand(globals, signal),
   ]) {
     program.addCommand(command.exitOverride());
   }

@@ -1,43 +1,80 @@
 import { z } from 'zod';
 
 /**
+ * Lengths no real value comes near, so that a value rendered into every image (maintainer, a label,
+ * a repository line) cannot turn a run into gigabytes of Dockerfiles: names, versions and labels are
+ * short; paths, URLs, regexes and apt lines fit PATH_MAX; a Jinja block override is a page of Dockerfile.
+ */
+const NAME_CHARS = 256;
+const LINE_CHARS = 4096;
+const BLOCK_CHARS = 64 * 1024;
+
+const tooLong = (max: number) => `at most ${max} characters`;
+/** A name, version, tag or label. */
+const name = () => z.string().max(NAME_CHARS, tooLong(NAME_CHARS));
+/** A path, URL, regex or apt sources line. */
+const line = () => z.string().max(LINE_CHARS, tooLong(LINE_CHARS));
+
+/** The characters of a free-form value (customizations): its strings and keys, however nested. */
+function charactersOf(value: unknown): number {
+  let total = 0;
+  const pending: unknown[] = [value];
+  while (pending.length > 0 && total <= BLOCK_CHARS) {
+    const next = pending.pop();
+    if (typeof next === 'string') total += next.length;
+    else if (Array.isArray(next)) pending.push(...(next as unknown[]));
+    else if (typeof next === 'object' && next !== null) {
+      for (const [key, inner] of Object.entries(next)) {
+        total += key.length;
+        pending.push(inner);
+      }
+    } else total += String(next).length;
+  }
+  return total;
+}
+
+/**
  * How a distro's root image is obtained: bootstrapped from the distro's repositories
  * (the `sources` lines are what the finished root filesystem keeps), or an image reference.
  */
 const bootstrapSource = z
   .object({
     bootstrap: z.literal('mmdebstrap'),
-    suite: z.string().min(1).optional(),
+    suite: name().min(1).optional(),
     variant: z.enum(['minbase', 'essential', 'apt', 'required', 'important', 'standard']).default('minbase'),
-    include: z.array(z.string().min(1)).default([]),
-    sources: z.array(z.string().regex(/^deb(-src)? /, 'an apt sources line')).min(1),
+    include: z.array(name().min(1)).default([]),
+    sources: z.array(line().regex(/^deb(-src)? /, 'an apt sources line')).min(1),
   })
   .strict();
 
 /** The engines an adapter exists for; the engine module's EngineName is derived from this list. */
 export const ENGINE_NAMES = ['buildah', 'docker', 'podman'] as const;
 
-const pinnedVersion = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a snapshot version such as 20240816T002610');
-const basePath = z
-  .string()
+/**
+ * Which Python distributions PyPI advisories apply to: `unowned` those no deb or rpm installed (the
+ * OS's advisories judge the rest, knowing its backported fixes), `all` every one.
+ */
+export const LANGUAGE_PACKAGES = ['unowned', 'all'] as const;
+
+const pinnedVersion = name().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a snapshot version such as 20240816T002610');
+const basePath = line()
   .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*\/$/, 'a Pulp base path ending in / with no ".." (e.g. debian/bookworm/)')
   .refine((path) => !path.split('/').includes('..'), 'no ".." segments');
 
 /** A package repository: a pinned Pulp distribution (base_path + version) or a plain mirror URL. */
 const repository = z
   .object({
-    name: z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/),
+    name: name().regex(/^[a-z0-9][a-z0-9_.-]*$/),
     base_path: basePath.optional(),
     version: pinnedVersion.optional(),
-    url: z.url().optional(),
-    suites: z.array(z.string().min(1)).optional(),
-    components: z.array(z.string().min(1)).default(['main']),
+    url: z.url().max(LINE_CHARS, tooLong(LINE_CHARS)).optional(),
+    suites: z.array(name().min(1)).optional(),
+    components: z.array(name().min(1)).default(['main']),
     trusted: z.boolean().default(false),
-    repo_file: z
-      .string()
+    repo_file: name()
       .regex(/^[A-Za-z0-9._-]+\.repo$/)
       .optional(),
-    section: z.string().min(1).optional(),
+    section: name().min(1).optional(),
   })
   .strict()
   .refine((repo) => (repo.url !== undefined) !== (repo.base_path !== undefined), {
@@ -47,17 +84,27 @@ const repository = z
     message: 'a Pulp repository needs both base_path and version',
   });
 
-const imageSource = z.object({ image: z.string().min(1), tag: z.string().min(1) }).strict();
+/** A URL with no user or password in it: credentials belong in the (vault-encrypted) secrets file. */
+function withoutLogin(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return parsed.username === '' && parsed.password === '';
+  } catch {
+    return true; // not a URL at all: z.url() says so
+  }
+}
+
+const imageSource = z.object({ image: line().min(1), tag: name().min(1) }).strict();
 
 const distro = z
   .object({
-    version: z.string().min(1),
+    version: name().min(1),
     package_type: z.enum(['deb', 'rpm']),
     base_image: z.union([bootstrapSource, imageSource]),
     repositories: z.array(repository).default([]),
-    unbuildable: z.array(z.string().min(1)).default([]),
+    unbuildable: z.array(line().min(1)).default([]),
     /** PRETTY_NAME of the distro's /etc/os-release, for templates that check it (Kolla's supported_distro_name). */
-    pretty_name: z.string().min(1).optional(),
+    pretty_name: name().min(1).optional(),
   })
   .strict();
 
@@ -68,11 +115,11 @@ const distro = z
 const imageSourceSection = z
   .object({
     type: z.enum(['url', 'git', 'local']),
-    location: z.string().min(1),
-    reference: z.string().min(1).optional(),
+    location: line().min(1),
+    reference: name().min(1).optional(),
     enabled: z.boolean().default(true),
     /** Url only: Debian architecture (amd64, arm64) → sha256 of the downloaded file. */
-    sha256: z.record(z.string().min(1), z.string().regex(/^[0-9a-f]{64}$/, 'a hex sha256')).optional(),
+    sha256: z.record(name().min(1), z.string().regex(/^[0-9a-f]{64}$/, 'a hex sha256')).optional(),
   })
   .strict()
   .refine((source) => source.type !== 'git' || source.reference !== undefined, {
@@ -85,15 +132,14 @@ const serviceUser = z
   .object({
     uid: z.number().int().min(0),
     gid: z.number().int().min(0).optional(),
-    group: z.string().min(1).optional(),
+    group: name().min(1).optional(),
   })
   .strict();
 
 /** A set entry as Kayobe writes it ({regex, enabled}), or a bare regex as a kolla-build profile lists it. */
 const setEntry = z.union([
-  z.object({ regex: z.string().min(1), enabled: z.boolean().default(true) }).strict(),
-  z
-    .string()
+  z.object({ regex: line().min(1), enabled: z.boolean().default(true) }).strict(),
+  line()
     .min(1)
     .transform((regex) => ({ regex, enabled: true })),
 ]);
@@ -104,37 +150,51 @@ export const configSchema = z
     kolla: z
       .object({
         /** The checkout's root folder. */
-        dir: z.string().min(1).optional(),
+        dir: line().min(1).optional(),
         /** A kolla-build.conf (as Kayobe writes it) mapped onto these keys. */
-        config: z.string().min(1).optional(),
+        config: line().min(1).optional(),
       })
       .strict()
       .optional(),
-    release: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'a release name such as zed or 2024.1'),
+    release: name().regex(/^[a-z0-9][a-z0-9._-]*$/, 'a release name such as zed or 2024.1'),
     /** The release's name (Zed, Epoxy); templates read it as openstack_release_codename. Default: release capitalised. */
-    release_codename: z.string().min(1).optional(),
+    release_codename: name().min(1).optional(),
     /** Image sources by section name (`<image>`, `<image>-plugin-<name>`, `<image>-additions-<name>`). */
     sources: z
       .record(
-        z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, 'an image name, <image>-plugin-<name> or <image>-additions-<name>'),
+        name().regex(/^[a-z0-9][a-z0-9_.-]*$/, 'an image name, <image>-plugin-<name> or <image>-additions-<name>'),
         imageSourceSection,
       )
       .default({}),
     /** Service users with fixed uids and gids, given to templates as `users`. */
-    users: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/, 'a user name'), serviceUser).default({}),
-    registry: z.string().default(''),
+    users: z.record(name().regex(/^[a-z][a-z0-9_-]*$/, 'a user name'), serviceUser).default({}),
+    registry: line().default(''),
     registry_insecure: z.boolean().optional(),
-    namespace: z
-      .string()
-      .regex(/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/, 'a lower-case image namespace'),
-    image_prefix: z.string().default(''),
-    maintainer: z.string().default('ci-builder'),
+    /**
+     * Hosts besides the registry's own whose token service may receive the registry credential in
+     * answer to a Bearer challenge (Docker Hub: auth.docker.io). Plain HTTP is refused off loopback.
+     */
+    registry_token_hosts: z
+      .array(
+        z
+          .string()
+          .regex(
+            /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[?[0-9A-Fa-f:.]+\]?)$/,
+            'a host name such as auth.docker.io (no scheme, port or path)',
+          ),
+      )
+      .default([]),
+    namespace: name().regex(
+      /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/,
+      'a lower-case image namespace',
+    ),
+    image_prefix: name().default(''),
+    maintainer: name().default('ci-builder'),
     /** Where the image tree lives (a repository URL), for the images' source label. */
-    image_source: z.string().optional(),
+    image_source: line().optional(),
     engine: z.enum(ENGINE_NAMES).default('buildah'),
     /** The podman service to use (unix://, tcp:// or ssh://); default: CONTAINER_HOST, else the local podman. */
-    engine_url: z
-      .string()
+    engine_url: line()
       .regex(/^(unix|tcp|ssh):\/\/\S+$/, 'a podman service URL: unix:///path, tcp://host:port or ssh://user@host/path')
       .optional(),
     /**
@@ -145,9 +205,10 @@ export const configSchema = z
       .array(
         z
           .object({
-            url: z
-              .string()
-              .regex(/^(local|(unix|tcp|ssh):\/\/\S+)$/, 'local, unix:///path, tcp://host:port or ssh://user@host'),
+            url: line().regex(
+              /^(local|(unix|tcp|ssh):\/\/\S+)$/,
+              'local, unix:///path, tcp://host:port or ssh://user@host',
+            ),
             engine: z.enum(ENGINE_NAMES).optional(),
             slots: z.number().int().min(1).max(64).optional(),
           })
@@ -160,18 +221,27 @@ export const configSchema = z
     push_attempts: z.number().int().min(1).max(20).default(5),
     /** Seconds a shard's run waits for a parent that another shard builds to reach the registry. */
     shard_wait: z.number().int().min(1).max(86400).default(3600),
-    images_dirs: z.array(z.string().min(1)).min(1),
+    images_dirs: z.array(line().min(1)).min(1),
     distros: z
-      .record(z.string().regex(/^[a-z][a-z0-9]*$/), distro)
+      .record(name().regex(/^[a-z][a-z0-9]*$/), distro)
       .refine((d) => Object.keys(d).length > 0, 'at least one distro'),
-    default_distro: z.string().optional(),
-    sets: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/), z.array(setEntry)).default({}),
-    secrets: z.string().optional(),
-    pulp: z.object({ url: z.url(), ca_file: z.string().optional() }).strict().optional(),
+    default_distro: name().optional(),
+    sets: z.record(name().regex(/^[a-z][a-z0-9_-]*$/), z.array(setEntry)).default({}),
+    secrets: line().optional(),
+    pulp: z
+      .object({
+        // Said without the URL: it would repeat the password it holds.
+        url: z.url().max(LINE_CHARS, tooLong(LINE_CHARS)).refine(withoutLogin, {
+          message: 'must not carry a user or password: put pulp_username and pulp_password in the secrets file',
+        }),
+        ca_file: line().optional(),
+      })
+      .strict()
+      .optional(),
     proxy: z
       .object({
         /** Where the proxy keeps content; builds default to `<cache dir>/packages`. */
-        cache_dir: z.string().optional(),
+        cache_dir: line().optional(),
         /** How long a build waits for Pulp's status endpoint through the proxy before giving up. */
         wait_seconds: z.number().int().min(1).max(3600).default(60),
         /**
@@ -202,43 +272,49 @@ export const configSchema = z
         /** OSV dumps (all.zip, record folders) or Debian tracker JSON files. */
         osv_db: z
           .union([
-            z
-              .string()
+            line()
               .min(1)
               .transform((path) => [path]),
-            z.array(z.string().min(1)),
+            z.array(line().min(1)),
           ])
           .default([]),
         /** The operators' allowed-vulnerabilities.yml. */
-        allowed_vulnerabilities: z.string().min(1).optional(),
+        allowed_vulnerabilities: line().min(1).optional(),
         ignore_unfixed: z.boolean().default(false),
         scanner: z.enum(['osv', 'trivy']).default('osv'),
+        language_packages: z.enum(LANGUAGE_PACKAGES).default('unowned'),
       })
       .strict()
-      .default({ osv_db: [], ignore_unfixed: false, scanner: 'osv' }),
+      .default({ osv_db: [], ignore_unfixed: false, scanner: 'osv', language_packages: 'unowned' }),
     /** Template overrides: files (as kolla-build --template-override), Kayobe's kolla_build_blocks and kolla_build_customizations. */
     build: z
       .object({
-        template_overrides: z.array(z.string().min(1)).default([]),
-        blocks: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a Jinja block name'), z.string()).default({}),
+        template_overrides: z.array(line().min(1)).default([]),
+        blocks: z
+          .record(
+            name().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a Jinja block name'),
+            z.string().max(BLOCK_CHARS, tooLong(BLOCK_CHARS)),
+          )
+          .default({}),
         customizations: z
-          .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a Jinja variable name'), z.unknown())
+          .record(
+            name().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a Jinja variable name'),
+            z.unknown().refine((value) => charactersOf(value) <= BLOCK_CHARS, tooLong(BLOCK_CHARS)),
+          )
           .default({}),
         /** repos.yaml files for handle_repos: the first is the base, later ones update its sections (kolla-build's repos_yaml). */
-        repos_yaml: z.array(z.string().min(1)).default([]),
+        repos_yaml: z.array(line().min(1)).default([]),
         /** kolla-build's rpm_setup_config: .rpm files or URLs to install, .repo files to copy or fetch, in the base image. */
         rpm_setup: z
-          .array(
-            z.string().refine((entry) => entry === '' || /\.(rpm|repo)$/.test(entry), 'a .rpm or .repo file or URL'),
-          )
+          .array(line().refine((entry) => entry === '' || /\.(rpm|repo)$/.test(entry), 'a .rpm or .repo file or URL'))
           .default([]),
         /** Folder of `<image>/series` + patch files applied to sources by `kolla_patch` (kolla-build's patches_path). */
-        patches_path: z.string().min(1).optional(),
+        patches_path: line().min(1).optional(),
         use_dumb_init: z.boolean().default(true),
         healthchecks: z.boolean().default(true),
         clean_package_cache: z.boolean().default(true),
         /** The `kolla_version` templates label images with; default: ci-builder's version. */
-        kolla_version: z.string().min(1).optional(),
+        kolla_version: name().min(1).optional(),
         /** Seconds a source download or clone may send nothing before it fails (kolla-build's timeout). */
         source_timeout: z.number().int().positive().default(120),
       })

@@ -40,7 +40,11 @@ export async function checkRegistry(loaded: LoadedConfig, secrets: Secrets): Pro
   if (registry === '') return ok('registry', 'none configured: images stay in the engine');
   const credentials =
     secrets.registry_username && secrets.registry_password
-      ? { username: secrets.registry_username, password: secrets.registry_password }
+      ? {
+          username: secrets.registry_username,
+          password: secrets.registry_password,
+          tokenHosts: loaded.config.registry_token_hosts,
+        }
       : undefined;
   const client = new RegistryClient(registry, credentials, {
     insecure: loaded.config.registry_insecure ?? isLoopbackRegistry(registry),

@@ -19,7 +19,11 @@ import type {
 
 const STORAGE = ['--storage-driver', 'overlay'];
 
-type BuildahImage = { FromImageID?: string; OCIv1?: { config?: { Labels?: Record<string, string>; User?: string } } };
+type BuildahImage = {
+  FromImageID?: string;
+  FromImageDigest?: string;
+  OCIv1?: { config?: { Labels?: Record<string, string>; User?: string } };
+};
 
 /** buildah with overlay storage and chroot isolation on the host network: what builds on a plain host. */
 export class BuildahEngine implements Engine {
@@ -96,8 +100,8 @@ export class BuildahEngine implements Engine {
     return info.ok ? ok(info.value.store?.GraphRoot ?? '/var/lib/containers/storage') : info;
   }
 
-  async exportOci(reference: string, dir: string): EngineResult<void> {
-    const ran = await runEngineCommand(this.command, [...STORAGE, 'push', reference, `oci:${dir}`]);
+  async exportOci(reference: string, dir: string, signal?: AbortSignal): EngineResult<void> {
+    const ran = await runEngineCommand(this.command, [...STORAGE, 'push', reference, `oci:${dir}`], { signal });
     if (!ran.ok) return ran;
     if (ran.value.exitCode !== 0) return fail(commandFailure('buildah push oci:', ran.value, 'engine'));
     return ok(undefined);
@@ -139,7 +143,9 @@ export class BuildahEngine implements Engine {
     const parsed = parseJson<BuildahImage>(answer.value, 'buildah inspect');
     if (!parsed.ok) return parsed;
     const config = parsed.value.OCIv1?.config;
-    return ok({ id: parsed.value.FromImageID ?? '', labels: config?.Labels ?? {}, user: config?.User ?? '' });
+    const digest = parsed.value.FromImageDigest;
+    const info = { id: parsed.value.FromImageID ?? '', labels: config?.Labels ?? {}, user: config?.User ?? '' };
+    return ok(digest ? { ...info, digest } : info);
   }
 
   async exists(reference: string): EngineResult<boolean> {

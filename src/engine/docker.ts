@@ -14,7 +14,11 @@ import type {
   RunResult,
 } from './types.js';
 
-type DockerImage = { Id: string; Config?: { Labels?: Record<string, string> | null; User?: string } };
+type DockerImage = {
+  Id: string;
+  RepoDigests?: string[];
+  Config?: { Labels?: Record<string, string> | null; User?: string };
+};
 
 /**
  * The Docker engine through its CLI with BuildKit, on the host network.
@@ -91,10 +95,10 @@ export class DockerEngine implements Engine {
     return answer.ok ? ok(answer.value.trim()) : answer;
   }
 
-  async exportOci(reference: string, dir: string): EngineResult<void> {
+  async exportOci(reference: string, dir: string, signal?: AbortSignal): EngineResult<void> {
     const daemon = this.env.DOCKER_HOST ? ['--src-daemon-host', this.env.DOCKER_HOST] : [];
     const args = ['copy', ...daemon, `docker-daemon:${reference}`, `oci:${dir}`];
-    const ran = await runEngineCommand('skopeo', args, { env: this.env });
+    const ran = await runEngineCommand('skopeo', args, { env: this.env, signal });
     if (!ran.ok) return ran;
     if (ran.value.exitCode !== 0) return fail(commandFailure('skopeo copy docker-daemon:', ran.value, 'engine'));
     return ok(undefined);
@@ -119,7 +123,10 @@ export class DockerEngine implements Engine {
     if (!parsed.ok) return parsed;
     const [image] = parsed.value;
     if (image === undefined) return fail({ kind: 'not-found', message: `docker image inspect: no image ${reference}` });
-    return ok({ id: image.Id, labels: image.Config?.Labels ?? {}, user: image.Config?.User ?? '' });
+    // The classic image store knows a manifest digest only for an image pushed or pulled.
+    const digest = image.RepoDigests?.[0]?.split('@')[1];
+    const info = { id: image.Id, labels: image.Config?.Labels ?? {}, user: image.Config?.User ?? '' };
+    return ok(digest ? { ...info, digest } : info);
   }
 
   async exists(reference: string): EngineResult<boolean> {

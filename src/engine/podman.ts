@@ -14,7 +14,7 @@ import type {
   RunResult,
 } from './types.js';
 
-type PodmanImage = { Id?: string; Config?: { Labels?: Record<string, string> | null; User?: string } };
+type PodmanImage = { Id?: string; Digest?: string; Config?: { Labels?: Record<string, string> | null; User?: string } };
 
 /**
  * Check containers get limits every host allows. Rootful podman otherwise asks for 1048576 open
@@ -131,17 +131,13 @@ export class PodmanEngine implements Engine {
     return answer.ok ? ok(answer.value.trim() || '/var/lib/containers/storage') : answer;
   }
 
-  async exportOci(reference: string, dir: string): EngineResult<void> {
+  async exportOci(reference: string, dir: string, signal?: AbortSignal): EngineResult<void> {
     // save, not push oci:, so that through a service the layout is still written on this side.
-    const ran = await runEngineCommand(this.command, [
-      ...this.global,
-      'save',
-      '--format',
-      'oci-dir',
-      '-o',
-      dir,
-      reference,
-    ]);
+    const ran = await runEngineCommand(
+      this.command,
+      [...this.global, 'save', '--format', 'oci-dir', '-o', dir, reference],
+      { signal },
+    );
     if (!ran.ok) return ran;
     if (ran.value.exitCode !== 0) return fail(commandFailure('podman save', ran.value, 'engine'));
     return ok(undefined);
@@ -169,7 +165,8 @@ export class PodmanEngine implements Engine {
     if (!parsed.ok) return parsed;
     const [image] = parsed.value;
     if (image === undefined) return fail({ kind: 'not-found', message: `podman image inspect: no image ${reference}` });
-    return ok({ id: image.Id ?? '', labels: image.Config?.Labels ?? {}, user: image.Config?.User ?? '' });
+    const info = { id: image.Id ?? '', labels: image.Config?.Labels ?? {}, user: image.Config?.User ?? '' };
+    return ok(image.Digest ? { ...info, digest: image.Digest } : info);
   }
 
   async exists(reference: string): EngineResult<boolean> {

@@ -63,6 +63,8 @@ export interface ImageInfo {
   labels: Record<string, string>;
   /** The user the image runs as ('' means root). */
   user: string;
+  /** The image's manifest digest, where the engine keeps one for it (a registry's digest once pushed or pulled). */
+  digest?: string;
 }
 
 /**
@@ -110,8 +112,8 @@ export interface Engine {
   run(request: RunRequest): EngineResult<RunResult>;
   /** The folder the engine keeps images in, for free-space checks. */
   storagePath(): EngineResult<string>;
-  /** Writes the image as an OCI image layout into an empty folder. */
-  exportOci(reference: string, dir: string): EngineResult<void>;
+  /** Writes the image as an OCI image layout into an empty folder; an abort stops the export. */
+  exportOci(reference: string, dir: string, signal?: AbortSignal): EngineResult<void>;
   /**
    * Mounts the image read-only-in-practice from the engine's own storage, where the engine allows it
    * (no copy, no recompression). Absent, or failing with kind `engine`, where it cannot: callers export.

@@ -1,6 +1,6 @@
-import { execFileSync } from 'node:child_process';
-import { readFileSync, realpathSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readGitHistory, repositoryAt, type GitRead } from '../util/read-git.js';
 import {
   briefVersion,
   compareVersions,
@@ -29,38 +29,6 @@ export interface KollaVersionInfo {
   templateValue: string | null;
 }
 
-function git(args: string[], cwd: string): string | null {
-  try {
-    const stdout = execFileSync('git', args, {
-      cwd,
-      maxBuffer: 256 * 1024 * 1024,
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
-    return stdout.trim();
-  } catch {
-    return null;
-  }
-}
-
-/**
- * Whether `dir` is the top of a git work tree. A checkout exported into some other repository's folder
- * has no history of its own: the enclosing repository's tags say nothing about Kolla's version.
- */
-function isGitTopLevel(dir: string): boolean {
-  const top = git(['rev-parse', '--show-toplevel'], dir);
-  if (top === null || top === '') return false;
-  return realpathOr(top) === realpathOr(dir);
-}
-
-function realpathOr(path: string): string {
-  try {
-    return realpathSync(path);
-  } catch {
-    return path;
-  }
-}
-
 function readOrNull(file: string): string | null {
   try {
     return readFileSync(file, 'utf8');
@@ -69,11 +37,10 @@ function readOrNull(file: string): string | null {
   }
 }
 
-function versionFromGit(dir: string): KollaVersion | null {
-  if (!isGitTopLevel(dir)) return null;
-  const exact = git(['describe', '--exact-match'], dir);
+function versionFromGit(git: GitRead): KollaVersion {
+  const exact = git(['describe', '--exact-match']);
   const target = exact === null || exact === '' ? null : parsePipVersion(exact.replace(/-/g, '.'));
-  const log = git(['log', '--decorate=full', '--format=%h%x00%s%x00%d'], dir) ?? '';
+  const log = git(['log', '--decorate=full', '--format=%h%x00%s%x00%d']) ?? '';
   let lastTag: string | null = null;
   let distance = 0;
   for (const [row, line] of log.split('\n').entries()) {
@@ -92,8 +59,8 @@ function versionFromGit(dir: string): KollaVersion | null {
   let version = last;
   if (distance > 0) {
     // pbr reads the tag back with dots; git knows it by its real name, which may have dashes.
-    const range = lastTag === null ? 'HEAD' : `${realTagName(dir, lastTag)}..HEAD`;
-    version = incrementVersion(last, semVerBump(git(['log', '--pretty=%B', range], dir) ?? ''));
+    const range = lastTag === null ? 'HEAD' : `${realTagName(git, lastTag)}..HEAD`;
+    version = incrementVersion(last, semVerBump(git(['log', '--pretty=%B', range]) ?? ''));
   }
   if (target !== null && compareVersions(version, target) > 0) {
     return { source: 'none', reason: `git history asks for ${briefVersion(version)} but HEAD is tagged ${exact}` };
@@ -101,8 +68,8 @@ function versionFromGit(dir: string): KollaVersion | null {
   return { source: 'git', version: briefVersion(distance === 0 ? last : version), lastTag, commitsSinceTag: distance };
 }
 
-function realTagName(dir: string, dotted: string): string {
-  const names = (git(['tag', '--list'], dir) ?? '').split('\n');
+function realTagName(git: GitRead, dotted: string): string {
+  const names = (git(['tag', '--list']) ?? '').split('\n');
   return names.find((name) => name.replace(/-/g, '.') === dotted) ?? dotted;
 }
 
@@ -112,16 +79,25 @@ function versionFromPkgInfo(dir: string): string | null {
   return /^Version:\s*(\S+)\s*$/m.exec(text)?.[1] ?? null;
 }
 
-/** The checkout's version as kolla-build would compute it running from `dir` with environment `env`. */
+/**
+ * The checkout's version as kolla-build would compute it running from `dir` with environment `env`. Only the
+ * checkout's own git history counts: one exported into some other repository's folder has none (that
+ * repository's tags say nothing about Kolla's version). Its git config is never read (util/read-git.ts).
+ */
 export function kollaVersion(dir: string, env: NodeJS.ProcessEnv): KollaVersionInfo {
-  const ownGit = isGitTopLevel(dir);
-  const gitShortSha = ownGit ? git(['log', '-n1', '--pretty=format:%h'], dir) || null : null;
-  const version = resolveVersion(dir, env);
+  const repository = repositoryAt(dir);
+  if (repository === null) return versionInfo(dir, env, null);
+  return readGitHistory(repository, (git) => versionInfo(dir, env, git));
+}
+
+function versionInfo(dir: string, env: NodeJS.ProcessEnv, git: GitRead | null): KollaVersionInfo {
+  const gitShortSha = git === null ? null : git(['log', '-n1', '--pretty=format:%h']) || null;
+  const version = resolveVersion(dir, env, git);
   const templateValue = gitShortSha ?? (version.source === 'none' ? null : version.version);
   return { version, gitShortSha, templateValue };
 }
 
-function resolveVersion(dir: string, env: NodeJS.ProcessEnv): KollaVersion {
+function resolveVersion(dir: string, env: NodeJS.ProcessEnv, git: GitRead | null): KollaVersion {
   for (const variable of ['PBR_VERSION', 'OSLO_PACKAGE_VERSION'] as const) {
     const value = env[variable];
     if (value === undefined || value === '') continue;
@@ -132,8 +108,7 @@ function resolveVersion(dir: string, env: NodeJS.ProcessEnv): KollaVersion {
   const packaged = versionFromPkgInfo(dir);
   const parsedPackaged = packaged === null ? null : parsePipVersion(packaged);
   if (parsedPackaged !== null) return { source: 'pkg-info', version: briefVersion(parsedPackaged) };
-  const fromGit = versionFromGit(dir);
-  if (fromGit !== null) return fromGit;
+  if (git !== null) return versionFromGit(git);
   return {
     source: 'none',
     reason:

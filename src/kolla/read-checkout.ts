@@ -1,6 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { childEnvironment } from '../util/child-environment.js';
 import { UsageError } from '../util/errors.js';
 import {
   readerOutputSchema,
@@ -9,7 +11,6 @@ import {
   type KollaOptionGroups,
   type KollaSourceEntry,
 } from './checkout-data.js';
-import { checkoutReaderProgram } from './checkout-reader-program.js';
 import { kollaVersion, type KollaVersionInfo } from './kolla-version.js';
 
 /** A Kolla checkout that cannot be read: one line naming the file and the name that was not understood. */
@@ -111,9 +112,26 @@ function locateImageTree(dir: string): 'docker' | 'kolla/docker' {
   throw new KollaCheckoutError(`${dir}: not a Kolla checkout: neither docker/base nor kolla/docker/base exists`);
 }
 
+/** The Python program that reads a checkout; the build puts it beside this module in dist/. */
+const readerProgram = fileURLToPath(new URL('./checkout_reader.py', import.meta.url));
+
+/**
+ * Python isolated (-I: neither the current folder nor the script's, no PYTHON* variables, no user site)
+ * and without site packages (-S: no .pth file runs), from the reader's own folder: a checkout's ast.py,
+ * json.py or glob.py is never imported in place of the standard library's.
+ */
+const ISOLATED = ['-I', '-S', '-X', 'utf8'];
+
+function pythonEnvironment(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(childEnvironment()).filter(([name]) => !name.startsWith('PYTHON')));
+}
+
 function runReader(python: string, dir: string): string {
+  if (!existsSync(readerProgram)) throw new Error(`internal: ${readerProgram} is missing (npm run build copies it)`);
   try {
-    return execFileSync(python, ['-c', checkoutReaderProgram, dir], {
+    return execFileSync(python, [...ISOLATED, readerProgram, dir], {
+      cwd: dirname(readerProgram),
+      env: pythonEnvironment(),
       maxBuffer: 64 * 1024 * 1024,
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],

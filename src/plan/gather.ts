@@ -1,17 +1,14 @@
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { arch, env } from 'node:process';
-import { promisify } from 'node:util';
 import { readContextFiles } from '../render/context.js';
-import { childEnvironment } from '../util/child-environment.js';
 import {
   leadingText,
   mergeOverrides,
   OVERRIDE_LEADING_TEMPLATE_NAME,
   OVERRIDE_TEMPLATE_NAME,
 } from '../render/overrides.js';
+import { readOverrideFile } from '../render/override-file.js';
 import { imagePatchFiles } from '../render/patches.js';
 import { loadKollaReposSource, loadReposSource } from '../render/repos-files.js';
 import { strftime } from '../kolla/render-rules.js';
@@ -20,8 +17,8 @@ import { readCompiledTemplates, readTemplateFiles } from '../render/template-fil
 import { debianArchitectureOf } from '../render/variables.js';
 import { prepareEmptyBundles, prepareImageSources } from '../sources/prepare.js';
 import { SourceError, type PreparedArchive } from '../sources/types.js';
-import { UsageError } from '../util/errors.js';
 import { Limiter } from '../util/limiter.js';
+import { readGitHistory, repositoryAbove } from '../util/read-git.js';
 import { dockerArchitectureOf, plannedDistro, plannedImages } from './plan.js';
 import type { GatheredImage, PlanInputs, PlanRequest, SourcesOutcome } from './plan.js';
 
@@ -68,7 +65,7 @@ export async function gatherPlanInputs(request: GatherRequest): Promise<PlanInpu
       return readContextFiles(image);
     }),
   );
-  const revisions = Promise.all(catalog.trees.map(treeRevision));
+  const revisions = Promise.resolve().then(() => catalog.trees.map(treeRevision));
   const sources = request.fetchSources ? fetchSources(request, ordered, debianArchitectureOf(architecture)) : undefined;
   // Each is awaited below; an early failure of one must not go unhandled while another is awaited.
   for (const pending of [overrideFiles, folderFiles, revisions, sources]) {
@@ -120,14 +117,6 @@ export async function gatherPlanInputs(request: GatherRequest): Promise<PlanInpu
   };
 }
 
-async function readOverrideFile(file: string): Promise<string> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch {
-    throw new UsageError(`${file}: template override file not found`);
-  }
-}
-
 interface FetchedSources {
   images: Map<string, SourcesOutcome>;
   emptyBundles: SourcesOutcome;
@@ -170,15 +159,9 @@ async function outcomeOf(preparing: Promise<PreparedArchive[]>): Promise<Sources
   }
 }
 
-/** The commit the image tree is at, when it is in a git checkout. */
-async function treeRevision(tree: string): Promise<string | undefined> {
-  try {
-    const { stdout } = await promisify(execFile)('git', ['-C', tree, 'rev-parse', 'HEAD'], {
-      encoding: 'utf8',
-      env: childEnvironment(),
-    });
-    return stdout.trim() || undefined;
-  } catch {
-    return undefined;
-  }
+/** The commit the image tree is at, when it is in a git checkout (whose git config is never read). */
+function treeRevision(tree: string): string | undefined {
+  const repository = repositoryAbove(tree);
+  if (repository === null) return undefined;
+  return readGitHistory(repository, (git) => git(['rev-parse', 'HEAD']) || undefined);
 }

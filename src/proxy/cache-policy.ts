@@ -41,14 +41,14 @@ export function revalidationHeaders(stored: OutgoingHttpHeaders): Record<string,
   return Object.keys(headers).length > 0 ? headers : undefined;
 }
 
-/** The client's own conditional headers: the proxy asks upstream with its own, never the client's. */
-export const CLIENT_CONDITIONALS: ReadonlySet<string> = new Set([
-  'if-none-match',
-  'if-modified-since',
-  'if-match',
-  'if-unmodified-since',
-  'if-range',
-]);
+/**
+ * Pure: whether an answer is the identity representation, the only one the cache stores (the
+ * proxy asks for it; an upstream that encodes anyway is relayed as it answered, not kept).
+ */
+export function isIdentityRepresentation(headers: IncomingHttpHeaders): boolean {
+  const encoding = headers['content-encoding'];
+  return encoding === undefined || encoding.trim() === '' || encoding.trim().toLowerCase() === 'identity';
+}
 
 /**
  * True when the client already holds the stored copy (RFC 9110 §13.1): If-None-Match naming

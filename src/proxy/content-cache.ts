@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { close, createReadStream, createWriteStream, fstat, open, type ReadStream, type WriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { validateHeaderValue, type OutgoingHttpHeaders } from 'node:http';
+import { validateHeaderValue, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { UsageError } from '../util/errors.js';
 import { sha256Hex } from '../util/hash.js';
-import { mirrorPathPolicy, pulpPathPolicy, type CachePolicy } from './cache-policy.js';
+import { isIdentityRepresentation, mirrorPathPolicy, pulpPathPolicy, type CachePolicy } from './cache-policy.js';
 import { CacheIndex } from './cache-prune.js';
 import type { Route } from './routes.js';
 import type { Upstream } from './upstream.js';
@@ -24,7 +24,14 @@ interface Meta {
   path: string;
   headers: Record<string, string>;
   size: number;
+  /**
+   * Always identity. Entries written before only plain bodies were stored lack it: they may hold
+   * a compressed body that a client asked for, and immutable ones would never be asked about again.
+   */
+  representation: typeof IDENTITY;
 }
+
+const IDENTITY = 'identity';
 
 export interface CacheHit {
   headers: OutgoingHttpHeaders;
@@ -71,8 +78,9 @@ export function parseMeta(text: string): Meta | undefined {
     return undefined;
   }
   if (typeof value !== 'object' || value === null) return undefined;
-  const { path, headers, size } = value as Record<string, unknown>;
+  const { path, headers, size, representation } = value as Record<string, unknown>;
   if (typeof path !== 'string' || typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) return undefined;
+  if (representation !== IDENTITY) return undefined;
   if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) return undefined;
   const kept: Record<string, string> = {};
   for (const [name, headerValue] of Object.entries(headers)) {
@@ -84,7 +92,7 @@ export function parseMeta(text: string): Meta | undefined {
     }
     kept[name] = headerValue;
   }
-  return { path, headers: kept, size };
+  return { path, headers: kept, size, representation: IDENTITY };
 }
 
 /**
@@ -183,9 +191,10 @@ export class ContentCache {
 
   /**
    * A sink for a 200 response body; the entry appears only once the whole body arrived.
-   * Undefined when the cache cannot take it: the response is then served uncached.
+   * Undefined when the cache cannot or will not take it (an encoded body): the response is then served uncached.
    */
-  async writer(path: string, headers: Record<string, string | string[] | undefined>): Promise<CacheWriter | undefined> {
+  async writer(path: string, headers: IncomingHttpHeaders): Promise<CacheWriter | undefined> {
+    if (!isIdentityRepresentation(headers)) return undefined;
     const files = this.files(path);
     const partial = `${files.body}.${uniqueSuffix()}.partial`;
     let stream: WriteStream;
@@ -215,7 +224,12 @@ export class ContentCache {
         await rm(partial, { force: true }).catch(() => undefined);
         return false;
       }
-      const meta: Meta = { path, headers: { ...kept, 'content-length': String(bytes) }, size: bytes };
+      const meta: Meta = {
+        path,
+        headers: { ...kept, 'content-length': String(bytes) },
+        size: bytes,
+        representation: IDENTITY,
+      };
       // Readers see the old entry or the new one; two misses of one path may both commit.
       const metaPartial = `${files.meta}.${uniqueSuffix()}.partial`;
       try {

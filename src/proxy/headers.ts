@@ -74,25 +74,42 @@ export function upstreamHeaderTemplate(options: UpstreamHeaderOptions): readonly
   return fixed;
 }
 
-/**
- * The upstream request's headers: the template, the client's address, and what the client may
- * pass on, less the names in `dropped` (the client's conditionals when the proxy asks with its own).
- */
+/** The upstream request's headers: the template, the client's address, and what the client may pass on. */
 export function upstreamHeaderList(
   client: IncomingHttpHeaders,
   clientAddress: string,
   template: readonly string[],
-  dropped?: ReadonlySet<string>,
 ): HeaderList {
   const list = template.slice();
   list.push('x-forwarded-for', clientAddress);
   const named = client.connection === undefined ? undefined : connectionNamed(client.connection);
   for (const name in client) {
     const value = client[name];
-    if (value === undefined || NOT_FORWARDED.has(name) || named?.has(name) || dropped?.has(name)) continue;
+    if (value === undefined || NOT_FORWARDED.has(name) || named?.has(name)) continue;
     if (typeof value === 'string') list.push(name, value);
     else for (const each of value) list.push(name, each);
   }
+  return list;
+}
+
+/**
+ * The headers of a request whose answer the cache may keep: the proxy's own, not the client's.
+ * What is stored answers every later client, so nothing one client sent may choose it:
+ * Accept-Encoding would store gzip bytes that others then get without Content-Encoding;
+ * Accept, Accept-Language, conditionals or Range would store a variant or a part. The proxy
+ * asks for the identity representation, which every client can take, so one entry per path
+ * serves them all (package files are compressed already: little is lost). Only the user agent
+ * passes on, for the upstream's logs; the proxy adds its own validators to revalidate.
+ */
+export function cacheFillHeaderList(
+  client: IncomingHttpHeaders,
+  clientAddress: string,
+  template: readonly string[],
+): HeaderList {
+  const list = template.slice();
+  list.push('x-forwarded-for', clientAddress, 'accept-encoding', 'identity');
+  const agent = client['user-agent'];
+  if (agent !== undefined) list.push('user-agent', agent);
   return list;
 }
 

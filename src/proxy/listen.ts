@@ -43,11 +43,32 @@ export function withFixedPort(address: ListenAddress): Promise<ListenAddress> {
   if (address.port !== 0) return Promise.resolve(address);
   return new Promise((resolve, reject) => {
     const probe = createServer();
-    probe.once('error', reject);
+    probe.once('error', (error: NodeJS.ErrnoException) => reject(listenFailure(error, address)));
     probe.listen(0, address.host, () => {
       const bound = probe.address();
       const port = typeof bound === 'object' && bound ? bound.port : 0;
       probe.close(() => resolve({ ...address, port }));
     });
   });
+}
+
+/** Why an address cannot be listened on, by the system error's code: each is the operator's choice of address. */
+const LISTEN_REFUSALS: ReadonlyMap<string, string> = new Map([
+  ['EADDRINUSE', 'the address is in use'],
+  ['EADDRNOTAVAIL', 'no interface of this host has that address'],
+  ['EACCES', 'the port is privileged (below 1024) and this process may not bind it'],
+]);
+
+/**
+ * A failed listen as one line: an address that is taken or not this host's is bad input
+ * (UsageError); anything else stays as it was.
+ */
+export function listenFailure(error: NodeJS.ErrnoException, address: ListenAddress): Error {
+  const { code } = error;
+  const why = code === undefined ? undefined : LISTEN_REFUSALS.get(code);
+  if (why === undefined) return error;
+  const host = address.host.includes(':') ? `[${address.host}]` : address.host;
+  // A free port asked for (0) is no port to name.
+  const shown = address.port === 0 ? host : `${host}:${address.port}`;
+  return new UsageError(`cannot listen on ${shown}: ${why} (${code}); choose another --listen`);
 }

@@ -1,13 +1,13 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { finished } from 'node:stream/promises';
-import { errorCodeOrMessage, errorMessage } from '../util/errors.js';
-import { CLIENT_CONDITIONALS, clientHasCurrentCopy, revalidationHeaders } from './cache-policy.js';
+import { WorkFailedError, errorCodeOrMessage, errorMessage } from '../util/errors.js';
+import { clientHasCurrentCopy, revalidationHeaders } from './cache-policy.js';
 import type { CacheHit, ContentCache } from './content-cache.js';
 import { zeroCounters, type PackageCacheCounters } from './counters.js';
-import { clientResponseHeaders, upstreamHeaderList, upstreamHeaderTemplate } from './headers.js';
+import { cacheFillHeaderList, clientResponseHeaders, upstreamHeaderList, upstreamHeaderTemplate } from './headers.js';
 import { BUSY_RETRY_AFTER_SECONDS, PROXY_LIMITS, type ProxyLimits } from './limits.js';
-import type { ListenAddress } from './listen.js';
+import { listenFailure, type ListenAddress } from './listen.js';
 import { checkRequestFraming } from './request-framing.js';
 import { STATUS_PATH } from './request-path.js';
 import type { MirrorRoute } from '../repos/mirror-routes.js';
@@ -139,9 +139,10 @@ export class AuthProxy {
   /** Starts listening; resolves to the proxy's origin, e.g. http://127.0.0.1:41234 */
   async start(): Promise<string> {
     await this.options.cache?.prepare();
+    const { listen } = this.options;
     await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(this.options.listen.port, this.options.listen.host, () => resolve());
+      this.server.once('error', (error: NodeJS.ErrnoException) => reject(listenFailure(error, listen)));
+      this.server.listen(listen.port, listen.host, () => resolve());
     });
     const address = this.server.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -168,29 +169,35 @@ export class AuthProxy {
     return { ...this.counted };
   }
 
-  /** Polls Pulp's status endpoint through the proxy's own upstream connection until it answers 200. */
-  async waitForUpstream(timeoutMs: number): Promise<void> {
+  /**
+   * Polls Pulp's status endpoint through the proxy's own upstream connection until it answers 200.
+   * A Pulp that never does is a service down (WorkFailedError); the signal ends the wait early.
+   */
+  async waitForUpstream(timeoutMs: number, signal?: AbortSignal): Promise<void> {
     const pulp = this.pulp;
     if (pulp === undefined) return;
     const deadline = Date.now() + timeoutMs;
     let last = 'no answer';
-    while (Date.now() < deadline) {
-      const status = await this.probe(pulp, STATUS_PATH).catch((error: unknown) => {
-        last = errorCodeOrMessage(error);
-        return 0;
-      });
+    while (Date.now() < deadline && !signal?.aborted) {
+      const status = await this.probe(pulp, STATUS_PATH, Math.min(5000, deadline - Date.now())).catch(
+        (error: unknown) => {
+          last = errorCodeOrMessage(error);
+          return 0;
+        },
+      );
       if (status === 200) return;
       if (status !== 0) last = `HTTP ${status}`;
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await pause(Math.min(1000, Math.max(0, deadline - Date.now())), signal);
     }
-    throw new Error(
+    if (signal?.aborted) return;
+    throw new WorkFailedError(
       `upstream ${pulp.origin} did not answer ${STATUS_PATH} within ${Math.round(timeoutMs / 1000)}s (${last})`,
     );
   }
 
-  private probe(pulp: Upstream, path: string): Promise<number> {
+  private probe(pulp: Upstream, path: string, timeoutMs: number): Promise<number> {
     return new Promise((resolve, reject) => {
-      const request = pulp.request('GET', path, { host: pulp.host }, 5000);
+      const request = pulp.request('GET', path, { host: pulp.host }, Math.max(1, timeoutMs));
       request.once('response', (response) => {
         response.resume();
         resolve(response.statusCode ?? 0);
@@ -296,9 +303,11 @@ export class AuthProxy {
       return refuse(503, 'the proxy is busy: too many requests wait for the upstream', { 'retry-after': retryAfter });
     }
     const clientAddress = request.socket.remoteAddress ?? '';
-    // Where it caches, the proxy asks with its own copy's validators, so a full answer can be stored whole.
-    const dropped = cacheKey === undefined ? undefined : CLIENT_CONDITIONALS;
-    const headers = upstreamHeaderList(request.headers, clientAddress, template, dropped);
+    // Where it caches, the proxy asks its own question, with its own copy's validators.
+    const headers =
+      cacheKey === undefined
+        ? upstreamHeaderList(request.headers, clientAddress, template)
+        : cacheFillHeaderList(request.headers, clientAddress, template);
     const validators = stored ? revalidationHeaders(stored.headers) : undefined;
     for (const name in validators) headers.push(name, validators[name] ?? '');
     const timeout = this.options.upstreamTimeoutMs ?? 60_000;
@@ -498,6 +507,19 @@ class RequestLog implements AccessRecord {
 }
 
 function ignore(): void {}
+
+/** Waits `ms`, or less when the signal aborts. */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
 
 /** Stands in for the log when nobody listens: what is recorded on it is never read. */
 const UNLOGGED: AccessRecord = { bytes: 0, cache: '-', done: ignore };

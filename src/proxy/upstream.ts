@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import http, { type ClientRequest, type OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
+import { MiB, readInputBytesSync } from '../util/read-input.js';
 import type { HeaderList } from './headers.js';
 
 /** Targets made only of these characters come out of URL parsing unchanged, so they need none. */
@@ -36,9 +36,12 @@ export class Upstream {
     this.pathPrefix = base.pathname.replace(/\/+$/, '');
     const agentOptions = { keepAlive: true, maxSockets: options.sockets, keepAliveMsecs: 1000 };
     const secure = base.protocol === 'https:';
-    this.agent = secure
-      ? new https.Agent({ ...agentOptions, ...(options.caFile ? { ca: readFileSync(options.caFile) } : {}) })
-      : new http.Agent(agentOptions);
+    // A CA bundle is a few hundred KiB; the file is the operator's, but may be anything.
+    const ca =
+      secure && options.caFile
+        ? readInputBytesSync(options.caFile, { what: 'CA file (pulp.ca_file)', maxBytes: 4 * MiB })
+        : undefined;
+    this.agent = secure ? new https.Agent({ ...agentOptions, ...(ca ? { ca } : {}) }) : new http.Agent(agentOptions);
     this.send = secure ? https.request : http.request;
   }
 

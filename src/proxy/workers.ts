@@ -1,5 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
-import { UsageError, WorkFailedError, errorMessage } from '../util/errors.js';
+import { availableParallelism } from 'node:os';
+import { UsageError, WorkFailedError, errorCodeOrMessage, errorMessage } from '../util/errors.js';
+import { CRASH_TAIL_CHARS, crashReason } from './worker-crash.js';
 
 /** What the primary tells a worker. */
 export type ToWorker<Request> = { kind: 'serve'; request: Request } | { kind: 'stop' };
@@ -38,8 +40,16 @@ export interface WorkerPoolOptions<Request> {
 /** A worker that dies is replaced; this many deaths within DEATH_WINDOW_MS mean something is wrong for good. */
 const MAX_DEATHS = 5;
 const DEATH_WINDOW_MS = 60_000;
-/** Time a worker gets to close its connections when told to stop, before it is killed. */
-const STOP_GRACE_MS = 5_000;
+/** Time a worker gets to close its connections when told to stop, before it is killed: the whole stop takes under 2 s. */
+const STOP_GRACE_MS = 1_500;
+
+/** Each worker is a whole proxy process: past a few per core they only compete for the cores and memory. */
+export const WORKERS_PER_CORE = 4;
+
+/** The most workers a pool may have on a host with this many cores. */
+export function maxWorkers(cores = availableParallelism()): number {
+  return WORKERS_PER_CORE * cores;
+}
 
 /**
  * N worker processes serving one listening socket (node:cluster: the primary accepts and
@@ -64,12 +74,29 @@ export class WorkerPool<Request> {
     this.failed.catch(() => undefined);
   }
 
-  /** Forks the workers; resolves to the origin once every one of them listens. */
-  async start(): Promise<string> {
-    cluster.setupPrimary({ exec: this.options.script, args: [], silent: false });
-    const started = Array.from({ length: this.options.count }, () => this.fork(true));
+  /**
+   * Forks the workers; resolves to the origin once every one of them listens, or to undefined
+   * when the signal stops the start (every worker is stopped by then).
+   */
+  async start(signal?: AbortSignal): Promise<string | undefined> {
+    if (this.options.count > maxWorkers()) {
+      throw new UsageError(`${this.options.count} proxy workers: at most ${maxWorkers()} on this host`);
+    }
+    // Piped, not inherited: a worker that dies says why in one line of the primary's, not with its stack.
+    cluster.setupPrimary({ exec: this.options.script, args: [], silent: true });
+    let onAbort = () => undefined as void;
+    const interrupted = new Promise<undefined>((resolve) => {
+      onAbort = () => resolve(undefined);
+      if (signal?.aborted) resolve(undefined);
+      else signal?.addEventListener('abort', onAbort, { once: true });
+    });
     try {
-      const origins = await Promise.race([Promise.all(started), this.failed]);
+      const started = Array.from({ length: this.options.count }, () => this.fork(true));
+      const origins = await Promise.race([Promise.all(started), this.failed, interrupted]);
+      if (origins === undefined) {
+        await this.stop();
+        return undefined;
+      }
       this.origin = origins[0];
       if (origins.some((origin) => origin !== this.origin)) {
         throw new WorkFailedError(`the proxy workers listen on different addresses: ${origins.join(', ')}`);
@@ -78,6 +105,8 @@ export class WorkerPool<Request> {
     } catch (error) {
       await this.stop();
       throw error;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
     }
   }
 
@@ -88,16 +117,42 @@ export class WorkerPool<Request> {
 
   /** A worker; an initial one that fails fails the start, a replacement that dies is replaced in turn. */
   private fork(initial: boolean): Promise<string> {
-    const worker = cluster.fork();
+    let worker: Worker;
+    try {
+      worker = cluster.fork();
+    } catch (error) {
+      return Promise.reject(new WorkFailedError(`a proxy worker could not be started: ${errorCodeOrMessage(error)}`));
+    }
     this.workers.add(worker);
+    let stderrTail = '';
+    worker.process.stderr?.setEncoding('utf8').on('data', (text: string) => {
+      stderrTail = (stderrTail + text).slice(-CRASH_TAIL_CHARS);
+    });
+    worker.process.stdout?.resume();
     return new Promise<string>((resolve, reject) => {
       let listening = false;
+      let ended = false;
+      /** The worker is gone (exited, killed, or never started): said once, with its reason. */
+      const end = (how: string, reason: string | undefined) => {
+        if (ended) return;
+        ended = true;
+        this.workers.delete(worker);
+        if (this.stopping) return;
+        const why = reason === undefined ? '' : `: ${reason}`;
+        if (initial && !listening) {
+          const error = new WorkFailedError(`a proxy worker ${how} before it listened${why}`);
+          reject(error);
+          return this.fail(error);
+        }
+        this.replace(worker.process.pid ?? 0, `${how}${why}`);
+      };
       worker.on('message', (message: FromWorker) => {
         switch (message.kind) {
           case 'ready': {
             ready.add(worker);
             const serve: ToWorker<Request> = { kind: 'serve', request: this.options.request };
-            worker.send(serve);
+            // A worker gone meanwhile is reported by its exit; the failed send says nothing more.
+            worker.send(serve, ignoreSendError);
             return;
           }
           case 'listening':
@@ -119,16 +174,11 @@ export class WorkerPool<Request> {
           }
         }
       });
-      worker.once('exit', (code, signal) => {
-        this.workers.delete(worker);
-        if (this.stopping) return;
-        const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-        if (initial && !listening) {
-          const error = new WorkFailedError(`a proxy worker ${how} before it listened`);
-          reject(error);
-          return this.fail(error);
-        }
-        this.replace(worker.process.pid ?? 0, how);
+      // The host would not start the process (EAGAIN: too many processes; ENOMEM).
+      worker.on('error', (error: Error) => end('could not be started', errorCodeOrMessage(error)));
+      // After its output is read whole, so the reason it wrote last is there.
+      worker.process.once('close', (code: number | null, signal: NodeJS.Signals | null) => {
+        end(signal ? `was killed by ${signal}` : `exited with code ${code}`, crashReason(stderrTail));
       });
     });
   }
@@ -155,6 +205,8 @@ export class WorkerPool<Request> {
 
 /** Workers that listen for the primary's messages: one not yet ready would miss "stop", and serves nothing. */
 const ready = new WeakSet<Worker>();
+
+function ignoreSendError(): void {}
 
 function stopWorker(worker: Worker): Promise<void> {
   return new Promise<void>((resolve) => {

@@ -1,10 +1,27 @@
+import { isPlainObject } from '../util/plain-object.js';
+import { MAX_JSON_BYTES, readJsonAnswer } from './answer-body.js';
 import { parseChallenge } from './challenge.js';
 import { RegistryAuthError, RegistryError, RegistryProtocolError } from './errors.js';
-import { fetchWithRetry, type RetryPolicy } from './transport.js';
+import { hostOf, realmRefusal } from './token-realm.js';
+import { fetchWithRetry, type RequestTimeouts, type RetryPolicy } from './transport.js';
 
 export interface RegistryCredentials {
   username: string;
   password: string;
+  /**
+   * Hosts besides the registry's own whose token service may receive them in answer to a
+   * Bearer challenge (config registry_token_hosts), as Docker Hub's auth.docker.io.
+   */
+  tokenHosts?: readonly string[];
+}
+
+/** How the authenticator's own requests go: as the client's. */
+export interface AuthTransport {
+  /** host[:port] of the registry: its host may receive the credential. */
+  registry: string;
+  retry: RetryPolicy;
+  timeouts: RequestTimeouts;
+  signal: AbortSignal | undefined;
 }
 
 /** Token lifetime when the token server does not say (the distribution token spec's default). */
@@ -25,7 +42,7 @@ export class RegistryAuthenticator {
 
   constructor(
     private readonly credentials: RegistryCredentials | undefined,
-    private readonly retry: RetryPolicy,
+    private readonly transport: AuthTransport,
   ) {}
 
   /** The Authorization header for these scopes, fetching a token first when the registry is known to want one. */
@@ -66,6 +83,15 @@ export class RegistryAuthenticator {
     if (challenge?.scheme !== 'bearer' || !realm) {
       throw new RegistryAuthError(401, 'the registry answered 401 without a usable challenge');
     }
+    const { registry } = this.transport;
+    const refusal = realmRefusal(realm, {
+      registryHost: hostOf(registry),
+      allowedHosts: this.credentials?.tokenHosts ?? [],
+      credential: this.credentials !== undefined,
+    });
+    if (refusal !== undefined) {
+      throw new RegistryAuthError(401, `registry ${registry} sends its token requests to ${shown(realm)}, ${refusal}`);
+    }
     this.scheme = { kind: 'bearer', realm, service: challenge.params.service };
     this.tokens.delete(tokenKey(realm, challenge.params.service, scopes));
   }
@@ -77,7 +103,9 @@ export class RegistryAuthenticator {
     const where = `token request to ${url.origin}${url.pathname}`;
     const headers: Record<string, string> = {};
     if (this.credentials) headers.authorization = basicAuthorization(this.credentials);
-    const response = await fetchWithRetry(url.toString(), { headers }, this.retry);
+    const { retry, timeouts, signal } = this.transport;
+    const init: RequestInit = { headers, ...(signal ? { signal } : {}) };
+    const response = await fetchWithRetry(url.toString(), init, retry, timeouts.answerMs);
     if (response.status === 401 || response.status === 403) {
       await response.body?.cancel();
       const refused = this.credentials ? 'the credentials' : 'an anonymous request';
@@ -88,8 +116,8 @@ export class RegistryAuthenticator {
       await response.body?.cancel();
       throw new RegistryError(response.status, `${where}: HTTP ${response.status}`);
     }
-    type TokenAnswer = { token?: unknown; access_token?: unknown; expires_in?: unknown };
-    const body = (await response.json().catch(() => ({}))) as TokenAnswer;
+    const answer = await readJsonAnswer(response, { maxBytes: MAX_JSON_BYTES, idleMs: timeouts.idleMs, what: where });
+    const body = isPlainObject(answer) ? answer : {};
     const token = typeof body.token === 'string' && body.token !== '' ? body.token : body.access_token;
     if (typeof token !== 'string' || token === '') {
       throw new RegistryProtocolError(response.status, `${where}: the answer holds neither token nor access_token`);
@@ -100,6 +128,16 @@ export class RegistryAuthenticator {
     const margin = Math.min(5000, seconds * 100);
     this.tokens.set(tokenKey(realm, service, scopes), { token, expires: Date.now() + seconds * 1000 - margin });
     return token;
+  }
+}
+
+/** A realm for messages: its origin and path, never a query. */
+function shown(realm: string): string {
+  try {
+    const url = new URL(realm);
+    return `${url.origin}${url.pathname}`;
+  } catch {
+    return JSON.stringify(realm.slice(0, 100));
   }
 }
 

@@ -1,8 +1,17 @@
 import { createHash } from 'node:crypto';
+import { isPlainObject } from '../util/plain-object.js';
+import { MAX_JSON_BYTES, MAX_MANIFEST_BYTES, readAnswer, readJsonAnswer } from './answer-body.js';
 import { RegistryAuthenticator, type RegistryCredentials } from './auth.js';
 import { RegistryAuthError, RegistryError, RegistryNotFoundError, RegistryProtocolError } from './errors.js';
+import { parseManifest, type Descriptor } from './manifest-shape.js';
 import { MANIFEST_MEDIA_TYPES } from './media-types.js';
-import { DEFAULT_RETRY, fetchWithRetry, type RetryPolicy } from './transport.js';
+import {
+  DEFAULT_RETRY,
+  DEFAULT_TIMEOUTS,
+  fetchWithRetry,
+  type RequestTimeouts,
+  type RetryPolicy,
+} from './transport.js';
 
 export { MANIFEST_MEDIA_TYPES } from './media-types.js';
 export { RegistryError } from './errors.js';
@@ -17,12 +26,6 @@ export interface ManifestHead {
 /** A manifest as the registry stored it: its exact bytes are what its digest names. */
 export interface RawManifest extends ManifestHead {
   bytes: Buffer;
-}
-
-export interface Descriptor {
-  digest: string;
-  mediaType: string;
-  size: number;
 }
 
 export interface ImageManifest {
@@ -40,6 +43,10 @@ export interface RegistryClientOptions {
   /** Plain HTTP (loopback registries). */
   insecure?: boolean;
   retry?: RetryPolicy;
+  /** Overrides of DEFAULT_TIMEOUTS: every request and every body read is bounded. */
+  timeouts?: Partial<RequestTimeouts>;
+  /** Stops every request of this client, token requests and waits between retries included. */
+  signal?: AbortSignal;
 }
 
 export type MountOutcome = 'mounted' | 'not-mounted';
@@ -56,6 +63,8 @@ export class RegistryClient {
   private readonly base: string;
   private readonly auth: RegistryAuthenticator;
   private readonly retry: RetryPolicy;
+  private readonly timeouts: RequestTimeouts;
+  private readonly signal: AbortSignal | undefined;
 
   constructor(
     readonly registry: string,
@@ -64,7 +73,10 @@ export class RegistryClient {
   ) {
     this.base = `${options.insecure ? 'http' : 'https'}://${registry}`;
     this.retry = options.retry ?? DEFAULT_RETRY;
-    this.auth = new RegistryAuthenticator(credentials, this.retry);
+    this.timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+    this.signal = options.signal;
+    const { retry, timeouts, signal } = this;
+    this.auth = new RegistryAuthenticator(credentials, { registry, retry, timeouts, signal });
   }
 
   async ping(): Promise<void> {
@@ -76,11 +88,22 @@ export class RegistryClient {
   async listTags(repository: string, pageSize = 100): Promise<string[]> {
     const tags: string[] = [];
     let path: string | undefined = `/v2/${repository}/tags/list?n=${pageSize}`;
+    const pages = new Set([path]);
     while (path !== undefined) {
       const response = await this.request(path, [pull(repository)]);
-      const body = (await response.json()) as { tags?: string[] | null };
-      tags.push(...(body.tags ?? []));
-      path = nextLink(response.headers.get('link'));
+      const body = await this.readJson(response, `GET ${path}`);
+      const listed = isPlainObject(body) ? body.tags : undefined;
+      if (listed !== undefined && listed !== null && !isListOfStrings(listed)) {
+        throw new RegistryProtocolError(response.status, `GET ${path}: tags is not a list of names`);
+      }
+      tags.push(...(listed ?? []));
+      const next = nextLink(response.headers.get('link'), `GET ${path}`);
+      // A registry that links back to a page it gave would be read forever.
+      if (next !== undefined && pages.has(next)) {
+        throw new RegistryProtocolError(response.status, `GET ${path}: the next page is one already read`);
+      }
+      if (next !== undefined) pages.add(next);
+      path = next;
     }
     return tags;
   }
@@ -108,7 +131,8 @@ export class RegistryClient {
   async getRawManifest(repository: string, reference: string): Promise<RawManifest> {
     const path = `/v2/${repository}/manifests/${reference}`;
     const response = await this.request(path, [pull(repository)], { headers: { accept: MANIFEST_MEDIA_TYPES } });
-    const bytes = Buffer.from(await response.arrayBuffer());
+    const limits = { maxBytes: MAX_MANIFEST_BYTES, idleMs: this.timeouts.idleMs, what: `GET ${path}` };
+    const bytes = await readAnswer(response, limits);
     const digest = sha256Digest(bytes);
     const announced = response.headers.get('docker-content-digest');
     if (announced && announced !== digest) {
@@ -121,15 +145,22 @@ export class RegistryClient {
     return { bytes, digest, mediaType: response.headers.get('content-type') ?? '', size: bytes.length };
   }
 
+  /** An image manifest, its shape checked; an index is refused. */
   async getManifest(repository: string, reference: string): Promise<ImageManifest> {
     const raw = await this.getRawManifest(repository, reference);
-    return JSON.parse(raw.bytes.toString('utf8')) as ImageManifest;
+    const name = `${repository}:${reference}`;
+    const content = parseManifest(raw.bytes, raw.mediaType, name);
+    if (content.kind !== 'image') throw new RegistryProtocolError(200, `${name}: an index, not an image manifest`);
+    return { mediaType: raw.mediaType, config: content.config, layers: content.layers };
   }
 
   async getImageConfig(repository: string, reference: string): Promise<ImageConfig> {
     const manifest = await this.getManifest(repository, reference);
-    const response = await this.request(`/v2/${repository}/blobs/${manifest.config.digest}`, [pull(repository)]);
-    return (await response.json()) as ImageConfig;
+    const path = `/v2/${repository}/blobs/${manifest.config.digest}`;
+    const response = await this.request(path, [pull(repository)]);
+    const config = await this.readJson(response, `GET ${path}`);
+    if (!isPlainObject(config)) throw new RegistryProtocolError(response.status, `GET ${path}: not an image config`);
+    return config;
   }
 
   async hasBlob(repository: string, digest: string): Promise<boolean> {
@@ -152,7 +183,8 @@ export class RegistryClient {
     if (response.status === 201) return 'mounted';
     const location = response.headers.get('location');
     if (location) {
-      const cancelled = await this.request(pathAndQuery(location, this.base), scopes, { method: 'DELETE' }, [404, 405]);
+      const session = pathAndQuery(location, this.base, `POST ${path}: Location`);
+      const cancelled = await this.request(session, scopes, { method: 'DELETE' }, [404, 405]);
       await cancelled.body?.cancel();
     }
     return 'not-mounted';
@@ -197,9 +229,11 @@ export class RegistryClient {
     allowedStatuses: readonly number[] = [],
   ): Promise<Response> {
     const url = `${this.base}${path}`;
+    const interruption = this.signal ? { signal: this.signal } : {};
     const send = async () => {
       const headers = { ...(init.headers as Record<string, string>), ...(await this.auth.headersFor(scopes)) };
-      return fetchWithRetry(url, { ...init, headers, redirect: 'follow' }, this.retry);
+      const sent = { ...init, headers, redirect: 'follow' as const, ...interruption };
+      return fetchWithRetry(url, sent, this.retry, this.timeouts.answerMs);
     };
     let response = await send();
     if (response.status === 401) {
@@ -209,11 +243,19 @@ export class RegistryClient {
     }
     const method = init.method ?? 'GET';
     if (response.ok || allowedStatuses.includes(response.status)) return response;
-    const message = `${method} ${path}: HTTP ${response.status}${await registryErrorDetail(response)}`;
+    const message = `${method} ${path}: HTTP ${response.status}${await registryErrorDetail(response, this.timeouts)}`;
     if (response.status === 401 || response.status === 403) throw new RegistryAuthError(response.status, message);
     if (response.status === 404) throw new RegistryNotFoundError(message);
     throw new RegistryError(response.status, message);
   }
+
+  private readJson(response: Response, what: string): Promise<unknown> {
+    return readJsonAnswer(response, { maxBytes: MAX_JSON_BYTES, idleMs: this.timeouts.idleMs, what });
+  }
+}
+
+function isListOfStrings(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((entry) => typeof entry === 'string');
 }
 
 export function sha256Digest(bytes: Uint8Array): string {
@@ -221,8 +263,9 @@ export function sha256Digest(bytes: Uint8Array): string {
 }
 
 /** The registry's own error code (MANIFEST_UNKNOWN, DENIED…), which says more than the status. */
-async function registryErrorDetail(response: Response): Promise<string> {
-  const text = await response.text().catch(() => '');
+async function registryErrorDetail(response: Response, timeouts: RequestTimeouts): Promise<string> {
+  const limits = { maxBytes: 64 * 1024, idleMs: timeouts.idleMs, what: 'an error answer' };
+  const text = await readAnswer(response, limits).then(String, () => '');
   try {
     const code = (JSON.parse(text) as { errors?: Array<{ code?: unknown }> }).errors?.[0]?.code;
     return typeof code === 'string' && /^[A-Z_]{1,64}$/.test(code) ? ` (${code})` : '';
@@ -232,13 +275,19 @@ async function registryErrorDetail(response: Response): Promise<string> {
 }
 
 /** The path and query of a `Link: <…>; rel="next"` header (registries may put their own host in it). */
-function nextLink(header: string | null): string | undefined {
+function nextLink(header: string | null, what: string): string | undefined {
   const match = header?.match(/<([^>]+)>\s*;\s*rel="?next"?/);
   if (!match?.[1]) return undefined;
-  return pathAndQuery(match[1], 'http://placeholder');
+  return pathAndQuery(match[1], 'http://placeholder', `${what}: Link`);
 }
 
-function pathAndQuery(location: string, base: string): string {
-  const url = new URL(location, base);
+/** The path and query of a URL a registry answered with; one that is no URL is a protocol error naming `what`. */
+function pathAndQuery(location: string, base: string, what: string): string {
+  let url: URL;
+  try {
+    url = new URL(location, base);
+  } catch {
+    throw new RegistryProtocolError(200, `${what} ${JSON.stringify(location.slice(0, 100))} is not a URL`);
+  }
   return `${url.pathname}${url.search}`;
 }

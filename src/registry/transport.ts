@@ -9,6 +9,22 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, backoffMs: 250 };
 
+/**
+ * How long a request may take: the connection and the answer's status and headers within
+ * `answerMs` (a request body is allowed 1 s per MiB on top), then no pause longer than `idleMs`
+ * while its body is read. undici's own limit is 300 s of silence; a registry or token server
+ * that says nothing for 30 s is down for this purpose.
+ */
+export interface RequestTimeouts {
+  answerMs: number;
+  idleMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: RequestTimeouts = { answerMs: 30_000, idleMs: 30_000 };
+
+/** The slowest upload a request body is given time for, on top of the answer time. */
+const MIN_UPLOAD_BYTES_PER_SECOND = 1024 * 1024;
+
 /** Errors where the request may not have reached the server's handler, so sending it again is safe and useful. */
 const RETRYABLE_CONNECTION_CODES = new Set([
   'ECONNRESET',
@@ -22,30 +38,56 @@ const RETRYABLE_CONNECTION_CODES = new Set([
 /**
  * fetch with bounded retries on 5xx, 429 and connection resets, with doubling back-off.
  * Bodies must be re-sendable (strings or buffers). A refused connection is not retried:
- * nothing listens, and waiting would only delay the answer.
+ * nothing listens, and waiting would only delay the answer. Nor is an answer that did not
+ * come in time: a server that hangs once hangs again. `init.signal` (an interruption) stops
+ * the request and the waits between attempts, and is thrown as it is.
  */
 export async function fetchWithRetry(
   url: string,
   init: RequestInit,
   policy: RetryPolicy = DEFAULT_RETRY,
+  answerMs: number = DEFAULT_TIMEOUTS.answerMs,
 ): Promise<Response> {
+  const { origin, pathname } = new URL(url);
+  const what = `${init.method ?? 'GET'} ${origin}${pathname}`;
+  const interruption = init.signal ?? undefined;
+  const allowedMs = answerMs + uploadAllowanceMs(init.body);
   let lastError: unknown;
   for (let attempt = 1; attempt <= policy.attempts; attempt++) {
-    if (attempt > 1) await sleep(policy.backoffMs * 2 ** (attempt - 2));
+    if (attempt > 1) await sleep(policy.backoffMs * 2 ** (attempt - 2), interruption);
+    interruption?.throwIfAborted();
+    const late = new AbortController();
+    const deadline = setTimeout(() => late.abort(), allowedMs);
     let response: Response;
     try {
-      response = await fetch(url, init);
+      const signal = interruption ? AbortSignal.any([interruption, late.signal]) : late.signal;
+      response = await fetch(url, { ...init, signal });
     } catch (error) {
+      if (interruption?.aborted) throw error;
+      if (late.signal.aborted) {
+        throw new RegistryConnectionError(`${what}: no answer within ${seconds(allowedMs)} s`, error);
+      }
       lastError = error;
       if (!isRetryableConnectionError(error) || attempt === policy.attempts) break;
       continue;
+    } finally {
+      // The body is read under the idle limit of whoever reads it.
+      clearTimeout(deadline);
     }
     if (!isRetryableStatus(response.status) || attempt === policy.attempts) return response;
     await response.body?.cancel();
   }
-  const { origin, pathname } = new URL(url);
-  const what = `${init.method ?? 'GET'} ${origin}${pathname}`;
   throw new RegistryConnectionError(`${what}: ${describeConnectionError(lastError)}`, causeOf(lastError));
+}
+
+/** Seconds for a message: whole ones, or tenths below ten. */
+export function seconds(ms: number): string {
+  return ms >= 10_000 ? String(Math.round(ms / 1000)) : String(Math.round(ms / 100) / 10);
+}
+
+function uploadAllowanceMs(body: RequestInit['body']): number {
+  const bytes = typeof body === 'string' ? Buffer.byteLength(body) : body instanceof Uint8Array ? body.length : 0;
+  return Math.ceil((bytes / MIN_UPLOAD_BYTES_PER_SECOND) * 1000);
 }
 
 function isRetryableStatus(status: number): boolean {
@@ -69,6 +111,19 @@ function describeConnectionError(error: unknown): string {
   return String(error);
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      try {
+        signal?.throwIfAborted();
+        resolve();
+      } catch (error) {
+        reject(error instanceof Error ? error : new Error(String(error)));
+      }
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import nunjucks from 'nunjucks';
 import { sha256Hex } from '../util/hash.js';
 import { JINJA_COMPAT_REVISION } from './jinja-compat.js';
+import { installCompilerSandbox, SANDBOX_COMPILE_REVISION } from './sandbox-compile.js';
 
 /** What nunjucks' Template accepts in place of a source string: the compiled module's exports. */
 export interface CompiledTemplate {
@@ -39,7 +40,15 @@ const nunjucksVersion = (createRequire(import.meta.url)('nunjucks/package.json')
 /** The name a compiled template is kept under: everything that shapes the compiled code. */
 export function compiledTemplateKey(name: string, source: string, options: object): string {
   return sha256Hex(
-    JSON.stringify([nunjucksVersion, JINJA_COMPAT_REVISION, PLACED_CODE_REVISION, options, name, source]),
+    JSON.stringify([
+      nunjucksVersion,
+      JINJA_COMPAT_REVISION,
+      PLACED_CODE_REVISION,
+      SANDBOX_COMPILE_REVISION,
+      options,
+      name,
+      source,
+    ]),
   );
 }
 
@@ -48,6 +57,7 @@ export function compiledTemplateKey(name: string, source: string, options: objec
  * template as nunjucks places the errors of the templates it compiles itself.
  */
 export function compileTemplate(name: string, source: string, options: object): string {
+  installCompilerSandbox();
   try {
     return placeRunTimeErrors(compiler.compile(source, [], [], name, options), name);
   } catch (error) {

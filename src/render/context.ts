@@ -1,8 +1,8 @@
-import { constants } from 'node:fs';
-import { copyFile, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { constants, existsSync } from 'node:fs';
+import { copyFile, mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { TEMPLATE_FILE } from '../catalog/discover.js';
-import { judgeEntry, linkProblemText, realFolder } from '../catalog/tree-links.js';
+import { linkProblemText, realFolder, walkTree } from '../catalog/tree-links.js';
 import type { ImageDefinition } from '../catalog/types.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { UsageError } from '../util/errors.js';
@@ -34,50 +34,57 @@ type ImageFolder = Pick<ImageDefinition, 'name' | 'dir' | 'treeRoot'>;
  * Symlinks become the files they lead to, as kolla-build's copy of the tree makes them, but only
  * while they stay inside the image tree: one that leaves it, dangles or loops is bad input.
  */
-export async function readContextFiles(image: ImageFolder): Promise<InlineContextFile[]> {
-  const realTree = realFolder(image.treeRoot);
-  const files: InlineContextFile[] = [];
-  const walk = async (dir: string, realChain: readonly string[]) => {
-    const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
-    for (const entry of entries) {
-      const path = join(dir, entry.name);
-      const verdict = judgeEntry(entry, path, realChain, realTree);
-      switch (verdict.kind) {
-        case 'refused': {
-          const text = linkProblemText(verdict.problem, contextPath(image.dir, path), path);
-          throw new UsageError(`${image.name}: build context: ${text}`);
-        }
-        case 'folder':
-          // A nested image folder is its own image, not part of this one's context.
-          if (await exists(join(verdict.realPath, TEMPLATE_FILE))) break;
-          await walk(path, [...realChain, verdict.realPath]);
-          break;
-        case 'file': {
-          const executable = ((await stat(verdict.realPath)).mode & 0o111) !== 0;
-          files.push({ path: contextPath(image.dir, path), executable, content: await readFile(verdict.realPath) });
-          break;
-        }
-        case 'other':
-          break;
-        default: {
-          const never: never = verdict;
-          throw new Error(`unexpected entry ${JSON.stringify(never)}`);
-        }
-      }
-    }
-  };
-  await walk(image.dir, [realFolder(image.dir)]);
-  return files;
+export function readContextFiles(image: ImageFolder): Promise<InlineContextFile[]> {
+  return readFolderFiles(image.treeRoot, image.dir, `${image.name}: build context`);
 }
 
-function contextPath(imageDir: string, path: string): string {
-  return relative(imageDir, path).split('\\').join('/');
+/**
+ * The files of an image tree that are in no image's folder (`macros.j2` at its root), paths relative to the
+ * tree: kolla-build copies the whole tree into its work dir, so --template-only leaves them there too.
+ */
+export function readTreeFiles(treeRoot: string): Promise<InlineContextFile[]> {
+  return readFolderFiles(treeRoot, treeRoot, treeRoot);
+}
+
+/** Every file below `folder` but in nested image folders, links judged as the tree's rule says; `what` opens refusals. */
+async function readFolderFiles(treeRoot: string, folder: string, what: string): Promise<InlineContextFile[]> {
+  const found: { path: string; realPath: string }[] = [];
+  walkTree(realFolder(treeRoot), folder, {
+    refused: ({ path }, problem) => {
+      throw new UsageError(`${what}: ${linkProblemText(problem, contextPath(folder, path), path)}`);
+    },
+    // A nested image folder is its own image, not part of this one's context.
+    folder: (_entry, realPath) => !existsSync(join(realPath, TEMPLATE_FILE)),
+    file: ({ path }, realPath) => found.push({ path, realPath }),
+  });
+  // The checked real paths are what is read, so a link cannot change between check and read.
+  return Promise.all(
+    found.map(async ({ path, realPath }) => ({
+      path: contextPath(folder, path),
+      executable: ((await stat(realPath)).mode & 0o111) !== 0,
+      content: await readFile(realPath),
+    })),
+  );
+}
+
+function contextPath(folder: string, path: string): string {
+  return relative(folder, path).split('\\').join('/');
 }
 
 /** Writes the rendered Dockerfile and the context files into a build context folder. */
 export async function writeBuildContext(
   outDir: string,
   dockerfile: string,
+  files: readonly ContextFile[],
+  emptyDirs: readonly string[] = [],
+): Promise<void> {
+  await writeContextFiles(outDir, files, emptyDirs);
+  await writeFileAtomic(join(outDir, 'Dockerfile'), dockerfile);
+}
+
+/** Writes files (and empty folders) below `outDir`, each at its path. */
+export async function writeContextFiles(
+  outDir: string,
   files: readonly ContextFile[],
   emptyDirs: readonly string[] = [],
 ): Promise<void> {
@@ -92,15 +99,5 @@ export async function writeBuildContext(
       await rm(target, { force: true });
       await copyFile(file.file, target, constants.COPYFILE_EXCL);
     }
-  }
-  await writeFileAtomic(join(outDir, 'Dockerfile'), dockerfile);
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
   }
 }

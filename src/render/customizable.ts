@@ -11,7 +11,7 @@ export function customizable(this: { ctx: Record<string, unknown> }, values: unk
   if (!Array.isArray(values)) return values;
   const imageName = pythonStr(this.ctx.image_name ?? '').replace(/-/g, '_');
   const prefix = `${imageName}_${kind}_`;
-  if (`${prefix}override` in this.ctx) return this.ctx[`${prefix}override`];
+  if (Object.hasOwn(this.ctx, `${prefix}override`)) return this.ctx[`${prefix}override`];
   const append = this.ctx[`${prefix}append`];
   if (Array.isArray(append)) values.push(...(append as unknown[]));
   const remove = this.ctx[`${prefix}remove`];

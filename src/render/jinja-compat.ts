@@ -4,7 +4,6 @@
  */
 import nunjucks from 'nunjucks';
 import { pythonPercentFormat } from './python-format.js';
-import { pythonMethod } from './python-methods.js';
 import { withNullAsName, withPythonStringEscapes } from './jinja-literals.js';
 import { pythonOutput, pythonStr } from './python-values.js';
 
@@ -56,8 +55,6 @@ export function installJinjaCompat(): void {
   runtime.pyAdd = pythonAdd;
   runtime.pyMul = pythonMultiply;
   runtime.pyConcat = pythonConcat;
-  const memberLookup = runtime.memberLookup as (target: unknown, name: unknown) => unknown;
-  runtime.memberLookup = (target: unknown, name: unknown) => pythonMethod(target, name) ?? memberLookup(target, name);
   // `{{ None }}` prints None and `{{ [1, 2] }}` prints [1, 2] under Jinja2; nunjucks would print '' and 1,2.
   const suppressValue = runtime.suppressValue as (value: unknown, autoescape: boolean) => unknown;
   runtime.suppressValue = (value: unknown, autoescape: boolean) => suppressValue(pythonOutput(value), autoescape);
@@ -130,7 +127,7 @@ export function fromImport(this: { env: nunjucks.Environment }, template: unknow
   });
   if (failure instanceof Error) throw failure;
   if (failure !== null && failure !== undefined) throw new Error(`cannot import from ${String(template)}`);
-  if (exported === undefined || !(String(name) in exported))
+  if (exported === undefined || !Object.hasOwn(exported, String(name)))
     throw new Error(`the template ${String(template)} does not export ${String(name)}`);
   return exported[String(name)];
 }

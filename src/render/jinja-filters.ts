@@ -1,4 +1,5 @@
 import type nunjucks from 'nunjucks';
+import { sandboxedMemberLookup } from './sandbox-runtime.js';
 
 /**
  * Jinja2 filters nunjucks lacks, for what operators write in template override blocks
@@ -15,13 +16,12 @@ function splitKeywords(args: unknown[]): [unknown[], Record<string, unknown>] {
   return [args, {}];
 }
 
-/** Jinja2's attribute path: `a.b.0` looks up a, then b, then index 0. */
+/** Jinja2's attribute path: `a.b.0` looks up a, then b, then index 0, each as a template's `.` would. */
 function lookupPath(item: unknown, path: string): unknown {
   let value = item;
   for (const part of path.split('.')) {
     if (value === null || value === undefined) return undefined;
-    const key = /^\d+$/.test(part) && Array.isArray(value) ? Number(part) : part;
-    value = (value as Record<string | number, unknown>)[key];
+    value = sandboxedMemberLookup(value, /^\d+$/.test(part) && Array.isArray(value) ? Number(part) : part);
   }
   return value;
 }

@@ -3,7 +3,10 @@
  * shell line that installs apt packages, and .deb files given by URL, in the form Kolla's
  * templates expect (they place it after `RUN`).
  */
-export function debianPackageInstall(packages: readonly string[], cleanPackageCache = true): string {
+export function debianPackageInstall(packages: unknown, cleanPackageCache = true): string {
+  // Templates call it with any value: only a list of names is read (a mapping's own `filter` never runs).
+  if (!Array.isArray(packages) || !packages.every((name) => typeof name === 'string'))
+    throw new TypeError('debian_package_install: packages must be a list of package names');
   const fromRepository = packages.filter((name) => !name.startsWith('http'));
   const fromUrl = packages.filter((name) => name.startsWith('http'));
   const commands: string[] = [];

@@ -5,7 +5,7 @@
  * space, and cuts the last ` && ` of a deb list; by-section adds a distro repository's base URL lines
  * after its enable command and separates disable commands by nothing.
  */
-import type { ReposContext, ReposData, RepoInfo } from './kolla-repos.js';
+import type { ReposContext, ReposData, RepoInfo } from './repos-data.js';
 import { pythonStr, pythonTruthy } from './python-values.js';
 
 const aptFile = (repo: string) => `/etc/apt/sources.list.d/${repo}.sources`;
@@ -14,7 +14,7 @@ const dnfFile = (repo: string) => `/etc/yum.repos.d/${repo}.repo`;
 class MissingKey extends Error {}
 
 function key(info: unknown, name: string): unknown {
-  if (typeof info !== 'object' || info === null || !(name in info)) throw new MissingKey(name);
+  if (typeof info !== 'object' || info === null || !Object.hasOwn(info, name)) throw new MissingKey(name);
   return (info as Record<string, unknown>)[name];
 }
 
@@ -102,7 +102,7 @@ export function handleReposBySection(data: ReposData, context: ReposContext, nam
     const repo = pythonStr(name);
     const separator = index !== names.length - 1 ? ' && ' : '';
     try {
-      const info = list[repo];
+      const info = Object.hasOwn(list, repo) ? list[repo] : undefined;
       if (info === undefined) throw new MissingKey(repo);
       if (context.base_package_type === 'rpm') {
         if (mode === 'enable') commands += dnfCommand(repo, info) + separator;

@@ -12,17 +12,7 @@
 import type { ReposDialect } from '../kolla/render-rules.js';
 import { handleReposByName, handleReposBySection } from './kolla-repos-older.js';
 import { pythonStr, pythonTruthy } from './python-values.js';
-
-export type RepoInfo = Record<string, unknown>;
-/** repos.yaml: section ('deb', 'debian', 'debian-aarch64', 'rpm', 'rocky', …) → name → info. */
-export type ReposData = Record<string, Record<string, RepoInfo>>;
-
-export interface ReposContext {
-  base_package_type?: unknown;
-  base_distro?: unknown;
-  base_arch?: unknown;
-  openstack_release_codename?: unknown;
-}
+import type { RepoInfo, ReposContext, ReposData } from './repos-data.js';
 
 /** The first file is the base (Kolla's own repos.yaml); later ones update its sections, as kolla-build's repos_yaml does. */
 export interface ReposSource {
@@ -143,7 +133,7 @@ export function handleRepos(source: ReposSource, context: ReposContext, names: u
   let commands = '';
   names.forEach((name: unknown, index) => {
     const repo = pythonStr(name);
-    const info = repos[repo];
+    const info = Object.hasOwn(repos, repo) ? repos[repo] : undefined;
     if (info === undefined)
       throw new Error(`handle_repos: unknown repository "${repo}" for ${String(context.base_distro)}`);
     const separator = index !== names.length - 1 ? ' && ' : '';

@@ -4,7 +4,8 @@ import { UsageError } from '../util/errors.js';
 import { customizable } from './customizable.js';
 import { addJinjaFilters } from './jinja-filters.js';
 import { debianPackageInstall } from './kolla-methods.js';
-import { handleRepos, type ReposContext, type ReposSource } from './kolla-repos.js';
+import { handleRepos, type ReposSource } from './kolla-repos.js';
+import type { ReposContext } from './repos-data.js';
 import {
   addPythonFormatFilters,
   addPythonTests,
@@ -16,6 +17,7 @@ import {
 import type { PlacedEnvironment } from './compiled-cache.js';
 import { CompiledTemplates, MemoryTreeLoader, type TemplateFiles } from './memory-loader.js';
 import { leadingText, OVERRIDE_LEADING_TEMPLATE_NAME, OVERRIDE_TEMPLATE_NAME } from './overrides.js';
+import { installRuntimeSandbox, SandboxedEnvironment } from './sandbox-runtime.js';
 import type { TemplateVariables } from './variables.js';
 
 /** A template that cannot be rendered is bad input: one line, exit 2, nothing built. */
@@ -38,8 +40,9 @@ export function tidyTemplateError(message: string): string {
   const places = [...flat.matchAll(/\(([^()]+)\) \[Line (\d+), Column (\d+)\]/g)];
   const innermost = places[places.length - 1];
   if (innermost === undefined) {
-    // An error from the loader (a template refused or not found) carries the file without a place.
-    const unplaced = /^\(([^()]+)\) (?:Error: )?(.*)$/.exec(flat);
+    // An error from the loader (a template refused or not found) or an import carries the file without a
+    // place, once per level it went through: the innermost file is the one.
+    const unplaced = /^(?:\(([^()]+)\) (?:Template render error: )?)+(?:Error: )?(.*)$/.exec(flat);
     return unplaced ? `${unplaced[1]}: ${unplaced[2]}` : flat;
   }
   const text = flat
@@ -82,6 +85,7 @@ export class Renderer {
     private readonly options: RendererOptions,
   ) {
     installJinjaCompat();
+    installRuntimeSandbox();
     this.compiled = options.compiled ?? new CompiledTemplates(new Map(), environmentOptions);
   }
 
@@ -126,7 +130,7 @@ export class Renderer {
           ? {}
           : { [OVERRIDE_TEMPLATE_NAME]: override, [OVERRIDE_LEADING_TEMPLATE_NAME]: leadingText(override) };
       const loader = new MemoryTreeLoader([treeRoot, ...others], templates, virtual, this.compiled);
-      environment = new nunjucks.Environment(loader, { ...environmentOptions });
+      environment = new SandboxedEnvironment(loader, { ...environmentOptions });
       environment.addFilter('customizable', customizable);
       addPythonFormatFilters(environment);
       addJinjaFilters(environment);

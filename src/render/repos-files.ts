@@ -4,7 +4,8 @@ import { parse } from 'yaml';
 import { UsageError } from '../util/errors.js';
 import { isPlainObject } from '../util/plain-object.js';
 import type { KollaRenderRules } from '../kolla/render-rules.js';
-import { mergeReposFiles, type ReposData, type ReposSource } from './kolla-repos.js';
+import { mergeReposFiles, type ReposSource } from './kolla-repos.js';
+import type { ReposData } from './repos-data.js';
 
 /**
  * Where an upstream Kolla checkout keeps the repos.yaml its image tree's handle_repos reads,

@@ -1,6 +1,6 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import { judgeEntry, linkProblemText, realFolder } from '../catalog/tree-links.js';
+import { readFileSync, statSync } from 'node:fs';
+import { relative } from 'node:path';
+import { linkProblemText, realFolder, walkTree } from '../catalog/tree-links.js';
 import { compiledTemplateFile, compiledTemplateKey } from './compiled-cache.js';
 import { asNunjucksSource } from './jinja-compat.js';
 import type { TemplateFiles } from './memory-loader.js';
@@ -25,37 +25,17 @@ export function readTemplateFiles(trees: readonly string[]): TemplateFiles {
   const texts = new Map<string, string>();
   const refusedLinks = new Map<string, string>();
   for (const tree of trees) {
-    const realTree = realFolder(tree);
-    const walk = (dir: string, realChain: readonly string[]): void => {
-      for (const entry of readdirSync(dir, { withFileTypes: true })) {
-        // A hidden link is still judged: an include may name a path through it.
-        const hidden = entry.name.startsWith('.');
-        if (hidden && !entry.isSymbolicLink()) continue;
-        const path = join(dir, entry.name);
-        const verdict = judgeEntry(entry, path, realChain, realTree);
-        switch (verdict.kind) {
-          case 'refused':
-            refusedLinks.set(path, linkProblemText(verdict.problem, relative(tree, path), path));
-            break;
-          case 'folder':
-            if (!hidden) walk(path, [...realChain, verdict.realPath]);
-            break;
-          case 'file':
-            // The checked real path is what is read, so the link cannot change between check and read.
-            if (hidden) break;
-            if (!entry.name.endsWith(TEMPLATE_SUFFIX) && statSync(verdict.realPath).size > OTHER_FILE_MAX_BYTES) break;
-            texts.set(path, readFileSync(verdict.realPath, 'utf8'));
-            break;
-          case 'other':
-            break;
-          default: {
-            const never: never = verdict;
-            throw new Error(`unexpected entry ${JSON.stringify(never)}`);
-          }
-        }
-      }
-    };
-    walk(tree, [realTree]);
+    walkTree(realFolder(tree), tree, {
+      // A hidden link is still judged: an include may name a path through it.
+      refused: ({ path }, problem) => refusedLinks.set(path, linkProblemText(problem, relative(tree, path), path)),
+      folder: ({ name }) => !name.startsWith('.'),
+      file: ({ path, name }, realPath) => {
+        if (name.startsWith('.')) return;
+        if (!name.endsWith(TEMPLATE_SUFFIX) && statSync(realPath).size > OTHER_FILE_MAX_BYTES) return;
+        // The checked real path is what is read, so the link cannot change between check and read.
+        texts.set(path, readFileSync(realPath, 'utf8'));
+      },
+    });
   }
   return { texts, refusedLinks };
 }

@@ -20,7 +20,25 @@ export type ScanFindings = Record<
 /** How many findings the report shows per image (the scan report has them all). */
 export const WORST_FINDINGS = 10;
 
+/**
+ * Every value drawn into the page goes through one of these. A summary.json and a scan report are
+ * only JSON (a shard's come from another job): escaped for text and double-quoted attributes alike,
+ * numbers formatted only when they are numbers, links made only of http(s) URLs.
+ */
 const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
+const decimal = (value: unknown, digits: number): string =>
+  typeof value === 'number' && Number.isFinite(value) ? value.toFixed(digits) : '';
+const count = (value: unknown): string => decimal(value, 0);
+
+/** An OSV record's URL as a link target, or undefined: `javascript:`, `data:` and relative ones stay text. */
+function webLink(url: string): string | undefined {
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === 'https:' || parsed.protocol === 'http:' ? parsed.href : undefined;
+  } catch {
+    return undefined;
+  }
+}
 const ms = (iso: string | undefined): number | undefined => (iso === undefined ? undefined : Date.parse(iso));
 const anchor = (name: string): string => `log-${name.replace(/[^A-Za-z0-9_-]/g, '_')}`;
 
@@ -89,7 +107,7 @@ function timeline(summary: RunSummary, rows: readonly Row[], critical: ReadonlyS
       const end = row.end ?? t1;
       const title = `${row.name}: ${row.record.status}, ${((end - row.start) / 1000).toFixed(1)}s${critical.has(row.name) ? ' (critical path)' : ''}`;
       parts.push(
-        `<rect data-image="${escapeHtml(row.name)}" x="${x(row.start)}" y="${y}" width="${Math.max(2, x(end) - x(row.start))}" height="16" class="bar ${row.record.status}${critical.has(row.name) ? ' critical' : ''}"><title>${escapeHtml(title)}</title></rect>`,
+        `<rect data-image="${escapeHtml(row.name)}" x="${x(row.start)}" y="${y}" width="${Math.max(2, x(end) - x(row.start))}" height="16" class="bar ${escapeHtml(row.record.status)}${critical.has(row.name) ? ' critical' : ''}"><title>${escapeHtml(title)}</title></rect>`,
       );
     } else {
       parts.push(`<text x="${labelWidth + 4}" y="${y + 13}" class="note">${escapeHtml(row.record.status)}</text>`);
@@ -97,7 +115,7 @@ function timeline(summary: RunSummary, rows: readonly Row[], critical: ReadonlyS
     if (row.pushStart !== undefined) {
       const end = row.pushEnd ?? t1;
       parts.push(
-        `<rect x="${x(row.pushStart)}" y="${y + 4}" width="${Math.max(2, x(end) - x(row.pushStart))}" height="8" class="push ${row.record.push?.status ?? ''}"><title>${escapeHtml(`${row.name}: push ${row.record.push?.status ?? ''}, ${((end - row.pushStart) / 1000).toFixed(1)}s`)}</title></rect>`,
+        `<rect x="${x(row.pushStart)}" y="${y + 4}" width="${Math.max(2, x(end) - x(row.pushStart))}" height="8" class="push ${escapeHtml(row.record.push?.status ?? '')}"><title>${escapeHtml(`${row.name}: push ${row.record.push?.status ?? ''}, ${((end - row.pushStart) / 1000).toFixed(1)}s`)}</title></rect>`,
       );
     }
     return parts.join('');
@@ -116,15 +134,14 @@ function scanSection(summary: RunSummary, findings: ScanFindings): string {
           const allowed = finding.status === 'allowed' ? ' <span class="badge">allowed</span>' : '';
           const other = finding.status !== 'allowed' && finding.status !== 'counted' ? ` (${finding.status})` : '';
           const fixed = finding.fixed === '' ? 'no fix' : `fixed in ${finding.fixed}`;
-          const id = finding.url
-            ? `<a href="${escapeHtml(finding.url)}">${escapeHtml(finding.id)}</a>`
-            : escapeHtml(finding.id);
+          const link = webLink(finding.url);
+          const id = link ? `<a href="${escapeHtml(link)}">${escapeHtml(finding.id)}</a>` : escapeHtml(finding.id);
           const text = `${escapeHtml(finding.severity)} ${id} ${escapeHtml(finding.package)} ${escapeHtml(finding.installed)}, ${escapeHtml(fixed)}${escapeHtml(other)}`;
-          return `<li class="finding ${finding.status}">${text}${allowed}</li>`;
+          return `<li class="finding ${escapeHtml(finding.status)}">${text}${allowed}</li>`;
         })
         .join('');
       const verdict = `${escapeHtml(scan.verdict)}${held.has(scan.name) ? ' (held)' : ''}`;
-      return `<tr class="verdict-${scan.verdict}"><td><a href="scan/${encodeURIComponent(scan.name)}.json">${escapeHtml(scan.name)}</a></td><td>${verdict}</td><td class="num">${scan.counts.CRITICAL}</td><td class="num">${scan.counts.HIGH}</td><td class="num">${scan.allowed}</td><td class="num">${scan.seconds.toFixed(1)}</td><td>${worst ? `<ul>${worst}</ul>` : ''}</td></tr>`;
+      return `<tr class="verdict-${escapeHtml(scan.verdict)}"><td><a href="scan/${encodeURIComponent(scan.name)}.json">${escapeHtml(scan.name)}</a></td><td>${verdict}</td><td class="num">${count(scan.counts.CRITICAL)}</td><td class="num">${count(scan.counts.HIGH)}</td><td class="num">${count(scan.allowed)}</td><td class="num">${decimal(scan.seconds, 1)}</td><td>${worst ? `<ul>${worst}</ul>` : ''}</td></tr>`;
     })
     .join('\n');
   const failed = summary.scan_failed
@@ -179,19 +196,20 @@ export function renderHtmlReport(summary: RunSummary, logs: LogTails, findings: 
   const buildersLine = spread ? ` · builders ${escapeHtml((summary.builders ?? []).join(', '))}${lostLine}` : '';
   const imageRows = rows
     .map(({ name, record }) => {
-      const seconds = record.build_seconds === undefined ? '' : record.build_seconds.toFixed(1);
+      const seconds = decimal(record.build_seconds, 1);
+      const pushSeconds = decimal(record.push?.seconds, 1);
       const push = record.push
-        ? `${record.push.status}${record.push.seconds !== undefined ? ` ${record.push.seconds.toFixed(1)}s` : ''} (${record.push.attempts} attempt${record.push.attempts === 1 ? '' : 's'})`
+        ? `${record.push.status}${pushSeconds === '' ? '' : ` ${pushSeconds}s`} (${count(record.push.attempts)} attempt${record.push.attempts === 1 ? '' : 's'})`
         : '';
       const builderCell = spread ? `<td>${escapeHtml(record.builder ?? '')}</td>` : '';
-      return `<tr class="${record.status}"><td><a href="#${anchor(name)}">${escapeHtml(name)}</a>${critical.has(name) ? ' <span class="badge">critical path</span>' : ''}</td>${builderCell}<td>${escapeHtml(record.status)}${failureStatus.has(name) ? ` (${escapeHtml(failureStatus.get(name) ?? '')})` : ''}</td><td>${escapeHtml(reasons.get(name) ?? '')}</td><td class="num">${seconds}</td><td>${escapeHtml(push)}</td><td><code>${escapeHtml(record.reference)}</code></td><td><code title="${escapeHtml(record.input_digest)}">${escapeHtml(record.input_digest.slice(7, 19))}</code></td></tr>`;
+      return `<tr class="${escapeHtml(record.status)}"><td><a href="#${anchor(name)}">${escapeHtml(name)}</a>${critical.has(name) ? ' <span class="badge">critical path</span>' : ''}</td>${builderCell}<td>${escapeHtml(record.status)}${failureStatus.has(name) ? ` (${escapeHtml(failureStatus.get(name) ?? '')})` : ''}</td><td>${escapeHtml(reasons.get(name) ?? '')}</td><td class="num">${seconds}</td><td>${escapeHtml(push)}</td><td><code>${escapeHtml(record.reference)}</code></td><td><code title="${escapeHtml(record.input_digest)}">${escapeHtml(record.input_digest.slice(7, 19))}</code></td></tr>`;
     })
     .join('\n');
   const logSections = rows
     .map(({ name }) => {
       const log = logs[name];
       const shown = log
-        ? `${log.total > log.lines.length ? `… ${log.total - log.lines.length} earlier lines in the full log\n` : ''}${log.lines.join('\n')}`
+        ? `${log.total > log.lines.length ? `… ${count(log.total - log.lines.length)} earlier lines in the full log\n` : ''}${log.lines.join('\n')}`
         : '(no log)';
       return `<section class="log" id="${anchor(name)}"><h3>${escapeHtml(name)} <a href="logs/${encodeURIComponent(name)}.log">full log</a> <a href="#images">back</a></h3><pre>${escapeHtml(shown)}</pre></section>`;
     })

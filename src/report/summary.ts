@@ -1,5 +1,6 @@
 import type { PackageCacheCounters } from '../proxy/counters.js';
 import type { Verdict } from '../scan/types.js';
+import { MiB } from '../util/read-input.js';
 import {
   describeRebuild,
   type FailureStatus,
@@ -133,6 +134,9 @@ export interface RunSummary {
   builders?: string[];
   lost_builders?: string[];
 }
+
+/** A run's summary.json is megabytes for thousands of images; 300,000 images still fit. */
+export const SUMMARY_LIMITS = { what: 'run summary', maxBytes: 256 * MiB } as const;
 
 /** Builds the summary from events alone, so it is the same whatever the run went through. */
 export class SummaryCollector implements Reporter {

@@ -58,11 +58,11 @@ export function imagePackagesOf(files: ReadonlyMap<string, Buffer>): ImagePackag
     const rpm = [...files.keys()].some((path) => RPM_DATABASE.test(path));
     return { packageType: rpm ? 'rpm' : 'none', nativeArchitecture: '', installed: [], pins: [] };
   }
-  const installed = parseDpkgStatus(status).map((entry) => ({
-    name: entry.name,
-    architecture: entry.arch ?? 'all',
-    version: entry.version,
-    source: entry.sourceName,
+  const installed = parseDpkgStatus(status).map(({ pkg }) => ({
+    name: pkg.name,
+    architecture: pkg.arch ?? 'all',
+    version: pkg.version,
+    source: pkg.sourceName,
   }));
   const nativeArchitecture = installed.find((entry) => entry.name === 'dpkg')?.architecture ?? 'amd64';
   const inDir = (dir: string) =>

@@ -13,7 +13,7 @@ import type { Result } from '../util/result.js';
 import { ImageAdmission } from './admission.js';
 import type { BuilderPool } from './builder-pool.js';
 import type { ImageGate } from './gate-port.js';
-import type { ImageStepContext } from './image-step.js';
+import type { ImageStepContext } from './image-step-context.js';
 import { planImageWork, type RunImageWork } from './image-work.js';
 import { builderPool } from './on-builders.js';
 import type { ShardRun } from './parent-from-shard.js';

@@ -1,41 +1,17 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Engine, EngineFailure } from '../engine/types.js';
-import type { PatchInputs, PlannedImage } from '../plan/plan.js';
+import type { EngineFailure } from '../engine/types.js';
+import type { PlannedImage } from '../plan/plan.js';
 import { writeBuildContext } from '../render/context.js';
-import type { EventBus } from '../report/events.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { fail, ok, type Result } from '../util/result.js';
 import { logTo } from './image-log.js';
+import type { ImageStepContext } from './image-step-context.js';
 import { findBuilt, type RunImageWork } from './image-work.js';
 import { patchImage } from './patch-step.js';
-import type { RecordedImages } from './recorded-images.js';
-import { takeParentFromShard, type ShardRun } from './parent-from-shard.js';
-import type { PushSettings } from './push-image.js';
+import { takeParentFromShard } from './parent-from-shard.js';
 import { stepFailure, type StepFailure, type StepResult } from './run-outcomes.js';
-import type { RunSettings } from './settings.js';
 import { addVersionLabel } from './version-label.js';
-
-/** What one image's step sees of its run, on the builder it runs on. */
-export interface ImageStepContext {
-  engine: Engine;
-  events: EventBus;
-  settings: RunSettings;
-  runDir: string;
-  /** The folder build contexts are written under. */
-  contextRoot: string;
-  push?: PushSettings;
-  shard?: ShardRun;
-  /**
-   * Images earlier runs recorded (recordedImages): asked for first, since inspecting one image is far quicker
-   * than the engine's search by label, which reads every image it holds.
-   */
-  recordedImages?: RecordedImages;
-  /** The builder of a run spread over several, as the events name it. */
-  builderName?: string;
-  /** How a respin's patch layer reaches the new snapshots (the plan's). */
-  patching?: PatchInputs;
-}
 
 /** `ready`: the image is at its reference and goes on to be pushed; `left-alone`: nothing to push. */
 export type ImageReady = Result<'ready' | 'left-alone', StepFailure>;

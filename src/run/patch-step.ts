@@ -13,7 +13,7 @@ import {
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { fail, ok, type Result } from '../util/result.js';
 import { logTo } from './image-log.js';
-import type { ImageStepContext } from './image-step.js';
+import type { ImageStepContext } from './image-step-context.js';
 import type { PatchWork } from './image-work.js';
 import { addVersionLabel } from './version-label.js';
 

@@ -1,5 +1,7 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { SUMMARY_LIMITS } from '../report/summary.js';
+import { readInputText } from '../util/read-input.js';
 
 /** How many of the newest runs are read: enough for every set and distro of the last few runs. */
 export const RECORDED_RUNS = 50;
@@ -14,7 +16,8 @@ export async function recordedImages(runsDir: string, limit = RECORDED_RUNS): Pr
   const byInput = new Map<string, string>();
   const byRecipe = new Map<string, string>();
   for (const file of summaries) {
-    for (const { input, recipe, id } of imagesOf(await readFile(file, 'utf8').catch(() => ''))) {
+    // A summary.json that is a FIFO, or huge, adds nothing: it would otherwise hold up every build.
+    for (const { input, recipe, id } of imagesOf(await readInputText(file, SUMMARY_LIMITS).catch(() => ''))) {
       if (!byInput.has(input)) byInput.set(input, id);
       if (recipe !== undefined && !byRecipe.has(recipe)) byRecipe.set(recipe, id);
     }

@@ -22,12 +22,18 @@ export interface RegistryLogin extends RegistryCredentials {
   registry: string;
 }
 
-export async function writeRegistryAuth(registry: string, username: string, password: string): Promise<RegistryAuth> {
+export async function writeRegistryAuth(
+  registry: string,
+  username: string,
+  password: string,
+  tokenHosts: readonly string[] = [],
+): Promise<RegistryAuth> {
   const dir = await mkdtemp(join(tmpdir(), 'ci-builder-auth-'));
   const file = join(dir, 'config.json');
   const auth = Buffer.from(`${username}:${password}`).toString('base64');
   await writeFile(file, JSON.stringify({ auths: { [registry]: { auth } } }), { mode: 0o600 });
-  return { file, login: { registry, username, password }, dispose: () => rm(dir, { recursive: true, force: true }) };
+  const login = { registry, username, password, tokenHosts };
+  return { file, login, dispose: () => rm(dir, { recursive: true, force: true }) };
 }
 
 /**

@@ -48,7 +48,8 @@ export async function openRunServices(loaded: LoadedConfig, settings: RunSetting
     let push: PushSettings | undefined;
     if (settings.push) {
       const { registry_username: username, registry_password: password } = secrets;
-      const auth = username && password ? await writeRegistryAuth(config.registry, username, password) : undefined;
+      const { registry, registry_token_hosts: tokenHosts } = config;
+      const auth = username && password ? await writeRegistryAuth(registry, username, password, tokenHosts) : undefined;
       if (auth) disposers.push(() => auth.dispose());
       push = {
         threads: settings.pushThreads,

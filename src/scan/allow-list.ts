@@ -1,6 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
-import { UsageError } from '../util/errors.js';
+import { parseDocument } from 'yaml';
+import { ConfigError, UsageError } from '../util/errors.js';
+import { MiB, readInputTextSync } from '../util/read-input.js';
+import { yamlErrorParts } from '../util/yaml-error.js';
 
 /**
  * The operators' allow-list file: `global_allowed_vulnerabilities` and
@@ -10,13 +11,27 @@ export type AllowList = ReadonlyMap<string, readonly string[]>;
 
 const SUFFIX = '_allowed_vulnerabilities';
 
-export function parseAllowList(text: string, file: string): AllowList {
-  let document: unknown;
-  try {
-    document = parse(text) as unknown;
-  } catch (error) {
-    throw new UsageError(`${file}: not valid YAML (${(error as Error).message.split('\n')[0]})`);
+/** An allow-list is a few lists of ids: kilobytes. */
+const ALLOW_LIST_LIMITS = { what: 'allowed vulnerabilities file', maxBytes: 4 * MiB } as const;
+
+/** The file's YAML as plain data; an error names the place, never the text (yaml's own words quote it). */
+function yamlData(text: string, file: string): unknown {
+  // Warnings (an unknown tag) are not printed: yaml would quote the line.
+  const parsed = parseDocument(text, { logLevel: 'silent' });
+  const [error] = parsed.errors;
+  if (error !== undefined) {
+    const { where, what } = yamlErrorParts(error);
+    throw new ConfigError(file, where, what);
   }
+  try {
+    return parsed.toJS() as unknown;
+  } catch {
+    throw new ConfigError(file, '', 'not valid YAML (an alias without its anchor)');
+  }
+}
+
+export function parseAllowList(text: string, file: string): AllowList {
+  const document = yamlData(text, file);
   if (document === null || document === undefined) return new Map();
   if (typeof document !== 'object' || Array.isArray(document)) {
     throw new UsageError(`${file}: (top level): expected a mapping of *${SUFFIX} lists`);
@@ -38,14 +53,7 @@ export function parseAllowList(text: string, file: string): AllowList {
 }
 
 export function readAllowList(file: string): AllowList {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'error';
-    throw new UsageError(`${file}: cannot read the allowed vulnerabilities file (${code})`);
-  }
-  return parseAllowList(text, file);
+  return parseAllowList(readInputTextSync(file, ALLOW_LIST_LIMITS), file);
 }
 
 /** The image's name in the allow-list: `keystone-api` is `keystone_api`. */

@@ -17,3 +17,11 @@ export function tagOf(reference: string): string {
   const colon = last.indexOf(':');
   return colon >= 0 ? last.slice(colon + 1) : '';
 }
+
+/** `registry:5000/ns/keystone-api:tag@sha256:…` → `registry:5000/ns/keystone-api`. */
+export function repositoryOf(reference: string): string {
+  const withoutDigest = reference.split('@')[0] ?? reference;
+  const slash = withoutDigest.lastIndexOf('/');
+  const colon = withoutDigest.indexOf(':', slash + 1);
+  return colon >= 0 ? withoutDigest.slice(0, colon) : withoutDigest;
+}

@@ -1,8 +1,9 @@
+import type { LANGUAGE_PACKAGES } from '../config/schema.js';
 import { evaluateAffected } from './affected-range.js';
 import { compareDpkgVersions } from './dpkg-version.js';
 import type { OsvRecord } from './osv-record.js';
 import { severityOf, severityOfWord } from './severity.js';
-import type { Finding, InstalledPackage, Inventory, OsRelease, PackageType } from './types.js';
+import type { ComparedVersion, Finding, InstalledPackage, Inventory, OsRelease, PackageType } from './types.js';
 import { versionOrder } from './version-order.js';
 import { ecosystemBase, type VulnerabilityDatabase } from './vulnerability-db.js';
 
@@ -54,26 +55,58 @@ function advisoryUrl(record: OsvRecord): string {
  * Advisories name what they fix: OS ecosystems mostly the source package (Debian, Ubuntu), some the
  * binary one (Rocky); Python the distribution. Each name is judged with its own version.
  */
-function namesOf(pkg: InstalledPackage): Array<{ name: string; version: string }> {
-  const own = { name: pkg.name, version: pkg.version };
+function namesOf(pkg: InstalledPackage): ComparedVersion[] {
+  const own: ComparedVersion = { kind: 'binary', package: pkg.name, version: pkg.version };
   if (pkg.type === 'pypi' || (pkg.sourceName === pkg.name && pkg.sourceVersion === pkg.version)) return [own];
-  const source = { name: pkg.sourceName, version: pkg.sourceVersion };
-  return pkg.type === 'deb' ? [source, own] : [own, source];
+  return pkg.type === 'deb' ? [sourceOf(pkg), own] : [own, sourceOf(pkg)];
 }
 
-/** Every advisory in the database that affects a package of the inventory, one finding per package and advisory. */
-export function matchInventory(inventory: Inventory, database: VulnerabilityDatabase): Finding[] {
+/** The source package's name and version; the binary's own when it was built from a source of its name and version. */
+function sourceOf(pkg: InstalledPackage): ComparedVersion {
+  const same = pkg.sourceName === pkg.name && pkg.sourceVersion === pkg.version;
+  return { kind: same ? 'binary' : 'source', package: pkg.sourceName, version: pkg.sourceVersion };
+}
+
+export type LanguagePackages = (typeof LANGUAGE_PACKAGES)[number];
+
+/**
+ * A Python distribution that a deb or rpm installed is judged by the OS's advisories for that package,
+ * which know the fixes the distribution backported (python3-urllib3 1.26.12-1+deb12u4 carries fixes
+ * PyPI records as 1.26.17); the PyPI ones apply to it only when asked for (`all`).
+ */
+function judgedHere(pkg: InstalledPackage, languagePackages: LanguagePackages): boolean {
+  switch (languagePackages) {
+    case 'unowned':
+      return pkg.type !== 'pypi' || pkg.owner === undefined;
+    case 'all':
+      return true;
+    default: {
+      const never: never = languagePackages;
+      return never;
+    }
+  }
+}
+
+/**
+ * Every advisory in the database that affects a package of the inventory, one finding per package and
+ * advisory, each saying which version (the source's or the binary's) the advisory was judged against.
+ */
+export function matchInventory(
+  inventory: Inventory,
+  database: VulnerabilityDatabase,
+  languagePackages: LanguagePackages = 'unowned',
+): Finding[] {
   const findings: Finding[] = [];
   for (const pkg of inventory.packages) {
     const choice = ecosystemFor(pkg.type, inventory.os);
-    if (!choice) continue;
+    if (!choice || !judgedHere(pkg, languagePackages)) continue;
     const compare = versionOrder(pkg.type);
     const seen = new Set<string>();
     const covered = new Set<string>();
-    for (const { name, version } of namesOf(pkg)) {
-      for (const entry of database.affecting(choice.base, name)) {
+    for (const compared of namesOf(pkg)) {
+      for (const entry of database.affecting(choice.base, compared.package)) {
         if (seen.has(entry.record.id) || !ecosystemApplies(entry.ecosystem, choice)) continue;
-        const verdict = evaluateAffected(version, entry.affected, compare);
+        const verdict = evaluateAffected(compared.version, entry.affected, compare);
         if (!verdict.affected) continue;
         seen.add(entry.record.id);
         for (const alias of entry.record.aliases ?? []) covered.add(alias);
@@ -87,6 +120,7 @@ export function matchInventory(inventory: Inventory, database: VulnerabilityData
           severity: severityOf(entry.record, entry.affected),
           url: advisoryUrl(entry.record),
           source: 'osv',
+          compared,
         });
       }
     }
@@ -126,6 +160,7 @@ function trackerFindings(
       severity: severityOfWord(release.urgency),
       url: `https://security-tracker.debian.org/tracker/${encodeURIComponent(issue)}`,
       source: 'debian-tracker',
+      compared: sourceOf(pkg),
     });
   }
   return findings;

@@ -8,9 +8,10 @@ import { imageNameOf } from './image-reference.js';
 import { inventoryOf, isInventoryFile } from './inventory.js';
 import { readRootFiles } from './root-files.js';
 import { ImageLayoutError, readLayoutFiles, type LayerCache } from './layer-files.js';
-import { matchInventory } from './match.js';
+import { matchInventory, type LanguagePackages } from './match.js';
 import { RpmDatabaseError } from './rpm-database.js';
-import { TarFormatError } from './tar-stream.js';
+import { TarFormatError, TarLimitError } from './tar-stream.js';
+import { InventoryLimitError } from './inventory-limits.js';
 import { trivyFindings } from './trivy.js';
 import type { Finding, Inventory, Verdict } from './types.js';
 import { classify, type FindingStatus } from './verdict.js';
@@ -22,6 +23,8 @@ export interface ScanSettings {
   engine: Engine;
   scanner: Scanner;
   ignoreUnfixed: boolean;
+  /** Which Python distributions PyPI advisories apply to (the built-in scanner): unowned by default. */
+  languagePackages?: LanguagePackages;
   allowList: AllowList;
   /** Shared by the scans of one run, so common lower layers are read once. */
   layerCache?: LayerCache;
@@ -34,6 +37,8 @@ export interface ImageScan {
   scanner: Scanner['kind'];
   verdict: Verdict;
   inventory: Inventory;
+  /** The image's manifest digest, when the engine knows it: what names the image whatever its tags. */
+  digest?: string;
   findings: Array<Finding & { status: FindingStatus }>;
   /** Where the files came from: the engine's storage, mounted, or the layers of an exported layout. */
   source: InventorySource;
@@ -46,11 +51,15 @@ export type InventorySource = 'mount' | 'layers';
 const since = (start: number) => (performance.now() - start) / 1000;
 
 /** An image's inventory, read from its exported layers; the engine only exports. */
-export async function inventoryOfLayout(layoutDir: string, layerCache?: LayerCache): Promise<Inventory> {
-  return inventoryOf(await readLayoutFiles(layoutDir, isInventoryFile, layerCache));
+export async function inventoryOfLayout(
+  layoutDir: string,
+  layerCache?: LayerCache,
+  signal?: AbortSignal,
+): Promise<Inventory> {
+  return inventoryOf(await readLayoutFiles(layoutDir, isInventoryFile, layerCache, { signal }));
 }
 
-const UNREADABLE = [TarFormatError, ImageLayoutError, RpmDatabaseError];
+const UNREADABLE = [TarFormatError, TarLimitError, InventoryLimitError, ImageLayoutError, RpmDatabaseError];
 
 /** The inventory, or the one line saying why the image's packages could not be read. */
 async function readInventory(reference: string, read: () => Promise<Inventory>): Promise<Result<Inventory, string>> {
@@ -72,7 +81,11 @@ interface Inventoried {
  * The inventory straight from the engine's storage, when the engine can mount the image: no export.
  * Undefined when it cannot (then the caller exports); the mount is released whatever happens.
  */
-async function inventoryFromMount(reference: string, engine: Engine): Promise<Result<Inventoried, string> | undefined> {
+async function inventoryFromMount(
+  reference: string,
+  engine: Engine,
+  signal?: AbortSignal,
+): Promise<Result<Inventoried, string> | undefined> {
   if (!engine.mountImage) return undefined;
   let start = performance.now();
   const mounted = await engine.mountImage(reference);
@@ -85,7 +98,7 @@ async function inventoryFromMount(reference: string, engine: Engine): Promise<Re
     const mountSeconds = since(start);
     start = performance.now();
     const inventory = await readInventory(reference, async () =>
-      inventoryOf(await readRootFiles(mounted.value.root, isInventoryFile)),
+      inventoryOf(await readRootFiles(mounted.value.root, isInventoryFile, { signal })),
     );
     if (!inventory.ok) return inventory;
     return ok({
@@ -105,11 +118,13 @@ async function inventoryFromLayers(
   settings: ScanSettings,
 ): Promise<Result<Inventoried, string>> {
   let start = performance.now();
-  const exported = await settings.engine.exportOci(reference, layout);
+  const exported = await settings.engine.exportOci(reference, layout, settings.signal);
   if (!exported.ok) return fail(`${reference}: cannot read the image: ${exported.failure.message}`);
   const exportSeconds = since(start);
   start = performance.now();
-  const inventory = await readInventory(reference, () => inventoryOfLayout(layout, settings.layerCache));
+  const inventory = await readInventory(reference, () =>
+    inventoryOfLayout(layout, settings.layerCache, settings.signal),
+  );
   if (!inventory.ok) return inventory;
   return ok({
     inventory: inventory.value,
@@ -127,27 +142,32 @@ export async function scanImage(reference: string, settings: ScanSettings): Prom
   const dir = await mkdtemp(join(tmpdir(), 'ci-builder-scan-'));
   try {
     const layout = join(dir, 'layout');
+    // Asked while the inventory is read: the digest is the SBOM's subject, not something to wait for.
+    const inspected = settings.engine.inspect(reference);
     const osv = settings.scanner.kind === 'osv';
     const read =
-      (osv ? await inventoryFromMount(reference, settings.engine) : undefined) ??
+      (osv ? await inventoryFromMount(reference, settings.engine, settings.signal) : undefined) ??
       (await inventoryFromLayers(reference, layout, settings));
     if (!read.ok) return read;
     const { inventory, source, seconds } = read.value;
     const start = performance.now();
     const findings =
       settings.scanner.kind === 'osv'
-        ? matchInventory(inventory, settings.scanner.database)
+        ? matchInventory(inventory, settings.scanner.database, settings.languagePackages)
         : await trivyFindings(layout, reference, settings.signal, settings.scanner.command);
     const matchSeconds = since(start);
     const name = imageNameOf(reference);
     const policy = { ignoreUnfixed: settings.ignoreUnfixed, allowed: allowedFor(settings.allowList, name) };
     const { verdict, statuses } = classify(findings, policy);
+    const info = await inspected;
+    const digest = info.ok ? info.value.digest : undefined;
     return ok({
       reference,
       name,
       scanner: settings.scanner.kind,
       verdict,
       inventory,
+      ...(digest ? { digest } : {}),
       findings: findings.map((finding, index) => ({ ...finding, status: statuses[index] ?? 'counted' })),
       source,
       seconds: { ...seconds, match: matchSeconds },

@@ -1,4 +1,7 @@
 import type { Readable } from 'node:stream';
+import { errorMessage } from '../util/errors.js';
+import { lineSafe } from '../util/line-safe.js';
+import { sizeText } from '../util/size-text.js';
 
 export interface TarEntry {
   /** Relative, without a leading `./` or `/`. */
@@ -11,20 +14,47 @@ export interface TarEntry {
 
 export class TarFormatError extends Error {}
 
+/** A member the caller wants is larger than it allows: refused before its bytes are read. */
+export class TarLimitError extends Error {}
+
+export interface TarReadOptions {
+  /** What the stream is, at the start of every error (`layer sha256:…`). */
+  label?: string;
+  /** The largest content read for a wanted file. */
+  maxFileBytes?: (path: string) => number;
+  /** Awaited between members and while skipping: turns the event loop, throws to stop. */
+  pace?: () => Promise<void>;
+}
+
+/** Pax records and GNU long names: a few KiB in any real layer; their content is held whole. */
+const MAX_HEADER_RECORD_BYTES = 1024 * 1024;
+
 /** Buffers a stream's chunks so the reader can take or skip exact byte counts. */
 class ByteQueue {
   private chunks: Buffer[] = [];
   private length = 0;
   private readonly iterator: AsyncIterator<unknown>;
 
-  constructor(stream: Readable) {
+  /** `where` starts the error when the stream itself fails (a gzip cut short, a blob that cannot be read). */
+  constructor(
+    stream: Readable,
+    private readonly where: string,
+  ) {
     this.iterator = stream[Symbol.asyncIterator]();
+  }
+
+  private async next(): Promise<IteratorResult<unknown>> {
+    try {
+      return await this.iterator.next();
+    } catch (error) {
+      throw new TarFormatError(`${this.where}cannot be read to its end (${errorMessage(error)})`);
+    }
   }
 
   /** Whether `count` bytes are (now) buffered; false when the stream ends first. */
   async fill(count: number): Promise<boolean> {
     while (this.length < count) {
-      const next = await this.iterator.next();
+      const next = await this.next();
       if (next.done) return false;
       const chunk = next.value as Buffer;
       this.chunks.push(chunk);
@@ -43,9 +73,10 @@ class ByteQueue {
   }
 
   /** Drops `count` bytes without holding them all at once. */
-  async skip(count: number): Promise<boolean> {
+  async skip(count: number, pace: () => Promise<void>): Promise<boolean> {
     let left = count;
     while (left > 0) {
+      await pace();
       if (this.length === 0 && !(await this.fill(1))) return false;
       const step = Math.min(left, this.length);
       this.take(step);
@@ -110,6 +141,13 @@ function parsePax(data: Buffer): Map<string, string> {
   return records;
 }
 
+const HEADER_RECORDS: Record<string, string> = {
+  L: 'GNU long name',
+  K: 'GNU long link',
+  x: 'pax header',
+  g: 'pax global header',
+};
+
 const KINDS: Record<string, TarEntry['kind']> = {
   '0': 'file',
   '\0': 'file',
@@ -122,33 +160,46 @@ const KINDS: Record<string, TarEntry['kind']> = {
 /**
  * Reads a tar stream (ustar, GNU long names, pax paths), calling `onEntry` for every member and
  * reading the content only of regular files `wanted` accepts: a layer is streamed, never held whole.
+ * Every error is one line starting with the stream's label.
  */
 export async function readTar(
   stream: Readable,
   wanted: (path: string) => boolean,
   onEntry: (entry: TarEntry) => void,
+  options: TarReadOptions = {},
 ): Promise<void> {
-  const queue = new ByteQueue(stream);
+  const where = options.label === undefined ? '' : `${options.label}: `;
+  const pace = options.pace ?? (() => Promise.resolve());
+  const queue = new ByteQueue(stream, where);
   let longName: string | undefined;
   let longLink: string | undefined;
   let pax = new Map<string, string>();
   try {
     for (;;) {
+      await pace();
       if (!(await queue.fill(BLOCK))) {
-        if (queue.buffered > 0) throw new TarFormatError('tar stream ends inside a header');
+        if (queue.buffered > 0) throw new TarFormatError(`${where}tar stream ends inside a header`);
         return;
       }
       const header = queue.take(BLOCK);
       if (header.every((byte) => byte === 0)) return;
-      if (!checksumMatches(header)) throw new TarFormatError('not a tar stream (a header checksum does not match)');
+      if (!checksumMatches(header)) {
+        throw new TarFormatError(`${where}not a tar stream (a header checksum does not match)`);
+      }
       const type = String.fromCharCode(header[156] ?? 0);
       const size = pax.has('size') ? Number(pax.get('size')) : number(header, 124, 12);
+      if (!Number.isSafeInteger(size) || size < 0) throw new TarFormatError(`${where}a member's size is not a size`);
       const padded = Math.ceil(size / BLOCK) * BLOCK;
       const readBody = async (): Promise<Buffer> => {
-        if (!(await queue.fill(padded))) throw new TarFormatError('tar stream ends inside a member');
+        if (!(await queue.fill(padded))) throw new TarFormatError(`${where}tar stream ends inside a member`);
         return queue.take(padded).subarray(0, size);
       };
-      if (type === 'L' || type === 'K' || type === 'x' || type === 'g') {
+      const record = HEADER_RECORDS[type];
+      if (record !== undefined) {
+        if (size > MAX_HEADER_RECORD_BYTES) {
+          const limit = sizeText(MAX_HEADER_RECORD_BYTES);
+          throw new TarLimitError(`${where}a ${record} of ${sizeText(size)}, more than the ${limit} allowed`);
+        }
         const body = await readBody();
         if (type === 'L') longName = body.toString('utf8').replace(/\0+$/, '');
         if (type === 'K') longLink = body.toString('utf8').replace(/\0+$/, '');
@@ -165,9 +216,14 @@ export async function readTar(
       longLink = undefined;
       pax = new Map();
       if (kind === 'file' && wanted(path)) {
+        const limit = options.maxFileBytes?.(path) ?? Number.POSITIVE_INFINITY;
+        if (size > limit) {
+          const shown = lineSafe(path);
+          throw new TarLimitError(`${where}${shown} is ${sizeText(size)}, more than the ${sizeText(limit)} allowed`);
+        }
         onEntry({ path, kind, linkTarget, content: await readBody() });
       } else {
-        if (!(await queue.skip(padded))) throw new TarFormatError('tar stream ends inside a member');
+        if (!(await queue.skip(padded, pace))) throw new TarFormatError(`${where}tar stream ends inside a member`);
         onEntry({ path, kind, linkTarget: kind === 'hardlink' ? normalise(linkTarget) : linkTarget });
       }
     }

@@ -1,5 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { inflateRawSync } from 'node:zlib';
+import { lineSafe } from '../util/line-safe.js';
+import { MiB, readInputBytes } from '../util/read-input.js';
+import { sizeText } from '../util/size-text.js';
 
 /** One member of a zip archive, read on demand. */
 export interface ZipEntry {
@@ -19,17 +21,39 @@ const MAX32 = 0xffffffff;
 
 export class ZipFormatError extends Error {}
 
+/** What one archive may make this process hold: a few KiB of deflate can claim or inflate to gigabytes. */
+export interface ZipLimits {
+  maxEntries: number;
+  /** Per member, by what it really inflates to, whatever its header says. */
+  maxEntryBytes: number;
+  /** All members together, counted as they are inflated. */
+  maxTotalBytes: number;
+}
+
+/**
+ * Sized for OSV's per-ecosystem dumps: the largest records (a kernel advisory listing every affected
+ * version of every release) are a few MiB, the largest dumps hold a few hundred thousand records, and
+ * more than 2 GiB of record text would not fit Node's default heap once parsed anyway.
+ */
+export const ZIP_LIMITS: ZipLimits = { maxEntries: 2_000_000, maxEntryBytes: 32 * MiB, maxTotalBytes: 2048 * MiB };
+
+/** Largest archive file read: it is held whole while its members are read. */
+export const MAX_ZIP_FILE_BYTES = 1024 * MiB;
+
 /**
  * The members of a zip archive (stored or deflated; zip64 included, as archives of more
  * than 65,535 advisories need), from its central directory.
  */
-export async function readZip(path: string): Promise<ZipEntry[]> {
-  return zipEntries(await readFile(path), path);
+export async function readZip(path: string, limits: ZipLimits = ZIP_LIMITS): Promise<ZipEntry[]> {
+  return zipEntries(await readInputBytes(path, { what: 'zip archive', maxBytes: MAX_ZIP_FILE_BYTES }), path, limits);
 }
 
-export function zipEntries(data: Buffer, label = 'zip'): ZipEntry[] {
+export function zipEntries(data: Buffer, label = 'zip', limits: ZipLimits = ZIP_LIMITS): ZipEntry[] {
   const fail = (why: string): never => {
     throw new ZipFormatError(`${label}: not a readable zip archive (${why})`);
+  };
+  const refuse = (why: string): never => {
+    throw new ZipFormatError(`${label}: ${why}`);
   };
   const end = findEndOfDirectory(data) ?? fail('no end of central directory');
   let count = data.readUInt16LE(end + 10);
@@ -46,6 +70,8 @@ export function zipEntries(data: Buffer, label = 'zip'): ZipEntry[] {
     directoryOffset = Number(data.readBigUInt64LE(zip64End + 48));
   }
   if (directoryOffset + directorySize > data.length) fail('central directory past the end');
+  if (count > limits.maxEntries) refuse(`${count} members, more than the ${limits.maxEntries} an archive may hold`);
+  let inflatedTotal = 0;
   const entries: ZipEntry[] = [];
   let at = directoryOffset;
   for (let index = 0; index < count; index++) {
@@ -59,6 +85,7 @@ export function zipEntries(data: Buffer, label = 'zip'): ZipEntry[] {
     const commentLength = data.readUInt16LE(at + 32);
     let localOffset = data.readUInt32LE(at + 42);
     const name = data.toString(flags & 0x800 ? 'utf8' : 'latin1', at + 46, at + 46 + nameLength);
+    const shown = lineSafe(name);
     // zip64 sizes and offset stand in the extra field, in this order, only for fields that overflowed.
     const extra = data.subarray(at + 46 + nameLength, at + 46 + nameLength + extraLength);
     for (let field = 0; field + 4 <= extra.length;) {
@@ -67,6 +94,8 @@ export function zipEntries(data: Buffer, label = 'zip'): ZipEntry[] {
       if (id === ZIP64_EXTRA) {
         let value = field + 4;
         const next = () => {
+          if (value + 8 > Math.min(field + 4 + length, extra.length))
+            fail(`${shown}: its zip64 extra field is cut short`);
           const read = Number(extra.readBigUInt64LE(value));
           value += 8;
           return read;
@@ -79,8 +108,8 @@ export function zipEntries(data: Buffer, label = 'zip'): ZipEntry[] {
     }
     at += 46 + nameLength + extraLength + commentLength;
     if (name.endsWith('/')) continue;
-    if (method !== 0 && method !== 8) fail(`${name}: compression method ${method} is neither stored nor deflate`);
-    if (flags & 0x1) fail(`${name} is encrypted`);
+    if (method !== 0 && method !== 8) fail(`${shown}: compression method ${method} is neither stored nor deflate`);
+    if (flags & 0x1) fail(`${shown} is encrypted`);
     const entrySize = size;
     const entryCompressed = compressedSize;
     const entryOffset = localOffset;
@@ -89,17 +118,42 @@ export function zipEntries(data: Buffer, label = 'zip'): ZipEntry[] {
       size: entrySize,
       read: () => {
         const headerPresent = entryOffset + 30 <= data.length && data.readUInt32LE(entryOffset) === LOCAL_HEADER;
-        if (!headerPresent) fail(`${name}: local header is damaged`);
+        if (!headerPresent) fail(`${shown}: local header is damaged`);
         const start = entryOffset + 30 + data.readUInt16LE(entryOffset + 26) + data.readUInt16LE(entryOffset + 28);
         const raw = data.subarray(start, start + entryCompressed);
-        if (raw.length !== entryCompressed) fail(`${name} is cut short`);
-        const content = method === 0 ? raw : inflateRawSync(raw);
-        if (content.length !== entrySize) fail(`${name} inflates to ${content.length} bytes, not ${entrySize}`);
+        if (raw.length !== entryCompressed) fail(`${shown} is cut short`);
+        if (entrySize > limits.maxEntryBytes) {
+          refuse(
+            `${shown} is ${sizeText(entrySize)}, more than the ${sizeText(limits.maxEntryBytes)} a member may hold`,
+          );
+        }
+        const content = method === 0 ? raw : inflateAtMost(raw, entrySize, shown, refuse);
+        if (content.length !== entrySize) fail(`${shown} inflates to ${content.length} bytes, not ${entrySize}`);
+        inflatedTotal += content.length;
+        if (inflatedTotal > limits.maxTotalBytes) {
+          const limit = sizeText(limits.maxTotalBytes);
+          refuse(`${shown}: the members inflate to more than the ${limit} an archive may hold`);
+        }
         return content;
       },
     });
   }
   return entries;
+}
+
+/**
+ * Inflates no further than the declared size: the header's claim bounds the work, and a member
+ * that inflates past it is refused the moment it does, not once it has filled memory.
+ */
+function inflateAtMost(raw: Buffer, declared: number, name: string, refuse: (why: string) => never): Buffer {
+  try {
+    return inflateRawSync(raw, { maxOutputLength: Math.max(1, declared) });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ERR_BUFFER_TOO_LARGE')
+      return refuse(`${name} inflates past the ${sizeText(declared)} its header declares`);
+    return refuse(`${name} does not inflate (${(error as Error).message})`);
+  }
 }
 
 /** The end record sits in the last 22 bytes plus a comment of at most 65,535 bytes. */

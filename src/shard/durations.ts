@@ -1,7 +1,11 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { SUMMARY_LIMITS } from '../report/summary.js';
 import { UsageError } from '../util/errors.js';
+import { parseJsonInput } from '../util/json-input.js';
+import { firstIssue } from '../util/key-path.js';
+import { readInputTextSync } from '../util/read-input.js';
 
 const SUMMARY = 'summary.json';
 /** Run folders sit at the runs root, or at `<pipeline>/<distro>/<set>/` under it. */
@@ -27,9 +31,10 @@ export interface RecordedTimings {
   seconds: Map<string, number>;
 }
 
-function timingsOf(file: string, raw: unknown): RecordedTimings | undefined {
-  const parsed = timingsSchema.safeParse(raw);
-  if (!parsed.success) return undefined;
+/** A summary's timings, or the key at fault: regular file, capped (a FIFO would hang the plan), JSON placed not quoted. */
+function readTimingsFile(file: string): RecordedTimings | { where: string; problem: string } {
+  const parsed = timingsSchema.safeParse(parseJsonInput(readInputTextSync(file, SUMMARY_LIMITS), file, 'run summary'));
+  if (!parsed.success) return firstIssue(parsed.error);
   const seconds = new Map<string, number>();
   for (const [name, record] of Object.entries(parsed.data.images)) {
     if (record.status === 'built' && record.build_seconds !== undefined) seconds.set(name, record.build_seconds);
@@ -40,15 +45,20 @@ function timingsOf(file: string, raw: unknown): RecordedTimings | undefined {
 /** A --durations-from argument: a run folder or its summary.json; a missing or damaged one is bad input. */
 export function readTimings(path: string): RecordedTimings {
   const file = existsSync(path) && statSync(path).isDirectory() ? join(path, SUMMARY) : path;
-  let raw: unknown;
+  let timings: ReturnType<typeof readTimingsFile>;
   try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
+    timings = readTimingsFile(file);
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code ?? 'not JSON';
-    throw new UsageError(`--durations-from ${path}: no readable run summary at ${file} (${reason})`);
+    if (error instanceof UsageError)
+      throw new UsageError(`--durations-from ${path}: no readable run summary: ${error.message}`);
+    throw error;
   }
-  const timings = timingsOf(file, raw);
-  if (timings === undefined) throw new UsageError(`--durations-from ${path}: ${file} is not a run summary`);
+  if ('problem' in timings) {
+    const { where, problem } = timings;
+    throw new UsageError(
+      `--durations-from ${path}: ${file} is not a run summary: ${where || '(top level)'}: ${problem}`,
+    );
+  }
   return timings;
 }
 
@@ -65,8 +75,8 @@ export function findTimings(root: string): RecordedTimings[] {
     for (const entry of entries) {
       if (entry.isFile() && entry.name === SUMMARY) {
         try {
-          const timings = timingsOf(join(dir, SUMMARY), JSON.parse(readFileSync(join(dir, SUMMARY), 'utf8')));
-          if (timings) found.push(timings);
+          const timings = readTimingsFile(join(dir, SUMMARY));
+          if (!('problem' in timings)) found.push(timings);
         } catch {
           // Not a summary worth weighing shards by.
         }

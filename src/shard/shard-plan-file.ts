@@ -1,6 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { UsageError, errorCodeOrMessage } from '../util/errors.js';
+import { UsageError } from '../util/errors.js';
+import { parseJsonInput } from '../util/json-input.js';
+import { firstIssue } from '../util/key-path.js';
+import { MiB, readInputTextSync } from '../util/read-input.js';
 import type { Partition } from './partition.js';
 
 /** Which of how many shards a run is: `2/3` is { index: 2, count: 3 }. */
@@ -61,24 +63,24 @@ export interface ShardOwners {
   ownerOf: ReadonlyMap<string, number>;
 }
 
+/** A plan names every image once: kilobytes, a few MiB for the largest trees. */
+const SHARD_PLAN_LIMITS = { what: 'shard plan', maxBytes: 16 * MiB } as const;
+
 export function readShardPlanFile(file: string): ShardOwners {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new UsageError(`--shard-plan ${file}: cannot be read (${errorCodeOrMessage(error)})`);
-  }
   let json: unknown;
   try {
-    json = JSON.parse(text);
-  } catch {
-    throw new UsageError(`--shard-plan ${file}: not JSON (expected the output of shard plan --json)`);
+    json = parseJsonInput(
+      readInputTextSync(file, SHARD_PLAN_LIMITS),
+      file,
+      'shard plan (the output of shard plan --json)',
+    );
+  } catch (error) {
+    throw error instanceof UsageError ? new UsageError(`--shard-plan ${error.message}`) : error;
   }
   const parsed = planFileSchema.safeParse(json);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue?.path.join('.') || '(top level)';
-    throw new UsageError(`--shard-plan ${file}: ${where}: ${issue?.message ?? 'not a shard plan'}`);
+    const { where, problem } = firstIssue(parsed.error);
+    throw new UsageError(`--shard-plan ${file}: ${where || '(top level)'}: ${problem}`);
   }
   const { shards, distro } = parsed.data;
   const ownerOf = new Map<string, number>();

@@ -31,7 +31,8 @@ export function combineRuns(runs: readonly RunRollout[]): DistroRollout[] {
       const both = `${other.tag} (${other.label}) and ${run.tag} (${run.label})`;
       throw new UsageError(`two runs for ${run.distroKey} at different tags: ${both}; give the runs of one tag`);
     }
-    byDistro.set(run.distroKey, [...group, run]);
+    group.push(run);
+    byDistro.set(run.distroKey, group);
   }
   return [...byDistro.values()].map(combineDistro);
 }
@@ -41,7 +42,8 @@ function combineDistro(group: readonly RunRollout[]): DistroRollout {
   if (first === undefined) throw new Error('a distro without runs');
   const present = new Set(group.flatMap((run) => run.present));
   const missing = [...new Set(group.flatMap((run) => run.failed))].filter((name) => !present.has(name)).sort();
-  const unselected = first.notMatched.filter((name) => others.every((run) => run.notMatched.includes(name)));
+  const notMatchedBy = others.map((run) => new Set(run.notMatched));
+  const unselected = first.notMatched.filter((name) => notMatchedBy.every((names) => names.has(name)));
   const full = unselected.length === 0;
   if (full && missing.length > 0) {
     const problem = `a build of every image with ${missing.length} failed (${listed(missing)})`;

@@ -1,8 +1,12 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { PIPELINE_SUMMARY } from '../pipeline/artifacts.js';
+import { SUMMARY_LIMITS } from '../report/summary.js';
 import { ConfigError, UsageError } from '../util/errors.js';
+import { parseJsonInputPaced } from '../util/json-input.js';
+import { pacer } from '../util/pace.js';
+import { readInputText } from '../util/read-input.js';
 
 const RUN_SUMMARY = 'summary.json';
 
@@ -28,21 +32,20 @@ const pipelineSchema = z.looseObject({
   ),
 });
 
-function readJson(file: string, what: string): unknown {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8'));
-  } catch (error) {
-    const reason = (error as Error).message.split('\n')[0] ?? '';
-    throw new ConfigError(file, '', `not a readable JSON ${what} (${reason})`);
-  }
+/**
+ * A summary file: a regular file within the size limit (a FIFO would hang the command), parsed a piece at a
+ * time with its nesting capped, its errors placed, never quoted; `pace` throws once interrupted.
+ */
+async function readJson(file: string, what: string, pace: () => Promise<void>): Promise<unknown> {
+  return parseJsonInputPaced(await readInputText(file, { ...SUMMARY_LIMITS, what }), file, what, pace);
 }
 
 /**
  * Every run of a pipeline, from the summaries it wrote inline. A run that left no summary (it could
  * not start) makes the pipeline's tag unsafe to infer from: refused, its run folders can still be given.
  */
-function pipelineRuns(file: string): SummarySource[] {
-  const parsed = pipelineSchema.safeParse(readJson(file, 'pipeline summary'));
+async function pipelineRuns(file: string, pace: () => Promise<void>): Promise<SummarySource[]> {
+  const parsed = pipelineSchema.safeParse(await readJson(file, 'pipeline summary', pace));
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const key = issue?.path.map(String).join('.') ?? '';
@@ -75,8 +78,8 @@ function nestedSummaries(dir: string): string[] {
   return files.sort();
 }
 
-function fileSource(file: string): SummarySource {
-  return { file, keyPath: '', label: file, raw: readJson(file, 'summary') };
+async function fileSource(file: string, pace: () => Promise<void>): Promise<SummarySource> {
+  return { file, keyPath: '', label: file, raw: await readJson(file, 'run summary', pace) };
 }
 
 /**
@@ -84,20 +87,23 @@ function fileSource(file: string): SummarySource {
  * artifacts folder (its pipeline-summary.json), a folder of run folders one or two levels down
  * (`<distro>/<set>/`), or a summary.json or pipeline-summary.json itself.
  */
-export function runSummaries(runs: readonly string[]): SummarySource[] {
+export async function runSummaries(runs: readonly string[], signal?: AbortSignal): Promise<SummarySource[]> {
+  const pace = pacer(signal);
   const sources: SummarySource[] = [];
   for (const run of runs) {
     const path = resolve(run);
     if (!existsSync(path)) throw new UsageError(`--run ${run}: no such file or folder`);
-    if (statSync(path).isFile()) {
+    // Anything but a folder is read as a summary file: a FIFO or a device is refused there, by its kind.
+    if (!statSync(path).isDirectory()) {
       const isPipeline = basename(path) === PIPELINE_SUMMARY;
-      sources.push(...(isPipeline ? pipelineRuns(path) : [fileSource(path)]));
-    } else if (existsSync(join(path, RUN_SUMMARY))) sources.push(fileSource(join(path, RUN_SUMMARY)));
-    else if (existsSync(join(path, PIPELINE_SUMMARY))) sources.push(...pipelineRuns(join(path, PIPELINE_SUMMARY)));
-    else {
+      sources.push(...(isPipeline ? await pipelineRuns(path, pace) : [await fileSource(path, pace)]));
+    } else if (existsSync(join(path, RUN_SUMMARY))) sources.push(await fileSource(join(path, RUN_SUMMARY), pace));
+    else if (existsSync(join(path, PIPELINE_SUMMARY))) {
+      sources.push(...(await pipelineRuns(join(path, PIPELINE_SUMMARY), pace)));
+    } else {
       const nested = nestedSummaries(path);
       if (nested.length === 0) throw new UsageError(`--run ${run}: no summary.json in it nor in its sub-folders`);
-      sources.push(...nested.map(fileSource));
+      for (const file of nested) sources.push(await fileSource(file, pace));
     }
   }
   return sources;

@@ -1,3 +1,4 @@
+import { Pace } from '../util/pace.js';
 import { combineRuns } from './combine.js';
 import type { TagChange } from './edit.js';
 import { DEFAULT_KEY, tagKeysOfImage } from './naming.js';
@@ -13,9 +14,13 @@ export interface UpdatePlan {
 /**
  * What the runs change, once the runs of each distro are combined: a full rollout sets
  * `openstack` for its distro; a partial one sets the tag keys of the images built (dnsmasq →
- * ironic_dnsmasq…).
+ * ironic_dnsmasq…). A run of many images is a long loop: it keeps to the pace (and its signal).
  */
-export function planUpdate(tags: KollaImageTags, runs: readonly RunRollout[]): UpdatePlan {
+export async function planUpdate(
+  tags: KollaImageTags,
+  runs: readonly RunRollout[],
+  pace = new Pace(),
+): Promise<UpdatePlan> {
   const rollouts = combineRuns(runs);
   const wanted = new Map<string, TagChange>();
   const want = (key: string, distro: string, to: string) => {
@@ -27,12 +32,14 @@ export function planUpdate(tags: KollaImageTags, runs: readonly RunRollout[]): U
     if (rollout.full) {
       want(DEFAULT_KEY, rollout.distroKey, rollout.tag);
       for (const [key, byKeyDistro] of Object.entries(tags)) {
+        await pace.step();
         const tag = byKeyDistro[rollout.distroKey];
         if (key === DEFAULT_KEY || tag === undefined || tag === rollout.tag) continue;
         stillOverriding.push({ key, distro: rollout.distroKey, tag });
       }
     } else {
       for (const image of rollout.images) {
+        await pace.step();
         for (const key of tagKeysOfImage(image)) want(key, rollout.distroKey, rollout.tag);
       }
     }

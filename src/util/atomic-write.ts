@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, unlink } from 'node:fs/promises';
+import { mkdir, open, rename, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 export interface AtomicWriteOptions {
@@ -12,10 +12,11 @@ export interface AtomicWriteOptions {
  * is at the destination is replaced, never written through: a symbolic link there (planted in a
  * run folder, say) is replaced by the file and cannot send the content elsewhere. Callers that
  * mean to write where a link points resolve it first. The mode is set exactly, umask aside.
+ * The data may come in chunks (a copy streamed, not held whole).
  */
 export async function writeFileAtomic(
   path: string,
-  data: string | Uint8Array,
+  data: string | Uint8Array | AsyncIterable<Uint8Array>,
   mode = 0o644,
   options: AtomicWriteOptions = {},
 ): Promise<void> {
@@ -25,7 +26,7 @@ export async function writeFileAtomic(
   const handle = await open(temporary, 'wx', 0o600);
   try {
     try {
-      await handle.writeFile(data);
+      await writeFile(handle, data);
       const { owner } = options;
       if (owner !== undefined) await handle.chown(owner.uid, owner.gid).catch(ignoreNotPermitted);
       await handle.chmod(mode);

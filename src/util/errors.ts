@@ -19,6 +19,15 @@ export class WorkFailedError extends Error {
   }
 }
 
+/** The command stopped because of SIGINT or SIGTERM: exit 130, and nothing to add to what was said. */
+export class InterruptedError extends Error {
+  readonly exitCode = 130;
+  constructor() {
+    super('interrupted');
+    this.name = 'InterruptedError';
+  }
+}
+
 /** A config file that is missing, unparsable or has a value of the wrong shape. */
 export class ConfigError extends UsageError {
   constructor(

@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Secrets } from '../config/secrets-schema.js';
+import { blobPath, ImageLayoutError, readLayoutDocument } from '../util/oci-layout.js';
 import { searchBlob } from './needle-search.js';
 
 export interface SecretNeedle {
@@ -42,28 +42,23 @@ export function credentialNeedles(secrets: Secrets): SecretNeedle[] {
   ];
 }
 
-interface OciIndex {
-  manifests: Array<{ digest: string }>;
-}
-interface OciManifest {
-  config: { digest: string };
-  layers: Array<{ digest: string }>;
-}
-
 /** Searches an OCI image layout (index → manifest → config and every layer) for the needles. */
 export async function findSecretsInOciLayout(dir: string, needles: readonly SecretNeedle[]): Promise<Finding[]> {
-  const blob = (digest: string) => join(dir, 'blobs', ...digest.split(':'));
-  const index = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8')) as OciIndex;
+  const blob = (digest: string) => blobPath(dir, digest);
+  const index = await readLayoutDocument(join(dir, 'index.json'));
   const buffers = needles.map((needle) => Buffer.from(needle.value));
   const findings: Finding[] = [];
   const record = (where: string, hits: Set<number>) => {
     for (const hit of hits) findings.push({ where, form: needles[hit]?.description ?? '' });
   };
-  for (const entry of index.manifests) {
+  for (const entry of index.manifests ?? []) {
     record(`manifest ${entry.digest}`, await searchBlob(blob(entry.digest), buffers));
-    const manifest = JSON.parse(await readFile(blob(entry.digest), 'utf8')) as OciManifest;
+    const manifest = await readLayoutDocument(blob(entry.digest));
+    if (manifest.config === undefined) throw new ImageLayoutError(`${blob(entry.digest)}: no config in the manifest`);
     record('image config (labels, environment, history)', await searchBlob(blob(manifest.config.digest), buffers));
-    for (const layer of manifest.layers) record(`layer ${layer.digest}`, await searchBlob(blob(layer.digest), buffers));
+    for (const layer of manifest.layers ?? []) {
+      record(`layer ${layer.digest}`, await searchBlob(blob(layer.digest), buffers));
+    }
   }
   return findings;
 }

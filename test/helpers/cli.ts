@@ -42,3 +42,18 @@ export function startCli(
 export function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
   return startCli(args, options).done;
 }
+
+/** runCli for a command that might hang on its input: killed after `timeoutMs`, its result then has code null. */
+export async function runCliBounded(
+  args: readonly string[],
+  options: CliOptions = {},
+  timeoutMs = 30_000,
+): Promise<CliResult> {
+  const { child, done } = startCli(args, options);
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  try {
+    return await done;
+  } finally {
+    clearTimeout(timer);
+  }
+}

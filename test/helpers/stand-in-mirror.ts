@@ -22,12 +22,20 @@ export interface StandInMirror {
   stop(): Promise<void>;
 }
 
+export interface StandInMirrorOptions {
+  /**
+   * Compress answers for clients that accept gzip, as nginx does with `gzip on` for its gzip_types:
+   * Content-Encoding: gzip, Vary: Accept-Encoding, no Content-Length, and a weak ETag.
+   */
+  gzip?: boolean;
+}
+
 /**
  * A package mirror on loopback serving a folder as a web server does: ETag (a digest of the
  * content) and Last-Modified (the file's time) on every answer, 304 to a matching
  * If-None-Match or If-Modified-Since, HEAD, 404 for what is not there. It records every request.
  */
-export async function startStandInMirror(root: string): Promise<StandInMirror> {
+export async function startStandInMirror(root: string, options: StandInMirrorOptions = {}): Promise<StandInMirror> {
   const requests: MirrorRequest[] = [];
   const server = http.createServer((request, response) => {
     const path = decodeURIComponent((request.url ?? '/').split('?')[0] ?? '/');
@@ -58,6 +66,11 @@ export async function startStandInMirror(root: string): Promise<StandInMirror> {
         ? ifNoneMatch.split(',').some((tag) => tag.trim() === etag)
         : ifModifiedSince !== undefined && Math.floor(modified.getTime() / 1000) * 1000 <= Date.parse(ifModifiedSince);
     if (unchanged) return answer(304, validators);
+    if (options.gzip && /\bgzip\b/.test(request.headers['accept-encoding'] ?? '')) {
+      const encoded = { etag: `W/${etag}`, 'last-modified': lastModified, vary: 'Accept-Encoding' };
+      const type = { 'content-type': 'application/octet-stream', 'content-encoding': 'gzip' };
+      return answer(200, { ...encoded, ...type }, gzipSync(content));
+    }
     answer(
       200,
       { ...validators, 'content-type': 'application/octet-stream', 'content-length': content.length },

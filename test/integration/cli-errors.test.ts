@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { chownSync, existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { runCli, startCli } from '../helpers/cli.js';
 import { aliasBomb } from '../helpers/alias-bomb.js';
+import { rawZip, zeroBomb } from '../helpers/zip-builder.js';
 import { freePort, projectRoot, temporaryDir, writeTree } from '../helpers/index.js';
 
 const goodConfig = `release: zed
@@ -419,8 +420,62 @@ describe('config and secrets files', () => {
     assert.ok(!existsSync(join(dir, '.ci-builder')), 'no run was started');
   });
 
+  it('a config value longer than allowed (a 5 MB maintainer) names the file and the key, and renders nothing', async () => {
+    const dir = workspace({ 'etc/config.yml': `${goodConfig}maintainer: "${'m'.repeat(5 * 1024 * 1024)}"\n` });
+    const out = join(dir, 'rendered');
+    const result = await runCli(['--config', join(dir, 'etc'), 'images', 'render', '--out', out], { cwd: dir });
+    assertOneLineError(result, /etc\/config\.yml: maintainer: at most 256 characters$/);
+    assert.ok(!existsSync(out), 'nothing rendered');
+  });
+
   it('the bundled configuration still shows', async () => {
     const result = await runCli(['config', 'show'], { cwd: temporaryDir() });
     assert.equal(result.code, 0, result.stderr);
+  });
+});
+
+describe('a vulnerability database that is bad input', () => {
+  const image = `localhost/ci-builder-cli-errors-scan:${Date.now()}`;
+  const storage = ['--storage-driver', 'overlay'];
+  before(() => {
+    const container = execFileSync('buildah', [...storage, 'from', 'scratch'], { encoding: 'utf8' }).trim();
+    execFileSync('buildah', [...storage, 'commit', '--quiet', container, image]);
+    execFileSync('buildah', [...storage, 'rm', container]);
+  });
+  after(() => execFileSync('buildah', [...storage, 'rmi', image]));
+
+  it('a malformed record, a zip bomb or a zip64 field cut short: exit 2, one line naming file, member and field', async () => {
+    const dir = workspace();
+    const data = (text: string) => ({ data: Buffer.from(text), method: 0 as const, declaredSize: text.length });
+    const zip64 = Buffer.from([0x01, 0x00, 0x04, 0x00, 0, 0, 0, 0]);
+    const inputs: Array<[string, Buffer | string, RegExp]> = [
+      [
+        'record.json',
+        '{"id":"DSA-1-1","affected":[{"ranges":"ECOSYSTEM"}]}',
+        /record\.json: OSV record DSA-1-1: record\.affected\[0\]\.ranges is not a list$/,
+      ],
+      [
+        'bomb.zip',
+        rawZip([{ name: 'DSA-2-1.json', data: zeroBomb(64), declaredSize: 100 }]),
+        /bomb\.zip: DSA-2-1\.json inflates past the 100 bytes its header declares$/,
+      ],
+      [
+        'zip64.zip',
+        rawZip([{ name: 'DSA-3-1.json', ...data('{}'), declaredSize: 0xffffffff, extra: zip64 }]),
+        /zip64\.zip: not a readable zip archive \(DSA-3-1\.json: its zip64 extra field is cut short\)$/,
+      ],
+      [
+        'deep.json',
+        `${'['.repeat(100_000)}${']'.repeat(100_000)}`,
+        /deep\.json: nested deeper than the 64 levels allowed/,
+      ],
+    ];
+    for (const [name, content, expected] of inputs) {
+      writeFileSync(join(dir, name), content);
+      const out = join(dir, `out-${name}`);
+      const args = ['--config', join(dir, 'etc'), 'scan', '--osv-db', join(dir, name), '--out', out, image];
+      assertOneLineError(await runCli(args, { cwd: dir }), expected);
+      assert.ok(!existsSync(out), 'no report written');
+    }
   });
 });

@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { RunSummary } from '../../src/report/summary.js';
@@ -12,6 +10,7 @@ import { startFaultProxy } from '../helpers/fault-proxy.js';
 import { projectRoot, temporaryDir, writeTree } from '../helpers/files.js';
 import { waitFor } from '../helpers/ports.js';
 import { startRegistry } from '../helpers/registry.js';
+import { startStalledSource } from '../helpers/stalled-source.js';
 import {
   type BuildContainer,
   listeningPorts,
@@ -250,16 +249,8 @@ describe('interrupting a run', { timeout: 60 * 60_000 }, () => {
 
   it('while planning: a url source whose server stalls mid-body', async () => {
     const marker = markerFor('source');
-    let requested: () => void = () => undefined;
-    const asked = new Promise<void>((resolve) => (requested = resolve));
-    const server = http.createServer((_request, response) => {
-      response.writeHead(200, { 'content-type': 'application/gzip', 'content-length': String(10 * 1024 * 1024) });
-      response.write(Buffer.alloc(4096));
-      requested();
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-    stops.push(() => new Promise((resolve) => (server.closeAllConnections(), server.close(() => resolve()))));
-    const { port } = server.address() as AddressInfo;
+    const source = await startStalledSource();
+    stops.push(source.stop);
     const cache = temporaryDir('ci-builder-interrupt-cache-');
     const overlay = writeTree(temporaryDir(), {
       'stalled/Dockerfile.j2': 'FROM {{ namespace }}/{{ image_prefix }}base:{{ tag }}\nADD stalled-archive /src\n',
@@ -267,10 +258,10 @@ describe('interrupting a run', { timeout: 60 * 60_000 }, () => {
     const { summary } = await interruptBuild({
       name: 'interrupt-source',
       marker,
-      config: `${bundledConfig}\nsources:\n  stalled: { type: url, location: 'http://127.0.0.1:${port}/s.tgz' }\n`,
+      config: `${bundledConfig}\nsources:\n  stalled: { type: url, location: '${source.url}' }\n`,
       args: ['--images-dir', overlay, '^stalled$'],
       env: { CI_BUILDER_CACHE_DIR: cache },
-      ready: () => asked,
+      ready: () => source.asked,
     });
     assert.equal(summary.built.length, 0);
     const scratch = join(cache, 'sources', 'tmp');

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { OsvRecord } from '../../src/scan/osv-record.js';
 import { runCli } from '../helpers/cli.js';
+import { assertValidCycloneDx } from '../helpers/cyclonedx-schema.js';
 import { projectRoot, temporaryDir, writeTree } from '../helpers/files.js';
 import { CRITICAL_VECTOR, osvRecord } from '../helpers/osv-fixture.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
@@ -175,6 +176,11 @@ describe('the pipeline: build, scan, gate and push with buildah and a real regis
     for (const file of ['summary.json', 'report.html', 'build.log', 'logs/pipe-high.log', 'scan/pipe-high.cdx.json'])
       assert.ok(existsSync(join(overcloud, file)), file);
     assert.ok(existsSync(join(artifacts, 'debian', 'seed', 'scan', 'pipe-seed.json')));
+    for (const set of ['overcloud', 'seed']) {
+      const scanDir = join(artifacts, 'debian', set, 'scan');
+      for (const file of readdirSync(scanDir).filter((name) => name.endsWith('.cdx.json')))
+        await assertValidCycloneDx(readFileSync(join(scanDir, file), 'utf8'));
+    }
     type Scanned = { name: string; verdict: string; counts: Record<string, number>; allowed: number };
     const runSummary = JSON.parse(readFileSync(join(overcloud, 'summary.json'), 'utf8')) as {
       scanned: Scanned[];

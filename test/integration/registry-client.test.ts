@@ -4,8 +4,13 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { RegistryClient, RegistryError, sha256Digest } from '../../src/registry/client.js';
 import { parseChallenge } from '../../src/registry/challenge.js';
-import { copyImage } from '../../src/registry/copy.js';
-import { RegistryAuthError, RegistryConnectionError, RegistryNotFoundError } from '../../src/registry/errors.js';
+import { copyImage, MAX_INDEX_DEPTH } from '../../src/registry/copy.js';
+import {
+  RegistryAuthError,
+  RegistryConnectionError,
+  RegistryNotFoundError,
+  RegistryProtocolError,
+} from '../../src/registry/errors.js';
 import { OCI_INDEX, OCI_MANIFEST } from '../../src/registry/media-types.js';
 import { pushTwoLayerImage, startRegistry, type TestRegistry } from '../helpers/registry.js';
 
@@ -93,6 +98,30 @@ describe("the registry client against Debian's docker-registry with htpasswd", (
     assert.equal((await client.headManifest('rel/multi', amd.digest))?.digest, amd.digest);
     assert.equal((await client.headManifest('rel/multi', arm.digest))?.digest, arm.digest);
     assert.ok((await client.getRawManifest('rel/multi', 'both')).bytes.equals(index));
+  });
+
+  it('refuses indexes nested deeper than images nest, before putting anything, and copies a chain it allows', async () => {
+    const client = clientFor(registry);
+    const leaf = await pushTwoLayerImage(client, 'dev/deep', 'leaf', 'deep');
+    // level1 holds the image, level2 holds level1, and so on: the registry takes any chain.
+    let child = { mediaType: OCI_MANIFEST, digest: leaf.digest, size: leaf.manifest.length };
+    const top = MAX_INDEX_DEPTH + 1;
+    for (let level = 1; level <= top; level++) {
+      const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [child] }));
+      const digest = await client.putManifest('dev/deep', `level${level}`, index, OCI_INDEX);
+      child = { mediaType: OCI_INDEX, digest, size: index.length };
+    }
+    await assert.rejects(copyImage(client, 'dev/deep', 'rel/deep', `level${top}`), (error: unknown) => {
+      assert.ok(error instanceof RegistryProtocolError, String(error));
+      const limit = `indexes nest more than ${MAX_INDEX_DEPTH} deep; not followed further`;
+      assert.equal(error.message, `dev/deep:level${top}: ${limit}`);
+      return true;
+    });
+    assert.equal(await client.headManifest('rel/deep', leaf.digest), undefined, 'nothing was put');
+    for (const layer of leaf.layers) assert.equal(await client.hasBlob('rel/deep', layer), false, 'nothing mounted');
+    const allowed = await copyImage(client, 'dev/deep', 'rel/deep', `level${MAX_INDEX_DEPTH}`);
+    assert.equal(allowed.outcome, 'copied');
+    assert.equal((await client.headManifest('rel/deep', leaf.digest))?.digest, leaf.digest);
   });
 });
 

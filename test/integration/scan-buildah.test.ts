@@ -7,6 +7,7 @@ import { BuildahEngine } from '../../src/engine/buildah.js';
 import { runCli } from '../helpers/cli.js';
 import { projectRoot, temporaryDir, writeTree } from '../helpers/files.js';
 import type { OsvRecord } from '../../src/scan/osv-record.js';
+import { assertValidCycloneDx } from '../helpers/cyclonedx-schema.js';
 import { CRITICAL_VECTOR, osvRecord } from '../helpers/osv-fixture.js';
 
 const storage = ['--storage-driver', 'overlay'];
@@ -21,6 +22,20 @@ const IMAGES: Record<string, string> = {
   'scan-clean': 'fixture-clean',
 };
 
+/**
+ * Python installed both ways: a deb's (python3-six, from the mirror) and pip's (a dist-info with
+ * pip's INSTALLER and RECORD, as pip writes them; there is no PyPI to install from here).
+ */
+const OWNED = 'scan-owned';
+const OWNED_DOCKERFILE = [
+  'FROM {{ base_image }}:{{ base_distro_tag }}',
+  'RUN apt-get update && apt-get install -y --no-install-recommends python3-six && rm -rf /var/lib/apt/lists/*',
+  `RUN d=${SITE}/fixture_pip-1.0.dist-info && mkdir -p $d && ` +
+    "printf 'Metadata-Version: 2.1\\nName: fixture-pip\\nVersion: 1.0\\n' > $d/METADATA && " +
+    "printf 'pip\\n' > $d/INSTALLER && printf 'fixture_pip-1.0.dist-info/METADATA,,\\n' > $d/RECORD",
+  '',
+].join('\n');
+
 function dockerfile(distribution: string): string {
   const dir = `${SITE}/${distribution.replace(/-/g, '_')}-1.0.dist-info`;
   const metadata = `Metadata-Version: 2.1\\nName: ${distribution}\\nVersion: 1.0\\n`;
@@ -32,6 +47,7 @@ describe('scanning images built with buildah', { timeout: 20 * 60_000 }, () => {
   const work = temporaryDir('ci-builder-scan-');
   const reference = (name: string) => `localhost/scan-test/${name}:${tag}`;
   const references = Object.keys(IMAGES).map(reference);
+  const owned = reference(OWNED);
   const clean = reference('scan-clean');
   const configDir = join(work, 'etc');
   const engine = new BuildahEngine();
@@ -50,6 +66,7 @@ describe('scanning images built with buildah', { timeout: 20 * 60_000 }, () => {
       ...Object.fromEntries(
         Object.entries(IMAGES).map(([name, pkg]) => [`images/${name}/Dockerfile.j2`, dockerfile(pkg)]),
       ),
+      [`images/${OWNED}/Dockerfile.j2`]: OWNED_DOCKERFILE,
     });
     const built = await runCli(['-q', '--config', configDir, 'build', '--tag', tag], { cwd: work });
     assert.equal(built.code, 0, built.stderr);
@@ -67,7 +84,14 @@ describe('scanning images built with buildah', { timeout: 20 * 60_000 }, () => {
       });
     assert.ok(dpkg.length > 50, 'dpkg-query lists the base packages');
   });
-  after(() => execFileSync('buildah', [...storage, 'rmi', ...references], { stdio: 'ignore' }));
+  after(() => execFileSync('buildah', [...storage, 'rmi', ...references, owned], { stdio: 'ignore' }));
+
+  /** Every SBOM a scan wrote into `out`, checked against the official CycloneDX schema. */
+  async function assertSbomsValid(out: string): Promise<void> {
+    const sboms = readdirSync(join(out, 'scan')).filter((file) => file.endsWith('.cdx.json'));
+    assert.ok(sboms.length > 0, 'the scan wrote SBOMs');
+    for (const file of sboms) await assertValidCycloneDx(readFileSync(join(out, 'scan', file), 'utf8'));
+  }
 
   /** The fixture: Debian advisories on the base's real glibc (one globally allowed), one per Python distribution. */
   function writeDatabase(): { db: string; allowList: string } {
@@ -123,6 +147,7 @@ describe('scanning images built with buildah', { timeout: 20 * 60_000 }, () => {
     assert.ok(bom.components.some((component) => component.purl === 'pkg:pypi/fixture-clean@1.0'));
     const report = JSON.parse(readFileSync(join(out, 'scan/scan-clean.json'), 'utf8')) as { source: string };
     assert.equal(report.source, 'mount', 'buildah images are read from its storage, not exported');
+    await assertSbomsValid(out);
     const left = ['containers', '-q', '--filter', `ancestor=${clean}`];
     assert.equal(execFileSync('buildah', [...storage, ...left], { encoding: 'utf8' }), '', 'the mount is released');
   });
@@ -149,7 +174,7 @@ describe('scanning images built with buildah', { timeout: 20 * 60_000 }, () => {
     assert.match(result.stdout, new RegExp(`^${reference('scan-high')} +dirty +0 +1 +${glibcBinaries.length} `, 'm'));
     const csv = readFileSync(join(out, 'scan/summary.csv'), 'utf8');
     const header = ['Image', 'PkgName', 'InstalledVersion', 'VulnerabilityID', 'FixedVersion', 'PrimaryURL'];
-    header.push('Severity');
+    header.push('Severity', 'ComparedVersion', 'ComparedWith');
     assert.ok(csv.startsWith(`"${header.join('","')}"\n`), csv);
     const url = 'https://osv.dev/vulnerability/PYSEC-2099-1';
     const row = ['fixture-critical', '1.0', 'PYSEC-2099-1', '1.1', url, 'CRITICAL'];
@@ -167,6 +192,7 @@ describe('scanning images built with buildah', { timeout: 20 * 60_000 }, () => {
       'the real glibc matched through its source name, on every binary package, and was allowed',
     );
     for (const name of Object.keys(IMAGES)) assert.ok(existsSync(join(out, `scan/${name}.cdx.json`)));
+    await assertSbomsValid(out);
 
     const again = [reference('scan-unfixed'), reference('scan-high')];
     const ignoring = await scan([
@@ -205,6 +231,7 @@ describe('scanning images built with buildah', { timeout: 20 * 60_000 }, () => {
     assert.equal(result.code, 1, result.stderr);
     const args = readFileSync(argsFile, 'utf8').split('\n');
     assert.deepEqual(args.slice(0, 7), ['image', '--quiet', '--scanners', 'vuln', '--format', 'json', '--input']);
+    await assertSbomsValid(out);
     assert.deepEqual(readFileSync(join(out, 'scan/critical-images.txt'), 'utf8'), `${reference('scan-clean')}\n`);
     const csv = readFileSync(join(out, 'scan/summary.csv'), 'utf8');
     const row = '"CVE-2099-3001","3.0.15-1~deb12u1","https://avd.aquasec.com/nvd/cve-2099-3001","CRITICAL"';
@@ -215,6 +242,60 @@ describe('scanning images built with buildah', { timeout: 20 * 60_000 }, () => {
     const missing = await scan(['--scanner', 'trivy', '--out', temporaryDir(), reference('scan-clean')], noTrivy);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /no trivy command on PATH/);
+  });
+
+  it('applies a PyPI advisory to the pip-installed distribution only, and to the deb-owned one too when asked', async () => {
+    const dir = temporaryDir();
+    const pypi = [
+      osvRecord({ id: 'PYSEC-2099-10', ecosystem: 'PyPI', name: 'six', fixed: '99.0', word: 'HIGH' }),
+      osvRecord({ id: 'PYSEC-2099-11', ecosystem: 'PyPI', name: 'fixture_pip', fixed: '1.1', word: 'HIGH' }),
+    ];
+    writeTree(dir, Object.fromEntries(pypi.map((record) => [`PyPI/${record.id}.json`, JSON.stringify(record)])));
+    type Report = { findings: Array<{ id: string; package: string }> };
+    const findings = async (extra: string[]) => {
+      const out = temporaryDir();
+      const result = await scan(['--osv-db', dir, '--out', out, ...extra, owned]);
+      assert.equal(result.code, 0, result.stderr);
+      await assertSbomsValid(out);
+      const report = JSON.parse(readFileSync(join(out, `scan/${OWNED}.json`), 'utf8')) as Report;
+      return { out, found: report.findings.map((finding) => `${finding.id} ${finding.package}`).sort() };
+    };
+    const byDefault = await findings([]);
+    assert.deepEqual(byDefault.found, ['PYSEC-2099-11 fixture-pip']);
+    assert.deepEqual((await findings(['--language-packages', 'unowned'])).found, byDefault.found);
+    assert.deepEqual((await findings(['--language-packages', 'all'])).found, [
+      'PYSEC-2099-10 six',
+      'PYSEC-2099-11 fixture-pip',
+    ]);
+
+    type Component = {
+      'bom-ref': string;
+      name: string;
+      purl?: string;
+      properties?: Array<{ name: string; value: string }>;
+    };
+    const bom = JSON.parse(readFileSync(join(byDefault.out, `scan/${OWNED}.cdx.json`), 'utf8')) as {
+      metadata: { component: Component };
+      components: Component[];
+    };
+    const property = (component: Component | undefined, name: string) =>
+      component?.properties?.find((entry) => entry.name === `ci-builder:package:${name}`)?.value;
+    const six = bom.components.find((component) => component.purl?.startsWith('pkg:pypi/six@'));
+    const debSix = bom.components.find((component) => component.purl?.startsWith('pkg:deb/debian/python3-six@'));
+    assert.equal(property(six, 'owner'), debSix?.['bom-ref'], 'the deb-owned distribution names its deb');
+    const pip = bom.components.find((component) => component.purl?.startsWith('pkg:pypi/fixture-pip@'));
+    assert.equal(property(pip, 'installer'), 'pip');
+    assert.equal(property(pip, 'owner'), undefined);
+    const inspected = execFileSync('buildah', [
+      ...storage,
+      'inspect',
+      '--type',
+      'image',
+      '--format',
+      '{{.FromImageDigest}}',
+      owned,
+    ]);
+    assert.match(bom.metadata.component.purl ?? '', new RegExp(`^pkg:oci/${OWNED}@${inspected.toString().trim()}\\?`));
   });
 
   it('refuses bad input with exit 2, one line, and writes nothing', async () => {

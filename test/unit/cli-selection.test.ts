@@ -4,6 +4,7 @@ import { Command, type CommandUnknownOpts } from '@commander-js/extra-typings';
 import { withImageSelection } from '../../src/cli/options.js';
 import { withRunOptions } from '../../src/cli/run-options.js';
 import { createProgram } from '../../src/cli/program.js';
+import { UsageError } from '../../src/util/errors.js';
 
 const selectionFlags = ['--distro', '--set', '--profile', '--images-dir', '--skip-parents'];
 
@@ -54,6 +55,34 @@ describe('one declaration of the selection flags', () => {
     probe.parse(['keystone', ...distros, '--images-dir', 'a', '--images-dir', 'b', '--skip-parents'], { from: 'user' });
     const expected = { regexes: ['keystone'], distro: ['debian', 'rocky', 'ubuntu'], imagesDir: ['a', 'b'] };
     assert.deepEqual(seen, { ...expected, skipParents: true });
+    probe.parse(['--distro', 'debian', '--', '^nova', 'keystone$'], { from: 'user' });
+    assert.deepEqual(seen, { regexes: ['^nova', 'keystone$'], distro: ['debian'] }, 'regexes after --');
+  });
+
+  it('refuses a regex that looks like an option, after -- too, before anything runs', async () => {
+    for (const args of [
+      ['pipeline', '--distro', 'debian', '--', '^nova', '--push-dirty'],
+      ['build', '--', '--images-dir=/tmp/evil'],
+      ['shard', 'plan', '--shards', '2', '--', '-v'],
+      ['images', 'list', '--', '--set', 'seed'],
+    ]) {
+      let ran = false;
+      const program = createProgram(new AbortController().signal, () => undefined);
+      // Nothing may run: a command that got this far is stopped here, and the test fails.
+      const stop = () => {
+        ran = true;
+        throw new Error('the command ran');
+      };
+      for (const sub of program.commands.flatMap((each) => [each, ...each.commands])) sub.hook('preAction', stop);
+      const regex = args.slice(args.indexOf('--') + 1).find((arg) => arg.startsWith('-')) ?? '';
+      await assert.rejects(program.parseAsync(args, { from: 'user' }), (error: unknown) => {
+        assert.ok(error instanceof UsageError, String(error));
+        const expected = `image regex ${JSON.stringify(regex)} looks like an option: no image name starts with "-"; options go before --`;
+        assert.equal(error.message, expected);
+        return true;
+      });
+      assert.equal(ran, false, `${args.join(' ')}: nothing ran`);
+    }
   });
 });
 

@@ -91,6 +91,34 @@ describe('config loading', () => {
     );
   });
 
+  it('caps string values: one line naming the file and the key, whatever the nesting', () => {
+    const long = (count: number) => 'x'.repeat(count);
+    const cases: Array<[string, string, string]> = [
+      [`maintainer: "${long(5 * 1024 * 1024)}"\n`, 'maintainer', 'at most 256 characters'],
+      [`image_prefix: ${long(257)}\n`, 'image_prefix', 'at most 256 characters'],
+      [`images_dirs: [images, ${long(4097)}]\n`, 'images_dirs.1', 'at most 4096 characters'],
+      [`build:\n  blocks:\n    footer: "${long(64 * 1024 + 1)}"\n`, 'build.blocks.footer', 'at most 65536 characters'],
+      [
+        `build:\n  customizations:\n    extra_packages: [${Array(20).fill(long(4000)).join(', ')}]\n`,
+        'build.customizations.extra_packages',
+        'at most 65536 characters',
+      ],
+    ];
+    for (const [yaml, keyPath, expected] of cases) {
+      const dir = configDir({ 'environments/ci/config.yml': yaml });
+      assert.throws(
+        () => loadConfig({ configDir: dir, environment: 'ci', env: {} }),
+        (error: unknown) => {
+          assert.ok(error instanceof ConfigError, String(error));
+          assert.equal(error.message, `${join(dir, 'environments/ci/config.yml')}: ${keyPath}: ${expected}`);
+          return true;
+        },
+      );
+    }
+    const dir = configDir({ 'environments/ci/config.yml': `maintainer: "${long(256)}"\n` });
+    assert.equal(loadConfig({ configDir: dir, environment: 'ci', env: {} }).config.maintainer.length, 256);
+  });
+
   it('rejects a nested bad value with its full key path', () => {
     const dir = configDir({ 'config.yml': base.replace('package_type: deb', 'package_type: apk') });
     assert.throws(() => loadConfig({ configDir: dir, env: {} }), /config\.yml: distros\.debian\.package_type: /);
@@ -106,6 +134,36 @@ describe('config loading', () => {
     assert.throws(
       () => loadConfig({ configDir: dir, env: {} }),
       /sets\.seed\.0\.regex: expected a valid regular expression/,
+    );
+  });
+
+  it('refuses a pulp.url that carries a user or password, without repeating it', () => {
+    for (const url of ['https://reader:Pulp-Pa55word@pulp.example', 'https://reader@pulp.example/']) {
+      const dir = configDir({ 'config.yml': `${base}pulp: { url: "${url}" }\n` });
+      assert.throws(
+        () => loadConfig({ configDir: dir, env: {} }),
+        (error: unknown) => {
+          assert.ok(error instanceof ConfigError);
+          assert.equal(error.keyPath, 'pulp.url');
+          assert.match(error.message, /must not carry a user or password: .*pulp_username and pulp_password/);
+          for (const secret of ['Pulp-Pa55word', 'reader']) assert.ok(!error.message.includes(secret), error.message);
+          return true;
+        },
+      );
+    }
+  });
+
+  it('reads registry_token_hosts as host names, none by default', () => {
+    assert.deepEqual(loadConfig({ configDir: configDir({}), env: {} }).config.registry_token_hosts, []);
+    const listed = configDir({ 'config.yml': `${base}registry_token_hosts: [auth.docker.io, 10.0.0.5]\n` });
+    assert.deepEqual(loadConfig({ configDir: listed, env: {} }).config.registry_token_hosts, [
+      'auth.docker.io',
+      '10.0.0.5',
+    ]);
+    const url = configDir({ 'config.yml': `${base}registry_token_hosts: ["https://auth.docker.io/token"]\n` });
+    assert.throws(
+      () => loadConfig({ configDir: url, env: {} }),
+      /registry_token_hosts\.0: a host name such as auth\.docker\.io/,
     );
   });
 

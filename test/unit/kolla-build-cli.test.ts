@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync, readdirSync, statSync, symlinkSync } from 'node:fs';
+import { cpSync, readFileSync, readdirSync, statSync, symlinkSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -80,6 +80,41 @@ describe('ci-builder kolla-build --template-only', () => {
       'docker/infra/prom-node/Dockerfile.j2',
     ]);
     assert.equal(readFileSync(join(workDir, 'docker/demo/Dockerfile'), 'utf8'), 'FROM demo/base:2.0.0\nUSER 50001');
+  });
+
+  it("keeps the tree's files outside image folders (macros.j2 at its root) in the work dir, as kolla-build", async () => {
+    const copy = join(temporaryDir(), 'kolla');
+    cpSync(checkout, copy, { recursive: true });
+    writeTree(join(copy, 'docker'), {
+      'macros.j2': '{% macro noop() %}{% endmacro %}\n',
+      'infra/README': 'shared notes\n',
+      'infra/prom-base/notes.txt': 'only prom-base has it\n',
+    });
+    // A link at the root that stays in the tree is copied as the file it leads to, as kolla-build copies it.
+    symlinkSync('infra/README', join(copy, 'docker/README'));
+    const workDir = join(temporaryDir(), 'work');
+    const result = await runCli(['kolla-build', '--kolla-dir', copy, '--template-only', '--work-dir', workDir], {
+      cwd: temporaryDir(),
+      env,
+    });
+    assert.equal(result.code, 0, result.stderr);
+    const files = filesUnder(join(workDir, 'docker'));
+    assert.deepEqual(
+      files.filter((path) => !/^(base|demo|infra\/prom-(base|node))\//.test(path)),
+      ['README', 'infra/README', 'macros.j2'],
+    );
+    assert.ok(files.includes('infra/prom-base/notes.txt'));
+    const copied = (path: string) => readFileSync(join(workDir, 'docker', path), 'utf8');
+    assert.equal(copied('macros.j2'), '{% macro noop() %}{% endmacro %}\n');
+    assert.equal(copied('README'), 'shared notes\n');
+    // A link that leaves the tree is refused, in one line naming it, as in an image folder.
+    symlinkSync('/etc/hostname', join(copy, 'docker/host.txt'));
+    const refused = await runCli(
+      ['kolla-build', '--kolla-dir', copy, '--template-only', '--work-dir', join(temporaryDir(), 'work')],
+      { cwd: temporaryDir(), env },
+    );
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, /docker: symlink host\.txt -> \/etc\/hostname leaves the image tree; refused\n$/);
   });
 
   it('reads kolla-build.conf from --config-dir, and its own flags override the file', async () => {

@@ -77,7 +77,13 @@ describe('the proxy cache when its files are damaged or cannot be written', () =
     },
     'a header that would break the response': (files) => {
       const headers = { 'content-type': 'text/plain\r\nX-Evil: 1' };
-      writeFileSync(files.meta, JSON.stringify({ path: releasePath, headers, size: release.length }));
+      const meta = { path: releasePath, headers, size: release.length, representation: 'identity' };
+      writeFileSync(files.meta, JSON.stringify(meta));
+    },
+    'an entry from before only plain bodies were stored (it may hold gzip bytes)': (files) => {
+      const older = JSON.parse(readFileSync(files.meta, 'utf8')) as Record<string, unknown>;
+      delete older.representation;
+      writeFileSync(files.meta, JSON.stringify(older));
     },
     'a missing body file': (files) => rmSync(files.body),
     'a truncated body file': (files) => truncateSync(files.body, 5),

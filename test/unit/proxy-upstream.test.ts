@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Upstream } from '../../src/proxy/upstream.js';
+import { UsageError } from '../../src/util/errors.js';
+import { temporaryDir } from '../helpers/files.js';
 
 describe('an upstream', () => {
   let server: http.Server;
@@ -78,5 +81,24 @@ describe('an upstream', () => {
       () => new Upstream(`http://user:secret@127.0.0.1:${port}/debian/`, { sockets: 1, what: 'mirror debian/main' }),
       /^Error: the mirror debian\/main URL must not carry credentials/,
     );
+  });
+
+  it('refuses a CA file that is missing or a FIFO in one line, without waiting for a writer', () => {
+    const dir = temporaryDir();
+    const fifo = `${dir}/ca.pem`;
+    execFileSync('mkfifo', [fifo]);
+    for (const [caFile, why] of [
+      [`${dir}/missing.pem`, `${dir}/missing.pem: cannot read the CA file (pulp.ca_file) (ENOENT)`],
+      [fifo, `${fifo}: CA file (pulp.ca_file) is a FIFO, not a regular file`],
+    ] as const) {
+      assert.throws(
+        () => new Upstream('https://127.0.0.1:1', { sockets: 1, what: 'upstream', caFile }),
+        (error) => {
+          assert.ok(error instanceof UsageError);
+          assert.equal(error.message, why);
+          return true;
+        },
+      );
+    }
   });
 });

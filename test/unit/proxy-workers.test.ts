@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startCli, type CliResult } from '../helpers/cli.js';
+import { crashReason } from '../../src/proxy/worker-crash.js';
+import { runCli, startCli, type CliResult } from '../helpers/cli.js';
 import { startFakePulp, type FakePulp } from '../helpers/fake-pulp.js';
-import { temporaryDir, waitFor, writeTree } from '../helpers/index.js';
+import { freePort, temporaryDir, waitFor, writeTree } from '../helpers/index.js';
 
 const username = 'ci-reader';
 const password = 'w0rkers-p4ss-not-for-logs';
@@ -70,6 +72,40 @@ function requestOnNewConnection(origin: string, path: string): Promise<{ socket:
   });
 }
 
+describe("a worker's crash in one line", () => {
+  it('picks the uncaught error, the failed native assertion or the fatal V8 error out of what Node wrote', () => {
+    const uncaught = [
+      'file:///tmp/x/fail.mjs:2',
+      "if (cluster.isWorker) throw new Error('cannot start');",
+      '                            ^',
+      '',
+      'Error: cannot start',
+      '    at file:///tmp/x/fail.mjs:2:29',
+      '',
+      'Node.js v20.20.2',
+    ].join('\n');
+    assert.equal(crashReason(uncaught), 'Error: cannot start');
+    assert.equal(crashReason('TypeError [ERR_X]: bad\n    at y (z.js:1:1)\n'), 'TypeError [ERR_X]: bad');
+    // As a worker the host would give no more threads (RLIMIT_NPROC) writes it.
+    const native = [
+      '',
+      '  #  /usr/bin/node[16268]: std::unique_ptr<long unsigned int> node::WorkerThreadsTaskRunner::DelayedTaskScheduler::Start() at ../src/node_platform.cc:68',
+      '  #  Assertion failed: (0) == (uv_thread_create(t.get(), start_thread, this))',
+      '',
+      '----- Native stack trace -----',
+      ' 1: 0xcb5167 node::Assert(node::AssertionInfo const&) [/usr/bin/node]',
+    ].join('\n');
+    assert.equal(crashReason(native), 'Assertion failed: (0) == (uv_thread_create(t.get(), start_thread, this))');
+    const oom =
+      '<--- Last few GCs --->\n\nFATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory\n';
+    assert.equal(crashReason(oom), 'FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory');
+    const pthread = 'node[7220]: pthread_create: Resource temporarily unavailable\n';
+    assert.equal(crashReason(pthread), 'pthread_create: Resource temporarily unavailable');
+    assert.equal(crashReason('(node:1) Warning: something\n'), undefined);
+    assert.equal(crashReason(`Error: ${'x'.repeat(1000)}`)?.length, 301, 'one line of a sane length');
+  });
+});
+
 interface Served {
   child: ChildProcess;
   done: Promise<CliResult>;
@@ -110,10 +146,19 @@ describe('proxy serve --workers', () => {
     await pulp.stop();
   });
 
+  const serveArgs = (workers: number) => [
+    '--config',
+    join(dir, 'etc'),
+    'proxy',
+    'serve',
+    '--no-cache',
+    '--workers',
+    String(workers),
+  ];
+
   async function serve(workers: number): Promise<Served> {
     let stderr = '';
-    const args = ['--config', join(dir, 'etc'), 'proxy', 'serve', '--no-cache', '--workers', String(workers)];
-    const { child, done } = startCli(args, { cwd: dir, onStderr: (text) => (stderr += text) });
+    const { child, done } = startCli(serveArgs(workers), { cwd: dir, onStderr: (text) => (stderr += text) });
     started.push(child);
     const firstLine = await new Promise<string>((resolve, reject) => {
       let stdout = '';
@@ -242,5 +287,103 @@ describe('proxy serve --workers', () => {
     assert.match(answer, /^HTTP\/1\.1 200 /);
     served.child.kill('SIGTERM');
     assert.equal((await served.done).code, 130);
+  });
+
+  it('refuses more workers than the host has room for, in one line, before forking any', async () => {
+    const most = 4 * availableParallelism();
+    for (const asked of [most + 1, 100_000]) {
+      const { child, done } = startCli(serveArgs(asked), { cwd: dir });
+      started.push(child);
+      const forked = new Set<number>();
+      const watch = setInterval(() => childrenOf(child.pid ?? 0).forEach((pid) => forked.add(pid)), 20);
+      // A refusal comes at once; a proxy that started would serve until stopped.
+      const limit = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      const result = await done.finally(() => (clearInterval(watch), clearTimeout(limit)));
+      assert.equal(result.code, 2, result.stderr);
+      assert.equal(
+        result.stderr,
+        `ci-builder: error: --workers ${asked}: at most ${most} on this host (4 per core: more processes only compete for the cores)\n`,
+      );
+      assert.deepEqual([...forked], [], 'no worker was started');
+    }
+  });
+
+  it('stops the primary and every worker within 2 s of SIGTERM during start-up', async () => {
+    const workers = 4 * availableParallelism();
+    let stderr = '';
+    const { child, done } = startCli(serveArgs(workers), { cwd: dir, onStderr: (text) => (stderr += text) });
+    started.push(child);
+    const primary = child.pid ?? 0;
+    const seen = new Set<number>();
+    await waitFor('the first worker', () => childrenOf(primary).length > 0, 20_000);
+    child.kill('SIGTERM');
+    const signalled = Date.now();
+    const watch = setInterval(() => childrenOf(primary).forEach((pid) => seen.add(pid)), 20);
+    const result = await done.finally(() => clearInterval(watch));
+    const took = Date.now() - signalled;
+    assert.ok(took < 2000, `stopped after ${took} ms`);
+    assert.equal(result.code, 130, stderr);
+    assert.doesNotMatch(result.stdout, /listening on/, 'it never said it was ready');
+    for (const pid of seen) assert.ok(!alive(pid), `worker ${pid} outlived the primary`);
+  });
+
+  it('says in one line why a worker failed to start, with no stack trace', async () => {
+    // Loaded into every process; it fails the workers only, as a worker that cannot start does.
+    const preload = join(dir, 'fail-in-workers.mjs');
+    writeFileSync(
+      preload,
+      "import cluster from 'node:cluster';\nif (cluster.isWorker) throw new Error('cannot start a worker here');\n",
+    );
+    const result = await runCli(serveArgs(2), { cwd: dir, env: { NODE_OPTIONS: `--import ${preload}` } });
+    assert.equal(result.code, 1);
+    assert.equal(
+      result.stderr,
+      'ci-builder: error: a proxy worker exited with code 1 before it listened: Error: cannot start a worker here\n',
+    );
+  });
+
+  for (const workers of [1, 2]) {
+    it(`refuses a --listen address in use in one line, exit 2 (--workers ${workers})`, async () => {
+      const holder = createServer();
+      await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+      const address = holder.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      try {
+        const result = await runCli([...serveArgs(workers), '--listen', `127.0.0.1:${port}`], { cwd: dir });
+        assert.equal(result.code, 2, result.stderr);
+        assert.equal(
+          result.stderr,
+          `ci-builder: error: cannot listen on 127.0.0.1:${port}: the address is in use (EADDRINUSE); choose another --listen\n`,
+        );
+      } finally {
+        await new Promise((resolve) => holder.close(resolve));
+      }
+    });
+  }
+
+  it('stops waiting for a dead Pulp with one line and exit 1, and at once on SIGTERM', async () => {
+    const dead = await freePort();
+    const etc = writeTree(join(dir, 'etc-dead'), {
+      'config.yml': readFileSync(join(dir, 'etc/config.yml'), 'utf8').replace(pulp.origin, `http://127.0.0.1:${dead}`),
+      'secrets.yml': readFileSync(join(dir, 'etc/secrets.yml'), 'utf8'),
+    });
+    const args = ['--config', etc, 'proxy', 'serve', '--no-cache', '--workers', '1', '--wait', '--wait-timeout', '2'];
+    const timedOut = await runCli(args, { cwd: dir });
+    assert.equal(timedOut.code, 1);
+    assert.equal(
+      timedOut.stderr,
+      `ci-builder: error: upstream http://127.0.0.1:${dead} did not answer /pulp/api/v3/status/ within 2s (ECONNREFUSED)\n`,
+    );
+    assert.equal(timedOut.stdout, '', 'never said it was ready');
+
+    const waiting = startCli([...args.slice(0, -1), '600'], { cwd: dir });
+    started.push(waiting.child);
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    waiting.child.kill('SIGTERM');
+    const signalled = Date.now();
+    const stopped = await waiting.done;
+    assert.ok(Date.now() - signalled < 2000, `stopped after ${Date.now() - signalled} ms`);
+    assert.equal(stopped.code, 130, stopped.stderr);
+    assert.equal(stopped.stdout, '');
   });
 });

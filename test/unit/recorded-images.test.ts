@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -86,4 +87,16 @@ describe('the images earlier runs recorded', () => {
     ]);
     assert.equal(recorded.byInput.get('sha256:base-2'), 'sha256:base-patched');
   });
+
+  it(
+    'passes over a summary.json that is a FIFO at once, instead of waiting for a writer',
+    { timeout: 10_000 },
+    async () => {
+      const runs = temporaryDir('ci-builder-runs-');
+      runFolder(runs, 'good', 30, { base: record('sha256:base', 'sha256:base-id') });
+      mkdirSync(join(runs, 'planted'));
+      execFileSync('mkfifo', [join(runs, 'planted', 'summary.json')]);
+      assert.deepEqual([...(await recordedImages(runs)).byInput], [['sha256:base', 'sha256:base-id']]);
+    },
+  );
 });

@@ -10,23 +10,10 @@ import { mergeOverrides, overrideLineOrigins } from '../../src/render/overrides.
 import { RenderError } from '../../src/render/renderer.js';
 import type { TemplateVariables } from '../../src/render/variables.js';
 import { temporaryDir, writeTree } from '../helpers/files.js';
-import { treeRenderer } from '../helpers/renderer.js';
+import { debianTemplateVariables, treeRenderer } from '../helpers/renderer.js';
 
-const variables = (name: string): TemplateVariables => ({
-  base_distro: 'debian',
-  base_distro_tag: 'bookworm',
-  base_image: 'debian',
-  base_package_type: 'deb',
-  distro_package_manager: 'apt',
-  base_arch: 'x86_64',
-  debian_arch: 'amd64',
-  namespace: 'localhost/ns',
-  image_prefix: '',
-  tag: 'zed-debian-bookworm-20260101T000000',
-  image_name: name,
-  maintainer: 'team',
-  release: 'zed',
-});
+const variables = (name: string): TemplateVariables =>
+  debianTemplateVariables(name, { tag: 'zed-debian-bookworm-20260101T000000' });
 
 const planConfig = configSchema.parse({
   release: 'zed',

@@ -97,7 +97,7 @@ describe('matching inventories against OSV and classifying', () => {
     });
   });
 
-  it('reports each finding on the binary package, with the fixed version and the severity from the CVSS vector', () => {
+  it('reports each finding on the binary package, with the fixed version, the severity from the CVSS vector and the source version compared', () => {
     const [finding, ...rest] = matchInventory(inventoryOf('keystone-api'), database());
     assert.deepEqual(rest, []);
     assert.deepEqual(finding, {
@@ -110,6 +110,7 @@ describe('matching inventories against OSV and classifying', () => {
       severity: 'CRITICAL',
       url: 'https://osv.dev/vulnerability/DSA-9001-1',
       source: 'osv',
+      compared: { kind: 'source', package: 'curl', version: '7.88.1-10+deb12u5' },
     });
   });
 
@@ -197,7 +198,10 @@ describe('matching inventories against OSV and classifying', () => {
     );
     writeTree(dir, { 'bad/x.json': '{"hello": 1}', 'broken/y.json': '{' });
     await assert.rejects(loadVulnerabilityDatabase([join(dir, 'bad')]), /x\.json: neither an OSV record/);
-    await assert.rejects(loadVulnerabilityDatabase([join(dir, 'broken')]), /y\.json: not valid JSON/);
+    await assert.rejects(
+      loadVulnerabilityDatabase([join(dir, 'broken')]),
+      /y\.json: line 1, column 2: not a valid JSON/,
+    );
     await assert.rejects(loadVulnerabilityDatabase([join(dir, 'missing')]), /no such vulnerability database/);
   });
 });
@@ -243,7 +247,7 @@ describe('allow-lists', () => {
     const expected = /^UsageError: a\.yml: nova_allowed_vulnerabilities: expected a list of vulnerability ids$/;
     assert.throws(() => parseAllowList('nova_allowed_vulnerabilities: CVE-1\n', 'a.yml'), expected);
     assert.throws(() => parseAllowList('- x\n', 'a.yml'), /a\.yml: \(top level\)/);
-    assert.throws(() => parseAllowList('a: [\n', 'a.yml'), /a\.yml: not valid YAML/);
+    assert.throws(() => parseAllowList('a: [\n', 'a.yml'), /a\.yml: line 2, column 1: not valid YAML/);
   });
   it("counts a kernel finding against clean but never as critical, as the operators' script does", () => {
     const kernel: Finding = {

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, symlinkSync } from 'node:fs';
+import { mkdirSync, symlinkSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { inventoryOf, isInventoryFile } from '../../src/scan/inventory.js';
+import { InventoryLimitError } from '../../src/scan/inventory-limits.js';
 import { readRootFiles } from '../../src/scan/root-files.js';
+import { InterruptedError } from '../../src/util/errors.js';
 import { inventoryOfLayout } from '../../src/scan/scan-image.js';
 import { temporaryDir, writeTree } from '../helpers/files.js';
 import { ociLayout, tarOf } from '../helpers/oci-layout.js';
@@ -30,7 +32,7 @@ describe('reading an image from its mounted root', () => {
     const fromLayers = await inventoryOfLayout(ociLayout([tarOf(FILES)]));
     assert.deepEqual(fromRoot, fromLayers);
     const names = fromRoot.packages.map((pkg) => pkg.name).sort();
-    assert.deepEqual(names, ['libssl3', 'nova', 'pbr', 'six', 'thing']);
+    assert.deepEqual(names, ['Thing', 'libssl3', 'nova', 'pbr', 'six']);
     assert.equal(fromRoot.os?.codename, 'bookworm');
   });
 
@@ -44,5 +46,37 @@ describe('reading an image from its mounted root', () => {
     symlinkSync(elsewhere, join(root, 'linked'));
     const files = await readRootFiles(root, isInventoryFile);
     assert.deepEqual([...files.keys()], ['var/lib/dpkg/status']);
+  });
+});
+
+describe('reading a mounted image someone else made', () => {
+  const MiB = 1024 * 1024;
+
+  it('refuses an inventory file past its limit before reading it (a sparse 65 MiB dpkg status)', async () => {
+    const root = writeTree(temporaryDir(), { 'var/lib/dpkg/status': '' });
+    truncateSync(join(root, 'var/lib/dpkg/status'), 65 * MiB);
+    await assert.rejects(readRootFiles(root, isInventoryFile), (error: unknown) => {
+      assert.ok(error instanceof InventoryLimitError, String(error));
+      assert.equal(error.message, 'var/lib/dpkg/status is 65.0 MiB, more than the 64.0 MiB allowed');
+      return true;
+    });
+  });
+
+  it("caps the image's total", async () => {
+    const root = writeTree(temporaryDir(), FILES);
+    await assert.rejects(
+      readRootFiles(root, isInventoryFile, { maxImageBytes: 100 }),
+      (error: unknown) =>
+        error instanceof InventoryLimitError &&
+        error.message === 'the files read from the image add up to more than the 100 bytes allowed',
+    );
+  });
+
+  it('stops walking a large tree once the signal aborts', async () => {
+    const root = temporaryDir();
+    for (let index = 0; index < 2000; index++) mkdirSync(join(root, `opt/d${index}/e/f`), { recursive: true });
+    const controller = new AbortController();
+    controller.abort();
+    await assert.rejects(readRootFiles(root, isInventoryFile, { signal: controller.signal }), InterruptedError);
   });
 });

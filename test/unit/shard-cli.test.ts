@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { runCli } from '../helpers/cli.js';
+import { readShardPlanFile } from '../../src/shard/shard-plan-file.js';
+import { UsageError } from '../../src/util/errors.js';
+import { runCli, runCliBounded } from '../helpers/cli.js';
 import { projectRoot, temporaryDir } from '../helpers/files.js';
 
 const SUBSET = ['^cron$', '^memcached$', '^keystone$'];
@@ -101,7 +104,7 @@ describe('build and pipeline --shard', () => {
       [['build', '--shard', '2/4', '--push', '--tag', 't', '--shard-plan', plan], /has 3 shards/, registry],
       [
         ['build', '--shard', '1/3', '--push', '--tag', 't', '--shard-plan', '/nonexistent'],
-        /cannot be read \(ENOENT\)/,
+        /--shard-plan \/nonexistent: cannot read the shard plan \(ENOENT\)/,
         registry,
       ],
       [
@@ -127,5 +130,50 @@ describe('build and pipeline --shard', () => {
       assert.match(help.stdout, /--shard-plan <file> +the output of shard plan --json/);
       assert.match(help.stdout, /--shard-wait <seconds>/);
     }
+  });
+});
+
+describe('shard inputs someone else made', () => {
+  const refused = (result: { code: number | null; stderr: string }, pattern: RegExp) => {
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, pattern);
+    assert.equal(result.stderr.split('\n').length, 2, `one line: ${result.stderr}`);
+  };
+
+  it('refuses a FIFO as --durations-from at once, and names the key of a value of the wrong type', async () => {
+    const cwd = temporaryDir('ci-builder-shard-');
+    execFileSync('mkfifo', [join(cwd, 'summary.json')]);
+    const plan = (from: string) =>
+      runCliBounded(['shard', 'plan', '--shards', '2', '--durations-from', from], { cwd }, 20_000);
+    refused(await plan(cwd), /summary\.json: run summary is a FIFO, not a regular file\n$/);
+    const recorded = JSON.parse(readFileSync(join(timings, 'summary.json'), 'utf8')) as {
+      images: Record<string, object>;
+    };
+    recorded.images.base = { ...recorded.images.base, build_seconds: 'fast' };
+    writeFileSync(join(cwd, 'fast.json'), JSON.stringify(recorded));
+    refused(
+      await plan(join(cwd, 'fast.json')),
+      /fast\.json is not a run summary: images\.base\.build_seconds: .*expected number/,
+    );
+    writeFileSync(join(cwd, 'shadow.json'), 'root:SECRET:20228:0:99999:7:::\n');
+    const shadow = await plan(join(cwd, 'shadow.json'));
+    refused(shadow, /shadow\.json: line 1, column 1: not a valid JSON run summary\n$/);
+    assert.doesNotMatch(shadow.stderr, /SECRET/);
+  });
+
+  it('refuses a FIFO or a non-JSON --shard-plan in one line, without its content', () => {
+    const dir = temporaryDir('ci-builder-shard-');
+    execFileSync('mkfifo', [join(dir, 'plan.json')]);
+    const oneLine = (pattern: RegExp) => (error: unknown) =>
+      error instanceof UsageError && pattern.test(error.message) && !/\n|SECRET/.test(error.message);
+    assert.throws(
+      () => readShardPlanFile(join(dir, 'plan.json')),
+      oneLine(/^--shard-plan .*plan\.json: shard plan is a FIFO/),
+    );
+    writeFileSync(join(dir, 'secret.json'), '{"shards": SECRET}');
+    assert.throws(
+      () => readShardPlanFile(join(dir, 'secret.json')),
+      oneLine(/secret\.json: line 1, column 12: not a valid JSON shard plan/),
+    );
   });
 });

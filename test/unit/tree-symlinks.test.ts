@@ -170,7 +170,7 @@ const config = configSchema.parse({
   distros: { debian: { version: 'bookworm', package_type: 'deb', base_image: { image: 'debian', tag: 'bookworm' } } },
 });
 
-async function planOf(tree: string, cacheDir = temporaryDir()): Promise<Plan> {
+async function planOf(tree: string, cacheDir = temporaryDir(), templateOverrideFiles: string[] = []): Promise<Plan> {
   return makePlan({
     config,
     catalog: discoverCatalog([tree]),
@@ -178,6 +178,7 @@ async function planOf(tree: string, cacheDir = temporaryDir()): Promise<Plan> {
     tag: 't',
     engine: 'buildah',
     selection: { regexes: null, skipParents: false },
+    renderInputs: { templateOverrideFiles },
     cacheDir,
     fetchSources: false,
   });
@@ -194,9 +195,9 @@ function contextOf(plan: Plan, name: string): Map<string, { executable: boolean;
   );
 }
 
-async function refusedPlan(tree: string, cacheDir?: string): Promise<string> {
+async function refusedPlan(tree: string, cacheDir?: string, templateOverrideFiles?: string[]): Promise<string> {
   let message = '';
-  await assert.rejects(planOf(tree, cacheDir), (error: Error) => {
+  await assert.rejects(planOf(tree, cacheDir, templateOverrideFiles), (error: Error) => {
     message = error.message;
     return error instanceof UsageError;
   });
@@ -314,5 +315,48 @@ describe('image tree discovery and symlinks', () => {
     mkdirSync(join(tree, 'evil'));
     symlinkSync(join(outside, 'Dockerfile.j2'), join(tree, 'evil/Dockerfile.j2'));
     assert.throws(() => discoverCatalog([tree]), /symlink evil\/Dockerfile\.j2 -> .*outside\/Dockerfile\.j2 leaves/);
+  });
+});
+
+describe('template override symlinks', () => {
+  const refusedOverride = (tree: string, overrideFile: string) => refusedPlan(tree, undefined, [overrideFile]);
+
+  it('refuses an override that is a symlink out of its folder, naming the link and its target', async () => {
+    const { tree, outside } = workspace({ 'a/Dockerfile.j2': root, 'site/keep': '' });
+    const override = join(tree, 'site/override.j2');
+    symlinkSync(join(outside, 'secret.txt'), override);
+    const message = await refusedOverride(tree, override);
+    assert.match(
+      message,
+      /site\/override\.j2: symlink override\.j2 -> .*outside\/secret\.txt leaves its folder; refused$/,
+    );
+    // A relative link up and out is judged by where it leads, not by how it reads.
+    const relative = join(tree, 'site/up.j2');
+    symlinkSync('../../outside/secret.txt', relative);
+    assert.match(
+      await refusedOverride(tree, relative),
+      /symlink up\.j2 -> (\.\.\/){2}outside\/secret\.txt leaves its folder/,
+    );
+  });
+
+  it('refuses a dangling override link, and an override that is a FIFO, without blocking', async () => {
+    const { tree } = workspace({ 'a/Dockerfile.j2': root, 'site/keep': '' });
+    const dangling = join(tree, 'site/gone.j2');
+    symlinkSync('missing.j2', dangling);
+    assert.match(await refusedOverride(tree, dangling), /symlink gone\.j2 -> missing\.j2 points to nothing$/);
+    const fifo = join(tree, 'site/fifo.j2');
+    process.getBuiltinModule('node:child_process').execFileSync('mkfifo', [fifo]);
+    assert.match(await refusedOverride(tree, fifo), /fifo\.j2: template override is a FIFO, not a regular file$/);
+  });
+
+  it('follows an override link that stays in its folder', async () => {
+    const { tree } = workspace({
+      'a/Dockerfile.j2': `${root}{% block a_footer %}{% endblock %}\n`,
+      'site/real.j2': '{% extends parent_template %}{% block a_footer %}RUN echo site{% endblock %}',
+    });
+    const linked = join(tree, 'site/override.j2');
+    symlinkSync('real.j2', linked);
+    const plan = await planOf(tree, undefined, [linked]);
+    assert.equal(plan.images[0]?.dockerfile, 'FROM debian:bookworm\nRUN echo site');
   });
 });

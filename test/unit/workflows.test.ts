@@ -154,8 +154,6 @@ describe('the container image build workflow', () => {
     assert.equal(all.code, 0, all.stderr);
     assert.deepEqual(all.stdout.trimEnd().split('\n'), [
       'pipeline',
-      '^nova',
-      'keystone$',
       '--distro',
       'debian',
       '--set',
@@ -166,6 +164,9 @@ describe('the container image build workflow', () => {
       'artifacts/debian',
       '--push',
       '--push-dirty',
+      '--',
+      '^nova',
+      'keystone$',
     ]);
     const seedOnly = given({ OVERCLOUD: 'false', SEED: 'true', DISTRO: 'rocky' });
     assert.deepEqual(seedOnly.stdout.trimEnd().split('\n').slice(1), [
@@ -177,9 +178,19 @@ describe('the container image build workflow', () => {
       '20260102T030405',
       '--artifacts',
       'artifacts/rocky',
+      '--',
     ]);
     const pushOnly = given({ PUSH: 'true' }).stdout.trimEnd().split('\n');
-    assert.deepEqual(pushOnly.slice(-2), ['artifacts/debian', '--push'], 'critical images are held without push-dirty');
+    assert.deepEqual(
+      pushOnly.slice(-3),
+      ['artifacts/debian', '--push', '--'],
+      'critical images are held without push-dirty',
+    );
+    // Words of the regexes input that look like options stay regexes: after --, which the command refuses.
+    const injected = given({ REGEXES: '--push-dirty --images-dir /tmp/evil keystone' }).stdout.trimEnd().split('\n');
+    const end = injected.indexOf('--');
+    assert.deepEqual(injected.slice(end + 1), ['--push-dirty', '--images-dir', '/tmp/evil', 'keystone']);
+    assert.ok(!injected.slice(0, end).includes('--push-dirty') && !injected.slice(0, end).includes('--images-dir'));
     const nothing = given({ OVERCLOUD: 'false' });
     assert.equal(nothing.code, 2);
     assert.equal(nothing.stdout, '::error title=inputs::choose overcloud, seed or both\n', 'the pipeline did not run');
@@ -189,12 +200,13 @@ describe('the container image build workflow', () => {
     assert.ok(!vault.stdout.includes('from the secret'), 'never as an argument');
     const sharded = given({ PUSH: 'true', SHARD: '2', SHARDS: '3' });
     assert.equal(sharded.code, 0, sharded.stderr);
-    assert.deepEqual(sharded.stdout.trimEnd().split('\n').slice(-5), [
+    assert.deepEqual(sharded.stdout.trimEnd().split('\n').slice(-6), [
       '--push',
       '--shard',
       '2/3',
       '--shard-plan',
       'shard-plans/debian.json',
+      '--',
     ]);
     assert.equal(pipeline.env?.SHARD, '${{ matrix.shard }}');
     assert.equal(pipeline.env.SHARDS, '${{ inputs.shards }}');
@@ -265,12 +277,18 @@ describe('the container image build workflow split into shards', () => {
     assert.equal(both.code, 0, both.stderr);
     const expected = (distro: string, ...selection: string[]) =>
       ['--json', 'shard', 'plan', '--shards', '3', '--distro', distro, ...selection].join('\n');
-    assert.equal(both.read('debian'), expected('debian', '^nova', 'keystone$', '--set', 'seed'));
-    assert.equal(both.read('rocky'), expected('rocky', '^nova', 'keystone$', '--set', 'seed'));
-    assert.equal(planned({ SEED: 'true' }).read('debian'), expected('debian', '--set', 'overcloud,seed'));
-    assert.equal(planned({}).read('debian'), expected('debian', '--set', 'overcloud'));
+    assert.equal(both.read('debian'), expected('debian', '--set', 'seed', '--', '^nova', 'keystone$'));
+    assert.equal(both.read('rocky'), expected('rocky', '--set', 'seed', '--', '^nova', 'keystone$'));
+    assert.equal(planned({ SEED: 'true' }).read('debian'), expected('debian', '--set', 'overcloud,seed', '--'));
+    assert.equal(planned({}).read('debian'), expected('debian', '--set', 'overcloud', '--'));
     const seedOnly = planned({ OVERCLOUD: 'false', SEED: 'true', REGEXES: '^nova' });
-    assert.equal(seedOnly.read('debian'), expected('debian', '--set', 'seed'), 'regexes replace overcloud only');
+    assert.equal(seedOnly.read('debian'), expected('debian', '--set', 'seed', '--'), 'regexes replace overcloud only');
+    const injected = planned({ REGEXES: '--set seed --images-dir /tmp/evil' }).read('debian');
+    assert.equal(
+      injected,
+      expected('debian', '--', '--set', 'seed', '--images-dir', '/tmp/evil'),
+      'words stay regexes',
+    );
     assert.equal(planned({ OVERCLOUD: 'false' }).code, 2);
     const upload = step(plan.steps, (entry) => entry.uses?.startsWith('actions/upload-artifact@') ?? false, 'upload');
     assert.equal(upload.with?.name, 'shard-plans');
@@ -309,6 +327,26 @@ describe('the container image build workflow split into shards', () => {
       ['ci-builder-merged', 'merged', '${{ always() }}'],
     );
   });
+});
+
+/** The guard that keeps a pull request from a fork off a job: its head is this repository's own. */
+const FORK_GUARD =
+  "${{ github.event_name != 'pull_request' || github.event.pull_request.head.repo.full_name == github.repository }}";
+
+describe('every workflow', () => {
+  for (const file of ['ci.yml', 'container-image-build.yml']) {
+    it(`${file}: runs no pull request from a fork on a self-hosted runner`, () => {
+      const flow = workflow(file);
+      // pull_request_target would run with this repository's secrets: never used.
+      assert.ok(!('pull_request_target' in flow.on), 'no pull_request_target');
+      const onPullRequests = 'pull_request' in flow.on;
+      for (const [name, each] of Object.entries(flow.jobs)) {
+        const runsOn = Array.isArray(each['runs-on']) ? each['runs-on'] : [each['runs-on']];
+        if (!onPullRequests || !runsOn.includes('self-hosted')) continue;
+        assert.equal(each.if, FORK_GUARD, `job ${name}`);
+      }
+    });
+  }
 });
 
 describe('the CI workflow', () => {

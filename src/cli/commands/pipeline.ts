@@ -12,7 +12,13 @@ import { describeNotRun, describeReason, type SetOutcome } from '../../pipeline/
 import { chooseProgressReporter } from '../../report/choose.js';
 import { runConfigOverrides } from '../../run/settings.js';
 import { RUNS_DIR } from '../../util/runs-dir.js';
-import { collectRepeated, templateOverrideOption, withImageSelection, type GlobalOptions } from '../options.js';
+import {
+  collectRepeated,
+  languagePackagesOption,
+  templateOverrideOption,
+  withImageSelection,
+  type GlobalOptions,
+} from '../options.js';
 import { withRunOptions } from '../run-options.js';
 import { withShardOptions } from '../shard-options.js';
 import { chosenSets, openWorkspace } from '../workspace.js';
@@ -51,6 +57,7 @@ function withScanOptions<Args extends unknown[], Opts extends OptionValues, Glob
       ] as const),
     )
     .option('--ignore-unfixed', 'vulnerabilities without a fixed version do not count (config: scan.ignore_unfixed)')
+    .addOption(languagePackagesOption())
     .option(
       '--allowed-vulnerabilities <file>',
       'YAML: global_allowed_vulnerabilities, <image>_allowed_vulnerabilities (config: scan.allowed_vulnerabilities)',

@@ -7,7 +7,8 @@ import { loadSecrets } from '../../config/secrets.js';
 import { proxyFromConfig } from '../../proxy/from-config.js';
 import { parseListenAddress, withFixedPort, type ListenAddress } from '../../proxy/listen.js';
 import { formatAccessLog } from '../../proxy/server.js';
-import { WorkerPool } from '../../proxy/workers.js';
+import { maxWorkers, WorkerPool, WORKERS_PER_CORE } from '../../proxy/workers.js';
+import { UsageError } from '../../util/errors.js';
 import { parsePositiveInteger, type GlobalOptions } from '../options.js';
 
 /** What a worker of `proxy serve --workers N` is told: it loads config and secrets itself. */
@@ -41,7 +42,7 @@ export function proxyCommand(globals: () => GlobalOptions, signal: AbortSignal):
       .option('--wait-timeout <seconds>', 'how long --wait waits', parsePositiveInteger, 60)
       .option(
         '--workers <n>',
-        `processes serving the one listening socket (default: the number of cores, ${availableParallelism()} here)`,
+        `processes serving the one listening socket (default: the number of cores, ${availableParallelism()} here; at most ${maxWorkers()})`,
         parsePositiveInteger,
       )
       .addHelpText(
@@ -57,6 +58,7 @@ export function proxyCommand(globals: () => GlobalOptions, signal: AbortSignal):
       )
       .action(async (options) => {
         const global = globals();
+        const workers = workerCount(options.workers);
         const loaded = loadConfigFor(global);
         const listen = parseListenAddress(options.listen, options.listenUnsafe ?? false);
         const cacheDir = options.cache === false ? null : options.cacheDir;
@@ -70,7 +72,6 @@ export function proxyCommand(globals: () => GlobalOptions, signal: AbortSignal):
               : (entry) =>
                   process.stderr.write(`${accessLog === 'json' ? JSON.stringify(entry) : formatAccessLog(entry)}\n`),
         });
-        const workers = options.workers ?? availableParallelism();
         // With workers, this process's proxy never listens: it checked the config and waits for Pulp.
         const pool =
           workers === 1
@@ -82,13 +83,16 @@ export function proxyCommand(globals: () => GlobalOptions, signal: AbortSignal):
                 onLog: (text) => process.stderr.write(text),
                 onWarning: warnOncePerLine(),
               });
-        const origin = pool ? await pool.start() : await server.start();
+        const origin = pool ? await pool.start(signal) : await server.start();
         const stopped = new Promise<void>((resolve) =>
           signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true }),
         );
         try {
-          const waited = options.wait ? server.waitForUpstream(options.waitTimeout * 1000) : Promise.resolve();
+          // Interrupted while the workers started: they are stopped already, and nothing was ready.
+          if (origin === undefined) return;
+          const waited = options.wait ? server.waitForUpstream(options.waitTimeout * 1000, signal) : Promise.resolve();
           await (pool ? Promise.race([waited, pool.failed]) : waited);
+          if (signal.aborted) return;
           process.stdout.write(
             global.json
               ? `${JSON.stringify({ listening: origin, upstream: loaded.config.pulp?.url })}\n`
@@ -102,6 +106,16 @@ export function proxyCommand(globals: () => GlobalOptions, signal: AbortSignal):
       }),
   );
   return proxy;
+}
+
+/** The --workers asked for, or the number of cores; a fork per worker must not take the host down. */
+function workerCount(asked: number | undefined): number {
+  const most = maxWorkers();
+  if (asked !== undefined && asked > most) {
+    const why = `${WORKERS_PER_CORE} per core: more processes only compete for the cores`;
+    throw new UsageError(`--workers ${asked}: at most ${most} on this host (${why})`);
+  }
+  return asked ?? availableParallelism();
 }
 
 /** Every worker meets the same full disk or limit: the operator reads it once. */

@@ -10,7 +10,8 @@ import { countsOf, imageReport, writeScanOutputs } from '../../scan/scan-outputs
 import { assertTrivyRuns } from '../../scan/trivy.js';
 import { loadVulnerabilityDatabase } from '../../scan/vulnerability-db.js';
 import { UsageError, WorkFailedError } from '../../util/errors.js';
-import { collectRepeated, type GlobalOptions } from '../options.js';
+import { checkOutputDir } from '../../util/output-path.js';
+import { collectRepeated, languagePackagesOption, type GlobalOptions } from '../options.js';
 import { loadConfigFor } from '../workspace.js';
 
 const packageJson = new URL('../../../package.json', import.meta.url);
@@ -53,6 +54,7 @@ export function scanCommand(
     .option('--engine <engine>', 'buildah, docker or podman (default: from the config)')
     .option('--out <dir>', 'write <dir>/scan/: per-image reports and SBOMs, summary.csv, the verdict lists', '.')
     .option('--ignore-unfixed', 'vulnerabilities without a fixed version do not count')
+    .addOption(languagePackagesOption())
     .option('--allowed-vulnerabilities <file>', 'YAML: global_allowed_vulnerabilities, <image>_allowed_vulnerabilities')
     .addHelpText('after', '\nExit status: 0 no image is critical; 1 one is, or could not be read; 2 bad input.')
     .action(async (images, options) => {
@@ -63,6 +65,8 @@ export function scanCommand(
       if (options.scanner === 'osv' && !options.osvDb?.length) {
         throw new UsageError('--osv-db PATH is needed for the osv scanner (or use --scanner trivy)');
       }
+      // Before any image is scanned: a folder that cannot be written is bad input, not a failure at the end.
+      const outDir = checkOutputDir(options.out, '--out');
       const allowFile = options.allowedVulnerabilities;
       const allowList: AllowList = allowFile ? readAllowList(allowFile) : new Map();
       const loaded = loadConfigFor(global, { engine: options.engine });
@@ -77,19 +81,24 @@ export function scanCommand(
         options.scanner === 'osv'
           ? {
               kind: 'osv',
-              database: await loadVulnerabilityDatabase((options.osvDb ?? []).map((path) => resolve(path))),
+              database: await loadVulnerabilityDatabase(
+                (options.osvDb ?? []).map((path) => resolve(path)),
+                signal,
+              ),
             }
           : { kind: 'trivy' };
+      const languagePackages = options.languagePackages ?? loaded.config.scan.language_packages;
       const scans: ImageScan[] = [];
       const layerCache: LayerCache = new Map();
       for (const image of images) {
         if (signal.aborted) return;
         const ignoreUnfixed = options.ignoreUnfixed ?? false;
-        const scanned = await scanImage(image, { engine, scanner, ignoreUnfixed, allowList, layerCache, signal });
+        const settings = { engine, scanner, ignoreUnfixed, languagePackages, allowList, layerCache, signal };
+        const scanned = await scanImage(image, settings);
         if (!scanned.ok) throw new WorkFailedError(scanned.failure);
         scans.push(scanned.value);
       }
-      const dir = await writeScanOutputs(resolve(options.out), scans, toolVersion);
+      const dir = await writeScanOutputs(outDir, scans, toolVersion);
       if (global.json) process.stdout.write(`${JSON.stringify(scans.map(imageReport), null, 2)}\n`);
       else if (!global.quiet) process.stdout.write(table(scans));
       const critical = scans.filter((scan) => scan.verdict === 'critical').length;

@@ -1,11 +1,13 @@
 import { Command, type CommandUnknownOpts } from '@commander-js/extra-typings';
 import { join } from 'node:path';
 import { RUNS_DIR } from '../../util/runs-dir.js';
-import { mergeRunFolders, readShardSummary } from '../../shard/merge-run-folders.js';
+import { mergeRunFolders } from '../../shard/merge-run-folders.js';
+import { readShardSummary } from '../../shard/shard-summary.js';
 import { checkOutputDir } from '../../util/output-path.js';
+import { pacer } from '../../util/pace.js';
 import type { GlobalOptions } from '../options.js';
 
-export function summaryCommand(globals: () => GlobalOptions): CommandUnknownOpts {
+export function summaryCommand(globals: () => GlobalOptions, signal: AbortSignal): CommandUnknownOpts {
   const merge = new Command('merge')
     .description(
       'Merge the run folders of the shards of one run (one tag, one distro) into one summary.json and report.html',
@@ -18,19 +20,22 @@ export function summaryCommand(globals: () => GlobalOptions): CommandUnknownOpts
         '',
         'An image one shard built and others pulled from the registry counts once, as built; each image is in',
         'at most one of built, reused, failed and skipped. Logs and scan reports are copied from the shard',
-        'that did the work, so the report links work.',
+        "that did the work, so the report links work. Only regular files inside a shard's folder are read:",
+        'a symbolic link, a FIFO or an oversized file there is passed over with a warning naming it.',
         '',
-        'Exit status: 0 merged; 2 a folder without a readable summary.json, or shards of different tags or distros.',
+        'Exit status: 0 merged; 2 a folder without a readable summary.json, a damaged summary or scan report',
+        '(a bad image name or tag included), or shards of different tags or distros.',
       ].join('\n'),
     )
     .action(async (runDirs, options) => {
       const global = globals();
       const [first] = runDirs;
-      const out =
-        options.out ?? join(RUNS_DIR, `${first === undefined ? 'run' : readShardSummary(first).summary.tag}-merged`);
+      const tagOf = async (dir: string) => (await readShardSummary(dir, pacer(signal))).summary.tag;
+      const out = options.out ?? join(RUNS_DIR, `${first === undefined ? 'run' : await tagOf(first)}-merged`);
       checkOutputDir(out, '--out');
-      const merged = await mergeRunFolders(runDirs, out);
+      const merged = await mergeRunFolders(runDirs, out, signal);
       const { summary } = merged;
+      for (const warning of merged.warnings) process.stderr.write(`warning: ${warning}\n`);
       if (global.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
       else if (!global.quiet) {
         const counts = [

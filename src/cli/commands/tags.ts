@@ -8,15 +8,16 @@ import { isLoopbackRegistry } from '../../run/registry-auth.js';
 import { deployableImages, matchesDistro } from '../../tags/catalog-images.js';
 import { checkImages } from '../../tags/check.js';
 import { DEFAULT_KEY } from '../../tags/naming.js';
-import { promoteImages } from '../../tags/promote.js';
+import { promoteImages, type PromotionOutcome } from '../../tags/promote.js';
 import { referencedImages, repositoryOf } from '../../tags/registry-images.js';
 import { imageTags, type ImageTag } from '../../tags/resolve.js';
 import { latestRun, runSummaries } from '../../tags/run-sources.js';
-import { readRollout } from '../../tags/runs.js';
+import { readRollout, type RunRollout } from '../../tags/runs.js';
 import { DEFAULT_TAGS_FILE, distroKeys, readTagsFile, TAGS_VARIABLE } from '../../tags/tags-file.js';
 import { planUpdate, type UpdatePlan } from '../../tags/update.js';
 import { writeTagChanges } from '../../tags/write.js';
 import { UsageError, WorkFailedError } from '../../util/errors.js';
+import { Pace } from '../../util/pace.js';
 import { collectList, collectRepeated, parsePositiveInteger, type GlobalOptions } from '../options.js';
 import { openWorkspace } from '../workspace.js';
 
@@ -60,18 +61,25 @@ function resolveImageTags(global: GlobalOptions, options: ResolveOptions): { loa
   return { loaded, rows };
 }
 
-/** A client for the configured registry with the secrets file's credentials, known to answer. */
-async function connectedClient(loaded: LoadedConfig): Promise<RegistryClient> {
-  const { registry } = loaded.config;
+/**
+ * A client for the configured registry with the secrets file's credentials, known to answer;
+ * undefined when the signal stopped it first. Every request of the client stops with the signal.
+ */
+async function connectedClient(loaded: LoadedConfig, signal: AbortSignal): Promise<RegistryClient | undefined> {
+  const { registry, registry_token_hosts: tokenHosts } = loaded.config;
   if (registry === '') throw new UsageError('no registry configured (registry in the config): nothing to ask');
   const { registry_username: username, registry_password: password } = loadSecrets(loaded.secretsFile, loaded.readYaml);
-  const credentials = username && password ? { username, password } : undefined;
+  const credentials = username && password ? { username, password, tokenHosts } : undefined;
   const insecure = loaded.config.registry_insecure ?? isLoopbackRegistry(registry);
-  const client = new RegistryClient(registry, credentials, { insecure });
-  await client.ping().catch((error: unknown) => {
-    throw registryFailure(registry, error);
-  });
-  return client;
+  const client = new RegistryClient(registry, credentials, { insecure, signal });
+  const answered = await client.ping().then(
+    () => true,
+    (error: unknown) => {
+      if (signal.aborted) return false;
+      throw registryFailure(registry, error);
+    },
+  );
+  return answered ? client : undefined;
 }
 
 /** A registry that refuses or cannot be reached is a failure of the work (exit 1), said in one line. */
@@ -106,7 +114,11 @@ function reportUpdate(global: GlobalOptions, path: string, plan: UpdatePlan, dry
   process.stderr.write(`${verb} in ${path}\n`);
 }
 
-export function tagsCommand(globals: () => GlobalOptions, setExitCode: (code: number) => void): CommandUnknownOpts {
+export function tagsCommand(
+  globals: () => GlobalOptions,
+  signal: AbortSignal,
+  setExitCode: (code: number) => void,
+): CommandUnknownOpts {
   const tags = new Command('tags').description(
     `Roll out image tags: ${DEFAULT_TAGS_FILE} (update, list), the registry (check, promote)`,
   );
@@ -127,16 +139,30 @@ export function tagsCommand(globals: () => GlobalOptions, setExitCode: (code: nu
       .option('--dry-run', 'print the changes without writing the file')
       .addHelpText(
         'after',
-        '\nComments, order and formatting of the file are kept; only changed values' +
-          ' (and added keys) differ.\nExit status: 0 written (or nothing to change); 2 bad input (nothing written).',
+        '\nComments, order and formatting of the file are kept, byte for byte (Latin-1 too); only changed values' +
+          ' (and added keys) differ. A symbolic link is written through to its target; mode and owner are kept.' +
+          '\nExit status: 0 written (or nothing to change); 2 bad input (nothing written); 130 interrupted' +
+          ' (nothing written).',
       )
       .action(async (options) => {
         const global = globals();
         const file = readTagsFile(resolve(options.file ?? DEFAULT_TAGS_FILE));
         const runs = options.run && options.run.length > 0 ? options.run : [latestRun(resolve(RUNS_DIR))];
-        const rollouts = runSummaries(runs).map(readRollout);
-        const plan = planUpdate(file.tags, rollouts);
-        await writeTagChanges(file, plan.changes, options.dryRun ?? false);
+        // Interrupted, nothing is written: the exit status says so (130).
+        const pace = new Pace(signal);
+        let plan: UpdatePlan;
+        const rollouts: RunRollout[] = [];
+        try {
+          for (const source of await runSummaries(runs, signal)) {
+            await pace.step();
+            rollouts.push(readRollout(source));
+          }
+          plan = await planUpdate(file.tags, rollouts, pace);
+          await writeTagChanges(file, plan.changes, options.dryRun ?? false, pace);
+        } catch (error) {
+          if (signal.aborted) return;
+          throw error;
+        }
         for (const rollout of rollouts.filter((run) => !run.pushed && !global.quiet)) {
           const where = `warning: ${rollout.label}`;
           process.stderr.write(`${where}: the run did not push; ${rollout.tag} is in no registry\n`);
@@ -172,7 +198,8 @@ export function tagsCommand(globals: () => GlobalOptions, setExitCode: (code: nu
         const asked = options.namespace === undefined ? undefined : namespaceOption(options.namespace, '--namespace');
         const { loaded, rows } = resolveImageTags(global, options);
         const { registry, namespace, image_prefix: prefix } = loaded.config;
-        const client = await connectedClient(loaded);
+        const client = await connectedClient(loaded, signal);
+        if (client === undefined) return setExitCode(130);
         const repository = (image: string) => repositoryOf(asked ?? namespace, prefix, image);
         const checking = checkImages(client, referencedImages(rows), repository, options.concurrency);
         const checked = await checking.catch((error: unknown) => {
@@ -209,7 +236,8 @@ export function tagsCommand(globals: () => GlobalOptions, setExitCode: (code: nu
       .addHelpText(
         'after',
         '\nAn image already in the target with the same digest is not copied.' +
-          '\nExit status: 0 all copied or present; 1 an image could not be copied; 2 bad input.',
+          '\nExit status: 0 all copied or present; 1 an image could not be copied; 2 bad input; 130 interrupted' +
+          ' (what was copied stays; the images not copied are listed as interrupted).',
       )
       .action(async (options) => {
         const global = globals();
@@ -218,17 +246,23 @@ export function tagsCommand(globals: () => GlobalOptions, setExitCode: (code: nu
         if (from === to) throw new UsageError('--from and --to name the same namespace');
         const { loaded, rows } = resolveImageTags(global, options);
         const { registry, image_prefix: prefix } = loaded.config;
-        const client = await connectedClient(loaded);
+        const client = await connectedClient(loaded, signal);
+        if (client === undefined) return setExitCode(130);
         const repositories = {
           from: (image: string) => repositoryOf(from, prefix, image),
           to: (image: string) => repositoryOf(to, prefix, image),
         };
-        const promoting = promoteImages(client, referencedImages(rows), repositories, options.concurrency);
+        const promoting = promoteImages(client, referencedImages(rows), repositories, options.concurrency, signal);
         const results = await promoting.catch((error: unknown) => {
           throw registryFailure(registry, error);
         });
-        const count = (outcome: string) => results.filter((result) => result.outcome === outcome).length;
-        const totals = { copied: count('copied'), already_present: count('already-present'), failed: count('failed') };
+        const count = (outcome: PromotionOutcome) => results.filter((result) => result.outcome === outcome).length;
+        const totals = {
+          copied: count('copied'),
+          already_present: count('already-present'),
+          failed: count('failed'),
+          interrupted: count('interrupted'),
+        };
         if (global.json) process.stdout.write(`${JSON.stringify({ ...totals, images: results }, null, 2)}\n`);
         else {
           for (const result of results) {
@@ -236,13 +270,14 @@ export function tagsCommand(globals: () => GlobalOptions, setExitCode: (code: nu
             const line =
               result.outcome === 'failed'
                 ? `failed ${what}: ${result.detail ?? ''}`
-                : `${result.outcome} ${what} ${result.digest ?? ''}`;
+                : [result.outcome, what, result.digest].filter((part) => part !== undefined).join(' ');
             process.stdout.write(`${line}\n`);
           }
         }
+        const stopped = totals.interrupted > 0 ? `, ${totals.interrupted} interrupted` : '';
         const outcome = `${totals.copied} copied, ${totals.already_present} already present, ${totals.failed} failed`;
-        process.stderr.write(`${from} -> ${to}: ${outcome}\n`);
-        setExitCode(totals.failed > 0 ? 1 : 0);
+        process.stderr.write(`${from} -> ${to}: ${outcome}${stopped}\n`);
+        setExitCode(signal.aborted ? 130 : totals.failed > 0 ? 1 : 0);
       }),
   );
   return tags;

@@ -1,7 +1,7 @@
 import { Command, type CommandUnknownOpts } from '@commander-js/extra-typings';
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { UsageError } from '../../util/errors.js';
+import { InterruptedError, UsageError } from '../../util/errors.js';
+import { MiB, readInputBytes } from '../../util/read-input.js';
 import { checkOutputFile } from '../../util/output-path.js';
 import { followLinks, replaceFile, type ReplaceOptions } from '../../util/replace-file.js';
 import { requireEncryptionPassword, requireVaultPassword, resolveVaultPassword } from '../../vault/password.js';
@@ -19,12 +19,33 @@ const ENCRYPTING: ReplaceOptions = { overwriteOld: true, keepModeAndOwner: false
 const DECRYPTING: ReplaceOptions = { overwriteOld: false, keepModeAndOwner: false, mode: 0o600 };
 const REKEYING: ReplaceOptions = { overwriteOld: true, keepModeAndOwner: true, mode: 0o600 };
 
-function readInput(file: string): Buffer {
+/** Vault files hold configuration values: a few KiB, a certificate bundle at most. */
+const VAULT_INPUT = { what: 'file', maxBytes: 64 * MiB };
+
+/**
+ * A file's bytes (never blocking on a FIFO or a device), or stdin's for `-`: read as a stream, so
+ * that a signal is heard while nothing has been written to it yet.
+ */
+async function readInput(file: string, signal: AbortSignal): Promise<Buffer> {
+  if (file !== '-') return readInputBytes(file, VAULT_INPUT);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const stop = () => process.stdin.destroy();
+  signal.addEventListener('abort', stop, { once: true });
   try {
-    return readFileSync(file === '-' ? 0 : file);
+    for await (const chunk of process.stdin) {
+      size += (chunk as Buffer).length;
+      if (size > VAULT_INPUT.maxBytes) throw new UsageError(`stdin: more than the 64 MiB a vault input may be`);
+      chunks.push(chunk as Buffer);
+    }
   } catch (error) {
-    throw new UsageError(`${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    if (signal.aborted) throw new InterruptedError();
+    throw new UsageError(`stdin: cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  } finally {
+    signal.removeEventListener('abort', stop);
   }
+  if (signal.aborted) throw new InterruptedError();
+  return Buffer.concat(chunks);
 }
 
 function checkVaultId(vaultId: string | undefined): void {
@@ -70,7 +91,7 @@ async function writeOutput(target: string, data: string | Buffer, how: ReplaceOp
   else await replaceFile(target, target, data, how);
 }
 
-export function vaultCommand(globals: () => GlobalOptions): CommandUnknownOpts {
+export function vaultCommand(globals: () => GlobalOptions, signal: AbortSignal): CommandUnknownOpts {
   const vault = new Command('vault')
     .description('Ansible Vault (1.1 and 1.2) files and values, compatible with ansible-vault')
     .addHelpText(
@@ -89,7 +110,7 @@ export function vaultCommand(globals: () => GlobalOptions): CommandUnknownOpts {
       .action(async (file, options) => {
         checkVaultId(options.vaultId);
         const target = outputOf(file, options.output, 'encrypt');
-        const plaintext = readInput(file);
+        const plaintext = await readInput(file, signal);
         if (isVaultText(plaintext.toString('utf8'))) throw new UsageError(`${file}: already vault-encrypted`);
         const password = encryptionPassword(file === '-' ? 'stdin' : file);
         await writeOutput(target, encryptVault(plaintext, password, options.vaultId), ENCRYPTING);
@@ -102,7 +123,7 @@ export function vaultCommand(globals: () => GlobalOptions): CommandUnknownOpts {
       .option('--output <file>', 'write here instead, - for stdout')
       .action(async (file, options) => {
         const target = outputOf(file, options.output, 'decrypt');
-        const text = vaultText(file, readInput(file));
+        const text = vaultText(file, await readInput(file, signal));
         await writeOutput(target, decryptFile(file, text, unlockPassword(file)), DECRYPTING);
       }),
   );
@@ -110,8 +131,8 @@ export function vaultCommand(globals: () => GlobalOptions): CommandUnknownOpts {
     new Command('view')
       .description('Print the decrypted content of a vault file')
       .argument('<file>', 'vault file')
-      .action((file) => {
-        const text = vaultText(file, readInput(file));
+      .action(async (file) => {
+        const text = vaultText(file, await readInput(file, signal));
         process.stdout.write(decryptFile(file, text, unlockPassword(file)));
       }),
   );
@@ -122,7 +143,7 @@ export function vaultCommand(globals: () => GlobalOptions): CommandUnknownOpts {
       .option('--new-vault-password-file <file>', `file holding the new password (default: $${NEW_PASSWORD_VARIABLE})`)
       .action(async (file, options) => {
         const target = outputOf(file, undefined, 'rekey');
-        const text = vaultText(file, readInput(file));
+        const text = vaultText(file, await readInput(file, signal));
         const newPassword = resolveVaultPassword(options.newVaultPasswordFile, process.env, NEW_PASSWORD_VARIABLE);
         if (newPassword === undefined)
           throw new UsageError(
@@ -137,10 +158,10 @@ export function vaultCommand(globals: () => GlobalOptions): CommandUnknownOpts {
       .description('Encrypt a value read from stdin into a `NAME: !vault |` YAML entry')
       .requiredOption('--name <name>', 'the YAML key to print')
       .option('--vault-id <id>', 'label the vault with an id (format 1.2)')
-      .action((options) => {
+      .action(async (options) => {
         checkVaultId(options.vaultId);
         const password = encryptionPassword('the value');
-        const value = readInput('-').toString('utf8').replace(/\n$/, '');
+        const value = (await readInput('-', signal)).toString('utf8').replace(/\n$/, '');
         const encrypted = encryptVault(value, password, options.vaultId);
         process.stdout.write(
           `${options.name}: !vault |\n${encrypted

@@ -6,6 +6,7 @@ import { loadConfigFor } from '../workspace.js';
 import { loadSecrets } from '../../config/secrets.js';
 import { createEngine } from '../../engine/index.js';
 import { UsageError } from '../../util/errors.js';
+import { ImageLayoutError } from '../../util/oci-layout.js';
 import { credentialNeedles, findSecretsInOciLayout } from '../../verify/no-secrets.js';
 import type { GlobalOptions } from '../options.js';
 
@@ -39,7 +40,9 @@ export function verifyNoSecretsCommand(
         try {
           const exported = await engine.exportOci(image, join(dir, 'layout'));
           if (!exported.ok) throw new UsageError(`${image}: cannot read the image: ${exported.failure.message}`);
-          const findings = await findSecretsInOciLayout(join(dir, 'layout'), needles);
+          const findings = await findSecretsInOciLayout(join(dir, 'layout'), needles).catch((error: unknown) => {
+            throw error instanceof ImageLayoutError ? new UsageError(`${image}: ${error.message}`) : error;
+          });
           report.push({ image, clean: findings.length === 0, findings });
           if (!global.json) {
             process.stdout.write(

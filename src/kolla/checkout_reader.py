@@ -1,11 +1,14 @@
-/**
- * The Python program that reads a Kolla checkout's data. It parses the modules with `ast` and evaluates
- * only a small, side-effect-free subset (literals, names bound earlier in the module, `if` at module level,
- * `os.uname()`, oslo.config option constructors), so it needs neither Kolla's dependencies nor an import of
- * Kolla. Whatever it cannot understand stops it with one line naming the file and the name.
- * Run as `python3 -c PROGRAM CHECKOUT_DIR`; prints one JSON document.
- */
-export const checkoutReaderProgram = String.raw`
+"""Reads a Kolla checkout's own data for ci-builder (src/kolla/read-checkout.ts) and prints one JSON document.
+
+It parses Kolla's modules with `ast` and evaluates only a small, side-effect-free subset (literals, names
+bound earlier in the module, `if` at module level, `os.uname()`, oslo.config option constructors), so it
+needs neither Kolla's dependencies nor an import of Kolla: nothing of the checkout runs. Whatever it cannot
+understand stops it with one line naming the file and the name (exit 3).
+
+Run isolated, so that no module of the checkout or the current folder shadows the standard library's:
+
+    python3 -I -S checkout_reader.py CHECKOUT_DIR
+"""
 import ast, glob, json, os, sys
 
 ROOT = sys.argv[1]
@@ -333,4 +336,3 @@ print(json.dumps({
     'worker': read_worker(),
     'repos': read_repos(),
 }))
-`;
