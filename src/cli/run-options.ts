@@ -37,5 +37,8 @@ export function withRunOptions<Args extends unknown[], Opts extends OptionValues
     )
     .addOption(
       new Option('--no-package-cache', 'reach plain mirrors directly, each image downloading its packages itself'),
+    )
+    .addOption(
+      new Option('--full', 'rebuild images whose snapshots moved instead of patching them (config respin.mode: full)'),
     );
 }

@@ -255,6 +255,18 @@ export const configSchema = z
       })
       .strict()
       .default({ wait_seconds: 60, cache_max_gib: 20 }),
+    /**
+     * When only an image's snapshot set moved (its recipe is unchanged): `patch` adds one layer upgrading
+     * exactly the packages that moved (or reuses the image when none did); `full` rebuilds it (--full).
+     */
+    respin: z
+      .object({
+        mode: z.enum(['patch', 'full']).default('patch'),
+        /** An image carrying this many patch layers is rebuilt in full instead of patched again. */
+        max_patch_layers: z.number().int().min(1).max(20).default(3),
+      })
+      .strict()
+      .default({ mode: 'patch', max_patch_layers: 3 }),
     /** The pipeline's scan gate; paths are relative to the file that sets them; flags override. */
     scan: z
       .object({

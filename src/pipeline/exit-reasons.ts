@@ -72,6 +72,9 @@ export function describeReason(reason: PipelineReason): string {
 
 const names = (entries: ReadonlyArray<{ name: string }>) => entries.map((entry) => entry.name);
 
+/** The images a run left at its tag, whichever way it made them. */
+const made = (summary: RunSummary) => summary.built.length + summary.reused.length + summary.patched.length;
+
 /**
  * The pipeline's exit, from the runs' summaries alone: 1 when a distro built nothing, a build, a
  * scan or a push failed, or a critical image was held (found without --push-dirty); 130 when
@@ -82,10 +85,10 @@ export function pipelineVerdict(outcomes: readonly SetOutcome[], interrupted: bo
     return { exitCode: 130, reasons: [{ kind: 'interrupted' }] };
   const reasons: PipelineReason[] = [];
   for (const distro of new Set(outcomes.map((outcome) => outcome.distro))) {
-    const made = outcomes
+    const images = outcomes
       .filter((outcome) => outcome.distro === distro)
-      .reduce((sum, run) => sum + (run.summary ? run.summary.built.length + run.summary.reused.length : 0), 0);
-    if (made === 0) reasons.push({ kind: 'nothing-built', distro });
+      .reduce((sum, { summary }) => sum + (summary ? made(summary) : 0), 0);
+    if (images === 0) reasons.push({ kind: 'nothing-built', distro });
   }
   for (const outcome of outcomes) reasons.push(...setReasons(outcome));
   return { exitCode: reasons.length > 0 ? 1 : 0, reasons };

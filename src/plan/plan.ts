@@ -1,8 +1,8 @@
-import { planBaseImage, type BaseImage } from '../bootstrap/base-image.js';
+import { baseImageRecipe, planBaseImage, type BaseImage } from '../bootstrap/base-image.js';
 import { selectImages, type Selection, type SelectionRequest } from '../catalog/select.js';
 import type { Catalog } from '../catalog/types.js';
 import type { RenderInputs } from '../config/load.js';
-import type { Config, DistroConfig } from '../config/schema.js';
+import type { Config, DistroConfig, RepositoryConfig } from '../config/schema.js';
 import type { ContextFile, InlineContextFile, StoredContextFile } from '../render/context.js';
 import type { ReposSource } from '../render/kolla-repos.js';
 import { CompiledTemplates, type TemplateFiles } from '../render/memory-loader.js';
@@ -11,14 +11,24 @@ import { PATCHES_DIR } from '../render/patches.js';
 import { environmentOptions, Renderer } from '../render/renderer.js';
 import { templateVariables } from '../render/variables.js';
 import { aptSourceLines } from '../repos/apt.js';
-import { finalUser, injectRepositories, repositorySnippets } from '../repos/inject.js';
-import { isPulpRepository, repositoryIdentity, type RepositoryAccess } from '../repos/urls.js';
+import { finalUser, injectRepositories, repositoryCommands, repositorySnippets } from '../repos/inject.js';
+import {
+  isPulpRepository,
+  recipeIdentity,
+  repositoryIdentity,
+  repositoryUrl,
+  type RepositoryAccess,
+} from '../repos/urls.js';
 import { UsageError } from '../util/errors.js';
 import { inputDigest, normalizeRunStrings } from './digest.js';
 import { fromNames } from './from-lines.js';
 import { imageNamespace, imageReference } from './naming.js';
 
 export const INPUT_DIGEST_LABEL = 'ci-builder.input-digest';
+/** The input digest with the pinned snapshot versions masked: images with equal recipes differ only in packages. */
+export const RECIPE_DIGEST_LABEL = 'ci-builder.recipe-digest';
+/** The snapshot set an image was built or patched against: `<repository>=<version or URL>,...`. */
+export const SNAPSHOT_SET_LABEL = 'ci-builder.repositories';
 
 export interface PlannedImage {
   name: string;
@@ -29,6 +39,10 @@ export interface PlannedImage {
   /** Folders the build context has even when empty (a template COPYs them). */
   emptyDirs: string[];
   inputDigest: string;
+  /** What the image is made of, snapshots aside: equal recipes and another snapshot set make a respin. */
+  recipeDigest: string;
+  /** The pinned repository versions (or mirror URLs) the image is built against. */
+  snapshotSet: string;
   labels: Record<string, string>;
   /** A root image built FROM the plan's base image: it needs the base image made first. */
   fromBaseImage: boolean;
@@ -54,6 +68,15 @@ export interface Plan {
   images: PlannedImage[];
   /** Parents left out by --skip-parents: not built, but their existing image is tagged for the children. */
   skippedParents: PlannedImage[];
+  /** How a respin reaches the snapshots and sets up a patch layer; absent for distros it cannot patch (rpm). */
+  patching?: PatchInputs;
+}
+
+/** The apt sources a patch layer upgrades from (as builds reach them), and the commands around its upgrade. */
+export interface PatchInputs {
+  sources: Array<{ url: string; suites: string[]; components: string[] }>;
+  setup: string[];
+  restore: string[];
 }
 
 export interface PlanRequest {
@@ -192,6 +215,7 @@ export function planFromInputs(inputs: PlanInputs): PlanResult {
   });
   const users = new Map<string, string>();
   const digests = new Map<string, string>();
+  const recipes = new Map<string, string>();
   const images: PlannedImage[] = [];
   const skippedParents: PlannedImage[] = [];
   const skipped = new Set(selection.skippedParents);
@@ -216,6 +240,15 @@ export function planFromInputs(inputs: PlanInputs): PlanResult {
       engineOptions: run.engineOptions,
     });
     digests.set(name, digest);
+    const parentRecipe = image.parent === null ? run.baseRecipe : recipes.get(image.parent);
+    if (parentRecipe === undefined) throw new Error(`internal: parent ${image.parent} of ${name} has no recipe yet`);
+    const recipe = inputDigest({
+      normalizedDockerfile: normalizeRunStrings(dockerfile, { ...run.runStrings, ...run.snapshotStrings }),
+      contextFiles,
+      parentIdentity: parentRecipe,
+      engineOptions: run.recipeEngineOptions,
+    });
+    recipes.set(name, recipe);
     const revision = inputs.treeRevisions.get(image.treeRoot);
     (skipped.has(name) ? skippedParents : images).push({
       name,
@@ -225,14 +258,17 @@ export function planFromInputs(inputs: PlanInputs): PlanResult {
       contextFiles,
       emptyDirs: patchesPath !== undefined && gathered.patchFiles.length === 0 ? [PATCHES_DIR] : [],
       inputDigest: digest,
+      recipeDigest: recipe,
+      snapshotSet: run.repositoryLabel,
       fromBaseImage: image.parent === null && fromNames(dockerfile, run.baseImage.reference),
       ...(sources.failure !== undefined ? { failure: sources.failure } : {}),
       labels: {
         [INPUT_DIGEST_LABEL]: digest,
+        [RECIPE_DIGEST_LABEL]: recipe,
         'org.opencontainers.image.title': `${config.image_prefix}${name}`,
         'ci-builder.distro': `${distro}-${distroConfig.version}`,
         'ci-builder.release': config.release,
-        ...(run.repositoryLabel ? { 'ci-builder.repositories': run.repositoryLabel } : {}),
+        ...(run.repositoryLabel ? { [SNAPSHOT_SET_LABEL]: run.repositoryLabel } : {}),
         ...(config.image_source ? { 'org.opencontainers.image.source': config.image_source } : {}),
         ...(revision ? { 'org.opencontainers.image.revision': revision } : {}),
       },
@@ -250,8 +286,21 @@ export function planFromInputs(inputs: PlanInputs): PlanResult {
     selection,
     images,
     skippedParents,
+    ...(distroConfig.package_type === 'deb' ? { patching: patchInputs(distro, distroConfig, run.access) } : {}),
   };
   return { plan, compiledTemplates: compiled.added };
+}
+
+function patchInputs(distro: string, distroConfig: DistroConfig, access: RepositoryAccess): PatchInputs {
+  const { repositories } = distroConfig;
+  return {
+    sources: repositories.map((repo) => ({
+      url: repositoryUrl(repo, access),
+      suites: repo.suites ?? [],
+      components: repo.components,
+    })),
+    ...repositoryCommands({ packageType: 'deb', distro, repositories, access }),
+  };
 }
 
 /** What is the same for every image of the run. */
@@ -273,26 +322,34 @@ function runSettings(inputs: PlanInputs, distroConfig: DistroConfig) {
     [namespace]: '@@NAMESPACE@@',
     ...(access.kind === 'proxy' ? { [access.origin]: '@@PROXY@@' } : {}),
   };
-  const pinned = repositories.map((repo) => [
-    repositoryIdentity(repo, pulpUrl),
-    repo.suites ?? [],
-    repo.components,
-    repo.repo_file ?? '',
-    repo.section ?? '',
-  ]);
+  const pinned = (identity: (repo: RepositoryConfig) => string) =>
+    JSON.stringify(
+      repositories.map((repo) => [
+        identity(repo),
+        repo.suites ?? [],
+        repo.components,
+        repo.repo_file ?? '',
+        repo.section ?? '',
+      ]),
+    );
+  const engineOptions = { engine: inputs.request.engine, network: 'host', architecture };
+  const baseImage = planBaseImage(distro, distroConfig, architecture, pulpUrl);
   return {
     namespace,
     access,
-    baseImage: planBaseImage(distro, distroConfig, architecture, pulpUrl),
+    baseImage,
     snippets,
     runStrings,
+    // A pinned snapshot's path, `<base_path><version>/`, with its version masked: the recipe's view of it.
+    snapshotStrings: Object.fromEntries(
+      repositories
+        .filter(isPulpRepository)
+        .map((repo) => [`${repo.base_path ?? ''}${repo.version ?? ''}/`, `${repo.base_path ?? ''}@@SNAPSHOT@@/`]),
+    ),
+    baseRecipe: baseImageRecipe(distro, distroConfig, architecture, pulpUrl),
     repositoryLabel: repositories.map((repo) => `${repo.name}=${repo.version ?? repo.url ?? ''}`).join(','),
-    engineOptions: {
-      engine: inputs.request.engine,
-      network: 'host',
-      architecture,
-      repositories: JSON.stringify(pinned),
-    },
+    engineOptions: { ...engineOptions, repositories: pinned((repo) => repositoryIdentity(repo, pulpUrl)) },
+    recipeEngineOptions: { ...engineOptions, repositories: pinned((repo) => recipeIdentity(repo, pulpUrl)) },
   };
 }
 

@@ -17,6 +17,80 @@ export type PushFailureStatus = Extract<FailureStatus, 'push_error' | 'connectio
 /** The findings of an image that count toward its verdict, per severity. */
 export type ScanCounts = Record<Severity, number>;
 
+/** A package a respin upgrades: its version in the earlier image, and the one the new snapshots decide. */
+export interface PatchedPackage {
+  name: string;
+  architecture: string;
+  from: string;
+  to: string;
+}
+
+/** Why an image is built from its first step rather than reused or patched. */
+export type RebuildReason =
+  /** No earlier image has its recipe: a new image, or its template, context, parent or options changed. */
+  | { kind: 'new-recipe' }
+  /** --full (or respin.mode full) asked for full rebuilds. */
+  | { kind: 'full' }
+  /** --nocache (kolla-build) asked for every image again. */
+  | { kind: 'no-cache' }
+  /** The earlier image already carries respin.max_patch_layers patch layers. */
+  | { kind: 'patch-layers'; count: number }
+  /** An rpm image: patching with dnf is not supported, the image is rebuilt. */
+  | { kind: 'rpm' }
+  /** The earlier image's packages, or the new snapshots' indexes, could not be read. */
+  | { kind: 'unreadable'; message: string };
+
+/** How an image is made in this run, decided before any is built. */
+export type ImageWork =
+  /** Its input digest was built before: that image is tagged. */
+  | { kind: 'reuse'; imageId: string }
+  /** Its recipe was built before and only the snapshots moved, none of its packages with them: that image is tagged. */
+  | { kind: 'respin-reuse'; imageId: string; snapshotSet: string }
+  /** Its recipe was built before and some of its packages moved: one layer upgrades exactly them. */
+  | { kind: 'patch'; imageId: string; snapshotSet: string; packages: PatchedPackage[] }
+  | { kind: 'build'; why: RebuildReason };
+
+/** One line for why an image is built in full. */
+export function describeRebuild(why: RebuildReason): string {
+  switch (why.kind) {
+    case 'new-recipe':
+      return 'no earlier image of this recipe';
+    case 'full':
+      return 'full rebuild asked (--full)';
+    case 'no-cache':
+      return 'no reuse asked (--nocache)';
+    case 'patch-layers':
+      return `the earlier image carries ${why.count} patch layers (respin.max_patch_layers)`;
+    case 'rpm':
+      return 'rpm images are rebuilt: patching with dnf is not supported';
+    case 'unreadable':
+      return why.message;
+    default: {
+      const never: never = why;
+      return never;
+    }
+  }
+}
+
+/** What an image's work is, in the words of the live view, the log and the report: reused, patched (n packages), rebuilt (why). */
+export function describeWork(work: ImageWork): string {
+  switch (work.kind) {
+    case 'reuse':
+      return 'reused (nothing changed)';
+    case 'respin-reuse':
+      return 'reused (snapshots moved, none of its packages)';
+    case 'patch':
+      return `patched (${work.packages.length} package${work.packages.length === 1 ? '' : 's'})`;
+    case 'build':
+      // A new recipe (a new image, or a changed template, context or parent) is simply built, as ever.
+      return work.why.kind === 'new-recipe' ? 'built' : `rebuilt (${describeRebuild(work.why)})`;
+    default: {
+      const never: never = work;
+      return never;
+    }
+  }
+}
+
 /** Everything that happens in a run, as one discriminated union (`type` + `reason`). */
 export type RunEvent = { at: string } &
   /** `builders`: the run is spread over these builders (absent for a run on one engine). */
@@ -37,11 +111,24 @@ export type RunEvent = { at: string } &
     | { type: 'base-image'; reason: 'started'; reference: string }
     | { type: 'base-image'; reason: 'present' | 'imported' | 'bootstrapped'; reference: string; seconds: number }
     | { type: 'base-image'; reason: 'failed'; reference: string; status: BuildFailureStatus; message: string }
-    | { type: 'image'; reason: 'queued'; name: string; reference: string; inputDigest: string; parent: string | null }
+    | {
+        type: 'image';
+        reason: 'queued';
+        name: string;
+        reference: string;
+        inputDigest: string;
+        parent: string | null;
+        recipeDigest?: string;
+        snapshotSet?: string;
+      }
+    /** How the image will be made, decided before the run builds anything (absent on runs that do not decide ahead). */
+    | { type: 'image'; reason: 'planned'; name: string; work: ImageWork }
     /** `builder`: where the image builds, on a run spread over several builders. */
     | { type: 'image'; reason: 'started'; name: string; attempt: number; builder?: string }
     | { type: 'image'; reason: 'log'; name: string; line: string }
     | { type: 'image'; reason: 'built' | 'reused'; name: string; imageId: string; seconds: number; builder?: string }
+    /** A patch layer upgraded `packages` packages of the image's earlier self. */
+    | { type: 'image'; reason: 'patched'; name: string; imageId: string; seconds: number; packages: number }
     | { type: 'image'; reason: 'retrying'; name: string; attempt: number; message: string }
     /** `attempts` is 0 for an image that never started (parent_error, or interrupted before its turn). */
     | {

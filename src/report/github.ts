@@ -116,7 +116,7 @@ export class GitHubReporter implements Reporter {
 /** The events after which an image's (or the base image's) build output is complete. */
 function finishesLog(event: RunEvent): event is Extract<RunEvent, { type: 'image' | 'base-image' }> {
   if (event.type === 'base-image') return event.reason !== 'started';
-  return event.type === 'image' && ['built', 'reused', 'failed'].includes(event.reason);
+  return event.type === 'image' && ['built', 'reused', 'patched', 'failed'].includes(event.reason);
 }
 
 function errorAnnotation(event: RunEvent): { title: string; message: string } | undefined {

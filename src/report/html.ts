@@ -1,4 +1,4 @@
-import type { ImageRecord, RunSummary } from './summary.js';
+import { describeRespin, type ImageRecord, type RunSummary } from './summary.js';
 
 /** The last lines of each image's log, shown in the report. */
 export type LogTails = Record<string, { lines: string[]; total: number }>;
@@ -169,6 +169,10 @@ export function renderHtmlReport(summary: RunSummary, logs: LogTails, findings: 
     ? ((Date.parse(summary.finished_at) - Date.parse(summary.started_at)) / 1000).toFixed(1)
     : '?';
   const reasons = new Map([
+    // How the run made each image (a respin's reused, patched, rebuilt); a failure's reason says more and wins.
+    ...Object.entries(summary.images).flatMap(([name, record]) =>
+      record.respin ? [[name, describeRespin(record.respin)] as const] : [],
+    ),
     ...summary.failed.map((entry) => [entry.name, entry.reason] as const),
     ...summary.skipped.map((entry) => [entry.name, entry.reason] as const),
   ]);
@@ -178,6 +182,7 @@ export function renderHtmlReport(summary: RunSummary, logs: LogTails, findings: 
   const counts: Array<[string, number]> = [
     ['built', summary.built.length],
     ['reused', summary.reused.length],
+    ['patched', summary.patched.length],
     ['failed', summary.failed.length],
     ['skipped', summary.skipped.length],
     ['not matched', summary.not_matched.length],

@@ -11,8 +11,8 @@ export interface KollaSummary {
 }
 
 /**
- * A run's summary as kolla-build reports it. An image reused at its input digest is one kolla-build would
- * have built, so it counts as built; a push failure is a failure of its image, as in kolla-build.
+ * A run's summary as kolla-build reports it. An image reused at its input digest, or patched, is one kolla-build
+ * would have built, so it counts as built; a push failure is a failure of its image, as in kolla-build.
  * kolla-build lists every unbuildable image of the tree, matched or not: `unbuildable` gives them all.
  */
 export function kollaSummaryOf(summary: RunSummary, unbuildable: readonly string[]): KollaSummary {
@@ -21,7 +21,9 @@ export function kollaSummaryOf(summary: RunSummary, unbuildable: readonly string
   const pushFailedNames = new Set(pushFailed.map((entry) => entry.name));
   const names = (entries: Array<{ name: string }>) => entries.map((entry) => ({ name: entry.name }));
   return {
-    built: names([...summary.built, ...summary.reused].filter((entry) => !pushFailedNames.has(entry.name))),
+    built: names(
+      [...summary.built, ...summary.reused, ...summary.patched].filter((entry) => !pushFailedNames.has(entry.name)),
+    ),
     failed: [
       ...summary.failed.map((entry) => ({ name: entry.name, status: entry.status })),
       ...pushFailed.map((entry) => ({ name: entry.name, status: 'push_error' as const })),

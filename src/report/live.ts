@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import type { Reporter, RunEvent } from './events.js';
+import { describeWork, type ImageWork, type Reporter, type RunEvent } from './events.js';
 import { describeCounts, describeFlaky } from './plain.js';
 
 interface Running {
@@ -23,6 +23,8 @@ const UNCHANGED = Symbol('unchanged');
  */
 export class LiveReporter implements Reporter {
   private readonly running = new Map<string, Running>();
+  /** How each image is made, as the run decided before building. */
+  private readonly work = new Map<string, ImageWork>();
   private total = 0;
   private done = 0;
   private failed = 0;
@@ -146,10 +148,22 @@ export class LiveReporter implements Reporter {
         this.done++;
         if (flaky !== '') this.flaky++;
         const where = this.spread && event.builder ? ` on ${event.builder}` : '';
-        return `${stamp} ✓ ${event.name} ${event.reason}${where} (${event.seconds.toFixed(1)}s)${flaky}`;
+        const work = this.work.get(event.name);
+        const what = work === undefined ? event.reason : describeWork(work);
+        return `${stamp} ✓ ${event.name} ${what}${where} (${event.seconds.toFixed(1)}s)${flaky}`;
       }
       case 'retrying':
         return `${stamp} ↻ ${event.name} retrying (attempt ${event.attempt}) after: ${event.message}`;
+      case 'patched': {
+        this.running.delete(event.name);
+        this.done++;
+        const work = this.work.get(event.name);
+        const what = work === undefined ? `patched (${event.packages} packages)` : describeWork(work);
+        return `${stamp} ✓ ${event.name} ${what} (${event.seconds.toFixed(1)}s)`;
+      }
+      case 'planned':
+        this.work.set(event.name, event.work);
+        return UNCHANGED;
       case 'failed':
         this.running.delete(event.name);
         this.failed++;

@@ -63,6 +63,8 @@ function imageLogOf(event: RunEvent): string | undefined {
         case 'not-matched':
         case 'unbuildable':
           return undefined;
+        case 'planned':
+        case 'patched':
         case 'failed':
         case 'started':
         case 'log':

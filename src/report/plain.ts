@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import type { Reporter, RunEvent } from './events.js';
+import { describeWork, type ImageWork, type Reporter, type RunEvent } from './events.js';
 
 export type Verbosity = 'quiet' | 'normal' | 'verbose';
 
@@ -7,6 +7,8 @@ export type Verbosity = 'quiet' | 'normal' | 'verbose';
 export class PlainReporter implements Reporter {
   /** The attempt each image is on, so one that passes on a retry is said to be flaky. */
   private readonly attempts = new Map<string, number>();
+  /** How each image is made, as the run decided before building. */
+  private readonly work = new Map<string, ImageWork>();
 
   constructor(
     private readonly out: Writable,
@@ -101,10 +103,20 @@ export class PlainReporter implements Reporter {
       case 'reused': {
         const where = event.builder === undefined ? '' : ` on ${event.builder}`;
         const flaky = describeFlaky(this.attempts.get(event.name));
+        const work = this.work.get(event.name);
+        const what = work === undefined ? event.reason : describeWork(work);
+        const line = `${event.name}: ${what}${where} (${event.seconds.toFixed(1)}s)${flaky}`;
         // A flaky image is said even when quiet: it passed, but its build may fail the next run.
-        if (flaky !== '') return `${event.name}: ${event.reason}${where} (${event.seconds.toFixed(1)}s)${flaky}`;
-        return quiet ? undefined : `${event.name}: ${event.reason}${where} (${event.seconds.toFixed(1)}s)`;
+        return quiet && flaky === '' ? undefined : line;
       }
+      case 'patched': {
+        const work = this.work.get(event.name);
+        const what = work === undefined ? `patched (${event.packages} packages)` : describeWork(work);
+        return quiet ? undefined : `${event.name}: ${what} (${event.seconds.toFixed(1)}s)`;
+      }
+      case 'planned':
+        this.work.set(event.name, event.work);
+        return undefined;
       default: {
         const never: never = event;
         return never;

@@ -1,5 +1,5 @@
 import { SEVERITIES, type Severity } from '../scan/types.js';
-import type { RunEvent } from './events.js';
+import { describeWork, type ImageWork, type RunEvent } from './events.js';
 
 interface ImageRow {
   status: string;
@@ -7,6 +7,8 @@ interface ImageRow {
   push: string;
   /** Build (or reuse), scan and push time, added up. */
   seconds: number;
+  /** How the image is made, as the run decided before building. */
+  work?: ImageWork;
 }
 
 const NONE = '—';
@@ -65,12 +67,16 @@ export class StepSummary {
         this.row(event.name).status = 'building';
         return;
       case 'built':
-      case 'reused': {
+      case 'reused':
+      case 'patched': {
         const row = this.row(event.name);
-        row.status = event.reason;
+        row.status = row.work === undefined ? event.reason : describeWork(row.work);
         row.seconds += event.seconds;
         return;
       }
+      case 'planned':
+        this.row(event.name).work = event.work;
+        return;
       case 'failed':
         this.row(event.name).status =
           event.status === 'error' || event.status === 'connection_error'

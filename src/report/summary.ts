@@ -1,14 +1,29 @@
 import type { PackageCacheCounters } from '../proxy/counters.js';
 import type { Verdict } from '../scan/types.js';
 import { MiB } from '../util/read-input.js';
-import type { FailureStatus, Reporter, RunEvent, ScanCounts } from './events.js';
+import {
+  describeRebuild,
+  type FailureStatus,
+  type ImageWork,
+  type PatchedPackage,
+  type RebuildReason,
+  type Reporter,
+  type RunEvent,
+  type ScanCounts,
+} from './events.js';
 
 export interface ImageRecord {
   reference: string;
   parent: string | null;
   input_digest: string;
+  /** The input digest with the snapshot versions masked: equal recipes, equal images but for their packages. */
+  recipe_digest?: string;
+  /** The snapshot set the image is built (or patched) against this run. */
+  snapshot_set?: string;
   image_id?: string;
-  status: 'queued' | 'building' | 'built' | 'reused' | 'failed' | 'skipped';
+  status: 'queued' | 'building' | 'built' | 'reused' | 'patched' | 'failed' | 'skipped';
+  /** How the run made it, decided before building: reused, patched (which packages, from which image), rebuilt (why). */
+  respin?: RespinRecord;
   started_at?: string;
   finished_at?: string;
   build_seconds?: number;
@@ -28,6 +43,53 @@ export interface ImageRecord {
   };
 }
 
+/** summary.json's word for an image's work: `reused`, `patched` or `rebuilt`, with what and why. */
+export type RespinRecord =
+  | { outcome: 'reused'; snapshots_moved: false }
+  | { outcome: 'reused'; snapshots_moved: true; from: string; earlier_snapshot_set: string }
+  | { outcome: 'patched'; from: string; earlier_snapshot_set: string; packages: PatchedPackage[] }
+  | { outcome: 'rebuilt'; reason_kind: RebuildReason['kind']; reason: string };
+
+export function respinRecord(work: ImageWork): RespinRecord {
+  switch (work.kind) {
+    case 'reuse':
+      return { outcome: 'reused', snapshots_moved: false };
+    case 'respin-reuse':
+      return { outcome: 'reused', snapshots_moved: true, from: work.imageId, earlier_snapshot_set: work.snapshotSet };
+    case 'patch':
+      return {
+        outcome: 'patched',
+        from: work.imageId,
+        earlier_snapshot_set: work.snapshotSet,
+        packages: work.packages,
+      };
+    case 'build':
+      return { outcome: 'rebuilt', reason_kind: work.why.kind, reason: describeRebuild(work.why) };
+    default: {
+      const never: never = work;
+      return never;
+    }
+  }
+}
+
+/** A respin record in a few words: reused, patched (n packages: a 1→2, …), rebuilt (why). */
+export function describeRespin(record: RespinRecord): string {
+  switch (record.outcome) {
+    case 'reused':
+      return record.snapshots_moved ? 'reused: snapshots moved, none of its packages' : 'reused: nothing changed';
+    case 'patched': {
+      const listed = record.packages.map((entry) => `${entry.name} ${entry.from}→${entry.to}`).join(', ');
+      return `patched (${record.packages.length} package${record.packages.length === 1 ? '' : 's'}): ${listed}`;
+    }
+    case 'rebuilt':
+      return `${record.reason_kind === 'new-recipe' ? 'built' : 'rebuilt'}: ${record.reason}`;
+    default: {
+      const never: never = record;
+      return never;
+    }
+  }
+}
+
 /**
  * The run's summary.json: kolla-build's five keys first, then ci-builder's own. Each image of
  * the run is in exactly one of built, reused, failed and skipped; `failed` also names the base
@@ -40,6 +102,8 @@ export interface RunSummary {
   skipped: Array<{ name: string; reason: string }>;
   unbuildable: Array<{ name: string }>;
   reused: Array<{ name: string }>;
+  /** Images whose snapshots moved, patched with one layer of the packages that moved. */
+  patched: Array<{ name: string; packages: number }>;
   pushed: Array<{ name: string; reference: string; already?: true }>;
   push_failed: Array<{ name: string; reference: string; reason: string }>;
   /** Images scanned before their push (pipeline runs): verdict and counting findings per severity. */
@@ -92,6 +156,7 @@ export class SummaryCollector implements Reporter {
     skipped: [],
     unbuildable: [],
     reused: [],
+    patched: [],
     pushed: [],
     push_failed: [],
     scanned: [],
@@ -181,8 +246,24 @@ export class SummaryCollector implements Reporter {
           reference: event.reference,
           parent: event.parent,
           input_digest: event.inputDigest,
+          ...(event.recipeDigest === undefined ? {} : { recipe_digest: event.recipeDigest }),
+          ...(event.snapshotSet === undefined ? {} : { snapshot_set: event.snapshotSet }),
           status: 'queued',
         };
+        return;
+      case 'planned':
+        if (record) record.respin = respinRecord(event.work);
+        return;
+      case 'patched':
+        if (!summary.patched.some((entry) => entry.name === event.name))
+          summary.patched.push({ name: event.name, packages: event.packages });
+        if (record)
+          Object.assign(record, {
+            status: 'patched',
+            image_id: event.imageId,
+            finished_at: event.at,
+            build_seconds: event.seconds,
+          });
         return;
       case 'started':
         if (record)

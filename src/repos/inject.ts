@@ -22,43 +22,52 @@ export interface SnippetRequest {
 }
 
 export function repositorySnippets(request: SnippetRequest): RepositorySnippets {
+  const commands = repositoryCommands(request);
+  return { setup: run(commands.setup), restore: run(commands.restore) };
+}
+
+/**
+ * The shell commands of the setup and restore steps, for a step that runs them around its own work in one
+ * layer (a respin's patch layer).
+ */
+export function repositoryCommands(request: SnippetRequest): { setup: string[]; restore: string[] } {
   const guardNeedles = [PULP_CONTENT_PREFIX, ...(request.access.kind === 'proxy' ? [request.access.origin] : [])];
   const guard = `if grep -rqsF ${guardNeedles.map((needle) => `-e ${shellQuote(needle)}`).join(' ')} /etc/apt /etc/yum.repos.d /etc/dnf; then echo 'ci-builder: a repository mirror URL is still in the package manager configuration' >&2; exit 1; fi`;
   if (request.packageType === 'deb') {
     const backup = `${REPOSITORY_BACKUP_DIR}/apt-sources.tar`;
     const lines = aptSourceLines(request.repositories, request.access, request.distro);
     return {
-      setup: run([
+      setup: [
         `mkdir -p ${REPOSITORY_BACKUP_DIR}`,
         `if [ ! -e ${backup} ]; then cd /etc/apt && tar -cf ${backup} $(ls -d sources.list sources.list.d 2>/dev/null); fi`,
         'rm -rf /etc/apt/sources.list.d/*',
         `printf '%s\\n' ${lines.map(shellQuote).join(' ')} > /etc/apt/sources.list`,
-      ]),
-      restore: run([
+      ],
+      restore: [
         'cd /etc/apt && rm -rf sources.list sources.list.d && mkdir sources.list.d',
         `tar -xf ${backup}`,
         `rm -f ${backup}`,
         `rmdir ${REPOSITORY_BACKUP_DIR} 2>/dev/null || true`,
         'rm -rf /var/lib/apt/lists/*',
         guard,
-      ]),
+      ],
     };
   }
   const backup = `${REPOSITORY_BACKUP_DIR}/yum-repos.tar`;
   return {
-    setup: run([
+    setup: [
       `mkdir -p ${REPOSITORY_BACKUP_DIR}`,
       `if [ ! -e ${backup} ]; then tar -C /etc -cf ${backup} yum.repos.d; fi`,
       ...dnfRewriteCommands(request.repositories, request.access),
-    ]),
-    restore: run([
+    ],
+    restore: [
       'rm -rf /etc/yum.repos.d',
       `tar -C /etc -xf ${backup}`,
       `rm -f ${backup}`,
       `rmdir ${REPOSITORY_BACKUP_DIR} 2>/dev/null || true`,
       '(dnf clean all >/dev/null 2>&1 || true)',
       guard,
-    ]),
+    ],
   };
 }
 

@@ -37,6 +37,13 @@ export function repositoryIdentity(repo: RepositoryConfig, pulpUrl: string | und
     : `pulp:${stripTrailingSlash(pulpUrl ?? '')}${pinnedContentPath(repo)}`;
 }
 
+/** A repository's identity with its pinned version left out: the same repository at any snapshot. */
+export function recipeIdentity(repo: RepositoryConfig, pulpUrl: string | undefined): string {
+  return repo.url !== undefined
+    ? `url:${repo.url}`
+    : `pulp:${stripTrailingSlash(pulpUrl ?? '')}${PULP_CONTENT_PREFIX}${repo.base_path ?? ''}`;
+}
+
 function stripTrailingSlash(url: string): string {
   return url.replace(/\/+$/, '');
 }

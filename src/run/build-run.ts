@@ -1,11 +1,11 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { guardEngine } from '../engine/guarded.js';
 import type { Engine } from '../engine/types.js';
 import type { Plan } from '../plan/plan.js';
 import type { PackageCacheCounters } from '../proxy/counters.js';
-import type { BuildFailureStatus, EventBus } from '../report/events.js';
+import type { BuildFailureStatus, EventBus, ImageWork } from '../report/events.js';
 import type { RunSummary, SummaryCollector } from '../report/summary.js';
 import { runDag, type NodeOutcome } from '../schedule/dag.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
@@ -13,10 +13,12 @@ import type { Result } from '../util/result.js';
 import { ImageAdmission } from './admission.js';
 import type { BuilderPool } from './builder-pool.js';
 import type { ImageGate } from './gate-port.js';
-import type { ImageStepContext } from './image-step.js';
+import type { ImageStepContext } from './image-step-context.js';
+import { planImageWork, type RunImageWork } from './image-work.js';
 import { builderPool } from './on-builders.js';
 import type { ShardRun } from './parent-from-shard.js';
 import type { PushOutcome, PushSettings } from './push-image.js';
+import type { RecordedImages } from './recorded-images.js';
 import { reportOutcome, reportRetry, runExitCode, type RunExitCode } from './run-outcomes.js';
 import { runGraph, type RunNode } from './run-graph.js';
 import { nodeRunner } from './run-node.js';
@@ -37,8 +39,10 @@ export interface BuildRunOptions {
   signal: AbortSignal;
   /** The run's package cache counters, read when the summary is written. */
   packageCache?: () => PackageCacheCounters;
-  /** Images earlier runs recorded, by input digest (recordedImages). */
-  recordedImages?: ReadonlyMap<string, string>;
+  /** Images earlier runs recorded, by input digest and by recipe (recordedImages). */
+  recordedImages?: RecordedImages;
+  /** Where the packages read from earlier images are kept by image id; default `respin` beside cacheDir. */
+  respinCacheDir?: string;
 }
 
 export interface BuildRunResult {
@@ -70,9 +74,11 @@ export async function executeBuildRun(options: BuildRunOptions): Promise<BuildRu
     ...(options.push ? { push: options.push } : {}),
     ...(options.shard ? { shard: options.shard } : {}),
     ...(options.recordedImages ? { recordedImages: options.recordedImages } : {}),
+    ...(plan.patching ? { patching: plan.patching } : {}),
   };
   const base = { plan, engine: engines.engine, events, cacheDir: options.cacheDir };
-  const nodes = runGraph(plan, options.shard?.fromOtherShards);
+  const work = await decideWork(options, engines);
+  const nodes = runGraph(plan, options.shard?.fromOtherShards, work);
   announceRun(options, nodes, engines);
   let outcomes: Map<string, NodeOutcome<BuildFailureStatus>>;
   let pushOutcomes: PushOutcome[];
@@ -118,9 +124,37 @@ function announceRun(options: BuildRunOptions, nodes: readonly RunNode[], engine
   }
   for (const node of nodes) {
     if (node.kind !== 'image') continue;
-    const { name, reference, inputDigest, parent } = node.image;
-    events.emit({ type: 'image', reason: 'queued', name, reference, inputDigest, parent });
+    const { name, reference, inputDigest, parent, recipeDigest, snapshotSet } = node.image;
+    events.emit({ type: 'image', reason: 'queued', name, reference, inputDigest, parent, recipeDigest, snapshotSet });
+    if (node.work !== 'from-shard' && node.planned)
+      events.emit({ type: 'image', reason: 'planned', name, work: plannedView(node.planned) });
   }
+}
+
+/** The event's view of a decision: what it is, without what only the patch step needs. */
+function plannedView(work: RunImageWork): ImageWork {
+  if (work.kind !== 'patch') return work;
+  const { kind, imageId, snapshotSet, packages } = work;
+  return { kind, imageId, snapshotSet, packages };
+}
+
+/**
+ * How each image is made, decided before the run builds anything (on a run over one engine: a run over several
+ * builders finds earlier images builder by builder as it goes).
+ */
+async function decideWork(
+  options: BuildRunOptions,
+  engines: RunEngines,
+): Promise<ReadonlyMap<string, RunImageWork> | undefined> {
+  if (engines.pool !== undefined) return undefined;
+  const context = {
+    engine: engines.engine,
+    settings: options.settings,
+    respinCacheDir: options.respinCacheDir ?? join(dirname(options.cacheDir), 'respin'),
+    signal: options.signal,
+    ...(options.recordedImages ? { recordedImages: options.recordedImages } : {}),
+  };
+  return planImageWork(context, options.plan, options.plan.images);
 }
 
 /** The DAG of the run, each node's retries and final outcome reported as events. */

@@ -1,36 +1,17 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Engine, EngineFailure } from '../engine/types.js';
-import { INPUT_DIGEST_LABEL, type PlannedImage } from '../plan/plan.js';
+import type { EngineFailure } from '../engine/types.js';
+import type { PlannedImage } from '../plan/plan.js';
 import { writeBuildContext } from '../render/context.js';
-import type { EventBus } from '../report/events.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { fail, ok, type Result } from '../util/result.js';
 import { logTo } from './image-log.js';
-import { takeParentFromShard, type ShardRun } from './parent-from-shard.js';
-import type { PushSettings } from './push-image.js';
+import type { ImageStepContext } from './image-step-context.js';
+import { findBuilt, type RunImageWork } from './image-work.js';
+import { patchImage } from './patch-step.js';
+import { takeParentFromShard } from './parent-from-shard.js';
 import { stepFailure, type StepFailure, type StepResult } from './run-outcomes.js';
-import type { RunSettings } from './settings.js';
 import { addVersionLabel } from './version-label.js';
-
-/** What one image's step sees of its run, on the builder it runs on. */
-export interface ImageStepContext {
-  engine: Engine;
-  events: EventBus;
-  settings: RunSettings;
-  runDir: string;
-  /** The folder build contexts are written under. */
-  contextRoot: string;
-  push?: PushSettings;
-  shard?: ShardRun;
-  /**
-   * Images earlier runs recorded, by input digest (recordedImages): asked for first, since inspecting one
-   * image is far quicker than the engine's search by label, which reads every image it holds.
-   */
-  recordedImages?: ReadonlyMap<string, string>;
-  /** The builder of a run spread over several, as the events name it. */
-  builderName?: string;
-}
 
 /** `ready`: the image is at its reference and goes on to be pushed; `left-alone`: nothing to push. */
 export type ImageReady = Result<'ready' | 'left-alone', StepFailure>;
@@ -41,6 +22,7 @@ export async function buildImage(
   image: PlannedImage,
   attempt: number,
   signal: AbortSignal,
+  work?: RunImageWork,
 ): Promise<ImageReady> {
   const { engine, events } = context;
   if (image.failure !== undefined) {
@@ -55,8 +37,32 @@ export async function buildImage(
       return ok('left-alone');
     }
   }
-  const built = await buildOrReuse(context, image, attempt, signal);
+  const built = await makeImage(context, image, attempt, signal, work);
   return built.ok ? ok('ready') : fail(stepFailure(built.failure));
+}
+
+/** The image by the work decided for it; without a decision (a run over several builders), as buildOrReuse finds. */
+function makeImage(
+  context: ImageStepContext,
+  image: PlannedImage,
+  attempt: number,
+  signal: AbortSignal,
+  work: RunImageWork | undefined,
+): Promise<Result<void, EngineFailure>> {
+  if (work === undefined) return buildOrReuse(context, image, attempt, signal);
+  switch (work.kind) {
+    case 'reuse':
+    case 'respin-reuse':
+      return tagExisting(context, image, work.imageId, Date.now());
+    case 'patch':
+      return patchImage(context, image, work, attempt, signal);
+    case 'build':
+      return buildFromScratch(context, image, attempt, signal);
+    default: {
+      const never: never = work;
+      return never;
+    }
+  }
 }
 
 /** An image whose input digest was built before is tagged, not built again. */
@@ -66,19 +72,39 @@ async function buildOrReuse(
   attempt: number,
   signal: AbortSignal,
 ): Promise<Result<void, EngineFailure>> {
+  const started = Date.now();
+  const existing = context.settings.noCache ? ok(undefined) : await findBuilt(context, image);
+  if (!existing.ok) return existing;
+  if (existing.value !== undefined) return tagExisting(context, image, existing.value, started);
+  return buildFromScratch(context, image, attempt, signal);
+}
+
+/** An image that exists already is tagged with the run's reference: "reused". */
+async function tagExisting(
+  context: ImageStepContext,
+  image: PlannedImage,
+  imageId: string,
+  started: number,
+): Promise<Result<void, EngineFailure>> {
+  const tagged = await context.engine.tag(imageId, image.reference);
+  if (!tagged.ok) return tagged;
+  const on = context.builderName === undefined ? {} : { builder: context.builderName };
+  const seconds = (Date.now() - started) / 1000;
+  context.events.emit({ type: 'image', reason: 'reused', name: image.name, imageId, seconds, ...on });
+  return ok(undefined);
+}
+
+/** Every step of the image's Dockerfile, in the engine. */
+async function buildFromScratch(
+  context: ImageStepContext,
+  image: PlannedImage,
+  attempt: number,
+  signal: AbortSignal,
+): Promise<Result<void, EngineFailure>> {
   const { engine, events, settings } = context;
   const on = context.builderName === undefined ? {} : { builder: context.builderName };
   const started = Date.now();
   const seconds = () => (Date.now() - started) / 1000;
-  const existing = settings.noCache ? ok(undefined) : await findBuilt(context, image.inputDigest);
-  if (!existing.ok) return existing;
-  if (existing.value !== undefined) {
-    const tagged = await engine.tag(existing.value, image.reference);
-    if (!tagged.ok) return tagged;
-    const imageId = existing.value;
-    events.emit({ type: 'image', reason: 'reused', name: image.name, imageId, seconds: seconds(), ...on });
-    return ok(undefined);
-  }
   // Only a real build is "started": reused images go straight from queued to reused.
   events.emit({ type: 'image', reason: 'started', name: image.name, attempt, ...on });
   const contextDir = join(context.contextRoot, image.name);
@@ -101,22 +127,6 @@ async function buildOrReuse(
   return ok(undefined);
 }
 
-/**
- * The engine's image with this input digest, if it holds one: the image an earlier run recorded when the
- * engine still has it with that digest's label, else whatever the engine's search by label finds.
- */
-async function findBuilt(
-  context: Pick<ImageStepContext, 'engine' | 'recordedImages'>,
-  inputDigest: string,
-): Promise<Result<string | undefined, EngineFailure>> {
-  const recorded = context.recordedImages?.get(inputDigest);
-  if (recorded !== undefined) {
-    const info = await context.engine.inspect(recorded);
-    if (info.ok && info.value.labels[INPUT_DIGEST_LABEL] === inputDigest) return ok(info.value.id);
-  }
-  return context.engine.findByLabel(INPUT_DIGEST_LABEL, inputDigest);
-}
-
 /** Neither built nor pushed here: a missing parent stays missing, so its failure is not retried. */
 export async function takeFromShard(
   context: ImageStepContext,
@@ -134,7 +144,7 @@ export async function takeFromShard(
 
 /** With --skip-parents a parent is not built, but its children's FROM needs it at this run's tag. */
 export async function reuseSkippedParent(context: ImageStepContext, image: PlannedImage): Promise<ImageReady> {
-  const existing = await findBuilt(context, image.inputDigest);
+  const existing = await findBuilt(context, image);
   if (!existing.ok) return fail(stepFailure(existing.failure));
   if (existing.value === undefined) {
     const reason =

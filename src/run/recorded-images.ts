@@ -11,16 +11,27 @@ export const RECORDED_RUNS = 50;
  * runs', and each distro and set of a pipeline's) name for images built or reused. The newest run wins. A folder that cannot be read, or a summary that is not
  * one, adds nothing: this only speeds up finding an image, the engine's own search stays the authority.
  */
-export async function recordedImages(runsDir: string, limit = RECORDED_RUNS): Promise<Map<string, string>> {
+export async function recordedImages(runsDir: string, limit = RECORDED_RUNS): Promise<RecordedImages> {
   const summaries = await newestSummaries(runsDir, limit);
-  const byDigest = new Map<string, string>();
+  const byInput = new Map<string, string>();
+  const byRecipe = new Map<string, string>();
   for (const file of summaries) {
     // A summary.json that is a FIFO, or huge, adds nothing: it would otherwise hold up every build.
-    for (const [digest, id] of imagesOf(await readInputText(file, SUMMARY_LIMITS).catch(() => ''))) {
-      if (!byDigest.has(digest)) byDigest.set(digest, id);
+    for (const { input, recipe, id } of imagesOf(await readInputText(file, SUMMARY_LIMITS).catch(() => ''))) {
+      if (!byInput.has(input)) byInput.set(input, id);
+      if (recipe !== undefined && !byRecipe.has(recipe)) byRecipe.set(recipe, id);
     }
   }
-  return byDigest;
+  return { byInput, byRecipe };
+}
+
+/**
+ * Image ids by input digest (the image to reuse) and by recipe digest (the image a respin patches or reuses
+ * when only the snapshots moved); the newest run's image wins in each.
+ */
+export interface RecordedImages {
+  byInput: ReadonlyMap<string, string>;
+  byRecipe: ReadonlyMap<string, string>;
 }
 
 async function newestSummaries(runsDir: string, limit: number): Promise<string[]> {
@@ -53,8 +64,8 @@ async function subfolders(folder: string): Promise<string[]> {
   return entries.filter((entry) => entry.isDirectory()).map((entry) => join(folder, entry.name));
 }
 
-/** Input digest and image id of each image a summary's text records as built or reused. */
-function imagesOf(text: string): Array<[string, string]> {
+/** Input digest, recipe digest and image id of each image a summary's text records as built, reused or patched. */
+function imagesOf(text: string): Array<{ input: string; recipe?: string; id: string }> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -63,9 +74,10 @@ function imagesOf(text: string): Array<[string, string]> {
   }
   const images = isRecord(parsed) && isRecord(parsed.images) ? Object.values(parsed.images) : [];
   return images.flatMap((image) => {
-    if (!isRecord(image) || (image.status !== 'built' && image.status !== 'reused')) return [];
-    const { input_digest: digest, image_id: id } = image;
-    return typeof digest === 'string' && typeof id === 'string' && id !== '' ? [[digest, id] as [string, string]] : [];
+    if (!isRecord(image) || !['built', 'reused', 'patched'].includes(String(image.status))) return [];
+    const { input_digest: input, recipe_digest: recipe, image_id: id } = image;
+    if (typeof input !== 'string' || typeof id !== 'string' || id === '') return [];
+    return [{ input, id, ...(typeof recipe === 'string' ? { recipe } : {}) }];
   });
 }
 

@@ -4,31 +4,44 @@ import type { Plan, PlannedImage } from '../plan/plan.js';
 import type { BuildFailureStatus, PushFailureStatus } from '../report/events.js';
 import type { DagNode } from '../schedule/dag.js';
 import type { ParentFromShard } from '../shard/restrict-plan.js';
+import type { RunImageWork } from './image-work.js';
 
 /** The work of one run, as the scheduler's nodes: the distro's base image, and each image. */
 export type RunNode =
   | (DagNode & { kind: 'base-image'; base: BaseImage })
-  /** `build` builds (or reuses) the image; `tag-existing` only tags a --skip-parents parent's existing image. */
-  | (DagNode & { kind: 'image'; image: PlannedImage; work: 'build' | 'tag-existing' })
+  /**
+   * `build` makes the image as `planned` says (reuse, respin, full build), or as its step finds when the run
+   * decided nothing ahead; `tag-existing` only tags a --skip-parents parent's existing image.
+   */
+  | (DagNode & { kind: 'image'; image: PlannedImage; work: 'build' | 'tag-existing'; planned?: RunImageWork })
   /** `from-shard`: a parent another shard builds, waited for in the registry and pulled. */
   | (DagNode & { kind: 'image'; image: PlannedImage; work: 'from-shard'; builtBy: string });
 
 /**
  * Pure: the plan as a graph. An image waits for its parent; a root image built FROM the base
  * image waits for the base-image node, which exists only when some image needs it. The base
- * image's id is its reference, which no image name can be.
+ * image's id is its reference, which no image name can be. With the work decided ahead, only a
+ * full build needs the base image, and a respin (patched or reused from its own earlier image)
+ * needs neither its parent nor the base image.
  */
-export function runGraph(plan: Plan, fromOtherShards: readonly ParentFromShard[] = []): RunNode[] {
-  const planned = [...plan.skippedParents, ...plan.images];
-  const names = new Set([...planned, ...fromOtherShards.map((entry) => entry.image)].map((image) => image.name));
+export function runGraph(
+  plan: Plan,
+  fromOtherShards: readonly ParentFromShard[] = [],
+  planned?: ReadonlyMap<string, RunImageWork>,
+): RunNode[] {
+  const images = [...plan.skippedParents, ...plan.images];
+  const names = new Set([...images, ...fromOtherShards.map((entry) => entry.image)].map((image) => image.name));
   const skipped = new Set(plan.skippedParents.map((image) => image.name));
   const baseId = plan.baseImage.reference;
-  const nodes: RunNode[] = planned.map((image) => {
+  const nodes: RunNode[] = images.map((image) => {
     const work = skipped.has(image.name) ? 'tag-existing' : 'build';
+    const decided = work === 'build' ? planned?.get(image.name) : undefined;
     // Tagging an existing image needs no base image.
-    const needsBase = work === 'build' && image.fromBaseImage;
-    const dependsOn = image.parent !== null && names.has(image.parent) ? [image.parent] : needsBase ? [baseId] : [];
-    return { kind: 'image', id: image.name, dependsOn, image, work };
+    const needsBase = work === 'build' && image.fromBaseImage && (decided === undefined || decided.kind === 'build');
+    const ownEarlierImage = decided?.kind === 'patch' || decided?.kind === 'respin-reuse';
+    const needsParent = image.parent !== null && names.has(image.parent) && !ownEarlierImage;
+    const dependsOn = needsParent && image.parent !== null ? [image.parent] : needsBase ? [baseId] : [];
+    return { kind: 'image', id: image.name, dependsOn, image, work, ...(decided ? { planned: decided } : {}) };
   });
   for (const { image, builtBy } of fromOtherShards) {
     nodes.push({ kind: 'image', id: image.name, dependsOn: [], image, work: 'from-shard', builtBy });

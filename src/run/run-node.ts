@@ -3,7 +3,8 @@ import { fail, ok } from '../util/result.js';
 import type { ImageAdmission } from './admission.js';
 import { prepareBase, type BaseStepContext } from './base-step.js';
 import type { Builder, BuilderPool } from './builder-pool.js';
-import { buildImage, reuseSkippedParent, takeFromShard, type ImageStepContext } from './image-step.js';
+import type { ImageStepContext } from './image-step-context.js';
+import { buildImage, reuseSkippedParent, takeFromShard } from './image-step.js';
 import { onSomeBuilder, prepareOnBuilder, spreadRun, type SpreadRun } from './on-builders.js';
 import type { StepResult } from './run-outcomes.js';
 import type { RunNode } from './run-graph.js';
@@ -90,7 +91,7 @@ async function imageWork(
   const built =
     node.work === 'tag-existing'
       ? await reuseSkippedParent(on, node.image)
-      : await buildImage(on, node.image, attempt, signal);
+      : await buildImage(on, node.image, attempt, signal, node.planned);
   if (!built.ok) return built;
   if (built.value !== 'ready') return ok(undefined);
   const admitted = work.admission.admit(

@@ -25,6 +25,14 @@ export interface RunFlags {
   noCache?: boolean;
   /** Selected images that have children are not built (their existing image is tagged for them). */
   skipParents?: boolean;
+  /** Rebuild an image whose snapshots moved instead of patching it (respin.mode full). */
+  full?: boolean;
+}
+
+/** What happens to an image whose recipe is unchanged when its snapshot set moved. */
+export interface RespinSettings {
+  mode: 'patch' | 'full';
+  maxPatchLayers: number;
 }
 
 /** Everything a run does differently by option, resolved once from the configuration and the flags. */
@@ -45,6 +53,7 @@ export interface RunSettings {
   skipExisting: boolean;
   noCache: boolean;
   skipParents: boolean;
+  respin: RespinSettings;
 }
 
 /**
@@ -78,6 +87,10 @@ export function runSettings(loaded: LoadedConfig, flags: RunFlags): RunSettings 
     skipExisting,
     noCache: flags.noCache ?? false,
     skipParents,
+    respin: {
+      mode: flags.full ? 'full' : config.respin.mode,
+      maxPatchLayers: config.respin.max_patch_layers,
+    },
   };
 }
 

@@ -11,7 +11,8 @@ export type MergeResult =
 
 /** An image's record from the shard that did its work wins over one that only took it (or never got to it). */
 const RECORD_RANK: Record<ImageRecord['status'], number> = {
-  built: 5,
+  built: 6,
+  patched: 5,
   reused: 4,
   failed: 3,
   building: 2,
@@ -47,6 +48,8 @@ export function mergeShardSummaries(shards: readonly ShardSummary[]): MergeResul
   });
   const built = uniqueByName(all.flatMap((summary) => summary.built));
   const done = new Set(built.map((entry) => entry.name));
+  const patched = uniqueByName(all.flatMap((summary) => summary.patched)).filter((entry) => !done.has(entry.name));
+  patched.forEach((entry) => done.add(entry.name));
   const reused = uniqueByName(all.flatMap((summary) => summary.reused)).filter((entry) => !done.has(entry.name));
   reused.forEach((entry) => done.add(entry.name));
   const failed = uniqueByName(all.flatMap((summary) => summary.failed)).filter((entry) => !done.has(entry.name));
@@ -66,6 +69,7 @@ export function mergeShardSummaries(shards: readonly ShardSummary[]): MergeResul
     skipped,
     unbuildable: uniqueByName(all.flatMap((entry) => entry.unbuildable)),
     reused,
+    patched,
     pushed,
     push_failed: uniqueBy(
       all.flatMap((entry) => entry.push_failed),

@@ -47,6 +47,7 @@ const summarySchema = z.looseObject({
       }),
     )
     .default([]),
+  patched: z.array(z.looseObject({ name: imageName, packages: z.number() })).default([]),
   scan_failed: z.array(z.looseObject({ name: imageName, reference: z.string(), reason: z.string() })).default([]),
   held: z.array(z.looseObject({ name: imageName, reference: z.string(), verdict })).default([]),
   flaky: z.array(z.looseObject({ name: imageName, attempts: z.number() })).default([]),
@@ -66,7 +67,7 @@ const summarySchema = z.looseObject({
       parent: z.string().nullable(),
       input_digest: z.string(),
       image_id: z.string().optional(),
-      status: z.enum(['queued', 'building', 'built', 'reused', 'failed', 'skipped']),
+      status: z.enum(['queued', 'building', 'built', 'reused', 'patched', 'failed', 'skipped']),
       started_at: timestamp,
       finished_at: timestamp,
       build_seconds: z.number().optional(),

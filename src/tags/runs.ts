@@ -13,7 +13,7 @@ export interface RunRollout {
   tag: string;
   /** Images of the image trees the run did not select (its summary's `not_matched`). */
   notMatched: string[];
-  /** Every image the run left at its tag: built or reused, and not failed, held or unpushed. */
+  /** Every image the run left at its tag: built, reused or patched, and not failed, held or unpushed. */
   present: string[];
   /** Images that failed (to build, to push, to be scanned), were held, or were skipped for a failure. */
   failed: string[];
@@ -27,6 +27,7 @@ const summarySchema = z.looseObject({
   distro: z.string().regex(/^[a-z][a-z0-9]*$/),
   built: named,
   reused: named.default([]),
+  patched: named.default([]),
   failed: named,
   skipped: z.array(z.looseObject({ name: z.string(), reason: z.string() })),
   not_matched: named,
@@ -71,7 +72,7 @@ export function readRollout(source: SummarySource): RunRollout {
     ...names(summary.scan_failed),
     ...names(summary.skipped.filter((entry) => !SKIP_PARENTS_REASON.test(entry.reason))),
   ]);
-  const present = names([...summary.built, ...summary.reused]).filter((name) => !failed.has(name));
+  const present = names([...summary.built, ...summary.reused, ...summary.patched]).filter((name) => !failed.has(name));
   return {
     summaryFile: file,
     keyPath,

@@ -34,7 +34,10 @@ export const TEST_BASE: Extract<BaseImage, { kind: 'bootstrap' }> = {
 export type ReferenceOf = (name: string) => string;
 export const testReference: ReferenceOf = (name) => `registry.test/ns/${name}:t1`;
 
-/** A planned image FROM its parent (or the base image), whose input digest is `sha256:<name>-digest`. */
+/**
+ * A planned image FROM its parent (or the base image), whose input digest is `sha256:<name>-digest` and
+ * recipe digest `sha256:<name>-recipe`, built against snapshot set `debian=1`.
+ */
 export function plannedImage(
   name: string,
   parent: string | null,
@@ -49,6 +52,8 @@ export function plannedImage(
     contextFiles: [],
     emptyDirs: [],
     inputDigest,
+    recipeDigest: `sha256:${name}-recipe`,
+    snapshotSet: 'debian=1',
     labels: { [INPUT_DIGEST_LABEL]: inputDigest },
     fromBaseImage: parent === null,
   };
@@ -107,6 +112,7 @@ export function testSettings(engine: RunSettings['engine'], overrides: Partial<R
     skipExisting: false,
     noCache: false,
     skipParents: false,
+    respin: { mode: 'patch', maxPatchLayers: 3 },
     ...overrides,
   };
 }

@@ -264,13 +264,14 @@ describe('a build run against an engine that fails in every way it can', () => {
     engine.images.set('registry.test/ns/base:old', OLD_BASE);
     const oldCron = { id: 'sha256:old-cron', labels: { [INPUT_DIGEST_LABEL]: 'sha256:cron-digest' }, user: '' };
     engine.images.set('registry.test/ns/cron:old', oldCron);
-    const recordedImages = new Map([
+    const byInput = new Map([
       ['sha256:base-digest', OLD_BASE.id],
       // Removed since: the search finds the engine's other image with that digest.
       ['sha256:cron-digest', 'sha256:removed-since'],
       // An image with another digest's label (the recorded id was reused for something else): not taken.
       ['sha256:memcached-digest', OLD_BASE.id],
     ]);
+    const recordedImages = { byInput, byRecipe: new Map<string, string>() };
     const result = await run(planOf(TREE()), engine, { recordedImages });
     assert.equal(result.exitCode, 0);
     assert.deepEqual(names(result.summary.reused), ['base', 'cron']);

@@ -97,6 +97,7 @@ describe('one declaration of the run options', () => {
     '--auth-proxy',
     '--package-cache',
     '--no-package-cache',
+    '--full',
   ];
   /** Help text that must not differ between commands: the two that name the command's own work may. */
   const sameEverywhere = runFlags.filter((flag) => flag !== '--threads' && flag !== '--push');

@@ -248,10 +248,11 @@ describe('ci-builder kolla-build: what it cannot honour is refused, never ignore
 });
 
 describe("kolla-build's summary JSON", () => {
-  it('has its five keys; a reused image counts built, a push failure fails its image; every unbuildable is named', () => {
+  it('has its five keys; a reused or patched image counts built, a push failure fails its image; every unbuildable is named', () => {
     const summary = {
       built: [{ name: 'base' }],
       reused: [{ name: 'demo' }, { name: 'prom-base' }],
+      patched: [{ name: 'patched-one', packages: 2 }],
       failed: [{ name: 'prom-node', status: 'error', reason: 'exit 1' }],
       push_failed: [{ name: 'prom-base', reference: 'r/prom-base:1', reason: 'denied' }],
       not_matched: [{ name: 'other' }],
@@ -259,7 +260,7 @@ describe("kolla-build's summary JSON", () => {
       unbuildable: [{ name: 'never' }],
     } as unknown as RunSummary;
     assert.deepEqual(kollaSummaryOf(summary, ['never', 'never-child']), {
-      built: [{ name: 'base' }, { name: 'demo' }],
+      built: [{ name: 'base' }, { name: 'demo' }, { name: 'patched-one' }],
       failed: [
         { name: 'prom-node', status: 'error' },
         { name: 'prom-base', status: 'push_error' },

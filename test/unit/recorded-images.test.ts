@@ -31,7 +31,7 @@ describe('the images earlier runs recorded', () => {
       memcached: { input_digest: 'sha256:memcached', status: 'built' },
     });
     const recorded = await recordedImages(runs);
-    assert.deepEqual([...recorded].sort(), [
+    assert.deepEqual([...recorded.byInput].sort(), [
       ['sha256:base', 'sha256:base-new'],
       ['sha256:cron', 'sha256:cron-old'],
     ]);
@@ -46,7 +46,7 @@ describe('the images earlier runs recorded', () => {
     writeFileSync(join(runs, 'broken', 'summary.json'), '{"images": ');
     mkdirSync(join(runs, 'no-summary'));
     writeFileSync(join(runs, 'stray-file'), 'not a run');
-    assert.deepEqual([...(await recordedImages(runs, 3)).keys()].sort(), ['sha256:cron', 'sha256:keystone']);
+    assert.deepEqual([...(await recordedImages(runs, 3)).byInput.keys()].sort(), ['sha256:cron', 'sha256:keystone']);
   });
 
   it('reads the summary of each distro and set of a pipeline as well', async () => {
@@ -54,7 +54,7 @@ describe('the images earlier runs recorded', () => {
     runFolder(runs, 'zed-20261126T000000/debian/overcloud', 10, { keystone: record('sha256:keystone', 'sha256:k') });
     runFolder(runs, 'zed-20261126T000000/rocky/seed', 10, { bifrost: record('sha256:bifrost', 'sha256:b') });
     runFolder(runs, 'build-run', 20, { cron: record('sha256:cron', 'sha256:c') });
-    assert.deepEqual([...(await recordedImages(runs)).keys()].sort(), [
+    assert.deepEqual([...(await recordedImages(runs)).byInput.keys()].sort(), [
       'sha256:bifrost',
       'sha256:cron',
       'sha256:keystone',
@@ -62,7 +62,30 @@ describe('the images earlier runs recorded', () => {
   });
 
   it('is empty for a runs folder that does not exist', async () => {
-    assert.equal((await recordedImages(join(temporaryDir('ci-builder-runs-'), 'missing'))).size, 0);
+    const missing = await recordedImages(join(temporaryDir('ci-builder-runs-'), 'missing'));
+    assert.deepEqual([missing.byInput.size, missing.byRecipe.size], [0, 0]);
+  });
+
+  it('maps recipe digests to the newest image of that recipe, patched images included', async () => {
+    const runs = temporaryDir('ci-builder-runs-');
+    const withRecipe = (input: string, recipe: string, id: string, status = 'built') => ({
+      ...record(input, id, status),
+      recipe_digest: recipe,
+    });
+    runFolder(runs, 'at-snapshot-1', 30, {
+      base: withRecipe('sha256:base-1', 'sha256:base-recipe', 'sha256:base-built'),
+      cron: withRecipe('sha256:cron-1', 'sha256:cron-recipe', 'sha256:cron-built'),
+    });
+    runFolder(runs, 'at-snapshot-2', 5, {
+      base: withRecipe('sha256:base-2', 'sha256:base-recipe', 'sha256:base-patched', 'patched'),
+      cron: withRecipe('sha256:cron-2', 'sha256:cron-recipe', 'sha256:cron-failed', 'failed'),
+    });
+    const recorded = await recordedImages(runs);
+    assert.deepEqual([...recorded.byRecipe].sort(), [
+      ['sha256:base-recipe', 'sha256:base-patched'],
+      ['sha256:cron-recipe', 'sha256:cron-built'],
+    ]);
+    assert.equal(recorded.byInput.get('sha256:base-2'), 'sha256:base-patched');
   });
 
   it(
@@ -73,7 +96,7 @@ describe('the images earlier runs recorded', () => {
       runFolder(runs, 'good', 30, { base: record('sha256:base', 'sha256:base-id') });
       mkdirSync(join(runs, 'planted'));
       execFileSync('mkfifo', [join(runs, 'planted', 'summary.json')]);
-      assert.deepEqual([...(await recordedImages(runs))], [['sha256:base', 'sha256:base-id']]);
+      assert.deepEqual([...(await recordedImages(runs)).byInput], [['sha256:base', 'sha256:base-id']]);
     },
   );
 });

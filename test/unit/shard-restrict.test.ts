@@ -23,6 +23,8 @@ function image(name: string, parent: string | null): PlannedImage {
     contextFiles: [],
     emptyDirs: [],
     inputDigest: `sha256:${name}`,
+    recipeDigest: `sha256:${name}-recipe`,
+    snapshotSet: '',
     labels: {},
     fromBaseImage: parent === null,
   };

@@ -264,7 +264,7 @@ describe("what a pipeline's runs roll out together", () => {
   const setSummary = (distro: string, tag: string, fields: Partial<RunSummary>): RunSummary => {
     const pushed = [...(fields.built ?? []), ...(fields.reused ?? [])].map(({ name }) => ({ name, reference: name }));
     return {
-      ...{ built: [], failed: [], not_matched: [], skipped: [], unbuildable: [], reused: [], pushed },
+      ...{ built: [], failed: [], not_matched: [], skipped: [], unbuildable: [], reused: [], patched: [], pushed },
       ...{ push_failed: [], scanned: [], scan_failed: [], held: [], flaky: [], unmatched_regexes: [] },
       ...{ tag, distro, engine: 'buildah', base_image: null, images: {}, interrupted: false },
       ...{ started_at: '2025-01-01T01:01:01Z', finished_at: '2025-01-01T02:00:00Z' },

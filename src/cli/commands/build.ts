@@ -58,6 +58,7 @@ function describeOutcome(summary: RunSummary, runDir: string): string {
   const parts = [
     `${summary.built.length} built`,
     `${summary.reused.length} reused`,
+    ...(summary.patched.length > 0 ? [`${summary.patched.length} patched`] : []),
     `${summary.failed.length} failed`,
     ...describeFlakyCount(summary),
     `${summary.skipped.length} skipped`,

@@ -139,6 +139,7 @@ function describeSet(outcome: SetOutcome): string {
   const parts = [
     `${summary.built.length} built`,
     `${summary.reused.length} reused`,
+    ...(summary.patched.length > 0 ? [`${summary.patched.length} patched`] : []),
     `${summary.failed.length} failed`,
     ...describeFlakyCount(summary),
     ...verdicts,

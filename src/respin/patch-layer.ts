@@ -1,0 +1,61 @@
+import { shellQuote } from '../repos/shell.js';
+import type { MovedPackage } from './apt-policy.js';
+
+/** Labels a patched image carries, beside the plan's own (input digest, recipe digest, snapshot set). */
+export const PATCHED_FROM_LABEL = 'ci-builder.patched-from';
+export const PATCHED_PACKAGES_LABEL = 'ci-builder.patched-packages';
+export const PATCH_LAYERS_LABEL = 'ci-builder.patch-layers';
+
+export interface PatchRequest {
+  /** The image patched: its engine id. */
+  from: string;
+  /** The user it runs as ('' or root: no switch needed). */
+  user: string;
+  /** The run's repository setup and restore commands (sources to the new snapshots, then back, leak guard). */
+  setup: readonly string[];
+  restore: readonly string[];
+  packages: readonly MovedPackage[];
+  /** dpkg's own architecture: its packages and `all` ones are named bare, foreign ones with `:arch`. */
+  nativeArchitecture: string;
+}
+
+/** apt's exact request for one package version. */
+function exactly(entry: MovedPackage, native: string): string {
+  const foreign = entry.architecture !== 'all' && entry.architecture !== native;
+  return `${entry.name}${foreign ? `:${entry.architecture}` : ''}=${entry.to}`;
+}
+
+/** `name from→to` for the label, one package per entry, in name order. */
+export function describePatched(packages: readonly MovedPackage[]): string {
+  return [...packages]
+    .sort((a, b) => a.name.localeCompare(b.name) || a.architecture.localeCompare(b.architecture))
+    .map((entry) => `${entry.name} ${entry.from}→${entry.to}`)
+    .join(', ');
+}
+
+/**
+ * The Dockerfile of one patch layer: FROM the image itself, then one RUN that points apt at the new snapshots
+ * (through the run's proxy, as a build), upgrades exactly the moved packages to the versions decided (new
+ * dependencies they need come along; nothing is removed), drops the lists, puts the image's own sources back
+ * and runs the leak guard. dpkg's fsyncs are skipped (--force-unsafe-io): the layer is written once, at commit.
+ */
+export function patchDockerfile(request: PatchRequest): string {
+  const upgrade = [
+    'apt-get update',
+    [
+      'DEBIAN_FRONTEND=noninteractive apt-get install -y --only-upgrade --no-install-recommends',
+      '-o Dpkg::Options::=--force-confold -o Dpkg::Options::=--force-unsafe-io',
+      ...request.packages.map((entry) => shellQuote(exactly(entry, request.nativeArchitecture))),
+    ].join(' '),
+    'apt-get clean',
+  ];
+  const commands = [...request.setup, ...upgrade, ...request.restore];
+  const switchUser = request.user !== '' && request.user !== 'root' && request.user !== '0';
+  return [
+    `FROM ${request.from}`,
+    ...(switchUser ? ['USER root'] : []),
+    `RUN set -e; \\\n    ${commands.join('; \\\n    ')}`,
+    ...(switchUser ? [`USER ${request.user}`] : []),
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,28 @@
+import type { Engine } from '../engine/types.js';
+import type { PatchInputs } from '../plan/plan.js';
+import type { EventBus } from '../report/events.js';
+import type { ShardRun } from './parent-from-shard.js';
+import type { PushSettings } from './push-image.js';
+import type { RecordedImages } from './recorded-images.js';
+import type { RunSettings } from './settings.js';
+
+/** What one image's step sees of its run, on the builder it runs on. */
+export interface ImageStepContext {
+  engine: Engine;
+  events: EventBus;
+  settings: RunSettings;
+  runDir: string;
+  /** The folder build contexts are written under. */
+  contextRoot: string;
+  push?: PushSettings;
+  shard?: ShardRun;
+  /**
+   * Images earlier runs recorded (recordedImages): asked for first, since inspecting one image is far quicker
+   * than the engine's search by label, which reads every image it holds.
+   */
+  recordedImages?: RecordedImages;
+  /** The builder of a run spread over several, as the events name it. */
+  builderName?: string;
+  /** How a respin's patch layer reaches the new snapshots (the plan's). */
+  patching?: PatchInputs;
+}

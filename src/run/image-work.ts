@@ -1,0 +1,179 @@
+import type { Engine, EngineFailure, ImageInfo } from '../engine/types.js';
+import {
+  INPUT_DIGEST_LABEL,
+  RECIPE_DIGEST_LABEL,
+  SNAPSHOT_SET_LABEL,
+  type Plan,
+  type PlannedImage,
+} from '../plan/plan.js';
+import type { ImageWork, RebuildReason } from '../report/events.js';
+import { movedPackages, type MovedPackage } from '../respin/apt-policy.js';
+import { readImagePackages, type ImagePackages } from '../respin/image-packages.js';
+import { PATCH_LAYERS_LABEL } from '../respin/patch-layer.js';
+import { readSnapshotIndexes, SnapshotIndexError, type SnapshotIndexes } from '../respin/snapshot-indexes.js';
+import { errorMessage } from '../util/errors.js';
+import { Limiter } from '../util/limiter.js';
+import { ok, type Result } from '../util/result.js';
+import type { RecordedImages } from './recorded-images.js';
+import type { RunSettings } from './settings.js';
+
+/** A patch, with what the patch layer needs of the earlier image beside what the events show. */
+export type PatchWork = Extract<ImageWork, { kind: 'patch' }> & {
+  /** Patch layers the earlier image carries already. */
+  patchLayers: number;
+  /** The user it runs as: the patch switches to root and back. */
+  user: string;
+  nativeArchitecture: string;
+};
+
+/** How each image of the run is made, decided before any is built. */
+export type RunImageWork = Exclude<ImageWork, { kind: 'patch' }> | PatchWork;
+
+export interface WorkContext {
+  engine: Engine;
+  settings: RunSettings;
+  recordedImages?: RecordedImages;
+  /** Where the packages read from earlier images are kept, by image id. */
+  respinCacheDir: string;
+  signal: AbortSignal;
+}
+
+/** An earlier image of the same recipe, the respin may reuse or patch, with what was read of it. */
+interface Candidate {
+  image: PlannedImage;
+  earlier: ImageInfo;
+  packages: ImagePackages;
+}
+
+type Decided = { decided: RunImageWork } | { candidate: Candidate };
+
+/**
+ * The work of each image: reuse when its input digest was built before; when only its snapshots moved (its
+ * recipe was built before), reuse that image if none of its packages moved, else patch it; otherwise a full
+ * build, saying why. The earlier images are found through the runs' summaries (recordedImages): a recipe is
+ * not searched for in the engine, whose search reads every image it holds.
+ */
+export async function planImageWork(
+  context: WorkContext,
+  plan: Plan,
+  images: readonly PlannedImage[],
+): Promise<Map<string, RunImageWork>> {
+  const limiter = new Limiter(context.settings.threads);
+  const first = await Promise.all(images.map((image) => limiter.add(() => firstLook(context, plan, image))));
+  const work = new Map<string, RunImageWork>();
+  const candidates: Candidate[] = [];
+  for (const [index, looked] of first.entries()) {
+    const image = images[index];
+    if (image === undefined) continue;
+    if ('decided' in looked) work.set(image.name, looked.decided);
+    else candidates.push(looked.candidate);
+  }
+  if (candidates.length === 0 || plan.patching === undefined) return work;
+  const indexes = await snapshotIndexes(context, plan, candidates);
+  for (const candidate of candidates) {
+    work.set(
+      candidate.image.name,
+      indexes.ok ? respinWork(candidate, indexes.value) : build({ kind: 'unreadable', message: indexes.failure }),
+    );
+  }
+  return work;
+}
+
+const build = (why: RebuildReason): RunImageWork => ({ kind: 'build', why });
+
+/** Everything that can be decided image by image: reuse, a full build and why, or a respin candidate. */
+async function firstLook(context: WorkContext, plan: Plan, image: PlannedImage): Promise<Decided> {
+  const { engine, settings } = context;
+  if (settings.noCache) return { decided: build({ kind: 'no-cache' }) };
+  // An engine that cannot be asked here fails the image's own build, where its failure is reported.
+  const existing = await findBuilt(context, image);
+  if (existing.ok && existing.value !== undefined) return { decided: { kind: 'reuse', imageId: existing.value } };
+  const earlier = await recordedRecipe(context, image);
+  if (earlier === undefined) return { decided: build({ kind: 'new-recipe' }) };
+  if (settings.respin.mode === 'full') return { decided: build({ kind: 'full' }) };
+  if (plan.patching === undefined) return { decided: build({ kind: 'rpm' }) };
+  const layers = Number(earlier.labels[PATCH_LAYERS_LABEL] ?? '0');
+  if (layers >= settings.respin.maxPatchLayers) return { decided: build({ kind: 'patch-layers', count: layers }) };
+  const packages = await readImagePackages(engine, earlier.id, context.respinCacheDir);
+  if (!packages.ok) return { decided: build({ kind: 'unreadable', message: packages.failure }) };
+  switch (packages.value.packageType) {
+    case 'rpm':
+      return { decided: build({ kind: 'rpm' }) };
+    case 'none':
+      // Nothing installed by a package manager: nothing can have moved.
+      return { decided: { kind: 'respin-reuse', imageId: earlier.id, snapshotSet: snapshotSetOf(earlier) } };
+    case 'deb':
+      return { candidate: { image, earlier, packages: packages.value } };
+    default: {
+      const never: never = packages.value.packageType;
+      return never;
+    }
+  }
+}
+
+const snapshotSetOf = (info: ImageInfo) => info.labels[SNAPSHOT_SET_LABEL] ?? '';
+
+function respinWork(candidate: Candidate, indexes: SnapshotIndexes): RunImageWork {
+  const { earlier, packages } = candidate;
+  const moved: MovedPackage[] = movedPackages({
+    nativeArchitecture: packages.nativeArchitecture,
+    installed: packages.installed,
+    available: indexes.versions,
+    pins: packages.pins,
+  });
+  const snapshotSet = snapshotSetOf(earlier);
+  if (moved.length === 0) return { kind: 'respin-reuse', imageId: earlier.id, snapshotSet };
+  return {
+    kind: 'patch',
+    imageId: earlier.id,
+    snapshotSet,
+    packages: moved,
+    patchLayers: Number(earlier.labels[PATCH_LAYERS_LABEL] ?? '0'),
+    user: earlier.user,
+    nativeArchitecture: packages.nativeArchitecture,
+  };
+}
+
+/** The new snapshots' indexes for every package the candidates hold, read once for them all. */
+async function snapshotIndexes(
+  context: WorkContext,
+  plan: Plan,
+  candidates: readonly Candidate[],
+): Promise<Result<SnapshotIndexes, string>> {
+  const wanted = new Set(candidates.flatMap((candidate) => candidate.packages.installed.map((entry) => entry.name)));
+  const architecture = candidates[0]?.packages.nativeArchitecture ?? 'amd64';
+  try {
+    return ok(await readSnapshotIndexes(plan.patching?.sources ?? [], architecture, wanted, context.signal));
+  } catch (error) {
+    if (!(error instanceof SnapshotIndexError) && !context.signal.aborted) throw error;
+    return { ok: false, failure: `the snapshots' indexes cannot be read: ${errorMessage(error)}` };
+  }
+}
+
+/**
+ * The engine's image with this input digest, if it holds one: the image an earlier run recorded for it (carrying
+ * that digest, or the same recipe when a respin reused it), else whatever the engine's search by label finds.
+ */
+export async function findBuilt(
+  context: Pick<WorkContext, 'engine' | 'recordedImages'>,
+  image: Pick<PlannedImage, 'inputDigest' | 'recipeDigest'>,
+): Promise<Result<string | undefined, EngineFailure>> {
+  const recorded = context.recordedImages?.byInput.get(image.inputDigest);
+  if (recorded !== undefined) {
+    const info = await context.engine.inspect(recorded);
+    if (info.ok) {
+      const { labels } = info.value;
+      if (labels[INPUT_DIGEST_LABEL] === image.inputDigest || labels[RECIPE_DIGEST_LABEL] === image.recipeDigest)
+        return ok(info.value.id);
+    }
+  }
+  return context.engine.findByLabel(INPUT_DIGEST_LABEL, image.inputDigest);
+}
+
+/** The image of the same recipe an earlier run recorded, if the engine still holds it with that recipe. */
+async function recordedRecipe(context: WorkContext, image: PlannedImage): Promise<ImageInfo | undefined> {
+  const recorded = context.recordedImages?.byRecipe.get(image.recipeDigest);
+  if (recorded === undefined) return undefined;
+  const info = await context.engine.inspect(recorded);
+  return info.ok && info.value.labels[RECIPE_DIGEST_LABEL] === image.recipeDigest ? info.value : undefined;
+}
