@@ -68,7 +68,7 @@ async function mountBlob(client: RegistryClient, from: string, to: string, diges
   }
 }
 
-function uniqueBlobs(blobs: readonly Descriptor[]): Descriptor[] {
+export function uniqueBlobs(blobs: readonly Descriptor[]): Descriptor[] {
   const seen = new Set<string>();
   return blobs.filter((blob) => {
     if (seen.has(blob.digest)) return false;
