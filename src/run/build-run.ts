@@ -17,6 +17,7 @@ import { fail, ok, type Result } from '../util/result.js';
 import { buildFailureStatus, pushFailureStatus, runGraph, type RunNode } from './run-graph.js';
 import { alreadyPushed } from './already-pushed.js';
 import type { Builder } from './builder-pool.js';
+import { ancestorRepositories } from './mount-sources.js';
 import { builderPool, onSomeBuilder, prepareOnBuilder, spreadRun } from './on-builders.js';
 import { takeParentFromShard, type ShardRun } from './parent-from-shard.js';
 import type { RegistryLogin } from './registry-auth.js';
@@ -544,7 +545,9 @@ async function pushImage(
       insecure: settings.insecure,
       signal,
       onLine: logTo(events, name),
+      mountFrom: ancestorRepositories(options.plan, image),
       ...(settings.authFile ? { authFile: settings.authFile } : {}),
+      ...(settings.login ? { login: settings.login } : {}),
     });
     if (result.ok) {
       const seconds = (Date.now() - started) / 1000;
