@@ -13,9 +13,17 @@ import type { EngineFailure, EngineResult, ExportOptions, PushRequest } from './
 /**
  * How blobs travel. Up to 32 MiB in one PUT (config and small layers), larger in 32 MiB PATCHes;
  * three at once, as the engines' own pushes do; six tries a blob, 1 s back-off doubling (31 s in
- * all), which rides out a registry restart; a minute without progress gives a try up.
+ * all), which rides out a registry restart; a minute without a byte taken, or ten without an answer
+ * once the body is sent (a registry on object storage may take that long to store a large blob),
+ * gives a try up.
  */
-export const BLOB_UPLOAD = { chunkBytes: 32 * 1024 * 1024, attempts: 6, backoffMs: 1000, idleMs: 60_000 } as const;
+export const BLOB_UPLOAD = {
+  chunkBytes: 32 * 1024 * 1024,
+  attempts: 6,
+  backoffMs: 1000,
+  idleMs: 60_000,
+  answerMs: 600_000,
+} as const;
 const PARALLEL_BLOBS = 3;
 
 /** Writes the image into a folder not there yet, as readImageFolder reads it. */

@@ -19,8 +19,10 @@ export interface BlobPushOptions {
   attempts: number;
   /** Wait before the second try; doubled for each further one. */
   backoffMs: number;
-  /** No byte of a body taken for this long, or no answer this long after the last one: the try is given up. */
+  /** No byte of a body taken for this long: the try is given up. */
   idleMs: number;
+  /** No answer this long after the whole body was taken (a registry may take a while to store a large blob). */
+  answerMs: number;
   signal: AbortSignal;
   onLine: (line: string) => void;
 }
@@ -114,16 +116,27 @@ async function sendRest(
     const rest = blob.size - session.offset;
     if (rest <= options.chunkBytes) {
       await withIdleLimit(options, (signal, touch) =>
-        client.finishUpload(repository, session, blob.digest, fileBytes(blob.file, session.offset, rest, touch), {
-          signal,
-        }),
+        client.finishUpload(
+          repository,
+          session,
+          blob.digest,
+          fileBytes(blob.file, session.offset, rest, options, touch),
+          {
+            signal,
+          },
+        ),
       );
       return;
     }
     progress.session = await withIdleLimit(options, (signal, touch) =>
-      client.appendToUpload(repository, session, fileBytes(blob.file, session.offset, options.chunkBytes, touch), {
-        signal,
-      }),
+      client.appendToUpload(
+        repository,
+        session,
+        fileBytes(blob.file, session.offset, options.chunkBytes, options, touch),
+        {
+          signal,
+        },
+      ),
     );
   }
 }
@@ -160,20 +173,22 @@ function retryable(error: unknown, hadSession: boolean): boolean {
  */
 async function withIdleLimit<T>(
   options: BlobPushOptions,
-  request: (signal: AbortSignal, touch: () => void) => Promise<T>,
+  request: (signal: AbortSignal, touch: (limitMs?: number) => void) => Promise<T>,
 ): Promise<T> {
   const idle = new AbortController();
   let timer: NodeJS.Timeout | undefined;
-  const touch = () => {
+  let limit = options.idleMs;
+  const touch = (limitMs = options.idleMs) => {
     clearTimeout(timer);
-    timer = setTimeout(() => idle.abort(), options.idleMs);
+    limit = limitMs;
+    timer = setTimeout(() => idle.abort(), limitMs);
   };
   touch();
   try {
     return await request(AbortSignal.any([options.signal, idle.signal]), touch);
   } catch (error) {
     if (idle.signal.aborted && !options.signal.aborted) {
-      throw new RegistryConnectionError(`no progress for ${options.idleMs / 1000} s`, error);
+      throw new RegistryConnectionError(`no progress for ${limit / 1000} s`, error);
     }
     throw error;
   } finally {
@@ -181,8 +196,17 @@ async function withIdleLimit<T>(
   }
 }
 
-/** `length` bytes of a file from `start`, read only as fast as the request sends them. */
-function fileBytes(file: string, start: number, length: number, touch: () => void): UploadBytes {
+/**
+ * `length` bytes of a file from `start`, read only as fast as the request sends them; `touch` hears
+ * of every chunk taken, and of the end of the body with the time the answer may take.
+ */
+function fileBytes(
+  file: string,
+  start: number,
+  length: number,
+  options: BlobPushOptions,
+  touch: (limitMs?: number) => void,
+): UploadBytes {
   return {
     length,
     open: () => {
@@ -192,9 +216,9 @@ function fileBytes(file: string, start: number, length: number, touch: () => voi
           touch();
           yield chunk;
         }
-        touch();
+        touch(options.answerMs);
       }
-      return Readable.toWeb(Readable.from(counted())) as ReadableStream<Uint8Array>;
+      return Readable.toWeb(Readable.from(counted()));
     },
   };
 }

@@ -16,6 +16,8 @@ export interface Faults {
   passBeforeCut: 'half' | 'none';
   /** Take the first bytes of every blob body, then stop reading and never answer: a push that hangs. */
   holdBlobBodies: boolean;
+  /** Pass every blob body on whole, but never pass on the registry's answer: stored, and the client never hears. */
+  holdBlobAnswers: boolean;
 }
 
 export interface FaultCounts {
@@ -66,6 +68,7 @@ export async function startFaultProxy(upstream: string, faults: Partial<Faults> 
     cutBlobRequests: [],
     passBeforeCut: 'half',
     holdBlobBodies: false,
+    holdBlobAnswers: false,
     ...faults,
   };
   const counts: FaultCounts = {
@@ -116,6 +119,10 @@ export async function startFaultProxy(upstream: string, faults: Partial<Faults> 
     const forwarded = http.request(target, (answer) => {
       const manifest = method === 'PUT' ? MANIFEST.exec(path) : null;
       if (manifest) manifestPuts.push({ reference: `${manifest[1]}:${manifest[2]}`, status: answer.statusCode ?? 0 });
+      if (carriesBlob && state.holdBlobAnswers) {
+        answer.resume();
+        return;
+      }
       response.writeHead(answer.statusCode ?? 502, answer.headers);
       answer.pipe(response);
     });

@@ -58,6 +58,7 @@ describe("blob upload against Debian's docker-registry through a faulty network"
     attempts: 4,
     backoffMs: 50,
     idleMs: 10_000,
+    answerMs: 10_000,
     signal: new AbortController().signal,
     onLine: (line) => lines.push(line),
     ...overrides,
@@ -124,10 +125,16 @@ describe("blob upload against Debian's docker-registry through a faulty network"
 
   it('gives a try up after the idle time when the registry takes no more of the body, and stops at once on an interrupt', async () => {
     const { proxy, client } = await through({ holdBlobBodies: true });
-    const blob = blobOf(300 * KiB);
+    // Larger than what the sockets' buffers take in while nobody reads.
+    const blob = blobOf(24 * 1024 * KiB);
     const started = Date.now();
     await assert.rejects(
-      pushBlob(client, 'dev/held', blob, options({ attempts: 2, idleMs: 400 })),
+      pushBlob(
+        client,
+        'dev/held',
+        blob,
+        options({ attempts: 2, idleMs: 400, answerMs: 60_000, chunkBytes: 32 * 1024 * KiB }),
+      ),
       (error: unknown) => error instanceof RegistryConnectionError && /no progress for 0.4 s/.test(error.message),
     );
     assert.ok(Date.now() - started < 10_000);
@@ -139,6 +146,17 @@ describe("blob upload against Debian's docker-registry through a faulty network"
     const interruptedAt = Date.now();
     await assert.rejects(pushing, BlobUploadInterruptedError);
     assert.ok(Date.now() - interruptedAt < 2000);
+  });
+
+  it('gives a try up when the answer to a whole body never comes, and finds the blob stored', async () => {
+    const { proxy, client } = await through({ holdBlobAnswers: true });
+    const blob = blobOf(120 * KiB);
+    const started = Date.now();
+    const pushed = await pushBlob(client, 'dev/unanswered', blob, options({ answerMs: 300 }));
+    assert.deepEqual(pushed, { how: 'uploaded', retries: 1, resumed: 0 });
+    assert.ok(Date.now() - started < 10_000);
+    assert.equal(proxy.counts.blobRequests, 1, 'the blob was sent once');
+    assert.ok(lines.some((line) => line.includes('after: no progress for 0.3 s')));
   });
 
   it('refuses a wrong login without retrying, and no line or error carries the credential', async () => {
