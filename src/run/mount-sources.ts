@@ -6,7 +6,7 @@ import { splitReference } from '../registry/reference.js';
  * hold its lower layers, which the registry can then mount into the image's repository instead of
  * receiving them again. Only repositories on the image's own registry count.
  */
-export function ancestorRepositories(plan: Plan, image: PlannedImage): string[] {
+export function ancestorRepositories(plan: Pick<Plan, 'images' | 'skippedParents'>, image: PlannedImage): string[] {
   const byName = new Map([...plan.images, ...plan.skippedParents].map((each) => [each.name, each]));
   const registry = splitReference(image.reference)?.registry;
   const repositories: string[] = [];
