@@ -1,7 +1,6 @@
-import { createReadStream } from 'node:fs';
-import { Readable } from 'node:stream';
-import type { RegistryClient, UploadBytes, UploadSession } from './client.js';
+import type { RegistryClient, UploadSession } from './client.js';
 import { RegistryAuthError, RegistryConnectionError, RegistryError } from './errors.js';
+import { fileBytes, withIdleLimit } from './upload-watchdog.js';
 
 /** A blob as a file on this host (an OCI layout's `blobs/sha256/<hex>`). */
 export interface LocalBlob {
@@ -165,62 +164,6 @@ function retryable(error: unknown, hadSession: boolean): boolean {
   if (!(error instanceof RegistryError)) return false;
   if (error.status >= 500 || error.status === 429) return true;
   return hadSession && [400, 404, 416].includes(error.status);
-}
-
-/**
- * Runs one request with a watchdog: every byte of the body taken resets it, and after the body it
- * waits for the answer. A registry or network that stops moving fails the try instead of holding it.
- */
-async function withIdleLimit<T>(
-  options: BlobPushOptions,
-  request: (signal: AbortSignal, touch: (limitMs?: number) => void) => Promise<T>,
-): Promise<T> {
-  const idle = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  let limit = options.idleMs;
-  const touch = (limitMs = options.idleMs) => {
-    clearTimeout(timer);
-    limit = limitMs;
-    timer = setTimeout(() => idle.abort(), limitMs);
-  };
-  touch();
-  try {
-    return await request(AbortSignal.any([options.signal, idle.signal]), touch);
-  } catch (error) {
-    if (idle.signal.aborted && !options.signal.aborted) {
-      throw new RegistryConnectionError(`no progress for ${limit / 1000} s`, error);
-    }
-    throw error;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/**
- * `length` bytes of a file from `start`, read only as fast as the request sends them; `touch` hears
- * of every chunk taken, and of the end of the body with the time the answer may take.
- */
-function fileBytes(
-  file: string,
-  start: number,
-  length: number,
-  options: BlobPushOptions,
-  touch: (limitMs?: number) => void,
-): UploadBytes {
-  return {
-    length,
-    open: () => {
-      const source = length === 0 ? Readable.from([]) : createReadStream(file, { start, end: start + length - 1 });
-      async function* counted(): AsyncGenerator<Uint8Array> {
-        for await (const chunk of source) {
-          touch();
-          yield chunk;
-        }
-        touch(options.answerMs);
-      }
-      return Readable.toWeb(Readable.from(counted()));
-    },
-  };
 }
 
 /** The error's message with upload locations named without their `?_state=…` query: long, and of no use to a reader. */
