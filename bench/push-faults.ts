@@ -7,9 +7,10 @@
  *   node --import tsx bench/push-faults.ts [--rerun-faults on|off] [--push-attempts N]
  *                                          [--out bench/results/push-faults.json]
  *
- * Checks: after the first run every image is in the registry with its own manifest or listed
- * in push-failed.txt; after the second every image is in the registry; each reference's
- * manifest PUT succeeded exactly once over both runs (counted at the proxy). Exits 1 otherwise.
+ * Checks: the first run ends with exit 0 and every image in the registry with its own manifest
+ * (an engine's push that the faults break goes on blob by blob through ci-builder's registry
+ * client); after the second every image is still there; each reference's manifest PUT succeeded
+ * exactly once over both runs (counted at the proxy). Exits 1 otherwise.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -82,7 +83,9 @@ try {
   const references = (summary: RunSummary) => Object.values(summary.images).map((image) => image.reference);
 
   const first = await run();
+  const firstLogs = logCounts(runDir, Object.keys(first.summary.images));
   const firstPushed = first.summary.pushed.filter((entry) => !entry.already).length;
+  if (first.exitCode !== 0) problems.push(`first run: exit ${first.exitCode}`);
   for (const reference of references(first.summary)) {
     if (!(await inRegistry(reference)) && !first.pushFailed.includes(reference)) {
       problems.push(`first run: ${reference} neither pushed nor in push-failed.txt`);
@@ -117,11 +120,8 @@ try {
   const ciBuilderRetries = [first, second]
     .flatMap((outcome) => Object.values(outcome.summary.images))
     .reduce((sum, image) => sum + Math.max(0, (image.push?.attempts ?? 1) - 1), 0);
-  // The engine's own retries inside one push (buildah push --retry), from the image logs of both runs.
-  const engineRetries = Object.keys(second.summary.images)
-    .map((name) => join(runDir, 'logs', `${name}.log`))
-    .filter((file) => existsSync(file))
-    .reduce((sum, file) => sum + (readFileSync(file, 'utf8').match(/Failed, retrying in/g) ?? []).length, 0);
+  // The image logs hold both runs (appended): the second run's counts are the difference.
+  const bothLogs = logCounts(runDir, Object.keys(second.summary.images));
 
   const rows: Array<[string, string | number]> = [
     ['images', references(first.summary).length],
@@ -129,8 +129,12 @@ try {
     ['uploads refused (503)', proxy.counts.uploadsRefused],
     ['blob connections', proxy.counts.blobConnections],
     ['connections cut mid-blob', proxy.counts.connectionsCut],
-    ['push retries by ci-builder', ciBuilderRetries],
-    ['retries inside buildah push', engineRetries],
+    ['push retries by ci-builder (whole image)', ciBuilderRetries],
+    ['retries inside buildah push', bothLogs.engineRetries],
+    ['engine pushes that failed, first run (went on blob by blob)', firstLogs.fellBack],
+    ['blob tries again by the client, first run', firstLogs.blobRetries],
+    ['of them resumed where the registry stood / started again', `${firstLogs.resumed} / ${firstLogs.restarted}`],
+    ['engine pushes that failed, second run', bothLogs.fellBack - firstLogs.fellBack],
     ['pushed, first run', firstPushed],
     ['push failed, first run', first.pushFailed.length],
     ['pushed, second run', secondPushed],
@@ -156,6 +160,7 @@ try {
     counts: proxy.counts,
     rows: Object.fromEntries(rows),
     pushedTwice,
+    logs: { first: firstLogs, both: bothLogs },
     problems,
   };
   writeFileSync(values.out, `${JSON.stringify(record, null, 2)}\n`);
@@ -164,4 +169,21 @@ try {
 } finally {
   await proxy.stop();
   await registry.stop();
+}
+
+/** What the image logs say about pushes: the engine's own retries, and the registry client's work. */
+function logCounts(runDir: string, names: readonly string[]) {
+  const text = names
+    .map((name) => join(runDir, 'logs', `${name}.log`))
+    .filter((file) => existsSync(file))
+    .map((file) => readFileSync(file, 'utf8'))
+    .join('\n');
+  const count = (pattern: RegExp) => (text.match(pattern) ?? []).length;
+  return {
+    engineRetries: count(/Failed, retrying in/g),
+    fellBack: count(/^the engine's push failed/gm),
+    blobRetries: count(/^blob [0-9a-f]{12}: try \d+ of \d+ after/gm),
+    resumed: count(/going on from there$/gm),
+    restarted: count(/starting it again$/gm),
+  };
 }

@@ -1,14 +1,16 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fail, ok, type Result } from '../util/result.js';
 import { commandFailure, engineQuery, nothing, parseJson, presence, pullFailure, runEngineCommand } from './failure.js';
 import { buildTargetFlags, registryFlags, runFlags } from './flags.js';
+import { pushResiliently } from './registry-push.js';
 import type {
   BuildRequest,
   Engine,
   EngineFailure,
   EngineResult,
+  ExportOptions,
   ImageInfo,
   MountedImage,
   PullRequest,
@@ -45,6 +47,14 @@ export class BuildahEngine implements Engine {
   }
 
   async push(request: PushRequest): EngineResult<void> {
+    return pushResiliently(request, {
+      engine: () => this.pushWithEngine(request),
+      exportImage: (reference, dir, options) => this.exportOci(reference, dir, options),
+    });
+  }
+
+  /** buildah's own push: the quickest where the network holds (its cache knows which layers the registry has). */
+  private async pushWithEngine(request: PushRequest): EngineResult<void> {
     const args = [...STORAGE, 'push', ...registryFlags(request), request.reference, `docker://${request.reference}`];
     // buildah push stages blobs in TMPDIR and leaves them there when stopped: a folder of its own is removed after.
     const scratch = await mkdtemp(join(tmpdir(), 'ci-builder-push-'));
@@ -100,10 +110,13 @@ export class BuildahEngine implements Engine {
     return info.ok ? ok(info.value.store?.GraphRoot ?? '/var/lib/containers/storage') : info;
   }
 
-  async exportOci(reference: string, dir: string, signal?: AbortSignal): EngineResult<void> {
-    const ran = await runEngineCommand(this.command, [...STORAGE, 'push', reference, `oci:${dir}`], { signal });
+  async exportOci(reference: string, dir: string, options: ExportOptions = {}): EngineResult<void> {
+    // buildah stages blobs in TMPDIR and leaves them there when stopped: beside the layout, which its caller removes.
+    const env = { ...process.env, TMPDIR: dirname(dir) };
+    const args = [...STORAGE, 'push', reference, `oci:${dir}`];
+    const ran = await runEngineCommand(this.command, args, { ...options, env });
     if (!ran.ok) return ran;
-    if (ran.value.exitCode !== 0) return fail(commandFailure('buildah push oci:', ran.value, 'engine'));
+    if (ran.value.exitCode !== 0) return fail(commandFailure('buildah push oci:', ran.value, 'engine', options.signal));
     return ok(undefined);
   }
 

@@ -2,11 +2,13 @@ import { dirname } from 'node:path';
 import { fail, ok, type Result } from '../util/result.js';
 import { commandFailure, engineQuery, nothing, parseJson, presence, pullFailure, runEngineCommand } from './failure.js';
 import { buildTargetFlags, runFlags } from './flags.js';
+import { pushResiliently } from './registry-push.js';
 import type {
   BuildRequest,
   Engine,
   EngineFailure,
   EngineResult,
+  ExportOptions,
   ImageInfo,
   PullRequest,
   PushRequest,
@@ -50,6 +52,14 @@ export class DockerEngine implements Engine {
   }
 
   async push(request: PushRequest): EngineResult<void> {
+    return pushResiliently(request, {
+      engine: () => this.pushWithEngine(request),
+      exportImage: (reference, dir, options) => this.exportForPush(reference, dir, options),
+    });
+  }
+
+  /** docker's own push: the quickest where the network holds (the daemon knows which layers the registry has). */
+  private async pushWithEngine(request: PushRequest): EngineResult<void> {
     // A config folder of its own per push: the credential never touches the user's ~/.docker.
     const env = request.authFile ? { ...this.env, DOCKER_CONFIG: dirname(request.authFile) } : this.env;
     const { signal, onLine } = request;
@@ -95,12 +105,32 @@ export class DockerEngine implements Engine {
     return answer.ok ? ok(answer.value.trim()) : answer;
   }
 
-  async exportOci(reference: string, dir: string, signal?: AbortSignal): EngineResult<void> {
+  async exportOci(reference: string, dir: string, options: ExportOptions = {}): EngineResult<void> {
+    return this.copyFromDaemon(reference, `oci:${dir}`, [], options);
+  }
+
+  /**
+   * The image as a `dir:` folder with gzip'd layers: unlike an OCI layout it keeps the Docker manifest
+   * type and the config byte for byte, so the registry's config digest stays the daemon's image id.
+   */
+  private exportForPush(reference: string, dir: string, options: ExportOptions): EngineResult<void> {
+    return this.copyFromDaemon(reference, `dir:${dir}`, ['--dest-compress'], options);
+  }
+
+  /** skopeo reads the image from the daemon (as `docker save` streams it) and writes it where asked. */
+  private async copyFromDaemon(
+    reference: string,
+    destination: string,
+    flags: readonly string[],
+    options: ExportOptions,
+  ): EngineResult<void> {
     const daemon = this.env.DOCKER_HOST ? ['--src-daemon-host', this.env.DOCKER_HOST] : [];
-    const args = ['copy', ...daemon, `docker-daemon:${reference}`, `oci:${dir}`];
-    const ran = await runEngineCommand('skopeo', args, { env: this.env, signal });
+    const args = ['copy', ...daemon, ...flags, `docker-daemon:${reference}`, destination];
+    const ran = await runEngineCommand('skopeo', args, { ...options, env: this.env });
     if (!ran.ok) return ran;
-    if (ran.value.exitCode !== 0) return fail(commandFailure('skopeo copy docker-daemon:', ran.value, 'engine'));
+    if (ran.value.exitCode !== 0) {
+      return fail(commandFailure('skopeo copy docker-daemon:', ran.value, 'engine', options.signal));
+    }
     return ok(undefined);
   }
 

@@ -26,7 +26,7 @@ export function guardEngine(engine: Engine): Engine {
     remove: (reference) => guard('remove', () => engine.remove(reference)),
     run: (request) => guard('run', () => engine.run(request)),
     storagePath: () => guard('info', () => engine.storagePath()),
-    exportOci: (reference, dir, signal) => guard('export', () => engine.exportOci(reference, dir, signal)),
+    exportOci: (reference, dir, options) => guard('export', () => engine.exportOci(reference, dir, options)),
     listContainers: () => guard('container list', () => engine.listContainers()),
     removeContainers: (ids) => guard('container removal', () => engine.removeContainers(ids)),
   };

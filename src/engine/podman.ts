@@ -1,11 +1,13 @@
 import { fail, ok, type Result } from '../util/result.js';
 import { commandFailure, engineQuery, nothing, parseJson, presence, pullFailure, runEngineCommand } from './failure.js';
 import { buildTargetFlags, registryFlags, runFlags } from './flags.js';
+import { pushResiliently } from './registry-push.js';
 import type {
   BuildRequest,
   Engine,
   EngineFailure,
   EngineResult,
+  ExportOptions,
   ImageInfo,
   MountedImage,
   PullRequest,
@@ -80,6 +82,14 @@ export class PodmanEngine implements Engine {
   }
 
   async push(request: PushRequest): EngineResult<void> {
+    return pushResiliently(request, {
+      engine: () => this.pushWithEngine(request),
+      exportImage: (reference, dir, options) => this.exportOci(reference, dir, options),
+    });
+  }
+
+  /** podman's own push: the quickest where the network holds (its cache knows which layers the registry has). */
+  private async pushWithEngine(request: PushRequest): EngineResult<void> {
     const args = [
       ...this.global,
       'push',
@@ -131,15 +141,12 @@ export class PodmanEngine implements Engine {
     return answer.ok ? ok(answer.value.trim() || '/var/lib/containers/storage') : answer;
   }
 
-  async exportOci(reference: string, dir: string, signal?: AbortSignal): EngineResult<void> {
+  async exportOci(reference: string, dir: string, options: ExportOptions = {}): EngineResult<void> {
     // save, not push oci:, so that through a service the layout is still written on this side.
-    const ran = await runEngineCommand(
-      this.command,
-      [...this.global, 'save', '--format', 'oci-dir', '-o', dir, reference],
-      { signal },
-    );
+    const args = [...this.global, 'save', '--format', 'oci-dir', '-o', dir, reference];
+    const ran = await runEngineCommand(this.command, args, options);
     if (!ran.ok) return ran;
-    if (ran.value.exitCode !== 0) return fail(commandFailure('podman save', ran.value, 'engine'));
+    if (ran.value.exitCode !== 0) return fail(commandFailure('podman save', ran.value, 'engine', options.signal));
     return ok(undefined);
   }
 

@@ -16,12 +16,22 @@ export interface BuildRequest {
 
 export interface PushRequest {
   reference: string;
-  /** A docker-style auth file (auths: {host: {auth}}) made for this push; absent for anonymous registries. */
+  /** A docker-style auth file (auths: {host: {auth}}) made for this push, for the engine's own push. */
   authFile?: string;
+  /** The same login, for ci-builder's registry client; used when the reference is on that registry. */
+  login?: { registry: string; username: string; password: string };
   /** Plain HTTP or unverified TLS, for loopback registries. */
   insecure: boolean;
+  /** Repositories of the same registry that may hold some of the image's blobs (its ancestors'), to mount from. */
+  mountFrom?: readonly string[];
   onLine: (line: string) => void;
   signal: AbortSignal;
+}
+
+/** What an export may be given: an interrupt stops it, and the engine's lines go to the image's log. */
+export interface ExportOptions {
+  signal?: AbortSignal;
+  onLine?: (line: string) => void;
 }
 
 export interface PullRequest {
@@ -98,6 +108,10 @@ export type EngineResult<T> = Promise<Result<T, EngineFailure>>;
 export interface Engine {
   readonly name: EngineName;
   build(request: BuildRequest): EngineResult<ImageInfo>;
+  /**
+   * Puts the image in the registry: the engine's own push first; when that fails, the image exported
+   * as an OCI layout and uploaded by ci-builder's registry client, every blob retried on its own.
+   */
   push(request: PushRequest): EngineResult<void>;
   /** Brings an image from a registry into the engine's storage; fails with `not-found` when the registry has none. */
   pull(request: PullRequest): EngineResult<ImageInfo>;
@@ -112,8 +126,8 @@ export interface Engine {
   run(request: RunRequest): EngineResult<RunResult>;
   /** The folder the engine keeps images in, for free-space checks. */
   storagePath(): EngineResult<string>;
-  /** Writes the image as an OCI image layout into an empty folder; an abort stops the export. */
-  exportOci(reference: string, dir: string, signal?: AbortSignal): EngineResult<void>;
+  /** Writes the image as an OCI image layout (gzip'd layers) into a folder that is empty or not there yet. */
+  exportOci(reference: string, dir: string, options?: ExportOptions): EngineResult<void>;
   /**
    * Mounts the image read-only-in-practice from the engine's own storage, where the engine allows it
    * (no copy, no recompression). Absent, or failing with kind `engine`, where it cannot: callers export.

@@ -51,6 +51,38 @@ export interface RegistryClientOptions {
 
 export type MountOutcome = 'mounted' | 'not-mounted';
 
+/** Where an upload goes on, and how many of the blob's bytes the registry holds. */
+export interface UploadSession {
+  /** The path and query the registry named for the upload's next request. */
+  location: string;
+  offset: number;
+}
+
+/** Bytes of a blob to send, opened afresh for every send (answering a 401 sends them again). */
+export interface UploadBytes {
+  length: number;
+  open: () => ReadableStream<Uint8Array>;
+}
+
+export interface UploadRequestOptions {
+  signal?: AbortSignal;
+}
+
+/**
+ * A request whose body may have partly reached the registry is sent once: sending it again from the
+ * start would append bytes the registry may already hold. The caller asks where the upload stands.
+ */
+const ONCE: RetryPolicy = { attempts: 1, backoffMs: 0 };
+
+/** Per request: a retry policy of its own, and a body made for each send (a stream is read only once). */
+interface SendOptions {
+  retry?: RetryPolicy;
+  body?: () => RequestInit['body'];
+}
+
+/** setTimeout's longest delay: in effect none, for a body its sender watches itself. */
+const STREAMED_BODY_ANSWER_MS = 2 ** 31 - 1;
+
 const pull = (repository: string) => `repository:${repository}:pull`;
 const pushPull = (repository: string) => `repository:${repository}:pull,push`;
 
@@ -207,12 +239,103 @@ export class RegistryClient {
     return digest;
   }
 
-  /** Stores a manifest from its exact bytes under a tag or its digest; returns the digest. */
-  async putManifest(repository: string, reference: string, bytes: Uint8Array, mediaType: string): Promise<string> {
+  /** Opens an upload session (POST); 5xx answers are retried as any request's. */
+  async startUpload(repository: string, options: UploadRequestOptions = {}): Promise<UploadSession> {
+    const path = `/v2/${repository}/blobs/uploads/`;
+    const init = { method: 'POST', headers: { 'content-length': '0' }, signal: options.signal };
+    const response = await this.request(path, [pushPull(repository)], init);
+    await response.body?.cancel();
+    return this.sessionFrom(response, `POST ${path}`, 0);
+  }
+
+  /**
+   * Where an upload stands (GET on its location): undefined when the registry no longer knows it
+   * (finished, cancelled, or dropped because its bytes no longer match the session).
+   */
+  async uploadStatus(
+    repository: string,
+    session: UploadSession,
+    options: UploadRequestOptions = {},
+  ): Promise<UploadSession | undefined> {
+    const init = { signal: options.signal };
+    const response = await this.request(session.location, [pushPull(repository)], init, [404]);
+    await response.body?.cancel();
+    if (response.status === 404) return undefined;
+    return this.sessionFrom(response, `GET ${withoutQuery(session.location)}`, receivedBytes(response));
+  }
+
+  /** Sends the next bytes of an upload (PATCH at the session's offset); the registry's Range says where it now stands. */
+  async appendToUpload(
+    repository: string,
+    session: UploadSession,
+    bytes: UploadBytes,
+    options: UploadRequestOptions = {},
+  ): Promise<UploadSession> {
+    const last = session.offset + bytes.length - 1;
+    const headers = {
+      'content-type': 'application/octet-stream',
+      'content-length': String(bytes.length),
+      'content-range': `${session.offset}-${last}`,
+    };
+    const init = { method: 'PATCH', headers, signal: options.signal };
+    const response = await this.request(session.location, [pushPull(repository)], init, [], {
+      retry: ONCE,
+      body: bytes.open,
+    });
+    await response.body?.cancel();
+    const offset = response.headers.has('range') ? receivedBytes(response) : last + 1;
+    return this.sessionFrom(response, `PATCH ${withoutQuery(session.location)}`, offset);
+  }
+
+  /** Ends an upload (PUT with its digest), sending its last bytes, if any, with it. */
+  async finishUpload(
+    repository: string,
+    session: UploadSession,
+    digest: string,
+    bytes: UploadBytes,
+    options: UploadRequestOptions = {},
+  ): Promise<void> {
+    const target = new URL(session.location, this.base);
+    target.searchParams.set('digest', digest);
+    const headers: Record<string, string> = {
+      'content-type': 'application/octet-stream',
+      'content-length': String(bytes.length),
+    };
+    if (bytes.length > 0) headers['content-range'] = `${session.offset}-${session.offset + bytes.length - 1}`;
+    const init = { method: 'PUT', headers, signal: options.signal };
+    const response = await this.request(`${target.pathname}${target.search}`, [pushPull(repository)], init, [], {
+      retry: ONCE,
+      body: bytes.open,
+    });
+    await response.body?.cancel();
+    const stored = response.headers.get('docker-content-digest');
+    if (stored && stored !== digest) {
+      const message = `PUT ${target.pathname}: the registry stored ${stored}, not ${digest}`;
+      throw new RegistryProtocolError(response.status, message);
+    }
+  }
+
+  private sessionFrom(response: Response, what: string, offset: number): UploadSession {
+    const location = response.headers.get('location');
+    if (!location) throw new RegistryProtocolError(response.status, `${what}: no Location for the upload`);
+    return { location: pathAndQuery(location, this.base, `${what}: Location`), offset };
+  }
+
+  /**
+   * Stores a manifest from its exact bytes under a tag or its digest; returns the digest.
+   * `retry` replaces the client's policy, e.g. one attempt where the caller checks what landed.
+   */
+  async putManifest(
+    repository: string,
+    reference: string,
+    bytes: Uint8Array,
+    mediaType: string,
+    retry?: RetryPolicy,
+  ): Promise<string> {
     const path = `/v2/${repository}/manifests/${reference}`;
     const digest = sha256Digest(bytes);
     const init = { method: 'PUT', headers: { 'content-type': mediaType }, body: bytes };
-    const response = await this.request(path, [pushPull(repository)], init);
+    const response = await this.request(path, [pushPull(repository)], init, [], retry ? { retry } : {});
     await response.body?.cancel();
     const stored = response.headers.get('docker-content-digest');
     if (stored && stored !== digest) {
@@ -227,13 +350,20 @@ export class RegistryClient {
     scopes: readonly string[],
     init: RequestInit = {},
     allowedStatuses: readonly number[] = [],
+    options: SendOptions = {},
   ): Promise<Response> {
     const url = `${this.base}${path}`;
-    const interruption = this.signal ? { signal: this.signal } : {};
     const send = async () => {
       const headers = { ...(init.headers as Record<string, string>), ...(await this.auth.headersFor(scopes)) };
-      const sent = { ...init, headers, redirect: 'follow' as const, ...interruption };
-      return fetchWithRetry(url, sent, this.retry, this.timeouts.answerMs);
+      // A stream body needs half duplex; a body made per send is fresh for the send after a 401.
+      const body = options.body ? { body: options.body(), duplex: 'half' as const } : {};
+      const signals = [init.signal, this.signal].filter((signal) => signal instanceof AbortSignal);
+      const signal =
+        signals.length > 1 ? { signal: AbortSignal.any(signals) } : signals[0] ? { signal: signals[0] } : {};
+      const sent = { ...init, ...body, headers, redirect: 'follow' as const, ...signal };
+      // A streamed body is watched by its sender's idle limit (upload-watchdog.ts), not by one answer deadline.
+      const answerMs = options.body ? STREAMED_BODY_ANSWER_MS : this.timeouts.answerMs;
+      return fetchWithRetry(url, sent, options.retry ?? this.retry, answerMs);
     };
     let response = await send();
     if (response.status === 401) {
@@ -279,6 +409,21 @@ function nextLink(header: string | null, what: string): string | undefined {
   const match = header?.match(/<([^>]+)>\s*;\s*rel="?next"?/);
   if (!match?.[1]) return undefined;
   return pathAndQuery(match[1], 'http://placeholder', `${what}: Link`);
+}
+
+/**
+ * How many bytes an upload holds, from `Range: 0-<last byte>`. docker-registry says `0-0` for an
+ * empty upload too: taken as none, since a wrong guess only costs a digest mismatch and a fresh upload.
+ */
+function receivedBytes(response: Response): number {
+  const match = /^0-(\d+)$/.exec(response.headers.get('range')?.trim() ?? '');
+  const last = Number(match?.[1] ?? 0);
+  return last === 0 ? 0 : last + 1;
+}
+
+/** A location without its query: upload locations carry the registry's state token, long and of no use in a message. */
+function withoutQuery(location: string): string {
+  return location.split('?')[0] ?? location;
 }
 
 /** The path and query of a URL a registry answered with; one that is no URL is a protocol error naming `what`. */

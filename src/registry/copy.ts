@@ -1,6 +1,6 @@
 import type { RawManifest, RegistryClient } from './client.js';
 import { BlobMountRefusedError, RegistryProtocolError } from './errors.js';
-import { parseManifest, type ManifestContent } from './manifest-shape.js';
+import { parseManifest, type Descriptor, type ManifestContent } from './manifest-shape.js';
 
 export type CopyOutcome = { outcome: 'copied'; digest: string } | { outcome: 'already-present'; digest: string };
 
@@ -92,4 +92,13 @@ async function mountBlob(client: RegistryClient, from: string, to: string, diges
     const refusal = `${to}: the registry would not mount ${digest} from ${from}`;
     throw new BlobMountRefusedError(`${refusal} (it wants an upload, and layers are never re-uploaded here)`);
   }
+}
+
+export function uniqueBlobs(blobs: readonly Descriptor[]): Descriptor[] {
+  const seen = new Set<string>();
+  return blobs.filter((blob) => {
+    if (seen.has(blob.digest)) return false;
+    seen.add(blob.digest);
+    return true;
+  });
 }

@@ -1,7 +1,8 @@
-import type { PlannedImage } from '../plan/plan.js';
+import type { Plan, PlannedImage } from '../plan/plan.js';
 import { Limiter } from '../util/limiter.js';
 import type { Builder, BuilderPool } from './builder-pool.js';
 import type { ImageGate } from './gate-port.js';
+import { ancestorRepositories } from './mount-sources.js';
 import { pushImage, type PushContext, type PushOutcome, type PushSettings } from './push-image.js';
 
 /**
@@ -19,6 +20,8 @@ export class ImageAdmission {
     private readonly push: PushSettings | undefined,
     private readonly gate: ImageGate | undefined,
     private readonly pool: BuilderPool | undefined,
+    /** Where each image's ancestors are, so their layers can be mounted instead of sent again. */
+    private readonly plan: Pick<Plan, 'images' | 'skippedParents'>,
   ) {
     this.pushes = new Limiter(push?.threads ?? 1);
   }
@@ -57,7 +60,9 @@ export class ImageAdmission {
     if (!push) return Promise.resolve(undefined);
     const pool = this.pool;
     const stillThere = builder && pool ? () => pool.lostAfter(builder, 'push failed').then((lost) => !lost) : undefined;
-    const outcome = this.pushes.add(() => pushImage(on, image, push, stillThere));
+    const outcome = this.pushes.add(() =>
+      pushImage(on, image, push, ancestorRepositories(this.plan, image), stillThere),
+    );
     this.pushing.push(outcome);
     return outcome;
   }

@@ -1,6 +1,9 @@
 import type { Engine } from '../engine/types.js';
 import { RegistryClient } from '../registry/client.js';
+import { splitReference } from '../registry/reference.js';
 import type { RegistryLogin } from './registry-auth.js';
+
+export { splitReference } from '../registry/reference.js';
 
 export interface RegistryAccess {
   insecure: boolean;
@@ -42,18 +45,6 @@ export async function registryHoldsImage(reference: string, imageId: string, acc
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** `host[:port]/path/name:tag` → its parts; a digest reference or one without a tag is not asked about. */
-export function splitReference(reference: string): { registry: string; repository: string; tag: string } | undefined {
-  const slash = reference.indexOf('/');
-  const colon = reference.lastIndexOf(':');
-  if (slash <= 0 || colon <= slash || reference.includes('@')) return undefined;
-  return {
-    registry: reference.slice(0, slash),
-    repository: reference.slice(slash + 1, colon),
-    tag: reference.slice(colon + 1),
-  };
 }
 
 function withoutAlgorithm(digest: string): string {

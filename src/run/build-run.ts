@@ -64,7 +64,7 @@ export async function executeBuildRun(options: BuildRunOptions): Promise<BuildRu
   const engines = await runEngines(options);
   await mkdir(join(options.runDir, 'logs'), { recursive: true });
   const contextRoot = await mkdtemp(join(tmpdir(), 'ci-builder-context-'));
-  const admission = new ImageAdmission(options.push, options.gate, engines.pool);
+  const admission = new ImageAdmission(options.push, options.gate, engines.pool, options.plan);
   const context: ImageStepContext = {
     engine: engines.engine,
     events,

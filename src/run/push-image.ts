@@ -44,6 +44,7 @@ export async function pushImage(
   context: PushContext,
   image: PlannedImage,
   settings: PushSettings,
+  mountFrom: readonly string[],
   stillThere?: () => Promise<boolean>,
 ): Promise<PushOutcome> {
   const { events, signal } = context;
@@ -70,7 +71,9 @@ export async function pushImage(
       insecure: settings.insecure,
       signal,
       onLine: logTo(events, name),
+      mountFrom,
       ...(settings.authFile ? { authFile: settings.authFile } : {}),
+      ...(settings.login ? { login: settings.login } : {}),
     });
     if (result.ok) {
       const seconds = (Date.now() - started) / 1000;

@@ -118,7 +118,7 @@ async function inventoryFromLayers(
   settings: ScanSettings,
 ): Promise<Result<Inventoried, string>> {
   let start = performance.now();
-  const exported = await settings.engine.exportOci(reference, layout, settings.signal);
+  const exported = await settings.engine.exportOci(reference, layout, { signal: settings.signal });
   if (!exported.ok) return fail(`${reference}: cannot read the image: ${exported.failure.message}`);
   const exportSeconds = since(start);
   start = performance.now();

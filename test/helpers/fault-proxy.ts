@@ -7,16 +7,28 @@ export interface Faults {
   refuseEveryNthUpload: number;
   /** Destroy every Nth connection that carries a blob body, after part of that body has passed; 0 = never. */
   cutEveryNthBlobConnection: number;
+  /** Destroy the connection of these requests that carry a blob body (PATCH or PUT; the first is 1), whatever connection each came on. */
+  cutBlobRequests: readonly number[];
+  /**
+   * How much of a doomed body reaches the registry before the cut: half (docker-registry then drops the
+   * upload, whose size no longer matches its session) or none (the session stays good to resume).
+   */
+  passBeforeCut: 'half' | 'none';
   /** Take the first bytes of every blob body, then stop reading and never answer: a push that hangs. */
   holdBlobBodies: boolean;
+  /** Pass every blob body on whole, but never pass on the registry's answer: stored, and the client never hears. */
+  holdBlobAnswers: boolean;
 }
 
 export interface FaultCounts {
   uploadStarts: number;
   uploadsRefused: number;
   blobConnections: number;
+  blobRequests: number;
   connectionsCut: number;
   blobBodiesHeld: number;
+  /** Bytes of blob bodies passed on to the registry. */
+  blobBytesPassed: number;
 }
 
 export interface ManifestPut {
@@ -50,13 +62,23 @@ const CUT_AFTER_BYTES = 64 * 1024;
 export async function startFaultProxy(upstream: string, faults: Partial<Faults> = {}): Promise<FaultProxy> {
   const [upstreamHost = '127.0.0.1', upstreamPort = '80'] = upstream.split(':');
   const agent = new http.Agent({ keepAlive: true });
-  const state: Faults = { refuseEveryNthUpload: 0, cutEveryNthBlobConnection: 0, holdBlobBodies: false, ...faults };
+  const state: Faults = {
+    refuseEveryNthUpload: 0,
+    cutEveryNthBlobConnection: 0,
+    cutBlobRequests: [],
+    passBeforeCut: 'half',
+    holdBlobBodies: false,
+    holdBlobAnswers: false,
+    ...faults,
+  };
   const counts: FaultCounts = {
     uploadStarts: 0,
     uploadsRefused: 0,
     blobConnections: 0,
+    blobRequests: 0,
     connectionsCut: 0,
     blobBodiesHeld: 0,
+    blobBytesPassed: 0,
   };
   const manifestPuts: ManifestPut[] = [];
   /** Per connection: whether it carried a blob body yet, and whether it is to be cut. */
@@ -89,12 +111,18 @@ export async function startFaultProxy(upstream: string, faults: Partial<Faults> 
       }
       doomed = known.doomed;
       known.doomed = false;
+      counts.blobRequests++;
+      if (state.cutBlobRequests.includes(counts.blobRequests)) doomed = true;
     }
 
     const target = { host: upstreamHost, port: Number(upstreamPort), method, path, headers: request.headers, agent };
     const forwarded = http.request(target, (answer) => {
       const manifest = method === 'PUT' ? MANIFEST.exec(path) : null;
       if (manifest) manifestPuts.push({ reference: `${manifest[1]}:${manifest[2]}`, status: answer.statusCode ?? 0 });
+      if (carriesBlob && state.holdBlobAnswers) {
+        answer.resume();
+        return;
+      }
       response.writeHead(answer.statusCode ?? 502, answer.headers);
       answer.pipe(response);
     });
@@ -102,11 +130,13 @@ export async function startFaultProxy(upstream: string, faults: Partial<Faults> 
     response.on('close', () => forwarded.destroy());
 
     if (!carriesBlob || (!doomed && !state.holdBlobBodies)) {
+      if (carriesBlob) request.on('data', (chunk: Buffer) => (counts.blobBytesPassed += chunk.length));
       request.pipe(forwarded);
       return;
     }
     const length = Number(request.headers['content-length'] ?? NaN);
-    const cutAt = Number.isFinite(length) && length > 1 ? Math.floor(length / 2) : CUT_AFTER_BYTES;
+    const half = Number.isFinite(length) && length > 1 ? Math.floor(length / 2) : CUT_AFTER_BYTES;
+    const cutAt = state.passBeforeCut === 'none' ? 0 : half;
     let passed = 0;
     let cutDone = false;
     const cut = () => {
@@ -124,7 +154,10 @@ export async function startFaultProxy(upstream: string, faults: Partial<Faults> 
         return;
       }
       const room = cutAt - passed;
-      forwarded.write(room < chunk.length ? chunk.subarray(0, room) : chunk);
+      const part = room < chunk.length ? chunk.subarray(0, room) : chunk;
+      // Nothing written, nothing sent: the registry never sees a request cut before its body.
+      if (part.length > 0) forwarded.write(part);
+      counts.blobBytesPassed += part.length;
       passed += chunk.length;
       if (passed >= cutAt) {
         request.removeAllListeners('data');
