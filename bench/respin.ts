@@ -1,0 +1,279 @@
+/**
+ * The respin benchmark on the bundled library, against pinned snapshots that really differ: A (Debian
+ * bookworm), B (A with bookworm-updates and -security) and C (A with memcached one version up), made
+ * with aptly from Debian's packages (bench/respin/library-packages.txt) and served as versions 1, 2, 3
+ * of one distribution by the stand-in Pulp, the images pushed to a local registry. In one run, one engine:
+ *
+ *   cold at A (--push); A→B and A→C full rebuilds (`build --full`); A→B and A→C patch runs (`build`).
+ *
+ * Each respin starts from the cold build's images and the host cache as the cold build left it (the
+ * images of the respin before it are removed from the engine). Per run: wall seconds, images built,
+ * reused and patched (summary.json), MB pushed (the registry's storage growth), `ci-builder images test`,
+ * and whether every installed package is the one its snapshot holds; then the checks: patch ≡ full per
+ * image (name=version), C differs from A by the bumped package alone. Prints tables, writes JSON.
+ *
+ *   node --import tsx bench/respin.ts [--engine buildah|docker|podman] [--skip-patch] [--keep]
+ *       [--out bench/results/respin.json]
+ *
+ * --skip-patch runs the cold build and the full rebuilds only; --keep leaves the images in the engine.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { ENGINE_NAMES } from '../src/config/schema.js';
+import { createEngine } from '../src/engine/index.js';
+import { startFakePulp } from '../test/helpers/fake-pulp.js';
+import { folderBytes } from '../test/helpers/files.js';
+import { installedPackages } from '../test/helpers/installed-packages.js';
+import { startRegistry } from '../test/helpers/registry.js';
+import { readPackagesIndex } from '../test/helpers/snapshot-repos/packages-index.js';
+import { pulpContent, SNAPSHOT_VERSIONS, snapshotRepos } from '../test/helpers/snapshot-repos.js';
+import { LIBRARY_PACKAGES, readPackageList } from './respin/package-list.js';
+import { describeDifferences, differences, notFromSnapshot, type PackageSets } from './respin/package-sets.js';
+import {
+  countsOf,
+  patchVerdict,
+  SCENARIOS,
+  type RespinSummary,
+  type Scenario,
+  type ScenarioResult,
+} from './respin/scenarios.js';
+import { pinSnapshot, respinWorkspace, runCli, saveCache, type RespinWorkspace } from './respin/workspace.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const { values } = parseArgs({
+  options: {
+    engine: { type: 'string', default: 'buildah' },
+    'skip-patch': { type: 'boolean', default: false },
+    keep: { type: 'boolean', default: false },
+    out: { type: 'string', default: join(root, 'bench/results/respin.json') },
+  },
+});
+const engineName = ENGINE_NAMES.find((name) => name === values.engine);
+if (engineName === undefined) {
+  console.error(`bench/respin: --engine: expected one of ${ENGINE_NAMES.join(', ')}, got ${values.engine}`);
+  process.exit(2);
+}
+const SETS = ['--set', 'overcloud,seed'];
+// Ctrl-C reaches the running ci-builder too (one process group): it stops, then the bench cleans up and ends.
+const interrupt = new AbortController();
+process.once('SIGINT', () => interrupt.abort());
+
+const repos = await snapshotRepos({
+  packages: readPackageList(LIBRARY_PACKAGES),
+  log: (line) => console.error(line),
+});
+console.error(
+  `snapshots: ${repos.cached ? 'cached' : 'made'} in ${repos.seconds.toFixed(1)} s (first made in ${repos.made.seconds.toFixed(0)} s, ` +
+    `${(repos.made.downloadedBytes / 1e6).toFixed(0)} MB downloaded); A ${repos.counts.A} packages, ` +
+    `B moves ${repos.movedInB.length}, C moves ${repos.bumped.name} ${repos.bumped.from} → ${repos.bumped.to}`,
+);
+const snapshotIndexes = {
+  A: versionsOf(repos.folders.A),
+  B: versionsOf(repos.folders.B),
+  C: versionsOf(repos.folders.C),
+};
+function versionsOf(folder: string): Map<string, string> {
+  const index = readPackagesIndex(folder, repos.suite, repos.architecture);
+  return new Map([...index].map(([name, entry]) => [name, entry.version]));
+}
+
+const credential = { username: 'bench-reader', password: `pulp-${Math.random().toString(36).slice(2)}` };
+const pulp = await startFakePulp({ ...credential, localContent: pulpContent(repos) });
+const registry = await startRegistry();
+const engine = createEngine(engineName);
+const work = mkdtempSync(join(tmpdir(), 'ci-builder-bench-respin-'));
+const stamp = Date.now();
+const results: ScenarioResult[] = [];
+const packageSets = new Map<string, PackageSets>();
+const coldImages: string[] = [];
+try {
+  const workspace = respinWorkspace(work, {
+    engine: engineName,
+    registry,
+    pulp: { origin: pulp.origin, ...credential },
+  });
+  const buildHelp = spawnSync(process.execPath, [join(root, 'dist/cli/main.js'), 'build', '--help'], {
+    encoding: 'utf8',
+  });
+  const knowsFull = /^\s+--full\b/m.test(buildHelp.stdout);
+  let restoreCache: (() => void) | undefined;
+  for (const scenario of SCENARIOS) {
+    if (values['skip-patch'] && scenario.mode === 'patch') continue;
+    if (interrupt.signal.aborted) throw new Error('interrupted');
+    restoreCache?.();
+    const flags = scenario.mode === 'full' && knowsFull ? ['--full'] : [];
+    const { result, sets, references } = await runScenario(workspace, scenario, flags);
+    results.push(result);
+    packageSets.set(scenario.id, sets);
+    if (scenario.mode === 'cold') {
+      coldImages.push(...references);
+      restoreCache = saveCache(workspace);
+    } else {
+      // Gone from the engine, so the next respin starts from the cold build's images again (the registry keeps them).
+      for (const reference of references.filter((reference) => !coldImages.includes(reference)))
+        await engine.remove(reference);
+    }
+  }
+  report(knowsFull);
+} finally {
+  if (!values.keep) for (const reference of coldImages) await engine.remove(reference);
+  await pulp.stop();
+  await registry.stop();
+  rmSync(work, { recursive: true, force: true });
+}
+
+async function runScenario(
+  workspace: RespinWorkspace,
+  scenario: Scenario,
+  flags: string[],
+): Promise<{ result: ScenarioResult; sets: PackageSets; references: string[] }> {
+  const tag = `respin-${scenario.id}-${stamp}`;
+  pinSnapshot(workspace, SNAPSHOT_VERSIONS[scenario.snapshot]);
+  console.error(
+    `\n== ${scenario.title}: ci-builder build ${[...flags, ...SETS].join(' ')} --push (snapshot ${scenario.snapshot})`,
+  );
+  const storedBefore = folderBytes(registry.storageDir);
+  const build = await runCli(workspace, ['-q', 'build', ...SETS, '--push', '--auth-proxy', '--tag', tag, ...flags]);
+  const pushedMB = (folderBytes(registry.storageDir) - storedBefore) / 1e6;
+  const summary = JSON.parse(
+    readFileSync(join(workspace.dir, '.ci-builder/runs', tag, 'summary.json'), 'utf8'),
+  ) as RespinSummary;
+  const present = Object.entries(summary.images).filter(
+    ([, record]) => record.status !== 'failed' && record.status !== 'skipped',
+  );
+  const sets: PackageSets = {};
+  for (const [name, record] of present) sets[name] = await installedPackages(engine, record.reference);
+  const test = await runCli(workspace, ['--json', 'images', 'test', ...SETS, '--tag', tag]);
+  const tested = JSON.parse(test.stdout || '[]') as Array<{ checks: Array<{ status: string }> }>;
+  const references = [
+    ...Object.values(summary.images).map((record) => record.reference),
+    ...(summary.base_image ? [summary.base_image.reference] : []),
+  ];
+  const respin = Object.fromEntries(
+    Object.entries(summary.images).flatMap(([name, record]) =>
+      record.respin === undefined ? [] : [[name, record.respin]],
+    ),
+  );
+  const result: ScenarioResult = {
+    ...scenario,
+    tag,
+    flags,
+    exitCode: build.code,
+    wallSeconds: build.seconds,
+    ...countsOf(summary),
+    pushedMB,
+    imagesTest: {
+      exitCode: test.code,
+      tested: tested.length,
+      failedChecks: tested.flatMap((image) => image.checks.filter((check) => check.status === 'fail')).length,
+    },
+    notFromSnapshot: notFromSnapshot(sets, snapshotIndexes[scenario.snapshot]),
+    respin,
+  };
+  return { result, sets, references };
+}
+
+interface Check {
+  check: string;
+  passed: boolean | null;
+  detail: string;
+}
+
+function checks(): Check[] {
+  const samePackages = (full: string, patch: string, what: string): Check => {
+    const [left, right] = [packageSets.get(full), packageSets.get(patch)];
+    if (left === undefined || right === undefined) return { check: what, passed: null, detail: 'not run' };
+    const found = differences(left, right);
+    const images = Object.keys(right).length;
+    return {
+      check: what,
+      passed: found.length === 0,
+      detail: found.length === 0 ? `${images} images equal` : describeDifferences(found),
+    };
+  };
+  const onlyBumped = (): Check => {
+    const what = `C full differs from A by ${repos.bumped.name} alone`;
+    const [a, c] = [packageSets.get('cold'), packageSets.get('c-full')];
+    if (a === undefined || c === undefined) return { check: what, passed: null, detail: 'not run' };
+    const found = differences(a, c);
+    const bumpedOnly = found.every(
+      (entry) =>
+        entry.name === repos.bumped.name && entry.left === repos.bumped.from && entry.right === repos.bumped.to,
+    );
+    const images = found.map((entry) => entry.image);
+    return {
+      check: what,
+      passed: found.length > 0 && bumpedOnly,
+      detail:
+        bumpedOnly && found.length > 0
+          ? `${repos.bumped.to} in ${images.join(', ')}; every other package equal`
+          : describeDifferences(found),
+    };
+  };
+  return [
+    samePackages('b-full', 'b-patch', 'A→B: patch ≡ full (name=version per image)'),
+    samePackages('c-full', 'c-patch', 'A→C: patch ≡ full (name=version per image)'),
+    onlyBumped(),
+    ...results.map((result) => ({
+      check: `${result.title}: images test`,
+      passed: result.imagesTest.exitCode === 0,
+      detail: `${result.imagesTest.tested} images, ${result.imagesTest.failedChecks} failed checks`,
+    })),
+    ...results.map((result) => ({
+      check: `${result.title}: every package from snapshot ${result.snapshot}`,
+      passed: result.notFromSnapshot.length === 0,
+      detail: result.notFromSnapshot.length === 0 ? 'yes' : describeDifferences(result.notFromSnapshot),
+    })),
+  ];
+}
+
+function report(knowsFull: boolean): void {
+  const cold = results.find((result) => result.mode === 'cold');
+  console.log(
+    `\nrespin benchmark: bundled library (${cold?.images ?? 0} images), engine ${engineName}; snapshots from Debian with aptly: ` +
+      `A ${repos.counts.A} packages, B moves ${repos.movedInB.length}, C moves ${repos.bumped.name} ${repos.bumped.from} → ${repos.bumped.to}`,
+  );
+  console.log(
+    '| run | snapshot | ci-builder build flags | wall s | built | reused | patched | failed | MB pushed | exit |',
+  );
+  console.log('| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const result of results)
+    console.log(
+      `| ${result.title} | ${result.snapshot} (${SNAPSHOT_VERSIONS[result.snapshot]}) | ${['--push', ...result.flags].join(' ')} | ` +
+        `${result.wallSeconds.toFixed(0)} | ${result.built} | ${result.reused} | ${result.patched ?? '—'} | ${result.failed.length} | ` +
+        `${result.pushedMB.toFixed(0)} | ${result.exitCode} |`,
+    );
+  const found = checks();
+  console.log('\n| check | result | detail |');
+  console.log('| --- | --- | --- |');
+  for (const check of found)
+    console.log(
+      `| ${check.check} | ${check.passed === null ? 'not run' : check.passed ? 'pass' : 'FAIL'} | ${check.detail} |`,
+    );
+  const notes: string[] = [];
+  if (!knowsFull)
+    notes.push(
+      'this ci-builder has no `build --full`: the full rebuilds ran without it (with no respin, every build is full)',
+    );
+  for (const [full, patch] of [
+    ['b-full', 'b-patch'],
+    ['c-full', 'c-patch'],
+  ] as const) {
+    const [f, p] = [results.find((result) => result.id === full), results.find((result) => result.id === patch)];
+    if (f && p) notes.push(patchVerdict(f, p));
+  }
+  for (const note of notes) console.log(`- ${note}`);
+  mkdirSync(dirname(values.out), { recursive: true });
+  const fixture = { counts: repos.counts, movedInB: repos.movedInB, bumped: repos.bumped, made: repos.made };
+  writeFileSync(
+    values.out,
+    `${JSON.stringify({ benchmark: 'respin', engine: engineName, at: new Date().toISOString(), fixture, results, checks: found, notes }, null, 2)}\n`,
+  );
+  console.log(`written to ${values.out}`);
+  if (results.some((result) => result.exitCode !== 0) || found.some((check) => check.passed === false))
+    process.exitCode = 1;
+}
