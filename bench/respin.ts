@@ -13,9 +13,10 @@
  * image (name=version), C differs from A by the bumped package alone. Prints tables, writes JSON.
  *
  *   node --import tsx bench/respin.ts [--engine buildah|docker|podman] [--skip-patch] [--keep]
- *       [--out bench/results/respin.json]
+ *       [--out bench/results/respin.json] [regex ...]
  *
- * --skip-patch runs the cold build and the full rebuilds only; --keep leaves the images in the engine.
+ * --skip-patch runs the cold build and the full rebuilds only; --keep leaves the images in the engine;
+ * regexes select images instead of the sets overcloud and seed (a quick try: ^memcached$).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -44,7 +45,8 @@ import {
 import { pinSnapshot, respinWorkspace, runCli, saveCache, type RespinWorkspace } from './respin/workspace.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const { values } = parseArgs({
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
   options: {
     engine: { type: 'string', default: 'buildah' },
     'skip-patch': { type: 'boolean', default: false },
@@ -57,7 +59,8 @@ if (engineName === undefined) {
   console.error(`bench/respin: --engine: expected one of ${ENGINE_NAMES.join(', ')}, got ${values.engine}`);
   process.exit(2);
 }
-const SETS = ['--set', 'overcloud,seed'];
+/** The library's two sets, or regexes given to try the bench on a few images. */
+const SELECTION = positionals.length > 0 ? positionals : ['--set', 'overcloud,seed'];
 // Ctrl-C reaches the running ci-builder too (one process group): it stops, then the bench cleans up and ends.
 const interrupt = new AbortController();
 process.once('SIGINT', () => interrupt.abort());
@@ -134,10 +137,19 @@ async function runScenario(
   const tag = `respin-${scenario.id}-${stamp}`;
   pinSnapshot(workspace, SNAPSHOT_VERSIONS[scenario.snapshot]);
   console.error(
-    `\n== ${scenario.title}: ci-builder build ${[...flags, ...SETS].join(' ')} --push (snapshot ${scenario.snapshot})`,
+    `\n== ${scenario.title}: ci-builder build ${[...flags, ...SELECTION].join(' ')} --push (snapshot ${scenario.snapshot})`,
   );
   const storedBefore = folderBytes(registry.storageDir);
-  const build = await runCli(workspace, ['-q', 'build', ...SETS, '--push', '--auth-proxy', '--tag', tag, ...flags]);
+  const build = await runCli(workspace, [
+    '-q',
+    'build',
+    ...SELECTION,
+    '--push',
+    '--auth-proxy',
+    '--tag',
+    tag,
+    ...flags,
+  ]);
   const pushedMB = (folderBytes(registry.storageDir) - storedBefore) / 1e6;
   const summary = JSON.parse(
     readFileSync(join(workspace.dir, '.ci-builder/runs', tag, 'summary.json'), 'utf8'),
@@ -147,7 +159,7 @@ async function runScenario(
   );
   const sets: PackageSets = {};
   for (const [name, record] of present) sets[name] = await installedPackages(engine, record.reference);
-  const test = await runCli(workspace, ['--json', 'images', 'test', ...SETS, '--tag', tag]);
+  const test = await runCli(workspace, ['--json', 'images', 'test', ...SELECTION, '--tag', tag]);
   const tested = JSON.parse(test.stdout || '[]') as Array<{ checks: Array<{ status: string }> }>;
   const references = [
     ...Object.values(summary.images).map((record) => record.reference),
@@ -234,7 +246,7 @@ function checks(): Check[] {
 function report(knowsFull: boolean): void {
   const cold = results.find((result) => result.mode === 'cold');
   console.log(
-    `\nrespin benchmark: bundled library (${cold?.images ?? 0} images), engine ${engineName}; snapshots from Debian with aptly: ` +
+    `\nrespin benchmark: bundled library, ${SELECTION.join(' ')} (${cold?.images ?? 0} images), engine ${engineName}; snapshots from Debian with aptly: ` +
       `A ${repos.counts.A} packages, B moves ${repos.movedInB.length}, C moves ${repos.bumped.name} ${repos.bumped.from} → ${repos.bumped.to}`,
   );
   console.log(

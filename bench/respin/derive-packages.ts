@@ -49,6 +49,8 @@ try {
   writeFileSync(join(work, 'etc/config.yml'), `${config}\nproxy:\n  cache_dir: ${packageCache}\n`);
 
   const tag = `derive-${stamp}`;
+  // The commit built, read before the build: the checkout may move while it runs.
+  const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).stdout.trim();
   const started = Date.now();
   const cliArgs = ['--config', join(work, 'etc'), '-q', 'build', '--set', 'overcloud,seed', '--tag', tag];
   const buildLibrary = () =>
@@ -73,7 +75,6 @@ try {
   const fetched = new Set(fetchedDebs(packageCache));
   const all = new Set([...installed, ...fetched]);
 
-  const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).stdout.trim();
   const header = [
     'The Debian packages of the bundled image library (sets overcloud and seed), one name a line:',
     "every package `dpkg-query -W` lists as installed in each built image, and every .deb the run's",
