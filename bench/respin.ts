@@ -109,31 +109,40 @@ try {
     if (interrupt.signal.aborted) throw new Error('interrupted');
     restoreCache?.();
     const flags = scenario.mode === 'full' && knowsFull ? ['--full'] : [];
-    const { result, sets, references } = await runScenario(workspace, scenario, flags);
-    results.push(result);
-    packageSets.set(scenario.id, sets);
-    if (scenario.mode === 'cold') {
-      coldImages.push(...references);
-      restoreCache = saveCache(workspace);
-    } else {
+    const made: string[] = scenario.mode === 'cold' ? coldImages : [];
+    try {
+      const { result, sets } = await runScenario(workspace, scenario, flags, made);
+      results.push(result);
+      packageSets.set(scenario.id, sets);
+    } finally {
       // Gone from the engine, so the next respin starts from the cold build's images again (the registry keeps them).
-      for (const reference of references.filter((reference) => !coldImages.includes(reference)))
-        await engine.remove(reference);
+      await removeImages(made.filter((reference) => !coldImages.includes(reference)));
     }
+    if (scenario.mode === 'cold') restoreCache = saveCache(workspace);
   }
   report(knowsFull);
 } finally {
-  if (!values.keep) for (const reference of coldImages) await engine.remove(reference);
+  if (!values.keep) await removeImages(coldImages);
   await pulp.stop();
   await registry.stop();
   rmSync(work, { recursive: true, force: true });
 }
 
+/** Removes the images from the engine; one that cannot be is said, not fatal (the bench is over for it anyway). */
+async function removeImages(references: readonly string[]): Promise<void> {
+  for (const reference of references) {
+    const removed = await engine.remove(reference);
+    if (!removed.ok) console.error(`bench/respin: could not remove ${reference}: ${removed.failure.message}`);
+  }
+}
+
+/** Runs one build and measures it; `made` gets the references of the images it made as soon as they are known. */
 async function runScenario(
   workspace: RespinWorkspace,
   scenario: Scenario,
   flags: string[],
-): Promise<{ result: ScenarioResult; sets: PackageSets; references: string[] }> {
+  made: string[],
+): Promise<{ result: ScenarioResult; sets: PackageSets }> {
   const tag = `respin-${scenario.id}-${stamp}`;
   pinSnapshot(workspace, SNAPSHOT_VERSIONS[scenario.snapshot]);
   console.error(
@@ -154,6 +163,10 @@ async function runScenario(
   const summary = JSON.parse(
     readFileSync(join(workspace.dir, '.ci-builder/runs', tag, 'summary.json'), 'utf8'),
   ) as RespinSummary;
+  made.push(
+    ...Object.values(summary.images).map((record) => record.reference),
+    ...(summary.base_image ? [summary.base_image.reference] : []),
+  );
   const present = Object.entries(summary.images).filter(
     ([, record]) => record.status !== 'failed' && record.status !== 'skipped',
   );
@@ -161,10 +174,6 @@ async function runScenario(
   for (const [name, record] of present) sets[name] = await installedPackages(engine, record.reference);
   const test = await runCli(workspace, ['--json', 'images', 'test', ...SELECTION, '--tag', tag]);
   const tested = JSON.parse(test.stdout || '[]') as Array<{ checks: Array<{ status: string }> }>;
-  const references = [
-    ...Object.values(summary.images).map((record) => record.reference),
-    ...(summary.base_image ? [summary.base_image.reference] : []),
-  ];
   const respin = Object.fromEntries(
     Object.entries(summary.images).flatMap(([name, record]) =>
       record.respin === undefined ? [] : [[name, record.respin]],
@@ -186,7 +195,7 @@ async function runScenario(
     notFromSnapshot: notFromSnapshot(sets, snapshotIndexes[scenario.snapshot]),
     respin,
   };
-  return { result, sets, references };
+  return { result, sets };
 }
 
 interface Check {

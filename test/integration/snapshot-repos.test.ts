@@ -156,7 +156,6 @@ describe('snapshots A, B and C from Debian, served by the stand-in Pulp', { time
     assert.ok(expected.length > 0, 'B moves some of the packages in the image');
     const installs = simulatedInstalls(await aptAgainst('B', '-s dist-upgrade'));
     assert.deepEqual(Object.fromEntries(installs), Object.fromEntries(expected));
-    assert.ok(installs.has('tzdata') || installs.has('libssl3'), 'tzdata or libssl3 has an update in B');
   });
 
   it('finds nothing to upgrade against version 3 (C), and offers only its bumped memcached', async () => {
