@@ -1,7 +1,5 @@
 import { readFileSync } from 'node:fs';
-
-/** A Debian package name, as Policy 5.6.1 spells it: what an aptly filter can name without quoting. */
-export const DEBIAN_PACKAGE_NAME = /^[a-z0-9][a-z0-9+.-]+$/;
+import { DEBIAN_PACKAGE_NAME } from '../../test/helpers/snapshot-repos.js';
 
 /** The bundled library's package list: one name a line; `#` lines say how it was made. */
 export const LIBRARY_PACKAGES = new URL('./library-packages.txt', import.meta.url);

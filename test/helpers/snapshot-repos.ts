@@ -18,9 +18,11 @@ export type { MovedPackage } from './snapshot-repos/packages-index.js';
  */
 export const SNAPSHOT_VERSIONS = { A: '1', B: '2', C: '3' } as const;
 export type SnapshotName = keyof typeof SNAPSHOT_VERSIONS;
-const SNAPSHOT_NAMES = Object.keys(SNAPSHOT_VERSIONS) as SnapshotName[];
+const SNAPSHOT_NAMES: readonly SnapshotName[] = ['A', 'B', 'C'];
 
 export const SNAPSHOT_SUITE = 'bookworm';
+/** A Debian package name, as Policy 5.6.1 spells it: what an aptly filter can name without quoting. */
+export const DEBIAN_PACKAGE_NAME = /^[a-z0-9][a-z0-9+.-]+$/;
 const DEBIAN = 'http://deb.debian.org/debian';
 const DEBIAN_SECURITY = 'http://deb.debian.org/debian-security';
 /** What mmdebstrap's minbase variant installs (Priority required and apt) and ci-builder's bootstrap adds. */
@@ -80,7 +82,7 @@ export async function snapshotRepos(options: SnapshotReposOptions): Promise<Snap
   const started = Date.now();
   const bump = options.bump ?? 'memcached';
   const packages = [...new Set([...options.packages, bump])].sort();
-  const bad = packages.find((name) => !/^[a-z0-9][a-z0-9+.-]+$/.test(name));
+  const bad = packages.find((name) => !DEBIAN_PACKAGE_NAME.test(name));
   if (bad !== undefined) throw new Error(`snapshot-repos: not a Debian package name: ${JSON.stringify(bad)}`);
   const architecture = execFileSync('dpkg', ['--print-architecture'], { encoding: 'utf8' }).trim();
   const cacheDir = options.cacheDir ?? snapshotReposCacheDir();
@@ -94,25 +96,27 @@ export async function snapshotRepos(options: SnapshotReposOptions): Promise<Snap
     cached = false;
     mkdirSync(cacheDir, { recursive: true });
     removeAbandoned(cacheDir);
-    // A folder without its record is what a run stopped before this one's rename left: not a fixture.
-    rmSync(dir, { recursive: true, force: true });
     const partial = `${dir}.partial-${process.pid}`;
     rmSync(partial, { recursive: true, force: true });
     try {
       await buildFixture(partial, { packages, bump, architecture, log: options.log ?? (() => {}) });
-      renameSync(partial, dir);
     } catch (error) {
       rmSync(partial, { recursive: true, force: true });
-      // Another process made the same fixture first: theirs is as good.
-      if (readRecord(dir) === undefined) throw error;
+      throw error;
+    }
+    try {
+      renameSync(partial, dir);
+    } catch {
+      // Another process made the same fixture meanwhile (theirs is as good), or a broken one is in the way.
+      if (readRecord(dir) === undefined) {
+        rmSync(dir, { recursive: true, force: true });
+        renameSync(partial, dir);
+      } else rmSync(partial, { recursive: true, force: true });
     }
   }
   const record = readRecord(dir);
   if (record === undefined) throw new Error(`snapshot-repos: ${dir} holds no fixture after it was made`);
-  const folders = Object.fromEntries(SNAPSHOT_NAMES.map((name) => [name, publishedDir(dir, name)])) as Record<
-    SnapshotName,
-    string
-  >;
+  const folders = { A: publishedDir(dir, 'A'), B: publishedDir(dir, 'B'), C: publishedDir(dir, 'C') };
   return { ...record, folders, cached, seconds: (Date.now() - started) / 1000, dir };
 }
 
@@ -157,9 +161,8 @@ async function buildFixture(
   await aptly.publish('C', 'c', SNAPSHOT_SUITE, architecture);
   rmSync(repacked);
 
-  const indexes = Object.fromEntries(
-    SNAPSHOT_NAMES.map((name) => [name, readPackagesIndex(publishedDir(dir, name), SNAPSHOT_SUITE, architecture)]),
-  ) as Record<SnapshotName, ReturnType<typeof readPackagesIndex>>;
+  const indexOf = (name: SnapshotName) => readPackagesIndex(publishedDir(dir, name), SNAPSHOT_SUITE, architecture);
+  const indexes = { A: indexOf('A'), B: indexOf('B'), C: indexOf('C') };
   const bumped = movedPackages(indexes.A, indexes.C);
   if (bumped.length !== 1 || bumped[0]?.name !== request.bump || indexes.C.size !== indexes.A.size)
     throw new Error(`snapshot-repos: C differs from A by ${JSON.stringify(bumped)}, not by ${request.bump} alone`);
