@@ -33,7 +33,13 @@ import { startRegistry } from '../test/helpers/registry.js';
 import { readPackagesIndex } from '../test/helpers/snapshot-repos/packages-index.js';
 import { pulpContent, SNAPSHOT_VERSIONS, snapshotRepos } from '../test/helpers/snapshot-repos.js';
 import { LIBRARY_PACKAGES, readPackageList } from './respin/package-list.js';
-import { describeDifferences, differences, notFromSnapshot, type PackageSets } from './respin/package-sets.js';
+import {
+  compareRuns,
+  describeDifferences,
+  notFromSnapshot,
+  type Comparison,
+  type PackageSets,
+} from './respin/package-sets.js';
 import {
   countsOf,
   patchVerdict,
@@ -163,12 +169,12 @@ async function runScenario(
   const summary = JSON.parse(
     readFileSync(join(workspace.dir, '.ci-builder/runs', tag, 'summary.json'), 'utf8'),
   ) as RespinSummary;
-  made.push(
-    ...Object.values(summary.images).map((record) => record.reference),
-    ...(summary.base_image ? [summary.base_image.reference] : []),
-  );
   const present = Object.entries(summary.images).filter(
     ([, record]) => record.status !== 'failed' && record.status !== 'skipped',
+  );
+  made.push(
+    ...present.map(([, record]) => record.reference),
+    ...(summary.base_image ? [summary.base_image.reference] : []),
   );
   const sets: PackageSets = {};
   for (const [name, record] of present) sets[name] = await installedPackages(engine, record.reference);
@@ -205,34 +211,35 @@ interface Check {
 }
 
 function checks(): Check[] {
+  const unpairedNote = (comparison: Comparison) =>
+    comparison.unpaired.length > 0 ? ` (not compared, failed on one side: ${comparison.unpaired.join(', ')})` : '';
   const samePackages = (full: string, patch: string, what: string): Check => {
     const [left, right] = [packageSets.get(full), packageSets.get(patch)];
     if (left === undefined || right === undefined) return { check: what, passed: null, detail: 'not run' };
-    const found = differences(left, right);
-    const images = Object.keys(right).length;
+    const comparison = compareRuns(left, right);
+    const found = comparison.differences;
     return {
       check: what,
       passed: found.length === 0,
-      detail: found.length === 0 ? `${images} images equal` : describeDifferences(found),
+      detail: `${found.length === 0 ? `${comparison.compared.length} images equal` : describeDifferences(found)}${unpairedNote(comparison)}`,
     };
   };
   const onlyBumped = (): Check => {
     const what = `C full differs from A by ${repos.bumped.name} alone`;
     const [a, c] = [packageSets.get('cold'), packageSets.get('c-full')];
     if (a === undefined || c === undefined) return { check: what, passed: null, detail: 'not run' };
-    const found = differences(a, c);
+    const comparison = compareRuns(a, c);
+    const found = comparison.differences;
     const bumpedOnly = found.every(
       (entry) =>
         entry.name === repos.bumped.name && entry.left === repos.bumped.from && entry.right === repos.bumped.to,
     );
     const images = found.map((entry) => entry.image);
+    const passed = found.length > 0 && bumpedOnly;
     return {
       check: what,
-      passed: found.length > 0 && bumpedOnly,
-      detail:
-        bumpedOnly && found.length > 0
-          ? `${repos.bumped.to} in ${images.join(', ')}; every other package equal`
-          : describeDifferences(found),
+      passed,
+      detail: `${passed ? `${repos.bumped.to} in ${images.join(', ')}; every other package equal` : describeDifferences(found)}${unpairedNote(comparison)}`,
     };
   };
   return [
@@ -290,10 +297,15 @@ function report(knowsFull: boolean): void {
   for (const note of notes) console.log(`- ${note}`);
   mkdirSync(dirname(values.out), { recursive: true });
   const fixture = { counts: repos.counts, movedInB: repos.movedInB, bumped: repos.bumped, made: repos.made };
-  writeFileSync(
-    values.out,
-    `${JSON.stringify({ benchmark: 'respin', engine: engineName, at: new Date().toISOString(), fixture, results, checks: found, notes }, null, 2)}\n`,
+  // Each run's installed packages (image → name=version lines), so the checks can be gone over again later.
+  const packages = Object.fromEntries(
+    [...packageSets].map(([id, sets]) => [
+      id,
+      Object.fromEntries(Object.entries(sets).map(([image, set]) => [image, [...set].map(([n, v]) => `${n}=${v}`)])),
+    ]),
   );
+  const report = { benchmark: 'respin', engine: engineName, at: new Date().toISOString(), fixture, results };
+  writeFileSync(values.out, `${JSON.stringify({ ...report, checks: found, notes, packages }, null, 2)}\n`);
   console.log(`written to ${values.out}`);
   if (results.some((result) => result.exitCode !== 0) || found.some((check) => check.passed === false))
     process.exitCode = 1;

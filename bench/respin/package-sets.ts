@@ -9,10 +9,19 @@ export interface PackageDifference {
   right?: string;
 }
 
-/** Every package whose version differs between two runs' images of the same name (an image only one side has counts whole). */
-export function differences(left: PackageSets, right: PackageSets): PackageDifference[] {
+export interface Comparison {
+  /** Images both runs made, compared package by package. */
+  compared: string[];
+  /** Images only one run made (the other failed it): not compared. */
+  unpaired: string[];
+  differences: PackageDifference[];
+}
+
+/** Every package whose version differs between the images of the same name two runs made. */
+export function compareRuns(left: PackageSets, right: PackageSets): Comparison {
   const images = [...new Set([...Object.keys(left), ...Object.keys(right)])].sort();
-  return images.flatMap((image) => {
+  const compared = images.filter((image) => image in left && image in right);
+  const differences = compared.flatMap((image) => {
     const [l, r] = [left[image] ?? new Map<string, string>(), right[image] ?? new Map<string, string>()];
     const names = [...new Set([...l.keys(), ...r.keys()])].sort();
     return names.flatMap((name) => {
@@ -21,6 +30,7 @@ export function differences(left: PackageSets, right: PackageSets): PackageDiffe
       return [{ image, name, ...(lv !== undefined ? { left: lv } : {}), ...(rv !== undefined ? { right: rv } : {}) }];
     });
   });
+  return { compared, unpaired: images.filter((image) => !compared.includes(image)), differences };
 }
 
 /** Installed packages whose version is not the one the snapshot holds: what a build at that snapshot cannot have. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { describeDifferences, differences, notFromSnapshot } from '../../bench/respin/package-sets.js';
+import { compareRuns, describeDifferences, notFromSnapshot } from '../../bench/respin/package-sets.js';
 import { patchVerdict, type ScenarioResult } from '../../bench/respin/scenarios.js';
 
 const set = (entries: Record<string, string>) => new Map(Object.entries(entries));
@@ -34,17 +34,30 @@ describe('the respin bench checks', () => {
       base: set({ libc6: '2.36-9+deb12u13', tzdata: '2026f' }),
       memcached: set({ memcached: '1.6.18-1' }),
     };
-    assert.deepEqual(differences(full, { ...full }), []);
-    const patch = { base: set({ libc6: '2.36-9+deb12u7', tzdata: '2026f', extra: '1' }) };
-    assert.deepEqual(differences(full, patch), [
+    assert.deepEqual(compareRuns(full, { ...full }), {
+      compared: ['base', 'memcached'],
+      unpaired: [],
+      differences: [],
+    });
+    const patch = {
+      base: set({ libc6: '2.36-9+deb12u7', tzdata: '2026f', extra: '1' }),
+      memcached: set({ memcached: '1.6.18-1' }),
+    };
+    const found = compareRuns(full, patch).differences;
+    assert.deepEqual(found, [
       { image: 'base', name: 'extra', right: '1' },
       { image: 'base', name: 'libc6', left: '2.36-9+deb12u13', right: '2.36-9+deb12u7' },
-      { image: 'memcached', name: 'memcached', left: '1.6.18-1' },
     ]);
-    assert.equal(
-      describeDifferences(differences(full, patch), 2),
-      'base: extra (none) ≠ 1; base: libc6 2.36-9+deb12u13 ≠ 2.36-9+deb12u7; and 1 more',
-    );
+    assert.equal(describeDifferences(found, 1), 'base: extra (none) ≠ 1; and 1 more');
+  });
+
+  it('sets aside, and names, an image only one run made', () => {
+    const full = { base: set({ tzdata: '2026f' }), 'cinder-volume': set({ tgt: '1' }) };
+    assert.deepEqual(compareRuns(full, { base: set({ tzdata: '2026f' }) }), {
+      compared: ['base'],
+      unpaired: ['cinder-volume'],
+      differences: [],
+    });
   });
 
   it('names each installed package its snapshot does not hold at that version', () => {
