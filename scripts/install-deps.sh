@@ -2,7 +2,7 @@
 # Installs what ci-builder and its tests need on Debian 12, only what is missing:
 # the engines (buildah; docker.io and podman for their adapters), mmdebstrap for base images,
 # Debian's OCI registry and htpasswd for the tests, rpm to read Rocky images' package
-# databases when scanning, and the npm dependencies.
+# databases when scanning, aptly for the tests' pinned snapshot repositories, and the npm dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,6 +26,7 @@ declare -A packages=(
   [ansible-vault]=ansible-core
   [chromium]=chromium
   [rpm]=rpm
+  [aptly]=aptly
 )
 missing=()
 for command in "${!packages[@]}"; do

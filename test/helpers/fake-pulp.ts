@@ -2,7 +2,7 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { join, normalize } from 'node:path';
+import { join, normalize, sep } from 'node:path';
 
 export interface FakePulpOptions {
   username: string;
@@ -87,10 +87,19 @@ function plain(response: ServerResponse, status: number, body: string): void {
   response.end(body);
 }
 
-/** Files with HEAD, Range and If-None-Match, as Pulp's content app answers them. */
-function serveFile(request: IncomingMessage, response: ServerResponse, dir: string, relative: string): void {
+/**
+ * Files with HEAD, Range and If-None-Match, as Pulp's content app answers them. The path is
+ * percent-decoded first, as Pulp does: apt asks for `libssl3_3.0.17-1%7edeb12u2_amd64.deb`.
+ */
+function serveFile(request: IncomingMessage, response: ServerResponse, dir: string, encoded: string): void {
+  let relative: string;
+  try {
+    relative = decodeURIComponent(encoded);
+  } catch {
+    return plain(response, 404, '{"detail":"Not found."}');
+  }
   const file = normalize(join(dir, relative));
-  if (!file.startsWith(dir) || !existsSync(file) || !statSync(file).isFile())
+  if (!file.startsWith(join(dir, sep)) || !existsSync(file) || !statSync(file).isFile())
     return plain(response, 404, '{"detail":"Not found."}');
   const size = statSync(file).size;
   const etag = `"${size}-${Math.floor(statSync(file).mtimeMs)}"`;

@@ -1,4 +1,14 @@
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,4 +42,25 @@ export function writeTree(root: string, files: Record<string, string>): string {
 export function copyBundledImages(target: string): string {
   cpSync(join(projectRoot, 'images'), target, { recursive: true });
   return target;
+}
+
+/** Bytes of every file under a folder (none when it does not exist yet). */
+export function folderBytes(dir: string): number {
+  if (!existsSync(dir)) return 0;
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .reduce((total, entry) => total + statSync(join(entry.parentPath, entry.name)).size, 0);
+}
+
+/**
+ * A label of its own in the tree's base image: every image gets a new input digest, so the next build is
+ * a cold one whatever the engine already holds.
+ */
+export function markBaseImage(imagesDir: string, label: string): void {
+  const template = join(imagesDir, 'base/Dockerfile.j2');
+  const text = readFileSync(template, 'utf8');
+  writeFileSync(
+    template,
+    text.replace('{{ macros.image_labels() }}', `{{ macros.image_labels() }}\nLABEL ${label}="${Date.now()}"`),
+  );
 }

@@ -12,6 +12,8 @@ export interface TestRegistry {
   address: string;
   username: string;
   password: string;
+  /** The registry's storage folder: its blobs and manifests, as the registry keeps them. */
+  storageDir: string;
   /** Requests the token endpoint received (token auth only). */
   tokenRequests: TokenRequest[];
   stop(): Promise<void>;
@@ -28,6 +30,7 @@ export async function startRegistry(auth: RegistryAuthMode = { kind: 'htpasswd' 
   const port = await freePort();
   const username = 'builder';
   const password = `pw-${Math.random().toString(36).slice(2)}-secret`;
+  const storageDir = join(dir, 'data');
   let tokenServer: TokenServer | undefined;
   let authConfig: string;
   if (auth.kind === 'token') {
@@ -49,7 +52,7 @@ export async function startRegistry(auth: RegistryAuthMode = { kind: 'htpasswd' 
     [
       'version: 0.1',
       'log: { level: warn }',
-      `storage: { filesystem: { rootdirectory: ${join(dir, 'data')} }, delete: { enabled: true } }`,
+      `storage: { filesystem: { rootdirectory: ${storageDir} }, delete: { enabled: true } }`,
       `http: { addr: 127.0.0.1:${port} }`,
       authConfig,
       '',
@@ -72,6 +75,7 @@ export async function startRegistry(auth: RegistryAuthMode = { kind: 'htpasswd' 
     address,
     username,
     password,
+    storageDir,
     tokenRequests: tokenServer?.requests ?? [],
     stop: async () => {
       child.kill('SIGTERM');

@@ -1,0 +1,312 @@
+/**
+ * The respin benchmark on the bundled library, against pinned snapshots that really differ: A (Debian
+ * bookworm), B (A with bookworm-updates and -security) and C (A with memcached one version up), made
+ * with aptly from Debian's packages (bench/respin/library-packages.txt) and served as versions 1, 2, 3
+ * of one distribution by the stand-in Pulp, the images pushed to a local registry. In one run, one engine:
+ *
+ *   cold at A (--push); A→B and A→C full rebuilds (`build --full`); A→B and A→C patch runs (`build`).
+ *
+ * Each respin starts from the cold build's images and the host cache as the cold build left it (the
+ * images of the respin before it are removed from the engine). Per run: wall seconds, images built,
+ * reused and patched (summary.json), MB pushed (the registry's storage growth), `ci-builder images test`,
+ * and whether every installed package is the one its snapshot holds; then the checks: patch ≡ full per
+ * image (name=version), C differs from A by the bumped package alone. Prints tables, writes JSON.
+ *
+ *   node --import tsx bench/respin.ts [--engine buildah|docker|podman] [--skip-patch] [--keep]
+ *       [--out bench/results/respin.json] [regex ...]
+ *
+ * --skip-patch runs the cold build and the full rebuilds only; --keep leaves the images in the engine;
+ * regexes select images instead of the sets overcloud and seed (a quick try: ^memcached$).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { ENGINE_NAMES } from '../src/config/schema.js';
+import { createEngine } from '../src/engine/index.js';
+import { startFakePulp } from '../test/helpers/fake-pulp.js';
+import { folderBytes } from '../test/helpers/files.js';
+import { installedPackages } from '../test/helpers/installed-packages.js';
+import { startRegistry } from '../test/helpers/registry.js';
+import { readPackagesIndex } from '../test/helpers/snapshot-repos/packages-index.js';
+import { pulpContent, SNAPSHOT_VERSIONS, snapshotRepos } from '../test/helpers/snapshot-repos.js';
+import { LIBRARY_PACKAGES, readPackageList } from './respin/package-list.js';
+import {
+  compareRuns,
+  describeDifferences,
+  notFromSnapshot,
+  type Comparison,
+  type PackageSets,
+} from './respin/package-sets.js';
+import {
+  countsOf,
+  patchVerdict,
+  SCENARIOS,
+  type RespinSummary,
+  type Scenario,
+  type ScenarioResult,
+} from './respin/scenarios.js';
+import { pinSnapshot, respinWorkspace, runCli, saveCache, type RespinWorkspace } from './respin/workspace.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    engine: { type: 'string', default: 'buildah' },
+    'skip-patch': { type: 'boolean', default: false },
+    keep: { type: 'boolean', default: false },
+    out: { type: 'string', default: join(root, 'bench/results/respin.json') },
+  },
+});
+const engineName = ENGINE_NAMES.find((name) => name === values.engine);
+if (engineName === undefined) {
+  console.error(`bench/respin: --engine: expected one of ${ENGINE_NAMES.join(', ')}, got ${values.engine}`);
+  process.exit(2);
+}
+/** The library's two sets, or regexes given to try the bench on a few images. */
+const SELECTION = positionals.length > 0 ? positionals : ['--set', 'overcloud,seed'];
+// Ctrl-C reaches the running ci-builder too (one process group): it stops, then the bench cleans up and ends.
+const interrupt = new AbortController();
+process.once('SIGINT', () => interrupt.abort());
+
+const repos = await snapshotRepos({
+  packages: readPackageList(LIBRARY_PACKAGES),
+  log: (line) => console.error(line),
+});
+console.error(
+  `snapshots: ${repos.cached ? 'cached' : 'made'} in ${repos.seconds.toFixed(1)} s (first made in ${repos.made.seconds.toFixed(0)} s, ` +
+    `${(repos.made.downloadedBytes / 1e6).toFixed(0)} MB downloaded); A ${repos.counts.A} packages, ` +
+    `B moves ${repos.movedInB.length}, C moves ${repos.bumped.name} ${repos.bumped.from} → ${repos.bumped.to}`,
+);
+const snapshotIndexes = {
+  A: versionsOf(repos.folders.A),
+  B: versionsOf(repos.folders.B),
+  C: versionsOf(repos.folders.C),
+};
+function versionsOf(folder: string): Map<string, string> {
+  const index = readPackagesIndex(folder, repos.suite, repos.architecture);
+  return new Map([...index].map(([name, entry]) => [name, entry.version]));
+}
+
+const credential = { username: 'bench-reader', password: `pulp-${Math.random().toString(36).slice(2)}` };
+const pulp = await startFakePulp({ ...credential, localContent: pulpContent(repos) });
+const registry = await startRegistry();
+const engine = createEngine(engineName);
+const work = mkdtempSync(join(tmpdir(), 'ci-builder-bench-respin-'));
+const stamp = Date.now();
+const results: ScenarioResult[] = [];
+const packageSets = new Map<string, PackageSets>();
+const coldImages: string[] = [];
+try {
+  const workspace = respinWorkspace(work, {
+    engine: engineName,
+    registry,
+    pulp: { origin: pulp.origin, ...credential },
+  });
+  const buildHelp = spawnSync(process.execPath, [join(root, 'dist/cli/main.js'), 'build', '--help'], {
+    encoding: 'utf8',
+  });
+  const knowsFull = /^\s+--full\b/m.test(buildHelp.stdout);
+  let restoreCache: (() => void) | undefined;
+  for (const scenario of SCENARIOS) {
+    if (values['skip-patch'] && scenario.mode === 'patch') continue;
+    if (interrupt.signal.aborted) throw new Error('interrupted');
+    restoreCache?.();
+    const flags = scenario.mode === 'full' && knowsFull ? ['--full'] : [];
+    const made: string[] = scenario.mode === 'cold' ? coldImages : [];
+    try {
+      const { result, sets } = await runScenario(workspace, scenario, flags, made);
+      results.push(result);
+      packageSets.set(scenario.id, sets);
+    } finally {
+      // Gone from the engine, so the next respin starts from the cold build's images again (the registry keeps them).
+      await removeImages(made.filter((reference) => !coldImages.includes(reference)));
+    }
+    if (scenario.mode === 'cold') restoreCache = saveCache(workspace);
+  }
+  report(knowsFull);
+} finally {
+  if (!values.keep) await removeImages(coldImages);
+  await pulp.stop();
+  await registry.stop();
+  rmSync(work, { recursive: true, force: true });
+}
+
+/** Removes the images from the engine; one that cannot be is said, not fatal (the bench is over for it anyway). */
+async function removeImages(references: readonly string[]): Promise<void> {
+  for (const reference of references) {
+    const removed = await engine.remove(reference);
+    if (!removed.ok) console.error(`bench/respin: could not remove ${reference}: ${removed.failure.message}`);
+  }
+}
+
+/** Runs one build and measures it; `made` gets the references of the images it made as soon as they are known. */
+async function runScenario(
+  workspace: RespinWorkspace,
+  scenario: Scenario,
+  flags: string[],
+  made: string[],
+): Promise<{ result: ScenarioResult; sets: PackageSets }> {
+  const tag = `respin-${scenario.id}-${stamp}`;
+  pinSnapshot(workspace, SNAPSHOT_VERSIONS[scenario.snapshot]);
+  console.error(
+    `\n== ${scenario.title}: ci-builder build ${[...flags, ...SELECTION].join(' ')} --push (snapshot ${scenario.snapshot})`,
+  );
+  const storedBefore = folderBytes(registry.storageDir);
+  const build = await runCli(workspace, [
+    '-q',
+    'build',
+    ...SELECTION,
+    '--push',
+    '--auth-proxy',
+    '--tag',
+    tag,
+    ...flags,
+  ]);
+  const pushedMB = (folderBytes(registry.storageDir) - storedBefore) / 1e6;
+  const summary = JSON.parse(
+    readFileSync(join(workspace.dir, '.ci-builder/runs', tag, 'summary.json'), 'utf8'),
+  ) as RespinSummary;
+  const present = Object.entries(summary.images).filter(
+    ([, record]) => record.status !== 'failed' && record.status !== 'skipped',
+  );
+  made.push(
+    ...present.map(([, record]) => record.reference),
+    ...(summary.base_image ? [summary.base_image.reference] : []),
+  );
+  const sets: PackageSets = {};
+  for (const [name, record] of present) sets[name] = await installedPackages(engine, record.reference);
+  const test = await runCli(workspace, ['--json', 'images', 'test', ...SELECTION, '--tag', tag]);
+  const tested = JSON.parse(test.stdout || '[]') as Array<{ checks: Array<{ status: string }> }>;
+  const respin = Object.fromEntries(
+    Object.entries(summary.images).flatMap(([name, record]) =>
+      record.respin === undefined ? [] : [[name, record.respin]],
+    ),
+  );
+  const result: ScenarioResult = {
+    ...scenario,
+    tag,
+    flags,
+    exitCode: build.code,
+    wallSeconds: build.seconds,
+    ...countsOf(summary),
+    pushedMB,
+    imagesTest: {
+      exitCode: test.code,
+      tested: tested.length,
+      failedChecks: tested.flatMap((image) => image.checks.filter((check) => check.status === 'fail')).length,
+    },
+    notFromSnapshot: notFromSnapshot(sets, snapshotIndexes[scenario.snapshot]),
+    respin,
+  };
+  return { result, sets };
+}
+
+interface Check {
+  check: string;
+  passed: boolean | null;
+  detail: string;
+}
+
+function checks(): Check[] {
+  const unpairedNote = (comparison: Comparison) =>
+    comparison.unpaired.length > 0 ? ` (not compared, failed on one side: ${comparison.unpaired.join(', ')})` : '';
+  const samePackages = (full: string, patch: string, what: string): Check => {
+    const [left, right] = [packageSets.get(full), packageSets.get(patch)];
+    if (left === undefined || right === undefined) return { check: what, passed: null, detail: 'not run' };
+    const comparison = compareRuns(left, right);
+    const found = comparison.differences;
+    return {
+      check: what,
+      passed: found.length === 0,
+      detail: `${found.length === 0 ? `${comparison.compared.length} images equal` : describeDifferences(found)}${unpairedNote(comparison)}`,
+    };
+  };
+  const onlyBumped = (): Check => {
+    const what = `C full differs from A by ${repos.bumped.name} alone`;
+    const [a, c] = [packageSets.get('cold'), packageSets.get('c-full')];
+    if (a === undefined || c === undefined) return { check: what, passed: null, detail: 'not run' };
+    const comparison = compareRuns(a, c);
+    const found = comparison.differences;
+    const bumpedOnly = found.every(
+      (entry) =>
+        entry.name === repos.bumped.name && entry.left === repos.bumped.from && entry.right === repos.bumped.to,
+    );
+    const images = found.map((entry) => entry.image);
+    const passed = found.length > 0 && bumpedOnly;
+    return {
+      check: what,
+      passed,
+      detail: `${passed ? `${repos.bumped.to} in ${images.join(', ')}; every other package equal` : describeDifferences(found)}${unpairedNote(comparison)}`,
+    };
+  };
+  return [
+    samePackages('b-full', 'b-patch', 'A→B: patch ≡ full (name=version per image)'),
+    samePackages('c-full', 'c-patch', 'A→C: patch ≡ full (name=version per image)'),
+    onlyBumped(),
+    ...results.map((result) => ({
+      check: `${result.title}: images test`,
+      passed: result.imagesTest.exitCode === 0,
+      detail: `${result.imagesTest.tested} images, ${result.imagesTest.failedChecks} failed checks`,
+    })),
+    ...results.map((result) => ({
+      check: `${result.title}: every package from snapshot ${result.snapshot}`,
+      passed: result.notFromSnapshot.length === 0,
+      detail: result.notFromSnapshot.length === 0 ? 'yes' : describeDifferences(result.notFromSnapshot),
+    })),
+  ];
+}
+
+function report(knowsFull: boolean): void {
+  const cold = results.find((result) => result.mode === 'cold');
+  console.log(
+    `\nrespin benchmark: bundled library, ${SELECTION.join(' ')} (${cold?.images ?? 0} images), engine ${engineName}; snapshots from Debian with aptly: ` +
+      `A ${repos.counts.A} packages, B moves ${repos.movedInB.length}, C moves ${repos.bumped.name} ${repos.bumped.from} → ${repos.bumped.to}`,
+  );
+  console.log(
+    '| run | snapshot | ci-builder build flags | wall s | built | reused | patched | failed | MB pushed | exit |',
+  );
+  console.log('| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const result of results)
+    console.log(
+      `| ${result.title} | ${result.snapshot} (${SNAPSHOT_VERSIONS[result.snapshot]}) | ${['--push', ...result.flags].join(' ')} | ` +
+        `${result.wallSeconds.toFixed(0)} | ${result.built} | ${result.reused} | ${result.patched ?? '—'} | ${result.failed.length} | ` +
+        `${result.pushedMB.toFixed(0)} | ${result.exitCode} |`,
+    );
+  const found = checks();
+  console.log('\n| check | result | detail |');
+  console.log('| --- | --- | --- |');
+  for (const check of found)
+    console.log(
+      `| ${check.check} | ${check.passed === null ? 'not run' : check.passed ? 'pass' : 'FAIL'} | ${check.detail} |`,
+    );
+  const notes: string[] = [];
+  if (!knowsFull)
+    notes.push(
+      'this ci-builder has no `build --full`: the full rebuilds ran without it (with no respin, every build is full)',
+    );
+  for (const [full, patch] of [
+    ['b-full', 'b-patch'],
+    ['c-full', 'c-patch'],
+  ] as const) {
+    const [f, p] = [results.find((result) => result.id === full), results.find((result) => result.id === patch)];
+    if (f && p) notes.push(patchVerdict(f, p));
+  }
+  for (const note of notes) console.log(`- ${note}`);
+  mkdirSync(dirname(values.out), { recursive: true });
+  const fixture = { counts: repos.counts, movedInB: repos.movedInB, bumped: repos.bumped, made: repos.made };
+  // Each run's installed packages (image → name=version lines), so the checks can be gone over again later.
+  const packages = Object.fromEntries(
+    [...packageSets].map(([id, sets]) => [
+      id,
+      Object.fromEntries(Object.entries(sets).map(([image, set]) => [image, [...set].map(([n, v]) => `${n}=${v}`)])),
+    ]),
+  );
+  const report = { benchmark: 'respin', engine: engineName, at: new Date().toISOString(), fixture, results };
+  writeFileSync(values.out, `${JSON.stringify({ ...report, checks: found, notes, packages }, null, 2)}\n`);
+  console.log(`written to ${values.out}`);
+  if (results.some((result) => result.exitCode !== 0) || found.some((check) => check.passed === false))
+    process.exitCode = 1;
+}

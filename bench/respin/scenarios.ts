@@ -1,0 +1,78 @@
+import type { ImageRecord, RunSummary } from '../../src/report/summary.js';
+import type { PackageDifference } from './package-sets.js';
+
+export type SnapshotName = 'A' | 'B' | 'C';
+export type ScenarioMode = 'cold' | 'full' | 'patch';
+
+export interface Scenario {
+  id: string;
+  title: string;
+  snapshot: SnapshotName;
+  mode: ScenarioMode;
+}
+
+/** In this order: every respin starts from the cold build's images at A, the images of the respins before it removed. */
+export const SCENARIOS: readonly Scenario[] = [
+  { id: 'cold', title: 'cold at A', snapshot: 'A', mode: 'cold' },
+  { id: 'b-full', title: 'A→B full', snapshot: 'B', mode: 'full' },
+  { id: 'c-full', title: 'A→C full', snapshot: 'C', mode: 'full' },
+  { id: 'b-patch', title: 'A→B patch', snapshot: 'B', mode: 'patch' },
+  { id: 'c-patch', title: 'A→C patch', snapshot: 'C', mode: 'patch' },
+];
+
+/** The summary as the respin feature writes it: `patched` and per-image `respin`, absent before it. */
+export type RespinSummary = RunSummary & {
+  patched?: Array<{ name: string }>;
+  images: Record<string, ImageRecord & { respin?: unknown }>;
+};
+
+export interface ScenarioResult {
+  id: string;
+  title: string;
+  snapshot: SnapshotName;
+  mode: ScenarioMode;
+  tag: string;
+  flags: string[];
+  exitCode: number | null;
+  wallSeconds: number;
+  images: number;
+  built: number;
+  reused: number;
+  /** null: the summary has no `patched` key (a ci-builder without the respin). */
+  patched: number | null;
+  failed: string[];
+  /** Growth of the registry's storage during the run: the new blobs and manifests the push sent. */
+  pushedMB: number;
+  imagesTest: { exitCode: number | null; tested: number; failedChecks: number };
+  /** Installed packages at another version than the scenario's snapshot holds (none when the build used it). */
+  notFromSnapshot: PackageDifference[];
+  /** Per image, the summary's `respin` record where there is one. */
+  respin: Record<string, unknown>;
+}
+
+export function countsOf(
+  summary: RespinSummary,
+): Pick<ScenarioResult, 'images' | 'built' | 'reused' | 'patched' | 'failed'> {
+  return {
+    images: Object.keys(summary.images).length,
+    built: summary.built.length,
+    reused: summary.reused.length,
+    patched: summary.patched === undefined ? null : summary.patched.length,
+    failed: summary.failed.map((entry) => entry.name),
+  };
+}
+
+/**
+ * What a patch run did, next to the full rebuild of the same move, said plainly: a ci-builder without the
+ * respin rebuilds in its "patch" run too, and then no speed-up is claimed.
+ */
+export function patchVerdict(full: ScenarioResult, patch: ScenarioResult): string {
+  if (patch.patched === null)
+    return `${patch.title}: the summary has no \`patched\` key (no respin in this ci-builder): it built ${patch.built} of ${patch.images} images, a full rebuild like ${full.title} (${full.built} built); no speed-up to report`;
+  if (patch.patched === 0)
+    return `${patch.title}: no image patched (${patch.built} built, ${patch.reused} reused): no speed-up to report`;
+  const ratio = patch.wallSeconds / full.wallSeconds;
+  const bytes =
+    full.pushedMB > 0 ? ` and ${((patch.pushedMB / full.pushedMB) * 100).toFixed(1)}% of its MB pushed` : '';
+  return `${patch.title}: ${patch.patched} patched, ${patch.reused} reused, ${patch.built} built in ${patch.wallSeconds.toFixed(0)} s: ${ratio.toFixed(2)} × the wall time of ${full.title}${bytes}`;
+}
