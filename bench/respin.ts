@@ -272,7 +272,7 @@ function report(knowsFull: boolean): void {
   for (const result of results)
     console.log(
       `| ${result.title} | ${result.snapshot} (${SNAPSHOT_VERSIONS[result.snapshot]}) | ${['--push', ...result.flags].join(' ')} | ` +
-        `${result.wallSeconds.toFixed(0)} | ${result.built} | ${result.reused} | ${result.patched ?? '—'} | ${result.failed.length} | ` +
+        `${result.wallSeconds.toFixed(0)} | ${result.built} | ${result.reused} | ${result.patched} | ${result.failed.length} | ` +
         `${result.pushedMB.toFixed(0)} | ${result.exitCode} |`,
     );
   const found = checks();

@@ -1,4 +1,4 @@
-import type { ImageRecord, RunSummary } from '../../src/report/summary.js';
+import type { RunSummary } from '../../src/report/summary.js';
 import type { PackageDifference } from './package-sets.js';
 
 export type SnapshotName = 'A' | 'B' | 'C';
@@ -20,11 +20,8 @@ export const SCENARIOS: readonly Scenario[] = [
   { id: 'c-patch', title: 'A→C patch', snapshot: 'C', mode: 'patch' },
 ];
 
-/** The summary as the respin feature writes it: `patched` and per-image `respin`, absent before it. */
-export type RespinSummary = RunSummary & {
-  patched?: Array<{ name: string }>;
-  images: Record<string, ImageRecord & { respin?: unknown }>;
-};
+/** A run's summary: `patched` lists the images patched, and each image's `respin` says how it was made. */
+export type RespinSummary = RunSummary;
 
 export interface ScenarioResult {
   id: string;
@@ -38,8 +35,7 @@ export interface ScenarioResult {
   images: number;
   built: number;
   reused: number;
-  /** null: the summary has no `patched` key (a ci-builder without the respin). */
-  patched: number | null;
+  patched: number;
   failed: string[];
   /** Growth of the registry's storage during the run: the new blobs and manifests the push sent. */
   pushedMB: number;
@@ -57,7 +53,7 @@ export function countsOf(
     images: Object.keys(summary.images).length,
     built: summary.built.length,
     reused: summary.reused.length,
-    patched: summary.patched === undefined ? null : summary.patched.length,
+    patched: summary.patched.length,
     failed: summary.failed.map((entry) => entry.name),
   };
 }
@@ -67,8 +63,6 @@ export function countsOf(
  * respin rebuilds in its "patch" run too, and then no speed-up is claimed.
  */
 export function patchVerdict(full: ScenarioResult, patch: ScenarioResult): string {
-  if (patch.patched === null)
-    return `${patch.title}: the summary has no \`patched\` key (no respin in this ci-builder): it built ${patch.built} of ${patch.images} images, a full rebuild like ${full.title} (${full.built} built); no speed-up to report`;
   if (patch.patched === 0)
     return `${patch.title}: no image patched (${patch.built} built, ${patch.reused} reused): no speed-up to report`;
   const ratio = patch.wallSeconds / full.wallSeconds;
