@@ -40,5 +40,11 @@ export function withRunOptions<Args extends unknown[], Opts extends OptionValues
     )
     .addOption(
       new Option('--full', 'rebuild images whose snapshots moved instead of patching them (config respin.mode: full)'),
+    )
+    .addOption(
+      new Option(
+        '--refresh',
+        "check every reused image against the repositories' current indexes and patch the packages that have updates (for plain mirrors, whose URLs never move)",
+      ),
     );
 }

@@ -57,7 +57,8 @@ function makeImage(
     case 'patch':
       return patchImage(context, image, work, attempt, signal);
     case 'build':
-      return buildFromScratch(context, image, attempt, signal);
+      // Rebuilt for its patch layers: with plain mirrors its recipe's cached layers are the outdated ones.
+      return buildFromScratch(context, image, attempt, signal, work.why.kind === 'patch-layers');
     default: {
       const never: never = work;
       return never;
@@ -100,6 +101,7 @@ async function buildFromScratch(
   image: PlannedImage,
   attempt: number,
   signal: AbortSignal,
+  withoutLayerCache = false,
 ): Promise<Result<void, EngineFailure>> {
   const { engine, events, settings } = context;
   const on = context.builderName === undefined ? {} : { builder: context.builderName };
@@ -117,7 +119,7 @@ async function buildFromScratch(
     labels: image.labels,
     signal,
     onLine: logTo(events, image.name),
-    ...(settings.noCache ? { noCache: true } : {}),
+    ...(settings.noCache || withoutLayerCache ? { noCache: true } : {}),
   });
   if (!built.ok) return built;
   const labelled = await addVersionLabel(engine, image.reference, built.value, signal, logTo(events, image.name));

@@ -38,11 +38,16 @@ export interface WorkContext {
   signal: AbortSignal;
 }
 
-/** An earlier image of the same recipe, the respin may reuse or patch, with what was read of it. */
+/**
+ * An earlier image the respin may reuse or patch, with what was read of it: one of the same recipe whose
+ * snapshots moved, or (`refresh`) the very image of this input digest, asked about its mirrors' current indexes.
+ */
 interface Candidate {
   image: PlannedImage;
   earlier: ImageInfo;
   packages: ImagePackages;
+  refresh: boolean;
+  maxPatchLayers: number;
 }
 
 type Decided = { decided: RunImageWork } | { candidate: Candidate };
@@ -87,23 +92,47 @@ async function firstLook(context: WorkContext, plan: Plan, image: PlannedImage):
   if (settings.noCache) return { decided: build({ kind: 'no-cache' }) };
   // An engine that cannot be asked here fails the image's own build, where its failure is reported.
   const existing = await findBuilt(context, image);
-  if (existing.ok && existing.value !== undefined) return { decided: { kind: 'reuse', imageId: existing.value } };
+  if (existing.ok && existing.value !== undefined) {
+    const reuse = { decided: { kind: 'reuse', imageId: existing.value } } as const;
+    if (!settings.respin.refresh || settings.respin.mode === 'full' || plan.patching === undefined) return reuse;
+    const current = await engine.inspect(existing.value);
+    return current.ok ? respinLook(context, image, current.value, true) : reuse;
+  }
   const earlier = await recordedRecipe(context, image);
   if (earlier === undefined) return { decided: build({ kind: 'new-recipe' }) };
   if (settings.respin.mode === 'full') return { decided: build({ kind: 'full' }) };
   if (plan.patching === undefined) return { decided: build({ kind: 'rpm' }) };
-  const layers = Number(earlier.labels[PATCH_LAYERS_LABEL] ?? '0');
-  if (layers >= settings.respin.maxPatchLayers) return { decided: build({ kind: 'patch-layers', count: layers }) };
-  const packages = await readImagePackages(engine, earlier.id, context.respinCacheDir);
+  return respinLook(context, image, earlier, false);
+}
+
+/** An earlier image that may be reused or patched, with its packages read. */
+async function respinLook(
+  context: WorkContext,
+  image: PlannedImage,
+  earlier: ImageInfo,
+  refresh: boolean,
+): Promise<Decided> {
+  const packages = await readImagePackages(context.engine, earlier.id, context.respinCacheDir);
   if (!packages.ok) return { decided: build({ kind: 'unreadable', message: packages.failure }) };
+  const unmoved = refresh
+    ? ({ kind: 'reuse', imageId: earlier.id } as const)
+    : ({ kind: 'respin-reuse', imageId: earlier.id, snapshotSet: snapshotSetOf(earlier) } as const);
   switch (packages.value.packageType) {
     case 'rpm':
       return { decided: build({ kind: 'rpm' }) };
     case 'none':
       // Nothing installed by a package manager: nothing can have moved.
-      return { decided: { kind: 'respin-reuse', imageId: earlier.id, snapshotSet: snapshotSetOf(earlier) } };
+      return { decided: unmoved };
     case 'deb':
-      return { candidate: { image, earlier, packages: packages.value } };
+      return {
+        candidate: {
+          image,
+          earlier,
+          packages: packages.value,
+          refresh,
+          maxPatchLayers: context.settings.respin.maxPatchLayers,
+        },
+      };
     default: {
       const never: never = packages.value.packageType;
       return never;
@@ -122,13 +151,20 @@ function respinWork(candidate: Candidate, indexes: SnapshotIndexes): RunImageWor
     pins: packages.pins,
   });
   const snapshotSet = snapshotSetOf(earlier);
-  if (moved.length === 0) return { kind: 'respin-reuse', imageId: earlier.id, snapshotSet };
+  if (moved.length === 0) {
+    return candidate.refresh
+      ? { kind: 'reuse', imageId: earlier.id }
+      : { kind: 'respin-reuse', imageId: earlier.id, snapshotSet };
+  }
+  // Only an image that needs one more patch is rebuilt for carrying too many: one with no update stays reused.
+  const patchLayers = Number(earlier.labels[PATCH_LAYERS_LABEL] ?? '0');
+  if (patchLayers >= candidate.maxPatchLayers) return build({ kind: 'patch-layers', count: patchLayers });
   return {
     kind: 'patch',
     imageId: earlier.id,
     snapshotSet,
     packages: moved,
-    patchLayers: Number(earlier.labels[PATCH_LAYERS_LABEL] ?? '0'),
+    patchLayers,
     user: earlier.user,
     nativeArchitecture: packages.nativeArchitecture,
   };

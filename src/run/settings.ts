@@ -27,12 +27,19 @@ export interface RunFlags {
   skipParents?: boolean;
   /** Rebuild an image whose snapshots moved instead of patching it (respin.mode full). */
   full?: boolean;
+  /** Ask the repositories' current indexes about every image that would be reused, and patch what moved. */
+  refresh?: boolean;
 }
 
 /** What happens to an image whose recipe is unchanged when its snapshot set moved. */
 export interface RespinSettings {
   mode: 'patch' | 'full';
   maxPatchLayers: number;
+  /**
+   * An image reused by its input digest is checked too: with plain mirrors nothing in the configuration moves
+   * when the mirror does, so only its indexes say whether the image is still current.
+   */
+  refresh: boolean;
 }
 
 /** Everything a run does differently by option, resolved once from the configuration and the flags. */
@@ -90,6 +97,7 @@ export function runSettings(loaded: LoadedConfig, flags: RunFlags): RunSettings 
     respin: {
       mode: flags.full ? 'full' : config.respin.mode,
       maxPatchLayers: config.respin.max_patch_layers,
+      refresh: flags.refresh ?? false,
     },
   };
 }

@@ -112,7 +112,7 @@ export function testSettings(engine: RunSettings['engine'], overrides: Partial<R
     skipExisting: false,
     noCache: false,
     skipParents: false,
-    respin: { mode: 'patch', maxPatchLayers: 3 },
+    respin: { mode: 'patch', maxPatchLayers: 3, refresh: false },
     ...overrides,
   };
 }
