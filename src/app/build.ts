@@ -69,3 +69,6 @@ export async function buildImages(request: BuildRequest, onRun: (run: FinishedRu
   const worst = runs.some((run) => run.exitCode === 130) ? 130 : Math.max(0, ...runs.map((run) => run.exitCode));
   return { runs, exitCode: signal.aborted ? 130 : worst };
 }
+
+export type { RunFlags } from '../run/settings.js';
+export type { ShardFlags } from '../shard/shard-request.js';

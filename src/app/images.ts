@@ -1,4 +1,12 @@
 import { join, resolve } from 'node:path';
+import {
+  dependencyJson,
+  dependencyText,
+  kollaDependencyListing,
+  kollaImageListing,
+  selectedRoots,
+} from '../catalog/dependency-tree.js';
+import type { Catalog } from '../catalog/types.js';
 import { selectImages, type Selection } from '../catalog/select.js';
 import { chosenRegexes } from '../catalog/sets.js';
 import { chosenDistros } from '../config/distros.js';
@@ -95,4 +103,51 @@ export async function testImages(
     onResult(result);
   }
   return results;
+}
+
+/** How `images list` and `images deps` print: one name a line, JSON, or kolla-build's own listing. */
+export type ListingFormat = 'plain' | 'json' | 'kolla';
+
+/** The selected images, parents before children, as `images list` prints them. */
+export function imageListing(catalog: Catalog, selected: readonly string[], format: ListingFormat): string {
+  switch (format) {
+    case 'kolla':
+      return kollaImageListing(selected);
+    case 'plain':
+      return selected.map((name) => `${name}\n`).join('');
+    case 'json': {
+      const rows = selected.map((name) => ({
+        name,
+        parent: catalog.images.get(name)?.parent ?? null,
+        dir: catalog.images.get(name)?.dir,
+      }));
+      return `${JSON.stringify(rows, null, 2)}\n`;
+    }
+    default: {
+      const never: never = format;
+      return never;
+    }
+  }
+}
+
+/** The selected images as dependency trees, as `images deps` prints them. */
+export function dependencyListing(catalog: Catalog, selected: readonly string[], format: ListingFormat): string {
+  const chosen = new Set(selected);
+  const roots = selectedRoots(catalog, selected);
+  switch (format) {
+    case 'kolla':
+      return kollaDependencyListing(catalog, selected);
+    case 'json':
+      return `${JSON.stringify(
+        roots.map((root) => dependencyJson(catalog, root, chosen)),
+        null,
+        2,
+      )}\n`;
+    case 'plain':
+      return roots.map((root) => dependencyText(catalog, root, chosen)).join('');
+    default: {
+      const never: never = format;
+      return never;
+    }
+  }
 }

@@ -17,6 +17,15 @@ import { checkOutputDir } from '../util/output-path.js';
 import { RUNS_DIR } from '../util/runs-dir.js';
 import type { Workspace } from './workspace.js';
 
+export { describeNotRun, describeReason, type SetOutcome } from '../pipeline/exit-reasons.js';
+
+/** A tag's timestamp as the tags spell it, UTC (20240903T113235); undefined when it is not one. */
+export function parseRunStamp(value: string): Date | undefined {
+  const parts = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})$/.exec(value);
+  const at = parts ? new Date(`${parts[1]}-${parts[2]}-${parts[3]}T${parts[4]}:${parts[5]}:${parts[6]}Z`) : undefined;
+  return at === undefined || Number.isNaN(at.getTime()) || runStamp(at) !== value ? undefined : at;
+}
+
 /** The set whose regexes positional regexes replace, as `kayobe overcloud container image build <regexes>`. */
 export const REGEX_SET = 'overcloud';
 

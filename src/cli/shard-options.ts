@@ -1,5 +1,5 @@
 import { InvalidArgumentError, Option, type Command, type OptionValues } from '@commander-js/extra-typings';
-import { parseShardLabel, type ShardChoice } from '../shard/shard-plan-file.js';
+import { parseShardLabel, type ShardChoice } from '../app/shard.js';
 import { parsePositiveInteger } from './options.js';
 
 function parseShard(value: string): ShardChoice {

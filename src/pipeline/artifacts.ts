@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { PIPELINE_SUMMARY } from '../report/summary.js';
 import { summaryCsv, VERDICTS } from '../scan/scan-outputs.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { describeNotRun, describeReason, type PipelineVerdict, type SetOutcome } from './exit-reasons.js';
@@ -14,7 +15,6 @@ export const LIST_FILES = {
 } as const;
 
 export const SCAN_CSV = 'scan-summary.csv';
-export const PIPELINE_SUMMARY = 'pipeline-summary.json';
 
 const lines = (references: readonly string[]) => [...new Set(references)].map((reference) => `${reference}\n`).join('');
 

@@ -144,6 +144,9 @@ export function describeFlakyCount(summary: Pick<RunSummary, 'flaky'>): string[]
   return summary.flaky.length > 0 ? [`${summary.flaky.length} flaky (passed on a retry)`] : [];
 }
 
+/** The pipeline's own summary at the top of its artifacts folder, beside the runs' summary.json files (tags update reads both). */
+export const PIPELINE_SUMMARY = 'pipeline-summary.json';
+
 /** A run's summary.json is megabytes for thousands of images; 300,000 images still fit. */
 export const SUMMARY_LIMITS = { what: 'run summary', maxBytes: 256 * MiB } as const;
 

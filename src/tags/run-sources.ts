@@ -1,8 +1,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { PIPELINE_SUMMARY } from '../pipeline/artifacts.js';
-import { SUMMARY_LIMITS } from '../report/summary.js';
+import { PIPELINE_SUMMARY, SUMMARY_LIMITS } from '../report/summary.js';
 import { ConfigError, UsageError } from '../util/errors.js';
 import { parseJsonInputPaced } from '../util/json-input.js';
 import { pacer } from '../util/pace.js';

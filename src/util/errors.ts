@@ -1,7 +1,16 @@
 /**
- * Errors that carry the process exit code the command-line contract gives them.
- * Bad input or usage is 2 (nothing was done); anything else that escapes is a bug.
+ * The two-layer error rule (docs/architecture.md):
+ * - Expected failures of work (an engine build, a registry push, a scan of one image) travel as
+ *   Result values (src/util/result.ts) with a typed kind: one image failing never stops the others,
+ *   and the run's summary and exit code (1) say what failed.
+ * - Bad input (usage, configuration, a file given) is thrown as a typed error carrying its exit code:
+ *   UsageError and ConfigError exit 2 (nothing was done), WorkFailedError exits 1 (a command's one piece
+ *   of work failed for a reason outside the input, a registry down), InterruptedError 130. They are
+ *   caught once, at the edge (src/cli/main.ts), and printed as one line.
+ * - Anything else thrown is a bug: main.ts says "internal error" (the stack with CI_BUILDER_DEBUG).
  */
+
+/** Bad input or usage: exit 2, nothing was done. */
 export class UsageError extends Error {
   readonly exitCode = 2;
   constructor(message: string) {

@@ -13,11 +13,6 @@ const pages = [
     .filter((name) => name.endsWith('.md'))
     .map((name) => join(docsDir, name)),
 ];
-/**
- * Linked from README before it is written: the architecture page follows the run code as it is
- * being reshaped. Once the file exists its links are checked like every other.
- */
-const WRITTEN_LATER = new Set([join(docsDir, 'architecture.md')]);
 
 /** The prose of a page: code blocks (indented or fenced) and code spans hold no links. */
 function prose(text: string): string {
@@ -57,7 +52,7 @@ function commandNames(command: CommandUnknownOpts, prefix: string[] = []): strin
 }
 
 describe('README.md and docs/', () => {
-  it('every relative link leads to a file that exists, and an anchor to a heading of it', (t) => {
+  it('every relative link leads to a file that exists, and an anchor to a heading of it', () => {
     const broken: string[] = [];
     for (const page of pages) {
       for (const [, target = ''] of prose(readFileSync(page, 'utf8')).matchAll(/\]\(([^)\s]+)\)/g)) {
@@ -65,10 +60,8 @@ describe('README.md and docs/', () => {
         const [path = '', anchor] = target.split('#');
         const file = path === '' ? page : resolve(dirname(page), path);
         const where = `${relative(projectRoot, page)}: ${target}`;
-        if (!existsSync(file)) {
-          if (WRITTEN_LATER.has(file)) t.diagnostic(`${where}: not written yet`);
-          else broken.push(`${where}: no such file`);
-        } else if (anchor !== undefined && !anchorsOf(file).has(anchor)) broken.push(`${where}: no such heading`);
+        if (!existsSync(file)) broken.push(`${where}: no such file`);
+        else if (anchor !== undefined && !anchorsOf(file).has(anchor)) broken.push(`${where}: no such heading`);
       }
     }
     assert.deepEqual(broken, []);

@@ -12,6 +12,8 @@ function image(name: string, parent: string | null, registry = 'registry.test:50
     contextFiles: [],
     emptyDirs: [],
     inputDigest: `sha256:${name}`,
+    recipeDigest: `sha256:${name}-recipe`,
+    snapshotSet: 'debian=1',
     labels: {},
     fromBaseImage: parent === null,
   };

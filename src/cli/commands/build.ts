@@ -1,15 +1,12 @@
 import { Command, type CommandUnknownOpts } from '@commander-js/extra-typings';
-import { join } from 'node:path';
 import { buildImages } from '../../app/build.js';
-import { describeCounters } from '../../proxy/counters.js';
 import { chooseProgressReporter } from '../../report/choose.js';
-import { describeFlakyCount, type RunSummary } from '../../report/summary.js';
-import { runConfigOverrides } from '../../run/settings.js';
+import { describeRunLine } from '../../report/run-line.js';
 import { RUNS_DIR } from '../../util/runs-dir.js';
 import { templateOverrideOption, withImageSelection, type GlobalOptions } from '../options.js';
 import { withRunOptions } from '../run-options.js';
 import { withShardOptions } from '../shard-options.js';
-import { chosenSets, openWorkspace } from '../workspace.js';
+import { chosenSets, openWorkspaceForRun } from '../workspace.js';
 
 export function buildCommand(
   globals: () => GlobalOptions,
@@ -37,7 +34,7 @@ export function buildCommand(
       const global = globals();
       const outcome = await buildImages(
         {
-          workspace: openWorkspace(global, options, runConfigOverrides(options)),
+          workspace: openWorkspaceForRun(global, options, options),
           regexes,
           sets: chosenSets(options),
           distros: options.distro,
@@ -48,24 +45,8 @@ export function buildCommand(
           progress: () => chooseProgressReporter(global),
           signal,
         },
-        (run) => global.json || process.stderr.write(`${describeOutcome(run.summary, run.runDir)}\n`),
+        (run) => global.json || process.stderr.write(`${describeRunLine(run.summary, run.runDir)}\n`),
       );
       setExitCode(outcome.exitCode);
     });
-}
-
-function describeOutcome(summary: RunSummary, runDir: string): string {
-  const parts = [
-    `${summary.built.length} built`,
-    `${summary.reused.length} reused`,
-    ...(summary.patched.length > 0 ? [`${summary.patched.length} patched`] : []),
-    `${summary.failed.length} failed`,
-    ...describeFlakyCount(summary),
-    `${summary.skipped.length} skipped`,
-    ...(summary.pushed.length + summary.push_failed.length > 0
-      ? [`${summary.pushed.length} pushed`, `${summary.push_failed.length} push failed`]
-      : []),
-  ];
-  const outcome = `${summary.interrupted ? 'interrupted' : 'done'} ${summary.tag}: ${parts.join(', ')}; summary ${join(runDir, 'summary.json')}`;
-  return summary.package_cache ? `${describeCounters(summary.package_cache)}\n${outcome}` : outcome;
 }

@@ -1,13 +1,12 @@
 import { Command, type CommandUnknownOpts } from '@commander-js/extra-typings';
-import { chooseImages, renderImages, testImages } from '../../app/images.js';
 import {
-  dependencyJson,
-  dependencyText,
-  kollaDependencyListing,
-  kollaImageListing,
-  selectedRoots,
-} from '../../catalog/dependency-tree.js';
-import type { Catalog } from '../../catalog/types.js';
+  chooseImages,
+  dependencyListing,
+  imageListing,
+  renderImages,
+  testImages,
+  type ListingFormat,
+} from '../../app/images.js';
 import { UsageError } from '../../util/errors.js';
 import { templateOverrideOption, withImageSelection, type GlobalOptions } from '../options.js';
 import { chosenSets, openWorkspace, type SelectionOptions } from '../workspace.js';
@@ -16,8 +15,6 @@ import { chosenSets, openWorkspace, type SelectionOptions } from '../workspace.j
 function selectingCommand(name: string, description: string) {
   return withImageSelection(new Command(name).description(description));
 }
-
-type ListingFormat = 'plain' | 'json' | 'kolla';
 
 function listingFormat(asked: string | undefined, json: boolean | undefined): ListingFormat {
   if (asked === undefined) return json ? 'json' : 'plain';
@@ -33,7 +30,7 @@ const formatOption = [
 /** The choice of images a selecting subcommand's flags make. */
 function choiceOf(global: GlobalOptions, regexes: string[], options: SelectionOptions, engine?: string) {
   return {
-    workspace: openWorkspace(global, options, { engine }),
+    workspace: openWorkspace(global, options, engine),
     regexes,
     sets: chosenSets(options),
     distros: options.distro,
@@ -58,17 +55,9 @@ function listCommand(globals: () => GlobalOptions) {
       const format = listingFormat(options.format, global.json);
       const choice = choiceOf(global, regexes, options);
       const selection = chooseImages(choice);
-      const { catalog } = choice.workspace;
       for (const regex of selection.unmatchedRegexes)
         process.stderr.write(`warning: regex ${JSON.stringify(regex)} matches no image\n`);
-      if (format === 'kolla') return void process.stdout.write(kollaImageListing(selection.selected));
-      if (format === 'plain') return void process.stdout.write(selection.selected.map((name) => `${name}\n`).join(''));
-      const rows = selection.selected.map((name) => ({
-        name,
-        parent: catalog.images.get(name)?.parent ?? null,
-        dir: catalog.images.get(name)?.dir,
-      }));
-      process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+      process.stdout.write(imageListing(choice.workspace.catalog, selection.selected, format));
     });
 }
 
@@ -82,27 +71,6 @@ function depsCommand(globals: () => GlobalOptions) {
       const { selected } = chooseImages(choice);
       process.stdout.write(dependencyListing(choice.workspace.catalog, selected, format));
     });
-}
-
-function dependencyListing(catalog: Catalog, selected: readonly string[], format: ListingFormat): string {
-  const chosen = new Set(selected);
-  const roots = selectedRoots(catalog, selected);
-  switch (format) {
-    case 'kolla':
-      return kollaDependencyListing(catalog, selected);
-    case 'json':
-      return `${JSON.stringify(
-        roots.map((root) => dependencyJson(catalog, root, chosen)),
-        null,
-        2,
-      )}\n`;
-    case 'plain':
-      return roots.map((root) => dependencyText(catalog, root, chosen)).join('');
-    default: {
-      const never: never = format;
-      return never;
-    }
-  }
 }
 
 function renderCommand(globals: () => GlobalOptions, setExitCode: (code: number) => void) {

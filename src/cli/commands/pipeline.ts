@@ -6,12 +6,16 @@ import {
   type OptionValues,
 } from '@commander-js/extra-typings';
 import { readFileSync } from 'node:fs';
-import { REGEX_SET, runPipelineCommand } from '../../app/pipeline.js';
-import { runStamp } from '../../plan/naming.js';
-import { describeNotRun, describeReason, type SetOutcome } from '../../pipeline/exit-reasons.js';
+import {
+  describeNotRun,
+  describeReason,
+  parseRunStamp,
+  REGEX_SET,
+  runPipelineCommand,
+  type SetOutcome,
+} from '../../app/pipeline.js';
 import { chooseProgressReporter } from '../../report/choose.js';
 import { describeFlakyCount } from '../../report/summary.js';
-import { runConfigOverrides } from '../../run/settings.js';
 import { RUNS_DIR } from '../../util/runs-dir.js';
 import {
   collectRepeated,
@@ -22,7 +26,7 @@ import {
 } from '../options.js';
 import { withRunOptions } from '../run-options.js';
 import { withShardOptions } from '../shard-options.js';
-import { chosenSets, openWorkspace } from '../workspace.js';
+import { chosenSets, openWorkspaceForRun } from '../workspace.js';
 
 const packageJson = new URL('../../../package.json', import.meta.url);
 const toolVersion = (JSON.parse(readFileSync(packageJson, 'utf8')) as { version: string }).version;
@@ -96,7 +100,7 @@ export function pipelineCommand(
       const global = globals();
       const result = await runPipelineCommand(
         {
-          workspace: openWorkspace(global, options, runConfigOverrides(options)),
+          workspace: openWorkspaceForRun(global, options, options),
           regexes,
           sets: chosenSets(options),
           distros: options.distro,
@@ -121,11 +125,9 @@ export function pipelineCommand(
 
 /** A tag's timestamp as the tags spell it, UTC: 20240903T113235. */
 function parseTimestamp(value: string): Date {
-  const parts = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})$/.exec(value);
-  const at = parts ? new Date(`${parts[1]}-${parts[2]}-${parts[3]}T${parts[4]}:${parts[5]}:${parts[6]}Z`) : undefined;
-  if (at === undefined || Number.isNaN(at.getTime()) || runStamp(at) !== value) {
+  const at = parseRunStamp(value);
+  if (at === undefined)
     throw new InvalidArgumentError('expected a UTC timestamp YYYYMMDDTHHMMSS, e.g. 20240903T113235');
-  }
   return at;
 }
 

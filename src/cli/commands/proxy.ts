@@ -2,23 +2,9 @@ import { Command, type CommandUnknownOpts } from '@commander-js/extra-typings';
 import { availableParallelism } from 'node:os';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfigFor } from '../workspace.js';
-import { loadSecrets } from '../../config/secrets.js';
-import { proxyFromConfig } from '../../proxy/from-config.js';
-import { parseListenAddress, withFixedPort, type ListenAddress } from '../../proxy/listen.js';
-import { formatAccessLog } from '../../proxy/server.js';
-import { maxWorkers, WorkerPool, WORKERS_PER_CORE } from '../../proxy/workers.js';
-import { UsageError } from '../../util/errors.js';
+import { maxWorkers, serveProxy } from '../../app/proxy.js';
 import { parsePositiveInteger, type GlobalOptions } from '../options.js';
-
-/** What a worker of `proxy serve --workers N` is told: it loads config and secrets itself. */
-export interface ProxyWorkerRequest {
-  globals: GlobalOptions;
-  listen: ListenAddress;
-  /** null: no cache; undefined: the config's. */
-  cacheDir: string | null | undefined;
-  accessLog: 'text' | 'json' | 'off';
-}
+import { loadConfigFor } from '../workspace.js';
 
 /** The worker entry next to this file's folder, compiled or not (the tests run the sources). */
 const workerScript = fileURLToPath(
@@ -58,72 +44,26 @@ export function proxyCommand(globals: () => GlobalOptions, signal: AbortSignal):
       )
       .action(async (options) => {
         const global = globals();
-        const workers = workerCount(options.workers);
-        const loaded = loadConfigFor(global);
-        const listen = parseListenAddress(options.listen, options.listenUnsafe ?? false);
-        const cacheDir = options.cache === false ? null : options.cacheDir;
-        const accessLog = global.quiet ? 'off' : global.json ? 'json' : 'text';
-        const server = proxyFromConfig(loaded, loadSecrets(loaded.secretsFile, loaded.readYaml), {
-          listen,
-          cacheDir,
-          onAccess:
-            accessLog === 'off'
-              ? undefined
-              : (entry) =>
-                  process.stderr.write(`${accessLog === 'json' ? JSON.stringify(entry) : formatAccessLog(entry)}\n`),
+        await serveProxy({
+          loaded: loadConfigFor(global),
+          configChoice: global,
+          listen: options.listen,
+          listenUnsafe: options.listenUnsafe ?? false,
+          cacheDir: options.cache === false ? null : options.cacheDir,
+          waitSeconds: options.wait ? options.waitTimeout : undefined,
+          workers: options.workers,
+          accessLog: global.quiet ? 'off' : global.json ? 'json' : 'text',
+          workerScript,
+          onLogLine: (line) => process.stderr.write(`${line}\n`),
+          onListening: (origin, upstream) =>
+            process.stdout.write(
+              global.json
+                ? `${JSON.stringify({ listening: origin, upstream })}\n`
+                : `listening on ${origin} -> ${upstream}\n`,
+            ),
+          signal,
         });
-        // With workers, this process's proxy never listens: it checked the config and waits for Pulp.
-        const pool =
-          workers === 1
-            ? undefined
-            : new WorkerPool<ProxyWorkerRequest>({
-                count: workers,
-                script: workerScript,
-                request: { globals: global, listen: await withFixedPort(listen), cacheDir, accessLog },
-                onLog: (text) => process.stderr.write(text),
-                onWarning: warnOncePerLine(),
-              });
-        const origin = pool ? await pool.start(signal) : await server.start();
-        const stopped = new Promise<void>((resolve) =>
-          signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true }),
-        );
-        try {
-          // Interrupted while the workers started: they are stopped already, and nothing was ready.
-          if (origin === undefined) return;
-          const waited = options.wait ? server.waitForUpstream(options.waitTimeout * 1000, signal) : Promise.resolve();
-          await (pool ? Promise.race([waited, pool.failed]) : waited);
-          if (signal.aborted) return;
-          process.stdout.write(
-            global.json
-              ? `${JSON.stringify({ listening: origin, upstream: loaded.config.pulp?.url })}\n`
-              : `listening on ${origin} -> ${loaded.config.pulp?.url}\n`,
-          );
-          await (pool ? Promise.race([stopped, pool.failed]) : stopped);
-        } finally {
-          await pool?.stop();
-          await server.stop();
-        }
       }),
   );
   return proxy;
-}
-
-/** The --workers asked for, or the number of cores; a fork per worker must not take the host down. */
-function workerCount(asked: number | undefined): number {
-  const most = maxWorkers();
-  if (asked !== undefined && asked > most) {
-    const why = `${WORKERS_PER_CORE} per core: more processes only compete for the cores`;
-    throw new UsageError(`--workers ${asked}: at most ${most} on this host (${why})`);
-  }
-  return asked ?? availableParallelism();
-}
-
-/** Every worker meets the same full disk or limit: the operator reads it once. */
-function warnOncePerLine(): (line: string) => void {
-  const said = new Set<string>();
-  return (line) => {
-    if (said.has(line)) return;
-    said.add(line);
-    process.stderr.write(`${line}\n`);
-  };
 }

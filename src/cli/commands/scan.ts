@@ -1,16 +1,6 @@
 import { Command, Option, type CommandUnknownOpts } from '@commander-js/extra-typings';
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { createEngine } from '../../engine/index.js';
-import { readAllowList, type AllowList } from '../../scan/allow-list.js';
-import { imageNameOf } from '../../scan/image-reference.js';
-import type { LayerCache } from '../../scan/layer-files.js';
-import { scanImage, type ImageScan, type Scanner } from '../../scan/scan-image.js';
-import { countsOf, imageReport, writeScanOutputs } from '../../scan/scan-outputs.js';
-import { assertTrivyRuns } from '../../scan/trivy.js';
-import { loadVulnerabilityDatabase } from '../../scan/vulnerability-db.js';
-import { UsageError, WorkFailedError } from '../../util/errors.js';
-import { checkOutputDir } from '../../util/output-path.js';
+import { countsOf, imageReport, scanImages, type ImageScan } from '../../app/scan.js';
 import { collectRepeated, languagePackagesOption, type GlobalOptions } from '../options.js';
 import { loadConfigFor } from '../workspace.js';
 
@@ -59,49 +49,19 @@ export function scanCommand(
     .addHelpText('after', '\nExit status: 0 no image is critical; 1 one is, or could not be read; 2 bad input.')
     .action(async (images, options) => {
       const global = globals();
-      const names = images.map(imageNameOf);
-      const duplicate = names.find((name, index) => names.indexOf(name) !== index);
-      if (duplicate) throw new UsageError(`two references name the image ${duplicate}: their reports would collide`);
-      if (options.scanner === 'osv' && !options.osvDb?.length) {
-        throw new UsageError('--osv-db PATH is needed for the osv scanner (or use --scanner trivy)');
-      }
-      // Before any image is scanned: a folder that cannot be written is bad input, not a failure at the end.
-      const outDir = checkOutputDir(options.out, '--out');
-      const allowFile = options.allowedVulnerabilities;
-      const allowList: AllowList = allowFile ? readAllowList(allowFile) : new Map();
-      const loaded = loadConfigFor(global, { engine: options.engine });
-      const engine = createEngine(loaded.config.engine, { url: loaded.config.engine_url });
-      for (const image of images) {
-        const present = await engine.exists(image);
-        if (!present.ok) throw new WorkFailedError(`${image}: ${present.failure.message}`);
-        if (!present.value) throw new UsageError(`${image}: no such image in ${engine.name}'s storage`);
-      }
-      if (options.scanner === 'trivy') await assertTrivyRuns();
-      const scanner: Scanner =
-        options.scanner === 'osv'
-          ? {
-              kind: 'osv',
-              database: await loadVulnerabilityDatabase(
-                (options.osvDb ?? []).map((path) => resolve(path)),
-                signal,
-              ),
-            }
-          : { kind: 'trivy' };
-      const languagePackages = options.languagePackages ?? loaded.config.scan.language_packages;
-      const scans: ImageScan[] = [];
-      const layerCache: LayerCache = new Map();
-      for (const image of images) {
-        if (signal.aborted) return;
-        const ignoreUnfixed = options.ignoreUnfixed ?? false;
-        const settings = { engine, scanner, ignoreUnfixed, languagePackages, allowList, layerCache, signal };
-        const scanned = await scanImage(image, settings);
-        if (!scanned.ok) throw new WorkFailedError(scanned.failure);
-        scans.push(scanned.value);
-      }
-      const dir = await writeScanOutputs(outDir, scans, toolVersion);
+      const outcome = await scanImages({
+        ...options,
+        loaded: loadConfigFor(global, options.engine),
+        images,
+        ignoreUnfixed: options.ignoreUnfixed ?? false,
+        out: options.out,
+        toolVersion,
+        signal,
+      });
+      if (outcome === undefined) return;
+      const { scans, dir, critical } = outcome;
       if (global.json) process.stdout.write(`${JSON.stringify(scans.map(imageReport), null, 2)}\n`);
       else if (!global.quiet) process.stdout.write(table(scans));
-      const critical = scans.filter((scan) => scan.verdict === 'critical').length;
       const line = `${scans.length} image(s) scanned, ${critical} critical; reports in ${dir}\n`;
       if (!global.json) process.stderr.write(line);
       setExitCode(critical > 0 ? 1 : 0);

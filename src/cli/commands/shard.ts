@@ -1,12 +1,7 @@
 import { Command, type CommandUnknownOpts } from '@commander-js/extra-typings';
+import { BALANCE_GOAL, planShardsOf, type ShardPlanDocument } from '../../app/shard.js';
 import { RUNS_DIR } from '../../util/runs-dir.js';
-import { BALANCE_GOAL } from '../../shard/partition.js';
-import { planShards } from '../../shard/plan-shards.js';
-import { shardPlanDocument, type ShardPlanDocument } from '../../shard/shard-plan-file.js';
-import { UsageError } from '../../util/errors.js';
 import { collectRepeated, parsePositiveInteger, withImageSelection, type GlobalOptions } from '../options.js';
-import { chosenRegexes } from '../../catalog/sets.js';
-import { chosenDistros } from '../../config/distros.js';
 import { chosenSets, openWorkspace } from '../workspace.js';
 
 export function shardCommand(globals: () => GlobalOptions): CommandUnknownOpts {
@@ -37,23 +32,15 @@ export function shardCommand(globals: () => GlobalOptions): CommandUnknownOpts {
     )
     .action((regexes, options) => {
       const global = globals();
-      const { loaded, catalog } = openWorkspace(global, options);
-      const distros = chosenDistros(loaded.config, options.distro);
-      const [distro] = distros;
-      if (distro === undefined || distros.length !== 1)
-        throw new UsageError('shard plan: give a single --distro (each distro is sharded on its own)');
-      if (options.skipParents)
-        throw new UsageError('shard plan: --skip-parents does not go with shards (a skipped parent is on one builder)');
-      const partition = planShards({
-        catalog,
-        distro,
-        regexes: chosenRegexes(loaded.config.sets, regexes, chosenSets(options)),
-        unbuildable: loaded.config.distros[distro]?.unbuildable ?? [],
+      const document = planShardsOf({
+        workspace: openWorkspace(global, options),
+        regexes,
+        sets: chosenSets(options),
+        distros: options.distro,
+        skipParents: options.skipParents,
         shards: options.shards,
         durationsFrom: options.durationsFrom ?? [],
-        runsRoot: RUNS_DIR,
       });
-      const document = shardPlanDocument(distro, partition);
       process.stdout.write(global.json ? `${JSON.stringify(document)}\n` : shardTable(document));
     });
   return new Command('shard').description('Split a run over CI jobs').addCommand(plan);

@@ -1,10 +1,6 @@
 import { Command, type CommandUnknownOpts } from '@commander-js/extra-typings';
-import { join } from 'node:path';
+import { mergeShards } from '../../app/summary.js';
 import { RUNS_DIR } from '../../util/runs-dir.js';
-import { mergeRunFolders } from '../../shard/merge-run-folders.js';
-import { readShardSummary } from '../../shard/shard-summary.js';
-import { checkOutputDir } from '../../util/output-path.js';
-import { pacer } from '../../util/pace.js';
 import type { GlobalOptions } from '../options.js';
 
 export function summaryCommand(globals: () => GlobalOptions, signal: AbortSignal): CommandUnknownOpts {
@@ -29,11 +25,7 @@ export function summaryCommand(globals: () => GlobalOptions, signal: AbortSignal
     )
     .action(async (runDirs, options) => {
       const global = globals();
-      const [first] = runDirs;
-      const tagOf = async (dir: string) => (await readShardSummary(dir, pacer(signal))).summary.tag;
-      const out = options.out ?? join(RUNS_DIR, `${first === undefined ? 'run' : await tagOf(first)}-merged`);
-      checkOutputDir(out, '--out');
-      const merged = await mergeRunFolders(runDirs, out, signal);
+      const merged = await mergeShards(runDirs, options.out, signal);
       const { summary } = merged;
       for (const warning of merged.warnings) process.stderr.write(`warning: ${warning}\n`);
       if (global.json) process.stdout.write(`${JSON.stringify(summary)}\n`);

@@ -1,14 +1,12 @@
 import { Command, type CommandUnknownOpts } from '@commander-js/extra-typings';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { loadConfigFor } from '../workspace.js';
-import { loadSecrets } from '../../config/secrets.js';
-import { createEngine } from '../../engine/index.js';
-import { UsageError } from '../../util/errors.js';
-import { ImageLayoutError } from '../../util/oci-layout.js';
-import { credentialNeedles, findSecretsInOciLayout } from '../../verify/no-secrets.js';
+import { verifyNoSecrets, type ImageSecrets } from '../../app/verify.js';
 import type { GlobalOptions } from '../options.js';
+import { loadConfigFor } from '../workspace.js';
+
+function describeFindings({ image, findings }: ImageSecrets): string {
+  if (findings.length === 0) return `${image}: clean\n`;
+  return findings.map((finding) => `${image}: FOUND ${finding.form} in ${finding.where}\n`).join('');
+}
 
 export function verifyNoSecretsCommand(
   globals: () => GlobalOptions,
@@ -26,35 +24,10 @@ export function verifyNoSecretsCommand(
     )
     .action(async (images, options) => {
       const global = globals();
-      const loaded = loadConfigFor(global, { engine: options.engine });
-      const secrets = loadSecrets(loaded.secretsFile, loaded.readYaml);
-      const needles = credentialNeedles(secrets);
-      if (needles.length === 0)
-        throw new UsageError(
-          `no credentials in the secrets file (${loaded.secretsFile ?? 'none configured'}): nothing to look for`,
-        );
-      const engine = createEngine(loaded.config.engine, { url: loaded.config.engine_url });
-      const report: Array<{ image: string; clean: boolean; findings: Array<{ where: string; form: string }> }> = [];
-      for (const image of images) {
-        const dir = await mkdtemp(join(tmpdir(), 'ci-builder-verify-'));
-        try {
-          const exported = await engine.exportOci(image, join(dir, 'layout'));
-          if (!exported.ok) throw new UsageError(`${image}: cannot read the image: ${exported.failure.message}`);
-          const findings = await findSecretsInOciLayout(join(dir, 'layout'), needles).catch((error: unknown) => {
-            throw error instanceof ImageLayoutError ? new UsageError(`${image}: ${error.message}`) : error;
-          });
-          report.push({ image, clean: findings.length === 0, findings });
-          if (!global.json) {
-            process.stdout.write(
-              findings.length === 0
-                ? `${image}: clean\n`
-                : findings.map((finding) => `${image}: FOUND ${finding.form} in ${finding.where}\n`).join(''),
-            );
-          }
-        } finally {
-          await rm(dir, { recursive: true, force: true });
-        }
-      }
+      const loaded = loadConfigFor(global, options.engine);
+      const report = await verifyNoSecrets(loaded, images, (verdict) => {
+        if (!global.json) process.stdout.write(describeFindings(verdict));
+      });
       if (global.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       setExitCode(report.every((entry) => entry.clean) ? 0 : 1);
     });
