@@ -107,7 +107,12 @@ async function firstLook(context: WorkContext, plan: Plan, image: PlannedImage):
   if (settings.noCache) return { decided: build({ kind: 'no-cache' }) };
   // An engine that cannot be asked here fails the image's own build, where its failure is reported.
   const existing = await findBuilt(context, image);
-  if (existing.ok && existing.value !== undefined) return { decided: { kind: 'reuse', imageId: existing.value } };
+  if (existing.ok && existing.value !== undefined) {
+    // A patch claims the input digest of the full build it stands for; one asked for the full build gets it.
+    if (settings.respin.mode !== 'full' || !(await isPatch(engine, existing.value)))
+      return { decided: { kind: 'reuse', imageId: existing.value } };
+    return { decided: build({ kind: 'full' }) };
+  }
   const earlier = await recordedRecipe(context, image);
   if (earlier === undefined) return { decided: build({ kind: 'new-recipe' }) };
   if (settings.respin.mode === 'full') return { decided: build({ kind: 'full' }) };
@@ -129,6 +134,11 @@ async function firstLook(context: WorkContext, plan: Plan, image: PlannedImage):
       return never;
     }
   }
+}
+
+async function isPatch(engine: Engine, imageId: string): Promise<boolean> {
+  const info = await engine.inspect(imageId);
+  return info.ok && Number(info.value.labels[PATCH_LAYERS_LABEL] ?? '0') > 0;
 }
 
 const snapshotSetOf = (info: ImageInfo) => info.labels[SNAPSHOT_SET_LABEL] ?? '';

@@ -251,6 +251,23 @@ describe("each image's work, decided before the run", () => {
     });
   });
 
+  it('with --full, rebuilds an image a patch made at this input digest instead of reusing the patch', async () => {
+    const scene = new Scene().image('patched', null).image('built', null).builtAlready('built');
+    scene.engine.images.set('localhost/ns/patched:b', {
+      id: 'sha256:patched-b',
+      user: '',
+      labels: { [INPUT_DIGEST_LABEL]: 'input-patched-b', [PATCH_LAYERS_LABEL]: '1' },
+    });
+    assert.deepEqual(await scene.work(mirror.origin), {
+      patched: 'reuse sha256:patched-b',
+      built: 'reuse sha256:built-b',
+    });
+    assert.deepEqual(await scene.work(mirror.origin, { mode: 'full' }), {
+      patched: 'build: full rebuild asked (--full)',
+      built: 'reuse sha256:built-b',
+    });
+  });
+
   it('rebuilds everything with --nocache', async () => {
     const scene = new Scene().image('base', null, { packages: { libssl3: AT_A.libssl3 } }).builtAlready('base');
     assert.deepEqual(await scene.work(mirror.origin, {}, { noCache: true }), {
