@@ -107,6 +107,13 @@ describe('the respin, end to end: patched images hold what a full rebuild holds'
     return summary;
   }
 
+  async function automaticPackages(reference: string): Promise<string[]> {
+    const ran = await engine.run({ reference, user: 'root', command: ['apt-mark', 'showauto'] });
+    assert.ok(ran.ok, ran.ok ? '' : ran.failure.message);
+    assert.equal(ran.value.exitCode, 0, ran.value.output);
+    return ran.value.output.split('\n').filter(Boolean).sort();
+  }
+
   const imageOf = (run: string, image: string) => {
     const record = summaries[run]?.images[image];
     assert.ok(record, `${run} made ${image}`);
@@ -230,6 +237,10 @@ describe('the respin, end to end: patched images hold what a full rebuild holds'
       const patched = await installedPackages(engine, imageOf('b', image).reference);
       const full = await installedPackages(engine, imageOf('b-full', image).reference);
       assert.deepEqual(Object.fromEntries(patched), Object.fromEntries(full), image);
+      // Which of them apt counts as installed only for others (what a later autoremove would take): the same too.
+      const autoInPatched = await automaticPackages(imageOf('b', image).reference);
+      assert.ok(autoInPatched.length > 0, `${image} has automatically installed packages`);
+      assert.deepEqual(autoInPatched, await automaticPackages(imageOf('b-full', image).reference), image);
     }
   });
 });
