@@ -340,12 +340,17 @@ function runSettings(inputs: PlanInputs, distroConfig: DistroConfig) {
     baseImage,
     snippets,
     runStrings,
-    // A pinned snapshot's path, `<base_path><version>/`, with its version masked: the recipe's view of it.
-    snapshotStrings: Object.fromEntries(
-      repositories
-        .filter(isPulpRepository)
-        .map((repo) => [`${repo.base_path ?? ''}${repo.version ?? ''}/`, `${repo.base_path ?? ''}@@SNAPSHOT@@/`]),
-    ),
+    // A pinned snapshot's path, `<base_path><version>/`, with its version masked: the recipe's view of it. A
+    // bootstrapped base image's reference names its digest, which the snapshot versions are part of: its recipe
+    // (baseRecipe, the parent identity of root images' recipes) stands for it.
+    snapshotStrings: {
+      ...Object.fromEntries(
+        repositories
+          .filter(isPulpRepository)
+          .map((repo) => [`${repo.base_path ?? ''}${repo.version ?? ''}/`, `${repo.base_path ?? ''}@@SNAPSHOT@@/`]),
+      ),
+      ...(baseImage.kind === 'bootstrap' ? { [baseImage.reference]: '@@BASE_IMAGE@@' } : {}),
+    },
     baseRecipe: baseImageRecipe(distro, distroConfig, architecture, pulpUrl),
     repositoryLabel: repositories.map((repo) => `${repo.name}=${repo.version ?? repo.url ?? ''}`).join(','),
     engineOptions: { ...engineOptions, repositories: pinned((repo) => repositoryIdentity(repo, pulpUrl)) },

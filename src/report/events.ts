@@ -38,7 +38,9 @@ export type RebuildReason =
   /** An rpm image: patching with dnf is not supported, the image is rebuilt. */
   | { kind: 'rpm' }
   /** The earlier image's packages, or the new snapshots' indexes, could not be read. */
-  | { kind: 'unreadable'; message: string };
+  | { kind: 'unreadable'; message: string }
+  /** Its parent is rebuilt: the image is built on the new parent, not patched over the old one. */
+  | { kind: 'parent-rebuilt'; parent: string };
 
 /** How an image is made in this run, decided before any is built. */
 export type ImageWork =
@@ -65,6 +67,8 @@ export function describeRebuild(why: RebuildReason): string {
       return 'rpm images are rebuilt: patching with dnf is not supported';
     case 'unreadable':
       return why.message;
+    case 'parent-rebuilt':
+      return `its parent ${why.parent} is rebuilt`;
     default: {
       const never: never = why;
       return never;

@@ -6,6 +6,8 @@ export const PREFERENCES_DIR = 'etc/apt/preferences.d/';
 
 /** apt's "never" priority: a version it never selects, whatever else pins it. */
 export const NEVER_PIN = -32768;
+/** apt keeps priorities in a short: anything beyond is an error apt stops on. */
+const MAX_PIN = 32767;
 
 /** How a pin picks versions (apt_preferences(5)). */
 export type PinMatch =
@@ -81,11 +83,13 @@ export function parsePreferences(text: string, file: string): Pin[] {
     .split('\n')
     .filter((line) => !line.trimStart().startsWith('#'))
     .join('\n');
-  for (const [index, fields] of parseParagraphs(withoutComments).entries()) {
+  for (const [index, record] of parseParagraphs(withoutComments).entries()) {
     const where = `${file}, record ${index + 1}`;
-    const packages = fields.get('Package');
+    // apt's tag files name fields case-insensitively: `package:` is `Package:`.
+    const fields = new Map([...record].map(([key, value]) => [key.toLowerCase(), value]));
+    const packages = fields.get('package');
     if (packages === undefined || packages === '') throw new PreferencesError(`${where}: no Package header`);
-    const pin = fields.get('Pin');
+    const pin = fields.get('pin');
     if (pin === undefined) continue;
     const [kind = '', ...rest] = pin.trim().split(/\s+/);
     const data = rest.join(' ');
@@ -95,10 +99,12 @@ export function parsePreferences(text: string, file: string): Pin[] {
     else if (kind.toLowerCase() === 'release') match = { type: 'release', fields: parseReleasePin(data) };
     else if (kind.toLowerCase() === 'origin') match = { type: 'origin', site: data.replace(/^"(.*)"$/, '$1') };
     else continue;
-    const written = (fields.get('Pin-Priority') ?? '').trim();
+    const written = (fields.get('pin-priority') ?? '').trim();
     const priority = written === 'never' ? NEVER_PIN : Number.parseInt(written, 10);
     if (written === 'never' && !general) throw new PreferencesError(`${where}: 'never' is for Package: * records only`);
     if (!Number.isFinite(priority) || priority === 0) throw new PreferencesError(`${where}: no priority (or zero)`);
+    if (priority < NEVER_PIN || priority > MAX_PIN)
+      throw new PreferencesError(`${where}: priority ${written} is outside ${NEVER_PIN} to ${MAX_PIN}`);
     pins.push({ packages: general ? [] : packages.trim().split(/\s+/), match, priority, origin: where });
   }
   return pins;

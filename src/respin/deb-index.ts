@@ -72,6 +72,13 @@ export function parseRelease(text: string): ReleaseInfo {
   };
 }
 
+/** A Packages index that cannot be what apt reads: the line and what is wrong with it. */
+export class DebIndexError extends Error {}
+
+/** deb-version(7): an optional epoch, then an upstream version and revision of these characters only. */
+const DEBIAN_VERSION = /^(?:\d+:)?[A-Za-z0-9][A-Za-z0-9.+~:-]*$/;
+const ARCHITECTURE_NAME = /^[a-z0-9][a-z0-9-]*$/;
+
 /**
  * The versions a Packages index offers of the packages asked for (`wanted`: names, null for all). Read line by
  * line without building every paragraph: Debian's main index is 50 MB and an image holds a few hundred packages.
@@ -83,8 +90,23 @@ export function parsePackagesIndex(text: string, wanted: ReadonlySet<string> | n
   let architecture = '';
   let source = '';
   let phased: number | undefined;
+  let lineNumber = 0;
+  let stanzaLine = 0;
   const flush = () => {
-    if (name !== '' && version !== '' && (wanted === null || wanted.has(name))) {
+    if (stanzaLine !== 0 && (name === '' || version === '')) {
+      // A cut-short download or a file that is not an index: what apt would read of it cannot be known.
+      throw new DebIndexError(`line ${stanzaLine}: a stanza without ${name === '' ? 'Package' : 'Version'}`);
+    }
+    if (name !== '' && (wanted === null || wanted.has(name))) {
+      // What the patch layer passes to apt-get as name=version: only what a Debian version can be.
+      if (!DEBIAN_VERSION.test(version))
+        throw new DebIndexError(
+          `line ${stanzaLine}: ${name} has no Debian version (${JSON.stringify(version.slice(0, 80))})`,
+        );
+      if (!ARCHITECTURE_NAME.test(architecture))
+        throw new DebIndexError(
+          `line ${stanzaLine}: ${name} ${version} has no architecture (${JSON.stringify(architecture.slice(0, 80))})`,
+        );
       versions.push({
         name,
         version,
@@ -95,6 +117,7 @@ export function parsePackagesIndex(text: string, wanted: ReadonlySet<string> | n
     }
     name = version = architecture = source = '';
     phased = undefined;
+    stanzaLine = 0;
   };
   let start = 0;
   while (start <= text.length) {
@@ -102,6 +125,8 @@ export function parsePackagesIndex(text: string, wanted: ReadonlySet<string> | n
     const end = newline === -1 ? text.length : newline;
     const line = text.slice(start, end);
     start = end + 1;
+    lineNumber++;
+    if (line !== '' && stanzaLine === 0) stanzaLine = lineNumber;
     if (line === '') {
       flush();
       if (newline === -1) break;

@@ -19,10 +19,10 @@ export interface PatchRequest {
   nativeArchitecture: string;
 }
 
-/** apt's exact request for one package version. */
-function exactly(entry: MovedPackage, native: string): string {
+/** apt's name of one package: bare for dpkg's own architecture and `all`, `name:arch` for a foreign one. */
+function aptName(entry: MovedPackage, native: string): string {
   const foreign = entry.architecture !== 'all' && entry.architecture !== native;
-  return `${entry.name}${foreign ? `:${entry.architecture}` : ''}=${entry.to}`;
+  return `${entry.name}${foreign ? `:${entry.architecture}` : ''}`;
 }
 
 /** `name from→to` for the label, one package per entry, in name order. */
@@ -36,17 +36,22 @@ export function describePatched(packages: readonly MovedPackage[]): string {
 /**
  * The Dockerfile of one patch layer: FROM the image itself, then one RUN that points apt at the new snapshots
  * (through the run's proxy, as a build), upgrades exactly the moved packages to the versions decided (new
- * dependencies they need come along; nothing is removed), drops the lists, puts the image's own sources back
+ * dependencies they need come along; nothing is removed; automatically installed ones stay so), drops the lists, puts the image's own sources back
  * and runs the leak guard. dpkg's fsyncs are skipped (--force-unsafe-io): the layer is written once, at commit.
  */
 export function patchDockerfile(request: PatchRequest): string {
+  const names = request.packages.map((entry) => aptName(entry, request.nativeArchitecture));
   const upgrade = [
     'apt-get update',
+    // apt-get install marks what it is asked for as installed by hand; those installed only as another's
+    // dependency stay so, as in a full build (a later autoremove takes the same packages).
+    `auto="$(apt-mark showauto ${names.map(shellQuote).join(' ')})"`,
     [
       'DEBIAN_FRONTEND=noninteractive apt-get install -y --only-upgrade --no-install-recommends',
       '-o Dpkg::Options::=--force-confold -o Dpkg::Options::=--force-unsafe-io',
-      ...request.packages.map((entry) => shellQuote(exactly(entry, request.nativeArchitecture))),
+      ...request.packages.map((entry, index) => shellQuote(`${names[index] ?? ''}=${entry.to}`)),
     ].join(' '),
+    'if [ -n "$auto" ]; then apt-mark auto $auto >/dev/null; fi',
     'apt-get clean',
   ];
   const commands = [...request.setup, ...upgrade, ...request.restore];

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import type { AvailableVersion } from './apt-policy.js';
-import { parsePackagesIndex, parseRelease, type PackageFile, type ReleaseInfo } from './deb-index.js';
+import { DebIndexError, parsePackagesIndex, parseRelease, type PackageFile, type ReleaseInfo } from './deb-index.js';
 
 /** One apt source as the builds of a run reach it: a base URL, its suites and components. */
 export interface DebSource {
@@ -130,10 +130,20 @@ export async function readSnapshotIndexes(
             butAutomaticUpgrades: release.butAutomaticUpgrades,
           };
           files.push(file);
-          for (const version of parsePackagesIndex(index, wanted)) versions.push({ ...version, files: [file] });
+          for (const version of indexVersions(index, wanted, `${base}${component}/binary-${arch}/Packages`))
+            versions.push({ ...version, files: [file] });
         }
       }
     }
   }
   return { files, versions, identity: createHash('sha256').update(releases.join('\n')).digest('hex') };
+}
+
+function indexVersions(index: string, wanted: ReadonlySet<string>, where: string) {
+  try {
+    return parsePackagesIndex(index, wanted);
+  } catch (error) {
+    if (error instanceof DebIndexError) throw new SnapshotIndexError(`${where}: ${error.message}`);
+    throw error;
+  }
 }

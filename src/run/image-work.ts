@@ -73,13 +73,33 @@ export async function planImageWork(
     if ('decided' in looked) work.set(image.name, looked.decided);
     else candidates.push(looked.candidate);
   }
-  if (candidates.length === 0 || plan.patching === undefined) return work;
-  const indexes = await snapshotIndexes(context, plan, candidates);
-  for (const candidate of candidates) {
-    work.set(
-      candidate.image.name,
-      indexes.ok ? respinWork(candidate, indexes.value) : build({ kind: 'unreadable', message: indexes.failure }),
-    );
+  if (candidates.length > 0 && plan.patching !== undefined) {
+    const indexes = await snapshotIndexes(context, plan, candidates);
+    for (const candidate of candidates) {
+      work.set(
+        candidate.image.name,
+        indexes.ok ? respinWork(candidate, indexes.value) : build({ kind: 'unreadable', message: indexes.failure }),
+      );
+    }
+  }
+  return rebuildUnderRebuiltParents(images, work);
+}
+
+/**
+ * A child whose parent is rebuilt is rebuilt too, never patched or reused from its earlier self: that one sits
+ * on the old parent's layers, so it would share none with the new parent (a registry stores and a host pulls
+ * both in full) and keep whatever the old parent held that the new one does not. Parents come first in `images`.
+ */
+function rebuildUnderRebuiltParents(
+  images: readonly PlannedImage[],
+  work: Map<string, RunImageWork>,
+): Map<string, RunImageWork> {
+  for (const image of images) {
+    const own = work.get(image.name);
+    const parent = image.parent === null ? undefined : work.get(image.parent);
+    if (image.parent === null || own === undefined || parent?.kind !== 'build') continue;
+    if (own.kind === 'patch' || own.kind === 'respin-reuse')
+      work.set(image.name, build({ kind: 'parent-rebuilt', parent: image.parent }));
   }
   return work;
 }
@@ -94,7 +114,10 @@ async function firstLook(context: WorkContext, plan: Plan, image: PlannedImage):
   const existing = await findBuilt(context, image);
   if (existing.ok && existing.value !== undefined) {
     const reuse = { decided: { kind: 'reuse', imageId: existing.value } } as const;
-    if (!settings.respin.refresh || settings.respin.mode === 'full' || plan.patching === undefined) return reuse;
+    // A patch claims the input digest of the full build it stands for; one asked for the full build gets it.
+    if (settings.respin.mode === 'full')
+      return (await isPatch(engine, existing.value)) ? { decided: build({ kind: 'full' }) } : reuse;
+    if (!settings.respin.refresh || plan.patching === undefined) return reuse;
     const current = await engine.inspect(existing.value);
     return current.ok ? respinLook(context, image, current.value, true) : reuse;
   }
@@ -138,6 +161,11 @@ async function respinLook(
       return never;
     }
   }
+}
+
+async function isPatch(engine: Engine, imageId: string): Promise<boolean> {
+  const info = await engine.inspect(imageId);
+  return info.ok && Number(info.value.labels[PATCH_LAYERS_LABEL] ?? '0') > 0;
 }
 
 const snapshotSetOf = (info: ImageInfo) => info.labels[SNAPSHOT_SET_LABEL] ?? '';

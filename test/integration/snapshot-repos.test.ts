@@ -6,50 +6,21 @@ import { createEngine } from '../../src/engine/index.js';
 import type { RunSummary } from '../../src/report/summary.js';
 import { runCli } from '../helpers/cli.js';
 import { startFakePulp, type FakePulp } from '../helpers/fake-pulp.js';
-import { projectRoot, temporaryDir, writeTree } from '../helpers/files.js';
+import { temporaryDir, writeTree } from '../helpers/files.js';
 import { installedPackages } from '../helpers/installed-packages.js';
+import { aptAgainst as aptAgainstIn, simulatedInstalls } from '../helpers/snapshot-repos/apt-against.js';
 import { readPackagesIndex } from '../helpers/snapshot-repos/packages-index.js';
+import { snapshotConfig, TINY_PACKAGES } from '../helpers/snapshot-repos/snapshot-config.js';
 import {
   pulpContent,
   SNAPSHOT_SUITE,
-  SNAPSHOT_VERSIONS,
   snapshotRepos,
   type SnapshotName,
   type SnapshotRepos,
 } from '../helpers/snapshot-repos.js';
 
-/** The CI fixture: a minbase bootstrap, plus packages bookworm-updates and -security move (and memcached, which C bumps). */
-const TINY_PACKAGES = ['tzdata', 'openssl', 'libssl3', 'memcached'];
 const username = 'snapshot-reader';
 const password = `pulp-${Math.random().toString(36).slice(2)}-secret`;
-
-/** The pinned snapshot config: one Pulp distribution, unsigned (aptly publishes it so), at a version. */
-function snapshotConfig(pulpOrigin: string, imagesDir: string, cacheDir: string): string {
-  const bundled = readFileSync(join(projectRoot, 'etc/ci-builder/config.yml'), 'utf8');
-  const repositories = `    repositories:
-      - name: debian
-        base_path: debian/
-        version: "${SNAPSHOT_VERSIONS.A}"
-        suites: [${SNAPSHOT_SUITE}]
-        trusted: true
-`;
-  return `${bundled
-    .replace(/^ {4}repositories:\n(?: {6}.*\n)+/m, repositories)
-    .replace(/^ {2}- \.\.\/\.\.\/images$/m, `  - ${imagesDir}`)}
-pulp:
-  url: ${pulpOrigin}
-proxy:
-  cache_dir: ${cacheDir}
-`;
-}
-
-/** `Inst name [installed] (candidate ...)` lines of a simulated apt run: name → [installed or '', candidate]. */
-function simulatedInstalls(output: string): Map<string, [string, string]> {
-  const installs = new Map<string, [string, string]>();
-  for (const match of output.matchAll(/^Inst (\S+) (?:\[(\S+)\] )?\((\S+) /gm))
-    installs.set(match[1] ?? '', [match[2] ?? '', match[3] ?? '']);
-  return installs;
-}
 
 describe('snapshots A, B and C from Debian, served by the stand-in Pulp', { timeout: 20 * 60_000 }, () => {
   let repos: SnapshotRepos;
@@ -84,30 +55,8 @@ describe('snapshots A, B and C from Debian, served by the stand-in Pulp', { time
     for (const image of [reference, baseReference]) if (image) await engine.remove(image);
   });
 
-  /** The image's package manager pointed at one version of the distribution, the credential in apt's auth.conf. */
-  async function aptAgainst(snapshot: SnapshotName, aptCommand: string): Promise<string> {
-    const ran = await engine.run({
-      reference,
-      user: 'root',
-      env: { PULP_USERNAME: username, PULP_PASSWORD: password },
-      command: [
-        'sh',
-        '-ec',
-        [
-          'rm -f /etc/apt/sources.list.d/*',
-          `echo 'deb [trusted=yes] ${pulp.origin}/pulp/content/debian/${SNAPSHOT_VERSIONS[snapshot]}/ ${SNAPSHOT_SUITE} main' > /etc/apt/sources.list`,
-          // With its scheme: apt gives an auth.conf credential to plain http only when the entry names http://.
-          `printf 'machine ${pulp.origin}\\nlogin %s\\npassword %s\\n' "$PULP_USERNAME" "$PULP_PASSWORD" > /etc/apt/auth.conf.d/pulp.conf`,
-          'chmod 0600 /etc/apt/auth.conf.d/pulp.conf',
-          'apt-get -o APT::Sandbox::User=root update -qq',
-          `apt-get -o APT::Sandbox::User=root ${aptCommand}`,
-        ].join('\n'),
-      ],
-    });
-    assert.ok(ran.ok, ran.ok ? '' : ran.failure.message);
-    assert.equal(ran.value.exitCode, 0, ran.value.output);
-    return ran.value.output;
-  }
+  const aptAgainst = (snapshot: SnapshotName, aptCommand: string) =>
+    aptAgainstIn(engine, reference, { origin: pulp.origin, username, password }, snapshot, aptCommand);
 
   it('bootstraps and builds an image at version 1 (A) through the auth proxy', async () => {
     const result = await runCli(['--config', join(dir, 'etc'), 'build', '--auth-proxy', '--tag', tag, '^probe$'], {

@@ -1,0 +1,246 @@
+import assert from 'node:assert/strict';
+import { cpSync, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { createEngine } from '../../src/engine/index.js';
+import { INPUT_DIGEST_LABEL, RECIPE_DIGEST_LABEL, SNAPSHOT_SET_LABEL } from '../../src/plan/plan.js';
+import type { PatchedPackage } from '../../src/report/events.js';
+import type { RunSummary } from '../../src/report/summary.js';
+import {
+  describePatched,
+  PATCH_LAYERS_LABEL,
+  PATCHED_FROM_LABEL,
+  PATCHED_PACKAGES_LABEL,
+} from '../../src/respin/patch-layer.js';
+import { runCli } from '../helpers/cli.js';
+import { startFakePulp, type FakePulp } from '../helpers/fake-pulp.js';
+import { temporaryDir, writeTree } from '../helpers/files.js';
+import { installedPackages } from '../helpers/installed-packages.js';
+import { aptAgainst, simulatedInstalls } from '../helpers/snapshot-repos/apt-against.js';
+import { snapshotConfig, TINY_PACKAGES } from '../helpers/snapshot-repos/snapshot-config.js';
+import { pulpContent, snapshotRepos, type SnapshotName, type SnapshotRepos } from '../helpers/snapshot-repos.js';
+
+const username = 'respin-reader';
+const password = `pulp-${Math.random().toString(36).slice(2)}-secret`;
+const IMAGES = ['respin-base', 'respin-child', 'respin-memcached'];
+const FROM_BASE = 'FROM {{ namespace }}/{{ image_prefix }}respin-base:{{ tag }}';
+
+/**
+ * A small tree: a root image installing packages snapshot B moves (tzdata, openssl and libssl3), a child that
+ * installs nothing, and a memcached image (C bumps memcached) running as its own user.
+ */
+const TREE = {
+  'respin-base/Dockerfile.j2': [
+    'FROM {{ base_image }}:{{ base_distro_tag }}',
+    'RUN apt-get update && apt-get install -y --no-install-recommends tzdata openssl && rm -rf /var/lib/apt/lists/*',
+    '',
+  ].join('\n'),
+  'respin-base/respin-child/Dockerfile.j2': `${FROM_BASE}\nRUN echo child > /etc/respin-child\n`,
+  'respin-base/respin-memcached/Dockerfile.j2': [
+    FROM_BASE,
+    'RUN apt-get update && apt-get install -y --no-install-recommends memcached && rm -rf /var/lib/apt/lists/*',
+    'USER memcache',
+    '',
+  ].join('\n'),
+};
+
+const moves = (packages: readonly PatchedPackage[]) =>
+  Object.fromEntries(packages.map((entry) => [entry.name, [entry.from, entry.to]]));
+
+describe('the respin, end to end: patched images hold what a full rebuild holds', { timeout: 15 * 60_000 }, () => {
+  let repos: SnapshotRepos;
+  let pulp: FakePulp;
+  let dir: string;
+  const engine = createEngine('buildah');
+  const stamp = Date.now();
+  const made = new Set<string>();
+  const seconds: Record<string, number> = {};
+  const summaries: Partial<Record<string, RunSummary>> = {};
+
+  before(async () => {
+    repos = await snapshotRepos({ packages: TINY_PACKAGES, log: (line) => process.stderr.write(`${line}\n`) });
+    pulp = await startFakePulp({ username, password, localContent: pulpContent(repos) });
+    dir = temporaryDir('ci-builder-respin-');
+    const imagesDir = writeTree(join(dir, 'images'), TREE);
+    for (const snapshot of ['A', 'B', 'C'] as const) {
+      writeTree(join(dir, `etc-${snapshot}`), {
+        'config.yml': snapshotConfig(pulp.origin, imagesDir, join(dir, 'package-cache'), snapshot),
+        'secrets.yml': `pulp_username: ${username}\npulp_password: ${password}\n`,
+      });
+    }
+  });
+  after(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when before() failed
+    await pulp?.stop();
+    for (const reference of made) await engine.remove(reference);
+    process.stderr.write(`respin: wall times ${JSON.stringify(seconds)}\n`);
+  });
+
+  /** `ci-builder build` of the tree at a snapshot, in `cwd` (whose runs folder says what earlier runs made). */
+  async function build(name: string, snapshot: SnapshotName, flags: string[] = [], cwd = dir): Promise<RunSummary> {
+    const tag = `respin-${name}-${stamp}`;
+    const started = Date.now();
+    const args = [
+      '--config',
+      join(dir, `etc-${snapshot}`),
+      'build',
+      '--auth-proxy',
+      '--tag',
+      tag,
+      ...flags,
+      '^respin-',
+    ];
+    const result = await runCli(args, { cwd, env: { CI_BUILDER_CACHE_DIR: join(dir, 'cache') } });
+    seconds[name] = (Date.now() - started) / 1000;
+    const runDir = join(cwd, '.ci-builder/runs', tag);
+    const summaryFile = join(runDir, 'summary.json');
+    const summary = existsSync(summaryFile) ? (JSON.parse(readFileSync(summaryFile, 'utf8')) as RunSummary) : undefined;
+    for (const image of Object.values(summary?.images ?? {})) made.add(image.reference);
+    if (summary?.base_image?.outcome === 'bootstrapped') made.add(summary.base_image.reference);
+    const logs = IMAGES.map((image) => join(runDir, 'logs', `${image}.log`))
+      .filter(existsSync)
+      .map((file) => readFileSync(file, 'utf8').slice(-2000))
+      .join('\n');
+    assert.equal(result.code, 0, `${result.stderr}\n${logs}`);
+    assert.ok(summary, 'the run wrote its summary');
+    summaries[name] = summary;
+    return summary;
+  }
+
+  async function automaticPackages(reference: string): Promise<string[]> {
+    const ran = await engine.run({ reference, user: 'root', command: ['apt-mark', 'showauto'] });
+    assert.ok(ran.ok, ran.ok ? '' : ran.failure.message);
+    assert.equal(ran.value.exitCode, 0, ran.value.output);
+    return ran.value.output.split('\n').filter(Boolean).sort();
+  }
+
+  const imageOf = (run: string, image: string) => {
+    const record = summaries[run]?.images[image];
+    assert.ok(record, `${run} made ${image}`);
+    return record;
+  };
+
+  it('builds the tree at snapshot A (version 1)', async () => {
+    const summary = await build('a', 'A');
+    assert.deepEqual(summary.built.map((entry) => entry.name).sort(), IMAGES);
+    for (const image of IMAGES)
+      assert.deepEqual(imageOf('a', image).respin, {
+        outcome: 'rebuilt',
+        reason_kind: 'new-recipe',
+        reason: 'no earlier image of this recipe',
+      });
+  });
+
+  it('A→C patches only the memcached image (memcached bumped) and reuses the others', async () => {
+    // A runs folder holding only A's run: C is a respin of A's images, whatever B's runs make later.
+    const cwd = temporaryDir('ci-builder-respin-c-');
+    const tagA = `respin-a-${stamp}`;
+    cpSync(join(dir, '.ci-builder/runs', tagA), join(cwd, '.ci-builder/runs', tagA), { recursive: true });
+    const summary = await build('c', 'C', [], cwd);
+    assert.deepEqual(summary.built, []);
+    assert.deepEqual(summary.patched, [{ name: 'respin-memcached', packages: 1 }]);
+    assert.deepEqual(summary.reused.map((entry) => entry.name).sort(), ['respin-base', 'respin-child']);
+    for (const image of ['respin-base', 'respin-child']) {
+      assert.deepEqual(imageOf('c', image).respin, {
+        outcome: 'reused',
+        snapshots_moved: true,
+        from: imageOf('a', image).image_id,
+        earlier_snapshot_set: 'debian=1',
+      });
+    }
+    const memcached = imageOf('c', 'respin-memcached').respin;
+    assert.equal(memcached?.outcome, 'patched');
+    assert.deepEqual(moves(memcached.packages), { memcached: [repos.bumped.from, repos.bumped.to] });
+    const installed = await installedPackages(engine, imageOf('c', 'respin-memcached').reference);
+    assert.equal(installed.get('memcached'), repos.bumped.to);
+  });
+
+  it('A→B patches every image, each with exactly the packages apt-get dist-upgrade would upgrade', async () => {
+    const summary = await build('b', 'B');
+    assert.deepEqual(summary.built, []);
+    assert.deepEqual(summary.reused, []);
+    assert.deepEqual(summary.patched.map((entry) => entry.name).sort(), IMAGES);
+    for (const image of IMAGES) {
+      const record = imageOf('b', image);
+      const earlier = imageOf('a', image);
+      assert.equal(record.status, 'patched');
+      assert.equal(record.respin?.outcome, 'patched');
+      assert.equal(record.respin.from, earlier.image_id);
+      assert.equal(record.respin.earlier_snapshot_set, 'debian=1');
+      assert.equal(record.recipe_digest, earlier.recipe_digest);
+      assert.notEqual(record.input_digest, earlier.input_digest);
+      assert.equal(summary.patched.find((entry) => entry.name === image)?.packages, record.respin.packages.length);
+
+      // What apt itself would upgrade in the A image against B, through the same stand-in Pulp.
+      const simulated = simulatedInstalls(
+        await aptAgainst(
+          engine,
+          earlier.reference,
+          { origin: pulp.origin, username, password },
+          'B',
+          '-s dist-upgrade',
+        ),
+      );
+      const upgrades = Object.fromEntries([...simulated].filter(([, [installed]]) => installed !== ''));
+      assert.ok(Object.keys(upgrades).length > 0, `B moves some package of ${image}`);
+      assert.deepEqual(moves(record.respin.packages), upgrades, `${image}: the respin moved what apt would upgrade`);
+
+      const info = await engine.inspect(record.reference);
+      assert.ok(info.ok, info.ok ? '' : info.failure.message);
+      const { labels } = info.value;
+      assert.equal(labels[PATCHED_FROM_LABEL], earlier.image_id);
+      assert.equal(labels[PATCHED_PACKAGES_LABEL], describePatched(record.respin.packages));
+      assert.equal(labels[PATCH_LAYERS_LABEL], '1');
+      assert.equal(labels[SNAPSHOT_SET_LABEL], 'debian=2');
+      assert.equal(labels[RECIPE_DIGEST_LABEL], earlier.recipe_digest);
+      assert.equal(labels[INPUT_DIGEST_LABEL], record.input_digest);
+      assert.equal(info.value.user, image === 'respin-memcached' ? 'memcache' : '');
+    }
+  });
+
+  it('leaves no mirror address in /etc/apt of a patched image, and no credential anywhere in it', async () => {
+    const references = IMAGES.map((image) => imageOf('b', image).reference);
+    const { host } = new URL(pulp.origin);
+    for (const reference of references) {
+      const ran = await engine.run({
+        reference,
+        user: 'root',
+        command: ['sh', '-c', `grep -rlF -e '${host}' -e /pulp/content/ /etc/apt; ls /var/lib/apt/lists`],
+      });
+      assert.ok(ran.ok, ran.ok ? '' : ran.failure.message);
+      assert.deepEqual(
+        ran.value.output
+          .split('\n')
+          .filter(Boolean)
+          .filter((line) => line !== 'partial' && line !== 'lock'),
+        [],
+        reference,
+      );
+    }
+    // The root image's patch runs as root, memcached's switches to root and back: one of each is searched whole.
+    const searched = ['respin-base', 'respin-memcached'].map((image) => imageOf('b', image).reference);
+    const verified = await runCli(['--config', join(dir, 'etc-B'), 'verify-no-secrets', ...searched], { cwd: dir });
+    assert.equal(verified.code, 0, `${verified.stdout}${verified.stderr}`);
+    assert.equal(verified.stdout, searched.map((reference) => `${reference}: clean\n`).join(''));
+  });
+
+  it('a --full build at B installs, image by image, the very package set the patched images hold', async () => {
+    const summary = await build('b-full', 'B', ['--full']);
+    assert.deepEqual(summary.built.map((entry) => entry.name).sort(), IMAGES);
+    assert.deepEqual(summary.patched, []);
+    for (const image of IMAGES) {
+      assert.deepEqual(imageOf('b-full', image).respin, {
+        outcome: 'rebuilt',
+        reason_kind: 'full',
+        reason: 'full rebuild asked (--full)',
+      });
+      const patched = await installedPackages(engine, imageOf('b', image).reference);
+      const full = await installedPackages(engine, imageOf('b-full', image).reference);
+      assert.deepEqual(Object.fromEntries(patched), Object.fromEntries(full), image);
+      // Which of them apt counts as installed only for others (what a later autoremove would take): the same too.
+      const autoInPatched = await automaticPackages(imageOf('b', image).reference);
+      assert.ok(autoInPatched.length > 0, `${image} has automatically installed packages`);
+      assert.deepEqual(autoInPatched, await automaticPackages(imageOf('b-full', image).reference), image);
+    }
+  });
+});

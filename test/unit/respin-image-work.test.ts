@@ -1,0 +1,329 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { ImageInfo } from '../../src/engine/types.js';
+import {
+  INPUT_DIGEST_LABEL,
+  RECIPE_DIGEST_LABEL,
+  SNAPSHOT_SET_LABEL,
+  type Plan,
+  type PlannedImage,
+} from '../../src/plan/plan.js';
+import { describeRebuild, type ImageWork } from '../../src/report/events.js';
+import type { ImagePackages } from '../../src/respin/image-packages.js';
+import { PATCH_LAYERS_LABEL } from '../../src/respin/patch-layer.js';
+import { planImageWork, type RunImageWork } from '../../src/run/image-work.js';
+import type { RunSettings } from '../../src/run/settings.js';
+import { ARCHITECTURE, writeDebRepo, type DebPackage } from '../helpers/deb-repo.js';
+import { FakeEngine } from '../helpers/fake-engine.js';
+import { temporaryDir } from '../helpers/files.js';
+import { startStandInMirror, type StandInMirror } from '../helpers/stand-in-mirror.js';
+
+const deb = (name: string, version: string, architecture = ARCHITECTURE): DebPackage => ({
+  name,
+  version,
+  architecture,
+});
+
+/** What snapshot B holds: libssl3 and openssl moved since A, tzdata and memcached did not. */
+const SNAPSHOT_B = [
+  deb('libssl3', '3.0.15-1~deb12u1'),
+  deb('openssl', '3.0.15-1~deb12u1'),
+  deb('tzdata', '2024a-0+deb12u1', 'all'),
+  deb('memcached', '1.6.18-1'),
+];
+const AT_A = {
+  libssl3: '3.0.11-1~deb12u2',
+  openssl: '3.0.11-1~deb12u2',
+  tzdata: '2024a-0+deb12u1',
+  memcached: '1.6.18-1',
+};
+
+interface Earlier {
+  /** Packages the earlier image holds, by name; absent: the image has no dpkg status (an rpm one if 'rpm'). */
+  packages: Record<string, string> | 'rpm';
+  patchLayers?: number;
+}
+
+/** A plan of these images (parents first), each with an earlier image of the same recipe unless told otherwise. */
+class Scene {
+  readonly engine = new FakeEngine();
+  readonly byRecipe = new Map<string, string>();
+  readonly byInput = new Map<string, string>();
+  readonly cacheDir = temporaryDir('ci-builder-respin-cache-');
+  readonly images: PlannedImage[] = [];
+
+  image(name: string, parent: string | null, earlier?: Earlier): this {
+    const planned: PlannedImage = {
+      name,
+      parent,
+      reference: `localhost/ns/${name}:b`,
+      dockerfile: `FROM ${parent ?? 'debian'}\n`,
+      contextFiles: [],
+      emptyDirs: [],
+      inputDigest: `input-${name}-b`,
+      recipeDigest: `recipe-${name}`,
+      snapshotSet: 'debian=2',
+      labels: {},
+      fromBaseImage: parent === null,
+    };
+    this.images.push(planned);
+    if (earlier === undefined) return this;
+    const id = `sha256:${name.padEnd(12, '0')}`;
+    const info: ImageInfo = {
+      id,
+      user: name === 'memcached' ? 'memcached' : '',
+      labels: {
+        [INPUT_DIGEST_LABEL]: `input-${name}-a`,
+        [RECIPE_DIGEST_LABEL]: planned.recipeDigest,
+        [SNAPSHOT_SET_LABEL]: 'debian=1',
+        ...(earlier.patchLayers === undefined ? {} : { [PATCH_LAYERS_LABEL]: String(earlier.patchLayers) }),
+      },
+    };
+    this.engine.images.set(`localhost/ns/${name}:a`, info);
+    this.byRecipe.set(planned.recipeDigest, id);
+    this.readable(id, earlier);
+    return this;
+  }
+
+  /** The image was built at this very input digest already (holding these packages, for --refresh to read). */
+  builtAlready(name: string, held?: Earlier): this {
+    const id = `sha256:${name}-b`;
+    const layers: Record<string, string> =
+      held?.patchLayers === undefined ? {} : { [PATCH_LAYERS_LABEL]: String(held.patchLayers) };
+    this.engine.images.set(`localhost/ns/${name}:b`, {
+      id,
+      user: '',
+      labels: { [INPUT_DIGEST_LABEL]: `input-${name}-b`, ...layers },
+    });
+    if (held !== undefined) this.readable(id, held);
+    return this;
+  }
+
+  /** What readImagePackages keeps of an image it read: the engine is not asked again. */
+  private readable(id: string, earlier: Earlier): void {
+    const packages: ImagePackages =
+      earlier.packages === 'rpm'
+        ? { packageType: 'rpm', nativeArchitecture: '', installed: [], pins: [] }
+        : {
+            packageType: 'deb',
+            nativeArchitecture: ARCHITECTURE,
+            installed: Object.entries(earlier.packages).map(([pkg, version]) => ({
+              name: pkg,
+              version,
+              architecture: pkg === 'tzdata' ? 'all' : ARCHITECTURE,
+              source: pkg,
+            })),
+            pins: [],
+          };
+    writeFileSync(join(this.cacheDir, `${id.replace(/^sha256:/, '')}.json`), JSON.stringify(packages));
+  }
+
+  async work(
+    mirror: string | undefined,
+    respin: Partial<RunSettings['respin']> = {},
+    options: { noCache?: boolean } = {},
+  ): Promise<Record<string, string>> {
+    const settings: RunSettings = {
+      engine: this.engine,
+      threads: 2,
+      retries: 0,
+      push: false,
+      pushThreads: 1,
+      pushAttempts: 1,
+      authProxy: false,
+      packageCache: false,
+      skipExisting: false,
+      noCache: options.noCache ?? false,
+      skipParents: false,
+      respin: { mode: 'patch', maxPatchLayers: 3, refresh: false, ...respin },
+    };
+    const plan: Plan = {
+      distro: 'debian',
+      distroVersion: 'bookworm',
+      tag: 'b',
+      engine: 'buildah',
+      baseImage: { kind: 'image', repository: 'debian', tag: 'bookworm', reference: 'debian:bookworm' },
+      bootstrapMirrorLines: [],
+      repositoriesInjected: true,
+      selection: { selected: [], skippedParents: [], notMatched: [], unbuildable: [], unmatchedRegexes: [] },
+      images: this.images,
+      skippedParents: [],
+      ...(mirror === undefined
+        ? {}
+        : {
+            patching: {
+              sources: [{ url: mirror, suites: ['bookworm'], components: ['main'] }],
+              setup: [],
+              restore: [],
+            },
+          }),
+    };
+    const work = await planImageWork(
+      {
+        engine: this.engine,
+        settings,
+        recordedImages: { byInput: this.byInput, byRecipe: this.byRecipe },
+        respinCacheDir: this.cacheDir,
+        signal: new AbortController().signal,
+      },
+      plan,
+      this.images,
+    );
+    return Object.fromEntries([...work].map(([name, decided]) => [name, show(decided)]));
+  }
+}
+
+/** A decision in a few words a test can compare. */
+function show(work: RunImageWork | ImageWork): string {
+  switch (work.kind) {
+    case 'reuse':
+      return `reuse ${work.imageId}`;
+    case 'respin-reuse':
+      return `respin-reuse ${work.imageId} (was ${work.snapshotSet})`;
+    case 'patch':
+      return `patch ${work.imageId}: ${work.packages.map((entry) => `${entry.name} ${entry.from}→${entry.to}`).join(', ')}`;
+    case 'build':
+      return `build: ${describeRebuild(work.why)}`;
+    default: {
+      const never: never = work;
+      return never;
+    }
+  }
+}
+
+describe("each image's work, decided before the run", () => {
+  let mirror: StandInMirror;
+  before(async () => {
+    const repo = join(temporaryDir('ci-builder-repo-'), 'repo');
+    mkdirSync(repo);
+    mirror = await startStandInMirror(writeDebRepo(repo, [{ suite: 'bookworm', packages: SNAPSHOT_B }]));
+  });
+  after(() => mirror.stop());
+
+  it('reuses an image whose recipe was built and none of whose packages moved, patches one whose packages did', async () => {
+    const scene = new Scene()
+      .image('base', null, { packages: { tzdata: AT_A.tzdata, libssl3: AT_A.libssl3, openssl: AT_A.openssl } })
+      .image('quiet', 'base', { packages: { tzdata: AT_A.tzdata, memcached: AT_A.memcached, 'not-in-b': '1.0' } });
+    assert.deepEqual(await scene.work(mirror.origin), {
+      base: 'patch sha256:base00000000: libssl3 3.0.11-1~deb12u2→3.0.15-1~deb12u1, openssl 3.0.11-1~deb12u2→3.0.15-1~deb12u1',
+      quiet: 'respin-reuse sha256:quiet0000000 (was debian=1)',
+    });
+  });
+
+  it('reuses an image built at this input digest, builds one whose recipe no earlier image has', async () => {
+    const scene = new Scene().image('base', null).builtAlready('base').image('changed', 'base');
+    assert.deepEqual(await scene.work(mirror.origin), {
+      base: 'reuse sha256:base-b',
+      changed: 'build: no earlier image of this recipe',
+    });
+  });
+
+  it('rebuilds an image carrying max_patch_layers patch layers, and every image under it', async () => {
+    const moved = { libssl3: AT_A.libssl3 };
+    const scene = new Scene()
+      .image('base', null, { packages: moved, patchLayers: 2 })
+      .image('child', 'base', { packages: moved, patchLayers: 2 })
+      .image('grandchild', 'child', { packages: { tzdata: AT_A.tzdata }, patchLayers: 1 })
+      .image('sibling', null, { packages: moved, patchLayers: 1 });
+    assert.deepEqual(await scene.work(mirror.origin, { maxPatchLayers: 2 }), {
+      base: 'build: the earlier image carries 2 patch layers (respin.max_patch_layers)',
+      child: 'build: the earlier image carries 2 patch layers (respin.max_patch_layers)',
+      grandchild: 'build: its parent child is rebuilt',
+      sibling: 'patch sha256:sibling00000: libssl3 3.0.11-1~deb12u2→3.0.15-1~deb12u1',
+    });
+  });
+
+  it('rebuilds, on the new parent, the children it would patch or reuse when their parent is rebuilt (its earlier image gone)', async () => {
+    const scene = new Scene()
+      .image('base', null)
+      .image('patchable', 'base', { packages: { libssl3: AT_A.libssl3 } })
+      .image('reusable', 'base', { packages: { tzdata: AT_A.tzdata } });
+    assert.deepEqual(await scene.work(mirror.origin), {
+      base: 'build: no earlier image of this recipe',
+      patchable: 'build: its parent base is rebuilt',
+      reusable: 'build: its parent base is rebuilt',
+    });
+  });
+
+  it('rebuilds every image whose snapshots moved when asked for full rebuilds (--full, respin.mode full)', async () => {
+    const scene = new Scene()
+      .image('base', null, { packages: { libssl3: AT_A.libssl3 } })
+      .image('built', null)
+      .builtAlready('built');
+    assert.deepEqual(await scene.work(mirror.origin, { mode: 'full' }), {
+      base: 'build: full rebuild asked (--full)',
+      built: 'reuse sha256:built-b',
+    });
+  });
+
+  it('with --full, rebuilds an image a patch made at this input digest instead of reusing the patch', async () => {
+    const scene = new Scene().image('patched', null).image('built', null).builtAlready('built');
+    scene.engine.images.set('localhost/ns/patched:b', {
+      id: 'sha256:patched-b',
+      user: '',
+      labels: { [INPUT_DIGEST_LABEL]: 'input-patched-b', [PATCH_LAYERS_LABEL]: '1' },
+    });
+    assert.deepEqual(await scene.work(mirror.origin), {
+      patched: 'reuse sha256:patched-b',
+      built: 'reuse sha256:built-b',
+    });
+    assert.deepEqual(await scene.work(mirror.origin, { mode: 'full' }), {
+      patched: 'build: full rebuild asked (--full)',
+      built: 'reuse sha256:built-b',
+    });
+  });
+
+  it('with --refresh, patches an image reused by its input digest whose packages the mirror moved, reuses the rest', async () => {
+    const scene = new Scene()
+      .image('moved', null)
+      .builtAlready('moved', { packages: { libssl3: AT_A.libssl3, tzdata: AT_A.tzdata } })
+      .image('current', null)
+      .builtAlready('current', { packages: { tzdata: AT_A.tzdata } });
+    assert.deepEqual(await scene.work(mirror.origin), {
+      moved: 'reuse sha256:moved-b',
+      current: 'reuse sha256:current-b',
+    });
+    assert.deepEqual(await scene.work(mirror.origin, { refresh: true }), {
+      moved: 'patch sha256:moved-b: libssl3 3.0.11-1~deb12u2→3.0.15-1~deb12u1',
+      current: 'reuse sha256:current-b',
+    });
+  });
+
+  it('with --refresh, rebuilds an image at max_patch_layers only when it has updates', async () => {
+    const scene = new Scene()
+      .image('moved', null)
+      .builtAlready('moved', { packages: { libssl3: AT_A.libssl3 }, patchLayers: 3 })
+      .image('current', null)
+      .builtAlready('current', { packages: { tzdata: AT_A.tzdata }, patchLayers: 3 });
+    assert.deepEqual(await scene.work(mirror.origin, { refresh: true }), {
+      moved: 'build: the earlier image carries 3 patch layers (respin.max_patch_layers)',
+      current: 'reuse sha256:current-b',
+    });
+  });
+
+  it('rebuilds everything with --nocache', async () => {
+    const scene = new Scene().image('base', null, { packages: { libssl3: AT_A.libssl3 } }).builtAlready('base');
+    assert.deepEqual(await scene.work(mirror.origin, {}, { noCache: true }), {
+      base: 'build: no reuse asked (--nocache)',
+    });
+  });
+
+  it('rebuilds rpm images, saying patching with dnf is not supported', async () => {
+    const scene = new Scene().image('rocky', null, { packages: 'rpm' });
+    const expected = { rocky: 'build: rpm images are rebuilt: patching with dnf is not supported' };
+    assert.deepEqual(await scene.work(undefined), expected, 'a distro the plan cannot patch');
+    assert.deepEqual(await scene.work(mirror.origin), expected, 'an image holding an rpm database');
+  });
+
+  it("rebuilds, saying why in one line, when the new snapshots' indexes cannot be read", async () => {
+    const scene = new Scene().image('base', null, { packages: { libssl3: AT_A.libssl3 } });
+    const work = await scene.work(`${mirror.origin}/gone/`);
+    assert.deepEqual(Object.keys(work), ['base']);
+    assert.match(
+      work.base ?? '',
+      /^build: the snapshots' indexes cannot be read: http:\/\/127\.0\.0\.1:\d+\/gone\/dists\/bookworm\/: neither InRelease nor Release$/,
+    );
+  });
+});
