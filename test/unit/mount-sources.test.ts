@@ -12,6 +12,8 @@ function image(name: string, parent: string | null, registry = 'registry.test:50
     contextFiles: [],
     emptyDirs: [],
     inputDigest: `sha256:${name}`,
+    recipeDigest: `recipe-${name}`,
+    snapshotSet: '',
     labels: {},
     fromBaseImage: parent === null,
   };
