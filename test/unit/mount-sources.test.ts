@@ -12,8 +12,6 @@ function image(name: string, parent: string | null, registry = 'registry.test:50
     contextFiles: [],
     emptyDirs: [],
     inputDigest: `sha256:${name}`,
-    recipeDigest: `recipe-${name}`,
-    snapshotSet: '',
     labels: {},
     fromBaseImage: parent === null,
   };
