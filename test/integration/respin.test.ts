@@ -53,7 +53,8 @@ describe('the respin, end to end: patched images hold what a full rebuild holds'
   let dir: string;
   const engine = createEngine('buildah');
   const stamp = Date.now();
-  const made = new Set<string>();
+  const made: string[] = [];
+  const bases: string[] = [];
   const seconds: Record<string, number> = {};
   const summaries: Partial<Record<string, RunSummary>> = {};
 
@@ -72,7 +73,11 @@ describe('the respin, end to end: patched images hold what a full rebuild holds'
   after(async () => {
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when before() failed
     await pulp?.stop();
-    for (const reference of made) await engine.remove(reference);
+    // Newest first, bases last: an image another one is made from cannot be removed before it.
+    for (const reference of [...made.reverse(), ...bases.reverse()]) {
+      const removed = await engine.remove(reference);
+      if (!removed.ok) process.stderr.write(`respin: ${reference} not removed: ${removed.failure.message}\n`);
+    }
     process.stderr.write(`respin: wall times ${JSON.stringify(seconds)}\n`);
   });
 
@@ -95,8 +100,8 @@ describe('the respin, end to end: patched images hold what a full rebuild holds'
     const runDir = join(cwd, '.ci-builder/runs', tag);
     const summaryFile = join(runDir, 'summary.json');
     const summary = existsSync(summaryFile) ? (JSON.parse(readFileSync(summaryFile, 'utf8')) as RunSummary) : undefined;
-    for (const image of Object.values(summary?.images ?? {})) made.add(image.reference);
-    if (summary?.base_image?.outcome === 'bootstrapped') made.add(summary.base_image.reference);
+    for (const image of Object.values(summary?.images ?? {})) made.push(image.reference);
+    if (summary?.base_image?.outcome === 'bootstrapped') bases.push(summary.base_image.reference);
     const logs = IMAGES.map((image) => join(runDir, 'logs', `${image}.log`))
       .filter(existsSync)
       .map((file) => readFileSync(file, 'utf8').slice(-2000))
