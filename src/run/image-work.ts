@@ -234,10 +234,11 @@ export async function findBuilt(
   return context.engine.findByLabel(INPUT_DIGEST_LABEL, image.inputDigest);
 }
 
-/** The image of the same recipe an earlier run recorded, if the engine still holds it with that recipe. */
+/** The newest image of the same recipe earlier runs recorded that the engine still holds with that recipe. */
 async function recordedRecipe(context: WorkContext, image: PlannedImage): Promise<ImageInfo | undefined> {
-  const recorded = context.recordedImages?.byRecipe.get(image.recipeDigest);
-  if (recorded === undefined) return undefined;
-  const info = await context.engine.inspect(recorded);
-  return info.ok && info.value.labels[RECIPE_DIGEST_LABEL] === image.recipeDigest ? info.value : undefined;
+  for (const recorded of context.recordedImages?.byRecipe.get(image.recipeDigest) ?? []) {
+    const info = await context.engine.inspect(recorded);
+    if (info.ok && info.value.labels[RECIPE_DIGEST_LABEL] === image.recipeDigest) return info.value;
+  }
+  return undefined;
 }

@@ -14,24 +14,27 @@ export const RECORDED_RUNS = 50;
 export async function recordedImages(runsDir: string, limit = RECORDED_RUNS): Promise<RecordedImages> {
   const summaries = await newestSummaries(runsDir, limit);
   const byInput = new Map<string, string>();
-  const byRecipe = new Map<string, string>();
+  const byRecipe = new Map<string, string[]>();
   for (const file of summaries) {
     // A summary.json that is a FIFO, or huge, adds nothing: it would otherwise hold up every build.
     for (const { input, recipe, id } of imagesOf(await readInputText(file, SUMMARY_LIMITS).catch(() => ''))) {
       if (!byInput.has(input)) byInput.set(input, id);
-      if (recipe !== undefined && !byRecipe.has(recipe)) byRecipe.set(recipe, id);
+      if (recipe === undefined) continue;
+      const ids = byRecipe.get(recipe) ?? [];
+      if (!ids.includes(id)) byRecipe.set(recipe, [...ids, id]);
     }
   }
   return { byInput, byRecipe };
 }
 
 /**
- * Image ids by input digest (the image to reuse) and by recipe digest (the image a respin patches or reuses
- * when only the snapshots moved); the newest run's image wins in each.
+ * Image ids by input digest (the image to reuse; the newest run's wins) and by recipe digest (the images a
+ * respin may patch or reuse when only the snapshots moved, newest first: the newest may have left the engine
+ * while an older one of the same recipe is still there).
  */
 export interface RecordedImages {
   byInput: ReadonlyMap<string, string>;
-  byRecipe: ReadonlyMap<string, string>;
+  byRecipe: ReadonlyMap<string, readonly string[]>;
 }
 
 async function newestSummaries(runsDir: string, limit: number): Promise<string[]> {

@@ -271,7 +271,7 @@ describe('a build run against an engine that fails in every way it can', () => {
       // An image with another digest's label (the recorded id was reused for something else): not taken.
       ['sha256:memcached-digest', OLD_BASE.id],
     ]);
-    const recordedImages = { byInput, byRecipe: new Map<string, string>() };
+    const recordedImages = { byInput, byRecipe: new Map<string, string[]>() };
     const result = await run(planOf(TREE()), engine, { recordedImages });
     assert.equal(result.exitCode, 0);
     assert.deepEqual(names(result.summary.reused), ['base', 'cron']);

@@ -82,8 +82,8 @@ describe('the images earlier runs recorded', () => {
     });
     const recorded = await recordedImages(runs);
     assert.deepEqual([...recorded.byRecipe].sort(), [
-      ['sha256:base-recipe', 'sha256:base-patched'],
-      ['sha256:cron-recipe', 'sha256:cron-built'],
+      ['sha256:base-recipe', ['sha256:base-patched', 'sha256:base-built']],
+      ['sha256:cron-recipe', ['sha256:cron-built']],
     ]);
     assert.equal(recorded.byInput.get('sha256:base-2'), 'sha256:base-patched');
   });

@@ -49,7 +49,7 @@ interface Earlier {
 /** A plan of these images (parents first), each with an earlier image of the same recipe unless told otherwise. */
 class Scene {
   readonly engine = new FakeEngine();
-  readonly byRecipe = new Map<string, string>();
+  readonly byRecipe = new Map<string, string[]>();
   readonly byInput = new Map<string, string>();
   readonly cacheDir = temporaryDir('ci-builder-respin-cache-');
   readonly images: PlannedImage[] = [];
@@ -82,7 +82,7 @@ class Scene {
       },
     };
     this.engine.images.set(`localhost/ns/${name}:a`, info);
-    this.byRecipe.set(planned.recipeDigest, id);
+    this.byRecipe.set(planned.recipeDigest, [id]);
     this.readable(id, earlier);
     return this;
   }
@@ -209,6 +209,14 @@ describe("each image's work, decided before the run", () => {
     assert.deepEqual(await scene.work(mirror.origin), {
       base: 'patch sha256:base00000000: libssl3 3.0.11-1~deb12u2→3.0.15-1~deb12u1, openssl 3.0.11-1~deb12u2→3.0.15-1~deb12u1',
       quiet: 'respin-reuse sha256:quiet0000000 (was debian=1)',
+    });
+  });
+
+  it('patches the newest image of the recipe the engine still holds, when a newer run recorded one since removed', async () => {
+    const scene = new Scene().image('base', null, { packages: { libssl3: AT_A.libssl3 } });
+    scene.byRecipe.set('recipe-base', ['sha256:removed-since', 'sha256:base00000000']);
+    assert.deepEqual(await scene.work(mirror.origin), {
+      base: 'patch sha256:base00000000: libssl3 3.0.11-1~deb12u2→3.0.15-1~deb12u1',
     });
   });
 
