@@ -21,10 +21,15 @@ export async function withIdleLimit<T>(
   const idle = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   let limit = options.idleMs;
+  let ended = false;
   const touch = (limitMs = options.idleMs) => {
+    // The body's reader may still be pulled once the answer came (a registry that answers early): a
+    // watchdog set then would outlive the try and hold the process up to answerMs after its work ended.
+    if (ended) return;
     clearTimeout(timer);
     limit = limitMs;
-    timer = setTimeout(() => idle.abort(), limitMs);
+    // The request in flight keeps the process alive while it matters; the watchdog alone never does.
+    timer = setTimeout(() => idle.abort(), limitMs).unref();
   };
   touch();
   try {
@@ -35,6 +40,7 @@ export async function withIdleLimit<T>(
     }
     throw error;
   } finally {
+    ended = true;
     clearTimeout(timer);
   }
 }
