@@ -111,14 +111,20 @@ describe("blob upload against Debian's docker-registry through a faulty network"
     const { proxy, client } = await through({ cutBlobRequests: [2], passBeforeCut: 'half' });
     const blob = blobOf(600 * KiB);
     const before = lines.length;
-    assert.deepEqual(await pushBlob(client, 'dev/restarted', blob, options()), {
-      how: 'uploaded',
-      retries: 1,
-      resumed: 0,
-    });
+    const pushed = await pushBlob(client, 'dev/restarted', blob, options());
     assert.equal(proxy.counts.connectionsCut, 1);
     const said = lines.slice(before);
-    assert.ok(said.some((line) => line.includes('kept nothing of the upload, starting it again')));
+    if (pushed.how === 'uploaded' && pushed.resumed > 0) {
+      // On a loaded host docker-registry has now and then stored part of the body before the cut: the client
+      // then goes on from what the registry says it holds, which is as good.
+      assert.ok(
+        said.some((line) => / holds \d+ of \d+ bytes/.test(line)),
+        said.join('\n'),
+      );
+    } else {
+      assert.deepEqual(pushed, { how: 'uploaded', retries: 1, resumed: 0 });
+      assert.ok(said.some((line) => line.includes('kept nothing of the upload, starting it again')));
+    }
     assert.ok(!said.some((line) => line.includes('_state=')), 'upload locations without their state token');
     assert.ok(await client.hasBlob('dev/restarted', blob.digest));
   });
