@@ -16,30 +16,13 @@ import { configSchema } from '../../src/config/schema.js';
 import { makePlan } from '../../src/plan/make-plan.js';
 import type { Plan } from '../../src/plan/plan.js';
 import { writeBuildContext } from '../../src/render/context.js';
-import type { TemplateVariables } from '../../src/render/variables.js';
 import { UsageError } from '../../src/util/errors.js';
 import { temporaryDir, writeTree } from '../helpers/files.js';
-import { treeRenderer } from '../helpers/renderer.js';
+import { debianTemplateVariables, treeRenderer } from '../helpers/renderer.js';
 
 const SECRET = 'SECRET-MARKER-7f3a9c';
 const root = 'FROM {{ base_image }}:{{ base_distro_tag }}\n';
 const child = 'FROM {{ namespace }}/base:{{ tag }}\n';
-
-const variables = (name: string): TemplateVariables => ({
-  base_distro: 'debian',
-  base_distro_tag: 'bookworm',
-  base_image: 'debian',
-  base_package_type: 'deb',
-  distro_package_manager: 'apt',
-  base_arch: 'x86_64',
-  debian_arch: 'amd64',
-  namespace: 'localhost/ns',
-  image_prefix: '',
-  tag: 't',
-  image_name: name,
-  maintainer: 'team',
-  release: 'zed',
-});
 
 /** A parent folder holding `tree/` (an image tree) and `outside/secret.txt` beside it. */
 function workspace(files: Record<string, string>): { tree: string; outside: string } {
@@ -53,7 +36,7 @@ function renderA(tree: string, options: { override?: string } = {}): string {
   const catalog = discoverCatalog([tree]);
   const image = catalog.images.get('a');
   assert.ok(image);
-  return treeRenderer(catalog, options).render(image, variables('a'));
+  return treeRenderer(catalog, options).render(image, debianTemplateVariables('a'));
 }
 
 /** Renders image `a`, expecting the refusal; returns its message after checking the secret is not in it. */
