@@ -47,7 +47,6 @@ interface Candidate {
   earlier: ImageInfo;
   packages: ImagePackages;
   refresh: boolean;
-  maxPatchLayers: number;
 }
 
 type Decided = { decided: RunImageWork } | { candidate: Candidate };
@@ -78,7 +77,9 @@ export async function planImageWork(
     for (const candidate of candidates) {
       work.set(
         candidate.image.name,
-        indexes.ok ? respinWork(candidate, indexes.value) : build({ kind: 'unreadable', message: indexes.failure }),
+        indexes.ok
+          ? respinWork(candidate, indexes.value, context.settings.respin.maxPatchLayers)
+          : build({ kind: 'unreadable', message: indexes.failure }),
       );
     }
   }
@@ -137,25 +138,14 @@ async function respinLook(
 ): Promise<Decided> {
   const packages = await readImagePackages(context.engine, earlier.id, context.respinCacheDir);
   if (!packages.ok) return { decided: build({ kind: 'unreadable', message: packages.failure }) };
-  const unmoved = refresh
-    ? ({ kind: 'reuse', imageId: earlier.id } as const)
-    : ({ kind: 'respin-reuse', imageId: earlier.id, snapshotSet: snapshotSetOf(earlier) } as const);
   switch (packages.value.packageType) {
     case 'rpm':
       return { decided: build({ kind: 'rpm' }) };
     case 'none':
       // Nothing installed by a package manager: nothing can have moved.
-      return { decided: unmoved };
+      return { decided: unmovedWork(earlier, refresh) };
     case 'deb':
-      return {
-        candidate: {
-          image,
-          earlier,
-          packages: packages.value,
-          refresh,
-          maxPatchLayers: context.settings.respin.maxPatchLayers,
-        },
-      };
+      return { candidate: { image, earlier, packages: packages.value, refresh } };
     default: {
       const never: never = packages.value.packageType;
       return never;
@@ -165,12 +155,22 @@ async function respinLook(
 
 async function isPatch(engine: Engine, imageId: string): Promise<boolean> {
   const info = await engine.inspect(imageId);
-  return info.ok && Number(info.value.labels[PATCH_LAYERS_LABEL] ?? '0') > 0;
+  return info.ok && patchLayersOf(info.value) > 0;
 }
 
+const patchLayersOf = (info: ImageInfo) => Number(info.labels[PATCH_LAYERS_LABEL] ?? '0');
 const snapshotSetOf = (info: ImageInfo) => info.labels[SNAPSHOT_SET_LABEL] ?? '';
 
-function respinWork(candidate: Candidate, indexes: SnapshotIndexes): RunImageWork {
+/**
+ * An earlier image none of whose packages moved: reused as it is. Asked by --refresh, it is the image of this
+ * very input digest; otherwise one of the same recipe at other snapshots, which the summary says apart.
+ */
+function unmovedWork(earlier: ImageInfo, refresh: boolean): RunImageWork {
+  if (refresh) return { kind: 'reuse', imageId: earlier.id };
+  return { kind: 'respin-reuse', imageId: earlier.id, snapshotSet: snapshotSetOf(earlier) };
+}
+
+function respinWork(candidate: Candidate, indexes: SnapshotIndexes, maxPatchLayers: number): RunImageWork {
   const { earlier, packages } = candidate;
   const moved: MovedPackage[] = movedPackages({
     nativeArchitecture: packages.nativeArchitecture,
@@ -178,19 +178,14 @@ function respinWork(candidate: Candidate, indexes: SnapshotIndexes): RunImageWor
     available: indexes.versions,
     pins: packages.pins,
   });
-  const snapshotSet = snapshotSetOf(earlier);
-  if (moved.length === 0) {
-    return candidate.refresh
-      ? { kind: 'reuse', imageId: earlier.id }
-      : { kind: 'respin-reuse', imageId: earlier.id, snapshotSet };
-  }
+  if (moved.length === 0) return unmovedWork(earlier, candidate.refresh);
   // Only an image that needs one more patch is rebuilt for carrying too many: one with no update stays reused.
-  const patchLayers = Number(earlier.labels[PATCH_LAYERS_LABEL] ?? '0');
-  if (patchLayers >= candidate.maxPatchLayers) return build({ kind: 'patch-layers', count: patchLayers });
+  const patchLayers = patchLayersOf(earlier);
+  if (patchLayers >= maxPatchLayers) return build({ kind: 'patch-layers', count: patchLayers });
   return {
     kind: 'patch',
     imageId: earlier.id,
-    snapshotSet,
+    snapshotSet: snapshotSetOf(earlier),
     packages: moved,
     patchLayers,
     user: earlier.user,
