@@ -11,14 +11,12 @@ import { selectImages, type Selection } from '../catalog/select.js';
 import { chosenRegexes } from '../catalog/sets.js';
 import { chosenDistros } from '../config/distros.js';
 import { createEngine } from '../engine/index.js';
-import { makePlan } from '../plan/make-plan.js';
 import { imageReference, isValidTag, runTag } from '../plan/naming.js';
 import { writePlanContexts, type UnwrittenImage } from '../plan/write-contexts.js';
 import { smokeTestImage, type SmokeResult } from '../smoke/smoke-test.js';
-import { cacheDir } from '../util/cache-dir.js';
 import { UsageError } from '../util/errors.js';
 import { checkOutputDir } from '../util/output-path.js';
-import type { Workspace } from './workspace.js';
+import { renderOnlyPlan, type Workspace } from './workspace.js';
 
 /** Which images a command looks at: regexes and sets (parents come along), for which distros. */
 export interface ImageChoice {
@@ -69,18 +67,8 @@ export async function renderImages(request: RenderRequest): Promise<RenderedDist
       request.tag ??
       loaded.kolla?.rules.defaultTag(distro) ??
       runTag(loaded.config.release, distro, loaded.config.distros[distro]?.version ?? '', now);
-    const plan = await makePlan({
-      config: loaded.config,
-      catalog,
-      distro,
-      tag,
-      engine: loaded.config.engine,
-      selection: { regexes, skipParents: request.skipParents ?? false },
-      renderInputs: loaded.renderInputs,
-      cacheDir: cacheDir(),
-      // As kolla-build's --template-only: a render fetches no source.
-      fetchSources: false,
-    });
+    const selection = { regexes, skipParents: request.skipParents ?? false };
+    const plan = await renderOnlyPlan(loaded, catalog, distro, tag, selection);
     const outDir = distros.length > 1 ? join(resolve(request.out), distro) : resolve(request.out);
     const unwritten = await writePlanContexts(plan, outDir, (image) => image.name);
     rendered.push({ distro, outDir, written: plan.images.length - unwritten.length, unwritten });

@@ -11,7 +11,6 @@ import { loadConfig, type LoadOptions, type LoadedConfig } from '../config/load.
 import { kollaCommandLineValues, unhonourableKollaFlags, type KollaBuildFlags } from '../kolla/cli-flags.js';
 import type { KollaBuildSwitches } from '../kolla/cli-flags.js';
 import { dependencyDot } from '../kolla/dependency-dot.js';
-import { makePlan } from '../plan/make-plan.js';
 import { writePlanContexts, type UnwrittenImage } from '../plan/write-contexts.js';
 import { readTreeFiles, writeContextFiles } from '../render/context.js';
 import type { Reporter } from '../report/events.js';
@@ -19,9 +18,9 @@ import { kollaSummaryOf, pythonJson, type KollaSummary } from '../report/kolla-s
 import { runBuilds } from '../run/build-runs.js';
 import { runConfigOverrides, runSettings, type RunFlags } from '../run/settings.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import { cacheDir } from '../util/cache-dir.js';
 import { UsageError } from '../util/errors.js';
 import { checkOutputDir, checkOutputFile } from '../util/output-path.js';
+import { renderOnlyPlan } from './workspace.js';
 
 /** kolla-build's on/off options, after the last of `--x` and `--nox` won. */
 export interface KollaSwitches {
@@ -230,17 +229,7 @@ async function renderWorkDir(
   tag: string,
   dockerDir: string,
 ): Promise<UnwrittenImage[]> {
-  const plan = await makePlan({
-    config: loaded.config,
-    catalog,
-    distro,
-    tag,
-    engine: loaded.config.engine,
-    selection: { regexes: null, skipParents: false },
-    renderInputs: loaded.renderInputs,
-    cacheDir: cacheDir(),
-    fetchSources: false,
-  });
+  const plan = await renderOnlyPlan(loaded, catalog, distro, tag, { regexes: null, skipParents: false });
   // kolla-build copies every tree whole into its work dir before rendering: files of no image stay too.
   for (const tree of catalog.trees) await writeContextFiles(dockerDir, await readTreeFiles(tree));
   return writePlanContexts(plan, dockerDir, (image) => {

@@ -3,7 +3,10 @@ import { discoverCatalog } from '../catalog/discover.js';
 import type { Catalog } from '../catalog/types.js';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import type { Overrides } from '../config/overrides.js';
+import { makePlan } from '../plan/make-plan.js';
+import type { Plan, PlanRequest } from '../plan/plan.js';
 import { runConfigOverrides, type RunFlags } from '../run/settings.js';
+import { cacheDir } from '../util/cache-dir.js';
 
 /** The configuration and the image trees, as every command that chooses images sees them. */
 export interface Workspace {
@@ -77,4 +80,17 @@ export function openRunWorkspace(
 /** The sets named by --set and --profile (kolla-build's word for them). */
 export function chosenSets(options: { set?: string[]; profile?: string[] }): string[] {
   return [...(options.set ?? []), ...(options.profile ?? [])];
+}
+
+/** A plan to render, not to build: as kolla-build's --template-only, it fetches no source. */
+export function renderOnlyPlan(
+  loaded: LoadedConfig,
+  catalog: Catalog,
+  distro: string,
+  tag: string,
+  selection: PlanRequest['selection'],
+): Promise<Plan> {
+  const { config, renderInputs } = loaded;
+  const request = { config, catalog, distro, tag, engine: config.engine, selection, renderInputs };
+  return makePlan({ ...request, cacheDir: cacheDir(), fetchSources: false });
 }
