@@ -15,7 +15,7 @@ import {
   type SetOutcome,
 } from '../../app/pipeline.js';
 import { chooseProgressReporter } from '../../report/choose.js';
-import { describeFlakyCount } from '../../report/summary.js';
+import { describeMadeCounts } from '../../report/run-line.js';
 import { RUNS_DIR } from '../../util/runs-dir.js';
 import {
   collectRepeated,
@@ -139,11 +139,7 @@ function describeSet(outcome: SetOutcome): string {
     (verdict) => `${summary.scanned.filter((scan) => scan.verdict === verdict).length} ${verdict}`,
   );
   const parts = [
-    `${summary.built.length} built`,
-    `${summary.reused.length} reused`,
-    ...(summary.patched.length > 0 ? [`${summary.patched.length} patched`] : []),
-    `${summary.failed.length} failed`,
-    ...describeFlakyCount(summary),
+    ...describeMadeCounts(summary),
     ...verdicts,
     `${summary.pushed.length} pushed`,
     `${summary.held.length} held`,
