@@ -353,13 +353,13 @@ export class RegistryClient {
     options: SendOptions = {},
   ): Promise<Response> {
     const url = `${this.base}${path}`;
+    // The request's own signal (an upload's watchdog) and the client's interrupt both end it.
+    const signals = [init.signal, this.signal].filter((signal) => signal instanceof AbortSignal);
+    const signal = signals.length > 0 ? { signal: AbortSignal.any(signals) } : {};
     const send = async () => {
       const headers = { ...(init.headers as Record<string, string>), ...(await this.auth.headersFor(scopes)) };
       // A stream body needs half duplex; a body made per send is fresh for the send after a 401.
       const body = options.body ? { body: options.body(), duplex: 'half' as const } : {};
-      const signals = [init.signal, this.signal].filter((signal) => signal instanceof AbortSignal);
-      const signal =
-        signals.length > 1 ? { signal: AbortSignal.any(signals) } : signals[0] ? { signal: signals[0] } : {};
       const sent = { ...init, ...body, headers, redirect: 'follow' as const, ...signal };
       // A streamed body is watched by its sender's idle limit (upload-watchdog.ts), not by one answer deadline.
       const answerMs = options.body ? STREAMED_BODY_ANSWER_MS : this.timeouts.answerMs;
