@@ -77,6 +77,18 @@ export function describeRebuild(why: RebuildReason): string {
 }
 
 /** What an image's work is, in the words of the live view, the log and the report: reused, patched (n packages), rebuilt (why). */
+/** An image made in the run, as its event says it: built or reused, or patched with so many packages. */
+type MadeEvent = { reason: 'built' | 'reused' } | { reason: 'patched'; packages: number };
+
+/**
+ * How an image was made, in words: as the run decided before building, else (a run over several builders
+ * decides image by image, with no plan) as its event says.
+ */
+export function describeMade(work: ImageWork | undefined, event: MadeEvent): string {
+  if (work !== undefined) return describeWork(work);
+  return event.reason === 'patched' ? `patched (${event.packages} packages)` : event.reason;
+}
+
 export function describeWork(work: ImageWork): string {
   switch (work.kind) {
     case 'reuse':

@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import { describeWork, type ImageWork, type Reporter, type RunEvent } from './events.js';
+import { describeMade, type ImageWork, type Reporter, type RunEvent } from './events.js';
 import { describeCounts, describeFlaky } from './plain.js';
 
 interface Running {
@@ -148,8 +148,7 @@ export class LiveReporter implements Reporter {
         this.done++;
         if (flaky !== '') this.flaky++;
         const where = this.spread && event.builder ? ` on ${event.builder}` : '';
-        const work = this.work.get(event.name);
-        const what = work === undefined ? event.reason : describeWork(work);
+        const what = describeMade(this.work.get(event.name), event);
         return `${stamp} ✓ ${event.name} ${what}${where} (${event.seconds.toFixed(1)}s)${flaky}`;
       }
       case 'retrying':
@@ -157,8 +156,7 @@ export class LiveReporter implements Reporter {
       case 'patched': {
         this.running.delete(event.name);
         this.done++;
-        const work = this.work.get(event.name);
-        const what = work === undefined ? `patched (${event.packages} packages)` : describeWork(work);
+        const what = describeMade(this.work.get(event.name), event);
         return `${stamp} ✓ ${event.name} ${what} (${event.seconds.toFixed(1)}s)`;
       }
       case 'planned':

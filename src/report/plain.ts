@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import { describeWork, type ImageWork, type Reporter, type RunEvent } from './events.js';
+import { describeMade, type ImageWork, type Reporter, type RunEvent } from './events.js';
 
 export type Verbosity = 'quiet' | 'normal' | 'verbose';
 
@@ -103,15 +103,13 @@ export class PlainReporter implements Reporter {
       case 'reused': {
         const where = event.builder === undefined ? '' : ` on ${event.builder}`;
         const flaky = describeFlaky(this.attempts.get(event.name));
-        const work = this.work.get(event.name);
-        const what = work === undefined ? event.reason : describeWork(work);
+        const what = describeMade(this.work.get(event.name), event);
         const line = `${event.name}: ${what}${where} (${event.seconds.toFixed(1)}s)${flaky}`;
         // A flaky image is said even when quiet: it passed, but its build may fail the next run.
         return quiet && flaky === '' ? undefined : line;
       }
       case 'patched': {
-        const work = this.work.get(event.name);
-        const what = work === undefined ? `patched (${event.packages} packages)` : describeWork(work);
+        const what = describeMade(this.work.get(event.name), event);
         return quiet ? undefined : `${event.name}: ${what} (${event.seconds.toFixed(1)}s)`;
       }
       case 'planned':

@@ -1,5 +1,5 @@
 import { SEVERITIES, type Severity } from '../scan/types.js';
-import { describeWork, type ImageWork, type RunEvent } from './events.js';
+import { describeMade, type ImageWork, type RunEvent } from './events.js';
 
 interface ImageRow {
   status: string;
@@ -70,7 +70,7 @@ export class StepSummary {
       case 'reused':
       case 'patched': {
         const row = this.row(event.name);
-        row.status = row.work === undefined ? event.reason : describeWork(row.work);
+        row.status = describeMade(row.work, event);
         row.seconds += event.seconds;
         return;
       }
