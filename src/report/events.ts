@@ -89,7 +89,7 @@ export function describeMade(work: ImageWork | undefined, event: MadeEvent): str
   return event.reason === 'patched' ? `patched (${event.packages} packages)` : event.reason;
 }
 
-export function describeWork(work: ImageWork): string {
+function describeWork(work: ImageWork): string {
   switch (work.kind) {
     case 'reuse':
       return 'reused (nothing changed)';
