@@ -26,6 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ENGINE_NAMES } from '../src/config/schema.js';
 import { createEngine } from '../src/engine/index.js';
+import type { RunSummary } from '../src/report/summary.js';
 import { startFakePulp } from '../test/helpers/fake-pulp.js';
 import { folderBytes } from '../test/helpers/files.js';
 import { installedPackages } from '../test/helpers/installed-packages.js';
@@ -40,14 +41,7 @@ import {
   type Comparison,
   type PackageSets,
 } from './respin/package-sets.js';
-import {
-  countsOf,
-  patchVerdict,
-  SCENARIOS,
-  type RespinSummary,
-  type Scenario,
-  type ScenarioResult,
-} from './respin/scenarios.js';
+import { countsOf, patchVerdict, SCENARIOS, type Scenario, type ScenarioResult } from './respin/scenarios.js';
 import { pinSnapshot, respinWorkspace, runCli, saveCache, type RespinWorkspace } from './respin/workspace.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -168,7 +162,7 @@ async function runScenario(
   const pushedMB = (folderBytes(registry.storageDir) - storedBefore) / 1e6;
   const summary = JSON.parse(
     readFileSync(join(workspace.dir, '.ci-builder/runs', tag, 'summary.json'), 'utf8'),
-  ) as RespinSummary;
+  ) as RunSummary;
   const present = Object.entries(summary.images).filter(
     ([, record]) => record.status !== 'failed' && record.status !== 'skipped',
   );

@@ -20,9 +20,6 @@ export const SCENARIOS: readonly Scenario[] = [
   { id: 'c-patch', title: 'A→C patch', snapshot: 'C', mode: 'patch' },
 ];
 
-/** A run's summary: `patched` lists the images patched, and each image's `respin` says how it was made. */
-export type RespinSummary = RunSummary;
-
 export interface ScenarioResult {
   id: string;
   title: string;
@@ -47,7 +44,7 @@ export interface ScenarioResult {
 }
 
 export function countsOf(
-  summary: RespinSummary,
+  summary: RunSummary,
 ): Pick<ScenarioResult, 'images' | 'built' | 'reused' | 'patched' | 'failed'> {
   return {
     images: Object.keys(summary.images).length,
