@@ -1,17 +1,12 @@
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { EngineFailure } from '../engine/types.js';
 import type { PlannedImage } from '../plan/plan.js';
-import { writeBuildContext } from '../render/context.js';
-import { writeFileAtomic } from '../util/atomic-write.js';
 import { fail, ok, type Result } from '../util/result.js';
-import { logTo } from './image-log.js';
+import { buildInEngine } from './engine-build.js';
 import type { ImageStepContext } from './image-step-context.js';
 import { findBuilt, type RunImageWork } from './image-work.js';
 import { patchImage } from './patch-step.js';
 import { takeParentFromShard } from './parent-from-shard.js';
 import { stepFailure, type StepFailure, type StepResult } from './run-outcomes.js';
-import { addVersionLabel } from './version-label.js';
 
 /** `ready`: the image is at its reference and goes on to be pushed; `left-alone`: nothing to push. */
 export type ImageReady = Result<'ready' | 'left-alone', StepFailure>;
@@ -103,28 +98,21 @@ async function buildFromScratch(
   signal: AbortSignal,
   withoutLayerCache = false,
 ): Promise<Result<void, EngineFailure>> {
-  const { engine, events, settings } = context;
+  const { events, settings } = context;
   const on = context.builderName === undefined ? {} : { builder: context.builderName };
   const started = Date.now();
   const seconds = () => (Date.now() - started) / 1000;
   // Only a real build is "started": reused images go straight from queued to reused.
   events.emit({ type: 'image', reason: 'started', name: image.name, attempt, ...on });
-  const contextDir = join(context.contextRoot, image.name);
-  await rm(contextDir, { recursive: true, force: true });
-  await writeBuildContext(contextDir, image.dockerfile, image.contextFiles, image.emptyDirs);
-  await writeFileAtomic(join(context.runDir, 'dockerfiles', image.name, 'Dockerfile'), image.dockerfile);
-  const built = await engine.build({
-    contextDir,
-    reference: image.reference,
-    labels: image.labels,
+  const { name, reference, dockerfile, contextFiles, emptyDirs, labels } = image;
+  const noCache = settings.noCache || withoutLayerCache;
+  const built = await buildInEngine(
+    context,
+    { name, reference, dockerfile, contextFiles, emptyDirs, labels, noCache },
     signal,
-    onLine: logTo(events, image.name),
-    ...(settings.noCache || withoutLayerCache ? { noCache: true } : {}),
-  });
+  );
   if (!built.ok) return built;
-  const labelled = await addVersionLabel(engine, image.reference, built.value, signal, logTo(events, image.name));
-  if (!labelled.ok) return labelled;
-  const imageId = labelled.value.id;
+  const imageId = built.value;
   events.emit({ type: 'image', reason: 'built', name: image.name, imageId, seconds: seconds(), ...on });
   return ok(undefined);
 }

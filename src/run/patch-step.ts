@@ -1,8 +1,5 @@
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { EngineFailure } from '../engine/types.js';
 import type { PlannedImage } from '../plan/plan.js';
-import { writeBuildContext } from '../render/context.js';
 import {
   describePatched,
   PATCH_LAYERS_LABEL,
@@ -10,12 +7,10 @@ import {
   PATCHED_PACKAGES_LABEL,
   patchDockerfile,
 } from '../respin/patch-layer.js';
-import { writeFileAtomic } from '../util/atomic-write.js';
-import { fail, ok, type Result } from '../util/result.js';
-import { logTo } from './image-log.js';
+import { ok, type Result } from '../util/result.js';
+import { buildInEngine } from './engine-build.js';
 import type { ImageStepContext } from './image-step-context.js';
 import type { PatchWork } from './image-work.js';
-import { addVersionLabel } from './version-label.js';
 
 /**
  * A respin's patch: one layer on the image's earlier self upgrading exactly the packages that moved, built by
@@ -29,7 +24,7 @@ export async function patchImage(
   attempt: number,
   signal: AbortSignal,
 ): Promise<Result<void, EngineFailure>> {
-  const { engine, events, patching } = context;
+  const { events, patching } = context;
   if (patching === undefined) throw new Error(`internal: ${image.name} is to be patched on a run that cannot patch`);
   const started = Date.now();
   events.emit({ type: 'image', reason: 'started', name: image.name, attempt });
@@ -41,28 +36,19 @@ export async function patchImage(
     packages: work.packages,
     nativeArchitecture: work.nativeArchitecture,
   });
-  const contextDir = join(context.contextRoot, image.name);
-  await rm(contextDir, { recursive: true, force: true });
-  await writeBuildContext(contextDir, dockerfile, [], []);
-  await writeFileAtomic(join(context.runDir, 'dockerfiles', image.name, 'Dockerfile'), dockerfile);
-  const built = await engine.build({
-    contextDir,
-    reference: image.reference,
-    labels: {
-      ...image.labels,
-      [PATCHED_FROM_LABEL]: work.imageId,
-      [PATCHED_PACKAGES_LABEL]: describePatched(work.packages),
-      [PATCH_LAYERS_LABEL]: String(work.patchLayers + 1),
-    },
-    signal,
-    onLine: logTo(events, image.name),
-  });
-  if (!built.ok) return fail(built.failure);
-  // The service's version is read again: the patch may have upgraded its very package.
-  const labelled = await addVersionLabel(engine, image.reference, built.value, signal, logTo(events, image.name));
-  if (!labelled.ok) return labelled;
+  const labels = {
+    ...image.labels,
+    [PATCHED_FROM_LABEL]: work.imageId,
+    [PATCHED_PACKAGES_LABEL]: describePatched(work.packages),
+    [PATCH_LAYERS_LABEL]: String(work.patchLayers + 1),
+  };
+  // The version label is read again by buildInEngine: the patch may have upgraded the service's very package.
+  const { name, reference } = image;
+  const patch = { name, reference, dockerfile, contextFiles: [], emptyDirs: [], labels, noCache: false };
+  const built = await buildInEngine(context, patch, signal);
+  if (!built.ok) return built;
+  const imageId = built.value;
   const seconds = (Date.now() - started) / 1000;
-  const imageId = labelled.value.id;
   events.emit({ type: 'image', reason: 'patched', name: image.name, imageId, seconds, packages: work.packages.length });
   return ok(undefined);
 }

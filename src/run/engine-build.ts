@@ -1,0 +1,47 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { EngineFailure } from '../engine/types.js';
+import { writeBuildContext, type ContextFile } from '../render/context.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import { ok, type Result } from '../util/result.js';
+import { logTo } from './image-log.js';
+import type { ImageStepContext } from './image-step-context.js';
+import { addVersionLabel } from './version-label.js';
+
+/** What the engine builds for one image: a full build's Dockerfile and context, or a patch layer's. */
+export interface EngineBuild {
+  name: string;
+  reference: string;
+  dockerfile: string;
+  contextFiles: readonly ContextFile[];
+  emptyDirs: readonly string[];
+  labels: Record<string, string>;
+  noCache: boolean;
+}
+
+/**
+ * Writes the build context (and the Dockerfile into the run folder), has the engine build it and labels the
+ * service's version; the image id, or the engine's failure. Its lines go to the image's log.
+ */
+export async function buildInEngine(
+  context: ImageStepContext,
+  build: EngineBuild,
+  signal: AbortSignal,
+): Promise<Result<string, EngineFailure>> {
+  const { engine, events } = context;
+  const contextDir = join(context.contextRoot, build.name);
+  await rm(contextDir, { recursive: true, force: true });
+  await writeBuildContext(contextDir, build.dockerfile, build.contextFiles, build.emptyDirs);
+  await writeFileAtomic(join(context.runDir, 'dockerfiles', build.name, 'Dockerfile'), build.dockerfile);
+  const built = await engine.build({
+    contextDir,
+    reference: build.reference,
+    labels: build.labels,
+    signal,
+    onLine: logTo(events, build.name),
+    ...(build.noCache ? { noCache: true } : {}),
+  });
+  if (!built.ok) return built;
+  const labelled = await addVersionLabel(engine, build.reference, built.value, signal, logTo(events, build.name));
+  return labelled.ok ? ok(labelled.value.id) : labelled;
+}
