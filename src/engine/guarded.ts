@@ -2,6 +2,12 @@ import { fail } from '../util/result.js';
 import type { Engine, EngineResult } from './types.js';
 
 /**
+ * Every method of an engine, the optional ones too (present or undefined): a guard that forgot one would
+ * hide it from every caller, who would then take the slow way round (an image exported instead of mounted).
+ */
+type EveryMethod = { [K in keyof Required<Engine>]: Engine[K] };
+
+/**
  * The engine with every thrown error or rejection turned into a failure of kind `engine`: an
  * adapter's bug then fails the one operation (retried, reported, counted) instead of the run.
  */
@@ -14,7 +20,8 @@ export function guardEngine(engine: Engine): Engine {
       return fail({ kind: 'engine', message: `${engine.name} ${operation}: ${message}` });
     }
   };
-  return {
+  const mountImage = engine.mountImage?.bind(engine);
+  const guarded: EveryMethod = {
     name: engine.name,
     build: (request) => guard('build', () => engine.build(request)),
     push: (request) => guard('push', () => engine.push(request)),
@@ -27,7 +34,9 @@ export function guardEngine(engine: Engine): Engine {
     run: (request) => guard('run', () => engine.run(request)),
     storagePath: () => guard('info', () => engine.storagePath()),
     exportOci: (reference, dir, options) => guard('export', () => engine.exportOci(reference, dir, options)),
+    mountImage: mountImage && ((reference) => guard('mount', () => mountImage(reference))),
     listContainers: () => guard('container list', () => engine.listContainers()),
     removeContainers: (ids) => guard('container removal', () => engine.removeContainers(ids)),
   };
+  return guarded;
 }
