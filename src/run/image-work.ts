@@ -107,26 +107,38 @@ function rebuildUnderRebuiltParents(
 
 const build = (why: RebuildReason): RunImageWork => ({ kind: 'build', why });
 
-/** Everything that can be decided image by image: reuse, a full build and why, or a respin candidate. */
+/**
+ * Everything that can be decided image by image: reuse, a full build and why, or a respin candidate. An image
+ * whose recipe a run recorded is decided from that image without the engine's search by label: that search reads
+ * every image the engine holds (0.6 s per image of the run with 600 held), more than the rest of a respin's
+ * decision. The engine is searched only when the runs recorded neither this input digest nor this recipe.
+ */
 async function firstLook(context: WorkContext, plan: Plan, image: PlannedImage): Promise<Decided> {
-  const { engine, settings } = context;
+  const { settings } = context;
   if (settings.noCache) return { decided: build({ kind: 'no-cache' }) };
-  // An engine that cannot be asked here fails the image's own build, where its failure is reported.
-  const existing = await findBuilt(context, image);
-  if (existing.ok && existing.value !== undefined) {
-    const reuse = { decided: { kind: 'reuse', imageId: existing.value } } as const;
-    // A patch claims the input digest of the full build it stands for; one asked for the full build gets it.
-    if (settings.respin.mode === 'full')
-      return (await isPatch(engine, existing.value)) ? { decided: build({ kind: 'full' }) } : reuse;
-    if (!settings.respin.refresh || plan.patching === undefined) return reuse;
-    const current = await engine.inspect(existing.value);
-    return current.ok ? respinLook(context, image, current.value, true) : reuse;
-  }
+  const recorded = await recordedBuilt(context, image);
+  if (recorded !== undefined) return lookAtBuilt(context, plan, image, recorded);
   const earlier = await recordedRecipe(context, image);
-  if (earlier === undefined) return { decided: build({ kind: 'new-recipe' }) };
-  if (settings.respin.mode === 'full') return { decided: build({ kind: 'full' }) };
-  if (plan.patching === undefined) return { decided: build({ kind: 'rpm' }) };
-  return respinLook(context, image, earlier, false);
+  if (earlier !== undefined && settings.respin.mode !== 'full')
+    return plan.patching === undefined
+      ? { decided: build({ kind: 'rpm' }) }
+      : respinLook(context, image, earlier, false);
+  // An engine that cannot be asked here fails the image's own build, where its failure is reported.
+  const searched = await context.engine.findByLabel(INPUT_DIGEST_LABEL, image.inputDigest);
+  if (searched.ok && searched.value !== undefined) return lookAtBuilt(context, plan, image, searched.value);
+  return { decided: build({ kind: earlier === undefined ? 'new-recipe' : 'full' }) };
+}
+
+/** The engine holds an image of this very input digest: reused, unless the run asks for a full build or a refresh. */
+async function lookAtBuilt(context: WorkContext, plan: Plan, image: PlannedImage, imageId: string): Promise<Decided> {
+  const { engine, settings } = context;
+  const reuse = { decided: { kind: 'reuse', imageId } } as const;
+  // A patch claims the input digest of the full build it stands for; one asked for the full build gets it.
+  if (settings.respin.mode === 'full')
+    return (await isPatch(engine, imageId)) ? { decided: build({ kind: 'full' }) } : reuse;
+  if (!settings.respin.refresh || plan.patching === undefined) return reuse;
+  const current = await engine.inspect(imageId);
+  return current.ok ? respinLook(context, image, current.value, true) : reuse;
 }
 
 /** An earlier image that may be reused or patched, with its packages read. */
@@ -210,23 +222,32 @@ async function snapshotIndexes(
 }
 
 /**
- * The engine's image with this input digest, if it holds one: the image an earlier run recorded for it (carrying
- * that digest, or the same recipe when a respin reused it), else whatever the engine's search by label finds.
+ * The engine's image with this input digest, if it holds one: the image an earlier run recorded for it, else
+ * whatever the engine's search by label finds.
  */
 export async function findBuilt(
   context: Pick<WorkContext, 'engine' | 'recordedImages'>,
   image: Pick<PlannedImage, 'inputDigest' | 'recipeDigest'>,
 ): Promise<Result<string | undefined, EngineFailure>> {
+  const recorded = await recordedBuilt(context, image);
+  return recorded !== undefined ? ok(recorded) : context.engine.findByLabel(INPUT_DIGEST_LABEL, image.inputDigest);
+}
+
+/**
+ * The image an earlier run recorded for this input digest, if the engine still holds it as that: carrying the
+ * digest, or the same recipe when a respin reused or patched it for this digest.
+ */
+async function recordedBuilt(
+  context: Pick<WorkContext, 'engine' | 'recordedImages'>,
+  image: Pick<PlannedImage, 'inputDigest' | 'recipeDigest'>,
+): Promise<string | undefined> {
   const recorded = context.recordedImages?.byInput.get(image.inputDigest);
-  if (recorded !== undefined) {
-    const info = await context.engine.inspect(recorded);
-    if (info.ok) {
-      const { labels } = info.value;
-      if (labels[INPUT_DIGEST_LABEL] === image.inputDigest || labels[RECIPE_DIGEST_LABEL] === image.recipeDigest)
-        return ok(info.value.id);
-    }
-  }
-  return context.engine.findByLabel(INPUT_DIGEST_LABEL, image.inputDigest);
+  if (recorded === undefined) return undefined;
+  const info = await context.engine.inspect(recorded);
+  if (!info.ok) return undefined;
+  const { labels } = info.value;
+  const same = labels[INPUT_DIGEST_LABEL] === image.inputDigest || labels[RECIPE_DIGEST_LABEL] === image.recipeDigest;
+  return same ? info.value.id : undefined;
 }
 
 /** The newest image of the same recipe earlier runs recorded that the engine still holds with that recipe. */

@@ -228,6 +228,24 @@ describe("each image's work, decided before the run", () => {
     });
   });
 
+  it('decides from the recorded image of the recipe without searching the engine; an image no run recorded is searched for', async () => {
+    const scene = new Scene()
+      .image('base', null, { packages: { libssl3: AT_A.libssl3 } })
+      .image('unrecorded', 'base')
+      .builtAlready('unrecorded');
+    const searched: string[] = [];
+    const search = scene.engine.findByLabel.bind(scene.engine);
+    scene.engine.findByLabel = (key, value) => {
+      searched.push(value);
+      return search(key, value);
+    };
+    assert.deepEqual(await scene.work(mirror.origin), {
+      base: 'patch sha256:base00000000: libssl3 3.0.11-1~deb12u2→3.0.15-1~deb12u1',
+      unrecorded: 'reuse sha256:unrecorded-b',
+    });
+    assert.deepEqual(searched, ['input-unrecorded-b']);
+  });
+
   it('rebuilds an image carrying max_patch_layers patch layers, and every image under it', async () => {
     const moved = { libssl3: AT_A.libssl3 };
     const scene = new Scene()
