@@ -12,10 +12,12 @@
  * and whether every installed package is the one its snapshot holds; then the checks: patch ≡ full per
  * image (name=version), C differs from A by the bumped package alone. Prints tables, writes JSON.
  *
- *   node --import tsx bench/respin.ts [--engine buildah|docker|podman] [--skip-patch] [--keep]
+ *   node --import tsx bench/respin.ts [--engine buildah|docker|podman] [--skip-patch] [--scenarios LIST] [--keep]
  *       [--out bench/results/respin.json] [regex ...]
  *
- * --skip-patch runs the cold build and the full rebuilds only; --keep leaves the images in the engine;
+ * --skip-patch runs the cold build and the full rebuilds only; --scenarios runs only these of cold, b-full,
+ * c-full, b-patch, c-patch (comma-separated; the cold build always runs: every respin starts from it);
+ * --keep leaves the images in the engine;
  * regexes select images instead of the sets overcloud and seed (a quick try: ^memcached$).
  */
 import { spawnSync } from 'node:child_process';
@@ -41,7 +43,14 @@ import {
   type Comparison,
   type PackageSets,
 } from './respin/package-sets.js';
-import { countsOf, patchVerdict, SCENARIOS, type Scenario, type ScenarioResult } from './respin/scenarios.js';
+import {
+  countsOf,
+  patchVerdict,
+  SCENARIO_IDS,
+  SCENARIOS,
+  type Scenario,
+  type ScenarioResult,
+} from './respin/scenarios.js';
 import { pinSnapshot, respinWorkspace, runCli, saveCache, type RespinWorkspace } from './respin/workspace.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -50,6 +59,7 @@ const { values, positionals } = parseArgs({
   options: {
     engine: { type: 'string', default: 'buildah' },
     'skip-patch': { type: 'boolean', default: false },
+    scenarios: { type: 'string', default: SCENARIO_IDS.join(',') },
     keep: { type: 'boolean', default: false },
     out: { type: 'string', default: join(root, 'bench/results/respin.json') },
   },
@@ -59,6 +69,16 @@ if (engineName === undefined) {
   console.error(`bench/respin: --engine: expected one of ${ENGINE_NAMES.join(', ')}, got ${values.engine}`);
   process.exit(2);
 }
+const chosen = values.scenarios.split(',').map((id) => id.trim());
+const unknown = chosen.filter((id) => !SCENARIO_IDS.some((known) => known === id));
+if (unknown.length > 0) {
+  console.error(
+    `bench/respin: --scenarios: unknown ${unknown.join(', ')}; expected some of ${SCENARIO_IDS.join(', ')}`,
+  );
+  process.exit(2);
+}
+const runs = (scenario: Scenario) =>
+  scenario.mode === 'cold' || (chosen.includes(scenario.id) && !(values['skip-patch'] && scenario.mode === 'patch'));
 /** The library's two sets, or regexes given to try the bench on a few images. */
 const SELECTION = positionals.length > 0 ? positionals : ['--set', 'overcloud,seed'];
 // Ctrl-C reaches the running ci-builder too (one process group): it stops, then the bench cleans up and ends.
@@ -105,7 +125,7 @@ try {
   const knowsFull = /^\s+--full\b/m.test(buildHelp.stdout);
   let restoreCache: (() => void) | undefined;
   for (const scenario of SCENARIOS) {
-    if (values['skip-patch'] && scenario.mode === 'patch') continue;
+    if (!runs(scenario)) continue;
     if (interrupt.signal.aborted) throw new Error('interrupted');
     restoreCache?.();
     const flags = scenario.mode === 'full' && knowsFull ? ['--full'] : [];
@@ -185,6 +205,7 @@ async function runScenario(
     flags,
     exitCode: build.code,
     wallSeconds: build.seconds,
+    beforeRunSeconds: summary.started_at ? (Date.parse(summary.started_at) - build.startedAt) / 1000 : null,
     ...countsOf(summary),
     pushedMB,
     imagesTest: {
@@ -260,13 +281,13 @@ function report(knowsFull: boolean): void {
       `A ${repos.counts.A} packages, B moves ${repos.movedInB.length}, C moves ${repos.bumped.name} ${repos.bumped.from} → ${repos.bumped.to}`,
   );
   console.log(
-    '| run | snapshot | ci-builder build flags | wall s | built | reused | patched | failed | MB pushed | exit |',
+    '| run | snapshot | ci-builder build flags | wall s | before the run s | built | reused | patched | failed | MB pushed | exit |',
   );
-  console.log('| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log('| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const result of results)
     console.log(
       `| ${result.title} | ${result.snapshot} (${SNAPSHOT_VERSIONS[result.snapshot]}) | ${['--push', ...result.flags].join(' ')} | ` +
-        `${result.wallSeconds.toFixed(0)} | ${result.built} | ${result.reused} | ${result.patched} | ${result.failed.length} | ` +
+        `${result.wallSeconds.toFixed(0)} | ${result.beforeRunSeconds?.toFixed(1) ?? '?'} | ${result.built} | ${result.reused} | ${result.patched} | ${result.failed.length} | ` +
         `${result.pushedMB.toFixed(0)} | ${result.exitCode} |`,
     );
   const found = checks();

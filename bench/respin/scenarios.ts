@@ -11,6 +11,8 @@ export interface Scenario {
   mode: ScenarioMode;
 }
 
+export const SCENARIO_IDS = ['cold', 'b-full', 'c-full', 'b-patch', 'c-patch'] as const;
+
 /** In this order: every respin starts from the cold build's images at A, the images of the respins before it removed. */
 export const SCENARIOS: readonly Scenario[] = [
   { id: 'cold', title: 'cold at A', snapshot: 'A', mode: 'cold' },
@@ -29,6 +31,11 @@ export interface ScenarioResult {
   flags: string[];
   exitCode: number | null;
   wallSeconds: number;
+  /**
+   * From the command's start to its run's start (summary.json's started_at): the plan, and each image's work
+   * decided (earlier images looked up, their packages read, the new snapshots' indexes read).
+   */
+  beforeRunSeconds: number | null;
   images: number;
   built: number;
   reused: number;

@@ -77,12 +77,15 @@ export function saveCache(workspace: RespinWorkspace): () => void {
 
 export interface CliRun {
   code: number | null;
+  /** When the command started, as wall-clock milliseconds (to set against a summary's started_at). */
+  startedAt: number;
   seconds: number;
   stdout: string;
 }
 
 /** ci-builder as a user runs it, its stderr shown as it goes; a Ctrl-C reaches it (same process group) and ends the bench after. */
 export function runCli(workspace: RespinWorkspace, args: readonly string[]): Promise<CliRun> {
+  const startedAt = Date.now();
   const started = process.hrtime.bigint();
   const child = spawn(
     process.execPath,
@@ -97,6 +100,8 @@ export function runCli(workspace: RespinWorkspace, args: readonly string[]): Pro
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   return new Promise((resolve, reject) => {
     child.once('error', reject);
-    child.once('close', (code) => resolve({ code, seconds: Number(process.hrtime.bigint() - started) / 1e9, stdout }));
+    child.once('close', (code) =>
+      resolve({ code, startedAt, seconds: Number(process.hrtime.bigint() - started) / 1e9, stdout }),
+    );
   });
 }

@@ -15,6 +15,7 @@ function run(overrides: Partial<ScenarioResult>): ScenarioResult {
     flags: [],
     exitCode: 0,
     wallSeconds: 300,
+    beforeRunSeconds: 2,
     images: 36,
     built: 36,
     reused: 0,
