@@ -2,9 +2,13 @@ import type { Engine } from '../../src/engine/index.js';
 
 /** name → version of every package dpkg has installed in the image, as `dpkg-query -W` lists them inside it. */
 export async function installedPackages(engine: Engine, reference: string): Promise<Map<string, string>> {
-  // Once, on a loaded shared host, buildah run answered exit 0 with no output at all: asked again, it answered.
+  // buildah's chroot runs fail now and then on a busy host, never twice in a row: once exit 0 with no output at
+  // all, once exit 1 with runc's "Close_Fd sealing memfd copy: Device or resource busy". Asked again, they answer.
   for (let attempt = 1; ; attempt++) {
-    const installed = await queryInstalled(engine, reference);
+    const installed = await queryInstalled(engine, reference).catch((error: unknown) => {
+      if (attempt === 2) throw error;
+      return new Map<string, string>();
+    });
     if (installed.size > 0) return installed;
     if (attempt === 2) throw new Error(`dpkg-query in ${reference} listed no installed package, twice`);
   }
