@@ -15,8 +15,6 @@ export interface DebSource {
 export interface SnapshotIndexes {
   files: PackageFile[];
   versions: AvailableVersion[];
-  /** What identifies the indexes read: the sha256 of every Release file, for a plain mirror's snapshot set. */
-  identity: string;
 }
 
 export class SnapshotIndexError extends Error {}
@@ -97,7 +95,6 @@ export async function readSnapshotIndexes(
 ): Promise<SnapshotIndexes> {
   const files: PackageFile[] = [];
   const versions: AvailableVersion[] = [];
-  const releases: string[] = [];
   for (const source of sources) {
     const url = source.url.endsWith('/') ? source.url : `${source.url}/`;
     for (const suite of source.suites) {
@@ -106,7 +103,6 @@ export async function readSnapshotIndexes(
         (await download(`${base}InRelease`, signal, MAX_RELEASE_BYTES)) ??
         (await download(`${base}Release`, signal, MAX_RELEASE_BYTES));
       if (text === undefined) throw new SnapshotIndexError(`${base}: neither InRelease nor Release`);
-      releases.push(createHash('sha256').update(text).digest('hex'));
       const release = parseRelease(text.toString('utf8'));
       for (const component of source.components) {
         // As apt: binary-all is read only where the architecture's own index does not hold those packages.
@@ -136,7 +132,7 @@ export async function readSnapshotIndexes(
       }
     }
   }
-  return { files, versions, identity: createHash('sha256').update(releases.join('\n')).digest('hex') };
+  return { files, versions };
 }
 
 function indexVersions(index: string, wanted: ReadonlySet<string>, where: string) {

@@ -130,7 +130,6 @@ describe('the snapshots indexes, read as apt-get update reads them', () => {
       indexes.versions.map((entry) => [entry.name, entry.version, entry.files[0]?.origin, entry.files[0]?.site]),
       [['tzdata', '2024a-0+deb12u1', 'Debian', '127.0.0.1']],
     );
-    assert.match(indexes.identity, /^[0-9a-f]{64}$/);
   });
 
   it('refuses an index whose sha256 is not the one its Release lists (cut short on the way), in one line', async () => {
