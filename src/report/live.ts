@@ -142,23 +142,19 @@ export class LiveReporter implements Reporter {
         return undefined;
       }
       case 'built':
-      case 'reused': {
+      case 'reused':
+      case 'patched': {
         const flaky = describeFlaky(this.running.get(event.name)?.attempt);
         this.running.delete(event.name);
         this.done++;
         if (flaky !== '') this.flaky++;
-        const where = this.spread && event.builder ? ` on ${event.builder}` : '';
+        const builder = event.reason === 'patched' ? undefined : event.builder;
+        const where = this.spread && builder ? ` on ${builder}` : '';
         const what = describeMade(this.work.get(event.name), event);
         return `${stamp} ✓ ${event.name} ${what}${where} (${event.seconds.toFixed(1)}s)${flaky}`;
       }
       case 'retrying':
         return `${stamp} ↻ ${event.name} retrying (attempt ${event.attempt}) after: ${event.message}`;
-      case 'patched': {
-        this.running.delete(event.name);
-        this.done++;
-        const what = describeMade(this.work.get(event.name), event);
-        return `${stamp} ✓ ${event.name} ${what} (${event.seconds.toFixed(1)}s)`;
-      }
       case 'planned':
         this.work.set(event.name, event.work);
         return UNCHANGED;

@@ -100,17 +100,15 @@ export class PlainReporter implements Reporter {
       case 'retrying':
         return quiet ? undefined : `${event.name}: retrying (attempt ${event.attempt}) after: ${event.message}`;
       case 'built':
-      case 'reused': {
-        const where = event.builder === undefined ? '' : ` on ${event.builder}`;
+      case 'reused':
+      case 'patched': {
+        const builder = event.reason === 'patched' ? undefined : event.builder;
+        const where = builder === undefined ? '' : ` on ${builder}`;
         const flaky = describeFlaky(this.attempts.get(event.name));
         const what = describeMade(this.work.get(event.name), event);
         const line = `${event.name}: ${what}${where} (${event.seconds.toFixed(1)}s)${flaky}`;
         // A flaky image is said even when quiet: it passed, but its build may fail the next run.
         return quiet && flaky === '' ? undefined : line;
-      }
-      case 'patched': {
-        const what = describeMade(this.work.get(event.name), event);
-        return quiet ? undefined : `${event.name}: ${what} (${event.seconds.toFixed(1)}s)`;
       }
       case 'planned':
         this.work.set(event.name, event.work);

@@ -267,6 +267,7 @@ export class SummaryCollector implements Reporter {
             finished_at: event.at,
             build_seconds: event.seconds,
           });
+        this.noteFlaky(event.name, record);
         return;
       case 'started':
         if (record)

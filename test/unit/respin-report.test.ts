@@ -120,4 +120,27 @@ describe('how each image was made, in the plain log, the live view and report.ht
     assert.match(html, /reused: snapshots moved, none of its packages/);
     assert.match(html, /rebuilt: its parent other is rebuilt/);
   });
+
+  it('marks a patch that passed only on a retry flaky, with its attempts, as a build that did', () => {
+    const collector = new SummaryCollector();
+    let text = '';
+    const out = new Writable({
+      write(chunk: Buffer | string, _encoding, done) {
+        text += chunk.toString();
+        done();
+      },
+    });
+    const reporter = new PlainReporter(out, 'quiet');
+    for (const event of respinRun()) {
+      const retried = event.type === 'image' && event.reason === 'patched';
+      for (const each of retried ? [{ type: 'image', reason: 'started', name: event.name, attempt: 2 } as const] : [])
+        for (const handler of [collector, reporter]) handler.handle({ at, ...each });
+      for (const handler of [collector, reporter]) handler.handle({ at, ...event });
+    }
+    const { summary } = collector;
+    assert.deepEqual(summary.flaky, [{ name: 'base', attempts: 2 }]);
+    assert.deepEqual([summary.images.base?.flaky, summary.images.base?.attempts], [true, 2]);
+    // Said even when quiet, as a flaky build is: it passed, but may fail the next run.
+    assert.match(text, /base: patched \(2 packages\) \(3\.0s\), flaky: passed on attempt 2/);
+  });
 });
