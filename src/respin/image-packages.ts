@@ -92,13 +92,15 @@ function parseDefaultRelease(value: string): Pin['match'] {
 
 /**
  * The packages of an image the engine holds: straight from its storage where the engine mounts images, else
- * from the layers of its OCI export. Kept by image id under `cacheDir`: an image never changes, so a later
- * respin asks the engine nothing. An image whose files cannot be read is a failure with one line.
+ * (unless `mountedOnly`) from the layers of its OCI export. Kept by image id under `cacheDir`: an image never
+ * changes, so a later respin asks the engine nothing. An image whose files cannot be read is a failure with
+ * one line.
  */
 export async function readImagePackages(
   engine: Engine,
   imageId: string,
   cacheDir: string,
+  options: { mountedOnly?: boolean } = {},
 ): Promise<Result<ImagePackages, string>> {
   const cached = join(cacheDir, `${imageId.replace(/^sha256:/, '')}.json`);
   const known = await readFile(cached, 'utf8').then(
@@ -106,7 +108,7 @@ export async function readImagePackages(
     () => undefined,
   );
   if (known !== undefined) return ok(known);
-  const files = await imageFiles(engine, imageId);
+  const files = await imageFiles(engine, imageId, options.mountedOnly ?? false);
   if (!files.ok) return files;
   let packages: ImagePackages;
   try {
@@ -119,7 +121,11 @@ export async function readImagePackages(
   return ok(packages);
 }
 
-async function imageFiles(engine: Engine, imageId: string): Promise<Result<Map<string, Buffer>, string>> {
+async function imageFiles(
+  engine: Engine,
+  imageId: string,
+  mountedOnly: boolean,
+): Promise<Result<Map<string, Buffer>, string>> {
   if (engine.mountImage) {
     const mounted = await engine.mountImage(imageId);
     if (mounted.ok) {
@@ -134,6 +140,7 @@ async function imageFiles(engine: Engine, imageId: string): Promise<Result<Map<s
     }
     if (mounted.failure.kind !== 'engine') return fail(`${imageId}: cannot read the image: ${mounted.failure.message}`);
   }
+  if (mountedOnly) return fail(`${imageId}: the engine cannot mount it`);
   const dir = await mkdtemp(join(tmpdir(), 'ci-builder-respin-'));
   try {
     const exported = await engine.exportOci(imageId, join(dir, 'layout'));

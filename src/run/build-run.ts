@@ -23,6 +23,7 @@ import { reportOutcome, reportRetry, runExitCode, type RunExitCode } from './run
 import { runGraph, type RunNode } from './run-graph.js';
 import { nodeRunner } from './run-node.js';
 import type { RunSettings } from './settings.js';
+import { PackageRecorder } from '../respin/package-recorder.js';
 
 export interface BuildRunOptions {
   plan: Plan;
@@ -64,6 +65,7 @@ export async function executeBuildRun(options: BuildRunOptions): Promise<BuildRu
   const engines = await runEngines(options);
   await mkdir(join(options.runDir, 'logs'), { recursive: true });
   const contextRoot = await mkdtemp(join(tmpdir(), 'ci-builder-context-'));
+  const recorder = packageRecorder(options, engines);
   const admission = new ImageAdmission(options.push, options.gate, engines.pool, options.plan);
   const context: ImageStepContext = {
     engine: engines.engine,
@@ -75,6 +77,7 @@ export async function executeBuildRun(options: BuildRunOptions): Promise<BuildRu
     ...(options.shard ? { shard: options.shard } : {}),
     ...(options.recordedImages ? { recordedImages: options.recordedImages } : {}),
     ...(plan.patching ? { patching: plan.patching } : {}),
+    ...(recorder ? { packageRecorder: recorder } : {}),
   };
   const base = { plan, engine: engines.engine, events, cacheDir: options.cacheDir };
   const work = await decideWork(options, engines);
@@ -87,6 +90,7 @@ export async function executeBuildRun(options: BuildRunOptions): Promise<BuildRu
     outcomes = await scheduleNodes(options, nodes, run, engines.pool);
     pushOutcomes = await admission.settle();
   } finally {
+    await recorder?.settle();
     await rm(contextRoot, { recursive: true, force: true });
     if (signal.aborted) await removeRunContainers(engines);
     events.emit({ type: 'run', reason: 'finished', interrupted: signal.aborted });
@@ -150,11 +154,28 @@ async function decideWork(
   const context = {
     engine: engines.engine,
     settings: options.settings,
-    respinCacheDir: options.respinCacheDir ?? join(dirname(options.cacheDir), 'respin'),
+    respinCacheDir: respinCacheDirOf(options),
     signal: options.signal,
     ...(options.recordedImages ? { recordedImages: options.recordedImages } : {}),
   };
   return planImageWork(context, options.plan, options.plan.images);
+}
+
+/** Where the packages read from images are kept by image id: beside the bootstrap cache, kept between runs. */
+function respinCacheDirOf(options: BuildRunOptions): string {
+  return options.respinCacheDir ?? join(dirname(options.cacheDir), 'respin');
+}
+
+/**
+ * A recorder of each made image's packages, where a later run may patch them: a distro the respin patches, on
+ * one engine that mounts images (a run over several builders decides image by image on each, as it goes).
+ */
+function packageRecorder(options: BuildRunOptions, engines: RunEngines): PackageRecorder | undefined {
+  if (options.plan.patching === undefined || engines.pool !== undefined) return undefined;
+  if (!PackageRecorder.canRecord(engines.engine)) return undefined;
+  return new PackageRecorder(engines.engine, respinCacheDirOf(options), (message) =>
+    options.events.emit({ type: 'warning', message: `packages not kept for the next respin: ${message}` }),
+  );
 }
 
 /** The DAG of the run, each node's retries and final outcome reported as events. */

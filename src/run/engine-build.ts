@@ -21,7 +21,8 @@ export interface EngineBuild {
 
 /**
  * Writes the build context (and the Dockerfile into the run folder), has the engine build it and labels the
- * service's version; the image id, or the engine's failure. Its lines go to the image's log.
+ * service's version; the image id, or the engine's failure. Its lines go to the image's log. The image's
+ * packages are then kept for the next respin, where the run has a recorder.
  */
 export async function buildInEngine(
   context: ImageStepContext,
@@ -43,5 +44,7 @@ export async function buildInEngine(
   });
   if (!built.ok) return built;
   const labelled = await addVersionLabel(engine, build.reference, built.value, signal, logTo(events, build.name));
-  return labelled.ok ? ok(labelled.value.id) : labelled;
+  if (!labelled.ok) return labelled;
+  context.packageRecorder?.record(labelled.value.id);
+  return ok(labelled.value.id);
 }

@@ -5,6 +5,7 @@ import type { ShardRun } from './parent-from-shard.js';
 import type { PushSettings } from './push-image.js';
 import type { RecordedImages } from './recorded-images.js';
 import type { RunSettings } from './settings.js';
+import type { PackageRecorder } from '../respin/package-recorder.js';
 
 /** What one image's step sees of its run, on the builder it runs on. */
 export interface ImageStepContext {
@@ -25,4 +26,6 @@ export interface ImageStepContext {
   builderName?: string;
   /** How a respin's patch layer reaches the new snapshots (the plan's). */
   patching?: PatchInputs;
+  /** Keeps the packages of each image made, for the next respin (a run that may patch, on an engine that mounts). */
+  packageRecorder?: PackageRecorder;
 }

@@ -6,6 +6,7 @@ import { createEngine } from '../../src/engine/index.js';
 import { INPUT_DIGEST_LABEL, RECIPE_DIGEST_LABEL, SNAPSHOT_SET_LABEL } from '../../src/plan/plan.js';
 import type { PatchedPackage } from '../../src/report/events.js';
 import type { RunSummary } from '../../src/report/summary.js';
+import type { ImagePackages } from '../../src/respin/image-packages.js';
 import {
   describePatched,
   PATCH_LAYERS_LABEL,
@@ -125,15 +126,26 @@ describe('the respin, end to end: patched images hold what a full rebuild holds'
     return record;
   };
 
-  it('builds the tree at snapshot A (version 1)', async () => {
+  it("builds the tree at snapshot A (version 1), keeping each image's packages for the next respin", async () => {
     const summary = await build('a', 'A');
     assert.deepEqual(summary.built.map((entry) => entry.name).sort(), IMAGES);
-    for (const image of IMAGES)
-      assert.deepEqual(imageOf('a', image).respin, {
+    for (const image of IMAGES) {
+      const record = imageOf('a', image);
+      assert.deepEqual(record.respin, {
         outcome: 'rebuilt',
         reason_kind: 'new-recipe',
         reason: 'no earlier image of this recipe',
       });
+      // Kept by the run as it built the image: the respin reads this instead of the image.
+      const kept = join(dir, 'cache/respin', `${(record.image_id ?? '').replace(/^sha256:/, '')}.json`);
+      const packages = JSON.parse(readFileSync(kept, 'utf8')) as ImagePackages;
+      const installed = await installedPackages(engine, record.reference);
+      assert.deepEqual(
+        new Map(packages.installed.map((entry) => [entry.name, entry.version])),
+        installed,
+        `${image}: the kept packages are the image's`,
+      );
+    }
   });
 
   it('A→C patches only the memcached image (memcached bumped) and reuses the others', async () => {

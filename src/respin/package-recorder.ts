@@ -1,0 +1,41 @@
+import type { Engine } from '../engine/types.js';
+import { errorMessage } from '../util/errors.js';
+import { readImagePackages } from './image-packages.js';
+
+/**
+ * Keeps the packages of each image a run makes in the respin cache, read while the run goes on, so the next
+ * respin decides from what is kept instead of reading every earlier image then. Only through the engine's
+ * mount, a fraction of a second an image: where the engine cannot mount (docker), exporting an image to read it
+ * would cost seconds an image in every build, so the respin reads it later, and only if one comes.
+ */
+export class PackageRecorder {
+  private readonly reading = new Set<Promise<void>>();
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly cacheDir: string,
+    /** A read that failed: said, not fatal (the respin reads the image itself when it comes). */
+    private readonly onFailure: (message: string) => void,
+  ) {}
+
+  /** Whether this engine's images are recorded at all. */
+  static canRecord(engine: Engine): boolean {
+    return engine.mountImage !== undefined;
+  }
+
+  /** Starts reading the image's packages; the run does not wait for it until it settles. */
+  record(imageId: string): void {
+    const read = readImagePackages(this.engine, imageId, this.cacheDir, { mountedOnly: true })
+      .then(
+        (packages) => (packages.ok ? undefined : this.onFailure(packages.failure)),
+        (error: unknown) => this.onFailure(`${imageId}: ${errorMessage(error)}`),
+      )
+      .finally(() => this.reading.delete(read));
+    this.reading.add(read);
+  }
+
+  /** Every read started has ended. */
+  async settle(): Promise<void> {
+    while (this.reading.size > 0) await Promise.all([...this.reading]);
+  }
+}
