@@ -29,6 +29,7 @@ import { parseArgs } from 'node:util';
 import { ENGINE_NAMES } from '../src/config/schema.js';
 import { createEngine } from '../src/engine/index.js';
 import type { RunSummary } from '../src/report/summary.js';
+import type { SmokeResult } from '../src/smoke/smoke-test.js';
 import { startFakePulp } from '../test/helpers/fake-pulp.js';
 import { folderBytes } from '../test/helpers/files.js';
 import { installedPackages } from '../test/helpers/installed-packages.js';
@@ -193,7 +194,7 @@ async function runScenario(
   const sets: PackageSets = {};
   for (const [name, record] of present) sets[name] = await installedPackages(engine, record.reference);
   const test = await runCli(workspace, ['--json', 'images', 'test', ...SELECTION, '--tag', tag]);
-  const tested = JSON.parse(test.stdout || '[]') as Array<{ checks: Array<{ status: string }> }>;
+  const tested = JSON.parse(test.stdout || '[]') as SmokeResult[];
   const respin = Object.fromEntries(
     Object.entries(summary.images).flatMap(([name, record]) =>
       record.respin === undefined ? [] : [[name, record.respin]],
@@ -212,6 +213,11 @@ async function runScenario(
       exitCode: test.code,
       tested: tested.length,
       failedChecks: tested.flatMap((image) => image.checks.filter((check) => check.status === 'fail')).length,
+      failed: tested.flatMap((image) =>
+        image.checks
+          .filter((check) => check.status === 'fail')
+          .map((check) => `${image.image} ${check.check}: ${check.detail}`),
+      ),
     },
     notFromSnapshot: notFromSnapshot(sets, snapshotIndexes[scenario.snapshot]),
     respin,
@@ -264,7 +270,7 @@ function checks(): Check[] {
     ...results.map((result) => ({
       check: `${result.title}: images test`,
       passed: result.imagesTest.exitCode === 0,
-      detail: `${result.imagesTest.tested} images, ${result.imagesTest.failedChecks} failed checks`,
+      detail: `${result.imagesTest.tested} images, ${result.imagesTest.failedChecks} failed checks${result.imagesTest.failed.map((line) => `; ${line}`).join('')}`,
     })),
     ...results.map((result) => ({
       check: `${result.title}: every package from snapshot ${result.snapshot}`,

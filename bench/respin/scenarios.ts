@@ -43,7 +43,8 @@ export interface ScenarioResult {
   failed: string[];
   /** Growth of the registry's storage during the run: the new blobs and manifests the push sent. */
   pushedMB: number;
-  imagesTest: { exitCode: number | null; tested: number; failedChecks: number };
+  /** `ci-builder images test` of the run's images; each failed check as `image check: detail`. */
+  imagesTest: { exitCode: number | null; tested: number; failedChecks: number; failed: string[] };
   /** Installed packages at another version than the scenario's snapshot holds (none when the build used it). */
   notFromSnapshot: PackageDifference[];
   /** Per image, the summary's `respin` record where there is one. */

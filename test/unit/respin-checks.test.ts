@@ -22,7 +22,7 @@ function run(overrides: Partial<ScenarioResult>): ScenarioResult {
     patched: 0,
     failed: [],
     pushedMB: 1000,
-    imagesTest: { exitCode: 0, tested: 36, failedChecks: 0 },
+    imagesTest: { exitCode: 0, tested: 36, failedChecks: 0, failed: [] },
     notFromSnapshot: [],
     respin: {},
     ...overrides,
