@@ -111,7 +111,8 @@ const build = (why: RebuildReason): RunImageWork => ({ kind: 'build', why });
  * Everything that can be decided image by image: reuse, a full build and why, or a respin candidate. An image
  * whose recipe a run recorded is decided from that image without the engine's search by label: that search reads
  * every image the engine holds (0.6 s per image of the run with 600 held), more than the rest of a respin's
- * decision. The engine is searched only when the runs recorded neither this input digest nor this recipe.
+ * decision. The engine is searched only when the runs recorded neither this input digest nor a recipe the run
+ * may patch (an rpm distro's, or any under --full, is rebuilt unless the engine holds this very digest).
  */
 async function firstLook(context: WorkContext, plan: Plan, image: PlannedImage): Promise<Decided> {
   const { settings } = context;
@@ -119,14 +120,13 @@ async function firstLook(context: WorkContext, plan: Plan, image: PlannedImage):
   const recorded = await recordedBuilt(context, image);
   if (recorded !== undefined) return lookAtBuilt(context, plan, image, recorded);
   const earlier = await recordedRecipe(context, image);
-  if (earlier !== undefined && settings.respin.mode !== 'full')
-    return plan.patching === undefined
-      ? { decided: build({ kind: 'rpm' }) }
-      : respinLook(context, image, earlier, false);
+  if (earlier !== undefined && settings.respin.mode !== 'full' && plan.patching !== undefined)
+    return respinLook(context, image, earlier, false);
   // An engine that cannot be asked here fails the image's own build, where its failure is reported.
   const searched = await context.engine.findByLabel(INPUT_DIGEST_LABEL, image.inputDigest);
   if (searched.ok && searched.value !== undefined) return lookAtBuilt(context, plan, image, searched.value);
-  return { decided: build({ kind: earlier === undefined ? 'new-recipe' : 'full' }) };
+  if (earlier === undefined) return { decided: build({ kind: 'new-recipe' }) };
+  return { decided: build({ kind: settings.respin.mode === 'full' ? 'full' : 'rpm' }) };
 }
 
 /** The engine holds an image of this very input digest: reused, unless the run asks for a full build or a refresh. */

@@ -343,6 +343,11 @@ describe("each image's work, decided before the run", () => {
     assert.deepEqual(await scene.work(mirror.origin), expected, 'an image holding an rpm database');
   });
 
+  it('reuses an rpm image the engine holds at this input digest though no run recorded it, where it cannot patch', async () => {
+    const scene = new Scene().image('rocky', null, { packages: 'rpm' }).builtAlready('rocky');
+    assert.deepEqual(await scene.work(undefined), { rocky: 'reuse sha256:rocky-b' });
+  });
+
   it("rebuilds, saying why in one line, when the new snapshots' indexes cannot be read", async () => {
     const scene = new Scene().image('base', null, { packages: { libssl3: AT_A.libssl3 } });
     const work = await scene.work(`${mirror.origin}/gone/`);
