@@ -76,7 +76,6 @@ export function describeRebuild(why: RebuildReason): string {
   }
 }
 
-/** What an image's work is, in the words of the live view, the log and the report: reused, patched (n packages), rebuilt (why). */
 /** An image made in the run, as its event says it: built or reused, or patched with so many packages. */
 type MadeEvent = { reason: 'built' | 'reused' } | { reason: 'patched'; packages: number };
 
@@ -89,6 +88,7 @@ export function describeMade(work: ImageWork | undefined, event: MadeEvent): str
   return event.reason === 'patched' ? `patched (${event.packages} packages)` : event.reason;
 }
 
+/** What an image's work is, in the words of the live view, the log and the report: reused, patched (n packages), rebuilt (why). */
 function describeWork(work: ImageWork): string {
   switch (work.kind) {
     case 'reuse':

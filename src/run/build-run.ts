@@ -7,6 +7,7 @@ import type { Plan } from '../plan/plan.js';
 import type { PackageCacheCounters } from '../proxy/counters.js';
 import type { BuildFailureStatus, EventBus, ImageWork } from '../report/events.js';
 import type { RunSummary, SummaryCollector } from '../report/summary.js';
+import { PackageRecorder } from '../respin/package-recorder.js';
 import { runDag, type NodeOutcome } from '../schedule/dag.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import type { Result } from '../util/result.js';
@@ -23,7 +24,6 @@ import { reportOutcome, reportRetry, runExitCode, type RunExitCode } from './run
 import { runGraph, type RunNode } from './run-graph.js';
 import { nodeRunner } from './run-node.js';
 import type { RunSettings } from './settings.js';
-import { PackageRecorder } from '../respin/package-recorder.js';
 
 export interface BuildRunOptions {
   plan: Plan;

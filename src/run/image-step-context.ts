@@ -1,11 +1,11 @@
 import type { Engine } from '../engine/types.js';
 import type { PatchInputs } from '../plan/plan.js';
 import type { EventBus } from '../report/events.js';
+import type { PackageRecorder } from '../respin/package-recorder.js';
 import type { ShardRun } from './parent-from-shard.js';
 import type { PushSettings } from './push-image.js';
 import type { RecordedImages } from './recorded-images.js';
 import type { RunSettings } from './settings.js';
-import type { PackageRecorder } from '../respin/package-recorder.js';
 
 /** What one image's step sees of its run, on the builder it runs on. */
 export interface ImageStepContext {
