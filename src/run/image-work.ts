@@ -118,7 +118,7 @@ async function firstLook(context: WorkContext, plan: Plan, image: PlannedImage):
   const { settings } = context;
   if (settings.noCache) return { decided: build({ kind: 'no-cache' }) };
   const recorded = await recordedBuilt(context, image);
-  if (recorded !== undefined) return lookAtBuilt(context, plan, image, recorded);
+  if (recorded !== undefined) return lookAtBuilt(context, plan, image, recorded.id, recorded);
   const earlier = await recordedRecipe(context, image);
   if (earlier !== undefined && settings.respin.mode !== 'full' && plan.patching !== undefined)
     return respinLook(context, image, earlier, false);
@@ -129,16 +129,26 @@ async function firstLook(context: WorkContext, plan: Plan, image: PlannedImage):
   return { decided: build({ kind: settings.respin.mode === 'full' ? 'full' : 'rpm' }) };
 }
 
-/** The engine holds an image of this very input digest: reused, unless the run asks for a full build or a refresh. */
-async function lookAtBuilt(context: WorkContext, plan: Plan, image: PlannedImage, imageId: string): Promise<Decided> {
+/**
+ * The engine holds an image of this very input digest: reused, unless the run asks for a full build or a refresh.
+ * `known` is what was read of it already (the recorded image's inspection); else it is inspected when needed.
+ */
+async function lookAtBuilt(
+  context: WorkContext,
+  plan: Plan,
+  image: PlannedImage,
+  imageId: string,
+  known?: ImageInfo,
+): Promise<Decided> {
   const { engine, settings } = context;
   const reuse = { decided: { kind: 'reuse', imageId } } as const;
+  const fullBuild = settings.respin.mode === 'full';
+  if (!fullBuild && (!settings.respin.refresh || plan.patching === undefined)) return reuse;
+  const info = known !== undefined ? ok(known) : await engine.inspect(imageId);
+  if (!info.ok) return reuse;
   // A patch claims the input digest of the full build it stands for; one asked for the full build gets it.
-  if (settings.respin.mode === 'full')
-    return (await isPatch(engine, imageId)) ? { decided: build({ kind: 'full' }) } : reuse;
-  if (!settings.respin.refresh || plan.patching === undefined) return reuse;
-  const current = await engine.inspect(imageId);
-  return current.ok ? respinLook(context, image, current.value, true) : reuse;
+  if (fullBuild) return patchLayersOf(info.value) > 0 ? { decided: build({ kind: 'full' }) } : reuse;
+  return respinLook(context, image, info.value, true);
 }
 
 /** An earlier image that may be reused or patched, with its packages read. */
@@ -163,11 +173,6 @@ async function respinLook(
       return never;
     }
   }
-}
-
-async function isPatch(engine: Engine, imageId: string): Promise<boolean> {
-  const info = await engine.inspect(imageId);
-  return info.ok && patchLayersOf(info.value) > 0;
 }
 
 const patchLayersOf = (info: ImageInfo) => Number(info.labels[PATCH_LAYERS_LABEL] ?? '0');
@@ -230,7 +235,7 @@ export async function findBuilt(
   image: Pick<PlannedImage, 'inputDigest' | 'recipeDigest'>,
 ): Promise<Result<string | undefined, EngineFailure>> {
   const recorded = await recordedBuilt(context, image);
-  return recorded !== undefined ? ok(recorded) : context.engine.findByLabel(INPUT_DIGEST_LABEL, image.inputDigest);
+  return recorded !== undefined ? ok(recorded.id) : context.engine.findByLabel(INPUT_DIGEST_LABEL, image.inputDigest);
 }
 
 /**
@@ -240,14 +245,14 @@ export async function findBuilt(
 async function recordedBuilt(
   context: Pick<WorkContext, 'engine' | 'recordedImages'>,
   image: Pick<PlannedImage, 'inputDigest' | 'recipeDigest'>,
-): Promise<string | undefined> {
+): Promise<ImageInfo | undefined> {
   const recorded = context.recordedImages?.byInput.get(image.inputDigest);
   if (recorded === undefined) return undefined;
   const info = await context.engine.inspect(recorded);
   if (!info.ok) return undefined;
   const { labels } = info.value;
   const same = labels[INPUT_DIGEST_LABEL] === image.inputDigest || labels[RECIPE_DIGEST_LABEL] === image.recipeDigest;
-  return same ? info.value.id : undefined;
+  return same ? info.value : undefined;
 }
 
 /** The newest image of the same recipe earlier runs recorded that the engine still holds with that recipe. */
