@@ -64,17 +64,24 @@ function respinRun(): RunEventInput[] {
 
 const at = '2026-01-02T03:04:05.000Z';
 
+/** A stream that keeps what a reporter writes, for the test to read. */
+function capture(): { out: Writable; text: () => string } {
+  let text = '';
+  const out = new Writable({
+    write(chunk: Buffer | string, _encoding, done) {
+      text += chunk.toString();
+      done();
+    },
+  });
+  return { out, text: () => text };
+}
+
 describe('how each image was made, in the plain log, the live view and report.html', () => {
   it('the plain log says reused, patched (n packages) and rebuilt (why)', () => {
-    let text = '';
-    const out = new Writable({
-      write(chunk: Buffer | string, _encoding, done) {
-        text += chunk.toString();
-        done();
-      },
-    });
-    const reporter = new PlainReporter(out, 'normal');
+    const written = capture();
+    const reporter = new PlainReporter(written.out, 'normal');
     for (const event of respinRun()) reporter.handle({ at, ...event });
+    const text = written.text();
     const lines = text.split('\n').map((line) => line.replace(/^03:04:05 /, ''));
     for (const expected of [
       'base: patched (2 packages) (3.0s)',
@@ -87,21 +94,13 @@ describe('how each image was made, in the plain log, the live view and report.ht
   });
 
   it('the live view says the same of each image', () => {
-    let text = '';
-    const terminal = Object.assign(
-      new Writable({
-        write(chunk: Buffer | string, _encoding, done) {
-          text += chunk.toString();
-          done();
-        },
-      }),
-      { isTTY: true, columns: 200, rows: 50 },
-    );
+    const written = capture();
+    const terminal = Object.assign(written.out, { isTTY: true, columns: 200, rows: 50 });
     const live = new LiveReporter(terminal, () => 0, 60_000);
     for (const event of respinRun()) live.handle({ at, ...event });
     live.handle({ at, type: 'run', reason: 'finished', interrupted: false });
     // eslint-disable-next-line no-control-regex -- the terminal's escape sequences are taken out
-    const plain = text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+    const plain = written.text().replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
     for (const expected of [
       'patched (2 packages)',
       'reused (snapshots moved, none of its packages)',
@@ -123,14 +122,8 @@ describe('how each image was made, in the plain log, the live view and report.ht
 
   it('marks a patch that passed only on a retry flaky, with its attempts, as a build that did', () => {
     const collector = new SummaryCollector();
-    let text = '';
-    const out = new Writable({
-      write(chunk: Buffer | string, _encoding, done) {
-        text += chunk.toString();
-        done();
-      },
-    });
-    const reporter = new PlainReporter(out, 'quiet');
+    const written = capture();
+    const reporter = new PlainReporter(written.out, 'quiet');
     for (const event of respinRun()) {
       const retried = event.type === 'image' && event.reason === 'patched';
       for (const each of retried ? [{ type: 'image', reason: 'started', name: event.name, attempt: 2 } as const] : [])
@@ -141,6 +134,6 @@ describe('how each image was made, in the plain log, the live view and report.ht
     assert.deepEqual(summary.flaky, [{ name: 'base', attempts: 2 }]);
     assert.deepEqual([summary.images.base?.flaky, summary.images.base?.attempts], [true, 2]);
     // Said even when quiet, as a flaky build is: it passed, but may fail the next run.
-    assert.match(text, /base: patched \(2 packages\) \(3\.0s\), flaky: passed on attempt 2/);
+    assert.match(written.text(), /base: patched \(2 packages\) \(3\.0s\), flaky: passed on attempt 2/);
   });
 });
