@@ -10,7 +10,8 @@
  * images of the respin before it are removed from the engine). Per run: wall seconds, images built,
  * reused and patched (summary.json), MB pushed (the registry's storage growth), `ci-builder images test`,
  * and whether every installed package is the one its snapshot holds; then the checks: patch ≡ full per
- * image (name=version), C differs from A by the bumped package alone. Prints tables, writes JSON.
+ * image (name=version, and file by file: what `dpkg --verify` says of each installed file the tree does not
+ * tell dpkg to leave out), C differs from A by the bumped package alone. Prints tables, writes JSON.
  *
  *   node --import tsx bench/respin.ts [--engine buildah|docker|podman] [--skip-patch] [--scenarios LIST] [--keep]
  *       [--out bench/results/respin.json] [regex ...]
@@ -53,6 +54,7 @@ import {
   type ScenarioResult,
 } from './respin/scenarios.js';
 import { pinSnapshot, respinWorkspace, runCli, saveCache, type RespinWorkspace } from './respin/workspace.js';
+import { excludedByDpkg, parsePathFilters, verifiedFiles } from './respin/verified-files.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values, positionals } = parseArgs({
@@ -113,6 +115,10 @@ const work = mkdtempSync(join(tmpdir(), 'ci-builder-bench-respin-'));
 const stamp = Date.now();
 const results: ScenarioResult[] = [];
 const packageSets = new Map<string, PackageSets>();
+/** path → `dpkg --verify`'s word on it, per image, per scenario (compared as package sets are). */
+const verifySets = new Map<string, PackageSets>();
+/** What the bundled tree's base tells dpkg to leave out. */
+const DPKG_FILTERS = parsePathFilters(readFileSync(join(root, 'images/base/dpkg-excludes'), 'utf8'));
 const coldImages: string[] = [];
 try {
   const workspace = respinWorkspace(work, {
@@ -132,9 +138,10 @@ try {
     const flags = scenario.mode === 'full' && knowsFull ? ['--full'] : [];
     const made: string[] = scenario.mode === 'cold' ? coldImages : [];
     try {
-      const { result, sets } = await runScenario(workspace, scenario, flags, made);
+      const { result, sets, verified } = await runScenario(workspace, scenario, flags, made);
       results.push(result);
       packageSets.set(scenario.id, sets);
+      verifySets.set(scenario.id, verified);
     } finally {
       // Gone from the engine, so the next respin starts from the cold build's images again (the registry keeps them).
       await removeImages(made.filter((reference) => !coldImages.includes(reference)));
@@ -163,7 +170,7 @@ async function runScenario(
   scenario: Scenario,
   flags: string[],
   made: string[],
-): Promise<{ result: ScenarioResult; sets: PackageSets }> {
+): Promise<{ result: ScenarioResult; sets: PackageSets; verified: PackageSets }> {
   const tag = `respin-${scenario.id}-${stamp}`;
   pinSnapshot(workspace, SNAPSHOT_VERSIONS[scenario.snapshot]);
   console.error(
@@ -192,7 +199,15 @@ async function runScenario(
     ...(summary.base_image ? [summary.base_image.reference] : []),
   );
   const sets: PackageSets = {};
-  for (const [name, record] of present) sets[name] = await installedPackages(engine, record.reference);
+  const verified: PackageSets = {};
+  for (const [name, record] of present) {
+    sets[name] = await installedPackages(engine, record.reference);
+    // Files the tree tells dpkg to leave out (docs, man pages, locales) are missing wherever a package was
+    // unpacked after base set that up, and present where the bootstrap unpacked it: a patch and a full build
+    // differ there by design, so the comparison is of every other file.
+    const files = await verifiedFiles(engine, record.reference);
+    verified[name] = new Map([...files].filter(([path]) => !excludedByDpkg(path, DPKG_FILTERS)));
+  }
   const test = await runCli(workspace, ['--json', 'images', 'test', ...SELECTION, '--tag', tag]);
   const tested = JSON.parse(test.stdout || '[]') as SmokeResult[];
   const respin = Object.fromEntries(
@@ -222,7 +237,7 @@ async function runScenario(
     notFromSnapshot: notFromSnapshot(sets, snapshotIndexes[scenario.snapshot]),
     respin,
   };
-  return { result, sets };
+  return { result, sets, verified };
 }
 
 interface Check {
@@ -234,8 +249,8 @@ interface Check {
 function checks(): Check[] {
   const unpairedNote = (comparison: Comparison) =>
     comparison.unpaired.length > 0 ? ` (not compared, failed on one side: ${comparison.unpaired.join(', ')})` : '';
-  const samePackages = (full: string, patch: string, what: string): Check => {
-    const [left, right] = [packageSets.get(full), packageSets.get(patch)];
+  const samePackages = (full: string, patch: string, what: string, of = packageSets): Check => {
+    const [left, right] = [of.get(full), of.get(patch)];
     if (left === undefined || right === undefined) return { check: what, passed: null, detail: 'not run' };
     const comparison = compareRuns(left, right);
     const found = comparison.differences;
@@ -266,6 +281,18 @@ function checks(): Check[] {
   return [
     samePackages('b-full', 'b-patch', 'A→B: patch ≡ full (name=version per image)'),
     samePackages('c-full', 'c-patch', 'A→C: patch ≡ full (name=version per image)'),
+    samePackages(
+      'b-full',
+      'b-patch',
+      'A→B: patch ≡ full (dpkg --verify per image, paths dpkg excludes left out)',
+      verifySets,
+    ),
+    samePackages(
+      'c-full',
+      'c-patch',
+      'A→C: patch ≡ full (dpkg --verify per image, paths dpkg excludes left out)',
+      verifySets,
+    ),
     onlyBumped(),
     ...results.map((result) => ({
       check: `${result.title}: images test`,
