@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { chooseProgressReporter } from '../../src/report/choose.js';
 import type { RunEventInput } from '../../src/report/events.js';
@@ -19,17 +18,7 @@ import {
   testReference as reference,
   testSettings,
 } from '../helpers/run-harness.js';
-
-function capture(): { out: Writable; text: () => string } {
-  let text = '';
-  const out = new Writable({
-    write(chunk: Buffer | string, _encoding, done) {
-      text += chunk.toString();
-      done();
-    },
-  });
-  return { out, text: () => text };
-}
+import { capture } from '../helpers/capture.js';
 
 /** Feeds events as the bus would, stamped, and closes the reporter. */
 async function feed(reporter: GitHubReporter, inputs: RunEventInput[]): Promise<void> {

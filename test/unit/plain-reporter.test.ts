@@ -1,21 +1,15 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import type { RunEventInput } from '../../src/report/events.js';
 import { PlainReporter, type Verbosity } from '../../src/report/plain.js';
+import { capture } from '../helpers/capture.js';
 
 /** The lines a plain reporter writes for these events, without their timestamps. */
 function linesFor(verbosity: Verbosity, inputs: RunEventInput[]): string[] {
-  let text = '';
-  const out = new Writable({
-    write(chunk: Buffer | string, _encoding, done) {
-      text += chunk.toString();
-      done();
-    },
-  });
+  const { out, text } = capture();
   const reporter = new PlainReporter(out, verbosity);
   for (const input of inputs) reporter.handle({ at: '2026-01-02T03:04:05.000Z', ...input });
-  return text
+  return text()
     .split('\n')
     .filter((line) => line !== '')
     .map((line) => line.replace(/^03:04:05 /, ''));

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import type { ImageWork, RunEventInput } from '../../src/report/events.js';
 import { renderHtmlReport } from '../../src/report/html.js';
 import { LiveReporter } from '../../src/report/live.js';
 import { PlainReporter } from '../../src/report/plain.js';
 import { SummaryCollector } from '../../src/report/summary.js';
+import { capture } from '../helpers/capture.js';
 
 const moved = [
   { name: 'libssl3', architecture: 'amd64', from: '3.0.11-1~deb12u2', to: '3.0.15-1~deb12u1' },
@@ -63,18 +63,6 @@ function respinRun(): RunEventInput[] {
 }
 
 const at = '2026-01-02T03:04:05.000Z';
-
-/** A stream that keeps what a reporter writes, for the test to read. */
-function capture(): { out: Writable; text: () => string } {
-  let text = '';
-  const out = new Writable({
-    write(chunk: Buffer | string, _encoding, done) {
-      text += chunk.toString();
-      done();
-    },
-  });
-  return { out, text: () => text };
-}
 
 describe('how each image was made, in the plain log, the live view and report.html', () => {
   it('the plain log says reused, patched (n packages) and rebuilt (why)', () => {
