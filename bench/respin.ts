@@ -314,13 +314,13 @@ function report(knowsFull: boolean): void {
       `A ${repos.counts.A} packages, B moves ${repos.movedInB.length}, C moves ${repos.bumped.name} ${repos.bumped.from} → ${repos.bumped.to}`,
   );
   console.log(
-    '| run | snapshot | ci-builder build flags | wall s | before the run s | built | reused | patched | failed | MB pushed | exit |',
+    '| run | snapshot | ci-builder build flags | wall s | before the run s | built | reused | patched (stacked) | failed | MB pushed | exit |',
   );
   console.log('| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const result of results)
     console.log(
       `| ${result.title} | ${result.snapshot} (${SNAPSHOT_VERSIONS[result.snapshot]}) | ${['--push', ...result.flags].join(' ')} | ` +
-        `${result.wallSeconds.toFixed(0)} | ${result.beforeRunSeconds?.toFixed(1) ?? '?'} | ${result.built} | ${result.reused} | ${result.patched} | ${result.failed.length} | ` +
+        `${result.wallSeconds.toFixed(0)} | ${result.beforeRunSeconds?.toFixed(1) ?? '?'} | ${result.built} | ${result.reused} | ${result.patched} (${result.stacked}) | ${result.failed.length} | ` +
         `${result.pushedMB.toFixed(0)} | ${result.exitCode} |`,
     );
   const found = checks();

@@ -40,6 +40,8 @@ export interface ScenarioResult {
   built: number;
   reused: number;
   patched: number;
+  /** Of the patched, those whose own layers were stacked onto their patched parent. */
+  stacked: number;
   failed: string[];
   /** Growth of the registry's storage during the run: the new blobs and manifests the push sent. */
   pushedMB: number;
@@ -53,12 +55,13 @@ export interface ScenarioResult {
 
 export function countsOf(
   summary: RunSummary,
-): Pick<ScenarioResult, 'images' | 'built' | 'reused' | 'patched' | 'failed'> {
+): Pick<ScenarioResult, 'images' | 'built' | 'reused' | 'patched' | 'stacked' | 'failed'> {
   return {
     images: Object.keys(summary.images).length,
     built: summary.built.length,
     reused: summary.reused.length,
     patched: summary.patched.length,
+    stacked: Object.values(summary.images).filter((image) => image.stacked_on_patched_parent).length,
     failed: summary.failed.map((entry) => entry.name),
   };
 }

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fail, ok, type Result } from '../util/result.js';
+import { stackOnBuildah } from './buildah-stack.js';
 import { commandFailure, engineQuery, nothing, parseJson, presence, pullFailure, runEngineCommand } from './failure.js';
 import { buildTargetFlags, registryFlags, runFlags } from './flags.js';
 import { pushResiliently } from './registry-push.js';
@@ -17,6 +18,8 @@ import type {
   PushRequest,
   RunRequest,
   RunResult,
+  StackRequest,
+  Stacked,
 } from './types.js';
 
 const STORAGE = ['--storage-driver', 'overlay'];
@@ -118,6 +121,17 @@ export class BuildahEngine implements Engine {
     if (!ran.ok) return ran;
     if (ran.value.exitCode !== 0) return fail(commandFailure('buildah push oci:', ran.value, 'engine', options.signal));
     return ok(undefined);
+  }
+
+  /** The image's own layer onto another image made from the same one, with an edit on top (buildah-stack.ts). */
+  async stackOwnLayers(request: StackRequest): EngineResult<Stacked> {
+    const cli = {
+      command: this.command,
+      storage: STORAGE,
+      graphRoot: () => this.storagePath(),
+      inspect: (reference: string) => this.inspect(reference),
+    };
+    return stackOnBuildah(cli, request);
   }
 
   /** A working container of the image, mounted: its merged root; release unmounts and removes it. */

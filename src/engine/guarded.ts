@@ -21,6 +21,7 @@ export function guardEngine(engine: Engine): Engine {
     }
   };
   const mountImage = engine.mountImage?.bind(engine);
+  const stackOwnLayers = engine.stackOwnLayers?.bind(engine);
   const guarded: EveryMethod = {
     name: engine.name,
     build: (request) => guard('build', () => engine.build(request)),
@@ -35,6 +36,7 @@ export function guardEngine(engine: Engine): Engine {
     storagePath: () => guard('info', () => engine.storagePath()),
     exportOci: (reference, dir, options) => guard('export', () => engine.exportOci(reference, dir, options)),
     mountImage: mountImage && ((reference) => guard('mount', () => mountImage(reference))),
+    stackOwnLayers: stackOwnLayers && ((request) => guard('stack', () => stackOwnLayers(request))),
     listContainers: () => guard('container list', () => engine.listContainers()),
     removeContainers: (ids) => guard('container removal', () => engine.removeContainers(ids)),
   };

@@ -68,6 +68,37 @@ export interface MountedImage {
   release(): Promise<void>;
 }
 
+/** The layers a stack puts together, as folders of overlayfs changes (see containers-storage.ts), bottom first. */
+export interface StackedLayers {
+  /** The carried image's own layers: those above the image it was made from. */
+  own: readonly string[];
+  /** The layers that make the image put under them differ from that same image (a patch's, say). */
+  ontoDiffering: readonly string[];
+}
+
+/** An image's own layers put onto another image made from the same one (see Engine.stackOwnLayers). */
+export interface StackRequest {
+  /** The image whose own layers are carried. */
+  image: string;
+  /** The image it was made from: its layers above this one's are its own. */
+  below: string;
+  /** The image they are put onto: `below` changed (patched, or itself stacked onto a patched parent). */
+  onto: string;
+  /** The reference the new image gets, with the carried image's config and these labels over its own. */
+  reference: string;
+  labels: Record<string, string>;
+  /**
+   * Changes to the new image's merged root before its last layer is committed: a reason when the layers
+   * cannot be put together after all, and nothing is made.
+   */
+  edit: (root: string, layers: StackedLayers) => Promise<Result<void, string>>;
+  onLine: (line: string) => void;
+  signal: AbortSignal;
+}
+
+/** A stack made, or why the engine or the edit would not make it. */
+export type Stacked = { kind: 'stacked'; image: ImageInfo } | { kind: 'refused'; why: string };
+
 export interface ImageInfo {
   id: string;
   labels: Record<string, string>;
@@ -133,6 +164,11 @@ export interface Engine {
    * (no copy, no recompression). Absent, or failing with kind `engine`, where it cannot: callers export.
    */
   mountImage?(reference: string): EngineResult<MountedImage>;
+  /**
+   * The new image `onto` + `image`'s own layers carried byte for byte (a registry that holds them is not sent them
+   * again) + one layer of what `edit` changes. Absent where the engine's layers cannot be read as folders.
+   */
+  stackOwnLayers?(request: StackRequest): EngineResult<Stacked>;
   /** Build containers now present; taken before a run so an interrupt can remove only the run's own. */
   listContainers(): EngineResult<string[]>;
   removeContainers(ids: readonly string[]): EngineResult<void>;

@@ -77,15 +77,16 @@ export function describeRebuild(why: RebuildReason): string {
 }
 
 /** An image made in the run, as its event says it: built or reused, or patched with so many packages. */
-type MadeEvent = { reason: 'built' | 'reused' } | { reason: 'patched'; packages: number };
+type MadeEvent = { reason: 'built' | 'reused' } | { reason: 'patched'; packages: number; stacked?: true };
 
 /**
  * How an image was made, in words: as the run decided before building, else (a run over several builders
  * decides image by image, with no plan) as its event says.
  */
 export function describeMade(work: ImageWork | undefined, event: MadeEvent): string {
-  if (work !== undefined) return describeWork(work);
-  return event.reason === 'patched' ? `patched (${event.packages} packages)` : event.reason;
+  const stacked = event.reason === 'patched' && event.stacked ? ', its own layers onto the patched parent' : '';
+  if (work !== undefined) return `${describeWork(work)}${stacked}`;
+  return event.reason === 'patched' ? `patched (${event.packages} packages${stacked})` : event.reason;
 }
 
 /** What an image's work is, in the words of the live view, the log and the report: reused, patched (n packages), rebuilt (why). */
@@ -143,8 +144,19 @@ export type RunEvent = { at: string } &
     | { type: 'image'; reason: 'started'; name: string; attempt: number; builder?: string }
     | { type: 'image'; reason: 'log'; name: string; line: string }
     | { type: 'image'; reason: 'built' | 'reused'; name: string; imageId: string; seconds: number; builder?: string }
-    /** A patch layer upgraded `packages` packages of the image's earlier self. */
-    | { type: 'image'; reason: 'patched'; name: string; imageId: string; seconds: number; packages: number }
+    /**
+     * `packages` packages of the image's earlier self upgraded: by a patch layer on it, or (`stacked`) by its own
+     * layers put onto its patched parent, the packages only it holds then upgraded by a patch layer.
+     */
+    | {
+        type: 'image';
+        reason: 'patched';
+        name: string;
+        imageId: string;
+        seconds: number;
+        packages: number;
+        stacked?: true;
+      }
     | { type: 'image'; reason: 'retrying'; name: string; attempt: number; message: string }
     /** `attempts` is 0 for an image that never started (parent_error, or interrupted before its turn). */
     | {

@@ -21,6 +21,8 @@ export interface ImageRecord {
   /** The snapshot set the image is built (or patched) against this run. */
   snapshot_set?: string;
   image_id?: string;
+  /** Patched by putting its own layers onto its patched parent (not by a patch layer on its earlier self). */
+  stacked_on_patched_parent?: true;
   status: 'queued' | 'building' | 'built' | 'reused' | 'patched' | 'failed' | 'skipped';
   /** How the run made it, decided before building: reused, patched (which packages, from which image), rebuilt (why). */
   respin?: RespinRecord;
@@ -266,6 +268,7 @@ export class SummaryCollector implements Reporter {
             image_id: event.imageId,
             finished_at: event.at,
             build_seconds: event.seconds,
+            ...(event.stacked ? { stacked_on_patched_parent: true } : {}),
           });
         this.noteFlaky(event.name, record);
         return;

@@ -24,7 +24,19 @@ export type PatchWork = Extract<ImageWork, { kind: 'patch' }> & {
   /** The user it runs as: the patch switches to root and back. */
   user: string;
   nativeArchitecture: string;
+  /** Set when the parent is patched too: the child's own layer may be put onto the patched parent instead. */
+  onto?: OntoPatchedParent;
 };
+
+/** A child's own layer onto its parent's patched self, then only the child's own moved packages upgraded. */
+export interface OntoPatchedParent {
+  /** The parent the earlier image was built on. */
+  parentBefore: string;
+  /** Where this run puts the patched parent. */
+  parentReference: string;
+  /** The moved packages the parent does not hold: the patch on the patched parent upgrades none of them. */
+  ownPackages: MovedPackage[];
+}
 
 /** How each image of the run is made, decided before any is built. */
 export type RunImageWork = Exclude<ImageWork, { kind: 'patch' }> | PatchWork;
@@ -83,7 +95,41 @@ export async function planImageWork(
       );
     }
   }
-  return rebuildUnderRebuiltParents(images, work);
+  const rebuilt = rebuildUnderRebuiltParents(images, work);
+  return ontoPatchedParents(images, rebuilt, new Map(candidates.map((candidate) => [candidate.image.name, candidate])));
+}
+
+const packageKey = (entry: { name: string; architecture: string }) => `${entry.name}:${entry.architecture}`;
+
+/**
+ * A patched child of a patched parent may have its own layer put onto the patched parent (and then only its
+ * own moved packages upgraded), when what moved of its parent's packages moved to the very versions the
+ * parent's patch installs: the child's pins decide those packages as the parent's do.
+ */
+function ontoPatchedParents(
+  images: readonly PlannedImage[],
+  work: Map<string, RunImageWork>,
+  candidates: ReadonlyMap<string, Candidate>,
+): Map<string, RunImageWork> {
+  const references = new Map(images.map((image) => [image.name, image.reference]));
+  for (const image of images) {
+    const own = work.get(image.name);
+    const parent = image.parent === null ? undefined : work.get(image.parent);
+    const parentPackages = image.parent === null ? undefined : candidates.get(image.parent)?.packages;
+    const parentReference = image.parent === null ? undefined : references.get(image.parent);
+    if (own?.kind !== 'patch' || parent?.kind !== 'patch' || !parentPackages || !parentReference) continue;
+    const held = new Set(parentPackages.installed.map(packageKey));
+    const describe = (packages: readonly MovedPackage[]) =>
+      packages
+        .map((entry) => `${packageKey(entry)}=${entry.to}`)
+        .sort()
+        .join(' ');
+    const ofParent = own.packages.filter((entry) => held.has(packageKey(entry)));
+    if (describe(ofParent) !== describe(parent.packages)) continue;
+    const ownPackages = own.packages.filter((entry) => !held.has(packageKey(entry)));
+    work.set(image.name, { ...own, onto: { parentBefore: parent.imageId, parentReference, ownPackages } });
+  }
+  return work;
 }
 
 /**

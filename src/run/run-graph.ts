@@ -22,7 +22,7 @@ export type RunNode =
  * image waits for the base-image node, which exists only when some image needs it. The base
  * image's id is its reference, which no image name can be. With the work decided ahead, only a
  * full build needs the base image, and a respin (patched or reused from its own earlier image)
- * needs neither its parent nor the base image.
+ * needs neither its parent nor the base image, unless its patch stacks onto its patched parent.
  */
 export function runGraph(
   plan: Plan,
@@ -38,7 +38,9 @@ export function runGraph(
     const decided = work === 'build' ? planned?.get(image.name) : undefined;
     // Tagging an existing image needs no base image.
     const needsBase = work === 'build' && image.fromBaseImage && (decided === undefined || decided.kind === 'build');
-    const ownEarlierImage = decided?.kind === 'patch' || decided?.kind === 'respin-reuse';
+    // A patch stacking the image's own layers onto its patched parent waits for that parent, as a build does.
+    const ownEarlierImage =
+      (decided?.kind === 'patch' && decided.onto === undefined) || decided?.kind === 'respin-reuse';
     const needsParent = image.parent !== null && names.has(image.parent) && !ownEarlierImage;
     const dependsOn = needsParent && image.parent !== null ? [image.parent] : needsBase ? [baseId] : [];
     return { kind: 'image', id: image.name, dependsOn, image, work, ...(decided ? { planned: decided } : {}) };

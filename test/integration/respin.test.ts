@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { cpSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { verifiedFiles } from '../../bench/respin/verified-files.js';
 import { createEngine } from '../../src/engine/index.js';
 import { INPUT_DIGEST_LABEL, RECIPE_DIGEST_LABEL, SNAPSHOT_SET_LABEL } from '../../src/plan/plan.js';
 import type { PatchedPackage } from '../../src/report/events.js';
@@ -13,6 +14,7 @@ import {
   PATCHED_FROM_LABEL,
   PATCHED_PACKAGES_LABEL,
 } from '../../src/respin/patch-layer.js';
+import { runProcess } from '../../src/util/process.js';
 import { runCli } from '../helpers/cli.js';
 import { startFakePulp, type FakePulp } from '../helpers/fake-pulp.js';
 import { temporaryDir, writeTree } from '../helpers/files.js';
@@ -24,6 +26,8 @@ import { pulpContent, snapshotRepos, type SnapshotName, type SnapshotRepos } fro
 const username = 'respin-reader';
 const password = `pulp-${Math.random().toString(36).slice(2)}-secret`;
 const IMAGES = ['respin-base', 'respin-child', 'respin-memcached'];
+/** The digest of a layer that changes nothing (a metadata-only step's). */
+const EMPTY_LAYER = 'sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef';
 const FROM_BASE = 'FROM {{ namespace }}/{{ image_prefix }}respin-base:{{ tag }}';
 
 /**
@@ -120,6 +124,20 @@ describe('the respin, end to end: patched images hold what a full rebuild holds'
     return ran.value.output.split('\n').filter(Boolean).sort();
   }
 
+  /** The digests of the image's layers' contents, bottom first. */
+  async function layerDigests(reference: string): Promise<string[]> {
+    const ran = await runProcess('buildah', ['inspect', '--type', 'image', reference], { captureStdout: true });
+    assert.equal(ran.exitCode, 0, ran.stderrTail.join('\n'));
+    const inspected = JSON.parse(ran.stdout) as { OCIv1: { rootfs: { diff_ids: string[] } } };
+    return inspected.OCIv1.rootfs.diff_ids;
+  }
+
+  /** The image's layers above its parent's that change anything. */
+  async function ownLayerDigests(reference: string, parent: string): Promise<string[]> {
+    const [mine, below] = [await layerDigests(reference), await layerDigests(parent)];
+    return mine.slice(below.length).filter((digest) => digest !== EMPTY_LAYER);
+  }
+
   const imageOf = (run: string, image: string) => {
     const record = summaries[run]?.images[image];
     assert.ok(record, `${run} made ${image}`);
@@ -212,6 +230,23 @@ describe('the respin, end to end: patched images hold what a full rebuild holds'
       assert.equal(labels[RECIPE_DIGEST_LABEL], earlier.recipe_digest);
       assert.equal(labels[INPUT_DIGEST_LABEL], record.input_digest);
       assert.equal(info.value.user, image === 'respin-memcached' ? 'memcache' : '');
+      // The root image gets a patch layer; its children, patched too, get their own layers onto the patched root.
+      assert.equal(record.stacked_on_patched_parent, image === 'respin-base' ? undefined : true, image);
+    }
+  });
+
+  it("stacks a child's own layer onto its patched parent byte for byte (the same digest: a registry holding it is not sent it)", async () => {
+    for (const image of ['respin-child', 'respin-memcached']) {
+      const own = await ownLayerDigests(imageOf('a', image).reference, imageOf('a', 'respin-base').reference);
+      assert.ok(own.length > 0, `${image} has a layer of its own`);
+      const patched = await layerDigests(imageOf('b', image).reference);
+      const patchedParent = await layerDigests(imageOf('b', 'respin-base').reference);
+      assert.deepEqual(
+        patched.slice(0, patchedParent.length),
+        patchedParent,
+        `${image} sits on the patched respin-base`,
+      );
+      for (const digest of own) assert.ok(patched.includes(digest), `${image} carries its own layer ${digest}`);
     }
   });
 
@@ -255,6 +290,13 @@ describe('the respin, end to end: patched images hold what a full rebuild holds'
       const full = await installedPackages(engine, imageOf('b-full', image).reference);
       assert.deepEqual(Object.fromEntries(patched), Object.fromEntries(full), image);
       // Which of them apt counts as installed only for others (what a later autoremove would take): the same too.
+      // File by file: each package's files against dpkg's checksums, the same findings in both.
+      const patchedFiles = await verifiedFiles(engine, imageOf('b', image).reference);
+      assert.deepEqual(
+        Object.fromEntries(patchedFiles),
+        Object.fromEntries(await verifiedFiles(engine, imageOf('b-full', image).reference)),
+        image,
+      );
       const autoInPatched = await automaticPackages(imageOf('b', image).reference);
       assert.ok(autoInPatched.length > 0, `${image} has automatically installed packages`);
       assert.deepEqual(autoInPatched, await automaticPackages(imageOf('b-full', image).reference), image);

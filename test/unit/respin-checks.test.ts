@@ -20,6 +20,7 @@ function run(overrides: Partial<ScenarioResult>): ScenarioResult {
     built: 36,
     reused: 0,
     patched: 0,
+    stacked: 0,
     failed: [],
     pushedMB: 1000,
     imagesTest: { exitCode: 0, tested: 36, failedChecks: 0, failed: [] },

@@ -1,0 +1,137 @@
+import { errorMessage } from '../util/errors.js';
+import { fail, ok, type Result } from '../util/result.js';
+import { configFlags, type OciConfig } from './config-flags.js';
+import { containerDiffDir, isEmptyLayer, layerDiffDir, layersAbove, layersDiffering } from './containers-storage.js';
+import { commandFailure, engineQuery, parseJson, runEngineCommand } from './failure.js';
+import type { EngineFailure, EngineResult, ImageInfo, StackedLayers, StackRequest, Stacked } from './types.js';
+
+type Query = (args: readonly string[]) => Promise<Result<string, EngineFailure>>;
+
+interface Inspected {
+  FromImageID?: string;
+  OCIv1?: { config?: OciConfig };
+}
+
+/** What a stack on buildah needs of it: its command and storage flags, its store's folder, its inspection. */
+export interface BuildahCli {
+  command: string;
+  storage: readonly string[];
+  graphRoot: () => EngineResult<string>;
+  inspect: (reference: string) => EngineResult<ImageInfo>;
+}
+
+/**
+ * buildah's stack. Each of the image's own layers that changes anything is carried as a layer of its own, byte
+ * for byte (the same diff digest, so a registry holding it is not sent it again): a working container of what is
+ * stacked so far gets a copy of it in its empty layer folder (cp -a keeps overlayfs's deletions, opaque folders,
+ * owners, times and file capabilities) and is committed. A last container of that is mounted for the edit and
+ * committed with the image's config and the labels as the new image.
+ */
+export async function stackOnBuildah(cli: BuildahCli, request: StackRequest): EngineResult<Stacked> {
+  const query: Query = (args) => engineQuery(cli.command, [...cli.storage, ...args], `buildah ${args[0]}`);
+  const root = await cli.graphRoot();
+  if (!root.ok) return root;
+  const [image, below, onto] = await Promise.all([
+    inspectConfig(query, request.image),
+    inspectConfig(query, request.below),
+    inspectConfig(query, request.onto),
+  ]);
+  if (!image.ok) return image;
+  if (!below.ok) return below;
+  if (!onto.ok) return onto;
+  const config = configFlags(image.value.config, onto.value.config, request.labels);
+  if ('unsupported' in config) return ok({ kind: 'refused', why: config.unsupported });
+  let layers: (StackedLayers & { carried: string[] }) | undefined;
+  try {
+    layers = await stackedLayers(root.value, image.value.id, below.value.id, onto.value.id);
+  } catch (error) {
+    return ok({ kind: 'refused', why: `its layers cannot be read: ${errorMessage(error)}` });
+  }
+  if (layers === undefined) return ok({ kind: 'refused', why: `it is not made from ${request.below}` });
+
+  const intermediates: string[] = [];
+  try {
+    let top = onto.value.id;
+    for (const layer of layers.carried) {
+      const carried = await withContainer(query, top, async (container) => {
+        const copied = await copyLayer(layer, await containerDiffDir(root.value, container), request.signal);
+        return copied.ok ? query(['commit', '--quiet', container]) : copied;
+      });
+      if (!carried.ok) return carried;
+      top = carried.value.trim();
+      intermediates.push(top);
+    }
+    const { own, ontoDiffering } = layers;
+    return await withContainer<Stacked>(query, top, async (container) => {
+      const mounted = await query(['mount', container]);
+      if (!mounted.ok) return mounted;
+      let edited: Result<void, string>;
+      try {
+        edited = await request.edit(mounted.value.trim(), { own, ontoDiffering });
+      } finally {
+        await query(['umount', container]);
+      }
+      if (!edited.ok) return ok({ kind: 'refused', why: edited.failure });
+      const configured = await query(['config', ...config.flags, container]);
+      if (!configured.ok) return configured;
+      const committed = await query(['commit', '--quiet', container, request.reference]);
+      if (!committed.ok) return committed;
+      request.onLine(`own layers (${layers.carried.length}) stacked onto ${request.onto}: ${committed.value.trim()}`);
+      const made = await cli.inspect(request.reference);
+      return made.ok ? ok({ kind: 'stacked', image: made.value }) : made;
+    });
+  } finally {
+    // Intermediate images are only the new one's lower layers: untagged, their records go, their layers stay.
+    for (const id of intermediates.reverse()) await query(['rmi', id]);
+  }
+}
+
+/** The image's own layers, onto's differing ones, and those of the former to carry (the ones changing anything). */
+async function stackedLayers(
+  graphRoot: string,
+  image: string,
+  below: string,
+  onto: string,
+): Promise<(StackedLayers & { carried: string[] }) | undefined> {
+  const own = await layersAbove(graphRoot, image, below);
+  if (own === undefined) return undefined;
+  const differing = await layersDiffering(graphRoot, onto, below);
+  const carried: string[] = [];
+  for (const layer of own) if (!(await isEmptyLayer(graphRoot, layer))) carried.push(layerDiffDir(graphRoot, layer));
+  const dirs = (ids: readonly string[]) => ids.map((layer) => layerDiffDir(graphRoot, layer));
+  return { own: dirs(own), ontoDiffering: dirs(differing), carried };
+}
+
+async function copyLayer(from: string, to: string, signal: AbortSignal): Promise<Result<void, EngineFailure>> {
+  const copied = await runEngineCommand('cp', ['-a', '--', `${from}/.`, to], { signal });
+  if (!copied.ok) return copied;
+  return copied.value.exitCode === 0 ? ok(undefined) : fail(commandFailure('cp -a', copied.value, 'build', signal));
+}
+
+async function inspectConfig(
+  query: Query,
+  reference: string,
+): Promise<Result<{ id: string; config: OciConfig }, EngineFailure>> {
+  const answer = await query(['inspect', '--type', 'image', reference]);
+  if (!answer.ok) return answer;
+  const parsed = parseJson<Inspected>(answer.value, 'buildah inspect');
+  if (!parsed.ok) return parsed;
+  return ok({ id: parsed.value.FromImageID ?? '', config: parsed.value.OCIv1?.config ?? {} });
+}
+
+/** A working container of the image for `use` (given its full id), removed after whatever happened. */
+async function withContainer<T>(
+  query: Query,
+  image: string,
+  use: (container: string) => Promise<Result<T, EngineFailure>>,
+): Promise<Result<T, EngineFailure>> {
+  const created = await query(['from', '--pull-never', image]);
+  if (!created.ok) return created;
+  const name = created.value.trim();
+  try {
+    const id = await query(['inspect', '--type', 'container', '--format', '{{.ContainerID}}', name]);
+    return id.ok ? await use(id.value.trim()) : id;
+  } finally {
+    await query(['rm', name]);
+  }
+}

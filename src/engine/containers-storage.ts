@@ -1,0 +1,84 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/**
+ * Where containers-storage (buildah's and podman's store) keeps images, containers and layers with its overlay
+ * driver: JSON records beside one folder per layer, whose `diff` holds that layer's own changes in overlayfs's
+ * form (a deletion is a 0:0 character device, a folder emptied and refilled carries trusted.overlay.opaque).
+ * Those records are written whole and renamed into place by the store, so reading them needs no lock.
+ */
+interface LayerRecord {
+  id: string;
+  parent?: string;
+  'diff-digest'?: string;
+}
+
+interface ImageRecord {
+  id: string;
+  layer?: string;
+}
+
+interface ContainerRecord {
+  id: string;
+  layer: string;
+}
+
+async function readRecords<T>(file: string): Promise<T[]> {
+  const parsed: unknown = JSON.parse(await readFile(file, 'utf8'));
+  if (!Array.isArray(parsed)) throw new Error(`${file} is not a list`);
+  return parsed as T[];
+}
+
+/** A layer's own changes, as overlayfs reads them. */
+export const layerDiffDir = (graphRoot: string, layerId: string): string => join(graphRoot, 'overlay', layerId, 'diff');
+
+/** The image's layers, bottom first, each with the digest of its changes (its id where the store has none). */
+async function imageLayers(graphRoot: string, imageId: string): Promise<Array<{ id: string; digest: string }>> {
+  const images = await readRecords<ImageRecord>(join(graphRoot, 'overlay-images', 'images.json'));
+  const image = images.find((record) => record.id === imageId);
+  if (image === undefined) throw new Error(`image ${imageId} is not in ${graphRoot}`);
+  const layers = await readRecords<LayerRecord>(join(graphRoot, 'overlay-layers', 'layers.json'));
+  const byId = new Map(layers.map((layer) => [layer.id, layer]));
+  const chain: Array<{ id: string; digest: string }> = [];
+  for (let id = image.layer; id !== undefined && id !== ''; id = byId.get(id)?.parent) {
+    const layer = byId.get(id);
+    if (layer === undefined) throw new Error(`layer ${id} of image ${imageId} is not in ${graphRoot}`);
+    chain.push({ id, digest: layer['diff-digest'] ?? id });
+  }
+  return chain.reverse();
+}
+
+/** The layers `image` has above `ancestor`'s, bottom first; undefined when `image` was not made from `ancestor`. */
+export async function layersAbove(graphRoot: string, image: string, ancestor: string): Promise<string[] | undefined> {
+  const [own, below] = await Promise.all([imageLayers(graphRoot, image), imageLayers(graphRoot, ancestor)]);
+  if (below.length > own.length || below.some((layer, index) => own[index]?.id !== layer.id)) return undefined;
+  return own.slice(below.length).map((layer) => layer.id);
+}
+
+/**
+ * The layers that make `other` differ from `image`, bottom first: those above the bottom the two share, less
+ * copies of `image`'s own layers there (the same digest: a child's layers carried onto a patched parent).
+ */
+export async function layersDiffering(graphRoot: string, other: string, image: string): Promise<string[]> {
+  const [theirs, mine] = await Promise.all([imageLayers(graphRoot, other), imageLayers(graphRoot, image)]);
+  let shared = 0;
+  while (shared < theirs.length && theirs[shared]?.id === mine[shared]?.id) shared += 1;
+  const carried = new Set(mine.slice(shared).map((layer) => layer.digest));
+  return theirs
+    .slice(shared)
+    .filter((layer) => !carried.has(layer.digest))
+    .map((layer) => layer.id);
+}
+
+/** The folder a working container's own layer writes to. */
+export async function containerDiffDir(graphRoot: string, containerId: string): Promise<string> {
+  const containers = await readRecords<ContainerRecord>(join(graphRoot, 'overlay-containers', 'containers.json'));
+  const container = containers.find((record) => record.id === containerId);
+  if (container === undefined) throw new Error(`container ${containerId} is not in ${graphRoot}`);
+  return layerDiffDir(graphRoot, container.layer);
+}
+
+/** Whether a layer changes nothing (a metadata-only step's layer). */
+export async function isEmptyLayer(graphRoot: string, layerId: string): Promise<boolean> {
+  return (await readdir(layerDiffDir(graphRoot, layerId))).length === 0;
+}

@@ -1,0 +1,62 @@
+import type { EngineFailure, MountedImage } from '../engine/types.js';
+import type { PlannedImage } from '../plan/plan.js';
+import { mergeOntoPatchedParent } from '../respin/onto-patched-parent.js';
+import { ok, type Result } from '../util/result.js';
+import type { ImageStepContext } from './image-step-context.js';
+import { logTo } from './image-log.js';
+import type { OntoPatchedParent, PatchWork } from './image-work.js';
+import { VERSION_LABEL, VERSION_PACKAGE_LABEL } from './version-label.js';
+
+/** The image, made by stacking, with what is left to patch on it; or why it could not be stacked. */
+export type StackOutcome = { kind: 'stacked'; imageId: string } | { kind: 'refused'; why: string };
+
+/**
+ * The child's own layers put onto its patched parent (the engine carries them as they are, the respin merges the
+ * package managers' state over them), in place of a patch layer upgrading again, in every child, what the
+ * parent's patch upgraded. `labels` are the patched image's; the version label follows the service's package
+ * where the parent's patch moved it. Refused (by the engine or the merge) leaves nothing behind.
+ */
+export async function stackOntoPatchedParent(
+  context: ImageStepContext,
+  image: PlannedImage,
+  work: PatchWork,
+  onto: OntoPatchedParent,
+  labels: Record<string, string>,
+  signal: AbortSignal,
+): Promise<Result<StackOutcome, EngineFailure>> {
+  const { engine } = context;
+  if (engine.stackOwnLayers === undefined || engine.mountImage === undefined) {
+    return ok({ kind: 'refused', why: `${engine.name} cannot stack layers` });
+  }
+  const mounts: MountedImage[] = [];
+  try {
+    for (const reference of [onto.parentBefore, onto.parentReference]) {
+      const mounted = await engine.mountImage(reference);
+      if (!mounted.ok) return mounted;
+      mounts.push(mounted.value);
+    }
+    const [before, after] = mounts.map((mounted) => mounted.root);
+    if (before === undefined || after === undefined) throw new Error('internal: both parents are mounted');
+    const stacked = await engine.stackOwnLayers({
+      image: work.imageId,
+      below: onto.parentBefore,
+      onto: onto.parentReference,
+      reference: image.reference,
+      labels: { ...labels, ...movedVersionLabel(work, labels) },
+      edit: (root, layers) => mergeOntoPatchedParent(root, layers, { before, after }),
+      onLine: logTo(context.events, image.name),
+      signal,
+    });
+    if (!stacked.ok) return stacked;
+    return ok(stacked.value.kind === 'stacked' ? { kind: 'stacked', imageId: stacked.value.image.id } : stacked.value);
+  } finally {
+    for (const mounted of mounts) await mounted.release();
+  }
+}
+
+/** The version label, where the service's package is among those moved: its new version, as dpkg will say it. */
+function movedVersionLabel(work: PatchWork, labels: Record<string, string>): Record<string, string> {
+  const service = labels[VERSION_PACKAGE_LABEL];
+  const moved = work.packages.find((entry) => entry.name === service);
+  return moved === undefined ? {} : { [VERSION_LABEL]: moved.to };
+}
