@@ -32,7 +32,8 @@ export async function stackOntoPatchedParent(
   try {
     for (const reference of [onto.parentBefore, onto.parentReference]) {
       const mounted = await engine.mountImage(reference);
-      if (!mounted.ok) return mounted;
+      // Not held here (a builder of a spread run may lack the earlier parent): the patch on its own self does.
+      if (!mounted.ok) return ok({ kind: 'refused', why: `${reference} cannot be mounted: ${mounted.failure.message}` });
       mounts.push(mounted.value);
     }
     const [before, after] = mounts.map((mounted) => mounted.root);

@@ -12,6 +12,7 @@ import {
 } from '../../src/plan/plan.js';
 import { describeRebuild, type ImageWork } from '../../src/report/events.js';
 import type { ImagePackages } from '../../src/respin/image-packages.js';
+import type { Pin } from '../../src/respin/apt-preferences.js';
 import { PATCH_LAYERS_LABEL } from '../../src/respin/patch-layer.js';
 import { planImageWork, type RunImageWork } from '../../src/run/image-work.js';
 import type { RunSettings } from '../../src/run/settings.js';
@@ -44,6 +45,7 @@ interface Earlier {
   /** Packages the earlier image holds, by name; absent: the image has no dpkg status (an rpm one if 'rpm'). */
   packages: Record<string, string> | 'rpm';
   patchLayers?: number;
+  pins?: Pin[];
 }
 
 /** A plan of these images (parents first), each with an earlier image of the same recipe unless told otherwise. */
@@ -115,7 +117,7 @@ class Scene {
               architecture: pkg === 'tzdata' ? 'all' : ARCHITECTURE,
               source: pkg,
             })),
-            pins: [],
+            pins: earlier.pins ?? [],
           };
     writeFileSync(join(this.cacheDir, `${id.replace(/^sha256:/, '')}.json`), JSON.stringify(packages));
   }
@@ -125,6 +127,15 @@ class Scene {
     respin: Partial<RunSettings['respin']> = {},
     options: { noCache?: boolean } = {},
   ): Promise<Record<string, string>> {
+    const work = await this.decided(mirror, respin, options);
+    return Object.fromEntries([...work].map(([name, decided]) => [name, show(decided)]));
+  }
+
+  async decided(
+    mirror: string | undefined,
+    respin: Partial<RunSettings['respin']> = {},
+    options: { noCache?: boolean } = {},
+  ): Promise<Map<string, RunImageWork>> {
     const settings: RunSettings = {
       engine: this.engine,
       threads: 2,
@@ -160,7 +171,7 @@ class Scene {
             },
           }),
     };
-    const work = await planImageWork(
+    return planImageWork(
       {
         engine: this.engine,
         settings,
@@ -171,7 +182,6 @@ class Scene {
       plan,
       this.images,
     );
-    return Object.fromEntries([...work].map(([name, decided]) => [name, show(decided)]));
   }
 }
 
@@ -210,6 +220,52 @@ describe("each image's work, decided before the run", () => {
       base: 'patch sha256:base00000000: libssl3 3.0.11-1~deb12u2→3.0.15-1~deb12u1, openssl 3.0.11-1~deb12u2→3.0.15-1~deb12u1',
       quiet: 'respin-reuse sha256:quiet0000000 (was debian=1)',
     });
+  });
+
+  it("has a patched child of a patched parent stacked onto it, upgrading only the child's own moved packages", async () => {
+    const scene = new Scene()
+      .image('base', null, { packages: { tzdata: AT_A.tzdata, libssl3: AT_A.libssl3 } })
+      .image('child', 'base', { packages: { tzdata: AT_A.tzdata, libssl3: AT_A.libssl3, openssl: AT_A.openssl } })
+      .image('leaf', 'child', { packages: { tzdata: AT_A.tzdata, libssl3: AT_A.libssl3, openssl: AT_A.openssl } });
+    const work = await scene.decided(mirror.origin);
+    const onto = (name: string) => {
+      const decided = work.get(name);
+      assert.equal(decided?.kind, 'patch', name);
+      return decided.onto && { ...decided.onto, ownPackages: decided.onto.ownPackages.map((entry) => entry.name) };
+    };
+    assert.equal(onto('base'), undefined);
+    assert.deepEqual(onto('child'), {
+      parentBefore: 'sha256:base00000000',
+      parentReference: 'localhost/ns/base:b',
+      ownPackages: ['openssl'],
+    });
+    // Everything the leaf moved, its parent's patch (or stack) moves to the same versions: nothing of its own.
+    assert.deepEqual(onto('leaf'), {
+      parentBefore: 'sha256:child0000000',
+      parentReference: 'localhost/ns/child:b',
+      ownPackages: [],
+    });
+  });
+
+  it('patches a child as a whole when its own pins decide a package of its parent otherwise', async () => {
+    const hold: Pin = {
+      packages: ['libssl3'],
+      match: { type: 'version', pattern: AT_A.libssl3 },
+      priority: 1001,
+      origin: '/etc/apt/preferences.d/hold',
+    };
+    const both = { tzdata: AT_A.tzdata, libssl3: AT_A.libssl3, openssl: AT_A.openssl };
+    const scene = new Scene()
+      .image('base', null, { packages: both })
+      .image('held', 'base', { packages: both, pins: [hold] });
+    const work = await scene.decided(mirror.origin);
+    const held = work.get('held');
+    assert.equal(held?.kind, 'patch');
+    assert.deepEqual(
+      held.packages.map((entry) => entry.name),
+      ['openssl'],
+    );
+    assert.equal(held.onto, undefined);
   });
 
   it('patches the newest image of the recipe the engine still holds, when a newer run recorded one since removed', async () => {
