@@ -18,7 +18,7 @@
  *
  * --skip-patch runs the cold build and the full rebuilds only; --scenarios runs only these of cold, b-full,
  * c-full, b-patch, c-patch (comma-separated; the cold build always runs: every respin starts from it);
- * --keep leaves the images in the engine;
+ * --keep leaves the images in the engine and the workspace (each run's folder, its build.log) where it says;
  * regexes select images instead of the sets overcloud and seed (a quick try: ^memcached$).
  */
 import { spawnSync } from 'node:child_process';
@@ -153,7 +153,8 @@ try {
   if (!values.keep) await removeImages(coldImages);
   await pulp.stop();
   await registry.stop();
-  rmSync(work, { recursive: true, force: true });
+  if (values.keep) console.log(`workspace kept: ${work}`);
+  else rmSync(work, { recursive: true, force: true });
 }
 
 /** Removes the images from the engine; one that cannot be is said, not fatal (the bench is over for it anyway). */

@@ -24,8 +24,8 @@ export interface BuildahCli {
  * buildah's stack. Each of the image's own layers that changes anything is carried as a layer of its own, byte
  * for byte (the same diff digest, so a registry holding it is not sent it again): a working container of what is
  * stacked so far gets a copy of it in its empty layer folder (cp -a keeps overlayfs's deletions, opaque folders,
- * owners, times and file capabilities) and is committed. A last container of that is mounted for the edit and
- * committed with the image's config and the labels as the new image.
+ * owners, times and file capabilities) and is committed. A last container of that is mounted for the edit, given
+ * the image's config and the labels, runs the request's command if any, and is committed as the new image.
  */
 export async function stackOnBuildah(cli: BuildahCli, request: StackRequest): EngineResult<Stacked> {
   const query: Query = (args) => engineQuery(cli.command, [...cli.storage, ...args], `buildah ${args[0]}`);
@@ -50,6 +50,7 @@ export async function stackOnBuildah(cli: BuildahCli, request: StackRequest): En
   if (layers === undefined) return ok({ kind: 'refused', why: `it is not made from ${request.below}` });
 
   const intermediates: string[] = [];
+  const times = new Stopwatch();
   try {
     let top = onto.value.id;
     for (const layer of layers.carried) {
@@ -61,28 +62,68 @@ export async function stackOnBuildah(cli: BuildahCli, request: StackRequest): En
       top = carried.value.trim();
       intermediates.push(top);
     }
+    times.lap('carried');
     const { own, ontoDiffering } = layers;
-    return await withContainer<Stacked>(query, top, async (container) => {
-      const mounted = await query(['mount', container]);
-      if (!mounted.ok) return mounted;
-      let edited: Result<void, string>;
-      try {
-        edited = await request.edit(mounted.value.trim(), { own, ontoDiffering });
-      } finally {
-        await query(['umount', container]);
-      }
-      if (!edited.ok) return ok({ kind: 'refused', why: edited.failure });
-      const configured = await query(['config', ...config.flags, container]);
-      if (!configured.ok) return configured;
-      const committed = await query(['commit', '--quiet', container, request.reference]);
-      if (!committed.ok) return committed;
-      request.onLine(`own layers (${layers.carried.length}) stacked onto ${request.onto}: ${committed.value.trim()}`);
-      const made = await cli.inspect(request.reference);
-      return made.ok ? ok({ kind: 'stacked', image: made.value }) : made;
-    });
+    const made = await withContainer<Stacked>(query, top, (container) =>
+      finish(cli, query, container, request, { own, ontoDiffering }, config.flags, times),
+    );
+    if (made.ok && made.value.kind === 'stacked') {
+      request.onLine(`own layers (${layers.carried.length}) stacked onto ${request.onto}: ${times.describe()}`);
+    }
+    return made;
   } finally {
     // Intermediate images are only the new one's lower layers: untagged, their records go, their layers stay.
     for (const id of intermediates.reverse()) await query(['rmi', id]);
+  }
+}
+
+/** The last layer: the edit on the mounted root, the image's config and labels, the command, the commit. */
+async function finish(
+  cli: BuildahCli,
+  query: Query,
+  container: string,
+  request: StackRequest,
+  layers: StackedLayers,
+  configFlagList: readonly string[],
+  times: Stopwatch,
+): Promise<Result<Stacked, EngineFailure>> {
+  const mounted = await query(['mount', container]);
+  if (!mounted.ok) return mounted;
+  let edited: Result<void, string>;
+  try {
+    edited = await request.edit(mounted.value.trim(), layers);
+  } finally {
+    await query(['umount', container]);
+  }
+  if (!edited.ok) return ok({ kind: 'refused', why: edited.failure });
+  times.lap('merged');
+  const configured = await query(['config', ...configFlagList, container]);
+  if (!configured.ok) return configured;
+  if (request.run !== undefined) {
+    const ran = await runIn(cli, container, request);
+    if (!ran.ok) return ran;
+    times.lap('ran its command');
+  }
+  const committed = await query(['commit', '--quiet', container, request.reference]);
+  if (!committed.ok) return committed;
+  times.lap('committed');
+  const made = await cli.inspect(request.reference);
+  return made.ok ? ok({ kind: 'stacked', image: made.value }) : made;
+}
+
+/** Seconds per step, for the image's log: where a stack's time goes. */
+class Stopwatch {
+  private last = Date.now();
+  private readonly laps: string[] = [];
+
+  lap(step: string): void {
+    const now = Date.now();
+    this.laps.push(`${step} ${((now - this.last) / 1000).toFixed(1)} s`);
+    this.last = now;
+  }
+
+  describe(): string {
+    return this.laps.join(', ');
   }
 }
 
@@ -100,6 +141,15 @@ async function stackedLayers(
   for (const layer of own) if (!(await isEmptyLayer(graphRoot, layer))) carried.push(layerDiffDir(graphRoot, layer));
   const dirs = (ids: readonly string[]) => ids.map((layer) => layerDiffDir(graphRoot, layer));
   return { own: dirs(own), ontoDiffering: dirs(differing), carried };
+}
+
+/** The request's command in the working container, as a build's RUN step runs (chroot, host network), as root. */
+async function runIn(cli: BuildahCli, container: string, request: StackRequest): Promise<Result<void, EngineFailure>> {
+  const args = [...cli.storage, 'run', '--isolation', 'chroot', '--network', 'host', '--user', 'root', container, '--'];
+  const { signal, onLine } = request;
+  const ran = await runEngineCommand(cli.command, [...args, ...(request.run ?? [])], { signal, onLine });
+  if (!ran.ok) return ran;
+  return ran.value.exitCode === 0 ? ok(undefined) : fail(commandFailure('buildah run', ran.value, 'build', signal));
 }
 
 async function copyLayer(from: string, to: string, signal: AbortSignal): Promise<Result<void, EngineFailure>> {

@@ -92,6 +92,8 @@ export interface StackRequest {
    * cannot be put together after all, and nothing is made.
    */
   edit: (root: string, layers: StackedLayers) => Promise<Result<void, string>>;
+  /** A command run after the edit in the new image, as root on the host network (a patch's upgrade). */
+  run?: readonly string[];
   onLine: (line: string) => void;
   signal: AbortSignal;
 }

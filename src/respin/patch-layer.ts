@@ -34,12 +34,12 @@ export function describePatched(packages: readonly MovedPackage[]): string {
 }
 
 /**
- * The Dockerfile of one patch layer: FROM the image itself, then one RUN that points apt at the new snapshots
- * (through the run's proxy, as a build), upgrades exactly the moved packages to the versions decided (new
- * dependencies they need come along; nothing is removed; automatically installed ones stay so), drops the lists, puts the image's own sources back
- * and runs the leak guard. dpkg's fsyncs are skipped (--force-unsafe-io): the layer is written once, at commit.
+ * The shell script of a patch: points apt at the new snapshots (through the run's proxy, as a build), upgrades
+ * exactly the moved packages to the versions decided (new dependencies they need come along; nothing is removed;
+ * automatically installed ones stay so), drops the lists, puts the image's own sources back and runs the leak
+ * guard. dpkg's fsyncs are skipped (--force-unsafe-io): the layer is written once, at commit.
  */
-export function patchDockerfile(request: PatchRequest): string {
+export function patchScript(request: Omit<PatchRequest, 'from' | 'user'>): string {
   const names = request.packages.map((entry) => aptName(entry, request.nativeArchitecture));
   const upgrade = [
     'apt-get update',
@@ -54,12 +54,16 @@ export function patchDockerfile(request: PatchRequest): string {
     'if [ -n "$auto" ]; then apt-mark auto $auto >/dev/null; fi',
     'apt-get clean',
   ];
-  const commands = [...request.setup, ...upgrade, ...request.restore];
+  return `set -e; \\\n    ${[...request.setup, ...upgrade, ...request.restore].join('; \\\n    ')}`;
+}
+
+/** The Dockerfile of one patch layer: FROM the image itself, one RUN of the patch's script as root. */
+export function patchDockerfile(request: PatchRequest): string {
   const switchUser = request.user !== '' && request.user !== 'root' && request.user !== '0';
   return [
     `FROM ${request.from}`,
     ...(switchUser ? ['USER root'] : []),
-    `RUN set -e; \\\n    ${commands.join('; \\\n    ')}`,
+    `RUN ${patchScript(request)}`,
     ...(switchUser ? [`USER ${request.user}`] : []),
     '',
   ].join('\n');

@@ -17,6 +17,8 @@ export interface EngineBuild {
   emptyDirs: readonly string[];
   labels: Record<string, string>;
   noCache: boolean;
+  /** The version label is among `labels` already (a patch knows the version it installs): not read from the image. */
+  versionLabelled?: boolean;
 }
 
 /**
@@ -43,7 +45,9 @@ export async function buildInEngine(
     ...(build.noCache ? { noCache: true } : {}),
   });
   if (!built.ok) return built;
-  const labelled = await addVersionLabel(engine, build.reference, built.value, signal, logTo(events, build.name));
+  const labelled = build.versionLabelled
+    ? built
+    : await addVersionLabel(engine, build.reference, built.value, signal, logTo(events, build.name));
   if (!labelled.ok) return labelled;
   context.packageRecorder?.record(labelled.value.id);
   return ok(labelled.value.id);

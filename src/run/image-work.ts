@@ -23,6 +23,8 @@ export type PatchWork = Extract<ImageWork, { kind: 'patch' }> & {
   patchLayers: number;
   /** The user it runs as: the patch switches to root and back. */
   user: string;
+  /** Its labels: the version label of the patched image follows the service's package they name. */
+  labels: Record<string, string>;
   nativeArchitecture: string;
   /** Set when the parent is patched too: the child's own layer may be put onto the patched parent instead. */
   onto?: OntoPatchedParent;
@@ -252,6 +254,7 @@ function respinWork(candidate: Candidate, indexes: SnapshotIndexes, maxPatchLaye
     packages: moved,
     patchLayers,
     user: earlier.user,
+    labels: earlier.labels,
     nativeArchitecture: packages.nativeArchitecture,
   };
 }

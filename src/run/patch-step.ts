@@ -10,13 +10,16 @@ import {
 import { ok, type Result } from '../util/result.js';
 import { buildInEngine } from './engine-build.js';
 import { stackOntoPatchedParent } from './stack-step.js';
+import { patchedVersionLabel } from './version-label.js';
 import type { ImageStepContext } from './image-step-context.js';
 import type { PatchWork } from './image-work.js';
 
 /**
- * A respin's patch: one layer on the image's earlier self upgrading exactly the packages that moved, built by
- * the engine like any image (its Dockerfile is in the run folder), labelled with the new input digest, recipe
- * and snapshot set, the image it patched, the packages from and to, and its count of patch layers.
+ * A respin's patch, labelled with the new input digest, recipe and snapshot set, the image it patched, the
+ * packages from and to, and its count of patch layers: the image's own layers stacked onto its patched parent
+ * where the plan says so (stack-step.ts), else (or when the stack is refused) one layer on the image's earlier
+ * self upgrading exactly the packages that moved, built by the engine like any image (its Dockerfile is in the
+ * run folder).
  */
 export async function patchImage(
   context: ImageStepContext,
@@ -34,19 +37,17 @@ export async function patchImage(
     [PATCHED_FROM_LABEL]: work.imageId,
     [PATCHED_PACKAGES_LABEL]: describePatched(work.packages),
     [PATCH_LAYERS_LABEL]: String(work.patchLayers + 1),
+    ...patchedVersionLabel(work.labels, work.packages),
   };
   const stacked = work.onto && (await stackOntoPatchedParent(context, image, work, work.onto, labels, signal));
   if (stacked && !stacked.ok) return stacked;
-  let upgrade = { from: work.imageId, packages: work.packages };
   if (stacked?.value.kind === 'refused') {
     events.emit({ type: 'image', reason: 'log', name: image.name, line: `patched as a whole: ${stacked.value.why}` });
-  } else if (stacked?.value.kind === 'stacked' && work.onto) {
-    upgrade = { from: stacked.value.imageId, packages: work.onto.ownPackages };
   }
   const patched =
-    upgrade.packages.length === 0 && stacked?.value.kind === 'stacked'
+    stacked?.value.kind === 'stacked'
       ? ok(recorded(context, stacked.value.imageId))
-      : await patchLayer(context, image, work, upgrade, labels, signal);
+      : await patchLayer(context, image, work, labels, signal);
   if (!patched.ok) return patched;
   const seconds = (Date.now() - started) / 1000;
   const how = stacked?.value.kind === 'stacked' ? { stacked: true as const } : {};
@@ -69,27 +70,26 @@ function recorded(context: ImageStepContext, imageId: string): string {
   return imageId;
 }
 
-/** One layer on `upgrade.from` upgrading exactly `upgrade.packages`, built by the engine like any image. */
+/** One layer on the earlier image upgrading exactly the moved packages, built by the engine like any image. */
 async function patchLayer(
   context: ImageStepContext,
   image: PlannedImage,
   work: PatchWork,
-  upgrade: { from: string; packages: PatchWork['packages'] },
   labels: Record<string, string>,
   signal: AbortSignal,
 ): Promise<Result<string, EngineFailure>> {
   const { patching } = context;
   if (patching === undefined) throw new Error(`internal: ${image.name} is to be patched on a run that cannot patch`);
   const dockerfile = patchDockerfile({
-    from: upgrade.from,
+    from: work.imageId,
     user: work.user,
     setup: patching.setup,
     restore: patching.restore,
-    packages: upgrade.packages,
+    packages: work.packages,
     nativeArchitecture: work.nativeArchitecture,
   });
-  // The version label is read again by buildInEngine: the patch may have upgraded the service's very package.
   const { name, reference } = image;
   const patch = { name, reference, dockerfile, contextFiles: [], emptyDirs: [], labels, noCache: false };
-  return buildInEngine(context, patch, signal);
+  // The version label is among the labels: the patch installs a version it knows.
+  return buildInEngine(context, { ...patch, versionLabelled: true }, signal);
 }

@@ -1,20 +1,20 @@
 import type { EngineFailure, MountedImage } from '../engine/types.js';
 import type { PlannedImage } from '../plan/plan.js';
 import { mergeOntoPatchedParent } from '../respin/onto-patched-parent.js';
+import { patchScript } from '../respin/patch-layer.js';
 import { ok, type Result } from '../util/result.js';
 import type { ImageStepContext } from './image-step-context.js';
 import { logTo } from './image-log.js';
 import type { OntoPatchedParent, PatchWork } from './image-work.js';
-import { VERSION_LABEL, VERSION_PACKAGE_LABEL } from './version-label.js';
 
 /** The image, made by stacking, with what is left to patch on it; or why it could not be stacked. */
 export type StackOutcome = { kind: 'stacked'; imageId: string } | { kind: 'refused'; why: string };
 
 /**
  * The child's own layers put onto its patched parent (the engine carries them as they are, the respin merges the
- * package managers' state over them), in place of a patch layer upgrading again, in every child, what the
- * parent's patch upgraded. `labels` are the patched image's; the version label follows the service's package
- * where the parent's patch moved it. Refused (by the engine or the merge) leaves nothing behind.
+ * package managers' state over them), then the packages only the child holds that moved upgraded in the same
+ * last layer: in place of a patch layer upgrading again, in every child, what the parent's patch upgraded.
+ * `labels` are the patched image's. Refused (by the engine or the merge) leaves nothing behind.
  */
 export async function stackOntoPatchedParent(
   context: ImageStepContext,
@@ -33,7 +33,8 @@ export async function stackOntoPatchedParent(
     for (const reference of [onto.parentBefore, onto.parentReference]) {
       const mounted = await engine.mountImage(reference);
       // Not held here (a builder of a spread run may lack the earlier parent): the patch on its own self does.
-      if (!mounted.ok) return ok({ kind: 'refused', why: `${reference} cannot be mounted: ${mounted.failure.message}` });
+      if (!mounted.ok)
+        return ok({ kind: 'refused', why: `${reference} cannot be mounted: ${mounted.failure.message}` });
       mounts.push(mounted.value);
     }
     const [before, after] = mounts.map((mounted) => mounted.root);
@@ -43,8 +44,9 @@ export async function stackOntoPatchedParent(
       below: onto.parentBefore,
       onto: onto.parentReference,
       reference: image.reference,
-      labels: { ...labels, ...movedVersionLabel(work, labels) },
+      labels,
       edit: (root, layers) => mergeOntoPatchedParent(root, layers, { before, after }),
+      ...ownUpgrade(context, work, onto),
       onLine: logTo(context.events, image.name),
       signal,
     });
@@ -55,9 +57,16 @@ export async function stackOntoPatchedParent(
   }
 }
 
-/** The version label, where the service's package is among those moved: its new version, as dpkg will say it. */
-function movedVersionLabel(work: PatchWork, labels: Record<string, string>): Record<string, string> {
-  const service = labels[VERSION_PACKAGE_LABEL];
-  const moved = work.packages.find((entry) => entry.name === service);
-  return moved === undefined ? {} : { [VERSION_LABEL]: moved.to };
+/** The patch's script for the packages only the child holds that moved, run in the stacked image; none if none. */
+function ownUpgrade(context: ImageStepContext, work: PatchWork, onto: OntoPatchedParent): { run?: string[] } {
+  const { patching } = context;
+  if (onto.ownPackages.length === 0 || patching === undefined) return {};
+  const { setup, restore } = patching;
+  const script = patchScript({
+    setup,
+    restore,
+    packages: onto.ownPackages,
+    nativeArchitecture: work.nativeArchitecture,
+  });
+  return { run: ['sh', '-c', script] };
 }

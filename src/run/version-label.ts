@@ -8,6 +8,19 @@ export const VERSION_PACKAGE_LABEL = 'ci-builder.version-package';
 export const VERSION_LABEL = 'org.opencontainers.image.version';
 
 /**
+ * The version label of an image a respin patched, where the service's package is among those it moved: the
+ * version it installed, as dpkg-query would say it (else the earlier image's label stands).
+ */
+export function patchedVersionLabel(
+  earlierLabels: Record<string, string>,
+  moved: ReadonlyArray<{ name: string; to: string }>,
+): Record<string, string> {
+  const service = earlierLabels[VERSION_PACKAGE_LABEL];
+  const entry = moved.find((candidate) => candidate.name === service);
+  return entry === undefined ? {} : { [VERSION_LABEL]: entry.to };
+}
+
+/**
  * The version of an image is the version of the package that is its service, known only
  * once the package is installed: it is read from the built image and added as a label by
  * a metadata-only build on top (no new layer).

@@ -14,6 +14,7 @@ import {
   PATCHED_FROM_LABEL,
   PATCHED_PACKAGES_LABEL,
 } from '../../src/respin/patch-layer.js';
+import { VERSION_LABEL } from '../../src/run/version-label.js';
 import { runProcess } from '../../src/util/process.js';
 import { runCli } from '../helpers/cli.js';
 import { startFakePulp, type FakePulp } from '../helpers/fake-pulp.js';
@@ -44,6 +45,7 @@ const TREE = {
   'respin-base/respin-memcached/Dockerfile.j2': [
     FROM_BASE,
     'RUN apt-get update && apt-get install -y --no-install-recommends memcached && rm -rf /var/lib/apt/lists/*',
+    'LABEL ci-builder.version-package="memcached"',
     'USER memcache',
     '',
   ].join('\n'),
@@ -124,6 +126,19 @@ describe('the respin, end to end: patched images hold what a full rebuild holds'
     return ran.value.output.split('\n').filter(Boolean).sort();
   }
 
+  async function labelsOf(reference: string): Promise<Record<string, string>> {
+    const info = await engine.inspect(reference);
+    assert.ok(info.ok, info.ok ? '' : info.failure.message);
+    return info.value.labels;
+  }
+
+  const movedIn = (run: string, image: string) => {
+    const respin = imageOf(run, image).respin;
+    return respin?.outcome === 'patched' ? respin.packages.map((entry) => entry.name) : [];
+  };
+  const basePackages = () => movedIn('b', 'respin-base');
+  const memcachedPackages = () => movedIn('b', 'respin-memcached');
+
   /** The digests of the image's layers' contents, bottom first. */
   async function layerDigests(reference: string): Promise<string[]> {
     const ran = await runProcess('buildah', ['inspect', '--type', 'image', reference], { captureStdout: true });
@@ -188,6 +203,8 @@ describe('the respin, end to end: patched images hold what a full rebuild holds'
     assert.deepEqual(moves(memcached.packages), { memcached: [repos.bumped.from, repos.bumped.to] });
     const installed = await installedPackages(engine, imageOf('c', 'respin-memcached').reference);
     assert.equal(installed.get('memcached'), repos.bumped.to);
+    // The service's version label follows the package the patch moved.
+    assert.equal((await labelsOf(imageOf('c', 'respin-memcached').reference))[VERSION_LABEL], repos.bumped.to);
   });
 
   it('A→B patches every image, each with exactly the packages apt-get dist-upgrade would upgrade', async () => {
@@ -236,6 +253,10 @@ describe('the respin, end to end: patched images hold what a full rebuild holds'
   });
 
   it("stacks a child's own layer onto its patched parent byte for byte (the same digest: a registry holding it is not sent it)", async () => {
+    // memcached's own dependencies moved too: the stack upgrades them in its last layer (the base's patch holds none).
+    const movedInBase = new Set(basePackages());
+    const ownMoved = memcachedPackages().filter((name) => !movedInBase.has(name));
+    assert.ok(ownMoved.length > 0, 'B moves a package only respin-memcached holds');
     for (const image of ['respin-child', 'respin-memcached']) {
       const own = await ownLayerDigests(imageOf('a', image).reference, imageOf('a', 'respin-base').reference);
       assert.ok(own.length > 0, `${image} has a layer of its own`);
@@ -289,7 +310,6 @@ describe('the respin, end to end: patched images hold what a full rebuild holds'
       const patched = await installedPackages(engine, imageOf('b', image).reference);
       const full = await installedPackages(engine, imageOf('b-full', image).reference);
       assert.deepEqual(Object.fromEntries(patched), Object.fromEntries(full), image);
-      // Which of them apt counts as installed only for others (what a later autoremove would take): the same too.
       // File by file: each package's files against dpkg's checksums, the same findings in both.
       const patchedFiles = await verifiedFiles(engine, imageOf('b', image).reference);
       assert.deepEqual(
@@ -297,7 +317,13 @@ describe('the respin, end to end: patched images hold what a full rebuild holds'
         Object.fromEntries(await verifiedFiles(engine, imageOf('b-full', image).reference)),
         image,
       );
+      // Which of them apt counts as installed only for others (what a later autoremove would take): the same too.
       const autoInPatched = await automaticPackages(imageOf('b', image).reference);
+      assert.equal(
+        (await labelsOf(imageOf('b', image).reference))[VERSION_LABEL],
+        (await labelsOf(imageOf('b-full', image).reference))[VERSION_LABEL],
+        `${image}: the version label`,
+      );
       assert.ok(autoInPatched.length > 0, `${image} has automatically installed packages`);
       assert.deepEqual(autoInPatched, await automaticPackages(imageOf('b-full', image).reference), image);
     }
