@@ -1,5 +1,8 @@
 import { describeRespin, type ImageRecord, type RunSummary } from './summary.js';
 
+/** How the report says a patch was made by stacking the image's own layers onto its patched parent. */
+const STACKED = '; its own layers stacked onto its patched parent';
+
 /** The last lines of each image's log, shown in the report. */
 export type LogTails = Record<string, { lines: string[]; total: number }>;
 
@@ -171,7 +174,9 @@ export function renderHtmlReport(summary: RunSummary, logs: LogTails, findings: 
   const reasons = new Map([
     // How the run made each image (a respin's reused, patched, rebuilt); a failure's reason says more and wins.
     ...Object.entries(summary.images).flatMap(([name, record]) =>
-      record.respin ? [[name, describeRespin(record.respin)] as const] : [],
+      record.respin
+        ? [[name, `${describeRespin(record.respin)}${record.stacked_on_patched_parent ? STACKED : ''}`] as const]
+        : [],
     ),
     ...summary.failed.map((entry) => [entry.name, entry.reason] as const),
     ...summary.skipped.map((entry) => [entry.name, entry.reason] as const),

@@ -57,7 +57,7 @@ export async function mergeOntoPatchedParent(
 ): Promise<Result<void, string>> {
   try {
     const [own, patch] = await Promise.all([layerChanges(layers.own), layerChanges(layers.ontoDiffering)]);
-    const collisions = await collidingPaths(root, layers.own, own, patch, parent.after);
+    const collisions = await collidingPaths(root, layers.own, own, patch, parent);
     if (collisions.length > 0) {
       const more = collisions.length > 3 ? ` and ${collisions.length - 3} more` : '';
       return fail(
@@ -90,32 +90,41 @@ export async function mergeOntoPatchedParent(
   }
 }
 
-/** Paths both write that no merge covers, whose contents differ: the parent's update there would be lost. */
+/**
+ * Paths both write that no merge covers, where the parent's update would be lost: the patch changed what the
+ * parent held there, and the child's copy is not the patched parent's. (A file the patch wrote back as it was,
+ * say /etc/pam.d/common-session made again by pam-auth-update, keeps the child's copy, as a full build would.)
+ */
 async function collidingPaths(
   root: string,
   ownDirs: readonly string[],
   own: ReadonlyMap<string, Change>,
   patch: ReadonlyMap<string, Change>,
-  after: string,
+  parent: ParentRoots,
 ): Promise<string[]> {
   const colliding: string[] = [];
   for (const [path, change] of own) {
     const patched = patch.get(path);
     if (change !== 'written' || patched === undefined || patched === 'dir') continue;
     if (stateFormat(path) !== undefined || REGENERATED.has(path) || isHistory(path)) continue;
-    // The child's copy is in its (only changing) layer; the same bytes as the patched parent's collide with nothing.
+    // The child's copy is in the topmost of its own layers that holds the path.
     const mine =
       [...ownDirs]
         .reverse()
         .map((dir) => join(dir, path))
         .find((file) => existsSync(file)) ?? join(root, path);
-    if (patched === 'deleted' || !(await sameContent(mine, join(after, path)))) colliding.push(path);
+    const after = join(parent.after, path);
+    if (await sameContent(mine, after)) continue;
+    if (patched === 'written' && (await sameContent(join(parent.before, path), after))) continue;
+    colliding.push(path);
   }
   return colliding.sort();
 }
 
+/** Whether two paths hold the same: the same bytes, or symbolic links to the same target; a missing one, no. */
 async function sameContent(a: string, b: string): Promise<boolean> {
-  const [first, second] = await Promise.all([lstat(a), lstat(b)]);
+  const [first, second] = await Promise.all([lstat(a).catch(() => undefined), lstat(b).catch(() => undefined)]);
+  if (first === undefined || second === undefined) return false;
   if (first.isSymbolicLink() || second.isSymbolicLink()) {
     return first.isSymbolicLink() && second.isSymbolicLink() && (await readlink(a)) === (await readlink(b));
   }

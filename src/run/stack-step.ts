@@ -7,7 +7,7 @@ import type { ImageStepContext } from './image-step-context.js';
 import { logTo } from './image-log.js';
 import type { OntoPatchedParent, PatchWork } from './image-work.js';
 
-/** The image, made by stacking, with what is left to patch on it; or why it could not be stacked. */
+/** The image made by stacking, or why it could not be stacked. */
 export type StackOutcome = { kind: 'stacked'; imageId: string } | { kind: 'refused'; why: string };
 
 /**

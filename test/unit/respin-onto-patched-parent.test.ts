@@ -23,7 +23,7 @@ const STATUS = 'var/lib/dpkg/status';
  * tzdata's new version stopped shipping), the patch's layer folder, and a child's own layer folder (memcached,
  * whose list names usr/share/locale/is); `root` is the child's layer over the patched parent, as stacked.
  */
-function stackedTree(childFiles: Record<string, string> = {}) {
+function stackedTree(childFiles: Record<string, string> = {}, patchedX = 'x after\n') {
   const dir = temporaryDir('ci-builder-onto-');
   const before = writeTree(join(dir, 'before'), {
     [STATUS]: `${stanza('tzdata', '2024a-0')}\n\n`,
@@ -31,9 +31,9 @@ function stackedTree(childFiles: Record<string, string> = {}) {
   });
   mkdirSync(join(before, 'usr/share/locale/is'), { recursive: true });
   chmodSync(join(before, 'usr/share/locale/is'), 0o750);
-  const after = writeTree(join(dir, 'after'), { [STATUS]: `${stanza('tzdata', '2025b-0')}\n\n`, 'etc/x': 'x after\n' });
+  const after = writeTree(join(dir, 'after'), { [STATUS]: `${stanza('tzdata', '2025b-0')}\n\n`, 'etc/x': patchedX });
   mkdirSync(join(after, 'usr/share/locale'), { recursive: true });
-  const patch = writeTree(join(dir, 'patch'), { [STATUS]: `${stanza('tzdata', '2025b-0')}\n\n`, 'etc/x': 'x after\n' });
+  const patch = writeTree(join(dir, 'patch'), { [STATUS]: `${stanza('tzdata', '2025b-0')}\n\n`, 'etc/x': patchedX });
   whiteout(patch, 'usr/share/locale/is');
   const own = writeTree(join(dir, 'own'), {
     [STATUS]: `${stanza('tzdata', '2024a-0')}\n\n${stanza('memcached', '1.6.18-1')}\n\n`,
@@ -75,6 +75,12 @@ describe("a child's own layer merged onto its patched parent", asRoot, () => {
       ok: false,
       failure: "its own layer changes what its parent's patch changed: /etc/x",
     });
+  });
+
+  it("keeps the child's copy of a file the parent's patch wrote back as it was (pam-auth-update's files)", async () => {
+    const { root, before, after, layers } = stackedTree({ 'etc/x': 'x by the child\n' }, 'x before\n');
+    assert.equal((await mergeOntoPatchedParent(root, layers, { before, after })).ok, true);
+    assert.equal(readFileSync(join(root, 'etc/x'), 'utf8'), 'x by the child\n');
   });
 
   it('takes a file both wrote the same as no collision (apt sources put back to the same text)', async () => {

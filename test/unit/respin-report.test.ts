@@ -13,6 +13,8 @@ const moved = [
 ];
 const work: Record<string, ImageWork> = {
   base: { kind: 'patch', imageId: 'sha256:a1', snapshotSet: 'debian=1', packages: moved },
+  // Its own layers stacked onto the patched base.
+  leaf: { kind: 'patch', imageId: 'sha256:a4', snapshotSet: 'debian=1', packages: moved },
   quiet: { kind: 'respin-reuse', imageId: 'sha256:a2', snapshotSet: 'debian=1' },
   same: { kind: 'reuse', imageId: 'sha256:b3' },
   child: { kind: 'build', why: { kind: 'parent-rebuilt', parent: 'other' } },
@@ -54,6 +56,7 @@ function respinRun(): RunEventInput[] {
         imageId: `new-${name}`,
         seconds: 3,
         packages: moved.length,
+        ...(name === 'leaf' ? { stacked: true as const } : {}),
       });
     else if (planned.kind === 'build')
       events.push({ type: 'image', reason: 'built', name, imageId: `new-${name}`, seconds: 5 });
@@ -73,6 +76,7 @@ describe('how each image was made, in the plain log, the live view and report.ht
     const lines = text.split('\n').map((line) => line.replace(/^03:04:05 /, ''));
     for (const expected of [
       'base: patched (2 packages) (3.0s)',
+      'leaf: patched (2 packages), its own layers onto the patched parent (3.0s)',
       'quiet: reused (snapshots moved, none of its packages) (0.1s)',
       'same: reused (nothing changed) (0.1s)',
       'child: rebuilt (its parent other is rebuilt) (5.0s)',
@@ -101,8 +105,14 @@ describe('how each image was made, in the plain log, the live view and report.ht
     const collector = new SummaryCollector();
     for (const event of respinRun()) collector.handle({ at, ...event });
     const { summary } = collector;
-    assert.deepEqual(summary.patched, [{ name: 'base', packages: 2 }]);
+    assert.deepEqual(summary.patched, [
+      { name: 'base', packages: 2 },
+      { name: 'leaf', packages: 2 },
+    ]);
+    assert.equal(summary.images.leaf?.stacked_on_patched_parent, true);
+    assert.equal(summary.images.base?.stacked_on_patched_parent, undefined);
     const html = renderHtmlReport(summary, {});
+    assert.match(html, /openssl 3\.0\.11-1~deb12u2→3\.0\.15-1~deb12u1; its own layers stacked onto its patched parent/);
     assert.match(html, /patched \(2 packages\): libssl3 3\.0\.11-1~deb12u2→3\.0\.15-1~deb12u1, openssl/);
     assert.match(html, /reused: snapshots moved, none of its packages/);
     assert.match(html, /rebuilt: its parent other is rebuilt/);
@@ -113,7 +123,7 @@ describe('how each image was made, in the plain log, the live view and report.ht
     const written = capture();
     const reporter = new PlainReporter(written.out, 'quiet');
     for (const event of respinRun()) {
-      const retried = event.type === 'image' && event.reason === 'patched';
+      const retried = event.type === 'image' && event.reason === 'patched' && event.name === 'base';
       for (const each of retried ? [{ type: 'image', reason: 'started', name: event.name, attempt: 2 } as const] : [])
         for (const handler of [collector, reporter]) handler.handle({ at, ...each });
       for (const handler of [collector, reporter]) handler.handle({ at, ...event });
