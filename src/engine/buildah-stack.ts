@@ -23,8 +23,8 @@ export interface BuildahCli {
 /**
  * buildah's stack. Each of the image's own layers that changes anything is carried as a layer of its own, byte
  * for byte (the same diff digest, so a registry holding it is not sent it again): a working container of what is
- * stacked so far gets a copy of it in its empty layer folder (cp -a keeps overlayfs's deletions, opaque folders,
- * owners, times and file capabilities) and is committed. A last container of that is mounted for the edit, given
+ * stacked so far gets it in its empty layer folder (cp -a --link: files hard-linked, folders made with their
+ * owners, modes, times and overlayfs's opaque mark, deletions linked as they are) and is committed. A last container of that is mounted for the edit, given
  * the image's config and the labels, runs the request's command if any, and is committed as the new image.
  */
 export async function stackOnBuildah(cli: BuildahCli, request: StackRequest): EngineResult<Stacked> {
@@ -153,9 +153,10 @@ async function runIn(cli: BuildahCli, container: string, request: StackRequest):
 }
 
 async function copyLayer(from: string, to: string, signal: AbortSignal): Promise<Result<void, EngineFailure>> {
-  const copied = await runEngineCommand('cp', ['-a', '--', `${from}/.`, to], { signal });
+  // Hard links, not copies: both layers are never written again once committed, and the store is one filesystem.
+  const copied = await runEngineCommand('cp', ['-a', '--link', '--', `${from}/.`, to], { signal });
   if (!copied.ok) return copied;
-  return copied.value.exitCode === 0 ? ok(undefined) : fail(commandFailure('cp -a', copied.value, 'build', signal));
+  return copied.value.exitCode === 0 ? ok(undefined) : fail(commandFailure('cp -a --link', copied.value, 'build', signal));
 }
 
 async function inspectConfig(

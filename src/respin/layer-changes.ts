@@ -1,5 +1,6 @@
 import { lstat, readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
+import { rootedPath } from './rooted-path.js';
 
 /** What one layer does to a path: makes or keeps a folder, writes something else there, or deletes it. */
 export type Change = 'dir' | 'written' | 'deleted';
@@ -21,4 +22,19 @@ export async function layerChanges(dirs: readonly string[]): Promise<Map<string,
     }
   }
   return changes;
+}
+
+/** What the topmost of these layer folders (bottom first) that holds the path does to it, and its file there. */
+export async function topChange(
+  dirs: readonly string[],
+  path: string,
+): Promise<{ change: Change; file: string } | undefined> {
+  for (const dir of [...dirs].reverse()) {
+    const file = await rootedPath(dir, path);
+    const found = await lstat(file).catch(() => undefined);
+    if (found === undefined) continue;
+    if (found.isDirectory()) return { change: 'dir', file };
+    return { change: found.isCharacterDevice() && found.rdev === 0 ? 'deleted' : 'written', file };
+  }
+  return undefined;
 }

@@ -5,7 +5,8 @@ import type { StackedLayers } from '../engine/types.js';
 import { errorMessage } from '../util/errors.js';
 import { describeFailure, runProcess } from '../util/process.js';
 import { fail, ok, type Result } from '../util/result.js';
-import { layerChanges, type Change } from './layer-changes.js';
+import { layerChanges, topChange, type Change } from './layer-changes.js';
+import { rootedPath } from './rooted-path.js';
 import { DEBCONF_STANZAS, DPKG_STANZAS, LINES, mergeState, ownPackageKeys, type StateFormat } from './state-merge.js';
 
 /** The parent's two selves a child's own layer moves between, as merged roots on this host. */
@@ -56,33 +57,34 @@ export async function mergeOntoPatchedParent(
   parent: ParentRoots,
 ): Promise<Result<void, string>> {
   try {
-    const [own, patch] = await Promise.all([layerChanges(layers.own), layerChanges(layers.ontoDiffering)]);
-    const collisions = await collidingPaths(root, layers.own, own, patch, parent);
+    // The patch's layers are walked, the child's (often far larger) only probed at the paths the patch changed.
+    const patch = await layerChanges(layers.ontoDiffering);
+    const shared = await writtenByBoth(layers.own, patch);
+    const collisions: string[] = [];
+    for (const [path, mine] of shared) {
+      if (stateFormat(path) !== undefined || REGENERATED.has(path) || isHistory(path)) continue;
+      if (await collides(path, mine, patch.get(path), parent)) collisions.push(path);
+    }
     if (collisions.length > 0) {
       const more = collisions.length > 3 ? ` and ${collisions.length - 3} more` : '';
-      return fail(
-        `its own layer changes what its parent's patch changed: /${collisions.slice(0, 3).join(', /')}${more}`,
-      );
+      const named = collisions.sort().slice(0, 3).join(', /');
+      return fail(`its own layer changes what its parent's patch changed: /${named}${more}`);
     }
-    const childStatus = await readText(join(root, STATUS));
-    for (const [path, change] of own) {
+    const childStatus = await readText(root, STATUS);
+    for (const path of shared.keys()) {
       const format = stateFormat(path);
-      if (change !== 'written' || format === undefined) continue;
+      if (format === undefined) continue;
       const merged = mergeState(
-        await readText(join(parent.before, path)),
-        await readText(join(parent.after, path)),
-        await readText(join(root, path)),
+        await readText(parent.before, path),
+        await readText(parent.after, path),
+        await readText(root, path),
         format,
       );
       if ('conflict' in merged) return fail(`/${path}: ${merged.conflict}`);
-      await writeFile(join(root, path), merged.merged);
+      await writeFile(await rootedPath(root, path), merged.merged);
     }
-    const restored = await restoreListedFolders(
-      root,
-      parent.before,
-      patch,
-      ownPackageKeys(await readText(join(parent.before, STATUS)), childStatus),
-    );
+    const ownPackages = ownPackageKeys(await readText(parent.before, STATUS), childStatus);
+    const restored = await restoreListedFolders(root, parent.before, patch, ownPackages);
     if (!restored.ok) return restored;
     return await regenerateLinkerCache(root);
   } catch (error) {
@@ -90,35 +92,34 @@ export async function mergeOntoPatchedParent(
   }
 }
 
-/**
- * Paths both write that no merge covers, where the parent's update would be lost: the patch changed what the
- * parent held there, and the child's copy is not the patched parent's. (A file the patch wrote back as it was,
- * say /etc/pam.d/common-session made again by pam-auth-update, keeps the child's copy, as a full build would.)
- */
-async function collidingPaths(
-  root: string,
+/** The paths the patch changed (other than folders) that the child's own layers write too, with the child's copy. */
+async function writtenByBoth(
   ownDirs: readonly string[],
-  own: ReadonlyMap<string, Change>,
   patch: ReadonlyMap<string, Change>,
-  parent: ParentRoots,
-): Promise<string[]> {
-  const colliding: string[] = [];
-  for (const [path, change] of own) {
-    const patched = patch.get(path);
-    if (change !== 'written' || patched === undefined || patched === 'dir') continue;
-    if (stateFormat(path) !== undefined || REGENERATED.has(path) || isHistory(path)) continue;
-    // The child's copy is in the topmost of its own layers that holds the path.
-    const mine =
-      [...ownDirs]
-        .reverse()
-        .map((dir) => join(dir, path))
-        .find((file) => existsSync(file)) ?? join(root, path);
-    const after = join(parent.after, path);
-    if (await sameContent(mine, after)) continue;
-    if (patched === 'written' && (await sameContent(join(parent.before, path), after))) continue;
-    colliding.push(path);
+): Promise<Map<string, string>> {
+  const shared = new Map<string, string>();
+  for (const [path, patched] of patch) {
+    if (patched === 'dir') continue;
+    const mine = await topChange(ownDirs, path);
+    if (mine?.change === 'written') shared.set(path, mine.file);
   }
-  return colliding.sort();
+  return shared;
+}
+
+/**
+ * Whether the parent's update of a path both write would be lost: the patch changed what the parent held there,
+ * and the child's copy is not the patched parent's. (A file the patch wrote back as it was, say
+ * /etc/pam.d/common-session made again by pam-auth-update, keeps the child's copy, as a full build would.)
+ */
+async function collides(
+  path: string,
+  mine: string,
+  patched: Change | undefined,
+  parent: ParentRoots,
+): Promise<boolean> {
+  const after = await rootedPath(parent.after, path);
+  if (await sameContent(mine, after)) return false;
+  return !(patched === 'written' && (await sameContent(await rootedPath(parent.before, path), after)));
 }
 
 /** Whether two paths hold the same: the same bytes, or symbolic links to the same target; a missing one, no. */
@@ -132,7 +133,11 @@ async function sameContent(a: string, b: string): Promise<boolean> {
   return (await readFile(a)).equals(await readFile(b));
 }
 
-const readText = async (file: string) => (existsSync(file) ? readFile(file, 'utf8') : '');
+/** A state file's text under an image's root; an absent one reads as empty. */
+async function readText(root: string, path: string): Promise<string> {
+  const file = await rootedPath(root, path);
+  return existsSync(file) ? readFile(file, 'utf8') : '';
+}
 
 /**
  * A folder the parent's patch deleted, because the parent's last package shipping something there stopped
@@ -150,20 +155,19 @@ async function restoreListedFolders(
   const listed = new Set<string>();
   for (const key of ownPackages) {
     const [name = '', architecture = ''] = key.split(' ');
-    const lists = [`${name}:${architecture}.list`, `${name}.list`].map((file) => join(root, 'var/lib/dpkg/info', file));
-    const list = lists.find((file) => existsSync(file));
-    if (list === undefined) continue;
-    for (const line of (await readFile(list, 'utf8')).split('\n'))
-      if (line.startsWith('/') && line !== '/.') listed.add(line.slice(1));
+    const lists = [`${name}:${architecture}.list`, `${name}.list`].map((file) => `var/lib/dpkg/info/${file}`);
+    let text = '';
+    for (const list of lists) text ||= await readText(root, list);
+    for (const line of text.split('\n')) if (line.startsWith('/') && line !== '/.') listed.add(line.slice(1));
   }
   const underDeleted = (path: string) => deleted.some((gone) => path === gone || path.startsWith(`${gone}/`));
   for (const path of [...listed].filter(underDeleted).sort()) {
-    if (existsSync(join(root, path))) continue;
-    const was = await lstat(join(before, path)).catch(() => undefined);
+    const target = await rootedPath(root, path);
+    if (existsSync(target)) continue;
+    const was = await lstat(await rootedPath(before, path)).catch(() => undefined);
     if (was === undefined) continue;
     if (!was.isDirectory())
       return fail(`/${path}, which the parent's patch deleted, is a file a package of the child lists`);
-    const target = join(root, path);
     await mkdir(dirname(target), { recursive: true });
     await mkdir(target);
     await chown(target, was.uid, was.gid);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { layerChanges } from '../../src/respin/layer-changes.js';
@@ -86,6 +86,19 @@ describe("a child's own layer merged onto its patched parent", asRoot, () => {
   it('takes a file both wrote the same as no collision (apt sources put back to the same text)', async () => {
     const { root, before, after, layers } = stackedTree({ 'etc/x': 'x after\n' });
     assert.equal((await mergeOntoPatchedParent(root, layers, { before, after })).ok, true);
+  });
+
+  it('refuses to follow a symbolic link out of the image: nothing on the host is written', async () => {
+    const { root, before, after, layers } = stackedTree();
+    const host = writeTree(temporaryDir('ci-builder-host-'), { status: 'the host file\n' });
+    rmSync(join(root, 'var/lib/dpkg'), { recursive: true });
+    symlinkSync(host, join(root, 'var/lib/dpkg'));
+    const merged = await mergeOntoPatchedParent(root, layers, { before, after });
+    assert.deepEqual(merged, {
+      ok: false,
+      failure: 'its layers cannot be merged: /var/lib/dpkg/status passes through a symbolic link',
+    });
+    assert.equal(readFileSync(join(host, 'status'), 'utf8'), 'the host file\n');
   });
 
   it("refuses a child that changed its parent's dpkg entry", async () => {
