@@ -89,6 +89,7 @@ async function finish(
 ): Promise<Result<Stacked, EngineFailure>> {
   const mounted = await query(['mount', container]);
   if (!mounted.ok) return mounted;
+  times.lap('mounted');
   let edited: Result<void, string>;
   try {
     edited = await request.edit(mounted.value.trim(), layers);

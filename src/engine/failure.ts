@@ -33,6 +33,14 @@ const MANIFEST_NOT_FOUND =
   /manifest unknown|manifest for \S+ not found|not found: manifest|reading manifest .* not found/i;
 
 /**
+ * buildah and podman re-execute themselves from a sealed in-memory copy (containers/storage's unshare) before
+ * doing anything; sealing fails with EBUSY when another process briefly holds a writable mapping of that copy.
+ * The command then stopped before it started: it is run again, at most twice.
+ */
+const REEXEC_RACE = /^(Close_Fd|Error) sealing memfd copy: Device or resource busy$/;
+const REEXEC_ATTEMPTS = 3;
+
+/**
  * Runs an engine's command. One that cannot even be started (not installed, not executable)
  * means the engine is unreachable: a failure value, not a thrown error.
  */
@@ -42,10 +50,18 @@ export async function runEngineCommand(
   options: RunOptions = {},
 ): Promise<Result<ProcessResult, EngineFailure>> {
   try {
-    return ok(await runProcess(command, args, options));
+    let result = await runProcess(command, args, options);
+    for (let attempt = 1; attempt < REEXEC_ATTEMPTS && stoppedBeforeStarting(result); attempt++) {
+      result = await runProcess(command, args, options);
+    }
+    return ok(result);
   } catch (error) {
     return fail({ kind: 'connection', message: `cannot run ${command}: ${(error as Error).message}` });
   }
+}
+
+function stoppedBeforeStarting(result: ProcessResult): boolean {
+  return result.exitCode !== 0 && result.stderrTail.some((line) => REEXEC_RACE.test(line.trim()));
 }
 
 /**

@@ -1,6 +1,6 @@
 import { lstat, readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { rootedPath } from './rooted-path.js';
+import { LinkOnPathError } from './rooted-path.js';
 
 /** What one layer does to a path: makes or keeps a folder, writes something else there, or deletes it. */
 export type Change = 'dir' | 'written' | 'deleted';
@@ -24,17 +24,51 @@ export async function layerChanges(dirs: readonly string[]): Promise<Map<string,
   return changes;
 }
 
-/** What the topmost of these layer folders (bottom first) that holds the path does to it, and its file there. */
-export async function topChange(
-  dirs: readonly string[],
-  path: string,
-): Promise<{ change: Change; file: string } | undefined> {
-  for (const dir of [...dirs].reverse()) {
-    const file = await rootedPath(dir, path);
-    const found = await lstat(file).catch(() => undefined);
-    if (found === undefined) continue;
-    if (found.isDirectory()) return { change: 'dir', file };
-    return { change: found.isCharacterDevice() && found.rdev === 0 ? 'deleted' : 'written', file };
+/**
+ * Looks up paths in a stack of layer folders (bottom first): what the topmost holding a path does to it. Many
+ * paths are asked (every file a parent's patch changed), most under the same few folders, so what each folder
+ * on the way is (a real folder, or absent) is remembered: one lstat per folder, not one per folder per path.
+ * The folders must not change while it is used.
+ */
+export class LayerProbe {
+  private readonly folders = new Map<string, 'dir' | 'absent'>();
+
+  constructor(private readonly dirs: readonly string[]) {}
+
+  /**
+   * The topmost layer's change to `path` and its file there. A symbolic link on the way (not the last part) is
+   * refused with LinkOnPathError: lstat would follow it out of the layer, onto the host.
+   */
+  async topChange(path: string): Promise<{ change: Change; file: string } | undefined> {
+    const parts = path.split('/').filter((part) => part !== '' && part !== '.');
+    if (parts.includes('..')) throw new LinkOnPathError(`/${path} climbs out of the image`);
+    for (const dir of [...this.dirs].reverse()) {
+      if (!(await this.foldersLeadTo(dir, parts))) continue;
+      const file = join(dir, ...parts);
+      const found = await lstat(file).catch(() => undefined);
+      if (found === undefined) continue;
+      if (found.isDirectory()) return { change: 'dir', file };
+      return { change: found.isCharacterDevice() && found.rdev === 0 ? 'deleted' : 'written', file };
+    }
+    return undefined;
   }
-  return undefined;
+
+  /** Whether every folder above the path's last part is a real folder in `dir` (not absent, not a link). */
+  private async foldersLeadTo(dir: string, parts: readonly string[]): Promise<boolean> {
+    let current = dir;
+    for (const part of parts.slice(0, -1)) {
+      current = join(current, part);
+      let kind = this.folders.get(current);
+      if (kind === undefined) {
+        const found = await lstat(current).catch(() => undefined);
+        if (found?.isSymbolicLink() === true) {
+          throw new LinkOnPathError(`/${parts.join('/')} passes through a symbolic link`);
+        }
+        kind = found?.isDirectory() === true ? 'dir' : 'absent';
+        this.folders.set(current, kind);
+      }
+      if (kind === 'absent') return false;
+    }
+    return true;
+  }
 }

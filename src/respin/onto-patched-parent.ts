@@ -5,7 +5,7 @@ import type { StackedLayers } from '../engine/types.js';
 import { errorMessage } from '../util/errors.js';
 import { describeFailure, runProcess } from '../util/process.js';
 import { fail, ok, type Result } from '../util/result.js';
-import { layerChanges, topChange, type Change } from './layer-changes.js';
+import { LayerProbe, layerChanges, type Change } from './layer-changes.js';
 import { rootedPath } from './rooted-path.js';
 import { DEBCONF_STANZAS, DPKG_STANZAS, LINES, mergeState, ownPackageKeys, type StateFormat } from './state-merge.js';
 
@@ -98,9 +98,10 @@ async function writtenByBoth(
   patch: ReadonlyMap<string, Change>,
 ): Promise<Map<string, string>> {
   const shared = new Map<string, string>();
+  const own = new LayerProbe(ownDirs);
   for (const [path, patched] of patch) {
     if (patched === 'dir') continue;
-    const mine = await topChange(ownDirs, path);
+    const mine = await own.topChange(path);
     if (mine?.change === 'written') shared.set(path, mine.file);
   }
   return shared;

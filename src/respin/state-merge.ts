@@ -2,8 +2,9 @@
  * The package managers' state when a child's own layer is put onto its patched parent. A child's copy of a state
  * file holds its parent's entries as they were when it was built, plus its own; the patched parent's copy holds
  * the parent's entries as they are now. Merged: the patched parent's entries, plus the child's own (those its
- * parent did not have). A child that changed or dropped one of its parent's entries, or added one the patched
- * parent now has otherwise, cannot be merged so: that is a conflict, and the child is patched as a whole instead.
+ * parent did not have), and the child's change or removal of a parent's entry the patch left alone. A child that
+ * changed or dropped an entry the patch changed too, or added one the patched parent now has otherwise, cannot be
+ * merged so: that is a conflict, and the child is patched as a whole instead.
  */
 
 /** How a state file is cut into entries, and what names an entry. */
@@ -50,7 +51,9 @@ const byKey = (entries: readonly Entry[]) => new Map(entries.map((entry) => [ent
 
 /**
  * The merge of one state file: `before` is the parent's copy the child was built on, `after` the patched
- * parent's, `child` the child's (absent files are empty text).
+ * parent's, `child` the child's (absent files are empty text). A parent's entry the child changed or dropped
+ * keeps the child's doing where the patch left that entry as it was (a full build on the patched parent would
+ * have done the same to the same entry); where the patch changed it too, that is a conflict.
  */
 export function mergeState(before: string, after: string, child: string, format: StateFormat): MergeResult {
   const parentBefore = byKey(entriesOf(before, format));
@@ -58,17 +61,25 @@ export function mergeState(before: string, after: string, child: string, format:
   const afterByKey = byKey(parentAfter);
   const childEntries = entriesOf(child, format);
   const childByKey = byKey(childEntries);
+  const childsDoing = new Map<string, string | undefined>();
   for (const [key, text] of parentBefore) {
     const own = childByKey.get(key);
-    if (own === undefined) return { conflict: `the child dropped its parent's entry ${key}` };
-    if (own !== text) return { conflict: `the child changed its parent's entry ${key}` };
+    if (own === text) continue;
+    if (afterByKey.get(key) !== text) {
+      const what = own === undefined ? 'dropped' : 'changed';
+      return { conflict: `the child ${what} its parent's entry ${key}, which the parent's patch changed` };
+    }
+    childsDoing.set(key, own);
   }
   const added = childEntries.filter((entry) => !parentBefore.has(entry.key));
   for (const entry of added) {
     const now = afterByKey.get(entry.key);
     if (now !== undefined && now !== entry.text) return { conflict: `the patched parent has ${entry.key} otherwise` };
   }
-  const merged = [...parentAfter, ...added.filter((entry) => !afterByKey.has(entry.key))].map((entry) => entry.text);
+  const kept = parentAfter.flatMap((entry) =>
+    childsDoing.has(entry.key) ? (childsDoing.get(entry.key) ?? []) : [entry.text],
+  );
+  const merged = [...kept, ...added.filter((entry) => !afterByKey.has(entry.key)).map((entry) => entry.text)];
   if (merged.length === 0) return { merged: '' };
   return { merged: format.split === 'lines' ? `${merged.join('\n')}\n` : `${merged.join('\n\n')}\n\n` };
 }

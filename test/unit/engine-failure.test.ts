@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { BuildahEngine } from '../../src/engine/buildah.js';
 import { DockerEngine } from '../../src/engine/docker.js';
 import { PodmanEngine } from '../../src/engine/podman.js';
 import { commandFailure, runEngineCommand } from '../../src/engine/failure.js';
 import type { ProcessResult } from '../../src/util/process.js';
+import { temporaryDir } from '../helpers/files.js';
 
 const exited = (code: number, ...stderr: string[]): ProcessResult => ({
   exitCode: code,
@@ -71,4 +74,30 @@ describe('engine failures', () => {
       for (const result of results) assert.deepEqual(result.ok ? 'ok' : result.failure.kind, 'connection');
     });
   }
+  it("runs a command again when buildah's re-execution of itself lost the race to seal its copy", async () => {
+    // Fails as containers/storage's re-exec fails, on its first two runs; the third does the work.
+    const dir = temporaryDir('ci-builder-reexec-');
+    const script = join(dir, 'engine');
+    writeFileSync(
+      script,
+      [
+        '#!/bin/sh',
+        `echo run >> ${dir}/runs`,
+        `[ "$(wc -l < ${dir}/runs)" -ge 3 ] && { echo done; exit 0; }`,
+        'echo "Close_Fd sealing memfd copy: Device or resource busy" >&2',
+        'exit 1',
+      ].join('\n'),
+      { mode: 0o755 },
+    );
+    const ran = await runEngineCommand(script, [], { captureStdout: true });
+    assert.ok(ran.ok);
+    assert.equal(ran.value.exitCode, 0);
+    assert.equal(ran.value.stdout.trim(), 'done');
+    // A command failing otherwise is run once.
+    writeFileSync(script, `#!/bin/sh\necho run >> ${dir}/other\necho "Error: no such image" >&2\nexit 125\n`);
+    const failed = await runEngineCommand(script, []);
+    assert.ok(failed.ok);
+    assert.equal(failed.value.exitCode, 125);
+    assert.equal(readFileSync(join(dir, 'other'), 'utf8'), 'run\n');
+  });
 });

@@ -30,14 +30,23 @@ describe("a child's dpkg status merged onto its patched parent", () => {
     assert.equal(merged.merged.match(/^Package: libc6$/gm)?.length, 2);
   });
 
-  it("is a conflict when the child changed or dropped one of its parent's entries", () => {
+  it("is a conflict when the child changed or dropped one of its parent's entries that the patch changed", () => {
     const changed = status(stanza('libc6', '2.36-9+local1'), stanza('tzdata', '2024a-0'));
     assert.deepEqual(mergeState(before, after, changed, DPKG_STANZAS), {
-      conflict: "the child changed its parent's entry libc6 amd64",
+      conflict: "the child changed its parent's entry libc6 amd64, which the parent's patch changed",
     });
     const dropped = status(stanza('libc6', '2.36-9'));
     assert.deepEqual(mergeState(before, after, dropped, DPKG_STANZAS), {
-      conflict: "the child dropped its parent's entry tzdata amd64",
+      conflict: "the child dropped its parent's entry tzdata amd64, which the parent's patch changed",
+    });
+  });
+
+  it("keeps the child's change or removal of a parent's entry the patch left as it was", () => {
+    const parentBefore = status(stanza('libc6', '2.36-9'), stanza('tzdata', '2024a-0'), stanza('less', '590-2'));
+    const patched = status(stanza('libc6', '2.36-9+deb12u9'), stanza('tzdata', '2024a-0'), stanza('less', '590-2'));
+    const child = status(stanza('libc6', '2.36-9'), stanza('tzdata', '2024a-0+local1'));
+    assert.deepEqual(mergeState(parentBefore, patched, child, DPKG_STANZAS), {
+      merged: status(stanza('libc6', '2.36-9+deb12u9'), stanza('tzdata', '2024a-0+local1')),
     });
   });
 
