@@ -157,7 +157,9 @@ async function copyLayer(from: string, to: string, signal: AbortSignal): Promise
   // Hard links, not copies: both layers are never written again once committed, and the store is one filesystem.
   const copied = await runEngineCommand('cp', ['-a', '--link', '--', `${from}/.`, to], { signal });
   if (!copied.ok) return copied;
-  return copied.value.exitCode === 0 ? ok(undefined) : fail(commandFailure('cp -a --link', copied.value, 'build', signal));
+  return copied.value.exitCode === 0
+    ? ok(undefined)
+    : fail(commandFailure('cp -a --link', copied.value, 'build', signal));
 }
 
 async function inspectConfig(
