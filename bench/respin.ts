@@ -14,11 +14,12 @@
  * tell dpkg to leave out), C differs from A by the bumped package alone. Prints tables, writes JSON.
  *
  *   node --import tsx bench/respin.ts [--engine buildah|docker|podman] [--skip-patch] [--scenarios LIST] [--keep]
- *       [--out bench/results/respin.json] [regex ...]
+ *       [--threads N] [--out bench/results/respin.json] [regex ...]
  *
  * --skip-patch runs the cold build and the full rebuilds only; --scenarios runs only these of cold, b-full,
  * c-full, b-patch, c-patch (comma-separated; the cold build always runs: every respin starts from it);
  * --keep leaves the images in the engine and the workspace (each run's folder, its build.log) where it says;
+ * --threads N is given to every run's build (images at once; the configuration's default otherwise);
  * regexes select images instead of the sets overcloud and seed (a quick try: ^memcached$).
  */
 import { spawnSync } from 'node:child_process';
@@ -64,12 +65,18 @@ const { values, positionals } = parseArgs({
     'skip-patch': { type: 'boolean', default: false },
     scenarios: { type: 'string', default: SCENARIO_IDS.join(',') },
     keep: { type: 'boolean', default: false },
+    threads: { type: 'string' },
     out: { type: 'string', default: join(root, 'bench/results/respin.json') },
   },
 });
 const engineName = ENGINE_NAMES.find((name) => name === values.engine);
 if (engineName === undefined) {
   console.error(`bench/respin: --engine: expected one of ${ENGINE_NAMES.join(', ')}, got ${values.engine}`);
+  process.exit(2);
+}
+const threads = values.threads === undefined ? [] : ['--threads', values.threads];
+if (values.threads !== undefined && !/^[1-9][0-9]*$/.test(values.threads)) {
+  console.error(`bench/respin: --threads: expected a whole number above 0, got ${values.threads}`);
   process.exit(2);
 }
 const chosen = values.scenarios.split(',').map((id) => id.trim());
@@ -135,7 +142,7 @@ try {
     if (!runs(scenario)) continue;
     if (interrupt.signal.aborted) throw new Error('interrupted');
     restoreCache?.();
-    const flags = scenario.mode === 'full' && knowsFull ? ['--full'] : [];
+    const flags = [...(scenario.mode === 'full' && knowsFull ? ['--full'] : []), ...threads];
     const made: string[] = scenario.mode === 'cold' ? coldImages : [];
     try {
       const { result, sets, verified } = await runScenario(workspace, scenario, flags, made);
