@@ -1,7 +1,7 @@
 import { errorMessage } from '../util/errors.js';
 import { fail, ok, type Result } from '../util/result.js';
 import { configFlags, type OciConfig } from './config-flags.js';
-import { containerDiffDir, isEmptyLayer, layerDiffDir, layersAbove, layersDiffering } from './containers-storage.js';
+import { containerDiffDir, isEmptyLayer, layerDiffDir, LayerRecords } from './containers-storage.js';
 import { commandFailure, engineQuery, parseJson, runEngineCommand } from './failure.js';
 import type { EngineFailure, EngineResult, ImageInfo, StackedLayers, StackRequest, Stacked } from './types.js';
 
@@ -16,6 +16,8 @@ interface Inspected {
 export interface BuildahCli {
   command: string;
   storage: readonly string[];
+  /** How a build's RUN step runs (chroot, host network): the stack's command runs so too. */
+  isolation: readonly string[];
   graphRoot: () => EngineResult<string>;
   inspect: (reference: string) => EngineResult<ImageInfo>;
 }
@@ -135,9 +137,10 @@ async function stackedLayers(
   below: string,
   onto: string,
 ): Promise<(StackedLayers & { carried: string[] }) | undefined> {
-  const own = await layersAbove(graphRoot, image, below);
+  const records = await LayerRecords.read(graphRoot);
+  const own = records.above(image, below);
   if (own === undefined) return undefined;
-  const differing = await layersDiffering(graphRoot, onto, below);
+  const differing = records.differing(onto, below);
   const carried: string[] = [];
   for (const layer of own) if (!(await isEmptyLayer(graphRoot, layer))) carried.push(layerDiffDir(graphRoot, layer));
   const dirs = (ids: readonly string[]) => ids.map((layer) => layerDiffDir(graphRoot, layer));
@@ -146,7 +149,7 @@ async function stackedLayers(
 
 /** The request's command in the working container, as a build's RUN step runs (chroot, host network), as root. */
 async function runIn(cli: BuildahCli, container: string, request: StackRequest): Promise<Result<void, EngineFailure>> {
-  const args = [...cli.storage, 'run', '--isolation', 'chroot', '--network', 'host', '--user', 'root', container, '--'];
+  const args = [...cli.storage, 'run', ...cli.isolation, '--user', 'root', container, '--'];
   const { signal, onLine } = request;
   const ran = await runEngineCommand(cli.command, [...args, ...(request.run ?? [])], { signal, onLine });
   if (!ran.ok) return ran;

@@ -23,6 +23,8 @@ import type {
 } from './types.js';
 
 const STORAGE = ['--storage-driver', 'overlay'];
+/** How every RUN step and command in a container runs: chroot isolation, the host's network. */
+const ISOLATION = ['--isolation', 'chroot', '--network', 'host'];
 
 type BuildahImage = {
   FromImageID?: string;
@@ -37,7 +39,7 @@ export class BuildahEngine implements Engine {
   constructor(private readonly command = 'buildah') {}
 
   async build(request: BuildRequest): EngineResult<ImageInfo> {
-    const args = [...STORAGE, 'bud', '--isolation', 'chroot', '--network', 'host', ...buildTargetFlags(request)];
+    const args = [...STORAGE, 'bud', ...ISOLATION, ...buildTargetFlags(request)];
     const { signal, onLine } = request;
     const ran = await runEngineCommand(this.command, args, { cwd: request.contextDir, signal, onLine });
     if (!ran.ok) return ran;
@@ -87,18 +89,7 @@ export class BuildahEngine implements Engine {
     const container = created.value.trim();
     try {
       let output = '';
-      const args = [
-        ...STORAGE,
-        'run',
-        '--isolation',
-        'chroot',
-        '--network',
-        'host',
-        ...runFlags(request),
-        container,
-        '--',
-        ...request.command,
-      ];
+      const args = [...STORAGE, 'run', ...ISOLATION, ...runFlags(request), container, '--', ...request.command];
       const ran = await runEngineCommand(this.command, args, { onLine: (line) => (output += `${line}\n`) });
       return ran.ok ? ok({ exitCode: ran.value.exitCode, output }) : ran;
     } finally {
@@ -128,10 +119,21 @@ export class BuildahEngine implements Engine {
     const cli = {
       command: this.command,
       storage: STORAGE,
-      graphRoot: () => this.storagePath(),
+      isolation: ISOLATION,
+      graphRoot: () => this.stackGraphRoot(),
       inspect: (reference: string) => this.inspect(reference),
     };
     return stackOnBuildah(cli, request);
+  }
+
+  private graphRoot: string | undefined;
+
+  /** The store's folder, asked of buildah once: every stack of a run reads the same store. */
+  private async stackGraphRoot(): EngineResult<string> {
+    if (this.graphRoot !== undefined) return ok(this.graphRoot);
+    const asked = await this.storagePath();
+    if (asked.ok) this.graphRoot = asked.value;
+    return asked;
   }
 
   /** A working container of the image, mounted: its merged root; release unmounts and removes it. */

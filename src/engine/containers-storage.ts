@@ -32,42 +32,59 @@ async function readRecords<T>(file: string): Promise<T[]> {
 /** A layer's own changes, as overlayfs reads them. */
 export const layerDiffDir = (graphRoot: string, layerId: string): string => join(graphRoot, 'overlay', layerId, 'diff');
 
-/** The image's layers, bottom first, each with the digest of its changes (its id where the store has none). */
-async function imageLayers(graphRoot: string, imageId: string): Promise<Array<{ id: string; digest: string }>> {
-  const images = await readRecords<ImageRecord>(join(graphRoot, 'overlay-images', 'images.json'));
-  const image = images.find((record) => record.id === imageId);
-  if (image === undefined) throw new Error(`image ${imageId} is not in ${graphRoot}`);
-  const layers = await readRecords<LayerRecord>(join(graphRoot, 'overlay-layers', 'layers.json'));
-  const byId = new Map(layers.map((layer) => [layer.id, layer]));
-  const chain: Array<{ id: string; digest: string }> = [];
-  for (let id = image.layer; id !== undefined && id !== ''; id = byId.get(id)?.parent) {
-    const layer = byId.get(id);
-    if (layer === undefined) throw new Error(`layer ${id} of image ${imageId} is not in ${graphRoot}`);
-    chain.push({ id, digest: layer['diff-digest'] ?? id });
-  }
-  return chain.reverse();
-}
-
-/** The layers `image` has above `ancestor`'s, bottom first; undefined when `image` was not made from `ancestor`. */
-export async function layersAbove(graphRoot: string, image: string, ancestor: string): Promise<string[] | undefined> {
-  const [own, below] = await Promise.all([imageLayers(graphRoot, image), imageLayers(graphRoot, ancestor)]);
-  if (below.length > own.length || below.some((layer, index) => own[index]?.id !== layer.id)) return undefined;
-  return own.slice(below.length).map((layer) => layer.id);
-}
-
 /**
- * The layers that make `other` differ from `image`, bottom first: those above the bottom the two share, less
- * copies of `image`'s own layers there (the same digest: a child's layers carried onto a patched parent).
+ * The store's image and layer records, read once: a stack asks several questions of the same chains of layers.
  */
-export async function layersDiffering(graphRoot: string, other: string, image: string): Promise<string[]> {
-  const [theirs, mine] = await Promise.all([imageLayers(graphRoot, other), imageLayers(graphRoot, image)]);
-  let shared = 0;
-  while (shared < theirs.length && theirs[shared]?.id === mine[shared]?.id) shared += 1;
-  const carried = new Set(mine.slice(shared).map((layer) => layer.digest));
-  return theirs
-    .slice(shared)
-    .filter((layer) => !carried.has(layer.digest))
-    .map((layer) => layer.id);
+export class LayerRecords {
+  private constructor(
+    private readonly graphRoot: string,
+    private readonly images: ReadonlyMap<string, ImageRecord>,
+    private readonly layers: ReadonlyMap<string, LayerRecord>,
+  ) {}
+
+  static async read(graphRoot: string): Promise<LayerRecords> {
+    const [images, layers] = await Promise.all([
+      readRecords<ImageRecord>(join(graphRoot, 'overlay-images', 'images.json')),
+      readRecords<LayerRecord>(join(graphRoot, 'overlay-layers', 'layers.json')),
+    ]);
+    const byId = <T extends { id: string }>(records: T[]) => new Map(records.map((record) => [record.id, record]));
+    return new LayerRecords(graphRoot, byId(images), byId(layers));
+  }
+
+  /** The layers `image` has above `ancestor`'s, bottom first; undefined when `image` was not made from `ancestor`. */
+  above(image: string, ancestor: string): string[] | undefined {
+    const [own, below] = [this.chain(image), this.chain(ancestor)];
+    if (below.length > own.length || below.some((layer, index) => own[index]?.id !== layer.id)) return undefined;
+    return own.slice(below.length).map((layer) => layer.id);
+  }
+
+  /**
+   * The layers that make `other` differ from `image`, bottom first: those above the bottom the two share, less
+   * copies of `image`'s own layers there (the same digest: a child's layers carried onto a patched parent).
+   */
+  differing(other: string, image: string): string[] {
+    const [theirs, mine] = [this.chain(other), this.chain(image)];
+    let shared = 0;
+    while (shared < theirs.length && theirs[shared]?.id === mine[shared]?.id) shared += 1;
+    const carried = new Set(mine.slice(shared).map((layer) => layer.digest));
+    return theirs
+      .slice(shared)
+      .filter((layer) => !carried.has(layer.digest))
+      .map((layer) => layer.id);
+  }
+
+  /** The image's layers, bottom first, each with the digest of its changes (its id where the store has none). */
+  private chain(imageId: string): Array<{ id: string; digest: string }> {
+    const image = this.images.get(imageId);
+    if (image === undefined) throw new Error(`image ${imageId} is not in ${this.graphRoot}`);
+    const chain: Array<{ id: string; digest: string }> = [];
+    for (let id = image.layer; id !== undefined && id !== ''; id = this.layers.get(id)?.parent) {
+      const layer = this.layers.get(id);
+      if (layer === undefined) throw new Error(`layer ${id} of image ${imageId} is not in ${this.graphRoot}`);
+      chain.push({ id, digest: layer['diff-digest'] ?? id });
+    }
+    return chain.reverse();
+  }
 }
 
 /** The folder a working container's own layer writes to. */

@@ -1,6 +1,6 @@
 import { lstat, readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { LinkOnPathError } from './rooted-path.js';
+import { LinkOnPathError, pathParts } from './rooted-path.js';
 
 /** What one layer does to a path: makes or keeps a folder, writes something else there, or deletes it. */
 export type Change = 'dir' | 'written' | 'deleted';
@@ -40,8 +40,7 @@ export class LayerProbe {
    * refused with LinkOnPathError: lstat would follow it out of the layer, onto the host.
    */
   async topChange(path: string): Promise<{ change: Change; file: string } | undefined> {
-    const parts = path.split('/').filter((part) => part !== '' && part !== '.');
-    if (parts.includes('..')) throw new LinkOnPathError(`/${path} climbs out of the image`);
+    const parts = pathParts(path);
     for (const dir of [...this.dirs].reverse()) {
       if (!(await this.foldersLeadTo(dir, parts))) continue;
       const file = join(dir, ...parts);

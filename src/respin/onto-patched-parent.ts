@@ -70,20 +70,21 @@ export async function mergeOntoPatchedParent(
       const named = collisions.sort().slice(0, 3).join(', /');
       return fail(`its own layer changes what its parent's patch changed: /${named}${more}`);
     }
-    const childStatus = await readText(root, STATUS);
+    // The child's and the earlier parent's dpkg status, as they were before the merge rewrites the child's.
+    const [childStatus, parentStatus] = await Promise.all([readText(root, STATUS), readText(parent.before, STATUS)]);
+    const ownPackages = ownPackageKeys(parentStatus, childStatus);
     for (const path of shared.keys()) {
       const format = stateFormat(path);
       if (format === undefined) continue;
       const merged = mergeState(
-        await readText(parent.before, path),
+        path === STATUS ? parentStatus : await readText(parent.before, path),
         await readText(parent.after, path),
-        await readText(root, path),
+        path === STATUS ? childStatus : await readText(root, path),
         format,
       );
       if ('conflict' in merged) return fail(`/${path}: ${merged.conflict}`);
       await writeFile(await rootedPath(root, path), merged.merged);
     }
-    const ownPackages = ownPackageKeys(await readText(parent.before, STATUS), childStatus);
     const restored = await restoreListedFolders(root, parent.before, patch, ownPackages);
     if (!restored.ok) return restored;
     return await regenerateLinkerCache(root);

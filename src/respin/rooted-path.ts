@@ -11,8 +11,7 @@ export class LinkOnPathError extends Error {}
  * be missing; a link there is refused too, since reading or writing a file follows it.
  */
 export async function rootedPath(root: string, path: string): Promise<string> {
-  const parts = path.split('/').filter((part) => part !== '' && part !== '.');
-  if (parts.includes('..')) throw new LinkOnPathError(`/${path} climbs out of the image`);
+  const parts = pathParts(path);
   let current = root;
   for (const part of parts) {
     current = join(current, part);
@@ -21,4 +20,11 @@ export async function rootedPath(root: string, path: string): Promise<string> {
     if (found.isSymbolicLink()) throw new LinkOnPathError(`/${path} passes through a symbolic link`);
   }
   return join(root, ...parts);
+}
+
+/** The parts of a path in an image, refused (LinkOnPathError) where one climbs out of it. */
+export function pathParts(path: string): string[] {
+  const parts = path.split('/').filter((part) => part !== '' && part !== '.');
+  if (parts.includes('..')) throw new LinkOnPathError(`/${path} climbs out of the image`);
+  return parts;
 }

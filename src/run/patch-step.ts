@@ -1,5 +1,5 @@
 import type { EngineFailure } from '../engine/types.js';
-import type { PlannedImage } from '../plan/plan.js';
+import type { PatchInputs, PlannedImage } from '../plan/plan.js';
 import {
   describePatched,
   PATCH_LAYERS_LABEL,
@@ -39,7 +39,8 @@ export async function patchImage(
     [PATCH_LAYERS_LABEL]: String(work.patchLayers + 1),
     ...patchedVersionLabel(work.labels, work.packages),
   };
-  const stacked = work.onto && (await stackOntoPatchedParent(context, image, work, work.onto, labels, signal));
+  const stacked =
+    work.onto && (await stackOntoPatchedParent(context, patching, image, work, work.onto, labels, signal));
   if (stacked && !stacked.ok) return stacked;
   if (stacked?.value.kind === 'refused') {
     events.emit({ type: 'image', reason: 'log', name: image.name, line: `patched as a whole: ${stacked.value.why}` });
@@ -47,7 +48,7 @@ export async function patchImage(
   const patched =
     stacked?.value.kind === 'stacked'
       ? ok(recorded(context, stacked.value.imageId))
-      : await patchLayer(context, image, work, labels, signal);
+      : await patchLayer(context, patching, image, work, labels, signal);
   if (!patched.ok) return patched;
   const seconds = (Date.now() - started) / 1000;
   const how = stacked?.value.kind === 'stacked' ? { stacked: true as const } : {};
@@ -73,13 +74,12 @@ function recorded(context: ImageStepContext, imageId: string): string {
 /** One layer on the earlier image upgrading exactly the moved packages, built by the engine like any image. */
 async function patchLayer(
   context: ImageStepContext,
+  patching: PatchInputs,
   image: PlannedImage,
   work: PatchWork,
   labels: Record<string, string>,
   signal: AbortSignal,
 ): Promise<Result<string, EngineFailure>> {
-  const { patching } = context;
-  if (patching === undefined) throw new Error(`internal: ${image.name} is to be patched on a run that cannot patch`);
   const dockerfile = patchDockerfile({
     from: work.imageId,
     user: work.user,

@@ -1,5 +1,5 @@
 import type { EngineFailure, MountedImage } from '../engine/types.js';
-import type { PlannedImage } from '../plan/plan.js';
+import type { PatchInputs, PlannedImage } from '../plan/plan.js';
 import { mergeOntoPatchedParent } from '../respin/onto-patched-parent.js';
 import { patchScript } from '../respin/patch-layer.js';
 import { ok, type Result } from '../util/result.js';
@@ -18,6 +18,7 @@ export type StackOutcome = { kind: 'stacked'; imageId: string } | { kind: 'refus
  */
 export async function stackOntoPatchedParent(
   context: ImageStepContext,
+  patching: PatchInputs,
   image: PlannedImage,
   work: PatchWork,
   onto: OntoPatchedParent,
@@ -46,7 +47,7 @@ export async function stackOntoPatchedParent(
       reference: image.reference,
       labels,
       edit: (root, layers) => mergeOntoPatchedParent(root, layers, { before, after }),
-      ...ownUpgrade(context, work, onto),
+      ...ownUpgrade(patching, work, onto),
       onLine: logTo(context.events, image.name),
       signal,
     });
@@ -58,9 +59,8 @@ export async function stackOntoPatchedParent(
 }
 
 /** The patch's script for the packages only the child holds that moved, run in the stacked image; none if none. */
-function ownUpgrade(context: ImageStepContext, work: PatchWork, onto: OntoPatchedParent): { run?: string[] } {
-  const { patching } = context;
-  if (onto.ownPackages.length === 0 || patching === undefined) return {};
+function ownUpgrade(patching: PatchInputs, work: PatchWork, onto: OntoPatchedParent): { run?: string[] } {
+  if (onto.ownPackages.length === 0) return {};
   const { setup, restore } = patching;
   const script = patchScript({
     setup,

@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { configFlags } from '../../src/engine/config-flags.js';
-import { layersAbove, layersDiffering } from '../../src/engine/containers-storage.js';
+import { LayerRecords } from '../../src/engine/containers-storage.js';
 import { temporaryDir } from '../helpers/files.js';
 
 describe("buildah config flags giving a working container another image's config", () => {
@@ -76,12 +76,14 @@ describe("containers-storage's layer records", () => {
   });
 
   it("finds a child's own layers above its parent's, bottom first", async () => {
-    assert.deepEqual(await layersAbove(root, 'child', 'parent'), ['c1', 'c2']);
-    assert.equal(await layersAbove(root, 'child', 'patchedParent'), undefined);
+    const records = await LayerRecords.read(root);
+    assert.deepEqual(records.above('child', 'parent'), ['c1', 'c2']);
+    assert.equal(records.above('child', 'patchedParent'), undefined);
   });
 
   it('finds what makes a patched parent differ from the parent: its patch, not a carried copy of its own layer', async () => {
-    assert.deepEqual(await layersDiffering(root, 'patchedParent', 'parent'), ['pp']);
-    assert.deepEqual(await layersDiffering(root, 'stackedParent', 'parent'), ['bp', 'pm']);
+    const records = await LayerRecords.read(root);
+    assert.deepEqual(records.differing('patchedParent', 'parent'), ['pp']);
+    assert.deepEqual(records.differing('stackedParent', 'parent'), ['bp', 'pm']);
   });
 });
