@@ -36,6 +36,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { dockerfileDifferences, selectionDifference } from './versus-kolla/compare.js';
 import { packageCacheRatios, rows, table, type ScenarioResult } from './versus-kolla/report.js';
+import { ownStepsTable } from './versus-kolla/own-steps.js';
 import { baseImageOf, runCiBuilder, runKollaBuild, type Measurement, type Shared } from './versus-kolla/runners.js';
 import { SCENARIOS, scenarioPlan, type Scenario } from './versus-kolla/scenarios.js';
 import { startDockerd, startRegistry, type Service } from './versus-kolla/services.js';
@@ -241,6 +242,18 @@ function printReport(results: readonly ScenarioResult[]): void {
   console.log('seconds are wall time of the whole command; (n) images built; load: 1-min load average at the start\n');
   for (const line of table(allRows)) console.log(line);
   console.log(`\n${packageCacheRatios(allRows)}`);
+  const stepped = results.flatMap(({ scenario, runs }) =>
+    Object.values(runs).flatMap((run) => (run.steps === null ? [] : [{ scenario, tool: run.tool, steps: run.steps }])),
+  );
+  if (stepped.length > 0) {
+    console.log(
+      "\nci-builder's own steps (summary.json's build_steps, summed over the images built; other: the rest of",
+    );
+    console.log(
+      "an image's seconds, own share: all but the engine's build; before/after: the command outside the run)\n",
+    );
+    for (const line of ownStepsTable(stepped)) console.log(line);
+  }
   for (const scenario of scenarios) {
     const caveat = scenarioPlan(scenario).kollaBuildCaveat;
     if (caveat !== null && tools.includes('kolla-build')) console.log(`${scenario}: ${caveat}`);

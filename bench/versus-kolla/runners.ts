@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { RunSummary } from '../../src/report/summary.js';
+import { ownSteps, type OwnSteps } from './own-steps.js';
 import { PBR_VERSION, type KollaWorkspace, type Tool, type Workspace } from './workspace.js';
 
 export interface RunRequest {
@@ -39,6 +40,8 @@ export interface Measurement {
   failed: string[];
   /** ci-builder's package cache counter, when its summary has one. */
   bytesFromUpstream: number | null;
+  /** ci-builder only: its own share of the run, step by step (from its summary.json). */
+  steps: OwnSteps | null;
   /** image → its rendered Dockerfile. */
   dockerfiles: Map<string, string>;
   log: string;
@@ -48,9 +51,11 @@ function timed(command: string, args: string[], cwd: string, env: NodeJS.Process
   mkdirSync(dirname(log), { recursive: true });
   const fd = openSync(log, 'w');
   try {
+    const startedMs = Date.now();
     const started = process.hrtime.bigint();
     const result = spawnSync(command, args, { cwd, env, stdio: ['ignore', fd, fd] });
-    return { seconds: Number(process.hrtime.bigint() - started) / 1e9, exitCode: result.status };
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    return { seconds, exitCode: result.status, startedMs, endedMs: Date.now() };
   } finally {
     closeSync(fd);
   }
@@ -91,17 +96,19 @@ export function runKollaBuild(workspace: KollaWorkspace, shared: Shared, request
   args.push('--work-dir', work, '--summary-json-file', summaryFile, '--format', 'json');
   if (request.push) args.push('--push');
   const env = { ...process.env, PBR_VERSION, DOCKER_HOST: shared.dockerHost };
-  const ran = timed('/usr/bin/python3', [...args, ...request.regexes], workspace.checkout, env, log);
+  const { seconds, exitCode } = timed('/usr/bin/python3', [...args, ...request.regexes], workspace.checkout, env, log);
   const summary = existsSync(summaryFile) ? (JSON.parse(readFileSync(summaryFile, 'utf8')) as Partial<RunSummary>) : {};
   return {
     tool: 'kolla-build',
     label: request.label,
     tag: request.tag,
-    ...ran,
+    seconds,
+    exitCode,
     built: names(summary.built),
     reused: [],
     failed: names(summary.failed),
     bytesFromUpstream: null,
+    steps: null,
     // kolla-build renders every image of the tree into its work dir; only those it was asked for count.
     dockerfiles: withoutImages(dockerfilesUnder(join(work, 'docker')), names(summary.not_matched)),
     log,
@@ -125,7 +132,13 @@ export function runCiBuilder({ cli, workspace, shared, request }: CiBuilderRun):
   args.push('--retries', '0');
   if (request.push) args.push('--push');
   const env = { ...process.env, DOCKER_HOST: shared.dockerHost };
-  const ran = timed(process.execPath, [...args, ...request.regexes], workspace.dir, env, log);
+  const { startedMs, endedMs, ...ran } = timed(
+    process.execPath,
+    [...args, ...request.regexes],
+    workspace.dir,
+    env,
+    log,
+  );
   const summaryFile = join(runDir, 'summary.json');
   const summary = existsSync(summaryFile)
     ? (JSON.parse(readFileSync(summaryFile, 'utf8')) as SummaryWithCache)
@@ -139,6 +152,7 @@ export function runCiBuilder({ cli, workspace, shared, request }: CiBuilderRun):
     reused: names(summary.reused),
     failed: [...names(summary.failed), ...names(summary.push_failed)],
     bytesFromUpstream: summary.package_cache?.bytes_from_upstream ?? null,
+    steps: ownSteps(summary, startedMs, endedMs),
     dockerfiles: dockerfilesUnder(join(runDir, 'dockerfiles')),
     log,
   };

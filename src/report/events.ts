@@ -76,6 +76,22 @@ export function describeRebuild(why: RebuildReason): string {
   }
 }
 
+/**
+ * Where a built image's seconds went: the engine's build of its Dockerfile, and ci-builder's own steps around
+ * it. Kept per image in summary.json (`build_steps`), so a benchmark says what ci-builder adds to the engine's
+ * work step by step instead of guessing it from wall times.
+ */
+export interface BuildSteps {
+  /** Looking for an image built before with the same input digest (absent where nothing was looked up). */
+  lookup?: number;
+  /** Writing the build context and the Dockerfile. */
+  context: number;
+  /** The engine's build of the Dockerfile, the inspection of its result included. */
+  engine: number;
+  /** Reading the service's version from the image and labelling it with it. */
+  version_label: number;
+}
+
 /** An image made in the run, as its event says it: built or reused, or patched with so many packages. */
 type MadeEvent = { reason: 'built' | 'reused' } | { reason: 'patched'; packages: number; stacked?: true };
 
@@ -143,7 +159,16 @@ export type RunEvent = { at: string } &
     /** `builder`: where the image builds, on a run spread over several builders. */
     | { type: 'image'; reason: 'started'; name: string; attempt: number; builder?: string }
     | { type: 'image'; reason: 'log'; name: string; line: string }
-    | { type: 'image'; reason: 'built' | 'reused'; name: string; imageId: string; seconds: number; builder?: string }
+    /** `steps`: where a built image's seconds went (build-steps.ts); absent for reused images. */
+    | {
+        type: 'image';
+        reason: 'built' | 'reused';
+        name: string;
+        imageId: string;
+        seconds: number;
+        builder?: string;
+        steps?: BuildSteps;
+      }
     /**
      * `packages` packages of the image's earlier self upgraded: by a patch layer on it, or (`stacked`) by its own
      * layers put onto its patched parent, the packages only it holds then upgraded by a patch layer.

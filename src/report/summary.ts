@@ -3,6 +3,7 @@ import type { Verdict } from '../scan/types.js';
 import { MiB } from '../util/read-input.js';
 import {
   describeRebuild,
+  type BuildSteps,
   type FailureStatus,
   type ImageWork,
   type PatchedPackage,
@@ -29,6 +30,8 @@ export interface ImageRecord {
   started_at?: string;
   finished_at?: string;
   build_seconds?: number;
+  /** A built image's seconds by step: the engine's build and ci-builder's own steps around it. */
+  build_steps?: BuildSteps;
   attempts?: number;
   /** Built (or reused) only after a failed attempt: it passed on a retry, so its build may fail again. */
   flaky?: true;
@@ -292,6 +295,7 @@ export class SummaryCollector implements Reporter {
             image_id: event.imageId,
             finished_at: event.at,
             build_seconds: event.seconds,
+            ...(event.steps ? { build_steps: event.steps } : {}),
             ...(event.builder ? { builder: event.builder } : {}),
           });
         this.noteFlaky(event.name, record);

@@ -4,6 +4,8 @@ import type { EngineFailure } from '../engine/types.js';
 import { writeBuildContext, type ContextFile } from '../render/context.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { ok, type Result } from '../util/result.js';
+import type { BuildSteps } from '../report/events.js';
+import { StepClock } from './step-clock.js';
 import { logTo } from './image-log.js';
 import type { ImageStepContext } from './image-step-context.js';
 import { addVersionLabel } from './version-label.js';
@@ -21,21 +23,29 @@ export interface EngineBuild {
   versionLabelled?: boolean;
 }
 
+/** The image the engine made, and the seconds each step took. */
+export interface BuiltInEngine {
+  id: string;
+  steps: BuildSteps;
+}
+
 /**
  * Writes the build context (and the Dockerfile into the run folder), has the engine build it and labels the
- * service's version; the image id, or the engine's failure. Its lines go to the image's log. The image's
- * packages are then kept for the next respin, where the run has a recorder.
+ * service's version; the image id and the time of each step, or the engine's failure. Its lines go to the
+ * image's log. The image's packages are then kept for the next respin, where the run has a recorder.
  */
 export async function buildInEngine(
   context: ImageStepContext,
   build: EngineBuild,
   signal: AbortSignal,
-): Promise<Result<string, EngineFailure>> {
+): Promise<Result<BuiltInEngine, EngineFailure>> {
   const { engine, events } = context;
+  const clock = new StepClock();
   const contextDir = join(context.contextRoot, build.name);
   await rm(contextDir, { recursive: true, force: true });
   await writeBuildContext(contextDir, build.dockerfile, build.contextFiles, build.emptyDirs);
   await writeFileAtomic(join(context.runDir, 'dockerfiles', build.name, 'Dockerfile'), build.dockerfile);
+  const written = clock.lap();
   const built = await engine.build({
     contextDir,
     reference: build.reference,
@@ -45,10 +55,12 @@ export async function buildInEngine(
     ...(build.noCache ? { noCache: true } : {}),
   });
   if (!built.ok) return built;
+  const engineSeconds = clock.lap();
   const labelled = build.versionLabelled
     ? built
     : await addVersionLabel(engine, build.reference, built.value, signal, logTo(events, build.name));
   if (!labelled.ok) return labelled;
+  const steps = { context: written, engine: engineSeconds, version_label: clock.lap() };
   context.packageRecorder?.record(labelled.value.id);
-  return ok(labelled.value.id);
+  return ok({ id: labelled.value.id, steps });
 }

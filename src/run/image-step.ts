@@ -1,6 +1,7 @@
 import type { EngineFailure } from '../engine/types.js';
 import type { PlannedImage } from '../plan/plan.js';
 import { fail, ok, type Result } from '../util/result.js';
+import { StepClock } from './step-clock.js';
 import { buildInEngine } from './engine-build.js';
 import type { ImageStepContext } from './image-step-context.js';
 import { findBuilt, type RunImageWork } from './image-work.js';
@@ -53,7 +54,7 @@ function makeImage(
       return patchImage(context, image, work, attempt, signal);
     case 'build':
       // Rebuilt for its patch layers: with plain mirrors its recipe's cached layers are the outdated ones.
-      return buildFromScratch(context, image, attempt, signal, work.why.kind === 'patch-layers');
+      return buildFromScratch(context, image, attempt, signal, { withoutLayerCache: work.why.kind === 'patch-layers' });
     default: {
       const never: never = work;
       return never;
@@ -69,10 +70,11 @@ async function buildOrReuse(
   signal: AbortSignal,
 ): Promise<Result<void, EngineFailure>> {
   const started = Date.now();
+  const clock = new StepClock();
   const existing = context.settings.noCache ? ok(undefined) : await findBuilt(context, image);
   if (!existing.ok) return existing;
   if (existing.value !== undefined) return tagExisting(context, image, existing.value, started);
-  return buildFromScratch(context, image, attempt, signal);
+  return buildFromScratch(context, image, attempt, signal, { lookupSeconds: clock.lap() });
 }
 
 /** An image that exists already is tagged with the run's reference: "reused". */
@@ -96,7 +98,7 @@ async function buildFromScratch(
   image: PlannedImage,
   attempt: number,
   signal: AbortSignal,
-  withoutLayerCache = false,
+  { withoutLayerCache = false, lookupSeconds }: { withoutLayerCache?: boolean; lookupSeconds?: number } = {},
 ): Promise<Result<void, EngineFailure>> {
   const { events, settings } = context;
   const on = context.builderName === undefined ? {} : { builder: context.builderName };
@@ -112,8 +114,9 @@ async function buildFromScratch(
     signal,
   );
   if (!built.ok) return built;
-  const imageId = built.value;
-  events.emit({ type: 'image', reason: 'built', name: image.name, imageId, seconds: seconds(), ...on });
+  const { id: imageId } = built.value;
+  const steps = { ...(lookupSeconds === undefined ? {} : { lookup: lookupSeconds }), ...built.value.steps };
+  events.emit({ type: 'image', reason: 'built', name: image.name, imageId, seconds: seconds(), steps, ...on });
   return ok(undefined);
 }
 

@@ -91,5 +91,6 @@ async function patchLayer(
   const { name, reference } = image;
   const patch = { name, reference, dockerfile, contextFiles: [], emptyDirs: [], labels, noCache: false };
   // The version label is among the labels: the patch installs a version it knows.
-  return buildInEngine(context, { ...patch, versionLabelled: true }, signal);
+  const built = await buildInEngine(context, { ...patch, versionLabelled: true }, signal);
+  return built.ok ? ok(built.value.id) : built;
 }

@@ -13,6 +13,9 @@ import type { RunSettings } from '../../src/run/settings.js';
 import { runGraph } from '../../src/run/run-graph.js';
 import { Limiter } from '../../src/util/limiter.js';
 import { fail, ok } from '../../src/util/result.js';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { BuildRequest } from '../../src/engine/types.js';
+import { VERSION_PACKAGE_LABEL } from '../../src/run/version-label.js';
 import { FakeEngine } from '../helpers/fake-engine.js';
 import {
   engineWithBase,
@@ -63,6 +66,22 @@ class SearchCountingEngine extends FakeEngine {
   override findByLabel(key: string, value: string) {
     this.searched.push(value);
     return super.findByLabel(key, value);
+  }
+}
+
+/** Builds and runs that take a while, and images naming their service's package: each step has a time to show. */
+class StepTimingEngine extends FakeEngine {
+  static readonly BUILD_MS = 120;
+  static readonly RUN_MS = 60;
+
+  override async build(request: BuildRequest) {
+    await delay(StepTimingEngine.BUILD_MS);
+    return super.build({ ...request, labels: { ...request.labels, [VERSION_PACKAGE_LABEL]: 'cron' } });
+  }
+
+  override async run() {
+    await delay(StepTimingEngine.RUN_MS);
+    return ok({ exitCode: 0, output: '3.0pl1-162\n' });
   }
 }
 
@@ -256,6 +275,24 @@ describe('a build run against an engine that fails in every way it can', () => {
         .map((entry) => entry.reference)
         .sort(),
     );
+  });
+
+  it('keeps in summary.json where each built image’s seconds went: context, engine, version label', async () => {
+    const engine = new StepTimingEngine();
+    engine.images.set('registry.test/ns/base:old', OLD_BASE);
+    const { exitCode, summary } = await run(planOf([image('base', null), image('cron', 'base')]), engine);
+    assert.equal(exitCode, 0);
+    const { base, cron } = summary.images;
+    assert.deepEqual([base?.status, base?.build_steps], ['reused', undefined], 'a reused image has no steps');
+    const steps = cron?.build_steps;
+    assert.ok(cron?.build_seconds !== undefined && steps !== undefined, 'a built image has its steps');
+    assert.ok(steps.engine >= StepTimingEngine.BUILD_MS / 1000, `engine ${steps.engine} s holds the build`);
+    assert.ok(steps.version_label >= StepTimingEngine.RUN_MS / 1000, `version_label ${steps.version_label} s`);
+    assert.ok(steps.context >= 0);
+    assert.equal(steps.lookup, undefined, 'the run decided each image’s work before it began: no lookup here');
+    // The build's own steps are within its seconds (the lookup comes before the build starts).
+    const within = steps.context + steps.engine + steps.version_label;
+    assert.ok(within <= cron.build_seconds + 0.01, `${within} s of steps in ${cron.build_seconds} s`);
   });
 
   it('takes the image an earlier run recorded without a search; searches when it is gone or another image', async () => {
