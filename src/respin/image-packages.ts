@@ -102,23 +102,42 @@ export async function readImagePackages(
   cacheDir: string,
   options: { mountedOnly?: boolean } = {},
 ): Promise<Result<ImagePackages, string>> {
-  const cached = join(cacheDir, `${imageId.replace(/^sha256:/, '')}.json`);
-  const known = await readFile(cached, 'utf8').then(
+  const known = await readFile(keptFile(cacheDir, imageId), 'utf8').then(
     (text) => JSON.parse(text) as ImagePackages,
     () => undefined,
   );
   if (known !== undefined) return ok(known);
   const files = await imageFiles(engine, imageId, options.mountedOnly ?? false);
   if (!files.ok) return files;
-  let packages: ImagePackages;
+  const packages = packagesOfFiles(files.value, imageId);
+  if (packages.ok) await keepImagePackages(cacheDir, imageId, packages.value);
+  return packages;
+}
+
+/** The packages of an image the engine has mounted at `root` (a build reads them once for all it needs). */
+export async function mountedImagePackages(root: string, imageId: string): Promise<Result<ImagePackages, string>> {
   try {
-    packages = imagePackagesOf(files.value);
+    return packagesOfFiles(await filesUnder(root), imageId);
+  } catch (error) {
+    if (error instanceof ImageFileTooLarge) return fail(`${imageId}: ${error.message}`);
+    throw error;
+  }
+}
+
+/** Keeps an image's packages by its id for the next respin: an image never changes. */
+export async function keepImagePackages(cacheDir: string, imageId: string, packages: ImagePackages): Promise<void> {
+  await writeFileAtomic(keptFile(cacheDir, imageId), JSON.stringify(packages));
+}
+
+const keptFile = (cacheDir: string, imageId: string) => join(cacheDir, `${imageId.replace(/^sha256:/, '')}.json`);
+
+function packagesOfFiles(files: ReadonlyMap<string, Buffer>, imageId: string): Result<ImagePackages, string> {
+  try {
+    return ok(imagePackagesOf(files));
   } catch (error) {
     if (!(error instanceof PreferencesError)) throw error;
     return fail(`${imageId}: ${error.message}`);
   }
-  await writeFileAtomic(cached, JSON.stringify(packages));
-  return ok(packages);
 }
 
 async function imageFiles(

@@ -1,6 +1,6 @@
 import type { Engine } from '../engine/types.js';
 import { errorMessage } from '../util/errors.js';
-import { readImagePackages } from './image-packages.js';
+import { keepImagePackages, readImagePackages, type ImagePackages } from './image-packages.js';
 
 /**
  * Keeps the packages of each image a run makes in the respin cache, read while the run goes on, so the next
@@ -25,13 +25,24 @@ export class PackageRecorder {
 
   /** Starts reading the image's packages; the run does not wait for it until it settles. */
   record(imageId: string): void {
-    const read = readImagePackages(this.engine, imageId, this.cacheDir, { mountedOnly: true })
-      .then(
-        (packages) => (packages.ok ? undefined : this.onFailure(packages.failure)),
-        (error: unknown) => this.onFailure(`${imageId}: ${errorMessage(error)}`),
-      )
-      .finally(() => this.reading.delete(read));
-    this.reading.add(read);
+    this.track(
+      imageId,
+      readImagePackages(this.engine, imageId, this.cacheDir, { mountedOnly: true }).then((packages) =>
+        packages.ok ? undefined : this.onFailure(packages.failure),
+      ),
+    );
+  }
+
+  /** Keeps packages the build read already (through the same mount as the version label's). */
+  keep(imageId: string, packages: ImagePackages): void {
+    this.track(imageId, keepImagePackages(this.cacheDir, imageId, packages));
+  }
+
+  private track(imageId: string, work: Promise<void>): void {
+    const tracked = work
+      .catch((error: unknown) => this.onFailure(`${imageId}: ${errorMessage(error)}`))
+      .finally(() => this.reading.delete(tracked));
+    this.reading.add(tracked);
   }
 
   /** Every read started has ended. */

@@ -8,7 +8,8 @@ import type { BuildSteps } from '../report/events.js';
 import { StepClock } from './step-clock.js';
 import { logTo } from './image-log.js';
 import type { ImageStepContext } from './image-step-context.js';
-import { addVersionLabel } from './version-label.js';
+import { mountedImagePackages, type ImagePackages } from '../respin/image-packages.js';
+import { addVersionLabel, VERSION_PACKAGE_LABEL } from './version-label.js';
 
 /** What the engine builds for one image: a full build's Dockerfile and context, or a patch layer's. */
 export interface EngineBuild {
@@ -56,11 +57,38 @@ export async function buildInEngine(
   });
   if (!built.ok) return built;
   const engineSeconds = clock.lap();
-  const labelled = build.versionLabelled
-    ? built
-    : await addVersionLabel(engine, build.reference, built.value, signal, logTo(events, build.name));
+  const labelNeeded = !build.versionLabelled && built.value.labels[VERSION_PACKAGE_LABEL] !== undefined;
+  const packages = labelNeeded || context.packageRecorder ? await mountedPackages(context, built.value.id) : undefined;
+  const labelled = labelNeeded
+    ? await addVersionLabel(
+        engine,
+        build.reference,
+        built.value,
+        signal,
+        logTo(events, build.name),
+        packages?.installed,
+      )
+    : built;
   if (!labelled.ok) return labelled;
   const steps = { context: written, engine: engineSeconds, version_label: clock.lap() };
-  context.packageRecorder?.record(labelled.value.id);
+  // The label build changed no file: the packages read from the unlabelled image are the labelled one's.
+  if (packages !== undefined) context.packageRecorder?.keep(labelled.value.id, packages);
+  else context.packageRecorder?.record(labelled.value.id);
   return ok({ id: labelled.value.id, steps });
+}
+
+/**
+ * The packages of the image just built, read through one mount of it where the engine mounts images (buildah,
+ * podman): its service's version for the label and what the next respin keeps, with no container run to ask
+ * dpkg. Undefined where the engine cannot mount or the read fails: each then reads as it would alone.
+ */
+async function mountedPackages(context: ImageStepContext, imageId: string): Promise<ImagePackages | undefined> {
+  const mounted = context.engine.mountImage ? await context.engine.mountImage(imageId) : undefined;
+  if (mounted === undefined || !mounted.ok) return undefined;
+  try {
+    const packages = await mountedImagePackages(mounted.value.root, imageId);
+    return packages.ok ? packages.value : undefined;
+  } finally {
+    await mounted.value.release();
+  }
 }

@@ -23,7 +23,8 @@ export function patchedVersionLabel(
 /**
  * The version of an image is the version of the package that is its service, known only
  * once the package is installed: it is read from the built image and added as a label by
- * a metadata-only build on top (no new layer).
+ * a metadata-only build on top (no new layer). `installed` is what dpkg's status of the built image lists,
+ * where the build read it already through the engine's mount; else dpkg is asked in a container of the image.
  */
 export async function addVersionLabel(
   engine: Engine,
@@ -31,12 +32,26 @@ export async function addVersionLabel(
   built: ImageInfo,
   signal: AbortSignal,
   onLine: (line: string) => void,
+  installed?: ReadonlyArray<{ name: string; version: string }>,
 ): Promise<Result<ImageInfo, EngineFailure>> {
   const pkg = built.labels[VERSION_PACKAGE_LABEL];
   if (pkg === undefined) return ok(built);
   if (!/^[a-z0-9][a-z0-9.+-]*$/.test(pkg)) {
     return fail({ kind: 'build', message: `${VERSION_PACKAGE_LABEL} "${pkg}" is not a package name` });
   }
+  const listed = installed?.find((entry) => entry.name === pkg)?.version;
+  const version = listed !== undefined ? ok(listed) : await askDpkg(engine, reference, pkg, onLine);
+  if (!version.ok) return version;
+  return labelVersion(engine, reference, built, version.value, signal, onLine);
+}
+
+/** The version dpkg-query gives in a container of the image, or the failure to read it. */
+async function askDpkg(
+  engine: Engine,
+  reference: string,
+  pkg: string,
+  onLine: (line: string) => void,
+): Promise<Result<string, EngineFailure>> {
   const unreadable = `cannot read the version of ${pkg} in the image`;
   const ask = () => engine.run({ reference, command: ['dpkg-query', '-W', '-f=${Version}', pkg], user: 'root' });
   let query = await ask();
@@ -58,6 +73,18 @@ export async function addVersionLabel(
       message: `${unreadable}: ${said.slice(-2).join('; ') || `exit ${query.value.exitCode}`}`,
     });
   }
+  return ok(version);
+}
+
+/** The image again with the version label, by a metadata-only build; the unlabelled image removed. */
+async function labelVersion(
+  engine: Engine,
+  reference: string,
+  built: ImageInfo,
+  version: string,
+  signal: AbortSignal,
+  onLine: (line: string) => void,
+): Promise<Result<ImageInfo, EngineFailure>> {
   const context = await mkdtemp(join(tmpdir(), 'ci-builder-label-'));
   try {
     await writeFile(
