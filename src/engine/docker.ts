@@ -1,5 +1,6 @@
 import { dirname } from 'node:path';
 import { fail, ok, type Result } from '../util/result.js';
+import { copyFilesOut } from './docker-files.js';
 import { commandFailure, engineQuery, nothing, parseJson, presence, pullFailure, runEngineCommand } from './failure.js';
 import { buildTargetFlags, runFlags } from './flags.js';
 import { pushResiliently } from './registry-push.js';
@@ -98,6 +99,10 @@ export class DockerEngine implements Engine {
     // 125: docker itself failed (no such image, daemon gone), not the command in the container.
     if (ran.value.exitCode === 125) return fail(commandFailure('docker run', ran.value, 'engine'));
     return ok({ exitCode: ran.value.exitCode, output });
+  }
+
+  async copyFiles(reference: string, paths: readonly string[]): EngineResult<Map<string, Buffer>> {
+    return copyFilesOut(this.command, this.env, reference, paths);
   }
 
   async storagePath(): EngineResult<string> {

@@ -22,6 +22,7 @@ export function guardEngine(engine: Engine): Engine {
   };
   const mountImage = engine.mountImage?.bind(engine);
   const stackOwnLayers = engine.stackOwnLayers?.bind(engine);
+  const copyFiles = engine.copyFiles?.bind(engine);
   const guarded: EveryMethod = {
     name: engine.name,
     build: (request) => guard('build', () => engine.build(request)),
@@ -36,6 +37,7 @@ export function guardEngine(engine: Engine): Engine {
     storagePath: () => guard('info', () => engine.storagePath()),
     exportOci: (reference, dir, options) => guard('export', () => engine.exportOci(reference, dir, options)),
     mountImage: mountImage && ((reference) => guard('mount', () => mountImage(reference))),
+    copyFiles: copyFiles && ((reference, paths) => guard('copy', () => copyFiles(reference, paths))),
     stackOwnLayers: stackOwnLayers && ((request) => guard('stack', () => stackOwnLayers(request))),
     listContainers: () => guard('container list', () => engine.listContainers()),
     removeContainers: (ids) => guard('container removal', () => engine.removeContainers(ids)),

@@ -167,6 +167,12 @@ export interface Engine {
    */
   mountImage?(reference: string): EngineResult<MountedImage>;
   /**
+   * The regular files at or under these absolute paths in the image, by path relative to its root, read with
+   * nothing run in it; paths the image lacks are left out. For an engine that cannot mount (docker): a few
+   * files without exporting the whole image.
+   */
+  copyFiles?(reference: string, paths: readonly string[]): EngineResult<Map<string, Buffer>>;
+  /**
    * The new image `onto` + `image`'s own layers carried byte for byte (a registry that holds them is not sent them
    * again) + one layer of what `edit` changes. Absent where the engine's layers cannot be read as folders.
    */

@@ -38,6 +38,9 @@ const APT_CONF = 'etc/apt/apt.conf';
 const APT_CONF_DIR = 'etc/apt/apt.conf.d/';
 const RPM_DATABASE = /^(var\/lib\/rpm|usr\/lib\/sysimage\/rpm)\/(Packages|rpmdb\.sqlite|Packages\.db)$/;
 
+/** What is copied out of an image that cannot be mounted: the respin's files are at or under these. */
+const COPIED_PATHS = ['/var/lib/dpkg/status', '/etc/apt', '/var/lib/rpm', '/usr/lib/sysimage/rpm'];
+
 /** The only files a respin reads from an image. */
 function isRespinFile(path: string): boolean {
   return (
@@ -92,7 +95,8 @@ function parseDefaultRelease(value: string): Pin['match'] {
 
 /**
  * The packages of an image the engine holds: straight from its storage where the engine mounts images, else
- * (unless `mountedOnly`) from the layers of its OCI export. Kept by image id under `cacheDir`: an image never
+ * the few files copied out where it can do that (docker), else (unless `withoutExport`) from the layers of its
+ * OCI export. Kept by image id under `cacheDir`: an image never
  * changes, so a later respin asks the engine nothing. An image whose files cannot be read is a failure with
  * one line.
  */
@@ -100,28 +104,24 @@ export async function readImagePackages(
   engine: Engine,
   imageId: string,
   cacheDir: string,
-  options: { mountedOnly?: boolean } = {},
+  options: { withoutExport?: boolean } = {},
 ): Promise<Result<ImagePackages, string>> {
   const known = await readFile(keptFile(cacheDir, imageId), 'utf8').then(
     (text) => JSON.parse(text) as ImagePackages,
     () => undefined,
   );
   if (known !== undefined) return ok(known);
-  const files = await imageFiles(engine, imageId, options.mountedOnly ?? false);
+  const files = await imageFiles(engine, imageId, options.withoutExport ?? false);
   if (!files.ok) return files;
   const packages = packagesOfFiles(files.value, imageId);
   if (packages.ok) await keepImagePackages(cacheDir, imageId, packages.value);
   return packages;
 }
 
-/** The packages of an image the engine has mounted at `root` (a build reads them once for all it needs). */
-export async function mountedImagePackages(root: string, imageId: string): Promise<Result<ImagePackages, string>> {
-  try {
-    return packagesOfFiles(await filesUnder(root), imageId);
-  } catch (error) {
-    if (error instanceof ImageFileTooLarge) return fail(`${imageId}: ${error.message}`);
-    throw error;
-  }
+/** The packages of an image, read as a build reads them (through a mount or a copy, never an export). */
+export async function builtImagePackages(engine: Engine, imageId: string): Promise<Result<ImagePackages, string>> {
+  const files = await imageFiles(engine, imageId, true);
+  return files.ok ? packagesOfFiles(files.value, imageId) : files;
 }
 
 /** Keeps an image's packages by its id for the next respin: an image never changes. */
@@ -143,7 +143,7 @@ function packagesOfFiles(files: ReadonlyMap<string, Buffer>, imageId: string): R
 async function imageFiles(
   engine: Engine,
   imageId: string,
-  mountedOnly: boolean,
+  withoutExport: boolean,
 ): Promise<Result<Map<string, Buffer>, string>> {
   if (engine.mountImage) {
     const mounted = await engine.mountImage(imageId);
@@ -159,7 +159,12 @@ async function imageFiles(
     }
     if (mounted.failure.kind !== 'engine') return fail(`${imageId}: cannot read the image: ${mounted.failure.message}`);
   }
-  if (mountedOnly) return fail(`${imageId}: the engine cannot mount it`);
+  if (engine.copyFiles) {
+    const copied = await engine.copyFiles(imageId, COPIED_PATHS);
+    if (!copied.ok) return fail(`${imageId}: cannot read the image: ${copied.failure.message}`);
+    return ok(new Map([...copied.value].filter(([path]) => isRespinFile(path))));
+  }
+  if (withoutExport) return fail(`${imageId}: the engine can neither mount it nor copy files out of it`);
   const dir = await mkdtemp(join(tmpdir(), 'ci-builder-respin-'));
   try {
     const exported = await engine.exportOci(imageId, join(dir, 'layout'));

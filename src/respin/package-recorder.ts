@@ -5,8 +5,8 @@ import { keepImagePackages, readImagePackages, type ImagePackages } from './imag
 /**
  * Keeps the packages of each image a run makes in the respin cache, read while the run goes on, so the next
  * respin decides from what is kept instead of reading every earlier image then. Only through the engine's
- * mount, a fraction of a second an image: where the engine cannot mount (docker), exporting an image to read it
- * would cost seconds an image in every build, so the respin reads it later, and only if one comes.
+ * mount, or a copy of the few files it needs out of the image (docker): a fraction of a second an image.
+ * Exporting an image to read it would cost seconds an image in every build: never done here.
  */
 export class PackageRecorder {
   private readonly reading = new Set<Promise<void>>();
@@ -20,14 +20,14 @@ export class PackageRecorder {
 
   /** Whether this engine's images are recorded at all. */
   static canRecord(engine: Engine): boolean {
-    return engine.mountImage !== undefined;
+    return engine.mountImage !== undefined || engine.copyFiles !== undefined;
   }
 
   /** Starts reading the image's packages; the run does not wait for it until it settles. */
   record(imageId: string): void {
     this.track(
       imageId,
-      readImagePackages(this.engine, imageId, this.cacheDir, { mountedOnly: true }).then((packages) =>
+      readImagePackages(this.engine, imageId, this.cacheDir, { withoutExport: true }).then((packages) =>
         packages.ok ? undefined : this.onFailure(packages.failure),
       ),
     );

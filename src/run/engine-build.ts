@@ -8,7 +8,7 @@ import type { BuildSteps } from '../report/events.js';
 import { StepClock } from './step-clock.js';
 import { logTo } from './image-log.js';
 import type { ImageStepContext } from './image-step-context.js';
-import { mountedImagePackages, type ImagePackages } from '../respin/image-packages.js';
+import { builtImagePackages, type ImagePackages } from '../respin/image-packages.js';
 import { addVersionLabel, VERSION_PACKAGE_LABEL } from './version-label.js';
 
 /** What the engine builds for one image: a full build's Dockerfile and context, or a patch layer's. */
@@ -58,7 +58,7 @@ export async function buildInEngine(
   if (!built.ok) return built;
   const engineSeconds = clock.lap();
   const labelNeeded = !build.versionLabelled && built.value.labels[VERSION_PACKAGE_LABEL] !== undefined;
-  const packages = labelNeeded || context.packageRecorder ? await mountedPackages(context, built.value.id) : undefined;
+  const packages = labelNeeded || context.packageRecorder ? await builtPackages(context, built.value.id) : undefined;
   const labelled = labelNeeded
     ? await addVersionLabel(
         engine,
@@ -78,17 +78,13 @@ export async function buildInEngine(
 }
 
 /**
- * The packages of the image just built, read through one mount of it where the engine mounts images (buildah,
- * podman): its service's version for the label and what the next respin keeps, with no container run to ask
- * dpkg. Undefined where the engine cannot mount or the read fails: each then reads as it would alone.
+ * The packages of the image just built, read once where the engine mounts images (buildah, podman) or copies
+ * files out of them (docker): its service's version for the label and what the next respin keeps, with no
+ * container run to ask dpkg. Undefined where the read fails: each then reads as it would alone.
  */
-async function mountedPackages(context: ImageStepContext, imageId: string): Promise<ImagePackages | undefined> {
-  const mounted = context.engine.mountImage ? await context.engine.mountImage(imageId) : undefined;
-  if (mounted === undefined || !mounted.ok) return undefined;
-  try {
-    const packages = await mountedImagePackages(mounted.value.root, imageId);
-    return packages.ok ? packages.value : undefined;
-  } finally {
-    await mounted.value.release();
-  }
+async function builtPackages(context: ImageStepContext, imageId: string): Promise<ImagePackages | undefined> {
+  const { engine } = context;
+  if (engine.mountImage === undefined && engine.copyFiles === undefined) return undefined;
+  const packages = await builtImagePackages(engine, imageId);
+  return packages.ok ? packages.value : undefined;
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { DockerEngine } from '../../src/engine/docker.js';
 import { INPUT_DIGEST_LABEL } from '../../src/plan/plan.js';
 import type { RunSummary } from '../../src/report/summary.js';
 import { RegistryClient } from '../../src/registry/client.js';
@@ -49,6 +50,22 @@ describe(
         const config = await client.getImageConfig(`ci-builder-dev/${name}`, 'docker-1');
         assert.equal(config.config?.Labels?.[INPUT_DIGEST_LABEL], record.input_digest);
       }
+      // The version label is read from the files docker copies out of the image: what dpkg lists.
+      const engine = new DockerEngine('docker', { ...process.env, ...env });
+      const memcached = summary.images.memcached?.reference ?? '';
+      const copied = await engine.copyFiles(memcached, ['/var/lib/dpkg/status', '/etc/apt', '/no/such/path']);
+      assert.ok(copied.ok, copied.ok ? '' : copied.failure.message);
+      const status = copied.value.get('var/lib/dpkg/status')?.toString('utf8') ?? '';
+      const listed = /^Package: memcached\n(?:[^\n]+\n)*?Version: (\S+)$/m.exec(status)?.[1];
+      assert.ok(listed !== undefined, 'dpkg status copied out whole');
+      assert.ok(
+        [...copied.value.keys()].some((path) => path.startsWith('etc/apt/')),
+        'a folder copied out with its files',
+      );
+      assert.ok(![...copied.value.keys()].some((path) => path.startsWith('no/')), 'a missing path adds nothing');
+      const labels = await client.getImageConfig('ci-builder-dev/memcached', 'docker-1');
+      assert.equal(labels.config?.Labels?.['org.opencontainers.image.version'], listed);
+      assert.equal(summary.images.memcached?.build_steps?.version_label !== undefined, true);
       assert.deepEqual(
         filesContaining(join(workspace.dir, '.ci-builder'), secretForms(registry.username, registry.password)),
         [],

@@ -21,6 +21,17 @@ describe('the guarded engine', () => {
     assert.equal(typeof guardEngine(new DockerEngine('/nonexistent/docker')).mountImage, 'undefined');
   });
 
+  it("keeps docker's copy of files out of an image, and turns a copy that throws into an engine failure", async () => {
+    assert.equal(typeof guardEngine(new DockerEngine('/nonexistent/docker')).copyFiles, 'function');
+    assert.equal(typeof guardEngine(new BuildahEngine('/nonexistent/buildah')).copyFiles, 'undefined');
+    const broken = guardEngine(
+      Object.assign(new FakeEngine(), { copyFiles: () => Promise.reject(new Error('daemon went away')) }),
+    );
+    const answer = await broken.copyFiles?.('sha256:abc', ['/var/lib/dpkg/status']);
+    assert.ok(answer !== undefined && !answer.ok);
+    assert.deepEqual(answer.failure, { kind: 'engine', message: 'buildah copy: daemon went away' });
+  });
+
   it("hands the engine's mount through, and turns a mount that throws into an engine failure", async () => {
     const mounted: MountedImage = { root: '/merged/root', release: () => Promise.resolve() };
     const asked: string[] = [];

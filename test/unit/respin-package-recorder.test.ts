@@ -80,11 +80,43 @@ describe("keeping each made image's packages for the next respin", () => {
     recorder.record('sha256:cccc');
     await recorder.settle();
     assert.equal(counts.exported, 0);
-    assert.deepEqual(failures, ['sha256:cccc: the engine cannot mount it']);
+    assert.deepEqual(failures, ['sha256:cccc: the engine can neither mount it nor copy files out of it']);
     assert.equal(existsSync(join(cacheDir, 'cccc.json')), false);
   });
 
-  it('records only on an engine that mounts images', () => {
+  it('reads through a copy of the few files it needs where the engine cannot mount (docker), never an export', async () => {
+    const asked: string[][] = [];
+    const engine = Object.assign(new FakeEngine(), {
+      copyFiles: (_reference: string, paths: readonly string[]) => {
+        asked.push([...paths]);
+        const files = new Map([
+          ['var/lib/dpkg/status', Buffer.from(STATUS)],
+          ['etc/apt/sources.list', Buffer.from('deb http://deb.debian.org/debian bookworm main\n')],
+          [
+            'etc/apt/preferences.d/hold',
+            Buffer.from('Package: memcached\nPin: version 1.6.18-1\nPin-Priority: 1001\n'),
+          ],
+        ]);
+        return Promise.resolve(ok(files));
+      },
+    });
+    assert.equal(PackageRecorder.canRecord(engine), true);
+    const cacheDir = temporaryDir('ci-builder-respin-cache-');
+    const failures: string[] = [];
+    const recorder = new PackageRecorder(engine, cacheDir, (message) => failures.push(message));
+    recorder.record('sha256:dddd');
+    await recorder.settle();
+    assert.deepEqual(failures, []);
+    assert.ok(asked[0]?.includes('/var/lib/dpkg/status') && asked[0].includes('/etc/apt'), asked.join(' '));
+    const kept = JSON.parse(readFileSync(join(cacheDir, 'dddd.json'), 'utf8')) as ImagePackages;
+    assert.deepEqual(
+      kept.installed.map((entry) => entry.name),
+      ['dpkg', 'memcached'],
+    );
+    assert.equal(kept.pins.length, 1, "the image's own pin, from the copied folder");
+  });
+
+  it('records only on an engine that mounts images or copies files out of them', () => {
     assert.equal(PackageRecorder.canRecord(new FakeEngine()), false);
     assert.equal(PackageRecorder.canRecord(engineWithMount(() => Promise.reject(new Error('unused'))).engine), true);
   });
