@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { posix } from 'node:path';
-import { readTar } from '../scan/tar-stream.js';
+import { readTar } from '../util/tar-stream.js';
 import { errorMessage } from '../util/errors.js';
 import { fail, ok, type Result } from '../util/result.js';
 import { engineQuery } from './failure.js';

@@ -11,7 +11,7 @@ import {
   MAX_IMAGE_INVENTORY_BYTES,
   MAX_LAYER_KEPT_ENTRIES,
 } from './inventory-limits.js';
-import { readTar, type TarEntry } from './tar-stream.js';
+import { readTar, type TarEntry } from '../util/tar-stream.js';
 import { sizeText } from '../util/size-text.js';
 
 export { ImageLayoutError };

@@ -10,7 +10,7 @@ import { readRootFiles } from './root-files.js';
 import { ImageLayoutError, readLayoutFiles, type LayerCache } from './layer-files.js';
 import { matchInventory, type LanguagePackages } from './match.js';
 import { RpmDatabaseError } from './rpm-database.js';
-import { TarFormatError, TarLimitError } from './tar-stream.js';
+import { TarFormatError, TarLimitError } from '../util/tar-stream.js';
 import { InventoryLimitError } from './inventory-limits.js';
 import { trivyFindings } from './trivy.js';
 import type { Finding, Inventory, Verdict } from './types.js';

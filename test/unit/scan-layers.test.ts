@@ -13,7 +13,7 @@ import {
   readLayoutFiles,
   type LayerCache,
 } from '../../src/scan/layer-files.js';
-import { TarFormatError, TarLimitError, type TarEntry } from '../../src/scan/tar-stream.js';
+import { TarFormatError, TarLimitError, type TarEntry } from '../../src/util/tar-stream.js';
 import { VulnerabilityDatabase } from '../../src/scan/vulnerability-db.js';
 import { InterruptedError } from '../../src/util/errors.js';
 import { ok } from '../../src/util/result.js';

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
-import { errorMessage } from '../util/errors.js';
-import { lineSafe } from '../util/line-safe.js';
-import { sizeText } from '../util/size-text.js';
+import { errorMessage } from './errors.js';
+import { lineSafe } from './line-safe.js';
+import { sizeText } from './size-text.js';
 
 export interface TarEntry {
   /** Relative, without a leading `./` or `/`. */
