@@ -39,7 +39,8 @@ const APT_CONF_DIR = 'etc/apt/apt.conf.d/';
 const RPM_DATABASE = /^(var\/lib\/rpm|usr\/lib\/sysimage\/rpm)\/(Packages|rpmdb\.sqlite|Packages\.db)$/;
 
 /** What is copied out of an image that cannot be mounted: the respin's files are at or under these. */
-const COPIED_PATHS = ['/var/lib/dpkg/status', '/etc/apt', '/var/lib/rpm', '/usr/lib/sysimage/rpm'];
+const DEB_PATHS = ['/var/lib/dpkg/status', '/etc/apt'];
+const RPM_PATHS = ['/var/lib/rpm', '/usr/lib/sysimage/rpm'];
 
 /** The only files a respin reads from an image. */
 function isRespinFile(path: string): boolean {
@@ -160,7 +161,9 @@ async function imageFiles(
     if (mounted.failure.kind !== 'engine') return fail(`${imageId}: cannot read the image: ${mounted.failure.message}`);
   }
   if (engine.copyFiles) {
-    const copied = await engine.copyFiles(imageId, COPIED_PATHS);
+    // Each path is one copy: an rpm database is asked for only where dpkg's status is not there.
+    let copied = await engine.copyFiles(imageId, DEB_PATHS);
+    if (copied.ok && !copied.value.has(DPKG_STATUS)) copied = await engine.copyFiles(imageId, RPM_PATHS);
     if (!copied.ok) return fail(`${imageId}: cannot read the image: ${copied.failure.message}`);
     return ok(new Map([...copied.value].filter(([path]) => isRespinFile(path))));
   }

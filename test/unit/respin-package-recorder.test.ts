@@ -108,6 +108,7 @@ describe("keeping each made image's packages for the next respin", () => {
     await recorder.settle();
     assert.deepEqual(failures, []);
     assert.ok(asked[0]?.includes('/var/lib/dpkg/status') && asked[0].includes('/etc/apt'), asked.join(' '));
+    assert.equal(asked.length, 1, 'dpkg status found: no rpm database asked for');
     const kept = JSON.parse(readFileSync(join(cacheDir, 'dddd.json'), 'utf8')) as ImagePackages;
     assert.deepEqual(
       kept.installed.map((entry) => entry.name),
