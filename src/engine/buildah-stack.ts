@@ -1,4 +1,5 @@
 import { errorMessage } from '../util/errors.js';
+import { StepClock } from '../util/step-clock.js';
 import { fail, ok, type Result } from '../util/result.js';
 import { configFlags, type OciConfig } from './config-flags.js';
 import { containerDiffDir, isEmptyLayer, layerDiffDir, LayerRecords } from './containers-storage.js';
@@ -116,13 +117,11 @@ async function finish(
 
 /** Seconds per step, for the image's log: where a stack's time goes. */
 class Stopwatch {
-  private last = Date.now();
+  private readonly clock = new StepClock();
   private readonly laps: string[] = [];
 
   lap(step: string): void {
-    const now = Date.now();
-    this.laps.push(`${step} ${((now - this.last) / 1000).toFixed(1)} s`);
-    this.last = now;
+    this.laps.push(`${step} ${this.clock.lap().toFixed(1)} s`);
   }
 
   describe(): string {

@@ -159,7 +159,7 @@ export type RunEvent = { at: string } &
     /** `builder`: where the image builds, on a run spread over several builders. */
     | { type: 'image'; reason: 'started'; name: string; attempt: number; builder?: string }
     | { type: 'image'; reason: 'log'; name: string; line: string }
-    /** `steps`: where a built image's seconds went (build-steps.ts); absent for reused images. */
+    /** `steps`: where a built image's seconds went (BuildSteps); absent for reused images. */
     | {
         type: 'image';
         reason: 'built' | 'reused';

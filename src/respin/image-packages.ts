@@ -97,9 +97,8 @@ function parseDefaultRelease(value: string): Pin['match'] {
 /**
  * The packages of an image the engine holds: straight from its storage where the engine mounts images, else
  * the few files copied out where it can do that (docker), else (unless `withoutExport`) from the layers of its
- * OCI export. Kept by image id under `cacheDir`: an image never
- * changes, so a later respin asks the engine nothing. An image whose files cannot be read is a failure with
- * one line.
+ * OCI export. Kept by image id under `cacheDir`: an image never changes, so a later respin asks the engine
+ * nothing. An image whose files cannot be read is a failure with one line.
  */
 export async function readImagePackages(
   engine: Engine,

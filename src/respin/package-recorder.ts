@@ -33,7 +33,7 @@ export class PackageRecorder {
     );
   }
 
-  /** Keeps packages the build read already (through the same mount as the version label's). */
+  /** Keeps packages the build read already (the same read as the version label's). */
   keep(imageId: string, packages: ImagePackages): void {
     this.track(imageId, keepImagePackages(this.cacheDir, imageId, packages));
   }

@@ -5,7 +5,7 @@ import { writeBuildContext, type ContextFile } from '../render/context.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { ok, type Result } from '../util/result.js';
 import type { BuildSteps } from '../report/events.js';
-import { StepClock } from './step-clock.js';
+import { StepClock } from '../util/step-clock.js';
 import { logTo } from './image-log.js';
 import type { ImageStepContext } from './image-step-context.js';
 import { builtImagePackages, type ImagePackages } from '../respin/image-packages.js';
@@ -83,8 +83,6 @@ export async function buildInEngine(
  * container run to ask dpkg. Undefined where the read fails: each then reads as it would alone.
  */
 async function builtPackages(context: ImageStepContext, imageId: string): Promise<ImagePackages | undefined> {
-  const { engine } = context;
-  if (engine.mountImage === undefined && engine.copyFiles === undefined) return undefined;
-  const packages = await builtImagePackages(engine, imageId);
+  const packages = await builtImagePackages(context.engine, imageId);
   return packages.ok ? packages.value : undefined;
 }

@@ -1,7 +1,7 @@
 import type { EngineFailure } from '../engine/types.js';
 import type { PlannedImage } from '../plan/plan.js';
 import { fail, ok, type Result } from '../util/result.js';
-import { StepClock } from './step-clock.js';
+import { StepClock } from '../util/step-clock.js';
 import { buildInEngine } from './engine-build.js';
 import type { ImageStepContext } from './image-step-context.js';
 import { findBuilt, type RunImageWork } from './image-work.js';

@@ -24,7 +24,7 @@ export function patchedVersionLabel(
  * The version of an image is the version of the package that is its service, known only
  * once the package is installed: it is read from the built image and added as a label by
  * a metadata-only build on top (no new layer). `installed` is what dpkg's status of the built image lists,
- * where the build read it already through the engine's mount; else dpkg is asked in a container of the image.
+ * where the build read it already (through the engine's mount or a copy); else dpkg is asked in a container.
  */
 export async function addVersionLabel(
   engine: Engine,

@@ -1,4 +1,4 @@
-/** Seconds since the last lap (or since made), to the millisecond: one image's steps, timed one after another. */
+/** Seconds since the last lap (or since made), to the millisecond: steps timed one after another. */
 export class StepClock {
   private last = performance.now();
 
