@@ -7,11 +7,13 @@
  *   cold at A (--push); A→B and A→C full rebuilds (`build --full`); A→B and A→C patch runs (`build`).
  *
  * Each respin starts from the cold build's images and the host cache as the cold build left it (the
- * images of the respin before it are removed from the engine). Per run: wall seconds, images built,
- * reused and patched (summary.json), MB pushed (the registry's storage growth), `ci-builder images test`,
- * and whether every installed package is the one its snapshot holds; then the checks: patch ≡ full per
- * image (name=version, and file by file: what `dpkg --verify` says of each installed file the tree does not
- * tell dpkg to leave out), C differs from A by the bumped package alone. Prints tables, writes JSON.
+ * images of the respin before it are removed from the engine) and the same settled disk (what was removed
+ * written out and past the window in which the filesystem skips it: respin/settle-disk.ts). Per run: wall
+ * seconds, images built, reused and patched (summary.json), MB pushed (the registry's storage growth),
+ * `ci-builder images test`, and whether every installed package is the one its snapshot holds; then the
+ * checks: patch ≡ full per image (name=version, and file by file: what `dpkg --verify` says of each
+ * installed file the tree does not tell dpkg to leave out), C differs from A by the bumped package alone.
+ * Prints tables, writes JSON.
  *
  *   node --import tsx bench/respin.ts [--engine buildah|docker|podman] [--skip-patch] [--scenarios LIST] [--keep]
  *       [--threads N] [--out bench/results/respin.json] [regex ...]
@@ -55,6 +57,7 @@ import {
   type ScenarioResult,
 } from './respin/scenarios.js';
 import { pinSnapshot, respinWorkspace, runCli, saveCache, type RespinWorkspace } from './respin/workspace.js';
+import { settleDisk } from './respin/settle-disk.js';
 import { excludedByDpkg, parsePathFilters, verifiedFiles } from './respin/verified-files.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -142,6 +145,8 @@ try {
     if (!runs(scenario)) continue;
     if (interrupt.signal.aborted) throw new Error('interrupted');
     restoreCache?.();
+    await settleDisk((line) => console.error(line), interrupt.signal);
+    if (interrupt.signal.aborted) throw new Error('interrupted');
     const flags = [...(scenario.mode === 'full' && knowsFull ? ['--full'] : []), ...threads];
     const made: string[] = scenario.mode === 'cold' ? coldImages : [];
     try {
