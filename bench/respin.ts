@@ -146,7 +146,6 @@ try {
     if (interrupt.signal.aborted) throw new Error('interrupted');
     restoreCache?.();
     await settleDisk((line) => console.error(line), interrupt.signal);
-    if (interrupt.signal.aborted) throw new Error('interrupted');
     const flags = [...(scenario.mode === 'full' && knowsFull ? ['--full'] : []), ...threads];
     const made: string[] = scenario.mode === 'cold' ? coldImages : [];
     try {
