@@ -13,7 +13,7 @@ const RECENTLY_DELETED_MS = 65_000;
 /**
  * Gives every measured run the same start: what earlier runs removed is written out (`sync`) and has
  * aged past the window in which the filesystem skips it. Without it the run after a removal pays for
- * the one before it. An abort ends the wait by rejecting, as the bench's other waits do.
+ * the one before it. An abort ends the wait: the promise rejects.
  */
 export async function settleDisk(say: (line: string) => void, signal?: AbortSignal): Promise<void> {
   say(`settling the disk: sync, then ${RECENTLY_DELETED_MS / 1000} s for freed inodes to be reusable`);
