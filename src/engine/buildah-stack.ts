@@ -32,6 +32,7 @@ export interface BuildahCli {
  */
 export async function stackOnBuildah(cli: BuildahCli, request: StackRequest): EngineResult<Stacked> {
   const query: Query = (args) => engineQuery(cli.command, [...cli.storage, ...args], `buildah ${args[0]}`);
+  const times = new Stopwatch();
   const root = await cli.graphRoot();
   if (!root.ok) return root;
   const [image, below, onto] = await Promise.all([
@@ -51,9 +52,9 @@ export async function stackOnBuildah(cli: BuildahCli, request: StackRequest): En
     return ok({ kind: 'refused', why: `its layers cannot be read: ${errorMessage(error)}` });
   }
   if (layers === undefined) return ok({ kind: 'refused', why: `it is not made from ${request.below}` });
+  times.lap('read its layers');
 
   const intermediates: string[] = [];
-  const times = new Stopwatch();
   try {
     let top = onto.value.id;
     for (const layer of layers.carried) {

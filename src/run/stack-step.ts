@@ -3,6 +3,7 @@ import type { PatchInputs, PlannedImage } from '../plan/plan.js';
 import { mergeOntoPatchedParent } from '../respin/onto-patched-parent.js';
 import { patchScript } from '../respin/patch-layer.js';
 import { ok, type Result } from '../util/result.js';
+import { StepClock } from '../util/step-clock.js';
 import type { ImageStepContext } from './image-step-context.js';
 import { logTo } from './image-log.js';
 import type { OntoPatchedParent, PatchWork } from './image-work.js';
@@ -30,6 +31,8 @@ export async function stackOntoPatchedParent(
     return ok({ kind: 'refused', why: `${engine.name} cannot stack layers` });
   }
   const mounts: MountedImage[] = [];
+  // The parents' mounts are the stack's first step: timed, so the image's log accounts for the whole stack.
+  const clock = new StepClock();
   try {
     for (const reference of [onto.parentBefore, onto.parentReference]) {
       const mounted = await engine.mountImage(reference);
@@ -40,6 +43,8 @@ export async function stackOntoPatchedParent(
     }
     const [before, after] = mounts.map((mounted) => mounted.root);
     if (before === undefined || after === undefined) throw new Error('internal: both parents are mounted');
+    const log = logTo(context.events, image.name);
+    log(`parents mounted in ${clock.lap().toFixed(1)} s`);
     const stacked = await engine.stackOwnLayers({
       image: work.imageId,
       below: onto.parentBefore,
@@ -48,7 +53,7 @@ export async function stackOntoPatchedParent(
       labels,
       edit: (root, layers) => mergeOntoPatchedParent(root, layers, { before, after }),
       ...ownUpgrade(patching, work, onto),
-      onLine: logTo(context.events, image.name),
+      onLine: log,
       signal,
     });
     if (!stacked.ok) return stacked;

@@ -269,6 +269,16 @@ describe('the respin, end to end: patched images hold what a full rebuild holds'
       );
       for (const digest of own) assert.ok(patched.includes(digest), `${image} carries its own layer ${digest}`);
     }
+    // The image's log accounts for the whole stack, step by step: where a respin's time goes is read there.
+    const log = readFileSync(
+      join(dir, '.ci-builder/runs', `respin-b-${stamp}`, 'logs', 'respin-memcached.log'),
+      'utf8',
+    );
+    assert.match(log, /parents mounted in \d+\.\d s/);
+    assert.match(
+      log,
+      /own layers \(\d+\) stacked onto \S+: read its layers [\d.]+ s, carried [\d.]+ s, mounted [\d.]+ s, merged [\d.]+ s, ran its command [\d.]+ s, committed [\d.]+ s/,
+    );
   });
 
   it('leaves no mirror address in /etc/apt of a patched image, and no credential anywhere in it', async () => {
