@@ -76,12 +76,13 @@ export async function stackOnBuildah(cli: BuildahCli, request: StackRequest): En
     }
     return made;
   } finally {
-    // Intermediate images are only the new one's lower layers: untagged, their records go, their layers stay.
-    for (const id of intermediates.reverse()) await query(['rmi', id]);
+    // Intermediate images are only the new one's lower layers: untagged, their records go (one command for
+    // all: each takes the store's lock), their layers stay.
+    if (intermediates.length > 0) await query(['rmi', ...intermediates.reverse()]);
   }
 }
 
-/** The last layer: the edit on the mounted root, the image's config and labels, the command, the commit. */
+/** The last layer: the edit on the mounted root, the image's config and labels, the command, the read, the commit. */
 async function finish(
   cli: BuildahCli,
   query: Query,
@@ -94,20 +95,25 @@ async function finish(
   const mounted = await query(['mount', container]);
   if (!mounted.ok) return mounted;
   times.lap('mounted');
-  let edited: Result<void, string>;
+  // Mounted until the commit: the edit, the command (which mounts it too) and the read see the same root.
+  const root = mounted.value.trim();
   try {
-    edited = await request.edit(mounted.value.trim(), layers);
+    const edited = await request.edit(root, layers);
+    if (!edited.ok) return ok({ kind: 'refused', why: edited.failure });
+    times.lap('merged');
+    const configured = await query(['config', ...configFlagList, container]);
+    if (!configured.ok) return configured;
+    if (request.run !== undefined) {
+      const ran = await runIn(cli, container, request);
+      if (!ran.ok) return ran;
+      times.lap('ran its command');
+    }
+    if (request.read !== undefined) {
+      await request.read(root);
+      times.lap('read');
+    }
   } finally {
     await query(['umount', container]);
-  }
-  if (!edited.ok) return ok({ kind: 'refused', why: edited.failure });
-  times.lap('merged');
-  const configured = await query(['config', ...configFlagList, container]);
-  if (!configured.ok) return configured;
-  if (request.run !== undefined) {
-    const ran = await runIn(cli, container, request);
-    if (!ran.ok) return ran;
-    times.lap('ran its command');
   }
   const committed = await query(['commit', '--quiet', container, request.reference]);
   if (!committed.ok) return committed;
@@ -176,7 +182,7 @@ async function inspectConfig(
   return ok({ id: parsed.value.FromImageID ?? '', config: parsed.value.OCIv1?.config ?? {} });
 }
 
-/** A working container of the image for `use` (given its full id), removed after whatever happened. */
+/** A working container of the image for `use` (given its name, which every buildah command and the store's records know), removed after whatever happened. */
 async function withContainer<T>(
   query: Query,
   image: string,
@@ -186,8 +192,7 @@ async function withContainer<T>(
   if (!created.ok) return created;
   const name = created.value.trim();
   try {
-    const id = await query(['inspect', '--type', 'container', '--format', '{{.ContainerID}}', name]);
-    return id.ok ? await use(id.value.trim()) : id;
+    return await use(name);
   } finally {
     await query(['rm', name]);
   }

@@ -20,6 +20,7 @@ interface ImageRecord {
 
 interface ContainerRecord {
   id: string;
+  names?: string[];
   layer: string;
 }
 
@@ -88,10 +89,10 @@ export class LayerRecords {
 }
 
 /** The folder a working container's own layer writes to. */
-export async function containerDiffDir(graphRoot: string, containerId: string): Promise<string> {
+export async function containerDiffDir(graphRoot: string, containerName: string): Promise<string> {
   const containers = await readRecords<ContainerRecord>(join(graphRoot, 'overlay-containers', 'containers.json'));
-  const container = containers.find((record) => record.id === containerId);
-  if (container === undefined) throw new Error(`container ${containerId} is not in ${graphRoot}`);
+  const container = containers.find((record) => record.names?.includes(containerName) === true);
+  if (container === undefined) throw new Error(`container ${containerName} is not in ${graphRoot}`);
   return layerDiffDir(graphRoot, container.layer);
 }
 

@@ -94,6 +94,8 @@ export interface StackRequest {
   edit: (root: string, layers: StackedLayers) => Promise<Result<void, string>>;
   /** A command run after the edit in the new image, as root on the host network (a patch's upgrade). */
   run?: readonly string[];
+  /** Reads the new image's root once it is complete (after the command), before the commit. */
+  read?: (root: string) => Promise<void>;
   onLine: (line: string) => void;
   signal: AbortSignal;
 }

@@ -124,6 +124,21 @@ export async function builtImagePackages(engine: Engine, imageId: string): Promi
   return files.ok ? packagesOfFiles(files.value, imageId) : files;
 }
 
+/** The packages under an image's root this process has mounted already (`name` says which in a failure). */
+export async function packagesUnderRoot(root: string, name: string): Promise<Result<ImagePackages, string>> {
+  const files = await filesOfRoot(root, name);
+  return files.ok ? packagesOfFiles(files.value, name) : files;
+}
+
+async function filesOfRoot(root: string, name: string): Promise<Result<Map<string, Buffer>, string>> {
+  try {
+    return ok(await filesUnder(root));
+  } catch (error) {
+    if (error instanceof ImageFileTooLarge) return fail(`${name}: ${error.message}`);
+    throw error;
+  }
+}
+
 /** Keeps an image's packages by its id for the next respin: an image never changes. */
 export async function keepImagePackages(cacheDir: string, imageId: string, packages: ImagePackages): Promise<void> {
   await writeFileAtomic(keptFile(cacheDir, imageId), JSON.stringify(packages));
@@ -149,10 +164,7 @@ async function imageFiles(
     const mounted = await engine.mountImage(imageId);
     if (mounted.ok) {
       try {
-        return ok(await filesUnder(mounted.value.root));
-      } catch (error) {
-        if (error instanceof ImageFileTooLarge) return fail(`${imageId}: ${error.message}`);
-        throw error;
+        return await filesOfRoot(mounted.value.root, imageId);
       } finally {
         await mounted.value.release();
       }

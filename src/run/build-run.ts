@@ -12,6 +12,7 @@ import { runDag, type NodeOutcome } from '../schedule/dag.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import type { Result } from '../util/result.js';
 import { ImageAdmission } from './admission.js';
+import { SharedMounts } from './shared-mounts.js';
 import type { BuilderPool } from './builder-pool.js';
 import type { ImageGate } from './gate-port.js';
 import type { ImageStepContext } from './image-step-context.js';
@@ -66,6 +67,7 @@ export async function executeBuildRun(options: BuildRunOptions): Promise<BuildRu
   await mkdir(join(options.runDir, 'logs'), { recursive: true });
   const contextRoot = await mkdtemp(join(tmpdir(), 'ci-builder-context-'));
   const recorder = packageRecorder(options, engines);
+  const parentMounts = new SharedMounts();
   const admission = new ImageAdmission(options.push, options.gate, engines.pool, options.plan);
   const context: ImageStepContext = {
     engine: engines.engine,
@@ -73,6 +75,7 @@ export async function executeBuildRun(options: BuildRunOptions): Promise<BuildRu
     settings: options.settings,
     runDir: options.runDir,
     contextRoot,
+    parentMounts,
     ...(options.push ? { push: options.push } : {}),
     ...(options.shard ? { shard: options.shard } : {}),
     ...(options.recordedImages ? { recordedImages: options.recordedImages } : {}),
@@ -90,6 +93,7 @@ export async function executeBuildRun(options: BuildRunOptions): Promise<BuildRu
     outcomes = await scheduleNodes(options, nodes, run, engines.pool);
     pushOutcomes = await admission.settle();
   } finally {
+    await parentMounts.releaseAll();
     await recorder?.settle();
     await rm(contextRoot, { recursive: true, force: true });
     if (signal.aborted) await removeRunContainers(engines);

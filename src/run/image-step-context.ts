@@ -3,6 +3,7 @@ import type { PatchInputs } from '../plan/plan.js';
 import type { EventBus } from '../report/events.js';
 import type { PackageRecorder } from '../respin/package-recorder.js';
 import type { ShardRun } from './parent-from-shard.js';
+import type { SharedMounts } from './shared-mounts.js';
 import type { PushSettings } from './push-image.js';
 import type { RecordedImages } from './recorded-images.js';
 import type { RunSettings } from './settings.js';
@@ -28,4 +29,6 @@ export interface ImageStepContext {
   patching?: PatchInputs;
   /** Keeps the packages of each image made, for the next respin (a run that may patch, on an engine that mounts). */
   packageRecorder?: PackageRecorder;
+  /** The run's mounts of the images its stacks read (a respin's parents), let go when the run ends. */
+  parentMounts: SharedMounts;
 }

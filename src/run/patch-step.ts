@@ -9,7 +9,7 @@ import {
 } from '../respin/patch-layer.js';
 import { ok, type Result } from '../util/result.js';
 import { buildInEngine } from './engine-build.js';
-import { stackOntoPatchedParent } from './stack-step.js';
+import { stackOntoPatchedParent, type StackOutcome } from './stack-step.js';
 import { patchedVersionLabel } from './version-label.js';
 import type { ImageStepContext } from './image-step-context.js';
 import type { PatchWork } from './image-work.js';
@@ -47,7 +47,7 @@ export async function patchImage(
   }
   const patched =
     stacked?.value.kind === 'stacked'
-      ? ok(recorded(context, stacked.value.imageId))
+      ? ok(recorded(context, stacked.value))
       : await patchLayer(context, patching, image, work, labels, signal);
   if (!patched.ok) return patched;
   const seconds = (Date.now() - started) / 1000;
@@ -65,9 +65,11 @@ export async function patchImage(
   return ok(undefined);
 }
 
-/** The image made by stacking, kept for the next respin as a built one is. */
-function recorded(context: ImageStepContext, imageId: string): string {
-  context.packageRecorder?.record(imageId);
+/** The image made by stacking, kept for the next respin as a built one is: its packages as the stack read them. */
+function recorded(context: ImageStepContext, stacked: Extract<StackOutcome, { kind: 'stacked' }>): string {
+  const { imageId, packages } = stacked;
+  if (packages?.ok) context.packageRecorder?.keep(imageId, packages.value);
+  else context.packageRecorder?.record(imageId);
   return imageId;
 }
 

@@ -1,5 +1,6 @@
-import type { EngineFailure, MountedImage } from '../engine/types.js';
+import type { EngineFailure } from '../engine/types.js';
 import type { PatchInputs, PlannedImage } from '../plan/plan.js';
+import { packagesUnderRoot, type ImagePackages } from '../respin/image-packages.js';
 import { mergeOntoPatchedParent } from '../respin/onto-patched-parent.js';
 import { patchScript } from '../respin/patch-layer.js';
 import { ok, type Result } from '../util/result.js';
@@ -8,14 +9,19 @@ import type { ImageStepContext } from './image-step-context.js';
 import { logTo } from './image-log.js';
 import type { OntoPatchedParent, PatchWork } from './image-work.js';
 
-/** The image made by stacking, or why it could not be stacked. */
-export type StackOutcome = { kind: 'stacked'; imageId: string } | { kind: 'refused'; why: string };
+/**
+ * The image made by stacking (with its packages as read before its commit, where the run keeps them), or why it
+ * could not be stacked.
+ */
+export type StackOutcome =
+  { kind: 'stacked'; imageId: string; packages?: Result<ImagePackages, string> } | { kind: 'refused'; why: string };
 
 /**
  * The child's own layers put onto its patched parent (the engine carries them as they are, the respin merges the
  * package managers' state over them), then the packages only the child holds that moved upgraded in the same
  * last layer: in place of a patch layer upgrading again, in every child, what the parent's patch upgraded.
- * `labels` are the patched image's. Refused (by the engine or the merge) leaves nothing behind.
+ * `labels` are the patched image's. Refused (by the engine or the merge) leaves nothing behind. The parents'
+ * mounts are the run's (shared-mounts.ts): siblings read the same two.
  */
 export async function stackOntoPatchedParent(
   context: ImageStepContext,
@@ -30,37 +36,39 @@ export async function stackOntoPatchedParent(
   if (engine.stackOwnLayers === undefined || engine.mountImage === undefined) {
     return ok({ kind: 'refused', why: `${engine.name} cannot stack layers` });
   }
-  const mounts: MountedImage[] = [];
   // The parents' mounts are the stack's first step: timed, so the image's log accounts for the whole stack.
   const clock = new StepClock();
-  try {
-    for (const reference of [onto.parentBefore, onto.parentReference]) {
-      const mounted = await engine.mountImage(reference);
-      // Not held here (a builder of a spread run may lack the earlier parent): the patch on its own self does.
-      if (!mounted.ok)
-        return ok({ kind: 'refused', why: `${reference} cannot be mounted: ${mounted.failure.message}` });
-      mounts.push(mounted.value);
-    }
-    const [before, after] = mounts.map((mounted) => mounted.root);
-    if (before === undefined || after === undefined) throw new Error('internal: both parents are mounted');
-    const log = logTo(context.events, image.name);
-    log(`parents mounted in ${clock.lap().toFixed(1)} s`);
-    const stacked = await engine.stackOwnLayers({
-      image: work.imageId,
-      below: onto.parentBefore,
-      onto: onto.parentReference,
-      reference: image.reference,
-      labels,
-      edit: (root, layers) => mergeOntoPatchedParent(root, layers, { before, after }),
-      ...ownUpgrade(patching, work, onto),
-      onLine: log,
-      signal,
-    });
-    if (!stacked.ok) return stacked;
-    return ok(stacked.value.kind === 'stacked' ? { kind: 'stacked', imageId: stacked.value.image.id } : stacked.value);
-  } finally {
-    for (const mounted of mounts) await mounted.release();
+  const roots: string[] = [];
+  for (const reference of [onto.parentBefore, onto.parentReference]) {
+    const mounted = await context.parentMounts.mount(engine, reference);
+    // Not held here (a builder of a spread run may lack the earlier parent): the patch on its own self does.
+    if (!mounted.ok) return ok({ kind: 'refused', why: `${reference} cannot be mounted: ${mounted.failure.message}` });
+    roots.push(mounted.value.root);
   }
+  const [before, after] = roots;
+  if (before === undefined || after === undefined) throw new Error('internal: both parents are mounted');
+  const log = logTo(context.events, image.name);
+  log(`parents mounted in ${clock.lap().toFixed(1)} s`);
+  // Read from the working container's root: reading the committed image would mount it once more.
+  let packages: Result<ImagePackages, string> | undefined;
+  const read = context.packageRecorder && {
+    read: async (root: string) => void (packages = await packagesUnderRoot(root, image.name)),
+  };
+  const stacked = await engine.stackOwnLayers({
+    image: work.imageId,
+    below: onto.parentBefore,
+    onto: onto.parentReference,
+    reference: image.reference,
+    labels,
+    edit: (root, layers) => mergeOntoPatchedParent(root, layers, { before, after }),
+    ...ownUpgrade(patching, work, onto),
+    ...read,
+    onLine: log,
+    signal,
+  });
+  if (!stacked.ok) return stacked;
+  if (stacked.value.kind === 'refused') return ok(stacked.value);
+  return ok({ kind: 'stacked', imageId: stacked.value.image.id, ...(packages ? { packages } : {}) });
 }
 
 /** The patch's script for the packages only the child holds that moved, run in the stacked image; none if none. */

@@ -132,6 +132,17 @@ describe('the respin, end to end: patched images hold what a full rebuild holds'
     return info.value.labels;
   }
 
+  /** The packages the run kept of an image for the next respin are the ones installed in it. */
+  async function assertKeptPackages(record: { image_id?: string; reference: string }, image: string): Promise<void> {
+    const kept = join(dir, 'cache/respin', `${(record.image_id ?? '').replace(/^sha256:/, '')}.json`);
+    const packages = JSON.parse(readFileSync(kept, 'utf8')) as ImagePackages;
+    assert.deepEqual(
+      new Map(packages.installed.map((entry) => [entry.name, entry.version])),
+      await installedPackages(engine, record.reference),
+      `${image}: the kept packages are the image's`,
+    );
+  }
+
   const movedIn = (run: string, image: string) => {
     const respin = imageOf(run, image).respin;
     return respin?.outcome === 'patched' ? respin.packages.map((entry) => entry.name) : [];
@@ -170,14 +181,7 @@ describe('the respin, end to end: patched images hold what a full rebuild holds'
         reason: 'no earlier image of this recipe',
       });
       // Kept by the run as it built the image: the respin reads this instead of the image.
-      const kept = join(dir, 'cache/respin', `${(record.image_id ?? '').replace(/^sha256:/, '')}.json`);
-      const packages = JSON.parse(readFileSync(kept, 'utf8')) as ImagePackages;
-      const installed = await installedPackages(engine, record.reference);
-      assert.deepEqual(
-        new Map(packages.installed.map((entry) => [entry.name, entry.version])),
-        installed,
-        `${image}: the kept packages are the image's`,
-      );
+      await assertKeptPackages(record, image);
     }
   });
 
@@ -277,8 +281,10 @@ describe('the respin, end to end: patched images hold what a full rebuild holds'
     assert.match(log, /parents mounted in \d+\.\d s/);
     assert.match(
       log,
-      /own layers \(\d+\) stacked onto \S+: read its layers [\d.]+ s, carried [\d.]+ s, mounted [\d.]+ s, merged [\d.]+ s, ran its command [\d.]+ s, committed [\d.]+ s/,
+      /own layers \(\d+\) stacked onto \S+: read its layers [\d.]+ s, carried [\d.]+ s, mounted [\d.]+ s, merged [\d.]+ s, ran its command [\d.]+ s, read [\d.]+ s, committed [\d.]+ s/,
     );
+    // Its packages, read from the working container before the commit ("read" above), kept for the next respin.
+    for (const image of ['respin-child', 'respin-memcached']) await assertKeptPackages(imageOf('b', image), image);
   });
 
   it('leaves no mirror address in /etc/apt of a patched image, and no credential anywhere in it', async () => {

@@ -13,6 +13,7 @@ import { ok } from '../../src/util/result.js';
 import { FakeEngine } from '../helpers/fake-engine.js';
 import { temporaryDir } from '../helpers/files.js';
 import { testSettings } from '../helpers/run-harness.js';
+import { SharedMounts } from '../../src/run/shared-mounts.js';
 
 const STATUS = ['dpkg 1.21.22', 'cron 3.0pl1-162']
   .map((entry) => entry.split(' '))
@@ -66,6 +67,7 @@ function contextOf(engine: FakeEngine, recorder?: PackageRecorder): ImageStepCon
     settings: testSettings(engine),
     runDir,
     contextRoot: join(runDir, 'contexts'),
+    parentMounts: new SharedMounts(),
     ...(recorder ? { packageRecorder: recorder } : {}),
   };
 }
