@@ -82,7 +82,7 @@ export async function stackOnBuildah(cli: BuildahCli, request: StackRequest): En
   }
 }
 
-/** The last layer: the edit on the mounted root, the image's config and labels, the command, the read, the commit. */
+/** The last layer: the edit on the mounted root, its config and labels, the command, the read, the commit. */
 async function finish(
   cli: BuildahCli,
   query: Query,
@@ -182,7 +182,10 @@ async function inspectConfig(
   return ok({ id: parsed.value.FromImageID ?? '', config: parsed.value.OCIv1?.config ?? {} });
 }
 
-/** A working container of the image for `use` (given its name, which every buildah command and the store's records know), removed after whatever happened. */
+/**
+ * A working container of the image for `use` (given the name `buildah from` printed, which every buildah command
+ * and the store's records know), removed after whatever happened.
+ */
 async function withContainer<T>(
   query: Query,
   image: string,

@@ -3,7 +3,8 @@ import type { PatchInputs, PlannedImage } from '../plan/plan.js';
 import { packagesUnderRoot, type ImagePackages } from '../respin/image-packages.js';
 import { mergeOntoPatchedParent } from '../respin/onto-patched-parent.js';
 import { patchScript } from '../respin/patch-layer.js';
-import { ok, type Result } from '../util/result.js';
+import { errorMessage } from '../util/errors.js';
+import { fail, ok, type Result } from '../util/result.js';
 import { StepClock } from '../util/step-clock.js';
 import type { ImageStepContext } from './image-step-context.js';
 import { logTo } from './image-log.js';
@@ -52,7 +53,10 @@ export async function stackOntoPatchedParent(
   // Read from the working container's root: reading the committed image would mount it once more.
   let packages: Result<ImagePackages, string> | undefined;
   const read = context.packageRecorder && {
-    read: async (root: string) => void (packages = await packagesUnderRoot(root, image.name)),
+    // A read that fails is not the stack's failure: the recorder reads the image itself and says why not.
+    read: async (root: string) => {
+      packages = await packagesUnderRoot(root, image.name).catch((error: unknown) => fail(errorMessage(error)));
+    },
   };
   const stacked = await engine.stackOwnLayers({
     image: work.imageId,

@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import type { EngineResult, MountedImage, StackRequest, Stacked } from '../../src/engine/types.js';
+import { EventBus } from '../../src/report/events.js';
+import type { ImagePackages } from '../../src/respin/image-packages.js';
+import { PackageRecorder } from '../../src/respin/package-recorder.js';
+import type { ImageStepContext } from '../../src/run/image-step-context.js';
+import type { PatchWork } from '../../src/run/image-work.js';
+import { SharedMounts } from '../../src/run/shared-mounts.js';
+import { stackOntoPatchedParent, type StackOutcome } from '../../src/run/stack-step.js';
+import { ok, type Result } from '../../src/util/result.js';
+import { FakeEngine } from '../helpers/fake-engine.js';
+import { temporaryDir } from '../helpers/files.js';
+import { plannedImage, testSettings } from '../helpers/run-harness.js';
+
+const STATUS = 'Package: dpkg\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1.21.22\n\n';
+
+/** A root holding dpkg's status (and whatever else is given), as a mount or a working container shows it. */
+function rootWith(files: Record<string, string> = {}): string {
+  const root = temporaryDir('ci-builder-root-');
+  for (const [path, content] of Object.entries({ 'var/lib/dpkg/status': STATUS, ...files })) {
+    mkdirSync(join(root, path, '..'), { recursive: true });
+    writeFileSync(join(root, path), content);
+  }
+  return root;
+}
+
+/**
+ * The fake engine, mounting parents (counted) and stacking as buildah does on the interface: the edit on the new
+ * root, then the read of it, then the image. `stackRoot` is what the working container's root holds.
+ */
+function stackingEngine(stackRoot: () => string) {
+  const mounted: string[] = [];
+  const engine = new FakeEngine();
+  Object.assign(engine, {
+    mountImage: (reference: string): EngineResult<MountedImage> => {
+      mounted.push(reference);
+      return Promise.resolve(ok({ root: rootWith(), release: () => Promise.resolve() }));
+    },
+    stackOwnLayers: async (request: StackRequest): EngineResult<Stacked> => {
+      const root = stackRoot();
+      const edited = await request.edit(root, { own: [], ontoDiffering: [] });
+      if (!edited.ok) return ok({ kind: 'refused', why: edited.failure });
+      await request.read?.(root);
+      return ok({ kind: 'stacked', image: { id: `sha256:${request.reference}`, labels: {}, user: '' } });
+    },
+  });
+  return { engine, mounted };
+}
+
+function contextOf(engine: FakeEngine): ImageStepContext {
+  const runDir = temporaryDir('ci-builder-run-');
+  return {
+    engine,
+    events: new EventBus(),
+    settings: testSettings(engine),
+    runDir,
+    contextRoot: join(runDir, 'contexts'),
+    parentMounts: new SharedMounts(),
+    packageRecorder: new PackageRecorder(engine, join(runDir, 'respin'), () => undefined),
+  };
+}
+
+function patchWork(name: string): PatchWork {
+  return {
+    kind: 'patch',
+    imageId: `sha256:${name}-earlier`,
+    snapshotSet: 'debian=1',
+    packages: [],
+    patchLayers: 0,
+    user: '',
+    labels: {},
+    nativeArchitecture: 'amd64',
+    onto: { parentBefore: 'sha256:base-earlier', parentReference: 'registry.test/ns/base:t2', ownPackages: [] },
+  };
+}
+
+/** The image stacked (never refused here), and its packages as the stack read them. */
+async function stackedPackages(context: ImageStepContext, name: string): Promise<Result<ImagePackages, string>> {
+  const work = patchWork(name);
+  const patching = { sources: [], setup: [], restore: [] };
+  const image = plannedImage(name, 'base');
+  if (work.onto === undefined) throw new Error('the work stacks');
+  const made = await stackOntoPatchedParent(
+    context,
+    patching,
+    image,
+    work,
+    work.onto,
+    {},
+    new AbortController().signal,
+  );
+  assert.ok(made.ok, made.ok ? '' : made.failure.message);
+  const outcome: StackOutcome = made.value;
+  assert.ok(outcome.kind === 'stacked', outcome.kind === 'refused' ? outcome.why : '');
+  assert.ok(outcome.packages, `${name}: the stack read its packages`);
+  return outcome.packages;
+}
+
+describe("a child stacked onto its patched parent, in the run's step", () => {
+  it("mounts the two parents once for every sibling, and gives the stacked image's packages as its root holds them", async () => {
+    const { engine, mounted } = stackingEngine(() => rootWith());
+    const context = contextOf(engine);
+    for (const name of ['cron', 'memcached']) {
+      const packages = await stackedPackages(context, name);
+      assert.ok(packages.ok, packages.ok ? '' : packages.failure);
+      assert.deepEqual(packages.value.installed, [
+        { name: 'dpkg', architecture: 'amd64', version: '1.21.22', source: 'dpkg' },
+      ]);
+    }
+    assert.deepEqual(mounted, ['sha256:base-earlier', 'registry.test/ns/base:t2']);
+    await context.parentMounts.releaseAll();
+  });
+
+  it('stacks the image still when its packages cannot be read, saying why (the recorder reads the image then)', async () => {
+    const broken = { 'etc/apt/preferences': 'Pin: release a=bookworm\nPin-Priority: 900\n' };
+    const { engine } = stackingEngine(() => rootWith(broken));
+    const packages = await stackedPackages(contextOf(engine), 'cron');
+    assert.match(packages.ok ? 'read' : packages.failure, /^cron: \/etc\/apt\/preferences.*no Package header/);
+  });
+});
