@@ -6,6 +6,9 @@ import { EventBus, type Reporter, type RunEvent } from '../../src/report/events.
 import { SummaryCollector, type RunSummary } from '../../src/report/summary.js';
 import { executeBuildRun, type BuildRunOptions } from '../../src/run/build-run.js';
 import type { ImageGate } from '../../src/run/gate-port.js';
+import type { ImageStepContext } from '../../src/run/image-step-context.js';
+import { SharedMounts } from '../../src/run/shared-mounts.js';
+import type { PackageRecorder } from '../../src/respin/package-recorder.js';
 import type { RunSettings } from '../../src/run/settings.js';
 import { FakeEngine, type FakeEngineScript } from './fake-engine.js';
 import { temporaryDir } from './files.js';
@@ -114,6 +117,20 @@ export function testSettings(engine: RunSettings['engine'], overrides: Partial<R
     skipParents: false,
     respin: { mode: 'patch', maxPatchLayers: 3, refresh: false },
     ...overrides,
+  };
+}
+
+/** What one image's step sees of a run on this engine, in a run folder of its own: an image step tried alone. */
+export function stepContext(engine: FakeEngine, recorder?: PackageRecorder): ImageStepContext {
+  const runDir = temporaryDir('ci-builder-run-');
+  return {
+    engine,
+    events: new EventBus(),
+    settings: testSettings(engine),
+    runDir,
+    contextRoot: join(runDir, 'contexts'),
+    parentMounts: new SharedMounts(),
+    ...(recorder ? { packageRecorder: recorder } : {}),
   };
 }
 

@@ -3,17 +3,14 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { BuildRequest, EngineResult, ImageInfo, MountedImage, RunResult } from '../../src/engine/types.js';
-import { EventBus } from '../../src/report/events.js';
 import type { ImagePackages } from '../../src/respin/image-packages.js';
 import { PackageRecorder } from '../../src/respin/package-recorder.js';
 import { buildInEngine } from '../../src/run/engine-build.js';
-import type { ImageStepContext } from '../../src/run/image-step-context.js';
 import { VERSION_LABEL, VERSION_PACKAGE_LABEL } from '../../src/run/version-label.js';
 import { ok } from '../../src/util/result.js';
 import { FakeEngine } from '../helpers/fake-engine.js';
 import { temporaryDir } from '../helpers/files.js';
-import { testSettings } from '../helpers/run-harness.js';
-import { SharedMounts } from '../../src/run/shared-mounts.js';
+import { stepContext } from '../helpers/run-harness.js';
 
 const STATUS = ['dpkg 1.21.22', 'cron 3.0pl1-162']
   .map((entry) => entry.split(' '))
@@ -59,19 +56,6 @@ class MountingEngine extends FakeEngine {
   }
 }
 
-function contextOf(engine: FakeEngine, recorder?: PackageRecorder): ImageStepContext {
-  const runDir = temporaryDir('ci-builder-run-');
-  return {
-    engine,
-    events: new EventBus(),
-    settings: testSettings(engine),
-    runDir,
-    contextRoot: join(runDir, 'contexts'),
-    parentMounts: new SharedMounts(),
-    ...(recorder ? { packageRecorder: recorder } : {}),
-  };
-}
-
 const cronBuild = {
   name: 'cron',
   reference: 'registry.test/ns/cron:t1',
@@ -88,7 +72,7 @@ describe("a build's own steps after the engine's", () => {
     const cacheDir = temporaryDir('ci-builder-respin-cache-');
     const failures: string[] = [];
     const recorder = new PackageRecorder(engine, cacheDir, (message) => failures.push(message));
-    const built = await buildInEngine(contextOf(engine, recorder), cronBuild, new AbortController().signal);
+    const built = await buildInEngine(stepContext(engine, recorder), cronBuild, new AbortController().signal);
     assert.ok(built.ok);
     await recorder.settle();
     assert.deepEqual([engine.mounts, engine.released, engine.runs], [1, 1, 0], 'one mount, released, no run');
@@ -108,7 +92,7 @@ describe("a build's own steps after the engine's", () => {
   it('asks dpkg in a container where the mounted status does not list the package', async () => {
     const engine = new MountingEngine();
     const build = { ...cronBuild, labels: { [VERSION_PACKAGE_LABEL]: 'anacron' } };
-    const built = await buildInEngine(contextOf(engine), build, new AbortController().signal);
+    const built = await buildInEngine(stepContext(engine), build, new AbortController().signal);
     assert.ok(built.ok);
     assert.deepEqual([engine.mounts, engine.runs], [1, 1]);
     const image = [...engine.images.values()].find((info) => info.id === built.value.id);
@@ -117,7 +101,7 @@ describe("a build's own steps after the engine's", () => {
 
   it('mounts nothing where there is no label to read and no packages to keep', async () => {
     const engine = new MountingEngine();
-    const built = await buildInEngine(contextOf(engine), { ...cronBuild, labels: {} }, new AbortController().signal);
+    const built = await buildInEngine(stepContext(engine), { ...cronBuild, labels: {} }, new AbortController().signal);
     assert.ok(built.ok);
     assert.deepEqual([engine.mounts, engine.runs], [0, 0]);
   });

@@ -3,17 +3,15 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { EngineResult, MountedImage, StackRequest, Stacked } from '../../src/engine/types.js';
-import { EventBus } from '../../src/report/events.js';
 import type { ImagePackages } from '../../src/respin/image-packages.js';
 import { PackageRecorder } from '../../src/respin/package-recorder.js';
 import type { ImageStepContext } from '../../src/run/image-step-context.js';
 import type { PatchWork } from '../../src/run/image-work.js';
-import { SharedMounts } from '../../src/run/shared-mounts.js';
 import { stackOntoPatchedParent, type StackOutcome } from '../../src/run/stack-step.js';
 import { ok, type Result } from '../../src/util/result.js';
 import { FakeEngine } from '../helpers/fake-engine.js';
 import { temporaryDir } from '../helpers/files.js';
-import { plannedImage, testSettings } from '../helpers/run-harness.js';
+import { plannedImage, stepContext } from '../helpers/run-harness.js';
 
 const STATUS = 'Package: dpkg\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1.21.22\n\n';
 
@@ -50,17 +48,9 @@ function stackingEngine(stackRoot: () => string) {
   return { engine, mounted };
 }
 
-function contextOf(engine: FakeEngine): ImageStepContext {
-  const runDir = temporaryDir('ci-builder-run-');
-  return {
-    engine,
-    events: new EventBus(),
-    settings: testSettings(engine),
-    runDir,
-    contextRoot: join(runDir, 'contexts'),
-    parentMounts: new SharedMounts(),
-    packageRecorder: new PackageRecorder(engine, join(runDir, 'respin'), () => undefined),
-  };
+/** A recorder of the stacked images' packages, as a run that may patch has one. */
+function recorderFor(engine: FakeEngine): PackageRecorder {
+  return new PackageRecorder(engine, temporaryDir('ci-builder-respin-'), () => undefined);
 }
 
 function patchWork(name: string): PatchWork {
@@ -102,7 +92,7 @@ async function stackedPackages(context: ImageStepContext, name: string): Promise
 describe("a child stacked onto its patched parent, in the run's step", () => {
   it("mounts the two parents once for every sibling, and gives the stacked image's packages as its root holds them", async () => {
     const { engine, mounted } = stackingEngine(() => rootWith());
-    const context = contextOf(engine);
+    const context = stepContext(engine, recorderFor(engine));
     for (const name of ['cron', 'memcached']) {
       const packages = await stackedPackages(context, name);
       assert.ok(packages.ok, packages.ok ? '' : packages.failure);
@@ -117,7 +107,7 @@ describe("a child stacked onto its patched parent, in the run's step", () => {
   it('stacks the image still when its packages cannot be read, saying why (the recorder reads the image then)', async () => {
     const broken = { 'etc/apt/preferences': 'Pin: release a=bookworm\nPin-Priority: 900\n' };
     const { engine } = stackingEngine(() => rootWith(broken));
-    const packages = await stackedPackages(contextOf(engine), 'cron');
+    const packages = await stackedPackages(stepContext(engine, recorderFor(engine)), 'cron');
     assert.match(packages.ok ? 'read' : packages.failure, /^cron: \/etc\/apt\/preferences.*no Package header/);
   });
 });
