@@ -5,7 +5,6 @@ import {
   chownSync,
   lstatSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   readlinkSync,
@@ -14,7 +13,6 @@ import {
   utimesSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { combineRuns } from '../../src/tags/combine.js';
@@ -123,7 +121,7 @@ describe('editing kolla-image-tags.yml in place', () => {
   });
 
   it('writes the file as it was outside the changed line, even where other keys hold the same tag', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tags-unit-'));
+    const dir = temporaryDir('ci-builder-tags-unit-');
     const path = join(dir, 'kolla-image-tags.yml');
     const original = FILE.replace('  # ironic:', `  ironic:\n    rocky-9: ${R9}-20241022T090648\n  # ironic:`);
     writeFileSync(path, original);
@@ -202,7 +200,7 @@ describe('effective tags', () => {
 });
 
 describe('what a run rolls out', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tags-runs-'));
+  const dir = temporaryDir('ci-builder-tags-runs-');
   const summary = (name: string, fields: Record<string, unknown>) => {
     const path = join(dir, `${name}.json`);
     const empty = { built: [], reused: [], failed: [], skipped: [], not_matched: [], unbuildable: [], push_failed: [] };
@@ -279,7 +277,7 @@ describe("what a pipeline's runs roll out together", () => {
   }
   /** An artifacts folder as `pipeline` writes it: `<distro>/<set>/summary.json` and pipeline-summary.json. */
   const artifacts = (runs: readonly SetRun[], withPipelineSummary = true): string => {
-    const dir = mkdtempSync(join(tmpdir(), 'tags-pipeline-'));
+    const dir = temporaryDir('ci-builder-tags-pipeline-');
     for (const run of runs) {
       if (run.summary === null) continue;
       const runDir = join(dir, run.distro, run.set);
@@ -410,7 +408,7 @@ describe("what a pipeline's runs roll out together", () => {
   });
 
   it('takes the newest folder of the runs folder, a pipeline as well as a build run', () => {
-    const runsDir = mkdtempSync(join(tmpdir(), 'tags-latest-'));
+    const runsDir = temporaryDir('ci-builder-tags-latest-');
     const build = join(runsDir, NEW_R9);
     mkdirSync(build);
     writeFileSync(join(build, 'summary.json'), JSON.stringify(setSummary('rocky', NEW_R9, {})));
