@@ -74,13 +74,17 @@ async function copyOut(
   if (typeof code !== 'number' && code !== null) {
     return fail({ kind: 'connection', message: `cannot run ${command}: ${errorMessage(code)}` });
   }
+  // A read that failed stopped docker cp: its exit says nothing the read's error does not.
+  if (readError !== undefined) {
+    return fail({ kind: 'engine', message: `docker cp ${path}: ${errorMessage(readError)}` });
+  }
+  // The archive was read to its end-of-archive blocks and the pipe let go; docker cp, still writing the padding
+  // after them, is stopped by SIGPIPE: every member was read.
+  if (code === null && child.signalCode === 'SIGPIPE') return ok(undefined);
   if (code !== 0) {
     if (/could not find the file|no such file or directory/i.test(stderr)) return ok(undefined);
     const said = stderr.trim().split('\n').pop() ?? '';
-    return fail({ kind: 'engine', message: `docker cp ${path} failed (exit ${code}): ${said}` });
-  }
-  if (readError !== undefined) {
-    return fail({ kind: 'engine', message: `docker cp ${path}: ${errorMessage(readError)}` });
+    return fail({ kind: 'engine', message: `docker cp ${path} failed (exit ${code ?? child.signalCode}): ${said}` });
   }
   return ok(undefined);
 }
