@@ -40,7 +40,13 @@ export type RebuildReason =
   /** The earlier image's packages, or the new snapshots' indexes, could not be read. */
   | { kind: 'unreadable'; message: string }
   /** Its parent is rebuilt: the image is built on the new parent, not patched over the old one. */
-  | { kind: 'parent-rebuilt'; parent: string };
+  | { kind: 'parent-rebuilt'; parent: string }
+  /**
+   * Its parent is patched and it could only be patched as a whole, upgrading again what the parent's patch does:
+   * built on the patched parent, it and the images below it install fewer packages (`installs`) than patching it
+   * takes (`upgrades`: its upgrades, and what the images below it then take, each the cheaper way).
+   */
+  | { kind: 'parent-patched'; parent: string; installs: number; upgrades: number };
 
 /** How an image is made in this run, decided before any is built. */
 export type ImageWork =
@@ -51,6 +57,8 @@ export type ImageWork =
   /** Its recipe was built before and some of its packages moved: one layer upgrades exactly them. */
   | { kind: 'patch'; imageId: string; snapshotSet: string; packages: PatchedPackage[] }
   | { kind: 'build'; why: RebuildReason };
+
+const packages = (count: number) => `${count} package${count === 1 ? '' : 's'}`;
 
 /** One line for why an image is built in full. */
 export function describeRebuild(why: RebuildReason): string {
@@ -69,6 +77,11 @@ export function describeRebuild(why: RebuildReason): string {
       return why.message;
     case 'parent-rebuilt':
       return `its parent ${why.parent} is rebuilt`;
+    case 'parent-patched':
+      return (
+        `its parent ${why.parent} is patched: built on it, ${packages(why.installs)} to install (it and the images ` +
+        `below it) against ${why.upgrades} patched as a whole`
+      );
     default: {
       const never: never = why;
       return never;
@@ -113,7 +126,7 @@ function describeWork(work: ImageWork): string {
     case 'respin-reuse':
       return 'reused (snapshots moved, none of its packages)';
     case 'patch':
-      return `patched (${work.packages.length} package${work.packages.length === 1 ? '' : 's'})`;
+      return `patched (${packages(work.packages.length)})`;
     case 'build':
       // A new recipe (a new image, or a changed template, context or parent) is simply built, as ever.
       return work.why.kind === 'new-recipe' ? 'built' : `rebuilt (${describeRebuild(work.why)})`;

@@ -8,6 +8,8 @@ export const PATCH_LAYERS_LABEL = 'ci-builder.patch-layers';
 
 export interface PatchRequest {
   /** The image patched: its engine id. */
+  patched: string;
+  /** The name the build's FROM gives it (BuildKit resolves names only). */
   from: string;
   /** The user it runs as ('' or root: no switch needed). */
   user: string;
@@ -39,7 +41,7 @@ export function describePatched(packages: readonly MovedPackage[]): string {
  * automatically installed ones stay so), drops the lists, puts the image's own sources back and runs the leak
  * guard. dpkg's fsyncs are skipped (--force-unsafe-io): the layer is written once, at commit.
  */
-export function patchScript(request: Omit<PatchRequest, 'from' | 'user'>): string {
+export function patchScript(request: Omit<PatchRequest, 'patched' | 'from' | 'user'>): string {
   const names = request.packages.map((entry) => aptName(entry, request.nativeArchitecture));
   const upgrade = [
     'apt-get update',
@@ -57,10 +59,14 @@ export function patchScript(request: Omit<PatchRequest, 'from' | 'user'>): strin
   return `set -e; \\\n    ${[...request.setup, ...upgrade, ...request.restore].join('; \\\n    ')}`;
 }
 
-/** The Dockerfile of one patch layer: FROM the image itself, one RUN of the patch's script as root. */
+/**
+ * The Dockerfile of one patch layer: FROM the image itself (by the name given it for the build, its id in a
+ * comment: the name is gone after the build), one RUN of the patch's script as root.
+ */
 export function patchDockerfile(request: PatchRequest): string {
   const switchUser = request.user !== '' && request.user !== 'root' && request.user !== '0';
   return [
+    `# the image patched: ${request.patched}`,
     `FROM ${request.from}`,
     ...(switchUser ? ['USER root'] : []),
     `RUN ${patchScript(request)}`,

@@ -14,6 +14,7 @@ import { readSnapshotIndexes, SnapshotIndexError, type SnapshotIndexes } from '.
 import { errorMessage } from '../util/errors.js';
 import { Limiter } from '../util/limiter.js';
 import { ok, type Result } from '../util/result.js';
+import { cheaperRebuilt, type HeldPackages } from './cheaper-rebuilt.js';
 import type { RecordedImages } from './recorded-images.js';
 import type { RunSettings } from './settings.js';
 
@@ -98,15 +99,30 @@ export async function planImageWork(
     }
   }
   const rebuilt = rebuildUnderRebuiltParents(images, work);
-  return ontoPatchedParents(images, rebuilt, new Map(candidates.map((candidate) => [candidate.image.name, candidate])));
+  const byName = new Map(candidates.map((candidate) => [candidate.image.name, candidate]));
+  const stacked = canStack(context.engine) ? ontoPatchedParents(images, rebuilt, byName) : rebuilt;
+  for (const [name, why] of cheaperRebuilt(images, stacked, heldPackages(candidates))) stacked.set(name, build(why));
+  return rebuildUnderRebuiltParents(images, stacked);
+}
+
+/** Whether the engine can put an image's own layers onto another image (it reads the parents through mounts). */
+export function canStack(engine: Engine): engine is Engine & Required<Pick<Engine, 'stackOwnLayers' | 'mountImage'>> {
+  return engine.stackOwnLayers !== undefined && engine.mountImage !== undefined;
+}
+
+/** The packages each candidate's earlier image holds, by name:architecture. */
+function heldPackages(candidates: readonly Candidate[]): HeldPackages {
+  return new Map(
+    candidates.map((candidate) => [candidate.image.name, new Set(candidate.packages.installed.map(packageKey))]),
+  );
 }
 
 const packageKey = (entry: { name: string; architecture: string }) => `${entry.name}:${entry.architecture}`;
 
 /**
- * A patched child of a patched parent may have its own layer put onto the patched parent (and then only its
- * own moved packages upgraded), when what moved of its parent's packages moved to the very versions the
- * parent's patch installs: the child's pins decide those packages as the parent's do.
+ * On an engine that stacks, a patched child of a patched parent may have its own layer put onto the patched
+ * parent (and then only its own moved packages upgraded), when what moved of its parent's packages moved to the
+ * very versions the parent's patch installs: the child's pins decide those packages as the parent's do.
  */
 function ontoPatchedParents(
   images: readonly PlannedImage[],

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { EngineFailure } from '../engine/types.js';
 import type { PatchInputs, PlannedImage } from '../plan/plan.js';
 import {
@@ -73,7 +74,13 @@ function recorded(context: ImageStepContext, stacked: Extract<StackOutcome, { ki
   return imageId;
 }
 
-/** One layer on the earlier image upgrading exactly the moved packages, built by the engine like any image. */
+/**
+ * One layer on the earlier image upgrading exactly the moved packages, built by the engine like any image. The
+ * Dockerfile names the earlier image by a name of the run's own, given for the build and taken back after it:
+ * BuildKit (docker) resolves a FROM by name only, an image id it looks for on Docker Hub. Taking the name back
+ * leaves the image to its other names; one that had none (its run's tag removed since) goes as docker's and
+ * buildah's rmi let an unnamed image go, its layers kept by the patched image built on them.
+ */
 async function patchLayer(
   context: ImageStepContext,
   patching: PatchInputs,
@@ -82,8 +89,38 @@ async function patchLayer(
   labels: Record<string, string>,
   signal: AbortSignal,
 ): Promise<Result<string, EngineFailure>> {
+  const from = patchFromName(image.name, work.imageId);
+  const named = await context.engine.tag(work.imageId, from);
+  if (!named.ok) return named;
+  try {
+    return await buildPatch(context, patching, image, work, from, labels, signal);
+  } finally {
+    const dropped = await context.engine.remove(from);
+    if (!dropped.ok) {
+      const message = `${image.name}: the name ${from} given to its earlier image for the patch stays: ${dropped.failure.message}`;
+      context.events.emit({ type: 'warning', message });
+    }
+  }
+}
+
+/** A name of its own for the earlier image of one patch: two runs patching the same image do not share it. */
+function patchFromName(name: string, imageId: string): string {
+  const id = imageId.replace(/^sha256:/, '').slice(0, 12);
+  return `localhost/ci-builder-patch-from/${name}:${id}-${randomBytes(4).toString('hex')}`;
+}
+
+async function buildPatch(
+  context: ImageStepContext,
+  patching: PatchInputs,
+  image: PlannedImage,
+  work: PatchWork,
+  from: string,
+  labels: Record<string, string>,
+  signal: AbortSignal,
+): Promise<Result<string, EngineFailure>> {
   const dockerfile = patchDockerfile({
-    from: work.imageId,
+    patched: work.imageId,
+    from,
     user: work.user,
     setup: patching.setup,
     restore: patching.restore,

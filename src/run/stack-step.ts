@@ -8,7 +8,7 @@ import { fail, ok, type Result } from '../util/result.js';
 import { StepClock } from '../util/step-clock.js';
 import type { ImageStepContext } from './image-step-context.js';
 import { logTo } from './image-log.js';
-import type { OntoPatchedParent, PatchWork } from './image-work.js';
+import { canStack, type OntoPatchedParent, type PatchWork } from './image-work.js';
 
 /**
  * The image made by stacking (with its packages as read before its commit, where the run keeps them), or why it
@@ -34,7 +34,7 @@ export async function stackOntoPatchedParent(
   signal: AbortSignal,
 ): Promise<Result<StackOutcome, EngineFailure>> {
   const { engine } = context;
-  if (engine.stackOwnLayers === undefined || engine.mountImage === undefined) {
+  if (!canStack(engine)) {
     return ok({ kind: 'refused', why: `${engine.name} cannot stack layers` });
   }
   // The parents' mounts are the stack's first step: timed, so the image's log accounts for the whole stack.

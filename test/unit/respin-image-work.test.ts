@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { ImageInfo } from '../../src/engine/types.js';
+import type { EngineResult, ImageInfo, MountedImage, Stacked } from '../../src/engine/types.js';
 import {
   INPUT_DIGEST_LABEL,
   RECIPE_DIGEST_LABEL,
@@ -48,13 +48,34 @@ interface Earlier {
   pins?: Pin[];
 }
 
-/** A plan of these images (parents first), each with an earlier image of the same recipe unless told otherwise. */
+/**
+ * An engine that can stack own layers, as buildah can: the plan only asks whether it can, so doing it is not
+ * this test's (test/unit/respin-stack-step.test.ts and the respin's integration test do it).
+ */
+class StackingEngine extends FakeEngine {
+  stackOwnLayers(): EngineResult<Stacked> {
+    throw new Error('the plan only asks whether the engine can stack');
+  }
+
+  mountImage(): EngineResult<MountedImage> {
+    throw new Error('the plan mounts no image');
+  }
+}
+
+/**
+ * A plan of these images (parents first), each with an earlier image of the same recipe unless told otherwise,
+ * on an engine that stacks unless told otherwise (docker and podman do not).
+ */
 class Scene {
-  readonly engine = new FakeEngine();
+  readonly engine: FakeEngine;
   readonly byRecipe = new Map<string, string[]>();
   readonly byInput = new Map<string, string>();
   readonly cacheDir = temporaryDir('ci-builder-respin-cache-');
   readonly images: PlannedImage[] = [];
+
+  constructor(options: { stacks?: boolean } = {}) {
+    this.engine = options.stacks === false ? new FakeEngine() : new StackingEngine();
+  }
 
   image(name: string, parent: string | null, earlier?: Earlier): this {
     const planned: PlannedImage = {
@@ -257,7 +278,7 @@ describe("each image's work, decided before the run", () => {
     const both = { tzdata: AT_A.tzdata, libssl3: AT_A.libssl3, openssl: AT_A.openssl };
     const scene = new Scene()
       .image('base', null, { packages: both })
-      .image('held', 'base', { packages: both, pins: [hold] });
+      .image('held', 'base', { packages: { ...both, 'not-in-b': '1.0' }, pins: [hold] });
     const work = await scene.decided(mirror.origin);
     const held = work.get('held');
     assert.equal(held?.kind, 'patch');
@@ -266,6 +287,56 @@ describe("each image's work, decided before the run", () => {
       ['openssl'],
     );
     assert.equal(held.onto, undefined);
+  });
+
+  describe('on an engine that cannot stack (docker, podman), a child of a patched parent', () => {
+    const onBase = { tzdata: AT_A.tzdata, libssl3: AT_A.libssl3, openssl: AT_A.openssl };
+    const own = (count: number) =>
+      Object.fromEntries(Array.from({ length: count }, (_, index) => [`not-in-b-${index}`, '1.0']));
+
+    it('is built on the patched parent when that installs fewer packages than its patch would upgrade', async () => {
+      const scene = new Scene({ stacks: false })
+        .image('base', null, { packages: onBase })
+        .image('leaf', 'base', { packages: { ...onBase, memcached: AT_A.memcached } })
+        .image('grandleaf', 'leaf', { packages: { ...onBase, memcached: AT_A.memcached } });
+      const work = await scene.work(mirror.origin);
+      assert.match(work.base ?? '', /^patch /);
+      // leaf adds memcached to base, grandleaf nothing: 1 to install, against 2 upgrades in leaf's patch (and
+      // grandleaf then built on it, installing nothing).
+      assert.equal(
+        work.leaf,
+        'build: its parent base is patched: built on it, 1 package to install (it and the images below it) ' +
+          'against 2 patched as a whole',
+      );
+      assert.equal(work.grandleaf, 'build: its parent leaf is rebuilt');
+    });
+
+    it('stays patched as a whole when it installs at least as many packages of its own as its patch upgrades', async () => {
+      const scene = new Scene({ stacks: false })
+        .image('base', null, { packages: onBase })
+        .image('big', 'base', { packages: { ...onBase, ...own(2) } });
+      assert.match((await scene.work(mirror.origin)).big ?? '', /^patch sha256:big000000000: libssl3 .*, openssl /);
+    });
+
+    it('counts the images below it: a small child stays patched when its children would install more', async () => {
+      // mid installs 1 of its own, under it 4 more: rebuilt, 5 installs; patched, 2 + 2 upgrades.
+      const scene = new Scene({ stacks: false })
+        .image('base', null, { packages: onBase })
+        .image('mid', 'base', { packages: { ...onBase, memcached: AT_A.memcached } })
+        .image('under', 'mid', { packages: { ...onBase, memcached: AT_A.memcached, ...own(4) } });
+      const work = await scene.work(mirror.origin);
+      assert.match(work.mid ?? '', /^patch /);
+      assert.match(work.under ?? '', /^patch /);
+    });
+
+    it('is never stacked: the plan leaves that to an engine that can', async () => {
+      const scene = new Scene({ stacks: false })
+        .image('base', null, { packages: onBase })
+        .image('big', 'base', { packages: { ...onBase, ...own(2) } });
+      const big = (await scene.decided(mirror.origin)).get('big');
+      assert.equal(big?.kind, 'patch');
+      assert.equal(big.onto, undefined);
+    });
   });
 
   it('patches the newest image of the recipe the engine still holds, when a newer run recorded one since removed', async () => {

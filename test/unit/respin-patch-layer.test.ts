@@ -8,7 +8,8 @@ const packages = [
   { name: 'libc6', architecture: 'i386', from: '2.36-9+deb12u7', to: '2.36-9+deb12u9' },
 ];
 const request = {
-  from: 'sha256:0123',
+  patched: 'sha256:0123',
+  from: 'localhost/ci-builder-patch-from/memcached:0123-c0ffee00',
   user: '',
   setup: [
     "printf '%s\\n' 'deb [trusted=yes] http://127.0.0.1:41000/pulp/content/debian/2/ bookworm main' > /etc/apt/sources.list",
@@ -25,7 +26,10 @@ const commands = (dockerfile: string) =>
 describe('the patch layer', () => {
   it('sets the new snapshots up, upgrades exactly the moved versions, keeps automatic marks, then restores the sources', () => {
     const dockerfile = patchDockerfile(request);
-    assert.match(dockerfile, /^FROM sha256:0123\nRUN /);
+    assert.match(
+      dockerfile,
+      /^# the image patched: sha256:0123\nFROM localhost\/ci-builder-patch-from\/memcached:0123-c0ffee00\nRUN /,
+    );
     assert.doesNotMatch(dockerfile, /^USER/m, 'an image running as root needs no switch');
     assert.deepEqual(commands(dockerfile), [
       ...request.setup,
@@ -44,7 +48,7 @@ describe('the patch layer', () => {
 
   it('switches to root for the upgrade and back to the user the image runs as', () => {
     const dockerfile = patchDockerfile({ ...request, user: 'memcache' });
-    assert.match(dockerfile, /^FROM sha256:0123\nUSER root\nRUN set -e;[\s\S]*\nUSER memcache\n$/);
+    assert.match(dockerfile, /\nFROM \S+\nUSER root\nRUN set -e;[\s\S]*\nUSER memcache\n$/);
   });
 
   it('names the patched packages from→to in name order for the label', () => {
