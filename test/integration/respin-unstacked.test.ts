@@ -12,27 +12,17 @@ import { startDockerd, type TestDockerd } from '../helpers/dockerd.js';
 import { startFakePulp, type FakePulp } from '../helpers/fake-pulp.js';
 import { temporaryDir, writeTree } from '../helpers/files.js';
 import { installedPackages } from '../helpers/installed-packages.js';
+import { RESPIN_TREE } from '../helpers/snapshot-repos/respin-tree.js';
 import { snapshotConfig, TINY_PACKAGES } from '../helpers/snapshot-repos/snapshot-config.js';
 import { pulpContent, snapshotRepos, type SnapshotName, type SnapshotRepos } from '../helpers/snapshot-repos.js';
 
 const username = 'respin-reader';
 const password = `pulp-${Math.random().toString(36).slice(2)}-secret`;
-const FROM_BASE = 'FROM {{ namespace }}/{{ image_prefix }}respin-base:{{ tag }}';
-
-/** The respin's small tree (as test/integration/respin.test.ts): a root image B moves, a child adding nothing. */
-const TREE = {
-  'respin-base/Dockerfile.j2': [
-    'FROM {{ base_image }}:{{ base_distro_tag }}',
-    'RUN apt-get update && apt-get install -y --no-install-recommends tzdata openssl && rm -rf /var/lib/apt/lists/*',
-    '',
-  ].join('\n'),
-  'respin-base/respin-child/Dockerfile.j2': `${FROM_BASE}\nRUN echo child > /etc/respin-child\n`,
-};
-
 /**
  * docker and podman cannot put a child's own layers onto its patched parent, so a child patched as a whole would
  * upgrade again everything its parent's patch upgrades. The respin builds it on the patched parent instead where
- * that is less package work: here a child that adds no package of its own. Run on each of the two engines.
+ * that is less package work: here the tree's root and its child that adds no package of its own. Run on each of
+ * the two engines.
  */
 for (const engineName of ['docker', 'podman'] as const) {
   describe(`the respin on ${engineName}: a child of a patched parent built on it`, { timeout: 15 * 60_000 }, () => {
@@ -53,7 +43,7 @@ for (const engineName of ['docker', 'podman'] as const) {
       env = dockerd ? { DOCKER_HOST: dockerd.host } : {};
       engine = dockerd ? new DockerEngine('docker', { ...process.env, ...env }) : new PodmanEngine();
       dir = temporaryDir(`ci-builder-respin-${engineName}-`);
-      const imagesDir = writeTree(join(dir, 'images'), TREE);
+      const imagesDir = writeTree(join(dir, 'images'), RESPIN_TREE);
       for (const snapshot of ['A', 'B'] as const) {
         writeTree(join(dir, `etc-${snapshot}`), {
           'config.yml': snapshotConfig(pulp.origin, imagesDir, join(dir, 'package-cache'), snapshot),
@@ -72,7 +62,7 @@ for (const engineName of ['docker', 'podman'] as const) {
     async function build(name: string, snapshot: SnapshotName): Promise<RunSummary> {
       const tag = `respin-${engineName}-${name}-${Date.now()}`;
       const args = ['--config', join(dir, `etc-${snapshot}`), 'build', '--engine', engineName, '--auth-proxy'];
-      const result = await runCli([...args, '--tag', tag, '^respin-'], {
+      const result = await runCli([...args, '--tag', tag, '^respin-base$', '^respin-child$'], {
         cwd: dir,
         env: { CI_BUILDER_CACHE_DIR: join(dir, 'cache'), ...env },
       });

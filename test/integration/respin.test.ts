@@ -21,6 +21,7 @@ import { startFakePulp, type FakePulp } from '../helpers/fake-pulp.js';
 import { temporaryDir, writeTree } from '../helpers/files.js';
 import { installedPackages } from '../helpers/installed-packages.js';
 import { aptAgainst, simulatedInstalls } from '../helpers/snapshot-repos/apt-against.js';
+import { RESPIN_TREE } from '../helpers/snapshot-repos/respin-tree.js';
 import { snapshotConfig, TINY_PACKAGES } from '../helpers/snapshot-repos/snapshot-config.js';
 import { pulpContent, snapshotRepos, type SnapshotName, type SnapshotRepos } from '../helpers/snapshot-repos.js';
 
@@ -29,27 +30,6 @@ const password = `pulp-${Math.random().toString(36).slice(2)}-secret`;
 const IMAGES = ['respin-base', 'respin-child', 'respin-memcached'];
 /** The digest of a layer that changes nothing (a metadata-only step's). */
 const EMPTY_LAYER = 'sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef';
-const FROM_BASE = 'FROM {{ namespace }}/{{ image_prefix }}respin-base:{{ tag }}';
-
-/**
- * A small tree: a root image installing packages snapshot B moves (tzdata, openssl and libssl3), a child that
- * installs nothing, and a memcached image (C bumps memcached) running as its own user.
- */
-const TREE = {
-  'respin-base/Dockerfile.j2': [
-    'FROM {{ base_image }}:{{ base_distro_tag }}',
-    'RUN apt-get update && apt-get install -y --no-install-recommends tzdata openssl && rm -rf /var/lib/apt/lists/*',
-    '',
-  ].join('\n'),
-  'respin-base/respin-child/Dockerfile.j2': `${FROM_BASE}\nRUN echo child > /etc/respin-child\n`,
-  'respin-base/respin-memcached/Dockerfile.j2': [
-    FROM_BASE,
-    'RUN apt-get update && apt-get install -y --no-install-recommends memcached && rm -rf /var/lib/apt/lists/*',
-    'LABEL ci-builder.version-package="memcached"',
-    'USER memcache',
-    '',
-  ].join('\n'),
-};
 
 const moves = (packages: readonly PatchedPackage[]) =>
   Object.fromEntries(packages.map((entry) => [entry.name, [entry.from, entry.to]]));
@@ -69,7 +49,7 @@ describe('the respin, end to end: patched images hold what a full rebuild holds'
     repos = await snapshotRepos({ packages: TINY_PACKAGES, log: (line) => process.stderr.write(`${line}\n`) });
     pulp = await startFakePulp({ username, password, localContent: pulpContent(repos) });
     dir = temporaryDir('ci-builder-respin-');
-    const imagesDir = writeTree(join(dir, 'images'), TREE);
+    const imagesDir = writeTree(join(dir, 'images'), RESPIN_TREE);
     for (const snapshot of ['A', 'B', 'C'] as const) {
       writeTree(join(dir, `etc-${snapshot}`), {
         'config.yml': snapshotConfig(pulp.origin, imagesDir, join(dir, 'package-cache'), snapshot),
