@@ -47,14 +47,12 @@ export function cheaperRebuilt(
 /** Packages installed or upgraded for an image and everything below it, as the plan stands; undefined: unknown. */
 class PackageWork {
   private readonly children = new Map<string, PlannedImage[]>();
-  private readonly byName: ReadonlyMap<string, PlannedImage>;
 
   constructor(
     images: readonly PlannedImage[],
     private readonly work: ReadonlyMap<string, PlannedWork>,
     private readonly held: HeldPackages,
   ) {
-    this.byName = new Map(images.map((image) => [image.name, image]));
     for (const image of images) {
       if (image.parent === null) continue;
       this.children.set(image.parent, [...(this.children.get(image.parent) ?? []), image]);
@@ -101,8 +99,7 @@ class PackageWork {
 
   private ownPackages(image: PlannedImage): number | undefined {
     const mine = this.held.get(image.name);
-    const parent = image.parent === null ? undefined : this.byName.get(image.parent);
-    const theirs = parent === undefined ? new Set<string>() : this.held.get(parent.name);
+    const theirs = image.parent === null ? new Set<string>() : this.held.get(image.parent);
     if (mine === undefined || theirs === undefined) return undefined;
     let own = 0;
     for (const key of mine) if (!theirs.has(key)) own += 1;

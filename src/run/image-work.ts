@@ -99,9 +99,9 @@ export async function planImageWork(
     }
   }
   const rebuilt = rebuildUnderRebuiltParents(images, work);
-  const byName = new Map(candidates.map((candidate) => [candidate.image.name, candidate]));
-  const stacked = canStack(context.engine) ? ontoPatchedParents(images, rebuilt, byName) : rebuilt;
-  for (const [name, why] of cheaperRebuilt(images, stacked, heldPackages(candidates))) stacked.set(name, build(why));
+  const held = heldPackages(candidates);
+  const stacked = canStack(context.engine) ? ontoPatchedParents(images, rebuilt, held) : rebuilt;
+  for (const [name, why] of cheaperRebuilt(images, stacked, held)) stacked.set(name, build(why));
   return rebuildUnderRebuiltParents(images, stacked);
 }
 
@@ -127,16 +127,15 @@ const packageKey = (entry: { name: string; architecture: string }) => `${entry.n
 function ontoPatchedParents(
   images: readonly PlannedImage[],
   work: Map<string, RunImageWork>,
-  candidates: ReadonlyMap<string, Candidate>,
+  heldBy: HeldPackages,
 ): Map<string, RunImageWork> {
   const references = new Map(images.map((image) => [image.name, image.reference]));
   for (const image of images) {
     const own = work.get(image.name);
     const parent = image.parent === null ? undefined : work.get(image.parent);
-    const parentPackages = image.parent === null ? undefined : candidates.get(image.parent)?.packages;
+    const held = image.parent === null ? undefined : heldBy.get(image.parent);
     const parentReference = image.parent === null ? undefined : references.get(image.parent);
-    if (own?.kind !== 'patch' || parent?.kind !== 'patch' || !parentPackages || !parentReference) continue;
-    const held = new Set(parentPackages.installed.map(packageKey));
+    if (own?.kind !== 'patch' || parent?.kind !== 'patch' || !held || !parentReference) continue;
     const describe = (packages: readonly MovedPackage[]) =>
       packages
         .map((entry) => `${packageKey(entry)}=${entry.to}`)
