@@ -3,6 +3,7 @@ import { StepClock } from '../util/step-clock.js';
 import { fail, ok, type Result } from '../util/result.js';
 import { configFlags, type OciConfig } from './config-flags.js';
 import { containerDiffDir, isEmptyLayer, layerDiffDir, LayerRecords } from './containers-storage.js';
+import { recordedDeletions, restoreDeletions } from './layer-whiteouts.js';
 import { commandFailure, engineQuery, parseJson, runEngineCommand } from './failure.js';
 import type { EngineFailure, EngineResult, ImageInfo, StackedLayers, StackRequest, Stacked } from './types.js';
 
@@ -27,8 +28,9 @@ export interface BuildahCli {
  * buildah's stack. Each of the image's own layers that changes anything is carried as a layer of its own, byte
  * for byte (the same diff digest, so a registry holding it is not sent it again): a working container of what is
  * stacked so far gets it in its empty layer folder (cp -a --link: files hard-linked, folders made with their
- * owners, modes, times and overlayfs's opaque mark, deletions linked as they are) and is committed. A last container of that is mounted for the edit, given
- * the image's config and the labels, runs the request's command if any, and is committed as the new image.
+ * owners, modes, times and overlayfs's opaque mark; deletions made anew with the times and links the layer's tar
+ * recorded) and is committed. A last container of that is mounted for the edit, given the image's config and the
+ * labels, runs the request's command if any, and is committed as the new image.
  */
 export async function stackOnBuildah(cli: BuildahCli, request: StackRequest): EngineResult<Stacked> {
   const query: Query = (args) => engineQuery(cli.command, [...cli.storage, ...args], `buildah ${args[0]}`);
@@ -45,7 +47,7 @@ export async function stackOnBuildah(cli: BuildahCli, request: StackRequest): En
   if (!onto.ok) return onto;
   const config = configFlags(image.value.config, onto.value.config, request.labels);
   if ('unsupported' in config) return ok({ kind: 'refused', why: config.unsupported });
-  let layers: (StackedLayers & { carried: string[] }) | undefined;
+  let layers: (StackedLayers & { carried: CarriedLayer[] }) | undefined;
   try {
     layers = await stackedLayers(root.value, image.value.id, below.value.id, onto.value.id);
   } catch (error) {
@@ -59,7 +61,12 @@ export async function stackOnBuildah(cli: BuildahCli, request: StackRequest): En
     let top = onto.value.id;
     for (const layer of layers.carried) {
       const carried = await withContainer(query, top, async (container) => {
-        const copied = await copyLayer(layer, await containerDiffDir(root.value, container), request.signal);
+        const copied = await copyLayer(
+          root.value,
+          layer,
+          await containerDiffDir(root.value, container),
+          request.signal,
+        );
         return copied.ok ? query(['commit', '--quiet', container]) : copied;
       });
       if (!carried.ok) return carried;
@@ -136,19 +143,26 @@ class Stopwatch {
   }
 }
 
+/** A layer of the image's own to carry: its id in the store and its folder. */
+interface CarriedLayer {
+  id: string;
+  dir: string;
+}
+
 /** The image's own layers, onto's differing ones, and those of the former to carry (the ones changing anything). */
 async function stackedLayers(
   graphRoot: string,
   image: string,
   below: string,
   onto: string,
-): Promise<(StackedLayers & { carried: string[] }) | undefined> {
+): Promise<(StackedLayers & { carried: CarriedLayer[] }) | undefined> {
   const records = await LayerRecords.read(graphRoot);
   const own = records.above(image, below);
   if (own === undefined) return undefined;
   const differing = records.differing(onto, below);
-  const carried: string[] = [];
-  for (const layer of own) if (!(await isEmptyLayer(graphRoot, layer))) carried.push(layerDiffDir(graphRoot, layer));
+  const carried: CarriedLayer[] = [];
+  for (const id of own)
+    if (!(await isEmptyLayer(graphRoot, id))) carried.push({ id, dir: layerDiffDir(graphRoot, id) });
   const dirs = (ids: readonly string[]) => ids.map((layer) => layerDiffDir(graphRoot, layer));
   return { own: dirs(own), ontoDiffering: dirs(differing), carried };
 }
@@ -162,13 +176,26 @@ async function runIn(cli: BuildahCli, container: string, request: StackRequest):
   return ran.value.exitCode === 0 ? ok(undefined) : fail(commandFailure('buildah run', ran.value, 'build', signal));
 }
 
-async function copyLayer(from: string, to: string, signal: AbortSignal): Promise<Result<void, EngineFailure>> {
+/**
+ * The layer's files into the working container's layer folder, as the layer's tar had them: its deletions given
+ * back the times and links the store's folder lost (layer-whiteouts.ts), so the commit writes the same bytes.
+ */
+async function copyLayer(
+  graphRoot: string,
+  from: CarriedLayer,
+  to: string,
+  signal: AbortSignal,
+): Promise<Result<void, EngineFailure>> {
   // Hard links, not copies: both layers are never written again once committed, and the store is one filesystem.
-  const copied = await runEngineCommand('cp', ['-a', '--link', '--', `${from}/.`, to], { signal });
+  const copied = await runEngineCommand('cp', ['-a', '--link', '--', `${from.dir}/.`, to], { signal });
   if (!copied.ok) return copied;
-  return copied.value.exitCode === 0
-    ? ok(undefined)
-    : fail(commandFailure('cp -a --link', copied.value, 'build', signal));
+  if (copied.value.exitCode !== 0) return fail(commandFailure('cp -a --link', copied.value, 'build', signal));
+  try {
+    await restoreDeletions(from.dir, to, await recordedDeletions(graphRoot, from.id));
+    return ok(undefined);
+  } catch (error) {
+    return fail({ kind: 'build', message: `the deletions of layer ${from.id} not carried: ${errorMessage(error)}` });
+  }
 }
 
 async function inspectConfig(

@@ -22,9 +22,10 @@ import type {
   Stacked,
 } from './types.js';
 
-const STORAGE = ['--storage-driver', 'overlay'];
+/** buildah's store: overlay, where podman keeps its images too (podman.ts stacks through buildah on it). */
+export const BUILDAH_STORAGE = ['--storage-driver', 'overlay'];
 /** How every RUN step and command in a container runs: chroot isolation, the host's network. */
-const ISOLATION = ['--isolation', 'chroot', '--network', 'host'];
+export const BUILDAH_ISOLATION = ['--isolation', 'chroot', '--network', 'host'];
 
 type BuildahImage = {
   FromImageID?: string;
@@ -39,7 +40,7 @@ export class BuildahEngine implements Engine {
   constructor(private readonly command = 'buildah') {}
 
   async build(request: BuildRequest): EngineResult<ImageInfo> {
-    const args = [...STORAGE, 'bud', ...ISOLATION, ...buildTargetFlags(request)];
+    const args = [...BUILDAH_STORAGE, 'bud', ...BUILDAH_ISOLATION, ...buildTargetFlags(request)];
     const { signal, onLine } = request;
     const ran = await runEngineCommand(this.command, args, { cwd: request.contextDir, signal, onLine });
     if (!ran.ok) return ran;
@@ -60,7 +61,13 @@ export class BuildahEngine implements Engine {
 
   /** buildah's own push: the quickest where the network holds (its cache knows which layers the registry has). */
   private async pushWithEngine(request: PushRequest): EngineResult<void> {
-    const args = [...STORAGE, 'push', ...registryFlags(request), request.reference, `docker://${request.reference}`];
+    const args = [
+      ...BUILDAH_STORAGE,
+      'push',
+      ...registryFlags(request),
+      request.reference,
+      `docker://${request.reference}`,
+    ];
     // buildah push stages blobs in TMPDIR and leaves them there when stopped: a folder of its own is removed after.
     const scratch = await mkdtemp(join(tmpdir(), 'ci-builder-push-'));
     try {
@@ -75,7 +82,7 @@ export class BuildahEngine implements Engine {
   }
 
   async pull(request: PullRequest): EngineResult<ImageInfo> {
-    const args = [...STORAGE, 'pull', ...registryFlags(request), `docker://${request.reference}`];
+    const args = [...BUILDAH_STORAGE, 'pull', ...registryFlags(request), `docker://${request.reference}`];
     const { signal, onLine } = request;
     const ran = await runEngineCommand(this.command, args, { signal, onLine });
     if (!ran.ok) return ran;
@@ -89,11 +96,19 @@ export class BuildahEngine implements Engine {
     const container = created.value.trim();
     try {
       let output = '';
-      const args = [...STORAGE, 'run', ...ISOLATION, ...runFlags(request), container, '--', ...request.command];
+      const args = [
+        ...BUILDAH_STORAGE,
+        'run',
+        ...BUILDAH_ISOLATION,
+        ...runFlags(request),
+        container,
+        '--',
+        ...request.command,
+      ];
       const ran = await runEngineCommand(this.command, args, { onLine: (line) => (output += `${line}\n`) });
       return ran.ok ? ok({ exitCode: ran.value.exitCode, output }) : ran;
     } finally {
-      await runEngineCommand(this.command, [...STORAGE, 'rm', container]);
+      await runEngineCommand(this.command, [...BUILDAH_STORAGE, 'rm', container]);
     }
   }
 
@@ -107,7 +122,7 @@ export class BuildahEngine implements Engine {
   async exportOci(reference: string, dir: string, options: ExportOptions = {}): EngineResult<void> {
     // buildah stages blobs in TMPDIR and leaves them there when stopped: beside the layout, which its caller removes.
     const env = { ...process.env, TMPDIR: dirname(dir) };
-    const args = [...STORAGE, 'push', reference, `oci:${dir}`];
+    const args = [...BUILDAH_STORAGE, 'push', reference, `oci:${dir}`];
     const ran = await runEngineCommand(this.command, args, { ...options, env });
     if (!ran.ok) return ran;
     if (ran.value.exitCode !== 0) return fail(commandFailure('buildah push oci:', ran.value, 'engine', options.signal));
@@ -118,8 +133,8 @@ export class BuildahEngine implements Engine {
   async stackOwnLayers(request: StackRequest): EngineResult<Stacked> {
     const cli = {
       command: this.command,
-      storage: STORAGE,
-      isolation: ISOLATION,
+      storage: BUILDAH_STORAGE,
+      isolation: BUILDAH_ISOLATION,
       graphRoot: () => this.stackGraphRoot(),
       inspect: (reference: string) => this.inspect(reference),
     };
@@ -142,8 +157,8 @@ export class BuildahEngine implements Engine {
     if (!created.ok) return created;
     const container = created.value.trim();
     const remove = async () => {
-      await runEngineCommand(this.command, [...STORAGE, 'umount', container]);
-      await runEngineCommand(this.command, [...STORAGE, 'rm', container]);
+      await runEngineCommand(this.command, [...BUILDAH_STORAGE, 'umount', container]);
+      await runEngineCommand(this.command, [...BUILDAH_STORAGE, 'rm', container]);
     };
     const mounted = await this.query(['mount', container]);
     if (!mounted.ok) {
@@ -201,6 +216,6 @@ export class BuildahEngine implements Engine {
   }
 
   private query(args: readonly string[]): Promise<Result<string, EngineFailure>> {
-    return engineQuery(this.command, [...STORAGE, ...args], `buildah ${args[0]}`);
+    return engineQuery(this.command, [...BUILDAH_STORAGE, ...args], `buildah ${args[0]}`);
   }
 }

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { commandOnPath } from '../util/command-on-path.js';
 import { BuildahEngine } from './buildah.js';
 import { DockerEngine } from './docker.js';
 import { PodmanEngine, podmanServiceUrl } from './podman.js';
@@ -19,8 +20,11 @@ export function createEngine(name: EngineName, options: EngineOptions = {}): Eng
       return new BuildahEngine();
     case 'docker':
       return new DockerEngine(dockerCommand());
-    case 'podman':
-      return new PodmanEngine('podman', podmanServiceUrl(options.url, options.env ?? process.env));
+    case 'podman': {
+      const env = options.env ?? process.env;
+      // A local podman stacks through buildah when it is installed: the two share one store (podman-stack.ts).
+      return new PodmanEngine('podman', podmanServiceUrl(options.url, env), commandOnPath('buildah', env));
+    }
     default: {
       const never: never = name;
       return never;

@@ -1,6 +1,7 @@
 import { fail, ok, type Result } from '../util/result.js';
 import { commandFailure, engineQuery, nothing, parseJson, presence, pullFailure, runEngineCommand } from './failure.js';
 import { buildTargetFlags, registryFlags, runFlags } from './flags.js';
+import { PodmanStackThroughBuildah } from './podman-stack.js';
 import { pushResiliently } from './registry-push.js';
 import type {
   BuildRequest,
@@ -14,6 +15,8 @@ import type {
   PushRequest,
   RunRequest,
   RunResult,
+  StackRequest,
+  Stacked,
 } from './types.js';
 
 type PodmanImage = { Id?: string; Digest?: string; Config?: { Labels?: Record<string, string> | null; User?: string } };
@@ -51,12 +54,26 @@ export function firstImageId(listing: string): string | undefined {
 export class PodmanEngine implements Engine {
   readonly name = 'podman' as const;
   private readonly global: string[];
+  /**
+   * A respin's stack of a patched child's own layers onto its patched parent (podman-stack.ts): on a local
+   * podman with buildah installed, `stackWith` being buildah's command. Absent otherwise (through a service the
+   * store is on the service's host), and then a child of a patched parent is patched as a whole or rebuilt.
+   */
+  readonly stackOwnLayers?: (request: StackRequest) => EngineResult<Stacked>;
 
   constructor(
     private readonly command = 'podman',
     url?: string,
+    stackWith?: string,
   ) {
     this.global = url ? ['--url', url] : [];
+    if (url === undefined && stackWith !== undefined) {
+      const stacker = new PodmanStackThroughBuildah(
+        { command, inspect: (reference) => this.inspect(reference) },
+        stackWith,
+      );
+      this.stackOwnLayers = (request) => stacker.stack(request);
+    }
   }
 
   async build(request: BuildRequest): EngineResult<ImageInfo> {

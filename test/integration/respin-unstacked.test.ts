@@ -10,6 +10,7 @@ import { runProcess } from '../../src/util/process.js';
 import { runCli } from '../helpers/cli.js';
 import { startDockerd, type TestDockerd } from '../helpers/dockerd.js';
 import { startFakePulp, type FakePulp } from '../helpers/fake-pulp.js';
+import { startPodmanService, type TestPodmanService } from '../helpers/podman-service.js';
 import { temporaryDir, writeTree } from '../helpers/files.js';
 import { installedPackages } from '../helpers/installed-packages.js';
 import { RESPIN_TREE } from '../helpers/snapshot-repos/respin-tree.js';
@@ -19,29 +20,35 @@ import { pulpContent, snapshotRepos, type SnapshotName, type SnapshotRepos } fro
 const username = 'respin-reader';
 const password = `pulp-${Math.random().toString(36).slice(2)}-secret`;
 /**
- * docker and podman cannot put a child's own layers onto its patched parent, so a child patched as a whole would
- * upgrade again everything its parent's patch upgrades. The respin builds it on the patched parent instead where
- * that is less package work: here the tree's root and its child that adds no package of its own. Run on each of
- * the two engines.
+ * docker cannot put a child's own layers onto its patched parent, nor can podman through a service (or without
+ * buildah beside it), so a child patched as a whole would upgrade again everything its parent's patch upgrades.
+ * The respin builds it on the patched parent instead where that is less package work: here the tree's root and
+ * its child that adds no package of its own. Run on a dockerd and on a podman service the test starts (a local
+ * podman with buildah installed stacks: respin.test.ts).
  */
 for (const engineName of ['docker', 'podman'] as const) {
-  describe(`the respin on ${engineName}: a child of a patched parent built on it`, { timeout: 15 * 60_000 }, () => {
+  const where = engineName === 'docker' ? 'docker' : 'a podman service';
+  describe(`the respin on ${where}: a child of a patched parent built on it`, { timeout: 15 * 60_000 }, () => {
     let repos: SnapshotRepos;
     let pulp: FakePulp;
     let dockerd: TestDockerd | undefined;
+    let podman: TestPodmanService | undefined;
     let engine: Engine;
     let env: NodeJS.ProcessEnv;
     let dir: string;
     const summaries: Partial<Record<string, RunSummary>> = {};
 
     before(async () => {
-      [repos, dockerd] = await Promise.all([
+      [repos, dockerd, podman] = await Promise.all([
         snapshotRepos({ packages: TINY_PACKAGES, log: (line) => process.stderr.write(`${line}\n`) }),
         engineName === 'docker' ? startDockerd() : undefined,
+        engineName === 'podman' ? startPodmanService() : undefined,
       ]);
       pulp = await startFakePulp({ username, password, localContent: pulpContent(repos) });
-      env = dockerd ? { DOCKER_HOST: dockerd.host } : {};
-      engine = dockerd ? new DockerEngine('docker', { ...process.env, ...env }) : new PodmanEngine();
+      env = dockerd ? { DOCKER_HOST: dockerd.host } : { CONTAINER_HOST: podman?.url };
+      engine = dockerd
+        ? new DockerEngine('docker', { ...process.env, ...env })
+        : new PodmanEngine('podman', podman?.url);
       dir = temporaryDir(`ci-builder-respin-${engineName}-`);
       const imagesDir = writeTree(join(dir, 'images'), RESPIN_TREE);
       for (const snapshot of ['A', 'B'] as const) {
@@ -56,7 +63,7 @@ for (const engineName of ['docker', 'podman'] as const) {
       const made = ['b', 'a'].flatMap((run) => Object.values(summaries[run]?.images ?? {}).reverse());
       if (!dockerd) for (const image of made) await engine.remove(image.reference);
       // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when before() failed
-      await Promise.all([pulp?.stop(), dockerd?.stop()]);
+      await Promise.all([pulp?.stop(), dockerd?.stop(), podman?.stop()]);
     });
 
     async function build(name: string, snapshot: SnapshotName): Promise<RunSummary> {

@@ -1,0 +1,91 @@
+import { basename } from 'node:path';
+import { ok, type Result } from '../util/result.js';
+import { BUILDAH_ISOLATION, BUILDAH_STORAGE } from './buildah.js';
+import { stackOnBuildah } from './buildah-stack.js';
+import { engineQuery, parseJson } from './failure.js';
+import type { EngineFailure, EngineResult, ImageInfo, StackRequest, Stacked } from './types.js';
+
+/** The store an engine keeps its images in: one folder of layers, one of run state, one driver. */
+export interface StoreSite {
+  graphRoot: string;
+  runRoot: string;
+  driver: string;
+}
+
+/** Asks an engine for its info: podman's and buildah's answer say where their stores are. */
+type AskInfo = (command: string, args: readonly string[]) => Promise<Result<string, EngineFailure>>;
+
+const askInfo: AskInfo = (command, args) => engineQuery(command, args, `${basename(command)} info`);
+
+/**
+ * A local podman's respin stack, run by buildah: podman and buildah are one store (Debian's podman recommends
+ * buildah, and both default to /var/lib/containers/storage), so buildah carries a child's own layers onto its
+ * patched parent there exactly as it does for its own images (buildah-stack.ts), and podman sees the result as
+ * an image of its own. Refused, so that the image is patched as a whole, when the two stores are not one.
+ */
+export class PodmanStackThroughBuildah {
+  private shared: Promise<Result<{ graphRoot: string } | { why: string }, EngineFailure>> | undefined;
+
+  constructor(
+    private readonly podman: { command: string; inspect: (reference: string) => EngineResult<ImageInfo> },
+    private readonly buildah: string,
+    private readonly ask: AskInfo = askInfo,
+  ) {}
+
+  async stack(request: StackRequest): EngineResult<Stacked> {
+    this.shared ??= this.sharedStore();
+    const shared = await this.shared;
+    // A failed question is asked again by the next stack; the answer, once had, holds for the run.
+    if (!shared.ok) {
+      this.shared = undefined;
+      return shared;
+    }
+    if ('why' in shared.value) return ok({ kind: 'refused', why: shared.value.why });
+    const { graphRoot } = shared.value;
+    const cli = {
+      command: this.buildah,
+      storage: BUILDAH_STORAGE,
+      isolation: BUILDAH_ISOLATION,
+      graphRoot: () => Promise.resolve(ok(graphRoot)),
+      inspect: this.podman.inspect,
+    };
+    return stackOnBuildah(cli, request);
+  }
+
+  /** podman's store and the one buildah stacks on, each asked of its engine once: the same, or why not. */
+  private async sharedStore(): Promise<Result<{ graphRoot: string } | { why: string }, EngineFailure>> {
+    const [podmanInfo, buildahInfo] = await Promise.all([
+      this.ask(this.podman.command, ['info', '--format', 'json']),
+      this.ask(this.buildah, [...BUILDAH_STORAGE, 'info']),
+    ]);
+    if (!podmanInfo.ok) return podmanInfo;
+    if (!buildahInfo.ok) return buildahInfo;
+    const podman = podmanStore(podmanInfo.value);
+    if (!podman.ok) return podman;
+    const buildah = buildahStore(buildahInfo.value);
+    if (!buildah.ok) return buildah;
+    const same = (['graphRoot', 'runRoot', 'driver'] as const).every((key) => podman.value[key] === buildah.value[key]);
+    if (same) return ok({ graphRoot: podman.value.graphRoot });
+    return ok({ why: `podman's store (${describe(podman.value)}) is not buildah's (${describe(buildah.value)})` });
+  }
+}
+
+const describe = (site: StoreSite) => `${site.graphRoot}, ${site.runRoot}, ${site.driver}`;
+
+/** `podman info --format json`'s store. */
+export function podmanStore(answer: string): Result<StoreSite, EngineFailure> {
+  type Info = { store?: { graphRoot?: string; runRoot?: string; graphDriverName?: string } };
+  const parsed = parseJson<Info>(answer, 'podman info');
+  if (!parsed.ok) return parsed;
+  const store = parsed.value.store ?? {};
+  return ok({ graphRoot: store.graphRoot ?? '', runRoot: store.runRoot ?? '', driver: store.graphDriverName ?? '' });
+}
+
+/** `buildah info`'s store. */
+export function buildahStore(answer: string): Result<StoreSite, EngineFailure> {
+  type Info = { store?: { GraphRoot?: string; RunRoot?: string; GraphDriverName?: string } };
+  const parsed = parseJson<Info>(answer, 'buildah info');
+  if (!parsed.ok) return parsed;
+  const store = parsed.value.store ?? {};
+  return ok({ graphRoot: store.GraphRoot ?? '', runRoot: store.RunRoot ?? '', driver: store.GraphDriverName ?? '' });
+}
