@@ -60,9 +60,9 @@ export class PodmanStackThroughBuildah {
     ]);
     if (!podmanInfo.ok) return podmanInfo;
     if (!buildahInfo.ok) return buildahInfo;
-    const podman = podmanStore(podmanInfo.value);
+    const podman = storeSite('podman', podmanInfo.value);
     if (!podman.ok) return podman;
-    const buildah = buildahStore(buildahInfo.value);
+    const buildah = storeSite('buildah', buildahInfo.value);
     if (!buildah.ok) return buildah;
     const same = (['graphRoot', 'runRoot', 'driver'] as const).every((key) => podman.value[key] === buildah.value[key]);
     if (same) return ok({ graphRoot: podman.value.graphRoot });
@@ -72,20 +72,21 @@ export class PodmanStackThroughBuildah {
 
 const describe = (site: StoreSite) => `${site.graphRoot}, ${site.runRoot}, ${site.driver}`;
 
-/** `podman info --format json`'s store. */
-export function podmanStore(answer: string): Result<StoreSite, EngineFailure> {
-  type Info = { store?: { graphRoot?: string; runRoot?: string; graphDriverName?: string } };
-  const parsed = parseJson<Info>(answer, 'podman info');
-  if (!parsed.ok) return parsed;
-  const store = parsed.value.store ?? {};
-  return ok({ graphRoot: store.graphRoot ?? '', runRoot: store.runRoot ?? '', driver: store.graphDriverName ?? '' });
-}
+/** How each engine's info names its store's parts (podman's JSON in camel case, buildah's capitalised). */
+const STORE_KEYS = {
+  podman: { graphRoot: 'graphRoot', runRoot: 'runRoot', driver: 'graphDriverName' },
+  buildah: { graphRoot: 'GraphRoot', runRoot: 'RunRoot', driver: 'GraphDriverName' },
+} as const;
 
-/** `buildah info`'s store. */
-export function buildahStore(answer: string): Result<StoreSite, EngineFailure> {
-  type Info = { store?: { GraphRoot?: string; RunRoot?: string; GraphDriverName?: string } };
-  const parsed = parseJson<Info>(answer, 'buildah info');
+/** The store an engine's info answer names (`podman info --format json`, `buildah info`). */
+export function storeSite(engine: keyof typeof STORE_KEYS, answer: string): Result<StoreSite, EngineFailure> {
+  const parsed = parseJson<{ store?: Record<string, string | undefined> }>(answer, `${engine} info`);
   if (!parsed.ok) return parsed;
   const store = parsed.value.store ?? {};
-  return ok({ graphRoot: store.GraphRoot ?? '', runRoot: store.RunRoot ?? '', driver: store.GraphDriverName ?? '' });
+  const keys = STORE_KEYS[engine];
+  return ok({
+    graphRoot: store[keys.graphRoot] ?? '',
+    runRoot: store[keys.runRoot] ?? '',
+    driver: store[keys.driver] ?? '',
+  });
 }
