@@ -1,6 +1,8 @@
 import { podmanServiceUrl } from '../engine/podman.js';
+import { sharedStore } from '../engine/podman-stack.js';
 import type { EngineName } from '../engine/types.js';
-import type { CheckResult } from './check.js';
+import { commandOnPath } from '../util/command-on-path.js';
+import { ok, warn, type CheckResult } from './check.js';
 import { checkCommand } from './host-checks.js';
 
 /** Whether the chosen engine answers: its command, and for docker and a podman service, the daemon behind it. */
@@ -41,4 +43,28 @@ export async function checkEngineInstalled(
       return never;
     }
   }
+}
+
+const STACKING = 'respin stacking';
+const UNSTACKED = 'a respin patches each child of a patched image as a whole, or rebuilds it on its parent';
+
+/**
+ * A local podman stacks a respin's patched children through buildah on the store the two share: whether it can
+ * here. Nothing to say for another engine or a podman service (buildah always stacks; a service never does).
+ */
+export async function checkPodmanStacking(
+  engine: EngineName,
+  url: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<CheckResult | undefined> {
+  if (engine !== 'podman' || podmanServiceUrl(url, env) !== undefined) return undefined;
+  const buildah = commandOnPath('buildah', env);
+  if (buildah === undefined) return warn(STACKING, `buildah is not installed: ${UNSTACKED}`, 'apt-get install buildah');
+  const shared = await sharedStore('podman', buildah);
+  if (!shared.ok)
+    return warn(STACKING, `${shared.failure.message}: ${UNSTACKED}`, 'see that podman and buildah answer');
+  if ('why' in shared.value) {
+    return warn(STACKING, `${shared.value.why}: ${UNSTACKED}`, 'give podman and buildah one storage.conf');
+  }
+  return ok(STACKING, `through ${buildah}, on the store podman and buildah share (${shared.value.graphRoot})`);
 }

@@ -24,7 +24,7 @@ const askInfo: AskInfo = (command, args) => engineQuery(command, args, `${basena
  * an image of its own. Refused, so that the image is patched as a whole, when the two stores are not one.
  */
 export class PodmanStackThroughBuildah {
-  private shared: Promise<Result<{ graphRoot: string } | { why: string }, EngineFailure>> | undefined;
+  private shared: Promise<Result<SharedStore, EngineFailure>> | undefined;
 
   constructor(
     private readonly podman: { command: string; inspect: (reference: string) => EngineResult<ImageInfo> },
@@ -33,7 +33,7 @@ export class PodmanStackThroughBuildah {
   ) {}
 
   async stack(request: StackRequest): EngineResult<Stacked> {
-    this.shared ??= this.sharedStore();
+    this.shared ??= sharedStore(this.podman.command, this.buildah, this.ask);
     const shared = await this.shared;
     // A failed question is asked again by the next stack; the answer, once had, holds for the run.
     if (!shared.ok) {
@@ -51,23 +51,30 @@ export class PodmanStackThroughBuildah {
     };
     return stackOnBuildah(cli, request);
   }
+}
 
-  /** podman's store and the one buildah stacks on, each asked of its engine once: the same, or why not. */
-  private async sharedStore(): Promise<Result<{ graphRoot: string } | { why: string }, EngineFailure>> {
-    const [podmanInfo, buildahInfo] = await Promise.all([
-      this.ask(this.podman.command, ['info', '--format', 'json']),
-      this.ask(this.buildah, [...BUILDAH_STORAGE, 'info']),
-    ]);
-    if (!podmanInfo.ok) return podmanInfo;
-    if (!buildahInfo.ok) return buildahInfo;
-    const podman = storeSite('podman', podmanInfo.value);
-    if (!podman.ok) return podman;
-    const buildah = storeSite('buildah', buildahInfo.value);
-    if (!buildah.ok) return buildah;
-    const same = (['graphRoot', 'runRoot', 'driver'] as const).every((key) => podman.value[key] === buildah.value[key]);
-    if (same) return ok({ graphRoot: podman.value.graphRoot });
-    return ok({ why: `podman's store (${describe(podman.value)}) is not buildah's (${describe(buildah.value)})` });
-  }
+/** One store for both: buildah stacks in it. */
+export type SharedStore = { graphRoot: string } | { why: string };
+
+/** podman's store and the one buildah stacks on, each asked of its engine: the same (where), or why not. */
+export async function sharedStore(
+  podmanCommand: string,
+  buildahCommand: string,
+  ask: AskInfo = askInfo,
+): Promise<Result<SharedStore, EngineFailure>> {
+  const [podmanInfo, buildahInfo] = await Promise.all([
+    ask(podmanCommand, ['info', '--format', 'json']),
+    ask(buildahCommand, [...BUILDAH_STORAGE, 'info']),
+  ]);
+  if (!podmanInfo.ok) return podmanInfo;
+  if (!buildahInfo.ok) return buildahInfo;
+  const podman = storeSite('podman', podmanInfo.value);
+  if (!podman.ok) return podman;
+  const buildah = storeSite('buildah', buildahInfo.value);
+  if (!buildah.ok) return buildah;
+  const same = (['graphRoot', 'runRoot', 'driver'] as const).every((key) => podman.value[key] === buildah.value[key]);
+  if (same) return ok({ graphRoot: podman.value.graphRoot });
+  return ok({ why: `podman's store (${describe(podman.value)}) is not buildah's (${describe(buildah.value)})` });
 }
 
 const describe = (site: StoreSite) => `${site.graphRoot}, ${site.runRoot}, ${site.driver}`;

@@ -96,6 +96,11 @@ secrets: secrets.yml
     const local = await runCli(['--config', configWith(secrets), 'doctor', '--engine', 'podman']);
     assert.match(lineOf(local.stdout, 'podman installed'), /^ok {4}podman installed: podman version \d/);
     assert.match(lineOf(local.stdout, 'podman can build'), /^ok {4}/, local.stdout + local.stderr);
+    // buildah is installed beside podman here: a respin's patched children are stacked through it.
+    assert.match(
+      lineOf(local.stdout, 'respin stacking'),
+      /^ok {4}respin stacking: through \/\S+\/buildah, on the store podman and buildah share \(\/\S+\)$/,
+    );
     const dir = configWith(secrets);
     const socket = `unix://${join(temporaryDir(), 'podman.sock')}`;
     appendFileSync(join(dir, 'config.yml'), `engine: podman\nengine_url: ${socket}\n`);

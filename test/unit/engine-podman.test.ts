@@ -8,6 +8,7 @@ import { createEngine } from '../../src/engine/index.js';
 import { firstImageId, PodmanEngine, podmanServiceUrl } from '../../src/engine/podman.js';
 import { PodmanStackThroughBuildah } from '../../src/engine/podman-stack.js';
 import type { EngineFailure, StackRequest } from '../../src/engine/types.js';
+import { checkPodmanStacking } from '../../src/doctor/engine-checks.js';
 import { canStack } from '../../src/run/image-work.js';
 import { commandOnPath } from '../../src/util/command-on-path.js';
 import { fail, ok, type Result } from '../../src/util/result.js';
@@ -115,6 +116,19 @@ describe('podman stacking through buildah on the store the two share', () => {
       false,
     );
     assert.equal(canStack(new PodmanEngine('podman', 'tcp://127.0.0.1:8888', join(bin, 'buildah'))), false);
+  });
+
+  it('doctor says where a local podman cannot stack, and what to install; nothing for a service or another engine', async () => {
+    assert.deepEqual(await checkPodmanStacking('podman', undefined, { PATH: temporaryDir() }), {
+      check: 'respin stacking',
+      status: 'warn',
+      detail:
+        'buildah is not installed: a respin patches each child of a patched image as a whole, or rebuilds it on its parent',
+      fix: 'apt-get install buildah',
+    });
+    const bin = pathWithBuildah();
+    assert.equal(await checkPodmanStacking('podman', 'unix:///run/podman/podman.sock', { PATH: bin }), undefined);
+    assert.equal(await checkPodmanStacking('docker', undefined, { PATH: bin }), undefined);
   });
 
   it('finds a command as a shell would: the first executable file of that name on PATH', () => {
