@@ -33,19 +33,22 @@ export async function recordedDeletions(graphRoot: string, layerId: string): Pro
     return [];
   }
   const deletions: RecordedDeletion[] = [];
-  let between: Buffer = Buffer.alloc(0);
+  // Kept as text, decoded only before a deletion: most entries of a layer are files.
+  let between = '';
   for (const line of gunzipSync(packed).toString('utf8').split('\n')) {
     if (line === '') continue;
     const entry = JSON.parse(line) as { type: number; name?: string; payload?: string | null };
     // Type 2: the bytes before the next file (the last file's padding, then the next entry's headers).
     if (entry.type === 2) {
-      between = Buffer.from(entry.payload ?? '', 'base64');
+      between = entry.payload ?? '';
       continue;
     }
     const name = entry.name ?? '';
     const file = basename(name);
-    if (!file.startsWith(WHITEOUT) || file === OPAQUE || between.length < BLOCK) continue;
-    const header = between.subarray(between.length - BLOCK);
+    if (!file.startsWith(WHITEOUT) || file === OPAQUE) continue;
+    const bytes = Buffer.from(between, 'base64');
+    if (bytes.length < BLOCK) continue;
+    const header = bytes.subarray(bytes.length - BLOCK);
     const mtime = Number.parseInt(field(header, 136, 12), 8);
     if (!Number.isFinite(mtime)) continue;
     const linkOf = field(header, 157, 100);
@@ -63,10 +66,13 @@ function field(header: Buffer, offset: number, length: number): string {
   return (end < 0 ? raw : raw.slice(0, end)).trim();
 }
 
+/** Paths per cp: well under any argument list's limit. */
+const PATHS_PER_COPY = 500;
+
 /**
  * Gives the deletions of a layer copied (`cp -a --link`) into `to` the times and links its tar recorded, so that
- * the copy's tar is the same bytes as the original's. The copies are made new devices first: hard links of the
- * original layer's would change that layer's own when given a time.
+ * the copy's tar is the same bytes as the original's. The copies are made new devices first (one cp per folder
+ * of them): hard links of the original layer's would change that layer's own when given a time.
  */
 export async function restoreDeletions(
   from: string,
@@ -74,20 +80,29 @@ export async function restoreDeletions(
   deletions: readonly RecordedDeletion[],
 ): Promise<void> {
   if (deletions.length === 0) return;
+  const byFolder = new Map<string, string[]>();
+  for (const { path } of deletions) byFolder.set(dirname(path), [...(byFolder.get(dirname(path)) ?? []), path]);
   // Making and linking entries stamps their folders: each is given back the time it has in the original.
-  const folders = [...new Set(deletions.map((deletion) => dirname(deletion.path)))];
+  const folders = [...byFolder.keys()];
   const times = await Promise.all(folders.map((folder) => lstat(join(from, folder))));
-  for (const deletion of deletions) {
-    const copy = join(to, deletion.path);
-    const made = await runProcess('cp', ['-a', '--remove-destination', '--', join(from, deletion.path), copy]);
-    if (made.exitCode !== 0) throw new Error(`cp of the deletion ${deletion.path} exited with ${made.exitCode}`);
-    await lutimes(copy, deletion.mtime, deletion.mtime);
+  for (const [folder, paths] of byFolder) {
+    for (let start = 0; start < paths.length; start += PATHS_PER_COPY) {
+      const sources = paths.slice(start, start + PATHS_PER_COPY).map((path) => join(from, path));
+      const made = await runProcess('cp', ['-a', '--remove-destination', '--', ...sources, `${join(to, folder)}/`]);
+      if (made.exitCode !== 0) {
+        throw new Error(
+          `cp of the deletions in ${folder} exited with ${made.exitCode}: ${made.stderrTail.at(-1) ?? ''}`,
+        );
+      }
+    }
   }
-  for (const deletion of deletions) {
-    if (deletion.linkOf === undefined) continue;
-    const copy = join(to, deletion.path);
-    await unlink(copy);
-    await link(join(to, deletion.linkOf), copy);
+  const deleted = new Set(deletions.map((deletion) => deletion.path));
+  for (const deletion of deletions) await lutimes(join(to, deletion.path), deletion.mtime, deletion.mtime);
+  for (const { path, linkOf } of deletions) {
+    // Deletions share an inode only with deletions: a link name that is not one is not followed.
+    if (linkOf === undefined || !deleted.has(linkOf)) continue;
+    await unlink(join(to, path));
+    await link(join(to, linkOf), join(to, path));
   }
   for (const [index, folder] of folders.entries()) {
     const time = times[index];
