@@ -64,7 +64,7 @@ class StackingEngine extends FakeEngine {
 
 /**
  * A plan of these images (parents first), each with an earlier image of the same recipe unless told otherwise,
- * on an engine that stacks unless told otherwise (docker and podman do not).
+ * on an engine that stacks unless told otherwise (docker does not, nor podman through a service or without buildah).
  */
 class Scene {
   readonly engine: FakeEngine;
