@@ -1,7 +1,7 @@
 import { link, lstat, lutimes, readFile, unlink, utimes } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { runProcess } from '../util/process.js';
+import { describeFailure, runProcess } from '../util/process.js';
 
 /**
  * A deletion as a layer's tar recorded it: when it was made, and the earlier deletion of the same layer it was
@@ -81,7 +81,12 @@ export async function restoreDeletions(
 ): Promise<void> {
   if (deletions.length === 0) return;
   const byFolder = new Map<string, string[]>();
-  for (const { path } of deletions) byFolder.set(dirname(path), [...(byFolder.get(dirname(path)) ?? []), path]);
+  for (const { path } of deletions) {
+    const folder = dirname(path);
+    const paths = byFolder.get(folder);
+    if (paths) paths.push(path);
+    else byFolder.set(folder, [path]);
+  }
   // Making and linking entries stamps their folders: each is given back the time it has in the original.
   const folders = [...byFolder.keys()];
   const times = await Promise.all(folders.map((folder) => lstat(join(from, folder))));
@@ -89,11 +94,7 @@ export async function restoreDeletions(
     for (let start = 0; start < paths.length; start += PATHS_PER_COPY) {
       const sources = paths.slice(start, start + PATHS_PER_COPY).map((path) => join(from, path));
       const made = await runProcess('cp', ['-a', '--remove-destination', '--', ...sources, `${join(to, folder)}/`]);
-      if (made.exitCode !== 0) {
-        throw new Error(
-          `cp of the deletions in ${folder} exited with ${made.exitCode}: ${made.stderrTail.at(-1) ?? ''}`,
-        );
-      }
+      if (made.exitCode !== 0) throw new Error(describeFailure(`cp of the deletions in ${folder}`, made));
     }
   }
   const deleted = new Set(deletions.map((deletion) => deletion.path));
