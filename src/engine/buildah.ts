@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fail, ok, type Result } from '../util/result.js';
 import { stackOnBuildah } from './buildah-stack.js';
+import { storeSite } from './containers-storage.js';
 import { commandFailure, engineQuery, nothing, parseJson, presence, pullFailure, runEngineCommand } from './failure.js';
 import { buildTargetFlags, registryFlags, runFlags } from './flags.js';
 import { pushResiliently } from './registry-push.js';
@@ -115,8 +116,8 @@ export class BuildahEngine implements Engine {
   async storagePath(): EngineResult<string> {
     const answer = await this.query(['info']);
     if (!answer.ok) return answer;
-    const info = parseJson<{ store?: { GraphRoot?: string } }>(answer.value, 'buildah info');
-    return info.ok ? ok(info.value.store?.GraphRoot ?? '/var/lib/containers/storage') : info;
+    const site = storeSite('buildah', answer.value);
+    return site.ok ? ok(site.value.graphRoot || '/var/lib/containers/storage') : site;
   }
 
   async exportOci(reference: string, dir: string, options: ExportOptions = {}): EngineResult<void> {

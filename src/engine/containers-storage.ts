@@ -1,5 +1,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ok, type Result } from '../util/result.js';
+import { parseJson } from './failure.js';
+import type { EngineFailure } from './types.js';
 
 /**
  * Where containers-storage (buildah's and podman's store) keeps images, containers and layers with its overlay
@@ -99,4 +102,30 @@ export async function containerDiffDir(graphRoot: string, containerName: string)
 /** Whether a layer changes nothing (a metadata-only step's layer). */
 export async function isEmptyLayer(graphRoot: string, layerId: string): Promise<boolean> {
   return (await readdir(layerDiffDir(graphRoot, layerId))).length === 0;
+}
+
+/** The store an engine keeps its images in: one folder of layers, one of run state, one driver. */
+export interface StoreSite {
+  graphRoot: string;
+  runRoot: string;
+  driver: string;
+}
+
+/** How each engine's info names its store's parts (podman's JSON in camel case, buildah's capitalised). */
+const STORE_KEYS = {
+  podman: { graphRoot: 'graphRoot', runRoot: 'runRoot', driver: 'graphDriverName' },
+  buildah: { graphRoot: 'GraphRoot', runRoot: 'RunRoot', driver: 'GraphDriverName' },
+} as const;
+
+/** The store an engine's info answer names (`podman info --format json`, `buildah info`). */
+export function storeSite(engine: keyof typeof STORE_KEYS, answer: string): Result<StoreSite, EngineFailure> {
+  const parsed = parseJson<{ store?: Record<string, string | undefined> }>(answer, `${engine} info`);
+  if (!parsed.ok) return parsed;
+  const store = parsed.value.store ?? {};
+  const keys = STORE_KEYS[engine];
+  return ok({
+    graphRoot: store[keys.graphRoot] ?? '',
+    runRoot: store[keys.runRoot] ?? '',
+    driver: store[keys.driver] ?? '',
+  });
 }

@@ -2,15 +2,9 @@ import { basename } from 'node:path';
 import { ok, type Result } from '../util/result.js';
 import { BUILDAH_ISOLATION, BUILDAH_STORAGE } from './buildah.js';
 import { stackOnBuildah } from './buildah-stack.js';
-import { engineQuery, parseJson } from './failure.js';
+import { storeSite, type StoreSite } from './containers-storage.js';
+import { engineQuery } from './failure.js';
 import type { EngineFailure, EngineResult, ImageInfo, StackRequest, Stacked } from './types.js';
-
-/** The store an engine keeps its images in: one folder of layers, one of run state, one driver. */
-export interface StoreSite {
-  graphRoot: string;
-  runRoot: string;
-  driver: string;
-}
 
 /** Asks an engine for its info: podman's and buildah's answer say where their stores are. */
 type AskInfo = (command: string, args: readonly string[]) => Promise<Result<string, EngineFailure>>;
@@ -78,22 +72,3 @@ export async function sharedStore(
 }
 
 const describe = (site: StoreSite) => `${site.graphRoot}, ${site.runRoot}, ${site.driver}`;
-
-/** How each engine's info names its store's parts (podman's JSON in camel case, buildah's capitalised). */
-const STORE_KEYS = {
-  podman: { graphRoot: 'graphRoot', runRoot: 'runRoot', driver: 'graphDriverName' },
-  buildah: { graphRoot: 'GraphRoot', runRoot: 'RunRoot', driver: 'GraphDriverName' },
-} as const;
-
-/** The store an engine's info answer names (`podman info --format json`, `buildah info`). */
-export function storeSite(engine: keyof typeof STORE_KEYS, answer: string): Result<StoreSite, EngineFailure> {
-  const parsed = parseJson<{ store?: Record<string, string | undefined> }>(answer, `${engine} info`);
-  if (!parsed.ok) return parsed;
-  const store = parsed.value.store ?? {};
-  const keys = STORE_KEYS[engine];
-  return ok({
-    graphRoot: store[keys.graphRoot] ?? '',
-    runRoot: store[keys.runRoot] ?? '',
-    driver: store[keys.driver] ?? '',
-  });
-}
