@@ -84,7 +84,9 @@ export class PodmanEngine implements Engine {
       'chroot',
       '--network',
       'host',
-      '--layers',
+      // One layer for the whole build, as buildah makes: a layer per step (podman's default) commits each step's
+      // files apart, and a respin carries each of those layers apart too. Reuse is the run's, by input digest.
+      '--layers=false',
       ...buildTargetFlags(request),
     ];
     const { signal, onLine } = request;

@@ -63,6 +63,10 @@ describe(
       assert.deepEqual(names(summary.built), ['base', 'cron', 'keystone', 'memcached', 'openstack-base']);
       assert.deepEqual(names(summary.pushed), names(summary.built));
       await assertPushedWithDigests(summary, 'podman-1');
+      const layers = async (name: string) =>
+        (await client.getManifest(`ci-builder-dev/${name}`, 'podman-1')).layers.length;
+      // One layer for the build's steps, one (empty) for the version label's build: not one per step.
+      assert.equal(await layers('keystone'), (await layers('openstack-base')) + 2, 'one layer per build');
       const keystone = (await client.getImageConfig('ci-builder-dev/keystone', 'podman-1')).config?.Labels ?? {};
       // Read by running dpkg-query in a throwaway podman container.
       assert.match(keystone['org.opencontainers.image.version'] ?? '', /^2:22\./);
