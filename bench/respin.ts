@@ -9,7 +9,8 @@
  * Each respin starts from the cold build's images and the host cache as the cold build left it (the
  * images of the respin before it are removed from the engine) and the same settled disk (what was removed
  * written out and past the window in which the filesystem skips it: respin/settle-disk.ts). Per run: wall
- * seconds, images built, reused and patched (summary.json), MB pushed (the registry's storage growth),
+ * seconds, images built, reused and patched (summary.json), the stacks' seconds by step summed over the run
+ * (summary.json's stack_steps), MB pushed (the registry's storage growth),
  * `ci-builder images test`, and whether every installed package is the one its snapshot holds; then the
  * checks: patch ≡ full per image (name=version, and file by file: what `dpkg --verify` says of each
  * installed file the tree does not tell dpkg to leave out), C differs from A by the bumped package alone.
@@ -336,6 +337,18 @@ function report(knowsFull: boolean): void {
         `${result.wallSeconds.toFixed(0)} | ${result.beforeRunSeconds?.toFixed(1) ?? '?'} | ${result.built} | ${result.reused} | ${result.patched} (${result.stacked}) | ${result.failed.length} | ` +
         `${result.pushedMB.toFixed(0)} | ${result.exitCode} |`,
     );
+  const stacking = results.filter((result) => Object.keys(result.stackSteps).length > 0);
+  if (stacking.length > 0) {
+    // Where the stacks' time went, step by step, in image-seconds (two images stack at once on two slots).
+    const steps = [...new Set(stacking.flatMap((result) => Object.keys(result.stackSteps)))];
+    console.log(`\n| stacks' image-seconds | ${steps.join(' | ')} | all |`);
+    console.log(`| --- |${' ---: |'.repeat(steps.length + 1)}`);
+    for (const result of stacking) {
+      const all = Object.values(result.stackSteps).reduce((sum, seconds) => sum + seconds, 0);
+      const cells = steps.map((step) => (result.stackSteps[step] ?? 0).toFixed(1));
+      console.log(`| ${result.title} (${result.stacked} stacked) | ${cells.join(' | ')} | ${all.toFixed(1)} |`);
+    }
+  }
   const found = checks();
   console.log('\n| check | result | detail |');
   console.log('| --- | --- | --- |');

@@ -42,6 +42,8 @@ export interface ScenarioResult {
   patched: number;
   /** Of the patched, those whose own layers were stacked onto their patched parent. */
   stacked: number;
+  /** The stacked images' seconds by step (summary.json's stack_steps), summed over the run: image-seconds. */
+  stackSteps: Record<string, number>;
   failed: string[];
   /** Growth of the registry's storage during the run: the new blobs and manifests the push sent. */
   pushedMB: number;
@@ -55,13 +57,18 @@ export interface ScenarioResult {
 
 export function countsOf(
   summary: RunSummary,
-): Pick<ScenarioResult, 'images' | 'built' | 'reused' | 'patched' | 'stacked' | 'failed'> {
+): Pick<ScenarioResult, 'images' | 'built' | 'reused' | 'patched' | 'stacked' | 'stackSteps' | 'failed'> {
+  const stackSteps: Record<string, number> = {};
+  for (const image of Object.values(summary.images))
+    for (const [step, seconds] of Object.entries(image.stack_steps ?? {}))
+      stackSteps[step] = (stackSteps[step] ?? 0) + seconds;
   return {
     images: Object.keys(summary.images).length,
     built: summary.built.length,
     reused: summary.reused.length,
     patched: summary.patched.length,
     stacked: Object.values(summary.images).filter((image) => image.stacked_on_patched_parent).length,
+    stackSteps,
     failed: summary.failed.map((entry) => entry.name),
   };
 }

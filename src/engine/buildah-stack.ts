@@ -5,7 +5,16 @@ import { configFlags, type OciConfig } from './config-flags.js';
 import { containerDiffDir, isEmptyLayer, layerDiffDir, LayerRecords } from './containers-storage.js';
 import { recordedDeletions, restoreDeletions } from './layer-whiteouts.js';
 import { commandFailure, engineQuery, parseJson, runEngineCommand } from './failure.js';
-import type { EngineFailure, EngineResult, ImageInfo, StackedLayers, StackRequest, Stacked } from './types.js';
+import {
+  STACK_STEP_WORDS,
+  type EngineFailure,
+  type EngineResult,
+  type ImageInfo,
+  type StackedLayers,
+  type StackRequest,
+  type StackSteps,
+  type Stacked,
+} from './types.js';
 
 type Query = (args: readonly string[]) => Promise<Result<string, EngineFailure>>;
 
@@ -54,7 +63,7 @@ export async function stackOnBuildah(cli: BuildahCli, request: StackRequest): En
     return ok({ kind: 'refused', why: `its layers cannot be read: ${errorMessage(error)}` });
   }
   if (layers === undefined) return ok({ kind: 'refused', why: `it is not made from ${request.below}` });
-  times.lap('read its layers');
+  times.lap('layers_read');
 
   const intermediates: string[] = [];
   try {
@@ -108,11 +117,11 @@ async function finish(
     if (request.run !== undefined) {
       const ran = await runIn(cli, container, request);
       if (!ran.ok) return ran;
-      times.lap('ran its command');
+      times.lap('own_upgrade');
     }
     if (request.read !== undefined) {
       await request.read(root);
-      times.lap('read');
+      times.lap('packages_read');
     }
   } finally {
     await query(['umount', container]);
@@ -121,20 +130,24 @@ async function finish(
   if (!committed.ok) return committed;
   times.lap('committed');
   const made = await cli.inspect(request.reference);
-  return made.ok ? ok({ kind: 'stacked', image: made.value }) : made;
+  return made.ok ? ok({ kind: 'stacked', image: made.value, steps: times.seconds() }) : made;
 }
 
-/** Seconds per step, for the image's log: where a stack's time goes. */
+/** Seconds per step, for the image's log and the run's summary: where a stack's time goes. */
 class Stopwatch {
   private readonly clock = new StepClock();
-  private readonly laps: string[] = [];
+  private readonly laps: Array<[keyof StackSteps, number]> = [];
 
-  lap(step: string): void {
-    this.laps.push(`${step} ${this.clock.lap().toFixed(1)} s`);
+  lap(step: keyof StackSteps): void {
+    this.laps.push([step, this.clock.lap()]);
   }
 
   describe(): string {
-    return this.laps.join(', ');
+    return this.laps.map(([step, seconds]) => `${STACK_STEP_WORDS[step]} ${seconds.toFixed(1)} s`).join(', ');
+  }
+
+  seconds(): StackSteps {
+    return Object.fromEntries(this.laps);
   }
 }
 

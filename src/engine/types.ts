@@ -100,8 +100,22 @@ export interface StackRequest {
   signal: AbortSignal;
 }
 
-/** A stack made, or why the engine or the edit would not make it. */
-export type Stacked = { kind: 'stacked'; image: ImageInfo } | { kind: 'refused'; why: string };
+/** A stack's steps, each with the words its image's log line times it by. */
+export const STACK_STEP_WORDS = {
+  layers_read: 'read its layers',
+  carried: 'carried',
+  mounted: 'mounted',
+  merged: 'merged',
+  own_upgrade: 'ran its command',
+  packages_read: 'read',
+  committed: 'committed',
+} as const;
+
+/** Seconds a stack took by step (a step it did not take is absent). */
+export type StackSteps = Partial<Record<keyof typeof STACK_STEP_WORDS, number>>;
+
+/** A stack made (with where its seconds went), or why the engine or the edit would not make it. */
+export type Stacked = { kind: 'stacked'; image: ImageInfo; steps: StackSteps } | { kind: 'refused'; why: string };
 
 export interface ImageInfo {
   id: string;

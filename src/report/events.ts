@@ -1,4 +1,5 @@
 import type { Severity, Verdict } from '../scan/types.js';
+import type { StackSteps } from '../engine/types.js';
 
 /**
  * Why an image, or the base image, ends in summary.json's `failed`; kolla-build's own statuses
@@ -105,6 +106,12 @@ export interface BuildSteps {
   version_label: number;
 }
 
+/**
+ * Where a stacked image's seconds went (summary.json's `stack_steps`): its parents mounted (the first of their
+ * children pays), then the engine's steps of the stack, as the image's log line names them.
+ */
+export type PatchSteps = StackSteps & { parents_mounted?: number };
+
 /** An image made in the run, as its event says it: built or reused, or patched with so many packages. */
 type MadeEvent = { reason: 'built' | 'reused' } | { reason: 'patched'; packages: number; stacked?: true };
 
@@ -194,6 +201,8 @@ export type RunEvent = { at: string } &
         seconds: number;
         packages: number;
         stacked?: true;
+        /** Seconds by step, for a stacked image. */
+        steps?: PatchSteps;
       }
     | { type: 'image'; reason: 'retrying'; name: string; attempt: number; message: string }
     /** `attempts` is 0 for an image that never started (parent_error, or interrupted before its turn). */

@@ -4,6 +4,7 @@ import { MiB } from '../util/read-input.js';
 import {
   describeRebuild,
   type BuildSteps,
+  type PatchSteps,
   type FailureStatus,
   type ImageWork,
   type PatchedPackage,
@@ -24,6 +25,8 @@ export interface ImageRecord {
   image_id?: string;
   /** Patched by putting its own layers onto its patched parent (not by a patch layer on its earlier self). */
   stacked_on_patched_parent?: true;
+  /** A stacked image's seconds by step: its parents mounted, then the stack's steps (carried, merged, …). */
+  stack_steps?: PatchSteps;
   status: 'queued' | 'building' | 'built' | 'reused' | 'patched' | 'failed' | 'skipped';
   /** How the run made it, decided before building: reused, patched (which packages, from which image), rebuilt (why). */
   respin?: RespinRecord;
@@ -272,6 +275,7 @@ export class SummaryCollector implements Reporter {
             finished_at: event.at,
             build_seconds: event.seconds,
             ...(event.stacked ? { stacked_on_patched_parent: true } : {}),
+            ...(event.steps ? { stack_steps: event.steps } : {}),
           });
         this.noteFlaky(event.name, record);
         return;

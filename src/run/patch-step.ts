@@ -52,7 +52,7 @@ export async function patchImage(
       : await patchLayer(context, patching, image, work, labels, signal);
   if (!patched.ok) return patched;
   const seconds = (Date.now() - started) / 1000;
-  const how = stacked?.value.kind === 'stacked' ? { stacked: true as const } : {};
+  const how = stacked?.value.kind === 'stacked' ? { stacked: true as const, steps: stacked.value.steps } : {};
   const { length } = work.packages;
   events.emit({
     type: 'image',

@@ -1,4 +1,5 @@
 import type { EngineFailure } from '../engine/types.js';
+import type { PatchSteps } from '../report/events.js';
 import type { PatchInputs, PlannedImage } from '../plan/plan.js';
 import { packagesUnderRoot, type ImagePackages } from '../respin/image-packages.js';
 import { mergeOntoPatchedParent } from '../respin/onto-patched-parent.js';
@@ -15,7 +16,8 @@ import { canStack, type OntoPatchedParent, type PatchWork } from './image-work.j
  * could not be stacked.
  */
 export type StackOutcome =
-  { kind: 'stacked'; imageId: string; packages?: Result<ImagePackages, string> } | { kind: 'refused'; why: string };
+  | { kind: 'stacked'; imageId: string; steps: PatchSteps; packages?: Result<ImagePackages, string> }
+  | { kind: 'refused'; why: string };
 
 /**
  * The child's own layers put onto its patched parent (the engine carries them as they are, the respin merges the
@@ -49,7 +51,8 @@ export async function stackOntoPatchedParent(
   const [before, after] = roots;
   if (before === undefined || after === undefined) throw new Error('internal: both parents are mounted');
   const log = logTo(context.events, image.name);
-  log(`parents mounted in ${clock.lap().toFixed(1)} s`);
+  const parentsMounted = clock.lap();
+  log(`parents mounted in ${parentsMounted.toFixed(1)} s`);
   // Read from the working container's root: reading the committed image would mount it once more.
   let packages: Result<ImagePackages, string> | undefined;
   const read = context.packageRecorder && {
@@ -72,7 +75,8 @@ export async function stackOntoPatchedParent(
   });
   if (!stacked.ok) return stacked;
   if (stacked.value.kind === 'refused') return ok(stacked.value);
-  return ok({ kind: 'stacked', imageId: stacked.value.image.id, ...(packages ? { packages } : {}) });
+  const steps = { parents_mounted: parentsMounted, ...stacked.value.steps };
+  return ok({ kind: 'stacked', imageId: stacked.value.image.id, steps, ...(packages ? { packages } : {}) });
 }
 
 /** The patch's script for the packages only the child holds that moved, run in the stacked image; none if none. */

@@ -252,6 +252,12 @@ for (const engineName of ['buildah', 'podman'] as const) {
           assert.equal(info.value.user, image === 'respin-memcached' ? 'memcache' : '');
           // The root image gets a patch layer; its children, patched too, get their own layers onto the patched root.
           assert.equal(record.stacked_on_patched_parent, image === 'respin-base' ? undefined : true, image);
+          // A stacked image's seconds by step are in the summary, as its log line names them.
+          const steps = Object.keys(record.stack_steps ?? {});
+          if (image === 'respin-base') assert.deepEqual(steps, [], image);
+          else
+            for (const step of ['parents_mounted', 'layers_read', 'carried', 'mounted', 'merged', 'committed'])
+              assert.ok(steps.includes(step), `${image}: ${step} in ${steps.join(', ')}`);
         }
       });
 

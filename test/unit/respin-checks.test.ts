@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { compareRuns, describeDifferences, notFromSnapshot } from '../../bench/respin/package-sets.js';
-import { patchVerdict, type ScenarioResult } from '../../bench/respin/scenarios.js';
+import { countsOf, patchVerdict, type ScenarioResult } from '../../bench/respin/scenarios.js';
+import type { RunSummary } from '../../src/report/summary.js';
 
 const set = (entries: Record<string, string>) => new Map(Object.entries(entries));
 
@@ -21,6 +22,7 @@ function run(overrides: Partial<ScenarioResult>): ScenarioResult {
     reused: 0,
     patched: 0,
     stacked: 0,
+    stackSteps: {},
     failed: [],
     pushedMB: 1000,
     imagesTest: { exitCode: 0, tested: 36, failedChecks: 0, failed: [] },
@@ -31,6 +33,28 @@ function run(overrides: Partial<ScenarioResult>): ScenarioResult {
 }
 
 describe('the respin bench checks', () => {
+  it("sums the stacked images' seconds by step over the run, and counts the stacked", () => {
+    const image = (extra: object) => ({ name: 'x', reference: 'r', status: 'patched' as const, ...extra });
+    const summary = {
+      built: [],
+      failed: [],
+      patched: [{ name: 'base' }, { name: 'cron' }, { name: 'memcached' }],
+      reused: [],
+      images: {
+        base: image({}),
+        cron: image({
+          stacked_on_patched_parent: true,
+          stack_steps: { parents_mounted: 0.5, carried: 1, merged: 0.25 },
+        }),
+        memcached: image({ stacked_on_patched_parent: true, stack_steps: { carried: 2, own_upgrade: 3 } }),
+      },
+    } as unknown as RunSummary;
+    const counts = countsOf(summary);
+    assert.equal(counts.stacked, 2);
+    assert.equal(counts.patched, 3);
+    assert.deepEqual(counts.stackSteps, { parents_mounted: 0.5, carried: 3, merged: 0.25, own_upgrade: 3 });
+  });
+
   it('finds no difference between equal package sets, and every one between unequal ones', () => {
     const full = {
       base: set({ libc6: '2.36-9+deb12u13', tzdata: '2026f' }),

@@ -56,7 +56,9 @@ function respinRun(): RunEventInput[] {
         imageId: `new-${name}`,
         seconds: 3,
         packages: moved.length,
-        ...(name === 'leaf' ? { stacked: true as const } : {}),
+        ...(name === 'leaf'
+          ? { stacked: true as const, steps: { parents_mounted: 0.5, carried: 2, merged: 0.5 } }
+          : {}),
       });
     else if (planned.kind === 'build')
       events.push({ type: 'image', reason: 'built', name, imageId: `new-${name}`, seconds: 5 });
@@ -111,6 +113,8 @@ describe('how each image was made, in the plain log, the live view and report.ht
     ]);
     assert.equal(summary.images.leaf?.stacked_on_patched_parent, true);
     assert.equal(summary.images.base?.stacked_on_patched_parent, undefined);
+    assert.deepEqual(summary.images.leaf.stack_steps, { parents_mounted: 0.5, carried: 2, merged: 0.5 });
+    assert.equal(summary.images.base?.stack_steps, undefined, 'a patch layer is one engine build: no stack steps');
     const html = renderHtmlReport(summary, {});
     assert.match(html, /openssl 3\.0\.11-1~deb12u2→3\.0\.15-1~deb12u1; its own layers stacked onto its patched parent/);
     assert.match(html, /patched \(2 packages\): libssl3 3\.0\.11-1~deb12u2→3\.0\.15-1~deb12u1, openssl/);

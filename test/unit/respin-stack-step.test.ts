@@ -42,7 +42,8 @@ function stackingEngine(stackRoot: () => string) {
       const edited = await request.edit(root, { own: [], ontoDiffering: [] });
       if (!edited.ok) return ok({ kind: 'refused', why: edited.failure });
       await request.read?.(root);
-      return ok({ kind: 'stacked', image: { id: `sha256:${request.reference}`, labels: {}, user: '' } });
+      const image = { id: `sha256:${request.reference}`, labels: {}, user: '' };
+      return ok({ kind: 'stacked', image, steps: { carried: 1.5, merged: 0.25, committed: 0.5 } });
     },
   });
   return { engine, mounted };
@@ -67,8 +68,11 @@ function patchWork(name: string): PatchWork {
   };
 }
 
-/** The image stacked (never refused here), and its packages as the stack read them. */
-async function stackedPackages(context: ImageStepContext, name: string): Promise<Result<ImagePackages, string>> {
+/** The image stacked (never refused here). */
+async function stackedImage(
+  context: ImageStepContext,
+  name: string,
+): Promise<Extract<StackOutcome, { kind: 'stacked' }>> {
   const work = patchWork(name);
   const patching = { sources: [], setup: [], restore: [] };
   const image = plannedImage(name, 'base');
@@ -85,8 +89,14 @@ async function stackedPackages(context: ImageStepContext, name: string): Promise
   assert.ok(made.ok, made.ok ? '' : made.failure.message);
   const outcome: StackOutcome = made.value;
   assert.ok(outcome.kind === 'stacked', outcome.kind === 'refused' ? outcome.why : '');
-  assert.ok(outcome.packages, `${name}: the stack read its packages`);
-  return outcome.packages;
+  return outcome;
+}
+
+/** The image stacked, and its packages as the stack read them. */
+async function stackedPackages(context: ImageStepContext, name: string): Promise<Result<ImagePackages, string>> {
+  const { packages } = await stackedImage(context, name);
+  assert.ok(packages, `${name}: the stack read its packages`);
+  return packages;
 }
 
 describe("a child stacked onto its patched parent, in the run's step", () => {
@@ -101,6 +111,19 @@ describe("a child stacked onto its patched parent, in the run's step", () => {
       ]);
     }
     assert.deepEqual(mounted, ['sha256:base-earlier', 'registry.test/ns/base:t2']);
+    await context.parentMounts.releaseAll();
+  });
+
+  it("times the stack by step: its parents' mounts, then the engine's steps as the engine timed them", async () => {
+    const { engine } = stackingEngine(() => rootWith());
+    const context = stepContext(engine, recorderFor(engine));
+    const { steps } = await stackedImage(context, 'cron');
+    assert.deepEqual(Object.keys(steps), ['parents_mounted', 'carried', 'merged', 'committed']);
+    assert.ok(typeof steps.parents_mounted === 'number' && steps.parents_mounted >= 0);
+    assert.deepEqual(
+      { ...steps, parents_mounted: 0 },
+      { parents_mounted: 0, carried: 1.5, merged: 0.25, committed: 0.5 },
+    );
     await context.parentMounts.releaseAll();
   });
 
