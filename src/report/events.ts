@@ -1,5 +1,4 @@
 import type { Severity, Verdict } from '../scan/types.js';
-import type { StackSteps } from '../engine/types.js';
 
 /**
  * Why an image, or the base image, ends in summary.json's `failed`; kolla-build's own statuses
@@ -108,9 +107,25 @@ export interface BuildSteps {
 
 /**
  * Where a stacked image's seconds went (summary.json's `stack_steps`): its parents mounted (the first of their
- * children pays), then the engine's steps of the stack, as the image's log line names them.
+ * children pays), then the engine's steps of the stack, which its log line names in words. A step not taken
+ * is absent.
  */
-export type PatchSteps = StackSteps & { parents_mounted?: number };
+export interface PatchSteps {
+  parents_mounted?: number;
+  /** Reading the store's records of the child's own layers and its patched parent's. */
+  layers_read?: number;
+  /** The child's own layers put onto the patched parent, each committed. */
+  carried?: number;
+  /** The last layer's working container mounted. */
+  mounted?: number;
+  /** dpkg's, apt's and debconf's state merged, folders restored, the linker cache made again. */
+  merged?: number;
+  /** The packages only the child holds that moved, upgraded. */
+  own_upgrade?: number;
+  /** The stacked image's packages read, kept for the next respin. */
+  packages_read?: number;
+  committed?: number;
+}
 
 /** An image made in the run, as its event says it: built or reused, or patched with so many packages. */
 type MadeEvent = { reason: 'built' | 'reused' } | { reason: 'patched'; packages: number; stacked?: true };

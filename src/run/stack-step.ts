@@ -1,4 +1,4 @@
-import type { EngineFailure } from '../engine/types.js';
+import type { EngineFailure, StackSteps } from '../engine/types.js';
 import type { PatchSteps } from '../report/events.js';
 import type { PatchInputs, PlannedImage } from '../plan/plan.js';
 import { packagesUnderRoot, type ImagePackages } from '../respin/image-packages.js';
@@ -75,9 +75,13 @@ export async function stackOntoPatchedParent(
   });
   if (!stacked.ok) return stacked;
   if (stacked.value.kind === 'refused') return ok(stacked.value);
-  const steps = { parents_mounted: parentsMounted, ...stacked.value.steps };
+  const engineSteps: EngineStepsReported = stacked.value.steps;
+  const steps: PatchSteps = { parents_mounted: parentsMounted, ...engineSteps };
   return ok({ kind: 'stacked', imageId: stacked.value.image.id, steps, ...(packages ? { packages } : {}) });
 }
+
+/** Compiles only while every step the engine times has its key among the summary's (PatchSteps). */
+type EngineStepsReported = keyof StackSteps extends keyof PatchSteps ? StackSteps : never;
 
 /** The patch's script for the packages only the child holds that moved, run in the stacked image; none if none. */
 function ownUpgrade(patching: PatchInputs, work: PatchWork, onto: OntoPatchedParent): { run?: string[] } {
