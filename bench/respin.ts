@@ -33,6 +33,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ENGINE_NAMES } from '../src/config/schema.js';
 import { createEngine } from '../src/engine/index.js';
+import { PATCH_STEPS } from '../src/report/events.js';
 import type { RunSummary } from '../src/report/summary.js';
 import type { SmokeResult } from '../src/smoke/smoke-test.js';
 import { startFakePulp } from '../test/helpers/fake-pulp.js';
@@ -340,7 +341,10 @@ function report(knowsFull: boolean): void {
   const stacking = results.filter((result) => Object.keys(result.stackSteps).length > 0);
   if (stacking.length > 0) {
     // Where the stacks' time went, step by step, in image-seconds (two images stack at once on two slots).
-    const steps = [...new Set(stacking.flatMap((result) => Object.keys(result.stackSteps)))];
+    // In the order the steps run; a step this ci-builder does not know of (a newer summary's) after them.
+    const seen = new Set(stacking.flatMap((result) => Object.keys(result.stackSteps)));
+    const known: readonly string[] = PATCH_STEPS;
+    const steps = [...known.filter((step) => seen.has(step)), ...[...seen].filter((step) => !known.includes(step))];
     console.log(`\n| stacks' image-seconds | ${steps.join(' | ')} | all |`);
     console.log(`| --- |${' ---: |'.repeat(steps.length + 1)}`);
     for (const result of stacking) {

@@ -110,22 +110,25 @@ export interface BuildSteps {
  * children pays), then the engine's steps of the stack, which its log line names in words. A step not taken
  * is absent.
  */
-export interface PatchSteps {
-  parents_mounted?: number;
-  /** Reading the store's records of the child's own layers and its patched parent's. */
-  layers_read?: number;
-  /** The child's own layers put onto the patched parent, each committed. */
-  carried?: number;
-  /** The last layer's working container mounted. */
-  mounted?: number;
-  /** dpkg's, apt's and debconf's state merged, folders restored, the linker cache made again. */
-  merged?: number;
-  /** The packages only the child holds that moved, upgraded. */
-  own_upgrade?: number;
-  /** The stacked image's packages read, kept for the next respin. */
-  packages_read?: number;
-  committed?: number;
-}
+export type PatchSteps = Partial<Record<(typeof PATCH_STEPS)[number], number>>;
+
+/** The steps of a stack in the order they run. */
+export const PATCH_STEPS = [
+  'parents_mounted',
+  // Reading the store's records of the child's own layers and its patched parent's.
+  'layers_read',
+  // The child's own layers put onto the patched parent, each committed.
+  'carried',
+  // The last layer's working container mounted.
+  'mounted',
+  // dpkg's, apt's and debconf's state merged, folders restored, the linker cache made again.
+  'merged',
+  // The packages only the child holds that moved, upgraded.
+  'own_upgrade',
+  // The stacked image's packages read, kept for the next respin.
+  'packages_read',
+  'committed',
+] as const;
 
 /** An image made in the run, as its event says it: built or reused, or patched with so many packages. */
 type MadeEvent = { reason: 'built' | 'reused' } | { reason: 'patched'; packages: number; stacked?: true };
