@@ -21,7 +21,8 @@
  *
  * --skip-patch runs the cold build and the full rebuilds only; --scenarios runs only these of cold, b-full,
  * c-full, b-patch, c-patch (comma-separated; the cold build always runs: every respin starts from it);
- * --keep leaves the images in the engine and the workspace (each run's folder, its build.log) where it says;
+ * --keep leaves the cold build's and the last run's images in the engine and the workspace (each run's folder, its
+ *   build.log) where it says;
  * --threads N is given to every run's build (images at once; the configuration's default otherwise);
  * regexes select images instead of the sets overcloud and seed (a quick try: ^memcached$).
  */
@@ -156,8 +157,10 @@ try {
       packageSets.set(scenario.id, sets);
       verifySets.set(scenario.id, verified);
     } finally {
-      // Gone from the engine, so the next respin starts from the cold build's images again (the registry keeps them).
-      await removeImages(made.filter((reference) => !coldImages.includes(reference)));
+      // Gone from the engine, so the next respin starts from the cold build's images again (the registry keeps them);
+      // with --keep the last run's stay too, to be looked at beside the cold build's.
+      const last = scenario === SCENARIOS.filter(runs).at(-1);
+      if (!(values.keep && last)) await removeImages(made.filter((reference) => !coldImages.includes(reference)));
     }
     if (scenario.mode === 'cold') restoreCache = saveCache(workspace);
   }
