@@ -1,10 +1,10 @@
 /**
  * ci-builder against upstream kolla-build, building the same Kolla-format tree (the bundled images/) in one
- * run, side by side: wall seconds of kolla-build, ci-builder with docker and ci-builder with buildah per
+ * run, side by side: wall seconds of kolla-build and of ci-builder with docker, buildah and podman per
  * scenario, ratios ci-builder ÷ kolla-build; a table on stdout and bench/results/versus-kolla.json.
  *
  *   node --import tsx bench/versus-kolla.ts --kolla /path/to/kolla [--tree small|library]
- *        [--scenarios cold,nochange,leaf,base,push] [--tools kolla-build,docker,buildah] [--keep]
+ *        [--scenarios cold,nochange,leaf,base,push] [--tools kolla-build,docker,buildah,podman] [--keep]
  *
  * How the two are made to build the same thing:
  * - kolla-build runs from a copy of the checkout (Debian's /usr/bin/python3, python3-pbr, -oslo.config,
@@ -16,10 +16,11 @@
  * - The bench starts its own dockerd (own data root, exec root and socket; no bridge, no iptables) and an
  *   anonymous docker-registry on a free loopback port. kolla-build (classic builder: --nobuildkit, as it
  *   drives docker without buildx; --nopull; network_mode host) and ci-builder's docker engine (BuildKit)
- *   share that dockerd; ci-builder's buildah engine uses the host's buildah storage.
+ *   share that dockerd; ci-builder's buildah and podman engines use the host's shared containers storage.
  * - No base image can be pulled: ci-builder bootstraps its base with mmdebstrap (cached), and a first
- *   ci-builder run of `^base$` per engine (not measured) imports it into the dockerd and buildah; kolla-build
- *   is told that image with --base-image and --base-tag, so all start from the same root filesystem.
+ *   ci-builder run of `^base$` per engine (not measured) imports it into the dockerd and the containers
+ *   storage; kolla-build is told that image with --base-image and --base-tag, so all start from the same root
+ *   filesystem.
  * - Same values for both: registry (the bench's; images are only pushed in the push scenario), namespace,
  *   maintainer, threads 2, push threads 2, retries 0; each run its own tag. The Dockerfiles both rendered
  *   are compared after every scenario (tag and the bench's marker step masked); a material difference, or a
@@ -48,6 +49,8 @@ import {
   setBenchMarker,
   setRegexes,
   TOOLS,
+  ENGINE_TOOLS,
+  type EngineTool,
   type KollaWorkspace,
   type Tool,
   type Workspace,
@@ -114,7 +117,7 @@ function tail(log: string): string {
   return existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').slice(-6).join('\n') : '';
 }
 
-/** The bench's images leave buildah's shared storage with it (the dockerd's data root goes whole). */
+/** The bench's images leave buildah's and podman's shared storage with it (the dockerd's data root goes whole). */
 function removeBuildahImages(): void {
   const listed = spawnSync('buildah', ['images', '--format', '{{.Name}}:{{.Tag}}'], { encoding: 'utf8' });
   const ours = listed.stdout.split('\n').filter((reference) => reference.endsWith(stamp));
@@ -124,15 +127,15 @@ function removeBuildahImages(): void {
 interface Bench {
   shared: Shared;
   workspaces: Map<Tool, Workspace>;
-  prepSeconds: Partial<Record<'docker' | 'buildah', number>>;
+  prepSeconds: Partial<Record<EngineTool, number>>;
 }
 
 /** ci-builder's `^base$` per engine, unmeasured: puts the bootstrapped base image where both tools find it. */
 function prepare(dockerHost: string, registry: string): Bench {
-  const engines = [
-    ...(tools.includes('kolla-build') || tools.includes('docker') ? (['docker'] as const) : []),
-    ...(tools.includes('buildah') ? (['buildah'] as const) : []),
-  ];
+  // kolla-build finds the base image in the bench's dockerd, so docker prepares it for kolla-build too.
+  const engines = ENGINE_TOOLS.filter(
+    (tool) => tools.includes(tool) || (tool === 'docker' && tools.includes('kolla-build')),
+  );
   const partial: Shared = { dockerHost, registry, namespace: 'ci-builder-dev', baseImage: '', baseTag: '', threads: 2 };
   const prepSeconds: Bench['prepSeconds'] = {};
   let base: { image: string; tag: string } | undefined;
@@ -292,7 +295,7 @@ async function main(): Promise<number> {
 
 async function stopAll(): Promise<void> {
   for (const service of services.reverse()) await service.stop();
-  if (tools.includes('buildah')) removeBuildahImages();
+  if (tools.includes('buildah') || tools.includes('podman')) removeBuildahImages();
   if (!options.keep) rmSync(work, { recursive: true, force: true });
   else console.log(`kept ${work}`);
 }

@@ -1,7 +1,7 @@
 /** The versus-kolla bench's table: wall seconds of each tool per scenario, and the ratios that matter. */
 import type { Measurement } from './runners.js';
 import { scenarioPlan, type Scenario } from './scenarios.js';
-import type { Tool } from './workspace.js';
+import { ENGINE_TOOLS, type EngineTool, type Tool } from './workspace.js';
 
 export interface ScenarioResult {
   scenario: Scenario;
@@ -18,13 +18,11 @@ export interface Row {
   built: Partial<Record<Tool, number>>;
   failed: Partial<Record<Tool, string[]>>;
   /** ci-builder ÷ kolla-build in the same scenario. */
-  versusKollaBuild: Partial<Record<'docker' | 'buildah', number>>;
+  versusKollaBuild: Partial<Record<EngineTool, number>>;
   /** Each tool's seconds ÷ its own cold seconds. */
   versusOwnCold: Partial<Record<Tool, number>>;
-  bytesFromUpstream: Partial<Record<'docker' | 'buildah', number | null>>;
+  bytesFromUpstream: Partial<Record<EngineTool, number | null>>;
 }
-
-const CI_BUILDER_TOOLS = ['docker', 'buildah'] as const;
 
 export function rows(results: readonly ScenarioResult[], tools: readonly Tool[]): Row[] {
   const cold = results.find((result) => result.scenario === 'cold');
@@ -50,7 +48,7 @@ export function rows(results: readonly ScenarioResult[], tools: readonly Tool[])
       if (ownCold !== undefined) row.versusOwnCold[tool] = run.seconds / ownCold;
     }
     const kollaBuild = runs['kolla-build']?.seconds;
-    for (const tool of CI_BUILDER_TOOLS) {
+    for (const tool of ENGINE_TOOLS) {
       const run = runs[tool];
       if (run === undefined) continue;
       if (kollaBuild !== undefined) row.versusKollaBuild[tool] = run.seconds / kollaBuild;
@@ -70,26 +68,34 @@ const ratio = (value: number | undefined) => (value === undefined ? '-' : value.
 const megabytes = (value: number | null | undefined) =>
   value === undefined || value === null ? '-' : (value / 1e6).toFixed(1);
 
+/** One column group per engine that ran in any scenario: the table stays as wide as the run. */
 export function table(allRows: readonly Row[]): string[] {
+  const engines = ENGINE_TOOLS.filter((tool) => allRows.some((row) => row.seconds[tool] !== undefined));
+  const header = [
+    'scenario',
+    'load',
+    'kolla-build s (built)',
+    ...engines.flatMap((tool) => [`ci-builder ${tool} s (built)`, `${tool} ÷ kolla-build`]),
+    ...engines.map((tool) => `${tool} ÷ own cold`),
+    'kolla-build ÷ own cold',
+    `upstream MB ${engines.join(' / ')}`,
+  ];
   const lines = [
-    '| scenario | load | kolla-build s (built) | ci-builder docker s (built) | docker ÷ kolla-build | ' +
-      'ci-builder buildah s (built) | buildah ÷ kolla-build | docker ÷ own cold | buildah ÷ own cold | ' +
-      'kolla-build ÷ own cold | upstream MB docker / buildah |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    `| ${header.join(' | ')} |`,
+    `| --- | ${header
+      .slice(1)
+      .map(() => '---:')
+      .join(' | ')} |`,
   ];
   for (const row of allRows) {
     const cells = [
       row.title,
       row.loadAverage.toFixed(1),
       seconds(row, 'kolla-build'),
-      seconds(row, 'docker'),
-      ratio(row.versusKollaBuild.docker),
-      seconds(row, 'buildah'),
-      ratio(row.versusKollaBuild.buildah),
-      ratio(row.versusOwnCold.docker),
-      ratio(row.versusOwnCold.buildah),
+      ...engines.flatMap((tool) => [seconds(row, tool), ratio(row.versusKollaBuild[tool])]),
+      ...engines.map((tool) => ratio(row.versusOwnCold[tool])),
       ratio(row.versusOwnCold['kolla-build']),
-      `${megabytes(row.bytesFromUpstream.docker)} / ${megabytes(row.bytesFromUpstream.buildah)}`,
+      engines.map((tool) => megabytes(row.bytesFromUpstream[tool])).join(' / '),
     ];
     lines.push(`| ${cells.join(' | ')} |`);
   }
@@ -98,9 +104,9 @@ export function table(allRows: readonly Row[]): string[] {
 
 /** Package cache bytes from upstream, base changed ÷ cold, per ci-builder engine ("-" without the counter). */
 export function packageCacheRatios(allRows: readonly Row[]): string {
-  const of = (scenario: Scenario, tool: 'docker' | 'buildah') =>
+  const of = (scenario: Scenario, tool: EngineTool) =>
     allRows.find((row) => row.scenario === scenario)?.bytesFromUpstream[tool];
-  const parts = CI_BUILDER_TOOLS.map((tool) => {
+  const parts = ENGINE_TOOLS.map((tool) => {
     const [cold, base] = [of('cold', tool), of('base', tool)];
     const value = typeof cold === 'number' && typeof base === 'number' && cold > 0 ? (base / cold).toFixed(2) : '-';
     return `${tool} ${value}`;

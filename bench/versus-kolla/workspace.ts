@@ -11,8 +11,11 @@ import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } fr
 import { basename, join } from 'node:path';
 import { parse } from 'yaml';
 
-export type Tool = 'kolla-build' | 'docker' | 'buildah';
-export const TOOLS: readonly Tool[] = ['kolla-build', 'docker', 'buildah'];
+export type Tool = 'kolla-build' | 'docker' | 'buildah' | 'podman';
+export const TOOLS: readonly Tool[] = ['kolla-build', 'docker', 'buildah', 'podman'];
+/** ci-builder's engines the bench runs it with. */
+export type EngineTool = Exclude<Tool, 'kolla-build'>;
+export const ENGINE_TOOLS: readonly EngineTool[] = ['docker', 'buildah', 'podman'];
 
 export interface Workspace {
   tool: Tool;
@@ -85,7 +88,7 @@ export function createKollaWorkspace(dir: string, checkout: string, images: stri
 /** ci-builder's example configuration, with this tool's engine, tree and the bench's registry; no secrets. */
 export function createCiBuilderWorkspace(
   dir: string,
-  tool: Exclude<Tool, 'kolla-build'>,
+  tool: EngineTool,
   images: string,
   exampleConfig: string,
   registry: string,
