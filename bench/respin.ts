@@ -144,6 +144,8 @@ try {
   });
   const knowsFull = /^\s+--full\b/m.test(buildHelp.stdout);
   let restoreCache: (() => void) | undefined;
+  // With --keep its images stay beside the cold build's, to be looked at.
+  const lastRun = SCENARIOS.filter(runs).at(-1);
   for (const scenario of SCENARIOS) {
     if (!runs(scenario)) continue;
     if (interrupt.signal.aborted) throw new Error('interrupted');
@@ -157,10 +159,9 @@ try {
       packageSets.set(scenario.id, sets);
       verifySets.set(scenario.id, verified);
     } finally {
-      // Gone from the engine, so the next respin starts from the cold build's images again (the registry keeps them);
-      // with --keep the last run's stay too, to be looked at beside the cold build's.
-      const last = scenario === SCENARIOS.filter(runs).at(-1);
-      if (!(values.keep && last)) await removeImages(made.filter((reference) => !coldImages.includes(reference)));
+      // Gone from the engine, so the next respin starts from the cold build's images again (the registry keeps them).
+      const kept = values.keep && scenario === lastRun;
+      if (!kept) await removeImages(made.filter((reference) => !coldImages.includes(reference)));
     }
     if (scenario.mode === 'cold') restoreCache = saveCache(workspace);
   }
