@@ -2,7 +2,8 @@
 # Installs what ci-builder and its tests need on Debian 12, only what is missing:
 # the engines (buildah; docker.io and podman for their adapters), mmdebstrap for base images,
 # Debian's OCI registry and htpasswd for the tests, rpm to read Rocky images' package
-# databases when scanning, aptly for the tests' pinned snapshot repositories, and the npm dependencies.
+# databases when scanning, aptly for the tests' pinned snapshot repositories, getfattr (attr) to read
+# overlayfs's marks when a layer is written from a folder, and the npm dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +28,7 @@ declare -A packages=(
   [chromium]=chromium
   [rpm]=rpm
   [aptly]=aptly
+  [getfattr]=attr
 )
 missing=()
 for command in "${!packages[@]}"; do
