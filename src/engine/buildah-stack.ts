@@ -16,7 +16,7 @@ import {
   type Stacked,
 } from './types.js';
 
-type Query = (args: readonly string[]) => Promise<Result<string, EngineFailure>>;
+export type Query = (args: readonly string[]) => Promise<Result<string, EngineFailure>>;
 
 interface Inspected {
   FromImageID?: string;
@@ -208,7 +208,7 @@ async function copyLayer(
   return ok(undefined);
 }
 
-async function inspectConfig(
+export async function inspectConfig(
   query: Query,
   reference: string,
 ): Promise<Result<{ id: string; config: OciConfig }, EngineFailure>> {

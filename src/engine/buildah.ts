@@ -2,7 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fail, ok, type Result } from '../util/result.js';
-import { stackOnBuildah } from './buildah-stack.js';
+import { stackOnBuildah, type BuildahCli } from './buildah-stack.js';
+import { composeLastLayer, type ComposedLayer, type CompositionRequest } from './store-composition.js';
 import { storeSite } from './containers-storage.js';
 import { commandFailure, engineQuery, nothing, parseJson, presence, pullFailure, runEngineCommand } from './failure.js';
 import { buildTargetFlags, registryFlags, runFlags } from './flags.js';
@@ -132,14 +133,22 @@ export class BuildahEngine implements Engine {
 
   /** The image's own layer onto another image made from the same one, with an edit on top (buildah-stack.ts). */
   async stackOwnLayers(request: StackRequest): EngineResult<Stacked> {
-    const cli = {
+    return stackOnBuildah(this.stackCli(), request);
+  }
+
+  /** A stack's last layer made over the store's folders, nothing committed (store-composition.ts). */
+  async composeLastLayer(request: CompositionRequest): EngineResult<ComposedLayer> {
+    return composeLastLayer(this.stackCli(), request);
+  }
+
+  private stackCli(): BuildahCli {
+    return {
       command: this.command,
       storage: BUILDAH_STORAGE,
       isolation: BUILDAH_ISOLATION,
       graphRoot: () => this.stackGraphRoot(),
       inspect: (reference: string) => this.inspect(reference),
     };
-    return stackOnBuildah(cli, request);
   }
 
   private graphRoot: string | undefined;

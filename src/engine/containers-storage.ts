@@ -77,6 +77,11 @@ export class LayerRecords {
       .map((layer) => layer.id);
   }
 
+  /** The image's layers, bottom first. */
+  layersOf(image: string): string[] {
+    return this.chain(image).map((layer) => layer.id);
+  }
+
   /** The image's layers, bottom first, each with the digest of its changes (its id where the store has none). */
   private chain(imageId: string): Array<{ id: string; digest: string }> {
     const image = this.images.get(imageId);
@@ -97,6 +102,16 @@ export async function containerDiffDir(graphRoot: string, containerName: string)
   const container = containers.find((record) => record.names?.includes(containerName) === true);
   if (container === undefined) throw new Error(`container ${containerName} is not in ${graphRoot}`);
   return layerDiffDir(graphRoot, container.layer);
+}
+
+/**
+ * A layer's folder as overlayfs mount options name it: `l/<short name>` under the driver's folder. The store
+ * keeps these short links so that a mount naming many layers fits the kernel's one page of options.
+ */
+export async function layerShortLink(graphRoot: string, layerId: string): Promise<string> {
+  const short = (await readFile(join(graphRoot, 'overlay', layerId, 'link'), 'utf8')).trim();
+  if (!/^[A-Z0-9]+$/.test(short)) throw new Error(`layer ${layerId} has no short link`);
+  return `l/${short}`;
 }
 
 /** Whether a layer changes nothing (a metadata-only step's layer). */

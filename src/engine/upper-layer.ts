@@ -36,7 +36,11 @@ const OPAQUE_MARK = '.wh..wh..opq';
  * records, files linked together within the folder are one file and hard links. Members in name order, parents
  * first. The upper folder must not change while it is written (its overlay unmounted or idle).
  */
-export async function writeUpperLayer(upper: string, file: string, options: UpperLayerOptions = {}): Promise<LayerBlob> {
+export async function writeUpperLayer(
+  upper: string,
+  file: string,
+  options: UpperLayerOptions = {},
+): Promise<LayerBlob> {
   const xattrs = await readUpperXattrs(upper, options.signal);
   const tarHash = createHash('sha256');
   const gzipHash = createHash('sha256');
@@ -121,7 +125,10 @@ async function memberOf(
   if (stats.isFIFO()) return { ...common, kind: 'fifo' };
   if (stats.isCharacterDevice() || stats.isBlockDevice()) {
     // Linux's device number: the major in bits 8–19, the minor in bits 0–7 and 20–31.
-    const device = { devMajor: (stats.rdev >> 8) & 0xfff, devMinor: (stats.rdev & 0xff) | ((stats.rdev >> 12) & 0xfff00) };
+    const device = {
+      devMajor: (stats.rdev >> 8) & 0xfff,
+      devMinor: (stats.rdev & 0xff) | ((stats.rdev >> 12) & 0xfff00),
+    };
     return { ...common, ...device, kind: stats.isCharacterDevice() ? 'char' : 'block' };
   }
   if (!stats.isFile()) throw new Error(`${path}: a socket cannot be part of a layer`);

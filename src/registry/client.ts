@@ -188,7 +188,12 @@ export class RegistryClient {
 
   async getImageConfig(repository: string, reference: string): Promise<ImageConfig> {
     const manifest = await this.getManifest(repository, reference);
-    const path = `/v2/${repository}/blobs/${manifest.config.digest}`;
+    return this.getConfigBlob(repository, manifest.config.digest);
+  }
+
+  /** An image config blob by its digest, whole: every key the registry stored, not only those read here. */
+  async getConfigBlob(repository: string, digest: string): Promise<Record<string, unknown>> {
+    const path = `/v2/${repository}/blobs/${digest}`;
     const response = await this.request(path, [pull(repository)]);
     const config = await this.readJson(response, `GET ${path}`);
     if (!isPlainObject(config)) throw new RegistryProtocolError(response.status, `GET ${path}: not an image config`);

@@ -99,7 +99,9 @@ function fitsField(value: string, length: number): boolean {
 
 /** What the ustar field holds of a name a pax record carries whole: a readable stand-in for old readers. */
 function shortName(value: string): string {
-  return Buffer.from(value.replace(/[^\x20-\x7e]/g, '_')).subarray(0, 99).toString('latin1');
+  return Buffer.from(value.replace(/[^\x20-\x7e]/g, '_'))
+    .subarray(0, 99)
+    .toString('latin1');
 }
 
 /** Pax records, each `<length> <key>=<value>\n` where the length counts the whole record, its own digits too. */

@@ -40,7 +40,14 @@ describe('a layer written from an overlayfs upper folder', () => {
     writeFileSync(join(lower, 'deleted'), 'gone\n');
     mkdirSync(join(lower, 'remade'));
     writeFileSync(join(lower, 'remade', 'hidden'), 'hidden by the opaque mark\n');
-    await run('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${upper},workdir=${work}`, merged]);
+    await run('mount', [
+      '-t',
+      'overlay',
+      'overlay',
+      '-o',
+      `lowerdir=${lower},upperdir=${upper},workdir=${work}`,
+      merged,
+    ]);
     try {
       writeFileSync(join(merged, 'kept', 'changed'), 'new\n');
       rmSync(join(merged, 'deleted'));
@@ -59,7 +66,11 @@ describe('a layer written from an overlayfs upper folder', () => {
     }
     blob = await writeUpperLayer(upper, join(dir, 'layer.tar.gz'), { level: 1 });
     entries = [];
-    await readTar(createReadStream(blob.file).pipe(createGunzip()), () => true, (entry) => entries.push(entry));
+    await readTar(
+      createReadStream(blob.file).pipe(createGunzip()),
+      () => true,
+      (entry) => entries.push(entry),
+    );
   });
 
   after(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,0 +1,164 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { errorMessage } from '../util/errors.js';
+import { describeFailure, runProcess } from '../util/process.js';
+import { fail, ok, type Result } from '../util/result.js';
+import { StepClock } from '../util/step-clock.js';
+import { engineQuery } from './failure.js';
+import { inspectConfig, type BuildahCli, type Query } from './buildah-stack.js';
+import { layerDiffDir, layerShortLink, LayerRecords } from './containers-storage.js';
+import { writeUpperLayer, type LayerBlob } from './upper-layer.js';
+import type { EngineFailure, StackRequest } from './types.js';
+
+/** What a composition asks: a stack's request without the image to commit (nothing is committed to the store). */
+export type CompositionRequest = Omit<StackRequest, 'reference' | 'labels'> & {
+  /** An empty folder for the overlay's upper, work and mount folders and the layer's file; the caller removes it. */
+  scratch: string;
+  /** gzip's level for the layer (default 6). */
+  level?: number;
+};
+
+/** A composition's seconds by step (a step it did not take is absent). */
+export type CompositionSteps = Partial<
+  Record<'layers_read' | 'mounted' | 'merged' | 'own_upgrade' | 'packages_read' | 'layer_written', number>
+>;
+
+export type ComposedLayer =
+  { kind: 'composed'; layer: LayerBlob; steps: CompositionSteps } | { kind: 'refused'; why: string };
+
+/**
+ * The last layer of a stacked image, made without writing the image into the store: an overlayfs mount whose
+ * lower folders are the store's own (the image's own layers over those of the image they go onto), the edit and
+ * the command run in it, and what the mount's upper folder then holds written as a layer. The image's other
+ * layers are already blobs of the registry, byte for byte, so the image is put together there
+ * (registry/composed-image.ts): only this layer is written, where a stack writes every carried layer again.
+ */
+export async function composeLastLayer(
+  cli: BuildahCli,
+  request: CompositionRequest,
+): Promise<Result<ComposedLayer, EngineFailure>> {
+  const query: Query = (args) => engineQuery(cli.command, [...cli.storage, ...args], `buildah ${args[0]}`);
+  const clock = new StepClock();
+  const graph = await cli.graphRoot();
+  if (!graph.ok) return graph;
+  const graphRoot = graph.value;
+  const [image, below, onto] = await Promise.all([
+    inspectConfig(query, request.image),
+    inspectConfig(query, request.below),
+    inspectConfig(query, request.onto),
+  ]);
+  if (!image.ok) return image;
+  if (!below.ok) return below;
+  if (!onto.ok) return onto;
+  let lowers: { own: string[]; ontoLayers: string[]; differing: string[] };
+  try {
+    const records = await LayerRecords.read(graphRoot);
+    const own = records.above(image.value.id, below.value.id);
+    if (own === undefined) return ok({ kind: 'refused', why: `it is not made from ${request.below}` });
+    lowers = {
+      own,
+      ontoLayers: records.layersOf(onto.value.id),
+      differing: records.differing(onto.value.id, below.value.id),
+    };
+  } catch (error) {
+    return ok({ kind: 'refused', why: `its layers cannot be read: ${errorMessage(error)}` });
+  }
+  const layersRead = clock.lap();
+
+  const [upper, work, root] = ['upper', 'work', 'root'].map((name) => join(request.scratch, name)) as [
+    string,
+    string,
+    string,
+  ];
+  for (const folder of [upper, work, root]) await mkdir(folder);
+  // overlayfs lists lower folders top first.
+  const lowerLinks = await Promise.all(
+    [...lowers.own]
+      .reverse()
+      .concat([...lowers.ontoLayers].reverse())
+      .map((id) => layerShortLink(graphRoot, id)),
+  );
+  // Renamed folders copied whole and no metadata-only copies: the upper folder then holds plain files and
+  // overlayfs's two marks (whiteouts and opaque folders), which is what a layer's tar can say.
+  const options = `lowerdir=${lowerLinks.join(':')},upperdir=${upper},workdir=${work},redirect_dir=off,metacopy=off,index=off`;
+  const mounted = await runProcess('mount', ['-t', 'overlay', 'overlay', '-o', options, root], {
+    cwd: join(graphRoot, 'overlay'),
+    signal: request.signal,
+  });
+  if (mounted.exitCode !== 0) return ok({ kind: 'refused', why: describeFailure('mount -t overlay', mounted) });
+  const steps: CompositionSteps = { layers_read: layersRead, mounted: clock.lap() };
+  try {
+    const dirs = (ids: readonly string[]) => ids.map((id) => layerDiffDir(graphRoot, id));
+    const edited = await request.edit(root, { own: dirs(lowers.own), ontoDiffering: dirs(lowers.differing) });
+    if (!edited.ok) return ok({ kind: 'refused', why: edited.failure });
+    steps.merged = clock.lap();
+    if (request.run !== undefined) {
+      const ran = await runInRoot(root, image.value.config.Env ?? [], request);
+      if (!ran.ok) return ran;
+      steps.own_upgrade = clock.lap();
+    }
+    if (request.read !== undefined) {
+      await request.read(root);
+      steps.packages_read = clock.lap();
+    }
+  } finally {
+    const unmounted = await runProcess('umount', [root]);
+    if (unmounted.exitCode !== 0) request.onLine(describeFailure(`umount ${root}`, unmounted));
+  }
+  let layer: LayerBlob;
+  try {
+    layer = await writeUpperLayer(upper, join(request.scratch, 'layer.tar.gz'), {
+      ...(request.level !== undefined ? { level: request.level } : {}),
+      signal: request.signal,
+    });
+  } catch (error) {
+    return ok({ kind: 'refused', why: `its last layer cannot be written: ${errorMessage(error)}` });
+  }
+  return ok({ kind: 'composed', layer, steps: { ...steps, layer_written: clock.lap() } });
+}
+
+/**
+ * The request's command in a chroot of the mounted root, as a build's RUN step runs it (root, the host's
+ * network, the image's environment): in new mount and PID namespaces, with /proc and a /dev of the usual few
+ * devices mounted there (on a tmpfs, so nothing of them reaches the upper folder), gone with the command.
+ */
+async function runInRoot(
+  root: string,
+  env: readonly string[],
+  request: CompositionRequest,
+): Promise<Result<void, EngineFailure>> {
+  const devices = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
+  const setup = [
+    'set -e',
+    'mount -t proc proc "$1/proc"',
+    'mount -t tmpfs -o mode=755,nosuid dev "$1/dev"',
+    ...devices.map((device) => `touch "$1/dev/${device}" && mount --bind /dev/${device} "$1/dev/${device}"`),
+    'mkdir -p "$1/dev/pts" "$1/dev/shm"',
+    'ln -s /proc/self/fd "$1/dev/fd"',
+    'root="$1"; shift',
+    'exec chroot "$root" /usr/bin/env -i "$@"',
+  ].join('\n');
+  const environment = env.some((entry) => entry.startsWith('PATH='))
+    ? env
+    : ['PATH=/usr/sbin:/usr/bin:/sbin:/bin', ...env];
+  const args = [
+    '--mount',
+    '--pid',
+    '--fork',
+    '--kill-child',
+    '--propagation',
+    'private',
+    'sh',
+    '-c',
+    setup,
+    'compose',
+    root,
+  ];
+  const ran = await runProcess('unshare', [...args, 'HOME=/root', ...environment, ...(request.run ?? [])], {
+    signal: request.signal,
+    onLine: request.onLine,
+  });
+  if (ran.exitCode === 0) return ok(undefined);
+  const message = describeFailure('the command in the composed root', ran);
+  return fail({ kind: request.signal.aborted ? 'interrupted' : 'build', message });
+}
