@@ -42,6 +42,8 @@ export interface ScenarioResult {
   patched: number;
   /** Of the patched, those whose own layers were stacked onto their patched parent. */
   stacked: number;
+  /** Of the stacked, those composed at the registry (--compose), and the seconds their pull for the checks took. */
+  composed: { images: number; pullSeconds: number };
   /** The stacked images' seconds by step (summary.json's stack_steps), summed over the run: image-seconds. */
   stackSteps: Record<string, number>;
   failed: string[];
@@ -57,7 +59,7 @@ export interface ScenarioResult {
 
 export function countsOf(
   summary: RunSummary,
-): Pick<ScenarioResult, 'images' | 'built' | 'reused' | 'patched' | 'stacked' | 'stackSteps' | 'failed'> {
+): Pick<ScenarioResult, 'images' | 'built' | 'reused' | 'patched' | 'stacked' | 'composed' | 'stackSteps' | 'failed'> {
   const stackSteps: Record<string, number> = {};
   for (const image of Object.values(summary.images))
     for (const [step, seconds] of Object.entries(image.stack_steps ?? {}))
@@ -68,6 +70,10 @@ export function countsOf(
     reused: summary.reused.length,
     patched: summary.patched.length,
     stacked: Object.values(summary.images).filter((image) => image.stacked_on_patched_parent).length,
+    composed: {
+      images: Object.values(summary.images).filter((image) => image.composed_at_registry).length,
+      pullSeconds: 0,
+    },
     stackSteps,
     failed: summary.failed.map((entry) => entry.name),
   };

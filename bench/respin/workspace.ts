@@ -14,6 +14,8 @@ export interface RespinConfig {
   engine: string;
   registry: { address: string; username: string; password: string };
   pulp: { origin: string; username: string; password: string };
+  /** respin.compose: where stacked images are put together. */
+  compose: 'store' | 'registry';
 }
 
 /**
@@ -41,7 +43,11 @@ export function respinWorkspace(dir: string, config: RespinConfig): RespinWorksp
     .replace(/^namespace: .*$/m, 'namespace: bench-respin')
     .replace(/^engine: .*$/m, `engine: ${config.engine}`)
     .replace(/^ {2}- \.\.\/\.\.\/images$/m, `  - ${imagesDir}`);
-  writeFileSync(join(workspace.configDir, 'config.template.yml'), `${bundled}\npulp:\n  url: ${config.pulp.origin}\n`);
+  const respin = `respin:\n  compose: ${config.compose}\n`;
+  writeFileSync(
+    join(workspace.configDir, 'config.template.yml'),
+    `${bundled}\npulp:\n  url: ${config.pulp.origin}\n${respin}`,
+  );
   return workspace;
 }
 

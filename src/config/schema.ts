@@ -264,9 +264,15 @@ export const configSchema = z
         mode: z.enum(['patch', 'full']).default('patch'),
         /** An image carrying this many patch layers is rebuilt in full instead of patched again. */
         max_patch_layers: z.number().int().min(1).max(20).default(3),
+        /**
+         * Where a stacked image is put together: `store` commits it into the engine's store; `registry` (buildah,
+         * a run that pushes, no scan gate) writes only its last layer and composes the image at the registry,
+         * for an image no other image of the run is made from.
+         */
+        compose: z.enum(['store', 'registry']).default('store'),
       })
       .strict()
-      .default({ mode: 'patch', max_patch_layers: 3 }),
+      .default({ mode: 'patch', max_patch_layers: 3, compose: 'store' }),
     /** The pipeline's scan gate; paths are relative to the file that sets them; flags override. */
     scan: z
       .object({

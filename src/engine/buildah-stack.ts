@@ -20,7 +20,7 @@ export type Query = (args: readonly string[]) => Promise<Result<string, EngineFa
 
 interface Inspected {
   FromImageID?: string;
-  OCIv1?: { config?: OciConfig };
+  OCIv1?: { config?: OciConfig } & Record<string, unknown>;
 }
 
 /** What a stack on buildah needs of it: its command and storage flags, its store's folder, its inspection. */
@@ -211,12 +211,13 @@ async function copyLayer(
 export async function inspectConfig(
   query: Query,
   reference: string,
-): Promise<Result<{ id: string; config: OciConfig }, EngineFailure>> {
+): Promise<Result<{ id: string; config: OciConfig; oci: Record<string, unknown> }, EngineFailure>> {
   const answer = await query(['inspect', '--type', 'image', reference]);
   if (!answer.ok) return answer;
   const parsed = parseJson<Inspected>(answer.value, 'buildah inspect');
   if (!parsed.ok) return parsed;
-  return ok({ id: parsed.value.FromImageID ?? '', config: parsed.value.OCIv1?.config ?? {} });
+  const oci = parsed.value.OCIv1 ?? {};
+  return ok({ id: parsed.value.FromImageID ?? '', config: oci.config ?? {}, oci });
 }
 
 /**

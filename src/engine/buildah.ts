@@ -3,13 +3,15 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fail, ok, type Result } from '../util/result.js';
 import { stackOnBuildah, type BuildahCli } from './buildah-stack.js';
-import { composeLastLayer, type ComposedLayer, type CompositionRequest } from './store-composition.js';
+import { composeLastLayer } from './store-composition.js';
 import { storeSite } from './containers-storage.js';
 import { commandFailure, engineQuery, nothing, parseJson, presence, pullFailure, runEngineCommand } from './failure.js';
 import { buildTargetFlags, registryFlags, runFlags } from './flags.js';
 import { pushResiliently } from './registry-push.js';
 import type {
   BuildRequest,
+  ComposedLayer,
+  CompositionRequest,
   Engine,
   EngineFailure,
   EngineResult,
@@ -139,6 +141,13 @@ export class BuildahEngine implements Engine {
   /** A stack's last layer made over the store's folders, nothing committed (store-composition.ts). */
   async composeLastLayer(request: CompositionRequest): EngineResult<ComposedLayer> {
     return composeLastLayer(this.stackCli(), request);
+  }
+
+  async imageNames(reference: string): EngineResult<string[]> {
+    const answer = await this.query(['images', '--json', reference]);
+    if (!answer.ok) return answer;
+    const parsed = parseJson<Array<{ names?: string[] | null }>>(answer.value, 'buildah images');
+    return parsed.ok ? ok(parsed.value.flatMap((image) => image.names ?? [])) : parsed;
   }
 
   private stackCli(): BuildahCli {

@@ -23,6 +23,8 @@ export function guardEngine(engine: Engine): Engine {
   const mountImage = engine.mountImage?.bind(engine);
   const stackOwnLayers = engine.stackOwnLayers?.bind(engine);
   const copyFiles = engine.copyFiles?.bind(engine);
+  const composeLastLayer = engine.composeLastLayer?.bind(engine);
+  const imageNames = engine.imageNames?.bind(engine);
   const guarded: EveryMethod = {
     name: engine.name,
     build: (request) => guard('build', () => engine.build(request)),
@@ -39,6 +41,8 @@ export function guardEngine(engine: Engine): Engine {
     mountImage: mountImage && ((reference) => guard('mount', () => mountImage(reference))),
     copyFiles: copyFiles && ((reference, paths) => guard('copy', () => copyFiles(reference, paths))),
     stackOwnLayers: stackOwnLayers && ((request) => guard('stack', () => stackOwnLayers(request))),
+    composeLastLayer: composeLastLayer && ((request) => guard('compose', () => composeLastLayer(request))),
+    imageNames: imageNames && ((reference) => guard('image names', () => imageNames(reference))),
     listContainers: () => guard('container list', () => engine.listContainers()),
     removeContainers: (ids) => guard('container removal', () => engine.removeContainers(ids)),
   };

@@ -8,23 +8,7 @@ import { engineQuery } from './failure.js';
 import { inspectConfig, type BuildahCli, type Query } from './buildah-stack.js';
 import { layerDiffDir, layerShortLink, LayerRecords } from './containers-storage.js';
 import { writeUpperLayer, type LayerBlob } from './upper-layer.js';
-import type { EngineFailure, StackRequest } from './types.js';
-
-/** What a composition asks: a stack's request without the image to commit (nothing is committed to the store). */
-export type CompositionRequest = Omit<StackRequest, 'reference' | 'labels'> & {
-  /** An empty folder for the overlay's upper, work and mount folders and the layer's file; the caller removes it. */
-  scratch: string;
-  /** gzip's level for the layer (default 6). */
-  level?: number;
-};
-
-/** A composition's seconds by step (a step it did not take is absent). */
-export type CompositionSteps = Partial<
-  Record<'layers_read' | 'mounted' | 'merged' | 'own_upgrade' | 'packages_read' | 'layer_written', number>
->;
-
-export type ComposedLayer =
-  { kind: 'composed'; layer: LayerBlob; steps: CompositionSteps } | { kind: 'refused'; why: string };
+import type { ComposedLayer, CompositionRequest, CompositionSteps, EngineFailure } from './types.js';
 
 /**
  * The last layer of a stacked image, made without writing the image into the store: an overlayfs mount whose
@@ -114,7 +98,7 @@ export async function composeLastLayer(
   } catch (error) {
     return ok({ kind: 'refused', why: `its last layer cannot be written: ${errorMessage(error)}` });
   }
-  return ok({ kind: 'composed', layer, steps: { ...steps, layer_written: clock.lap() } });
+  return ok({ kind: 'composed', layer, below: below.value.oci, steps: { ...steps, layer_written: clock.lap() } });
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { LayerBlob } from './upper-layer.js';
 import type { ENGINE_NAMES } from '../config/schema.js';
 import type { Result } from '../util/result.js';
 
@@ -100,6 +101,24 @@ export interface StackRequest {
   signal: AbortSignal;
 }
 
+/** What a composition asks: a stack's request without the image to commit (nothing is committed to the store). */
+export type CompositionRequest = Omit<StackRequest, 'reference' | 'labels'> & {
+  /** An empty folder for the overlay's upper, work and mount folders and the layer's file; the caller removes it. */
+  scratch: string;
+  /** gzip's level for the layer (default 6). */
+  level?: number;
+};
+
+/** A composition's seconds by step (a step it did not take is absent). */
+export type CompositionSteps = Partial<
+  Record<'layers_read' | 'mounted' | 'merged' | 'own_upgrade' | 'packages_read' | 'layer_written', number>
+>;
+
+export type ComposedLayer =
+  /** `below`: the OCI config of the image the carried one was made from (its diff ids and history). */
+  | { kind: 'composed'; layer: LayerBlob; below: Record<string, unknown>; steps: CompositionSteps }
+  | { kind: 'refused'; why: string };
+
 /** A stack's steps, each with the words its image's log line times it by. */
 export const STACK_STEP_WORDS = {
   layers_read: 'read its layers',
@@ -193,6 +212,13 @@ export interface Engine {
    * again) + one layer of what `edit` changes. Absent where the engine's layers cannot be read as folders.
    */
   stackOwnLayers?(request: StackRequest): EngineResult<Stacked>;
+  /**
+   * A stack's last layer made over the engine's layer folders and written as a layer blob, nothing committed:
+   * the image is put together at the registry (registry/composed-image.ts). Absent where layers are not folders.
+   */
+  composeLastLayer?(request: CompositionRequest): EngineResult<ComposedLayer>;
+  /** The names (references) the engine gives the image. */
+  imageNames?(reference: string): EngineResult<string[]>;
   /** Build containers now present; taken before a run so an interrupt can remove only the run's own. */
   listContainers(): EngineResult<string[]>;
   removeContainers(ids: readonly string[]): EngineResult<void>;

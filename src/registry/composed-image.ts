@@ -26,7 +26,8 @@ export interface NewLayer {
 export interface Composition {
   onto: RegistryImage;
   image: RegistryImage;
-  below: RegistryImage;
+  /** Only its config is read (its diff ids and history): it need not be in the registry. */
+  below: Pick<RegistryImage, 'config'>;
   layer: NewLayer;
   /** The history entry of the new layer: what made it. */
   createdBy: string;
@@ -57,11 +58,6 @@ export function composeImage(parts: Composition): Composed | { refused: string }
   if (bare(onto.manifest.mediaType) !== mediaType) {
     return { refused: `its manifest is ${mediaType}, the image it goes onto ${bare(onto.manifest.mediaType)}` };
   }
-  const belowLayers = below.manifest.layers.length;
-  const madeFromBelow = below.manifest.layers.every((layer, at) => image.manifest.layers[at]?.digest === layer.digest);
-  if (!madeFromBelow || image.manifest.layers.length < belowLayers) {
-    return { refused: 'its layers in the registry do not start with those of the image it was made from' };
-  }
   const diffIds = {
     onto: listOf(onto.config, 'rootfs', 'diff_ids'),
     image: listOf(image.config, 'rootfs', 'diff_ids'),
@@ -72,6 +68,10 @@ export function composeImage(parts: Composition): Composed | { refused: string }
   }
   if (diffIds.onto.length !== onto.manifest.layers.length || diffIds.image.length !== image.manifest.layers.length) {
     return { refused: 'an image config whose diff_ids do not match its manifest' };
+  }
+  const belowLayers = belowDiffIds.length;
+  if (diffIds.image.length < belowLayers || belowDiffIds.some((diffId, at) => diffIds.image?.[at] !== diffId)) {
+    return { refused: 'its layers do not start with those of the image it was made from' };
   }
   const history = { onto: listOf(onto.config, 'history'), image: listOf(image.config, 'history') };
   const belowHistory = listOf(below.config, 'history') ?? [];

@@ -128,17 +128,23 @@ export const PATCH_STEPS = [
   // The stacked image's packages read, kept for the next respin.
   'packages_read',
   'committed',
+  // Composed at the registry instead (respin.compose registry): the last layer written as a blob, tar and gzip.
+  'layer_written',
+  // The image put together at the registry: its shared layers mounted, the new one and the config uploaded.
+  'composed',
 ] as const;
 
 /** An image made in the run, as its event says it: built or reused, or patched with so many packages. */
-type MadeEvent = { reason: 'built' | 'reused' } | { reason: 'patched'; packages: number; stacked?: true };
+type MadeEvent =
+  { reason: 'built' | 'reused' } | { reason: 'patched'; packages: number; stacked?: true; composed?: true };
 
 /**
  * How an image was made, in words: as the run decided before building, else (a run over several builders
  * decides image by image, with no plan) as its event says.
  */
 export function describeMade(work: ImageWork | undefined, event: MadeEvent): string {
-  const stacked = event.reason === 'patched' && event.stacked ? ', its own layers onto the patched parent' : '';
+  const onto = event.reason === 'patched' && event.composed ? ', composed at the registry' : '';
+  const stacked = event.reason === 'patched' && event.stacked ? `, its own layers onto the patched parent${onto}` : '';
   if (work !== undefined) return `${describeWork(work)}${stacked}`;
   return event.reason === 'patched' ? `patched (${event.packages} packages${stacked})` : event.reason;
 }
@@ -219,6 +225,8 @@ export type RunEvent = { at: string } &
         seconds: number;
         packages: number;
         stacked?: true;
+        /** Stacked at the registry (respin.compose registry): pushed already, never in the engine's store. */
+        composed?: true;
         /** Seconds by step, for a stacked image. */
         steps?: PatchSteps;
       }

@@ -2,6 +2,7 @@ import { describeRespin, type ImageRecord, type RunSummary } from './summary.js'
 
 /** How the report says a patch was made by stacking the image's own layers onto its patched parent. */
 const STACKED = '; its own layers stacked onto its patched parent';
+const COMPOSED = ', composed at the registry';
 
 /** The last lines of each image's log, shown in the report. */
 export type LogTails = Record<string, { lines: string[]; total: number }>;
@@ -175,7 +176,12 @@ export function renderHtmlReport(summary: RunSummary, logs: LogTails, findings: 
     // How the run made each image (a respin's reused, patched, rebuilt); a failure's reason says more and wins.
     ...Object.entries(summary.images).flatMap(([name, record]) =>
       record.respin
-        ? [[name, `${describeRespin(record.respin)}${record.stacked_on_patched_parent ? STACKED : ''}`] as const]
+        ? [
+            [
+              name,
+              `${describeRespin(record.respin)}${record.stacked_on_patched_parent ? STACKED : ''}${record.composed_at_registry ? COMPOSED : ''}`,
+            ] as const,
+          ]
         : [],
     ),
     ...summary.failed.map((entry) => [entry.name, entry.reason] as const),

@@ -25,6 +25,8 @@ export interface ImageRecord {
   image_id?: string;
   /** Patched by putting its own layers onto its patched parent (not by a patch layer on its earlier self). */
   stacked_on_patched_parent?: true;
+  /** Stacked at the registry (respin.compose registry): pushed there, not in the engine's store. */
+  composed_at_registry?: true;
   /** A stacked image's seconds by step: its parents mounted, then the stack's steps (carried, merged, …). */
   stack_steps?: PatchSteps;
   status: 'queued' | 'building' | 'built' | 'reused' | 'patched' | 'failed' | 'skipped';
@@ -275,6 +277,7 @@ export class SummaryCollector implements Reporter {
             finished_at: event.at,
             build_seconds: event.seconds,
             ...(event.stacked ? { stacked_on_patched_parent: true } : {}),
+            ...(event.composed ? { composed_at_registry: true } : {}),
             ...(event.steps ? { stack_steps: event.steps } : {}),
           });
         this.noteFlaky(event.name, record);

@@ -1,5 +1,6 @@
 import type { Plan, PlannedImage } from '../plan/plan.js';
 import { Limiter } from '../util/limiter.js';
+import { ok } from '../util/result.js';
 import type { Builder, BuilderPool } from './builder-pool.js';
 import type { ImageGate } from './gate-port.js';
 import { ancestorRepositories } from './mount-sources.js';
@@ -46,6 +47,13 @@ export class ImageAdmission {
   /** An image another shard built is in the registry once taken: children on any builder find it there. */
   markInRegistry(name: string): void {
     this.pushed.set(name, Promise.resolve(true));
+  }
+
+  /** An image put together at the registry by its own step: pushed, with nothing for a push to do. */
+  composedAtRegistry(image: PlannedImage): void {
+    const outcome: PushOutcome = { name: image.name, reference: image.reference, result: ok(undefined) };
+    this.pushing.push(Promise.resolve(outcome));
+    this.pushed.set(image.name, Promise.resolve(true));
   }
 
   /** Every push's outcome, once every gate has decided (and so queued its push) and every push has ended. */

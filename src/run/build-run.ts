@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { guardEngine } from '../engine/guarded.js';
+import { BLOB_UPLOAD } from '../engine/registry-push.js';
 import type { Engine } from '../engine/types.js';
 import type { Plan } from '../plan/plan.js';
 import type { PackageCacheCounters } from '../proxy/counters.js';
@@ -12,6 +13,7 @@ import { runDag, type NodeOutcome } from '../schedule/dag.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import type { Result } from '../util/result.js';
 import { ImageAdmission } from './admission.js';
+import type { RegistryComposition } from './registry-composition.js';
 import { SharedMounts } from './shared-mounts.js';
 import type { BuilderPool } from './builder-pool.js';
 import type { ImageGate } from './gate-port.js';
@@ -82,6 +84,8 @@ export async function executeBuildRun(options: BuildRunOptions): Promise<BuildRu
     ...(plan.patching ? { patching: plan.patching } : {}),
     ...(recorder ? { packageRecorder: recorder } : {}),
   };
+  const composition = await registryComposition(options, engines, admission);
+  if (composition !== undefined) context.composition = composition;
   const base = { plan, engine: engines.engine, events, cacheDir: options.cacheDir };
   const work = await decideWork(options, engines);
   const nodes = runGraph(plan, options.shard?.fromOtherShards, work);
@@ -93,6 +97,7 @@ export async function executeBuildRun(options: BuildRunOptions): Promise<BuildRu
     outcomes = await scheduleNodes(options, nodes, run, engines.pool);
     pushOutcomes = await admission.settle();
   } finally {
+    if (composition !== undefined) await rm(composition.scratchRoot, { recursive: true, force: true });
     await parentMounts.releaseAll();
     await recorder?.settle();
     await rm(contextRoot, { recursive: true, force: true });
@@ -101,6 +106,41 @@ export async function executeBuildRun(options: BuildRunOptions): Promise<BuildRu
     await events.close();
   }
   return finishRun(options, outcomes, pushOutcomes);
+}
+
+/**
+ * Stacked images composed at the registry (respin.compose registry) where the run allows it: it pushes, has no
+ * scan gate (the push would come before the verdict), runs on one engine that can compose. Otherwise a warning,
+ * once, and every stack goes into the engine's store as usual.
+ */
+async function registryComposition(
+  options: BuildRunOptions,
+  engines: RunEngines,
+  admission: ImageAdmission,
+): Promise<RegistryComposition | undefined> {
+  const { settings, push, plan } = options;
+  if (settings.respin.compose !== 'registry' || settings.respin.mode !== 'patch') return undefined;
+  const why =
+    push === undefined
+      ? 'the run does not push (--push)'
+      : options.gate !== undefined
+        ? 'a scan gate decides each push after the image exists'
+        : engines.pool !== undefined
+          ? 'the run is spread over several builders'
+          : engines.engine.composeLastLayer === undefined
+            ? `${engines.engine.name} cannot compose`
+            : undefined;
+  if (why !== undefined || push === undefined) {
+    options.events.emit({ type: 'warning', message: `respin.compose registry: stacking in the store, since ${why}` });
+    return undefined;
+  }
+  return {
+    parents: new Set(plan.images.flatMap((image) => (image.parent === null ? [] : [image.parent]))),
+    pushed: (name) => admission.pushed.get(name),
+    access: { insecure: push.insecure, ...(push.login ? { login: push.login } : {}) },
+    blobs: BLOB_UPLOAD,
+    scratchRoot: await mkdtemp(join(tmpdir(), 'ci-builder-compose-')),
+  };
 }
 
 async function runEngines(options: BuildRunOptions): Promise<RunEngines> {

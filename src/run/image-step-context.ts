@@ -5,6 +5,7 @@ import type { PackageRecorder } from '../respin/package-recorder.js';
 import type { ShardRun } from './parent-from-shard.js';
 import type { SharedMounts } from './shared-mounts.js';
 import type { PushSettings } from './push-image.js';
+import type { RegistryComposition } from './registry-composition.js';
 import type { RecordedImages } from './recorded-images.js';
 import type { RunSettings } from './settings.js';
 
@@ -31,4 +32,6 @@ export interface ImageStepContext {
   packageRecorder?: PackageRecorder;
   /** The run's mounts of the images its stacks read (a respin's parents), let go when the run ends. */
   parentMounts: SharedMounts;
+  /** Set where stacked images are composed at the registry (respin.compose registry, on a run that may). */
+  composition?: RegistryComposition;
 }

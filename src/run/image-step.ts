@@ -9,8 +9,11 @@ import { patchImage } from './patch-step.js';
 import { takeParentFromShard } from './parent-from-shard.js';
 import { stepFailure, type StepFailure, type StepResult } from './run-outcomes.js';
 
-/** `ready`: the image is at its reference and goes on to be pushed; `left-alone`: nothing to push. */
-export type ImageReady = Result<'ready' | 'left-alone', StepFailure>;
+/**
+ * `ready`: the image is at its reference and goes on to be pushed; `left-alone`: nothing to push; `in-registry`:
+ * composed at the registry, pushed already and not in the engine's store.
+ */
+export type ImageReady = Result<'ready' | 'left-alone' | 'in-registry', StepFailure>;
 
 /** One attempt at one image: built, or reused by input digest, or left alone as --skip-existing says. */
 export async function buildImage(
@@ -34,7 +37,8 @@ export async function buildImage(
     }
   }
   const built = await makeImage(context, image, attempt, signal, work);
-  return built.ok ? ok('ready') : fail(stepFailure(built.failure));
+  if (!built.ok) return fail(stepFailure(built.failure));
+  return ok(built.value === 'in-registry' ? 'in-registry' : 'ready');
 }
 
 /** The image by the work decided for it; without a decision (a run over several builders), as buildOrReuse finds. */
@@ -44,7 +48,7 @@ function makeImage(
   attempt: number,
   signal: AbortSignal,
   work: RunImageWork | undefined,
-): Promise<Result<void, EngineFailure>> {
+): Promise<Result<'in-store' | 'in-registry' | void, EngineFailure>> {
   if (work === undefined) return buildOrReuse(context, image, attempt, signal);
   switch (work.kind) {
     case 'reuse':

@@ -28,7 +28,7 @@ export async function patchImage(
   work: PatchWork,
   attempt: number,
   signal: AbortSignal,
-): Promise<Result<void, EngineFailure>> {
+): Promise<Result<'in-store' | 'in-registry', EngineFailure>> {
   const { events, patching } = context;
   if (patching === undefined) throw new Error(`internal: ${image.name} is to be patched on a run that cannot patch`);
   const started = Date.now();
@@ -46,13 +46,12 @@ export async function patchImage(
   if (stacked?.value.kind === 'refused') {
     events.emit({ type: 'image', reason: 'log', name: image.name, line: `patched as a whole: ${stacked.value.why}` });
   }
-  const patched =
-    stacked?.value.kind === 'stacked'
-      ? ok(recorded(context, stacked.value))
-      : await patchLayer(context, patching, image, work, labels, signal);
+  const made = stacked !== undefined && stacked.value.kind !== 'refused' ? stacked.value : undefined;
+  const patched = made ? ok(recorded(context, made)) : await patchLayer(context, patching, image, work, labels, signal);
   if (!patched.ok) return patched;
   const seconds = (Date.now() - started) / 1000;
-  const how = stacked?.value.kind === 'stacked' ? { stacked: true as const, steps: stacked.value.steps } : {};
+  const composed = made?.kind === 'composed' ? { composed: true as const } : {};
+  const how = made ? { stacked: true as const, ...composed, steps: made.steps } : {};
   const { length } = work.packages;
   events.emit({
     type: 'image',
@@ -63,11 +62,13 @@ export async function patchImage(
     packages: length,
     ...how,
   });
-  return ok(undefined);
+  if (made?.kind !== 'composed') return ok('in-store');
+  events.emit({ type: 'push', reason: 'pushed', name: image.name, reference: image.reference, seconds, attempts: 1 });
+  return ok('in-registry');
 }
 
 /** The image made by stacking, kept for the next respin as a built one is: its packages as the stack read them. */
-function recorded(context: ImageStepContext, stacked: Extract<StackOutcome, { kind: 'stacked' }>): string {
+function recorded(context: ImageStepContext, stacked: Exclude<StackOutcome, { kind: 'refused' }>): string {
   const { imageId, packages } = stacked;
   if (packages?.ok) context.packageRecorder?.keep(imageId, packages.value);
   else context.packageRecorder?.record(imageId);

@@ -93,6 +93,7 @@ async function imageWork(
       ? await reuseSkippedParent(on, node.image)
       : await buildImage(on, node.image, attempt, signal, node.planned);
   if (!built.ok) return built;
+  if (built.value === 'in-registry') work.admission.composedAtRegistry(node.image);
   if (built.value !== 'ready') return ok(undefined);
   const admitted = work.admission.admit(
     node.image,

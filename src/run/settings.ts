@@ -35,6 +35,8 @@ export interface RunFlags {
 export interface RespinSettings {
   mode: 'patch' | 'full';
   maxPatchLayers: number;
+  /** Where a stacked image is put together: the engine's store, or the registry (respin.compose). */
+  compose: 'store' | 'registry';
   /**
    * An image reused by its input digest is checked too: with plain mirrors nothing in the configuration moves
    * when the mirror does, so only its indexes say whether the image is still current.
@@ -97,6 +99,7 @@ export function runSettings(loaded: LoadedConfig, flags: RunFlags): RunSettings 
     respin: {
       mode: flags.full ? 'full' : config.respin.mode,
       maxPatchLayers: config.respin.max_patch_layers,
+      compose: config.respin.compose,
       refresh: flags.refresh ?? false,
     },
   };

@@ -1,4 +1,4 @@
-import type { EngineFailure, StackSteps } from '../engine/types.js';
+import type { EngineFailure, StackedLayers, StackSteps } from '../engine/types.js';
 import type { PatchSteps } from '../report/events.js';
 import type { PatchInputs, PlannedImage } from '../plan/plan.js';
 import { packagesUnderRoot, type ImagePackages } from '../respin/image-packages.js';
@@ -8,6 +8,7 @@ import { errorMessage } from '../util/errors.js';
 import { fail, ok, type Result } from '../util/result.js';
 import { StepClock } from '../util/step-clock.js';
 import type { ImageStepContext } from './image-step-context.js';
+import { composeAtRegistry } from './compose-step.js';
 import { logTo } from './image-log.js';
 import { canStack, type OntoPatchedParent, type PatchWork } from './image-work.js';
 
@@ -17,6 +18,8 @@ import { canStack, type OntoPatchedParent, type PatchWork } from './image-work.j
  */
 export type StackOutcome =
   | { kind: 'stacked'; imageId: string; steps: PatchSteps; packages?: Result<ImagePackages, string> }
+  /** Composed at the registry (compose-step.ts): pushed there, not in the engine's store. */
+  | { kind: 'composed'; imageId: string; steps: PatchSteps; packages?: Result<ImagePackages, string> }
   | { kind: 'refused'; why: string };
 
 /**
@@ -61,16 +64,32 @@ export async function stackOntoPatchedParent(
       packages = await packagesUnderRoot(root, image.name).catch((error: unknown) => fail(errorMessage(error)));
     },
   };
+  const parts = {
+    labels,
+    edit: (root: string, layers: StackedLayers) => mergeOntoPatchedParent(root, layers, { before, after }),
+    ...ownUpgrade(patching, work, onto),
+    ...read,
+    onLine: log,
+  };
+  const composition = context.composition;
+  if (composition !== undefined && !composition.parents.has(image.name)) {
+    const composed = await composeAtRegistry(context, composition, image, work, onto, parts, signal);
+    if (!composed.ok) return composed;
+    if (composed.value.kind === 'composed') {
+      const { imageId, steps } = composed.value;
+      log(`composed at the registry as ${composed.value.manifestDigest}: ${describeSteps(steps)}`);
+      const allSteps = { parents_mounted: parentsMounted, ...steps };
+      return ok({ kind: 'composed', imageId, steps: allSteps, ...(packages ? { packages } : {}) });
+    }
+    log(`stacked in the store, not composed at the registry: ${composed.value.why}`);
+    packages = undefined;
+  }
   const stacked = await engine.stackOwnLayers({
     image: work.imageId,
     below: onto.parentBefore,
     onto: onto.parentReference,
     reference: image.reference,
-    labels,
-    edit: (root, layers) => mergeOntoPatchedParent(root, layers, { before, after }),
-    ...ownUpgrade(patching, work, onto),
-    ...read,
-    onLine: log,
+    ...parts,
     signal,
   });
   if (!stacked.ok) return stacked;
@@ -94,4 +113,11 @@ function ownUpgrade(patching: PatchInputs, work: PatchWork, onto: OntoPatchedPar
     nativeArchitecture: work.nativeArchitecture,
   });
   return { run: ['sh', '-c', script] };
+}
+
+/** A composition's seconds by step, for its log line. */
+function describeSteps(steps: PatchSteps): string {
+  return Object.entries(steps)
+    .map(([step, seconds]) => `${step.replace('_', ' ')} ${seconds.toFixed(1)} s`)
+    .join(', ');
 }

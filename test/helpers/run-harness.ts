@@ -115,7 +115,7 @@ export function testSettings(engine: RunSettings['engine'], overrides: Partial<R
     skipExisting: false,
     noCache: false,
     skipParents: false,
-    respin: { mode: 'patch', maxPatchLayers: 3, refresh: false },
+    respin: { mode: 'patch', maxPatchLayers: 3, compose: 'store', refresh: false },
     ...overrides,
   };
 }

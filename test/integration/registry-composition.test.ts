@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createGunzip } from 'node:zlib';
 import { BuildahEngine } from '../../src/engine/buildah.js';
-import type { ComposedLayer } from '../../src/engine/store-composition.js';
+import type { ComposedLayer } from '../../src/engine/types.js';
 import { RegistryClient } from '../../src/registry/client.js';
 import { composeImage, pushComposedImage, type RegistryImage } from '../../src/registry/composed-image.js';
 import { runProcess } from '../../src/util/process.js';

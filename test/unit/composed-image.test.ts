@@ -69,7 +69,7 @@ describe('composeImage', () => {
   it('refuses an image not made from the image onto replaces', () => {
     const composed = composeImage(parts({ below: image(['base', 'other parent']) }));
     assert.deepEqual(composed, {
-      refused: 'its layers in the registry do not start with those of the image it was made from',
+      refused: 'its layers do not start with those of the image it was made from',
     });
   });
 

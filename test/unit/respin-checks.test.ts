@@ -22,6 +22,7 @@ function run(overrides: Partial<ScenarioResult>): ScenarioResult {
     reused: 0,
     patched: 0,
     stacked: 0,
+    composed: { images: 0, pullSeconds: 0 },
     stackSteps: {},
     failed: [],
     pushedMB: 1000,

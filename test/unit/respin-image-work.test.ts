@@ -169,7 +169,7 @@ class Scene {
       skipExisting: false,
       noCache: options.noCache ?? false,
       skipParents: false,
-      respin: { mode: 'patch', maxPatchLayers: 3, refresh: false, ...respin },
+      respin: { mode: 'patch', maxPatchLayers: 3, compose: 'store', refresh: false, ...respin },
     };
     const plan: Plan = {
       distro: 'debian',
