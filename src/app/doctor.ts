@@ -4,7 +4,7 @@ import type { Secrets } from '../config/secrets-schema.js';
 import { loadSecrets } from '../config/secrets.js';
 import { failed, ok, type CheckResult } from '../doctor/check.js';
 import { checkRegistry, checkRepositories, checkVaultPassword } from '../doctor/config-checks.js';
-import { checkEngineInstalled, checkPodmanStacking } from '../doctor/engine-checks.js';
+import { checkEngineInstalled, checkPodmanStacking, checkRegistryComposition } from '../doctor/engine-checks.js';
 import { checkCommand, checkEngineBuilds, checkFreeSpace, checkLocalhost } from '../doctor/host-checks.js';
 import { createEngine, type EngineName } from '../engine/index.js';
 import { errorMessage } from '../util/errors.js';
@@ -87,6 +87,8 @@ async function checkEngine(
   report(await checkEngineBuilds(engine));
   const stacking = await checkPodmanStacking(engineName, engineUrl);
   if (stacking) report(stacking);
+  const composing = loaded && checkRegistryComposition(engineName, loaded.config.respin.compose);
+  if (composing) report(composing);
   const storage = await engine.storagePath();
   report(await checkFreeSpace(storage.ok ? storage.value : '/var/lib/containers', request.minFreeGib));
 }

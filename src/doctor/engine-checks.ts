@@ -68,3 +68,23 @@ export async function checkPodmanStacking(
   }
   return ok(STACKING, `through ${buildah}, on the store podman and buildah share (${shared.value.graphRoot})`);
 }
+
+const COMPOSING = 'respin composing at the registry';
+
+/**
+ * respin.compose registry: whether this host can compose (buildah, and getfattr to read overlayfs's marks).
+ * Nothing to say when the setting is not on.
+ */
+export function checkRegistryComposition(
+  engine: EngineName,
+  compose: 'store' | 'registry',
+  env: NodeJS.ProcessEnv = process.env,
+): CheckResult | undefined {
+  if (compose !== 'registry') return undefined;
+  const instead = 'stacked images are put together in the store';
+  if (engine !== 'buildah') return warn(COMPOSING, `only buildah composes: ${instead}`, 'set engine: buildah');
+  if (commandOnPath('getfattr', env) === undefined) {
+    return warn(COMPOSING, `getfattr is not installed: ${instead}`, 'apt-get install attr');
+  }
+  return ok(COMPOSING, 'buildah, getfattr: a run with --push and no scan gate composes its stacked leaves');
+}

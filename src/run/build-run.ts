@@ -11,6 +11,7 @@ import type { RunSummary, SummaryCollector } from '../report/summary.js';
 import { PackageRecorder } from '../respin/package-recorder.js';
 import { runDag, type NodeOutcome } from '../schedule/dag.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { commandOnPath } from '../util/command-on-path.js';
 import type { Result } from '../util/result.js';
 import { ImageAdmission } from './admission.js';
 import type { RegistryComposition } from './registry-composition.js';
@@ -129,7 +130,9 @@ async function registryComposition(
           ? 'the run is spread over several builders'
           : engines.engine.composeLastLayer === undefined
             ? `${engines.engine.name} cannot compose`
-            : undefined;
+            : commandOnPath('getfattr') === undefined
+              ? 'getfattr is not installed (apt-get install attr)'
+              : undefined;
   if (why !== undefined || push === undefined) {
     options.events.emit({ type: 'warning', message: `respin.compose registry: stacking in the store, since ${why}` });
     return undefined;
@@ -195,12 +198,26 @@ async function decideWork(
   engines: RunEngines,
 ): Promise<ReadonlyMap<string, RunImageWork> | undefined> {
   if (engines.pool !== undefined) return undefined;
+  const { push, events, signal } = options;
+  const { engine } = engines;
+  // An earlier image composed at the registry is pulled with the run's login, where the run has one (--push).
+  const pullRecorded =
+    push &&
+    (async (reference: string, imageId: string, name: string) => {
+      const authFile = push.authFile ? { authFile: push.authFile } : {};
+      const line = (text: string) => events.emit({ type: 'image', reason: 'log', name, line: text });
+      line(`pulling ${reference}: an earlier run composed it at the registry`);
+      const pulled = await engine.pull({ reference, insecure: push.insecure, onLine: line, signal, ...authFile });
+      if (!pulled.ok) line(`${reference} not pulled: ${pulled.failure.message}`);
+      return pulled.ok && pulled.value.id.replace(/^sha256:/, '') === imageId.replace(/^sha256:/, '');
+    });
   const context = {
-    engine: engines.engine,
+    engine,
     settings: options.settings,
     respinCacheDir: respinCacheDirOf(options),
-    signal: options.signal,
+    signal,
     ...(options.recordedImages ? { recordedImages: options.recordedImages } : {}),
+    ...(pullRecorded ? { pullRecorded } : {}),
   };
   return planImageWork(context, options.plan, options.plan.images);
 }

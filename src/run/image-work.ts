@@ -48,6 +48,11 @@ export interface WorkContext {
   engine: Engine;
   settings: RunSettings;
   recordedImages?: RecordedImages;
+  /**
+   * Pulls an image an earlier run composed at the registry (so never in the engine's store) from where it was
+   * pushed; whether the engine then holds it under its id. Absent where the run has no registry login.
+   */
+  pullRecorded?: (reference: string, imageId: string, name: string) => Promise<boolean>;
   /** Where the packages read from earlier images are kept, by image id. */
   respinCacheDir: string;
   signal: AbortSignal;
@@ -296,7 +301,7 @@ async function snapshotIndexes(
  */
 export async function findBuilt(
   context: Pick<WorkContext, 'engine' | 'recordedImages'>,
-  image: Pick<PlannedImage, 'inputDigest' | 'recipeDigest'>,
+  image: Pick<PlannedImage, 'name' | 'inputDigest' | 'recipeDigest'>,
 ): Promise<Result<string | undefined, EngineFailure>> {
   const recorded = await recordedBuilt(context, image);
   return recorded !== undefined ? ok(recorded.id) : context.engine.findByLabel(INPUT_DIGEST_LABEL, image.inputDigest);
@@ -307,22 +312,37 @@ export async function findBuilt(
  * digest, or the same recipe when a respin reused or patched it for this digest.
  */
 async function recordedBuilt(
-  context: Pick<WorkContext, 'engine' | 'recordedImages'>,
-  image: Pick<PlannedImage, 'inputDigest' | 'recipeDigest'>,
+  context: Pick<WorkContext, 'engine' | 'recordedImages' | 'pullRecorded'>,
+  image: Pick<PlannedImage, 'name' | 'inputDigest' | 'recipeDigest'>,
 ): Promise<ImageInfo | undefined> {
   const recorded = context.recordedImages?.byInput.get(image.inputDigest);
   if (recorded === undefined) return undefined;
-  const info = await context.engine.inspect(recorded);
+  const info = await inspectRecorded(context, recorded, image.name);
   if (!info.ok) return undefined;
   const { labels } = info.value;
   const same = labels[INPUT_DIGEST_LABEL] === image.inputDigest || labels[RECIPE_DIGEST_LABEL] === image.recipeDigest;
   return same ? info.value : undefined;
 }
 
+/**
+ * A recorded image as the engine holds it; one an earlier run composed at the registry is pulled first (once:
+ * then the engine holds it), as the earlier image of a respin must be in the store to be patched or stacked.
+ */
+async function inspectRecorded(
+  context: Pick<WorkContext, 'engine' | 'recordedImages' | 'pullRecorded'>,
+  imageId: string,
+  name: string,
+): Promise<Result<ImageInfo, EngineFailure>> {
+  const info = await context.engine.inspect(imageId);
+  const reference = context.recordedImages?.inRegistry?.get(imageId);
+  if (info.ok || reference === undefined || context.pullRecorded === undefined) return info;
+  return (await context.pullRecorded(reference, imageId, name)) ? context.engine.inspect(imageId) : info;
+}
+
 /** The newest image of the same recipe earlier runs recorded that the engine still holds with that recipe. */
 async function recordedRecipe(context: WorkContext, image: PlannedImage): Promise<ImageInfo | undefined> {
   for (const recorded of context.recordedImages?.byRecipe.get(image.recipeDigest) ?? []) {
-    const info = await context.engine.inspect(recorded);
+    const info = await inspectRecorded(context, recorded, image.name);
     if (info.ok && info.value.labels[RECIPE_DIGEST_LABEL] === image.recipeDigest) return info.value;
   }
   return undefined;

@@ -15,26 +15,32 @@ export async function recordedImages(runsDir: string, limit = RECORDED_RUNS): Pr
   const summaries = await newestSummaries(runsDir, limit);
   const byInput = new Map<string, string>();
   const byRecipe = new Map<string, string[]>();
+  const inRegistry = new Map<string, string>();
   for (const file of summaries) {
     // A summary.json that is a FIFO, or huge, adds nothing: it would otherwise hold up every build.
-    for (const { input, recipe, id } of imagesOf(await readInputText(file, SUMMARY_LIMITS).catch(() => ''))) {
+    for (const { input, recipe, id, composedAt } of imagesOf(
+      await readInputText(file, SUMMARY_LIMITS).catch(() => ''),
+    )) {
       if (!byInput.has(input)) byInput.set(input, id);
+      if (composedAt !== undefined && !inRegistry.has(id)) inRegistry.set(id, composedAt);
       if (recipe === undefined) continue;
       const ids = byRecipe.get(recipe) ?? [];
       if (!ids.includes(id)) byRecipe.set(recipe, [...ids, id]);
     }
   }
-  return { byInput, byRecipe };
+  return { byInput, byRecipe, inRegistry };
 }
 
 /**
  * Image ids by input digest (the image to reuse; the newest run's wins) and by recipe digest (the images a
  * respin may patch or reuse when only the snapshots moved, newest first: the newest may have left the engine
- * while an older one of the same recipe is still there).
+ * while an older one of the same recipe is still there); for images composed at the registry, where they are.
  */
 export interface RecordedImages {
   byInput: ReadonlyMap<string, string>;
   byRecipe: ReadonlyMap<string, readonly string[]>;
+  /** Images composed at the registry (never in the engine's store): where their run pushed them, by image id. */
+  inRegistry?: ReadonlyMap<string, string>;
 }
 
 async function newestSummaries(runsDir: string, limit: number): Promise<string[]> {
@@ -68,7 +74,7 @@ async function subfolders(folder: string): Promise<string[]> {
 }
 
 /** Input digest, recipe digest and image id of each image a summary's text records as built, reused or patched. */
-function imagesOf(text: string): Array<{ input: string; recipe?: string; id: string }> {
+function imagesOf(text: string): Array<{ input: string; recipe?: string; id: string; composedAt?: string }> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -78,9 +84,12 @@ function imagesOf(text: string): Array<{ input: string; recipe?: string; id: str
   const images = isRecord(parsed) && isRecord(parsed.images) ? Object.values(parsed.images) : [];
   return images.flatMap((image) => {
     if (!isRecord(image) || !['built', 'reused', 'patched'].includes(String(image.status))) return [];
-    const { input_digest: input, recipe_digest: recipe, image_id: id } = image;
+    const { input_digest: input, recipe_digest: recipe, image_id: id, reference } = image;
     if (typeof input !== 'string' || typeof id !== 'string' || id === '') return [];
-    return [{ input, id, ...(typeof recipe === 'string' ? { recipe } : {}) }];
+    const composed = image.composed_at_registry === true && typeof reference === 'string';
+    return [
+      { input, id, ...(typeof recipe === 'string' ? { recipe } : {}), ...(composed ? { composedAt: reference } : {}) },
+    ];
   });
 }
 

@@ -2,7 +2,16 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import type { EngineResult, MountedImage, StackRequest, Stacked } from '../../src/engine/types.js';
+import type {
+  ComposedLayer,
+  CompositionRequest,
+  EngineResult,
+  MountedImage,
+  StackRequest,
+  Stacked,
+} from '../../src/engine/types.js';
+import type { RunEvent } from '../../src/report/events.js';
+import type { RegistryComposition } from '../../src/run/registry-composition.js';
 import type { ImagePackages } from '../../src/respin/image-packages.js';
 import { PackageRecorder } from '../../src/respin/package-recorder.js';
 import type { ImageStepContext } from '../../src/run/image-step-context.js';
@@ -132,5 +141,64 @@ describe("a child stacked onto its patched parent, in the run's step", () => {
     const { engine } = stackingEngine(() => rootWith(broken));
     const packages = await stackedPackages(stepContext(engine, recorderFor(engine)), 'cron');
     assert.match(packages.ok ? 'read' : packages.failure, /^cron: \/etc\/apt\/preferences.*no Package header/);
+  });
+});
+
+describe("a stacked child composed at the registry, in the run's step (respin.compose registry)", () => {
+  /** The stacking engine, composing too: `composed` says what its composeLastLayer was asked. */
+  function composingEngine() {
+    const { engine } = stackingEngine(() => rootWith());
+    const composed: string[] = [];
+    const names: string[] = [];
+    Object.assign(engine, {
+      composeLastLayer: (request: CompositionRequest): EngineResult<ComposedLayer> => {
+        composed.push(request.image);
+        return Promise.resolve(ok({ kind: 'refused', why: 'a stand-in that makes no layer' }));
+      },
+      imageNames: (reference: string): EngineResult<string[]> => {
+        names.push(reference);
+        return Promise.resolve(ok([]));
+      },
+    });
+    return { engine, composed, names };
+  }
+
+  const composition = (parents: string[], pushed: Record<string, boolean>): RegistryComposition => ({
+    parents: new Set(parents),
+    pushed: (name) => (name in pushed ? Promise.resolve(pushed[name] === true) : undefined),
+    access: { insecure: true },
+    blobs: { chunkBytes: 1024, attempts: 1, backoffMs: 1, idleMs: 1000, answerMs: 1000 },
+    scratchRoot: temporaryDir('ci-builder-compose-'),
+  });
+
+  it('stacks in the store an image another image of the run is made from, without trying to compose it', async () => {
+    const { engine, composed, names } = composingEngine();
+    const context = { ...stepContext(engine, recorderFor(engine)), composition: composition(['cron'], { base: true }) };
+    const outcome = await stackedImage(context, 'cron');
+    assert.equal(outcome.kind, 'stacked');
+    assert.deepEqual([composed, names], [[], []]);
+    await context.parentMounts.releaseAll();
+  });
+
+  it('stacks in the store, saying why, when its parent is not pushed by the run or its earlier image is not in the registry', async () => {
+    const { engine, composed } = composingEngine();
+    const lines: string[] = [];
+    const base = stepContext(engine, recorderFor(engine));
+    base.events.attach({
+      handle: (event: RunEvent) => {
+        if (event.type === 'image' && event.reason === 'log') lines.push(event.line);
+      },
+    });
+    const unpushed = { ...base, composition: composition([], {}) };
+    assert.equal((await stackedImage(unpushed, 'cron')).kind, 'stacked');
+    assert.ok(
+      lines.some((line) => line.includes('not composed at the registry: its patched parent is not pushed by this run')),
+    );
+    // Pushed, but the registry is not there to hold the earlier image: refused before any layer is made.
+    const elsewhere = { ...unpushed, composition: composition([], { base: true }) };
+    assert.equal((await stackedImage(elsewhere, 'memcached')).kind, 'stacked');
+    assert.ok(lines.some((line) => line.includes('its earlier image is not in registry.test/ns/memcached')));
+    assert.deepEqual(composed, []);
+    await base.parentMounts.releaseAll();
   });
 });

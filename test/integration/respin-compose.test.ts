@@ -1,0 +1,167 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { createEngine } from '../../src/engine/index.js';
+import { RegistryClient } from '../../src/registry/client.js';
+import type { RunSummary } from '../../src/report/summary.js';
+import { runCli } from '../helpers/cli.js';
+import { startFakePulp, type FakePulp } from '../helpers/fake-pulp.js';
+import { temporaryDir, writeTree } from '../helpers/files.js';
+import { installedPackages } from '../helpers/installed-packages.js';
+import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { readPackagesIndex } from '../helpers/snapshot-repos/packages-index.js';
+import { RESPIN_TREE } from '../helpers/snapshot-repos/respin-tree.js';
+import { snapshotConfig, TINY_PACKAGES } from '../helpers/snapshot-repos/snapshot-config.js';
+import { pulpContent, snapshotRepos, type SnapshotName, type SnapshotRepos } from '../helpers/snapshot-repos.js';
+
+const username = 'compose-reader';
+const password = `pulp-${Math.random().toString(36).slice(2)}-secret`;
+const LEAVES = ['respin-child', 'respin-memcached'];
+
+/**
+ * respin.compose registry on buildah, end to end through the command line: the tree built at snapshot A and
+ * pushed; the respin to B puts its stacked leaves together at the registry (never in the engine's store), each
+ * holding B's packages once pulled; a later run at B, whose images are those very ones, pulls them itself.
+ */
+describe('a respin composing its stacked images at the registry (buildah)', { timeout: 15 * 60_000 }, () => {
+  const engine = createEngine('buildah');
+  const stamp = Date.now();
+  const namespace = `respin-compose-${stamp}`;
+  let repos: SnapshotRepos;
+  let pulp: FakePulp;
+  let registry: TestRegistry;
+  let dir: string;
+  const made = new Set<string>();
+  const summaries: Partial<Record<string, RunSummary>> = {};
+
+  before(async () => {
+    repos = await snapshotRepos({ packages: TINY_PACKAGES, log: (line) => process.stderr.write(`${line}\n`) });
+    pulp = await startFakePulp({ username, password, localContent: pulpContent(repos) });
+    registry = await startRegistry();
+    dir = temporaryDir('ci-builder-respin-compose-');
+    const imagesDir = writeTree(join(dir, 'images'), RESPIN_TREE);
+    for (const snapshot of ['A', 'B'] as const) {
+      const config = snapshotConfig(pulp.origin, imagesDir, join(dir, 'package-cache'), snapshot)
+        .replace(/^registry: .*$/m, `registry: ${registry.address}`)
+        .replace(/^namespace: .*$/m, `namespace: ${namespace}`);
+      writeTree(join(dir, `etc-${snapshot}`), {
+        'config.yml': `${config}respin:\n  compose: registry\n`,
+        'secrets.yml': [
+          `pulp_username: ${username}`,
+          `pulp_password: ${password}`,
+          `registry_username: ${registry.username}`,
+          `registry_password: ${registry.password}`,
+          '',
+        ].join('\n'),
+      });
+    }
+  });
+
+  after(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when before() failed
+    await pulp?.stop();
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when before() failed
+    await registry?.stop();
+    // Children before the images they are made from.
+    for (const reference of [...made].reverse()) await engine.remove(reference);
+  });
+
+  async function build(name: string, snapshot: SnapshotName): Promise<RunSummary> {
+    const tag = `compose-${name}-${stamp}`;
+    const args = ['--config', join(dir, `etc-${snapshot}`), 'build', '--engine', 'buildah', '--auth-proxy'];
+    const result = await runCli([...args, '--push', '--tag', tag, '^respin-'], {
+      cwd: dir,
+      env: { CI_BUILDER_CACHE_DIR: join(dir, 'cache') },
+    });
+    const runDir = join(dir, '.ci-builder/runs', tag);
+    const summaryFile = join(runDir, 'summary.json');
+    assert.ok(existsSync(summaryFile), `${name}: no summary\n${result.stderr}`);
+    const summary = JSON.parse(readFileSync(summaryFile, 'utf8')) as RunSummary;
+    for (const image of Object.values(summary.images)) made.add(image.reference);
+    assert.equal(result.code, 0, `${result.stderr}\n${logsOf(runDir)}`);
+    summaries[name] = summary;
+    return summary;
+  }
+
+  const logsOf = (runDir: string) =>
+    ['respin-base', ...LEAVES]
+      .map((image) => join(runDir, 'logs', `${image}.log`))
+      .filter(existsSync)
+      .map((file) => readFileSync(file, 'utf8').slice(-2500))
+      .join('\n');
+
+  const recordOf = (run: string, image: string) => {
+    const record = summaries[run]?.images[image];
+    assert.ok(record, `${run} made ${image}`);
+    return record;
+  };
+
+  const pull = async (reference: string) => {
+    const authFile = join(dir, 'registry-auth.json');
+    const auth = Buffer.from(`${registry.username}:${registry.password}`).toString('base64');
+    writeFileSync(authFile, JSON.stringify({ auths: { [registry.address]: { auth } } }));
+    const pulled = await engine.pull({
+      reference,
+      authFile,
+      insecure: true,
+      onLine: () => {},
+      signal: AbortSignal.timeout(120_000),
+    });
+    assert.ok(pulled.ok, pulled.ok ? '' : pulled.failure.message);
+  };
+
+  it('builds the tree at A and pushes it', async () => {
+    const summary = await build('a', 'A');
+    assert.deepEqual(summary.built.map((entry) => entry.name).sort(), ['respin-base', ...LEAVES]);
+  });
+
+  it("composes the stacked leaves at B at the registry: pushed, not in the engine's store, B's packages", async () => {
+    const summary = await build('b', 'B');
+    assert.equal(recordOf('b', 'respin-base').status, 'patched');
+    const client = new RegistryClient(
+      registry.address,
+      { username: registry.username, password: registry.password },
+      { insecure: true },
+    );
+    const indexB = readPackagesIndex(repos.folders.B, repos.suite, repos.architecture);
+    for (const image of LEAVES) {
+      const record = recordOf('b', image);
+      assert.equal(record.status, 'patched');
+      assert.equal(record.composed_at_registry, true, `${image} composed at the registry`);
+      assert.equal(record.push?.status, 'pushed');
+      const exists = await engine.exists(record.reference);
+      assert.ok(exists.ok && !exists.value, `${image} is not in the engine's store`);
+      const tag = record.reference.split(':').at(-1) ?? '';
+      const manifest = await client.getManifest(`${namespace}/${image}`, tag);
+      assert.equal(manifest.config.digest, `sha256:${(record.image_id ?? '').replace(/^sha256:/, '')}`);
+      await pull(record.reference);
+      const installed = await installedPackages(engine, record.reference);
+      const stale = [...installed].filter(([name, version]) => {
+        const indexed = indexB.get(name);
+        return indexed !== undefined && indexed.version !== version;
+      });
+      assert.deepEqual(stale, [], `${image}: every package at B's version`);
+      // Removed again, so the next run has to fetch it itself.
+      assert.ok((await engine.remove(record.reference)).ok);
+    }
+    assert.ok(summary.patched.length >= 3);
+  });
+
+  it('pulls an image composed at the registry when a later run reuses it', async () => {
+    const summary = await build('b-again', 'B');
+    assert.deepEqual(summary.built, []);
+    for (const image of LEAVES) {
+      const record = recordOf('b-again', image);
+      assert.equal(record.status, 'reused', `${image} reused`);
+      assert.equal(record.image_id, recordOf('b', image).image_id);
+      const exists = await engine.exists(record.reference);
+      assert.ok(exists.ok && exists.value, `${image} is in the engine's store again`);
+      const log = readFileSync(
+        join(dir, '.ci-builder/runs', `compose-b-again-${stamp}`, 'logs', `${image}.log`),
+        'utf8',
+      );
+      assert.match(log, /an earlier run composed it at the registry/);
+    }
+  });
+});

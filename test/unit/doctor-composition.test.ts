@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { chmodSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { checkRegistryComposition } from '../../src/doctor/engine-checks.js';
+import { temporaryDir, writeTree } from '../helpers/files.js';
+
+/** A PATH holding an executable getfattr (a stand-in: only its presence is asked). */
+function pathWithGetfattr(): string {
+  const bin = writeTree(temporaryDir(), { getfattr: '#!/bin/sh\n' });
+  chmodSync(join(bin, 'getfattr'), 0o755);
+  return bin;
+}
+
+describe('doctor: respin.compose registry', () => {
+  it('says nothing when the setting is off', () => {
+    assert.equal(checkRegistryComposition('buildah', 'store', { PATH: pathWithGetfattr() }), undefined);
+  });
+
+  it('warns for an engine that cannot compose, and without getfattr, naming the fix', () => {
+    assert.deepEqual(checkRegistryComposition('docker', 'registry', { PATH: pathWithGetfattr() }), {
+      check: 'respin composing at the registry',
+      status: 'warn',
+      detail: 'only buildah composes: stacked images are put together in the store',
+      fix: 'set engine: buildah',
+    });
+    assert.deepEqual(checkRegistryComposition('buildah', 'registry', { PATH: temporaryDir() }), {
+      check: 'respin composing at the registry',
+      status: 'warn',
+      detail: 'getfattr is not installed: stacked images are put together in the store',
+      fix: 'apt-get install attr',
+    });
+  });
+
+  it('is ok with buildah and getfattr', () => {
+    assert.equal(checkRegistryComposition('buildah', 'registry', { PATH: pathWithGetfattr() })?.status, 'ok');
+  });
+});
