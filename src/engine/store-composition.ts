@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { lstat, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorMessage } from '../util/errors.js';
 import { describeFailure, runProcess } from '../util/process.js';
@@ -77,6 +77,12 @@ export async function composeLastLayer(
     if (!edited.ok) return ok({ kind: 'refused', why: edited.failure });
     steps.merged = clock.lap();
     if (request.run !== undefined) {
+      // Mounted onto by path for the command: a link there would have the mount follow it onto the host's
+      // folders (in the command's own mount namespace only, yet nowhere the command expects).
+      for (const folder of ['proc', 'dev']) {
+        const found = await lstat(join(root, folder)).catch(() => undefined);
+        if (found?.isDirectory() !== true) return ok({ kind: 'refused', why: `its /${folder} is not a folder` });
+      }
       const ran = await runInRoot(root, image.value.config.Env ?? [], request);
       if (!ran.ok) return ran;
       steps.own_upgrade = clock.lap();
