@@ -1,4 +1,4 @@
-import { lstat, mkdir } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorMessage } from '../util/errors.js';
 import { describeFailure, runProcess } from '../util/process.js';
@@ -8,7 +8,14 @@ import { engineQuery } from './failure.js';
 import { inspectConfig, type BuildahCli, type Query } from './buildah-stack.js';
 import { layerDiffDir, layerShortLink, LayerRecords } from './containers-storage.js';
 import { writeUpperLayer, type LayerBlob } from './upper-layer.js';
-import type { ComposedLayer, CompositionRequest, CompositionSteps, EngineFailure } from './types.js';
+import type {
+  ComposedFolders,
+  ComposedLayer,
+  CompositionRequest,
+  CompositionSteps,
+  EngineFailure,
+  MountedImage,
+} from './types.js';
 
 /**
  * The last layer of a stacked image, made without writing the image into the store: an overlayfs mount whose
@@ -26,24 +33,18 @@ export async function composeLastLayer(
   const graph = await cli.graphRoot();
   if (!graph.ok) return graph;
   const graphRoot = graph.value;
-  const [image, below, onto] = await Promise.all([
-    inspectConfig(query, request.image),
-    inspectConfig(query, request.below),
-    inspectConfig(query, request.onto),
-  ]);
+  const [image, below] = await Promise.all([inspectConfig(query, request.image), inspectConfig(query, request.below)]);
   if (!image.ok) return image;
   if (!below.ok) return below;
-  if (!onto.ok) return onto;
-  let lowers: { own: string[]; ontoLayers: string[]; differing: string[] };
+  const dirs = (ids: readonly string[]) => ids.map((id) => layerDiffDir(graphRoot, id));
+  let own: string[];
+  let onto: ComposedFolders;
   try {
     const records = await LayerRecords.read(graphRoot);
-    const own = records.above(image.value.id, below.value.id);
-    if (own === undefined) return ok({ kind: 'refused', why: `it is not made from ${request.below}` });
-    lowers = {
-      own,
-      ontoLayers: records.layersOf(onto.value.id),
-      differing: records.differing(onto.value.id, below.value.id),
-    };
+    const above = records.above(image.value.id, below.value.id);
+    if (above === undefined) return ok({ kind: 'refused', why: `it is not made from ${request.below}` });
+    own = above;
+    onto = request.ontoFolders ?? (await storeFolders(query, records, graphRoot, request.onto, below.value.id));
   } catch (error) {
     return ok({ kind: 'refused', why: `its layers cannot be read: ${errorMessage(error)}` });
   }
@@ -56,12 +57,8 @@ export async function composeLastLayer(
   ];
   for (const folder of [upper, work, root]) await mkdir(folder);
   // overlayfs lists lower folders top first.
-  const lowerLinks = await Promise.all(
-    [...lowers.own]
-      .reverse()
-      .concat([...lowers.ontoLayers].reverse())
-      .map((id) => layerShortLink(graphRoot, id)),
-  );
+  const ownLinks = await Promise.all([...own].reverse().map((id) => layerShortLink(graphRoot, id)));
+  const lowerLinks = [...ownLinks, ...onto.lowers];
   // Renamed folders copied whole and no metadata-only copies: the upper folder then holds plain files and
   // overlayfs's two marks (whiteouts and opaque folders), which is what a layer's tar can say.
   const options = `lowerdir=${lowerLinks.join(':')},upperdir=${upper},workdir=${work},redirect_dir=off,metacopy=off,index=off`;
@@ -72,8 +69,7 @@ export async function composeLastLayer(
   if (mounted.exitCode !== 0) return ok({ kind: 'refused', why: describeFailure('mount -t overlay', mounted) });
   const steps: CompositionSteps = { layers_read: layersRead, mounted: clock.lap() };
   try {
-    const dirs = (ids: readonly string[]) => ids.map((id) => layerDiffDir(graphRoot, id));
-    const edited = await request.edit(root, { own: dirs(lowers.own), ontoDiffering: dirs(lowers.differing) });
+    const edited = await request.edit(root, { own: dirs(own), ontoDiffering: onto.differing });
     if (!edited.ok) return ok({ kind: 'refused', why: edited.failure });
     steps.merged = clock.lap();
     if (request.run !== undefined) {
@@ -104,7 +100,29 @@ export async function composeLastLayer(
   } catch (error) {
     return ok({ kind: 'refused', why: `its last layer cannot be written: ${errorMessage(error)}` });
   }
-  return ok({ kind: 'composed', layer, below: below.value.oci, steps: { ...steps, layer_written: clock.lap() } });
+  // Its own layers are those of the image it replaces: only its upper folder differs, over what onto changed.
+  const overlayDir = join(graphRoot, 'overlay');
+  const lowers = [upper, ...lowerLinks].map((folder) => (folder.startsWith('/') ? folder : join(overlayDir, folder)));
+  const folders = { lowers, differing: [...onto.differing, upper] };
+  const written = { ...steps, layer_written: clock.lap() };
+  return ok({ kind: 'composed', layer, below: below.value.oci, folders, steps: written });
+}
+
+/** The folders of an image in the store, as a composition onto it needs them: its layers, what differs from below. */
+async function storeFolders(
+  query: Query,
+  records: LayerRecords,
+  graphRoot: string,
+  reference: string,
+  below: string,
+): Promise<ComposedFolders> {
+  const onto = await inspectConfig(query, reference);
+  if (!onto.ok) throw new Error(onto.failure.message);
+  const links = await Promise.all(
+    [...records.layersOf(onto.value.id)].reverse().map((id) => layerShortLink(graphRoot, id)),
+  );
+  const differing = records.differing(onto.value.id, below).map((id) => layerDiffDir(graphRoot, id));
+  return { lowers: links, differing };
 }
 
 /**
@@ -151,4 +169,32 @@ async function runInRoot(
   if (ran.exitCode === 0) return ok(undefined);
   const message = describeFailure('the command in the composed root', ran);
   return fail({ kind: request.signal.aborted ? 'interrupted' : 'build', message });
+}
+
+/**
+ * Folders mounted read-only as one root (overlayfs with lower folders only, top first): a composed image, for
+ * reading, as the store would mount it were it there. Released by unmounting; the mount point goes too.
+ */
+export async function mountFolders(
+  lowers: readonly string[],
+  under: string,
+): Promise<Result<MountedImage, EngineFailure>> {
+  const root = await mkdtemp(join(under, 'root-'));
+  const mounted = await runProcess('mount', [
+    '-t',
+    'overlay',
+    'overlay',
+    '-o',
+    `ro,lowerdir=${lowers.join(':')}`,
+    root,
+  ]);
+  if (mounted.exitCode !== 0) {
+    await rmdir(root).catch(() => undefined);
+    return fail({ kind: 'engine', message: describeFailure('mount -t overlay', mounted) });
+  }
+  const release = async () => {
+    const unmounted = await runProcess('umount', [root]);
+    if (unmounted.exitCode === 0) await rmdir(root).catch(() => undefined);
+  };
+  return ok({ root, release });
 }

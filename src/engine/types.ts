@@ -101,12 +101,25 @@ export interface StackRequest {
   signal: AbortSignal;
 }
 
+/**
+ * The folders of an image composed at the registry (never in the store), for the images stacked onto it: its
+ * upper folder over the lower folders it was mounted on.
+ */
+export interface ComposedFolders {
+  /** Top first, as overlayfs's lowerdir names them: absolute, or `l/<short>` under the store's overlay folder. */
+  lowers: readonly string[];
+  /** The folders that make it differ from the image it replaces (its parent's patch and its own upper folder). */
+  differing: readonly string[];
+}
+
 /** What a composition asks: a stack's request without the image to commit (nothing is committed to the store). */
 export type CompositionRequest = Omit<StackRequest, 'reference' | 'labels'> & {
   /** An empty folder for the overlay's upper, work and mount folders and the layer's file; the caller removes it. */
   scratch: string;
   /** gzip's level for the layer (default 6). */
   level?: number;
+  /** `onto`'s folders where it was composed too (then it is not in the store, and `onto` only names it). */
+  ontoFolders?: ComposedFolders;
 };
 
 /** A composition's seconds by step (a step it did not take is absent). */
@@ -116,7 +129,14 @@ export type CompositionSteps = Partial<
 
 export type ComposedLayer =
   /** `below`: the OCI config of the image the carried one was made from (its diff ids and history). */
-  | { kind: 'composed'; layer: LayerBlob; below: Record<string, unknown>; steps: CompositionSteps }
+  | {
+      kind: 'composed';
+      layer: LayerBlob;
+      below: Record<string, unknown>;
+      /** Its folders, for images stacked onto it, while the caller keeps the scratch folder. */
+      folders: ComposedFolders;
+      steps: CompositionSteps;
+    }
   | { kind: 'refused'; why: string };
 
 /** A stack's steps, each with the words its image's log line times it by. */

@@ -85,10 +85,11 @@ export async function executeBuildRun(options: BuildRunOptions): Promise<BuildRu
     ...(plan.patching ? { patching: plan.patching } : {}),
     ...(recorder ? { packageRecorder: recorder } : {}),
   };
-  const composition = await registryComposition(options, engines, admission);
-  if (composition !== undefined) context.composition = composition;
+
   const base = { plan, engine: engines.engine, events, cacheDir: options.cacheDir };
   const work = await decideWork(options, engines);
+  const composition = await registryComposition(options, engines, admission, work);
+  if (composition !== undefined) context.composition = composition;
   const nodes = runGraph(plan, options.shard?.fromOtherShards, work);
   announceRun(options, nodes, engines);
   let outcomes: Map<string, NodeOutcome<BuildFailureStatus>>;
@@ -98,8 +99,9 @@ export async function executeBuildRun(options: BuildRunOptions): Promise<BuildRu
     outcomes = await scheduleNodes(options, nodes, run, engines.pool);
     pushOutcomes = await admission.settle();
   } finally {
-    if (composition !== undefined) await rm(composition.scratchRoot, { recursive: true, force: true });
+    // The mounts first: some are of composed parents' folders, under the composition's scratch folder.
     await parentMounts.releaseAll();
+    if (composition !== undefined) await rm(composition.scratchRoot, { recursive: true, force: true });
     await recorder?.settle();
     await rm(contextRoot, { recursive: true, force: true });
     if (signal.aborted) await removeRunContainers(engines);
@@ -118,6 +120,7 @@ async function registryComposition(
   options: BuildRunOptions,
   engines: RunEngines,
   admission: ImageAdmission,
+  work: ReadonlyMap<string, RunImageWork> | undefined,
 ): Promise<RegistryComposition | undefined> {
   const { settings, push, plan } = options;
   if (settings.respin.compose !== 'registry' || settings.respin.mode !== 'patch') return undefined;
@@ -137,10 +140,19 @@ async function registryComposition(
     options.events.emit({ type: 'warning', message: `respin.compose registry: stacking in the store, since ${why}` });
     return undefined;
   }
+  const parents = plan.images.flatMap((image) => (image.parent === null ? [] : [image.parent]));
+  // A child built on its parent (or one whose work is not known ahead) needs the parent in the store.
+  const builtOn = plan.images.flatMap((image) => {
+    const childWork = work?.get(image.name);
+    return image.parent !== null && (childWork === undefined || childWork.kind === 'build') ? [image.parent] : [];
+  });
   return {
-    parents: new Set(plan.images.flatMap((image) => (image.parent === null ? [] : [image.parent]))),
+    parents: new Set(parents),
+    inStore: new Set(builtOn),
+    composed: new Map(),
     pushed: (name) => admission.pushed.get(name),
     access: { insecure: push.insecure, ...(push.login ? { login: push.login } : {}) },
+    ...(push.authFile ? { authFile: push.authFile } : {}),
     blobs: BLOB_UPLOAD,
     scratchRoot: await mkdtemp(join(tmpdir(), 'ci-builder-compose-')),
   };

@@ -55,7 +55,10 @@ export async function composeAtRegistry(
 
   const { labels, ...stack } = parts;
   const scratch = await mkdtemp(join(composition.scratchRoot, `${image.name}-`));
+  // A parent's folders stay for its children until the run's end (they go with scratchRoot).
+  let keep = false;
   try {
+    const ontoFolders = composition.composed.get(image.parent ?? '');
     const made = await engine.composeLastLayer({
       image: work.imageId,
       below: onto.parentBefore,
@@ -64,10 +67,11 @@ export async function composeAtRegistry(
       scratch,
       level: LAYER_GZIP_LEVEL,
       signal,
+      ...(ontoFolders ? { ontoFolders } : {}),
     });
     if (!made.ok) return made;
     if (made.value.kind === 'refused') return refuse(made.value.why);
-    const { layer, below, steps } = made.value;
+    const { layer, below, steps, folders } = made.value;
     const clock = new StepClock();
     if (!(await parentPushed)) return refuse('its patched parent did not reach the registry');
     const composed = composeImage({
@@ -88,12 +92,16 @@ export async function composeAtRegistry(
       { ...composition.blobs, mountFrom: [], signal, onLine: stack.onLine },
     );
     const imageId = composed.configDescriptor.digest.replace(/^sha256:/, '');
+    if (composition.parents.has(image.name)) {
+      composition.composed.set(image.name, folders);
+      keep = true;
+    }
     return ok({ kind: 'composed', imageId, manifestDigest, steps: { ...steps, composed: clock.lap() } });
   } catch (error) {
     if (signal.aborted) return fail({ kind: 'interrupted', message: 'interrupted' });
     return fail({ kind: 'push', message: `composing at ${target.registry}: ${errorMessage(error)}` });
   } finally {
-    await rm(scratch, { recursive: true, force: true });
+    if (!keep) await rm(scratch, { recursive: true, force: true });
   }
 }
 

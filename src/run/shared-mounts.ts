@@ -12,15 +12,19 @@ type Mounting = Promise<Result<MountedImage, EngineFailure>>;
 export class SharedMounts {
   private readonly held = new Map<Engine, Map<string, Mounting>>();
 
-  /** The image's mount on this engine: made at the first call, the same root after; a failed one is not kept. */
-  mount(engine: Engine, reference: string): Mounting {
-    if (engine.mountImage === undefined) throw new Error(`internal: ${engine.name} cannot mount images`);
+  /**
+   * The image's mount on this engine: made at the first call (by the engine, or by `mounter` for an image the
+   * engine does not hold: one composed at the registry), the same root after; a failed one is not kept.
+   */
+  mount(engine: Engine, reference: string, mounter?: () => Mounting): Mounting {
+    const mountImage = mounter ?? engine.mountImage?.bind(engine, reference);
+    if (mountImage === undefined) throw new Error(`internal: ${engine.name} cannot mount images`);
     let mounts = this.held.get(engine);
     if (mounts === undefined) this.held.set(engine, (mounts = new Map<string, Mounting>()));
     const known = mounts.get(reference);
     if (known !== undefined) return known;
     const held = mounts;
-    const mounting = engine.mountImage(reference).then((mounted) => {
+    const mounting = mountImage().then((mounted) => {
       if (!mounted.ok) held.delete(reference);
       return mounted;
     });

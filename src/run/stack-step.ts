@@ -8,6 +8,7 @@ import { errorMessage } from '../util/errors.js';
 import { fail, ok, type Result } from '../util/result.js';
 import { StepClock } from '../util/step-clock.js';
 import type { ImageStepContext } from './image-step-context.js';
+import { mountFolders } from '../engine/store-composition.js';
 import { composeAtRegistry } from './compose-step.js';
 import { logTo } from './image-log.js';
 import { canStack, type OntoPatchedParent, type PatchWork } from './image-work.js';
@@ -45,8 +46,14 @@ export async function stackOntoPatchedParent(
   // The parents' mounts are the stack's first step: timed, so the image's log accounts for the whole stack.
   const clock = new StepClock();
   const roots: string[] = [];
+  // A parent composed at the registry is not in the store: its folders are mounted instead.
+  const composedParent = image.parent === null ? undefined : context.composition?.composed.get(image.parent);
+  const scratchRoot = context.composition?.scratchRoot;
+  const folderMount =
+    composedParent && scratchRoot !== undefined ? () => mountFolders(composedParent.lowers, scratchRoot) : undefined;
   for (const reference of [onto.parentBefore, onto.parentReference]) {
-    const mounted = await context.parentMounts.mount(engine, reference);
+    const mounter = reference === onto.parentReference ? folderMount : undefined;
+    const mounted = await context.parentMounts.mount(engine, reference, mounter);
     // Not held here (a builder of a spread run may lack the earlier parent): the patch on its own self does.
     if (!mounted.ok) return ok({ kind: 'refused', why: `${reference} cannot be mounted: ${mounted.failure.message}` });
     roots.push(mounted.value.root);
@@ -72,7 +79,7 @@ export async function stackOntoPatchedParent(
     onLine: log,
   };
   const composition = context.composition;
-  if (composition !== undefined && !composition.parents.has(image.name)) {
+  if (composition !== undefined && !composition.inStore.has(image.name)) {
     const composed = await composeAtRegistry(context, composition, image, work, onto, parts, signal);
     if (!composed.ok) return composed;
     if (composed.value.kind === 'composed') {
@@ -83,6 +90,11 @@ export async function stackOntoPatchedParent(
     }
     log(`stacked in the store, not composed at the registry: ${composed.value.why}`);
     packages = undefined;
+  }
+  if (composedParent !== undefined) {
+    // Stacked in the store onto a parent composed at the registry: the parent is pulled into the store first.
+    const pulled = await pullComposedParent(context, onto.parentReference, log, signal);
+    if (!pulled.ok) return ok({ kind: 'refused', why: `its parent cannot be pulled: ${pulled.failure.message}` });
   }
   const stacked = await engine.stackOwnLayers({
     image: work.imageId,
@@ -113,6 +125,24 @@ function ownUpgrade(patching: PatchInputs, work: PatchWork, onto: OntoPatchedPar
     nativeArchitecture: work.nativeArchitecture,
   });
   return { run: ['sh', '-c', script] };
+}
+
+/** A parent composed at the registry into the engine's store, with the run's login. */
+async function pullComposedParent(
+  context: ImageStepContext,
+  reference: string,
+  log: (line: string) => void,
+  signal: AbortSignal,
+): Promise<Result<void, EngineFailure>> {
+  const composition = context.composition;
+  if (composition === undefined) return ok(undefined);
+  const exists = await context.engine.exists(reference);
+  if (exists.ok && exists.value) return ok(undefined);
+  log(`pulling ${reference}: composed at the registry, and this image is stacked in the store`);
+  const authFile = composition.authFile ? { authFile: composition.authFile } : {};
+  const { insecure } = composition.access;
+  const pulled = await context.engine.pull({ reference, insecure, onLine: log, signal, ...authFile });
+  return pulled.ok ? ok(undefined) : pulled;
 }
 
 /** A composition's seconds by step, for its log line. */

@@ -17,12 +17,22 @@ import { pulpContent, snapshotRepos, type SnapshotName, type SnapshotRepos } fro
 
 const username = 'compose-reader';
 const password = `pulp-${Math.random().toString(36).slice(2)}-secret`;
-const LEAVES = ['respin-child', 'respin-memcached'];
+/** Stacked onto their patched parents at B, and so composed: a parent among them, whose child is composed onto it. */
+const COMPOSED = ['respin-child', 'respin-grandchild', 'respin-memcached'];
+const TREE = {
+  ...RESPIN_TREE,
+  'respin-base/respin-child/respin-grandchild/Dockerfile.j2': [
+    'FROM {{ namespace }}/{{ image_prefix }}respin-child:{{ tag }}',
+    'RUN echo grandchild > /etc/respin-grandchild',
+    '',
+  ].join('\n'),
+};
 
 /**
  * respin.compose registry on buildah, end to end through the command line: the tree built at snapshot A and
- * pushed; the respin to B puts its stacked leaves together at the registry (never in the engine's store), each
- * holding B's packages once pulled; a later run at B, whose images are those very ones, pulls them itself.
+ * pushed; the respin to B puts its stacked images together at the registry (never in the engine's store), a
+ * grandchild onto its composed parent's folders, each holding B's packages once pulled; a later run at B, whose
+ * images are those very ones, pulls them itself.
  */
 describe('a respin composing its stacked images at the registry (buildah)', { timeout: 15 * 60_000 }, () => {
   const engine = createEngine('buildah');
@@ -40,7 +50,7 @@ describe('a respin composing its stacked images at the registry (buildah)', { ti
     pulp = await startFakePulp({ username, password, localContent: pulpContent(repos) });
     registry = await startRegistry();
     dir = temporaryDir('ci-builder-respin-compose-');
-    const imagesDir = writeTree(join(dir, 'images'), RESPIN_TREE);
+    const imagesDir = writeTree(join(dir, 'images'), TREE);
     for (const snapshot of ['A', 'B'] as const) {
       const config = snapshotConfig(pulp.origin, imagesDir, join(dir, 'package-cache'), snapshot)
         .replace(/^registry: .*$/m, `registry: ${registry.address}`)
@@ -85,7 +95,7 @@ describe('a respin composing its stacked images at the registry (buildah)', { ti
   }
 
   const logsOf = (runDir: string) =>
-    ['respin-base', ...LEAVES]
+    ['respin-base', ...COMPOSED]
       .map((image) => join(runDir, 'logs', `${image}.log`))
       .filter(existsSync)
       .map((file) => readFileSync(file, 'utf8').slice(-2500))
@@ -95,6 +105,19 @@ describe('a respin composing its stacked images at the registry (buildah)', { ti
     const record = summaries[run]?.images[image];
     assert.ok(record, `${run} made ${image}`);
     return record;
+  };
+
+  /** Which of these files the image holds, read through the engine's mount of it. */
+  const filesOf = async (reference: string, paths: string[]) => {
+    const mountImage = engine.mountImage?.bind(engine);
+    assert.ok(mountImage, 'buildah mounts images');
+    const mounted = await mountImage(reference);
+    assert.ok(mounted.ok, mounted.ok ? '' : mounted.failure.message);
+    try {
+      return paths.filter((path) => existsSync(join(mounted.value.root, path)));
+    } finally {
+      await mounted.value.release();
+    }
   };
 
   const pull = async (reference: string) => {
@@ -113,7 +136,7 @@ describe('a respin composing its stacked images at the registry (buildah)', { ti
 
   it('builds the tree at A and pushes it', async () => {
     const summary = await build('a', 'A');
-    assert.deepEqual(summary.built.map((entry) => entry.name).sort(), ['respin-base', ...LEAVES]);
+    assert.deepEqual(summary.built.map((entry) => entry.name).sort(), ['respin-base', ...COMPOSED].sort());
   });
 
   it("composes the stacked leaves at B at the registry: pushed, not in the engine's store, B's packages", async () => {
@@ -125,7 +148,7 @@ describe('a respin composing its stacked images at the registry (buildah)', { ti
       { insecure: true },
     );
     const indexB = readPackagesIndex(repos.folders.B, repos.suite, repos.architecture);
-    for (const image of LEAVES) {
+    for (const image of COMPOSED) {
       const record = recordOf('b', image);
       assert.equal(record.status, 'patched');
       assert.equal(record.composed_at_registry, true, `${image} composed at the registry`);
@@ -142,6 +165,12 @@ describe('a respin composing its stacked images at the registry (buildah)', { ti
         return indexed !== undefined && indexed.version !== version;
       });
       assert.deepEqual(stale, [], `${image}: every package at B's version`);
+      if (image !== 'respin-memcached') {
+        // The child's own file, and the grandchild's over it: the grandchild was composed over the child's folders.
+        const wanted =
+          image === 'respin-child' ? ['/etc/respin-child'] : ['/etc/respin-child', '/etc/respin-grandchild'];
+        assert.deepEqual(await filesOf(record.reference, wanted), wanted);
+      }
       // Removed again, so the next run has to fetch it itself.
       assert.ok((await engine.remove(record.reference)).ok);
     }
@@ -151,7 +180,7 @@ describe('a respin composing its stacked images at the registry (buildah)', { ti
   it('pulls an image composed at the registry when a later run reuses it', async () => {
     const summary = await build('b-again', 'B');
     assert.deepEqual(summary.built, []);
-    for (const image of LEAVES) {
+    for (const image of COMPOSED) {
       const record = recordOf('b-again', image);
       assert.equal(record.status, 'reused', `${image} reused`);
       assert.equal(record.image_id, recordOf('b', image).image_id);

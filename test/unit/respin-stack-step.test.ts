@@ -163,15 +163,17 @@ describe("a stacked child composed at the registry, in the run's step (respin.co
     return { engine, composed, names };
   }
 
-  const composition = (parents: string[], pushed: Record<string, boolean>): RegistryComposition => ({
-    parents: new Set(parents),
+  const composition = (inStore: string[], pushed: Record<string, boolean>): RegistryComposition => ({
+    parents: new Set(inStore),
+    inStore: new Set(inStore),
+    composed: new Map(),
     pushed: (name) => (name in pushed ? Promise.resolve(pushed[name] === true) : undefined),
     access: { insecure: true },
     blobs: { chunkBytes: 1024, attempts: 1, backoffMs: 1, idleMs: 1000, answerMs: 1000 },
     scratchRoot: temporaryDir('ci-builder-compose-'),
   });
 
-  it('stacks in the store an image another image of the run is made from, without trying to compose it', async () => {
+  it('stacks in the store an image a child of which the run builds on it, without trying to compose it', async () => {
     const { engine, composed, names } = composingEngine();
     const context = { ...stepContext(engine, recorderFor(engine)), composition: composition(['cron'], { base: true }) };
     const outcome = await stackedImage(context, 'cron');
