@@ -267,7 +267,7 @@ export const configSchema = z
         /**
          * Where a stacked image is put together: `store` commits it into the engine's store; `registry` (buildah,
          * a run that pushes, no scan gate) writes only its last layer and composes the image at the registry,
-         * for an image no other image of the run is made from.
+         * unless an image of the run is built on it.
          */
         compose: z.enum(['store', 'registry']).default('store'),
       })
