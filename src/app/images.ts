@@ -10,11 +10,16 @@ import type { Catalog } from '../catalog/types.js';
 import { selectImages, type Selection } from '../catalog/select.js';
 import { chosenRegexes } from '../catalog/sets.js';
 import { chosenDistros } from '../config/distros.js';
+import type { LoadedConfig } from '../config/load.js';
+import { loadSecrets } from '../config/secrets.js';
 import { createEngine } from '../engine/index.js';
+import type { Engine } from '../engine/types.js';
 import { imageReference, isValidTag, runTag } from '../plan/naming.js';
 import { writePlanContexts, type UnwrittenImage } from '../plan/write-contexts.js';
 import { smokeTestImage, type SmokeResult } from '../smoke/smoke-test.js';
+import { isLoopbackRegistry, writeRegistryAuth, type RegistryAuth } from '../run/registry-auth.js';
 import { UsageError } from '../util/errors.js';
+import { fail, ok, type Result } from '../util/result.js';
 import { checkOutputDir } from '../util/output-path.js';
 import { renderOnlyPlan, type Workspace } from './workspace.js';
 
@@ -85,12 +90,65 @@ export async function testImages(
   const selection = chooseImages(request);
   const engine = createEngine(loaded.config.engine, { url: loaded.config.engine_url });
   const results: SmokeResult[] = [];
-  for (const name of selection.selected) {
-    const result = await smokeTestImage(engine, name, imageReference(loaded.config, name, request.tag));
-    results.push(result);
-    onResult(result);
+  const pulls = new RegistryPulls(loaded);
+  try {
+    for (const name of selection.selected) {
+      const reference = imageReference(loaded.config, name, request.tag);
+      const pulled = await pulls.ensure(engine, reference);
+      const result = pulled.ok
+        ? await smokeTestImage(engine, name, reference)
+        : {
+            image: name,
+            reference,
+            checks: [{ check: 'service' as const, status: 'fail' as const, detail: pulled.failure }],
+          };
+      results.push(result);
+      onResult(result);
+    }
+  } finally {
+    await pulls.dispose();
   }
   return results;
+}
+
+/**
+ * An image the engine lacks but the configured registry has (a respin composed it there, respin.compose
+ * registry) is pulled for its checks, with the registry login of the secrets file where there is one.
+ */
+class RegistryPulls {
+  private auth: Promise<RegistryAuth | undefined> | undefined;
+
+  constructor(private readonly loaded: LoadedConfig) {}
+
+  async ensure(engine: Engine, reference: string): Promise<Result<void, string>> {
+    const { registry } = this.loaded.config;
+    if (registry === '' || !reference.startsWith(`${registry}/`)) return ok(undefined);
+    const exists = await engine.exists(reference);
+    if (!exists.ok || exists.value) return ok(undefined);
+    const auth = await (this.auth ??= this.login());
+    const pulled = await engine.pull({
+      reference,
+      insecure: this.loaded.config.registry_insecure ?? isLoopbackRegistry(registry),
+      onLine: () => undefined,
+      signal: new AbortController().signal,
+      ...(auth ? { authFile: auth.file } : {}),
+    });
+    return pulled.ok
+      ? ok(undefined)
+      : fail(`not in the engine, nor pulled from ${registry}: ${pulled.failure.message}`);
+  }
+
+  async dispose(): Promise<void> {
+    await (await this.auth)?.dispose();
+  }
+
+  /** The secrets' registry login as an engine auth file; none (an anonymous pull) where there is none. */
+  private async login(): Promise<RegistryAuth | undefined> {
+    const { registry, registry_token_hosts: tokenHosts } = this.loaded.config;
+    const secrets = loadSecrets(this.loaded.secretsFile, this.loaded.readYaml);
+    const { registry_username: username, registry_password: password } = secrets;
+    return username && password ? writeRegistryAuth(registry, username, password, tokenHosts) : undefined;
+  }
 }
 
 /** How `images list` and `images deps` print: one name a line, JSON, or kolla-build's own listing. */

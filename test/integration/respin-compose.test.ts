@@ -177,6 +177,22 @@ describe('a respin composing its stacked images at the registry (buildah)', { ti
     assert.ok(summary.patched.length >= 3);
   });
 
+  it('`images test` pulls the images composed at the registry, then checks them', async () => {
+    const tag = `compose-b-${stamp}`;
+    const args = ['--config', join(dir, 'etc-B'), '--json', 'images', 'test', '^respin-', '--tag', tag];
+    const tested = await runCli(args, { cwd: dir, env: { CI_BUILDER_CACHE_DIR: join(dir, 'cache') } });
+    assert.equal(tested.code, 0, `${tested.stdout}\n${tested.stderr}`);
+    const results = JSON.parse(tested.stdout) as Array<{ image: string; checks: Array<{ status: string }> }>;
+    assert.deepEqual(results.map((result) => result.image).sort(), ['respin-base', ...COMPOSED].sort());
+    for (const image of COMPOSED) {
+      const reference = recordOf('b', image).reference;
+      const exists = await engine.exists(reference);
+      assert.ok(exists.ok && exists.value, `${image} pulled by images test`);
+      // Removed again, so the next run has to fetch it itself.
+      assert.ok((await engine.remove(reference)).ok);
+    }
+  });
+
   it('pulls an image composed at the registry when a later run reuses it', async () => {
     const summary = await build('b-again', 'B');
     assert.deepEqual(summary.built, []);
