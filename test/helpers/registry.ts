@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { sha256Digest, type RegistryClient } from '../../src/registry/client.js';
+import { RegistryClient, sha256Digest } from '../../src/registry/client.js';
 import { OCI_MANIFEST } from '../../src/registry/media-types.js';
 import { freePort, temporaryDir, waitFor } from './index.js';
 import { startTokenServer, type TokenRequest, type TokenServer } from './token-server.js';
@@ -128,4 +128,13 @@ export async function pushTwoLayerImage(
   );
   const digest = await client.putManifest(repository, tag, manifest, OCI_MANIFEST);
   return { digest, manifest, layers: layerDigests };
+}
+
+/** A client of the test registry with its login, over plain HTTP. */
+export function clientOf(registry: TestRegistry): RegistryClient {
+  return new RegistryClient(
+    registry.address,
+    { username: registry.username, password: registry.password },
+    { insecure: true },
+  );
 }

@@ -11,7 +11,7 @@ import { runCli, type CliResult } from '../helpers/cli.js';
 import { temporaryDir, writeTree } from '../helpers/files.js';
 import { filesContaining, secretForms } from '../helpers/leaks.js';
 import { freePort } from '../helpers/ports.js';
-import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { clientOf, startRegistry, type TestRegistry } from '../helpers/registry.js';
 
 /** A representative subset of the bundled library: the base chain, an OpenStack service and two infrastructure leaves. */
 const SUBSET = ['^cron$', '^memcached$', '^keystone$'];
@@ -39,11 +39,7 @@ describe('building the bundled tree with buildah and pushing to a real registry'
   before(async () => {
     registry = await startRegistry();
     workspace = buildWorkspace(registry);
-    client = new RegistryClient(
-      registry.address,
-      { username: registry.username, password: registry.password },
-      { insecure: true },
-    );
+    client = clientOf(registry);
   });
   // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when before() failed
   after(async () => registry?.stop());

@@ -5,12 +5,11 @@ import { after, before, describe, it } from 'node:test';
 import { DockerEngine } from '../../src/engine/docker.js';
 import { INPUT_DIGEST_LABEL } from '../../src/plan/plan.js';
 import type { RunSummary } from '../../src/report/summary.js';
-import { RegistryClient } from '../../src/registry/client.js';
 import { buildWorkspace } from '../helpers/build-workspace.js';
 import { runCli } from '../helpers/cli.js';
 import { startDockerd, type TestDockerd } from '../helpers/dockerd.js';
 import { filesContaining, secretForms } from '../helpers/leaks.js';
-import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { clientOf, startRegistry, type TestRegistry } from '../helpers/registry.js';
 
 describe(
   'building the bundled tree with the docker adapter (BuildKit) against a dockerd the test started',
@@ -41,11 +40,7 @@ describe(
       assert.equal(summary.engine, 'docker');
       assert.equal(summary.built.length, 3);
       assert.equal(summary.pushed.length, 3);
-      const client = new RegistryClient(
-        registry.address,
-        { username: registry.username, password: registry.password },
-        { insecure: true },
-      );
+      const client = clientOf(registry);
       for (const [name, record] of Object.entries(summary.images)) {
         const config = await client.getImageConfig(`ci-builder-dev/${name}`, 'docker-1');
         assert.equal(config.config?.Labels?.[INPUT_DIGEST_LABEL], record.input_digest);

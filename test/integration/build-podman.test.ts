@@ -9,7 +9,7 @@ import { buildWorkspace, type BuildWorkspace } from '../helpers/build-workspace.
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { filesContaining, secretForms } from '../helpers/leaks.js';
 import { startPodmanService, type TestPodmanService } from '../helpers/podman-service.js';
-import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { clientOf, startRegistry, type TestRegistry } from '../helpers/registry.js';
 
 const names = (entries: Array<{ name: string }>) => entries.map((entry) => entry.name).sort();
 
@@ -47,11 +47,7 @@ describe(
 
     before(async () => {
       registry = await startRegistry();
-      client = new RegistryClient(
-        registry.address,
-        { username: registry.username, password: registry.password },
-        { insecure: true },
-      );
+      client = clientOf(registry);
     });
     after(async () => registry.stop());
 

@@ -9,7 +9,7 @@ import { buildWorkspace } from '../helpers/build-workspace.js';
 import { writeTree } from '../helpers/files.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { startDockerd, type TestDockerd } from '../helpers/dockerd.js';
-import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { clientOf, startRegistry, type TestRegistry } from '../helpers/registry.js';
 
 const SUBSET = ['^cron$', '^memcached$', '^keystone$'];
 const BUNDLED = ['base', 'cron', 'keystone', 'memcached', 'openstack-base'];
@@ -32,11 +32,7 @@ describe('one run spread over two dockerd builders on loopback TCP', { timeout: 
       startDockerd({ tcp: true }),
       startDockerd({ tcp: true }),
     ]);
-    client = new RegistryClient(
-      registry.address,
-      { username: registry.username, password: registry.password },
-      { insecure: true },
-    );
+    client = clientOf(registry);
   });
   after(async () => {
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when before() failed

@@ -12,7 +12,7 @@ import { ok } from '../../src/util/result.js';
 import { readTar } from '../../src/util/tar-stream.js';
 import { forgetBuildahImages } from '../helpers/buildah-images.js';
 import { temporaryDir } from '../helpers/files.js';
-import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { clientOf, startRegistry, type TestRegistry } from '../helpers/registry.js';
 
 const storage = ['--storage-driver', 'overlay'];
 
@@ -86,11 +86,7 @@ describe('a stacked image composed at the registry', { timeout: 5 * 60_000 }, ()
 
   before(async () => {
     registry = await startRegistry();
-    client = new RegistryClient(
-      registry.address,
-      { username: registry.username, password: registry.password },
-      { insecure: true },
-    );
+    client = clientOf(registry);
     shellRoot(join(dir, 'base', 'root'));
     await build('base', 'FROM scratch\nCOPY root/ /\nENV GREETING=hello\n');
     await build('parent-a', `FROM ${ref('base')}\nCOPY parent /etc/parent\n`, { parent: 'A\n' });

@@ -3,13 +3,12 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createEngine } from '../../src/engine/index.js';
-import { RegistryClient } from '../../src/registry/client.js';
 import type { RunSummary } from '../../src/report/summary.js';
 import { runCli } from '../helpers/cli.js';
 import { startFakePulp, type FakePulp } from '../helpers/fake-pulp.js';
 import { temporaryDir, writeTree } from '../helpers/files.js';
 import { installedPackages } from '../helpers/installed-packages.js';
-import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { clientOf, startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { readPackagesIndex } from '../helpers/snapshot-repos/packages-index.js';
 import { RESPIN_TREE } from '../helpers/snapshot-repos/respin-tree.js';
 import { snapshotConfig, TINY_PACKAGES } from '../helpers/snapshot-repos/snapshot-config.js';
@@ -142,11 +141,7 @@ describe('a respin composing its stacked images at the registry (buildah)', { ti
   it("composes the stacked leaves at B at the registry: pushed, not in the engine's store, B's packages", async () => {
     const summary = await build('b', 'B');
     assert.equal(recordOf('b', 'respin-base').status, 'patched');
-    const client = new RegistryClient(
-      registry.address,
-      { username: registry.username, password: registry.password },
-      { insecure: true },
-    );
+    const client = clientOf(registry);
     const indexB = readPackagesIndex(repos.folders.B, repos.suite, repos.architecture);
     for (const image of COMPOSED) {
       const record = recordOf('b', image);
