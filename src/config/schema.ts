@@ -265,9 +265,9 @@ export const configSchema = z
         /** An image carrying this many patch layers is rebuilt in full instead of patched again. */
         max_patch_layers: z.number().int().min(1).max(20).default(3),
         /**
-         * Where a stacked image is put together: `store` commits it into the engine's store; `registry` (buildah,
-         * a run that pushes, no scan gate) writes only its last layer and composes the image at the registry,
-         * unless an image of the run is built on it.
+         * Where a stacked image is put together: `store` commits it into the engine's store; `registry` (buildah
+         * or a local podman, a run that pushes, no scan gate) writes only its last layer and composes the image
+         * at the registry, unless an image of the run is built on it.
          */
         compose: z.enum(['store', 'registry']).default('store'),
       })

@@ -72,7 +72,8 @@ export async function checkPodmanStacking(
 const COMPOSING = 'respin composing at the registry';
 
 /**
- * respin.compose registry: whether this host can compose (buildah, and getfattr to read overlayfs's marks).
+ * respin.compose registry: whether this host can compose (buildah, or a local podman through buildah, and
+ * getfattr to read overlayfs's marks).
  * Nothing to say when the setting is not on.
  */
 export function checkRegistryComposition(
@@ -82,9 +83,12 @@ export function checkRegistryComposition(
 ): CheckResult | undefined {
   if (compose !== 'registry') return undefined;
   const instead = 'stacked images are put together in the store';
-  if (engine !== 'buildah') return warn(COMPOSING, `only buildah composes: ${instead}`, 'set engine: buildah');
+  if (engine === 'docker') {
+    return warn(COMPOSING, `docker cannot compose (no layer folders): ${instead}`, 'set engine: buildah');
+  }
   if (commandOnPath('getfattr', env) === undefined) {
     return warn(COMPOSING, `getfattr is not installed: ${instead}`, 'apt-get install attr');
   }
-  return ok(COMPOSING, 'buildah, getfattr: a run with --push and no scan gate composes its stacked leaves');
+  // A local podman composes through buildah, as it stacks: its own check says whether it can.
+  return ok(COMPOSING, `${engine}, getfattr: a run with --push and no scan gate composes its stacked images`);
 }

@@ -1,10 +1,19 @@
 import { basename } from 'node:path';
 import { ok, type Result } from '../util/result.js';
 import { BUILDAH_ISOLATION, BUILDAH_STORAGE } from './buildah.js';
-import { stackOnBuildah } from './buildah-stack.js';
+import { stackOnBuildah, type BuildahCli } from './buildah-stack.js';
+import { composeLastLayer } from './store-composition.js';
 import { storeSite, type StoreSite } from './containers-storage.js';
 import { engineQuery } from './failure.js';
-import type { EngineFailure, EngineResult, ImageInfo, StackRequest, Stacked } from './types.js';
+import type {
+  ComposedLayer,
+  CompositionRequest,
+  EngineFailure,
+  EngineResult,
+  ImageInfo,
+  StackRequest,
+  Stacked,
+} from './types.js';
 
 /** Asks an engine for its info: podman's and buildah's answer say where their stores are. */
 type AskInfo = (command: string, args: readonly string[]) => Promise<Result<string, EngineFailure>>;
@@ -27,6 +36,22 @@ export class PodmanStackThroughBuildah {
   ) {}
 
   async stack(request: StackRequest): EngineResult<Stacked> {
+    const cli = await this.buildahCli();
+    if (!cli.ok) return cli;
+    if ('why' in cli.value) return ok({ kind: 'refused', why: cli.value.why });
+    return stackOnBuildah(cli.value, request);
+  }
+
+  /** A stack's last layer over the shared store's folders, nothing committed (store-composition.ts). */
+  async compose(request: CompositionRequest): EngineResult<ComposedLayer> {
+    const cli = await this.buildahCli();
+    if (!cli.ok) return cli;
+    if ('why' in cli.value) return ok({ kind: 'refused', why: cli.value.why });
+    return composeLastLayer(cli.value, request);
+  }
+
+  /** buildah on the store podman keeps its images in, or why not: asked once, again after a failed question. */
+  private async buildahCli(): Promise<Result<BuildahCli | { why: string }, EngineFailure>> {
     this.shared ??= sharedStore(this.podman.command, this.buildah, this.ask);
     const shared = await this.shared;
     // A failed question is asked again by the next stack; the answer, once had, holds for the run.
@@ -34,16 +59,15 @@ export class PodmanStackThroughBuildah {
       this.shared = undefined;
       return shared;
     }
-    if ('why' in shared.value) return ok({ kind: 'refused', why: shared.value.why });
+    if ('why' in shared.value) return ok({ why: shared.value.why });
     const { graphRoot } = shared.value;
-    const cli = {
+    return ok({
       command: this.buildah,
       storage: BUILDAH_STORAGE,
       isolation: BUILDAH_ISOLATION,
       graphRoot: () => Promise.resolve(ok(graphRoot)),
       inspect: this.podman.inspect,
-    };
-    return stackOnBuildah(cli, request);
+    });
   }
 }
 

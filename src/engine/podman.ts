@@ -5,6 +5,8 @@ import { PodmanStackThroughBuildah } from './podman-stack.js';
 import { pushResiliently } from './registry-push.js';
 import type {
   BuildRequest,
+  ComposedLayer,
+  CompositionRequest,
   Engine,
   EngineFailure,
   EngineResult,
@@ -19,7 +21,12 @@ import type {
   Stacked,
 } from './types.js';
 
-type PodmanImage = { Id?: string; Digest?: string; Config?: { Labels?: Record<string, string> | null; User?: string } };
+type PodmanImage = {
+  Id?: string;
+  Digest?: string;
+  RepoTags?: string[] | null;
+  Config?: { Labels?: Record<string, string> | null; User?: string };
+};
 
 /**
  * Check containers get limits every host allows. Rootful podman otherwise asks for 1048576 open
@@ -60,6 +67,8 @@ export class PodmanEngine implements Engine {
    * store is on the service's host), and then a child of a patched parent is patched as a whole or rebuilt.
    */
   readonly stackOwnLayers?: (request: StackRequest) => EngineResult<Stacked>;
+  /** Composing at the registry goes through buildah too, over the same store's folders. */
+  readonly composeLastLayer?: (request: CompositionRequest) => EngineResult<ComposedLayer>;
 
   constructor(
     private readonly command = 'podman',
@@ -73,6 +82,7 @@ export class PodmanEngine implements Engine {
         stackWith,
       );
       this.stackOwnLayers = (request) => stacker.stack(request);
+      this.composeLastLayer = (request) => stacker.compose(request);
     }
   }
 
@@ -197,6 +207,13 @@ export class PodmanEngine implements Engine {
 
   async exists(reference: string): EngineResult<boolean> {
     return presence(await this.inspect(reference));
+  }
+
+  async imageNames(reference: string): EngineResult<string[]> {
+    const answer = await this.query(['image', 'inspect', reference]);
+    if (!answer.ok) return answer;
+    const parsed = parseJson<PodmanImage[]>(answer.value, 'podman image inspect');
+    return parsed.ok ? ok(parsed.value.flatMap((image) => image.RepoTags ?? [])) : parsed;
   }
 
   async tag(image: string, reference: string): EngineResult<void> {

@@ -33,175 +33,179 @@ const TREE = {
  * grandchild onto its composed parent's folders, each holding B's packages once pulled; a later run at B, whose
  * images are those very ones, pulls them itself.
  */
-describe('a respin composing its stacked images at the registry (buildah)', { timeout: 15 * 60_000 }, () => {
-  const engine = createEngine('buildah');
-  const stamp = Date.now();
-  const namespace = `respin-compose-${stamp}`;
-  let repos: SnapshotRepos;
-  let pulp: FakePulp;
-  let registry: TestRegistry;
-  let dir: string;
-  const made = new Set<string>();
-  const summaries: Partial<Record<string, RunSummary>> = {};
+// podman composes through buildah, on the store the two share (src/engine/podman-stack.ts).
+for (const engineName of ['buildah', 'podman'] as const) {
+  describe(`a respin composing its stacked images at the registry (${engineName})`, { timeout: 15 * 60_000 }, () => {
+    const engine = createEngine(engineName);
+    const stamp = Date.now();
+    const namespace = `respin-compose-${engineName}-${stamp}`;
+    let repos: SnapshotRepos;
+    let pulp: FakePulp;
+    let registry: TestRegistry;
+    let dir: string;
+    const made = new Set<string>();
+    const summaries: Partial<Record<string, RunSummary>> = {};
 
-  before(async () => {
-    repos = await snapshotRepos({ packages: TINY_PACKAGES, log: (line) => process.stderr.write(`${line}\n`) });
-    pulp = await startFakePulp({ username, password, localContent: pulpContent(repos) });
-    registry = await startRegistry();
-    dir = temporaryDir('ci-builder-respin-compose-');
-    const imagesDir = writeTree(join(dir, 'images'), TREE);
-    for (const snapshot of ['A', 'B'] as const) {
-      const config = snapshotConfig(pulp.origin, imagesDir, join(dir, 'package-cache'), snapshot)
-        .replace(/^registry: .*$/m, `registry: ${registry.address}`)
-        .replace(/^namespace: .*$/m, `namespace: ${namespace}`);
-      writeTree(join(dir, `etc-${snapshot}`), {
-        'config.yml': `${config}respin:\n  compose: registry\n`,
-        'secrets.yml': [
-          `pulp_username: ${username}`,
-          `pulp_password: ${password}`,
-          `registry_username: ${registry.username}`,
-          `registry_password: ${registry.password}`,
-          '',
-        ].join('\n'),
-      });
-    }
-  });
-
-  after(async () => {
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when before() failed
-    await pulp?.stop();
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when before() failed
-    await registry?.stop();
-    // Children before the images they are made from.
-    for (const reference of [...made].reverse()) await engine.remove(reference);
-  });
-
-  async function build(name: string, snapshot: SnapshotName): Promise<RunSummary> {
-    const tag = `compose-${name}-${stamp}`;
-    const args = ['--config', join(dir, `etc-${snapshot}`), 'build', '--engine', 'buildah', '--auth-proxy'];
-    const result = await runCli([...args, '--push', '--tag', tag, '^respin-'], {
-      cwd: dir,
-      env: { CI_BUILDER_CACHE_DIR: join(dir, 'cache') },
-    });
-    const runDir = join(dir, '.ci-builder/runs', tag);
-    const summaryFile = join(runDir, 'summary.json');
-    assert.ok(existsSync(summaryFile), `${name}: no summary\n${result.stderr}`);
-    const summary = JSON.parse(readFileSync(summaryFile, 'utf8')) as RunSummary;
-    for (const image of Object.values(summary.images)) made.add(image.reference);
-    assert.equal(result.code, 0, `${result.stderr}\n${logsOf(runDir)}`);
-    summaries[name] = summary;
-    return summary;
-  }
-
-  const logsOf = (runDir: string) =>
-    ['respin-base', ...COMPOSED]
-      .map((image) => join(runDir, 'logs', `${image}.log`))
-      .filter(existsSync)
-      .map((file) => readFileSync(file, 'utf8').slice(-2500))
-      .join('\n');
-
-  const recordOf = (run: string, image: string) => {
-    const record = summaries[run]?.images[image];
-    assert.ok(record, `${run} made ${image}`);
-    return record;
-  };
-
-  /** Which of these files the image holds, read through the engine's mount of it. */
-  const filesOf = async (reference: string, paths: string[]) => {
-    const mountImage = engine.mountImage?.bind(engine);
-    assert.ok(mountImage, 'buildah mounts images');
-    const mounted = await mountImage(reference);
-    assert.ok(mounted.ok, mounted.ok ? '' : mounted.failure.message);
-    try {
-      return paths.filter((path) => existsSync(join(mounted.value.root, path)));
-    } finally {
-      await mounted.value.release();
-    }
-  };
-
-  const pull = async (reference: string) => {
-    const authFile = join(dir, 'registry-auth.json');
-    const auth = Buffer.from(`${registry.username}:${registry.password}`).toString('base64');
-    writeFileSync(authFile, JSON.stringify({ auths: { [registry.address]: { auth } } }));
-    const pulled = await engine.pull({
-      reference,
-      authFile,
-      insecure: true,
-      onLine: () => {},
-      signal: AbortSignal.timeout(120_000),
-    });
-    assert.ok(pulled.ok, pulled.ok ? '' : pulled.failure.message);
-  };
-
-  it('builds the tree at A and pushes it', async () => {
-    const summary = await build('a', 'A');
-    assert.deepEqual(summary.built.map((entry) => entry.name).sort(), ['respin-base', ...COMPOSED].sort());
-  });
-
-  it("composes the stacked leaves at B at the registry: pushed, not in the engine's store, B's packages", async () => {
-    const summary = await build('b', 'B');
-    assert.equal(recordOf('b', 'respin-base').status, 'patched');
-    const client = clientOf(registry);
-    const indexB = readPackagesIndex(repos.folders.B, repos.suite, repos.architecture);
-    for (const image of COMPOSED) {
-      const record = recordOf('b', image);
-      assert.equal(record.status, 'patched');
-      assert.equal(record.composed_at_registry, true, `${image} composed at the registry`);
-      assert.equal(record.push?.status, 'pushed');
-      const exists = await engine.exists(record.reference);
-      assert.ok(exists.ok && !exists.value, `${image} is not in the engine's store`);
-      const tag = record.reference.split(':').at(-1) ?? '';
-      const manifest = await client.getManifest(`${namespace}/${image}`, tag);
-      assert.equal(manifest.config.digest, `sha256:${(record.image_id ?? '').replace(/^sha256:/, '')}`);
-      await pull(record.reference);
-      const installed = await installedPackages(engine, record.reference);
-      const stale = [...installed].filter(([name, version]) => {
-        const indexed = indexB.get(name);
-        return indexed !== undefined && indexed.version !== version;
-      });
-      assert.deepEqual(stale, [], `${image}: every package at B's version`);
-      if (image !== 'respin-memcached') {
-        // The child's own file, and the grandchild's over it: the grandchild was composed over the child's folders.
-        const wanted =
-          image === 'respin-child' ? ['/etc/respin-child'] : ['/etc/respin-child', '/etc/respin-grandchild'];
-        assert.deepEqual(await filesOf(record.reference, wanted), wanted);
+    before(async () => {
+      repos = await snapshotRepos({ packages: TINY_PACKAGES, log: (line) => process.stderr.write(`${line}\n`) });
+      pulp = await startFakePulp({ username, password, localContent: pulpContent(repos) });
+      registry = await startRegistry();
+      dir = temporaryDir('ci-builder-respin-compose-');
+      const imagesDir = writeTree(join(dir, 'images'), TREE);
+      for (const snapshot of ['A', 'B'] as const) {
+        const config = snapshotConfig(pulp.origin, imagesDir, join(dir, 'package-cache'), snapshot)
+          .replace(/^registry: .*$/m, `registry: ${registry.address}`)
+          .replace(/^namespace: .*$/m, `namespace: ${namespace}`)
+          .replace(/^engine: .*$/m, `engine: ${engineName}`);
+        writeTree(join(dir, `etc-${snapshot}`), {
+          'config.yml': `${config}respin:\n  compose: registry\n`,
+          'secrets.yml': [
+            `pulp_username: ${username}`,
+            `pulp_password: ${password}`,
+            `registry_username: ${registry.username}`,
+            `registry_password: ${registry.password}`,
+            '',
+          ].join('\n'),
+        });
       }
-      // Removed again, so the next run has to fetch it itself.
-      assert.ok((await engine.remove(record.reference)).ok);
-    }
-    assert.ok(summary.patched.length >= 3);
-  });
+    });
 
-  it('`images test` pulls the images composed at the registry, then checks them', async () => {
-    const tag = `compose-b-${stamp}`;
-    const args = ['--config', join(dir, 'etc-B'), '--json', 'images', 'test', '^respin-', '--tag', tag];
-    const tested = await runCli(args, { cwd: dir, env: { CI_BUILDER_CACHE_DIR: join(dir, 'cache') } });
-    assert.equal(tested.code, 0, `${tested.stdout}\n${tested.stderr}`);
-    const results = JSON.parse(tested.stdout) as Array<{ image: string; checks: Array<{ status: string }> }>;
-    assert.deepEqual(results.map((result) => result.image).sort(), ['respin-base', ...COMPOSED].sort());
-    for (const image of COMPOSED) {
-      const reference = recordOf('b', image).reference;
-      const exists = await engine.exists(reference);
-      assert.ok(exists.ok && exists.value, `${image} pulled by images test`);
-      // Removed again, so the next run has to fetch it itself.
-      assert.ok((await engine.remove(reference)).ok);
-    }
-  });
+    after(async () => {
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when before() failed
+      await pulp?.stop();
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when before() failed
+      await registry?.stop();
+      // Children before the images they are made from.
+      for (const reference of [...made].reverse()) await engine.remove(reference);
+    });
 
-  it('pulls an image composed at the registry when a later run reuses it', async () => {
-    const summary = await build('b-again', 'B');
-    assert.deepEqual(summary.built, []);
-    for (const image of COMPOSED) {
-      const record = recordOf('b-again', image);
-      assert.equal(record.status, 'reused', `${image} reused`);
-      assert.equal(record.image_id, recordOf('b', image).image_id);
-      const exists = await engine.exists(record.reference);
-      assert.ok(exists.ok && exists.value, `${image} is in the engine's store again`);
-      const log = readFileSync(
-        join(dir, '.ci-builder/runs', `compose-b-again-${stamp}`, 'logs', `${image}.log`),
-        'utf8',
-      );
-      assert.match(log, /an earlier run composed it at the registry/);
+    async function build(name: string, snapshot: SnapshotName): Promise<RunSummary> {
+      const tag = `compose-${name}-${stamp}`;
+      const args = ['--config', join(dir, `etc-${snapshot}`), 'build', '--engine', engineName, '--auth-proxy'];
+      const result = await runCli([...args, '--push', '--tag', tag, '^respin-'], {
+        cwd: dir,
+        env: { CI_BUILDER_CACHE_DIR: join(dir, 'cache') },
+      });
+      const runDir = join(dir, '.ci-builder/runs', tag);
+      const summaryFile = join(runDir, 'summary.json');
+      assert.ok(existsSync(summaryFile), `${name}: no summary\n${result.stderr}`);
+      const summary = JSON.parse(readFileSync(summaryFile, 'utf8')) as RunSummary;
+      for (const image of Object.values(summary.images)) made.add(image.reference);
+      assert.equal(result.code, 0, `${result.stderr}\n${logsOf(runDir)}`);
+      summaries[name] = summary;
+      return summary;
     }
+
+    const logsOf = (runDir: string) =>
+      ['respin-base', ...COMPOSED]
+        .map((image) => join(runDir, 'logs', `${image}.log`))
+        .filter(existsSync)
+        .map((file) => readFileSync(file, 'utf8').slice(-2500))
+        .join('\n');
+
+    const recordOf = (run: string, image: string) => {
+      const record = summaries[run]?.images[image];
+      assert.ok(record, `${run} made ${image}`);
+      return record;
+    };
+
+    /** Which of these files the image holds, read through the engine's mount of it. */
+    const filesOf = async (reference: string, paths: string[]) => {
+      const mountImage = engine.mountImage?.bind(engine);
+      assert.ok(mountImage, 'buildah mounts images');
+      const mounted = await mountImage(reference);
+      assert.ok(mounted.ok, mounted.ok ? '' : mounted.failure.message);
+      try {
+        return paths.filter((path) => existsSync(join(mounted.value.root, path)));
+      } finally {
+        await mounted.value.release();
+      }
+    };
+
+    const pull = async (reference: string) => {
+      const authFile = join(dir, 'registry-auth.json');
+      const auth = Buffer.from(`${registry.username}:${registry.password}`).toString('base64');
+      writeFileSync(authFile, JSON.stringify({ auths: { [registry.address]: { auth } } }));
+      const pulled = await engine.pull({
+        reference,
+        authFile,
+        insecure: true,
+        onLine: () => {},
+        signal: AbortSignal.timeout(120_000),
+      });
+      assert.ok(pulled.ok, pulled.ok ? '' : pulled.failure.message);
+    };
+
+    it('builds the tree at A and pushes it', async () => {
+      const summary = await build('a', 'A');
+      assert.deepEqual(summary.built.map((entry) => entry.name).sort(), ['respin-base', ...COMPOSED].sort());
+    });
+
+    it("composes the stacked leaves at B at the registry: pushed, not in the engine's store, B's packages", async () => {
+      const summary = await build('b', 'B');
+      assert.equal(recordOf('b', 'respin-base').status, 'patched');
+      const client = clientOf(registry);
+      const indexB = readPackagesIndex(repos.folders.B, repos.suite, repos.architecture);
+      for (const image of COMPOSED) {
+        const record = recordOf('b', image);
+        assert.equal(record.status, 'patched');
+        assert.equal(record.composed_at_registry, true, `${image} composed at the registry`);
+        assert.equal(record.push?.status, 'pushed');
+        const exists = await engine.exists(record.reference);
+        assert.ok(exists.ok && !exists.value, `${image} is not in the engine's store`);
+        const tag = record.reference.split(':').at(-1) ?? '';
+        const manifest = await client.getManifest(`${namespace}/${image}`, tag);
+        assert.equal(manifest.config.digest, `sha256:${(record.image_id ?? '').replace(/^sha256:/, '')}`);
+        await pull(record.reference);
+        const installed = await installedPackages(engine, record.reference);
+        const stale = [...installed].filter(([name, version]) => {
+          const indexed = indexB.get(name);
+          return indexed !== undefined && indexed.version !== version;
+        });
+        assert.deepEqual(stale, [], `${image}: every package at B's version`);
+        if (image !== 'respin-memcached') {
+          // The child's own file, and the grandchild's over it: the grandchild was composed over the child's folders.
+          const wanted =
+            image === 'respin-child' ? ['/etc/respin-child'] : ['/etc/respin-child', '/etc/respin-grandchild'];
+          assert.deepEqual(await filesOf(record.reference, wanted), wanted);
+        }
+        // Removed again, so the next run has to fetch it itself.
+        assert.ok((await engine.remove(record.reference)).ok);
+      }
+      assert.ok(summary.patched.length >= 3);
+    });
+
+    it('`images test` pulls the images composed at the registry, then checks them', async () => {
+      const tag = `compose-b-${stamp}`;
+      const args = ['--config', join(dir, 'etc-B'), '--json', 'images', 'test', '^respin-', '--tag', tag];
+      const tested = await runCli(args, { cwd: dir, env: { CI_BUILDER_CACHE_DIR: join(dir, 'cache') } });
+      assert.equal(tested.code, 0, `${tested.stdout}\n${tested.stderr}`);
+      const results = JSON.parse(tested.stdout) as Array<{ image: string; checks: Array<{ status: string }> }>;
+      assert.deepEqual(results.map((result) => result.image).sort(), ['respin-base', ...COMPOSED].sort());
+      for (const image of COMPOSED) {
+        const reference = recordOf('b', image).reference;
+        const exists = await engine.exists(reference);
+        assert.ok(exists.ok && exists.value, `${image} pulled by images test`);
+        // Removed again, so the next run has to fetch it itself.
+        assert.ok((await engine.remove(reference)).ok);
+      }
+    });
+
+    it('pulls an image composed at the registry when a later run reuses it', async () => {
+      const summary = await build('b-again', 'B');
+      assert.deepEqual(summary.built, []);
+      for (const image of COMPOSED) {
+        const record = recordOf('b-again', image);
+        assert.equal(record.status, 'reused', `${image} reused`);
+        assert.equal(record.image_id, recordOf('b', image).image_id);
+        const exists = await engine.exists(record.reference);
+        assert.ok(exists.ok && exists.value, `${image} is in the engine's store again`);
+        const log = readFileSync(
+          join(dir, '.ci-builder/runs', `compose-b-again-${stamp}`, 'logs', `${image}.log`),
+          'utf8',
+        );
+        assert.match(log, /an earlier run composed it at the registry/);
+      }
+    });
   });
-});
+}

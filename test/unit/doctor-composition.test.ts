@@ -21,7 +21,7 @@ describe('doctor: respin.compose registry', () => {
     assert.deepEqual(checkRegistryComposition('docker', 'registry', { PATH: pathWithGetfattr() }), {
       check: 'respin composing at the registry',
       status: 'warn',
-      detail: 'only buildah composes: stacked images are put together in the store',
+      detail: 'docker cannot compose (no layer folders): stacked images are put together in the store',
       fix: 'set engine: buildah',
     });
     assert.deepEqual(checkRegistryComposition('buildah', 'registry', { PATH: temporaryDir() }), {
