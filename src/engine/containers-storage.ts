@@ -114,6 +114,11 @@ export async function layerShortLink(graphRoot: string, layerId: string): Promis
   return `l/${short}`;
 }
 
+/** Layers' short links (layerShortLink), top first as overlayfs's lowerdir lists them, from a chain bottom first. */
+export function shortLinksTopFirst(graphRoot: string, layerIds: readonly string[]): Promise<string[]> {
+  return Promise.all([...layerIds].reverse().map((id) => layerShortLink(graphRoot, id)));
+}
+
 /** Whether a layer changes nothing (a metadata-only step's layer). */
 export async function isEmptyLayer(graphRoot: string, layerId: string): Promise<boolean> {
   return (await readdir(layerDiffDir(graphRoot, layerId))).length === 0;

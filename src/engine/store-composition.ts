@@ -6,7 +6,7 @@ import { fail, ok, type Result } from '../util/result.js';
 import { StepClock } from '../util/step-clock.js';
 import { engineQuery } from './failure.js';
 import { inspectConfig, type BuildahCli, type Query } from './buildah-stack.js';
-import { layerDiffDir, layerShortLink, LayerRecords } from './containers-storage.js';
+import { layerDiffDir, LayerRecords, shortLinksTopFirst } from './containers-storage.js';
 import { writeUpperLayer, type LayerBlob } from './upper-layer.js';
 import type {
   ComposedFolders,
@@ -57,7 +57,7 @@ export async function composeLastLayer(
   ];
   for (const folder of [upper, work, root]) await mkdir(folder);
   // overlayfs lists lower folders top first.
-  const ownLinks = await Promise.all([...own].reverse().map((id) => layerShortLink(graphRoot, id)));
+  const ownLinks = await shortLinksTopFirst(graphRoot, own);
   const lowerLinks = [...ownLinks, ...onto.lowers];
   // Renamed folders copied whole and no metadata-only copies: the upper folder then holds plain files and
   // overlayfs's two marks (whiteouts and opaque folders), which is what a layer's tar can say.
@@ -118,9 +118,7 @@ async function storeFolders(
 ): Promise<ComposedFolders> {
   const onto = await inspectConfig(query, reference);
   if (!onto.ok) throw new Error(onto.failure.message);
-  const links = await Promise.all(
-    [...records.layersOf(onto.value.id)].reverse().map((id) => layerShortLink(graphRoot, id)),
-  );
+  const links = await shortLinksTopFirst(graphRoot, records.layersOf(onto.value.id));
   const differing = records.differing(onto.value.id, below).map((id) => layerDiffDir(graphRoot, id));
   return { lowers: links, differing };
 }

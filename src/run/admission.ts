@@ -53,7 +53,7 @@ export class ImageAdmission {
   composedAtRegistry(image: PlannedImage): void {
     const outcome: PushOutcome = { name: image.name, reference: image.reference, result: ok(undefined) };
     this.pushing.push(Promise.resolve(outcome));
-    this.pushed.set(image.name, Promise.resolve(true));
+    this.markInRegistry(image.name);
   }
 
   /** Every push's outcome, once every gate has decided (and so queued its push) and every push has ended. */

@@ -124,22 +124,15 @@ async function registryComposition(
 ): Promise<RegistryComposition | undefined> {
   const { settings, push, plan } = options;
   if (settings.respin.compose !== 'registry' || settings.respin.mode !== 'patch') return undefined;
-  const why =
-    push === undefined
-      ? 'the run does not push (--push)'
-      : options.gate !== undefined
-        ? 'a scan gate decides each push after the image exists'
-        : engines.pool !== undefined
-          ? 'the run is spread over several builders'
-          : engines.engine.composeLastLayer === undefined
-            ? `${engines.engine.name} cannot compose`
-            : commandOnPath('getfattr') === undefined
-              ? 'getfattr is not installed (apt-get install attr)'
-              : undefined;
-  if (why !== undefined || push === undefined) {
+  const stackInStore = (why: string) => {
     options.events.emit({ type: 'warning', message: `respin.compose registry: stacking in the store, since ${why}` });
     return undefined;
-  }
+  };
+  if (push === undefined) return stackInStore('the run does not push (--push)');
+  if (options.gate !== undefined) return stackInStore('a scan gate decides each push after the image exists');
+  if (engines.pool !== undefined) return stackInStore('the run is spread over several builders');
+  if (engines.engine.composeLastLayer === undefined) return stackInStore(`${engines.engine.name} cannot compose`);
+  if (commandOnPath('getfattr') === undefined) return stackInStore('getfattr is not installed (apt-get install attr)');
   const parents = plan.images.flatMap((image) => (image.parent === null ? [] : [image.parent]));
   // A child built on its parent (or one whose work is not known ahead) needs the parent in the store.
   const builtOn = plan.images.flatMap((image) => {

@@ -121,8 +121,10 @@ async function earlierInRegistry(
   for (const name of names.value) {
     const at = splitReference(name);
     if (at?.registry !== target.registry || at.repository !== target.repository) continue;
-    const found = await registryImage(client, at.repository, at.tag).catch(() => undefined);
-    if (found?.manifest.config.digest === `sha256:${bare}`) return ok(found);
+    // The manifest names the config: only the one of this very image is fetched.
+    const manifest = await client.getManifest(at.repository, at.tag).catch(() => undefined);
+    if (manifest?.config.digest !== `sha256:${bare}`) continue;
+    return ok({ manifest, config: await client.getConfigBlob(at.repository, manifest.config.digest) });
   }
   return fail(`its earlier image is not in ${target.registry}/${target.repository} under any of its names`);
 }
