@@ -24,8 +24,8 @@
  * --keep leaves the cold build's and the last run's images in the engine and the workspace (each run's folder, its
  *   build.log) where it says;
  * --threads N is given to every run's build (images at once; the configuration's default otherwise);
- * --compose sets respin.compose registry: stacked images no other image is made from are put together at the
- *   registry, not in the engine's store; they are pulled into the engine for the checks, timed apart;
+ * --compose sets respin.compose registry: stacked images are put together at the registry, not in the engine's
+ *   store (unless an image of the run is built on them); they are pulled into the engine for the checks, timed apart;
  * regexes select images instead of the sets overcloud and seed (a quick try: ^memcached$).
  */
 import { spawnSync } from 'node:child_process';
@@ -43,6 +43,7 @@ import { startFakePulp } from '../test/helpers/fake-pulp.js';
 import { folderBytes } from '../test/helpers/files.js';
 import { installedPackages } from '../test/helpers/installed-packages.js';
 import { startRegistry } from '../test/helpers/registry.js';
+import { writeRegistryAuth } from '../src/run/registry-auth.js';
 import { readPackagesIndex } from '../test/helpers/snapshot-repos/packages-index.js';
 import { pulpContent, SNAPSHOT_VERSIONS, snapshotRepos } from '../test/helpers/snapshot-repos.js';
 import { LIBRARY_PACKAGES, readPackageList } from './respin/package-list.js';
@@ -136,8 +137,8 @@ const verifySets = new Map<string, PackageSets>();
 /** What the bundled tree's base tells dpkg to leave out. */
 const DPKG_FILTERS = parsePathFilters(readFileSync(join(root, 'images/base/dpkg-excludes'), 'utf8'));
 const coldImages: string[] = [];
-/** Where registryAuthFile wrote the registry's login, once asked for. */
-let authFile: string | undefined;
+/** The registry's login as an engine auth file: the engine's pulls of composed images use it. */
+const registryAuth = await writeRegistryAuth(registry.address, registry.username, registry.password);
 try {
   const workspace = respinWorkspace(work, {
     engine: engineName,
@@ -174,6 +175,7 @@ try {
   report(knowsFull);
 } finally {
   if (!values.keep) await removeImages(coldImages);
+  await registryAuth.dispose();
   await pulp.stop();
   await registry.stop();
   if (values.keep) console.log(`workspace kept: ${work}`);
@@ -228,7 +230,7 @@ async function runScenario(
     if (!record.composed_at_registry) continue;
     const pulled = await engine.pull({
       reference: record.reference,
-      authFile: registryAuthFile(),
+      authFile: registryAuth.file,
       insecure: true,
       onLine: () => {},
       signal: interrupt.signal,
@@ -236,6 +238,7 @@ async function runScenario(
     if (!pulled.ok) console.error(`bench/respin: ${name}: cannot pull ${record.reference}: ${pulled.failure.message}`);
   }
   const composedPullSeconds = (performance.now() - pullStarted) / 1000;
+  const counts = countsOf(summary);
   const sets: PackageSets = {};
   const verified: PackageSets = {};
   for (const [name, record] of present) {
@@ -260,7 +263,8 @@ async function runScenario(
     exitCode: build.code,
     wallSeconds: build.seconds,
     beforeRunSeconds: summary.started_at ? (Date.parse(summary.started_at) - build.startedAt) / 1000 : null,
-    ...withPullSeconds(countsOf(summary), composedPullSeconds),
+    ...counts,
+    composed: { ...counts.composed, pullSeconds: composedPullSeconds },
     pushedMB,
     imagesTest: {
       exitCode: test.code,
@@ -276,19 +280,6 @@ async function runScenario(
     respin,
   };
   return { result, sets, verified };
-}
-
-function withPullSeconds<T extends { composed: { images: number } }>(counts: T, pullSeconds: number): T {
-  return { ...counts, composed: { ...counts.composed, pullSeconds } };
-}
-
-/** A docker-style auth file for the bench's registry, written once: the engine's pulls of composed images use it. */
-function registryAuthFile(): string {
-  if (authFile !== undefined) return authFile;
-  authFile = join(work, 'registry-auth.json');
-  const auth = Buffer.from(`${registry.username}:${registry.password}`).toString('base64');
-  writeFileSync(authFile, JSON.stringify({ auths: { [registry.address]: { auth } } }), { mode: 0o600 });
-  return authFile;
 }
 
 interface Check {

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createEngine } from '../../src/engine/index.js';
 import type { RunSummary } from '../../src/report/summary.js';
+import { writeRegistryAuth } from '../../src/run/registry-auth.js';
 import { runCli } from '../helpers/cli.js';
 import { startFakePulp, type FakePulp } from '../helpers/fake-pulp.js';
 import { temporaryDir, writeTree } from '../helpers/files.js';
@@ -123,17 +124,19 @@ for (const engineName of ['buildah', 'podman'] as const) {
     };
 
     const pull = async (reference: string) => {
-      const authFile = join(dir, 'registry-auth.json');
-      const auth = Buffer.from(`${registry.username}:${registry.password}`).toString('base64');
-      writeFileSync(authFile, JSON.stringify({ auths: { [registry.address]: { auth } } }));
-      const pulled = await engine.pull({
-        reference,
-        authFile,
-        insecure: true,
-        onLine: () => {},
-        signal: AbortSignal.timeout(120_000),
-      });
-      assert.ok(pulled.ok, pulled.ok ? '' : pulled.failure.message);
+      const auth = await writeRegistryAuth(registry.address, registry.username, registry.password);
+      try {
+        const pulled = await engine.pull({
+          reference,
+          authFile: auth.file,
+          insecure: true,
+          onLine: () => {},
+          signal: AbortSignal.timeout(120_000),
+        });
+        assert.ok(pulled.ok, pulled.ok ? '' : pulled.failure.message);
+      } finally {
+        await auth.dispose();
+      }
     };
 
     it('builds the tree at A and pushes it', async () => {
