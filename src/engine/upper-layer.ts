@@ -1,6 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { join } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
@@ -67,40 +67,119 @@ function hashing(hash: Hash, count?: (bytes: number) => void): Transform {
   });
 }
 
-/** The tar's bytes: each member's header, then a regular file's content read as it is written. */
-async function* tarChunks(upper: string, xattrs: UpperXattrs): AsyncGenerator<Buffer> {
-  const firstOfInode = new Map<string, string>();
-  for await (const { path, stats } of walk(upper, '')) {
-    const member = await memberOf(upper, path, stats, xattrs, firstOfInode);
-    if (member.kind === 'file' && member.size > 0) {
-      yield tarHeader(member);
-      let read = 0;
-      for await (const chunk of createReadStream(join(upper, path))) {
-        read += (chunk as Buffer).length;
-        yield chunk as Buffer;
-      }
-      if (read !== member.size) throw new Error(`${path} changed while its layer was written`);
-      yield padding(member.size);
-      continue;
-    }
-    yield tarHeader(member);
-    if (member.kind === 'directory' && xattrs.opaque.has(path)) {
-      yield tarHeader({ ...member, path: `${path}/${OPAQUE_MARK}`, kind: 'file', size: 0, mode: 0 });
-    }
-  }
-  yield tarEnd();
+/** Members are gathered into chunks of about this size: a stream step per 512-byte header would cost more than the gzip. */
+const CHUNK_BYTES = 1 << 20;
+/** Files up to this size are read whole; larger ones are streamed, so memory stays bounded. */
+const READ_WHOLE_BYTES = 1 << 20;
+/**
+ * Small files read ahead of the one being written: each read is several round trips to libuv's threads, and a
+ * layer of byte-compiled Python is thousands of small files, so reading them one at a time leaves the writer idle.
+ */
+const READS_AHEAD = 32;
+
+interface Entry {
+  path: string;
+  stats: Stats;
 }
 
-/** Every entry under the folder, parents before what they hold, names in byte order. */
-async function* walk(root: string, path: string): AsyncGenerator<{ path: string; stats: Stats }> {
+/** The tar's bytes in chunks of about CHUNK_BYTES: each member's header, then a regular file's content. */
+async function* tarChunks(upper: string, xattrs: UpperXattrs): AsyncGenerator<Buffer> {
+  const entries = await walk(upper, '');
+  const wholeReads = new ReadsAhead(upper, entries);
+  const firstOfInode = new Map<string, string>();
+  let parts: Buffer[] = [];
+  let gathered = 0;
+  const add = (part: Buffer) => {
+    parts.push(part);
+    gathered += part.length;
+  };
+  const take = () => {
+    const chunk = Buffer.concat(parts, gathered);
+    parts = [];
+    gathered = 0;
+    return chunk;
+  };
+  for (const [index, { path, stats }] of entries.entries()) {
+    const member = await memberOf(upper, path, stats, xattrs, firstOfInode);
+    add(tarHeader(member));
+    if (member.kind === 'file' && member.size > 0) {
+      let read = 0;
+      if (member.size <= READ_WHOLE_BYTES) {
+        const content = await wholeReads.take(index);
+        read = content.length;
+        add(content);
+      } else {
+        yield take();
+        for await (const chunk of createReadStream(join(upper, path))) {
+          read += (chunk as Buffer).length;
+          yield chunk as Buffer;
+        }
+      }
+      if (read !== member.size) throw new Error(`${path} changed while its layer was written`);
+      add(padding(member.size));
+    } else if (member.kind === 'directory' && xattrs.opaque.has(path)) {
+      add(tarHeader({ ...member, path: `${path}/${OPAQUE_MARK}`, kind: 'file', size: 0, mode: 0 }));
+    }
+    if (gathered >= CHUNK_BYTES) yield take();
+  }
+  add(tarEnd());
+  yield take();
+}
+
+/** The contents of the small regular files among the entries, read up to READS_AHEAD files before they are taken. */
+class ReadsAhead {
+  private readonly pending = new Map<number, Promise<Buffer>>();
+  private readonly wanted: number[];
+  private next = 0;
+
+  constructor(
+    private readonly root: string,
+    private readonly entries: readonly Entry[],
+  ) {
+    // A file's later names are hard links to its first (memberOf): only the first is read.
+    const seen = new Set<string>();
+    this.wanted = entries.flatMap(({ stats }, index) => {
+      if (!stats.isFile() || stats.size === 0 || stats.size > READ_WHOLE_BYTES) return [];
+      if (stats.nlink > 1) {
+        const inode = `${stats.dev}:${stats.ino}`;
+        if (seen.has(inode)) return [];
+        seen.add(inode);
+      }
+      return [index];
+    });
+  }
+
+  /** The content of the entry at `index`, one of the small files, taken in order. */
+  async take(index: number): Promise<Buffer> {
+    while (this.next < this.wanted.length && this.pending.size < READS_AHEAD) {
+      const ahead = this.wanted[this.next++] as number;
+      const read = readFile(join(this.root, (this.entries[ahead] as Entry).path));
+      // A read ahead whose file is never taken (the writing failed first) must not be an unhandled rejection.
+      read.catch(() => undefined);
+      this.pending.set(ahead, read);
+    }
+    const read = this.pending.get(index);
+    if (read === undefined) throw new Error(`internal: ${this.entries[index]?.path ?? index} was not read ahead`);
+    this.pending.delete(index);
+    return read;
+  }
+}
+
+/** Every entry under the folder, parents before what they hold, names in byte order; a folder's entries lstat'ed at once. */
+async function walk(root: string, path: string): Promise<Entry[]> {
   const names = (await readdir(join(root, path))).sort(byBytes);
   for (const name of names) {
     if (name.includes('\uFFFD')) throw new Error(`${join(path, name)}: a name that is not UTF-8 cannot be written`);
-    const entry = path === '' ? name : `${path}/${name}`;
-    const stats = await lstat(join(root, entry));
-    yield { path: entry, stats };
-    if (stats.isDirectory()) yield* walk(root, entry);
   }
+  const paths = names.map((name) => (path === '' ? name : `${path}/${name}`));
+  const stats = await Promise.all(paths.map((entry) => lstat(join(root, entry))));
+  const entries: Entry[] = [];
+  for (const [index, entry] of paths.entries()) {
+    const entryStats = stats[index] as Stats;
+    entries.push({ path: entry, stats: entryStats });
+    if (entryStats.isDirectory()) entries.push(...(await walk(root, entry)));
+  }
+  return entries;
 }
 
 function byBytes(a: string, b: string): number {

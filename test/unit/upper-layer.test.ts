@@ -10,6 +10,8 @@ import { readTar, type TarEntry } from '../../src/util/tar-stream.js';
 import { temporaryDir } from '../helpers/files.js';
 
 const LONG = `${'deep/'.repeat(25)}file-past-a-hundred-bytes`;
+const MANY = Array.from({ length: 100 }, (_, index) => String(index).padStart(3, '0'));
+const BIG = Buffer.alloc(3 * 1024 * 1024, 'big ');
 
 async function run(command: string, args: string[]): Promise<string> {
   const ran = await runProcess(command, args, { captureStdout: true });
@@ -61,6 +63,14 @@ describe('a layer written from an overlayfs upper folder', () => {
       writeFileSync(join(merged, LONG), 'long\n');
       writeFileSync(join(merged, 'pinger'), '#!/bin/sh\n', { mode: 0o755 });
       await run('setcap', ['cap_net_raw+ep', join(merged, 'pinger')]);
+      // More small files than are read ahead at once, among more names of one file than that, and a file too
+      // large to be read whole.
+      mkdirSync(join(merged, 'many'));
+      for (const index of MANY) {
+        writeFileSync(join(merged, 'many', `file-${index}`), `file ${index}\n`);
+        linkSync(join(merged, 'many', 'file-000'), join(merged, 'many', `name-${index}`));
+      }
+      writeFileSync(join(merged, 'big'), BIG);
     } finally {
       await run('umount', [merged]);
     }
@@ -70,6 +80,7 @@ describe('a layer written from an overlayfs upper folder', () => {
       createReadStream(blob.file).pipe(createGunzip()),
       () => true,
       (entry) => entries.push(entry),
+      { maxFileBytes: () => BIG.length },
     );
   });
 
@@ -91,6 +102,16 @@ describe('a layer written from an overlayfs upper folder', () => {
     assert.deepEqual([byPath.get('other')?.kind, byPath.get('other')?.linkTarget], ['hardlink', 'one']);
     assert.deepEqual([byPath.get('link')?.kind, byPath.get('link')?.linkTarget], ['symlink', 'kept/same']);
     assert.equal(byPath.get(LONG)?.kind, 'file');
+  });
+
+  it('writes every file whole: more small ones than are read ahead, their hard links, and a large one', () => {
+    const byPath = new Map(entries.map((entry) => [entry.path, entry]));
+    for (const index of MANY) {
+      assert.equal(byPath.get(`many/file-${index}`)?.content?.toString(), `file ${index}\n`);
+      const name = byPath.get(`many/name-${index}`);
+      assert.deepEqual([name?.kind, name?.linkTarget], ['hardlink', 'many/file-000']);
+    }
+    assert.ok(byPath.get('big')?.content?.equals(BIG));
   });
 
   it('gives the digests of both forms', async () => {
