@@ -162,7 +162,15 @@ async function restoreListedFolders(
     for (const list of lists) text ||= await readText(root, list);
     for (const line of text.split('\n')) if (line.startsWith('/') && line !== '/.') listed.add(line.slice(1));
   }
-  const underDeleted = (path: string) => deleted.some((gone) => path === gone || path.startsWith(`${gone}/`));
+  // The path or a folder above it deleted: looked up by each of its prefixes, as a child's packages list tens of
+  // thousands of paths and a patch deletes hundreds.
+  const deletedPaths = new Set(deleted);
+  const underDeleted = (path: string) => {
+    for (let end = path.length; end > 0; end = path.lastIndexOf('/', end - 1)) {
+      if (deletedPaths.has(path.slice(0, end))) return true;
+    }
+    return false;
+  };
   for (const path of [...listed].filter(underDeleted).sort()) {
     const target = await rootedPath(root, path);
     if (existsSync(target)) continue;
