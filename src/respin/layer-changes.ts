@@ -24,6 +24,28 @@ export async function layerChanges(dirs: readonly string[]): Promise<Map<string,
   return changes;
 }
 
+/** layerChanges, or one that remembers its answers (sharedLayerChanges). */
+export type LayerChangesOf = (dirs: readonly string[]) => Promise<ReadonlyMap<string, Change>>;
+
+/**
+ * layerChanges remembered for a run: siblings go onto the same patched parent, so each would walk the same
+ * layers of its parent's patch (thousands of byte-compiled files) again. Layer folders do not change once made.
+ */
+export function sharedLayerChanges(): LayerChangesOf {
+  const walked = new Map<string, Promise<Map<string, Change>>>();
+  return (dirs) => {
+    const key = dirs.join('\0');
+    let changes = walked.get(key);
+    if (changes === undefined) {
+      changes = layerChanges(dirs);
+      // A failed walk is not remembered: the next image asks again, and says why if it fails too.
+      changes.catch(() => walked.delete(key));
+      walked.set(key, changes);
+    }
+    return changes;
+  };
+}
+
 /**
  * Looks up paths in a stack of layer folders (bottom first): what the topmost holding a path does to it. Many
  * paths are asked (every file a parent's patch changed), most under the same few folders, so what each folder

@@ -5,7 +5,7 @@ import type { StackedLayers } from '../engine/types.js';
 import { errorMessage } from '../util/errors.js';
 import { describeFailure, runProcess } from '../util/process.js';
 import { fail, ok, type Result } from '../util/result.js';
-import { LayerProbe, layerChanges, type Change } from './layer-changes.js';
+import { LayerProbe, layerChanges, type Change, type LayerChangesOf } from './layer-changes.js';
 import { rootedPath } from './rooted-path.js';
 import { DEBCONF_STANZAS, DPKG_STANZAS, LINES, mergeState, ownPackageKeys, type StateFormat } from './state-merge.js';
 
@@ -55,10 +55,11 @@ export async function mergeOntoPatchedParent(
   root: string,
   layers: StackedLayers,
   parent: ParentRoots,
+  changesOf: LayerChangesOf = layerChanges,
 ): Promise<Result<void, string>> {
   try {
     // The patch's layers are walked, the child's (often far larger) only probed at the paths the patch changed.
-    const patch = await layerChanges(layers.ontoDiffering);
+    const patch = await changesOf(layers.ontoDiffering);
     const shared = await writtenByBoth(layers.own, patch);
     const collisions: string[] = [];
     for (const [path, mine] of shared) {

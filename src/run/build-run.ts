@@ -1,3 +1,4 @@
+import { sharedLayerChanges } from '../respin/layer-changes.js';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -82,7 +83,7 @@ export async function executeBuildRun(options: BuildRunOptions): Promise<BuildRu
     ...(options.push ? { push: options.push } : {}),
     ...(options.shard ? { shard: options.shard } : {}),
     ...(options.recordedImages ? { recordedImages: options.recordedImages } : {}),
-    ...(plan.patching ? { patching: plan.patching } : {}),
+    ...(plan.patching ? { patching: plan.patching, layerChanges: sharedLayerChanges() } : {}),
     ...(recorder ? { packageRecorder: recorder } : {}),
   };
 

@@ -1,6 +1,7 @@
 import type { Engine } from '../engine/types.js';
 import type { PatchInputs } from '../plan/plan.js';
 import type { EventBus } from '../report/events.js';
+import type { LayerChangesOf } from '../respin/layer-changes.js';
 import type { PackageRecorder } from '../respin/package-recorder.js';
 import type { ShardRun } from './parent-from-shard.js';
 import type { SharedMounts } from './shared-mounts.js';
@@ -32,6 +33,8 @@ export interface ImageStepContext {
   packageRecorder?: PackageRecorder;
   /** The run's mounts of the images its stacks read (a respin's parents), let go when the run ends. */
   parentMounts: SharedMounts;
+  /** The changes of a patched parent's layers, walked once for all its children (sharedLayerChanges). */
+  layerChanges?: LayerChangesOf;
   /** Set where stacked images are composed at the registry (respin.compose registry, on a run that may). */
   composition?: RegistryComposition;
 }

@@ -73,7 +73,8 @@ export async function stackOntoPatchedParent(
   };
   const parts = {
     labels,
-    edit: (root: string, layers: StackedLayers) => mergeOntoPatchedParent(root, layers, { before, after }),
+    edit: (root: string, layers: StackedLayers) =>
+      mergeOntoPatchedParent(root, layers, { before, after }, context.layerChanges),
     ...ownUpgrade(patching, work, onto),
     ...read,
     onLine: log,
