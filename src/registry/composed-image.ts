@@ -124,16 +124,21 @@ export async function pushComposedImage(
   options: BlobPushOptions,
 ): Promise<string> {
   const { repository } = target;
-  for (const layer of composed.layers) {
-    if (layer.digest === sources.layer.digest) {
-      await pushBlob(client, repository, sources.layer, options);
-      continue;
+  // Each blob is its own few requests, none waiting on another's: all at once, so a registry far away costs
+  // one round trip's wait per step, not one per layer. The manifest goes last, once every blob it names is there.
+  const config = async () => {
+    if (!(await client.hasBlob(repository, composed.configDescriptor.digest))) {
+      await client.uploadBlob(repository, composed.config);
     }
-    await linkSharedLayer(client, repository, layer.digest, [sources.image, sources.onto]);
-  }
-  if (!(await client.hasBlob(repository, composed.configDescriptor.digest))) {
-    await client.uploadBlob(repository, composed.config);
-  }
+  };
+  await Promise.all([
+    ...composed.layers.map((layer) =>
+      layer.digest === sources.layer.digest
+        ? pushBlob(client, repository, sources.layer, options)
+        : linkSharedLayer(client, repository, layer.digest, [sources.image, sources.onto]),
+    ),
+    config(),
+  ]);
   return client.putManifest(repository, target.tag, composed.manifest, composed.mediaType);
 }
 
