@@ -17,8 +17,10 @@ import type {
   PushRequest,
   RunRequest,
   RunResult,
-  StackRequest,
   Stacked,
+  StackRequest,
+  UpgradeAheadRequest,
+  UpgradedAhead,
 } from './types.js';
 
 type PodmanImage = {
@@ -69,6 +71,7 @@ export class PodmanEngine implements Engine {
   readonly stackOwnLayers?: (request: StackRequest) => EngineResult<Stacked>;
   /** Composing at the registry goes through buildah too, over the same store's folders. */
   readonly composeLastLayer?: (request: CompositionRequest) => EngineResult<ComposedLayer>;
+  readonly upgradeAhead?: (request: UpgradeAheadRequest) => EngineResult<UpgradedAhead | { refused: string }>;
 
   constructor(
     private readonly command = 'podman',
@@ -83,6 +86,7 @@ export class PodmanEngine implements Engine {
       );
       this.stackOwnLayers = (request) => stacker.stack(request);
       this.composeLastLayer = (request) => stacker.compose(request);
+      this.upgradeAhead = (request) => stacker.upgradeAhead(request);
     }
   }
 

@@ -12,6 +12,7 @@ import { StepClock } from '../util/step-clock.js';
 import type { ImageStepContext } from './image-step-context.js';
 import type { OntoPatchedParent, PatchWork } from './image-work.js';
 import type { RegistryComposition } from './registry-composition.js';
+import type { UpgradeMadeAhead } from './upgrades-ahead.js';
 
 /** gzip's level for the composed layer: several times quicker than the default, for about a tenth more bytes. */
 const LAYER_GZIP_LEVEL = 1;
@@ -34,8 +35,30 @@ export async function composeAtRegistry(
   image: PlannedImage,
   work: PatchWork,
   onto: OntoPatchedParent,
-  parts: StackParts & { labels: Record<string, string>; onLine: (line: string) => void },
+  parts: ComposeParts,
   signal: AbortSignal,
+): Promise<Result<ComposeOutcome, EngineFailure>> {
+  // Its own upgrade, where the run made it ahead (upgrades-ahead.ts): carried in place of running the command.
+  const ahead = await context.upgradesAhead?.take(image.name);
+  if (ahead) parts.onLine(`its own packages were upgraded ahead, in ${ahead.seconds.toFixed(1)} s`);
+  const composed = await composeWith(context, composition, image, work, onto, parts, signal, ahead);
+  if (ahead && !(composed.ok && composed.value.kind === 'composed')) {
+    await rm(ahead.scratch, { recursive: true, force: true });
+  }
+  return composed;
+}
+
+type ComposeParts = StackParts & { labels: Record<string, string>; onLine: (line: string) => void };
+
+async function composeWith(
+  context: ImageStepContext,
+  composition: RegistryComposition,
+  image: PlannedImage,
+  work: PatchWork,
+  onto: OntoPatchedParent,
+  parts: ComposeParts,
+  signal: AbortSignal,
+  ahead: UpgradeMadeAhead | undefined,
 ): Promise<Result<ComposeOutcome, EngineFailure>> {
   const { engine } = context;
   const refuse = (why: string) => ok({ kind: 'refused' as const, why });
@@ -53,8 +76,10 @@ export async function composeAtRegistry(
   const earlier = await earlierInRegistry(context, client, target, work.imageId);
   if (!earlier.ok) return refuse(earlier.failure);
 
-  const { labels, ...stack } = parts;
-  const scratch = await mkdtemp(join(composition.scratchRoot, `${image.name}-`));
+  const { labels, run, ...rest } = parts;
+  // An upgrade made ahead is carried in its own scratch folder, which the composition goes on in.
+  const stack = ahead ? { ...rest, upgradedAhead: ahead.upgraded } : { ...rest, ...(run ? { run } : {}) };
+  const scratch = ahead?.scratch ?? (await mkdtemp(join(composition.scratchRoot, `${image.name}-`)));
   // A parent's folders stay for its children until the run's end (they go with scratchRoot).
   let keep = false;
   try {
@@ -96,7 +121,8 @@ export async function composeAtRegistry(
       composition.composed.set(image.name, folders);
       keep = true;
     }
-    return ok({ kind: 'composed', imageId, manifestDigest, steps: { ...steps, composed: clock.lap() } });
+    const upgraded = ahead ? { own_upgrade: ahead.seconds } : {};
+    return ok({ kind: 'composed', imageId, manifestDigest, steps: { ...steps, ...upgraded, composed: clock.lap() } });
   } catch (error) {
     if (signal.aborted) return fail({ kind: 'interrupted', message: 'interrupted' });
     return fail({ kind: 'push', message: `composing at ${target.registry}: ${errorMessage(error)}` });
