@@ -41,7 +41,7 @@ export async function composeAtRegistry(
   // Its own upgrade, where the run made it ahead (upgrades-ahead.ts): carried in place of running the command.
   const ahead = await context.upgradesAhead?.take(image.name);
   if (ahead) parts.onLine(`its own packages were upgraded ahead, in ${ahead.seconds.toFixed(1)} s`);
-  const composed = await composeWith(context, composition, image, work, onto, parts, signal, ahead);
+  const composed = await composeWith({ context, composition, image, work, onto, parts, signal }, ahead);
   if (ahead && !(composed.ok && composed.value.kind === 'composed')) {
     await rm(ahead.scratch, { recursive: true, force: true });
   }
@@ -50,16 +50,22 @@ export async function composeAtRegistry(
 
 type ComposeParts = StackParts & { labels: Record<string, string>; onLine: (line: string) => void };
 
+/** composeAtRegistry's arguments, as its steps pass them on. */
+interface ComposeJob {
+  context: ImageStepContext;
+  composition: RegistryComposition;
+  image: PlannedImage;
+  work: PatchWork;
+  onto: OntoPatchedParent;
+  parts: ComposeParts;
+  signal: AbortSignal;
+}
+
 async function composeWith(
-  context: ImageStepContext,
-  composition: RegistryComposition,
-  image: PlannedImage,
-  work: PatchWork,
-  onto: OntoPatchedParent,
-  parts: ComposeParts,
-  signal: AbortSignal,
+  job: ComposeJob,
   ahead: UpgradeMadeAhead | undefined,
 ): Promise<Result<ComposeOutcome, EngineFailure>> {
+  const { context, composition, image, work, onto, parts, signal } = job;
   const { engine } = context;
   const refuse = (why: string) => ok({ kind: 'refused' as const, why });
   if (!engine.composeLastLayer || !engine.imageNames) return refuse(`${engine.name} cannot compose at the registry`);
