@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Engine, UpgradedAhead } from '../engine/types.js';
 import type { PatchInputs, Plan } from '../plan/plan.js';
 import type { EventBus } from '../report/events.js';
-import { patchScript } from '../respin/patch-layer.js';
+import { patchScript, type ScriptOptions } from '../respin/patch-layer.js';
 import { errorMessage } from '../util/errors.js';
 import { logTo } from './image-log.js';
 import type { OntoPatchedParent, PatchWork, RunImageWork } from './image-work.js';
@@ -23,16 +23,20 @@ interface Candidate {
   run: readonly string[];
 }
 
-/** The patch's script for the packages only the child holds that moved, as a stack's `run`; none if none. */
-export function ownUpgrade(patching: PatchInputs, work: PatchWork, onto: OntoPatchedParent): { run?: string[] } {
+/**
+ * The patch's script for the packages only the child holds that moved, as a stack's `run`; none if none. Run
+ * ahead, on the image before its parent's patch, it refuses to move any of the parent's packages (onlyThese).
+ */
+export function ownUpgrade(
+  patching: PatchInputs,
+  work: PatchWork,
+  onto: OntoPatchedParent,
+  options: ScriptOptions = {},
+): { run?: string[] } {
   if (onto.ownPackages.length === 0) return {};
   const { setup, restore } = patching;
-  const script = patchScript({
-    setup,
-    restore,
-    packages: onto.ownPackages,
-    nativeArchitecture: work.nativeArchitecture,
-  });
+  const packages = onto.ownPackages;
+  const script = patchScript({ setup, restore, packages, nativeArchitecture: work.nativeArchitecture }, options);
   return { run: ['sh', '-c', script] };
 }
 
@@ -70,7 +74,7 @@ export class UpgradesAhead {
     const candidates = plan.images.flatMap((image) => {
       const planned = work.get(image.name);
       if (planned?.kind !== 'patch' || planned.onto === undefined || composition.inStore.has(image.name)) return [];
-      const { run } = ownUpgrade(patching, planned, planned.onto);
+      const { run } = ownUpgrade(patching, planned, planned.onto, { onlyThese: true });
       return run ? [{ name: image.name, imageId: planned.imageId, run }] : [];
     });
     // As the run starts them: parents before children, the longest chain first (the scheduler's order among the
