@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fail, ok, type Result } from '../util/result.js';
 import { stackOnBuildah, type BuildahCli } from './buildah-stack.js';
-import { composeLastLayer, upgradeAhead } from './store-composition.js';
+import { composeLastLayer } from './store-composition.js';
 import { storeSite } from './containers-storage.js';
 import { commandFailure, engineQuery, nothing, parseJson, presence, pullFailure, runEngineCommand } from './failure.js';
 import { buildTargetFlags, registryFlags, runFlags } from './flags.js';
@@ -22,10 +22,8 @@ import type {
   PushRequest,
   RunRequest,
   RunResult,
-  Stacked,
   StackRequest,
-  UpgradeAheadRequest,
-  UpgradedAhead,
+  Stacked,
 } from './types.js';
 
 /** buildah's store: overlay, where podman keeps its images too (podman.ts stacks through buildah on it). */
@@ -143,11 +141,6 @@ export class BuildahEngine implements Engine {
   /** A stack's last layer made over the store's folders, nothing committed (store-composition.ts). */
   async composeLastLayer(request: CompositionRequest): EngineResult<ComposedLayer> {
     return composeLastLayer(this.stackCli(), request);
-  }
-
-  /** A composition's command run on the image as it is, ahead of its parent's patch (store-composition.ts). */
-  async upgradeAhead(request: UpgradeAheadRequest): EngineResult<UpgradedAhead | { refused: string }> {
-    return upgradeAhead(this.stackCli(), request);
   }
 
   async imageNames(reference: string): EngineResult<string[]> {

@@ -25,7 +25,6 @@ export function guardEngine(engine: Engine): Engine {
   const copyFiles = engine.copyFiles?.bind(engine);
   const composeLastLayer = engine.composeLastLayer?.bind(engine);
   const imageNames = engine.imageNames?.bind(engine);
-  const upgradeAhead = engine.upgradeAhead?.bind(engine);
   const guarded: EveryMethod = {
     name: engine.name,
     build: (request) => guard('build', () => engine.build(request)),
@@ -44,7 +43,6 @@ export function guardEngine(engine: Engine): Engine {
     stackOwnLayers: stackOwnLayers && ((request) => guard('stack', () => stackOwnLayers(request))),
     composeLastLayer: composeLastLayer && ((request) => guard('compose', () => composeLastLayer(request))),
     imageNames: imageNames && ((reference) => guard('image names', () => imageNames(reference))),
-    upgradeAhead: upgradeAhead && ((request) => guard('upgrade ahead', () => upgradeAhead(request))),
     listContainers: () => guard('container list', () => engine.listContainers()),
     removeContainers: (ids) => guard('container removal', () => engine.removeContainers(ids)),
   };

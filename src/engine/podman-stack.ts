@@ -2,7 +2,7 @@ import { basename } from 'node:path';
 import { ok, type Result } from '../util/result.js';
 import { BUILDAH_ISOLATION, BUILDAH_STORAGE } from './buildah.js';
 import { stackOnBuildah, type BuildahCli } from './buildah-stack.js';
-import { composeLastLayer, upgradeAhead } from './store-composition.js';
+import { composeLastLayer } from './store-composition.js';
 import { storeSite, type StoreSite } from './containers-storage.js';
 import { engineQuery } from './failure.js';
 import type {
@@ -11,10 +11,8 @@ import type {
   EngineFailure,
   EngineResult,
   ImageInfo,
-  Stacked,
   StackRequest,
-  UpgradeAheadRequest,
-  UpgradedAhead,
+  Stacked,
 } from './types.js';
 
 /** Asks an engine for its info: podman's and buildah's answer say where their stores are. */
@@ -50,14 +48,6 @@ export class PodmanStackThroughBuildah {
     if (!cli.ok) return cli;
     if ('why' in cli.value) return ok({ kind: 'refused', why: cli.value.why });
     return composeLastLayer(cli.value, request);
-  }
-
-  /** A composition's command run ahead, on the image as it is in the shared store (store-composition.ts). */
-  async upgradeAhead(request: UpgradeAheadRequest): EngineResult<UpgradedAhead | { refused: string }> {
-    const cli = await this.buildahCli();
-    if (!cli.ok) return cli;
-    if ('why' in cli.value) return ok({ refused: cli.value.why });
-    return upgradeAhead(cli.value, request);
   }
 
   /** buildah on the store podman keeps its images in, or why not: asked once, again after a failed question. */

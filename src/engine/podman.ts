@@ -17,10 +17,8 @@ import type {
   PushRequest,
   RunRequest,
   RunResult,
-  Stacked,
   StackRequest,
-  UpgradeAheadRequest,
-  UpgradedAhead,
+  Stacked,
 } from './types.js';
 
 type PodmanImage = {
@@ -71,7 +69,6 @@ export class PodmanEngine implements Engine {
   readonly stackOwnLayers?: (request: StackRequest) => EngineResult<Stacked>;
   /** Composing at the registry goes through buildah too, over the same store's folders. */
   readonly composeLastLayer?: (request: CompositionRequest) => EngineResult<ComposedLayer>;
-  readonly upgradeAhead?: (request: UpgradeAheadRequest) => EngineResult<UpgradedAhead | { refused: string }>;
 
   constructor(
     private readonly command = 'podman',
@@ -86,7 +83,6 @@ export class PodmanEngine implements Engine {
       );
       this.stackOwnLayers = (request) => stacker.stack(request);
       this.composeLastLayer = (request) => stacker.compose(request);
-      this.upgradeAhead = (request) => stacker.upgradeAhead(request);
     }
   }
 

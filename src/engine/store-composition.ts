@@ -8,7 +8,6 @@ import { engineQuery } from './failure.js';
 import { inspectConfig, type BuildahCli, type Query } from './buildah-stack.js';
 import { layerDiffDir, LayerRecords, shortLinksTopFirst } from './containers-storage.js';
 import { writeUpperLayer, type LayerBlob } from './upper-layer.js';
-import { readUpperXattrs } from './overlay-xattrs.js';
 import type {
   ComposedFolders,
   ComposedLayer,
@@ -16,8 +15,6 @@ import type {
   CompositionSteps,
   EngineFailure,
   MountedImage,
-  UpgradeAheadRequest,
-  UpgradedAhead,
 } from './types.js';
 
 /**
@@ -53,28 +50,35 @@ export async function composeLastLayer(
   }
   const layersRead = clock.lap();
 
-  const ahead = request.upgradedAhead;
-  // The upgrade run ahead made the upper folder: mounted again over the patched parent, the edit adds to it.
-  const upper = ahead?.upper ?? join(request.scratch, 'upper');
-  const [work, root] = [join(request.scratch, 'work'), join(request.scratch, 'root')];
-  for (const folder of ahead ? [work, root] : [upper, work, root]) await mkdir(folder);
+  const [upper, work, root] = ['upper', 'work', 'root'].map((name) => join(request.scratch, name)) as [
+    string,
+    string,
+    string,
+  ];
+  for (const folder of [upper, work, root]) await mkdir(folder);
   // overlayfs lists lower folders top first.
   const ownLinks = await shortLinksTopFirst(graphRoot, own);
   const lowerLinks = [...ownLinks, ...onto.lowers];
-  const mounted = await mountOverlay(graphRoot, lowerLinks, { upper, work, root }, request.signal);
-  if (mounted !== undefined) return ok({ kind: 'refused', why: mounted });
+  // Renamed folders copied whole and no metadata-only copies: the upper folder then holds plain files and
+  // overlayfs's two marks (whiteouts and opaque folders), which is what a layer's tar can say.
+  const options = `lowerdir=${lowerLinks.join(':')},upperdir=${upper},workdir=${work},redirect_dir=off,metacopy=off,index=off`;
+  const mounted = await runProcess('mount', ['-t', 'overlay', 'overlay', '-o', options, root], {
+    cwd: join(graphRoot, 'overlay'),
+    signal: request.signal,
+  });
+  if (mounted.exitCode !== 0) return ok({ kind: 'refused', why: describeFailure('mount -t overlay', mounted) });
   const steps: CompositionSteps = { layers_read: layersRead, mounted: clock.lap() };
   try {
-    // What the upgrade ahead wrote is the child's own, as its own layers are.
-    const layers = ahead
-      ? { own: [...dirs(own), upper], ontoDiffering: onto.differing, madeAnew: ahead.opaque }
-      : { own: dirs(own), ontoDiffering: onto.differing };
-    const edited = await request.edit(root, layers);
+    const edited = await request.edit(root, { own: dirs(own), ontoDiffering: onto.differing });
     if (!edited.ok) return ok({ kind: 'refused', why: edited.failure });
     steps.merged = clock.lap();
-    if (request.run !== undefined && ahead === undefined) {
-      const refused = await mountPointsRefused(root);
-      if (refused !== undefined) return ok({ kind: 'refused', why: refused });
+    if (request.run !== undefined) {
+      // Mounted onto by path for the command: a link there would have the mount follow it onto the host's
+      // folders (in the command's own mount namespace only, yet nowhere the command expects).
+      for (const folder of ['proc', 'dev']) {
+        const found = await lstat(join(root, folder)).catch(() => undefined);
+        if (found?.isDirectory() !== true) return ok({ kind: 'refused', why: `its /${folder} is not a folder` });
+      }
       const ran = await runInRoot(root, image.value.config.Env ?? [], request);
       if (!ran.ok) return ran;
       steps.own_upgrade = clock.lap();
@@ -104,82 +108,6 @@ export async function composeLastLayer(
   return ok({ kind: 'composed', layer, below: below.value.oci, folders, steps: written });
 }
 
-/**
- * A composition's command run early, on the image as it is: an overlay of all its layers with an upper folder
- * of its own (under `scratch/ahead`), the command in a chroot of it as composeLastLayer runs it, then unmounted.
- * The upper folder's opaque marks are listed: each hid the image's own parent's folder there, and mounted over
- * the patched parent it would hide what the patch put there (composeLastLayer refuses that).
- */
-export async function upgradeAhead(
-  cli: BuildahCli,
-  request: UpgradeAheadRequest,
-): Promise<Result<UpgradedAhead | { refused: string }, EngineFailure>> {
-  const query: Query = (args) => engineQuery(cli.command, [...cli.storage, ...args], `buildah ${args[0]}`);
-  const graph = await cli.graphRoot();
-  if (!graph.ok) return graph;
-  const image = await inspectConfig(query, request.image);
-  if (!image.ok) return image;
-  let links: string[];
-  try {
-    const records = await LayerRecords.read(graph.value);
-    links = await shortLinksTopFirst(graph.value, records.layersOf(image.value.id));
-  } catch (error) {
-    return ok({ refused: `its layers cannot be read: ${errorMessage(error)}` });
-  }
-  const ahead = join(request.scratch, 'ahead');
-  const folders = { upper: join(ahead, 'upper'), work: join(ahead, 'work'), root: join(ahead, 'root') };
-  for (const folder of [ahead, folders.upper, folders.work, folders.root]) await mkdir(folder);
-  const mounted = await mountOverlay(graph.value, links, folders, request.signal);
-  if (mounted !== undefined) return ok({ refused: mounted });
-  const refused = await mountPointsRefused(folders.root);
-  let ran: Result<void, EngineFailure> | undefined;
-  let unmounted: Awaited<ReturnType<typeof runProcess>>;
-  try {
-    if (refused === undefined) ran = await runInRoot(folders.root, image.value.config.Env ?? [], request);
-  } finally {
-    unmounted = await runProcess('umount', [folders.root]);
-  }
-  if (ran !== undefined && !ran.ok) return ran;
-  if (refused !== undefined) return ok({ refused });
-  // Still mounted, its upper folder must not be mounted again.
-  if (unmounted.exitCode !== 0) return ok({ refused: describeFailure(`umount ${folders.root}`, unmounted) });
-  const { opaque } = await readUpperXattrs(folders.upper, request.signal);
-  return ok({ upper: folders.upper, opaque: [...opaque] });
-}
-
-/**
- * An overlay of store folders (short links resolved under the store's overlay folder) with an upper folder.
- * Renamed folders copied whole and no metadata-only copies: the upper folder then holds plain files and
- * overlayfs's two marks (whiteouts and opaque folders), which is what a layer's tar can say. Why not, on failure.
- */
-async function mountOverlay(
-  graphRoot: string,
-  lowersTopFirst: readonly string[],
-  folders: { upper: string; work: string; root: string },
-  signal: AbortSignal,
-): Promise<string | undefined> {
-  const { upper, work, root } = folders;
-  const options = `lowerdir=${lowersTopFirst.join(':')},upperdir=${upper},workdir=${work},redirect_dir=off,metacopy=off,index=off`;
-  const mounted = await runProcess('mount', ['-t', 'overlay', 'overlay', '-o', options, root], {
-    cwd: join(graphRoot, 'overlay'),
-    signal,
-  });
-  return mounted.exitCode === 0 ? undefined : describeFailure('mount -t overlay', mounted);
-}
-
-/**
- * Why a command cannot run in the root: /proc and /dev are mounted onto by path for it, and a link there would
- * have the mount follow it onto the host's folders (in the command's own mount namespace only, yet nowhere the
- * command expects).
- */
-async function mountPointsRefused(root: string): Promise<string | undefined> {
-  for (const folder of ['proc', 'dev']) {
-    const found = await lstat(join(root, folder)).catch(() => undefined);
-    if (found?.isDirectory() !== true) return `its /${folder} is not a folder`;
-  }
-  return undefined;
-}
-
 /** The folders of an image in the store, as a composition onto it needs them: its layers, what differs from below. */
 async function storeFolders(
   query: Query,
@@ -198,13 +126,12 @@ async function storeFolders(
 /**
  * The request's command in a chroot of the mounted root, as a build's RUN step runs it (root, the host's
  * network, the image's environment): in new mount and PID namespaces, with /proc and a /dev of the usual few
- * devices and a terminal mounted there (on a tmpfs, so nothing of them reaches the upper folder), gone with the
- * command.
+ * devices mounted there (on a tmpfs, so nothing of them reaches the upper folder), gone with the command.
  */
 async function runInRoot(
   root: string,
   env: readonly string[],
-  request: Pick<CompositionRequest, 'run' | 'signal' | 'onLine'>,
+  request: CompositionRequest,
 ): Promise<Result<void, EngineFailure>> {
   const devices = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
   const setup = [
@@ -213,9 +140,6 @@ async function runInRoot(
     'mount -t tmpfs -o mode=755,nosuid dev "$1/dev"',
     ...devices.map((device) => `touch "$1/dev/${device}" && mount --bind /dev/${device} "$1/dev/${device}"`),
     'mkdir -p "$1/dev/pts" "$1/dev/shm"',
-    // A terminal of its own, as a RUN step has: apt logs each dpkg run through one (/var/log/apt/term.log).
-    'mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts "$1/dev/pts"',
-    'ln -s pts/ptmx "$1/dev/ptmx"',
     'ln -s /proc/self/fd "$1/dev/fd"',
     'root="$1"; shift',
     'exec chroot "$root" /usr/bin/env -i "$@"',

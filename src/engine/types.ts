@@ -75,11 +75,6 @@ export interface StackedLayers {
   own: readonly string[];
   /** The layers that make the image put under them differ from that same image (a patch's, say). */
   ontoDiffering: readonly string[];
-  /**
-   * Folders the top own layer (an upgrade run ahead) made anew, marked opaque: they hide whatever is below them,
-   * so what the patch changed under one would be lost.
-   */
-  madeAnew?: readonly string[];
 }
 
 /** An image's own layers put onto another image made from the same one (see Engine.stackOwnLayers). */
@@ -125,29 +120,7 @@ export type CompositionRequest = Omit<StackRequest, 'reference' | 'labels'> & {
   level?: number;
   /** `onto`'s folders where it was composed too (then it is not in the store, and `onto` only names it). */
   ontoFolders?: ComposedFolders;
-  /**
-   * The command already run on the image as it was (upgradeAhead): its upper folder is mounted again, over
-   * `onto`, and the edit's changes go into it; `run` is not run again.
-   */
-  upgradedAhead?: UpgradedAhead;
 };
-
-/** What upgradeAhead asks: the command run in the image as it is, its changes kept as an upper folder. */
-export interface UpgradeAheadRequest {
-  image: string;
-  run: readonly string[];
-  /** A folder its overlay folders go under (`ahead/`); the composition's scratch later, which the caller removes. */
-  scratch: string;
-  onLine: (line: string) => void;
-  signal: AbortSignal;
-}
-
-/** An upgrade run ahead: its overlay upper folder, and the folders it marked opaque in it. */
-export interface UpgradedAhead {
-  upper: string;
-  /** Relative paths: they hid the image's lower folders there, and would hide the patched parent's too. */
-  opaque: readonly string[];
-}
 
 /** A composition's seconds by step (a step it did not take is absent). */
 export type CompositionSteps = Partial<
@@ -264,12 +237,6 @@ export interface Engine {
    * the image is put together at the registry (registry/composed-image.ts). Absent where layers are not folders.
    */
   composeLastLayer?(request: CompositionRequest): EngineResult<ComposedLayer>;
-  /**
-   * A composition's command run early, on the image as it is (its own layers over its parent before the patch),
-   * while its parent is being patched; composeLastLayer then carries its changes (`upgradedAhead`). Refused with
-   * a reason where it cannot run so.
-   */
-  upgradeAhead?(request: UpgradeAheadRequest): EngineResult<UpgradedAhead | { refused: string }>;
   /** The names (references) the engine gives the image. */
   imageNames?(reference: string): EngineResult<string[]>;
   /** Build containers now present; taken before a run so an interrupt can remove only the run's own. */

@@ -60,8 +60,6 @@ export async function mergeOntoPatchedParent(
   try {
     // The patch's layers are walked, the child's (often far larger) only probed at the paths the patch changed.
     const patch = await changesOf(layers.ontoDiffering);
-    const hidden = hiddenByMadeAnew(layers.madeAnew ?? [], patch);
-    if (hidden !== undefined) return fail(hidden);
     const shared = await writtenByBoth(layers.own, patch);
     const collisions: string[] = [];
     for (const [path, mine] of shared) {
@@ -94,22 +92,6 @@ export async function mergeOntoPatchedParent(
   } catch (error) {
     return fail(`its layers cannot be merged: ${errorMessage(error)}`);
   }
-}
-
-/**
- * A folder the child's top layer made anew (opaque: it hides what is below) under which the parent's patch
- * changed something: the change would be lost. An upgrade run ahead, on the child as it was, can make one.
- */
-function hiddenByMadeAnew(madeAnew: readonly string[], patch: ReadonlyMap<string, Change>): string | undefined {
-  if (madeAnew.length === 0) return undefined;
-  const folders = new Set(madeAnew);
-  for (const path of patch.keys()) {
-    for (let end = path.lastIndexOf('/'); end > 0; end = path.lastIndexOf('/', end - 1)) {
-      const folder = path.slice(0, end);
-      if (folders.has(folder)) return `its own upgrade made /${folder} anew, where its parent's patch changed /${path}`;
-    }
-  }
-  return undefined;
 }
 
 /** The paths the patch changed (other than folders) that the child's own layers write too, with the child's copy. */

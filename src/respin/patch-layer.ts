@@ -41,52 +41,22 @@ export function describePatched(packages: readonly MovedPackage[]): string {
  * automatically installed ones stay so), drops the lists, puts the image's own sources back and runs the leak
  * guard. dpkg's fsyncs are skipped (--force-unsafe-io): the layer is written once, at commit.
  */
-export function patchScript(
-  request: Omit<PatchRequest, 'patched' | 'from' | 'user'>,
-  options: ScriptOptions = {},
-): string {
+export function patchScript(request: Omit<PatchRequest, 'patched' | 'from' | 'user'>): string {
   const names = request.packages.map((entry) => aptName(entry, request.nativeArchitecture));
-  const asked = request.packages.map((entry, index) => shellQuote(`${names[index] ?? ''}=${entry.to}`));
   const upgrade = [
     'apt-get update',
-    ...(options.onlyThese ? onlyTheseMove(names, asked) : []),
     // apt-get install marks what it is asked for as installed by hand; those installed only as another's
     // dependency stay so, as in a full build (a later autoremove takes the same packages).
     `auto="$(apt-mark showauto ${names.map(shellQuote).join(' ')})"`,
     [
       'DEBIAN_FRONTEND=noninteractive apt-get install -y --only-upgrade --no-install-recommends',
       '-o Dpkg::Options::=--force-confold -o Dpkg::Options::=--force-unsafe-io',
-      ...asked,
+      ...request.packages.map((entry, index) => shellQuote(`${names[index] ?? ''}=${entry.to}`)),
     ].join(' '),
     'if [ -n "$auto" ]; then apt-mark auto $auto >/dev/null; fi',
     'apt-get clean',
   ];
   return `set -e; \\\n    ${[...request.setup, ...upgrade, ...request.restore].join('; \\\n    ')}`;
-}
-
-export interface ScriptOptions {
-  /**
-   * Refuse (exit ONLY_THESE_REFUSED) when apt would upgrade an installed package other than those asked: an
-   * upgrade run ahead on the image before its parent's patch must not move the parent's packages itself.
-   */
-  onlyThese?: boolean;
-}
-
-/** The exit code of a patch script that refused to move more than the packages asked. */
-export const ONLY_THESE_REFUSED = 75;
-
-/**
- * apt's plan for the upgrade, simulated: the installed packages it would upgrade (`Inst name [old] (new …)`)
- * other than those asked end the script before anything is unpacked. New packages they need are allowed.
- */
-function onlyTheseMove(names: readonly string[], asked: readonly string[]): string[] {
-  const plan = `apt-get -s install --only-upgrade --no-install-recommends ${asked.join(' ')}`;
-  const upgraded = `sed -n 's/^Inst \\([^ ]*\\) \\[.*/\\1/p'`;
-  const others = `grep -vxF ${names.map((name) => `-e ${shellQuote(name)}`).join(' ')}`;
-  return [
-    `others="$(${plan} | ${upgraded} | { ${others} || true; })"`,
-    `if [ -n "$others" ]; then echo "apt would also upgrade:" $others >&2; exit ${ONLY_THESE_REFUSED}; fi`,
-  ];
 }
 
 /**

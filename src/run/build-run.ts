@@ -1,4 +1,3 @@
-import { UpgradesAhead } from './upgrades-ahead.js';
 import { sharedLayerChanges } from '../respin/layer-changes.js';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -94,9 +93,6 @@ export async function executeBuildRun(options: BuildRunOptions): Promise<BuildRu
   if (composition !== undefined) context.composition = composition;
   const nodes = runGraph(plan, options.shard?.fromOtherShards, work);
   announceRun(options, nodes, engines);
-  if (composition !== undefined && work !== undefined) {
-    context.upgradesAhead = startUpgradesAhead(options, engines.engine, composition, work);
-  }
   let outcomes: Map<string, NodeOutcome<BuildFailureStatus>>;
   let pushOutcomes: PushOutcome[];
   try {
@@ -106,7 +102,6 @@ export async function executeBuildRun(options: BuildRunOptions): Promise<BuildRu
   } finally {
     // The mounts first: some are of composed parents' folders, under the composition's scratch folder.
     await parentMounts.releaseAll();
-    await context.upgradesAhead?.stop();
     if (composition !== undefined) await rm(composition.scratchRoot, { recursive: true, force: true });
     await recorder?.settle();
     await rm(contextRoot, { recursive: true, force: true });
@@ -155,19 +150,6 @@ async function registryComposition(
     blobs: BLOB_UPLOAD,
     scratchRoot: await mkdtemp(join(tmpdir(), 'ci-builder-compose-')),
   };
-}
-
-/** The composed stacks' own upgrades, started ahead of their parents' patches (upgrades-ahead.ts). */
-function startUpgradesAhead(
-  options: BuildRunOptions,
-  engine: Engine,
-  composition: RegistryComposition,
-  work: ReadonlyMap<string, RunImageWork>,
-): UpgradesAhead {
-  const candidates = UpgradesAhead.candidates(options.plan, work, composition);
-  const ahead = new UpgradesAhead(engine, options.events, composition.scratchRoot, candidates, options.signal);
-  ahead.start();
-  return ahead;
 }
 
 async function runEngines(options: BuildRunOptions): Promise<RunEngines> {

@@ -12,7 +12,6 @@ import { StepClock } from '../util/step-clock.js';
 import type { ImageStepContext } from './image-step-context.js';
 import type { OntoPatchedParent, PatchWork } from './image-work.js';
 import type { RegistryComposition } from './registry-composition.js';
-import type { UpgradeMadeAhead } from './upgrades-ahead.js';
 
 /** gzip's level for the composed layer: several times quicker than the default, for about a tenth more bytes. */
 const LAYER_GZIP_LEVEL = 1;
@@ -35,37 +34,9 @@ export async function composeAtRegistry(
   image: PlannedImage,
   work: PatchWork,
   onto: OntoPatchedParent,
-  parts: ComposeParts,
+  parts: StackParts & { labels: Record<string, string>; onLine: (line: string) => void },
   signal: AbortSignal,
 ): Promise<Result<ComposeOutcome, EngineFailure>> {
-  // Its own upgrade, where the run made it ahead (upgrades-ahead.ts): carried in place of running the command.
-  const ahead = await context.upgradesAhead?.take(image.name);
-  if (ahead) parts.onLine(`its own packages were upgraded ahead, in ${ahead.seconds.toFixed(1)} s`);
-  const composed = await composeWith({ context, composition, image, work, onto, parts, signal }, ahead);
-  if (ahead && !(composed.ok && composed.value.kind === 'composed')) {
-    await rm(ahead.scratch, { recursive: true, force: true });
-  }
-  return composed;
-}
-
-type ComposeParts = StackParts & { labels: Record<string, string>; onLine: (line: string) => void };
-
-/** composeAtRegistry's arguments, as its steps pass them on. */
-interface ComposeJob {
-  context: ImageStepContext;
-  composition: RegistryComposition;
-  image: PlannedImage;
-  work: PatchWork;
-  onto: OntoPatchedParent;
-  parts: ComposeParts;
-  signal: AbortSignal;
-}
-
-async function composeWith(
-  job: ComposeJob,
-  ahead: UpgradeMadeAhead | undefined,
-): Promise<Result<ComposeOutcome, EngineFailure>> {
-  const { context, composition, image, work, onto, parts, signal } = job;
   const { engine } = context;
   const refuse = (why: string) => ok({ kind: 'refused' as const, why });
   if (!engine.composeLastLayer || !engine.imageNames) return refuse(`${engine.name} cannot compose at the registry`);
@@ -82,10 +53,8 @@ async function composeWith(
   const earlier = await earlierInRegistry(context, client, target, work.imageId);
   if (!earlier.ok) return refuse(earlier.failure);
 
-  const { labels, run, ...rest } = parts;
-  // An upgrade made ahead is carried in its own scratch folder, which the composition goes on in.
-  const stack = ahead ? { ...rest, upgradedAhead: ahead.upgraded } : { ...rest, ...(run ? { run } : {}) };
-  const scratch = ahead?.scratch ?? (await mkdtemp(join(composition.scratchRoot, `${image.name}-`)));
+  const { labels, ...stack } = parts;
+  const scratch = await mkdtemp(join(composition.scratchRoot, `${image.name}-`));
   // A parent's folders stay for its children until the run's end (they go with scratchRoot).
   let keep = false;
   try {
@@ -127,8 +96,7 @@ async function composeWith(
       composition.composed.set(image.name, folders);
       keep = true;
     }
-    const upgraded = ahead ? { own_upgrade: ahead.seconds } : {};
-    return ok({ kind: 'composed', imageId, manifestDigest, steps: { ...steps, ...upgraded, composed: clock.lap() } });
+    return ok({ kind: 'composed', imageId, manifestDigest, steps: { ...steps, composed: clock.lap() } });
   } catch (error) {
     if (signal.aborted) return fail({ kind: 'interrupted', message: 'interrupted' });
     return fail({ kind: 'push', message: `composing at ${target.registry}: ${errorMessage(error)}` });

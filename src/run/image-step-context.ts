@@ -9,7 +9,6 @@ import type { PushSettings } from './push-image.js';
 import type { RegistryComposition } from './registry-composition.js';
 import type { RecordedImages } from './recorded-images.js';
 import type { RunSettings } from './settings.js';
-import type { UpgradesAhead } from './upgrades-ahead.js';
 
 /** What one image's step sees of its run, on the builder it runs on. */
 export interface ImageStepContext {
@@ -36,8 +35,6 @@ export interface ImageStepContext {
   parentMounts: SharedMounts;
   /** The changes of a patched parent's layers, walked once for all its children (sharedLayerChanges). */
   layerChanges?: LayerChangesOf;
-  /** Composed images' own upgrades run ahead of their parents' patches (set with `composition`). */
-  upgradesAhead?: UpgradesAhead;
   /** Set where stacked images are composed at the registry (respin.compose registry, on a run that may). */
   composition?: RegistryComposition;
 }

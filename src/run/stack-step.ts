@@ -3,6 +3,7 @@ import type { PatchSteps } from '../report/events.js';
 import type { PatchInputs, PlannedImage } from '../plan/plan.js';
 import { packagesUnderRoot, type ImagePackages } from '../respin/image-packages.js';
 import { mergeOntoPatchedParent } from '../respin/onto-patched-parent.js';
+import { patchScript } from '../respin/patch-layer.js';
 import { errorMessage } from '../util/errors.js';
 import { fail, ok, type Result } from '../util/result.js';
 import { StepClock } from '../util/step-clock.js';
@@ -10,7 +11,6 @@ import type { ImageStepContext } from './image-step-context.js';
 import { mountFolders } from '../engine/store-composition.js';
 import { composeAtRegistry } from './compose-step.js';
 import { logTo } from './image-log.js';
-import { ownUpgrade } from './upgrades-ahead.js';
 import { canStack, type OntoPatchedParent, type PatchWork } from './image-work.js';
 
 /**
@@ -40,7 +40,9 @@ export async function stackOntoPatchedParent(
   signal: AbortSignal,
 ): Promise<Result<StackOutcome, EngineFailure>> {
   const { engine } = context;
-  if (!canStack(engine)) return ok({ kind: 'refused', why: `${engine.name} cannot stack layers` });
+  if (!canStack(engine)) {
+    return ok({ kind: 'refused', why: `${engine.name} cannot stack layers` });
+  }
   // The parents' mounts are the stack's first step: timed, so the image's log accounts for the whole stack.
   const clock = new StepClock();
   const roots: string[] = [];
@@ -112,6 +114,19 @@ export async function stackOntoPatchedParent(
 
 /** Compiles only while every step the engine times has its key among the summary's (PatchSteps). */
 type EngineStepsReported = keyof StackSteps extends keyof PatchSteps ? StackSteps : never;
+
+/** The patch's script for the packages only the child holds that moved, run in the stacked image; none if none. */
+function ownUpgrade(patching: PatchInputs, work: PatchWork, onto: OntoPatchedParent): { run?: string[] } {
+  if (onto.ownPackages.length === 0) return {};
+  const { setup, restore } = patching;
+  const script = patchScript({
+    setup,
+    restore,
+    packages: onto.ownPackages,
+    nativeArchitecture: work.nativeArchitecture,
+  });
+  return { run: ['sh', '-c', script] };
+}
 
 /** A parent composed at the registry into the engine's store, with the run's login. */
 async function pullComposedParent(

@@ -176,11 +176,6 @@ for (const engineName of ['buildah', 'podman'] as const) {
         assert.ok((await engine.remove(record.reference)).ok);
       }
       assert.ok(summary.patched.length >= 3);
-      // memcached's own packages moved too (memcached, libevent): upgraded on its image at A, ahead of the merge,
-      // while respin-base was patched; its packages at B above say the upgrade was carried over the patched base.
-      const runDir = join(dir, '.ci-builder/runs', `compose-b-${stamp}`);
-      const memcachedLog = readFileSync(join(runDir, 'logs', 'respin-memcached.log'), 'utf8');
-      assert.match(memcachedLog, /its own packages were upgraded ahead, in [\d.]+ s/);
     });
 
     it('`images test` pulls the images composed at the registry, then checks them', async () => {
