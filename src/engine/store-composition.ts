@@ -126,7 +126,8 @@ async function storeFolders(
 /**
  * The request's command in a chroot of the mounted root, as a build's RUN step runs it (root, the host's
  * network, the image's environment): in new mount and PID namespaces, with /proc and a /dev of the usual few
- * devices mounted there (on a tmpfs, so nothing of them reaches the upper folder), gone with the command.
+ * devices and a terminal mounted there (on a tmpfs, so nothing of them reaches the upper folder), gone with the
+ * command.
  */
 async function runInRoot(
   root: string,
@@ -140,6 +141,9 @@ async function runInRoot(
     'mount -t tmpfs -o mode=755,nosuid dev "$1/dev"',
     ...devices.map((device) => `touch "$1/dev/${device}" && mount --bind /dev/${device} "$1/dev/${device}"`),
     'mkdir -p "$1/dev/pts" "$1/dev/shm"',
+    // A terminal of its own, as a RUN step has: apt logs each dpkg run through one (/var/log/apt/term.log).
+    'mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts "$1/dev/pts"',
+    'ln -s pts/ptmx "$1/dev/ptmx"',
     'ln -s /proc/self/fd "$1/dev/fd"',
     'root="$1"; shift',
     'exec chroot "$root" /usr/bin/env -i "$@"',
