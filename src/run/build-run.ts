@@ -1,4 +1,3 @@
-import { sharedLayerChanges } from '../respin/layer-changes.js';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -9,6 +8,7 @@ import type { Plan } from '../plan/plan.js';
 import type { PackageCacheCounters } from '../proxy/counters.js';
 import type { BuildFailureStatus, EventBus, ImageWork } from '../report/events.js';
 import type { RunSummary, SummaryCollector } from '../report/summary.js';
+import { sharedLayerChanges } from '../respin/layer-changes.js';
 import { PackageRecorder } from '../respin/package-recorder.js';
 import { runDag, type NodeOutcome } from '../schedule/dag.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
