@@ -40,9 +40,7 @@ export async function stackOntoPatchedParent(
   signal: AbortSignal,
 ): Promise<Result<StackOutcome, EngineFailure>> {
   const { engine } = context;
-  if (!canStack(engine)) {
-    return ok({ kind: 'refused', why: `${engine.name} cannot stack layers` });
-  }
+  if (!canStack(engine)) return ok({ kind: 'refused', why: `${engine.name} cannot stack layers` });
   // The parents' mounts are the stack's first step: timed, so the image's log accounts for the whole stack.
   const clock = new StepClock();
   const roots: string[] = [];
