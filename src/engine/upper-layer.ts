@@ -80,13 +80,14 @@ const READS_AHEAD = 32;
 interface Entry {
   path: string;
   stats: Stats;
+  /** For a later name of a file linked within the folder: its first name, which the tar member links to. */
+  firstName?: string;
 }
 
 /** The tar's bytes in chunks of about CHUNK_BYTES: each member's header, then a regular file's content. */
 async function* tarChunks(upper: string, xattrs: UpperXattrs): AsyncGenerator<Buffer> {
-  const entries = await walk(upper, '');
+  const entries = markHardLinks(await walk(upper, ''));
   const wholeReads = new ReadsAhead(upper, entries);
-  const firstOfInode = new Map<string, string>();
   let parts: Buffer[] = [];
   let gathered = 0;
   const add = (part: Buffer) => {
@@ -99,8 +100,9 @@ async function* tarChunks(upper: string, xattrs: UpperXattrs): AsyncGenerator<Bu
     gathered = 0;
     return chunk;
   };
-  for (const [index, { path, stats }] of entries.entries()) {
-    const member = await memberOf(upper, path, stats, xattrs, firstOfInode);
+  for (const [index, entry] of entries.entries()) {
+    const { path } = entry;
+    const member = await memberOf(upper, entry, xattrs);
     add(tarHeader(member));
     if (member.kind === 'file' && member.size > 0) {
       let read = 0;
@@ -136,17 +138,10 @@ class ReadsAhead {
     private readonly root: string,
     private readonly entries: readonly Entry[],
   ) {
-    // A file's later names are hard links to its first (memberOf): only the first is read.
-    const seen = new Set<string>();
-    this.wanted = entries.flatMap(({ stats }, index) => {
-      if (!stats.isFile() || stats.size === 0 || stats.size > READ_WHOLE_BYTES) return [];
-      if (stats.nlink > 1) {
-        const inode = `${stats.dev}:${stats.ino}`;
-        if (seen.has(inode)) return [];
-        seen.add(inode);
-      }
-      return [index];
-    });
+    // A file's later names are written as hard links to its first: only the first is read.
+    this.wanted = entries.flatMap(({ stats, firstName }, index) =>
+      stats.isFile() && firstName === undefined && stats.size > 0 && stats.size <= READ_WHOLE_BYTES ? [index] : [],
+    );
   }
 
   /** The content of the entry at `index`, one of the small files, taken in order. */
@@ -182,18 +177,27 @@ async function walk(root: string, path: string): Promise<Entry[]> {
   return entries;
 }
 
+/** The entries, each later name of a file linked within the folder marked with the first, in the entries' order. */
+function markHardLinks(entries: Entry[]): Entry[] {
+  const firstOfInode = new Map<string, string>();
+  for (const entry of entries) {
+    const { stats } = entry;
+    if (!stats.isFile() || stats.nlink < 2) continue;
+    const inode = `${stats.dev}:${stats.ino}`;
+    const first = firstOfInode.get(inode);
+    if (first === undefined) firstOfInode.set(inode, entry.path);
+    else entry.firstName = first;
+  }
+  return entries;
+}
+
 function byBytes(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 
 /** One entry of the upper folder as its tar member, overlayfs's forms turned into OCI's. */
-async function memberOf(
-  upper: string,
-  path: string,
-  stats: Stats,
-  xattrs: UpperXattrs,
-  firstOfInode: Map<string, string>,
-): Promise<TarMember> {
+async function memberOf(upper: string, entry: Entry, xattrs: UpperXattrs): Promise<TarMember> {
+  const { path, stats } = entry;
   const common = { path, mode: stats.mode, uid: stats.uid, gid: stats.gid, size: 0, mtime: stats.mtimeMs / 1000 };
   if (stats.isCharacterDevice() && stats.rdev === 0) {
     const at = path.lastIndexOf('/');
@@ -211,12 +215,7 @@ async function memberOf(
     return { ...common, ...device, kind: stats.isCharacterDevice() ? 'char' : 'block' };
   }
   if (!stats.isFile()) throw new Error(`${path}: a socket cannot be part of a layer`);
-  if (stats.nlink > 1) {
-    const inode = `${stats.dev}:${stats.ino}`;
-    const first = firstOfInode.get(inode);
-    if (first !== undefined) return { ...common, kind: 'hardlink', linkName: first };
-    firstOfInode.set(inode, path);
-  }
+  if (entry.firstName !== undefined) return { ...common, kind: 'hardlink', linkName: entry.firstName };
   const capability = xattrs.capabilities.get(path);
   return {
     ...common,
