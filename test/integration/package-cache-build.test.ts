@@ -87,11 +87,19 @@ describe("building images through the run's package cache", { timeout: 20 * 60_0
     const deb = `/debian/pool/main/c/${PROBE_PACKAGE}/${PROBE_PACKAGE}_1.0_all.deb`;
     assert.equal(mirror.fullAnswers(deb), 1, 'the mirror sent the package once');
     assert.equal(mirror.requests.filter((request) => request.path === deb).length, 1, 'and was not even asked again');
+    // Sent whole once, then only revalidated: one 304 per later `apt-get update`. Their count is not fixed,
+    // since the run retries a step that failed for a reason of the host's (summary.flaky names it).
     const release = mirror.requests.filter((request) => request.path === '/debian/dists/stable/Release');
+    const [first, ...later] = release.map((request) => request.status);
+    assert.equal(first, 200, 'the index was sent whole the first time');
+    assert.ok(
+      later.length >= 1,
+      `the second image asked for the index too (retried: ${JSON.stringify(summary.flaky)})`,
+    );
     assert.deepEqual(
-      release.map((request) => request.status),
-      [200, 304],
-      'the index was revalidated for the second image',
+      later,
+      later.map(() => 304),
+      'the index was only revalidated after the first time',
     );
     assert.ok(
       mirror.requests.every((request) => request.headers.authorization === undefined),
