@@ -266,8 +266,8 @@ export const configSchema = z
         max_patch_layers: z.number().int().min(1).max(20).default(3),
         /**
          * Where a stacked image is put together: `store` commits it into the engine's store; `registry` (buildah
-         * or a local podman, a run that pushes, no scan gate) writes only its last layer and composes the image
-         * at the registry, unless an image of the run is built on it.
+         * or a local podman, a run that pushes; a scan gate reads the composed root before the push) writes only
+         * its last layer and composes the image at the registry, unless an image of the run is built on it.
          */
         compose: z.enum(['store', 'registry']).default('store'),
       })

@@ -90,5 +90,8 @@ export function checkRegistryComposition(
     return warn(COMPOSING, `getfattr is not installed: ${instead}`, 'apt-get install attr');
   }
   // A local podman composes through buildah, as it stacks: its own check says whether it can.
-  return ok(COMPOSING, `${engine}, getfattr: a run with --push and no scan gate composes its stacked images`);
+  return ok(
+    COMPOSING,
+    `${engine}, getfattr: a run with --push composes its stacked images (a pipeline scans them first)`,
+  );
 }

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Engine } from '../engine/types.js';
 import type { PlannedImage } from '../plan/plan.js';
 import type { EventBus, ScanCounts } from '../report/events.js';
-import type { GateDecision, ImageGate } from '../run/gate-port.js';
+import type { ComposedImage, GateDecision, ImageGate } from '../run/gate-port.js';
 import { scanImage, type ImageScan, type ScanSettings } from '../scan/scan-image.js';
 import { writeImageScan } from '../scan/scan-outputs.js';
 import { SEVERITIES, type Verdict } from '../scan/types.js';
@@ -63,8 +63,8 @@ export interface GateContext {
  * `.cdx.json`), reports it as events, and decides its push.
  */
 export function scanGate(context: GateContext, run: { runDir: string; events: EventBus }): ImageGate {
-  // The image is scanned where it was built: on a spread run, that builder's engine.
-  return (image: PlannedImage, signal: AbortSignal, engine: Engine) =>
+  // The image is scanned where it was built: on a spread run, that builder's engine; composed, its mounted root.
+  const gate = (image: PlannedImage, signal: AbortSignal, engine: Engine, composed?: ComposedImage) =>
     context.scans.add(async (): Promise<GateDecision> => {
       const { events } = run;
       const { name, reference } = image;
@@ -73,7 +73,12 @@ export function scanGate(context: GateContext, run: { runDir: string; events: Ev
       events.emit({ type: 'scan', reason: 'started', name, reference });
       let result: ScanResult;
       try {
-        const scanned = await scanImage(reference, { ...context.settings, engine, signal });
+        const scanned = await scanImage(reference, {
+          ...context.settings,
+          engine,
+          signal,
+          ...(composed && { composed }),
+        });
         if (scanned.ok) {
           const scan = scanned.value;
           await writeImageScan(join(run.runDir, 'scan'), scan, context.toolVersion);
@@ -108,4 +113,6 @@ export function scanGate(context: GateContext, run: { runDir: string; events: Ev
       if (decision.push) context.admitted.push(reference);
       return decision;
     });
+  // The built-in scanner reads a root; trivy reads an exported image, which one composed at the registry is not.
+  return Object.assign(gate, { readsComposedRoots: context.settings.scanner.kind === 'osv' });
 }

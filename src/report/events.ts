@@ -130,6 +130,8 @@ export const PATCH_STEPS = [
   'committed',
   // Composed at the registry instead (respin.compose registry): the last layer written as a blob, tar and gzip.
   'layer_written',
+  // The run's gate deciding on the composed image's root, before any of it is pushed (the pipeline's scan).
+  'gated',
   // The image put together at the registry: its shared layers mounted, the new one and the config uploaded.
   'composed',
 ] as const;
@@ -225,7 +227,7 @@ export type RunEvent = { at: string } &
         seconds: number;
         packages: number;
         stacked?: true;
-        /** Stacked at the registry (respin.compose registry): pushed already, never in the engine's store. */
+        /** Stacked at the registry (respin.compose registry): never in the store; pushed unless a gate held it. */
         composed?: true;
         /** Seconds by step, for a stacked image. */
         steps?: PatchSteps;

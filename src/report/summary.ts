@@ -25,7 +25,7 @@ export interface ImageRecord {
   image_id?: string;
   /** Patched by putting its own layers onto its patched parent (not by a patch layer on its earlier self). */
   stacked_on_patched_parent?: true;
-  /** Stacked at the registry (respin.compose registry): pushed there, not in the engine's store. */
+  /** Stacked at the registry (respin.compose registry): never in the store; pushed there unless a gate held it. */
   composed_at_registry?: true;
   /** A stacked image's seconds by step: its parents mounted, then the stack's steps (carried, merged, …). */
   stack_steps?: PatchSteps;

@@ -56,6 +56,11 @@ export class ImageAdmission {
     this.markInRegistry(image.name);
   }
 
+  /** An image composed at the registry that the gate held before any of it was pushed: it never gets there. */
+  composedAndHeld(image: PlannedImage): void {
+    this.pushed.set(image.name, Promise.resolve(false));
+  }
+
   /** Every push's outcome, once every gate has decided (and so queued its push) and every push has ended. */
   async settle(): Promise<PushOutcome[]> {
     await Promise.all(this.gating);

@@ -113,9 +113,9 @@ export async function executeBuildRun(options: BuildRunOptions): Promise<BuildRu
 }
 
 /**
- * Stacked images composed at the registry (respin.compose registry) where the run allows it: it pushes, has no
- * scan gate (the push would come before the verdict), runs on one engine that can compose. Otherwise a warning,
- * once, and every stack goes into the engine's store as usual.
+ * Stacked images composed at the registry (respin.compose registry) where the run allows it: it pushes, its gate
+ * (if any) can read a composed image's root before the push, it runs on one engine that can compose. Otherwise a
+ * warning, once, and every stack goes into the engine's store as usual.
  */
 async function registryComposition(
   options: BuildRunOptions,
@@ -130,7 +130,10 @@ async function registryComposition(
     return undefined;
   };
   if (push === undefined) return stackInStore('the run does not push (--push)');
-  if (options.gate !== undefined) return stackInStore('a scan gate decides each push after the image exists');
+  const { gate } = options;
+  if (gate !== undefined && gate.readsComposedRoots !== true) {
+    return stackInStore('its gate cannot read an image composed at the registry (trivy scans exported images only)');
+  }
   if (engines.pool !== undefined) return stackInStore('the run is spread over several builders');
   if (engines.engine.composeLastLayer === undefined) return stackInStore(`${engines.engine.name} cannot compose`);
   if (commandOnPath('getfattr') === undefined) return stackInStore('getfattr is not installed (apt-get install attr)');
@@ -144,8 +147,10 @@ async function registryComposition(
     parents: new Set(parents),
     inStore: new Set(builtOn),
     composed: new Map(),
+    held: new Set(),
     pushed: (name) => admission.pushed.get(name),
     access: { insecure: push.insecure, ...(push.login ? { login: push.login } : {}) },
+    ...(gate ? { gate } : {}),
     ...(push.authFile ? { authFile: push.authFile } : {}),
     blobs: BLOB_UPLOAD,
     scratchRoot: await mkdtemp(join(tmpdir(), 'ci-builder-compose-')),

@@ -1,9 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { EngineFailure, StackRequest } from '../engine/types.js';
+import { mountFolders } from '../engine/store-composition.js';
+import type { Engine, EngineFailure, StackRequest } from '../engine/types.js';
 import type { PlannedImage } from '../plan/plan.js';
 import type { PatchSteps } from '../report/events.js';
-import { RegistryClient } from '../registry/client.js';
+import { RegistryClient, sha256Digest } from '../registry/client.js';
 import { composeImage, pushComposedImage, type RegistryImage } from '../registry/composed-image.js';
 import { splitReference } from '../registry/reference.js';
 import { errorMessage } from '../util/errors.js';
@@ -19,14 +20,17 @@ const LAYER_GZIP_LEVEL = 1;
 /** The stack's edit, command and read, as the stack step made them for the engine. */
 export type StackParts = Pick<StackRequest, 'edit' | 'run' | 'read'>;
 
+/** `pushed` false: the run's gate held the composed image, so none of it went to the registry. */
 export type ComposeOutcome =
-  { kind: 'composed'; imageId: string; manifestDigest: string; steps: PatchSteps } | { kind: 'refused'; why: string };
+  | { kind: 'composed'; imageId: string; manifestDigest: string; steps: PatchSteps; pushed: boolean }
+  | { kind: 'refused'; why: string };
 
 /**
  * The stacked image made without writing it into the engine's store: its last layer made over the store's
  * folders (the engine's composeLastLayer), then the image put together at the registry from its patched
  * parent's layers (pushed by this run), its own layers as its earlier self's push left them there, and that
- * layer. Refused (the caller stacks in the store instead) where any of that is missing.
+ * layer. The run's gate, if any, decides on the composed root before any of it is pushed. Refused (the caller
+ * stacks in the store instead) where any of that is missing.
  */
 export async function composeAtRegistry(
   context: ImageStepContext,
@@ -40,18 +44,9 @@ export async function composeAtRegistry(
   const { engine } = context;
   const refuse = (why: string) => ok({ kind: 'refused' as const, why });
   if (!engine.composeLastLayer || !engine.imageNames) return refuse(`${engine.name} cannot compose at the registry`);
-  const target = splitReference(image.reference);
-  const parentAt = splitReference(onto.parentReference);
-  if (target === undefined || parentAt === undefined || parentAt.registry !== target.registry) {
-    return refuse('it and its patched parent are not in one registry');
-  }
-  // Queued for its push by now (a parent's node ends after that); awaited only once this image's layer is made.
-  const parentPushed = image.parent === null ? undefined : composition.pushed(image.parent);
-  if (parentPushed === undefined) return refuse('its patched parent is not pushed by this run');
-  const login = composition.access.login?.registry === target.registry ? composition.access.login : undefined;
-  const client = new RegistryClient(target.registry, login, { insecure: composition.access.insecure, signal });
-  const earlier = await earlierInRegistry(context, client, target, work.imageId);
-  if (!earlier.ok) return refuse(earlier.failure);
+  const places = await registryPlaces(context, composition, image, work, onto, signal);
+  if (!places.ok) return refuse(places.failure);
+  const { target, parentAt, parentPushed, client, earlier } = places.value;
 
   const { labels, ...stack } = parts;
   const scratch = await mkdtemp(join(composition.scratchRoot, `${image.name}-`));
@@ -76,7 +71,7 @@ export async function composeAtRegistry(
     if (!(await parentPushed)) return refuse('its patched parent did not reach the registry');
     const composed = composeImage({
       onto: await registryImage(client, parentAt.repository, parentAt.tag),
-      image: earlier.value,
+      image: earlier,
       below: { config: below },
       layer,
       createdBy: `ci-builder respin: ${image.name} composed onto ${onto.parentReference}`,
@@ -84,25 +79,77 @@ export async function composeAtRegistry(
       created: new Date().toISOString(),
     });
     if ('refused' in composed) return refuse(composed.refused);
-    const manifestDigest = await pushComposedImage(
-      client,
-      target,
-      composed,
-      { onto: parentAt.repository, image: target.repository, layer },
-      { ...composition.blobs, mountFrom: [], signal, onLine: stack.onLine },
-    );
     const imageId = composed.configDescriptor.digest.replace(/^sha256:/, '');
-    if (composition.parents.has(image.name)) {
+    const composedSeconds = clock.lap();
+    const passed = await gateComposed(composition, image, engine, composed.manifest, folders.lowers, scratch, signal);
+    const gated = passed === undefined ? {} : { gated: clock.lap() };
+    // Held by the gate: nothing of it goes to the registry, and its folders are not kept (nothing is made on it).
+    const pushed = passed !== false;
+    const manifestDigest = pushed
+      ? await pushComposedImage(
+          client,
+          target,
+          composed,
+          { onto: parentAt.repository, image: target.repository, layer },
+          { ...composition.blobs, mountFrom: [], signal, onLine: stack.onLine },
+        )
+      : sha256Digest(composed.manifest);
+    if (pushed && composition.parents.has(image.name)) {
       composition.composed.set(image.name, folders);
       keep = true;
     }
-    return ok({ kind: 'composed', imageId, manifestDigest, steps: { ...steps, composed: clock.lap() } });
+    const allSteps = { ...steps, ...gated, composed: composedSeconds + clock.lap() };
+    return ok({ kind: 'composed', imageId, manifestDigest, steps: allSteps, pushed });
   } catch (error) {
     if (signal.aborted) return fail({ kind: 'interrupted', message: 'interrupted' });
     return fail({ kind: 'push', message: `composing at ${target.registry}: ${errorMessage(error)}` });
   } finally {
     if (!keep) await rm(scratch, { recursive: true, force: true });
   }
+}
+
+/** Where a composition reads and writes at the registry, or why it cannot be made there. */
+async function registryPlaces(
+  context: ImageStepContext,
+  composition: RegistryComposition,
+  image: PlannedImage,
+  work: PatchWork,
+  onto: OntoPatchedParent,
+  signal: AbortSignal,
+) {
+  const target = splitReference(image.reference);
+  const parentAt = splitReference(onto.parentReference);
+  if (target === undefined || parentAt === undefined || parentAt.registry !== target.registry) {
+    return fail('it and its patched parent are not in one registry');
+  }
+  // Queued for its push by now (a parent's node ends after that); awaited only once this image's layer is made.
+  const parentPushed = image.parent === null ? undefined : composition.pushed(image.parent);
+  if (parentPushed === undefined) return fail('its patched parent is not pushed by this run');
+  const login = composition.access.login?.registry === target.registry ? composition.access.login : undefined;
+  const client = new RegistryClient(target.registry, login, { insecure: composition.access.insecure, signal });
+  const earlier = await earlierInRegistry(context, client, target, work.imageId);
+  if (!earlier.ok) return earlier;
+  return ok({ target, parentAt, parentPushed, client, earlier: earlier.value });
+}
+
+/**
+ * The run's gate on a composed image, its root mounted read-only from the composition's folders: whether it may
+ * be pushed (a held one is remembered, so nothing is made on it); undefined on a run without a gate.
+ */
+async function gateComposed(
+  composition: RegistryComposition,
+  image: PlannedImage,
+  engine: Engine,
+  manifest: Buffer,
+  lowers: readonly string[],
+  scratch: string,
+  signal: AbortSignal,
+): Promise<boolean | undefined> {
+  if (composition.gate === undefined) return undefined;
+  const subject = { digest: sha256Digest(manifest), mount: () => mountFolders(lowers, scratch) };
+  const decision = await composition.gate(image, signal, engine, subject);
+  if (!decision.push) composition.held.add(image.name);
+  return decision.push;
 }
 
 /**

@@ -11,9 +11,10 @@ import { stepFailure, type StepFailure, type StepResult } from './run-outcomes.j
 
 /**
  * `ready`: the image is at its reference and goes on to be pushed; `left-alone`: nothing to push; `in-registry`:
- * composed at the registry, pushed already and not in the engine's store.
+ * composed at the registry, pushed already and not in the engine's store; `held`: composed, and held by the run's
+ * gate before its push, so in neither.
  */
-export type ImageReady = Result<'ready' | 'left-alone' | 'in-registry', StepFailure>;
+export type ImageReady = Result<'ready' | 'left-alone' | 'in-registry' | 'held', StepFailure>;
 
 /** One attempt at one image: built, or reused by input digest, or left alone as --skip-existing says. */
 export async function buildImage(
@@ -38,7 +39,7 @@ export async function buildImage(
   }
   const built = await makeImage(context, image, attempt, signal, work);
   if (!built.ok) return fail(stepFailure(built.failure));
-  return ok(built.value === 'in-registry' ? 'in-registry' : 'ready');
+  return ok(built.value === 'in-registry' || built.value === 'held' ? built.value : 'ready');
 }
 
 /** The image by the work decided for it; without a decision (a run over several builders), as buildOrReuse finds. */
@@ -48,7 +49,7 @@ function makeImage(
   attempt: number,
   signal: AbortSignal,
   work: RunImageWork | undefined,
-): Promise<Result<'in-store' | 'in-registry' | void, EngineFailure>> {
+): Promise<Result<'in-store' | 'in-registry' | 'held' | void, EngineFailure>> {
   if (work === undefined) return buildOrReuse(context, image, attempt, signal);
   switch (work.kind) {
     case 'reuse':

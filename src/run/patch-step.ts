@@ -20,7 +20,7 @@ import type { PatchWork } from './image-work.js';
  * packages from and to, and its count of patch layers: the image's own layers stacked onto its patched parent
  * where the plan says so (stack-step.ts), else (or when the stack is refused) one layer on the image's earlier
  * self upgrading exactly the packages that moved, built by the engine like any image (its Dockerfile is in the
- * run folder).
+ * run folder). `held`: composed at the registry and held there by the run's gate, so in neither.
  */
 export async function patchImage(
   context: ImageStepContext,
@@ -28,7 +28,7 @@ export async function patchImage(
   work: PatchWork,
   attempt: number,
   signal: AbortSignal,
-): Promise<Result<'in-store' | 'in-registry', EngineFailure>> {
+): Promise<Result<'in-store' | 'in-registry' | 'held', EngineFailure>> {
   const { events, patching } = context;
   if (patching === undefined) throw new Error(`internal: ${image.name} is to be patched on a run that cannot patch`);
   const started = Date.now();
@@ -63,6 +63,7 @@ export async function patchImage(
     ...how,
   });
   if (made?.kind !== 'composed') return ok('in-store');
+  if (!made.pushed) return ok('held');
   events.emit({ type: 'push', reason: 'pushed', name: image.name, reference: image.reference, seconds, attempts: 1 });
   return ok('in-registry');
 }

@@ -1,6 +1,7 @@
 import type { ComposedFolders } from '../engine/types.js';
 import type { BlobPushOptions } from '../registry/blob-upload.js';
 import type { RegistryAccess } from './already-pushed.js';
+import type { ImageGate } from './gate-port.js';
 
 /** What a run composing stacked images at the registry needs (respin.compose registry, on a run that may). */
 export interface RegistryComposition {
@@ -18,6 +19,10 @@ export interface RegistryComposition {
   /** Whether an image reached the registry in this run; undefined when it was never queued for a push. */
   pushed: (name: string) => Promise<boolean> | undefined;
   access: RegistryAccess;
+  /** Images composed that the run's gate held: in neither the registry nor the store, so nothing is made on them. */
+  held: Set<string>;
+  /** The run's gate: it decides each composed image from its mounted root, before any of it is pushed. */
+  gate?: ImageGate;
   blobs: Pick<BlobPushOptions, 'chunkBytes' | 'attempts' | 'backoffMs' | 'idleMs' | 'answerMs'>;
   /** Where each composition's overlay folders and layer file go: removed after it, or (a parent's) at the run's end. */
   scratchRoot: string;

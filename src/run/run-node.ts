@@ -94,6 +94,7 @@ async function imageWork(
       : await buildImage(on, node.image, attempt, signal, node.planned);
   if (!built.ok) return built;
   if (built.value === 'in-registry') work.admission.composedAtRegistry(node.image);
+  if (built.value === 'held') work.admission.composedAndHeld(node.image);
   if (built.value !== 'ready') return ok(undefined);
   const admitted = work.admission.admit(
     node.image,

@@ -19,8 +19,8 @@ import { canStack, type OntoPatchedParent, type PatchWork } from './image-work.j
  */
 export type StackOutcome =
   | { kind: 'stacked'; imageId: string; steps: PatchSteps; packages?: Result<ImagePackages, string> }
-  /** Composed at the registry (compose-step.ts): pushed there, not in the engine's store. */
-  | { kind: 'composed'; imageId: string; steps: PatchSteps; packages?: Result<ImagePackages, string> }
+  /** Composed at the registry (compose-step.ts): not in the engine's store; pushed there unless the gate held it. */
+  | { kind: 'composed'; imageId: string; steps: PatchSteps; pushed: boolean; packages?: Result<ImagePackages, string> }
   | { kind: 'refused'; why: string };
 
 /**
@@ -41,23 +41,12 @@ export async function stackOntoPatchedParent(
 ): Promise<Result<StackOutcome, EngineFailure>> {
   const { engine } = context;
   if (!canStack(engine)) return ok({ kind: 'refused', why: `${engine.name} cannot stack layers` });
+  if (parentHeld(context, image)) return ok({ kind: 'refused', why: PARENT_HELD });
   // The parents' mounts are the stack's first step: timed, so the image's log accounts for the whole stack.
   const clock = new StepClock();
-  const roots: string[] = [];
-  // A parent composed at the registry is not in the store: its folders are mounted instead.
-  const composedParent = image.parent === null ? undefined : context.composition?.composed.get(image.parent);
-  const scratchRoot = context.composition?.scratchRoot;
-  const folderMount =
-    composedParent && scratchRoot !== undefined ? () => mountFolders(composedParent.lowers, scratchRoot) : undefined;
-  for (const reference of [onto.parentBefore, onto.parentReference]) {
-    const mounter = reference === onto.parentReference ? folderMount : undefined;
-    const mounted = await context.parentMounts.mount(engine, reference, mounter);
-    // Not held here (a builder of a spread run may lack the earlier parent): the patch on its own self does.
-    if (!mounted.ok) return ok({ kind: 'refused', why: `${reference} cannot be mounted: ${mounted.failure.message}` });
-    roots.push(mounted.value.root);
-  }
-  const [before, after] = roots;
-  if (before === undefined || after === undefined) throw new Error('internal: both parents are mounted');
+  const parents = await mountParents(context, image, onto);
+  if (!parents.ok) return ok({ kind: 'refused', why: parents.failure });
+  const { before, after } = parents.value;
   const log = logTo(context.events, image.name);
   const parentsMounted = clock.lap();
   log(`parents mounted in ${parentsMounted.toFixed(1)} s`);
@@ -82,15 +71,16 @@ export async function stackOntoPatchedParent(
     const composed = await composeAtRegistry(context, composition, image, work, onto, parts, signal);
     if (!composed.ok) return composed;
     if (composed.value.kind === 'composed') {
-      const { imageId, steps } = composed.value;
-      log(`composed at the registry as ${composed.value.manifestDigest}: ${describeSteps(steps)}`);
+      const { imageId, steps, pushed, manifestDigest } = composed.value;
+      const where = pushed ? 'at the registry' : 'and held by the gate, not pushed,';
+      log(`composed ${where} as ${manifestDigest}: ${describeSteps(steps)}`);
       const allSteps = { parents_mounted: parentsMounted, ...steps };
-      return ok({ kind: 'composed', imageId, steps: allSteps, ...(packages ? { packages } : {}) });
+      return ok({ kind: 'composed', imageId, steps: allSteps, pushed, ...(packages ? { packages } : {}) });
     }
     log(`stacked in the store, not composed at the registry: ${composed.value.why}`);
     packages = undefined;
   }
-  if (composedParent !== undefined) {
+  if (image.parent !== null && context.composition?.composed.has(image.parent)) {
     // Stacked in the store onto a parent composed at the registry: the parent is pulled into the store first.
     const pulled = await pullComposedParent(context, onto.parentReference, log, signal);
     if (!pulled.ok) return ok({ kind: 'refused', why: `its parent cannot be pulled: ${pulled.failure.message}` });
@@ -108,6 +98,39 @@ export async function stackOntoPatchedParent(
   const engineSteps: EngineStepsReported = stacked.value.steps;
   const steps: PatchSteps = { parents_mounted: parentsMounted, ...engineSteps };
   return ok({ kind: 'stacked', imageId: stacked.value.image.id, steps, ...(packages ? { packages } : {}) });
+}
+
+/**
+ * The image's parent before and after its patch, mounted for the merge: from the store, or (a parent composed at
+ * the registry, not in the store) its folders. The mounts are the run's (shared-mounts.ts).
+ */
+async function mountParents(
+  context: ImageStepContext,
+  image: PlannedImage,
+  onto: OntoPatchedParent,
+): Promise<Result<{ before: string; after: string }, string>> {
+  const composedParent = image.parent === null ? undefined : context.composition?.composed.get(image.parent);
+  const scratchRoot = context.composition?.scratchRoot;
+  const folderMount =
+    composedParent && scratchRoot !== undefined ? () => mountFolders(composedParent.lowers, scratchRoot) : undefined;
+  const roots: string[] = [];
+  for (const reference of [onto.parentBefore, onto.parentReference]) {
+    const mounter = reference === onto.parentReference ? folderMount : undefined;
+    const mounted = await context.parentMounts.mount(context.engine, reference, mounter);
+    // Not held here (a builder of a spread run may lack the earlier parent): the patch on its own self does.
+    if (!mounted.ok) return fail(`${reference} cannot be mounted: ${mounted.failure.message}`);
+    roots.push(mounted.value.root);
+  }
+  const [before, after] = roots;
+  if (before === undefined || after === undefined) throw new Error('internal: both parents are mounted');
+  return ok({ before, after });
+}
+
+const PARENT_HELD = "its patched parent was composed and held by the run's gate: it is in neither store nor registry";
+
+/** Whether the image's parent was composed at the registry and held there by the run's gate. */
+function parentHeld(context: ImageStepContext, image: PlannedImage): boolean {
+  return image.parent !== null && context.composition?.held.has(image.parent) === true;
 }
 
 /** Compiles only while every step the engine times has its key among the summary's (PatchSteps). */

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Engine } from '../engine/types.js';
+import type { Engine, EngineFailure, MountedImage } from '../engine/types.js';
 import { fail, ok, type Result } from '../util/result.js';
 import { allowedFor, type AllowList } from './allow-list.js';
 import { imageNameOf } from './image-reference.js';
@@ -29,6 +29,11 @@ export interface ScanSettings {
   /** Shared by the scans of one run, so common lower layers are read once. */
   layerCache?: LayerCache;
   signal?: AbortSignal;
+  /**
+   * The image is in no store (composed at the registry, not pushed yet): its root is read from this mount, and
+   * it is named by this digest. Only the built-in scanner reads a root; trivy reads an exported image.
+   */
+  composed?: { mount: () => Promise<Result<MountedImage, EngineFailure>>; digest: string };
 }
 
 export interface ImageScan {
@@ -78,20 +83,23 @@ interface Inventoried {
 }
 
 /**
- * The inventory straight from the engine's storage, when the engine can mount the image: no export.
- * Undefined when it cannot (then the caller exports); the mount is released whatever happens.
+ * The inventory straight from the image's mounted root (the engine's storage, or a composition's folders): no
+ * export. Undefined when the engine cannot mount it and `exportable` (then the caller exports); the mount is
+ * released whatever happens.
  */
 async function inventoryFromMount(
   reference: string,
-  engine: Engine,
+  mount: (() => Promise<Result<MountedImage, EngineFailure>>) | undefined,
+  exportable: boolean,
   signal?: AbortSignal,
 ): Promise<Result<Inventoried, string> | undefined> {
-  if (!engine.mountImage) return undefined;
+  if (mount === undefined) return undefined;
   let start = performance.now();
-  const mounted = await engine.mountImage(reference);
+  const mounted = await mount();
   if (!mounted.ok) {
-    // A missing image or an interrupt is the answer; any other refusal leaves the export path.
-    if (mounted.failure.kind === 'engine' || mounted.failure.kind === 'connection') return undefined;
+    // A missing image or an interrupt is the answer; any other refusal leaves the export path, if there is one.
+    const kind = mounted.failure.kind;
+    if (exportable && (kind === 'engine' || kind === 'connection')) return undefined;
     return fail(`${reference}: cannot read the image: ${mounted.failure.message}`);
   }
   try {
@@ -142,11 +150,16 @@ export async function scanImage(reference: string, settings: ScanSettings): Prom
   const dir = await mkdtemp(join(tmpdir(), 'ci-builder-scan-'));
   try {
     const layout = join(dir, 'layout');
-    // Asked while the inventory is read: the digest is the SBOM's subject, not something to wait for.
-    const inspected = settings.engine.inspect(reference);
+    const { engine, composed } = settings;
     const osv = settings.scanner.kind === 'osv';
+    if (composed !== undefined && !osv) return fail(`${reference}: trivy cannot read an image that is in no store`);
+    // Asked while the inventory is read: the digest is the SBOM's subject, not something to wait for.
+    const inspected = composed === undefined ? engine.inspect(reference) : undefined;
+    const mountImage = engine.mountImage?.bind(engine);
+    const mount = composed?.mount ?? (mountImage && (() => mountImage(reference)));
+    const exportable = composed === undefined;
     const read =
-      (osv ? await inventoryFromMount(reference, settings.engine, settings.signal) : undefined) ??
+      (osv ? await inventoryFromMount(reference, mount, exportable, settings.signal) : undefined) ??
       (await inventoryFromLayers(reference, layout, settings));
     if (!read.ok) return read;
     const { inventory, source, seconds } = read.value;
@@ -160,7 +173,7 @@ export async function scanImage(reference: string, settings: ScanSettings): Prom
     const policy = { ignoreUnfixed: settings.ignoreUnfixed, allowed: allowedFor(settings.allowList, name) };
     const { verdict, statuses } = classify(findings, policy);
     const info = await inspected;
-    const digest = info.ok ? info.value.digest : undefined;
+    const digest = composed?.digest ?? (info?.ok ? info.value.digest : undefined);
     return ok({
       reference,
       name,

@@ -9,6 +9,7 @@ import { runCli } from '../helpers/cli.js';
 import { startFakePulp, type FakePulp } from '../helpers/fake-pulp.js';
 import { temporaryDir, writeTree } from '../helpers/files.js';
 import { installedPackages } from '../helpers/installed-packages.js';
+import { CRITICAL_VECTOR, osvRecord } from '../helpers/osv-fixture.js';
 import { clientOf, startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { readPackagesIndex } from '../helpers/snapshot-repos/packages-index.js';
 import { RESPIN_TREE } from '../helpers/snapshot-repos/respin-tree.js';
@@ -212,3 +213,136 @@ for (const engineName of ['buildah', 'podman'] as const) {
     });
   });
 }
+
+/**
+ * respin.compose registry under the pipeline's scan gate (buildah): each composed image is scanned from its root,
+ * mounted from the composition's folders, before any of it is pushed. The fixture flags tzdata (every image holds
+ * it) as critical and allows it everywhere but in respin-child: the child is composed and held, so it reaches
+ * neither the registry nor the store, and its child, which cannot be put onto it, is patched as a whole on its
+ * earlier self, scanned in the store and pushed.
+ */
+describe('a respin composing at the registry under the scan gate (buildah)', { timeout: 15 * 60_000 }, () => {
+  const engine = createEngine('buildah');
+  const stamp = Date.now();
+  const namespace = `respin-compose-gate-${stamp}`;
+  const critical = 'DSA-9900-1';
+  let repos: SnapshotRepos;
+  let pulp: FakePulp;
+  let registry: TestRegistry;
+  let dir: string;
+  const made = new Set<string>();
+
+  before(async () => {
+    repos = await snapshotRepos({ packages: TINY_PACKAGES, log: (line) => process.stderr.write(`${line}\n`) });
+    pulp = await startFakePulp({ username, password, localContent: pulpContent(repos) });
+    registry = await startRegistry();
+    dir = temporaryDir('ci-builder-respin-compose-gate-');
+    const imagesDir = writeTree(join(dir, 'images'), TREE);
+    for (const snapshot of ['A', 'B'] as const) {
+      const config = snapshotConfig(pulp.origin, imagesDir, join(dir, 'package-cache'), snapshot)
+        .replace(/^registry: .*$/m, `registry: ${registry.address}`)
+        .replace(/^namespace: .*$/m, `namespace: ${namespace}`)
+        .replace(/^engine: .*$/m, 'engine: buildah');
+      writeTree(join(dir, `etc-${snapshot}`), {
+        'config.yml': `${config}respin:\n  compose: registry\n`,
+        'secrets.yml': [
+          `pulp_username: ${username}`,
+          `pulp_password: ${password}`,
+          `registry_username: ${registry.username}`,
+          `registry_password: ${registry.password}`,
+          '',
+        ].join('\n'),
+      });
+    }
+    const record = osvRecord({ id: critical, ecosystem: 'Debian:12', name: 'tzdata', vector: CRITICAL_VECTOR });
+    const allowedIn = ['respin-base', 'respin-grandchild', 'respin-memcached'];
+    writeTree(dir, {
+      [`osv/Debian/${critical}.json`]: JSON.stringify(record),
+      'allowed.yml': allowedIn
+        .map((image) => `${image.replace(/-/g, '_')}_allowed_vulnerabilities: [${critical}]\n`)
+        .join(''),
+    });
+  });
+
+  after(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when before() failed
+    await pulp?.stop();
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when before() failed
+    await registry?.stop();
+    for (const reference of [...made].reverse()) await engine.remove(reference);
+  });
+
+  const env = () => ({ CI_BUILDER_CACHE_DIR: join(dir, 'cache') });
+
+  it('composes, scans from the composed root, pushes what passes and holds the rest', async () => {
+    const tagA = `gate-a-${stamp}`;
+    const built = await runCli(
+      ['--config', join(dir, 'etc-A'), 'build', '--auth-proxy', '--push', '--tag', tagA, '^respin-'],
+      { cwd: dir, env: env() },
+    );
+    const summaryA = JSON.parse(
+      readFileSync(join(dir, '.ci-builder/runs', tagA, 'summary.json'), 'utf8'),
+    ) as RunSummary;
+    for (const image of Object.values(summaryA.images)) made.add(image.reference);
+    assert.equal(built.code, 0, built.stderr);
+
+    const artifacts = join(dir, 'artifacts');
+    const gated = ['--osv-db', join(dir, 'osv'), '--allowed-vulnerabilities', join(dir, 'allowed.yml')];
+    const args = ['--config', join(dir, 'etc-B'), 'pipeline', '--set', 'overcloud', '--auth-proxy', '--push'];
+    const result = await runCli([...args, ...gated, '--artifacts', artifacts, '^respin-'], { cwd: dir, env: env() });
+    assert.equal(result.code, 1, `the held image fails the pipeline\n${result.stderr}`);
+    const runDir = join(artifacts, 'debian', 'overcloud');
+    assert.ok(existsSync(join(runDir, 'summary.json')), `a run folder\n${result.stderr}`);
+    const summary = JSON.parse(readFileSync(join(runDir, 'summary.json'), 'utf8')) as RunSummary;
+    for (const image of Object.values(summary.images)) made.add(image.reference);
+    const record = (name: string) => {
+      const found = summary.images[name];
+      assert.ok(found, `the pipeline made ${name}`);
+      return found;
+    };
+    const client = clientOf(registry);
+    const log = (name: string) => readFileSync(join(runDir, 'logs', `${name}.log`), 'utf8');
+
+    // Composed, scanned from its root before its push, pushed: the scan names the digest the registry holds.
+    const memcached = record('respin-memcached');
+    assert.equal(memcached.composed_at_registry, true, log('respin-memcached'));
+    assert.equal(memcached.push?.status, 'pushed');
+    const tag = memcached.reference.split(':').at(-1) ?? '';
+    const pushed = await client.headManifest(`${namespace}/respin-memcached`, tag);
+    const scanned = JSON.parse(readFileSync(join(runDir, 'scan', 'respin-memcached.json'), 'utf8')) as {
+      digest: string | null;
+      source: string;
+    };
+    assert.equal(scanned.source, 'mount', 'read from its mounted root, not from an export');
+    assert.ok(pushed, 'respin-memcached is in the registry');
+    assert.equal(scanned.digest, pushed.digest, 'the scan names the manifest the registry holds');
+    const sbom = JSON.parse(readFileSync(join(runDir, 'scan', 'respin-memcached.cdx.json'), 'utf8')) as {
+      components: Array<{ name: string; version: string }>;
+    };
+    const indexB = readPackagesIndex(repos.folders.B, repos.suite, repos.architecture);
+    const memcachedAt = sbom.components.find((entry) => entry.name === 'memcached')?.version;
+    assert.equal(memcachedAt, indexB.get('memcached')?.version, "the composed root's packages, at B");
+    assert.match(log('respin-memcached'), /composed at the registry as sha256:/);
+
+    // Composed and held: in neither the registry nor the store.
+    const child = record('respin-child');
+    assert.equal(child.composed_at_registry, true, log('respin-child'));
+    assert.equal(child.push, undefined);
+    assert.deepEqual(
+      summary.held.map((entry) => entry.name),
+      ['respin-child'],
+    );
+    assert.match(log('respin-child'), /composed and held by the gate, not pushed, as sha256:/);
+    assert.equal(await client.headManifest(`${namespace}/respin-child`, tag), undefined);
+    const childInStore = await engine.exists(child.reference);
+    assert.ok(childInStore.ok && !childInStore.value, 'the held child is not in the store');
+
+    // Its child is patched as a whole on its earlier self, scanned in the store, pushed.
+    const grandchild = record('respin-grandchild');
+    assert.equal(grandchild.status, 'patched');
+    assert.notEqual(grandchild.composed_at_registry, true);
+    assert.match(log('respin-grandchild'), /patched as a whole: its patched parent was composed and held/);
+    assert.equal(grandchild.push?.status, 'pushed');
+    assert.match(result.stderr, /respin-child/);
+  });
+});

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { describeReason, pipelineVerdict, type SetOutcome } from '../../src/pipeline/exit-reasons.js';
 import { gateDecision, scanGate, type GateContext } from '../../src/pipeline/gate.js';
-import type { EventBus } from '../../src/report/events.js';
+import { EventBus } from '../../src/report/events.js';
 import type { RunSummary } from '../../src/report/summary.js';
 import type { ImageGate } from '../../src/run/gate-port.js';
 import type { Verdict } from '../../src/scan/types.js';
@@ -153,6 +153,52 @@ describe('the pipeline gate', () => {
     const [reason = ''] = verdict.reasons.map(describeReason);
     assert.match(reason, /^debian overcloud: 4 image\(s\) could not be scanned: /);
     assert.deepEqual(reason.split(': ')[2]?.split(', ').sort(), ['base', 'cron', 'keystone', 'openstack-base']);
+  });
+});
+
+describe('the pipeline gate and respin.compose registry', () => {
+  const gateContext = (engine: FakeEngine, scanner: GateContext['settings']['scanner']): GateContext => ({
+    settings: { engine, scanner, ignoreUnfixed: false, allowList: new Map() },
+    scans: new Limiter(1),
+    pushDirty: false,
+    toolVersion: '0.0.0',
+    found: [],
+    admitted: [],
+  });
+  const composing = (engine: FakeEngine) => ({
+    ...testSettings(engine, { threads: 1, push: true }),
+    respin: { mode: 'patch' as const, maxPatchLayers: 3, compose: 'registry' as const, refresh: false },
+  });
+  const warnings = (run: HarnessRun) =>
+    run.events.flatMap((event) => (event.type === 'warning' ? [event.message] : []));
+
+  it("says the built-in scanner's gate reads composed roots, and trivy's does not", () => {
+    const engine = engineWithBase();
+    const runDir = temporaryDir('ci-builder-gate-');
+    const events = new EventBus();
+    const osv = scanGate(gateContext(engine, { kind: 'osv', database: new VulnerabilityDatabase() }), {
+      events,
+      runDir,
+    });
+    assert.equal(osv.readsComposedRoots, true);
+    assert.equal(scanGate(gateContext(engine, { kind: 'trivy' }), { events, runDir }).readsComposedRoots, false);
+  });
+
+  it('lets a run whose gate reads composed roots go on to compose; with another gate, it stacks in the store', async () => {
+    const engine = engineWithBase();
+    const runDir = temporaryDir('ci-builder-run-');
+    const plain: ImageGate = () => Promise.resolve({ push: true });
+    const reading: ImageGate = Object.assign(() => Promise.resolve({ push: true }), { readsComposedRoots: true });
+    const refused = await runPlan(planOf(IMAGES()), composing(engine), { runDir, push: PUSH, gateFor: () => plain });
+    assert.deepEqual(warnings(refused), [
+      'respin.compose registry: stacking in the store, since its gate cannot read an image composed at the registry (trivy scans exported images only)',
+    ]);
+    // The fake engine cannot compose: the next reason is the engine's, so the gate let the run past its own.
+    const engine2 = engineWithBase();
+    const passed = await runPlan(planOf(IMAGES()), composing(engine2), { push: PUSH, gateFor: () => reading });
+    assert.deepEqual(warnings(passed), [
+      'respin.compose registry: stacking in the store, since buildah cannot compose',
+    ]);
   });
 });
 

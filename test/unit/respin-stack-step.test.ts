@@ -167,6 +167,7 @@ describe("a stacked child composed at the registry, in the run's step (respin.co
     parents: new Set(inStore),
     inStore: new Set(inStore),
     composed: new Map(),
+    held: new Set(),
     pushed: (name) => (name in pushed ? Promise.resolve(pushed[name] === true) : undefined),
     access: { insecure: true },
     blobs: { chunkBytes: 1024, attempts: 1, backoffMs: 1, idleMs: 1000, answerMs: 1000 },
