@@ -26,6 +26,7 @@
  * --threads N is given to every run's build (images at once; the configuration's default otherwise);
  * --compose sets respin.compose registry: stacked images are put together at the registry, not in the engine's
  *   store (unless an image of the run is built on them); they are pulled into the engine for the checks, timed apart;
+ *   without it the bench sets respin.compose store, so the stack in the store is measured (the default is auto);
  * regexes select images instead of the sets overcloud and seed (a quick try: ^memcached$).
  */
 import { spawnSync } from 'node:child_process';

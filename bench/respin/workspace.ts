@@ -15,7 +15,7 @@ export interface RespinConfig {
   registry: { address: string; username: string; password: string };
   pulp: { origin: string; username: string; password: string };
   /** respin.compose: where stacked images are put together. */
-  compose: 'store' | 'registry';
+  compose: 'auto' | 'store' | 'registry';
 }
 
 /**

@@ -267,12 +267,14 @@ export const configSchema = z
         /**
          * Where a stacked image is put together: `store` commits it into the engine's store; `registry` (buildah
          * or a local podman, a run that pushes; a scan gate reads the composed root before the push) writes only
-         * its last layer and composes the image at the registry, unless an image of the run is built on it.
+         * its last layer and composes the image at the registry, unless an image of the run is built on it, and
+         * says why when a run cannot; `auto` composes where the run can, and stacks in the store, saying nothing,
+         * where it cannot.
          */
-        compose: z.enum(['store', 'registry']).default('store'),
+        compose: z.enum(['auto', 'store', 'registry']).default('auto'),
       })
       .strict()
-      .default({ mode: 'patch', max_patch_layers: 3, compose: 'store' }),
+      .default({ mode: 'patch', max_patch_layers: 3, compose: 'auto' }),
     /** The pipeline's scan gate; paths are relative to the file that sets them; flags override. */
     scan: z
       .object({

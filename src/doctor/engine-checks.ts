@@ -72,16 +72,16 @@ export async function checkPodmanStacking(
 const COMPOSING = 'respin composing at the registry';
 
 /**
- * respin.compose registry: whether this host can compose (buildah, or a local podman through buildah, and
- * getfattr to read overlayfs's marks).
- * Nothing to say when the setting is not on.
+ * respin.compose registry or auto: whether this host can compose (buildah, or a local podman through buildah,
+ * and getfattr to read overlayfs's marks). Nothing to say with `store`, nor of docker with `auto` (it stacks
+ * nothing, so it has nothing to compose).
  */
 export function checkRegistryComposition(
   engine: EngineName,
-  compose: 'store' | 'registry',
+  compose: 'auto' | 'store' | 'registry',
   env: NodeJS.ProcessEnv = process.env,
 ): CheckResult | undefined {
-  if (compose !== 'registry') return undefined;
+  if (compose === 'store' || (compose === 'auto' && engine === 'docker')) return undefined;
   const instead = 'stacked images are put together in the store';
   if (engine === 'docker') {
     return warn(COMPOSING, `docker cannot compose (no layer folders): ${instead}`, 'set engine: buildah');

@@ -113,9 +113,9 @@ export async function executeBuildRun(options: BuildRunOptions): Promise<BuildRu
 }
 
 /**
- * Stacked images composed at the registry (respin.compose registry) where the run allows it: it pushes, its gate
- * (if any) can read a composed image's root before the push, it runs on one engine that can compose. Otherwise a
- * warning, once, and every stack goes into the engine's store as usual.
+ * Stacked images composed at the registry (respin.compose registry or auto) where the run allows it: it pushes,
+ * its gate (if any) can read a composed image's root before the push, it runs on one engine that can compose.
+ * Otherwise every stack goes into the engine's store as usual (with `registry`, after a warning saying why).
  */
 async function registryComposition(
   options: BuildRunOptions,
@@ -124,9 +124,13 @@ async function registryComposition(
   work: ReadonlyMap<string, RunImageWork> | undefined,
 ): Promise<RegistryComposition | undefined> {
   const { settings, push, plan } = options;
-  if (settings.respin.compose !== 'registry' || settings.respin.mode !== 'patch') return undefined;
+  const { compose } = settings.respin;
+  if (compose === 'store' || settings.respin.mode !== 'patch') return undefined;
+  // Asked for by name, a composition the run cannot make is a warning; `auto` stacks in the store quietly.
   const stackInStore = (why: string) => {
-    options.events.emit({ type: 'warning', message: `respin.compose registry: stacking in the store, since ${why}` });
+    if (compose === 'registry') {
+      options.events.emit({ type: 'warning', message: `respin.compose registry: stacking in the store, since ${why}` });
+    }
     return undefined;
   };
   if (push === undefined) return stackInStore('the run does not push (--push)');

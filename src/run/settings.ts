@@ -35,8 +35,8 @@ export interface RunFlags {
 export interface RespinSettings {
   mode: 'patch' | 'full';
   maxPatchLayers: number;
-  /** Where a stacked image is put together: the engine's store, or the registry (respin.compose). */
-  compose: 'store' | 'registry';
+  /** Where a stacked image is put together: the engine's store, or the registry (respin.compose; auto: where it can). */
+  compose: 'auto' | 'store' | 'registry';
   /**
    * An image reused by its input digest is checked too: with plain mirrors nothing in the configuration moves
    * when the mirror does, so only its indexes say whether the image is still current.

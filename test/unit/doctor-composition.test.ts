@@ -12,9 +12,10 @@ function pathWithGetfattr(): string {
   return bin;
 }
 
-describe('doctor: respin.compose registry', () => {
-  it('says nothing when the setting is off', () => {
+describe('doctor: respin.compose registry (and auto, the default)', () => {
+  it('says nothing when the setting is off, nor of docker with auto', () => {
     assert.equal(checkRegistryComposition('buildah', 'store', { PATH: pathWithGetfattr() }), undefined);
+    assert.equal(checkRegistryComposition('docker', 'auto', { PATH: pathWithGetfattr() }), undefined);
   });
 
   it('warns for an engine that cannot compose, and without getfattr, naming the fix', () => {
@@ -32,7 +33,9 @@ describe('doctor: respin.compose registry', () => {
     });
   });
 
-  it('is ok with buildah and getfattr', () => {
+  it('is ok with buildah and getfattr; with auto, warns of a missing getfattr too', () => {
     assert.equal(checkRegistryComposition('buildah', 'registry', { PATH: pathWithGetfattr() })?.status, 'ok');
+    assert.equal(checkRegistryComposition('podman', 'auto', { PATH: pathWithGetfattr() })?.status, 'ok');
+    assert.equal(checkRegistryComposition('buildah', 'auto', { PATH: temporaryDir() })?.status, 'warn');
   });
 });

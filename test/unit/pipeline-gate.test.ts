@@ -165,9 +165,9 @@ describe('the pipeline gate and respin.compose registry', () => {
     found: [],
     admitted: [],
   });
-  const composing = (engine: FakeEngine) => ({
+  const composing = (engine: FakeEngine, compose: 'auto' | 'registry' = 'registry') => ({
     ...testSettings(engine, { threads: 1, push: true }),
-    respin: { mode: 'patch' as const, maxPatchLayers: 3, compose: 'registry' as const, refresh: false },
+    respin: { mode: 'patch' as const, maxPatchLayers: 3, compose, refresh: false },
   });
   const warnings = (run: HarnessRun) =>
     run.events.flatMap((event) => (event.type === 'warning' ? [event.message] : []));
@@ -199,6 +199,12 @@ describe('the pipeline gate and respin.compose registry', () => {
     assert.deepEqual(warnings(passed), [
       'respin.compose registry: stacking in the store, since buildah cannot compose',
     ]);
+    // auto, the default, stacks in the store as quietly where it cannot compose.
+    const quiet = await runPlan(planOf(IMAGES()), composing(engineWithBase(), 'auto'), {
+      push: PUSH,
+      gateFor: () => plain,
+    });
+    assert.deepEqual(warnings(quiet), []);
   });
 });
 
