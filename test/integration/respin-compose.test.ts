@@ -29,6 +29,30 @@ const TREE = {
   ].join('\n'),
 };
 
+/** The tree under `dir/images`, and a config for each snapshot (`dir/etc-A`, `dir/etc-B`) composing at the registry. */
+function writeComposingConfigs(
+  dir: string,
+  on: { pulp: FakePulp; registry: TestRegistry; namespace: string; engineName: 'buildah' | 'podman' },
+): void {
+  const imagesDir = writeTree(join(dir, 'images'), TREE);
+  for (const snapshot of ['A', 'B'] as const) {
+    const config = snapshotConfig(on.pulp.origin, imagesDir, join(dir, 'package-cache'), snapshot)
+      .replace(/^registry: .*$/m, `registry: ${on.registry.address}`)
+      .replace(/^namespace: .*$/m, `namespace: ${on.namespace}`)
+      .replace(/^engine: .*$/m, `engine: ${on.engineName}`);
+    writeTree(join(dir, `etc-${snapshot}`), {
+      'config.yml': `${config}respin:\n  compose: registry\n`,
+      'secrets.yml': [
+        `pulp_username: ${username}`,
+        `pulp_password: ${password}`,
+        `registry_username: ${on.registry.username}`,
+        `registry_password: ${on.registry.password}`,
+        '',
+      ].join('\n'),
+    });
+  }
+}
+
 /**
  * respin.compose registry on buildah, end to end through the command line: the tree built at snapshot A and
  * pushed; the respin to B puts its stacked images together at the registry (never in the engine's store), a
@@ -53,23 +77,7 @@ for (const engineName of ['buildah', 'podman'] as const) {
       pulp = await startFakePulp({ username, password, localContent: pulpContent(repos) });
       registry = await startRegistry();
       dir = temporaryDir('ci-builder-respin-compose-');
-      const imagesDir = writeTree(join(dir, 'images'), TREE);
-      for (const snapshot of ['A', 'B'] as const) {
-        const config = snapshotConfig(pulp.origin, imagesDir, join(dir, 'package-cache'), snapshot)
-          .replace(/^registry: .*$/m, `registry: ${registry.address}`)
-          .replace(/^namespace: .*$/m, `namespace: ${namespace}`)
-          .replace(/^engine: .*$/m, `engine: ${engineName}`);
-        writeTree(join(dir, `etc-${snapshot}`), {
-          'config.yml': `${config}respin:\n  compose: registry\n`,
-          'secrets.yml': [
-            `pulp_username: ${username}`,
-            `pulp_password: ${password}`,
-            `registry_username: ${registry.username}`,
-            `registry_password: ${registry.password}`,
-            '',
-          ].join('\n'),
-        });
-      }
+      writeComposingConfigs(dir, { pulp, registry, namespace, engineName });
     });
 
     after(async () => {
@@ -237,23 +245,7 @@ describe('a respin composing at the registry under the scan gate (buildah)', { t
     pulp = await startFakePulp({ username, password, localContent: pulpContent(repos) });
     registry = await startRegistry();
     dir = temporaryDir('ci-builder-respin-compose-gate-');
-    const imagesDir = writeTree(join(dir, 'images'), TREE);
-    for (const snapshot of ['A', 'B'] as const) {
-      const config = snapshotConfig(pulp.origin, imagesDir, join(dir, 'package-cache'), snapshot)
-        .replace(/^registry: .*$/m, `registry: ${registry.address}`)
-        .replace(/^namespace: .*$/m, `namespace: ${namespace}`)
-        .replace(/^engine: .*$/m, 'engine: buildah');
-      writeTree(join(dir, `etc-${snapshot}`), {
-        'config.yml': `${config}respin:\n  compose: registry\n`,
-        'secrets.yml': [
-          `pulp_username: ${username}`,
-          `pulp_password: ${password}`,
-          `registry_username: ${registry.username}`,
-          `registry_password: ${registry.password}`,
-          '',
-        ].join('\n'),
-      });
-    }
+    writeComposingConfigs(dir, { pulp, registry, namespace, engineName: 'buildah' });
     const record = osvRecord({ id: critical, ecosystem: 'Debian:12', name: 'tzdata', vector: CRITICAL_VECTOR });
     const allowedIn = ['respin-base', 'respin-grandchild', 'respin-memcached'];
     writeTree(dir, {
