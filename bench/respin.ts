@@ -17,7 +17,7 @@
  * Prints tables, writes JSON.
  *
  *   node --import tsx bench/respin.ts [--engine buildah|docker|podman] [--skip-patch] [--scenarios LIST] [--keep]
- *       [--threads N] [--compose] [--out bench/results/respin.json] [regex ...]
+ *       [--threads N] [--compose] [--pipeline] [--out bench/results/respin.json] [regex ...]
  *
  * --skip-patch runs the cold build and the full rebuilds only; --scenarios runs only these of cold, b-full,
  * c-full, b-patch, c-patch (comma-separated; the cold build always runs: every respin starts from it);
@@ -27,6 +27,9 @@
  * --compose sets respin.compose registry: stacked images are put together at the registry, not in the engine's
  *   store (unless an image of the run is built on them); they are pulled into the engine for the checks, timed apart;
  *   without it the bench sets respin.compose store, so the stack in the store is measured (the default is auto);
+ * --pipeline runs the full rebuilds and the respins as `pipeline` (one run of the same images, each scanned by
+ *   the built-in scanner against a one-record OSV database before its push) instead of `build`; the cold build
+ *   stays `build`;
  * regexes select images instead of the sets overcloud and seed (a quick try: ^memcached$).
  */
 import { spawnSync } from 'node:child_process';
@@ -41,7 +44,8 @@ import { PATCH_STEPS } from '../src/report/events.js';
 import type { RunSummary } from '../src/report/summary.js';
 import type { SmokeResult } from '../src/smoke/smoke-test.js';
 import { startFakePulp } from '../test/helpers/fake-pulp.js';
-import { folderBytes } from '../test/helpers/files.js';
+import { folderBytes, writeTree } from '../test/helpers/files.js';
+import { osvRecord } from '../test/helpers/osv-fixture.js';
 import { installedPackages } from '../test/helpers/installed-packages.js';
 import { startRegistry } from '../test/helpers/registry.js';
 import { writeRegistryAuth } from '../src/run/registry-auth.js';
@@ -76,6 +80,7 @@ const { values, positionals } = parseArgs({
     scenarios: { type: 'string', default: SCENARIO_IDS.join(',') },
     keep: { type: 'boolean', default: false },
     compose: { type: 'boolean', default: false },
+    pipeline: { type: 'boolean', default: false },
     threads: { type: 'string' },
     out: { type: 'string', default: join(root, 'bench/results/respin.json') },
   },
@@ -198,26 +203,17 @@ async function runScenario(
   flags: string[],
   made: string[],
 ): Promise<{ result: ScenarioResult; sets: PackageSets; verified: PackageSets }> {
-  const tag = `respin-${scenario.id}-${stamp}`;
   pinSnapshot(workspace, SNAPSHOT_VERSIONS[scenario.snapshot]);
+  const command =
+    values.pipeline && scenario.mode !== 'cold' ? pipelineRun(workspace, scenario) : buildRun(workspace, scenario);
   console.error(
-    `\n== ${scenario.title}: ci-builder build ${[...flags, ...SELECTION].join(' ')} --push (snapshot ${scenario.snapshot})`,
+    `\n== ${scenario.title}: ci-builder ${[...command.args, ...flags].join(' ')} (snapshot ${scenario.snapshot})`,
   );
   const storedBefore = folderBytes(registry.storageDir);
-  const build = await runCli(workspace, [
-    '-q',
-    'build',
-    ...SELECTION,
-    '--push',
-    '--auth-proxy',
-    '--tag',
-    tag,
-    ...flags,
-  ]);
+  const build = await runCli(workspace, ['-q', ...command.args, ...flags]);
   const pushedMB = (folderBytes(registry.storageDir) - storedBefore) / 1e6;
-  const summary = JSON.parse(
-    readFileSync(join(workspace.dir, '.ci-builder/runs', tag, 'summary.json'), 'utf8'),
-  ) as RunSummary;
+  const summary = JSON.parse(readFileSync(command.summaryFile, 'utf8')) as RunSummary;
+  const { tag } = summary;
   const present = Object.entries(summary.images).filter(
     ([, record]) => record.status !== 'failed' && record.status !== 'skipped',
   );
@@ -281,6 +277,38 @@ async function runScenario(
     respin,
   };
   return { result, sets, verified };
+}
+
+/** `build` of the selection under the scenario's own tag, its summary where every build's goes. */
+function buildRun(workspace: RespinWorkspace, scenario: Scenario): { args: string[]; summaryFile: string } {
+  const tag = `respin-${scenario.id}-${stamp}`;
+  return {
+    args: ['build', ...SELECTION, '--push', '--auth-proxy', '--tag', tag],
+    summaryFile: join(workspace.dir, '.ci-builder/runs', tag, 'summary.json'),
+  };
+}
+
+/**
+ * `pipeline` of the same images as one run (the overcloud set, its regexes replaced by the selection's images),
+ * each scanned before its push against a database of one record that matches nothing here.
+ */
+function pipelineRun(workspace: RespinWorkspace, scenario: Scenario): { args: string[]; summaryFile: string } {
+  const record = osvRecord({ id: 'PYSEC-0000-0', ecosystem: 'PyPI', name: 'no-such-distribution', fixed: '1.0' });
+  writeTree(join(workspace.dir, 'osv'), { 'PyPI/PYSEC-0000-0.json': JSON.stringify(record) });
+  const artifacts = join(workspace.dir, `artifacts-${scenario.id}`);
+  const names = spawnSync(
+    process.execPath,
+    [join(root, 'dist/cli/main.js'), '--config', workspace.configDir, 'images', 'list', ...SELECTION],
+    { encoding: 'utf8', cwd: workspace.dir },
+  )
+    .stdout.split('\n')
+    .filter(Boolean);
+  const regexes = names.map((name) => `^${name}$`);
+  const scan = ['--osv-db', join(workspace.dir, 'osv'), '--artifacts', artifacts];
+  return {
+    args: ['pipeline', '--set', 'overcloud', '--push', '--auth-proxy', ...scan, ...regexes],
+    summaryFile: join(artifacts, 'debian', 'overcloud', 'summary.json'),
+  };
 }
 
 interface Check {
@@ -358,7 +386,7 @@ function report(knowsFull: boolean): void {
       `A ${repos.counts.A} packages, B moves ${repos.movedInB.length}, C moves ${repos.bumped.name} ${repos.bumped.from} → ${repos.bumped.to}`,
   );
   console.log(
-    '| run | snapshot | ci-builder build flags | wall s | before the run s | built | reused | patched (stacked) | failed | MB pushed | exit |',
+    `| run | snapshot | ci-builder ${values.pipeline ? 'build (cold) or pipeline' : 'build'} flags | wall s | before the run s | built | reused | patched (stacked) | failed | MB pushed | exit |`,
   );
   console.log('| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const result of results)
