@@ -147,7 +147,7 @@ describe("a child stacked onto its patched parent, in the run's step", () => {
 describe("a stacked child composed at the registry, in the run's step (respin.compose registry)", () => {
   /** The stacking engine, composing too: `composed` says what its composeLastLayer was asked. */
   function composingEngine() {
-    const { engine } = stackingEngine(() => rootWith());
+    const { engine, mounted } = stackingEngine(() => rootWith());
     const composed: string[] = [];
     const names: string[] = [];
     Object.assign(engine, {
@@ -160,7 +160,7 @@ describe("a stacked child composed at the registry, in the run's step (respin.co
         return Promise.resolve(ok([]));
       },
     });
-    return { engine, composed, names };
+    return { engine, composed, names, mounted };
   }
 
   const composition = (inStore: string[], pushed: Record<string, boolean>): RegistryComposition => ({
@@ -203,5 +203,28 @@ describe("a stacked child composed at the registry, in the run's step (respin.co
     assert.ok(lines.some((line) => line.includes('its earlier image is not in registry.test/ns/memcached')));
     assert.deepEqual(composed, []);
     await base.parentMounts.releaseAll();
+  });
+
+  it("refuses to stack a child of a parent the run's gate held, before mounting anything: the parent is nowhere", async () => {
+    const { engine, composed, names, mounted } = composingEngine();
+    const held = composition([], { base: false });
+    held.held.add('base');
+    const context = { ...stepContext(engine, recorderFor(engine)), composition: held };
+    const work = patchWork('cron');
+    if (work.onto === undefined) throw new Error('the work stacks');
+    const signal = new AbortController().signal;
+    const patching = { sources: [], setup: [], restore: [] };
+    const made = await stackOntoPatchedParent(
+      context,
+      patching,
+      plannedImage('cron', 'base'),
+      work,
+      work.onto,
+      {},
+      signal,
+    );
+    assert.ok(made.ok && made.value.kind === 'refused', JSON.stringify(made));
+    assert.match(made.value.why, /^its patched parent was composed and held by the run's gate/);
+    assert.deepEqual([mounted, composed, names], [[], [], []]);
   });
 });
