@@ -336,5 +336,9 @@ describe('a respin composing at the registry under the scan gate (buildah)', { t
     assert.match(log('respin-grandchild'), /patched as a whole: its patched parent was composed and held/);
     assert.equal(grandchild.push?.status, 'pushed');
     assert.match(result.stderr, /respin-child/);
+    // The report says both: how the held image was made, and that it was held.
+    const report = readFileSync(join(runDir, 'report.html'), 'utf8');
+    assert.match(report, /respin-child<\/a><\/td><td>critical \(held\)/);
+    assert.match(report, /patched \(\d+ packages?\)[^<]*, composed at the registry/);
   });
 });
