@@ -81,7 +81,9 @@ export async function composeAtRegistry(
     if ('refused' in composed) return refuse(composed.refused);
     const imageId = composed.configDescriptor.digest.replace(/^sha256:/, '');
     const composedSeconds = clock.lap();
-    const passed = await gateComposed(composition, image, engine, composed.manifest, folders.lowers, scratch, signal);
+    // What the manifest will be named by once pushed: the gate's scan names the image by it before that.
+    const digest = sha256Digest(composed.manifest);
+    const passed = await gateComposed(composition, image, engine, digest, folders.lowers, scratch, signal);
     const gated = passed === undefined ? {} : { gated: clock.lap() };
     // Held by the gate: nothing of it goes to the registry, and its folders are not kept (nothing is made on it).
     const pushed = passed !== false;
@@ -93,7 +95,7 @@ export async function composeAtRegistry(
           { onto: parentAt.repository, image: target.repository, layer },
           { ...composition.blobs, mountFrom: [], signal, onLine: stack.onLine },
         )
-      : sha256Digest(composed.manifest);
+      : digest;
     if (pushed && composition.parents.has(image.name)) {
       composition.composed.set(image.name, folders);
       keep = true;
@@ -140,13 +142,13 @@ async function gateComposed(
   composition: RegistryComposition,
   image: PlannedImage,
   engine: Engine,
-  manifest: Buffer,
+  digest: string,
   lowers: readonly string[],
   scratch: string,
   signal: AbortSignal,
 ): Promise<boolean | undefined> {
   if (composition.gate === undefined) return undefined;
-  const subject = { digest: sha256Digest(manifest), mount: () => mountFolders(lowers, scratch) };
+  const subject = { digest, mount: () => mountFolders(lowers, scratch) };
   const decision = await composition.gate(image, signal, engine, subject);
   if (!decision.push) composition.held.add(image.name);
   return decision.push;
