@@ -1,4 +1,4 @@
-import type { EngineFailure, StackedLayers, StackSteps } from '../engine/types.js';
+import type { ComposedFolders, EngineFailure, StackedLayers, StackSteps } from '../engine/types.js';
 import type { PatchSteps } from '../report/events.js';
 import type { PatchInputs, PlannedImage } from '../plan/plan.js';
 import { packagesUnderRoot, type ImagePackages } from '../respin/image-packages.js';
@@ -80,7 +80,7 @@ export async function stackOntoPatchedParent(
     log(`stacked in the store, not composed at the registry: ${composed.value.why}`);
     packages = undefined;
   }
-  if (image.parent !== null && context.composition?.composed.has(image.parent)) {
+  if (composedParent(context, image) !== undefined) {
     // Stacked in the store onto a parent composed at the registry: the parent is pulled into the store first.
     const pulled = await pullComposedParent(context, onto.parentReference, log, signal);
     if (!pulled.ok) return ok({ kind: 'refused', why: `its parent cannot be pulled: ${pulled.failure.message}` });
@@ -109,10 +109,10 @@ async function mountParents(
   image: PlannedImage,
   onto: OntoPatchedParent,
 ): Promise<Result<{ before: string; after: string }, string>> {
-  const composedParent = image.parent === null ? undefined : context.composition?.composed.get(image.parent);
+  const composed = composedParent(context, image);
   const scratchRoot = context.composition?.scratchRoot;
   const folderMount =
-    composedParent && scratchRoot !== undefined ? () => mountFolders(composedParent.lowers, scratchRoot) : undefined;
+    composed && scratchRoot !== undefined ? () => mountFolders(composed.lowers, scratchRoot) : undefined;
   const roots: string[] = [];
   for (const reference of [onto.parentBefore, onto.parentReference]) {
     const mounter = reference === onto.parentReference ? folderMount : undefined;
@@ -124,6 +124,11 @@ async function mountParents(
   const [before, after] = roots;
   if (before === undefined || after === undefined) throw new Error('internal: both parents are mounted');
   return ok({ before, after });
+}
+
+/** The folders of the image's parent where the run composed it at the registry (it is not in the store). */
+function composedParent(context: ImageStepContext, image: PlannedImage): ComposedFolders | undefined {
+  return image.parent === null ? undefined : context.composition?.composed.get(image.parent);
 }
 
 const PARENT_HELD = "its patched parent was composed and held by the run's gate: it is in neither store nor registry";
