@@ -17,7 +17,7 @@
  * Prints tables, writes JSON.
  *
  *   node --import tsx bench/respin.ts [--engine buildah|docker|podman] [--skip-patch] [--scenarios LIST] [--keep]
- *       [--threads N] [--compose] [--pipeline] [--out bench/results/respin.json] [regex ...]
+ *       [--threads N] [--compose] [--pipeline] [--kolla DIR] [--out bench/results/respin.json] [regex ...]
  *
  * --skip-patch runs the cold build and the full rebuilds only; --scenarios runs only these of cold, b-full,
  * c-full, b-patch, c-patch (comma-separated; the cold build always runs: every respin starts from it);
@@ -30,10 +30,14 @@
  * --pipeline runs the full rebuilds and the respins as `pipeline` (one run of the same images, each scanned by
  *   the built-in scanner against a one-record OSV database before its push) instead of `build`; the cold build
  *   stays `build`;
+ * --kolla DIR (a Kolla checkout) also has kolla-build rebuild the same tree at B right after ci-builder's full
+ *   rebuild, as operators run it: through the authenticating proxy, on its own dockerd, pushing to the same registry
+ *   (respin/kolla-peer.ts); checked to have built the same Dockerfiles and packages as that rebuild, and the full
+ *   rebuild and the respin are given as ratios of its time;
  * regexes select images instead of the sets overcloud and seed (a quick try: ^memcached$).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -70,6 +74,8 @@ import {
 import { pinSnapshot, respinWorkspace, runCli, saveCache, type RespinWorkspace } from './respin/workspace.js';
 import { settleDisk } from './respin/settle-disk.js';
 import { excludedByDpkg, parsePathFilters, verifiedFiles } from './respin/verified-files.js';
+import { measureKollaBuild, type KollaPeerResult } from './respin/kolla-peer.js';
+import { setRegexes } from './versus-kolla/workspace.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values, positionals } = parseArgs({
@@ -81,6 +87,7 @@ const { values, positionals } = parseArgs({
     keep: { type: 'boolean', default: false },
     compose: { type: 'boolean', default: false },
     pipeline: { type: 'boolean', default: false },
+    kolla: { type: 'string' },
     threads: { type: 'string' },
     out: { type: 'string', default: join(root, 'bench/results/respin.json') },
   },
@@ -101,6 +108,16 @@ if (unknown.length > 0) {
   console.error(
     `bench/respin: --scenarios: unknown ${unknown.join(', ')}; expected some of ${SCENARIO_IDS.join(', ')}`,
   );
+  process.exit(2);
+}
+if (values.kolla !== undefined && !chosen.includes('b-full')) {
+  console.error(
+    'bench/respin: --kolla: kolla-build is measured against the A→B full rebuild; add b-full to --scenarios',
+  );
+  process.exit(2);
+}
+if (values.kolla !== undefined && !existsSync(join(values.kolla, 'kolla/cmd/build.py'))) {
+  console.error(`bench/respin: --kolla: ${values.kolla} is not a Kolla checkout (no kolla/cmd/build.py)`);
   process.exit(2);
 }
 const runs = (scenario: Scenario) =>
@@ -143,6 +160,8 @@ const verifySets = new Map<string, PackageSets>();
 /** What the bundled tree's base tells dpkg to leave out. */
 const DPKG_FILTERS = parsePathFilters(readFileSync(join(root, 'images/base/dpkg-excludes'), 'utf8'));
 const coldImages: string[] = [];
+/** kolla-build's full rebuild at B (--kolla), measured right after ci-builder's. */
+let kollaPeer: KollaPeerResult | undefined;
 /** The registry's login as an engine auth file: the engine's pulls of composed images use it. */
 const registryAuth = await writeRegistryAuth(registry.address, registry.username, registry.password);
 try {
@@ -167,10 +186,12 @@ try {
     const flags = [...(scenario.mode === 'full' && knowsFull ? ['--full'] : []), ...threads];
     const made: string[] = scenario.mode === 'cold' ? coldImages : [];
     try {
-      const { result, sets, verified } = await runScenario(workspace, scenario, flags, made);
+      const { result, sets, verified, runDir } = await runScenario(workspace, scenario, flags, made);
       results.push(result);
       packageSets.set(scenario.id, sets);
       verifySets.set(scenario.id, verified);
+      if (scenario.id === 'b-full' && values.kolla !== undefined)
+        kollaPeer = await measureKollaPeer(workspace, values.kolla, { runDir, tag: result.tag });
     } finally {
       // Gone from the engine, so the next respin starts from the cold build's images again (the registry keeps them).
       const kept = values.keep && scenario === lastRun;
@@ -202,7 +223,7 @@ async function runScenario(
   scenario: Scenario,
   flags: string[],
   made: string[],
-): Promise<{ result: ScenarioResult; sets: PackageSets; verified: PackageSets }> {
+): Promise<{ result: ScenarioResult; sets: PackageSets; verified: PackageSets; runDir: string }> {
   pinSnapshot(workspace, SNAPSHOT_VERSIONS[scenario.snapshot]);
   const command =
     values.pipeline && scenario.mode !== 'cold' ? pipelineRun(workspace, scenario) : buildRun(workspace, scenario);
@@ -276,7 +297,40 @@ async function runScenario(
     notFromSnapshot: notFromSnapshot(sets, snapshotIndexes[scenario.snapshot]),
     respin,
   };
-  return { result, sets, verified };
+  return { result, sets, verified, runDir: dirname(command.summaryFile) };
+}
+
+/**
+ * kolla-build rebuilding the same tree at B (bench/respin/kolla-peer.ts), on a settled disk as every run; its
+ * package sets are kept as `b-kolla` for the checks.
+ */
+async function measureKollaPeer(
+  workspace: RespinWorkspace,
+  checkout: string,
+  full: { runDir: string; tag: string },
+): Promise<KollaPeerResult> {
+  await settleDisk((line) => console.error(line), interrupt.signal);
+  const config = join(workspace.configDir, 'config.yml');
+  const configuredThreads = /^threads: (\d+)$/m.exec(readFileSync(config, 'utf8'))?.[1] ?? '2';
+  console.error(`\n== A→B kolla-build: ${checkout}, docker (classic builder), snapshot B`);
+  const peer = await measureKollaBuild({
+    dir: join(workspace.dir, 'kolla-peer'),
+    checkout,
+    imagesDir: workspace.imagesDir,
+    configDir: workspace.configDir,
+    cacheDir: workspace.cacheDir,
+    registry,
+    namespace: 'bench-respin',
+    full,
+    tag: `respin-b-kolla-${stamp}`,
+    regexes: positionals.length > 0 ? positionals : setRegexes(config, ['overcloud', 'seed']),
+    threads: Number(values.threads ?? configuredThreads),
+    storedBytes: () => folderBytes(registry.storageDir),
+    log: (line) => console.error(line),
+  });
+  packageSets.set('b-kolla', peer.sets);
+  console.error(`A→B kolla-build: ${peer.seconds.toFixed(1)} s, built ${peer.built.length}, exit ${peer.exitCode}`);
+  return peer;
 }
 
 /** `build` of the selection under the scenario's own tag, its summary where every build's goes. */
@@ -366,6 +420,7 @@ function checks(): Check[] {
       verifySets,
     ),
     onlyBumped(),
+    ...kollaChecks(samePackages),
     ...results.map((result) => ({
       check: `${result.title}: images test`,
       passed: result.imagesTest.exitCode === 0,
@@ -377,6 +432,41 @@ function checks(): Check[] {
       detail: result.notFromSnapshot.length === 0 ? 'yes' : describeDifferences(result.notFromSnapshot),
     })),
   ];
+}
+
+/** That kolla-build, the peer, built what ci-builder's full rebuild at B built: else its time says nothing. */
+function kollaChecks(samePackages: (full: string, other: string, what: string) => Check): Check[] {
+  if (kollaPeer === undefined) return [];
+  const { dockerfileProblems, exitCode, built, sets } = kollaPeer;
+  const notFromB = notFromSnapshot(sets, snapshotIndexes.B);
+  return [
+    { check: 'A→B kolla-build: exit 0', passed: exitCode === 0, detail: `exit ${exitCode}, built ${built.length}` },
+    {
+      check: "A→B kolla-build: the same Dockerfiles as ci-builder's full rebuild (package steps set aside)",
+      passed: dockerfileProblems.length === 0,
+      detail: dockerfileProblems.length === 0 ? `${built.length} images` : dockerfileProblems.join('; '),
+    },
+    samePackages('b-full', 'b-kolla', 'A→B: kolla-build ≡ ci-builder full (name=version per image)'),
+    {
+      check: 'A→B kolla-build: every package from snapshot B',
+      passed: notFromB.length === 0,
+      detail: notFromB.length === 0 ? 'yes' : describeDifferences(notFromB),
+    },
+  ];
+}
+
+/** How the full rebuild and the respin at B compare with kolla-build's rebuild of the same tree. */
+function kollaRatios(): string[] {
+  if (kollaPeer === undefined) return [];
+  const seconds = kollaPeer.seconds;
+  return (['b-full', 'b-patch'] as const).flatMap((id) => {
+    const run = results.find((result) => result.id === id);
+    return run === undefined
+      ? []
+      : [
+          `${run.title} ÷ kolla-build's rebuild at B: ${run.wallSeconds.toFixed(1)} / ${seconds.toFixed(1)} s = ${(run.wallSeconds / seconds).toFixed(2)}×`,
+        ];
+  });
 }
 
 function report(knowsFull: boolean): void {
@@ -394,6 +484,11 @@ function report(knowsFull: boolean): void {
       `| ${result.title} | ${result.snapshot} (${SNAPSHOT_VERSIONS[result.snapshot]}) | ${['--push', ...result.flags].join(' ')} | ` +
         `${result.wallSeconds.toFixed(0)} | ${result.beforeRunSeconds?.toFixed(1) ?? '?'} | ${result.built} | ${result.reused} | ${result.patched} (${result.stacked}) | ${result.failed.length} | ` +
         `${result.pushedMB.toFixed(0)} | ${result.exitCode} |`,
+    );
+  if (kollaPeer !== undefined)
+    console.log(
+      `| A→B kolla-build (docker, classic builder) | B (${SNAPSHOT_VERSIONS.B}) | --push | ${kollaPeer.seconds.toFixed(0)} | | ` +
+        `${kollaPeer.built.length} | | | ${kollaPeer.failed.length} | ${kollaPeer.pushedMB.toFixed(0)} | ${kollaPeer.exitCode} |`,
     );
   const stacking = results.filter((result) => Object.keys(result.stackSteps).length > 0);
   if (stacking.length > 0) {
@@ -436,6 +531,7 @@ function report(knowsFull: boolean): void {
     const [f, p] = [results.find((result) => result.id === full), results.find((result) => result.id === patch)];
     if (f && p) notes.push(patchVerdict(f, p));
   }
+  notes.push(...kollaRatios());
   for (const note of notes) console.log(`- ${note}`);
   mkdirSync(dirname(values.out), { recursive: true });
   const fixture = { counts: repos.counts, movedInB: repos.movedInB, bumped: repos.bumped, made: repos.made };
@@ -446,7 +542,15 @@ function report(knowsFull: boolean): void {
       Object.fromEntries(Object.entries(sets).map(([image, set]) => [image, [...set].map(([n, v]) => `${n}=${v}`)])),
     ]),
   );
-  const report = { benchmark: 'respin', engine: engineName, at: new Date().toISOString(), fixture, results };
+  const kollaBuild = kollaPeer === undefined ? undefined : { ...kollaPeer, sets: undefined };
+  const report = {
+    benchmark: 'respin',
+    engine: engineName,
+    at: new Date().toISOString(),
+    fixture,
+    results,
+    kollaBuild,
+  };
   writeFileSync(values.out, `${JSON.stringify({ ...report, checks: found, notes, packages }, null, 2)}\n`);
   console.log(`written to ${values.out}`);
   if (results.some((result) => result.exitCode !== 0) || found.some((check) => check.passed === false))

@@ -131,7 +131,7 @@ interface Bench {
 }
 
 /** ci-builder's `^base$` per engine, unmeasured: puts the bootstrapped base image where both tools find it. */
-function prepare(dockerHost: string, registry: string): Bench {
+async function prepare(dockerHost: string, registry: string): Promise<Bench> {
   // kolla-build finds the base image in the bench's dockerd, so docker prepares it for kolla-build too.
   const engines = ENGINE_TOOLS.filter(
     (tool) => tools.includes(tool) || (tool === 'docker' && tools.includes('kolla-build')),
@@ -150,7 +150,7 @@ function prepare(dockerHost: string, registry: string): Bench {
     setBenchMarker(workspace.tree, `${stamp}-prepare-${engine}`);
     const request = { label: 'prepare', tag: `vs-prepare-${stamp}`, push: false, regexes: ['^base$'] };
     say(`preparing the base image in ${engine} (ci-builder ^base$, not measured)`);
-    const run = runCiBuilder({ cli, workspace, shared: partial, request });
+    const run = await runCiBuilder({ cli, workspace, shared: partial, request });
     if (run.exitCode !== 0) throw new Error(`preparing ${engine} failed (exit ${run.exitCode}): ${tail(run.log)}`);
     prepSeconds[engine] = run.seconds;
     base = baseImageOf(join(workspace.dir, 'runs/prepare'));
@@ -171,7 +171,7 @@ function prepare(dockerHost: string, registry: string): Bench {
   return { shared, workspaces, prepSeconds };
 }
 
-function measure(bench: Bench, tool: Tool, scenario: Scenario): Measurement {
+async function measure(bench: Bench, tool: Tool, scenario: Scenario): Promise<Measurement> {
   const workspace = bench.workspaces.get(tool);
   if (workspace === undefined) throw new Error(`no workspace for ${tool}`);
   const request = {
@@ -183,8 +183,8 @@ function measure(bench: Bench, tool: Tool, scenario: Scenario): Measurement {
   say(`${scenario}: ${tool}`);
   const run =
     tool === 'kolla-build'
-      ? runKollaBuild(workspace as KollaWorkspace, bench.shared, request)
-      : runCiBuilder({ cli, workspace, shared: bench.shared, request });
+      ? await runKollaBuild(workspace as KollaWorkspace, bench.shared, request)
+      : await runCiBuilder({ cli, workspace, shared: bench.shared, request });
   const failed = run.exitCode !== 0 || run.failed.length > 0;
   say(
     `${scenario}: ${tool} ${run.seconds.toFixed(1)} s, built ${run.built.length}, reused ${run.reused.length}` +
@@ -270,7 +270,7 @@ async function main(): Promise<number> {
   services.push(registry);
   const dockerd = await startDockerd(join(work, 'dockerd'));
   services.push(dockerd);
-  const bench = prepare(dockerd.address, registry.address);
+  const bench = await prepare(dockerd.address, registry.address);
   say(`base image ${bench.shared.baseImage}:${bench.shared.baseTag}; images: ${regexes.join(' ')}`);
   const results: ScenarioResult[] = [];
   for (const scenario of scenarios) {
@@ -278,7 +278,7 @@ async function main(): Promise<number> {
     for (const workspace of bench.workspaces.values()) plan.change(workspace, stamp);
     const loadAverage = loadavg()[0] ?? 0;
     const runs: ScenarioResult['runs'] = {};
-    for (const tool of tools) runs[tool] = measure(bench, tool, scenario);
+    for (const tool of tools) runs[tool] = await measure(bench, tool, scenario);
     results.push({ scenario, loadAverage, runs });
     writeResults(bench, results, loadAtStart, false);
     const problems = checkSameWork(scenario, runs);

@@ -6,6 +6,8 @@ import { copyBundledImages, markBaseImage, projectRoot } from '../../test/helper
 export interface RespinWorkspace {
   dir: string;
   configDir: string;
+  /** The bench's copy of the bundled image tree. */
+  imagesDir: string;
   /** CI_BUILDER_CACHE_DIR of every run: bootstrapped root filesystems and the package cache, the bench's own. */
   cacheDir: string;
 }
@@ -26,7 +28,7 @@ export interface RespinConfig {
 export function respinWorkspace(dir: string, config: RespinConfig): RespinWorkspace {
   const imagesDir = copyBundledImages(join(dir, 'images'));
   markBaseImage(imagesDir, 'ci-builder.bench-respin');
-  const workspace = { dir, configDir: join(dir, 'etc'), cacheDir: join(dir, 'cache') };
+  const workspace = { dir, configDir: join(dir, 'etc'), imagesDir, cacheDir: join(dir, 'cache') };
   mkdirSync(workspace.configDir, { recursive: true });
   writeFileSync(
     join(workspace.configDir, 'secrets.yml'),

@@ -14,7 +14,8 @@ function normalized(file: string, tag: string): string[] {
     .replaceAll(`:${tag}`, ':<tag>')
     .replace(BENCH_MARKER_LINE, 'RUN <the bench marker, per tool>')
     .trimEnd();
-  return withoutPackageCacheSteps(text.split('\n'));
+  // Blank lines are not instructions: a filled template block and ci-builder's inserted steps leave different ones.
+  return withoutPackageCacheSteps(text.split('\n')).filter((line) => line.trim() !== '');
 }
 
 /**

@@ -2,7 +2,7 @@
  * One measured run of each tool: kolla-build from the Kolla checkout with Debian's python3, or ci-builder's
  * compiled CLI; wall seconds around the whole process, what it built, and where its Dockerfiles are.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { RunSummary } from '../../src/report/summary.js';
@@ -26,6 +26,8 @@ export interface Shared {
   baseImage: string;
   baseTag: string;
   threads: number;
+  /** More environment for kolla-build (a docker client configuration logged in to the registry, say). */
+  extraEnv?: Record<string, string>;
 }
 
 export interface Measurement {
@@ -47,15 +49,23 @@ export interface Measurement {
   log: string;
 }
 
-function timed(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, log: string) {
+/**
+ * Runs the command to its end, its output into the log. Not blocking: a bench may serve the run from its own
+ * process (the respin bench's stand-in Pulp answers the proxy kolla-build installs through).
+ */
+async function timed(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, log: string) {
   mkdirSync(dirname(log), { recursive: true });
   const fd = openSync(log, 'w');
   try {
     const startedMs = Date.now();
     const started = process.hrtime.bigint();
-    const result = spawnSync(command, args, { cwd, env, stdio: ['ignore', fd, fd] });
+    const child = spawn(command, args, { cwd, env, stdio: ['ignore', fd, fd] });
+    const exitCode = await new Promise<number | null>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('close', resolve);
+    });
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    return { seconds, exitCode: result.status, startedMs, endedMs: Date.now() };
+    return { seconds, exitCode, startedMs, endedMs: Date.now() };
   } finally {
     closeSync(fd);
   }
@@ -83,7 +93,11 @@ function withoutImages(dockerfiles: Map<string, string>, unwanted: readonly stri
 
 const names = (list: ReadonlyArray<{ name: string }> | undefined) => (list ?? []).map((entry) => entry.name);
 
-export function runKollaBuild(workspace: KollaWorkspace, shared: Shared, request: RunRequest): Measurement {
+export async function runKollaBuild(
+  workspace: KollaWorkspace,
+  shared: Shared,
+  request: RunRequest,
+): Promise<Measurement> {
   const work = join(workspace.dir, 'runs', request.label);
   const summaryFile = join(workspace.dir, 'runs', `${request.label}.json`);
   const log = join(workspace.dir, 'runs', `${request.label}.log`);
@@ -95,8 +109,14 @@ export function runKollaBuild(workspace: KollaWorkspace, shared: Shared, request
   args.push('--nobuildkit', '--nopull', '--template-override', workspace.templateOverride);
   args.push('--work-dir', work, '--summary-json-file', summaryFile, '--format', 'json');
   if (request.push) args.push('--push');
-  const env = { ...process.env, PBR_VERSION, DOCKER_HOST: shared.dockerHost };
-  const { seconds, exitCode } = timed('/usr/bin/python3', [...args, ...request.regexes], workspace.checkout, env, log);
+  const env = { ...process.env, PBR_VERSION, DOCKER_HOST: shared.dockerHost, ...shared.extraEnv };
+  const { seconds, exitCode } = await timed(
+    '/usr/bin/python3',
+    [...args, ...request.regexes],
+    workspace.checkout,
+    env,
+    log,
+  );
   const summary = existsSync(summaryFile) ? (JSON.parse(readFileSync(summaryFile, 'utf8')) as Partial<RunSummary>) : {};
   return {
     tool: 'kolla-build',
@@ -124,7 +144,7 @@ export interface CiBuilderRun {
 
 type SummaryWithCache = Partial<RunSummary> & { package_cache?: { bytes_from_upstream?: number } };
 
-export function runCiBuilder({ cli, workspace, shared, request }: CiBuilderRun): Measurement {
+export async function runCiBuilder({ cli, workspace, shared, request }: CiBuilderRun): Promise<Measurement> {
   const runDir = join(workspace.dir, 'runs', request.label);
   const log = `${runDir}.log`;
   const args = [cli, '--config', join(workspace.dir, 'etc'), '-q', 'build', '--tag', request.tag];
@@ -132,7 +152,7 @@ export function runCiBuilder({ cli, workspace, shared, request }: CiBuilderRun):
   args.push('--retries', '0');
   if (request.push) args.push('--push');
   const env = { ...process.env, DOCKER_HOST: shared.dockerHost };
-  const { startedMs, endedMs, ...ran } = timed(
+  const { startedMs, endedMs, ...ran } = await timed(
     process.execPath,
     [...args, ...request.regexes],
     workspace.dir,
