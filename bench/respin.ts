@@ -17,7 +17,7 @@
  * Prints tables, writes JSON.
  *
  *   node --import tsx bench/respin.ts [--engine buildah|docker|podman] [--skip-patch] [--scenarios LIST] [--keep]
- *       [--threads N] [--compose] [--pipeline] [--kolla DIR] [--out bench/results/respin.json] [regex ...]
+ *       [--threads N] [--compose] [--pipeline] [--kolla DIR] [--debian-index] [--out bench/results/respin.json] [regex ...]
  *
  * --skip-patch runs the cold build and the full rebuilds only; --scenarios runs only these of cold, b-full,
  * c-full, b-patch, c-patch (comma-separated; the cold build always runs: every respin starts from it);
@@ -34,6 +34,9 @@
  *   rebuild, as operators run it: through the authenticating proxy, on its own dockerd, pushing to the same registry
  *   (respin/kolla-peer.ts); checked to have built the same Dockerfiles and packages as that rebuild, and the full
  *   rebuild and the respin are given as ratios of its time;
+ * --debian-index serves each snapshot with an index as large as Debian's bookworm main (respin/debian-sized-index.ts:
+ *   Debian's own stanzas added, renamed and without relations, so nothing resolves otherwise), as an operator's Pulp
+ *   snapshot has: every `apt-get update` then costs what it costs there;
  * regexes select images instead of the sets overcloud and seed (a quick try: ^memcached$).
  */
 import { spawnSync } from 'node:child_process';
@@ -75,6 +78,7 @@ import { pinSnapshot, respinWorkspace, runCli, saveCache, type RespinWorkspace }
 import { settleDisk } from './respin/settle-disk.js';
 import { excludedByDpkg, parsePathFilters, verifiedFiles } from './respin/verified-files.js';
 import { measureKollaBuild, type KollaPeerResult } from './respin/kolla-peer.js';
+import { debianSizedSnapshots } from './respin/debian-sized-index.js';
 import { setRegexes } from './versus-kolla/workspace.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -88,6 +92,7 @@ const { values, positionals } = parseArgs({
     compose: { type: 'boolean', default: false },
     pipeline: { type: 'boolean', default: false },
     kolla: { type: 'string' },
+    'debian-index': { type: 'boolean', default: false },
     threads: { type: 'string' },
     out: { type: 'string', default: join(root, 'bench/results/respin.json') },
   },
@@ -148,7 +153,13 @@ function versionsOf(folder: string): Map<string, string> {
 }
 
 const credential = { username: 'bench-reader', password: `pulp-${Math.random().toString(36).slice(2)}` };
-const pulp = await startFakePulp({ ...credential, localContent: pulpContent(repos) });
+// With --debian-index, the stand-in Pulp serves padded copies; the checks read the snapshots' own indexes.
+const paddedDir = values['debian-index'] ? mkdtempSync(join(tmpdir(), 'ci-builder-bench-index-')) : undefined;
+const served =
+  paddedDir === undefined
+    ? repos.folders
+    : await debianSizedSnapshots(repos.folders, paddedDir, (line) => console.error(line));
+const pulp = await startFakePulp({ ...credential, localContent: pulpContent({ folders: served }) });
 const registry = await startRegistry();
 const engine = createEngine(engineName);
 const work = mkdtempSync(join(tmpdir(), 'ci-builder-bench-respin-'));
@@ -205,6 +216,7 @@ try {
   await registryAuth.dispose();
   await pulp.stop();
   await registry.stop();
+  if (paddedDir !== undefined) rmSync(paddedDir, { recursive: true, force: true });
   if (values.keep) console.log(`workspace kept: ${work}`);
   else rmSync(work, { recursive: true, force: true });
 }
