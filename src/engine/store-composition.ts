@@ -1,4 +1,4 @@
-import { lstat, mkdir, mkdtemp, rmdir } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorMessage } from '../util/errors.js';
 import { describeFailure, runProcess } from '../util/process.js';
@@ -8,13 +8,15 @@ import { engineQuery } from './failure.js';
 import { inspectConfig, type BuildahCli, type Query } from './buildah-stack.js';
 import { layerDiffDir, LayerRecords, shortLinksTopFirst } from './containers-storage.js';
 import { writeUpperLayer, type LayerBlob } from './upper-layer.js';
-import type {
-  ComposedFolders,
-  ComposedLayer,
-  CompositionRequest,
-  CompositionSteps,
-  EngineFailure,
-  MountedImage,
+import {
+  APT_LISTS_MOUNT,
+  APT_LISTS_VARIABLE,
+  type ComposedFolders,
+  type ComposedLayer,
+  type CompositionRequest,
+  type CompositionSteps,
+  type EngineFailure,
+  type MountedImage,
 } from './types.js';
 
 /**
@@ -68,6 +70,7 @@ export async function composeLastLayer(
   });
   if (mounted.exitCode !== 0) return ok({ kind: 'refused', why: describeFailure('mount -t overlay', mounted) });
   const steps: CompositionSteps = { layers_read: layersRead, mounted: clock.lap() };
+  let aptLists: 'export' | 'import' | undefined;
   try {
     const edited = await request.edit(root, { own: dirs(own), ontoDiffering: onto.differing });
     if (!edited.ok) return ok({ kind: 'refused', why: edited.failure });
@@ -81,6 +84,7 @@ export async function composeLastLayer(
       }
       const ran = await runInRoot(root, image.value.config.Env ?? [], request);
       if (!ran.ok) return ran;
+      if (ran.value !== undefined) aptLists = ran.value;
       steps.own_upgrade = clock.lap();
     }
     if (request.read !== undefined) {
@@ -105,7 +109,14 @@ export async function composeLastLayer(
   const lowers = [upper, ...lowerLinks].map((folder) => (folder.startsWith('/') ? folder : join(overlayDir, folder)));
   const folders = { lowers, differing: [...onto.differing, upper] };
   const written = { ...steps, layer_written: clock.lap() };
-  return ok({ kind: 'composed', layer, below: below.value.oci, folders, steps: written });
+  return ok({
+    kind: 'composed',
+    layer,
+    below: below.value.oci,
+    folders,
+    steps: written,
+    ...(aptLists ? { aptLists } : {}),
+  });
 }
 
 /** The folders of an image in the store, as a composition onto it needs them: its layers, what differs from below. */
@@ -133,7 +144,7 @@ async function runInRoot(
   root: string,
   env: readonly string[],
   request: CompositionRequest,
-): Promise<Result<void, EngineFailure>> {
+): Promise<Result<'export' | 'import' | undefined, EngineFailure>> {
   const devices = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
   const setup = [
     'set -e',
@@ -145,12 +156,16 @@ async function runInRoot(
     'mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts "$1/dev/pts"',
     'ln -s pts/ptmx "$1/dev/ptmx"',
     'ln -s /proc/self/fd "$1/dev/fd"',
-    'root="$1"; shift',
+    // The run's apt lists folder, where one is given: read-only to an upgrade that imports them.
+    'if [ -n "$2" ]; then mount --bind "$2" "$1/mnt"; fi',
+    'if [ "$3" = import ]; then mount -o remount,bind,ro "$1/mnt"; fi',
+    'root="$1"; shift 3',
     'exec chroot "$root" /usr/bin/env -i "$@"',
   ].join('\n');
   const environment = env.some((entry) => entry.startsWith('PATH='))
     ? env
     : ['PATH=/usr/sbin:/usr/bin:/sbin:/bin', ...env];
+  const lists = await listsBinding(root, request);
   const args = [
     '--mount',
     '--pid',
@@ -163,14 +178,26 @@ async function runInRoot(
     setup,
     'compose',
     root,
+    lists?.folder ?? '',
+    lists?.mode ?? '',
   ];
-  const ran = await runProcess('unshare', [...args, 'HOME=/root', ...environment, ...(request.run ?? [])], {
+  const told = lists ? [`${APT_LISTS_VARIABLE}=${lists.mode}`] : [];
+  const ran = await runProcess('unshare', [...args, 'HOME=/root', ...environment, ...told, ...(request.run ?? [])], {
     signal: request.signal,
     onLine: request.onLine,
   });
-  if (ran.exitCode === 0) return ok(undefined);
+  if (ran.exitCode === 0) return ok(lists?.mode);
   const message = describeFailure('the command in the composed root', ran);
   return fail({ kind: request.signal.aborted ? 'interrupted' : 'build', message });
+}
+
+/** The request's apt lists folder, where the root has an empty /mnt to bind it on (a bind elsewhere would show). */
+async function listsBinding(root: string, request: CompositionRequest): Promise<CompositionRequest['aptLists']> {
+  if (request.aptLists === undefined) return undefined;
+  const target = join(root, APT_LISTS_MOUNT);
+  const found = await lstat(target).catch(() => undefined);
+  if (found?.isDirectory() !== true) return undefined;
+  return (await readdir(target)).length === 0 ? request.aptLists : undefined;
 }
 
 /**

@@ -112,6 +112,11 @@ export interface ComposedFolders {
   differing: readonly string[];
 }
 
+/** Where a composition binds the run's apt lists folder in the root its command runs in (an empty folder in Debian's images). */
+export const APT_LISTS_MOUNT = '/mnt';
+/** The variable telling the command what to do with that folder: `export` or `import` (respin/shared-apt-lists.ts). */
+export const APT_LISTS_VARIABLE = 'CI_BUILDER_APT_LISTS';
+
 /** What a composition asks: a stack's request without the image to commit (nothing is committed to the store). */
 export type CompositionRequest = Omit<StackRequest, 'reference' | 'labels'> & {
   /** An empty folder for the overlay's upper, work and mount folders and the layer's file; the caller removes it. */
@@ -120,6 +125,11 @@ export type CompositionRequest = Omit<StackRequest, 'reference' | 'labels'> & {
   level?: number;
   /** `onto`'s folders where it was composed too (then it is not in the store, and `onto` only names it). */
   ontoFolders?: ComposedFolders;
+  /**
+   * The run's apt lists folder, bound at /mnt for the command (read-only to import), and what the command is told
+   * to do with it (respin/shared-apt-lists.ts); left out where the root's /mnt is not an empty folder.
+   */
+  aptLists?: { folder: string; mode: 'export' | 'import' };
 };
 
 /** A composition's seconds by step (a step it did not take is absent). */
@@ -136,6 +146,8 @@ export type ComposedLayer =
       /** Its folders, for images stacked onto it, while the caller keeps the scratch folder. */
       folders: ComposedFolders;
       steps: CompositionSteps;
+      /** What its command was told to do with the run's apt lists, where the folder was bound in its root. */
+      aptLists?: 'export' | 'import';
     }
   | { kind: 'refused'; why: string };
 

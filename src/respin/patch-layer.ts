@@ -1,5 +1,6 @@
 import { shellQuote } from '../repos/shell.js';
 import type { MovedPackage } from './apt-policy.js';
+import { aptListsCommands } from './shared-apt-lists.js';
 
 /** Labels a patched image carries, beside the plan's own (input digest, recipe digest, snapshot set). */
 export const PATCHED_FROM_LABEL = 'ci-builder.patched-from';
@@ -41,10 +42,15 @@ export function describePatched(packages: readonly MovedPackage[]): string {
  * automatically installed ones stay so), drops the lists, puts the image's own sources back and runs the leak
  * guard. dpkg's fsyncs are skipped (--force-unsafe-io): the layer is written once, at commit.
  */
-export function patchScript(request: Omit<PatchRequest, 'patched' | 'from' | 'user'>): string {
+export function patchScript(
+  request: Omit<PatchRequest, 'patched' | 'from' | 'user'> & {
+    /** Lists exported to or imported from the run's folder where the command is told to (shared-apt-lists.ts). */
+    sharedLists?: boolean;
+  },
+): string {
   const names = request.packages.map((entry) => aptName(entry, request.nativeArchitecture));
   const upgrade = [
-    'apt-get update',
+    ...(request.sharedLists === true ? aptListsCommands() : ['apt-get update']),
     // apt-get install marks what it is asked for as installed by hand; those installed only as another's
     // dependency stay so, as in a full build (a later autoremove takes the same packages).
     `auto="$(apt-mark showauto ${names.map(shellQuote).join(' ')})"`,

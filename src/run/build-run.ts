@@ -10,6 +10,7 @@ import type { BuildFailureStatus, EventBus, ImageWork } from '../report/events.j
 import type { RunSummary, SummaryCollector } from '../report/summary.js';
 import { sharedLayerChanges } from '../respin/layer-changes.js';
 import { PackageRecorder } from '../respin/package-recorder.js';
+import { SharedAptLists } from '../respin/shared-apt-lists.js';
 import { runDag, type NodeOutcome } from '../schedule/dag.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { commandOnPath } from '../util/command-on-path.js';
@@ -147,6 +148,9 @@ async function registryComposition(
     const childWork = work?.get(image.name);
     return image.parent !== null && (childWork === undefined || childWork.kind === 'build') ? [image.parent] : [];
   });
+  const scratchRoot = await mkdtemp(join(tmpdir(), 'ci-builder-compose-'));
+  const aptLists = new SharedAptLists(join(scratchRoot, 'apt-lists'));
+  await mkdir(aptLists.folder);
   return {
     parents: new Set(parents),
     inStore: new Set(builtOn),
@@ -157,7 +161,8 @@ async function registryComposition(
     ...(gate ? { gate } : {}),
     ...(push.authFile ? { authFile: push.authFile } : {}),
     blobs: BLOB_UPLOAD,
-    scratchRoot: await mkdtemp(join(tmpdir(), 'ci-builder-compose-')),
+    scratchRoot,
+    aptLists,
   };
 }
 

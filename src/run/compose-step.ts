@@ -7,6 +7,7 @@ import type { PatchSteps } from '../report/events.js';
 import { RegistryClient, sha256Digest } from '../registry/client.js';
 import { composeImage, pushComposedImage, type RegistryImage } from '../registry/composed-image.js';
 import { splitReference } from '../registry/reference.js';
+import { describeAptLists } from '../respin/shared-apt-lists.js';
 import { errorMessage } from '../util/errors.js';
 import { fail, ok, type Result } from '../util/result.js';
 import { StepClock } from '../util/step-clock.js';
@@ -54,6 +55,7 @@ export async function composeAtRegistry(
   let keep = false;
   try {
     const ontoFolders = composition.composed.get(image.parent ?? '');
+    const listsMode = stack.run === undefined ? undefined : composition.aptLists.claim();
     const made = await engine.composeLastLayer({
       image: work.imageId,
       below: onto.parentBefore,
@@ -63,9 +65,12 @@ export async function composeAtRegistry(
       level: LAYER_GZIP_LEVEL,
       signal,
       ...(ontoFolders ? { ontoFolders } : {}),
+      ...(listsMode ? { aptLists: { folder: composition.aptLists.folder, mode: listsMode } } : {}),
     });
+    await composition.aptLists.settle(listsMode, made.ok && made.value.kind === 'composed');
     if (!made.ok) return made;
     if (made.value.kind === 'refused') return refuse(made.value.why);
+    if (made.value.aptLists) stack.onLine(describeAptLists(made.value.aptLists));
     const { layer, below, steps, folders } = made.value;
     const clock = new StepClock();
     if (!(await parentPushed)) return refuse('its patched parent did not reach the registry');

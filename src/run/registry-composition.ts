@@ -1,6 +1,7 @@
 import type { ComposedFolders } from '../engine/types.js';
 import type { BlobPushOptions } from '../registry/blob-upload.js';
 import type { RegistryAccess } from './already-pushed.js';
+import type { SharedAptLists } from '../respin/shared-apt-lists.js';
 import type { ImageGate } from './gate-port.js';
 
 /** What a run composing stacked images at the registry needs (respin.compose registry, on a run that may). */
@@ -26,4 +27,6 @@ export interface RegistryComposition {
   blobs: Pick<BlobPushOptions, 'chunkBytes' | 'attempts' | 'backoffMs' | 'idleMs' | 'answerMs'>;
   /** Where each composition's overlay folders and layer file go: removed after it, or (a parent's) at the run's end. */
   scratchRoot: string;
+  /** apt's lists, fetched by the first own upgrade composed and copied into the later ones. */
+  aptLists: SharedAptLists;
 }

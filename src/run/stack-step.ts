@@ -150,6 +150,8 @@ function ownUpgrade(patching: PatchInputs, work: PatchWork, onto: OntoPatchedPar
     restore,
     packages: onto.ownPackages,
     nativeArchitecture: work.nativeArchitecture,
+    // Told to share them only where composed (compose-step.ts); stacked in the store, it updates as before.
+    sharedLists: true,
   });
   return { run: ['sh', '-c', script] };
 }

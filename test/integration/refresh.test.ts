@@ -9,10 +9,10 @@ import { projectRoot, temporaryDir, writeTree } from '../helpers/files.js';
 import { installedPackages } from '../helpers/installed-packages.js';
 import { readPackagesIndex } from '../helpers/snapshot-repos/packages-index.js';
 import { SNAPSHOT_SUITE, snapshotRepos, type SnapshotRepos } from '../helpers/snapshot-repos.js';
+import { TINY_PACKAGES } from '../helpers/snapshot-repos/snapshot-config.js';
 import { startStandInMirror, type StandInMirror } from '../helpers/stand-in-mirror.js';
 
 /** Packages bookworm-updates and -security move (snapshot B), as the snapshot fixtures' CI list has them. */
-const TINY_PACKAGES = ['tzdata', 'openssl', 'libssl3', 'memcached'];
 
 /**
  * A plain mirror (a `url:` repository, no version to pin) whose content moves under the same URL, as a

@@ -19,12 +19,20 @@ import { pulpContent, snapshotRepos, type SnapshotName, type SnapshotRepos } fro
 const username = 'compose-reader';
 const password = `pulp-${Math.random().toString(36).slice(2)}-secret`;
 /** Stacked onto their patched parents at B, and so composed: a parent among them, whose child is composed onto it. */
-const COMPOSED = ['respin-child', 'respin-grandchild', 'respin-memcached'];
+const COMPOSED = ['respin-child', 'respin-expat', 'respin-grandchild', 'respin-memcached'];
 const TREE = {
   ...RESPIN_TREE,
   'respin-base/respin-child/respin-grandchild/Dockerfile.j2': [
     'FROM {{ namespace }}/{{ image_prefix }}respin-child:{{ tag }}',
     'RUN echo grandchild > /etc/respin-grandchild',
+    '',
+  ].join('\n'),
+  // Its own layer holds a package B moves, as memcached's does: its upgrade runs after memcached's, with its lists.
+  'respin-base/respin-memcached/respin-expat/Dockerfile.j2': [
+    'FROM {{ namespace }}/{{ image_prefix }}respin-memcached:{{ tag }}',
+    'USER root',
+    'RUN apt-get update && apt-get install -y --no-install-recommends libexpat1 && rm -rf /var/lib/apt/lists/*',
+    'USER memcache',
     '',
   ].join('\n'),
 };
@@ -175,7 +183,7 @@ for (const engineName of ['buildah', 'podman'] as const) {
           return indexed !== undefined && indexed.version !== version;
         });
         assert.deepEqual(stale, [], `${image}: every package at B's version`);
-        if (image !== 'respin-memcached') {
+        if (image === 'respin-child' || image === 'respin-grandchild') {
           // The child's own file, and the grandchild's over it: the grandchild was composed over the child's folders.
           const wanted =
             image === 'respin-child' ? ['/etc/respin-child'] : ['/etc/respin-child', '/etc/respin-grandchild'];
@@ -185,6 +193,15 @@ for (const engineName of ['buildah', 'podman'] as const) {
         assert.ok((await engine.remove(record.reference)).ok);
       }
       assert.ok(summary.patched.length >= 3);
+      // memcached's upgrade fetched the lists once; the upgrade composed after it, onto it, copied them in.
+      const runDir = join(dir, '.ci-builder/runs', `compose-b-${stamp}`);
+      const logOf = (image: string) => readFileSync(join(runDir, 'logs', `${image}.log`), 'utf8');
+      assert.match(logOf('respin-memcached'), /apt lists: fetched by this image's apt-get update and kept/);
+      assert.match(logOf('respin-expat'), /apt lists: the run's, copied in \(no apt-get update\)/);
+      assert.ok(
+        repos.movedInB.some((entry) => entry.name === 'libexpat1'),
+        "B moves libexpat1, respin-expat's own package",
+      );
     });
 
     it('`images test` pulls the images composed at the registry, then checks them', async () => {
@@ -247,7 +264,7 @@ describe('a respin composing at the registry under the scan gate (buildah)', { t
     dir = temporaryDir('ci-builder-respin-compose-gate-');
     writeComposingConfigs(dir, { pulp, registry, namespace, engineName: 'buildah' });
     const record = osvRecord({ id: critical, ecosystem: 'Debian:12', name: 'tzdata', vector: CRITICAL_VECTOR });
-    const allowedIn = ['respin-base', 'respin-grandchild', 'respin-memcached'];
+    const allowedIn = ['respin-base', 'respin-expat', 'respin-grandchild', 'respin-memcached'];
     writeTree(dir, {
       [`osv/Debian/${critical}.json`]: JSON.stringify(record),
       'allowed.yml': allowedIn

@@ -11,6 +11,7 @@ import type {
   Stacked,
 } from '../../src/engine/types.js';
 import type { RunEvent } from '../../src/report/events.js';
+import { SharedAptLists } from '../../src/respin/shared-apt-lists.js';
 import type { RegistryComposition } from '../../src/run/registry-composition.js';
 import type { ImagePackages } from '../../src/respin/image-packages.js';
 import { PackageRecorder } from '../../src/respin/package-recorder.js';
@@ -172,6 +173,7 @@ describe("a stacked child composed at the registry, in the run's step (respin.co
     access: { insecure: true },
     blobs: { chunkBytes: 1024, attempts: 1, backoffMs: 1, idleMs: 1000, answerMs: 1000 },
     scratchRoot: temporaryDir('ci-builder-compose-'),
+    aptLists: new SharedAptLists(temporaryDir('ci-builder-apt-lists-')),
   });
 
   it('stacks in the store an image a child of which the run builds on it, without trying to compose it', async () => {

@@ -4,7 +4,7 @@ import { projectRoot } from '../files.js';
 import { SNAPSHOT_SUITE, SNAPSHOT_VERSIONS, type SnapshotName } from '../snapshot-repos.js';
 
 /** The CI fixture: a minbase bootstrap, plus packages bookworm-updates and -security move (and memcached, which C bumps). */
-export const TINY_PACKAGES = ['tzdata', 'openssl', 'libssl3', 'memcached'];
+export const TINY_PACKAGES = ['tzdata', 'openssl', 'libssl3', 'memcached', 'libexpat1'];
 
 /**
  * The bundled config with one pinned repository: the stand-in Pulp's distribution `debian/` at the snapshot's
