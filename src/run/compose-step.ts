@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { mountFolders } from '../engine/store-composition.js';
-import type { Engine, EngineFailure, StackRequest } from '../engine/types.js';
+import type { ComposedLayer, Engine, EngineFailure, StackRequest } from '../engine/types.js';
 import type { PlannedImage } from '../plan/plan.js';
 import type { PatchSteps } from '../report/events.js';
 import { RegistryClient, sha256Digest } from '../registry/client.js';
@@ -54,23 +54,9 @@ export async function composeAtRegistry(
   // A parent's folders stay for its children until the run's end (they go with scratchRoot).
   let keep = false;
   try {
-    const ontoFolders = composition.composed.get(image.parent ?? '');
-    const listsMode = stack.run === undefined ? undefined : composition.aptLists.claim();
-    const made = await engine.composeLastLayer({
-      image: work.imageId,
-      below: onto.parentBefore,
-      onto: onto.parentReference,
-      ...stack,
-      scratch,
-      level: LAYER_GZIP_LEVEL,
-      signal,
-      ...(ontoFolders ? { ontoFolders } : {}),
-      ...(listsMode ? { aptLists: { folder: composition.aptLists.folder, mode: listsMode } } : {}),
-    });
-    await composition.aptLists.settle(listsMode, made.ok && made.value.kind === 'composed');
+    const made = await composeLayer(engine, composition, image, work, onto, { ...stack, scratch, signal });
     if (!made.ok) return made;
     if (made.value.kind === 'refused') return refuse(made.value.why);
-    if (made.value.aptLists) stack.onLine(describeAptLists(made.value.aptLists));
     const { layer, below, steps, folders } = made.value;
     const clock = new StepClock();
     if (!(await parentPushed)) return refuse('its patched parent did not reach the registry');
@@ -113,6 +99,37 @@ export async function composeAtRegistry(
   } finally {
     if (!keep) await rm(scratch, { recursive: true, force: true });
   }
+}
+
+/**
+ * The image's last layer, made over the store's folders (or its composed parent's) by the engine, its own
+ * upgrade given the run's apt lists to export or import (respin/shared-apt-lists.ts).
+ */
+async function composeLayer(
+  engine: Engine,
+  composition: RegistryComposition,
+  image: PlannedImage,
+  work: PatchWork,
+  onto: OntoPatchedParent,
+  stack: StackParts & { onLine: (line: string) => void; scratch: string; signal: AbortSignal },
+): Promise<Result<ComposedLayer, EngineFailure>> {
+  const composeLastLayer = engine.composeLastLayer?.bind(engine);
+  if (composeLastLayer === undefined) return ok({ kind: 'refused', why: `${engine.name} cannot compose` });
+  const ontoFolders = composition.composed.get(image.parent ?? '');
+  const listsMode = stack.run === undefined ? undefined : composition.aptLists.claim();
+  const made = await composeLastLayer({
+    image: work.imageId,
+    below: onto.parentBefore,
+    onto: onto.parentReference,
+    ...stack,
+    level: LAYER_GZIP_LEVEL,
+    ...(ontoFolders ? { ontoFolders } : {}),
+    ...(listsMode ? { aptLists: { folder: composition.aptLists.folder, mode: listsMode } } : {}),
+  });
+  await composition.aptLists.settle(listsMode, made.ok && made.value.kind === 'composed');
+  if (made.ok && made.value.kind === 'composed' && made.value.aptLists)
+    stack.onLine(describeAptLists(made.value.aptLists));
+  return made;
 }
 
 /** Where a composition reads and writes at the registry, or why it cannot be made there. */
