@@ -12,16 +12,15 @@
  * installed packages, name = version, in every image.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { DockerEngine } from '../../src/engine/docker.js';
 import { dockerCommand } from '../../src/engine/index.js';
-import { REPOSITORY_BACKUP_DIR } from '../../src/repos/inject.js';
 import { installedPackages } from '../../test/helpers/installed-packages.js';
 import { projectRoot } from '../../test/helpers/files.js';
-import { dockerfileDifferences } from '../versus-kolla/compare.js';
-import { baseImageOf, runKollaBuild, type Measurement } from '../versus-kolla/runners.js';
+import { dockerfileDifferences, instructions, isPackageStep } from '../versus-kolla/compare.js';
+import { baseImageOf, dockerfilesUnder, runKollaBuild, type Measurement } from '../versus-kolla/runners.js';
 import { startDockerd } from '../versus-kolla/services.js';
 import { configuredRelease, createKollaWorkspace } from '../versus-kolla/workspace.js';
 import type { PackageSets } from './package-sets.js';
@@ -206,26 +205,8 @@ function dockerLogin(request: KollaPeerRequest): string {
 /** image → its Dockerfile, as a ci-builder run folder keeps them (`dockerfiles/<image>/Dockerfile`). */
 function renderedDockerfiles(dir: string): Map<string, string> {
   if (!existsSync(dir)) throw new Error(`${dir}: ci-builder's full rebuild at B kept no Dockerfiles`);
-  return new Map(
-    readdirSync(dir)
-      .filter((image) => existsSync(join(dir, image, 'Dockerfile')))
-      .map((image) => [image, join(dir, image, 'Dockerfile')]),
-  );
+  return dockerfilesUnder(dir);
 }
-
-/** Dockerfile lines joined across backslash continuations, as the builder reads instructions. */
-function instructions(text: string): string[] {
-  const logical: string[] = [];
-  for (const line of text.split('\n')) {
-    const last = logical.length - 1;
-    if (last >= 0 && logical[last]?.endsWith('\\')) logical[last] = `${logical[last]}\n${line}`;
-    else logical.push(line);
-  }
-  return logical;
-}
-
-const isPackageStep = (line: string | undefined): boolean =>
-  line !== undefined && line.startsWith('RUN set -e;') && line.includes(REPOSITORY_BACKUP_DIR);
 
 /** A package step with the `USER root` … `USER <user>` around it that a non-root image needs. */
 function stepWithUser(lines: readonly string[], at: number): string[] {
@@ -241,7 +222,7 @@ function stepWithUser(lines: readonly string[], at: number): string[] {
 export function packageStepBlocks(dockerfiles: ReadonlyMap<string, string>, proxyOrigin: string): string {
   const blocks: string[] = [];
   for (const [image, file] of [...dockerfiles].sort(([a], [b]) => a.localeCompare(b))) {
-    const lines = instructions(readFileSync(file, 'utf8'));
+    const lines = instructions(readFileSync(file, 'utf8').split('\n'));
     const steps = lines.flatMap((line, index) => (isPackageStep(line) ? [index] : []));
     const [setup, restore] = [steps[0], steps.at(-1)];
     if (steps.length !== 2 || setup === undefined || restore === undefined)
@@ -258,7 +239,7 @@ export function packageStepBlocks(dockerfiles: ReadonlyMap<string, string>, prox
 /** Images whose Dockerfile lacks the setup or the restore step (the comparison sets both aside, so it says here). */
 function missingPackageSteps(dockerfiles: ReadonlyMap<string, string>): string[] {
   return [...dockerfiles].flatMap(([image, file]) => {
-    const steps = instructions(readFileSync(file, 'utf8')).filter(isPackageStep).length;
+    const steps = instructions(readFileSync(file, 'utf8').split('\n')).filter(isPackageStep).length;
     return steps === 2
       ? []
       : [`${image}: kolla-build's Dockerfile has ${steps} package steps, not a setup and a restore`];

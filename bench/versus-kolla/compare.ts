@@ -18,22 +18,32 @@ function normalized(file: string, tag: string): string[] {
   return withoutPackageCacheSteps(text.split('\n')).filter((line) => line.trim() !== '');
 }
 
-/**
- * ci-builder's package cache adds a step after each FROM and one at the end that point the image's package
- * sources at the run's proxy and put them back (wrapped in `USER root` ... `USER <user>` for a non-root
- * image): build plumbing, not the image's content, so set aside as the tag is.
- */
-function withoutPackageCacheSteps(lines: readonly string[]): string[] {
+/** Dockerfile lines joined across backslash continuations, as the builder reads instructions. */
+export function instructions(lines: readonly string[]): string[] {
   const logical: string[] = [];
   for (const line of lines) {
     const last = logical.length - 1;
     if (last >= 0 && logical[last]?.endsWith('\\')) logical[last] = `${logical[last]}\n${line}`;
     else logical.push(line);
   }
+  return logical;
+}
+
+/** ci-builder's setup or restore step of the image's package sources (src/repos/inject.ts). */
+export const isPackageStep = (line: string | undefined): boolean =>
+  line !== undefined && line.startsWith('RUN set -e;') && line.includes(REPOSITORY_BACKUP_DIR);
+
+/**
+ * ci-builder's package cache adds a step after each FROM and one at the end that point the image's package
+ * sources at the run's proxy and put them back (wrapped in `USER root` ... `USER <user>` for a non-root
+ * image): build plumbing, not the image's content, so set aside as the tag is.
+ */
+function withoutPackageCacheSteps(lines: readonly string[]): string[] {
+  const logical = instructions(lines);
   const kept: string[] = [];
   for (let index = 0; index < logical.length; index++) {
     const line = logical[index] ?? '';
-    if (!line.startsWith('RUN set -e;') || !line.includes(REPOSITORY_BACKUP_DIR)) {
+    if (!isPackageStep(line)) {
       kept.push(line);
       continue;
     }

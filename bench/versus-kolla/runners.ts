@@ -72,7 +72,7 @@ async function timed(command: string, args: string[], cwd: string, env: NodeJS.P
 }
 
 /** image → Dockerfile for every folder under `dir` holding one (kolla-build's layout and ci-builder's). */
-function dockerfilesUnder(dir: string): Map<string, string> {
+export function dockerfilesUnder(dir: string): Map<string, string> {
   const found = new Map<string, string>();
   if (!existsSync(dir)) return found;
   const walk = (current: string) => {
